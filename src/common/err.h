@@ -1,0 +1,36 @@
+/* One error idiom for every Strata program (modelled on crun's):
+ * a fallible function takes `struct st_err *err` last and returns < 0 on
+ * failure after filling err with errno and one human-readable line. Callers
+ * add context with st_err_prefix() and print once at the top with
+ * st_err_print(). The struct lives on the caller's stack: nothing to free. */
+#ifndef STRATA_COMMON_ERR_H
+#define STRATA_COMMON_ERR_H
+
+#include <stdarg.h>
+
+#define ST_ERR_MSG_MAX 512
+
+struct st_err {
+	int errnum;                 /* errno value, 0 when not a system error */
+	char msg[ST_ERR_MSG_MAX];   /* "what failed: why" */
+};
+
+/* Fill err (if non-NULL) and return -1. errnum 0 means "not an errno". */
+int st_fail(struct st_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Like st_fail with errnum = errno, captured before anything can change it. */
+#define st_fail_errno(err, ...) st_fail((err), errno, __VA_ARGS__)
+
+/* Prepend "context: " to an already-set error; returns -1 for tail calls. */
+int st_err_prefix(struct st_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "prog: msg[: strerror]" as one line on stderr. */
+void st_err_print(const struct st_err *err);
+
+/* Program name used by st_err_print and the logger. */
+void st_set_progname(const char *name);
+const char *st_progname(void);
+
+#endif

@@ -1,0 +1,132 @@
+#include "common/util.h"
+#include "common/cleanup.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int st_parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err)
+{
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return st_fail(err, 0, "'%s' is not a number", s ? s : "");
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return st_fail(err, 0, "'%s' is not a number", s);
+	if (v > max)
+		return st_fail(err, 0, "%s is out of range (max %llu)", s, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+int st_parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return st_fail(err, 0, "'%s' is not a size", s ? s : "");
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return st_fail(err, 0, "'%s' is not a size", s);
+	uint64_t unit = default_unit;
+	if (*end) {
+		const char *suffixes = "bkmgtp";
+		const char *p = strchr(suffixes, tolower((unsigned char)*end));
+		if (!p || (end[1] && strcasecmp(end + 1, "ib") && strcasecmp(end + 1, "b")))
+			return st_fail(err, 0, "'%s' has an unknown size suffix", s);
+		unit = 1ull << (10 * (p - suffixes));
+	}
+	if (unit && v > UINT64_MAX / unit)
+		return st_fail(err, 0, "'%s' is too large", s);
+	*out = v * unit;
+	return 0;
+}
+
+int st_write_all(int fd, const void *buf, size_t len, struct st_err *err)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_fail_errno(err, "write");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err)
+{
+	char *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_fail_errno(err, "read at offset %lld", (long long)off);
+		}
+		if (n == 0)
+			return st_fail(err, 0, "unexpected end of file at offset %lld", (long long)off);
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_fail_errno(err, "write at offset %lld", (long long)off);
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return st_fail_errno(err, "cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return st_fail_errno(err, "cannot stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return st_fail(err, 0, "%s is not a regular file", path);
+	if ((uint64_t)st.st_size > max_len)
+		return st_fail(err, 0, "%s is too large (%lld bytes, limit %zu)", path,
+			       (long long)st.st_size, max_len);
+	cleanup_free char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return st_fail(err, ENOMEM, "reading %s", path);
+	if (st_pread_all(fd, buf, (size_t)st.st_size, 0, err) < 0)
+		return st_err_prefix(err, "%s", path);
+	buf[st.st_size] = 0;
+	*len = (size_t)st.st_size;
+	*out = st_steal_ptr(buf);
+	return 0;
+}
+
+uint64_t st_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,34 @@
+#ifndef STRATA_COMMON_UTIL_H
+#define STRATA_COMMON_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+#define ST_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ST_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ST_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ST_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Strict unsigned parse: the whole string must be a number in [0, max]. */
+int st_parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err);
+
+/* Size with optional suffix k/K, m/M, g/G, t/T (powers of 1024); a bare number
+ * is multiplied by default_unit (1 for bytes, 1<<20 for "MiB by default"). */
+int st_parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err);
+
+/* Full-length I/O that retries on EINTR and short transfers. */
+int st_write_all(int fd, const void *buf, size_t len, struct st_err *err);
+int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err);
+int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err);
+
+/* Read a whole regular file into a malloc'd buffer (NUL-terminated for
+ * convenience; *len excludes the NUL). Refuses files above max_len. */
+int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t st_now_ns(void);
+
+#endif
