@@ -11,6 +11,12 @@ setup() { # dir, extra meson args...
 	ninja -C "$dir" >/dev/null
 }
 setup build --buildtype=release -Db_ndebug=false
-if [ "${1:-}" = --asan ]; then
-	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
-fi
+for arg in "$@"; do
+	case $arg in
+	--asan) setup build-asan -Db_sanitize=address,undefined -Db_lundef=false ;;
+	# libFuzzer needs clang; the whole tree is instrumented, fuzz targets link -fsanitize=fuzzer.
+	--fuzz) CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fsanitize=fuzzer-no-link ;;
+	*) echo "build.sh: unknown option $arg" >&2; exit 1 ;;
+	esac
+done
