@@ -1,0 +1,71 @@
+/* SMP bring-up: counts CPUs in the MADT, wakes every AP with INIT/SIPI/SIPI
+ * to a real-mode trampoline below 1 MiB, and passes only if each one reports
+ * in from long mode with the APIC id the MADT gave it. */
+#include "rt.h"
+
+#define TRAMPOLINE 0x8000 /* SIPI vector 0x08 */
+#define ICR_INIT 0x00004500
+#define ICR_SIPI 0x00004600
+
+extern const char smp_trampoline[], smp_trampoline_end[];
+extern uint32_t boot_cr3;
+static volatile uint32_t arrived;
+static volatile uint32_t ap_apic_ids[ACPI_MAX_CPUS];
+
+void ap_main(uint32_t index);
+void ap_main(uint32_t index)
+{
+	if (index < ACPI_MAX_CPUS)
+		ap_apic_ids[index] = lapic_id() + 1; /* + 1: 0 means "not yet" */
+	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool wait_arrived(uint32_t n, uint32_t ms)
+{
+	for (uint32_t t = 0; t < ms; t++) {
+		if (arrived >= n)
+			return true;
+		rt_udelay(1000);
+	}
+	return arrived >= n;
+}
+
+int guest_main(void)
+{
+	if (acpi_init() < 0)
+		rt_fail("smp: needs the MADT");
+	unsigned n = rt_acpi.ncpus;
+	uint32_t bsp = lapic_id();
+	rt_printf("smp: MADT lists %u cpus, BSP apic id %u\n", n, bsp);
+	lapic_enable();
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	boot_cr3 = (uint32_t)cr3;
+	memcpy((void *)TRAMPOLINE, smp_trampoline, (size_t)(smp_trampoline_end - smp_trampoline));
+
+	uint32_t woken = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t id = rt_acpi.apic_ids[i];
+		if (id == bsp)
+			continue;
+		woken++;
+		rt_printf("smp: INIT to apic id %u\n", id);
+		lapic_send_ipi(id, ICR_INIT);
+		rt_udelay(10000);
+		for (int sipi = 0; sipi < 2 && arrived < woken; sipi++) {
+			rt_printf("smp: SIPI %d to apic id %u: ", sipi + 1, id);
+			lapic_send_ipi(id, ICR_SIPI | (TRAMPOLINE >> 12));
+			wait_arrived(woken, sipi ? 1000 : 10);
+		}
+		rt_printf("\nsmp: apic id %u %s\n", id, arrived >= woken ? "up" : "did not answer");
+	}
+	wait_arrived(woken, 1000);
+	unsigned up = 1 + arrived;
+	for (unsigned i = 0; i < arrived && i < ACPI_MAX_CPUS; i++)
+		rt_printf("smp: ap %u reports apic id %u\n", i, ap_apic_ids[i] - 1);
+	rt_printf("smp: %u of %u cpus up\n", up, n);
+	if (up != n)
+		rt_fail("smp: %u cpu(s) did not come up", n - up);
+	rt_puts("smp: PASS\n");
+	return 0;
+}
