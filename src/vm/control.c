@@ -1,0 +1,224 @@
+#include "vm/control.h"
+#include "common/log.h"
+#include "common/sock.h"
+#include "common/util.h"
+#include "vm/hw/acpi_pm.h"
+#include "vm/loop.h"
+#include "vm/vcpu.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONTROL_LINE_MAX 65536
+#define CONTROL_CLIENTS_MAX 16
+
+struct client {
+	struct loop_watch w;
+	char buf[CONTROL_LINE_MAX];
+	size_t len;
+};
+
+static struct {
+	struct vm *vm;
+	struct loop_watch listen;
+	char *path;
+	unsigned nr_clients;
+} ctl;
+
+/* A command returns 0 and may set *ret, or < 0 with err (class GenericError). */
+typedef int (*command_fn)(struct vm *vm, json_t *args, json_t **ret, struct st_err *err);
+
+static int cmd_status(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)err;
+	unsigned long assists = 0;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		assists += __atomic_load_n(&vm->vcpus[i].assists, __ATOMIC_RELAXED);
+	*ret = json_pack("{s:s, s:i, s:I, s:I, s:b, s:I}", "status", vm__state_name(vm),
+			 "vcpus", (int)vm->nr_vcpus, "memory_mib", (json_int_t)(vm->mem.size >> 20),
+			 "uptime_ms", (json_int_t)((st_now_ns() - vm->start_ns) / 1000000),
+			 "nested_profile", vm->nested, "emulation_assists", (json_int_t)assists);
+	return 0;
+}
+
+static int cmd_pause(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)ret;
+	return vm__pause(vm, err);
+}
+
+static int cmd_resume(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)ret;
+	return vm__resume(vm, err);
+}
+
+static int cmd_powerdown(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)ret, (void)err;
+	acpi_pm__power_button(vm->pm);
+	return 0;
+}
+
+static int cmd_quit(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)ret, (void)err;
+	vm__request_stop(vm, VM_EXIT_POWEROFF, "quit requested on the control socket");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	command_fn fn;
+	const char *help;
+} commands[] = {
+	{"status", cmd_status, "run state, vCPUs, memory, uptime"},
+	{"pause", cmd_pause, "stop running the vCPUs"},
+	{"resume", cmd_resume, "run the vCPUs again"},
+	{"powerdown", cmd_powerdown, "press the ACPI power button"},
+	{"quit", cmd_quit, "stop the VM now (exit status 0)"},
+};
+
+static json_t *error_reply(const char *cls, const char *desc)
+{
+	return json_pack("{s:{s:s, s:s}}", "error", "class", cls, "desc", desc);
+}
+
+static json_t *control__dispatch(const char *line)
+{
+	json_error_t jerr;
+	json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req) {
+		char desc[256];
+		snprintf(desc, sizeof(desc), "invalid JSON: %s", jerr.text);
+		return error_reply("GenericError", desc);
+	}
+	json_t *reply;
+	const char *name = json_string_value(json_object_get(req, "execute"));
+	json_t *args = json_object_get(req, "arguments");
+	if (!json_is_object(req) || !name) {
+		reply = error_reply("GenericError", "a request is an object with \"execute\": NAME");
+	} else if (args && !json_is_object(args)) {
+		reply = error_reply("GenericError", "\"arguments\" must be an object");
+	} else {
+		reply = NULL;
+		for (size_t i = 0; i < ST_ARRAY_SIZE(commands) && !reply; i++) {
+			if (strcmp(commands[i].name, name))
+				continue;
+			struct st_err err = {0};
+			json_t *ret = NULL;
+			if (commands[i].fn(ctl.vm, args, &ret, &err) < 0)
+				reply = error_reply("GenericError", err.msg);
+			else
+				reply = json_pack("{s:o}", "return", ret ? ret : json_object());
+		}
+		if (!reply) {
+			char desc[160];
+			snprintf(desc, sizeof(desc), "unknown command '%.100s'", name);
+			reply = error_reply("CommandNotFound", desc);
+		}
+	}
+	json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+	if (id)
+		json_object_set(reply, "id", id);
+	json_decref(req);
+	return reply;
+}
+
+static void client__send(struct client *c, json_t *reply)
+{
+	char *text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (!text)
+		return;
+	size_t n = strlen(text);
+	text[n] = '\n'; /* json_dumps' NUL becomes the line end */
+	send(c->w.fd, text, n + 1, MSG_NOSIGNAL);
+	free(text);
+}
+
+static void client__close(struct client *c)
+{
+	loop__del(&c->w);
+	close(c->w.fd);
+	free(c);
+	ctl.nr_clients--;
+}
+
+static void client__event(struct loop_watch *w, uint32_t events)
+{
+	struct client *c = (struct client *)w;
+	(void)events;
+	ssize_t n = recv(w->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client__close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	char *start = c->buf, *nl;
+	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
+		*nl = 0;
+		if (nl > start && nl[-1] == '\r')
+			nl[-1] = 0;
+		if (*start)
+			client__send(c, control__dispatch(start));
+		start = nl + 1;
+	}
+	c->len -= (size_t)(start - c->buf);
+	memmove(c->buf, start, c->len);
+	if (c->len == sizeof(c->buf)) {
+		client__send(c, error_reply("GenericError", "request line longer than 64 KiB"));
+		client__close(c);
+	}
+}
+
+static void control__accept(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	struct client *c = ctl.nr_clients < CONTROL_CLIENTS_MAX ? malloc(sizeof(*c)) : NULL;
+	struct st_err err = {0};
+	if (!c) {
+		st_warn("control: refusing a client (limit %d)", CONTROL_CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	c->w = (struct loop_watch){.fd = fd, .fn = client__event};
+	c->len = 0;
+	if (loop__add(&c->w, EPOLLIN, &err) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	ctl.nr_clients++;
+}
+
+int control__open(struct vm *vm, const char *path, struct st_err *err)
+{
+	ctl.vm = vm;
+	ctl.listen.fd = st_unix_listen(path, err);
+	if (ctl.listen.fd < 0)
+		return st_err_prefix(err, "control socket");
+	ctl.listen.fn = control__accept;
+	ctl.path = strdup(path);
+	return loop__add(&ctl.listen, EPOLLIN, err);
+}
+
+void control__close(void)
+{
+	if (ctl.path) {
+		unlink(ctl.path);
+		free(ctl.path);
+		ctl.path = NULL;
+	}
+}

@@ -1,0 +1,16 @@
+/* Small legacy PC devices: each registers its ports on the VM's I/O bus. */
+#ifndef STRATA_VM_HW_LEGACY_H
+#define STRATA_VM_HW_LEGACY_H
+
+#include "common/err.h"
+
+struct vm;
+
+int i8042__init(struct vm *vm, struct st_err *err);       /* reset line at 0x64 */
+int rtc__init(struct vm *vm, struct st_err *err);         /* CMOS RTC at 0x70 */
+int debug_exit__init(struct vm *vm, struct st_err *err);  /* test-guest exit at 0xf4 */
+int port80__init(struct vm *vm, struct st_err *err);      /* POST/delay port, ignored */
+
+#define DEBUG_EXIT_PORT 0xf4
+
+#endif

@@ -1,0 +1,281 @@
+/* strata-vm: one process per guest. Builds the machine from the command line,
+ * runs the vCPU threads, and serves the console and the control socket from
+ * the main thread until the guest stops. */
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "vm/boot/boot.h"
+#include "vm/console.h"
+#include "vm/control.h"
+#include "vm/cpuid.h"
+#include "vm/hw/acpi_pm.h"
+#include "vm/hw/legacy.h"
+#include "vm/hw/serial8250.h"
+#include "vm/loop.h"
+#include "vm/options.h"
+#include "vm/vcpu.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Kernel options a stock Linux needs on software-assisted nested KVM (kvm_pvm):
+ * the CPUID template alone does not stop it from using these (docs/nested-kvm.md). */
+static const char nested_cmdline[] =
+	"noxsave nowatchdog clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
+	"abm,rdrand,rdseed,fsgsbase,avx,avx2,avx512f,fma,f16c,aes,pclmulqdq,sha_ni,erms,fsrm,"
+	"invpcid,pcid,rdpid,clflushopt,clwb,adx,rdtscp,xsaveopt,xsavec,xsaves,ssse3,sse4_1,"
+	"sse4_2,gfni,vaes,vpclmulqdq";
+
+/* Static so that everything hanging off it stays reachable for the leak checker. */
+static struct vm the_vm;
+static struct console console;
+
+static struct {
+	struct loop_watch in, listen, wake;
+	uint8_t pending[4096];
+	size_t pending_len, pending_off;
+	bool in_watched;
+} io;
+
+static bool host_is_nested(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+static int vm__build_cmdline(struct vm *vm, struct st_err *err)
+{
+	const char *user = vm->cfg.cmdline;
+	size_t n = strlen(user) + sizeof(nested_cmdline) + 2;
+	vm->cmdline = malloc(n);
+	if (!vm->cmdline)
+		return st_fail(err, ENOMEM, "cmdline");
+	/* The user's own options come last, so they win where they repeat ours. */
+	if (vm->nested)
+		snprintf(vm->cmdline, n, "%s%s%s", nested_cmdline, *user ? " " : "", user);
+	else
+		snprintf(vm->cmdline, n, "%s", user);
+	return 0;
+}
+
+static int vm__setup_devices(struct vm *vm, struct st_err *err)
+{
+	static const struct {
+		const char *name;
+		int (*init)(struct vm *vm, struct st_err *err);
+	} devices[] = {
+		{"i8042", i8042__init},         {"rtc", rtc__init},
+		{"acpi-pm", acpi_pm__init},     {"debug-exit", debug_exit__init},
+		{"port80", port80__init},
+	};
+	if (serial8250__init(vm, &console, err) < 0)
+		return st_err_prefix(err, "serial");
+	for (size_t i = 0; i < ST_ARRAY_SIZE(devices); i++)
+		if (devices[i].init(vm, err) < 0)
+			return st_err_prefix(err, "%s", devices[i].name);
+	return 0;
+}
+
+static int vm__setup(struct vm *vm, struct st_err *err)
+{
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	vm->start_ns = st_now_ns();
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->wake_fd < 0)
+		return st_fail_errno(err, "eventfd");
+	if (kvm__open(&vm->kvm, vm->cfg.kvm_device, err) < 0)
+		return -1;
+	if (vm->cfg.cpus > (unsigned)vm->kvm.max_vcpus)
+		return st_fail(err, 0, "too many vCPUs: %u (this host's KVM allows at most %d)",
+			       vm->cfg.cpus, vm->kvm.max_vcpus);
+	vm->nested = vm->cfg.profile == HOST_PROFILE_NESTED ||
+		     (vm->cfg.profile == HOST_PROFILE_AUTO && host_is_nested());
+	if (vm->nested)
+		st_info("nested host profile: CPU template 'nested', kernel options added");
+	if (vm__build_cmdline(vm, err) < 0)
+		return -1;
+	const char *tmpl = vm->cfg.cpu_template ? vm->cfg.cpu_template : vm->nested ? "nested" : "host";
+	vm->nr_vcpus = vm->cfg.cpus;
+	if (cpuid__init(vm->kvm.sys_fd, tmpl, vm->cfg.cpu_features, vm->nr_vcpus, &vm->cpuid, err) < 0)
+		return -1;
+	if (mem__init(&vm->mem, vm->cfg.mem_bytes, err) < 0)
+		return -1;
+	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0)
+		return -1;
+	if (vm__setup_devices(vm, err) < 0)
+		return -1;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return st_fail(err, ENOMEM, "vcpus");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu__create(vm, i, err) < 0)
+			return -1;
+	if (boot__load(vm, err) < 0)
+		return -1;
+	return boot__setup_bsp(vm, &vm->vcpus[0], err);
+}
+
+/* Console input: fed to the UART as its FIFO drains; Ctrl-A x quits on a tty. */
+static void io__feed_pending(void)
+{
+	struct vm *vm = &the_vm;
+	while (io.pending_off < io.pending_len) {
+		size_t n = serial8250__receive(vm->serial, io.pending + io.pending_off,
+					       io.pending_len - io.pending_off);
+		if (!n)
+			return;
+		io.pending_off += n;
+	}
+	io.pending_len = io.pending_off = 0;
+	if (!io.in_watched && io.in.fd >= 0) {
+		struct st_err err = {0};
+		io.in_watched = loop__add(&io.in, EPOLLIN, &err) == 0;
+	}
+}
+
+static void io__input(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	long n = console__read(&console, io.pending, sizeof(io.pending));
+	if (n < 0)
+		return;
+	if (n == 0) { /* EOF or the client left: stop watching this fd */
+		loop__del(w);
+		io.in_watched = false;
+		io.in.fd = -1;
+		return;
+	}
+	size_t out = 0;
+	for (long i = 0; i < n; i++) {
+		uint8_t b = io.pending[i];
+		if (console.tty_raw && console.escape) {
+			console.escape = 0;
+			if (b == 'x') {
+				vm__request_stop(&the_vm, VM_EXIT_POWEROFF, "quit from the console (Ctrl-A x)");
+				return;
+			}
+		} else if (console.tty_raw && b == 0x01) {
+			console.escape = 1;
+			continue;
+		}
+		io.pending[out++] = b;
+	}
+	io.pending_len = out;
+	io.pending_off = 0;
+	loop__del(w); /* until the FIFO has taken all of it */
+	io.in_watched = false;
+	io__feed_pending();
+}
+
+static void io__accept(struct loop_watch *w, uint32_t events)
+{
+	(void)w, (void)events;
+	if (io.in_watched)
+		loop__del(&io.in);
+	console__accept(&console);
+	io.in.fd = console.in_fd;
+	io.in_watched = false;
+	io__feed_pending();
+}
+
+static void io__wake(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	uint64_t v;
+	if (read(w->fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+static int io__setup(struct vm *vm, struct st_err *err)
+{
+	if (loop__init(err) < 0)
+		return -1;
+	io.wake = (struct loop_watch){.fd = vm->wake_fd, .fn = io__wake};
+	if (loop__add(&io.wake, EPOLLIN, err) < 0)
+		return -1;
+	io.in = (struct loop_watch){.fd = console.in_fd, .fn = io__input};
+	if (console.kind == CONSOLE_STDIO) {
+		struct st_err ignored = {0};
+		/* Regular files and /dev/null cannot be polled: no input then. */
+		io.in_watched = loop__add(&io.in, EPOLLIN, &ignored) == 0;
+		if (!io.in_watched)
+			io.in.fd = -1;
+	} else if (console.kind == CONSOLE_SOCKET) {
+		io.listen = (struct loop_watch){.fd = console.listen_fd, .fn = io__accept};
+		if (loop__add(&io.listen, EPOLLIN, err) < 0)
+			return -1;
+	}
+	if (vm->cfg.control && control__open(vm, vm->cfg.control, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void vm__restart(struct vm *vm)
+{
+	console__close(&console);
+	control__close();
+	fflush(NULL);
+	execv("/proc/self/exe", vm->cfg.argv);
+	st_error("cannot restart: %s", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	struct vm *vm = &the_vm;
+	struct st_err err = {0};
+	st_set_progname(argv[0]);
+	/* A failing VMM must not leave a core the size of guest RAM behind. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+
+	int r = options__parse(argc, argv, &vm->cfg, &err);
+	if (r != 0) {
+		if (r < 0)
+			st_err_print(&err);
+		return r < 0 ? VM_EXIT_SETUP : 0;
+	}
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL); /* only vCPU threads take kicks */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (console__open(&console, vm->cfg.console, &err) < 0 || vm__setup(vm, &err) < 0 ||
+	    io__setup(vm, &err) < 0 || vcpu__init_signals(&err) < 0) {
+		st_err_print(&err);
+		console__close(&console);
+		control__close();
+		return VM_EXIT_SETUP;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vcpu__start(&vm->vcpus[i], &err) < 0) {
+			st_err_print(&err);
+			vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
+			break;
+		}
+	}
+	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
+		loop__run_once(io.pending_len ? 5 : -1), io__feed_pending();
+
+	if (vm->exit_status == VM_EXIT_REBOOT && vm->cfg.reboot_restart) {
+		st_info("%s: restarting", vm->exit_reason);
+		vm__restart(vm);
+		return VM_EXIT_SETUP;
+	}
+	if (vm->exit_status == VM_EXIT_CRASH)
+		fprintf(stderr, "%s: error: %s\n", st_progname(), vm->exit_reason);
+	else
+		st_info("%s", vm->exit_reason);
+	console__close(&console);
+	control__close();
+	/* vCPU threads may sit in KVM_RUN; exiting the process ends them with it. */
+	fflush(NULL);
+	_exit(vm->exit_status);
+}

@@ -1,0 +1,51 @@
+#include "vm/memory.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return st_fail_errno(err, "cannot map %llu MiB of guest memory",
+				     (unsigned long long)(size >> 20));
+	/* THP cuts EPT/shadow-paging work for large guests; harmless if refused. */
+	madvise(p, size, MADV_HUGEPAGE);
+	m->host = p;
+	m->size = size;
+	m->low_size = size < MEM_MMIO_HOLE_START ? size : MEM_MMIO_HOLE_START;
+	return 0;
+}
+
+void mem__exit(struct guest_mem *m)
+{
+	if (m->host)
+		munmap(m->host, m->size);
+	m->host = NULL;
+}
+
+void *mem__ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (gpa < m->low_size) {
+		if (len > m->low_size - gpa)
+			return NULL;
+		return m->host + gpa;
+	}
+	uint64_t high = m->size - m->low_size;
+	if (gpa < MEM_4G || gpa - MEM_4G > high || len > high - (gpa - MEM_4G))
+		return NULL;
+	return m->host + m->low_size + (gpa - MEM_4G);
+}
+
+int mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len,
+	       struct st_err *err)
+{
+	void *dst = mem__ptr(m, gpa, len);
+	if (!dst)
+		return st_fail(err, 0, "guest range 0x%llx+0x%llx is outside RAM",
+			       (unsigned long long)gpa, (unsigned long long)len);
+	memcpy(dst, src, len);
+	return 0;
+}

@@ -1,0 +1,138 @@
+#include "vm/options.h"
+#include "common/util.h"
+#include "vm/cpuid.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void options__usage(void)
+{
+	printf(
+"Usage: strata-vm --kernel FILE [options]\n"
+"Runs one KVM guest: a Linux kernel (bzImage, or ELF vmlinux with a PVH note or\n"
+"a 64-bit entry) or a freestanding test program (PVH ELF).\n"
+"\n"
+"  -k, --kernel FILE        kernel to boot\n"
+"  -i, --initrd FILE        initial ramdisk\n"
+"  -a, --cmdline STRING     kernel command line\n"
+"  -c, --cpus N             number of vCPUs (default 1)\n"
+"  -m, --memory SIZE        guest RAM, MiB unless suffixed K/M/G (default 256)\n"
+"      --console SPEC       stdio (default), socket:PATH, file:PATH or none\n"
+"      --control PATH       unix socket for JSON control commands\n"
+"      --cpu-template NAME  host (all KVM supports) or nested\n"
+"      --cpu-features LIST  +name/-name list applied to the CPU model; 'help' lists names\n"
+"      --host-profile P     auto (default), native or nested: nested applies the CPU\n"
+"                           template and kernel options a software-assisted nested KVM\n"
+"                           needs (docs/nested-kvm.md)\n"
+"      --unpack-kernel[=yes|no]  decompress a bzImage's payload on the host\n"
+"                           (default: yes under the nested profile)\n"
+"      --on-reboot ACTION   exit (default, status 3) or restart\n"
+"      --kvm-device PATH    KVM device (default /dev/kvm)\n"
+"  -h, --help               this help\n"
+"  -V, --version            version\n"
+"\n"
+"Exit status: 0 guest powered off, 1 bad usage or setup error, 2 guest crashed,\n"
+"3 guest rebooted, or the value a test guest wrote to the debug-exit port 0xf4.\n");
+}
+
+enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
+       OPT_REBOOT, OPT_KVM };
+
+int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
+{
+	static const struct option longopts[] = {
+		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'a'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"memory", required_argument, NULL, 'm'},
+		{"console", required_argument, NULL, OPT_CONSOLE},
+		{"control", required_argument, NULL, OPT_CONTROL},
+		{"cpu-template", required_argument, NULL, OPT_TEMPLATE},
+		{"cpu-features", required_argument, NULL, OPT_FEATURES},
+		{"host-profile", required_argument, NULL, OPT_PROFILE},
+		{"unpack-kernel", optional_argument, NULL, OPT_UNPACK},
+		{"on-reboot", required_argument, NULL, OPT_REBOOT},
+		{"kvm-device", required_argument, NULL, OPT_KVM},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	*cfg = (struct vm_config){.cmdline = "", .cpus = 1, .mem_bytes = 256ull << 20,
+				  .console = "stdio", .unpack_kernel = -1,
+				  .kvm_device = "/dev/kvm", .argv = argv};
+	uint64_t v;
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":k:i:a:c:m:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'a': cfg->cmdline = optarg; break;
+		case 'c':
+			if (st_parse_u64(optarg, 1u << 20, &v, err) < 0)
+				return st_err_prefix(err, "--cpus");
+			cfg->cpus = (unsigned)v;
+			break;
+		case 'm':
+			if (st_parse_size(optarg, 1ull << 20, &cfg->mem_bytes, err) < 0)
+				return st_err_prefix(err, "--memory");
+			break;
+		case OPT_CONSOLE: cfg->console = optarg; break;
+		case OPT_CONTROL: cfg->control = optarg; break;
+		case OPT_TEMPLATE: cfg->cpu_template = optarg; break;
+		case OPT_FEATURES:
+			if (!strcmp(optarg, "help")) {
+				cpuid__print_features();
+				return 1;
+			}
+			cfg->cpu_features = optarg;
+			break;
+		case OPT_PROFILE:
+			if (!strcmp(optarg, "auto")) cfg->profile = HOST_PROFILE_AUTO;
+			else if (!strcmp(optarg, "native")) cfg->profile = HOST_PROFILE_NATIVE;
+			else if (!strcmp(optarg, "nested")) cfg->profile = HOST_PROFILE_NESTED;
+			else return st_fail(err, 0, "--host-profile: '%s' is not auto, native or nested", optarg);
+			break;
+		case OPT_UNPACK:
+			if (!optarg || !strcmp(optarg, "yes")) cfg->unpack_kernel = 1;
+			else if (!strcmp(optarg, "no")) cfg->unpack_kernel = 0;
+			else return st_fail(err, 0, "--unpack-kernel: '%s' is not yes or no", optarg);
+			break;
+		case OPT_REBOOT:
+			if (!strcmp(optarg, "exit")) cfg->reboot_restart = false;
+			else if (!strcmp(optarg, "restart")) cfg->reboot_restart = true;
+			else return st_fail(err, 0, "--on-reboot: '%s' is not exit or restart", optarg);
+			break;
+		case OPT_KVM: cfg->kvm_device = optarg; break;
+		case 'h': options__usage(); return 1;
+		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
+		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);
+		default:
+			return st_fail(err, 0, "unknown option %s (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return st_fail(err, 0, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (!cfg->kernel)
+		return st_fail(err, 0, "no kernel given (--kernel FILE; see --help)");
+	if (cfg->cpus == 0)
+		return st_fail(err, 0, "--cpus must be at least 1");
+	if (cfg->cpus > VM_MAX_CPUS)
+		return st_fail(err, 0, "too many vCPUs: %u (strata-vm supports at most %d)", cfg->cpus,
+			       VM_MAX_CPUS);
+	const uint64_t min_mem = 8ull << 20;
+	uint64_t host_mem = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	if (cfg->mem_bytes < min_mem)
+		return st_fail(err, 0, "--memory of %llu KiB is too small (at least 8 MiB)",
+			       (unsigned long long)(cfg->mem_bytes >> 10));
+	if (cfg->mem_bytes > host_mem)
+		return st_fail(err, 0, "--memory of %llu MiB exceeds this host's %llu MiB of RAM",
+			       (unsigned long long)(cfg->mem_bytes >> 20),
+			       (unsigned long long)(host_mem >> 20));
+	if (cfg->mem_bytes & ((1ull << 20) - 1))
+		return st_fail(err, 0, "--memory must be a whole number of MiB");
+	return 0;
+}

@@ -1,0 +1,271 @@
+#include "vm/vcpu.h"
+#include "common/log.h"
+#include "vm/cpuid.h"
+#include "vm/emulate.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void vcpu__kick_handler(int sig)
+{
+	(void)sig; /* only there to make KVM_RUN return EINTR */
+}
+
+int vcpu__init_signals(struct st_err *err)
+{
+	struct sigaction sa = {.sa_handler = vcpu__kick_handler};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return st_fail_errno(err, "sigaction");
+	return 0;
+}
+
+int vcpu__create(struct vm *vm, unsigned id, struct st_err *err)
+{
+	struct vcpu *v = &vm->vcpus[id];
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return st_fail_errno(err, "KVM_CREATE_VCPU %u", id);
+	v->run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED)
+		return st_fail_errno(err, "mmap of vcpu %u", id);
+	if (cpuid__set_vcpu(vm->cpuid, v, err) < 0)
+		return -1;
+	/* MTRRs enabled, default write-back, as firmware leaves them. */
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} msrs = {.hdr.nmsrs = 1, .e[0] = {.index = 0x2ff, .data = 0xc06}};
+	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
+		st_debug("vcpu%u: MTRRdefType not set", id);
+	return 0;
+}
+
+void vcpu__kick(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+static int vcpu__translate(struct vcpu *v, uint64_t gva, uint64_t *gpa, struct st_err *err)
+{
+	struct kvm_translation t = {.linear_address = gva};
+	if (ioctl(v->fd, KVM_TRANSLATE, &t) < 0)
+		return st_fail_errno(err, "KVM_TRANSLATE 0x%llx", (unsigned long long)gva);
+	if (!t.valid)
+		return st_fail(err, 0, "guest address 0x%llx is not mapped",
+			       (unsigned long long)gva);
+	*gpa = t.physical_address;
+	return 0;
+}
+
+static int vcpu__access_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, bool write,
+			    struct st_err *err)
+{
+	uint8_t *p = buf;
+	while (len) {
+		unsigned chunk = 4096 - (unsigned)(gva & 4095);
+		if (chunk > len)
+			chunk = len;
+		uint64_t gpa = 0;
+		if (vcpu__translate(v, gva, &gpa, err) < 0)
+			return -1;
+		uint8_t *host = mem__ptr(&v->vm->mem, gpa, chunk);
+		if (!host)
+			return st_fail(err, 0, "guest address 0x%llx is not RAM",
+				       (unsigned long long)gva);
+		if (write)
+			memcpy(host, p, chunk);
+		else
+			memcpy(p, host, chunk);
+		p += chunk;
+		gva += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int vcpu__read_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, struct st_err *err)
+{
+	return vcpu__access_gva(v, gva, buf, len, false, err);
+}
+
+int vcpu__write_gva(struct vcpu *v, uint64_t gva, const void *buf, unsigned len,
+		    struct st_err *err)
+{
+	return vcpu__access_gva(v, gva, (void *)buf, len, true, err);
+}
+
+void vcpu__describe_rip(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		snprintf(buf, len, "RIP unknown");
+		return;
+	}
+	/* Outside long mode the linear address includes the CS base. */
+	uint64_t lin = regs.rip + ((sregs.efer & (1 << 10)) ? 0 : sregs.cs.base);
+	uint8_t bytes[15];
+	struct st_err err = {0};
+	int n = snprintf(buf, len, "RIP 0x%llx", (unsigned long long)regs.rip);
+	if (vcpu__read_gva(v, lin, bytes, sizeof(bytes), &err) == 0 && n > 0 && (size_t)n < len) {
+		n += snprintf(buf + n, len - (size_t)n, ", bytes");
+		for (int i = 0; i < 8 && n > 0 && (size_t)n < len; i++)
+			n += snprintf(buf + n, len - (size_t)n, " %02x", bytes[i]);
+	}
+}
+
+static void vcpu__handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool write = run->io.direction == KVM_EXIT_IO_OUT;
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		if (!io__dispatch(&v->vm->io, run->io.port, write, data, run->io.size))
+			st_debug("vcpu%u: unclaimed port 0x%x %s", v->id, run->io.port,
+				 write ? "write" : "read");
+		data += run->io.size;
+	}
+}
+
+static void vcpu__handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	st_debug("vcpu%u: unclaimed MMIO 0x%llx", v->id, (unsigned long long)run->mmio.phys_addr);
+}
+
+static void vcpu__crash(struct vcpu *v, const char *what)
+{
+	char where[128];
+	vcpu__describe_rip(v, where, sizeof(where));
+	vm__request_stop(v->vm, VM_EXIT_CRASH, "vcpu%u: %s at %s", v->id, what, where);
+}
+
+/* Returns false when the vCPU must stop running. */
+static bool vcpu__handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu__handle_io(v);
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu__handle_mmio(v);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; treat as an idle guest. */
+		usleep(1000);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu__crash(v, "triple fault");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm__request_stop(v->vm, VM_EXIT_POWEROFF, "guest powered off");
+			return false;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm__request_reset(v->vm, "guest reset");
+			return false;
+		default:
+			vcpu__crash(v, "guest crash event");
+			return false;
+		}
+	case KVM_EXIT_INTERNAL_ERROR: {
+		struct st_err err = {0};
+		if (emulate__internal_error(v, &err) == 0) {
+			v->assists++;
+			return true;
+		}
+		vm__request_stop(v->vm, VM_EXIT_CRASH, "vcpu%u: %s", v->id, err.msg);
+		return false;
+	}
+	case KVM_EXIT_FAIL_ENTRY: {
+		char what[64];
+		snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu__crash(v, what);
+		return false;
+	}
+	default: {
+		char what[64];
+		snprintf(what, sizeof(what), "unexpected KVM exit %u", run->exit_reason);
+		vcpu__crash(v, what);
+		return false;
+	}
+	}
+}
+
+/* Parks the vCPU while the VM is paused; returns false when it must stop. */
+static bool vcpu__wait_runnable(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		vm->paused_vcpus++;
+		pthread_cond_broadcast(&vm->cond);
+		while (vm->state == VM_PAUSED)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->paused_vcpus--;
+	}
+	bool run = vm->state == VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return run;
+}
+
+static void *vcpu__thread(void *arg)
+{
+	struct vcpu *v = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	for (;;) {
+		/* Clear before looking at the state, so a kick after the look still lands. */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (!vcpu__wait_runnable(v))
+			break;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			char what[96];
+			snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+			vcpu__crash(v, what);
+			break;
+		}
+		if (!vcpu__handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu__start(struct vcpu *v, struct st_err *err)
+{
+	int r = pthread_create(&v->thread, NULL, vcpu__thread, v);
+	if (r)
+		return st_fail(err, r, "cannot start vcpu%u thread", v->id);
+	v->started = true;
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* vCPUs: one thread each, running KVM_RUN and dispatching exits. */
+#ifndef STRATA_VM_VCPU_H
+#define STRATA_VM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	unsigned long assists;   /* emulation assists performed (for status) */
+};
+
+int vcpu__create(struct vm *vm, unsigned id, struct st_err *err);
+int vcpu__start(struct vcpu *v, struct st_err *err);
+
+/* Makes a vCPU leave KVM_RUN soon (to pause or stop). Any thread. */
+void vcpu__kick(struct vcpu *v);
+
+/* Installs the (empty) kick signal handler; call once before vCPUs start. */
+int vcpu__init_signals(struct st_err *err);
+
+/* Copies len bytes at guest virtual address gva (current page tables of this vCPU).
+ * Only from the vCPU's own thread. */
+int vcpu__read_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, struct st_err *err);
+int vcpu__write_gva(struct vcpu *v, uint64_t gva, const void *buf, unsigned len,
+		    struct st_err *err);
+
+/* "RIP 0x... (bytes f0 48 ...)" describing where the vCPU is, for crash reports. */
+void vcpu__describe_rip(struct vcpu *v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,92 @@
+/* The machine: configuration, KVM state, memory, vCPUs, devices and lifecycle.
+ * vCPU state (vcpu.c), memory (memory.c), devices (hw/) and the API (control.c)
+ * stay apart; this struct only ties them together. */
+#ifndef STRATA_VM_VM_H
+#define STRATA_VM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "vm/io.h"
+#include "vm/kvm.h"
+#include "vm/memory.h"
+
+#define VM_MAX_CPUS 64
+
+enum host_profile { HOST_PROFILE_AUTO, HOST_PROFILE_NATIVE, HOST_PROFILE_NESTED };
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned cpus;
+	uint64_t mem_bytes;
+	const char *console;        /* "stdio", "socket:PATH", "file:PATH" or "none" */
+	const char *control;        /* unix socket path or NULL */
+	const char *cpu_template;   /* "host", "nested" or NULL */
+	const char *cpu_features;   /* "-cx16,+x2apic,..." or NULL */
+	enum host_profile profile;
+	bool reboot_restart;
+	int unpack_kernel;          /* -1: auto (on under the nested profile) */
+	const char *kvm_device;
+	char **argv;                /* for a restart by re-exec */
+};
+
+enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
+
+struct vcpu;
+struct cpuid_table;
+struct serial8250;
+struct acpi_pm;
+
+/* How the boot CPU starts: filled by the loaders in boot/. */
+enum boot_mode { BOOT_LINUX64, BOOT_PVH };
+struct boot_info {
+	enum boot_mode mode;
+	uint64_t entry;        /* guest physical */
+	uint64_t params;       /* boot_params (LINUX64) or hvm_start_info (PVH) */
+	uint64_t kernel_end;   /* first byte after the loaded image */
+};
+
+struct vm {
+	struct vm_config cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct io_bus io;
+	struct vcpu *vcpus;
+	unsigned nr_vcpus;
+	struct cpuid_table *cpuid;
+	struct boot_info boot;
+	char *cmdline;          /* final guest command line (profile options added) */
+	bool nested;            /* the nested host profile is in force */
+
+	struct serial8250 *serial;
+	struct acpi_pm *pm;
+
+	pthread_mutex_t lock;   /* guards state, paused_vcpus, exit_* */
+	pthread_cond_t cond;
+	enum vm_state state;
+	unsigned paused_vcpus;
+	int exit_status;
+	char exit_reason[256];
+	int wake_fd;            /* eventfd: wakes the main loop when the VM stops */
+	uint64_t start_ns;
+};
+
+/* Stops the VM with a status; the first request wins. Safe from any thread. */
+void vm__request_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A guest reset: relaunch or stop, as --on-reboot says. */
+void vm__request_reset(struct vm *vm, const char *why);
+
+int vm__pause(struct vm *vm, struct st_err *err);
+int vm__resume(struct vm *vm, struct st_err *err);
+const char *vm__state_name(const struct vm *vm);
+
+/* Exit statuses (docs/vm-machine.md). */
+enum { VM_EXIT_POWEROFF = 0, VM_EXIT_SETUP = 1, VM_EXIT_CRASH = 2, VM_EXIT_REBOOT = 3 };
+
+#endif
