@@ -73,6 +73,35 @@ static int cmd_quit(struct vm *vm, json_t *args, json_t **ret, struct st_err *er
 	return 0;
 }
 
+static int cmd_query_cpus(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args;
+	static const char *const mp_names[] = {"runnable", "uninitialized", "init-received",
+					       "halted", "sipi-received", "stopped"};
+	if (vcpu__snapshot_all(vm, 1000) == 0)
+		return st_fail(err, 0, "no vCPU answered");
+	json_t *list = json_array();
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->snap_valid) {
+			json_array_append_new(list, json_pack("{s:i, s:b}", "cpu", (int)i, "answered", 0));
+			continue;
+		}
+		unsigned mp = v->snap_mp.mp_state;
+		char rip[20], rsp[20], cr3[20];
+		snprintf(rip, sizeof(rip), "0x%llx", (unsigned long long)v->snap_regs.rip);
+		snprintf(rsp, sizeof(rsp), "0x%llx", (unsigned long long)v->snap_regs.rsp);
+		snprintf(cr3, sizeof(cr3), "0x%llx", (unsigned long long)v->snap_sregs.cr3);
+		json_array_append_new(list, json_pack(
+			"{s:i, s:b, s:s, s:s, s:s, s:I, s:s, s:b}", "cpu", (int)i, "answered", 1,
+			"mp_state", mp < ST_ARRAY_SIZE(mp_names) ? mp_names[mp] : "unknown",
+			"rip", rip, "rsp", rsp, "rflags", (json_int_t)v->snap_regs.rflags, "cr3", cr3,
+			"long_mode", (v->snap_sregs.efer & (1 << 10)) != 0));
+	}
+	*ret = json_pack("{s:o}", "cpus", list);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	command_fn fn;
@@ -83,6 +112,7 @@ static const struct {
 	{"resume", cmd_resume, "run the vCPUs again"},
 	{"powerdown", cmd_powerdown, "press the ACPI power button"},
 	{"quit", cmd_quit, "stop the VM now (exit status 0)"},
+	{"query-cpus", cmd_query_cpus, "each vCPU's RIP, RSP, flags, CR3 and MP state"},
 };
 
 static json_t *error_reply(const char *cls, const char *desc)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -214,16 +215,66 @@ static bool vcpu__handle_exit(struct vcpu *v)
 	}
 }
 
+/* Called with vm->lock held. */
+static void vcpu__take_snapshot(struct vcpu *v)
+{
+	if (!v->snap_requested)
+		return;
+	v->snap_valid = ioctl(v->fd, KVM_GET_REGS, &v->snap_regs) == 0 &&
+			ioctl(v->fd, KVM_GET_SREGS, &v->snap_sregs) == 0 &&
+			ioctl(v->fd, KVM_GET_MP_STATE, &v->snap_mp) == 0;
+	v->snap_requested = false;
+	pthread_cond_broadcast(&v->vm->cond);
+}
+
+unsigned vcpu__snapshot_all(struct vm *vm, unsigned timeout_ms)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		vm->vcpus[i].snap_valid = false;
+		vm->vcpus[i].snap_requested = vm->vcpus[i].started;
+	}
+	pthread_cond_broadcast(&vm->cond); /* parked (paused) vCPUs answer too */
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu__kick(&vm->vcpus[i]);
+
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	deadline.tv_sec += timeout_ms / 1000 + deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	unsigned answered = 0;
+	pthread_mutex_lock(&vm->lock);
+	for (;;) {
+		unsigned pending = 0;
+		answered = 0;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+			pending += vm->vcpus[i].snap_requested;
+			answered += vm->vcpus[i].snap_valid;
+		}
+		if (!pending || pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline))
+			break;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].snap_requested = false;
+	pthread_mutex_unlock(&vm->lock);
+	return answered;
+}
+
 /* Parks the vCPU while the VM is paused; returns false when it must stop. */
 static bool vcpu__wait_runnable(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	pthread_mutex_lock(&vm->lock);
+	vcpu__take_snapshot(v);
 	if (vm->state == VM_PAUSED) {
 		vm->paused_vcpus++;
 		pthread_cond_broadcast(&vm->cond);
-		while (vm->state == VM_PAUSED)
+		while (vm->state == VM_PAUSED) {
 			pthread_cond_wait(&vm->cond, &vm->lock);
+			vcpu__take_snapshot(v);
+		}
 		vm->paused_vcpus--;
 	}
 	bool run = vm->state == VM_RUNNING;

@@ -19,6 +19,13 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	unsigned long assists;   /* emulation assists performed (for status) */
+	/* A snapshot of the registers, taken by the vCPU's own thread on request
+	 * (vCPU ioctls from other threads would block while it is in KVM_RUN). */
+	bool snap_requested;     /* guarded by vm->lock */
+	bool snap_valid;
+	struct kvm_regs snap_regs;
+	struct kvm_sregs snap_sregs;
+	struct kvm_mp_state snap_mp;
 };
 
 int vcpu__create(struct vm *vm, unsigned id, struct st_err *err);
@@ -29,6 +36,10 @@ void vcpu__kick(struct vcpu *v);
 
 /* Installs the (empty) kick signal handler; call once before vCPUs start. */
 int vcpu__init_signals(struct st_err *err);
+
+/* Asks every vCPU for a register snapshot and waits up to timeout_ms; returns
+ * how many answered (their snap_valid is set). */
+unsigned vcpu__snapshot_all(struct vm *vm, unsigned timeout_ms);
 
 /* Copies len bytes at guest virtual address gva (current page tables of this vCPU).
  * Only from the vCPU's own thread. */
