@@ -189,6 +189,15 @@ int cpuid__set_vcpu(const struct cpuid_table *t, struct vcpu *v, struct st_err *
 		case 4:
 			e->eax = (e->eax & 0x3ffffff) | (((1u << shift) - 1) << 26);
 			break;
+		case 0x80000008:
+			/* AMD: cores per package and the APIC ID bits that number them. */
+			e->ecx = (e->ecx & ~0xf0ffu) | (shift << 12) | ((t->nr_vcpus - 1) & 0xff);
+			break;
+		case 0x8000001e:
+			e->eax = v->id;            /* extended APIC ID */
+			e->ebx = v->id & 0xff;     /* core ID, one thread per core */
+			e->ecx = 0;                /* node 0, one node per package */
+			break;
 		case 0xb:
 		case 0x1f:
 			e->edx = v->id;

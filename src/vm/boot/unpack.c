@@ -101,7 +101,13 @@ static int unpack_lz4(const uint8_t *in, size_t len, struct outbuf *o, struct st
 		o->len += (size_t)d;
 		pos += 4 + n;
 	}
-	return o->len ? 0 : st_fail(err, 0, "lz4 payload holds no data");
+	/* What is left must be nothing, or the appended size matching what we got. */
+	uint32_t tail = 0;
+	if (len - pos == 4)
+		memcpy(&tail, in + pos, 4);
+	if (!o->len || (len != pos && (len - pos != 4 || tail != o->len)))
+		return st_fail(err, 0, "lz4 payload is truncated or corrupt at offset %zu", pos);
+	return 0;
 }
 
 static int unpack_zstd(const uint8_t *in, size_t len, struct outbuf *o, struct st_err *err)
