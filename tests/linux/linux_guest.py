@@ -97,7 +97,14 @@ class Boot:
         err = self.stderr.strip().splitlines()[-3:]
         return ("last console lines:\n  " + "\n  ".join(lines) +
                 "\nstrata-vm stderr:\n  " + "\n  ".join(err) +
-                f"\nexit status {self.status}, timed out: {self.timed_out} (log: {self.log})")
+                f"\n{self.outcome()} (log: {self.log})")
+
+    def outcome(self):
+        if self.timed_out:
+            return "still running at the timeout (killed)"
+        if self.status is not None and self.status < 0:
+            return f"strata-vm was killed by signal {-self.status} (not by this test)"
+        return f"strata-vm exited with status {self.status}"
 
 
 def boot(name, vm, kernel, initrd, cmdline, cpus, memory, timeout, extra=()):

@@ -59,7 +59,7 @@ def guest(request):
     seen = ", ".join(f"{label} at {t:.1f} s" for label, pat in milestones
                      if (t := b.when(pat)) is not None)
     say(request, f"linux {name}: boot took {b.seconds:.1f} s wall ({seen or 'no milestone reached'}); "
-        f"exit status {b.status}{' (timed out)' if b.timed_out else ''}; console: {b.log}")
+        f"{b.outcome()}; console: {b.log}")
     return b
 
 
