@@ -149,24 +149,41 @@ static int do_fwait(struct insn_ctx *c, struct st_err *err)
 	return 0;
 }
 
+/* KVM_SET_FPU does not load MXCSR; the XSAVE image (legacy area, offset 24) does. */
+#define XSAVE_MXCSR_OFFSET 24
+
+static int mxcsr_access(struct insn_ctx *c, uint32_t *val, bool write, struct st_err *err)
+{
+	struct kvm_xsave xs;
+	if (ioctl(c->v->fd, KVM_GET_XSAVE, &xs) < 0)
+		return st_fail_errno(err, "KVM_GET_XSAVE");
+	if (!write) {
+		memcpy(val, (uint8_t *)xs.region + XSAVE_MXCSR_OFFSET, 4);
+		return 0;
+	}
+	memcpy((uint8_t *)xs.region + XSAVE_MXCSR_OFFSET, val, 4);
+	if (ioctl(c->v->fd, KVM_SET_XSAVE, &xs) < 0)
+		return st_fail_errno(err, "KVM_SET_XSAVE");
+	return 0;
+}
+
 static int do_ldmxcsr(struct insn_ctx *c, struct st_err *err)
 {
 	uint64_t val;
-	struct kvm_fpu fpu;
-	if (operand_rw(c, &c->ops[0], &val, false, err) < 0 || with_fpu(c, &fpu, false, err) < 0)
+	if (operand_rw(c, &c->ops[0], &val, false, err) < 0)
 		return -1;
 	if (val & ~(uint64_t)MXCSR_VALID_MASK)
 		return inject_exception(c, 13, true, 0, err) < 0 ? -1 : 1;
-	fpu.mxcsr = (uint32_t)val;
-	return with_fpu(c, &fpu, true, err);
+	uint32_t mxcsr = (uint32_t)val;
+	return mxcsr_access(c, &mxcsr, true, err);
 }
 
 static int do_stmxcsr(struct insn_ctx *c, struct st_err *err)
 {
-	struct kvm_fpu fpu;
-	if (with_fpu(c, &fpu, false, err) < 0)
+	uint32_t mxcsr;
+	if (mxcsr_access(c, &mxcsr, false, err) < 0)
 		return -1;
-	uint64_t val = fpu.mxcsr;
+	uint64_t val = mxcsr;
 	return operand_rw(c, &c->ops[0], &val, true, err);
 }
 

@@ -43,7 +43,6 @@ int kvm__open(struct kvm *k, const char *dev, struct st_err *err)
 		{KVM_CAP_PIT2, "PIT2"},
 		{KVM_CAP_USER_MEMORY, "USER_MEMORY"},
 		{KVM_CAP_EXT_CPUID, "EXT_CPUID"},
-		{KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING"},
 		{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
 	};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
@@ -57,41 +56,6 @@ int kvm__open(struct kvm *k, const char *dev, struct st_err *err)
 		k->max_vcpus = kvm__check_cap(k, KVM_CAP_NR_VCPUS);
 	if (k->max_vcpus <= 0)
 		k->max_vcpus = 4;
-	return 0;
-}
-
-/* ISA IRQs reach both PICs and the IOAPIC; IRQ0 (the PIT) is wired to IOAPIC pin 2,
- * matching the interrupt source override in the MADT and the MP table. */
-static int kvm__set_irq_routing(struct kvm *k, struct st_err *err)
-{
-	enum { IOAPIC_PINS = 24, ISA_IRQS = 16 };
-	size_t n = IOAPIC_PINS + ISA_IRQS;
-	cleanup_free struct kvm_irq_routing *r =
-		calloc(1, sizeof(*r) + n * sizeof(struct kvm_irq_routing_entry));
-	if (!r)
-		return st_fail(err, ENOMEM, "irq routing");
-	unsigned nr = 0;
-	for (unsigned gsi = 0; gsi < ISA_IRQS; gsi++) {
-		if (gsi == 2)
-			continue; /* the cascade */
-		struct kvm_irq_routing_entry *e = &r->entries[nr++];
-		e->gsi = gsi;
-		e->type = KVM_IRQ_ROUTING_IRQCHIP;
-		e->u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		e->u.irqchip.pin = gsi % 8;
-	}
-	for (unsigned gsi = 0; gsi < IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
-			continue;
-		struct kvm_irq_routing_entry *e = &r->entries[nr++];
-		e->gsi = gsi;
-		e->type = KVM_IRQ_ROUTING_IRQCHIP;
-		e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		e->u.irqchip.pin = gsi == 0 ? 2 : gsi;
-	}
-	r->nr = nr;
-	if (ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
-		return st_fail_errno(err, "KVM_SET_GSI_ROUTING");
 	return 0;
 }
 
@@ -125,8 +89,9 @@ int kvm__create_vm(struct kvm *k, const struct guest_mem *mem, struct st_err *er
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return st_fail_errno(err, "KVM_CREATE_PIT2");
-	if (kvm__set_irq_routing(k, err) < 0)
-		return -1;
+	/* KVM's default GSI routing is what the MADT and MP table describe: ISA IRQ n
+	 * on PIC pin n and IOAPIC pin n (no IRQ0 override, as Firecracker does);
+	 * replacing it would cost an SRCU grace period at start-up. */
 	/* Report emulation failures with the instruction bytes instead of a bare error. */
 	if (kvm__check_cap(k, KVM_CAP_EXIT_ON_EMULATION_FAILURE)) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};

@@ -141,10 +141,9 @@ static size_t acpi__fill_madt(uint8_t *t, unsigned ncpu)
 	memcpy(io + 4, &ioapic, 4);
 	memcpy(t + off, io, 12);
 	off += 12;
-	/* ISA IRQ0 is wired to GSI 2; the SCI is level triggered, active high. */
-	uint8_t ovr0[10] = {2, 10, 0, 0, 2, 0, 0, 0, 0, 0};
+	/* ISA IRQs map 1:1 to GSIs; only the SCI differs from ISA's edge/high default:
+	 * level triggered, active high. */
 	uint8_t ovr9[10] = {2, 10, 0, ACPI_SCI_IRQ, ACPI_SCI_IRQ, 0, 0, 0, 0x0d, 0};
-	memcpy(t + off, ovr0, 10), off += 10;
 	memcpy(t + off, ovr9, 10), off += 10;
 	uint8_t nmi[6] = {4, 6, 0xff, 0, 0, 1}; /* LINT1 of every CPU is NMI */
 	memcpy(t + off, nmi, 6), off += 6;
@@ -157,7 +156,7 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	const uint64_t rsdp = LAYOUT_ACPI, xsdt = rsdp + 0x40, fadt = xsdt + 0x40;
 	const uint64_t facs = ST_ALIGN_UP(fadt + sizeof(struct acpi_fadt), 64ull);
 	const uint64_t dsdt = facs + sizeof(struct acpi_facs), madt = ST_ALIGN_UP(dsdt + 0x40, 64ull);
-	size_t madt_max = sizeof(struct acpi_header) + 8 + 8 * VM_MAX_CPUS + 12 + 20 + 6;
+	size_t madt_max = sizeof(struct acpi_header) + 8 + 8 * VM_MAX_CPUS + 12 + 10 + 6;
 	uint8_t *area = mem__ptr(&vm->mem, LAYOUT_ACPI, madt - LAYOUT_ACPI + madt_max);
 	if (!area)
 		return st_fail(err, 0, "no room for ACPI tables");

@@ -15,6 +15,7 @@
 #define BP_E820_ENTRIES   0x1e8
 #define HDR_START         0x1f1
 #define HDR_SETUP_SECTS   0x1f1
+#define HDR_SYSSIZE       0x1f4
 #define HDR_BOOT_FLAG     0x1fe
 #define HDR_JUMP          0x200
 #define HDR_MAGIC         0x202
@@ -108,10 +109,14 @@ static int linux__parse_header(const uint8_t *img, size_t len, size_t *setup_siz
 	*hdr_len = (size_t)HDR_JUMP + 2 + img[HDR_JUMP + 1];
 	if (*hdr_len > 0x300 || *setup_size >= len)
 		return st_fail(err, 0, "malformed setup header");
-	uint32_t payload_end = rd32(img + HDR_PAYLOAD_OFF) + rd32(img + HDR_PAYLOAD_LEN);
-	if (*setup_size + payload_end > len)
-		return st_fail(err, 0, "bzImage is truncated (%zu bytes, header says at least %zu)",
-			       len, *setup_size + payload_end);
+	/* syssize counts the protected-mode part in 16-byte units: the whole image. */
+	uint64_t want = *setup_size + (uint64_t)rd32(img + HDR_SYSSIZE) * 16;
+	uint64_t payload_end = (uint64_t)rd32(img + HDR_PAYLOAD_OFF) + rd32(img + HDR_PAYLOAD_LEN);
+	if (*setup_size + payload_end > want)
+		want = *setup_size + payload_end;
+	if (want > len)
+		return st_fail(err, 0, "bzImage is truncated (%zu bytes, its header says %llu)", len,
+			       (unsigned long long)want);
 	return 0;
 }
 

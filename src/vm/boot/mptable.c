@@ -70,8 +70,7 @@ int mptable__write(struct vm *vm, struct st_err *err)
 	memcpy(p, &bus, 8), p += 8, count++;
 	memcpy(p, &ioapic, 8), p += 8, count++;
 	for (uint8_t irq = 0; irq < 16; irq++, count++) {
-		/* IRQ0 (PIT) arrives on pin 2, as in the GSI routing and the MADT. */
-		struct mpc_small e = {{3, 0, 0, 0, 0, irq, ioapic_id, irq == 0 ? 2 : irq}};
+		struct mpc_small e = {{3, 0, 0, 0, 0, irq, ioapic_id, irq}}; /* ISA IRQ n: pin n */
 		memcpy(p, &e, 8), p += 8;
 	}
 	struct mpc_small extint = {{4, 3, 0, 0, 0, 0, 0xff, 0}};
