@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* Kernel options a stock Linux needs on software-assisted nested KVM (kvm_pvm):
@@ -39,7 +40,7 @@ static struct vm the_vm;
 static struct console console;
 
 static struct {
-	struct loop_watch in, listen, wake;
+	struct loop_watch in, listen, wake, sig;
 	uint8_t pending[4096];
 	size_t pending_len, pending_off;
 	bool in_watched;
@@ -194,9 +195,33 @@ static void io__wake(struct loop_watch *w, uint32_t events)
 		return;
 }
 
+/* SIGTERM, SIGINT, SIGHUP: stop like a supervisor expects, sockets removed and the
+ * terminal restored, with the conventional 128 + signal status. */
+static void io__signal(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct signalfd_siginfo si;
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm__request_stop(&the_vm, 128 + (int)si.ssi_signo, "terminated by signal %u (%s)",
+			 si.ssi_signo, strsignal((int)si.ssi_signo));
+}
+
 static int io__setup(struct vm *vm, struct st_err *err)
 {
 	if (loop__init(err) < 0)
+		return -1;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	io.sig = (struct loop_watch){.fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK),
+				     .fn = io__signal};
+	if (io.sig.fd < 0)
+		return st_fail_errno(err, "signalfd");
+	if (loop__add(&io.sig, EPOLLIN, err) < 0)
 		return -1;
 	io.wake = (struct loop_watch){.fd = vm->wake_fd, .fn = io__wake};
 	if (loop__add(&io.wake, EPOLLIN, err) < 0)
@@ -271,6 +296,8 @@ int main(int argc, char **argv)
 	}
 	if (vm->exit_status == VM_EXIT_CRASH)
 		fprintf(stderr, "%s: error: %s\n", st_progname(), vm->exit_reason);
+	else if (vm->exit_status > 128)
+		fprintf(stderr, "%s: %s\n", st_progname(), vm->exit_reason);
 	else
 		st_info("%s", vm->exit_reason);
 	console__close(&console);
