@@ -40,12 +40,25 @@ PASS = 1  # debug exit 0 under QEMU
     ("fwait", [], PASS, "fwait: PASS"),
     ("sse", ["-append", "op=movd"], PASS, "sse: PASS"),
     ("sse", ["-append", "op=ldmxcsr"], PASS, "sse: PASS"),
+    ("timer", [], PASS, "timer: PASS"),
+    ("serial-tx", [], PASS, "serial-tx: PASS"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_guest_on_qemu(name, args, status, text):
     r = qemu(name, *args)
     assert text in r.out, str(r)
     assert r.rc == status, str(r)
     assert "FAIL" not in r.out, str(r)
+
+
+def test_kvmclock_on_qemu_kvm(kvm):
+    """TCG has no KVM clock: this one runs QEMU on KVM (-cpu qemu64 works here)."""
+    if not QEMU:
+        skip_loudly("qemu-system-x86_64 is not installed")
+    r = vt.run([QEMU, "-M", "pc", "-accel", "kvm", "-cpu", "qemu64", "-m", "64", "-display", "none",
+                "-no-reboot", "-nodefaults", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", str(vt.guest("kvmclock"))], timeout=60)
+    assert "kvmclock: PASS" in r.out and r.rc == PASS, str(r)
 
 
 def test_serial_echo_on_qemu():
