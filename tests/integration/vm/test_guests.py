@@ -55,7 +55,7 @@ def test_acpi_tables(cpus):
     assert "acpi: PASS" in r.out, str(r)
 
 
-@pytest.mark.parametrize("cpus", [1, 2, 4])
+@pytest.mark.parametrize("cpus", [1, 2, 4, 64])
 def test_smp_all_vcpus_come_up(cpus):
     """INIT/SIPI/SIPI to a real-mode trampoline; every AP reports in from long mode."""
     r = vt.run_guest("smp", "--cpus", str(cpus), timeout=90)
