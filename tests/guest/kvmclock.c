@@ -22,23 +22,6 @@ struct pvclock_wall_clock {
 static volatile struct pvclock_vcpu_time_info pvti __attribute__((aligned(64)));
 static volatile struct pvclock_wall_clock wall __attribute__((aligned(64)));
 
-static void cpuid(uint32_t leaf, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 static uint64_t kvmclock_ns(void)
 {
 	uint32_t v;
@@ -60,13 +43,13 @@ static uint64_t kvmclock_ns(void)
 int guest_main(void)
 {
 	uint32_t r[4];
-	cpuid(0x40000000, r);
+	rt_cpuid(0x40000000, 0, r);
 	char sig[13];
 	memcpy(sig, &r[1], 4), memcpy(sig + 4, &r[2], 4), memcpy(sig + 8, &r[3], 4), sig[12] = 0;
 	rt_printf("kvmclock: hypervisor leaf '%s', max %x\n", sig, r[0]);
 	if (memcmp(sig, "KVMKVMKVM\0\0\0", 12))
 		rt_fail("kvmclock: no KVM signature at CPUID 0x40000000");
-	cpuid(0x40000001, r);
+	rt_cpuid(0x40000001, 0, r);
 	rt_printf("kvmclock: KVM features %x\n", r[0]);
 	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
 		rt_fail("kvmclock: KVM_FEATURE_CLOCKSOURCE2 not offered");
