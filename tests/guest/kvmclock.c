@@ -29,7 +29,7 @@ static uint64_t kvmclock_ns(void)
 	do {
 		v = pvti.version;
 		__asm__ volatile("" ::: "memory");
-		uint64_t delta = rdtsc() - pvti.tsc_timestamp;
+		uint64_t delta = rt_rdtsc() - pvti.tsc_timestamp;
 		if (pvti.tsc_shift < 0)
 			delta >>= -pvti.tsc_shift;
 		else
@@ -54,7 +54,7 @@ int guest_main(void)
 	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
 		rt_fail("kvmclock: KVM_FEATURE_CLOCKSOURCE2 not offered");
 
-	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)&pvti | 1);
+	rt_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)&pvti | 1);
 	if (!pvti.version)
 		rt_fail("kvmclock: the pvclock page was not filled in");
 	uint64_t t1 = kvmclock_ns();
@@ -65,7 +65,7 @@ int guest_main(void)
 	if (t2 <= t1)
 		rt_fail("kvmclock: system time did not advance");
 
-	wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wall);
+	rt_wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wall);
 	if (wall.version & 1)
 		rt_fail("kvmclock: wall clock left mid-update");
 	uint64_t now = wall.sec + (wall.nsec + kvmclock_ns()) / 1000000000ull;
