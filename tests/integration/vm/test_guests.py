@@ -27,15 +27,20 @@ def test_hello_serial_output_and_start_info():
     assert "hello: PASS" in r.out, str(r)
 
 
-@pytest.mark.parametrize("mib", [32, 200])
+@pytest.mark.parametrize("mib", [32, 200, 5000])
 def test_memory_map_matches_memory_size(mib):
+    """All of --memory is RAM in the map, less at most what the machine keeps
+    below 1 MiB; nothing in the MMIO gap below 4 GiB (RAM above 3 GiB moves up)."""
     r = vt.run_guest("hello", memory=mib)
     assert r.rc == 0, str(r)
-    m = re.search(r"hello: ram (\d+) KiB", r.out)
-    assert m, str(r)
-    ram_kib = int(m.group(1))
-    # all of it, less what the machine reserves below 1 MiB (at most 1 MiB)
-    assert mib * 1024 - 1024 <= ram_kib <= mib * 1024, str(r)
+    ram = [(int(a, 16), int(b, 16)) for a, b in
+           re.findall(r"hello: memmap ([0-9a-f]+)-([0-9a-f]+) type 1\b", r.out)]
+    total = sum(b - a + 1 for a, b in ram)
+    assert (mib - 1) << 20 <= total <= mib << 20, f"RAM {total >> 10} KiB for --memory {mib}\n{r}"
+    for a, b in ram:
+        assert b < 0xc0000000 or a >= 1 << 32, f"RAM {a:#x}-{b:#x} in the MMIO gap\n{r}"
+    if mib > 3072:
+        assert any(a == 1 << 32 for a, _ in ram), f"no RAM from 4 GiB up\n{r}"
 
 
 @pytest.mark.parametrize("code,status", [(0, 0), (1, 1), (16, 16), (42, 42), (255, 255),
@@ -235,3 +240,10 @@ def test_kvmclock_system_and_wall_time():
     assert m, str(r)
     assert int(before) - 1 <= int(m.group(1)) <= int(after) + 1, \
         f"kvmclock wall time {m.group(1)} is not host time {before:.0f}..{after:.0f}\n{r}"
+
+
+@pytest.mark.parametrize("cpus", [1, 3])
+def test_mp_table(cpus):
+    r = vt.run_guest("mptable", "--cpus", str(cpus))
+    assert f"mptable: {cpus} cpus" in r.out, str(r)
+    assert r.rc == 0, str(r)
