@@ -232,6 +232,14 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 	return operand_rw(c, gop, &val, true, err);
 }
 
+static int do_sysret(struct insn_ctx *c, struct st_err *err)
+{
+	if (c->mode != ZYDIS_MACHINE_MODE_LONG_64 || !(c->insn.attributes & ZYDIS_ATTRIB_HAS_REX) ||
+	    c->sregs.cs.dpl != 0)
+		return st_fail(err, 0, "only a 64-bit SYSRETQ from ring 0 is assisted");
+	return pvm_syscall__sysret(c->v, err) < 0 ? -1 : 1;
+}
+
 static const struct {
 	ZydisMnemonic mnemonic;
 	int (*fn)(struct insn_ctx *c, struct st_err *err); /* 1: RIP already handled */
@@ -239,7 +247,7 @@ static const struct {
 	{ZYDIS_MNEMONIC_INT3, do_int3},     {ZYDIS_MNEMONIC_FWAIT, do_fwait},
 	{ZYDIS_MNEMONIC_LDMXCSR, do_ldmxcsr}, {ZYDIS_MNEMONIC_STMXCSR, do_stmxcsr},
 	{ZYDIS_MNEMONIC_POPCNT, do_popcnt},  {ZYDIS_MNEMONIC_MOVD, do_movd_movq},
-	{ZYDIS_MNEMONIC_MOVQ, do_movd_movq},
+	{ZYDIS_MNEMONIC_MOVQ, do_movd_movq},  {ZYDIS_MNEMONIC_SYSRET, do_sysret},
 };
 
 static ZydisMachineMode machine_mode(const struct kvm_sregs *s, ZydisStackWidth *sw)

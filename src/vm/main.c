@@ -28,9 +28,11 @@
 #include <unistd.h>
 
 /* Kernel options a stock Linux needs on software-assisted nested KVM (kvm_pvm):
- * the CPUID template alone does not stop it from using these (docs/nested-kvm.md). */
+ * the CPUID template alone does not stop it from using these features; nokaslr
+ * and nopti keep the SYSCALL trampoline's page-table slot free and visible from
+ * ring 3 (pvm_syscall.h; docs/nested-kvm.md). */
 static const char nested_cmdline[] =
-	"noxsave nowatchdog clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
+	"noxsave nowatchdog nokaslr nopti clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
 	"abm,rdrand,rdseed,fsgsbase,avx,avx2,avx512f,fma,f16c,aes,pclmulqdq,sha_ni,erms,fsrm,"
 	"invpcid,pcid,rdpid,clflushopt,clwb,adx,rdtscp,xsaveopt,xsavec,xsaves,ssse3,sse4_1,"
 	"sse4_2,gfni,vaes,vpclmulqdq";

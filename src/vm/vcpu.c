@@ -192,6 +192,13 @@ static bool vcpu__handle_exit(struct vcpu *v)
 		}
 	case KVM_EXIT_INTERNAL_ERROR: {
 		struct st_err err = {0};
+		int r;
+		if (v->vm->nested && pvm_syscall__complete(v, &err, &r)) {
+			if (r == 0)
+				return true;
+			vm__request_stop(v->vm, VM_EXIT_CRASH, "vcpu%u: %s", v->id, err.msg);
+			return false;
+		}
 		if (emulate__internal_error(v, &err) == 0) {
 			v->assists++;
 			return true;
@@ -292,7 +299,6 @@ static void *vcpu__thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
 	for (;;) {
 		/* Clear before looking at the state, so a kick after the look still lands. */
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -308,6 +314,8 @@ static void *vcpu__thread(void *arg)
 		}
 		if (!vcpu__handle_exit(v))
 			break;
+		if (v->vm->nested)
+			pvm_syscall__poll(v);
 	}
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "vm/pvm_syscall.h"
 
 struct vm;
 
@@ -19,6 +20,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	unsigned long assists;   /* emulation assists performed (for status) */
+	struct pvm_syscall pvm;  /* SYSCALL completion on kvm_pvm (nested profile) */
 	/* A snapshot of the registers, taken by the vCPU's own thread on request
 	 * (vCPU ioctls from other threads would block while it is in KVM_RUN). */
 	bool snap_requested;     /* guarded by vm->lock */

@@ -98,3 +98,14 @@ def test_sigterm_stops_cleanly_and_removes_sockets(tmp_path):
         assert "terminated by signal 15" in err, vm.describe()
         assert not os.path.exists(vm.control_path)
         assert not os.path.exists(tmp_path / "console.sock")
+
+
+def test_guest_user_space_syscall_and_sysret():
+    """Ring 3 code makes SYSCALLs and gets back with SYSRETQ. On kvm_pvm this only
+    works through strata-vm's SYSCALL trampoline (docs/nested-kvm.md); the guest
+    fails with the #PF at the entry that Linux's /init dies of when it does not."""
+    r = vt.run_guest("usermode", timeout=60)
+    assert r.rc == 0, str(r)
+    assert "usermode: syscall 7 in ring 0" in r.out, str(r)
+    assert "usermode: syscall 60 in ring 0" in r.out, str(r)
+    assert "usermode: PASS" in r.out, str(r)
