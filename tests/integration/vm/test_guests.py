@@ -247,3 +247,20 @@ def test_mp_table(cpus):
     r = vt.run_guest("mptable", "--cpus", str(cpus))
     assert f"mptable: {cpus} cpus" in r.out, str(r)
     assert r.rc == 0, str(r)
+
+
+def test_unassigned_ports_and_mmio_do_not_end_the_vm():
+    r = vt.run_guest("unassigned")
+    assert "unassigned: mmio fed00000 reads" in r.out, str(r)
+    assert r.rc == 0, str(r)
+
+
+@pytest.mark.parametrize("kind", ["file", "none"])
+def test_console_file_and_none(kind, tmp_path):
+    out = tmp_path / "console.txt"
+    spec = f"file:{out}" if kind == "file" else "none"
+    r = vt.run_guest("hello", "--console", spec)
+    assert r.rc == 0, str(r)
+    assert "hello:" not in r.out, f"console output on stdout with --console {spec}\n{r}"
+    if kind == "file":
+        assert "hello: PASS" in out.read_text().replace("\r", ""), str(r)

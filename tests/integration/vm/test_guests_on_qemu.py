@@ -52,6 +52,17 @@ def test_guest_on_qemu(name, args, status, text):
     assert "FAIL" not in r.out, str(r)
 
 
+def test_unassigned_on_qemu_microvm():
+    """microvm, because QEMU's pc has a floppy and IDE controller on the probed ports."""
+    if not QEMU:
+        skip_loudly("qemu-system-x86_64 is not installed")
+    r = vt.run([QEMU, "-M", "microvm", "-accel", "tcg", "-cpu", "qemu64", "-m", "64", "-display", "none",
+                "-no-reboot", "-nodefaults", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", str(vt.guest("unassigned"))], timeout=60)
+    assert "unassigned: PASS" in r.out and r.rc == PASS, str(r)
+
+
 def test_kvmclock_on_qemu_kvm(kvm):
     """TCG has no KVM clock: this one runs QEMU on KVM (-cpu qemu64 works here)."""
     if not QEMU:
