@@ -1,23 +1,46 @@
 /* SMP bring-up: counts CPUs in the MADT, wakes every AP with INIT/SIPI/SIPI
  * to a real-mode trampoline below 1 MiB, and passes only if each one reports
- * in from long mode with the APIC id the MADT gave it. */
+ * in from long mode with the APIC id the MADT gave it. Then IPIs both ways:
+ * the BSP sends a fixed interrupt to each AP, whose handler answers with one
+ * to the BSP (Linux's reschedule and TLB-shootdown IPIs work this way). */
 #include "rt.h"
 
 #define TRAMPOLINE 0x8000 /* SIPI vector 0x08 */
 #define ICR_INIT 0x00004500
 #define ICR_SIPI 0x00004600
+#define ICR_FIXED 0x00004000
+#define PING_VECTOR 0x2e
+#define PONG_VECTOR 0x2f
 
 extern const char smp_trampoline[], smp_trampoline_end[];
 extern uint32_t boot_cr3;
 static volatile uint32_t arrived;
 static volatile uint32_t ap_apic_ids[ACPI_MAX_CPUS];
+static volatile uint32_t bsp_id, pings, pongs;
+
+static void ping(struct rt_frame *f)
+{
+	(void)f;
+	__atomic_add_fetch(&pings, 1, __ATOMIC_SEQ_CST);
+	lapic_send_ipi(bsp_id, ICR_FIXED | PONG_VECTOR);
+}
+
+static void pong(struct rt_frame *f)
+{
+	(void)f;
+	__atomic_add_fetch(&pongs, 1, __ATOMIC_SEQ_CST);
+}
 
 void ap_main(uint32_t index);
 void ap_main(uint32_t index)
 {
+	idt_load();
+	lapic_enable();
 	if (index < ACPI_MAX_CPUS)
 		ap_apic_ids[index] = lapic_id() + 1; /* + 1: 0 means "not yet" */
 	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		irq_enable_and_halt();
 }
 
 static bool wait_arrived(uint32_t n, uint32_t ms)
@@ -37,6 +60,11 @@ int guest_main(void)
 	unsigned n = rt_acpi.ncpus;
 	uint32_t bsp = lapic_id();
 	rt_printf("smp: MADT lists %u cpus, BSP apic id %u\n", n, bsp);
+	bsp_id = bsp;
+	idt_init();
+	idt_set_handler(PING_VECTOR, ping);
+	idt_set_handler(PONG_VECTOR, pong);
+	pic_mask_all();
 	lapic_enable();
 	uint64_t cr3;
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
@@ -66,6 +94,21 @@ int guest_main(void)
 	rt_printf("smp: %u of %u cpus up\n", up, n);
 	if (up != n)
 		rt_fail("smp: %u cpu(s) did not come up", n - up);
+
+	/* one AP at a time: IPIs of one vector that meet in the IRR merge into one */
+	irq_enable();
+	for (unsigned i = 0, sent = 0; i < n; i++) {
+		if (rt_acpi.apic_ids[i] == bsp)
+			continue;
+		lapic_send_ipi(rt_acpi.apic_ids[i], ICR_FIXED | PING_VECTOR);
+		sent++;
+		for (int t = 0; t < 1000 && pongs < sent; t++)
+			rt_udelay(1000);
+	}
+	irq_disable();
+	rt_printf("smp: IPIs: %u of %u APs took one, %u answered\n", pings, n - 1, pongs);
+	if (pings != n - 1 || pongs != n - 1)
+		rt_fail("smp: IPIs were lost");
 	rt_puts("smp: PASS\n");
 	return 0;
 }

@@ -21,6 +21,11 @@ void idt_init(void)
 			.off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
 		};
 	}
+	idt_load();
+}
+
+void idt_load(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;

@@ -92,6 +92,7 @@ struct rt_frame {
 };
 typedef void (*rt_handler)(struct rt_frame *f);
 void idt_init(void);
+void idt_load(void); /* on an AP: the IDT idt_init built */
 void idt_set_handler(unsigned vector, rt_handler h);
 
 /* local APIC / IOAPIC (in-kernel irqchip) */

@@ -69,6 +69,8 @@ def test_smp_all_vcpus_come_up(cpus):
     assert r.rc == 0, str(r)
     ids = sorted(int(x) for x in re.findall(r"smp: ap \d+ reports apic id (\d+)", r.out))
     assert len(ids) == cpus - 1 and len(set(ids)) == cpus - 1, str(r)
+    k = cpus - 1
+    assert f"smp: IPIs: {k} of {k} APs took one, {k} answered" in r.out, str(r)
 
 
 def test_rtc_matches_host_clock():
