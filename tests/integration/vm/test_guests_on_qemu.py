@@ -40,6 +40,9 @@ PASS = 1  # debug exit 0 under QEMU
     ("fwait", [], PASS, "fwait: PASS"),
     ("sse", ["-append", "op=movd"], PASS, "sse: PASS"),
     ("sse", ["-append", "op=ldmxcsr"], PASS, "sse: PASS"),
+    ("sse", ["-append", "op=popcnt"], PASS, "sse: PASS"),
+    ("sse", ["-append", "op=movbe"], PASS, "sse: PASS"),
+    ("sse", ["-append", "op=cmpxchg16b"], PASS, "sse: PASS"),
     ("timer", [], PASS, "timer: PASS"),
     ("serial-tx", [], PASS, "serial-tx: PASS"),
     # SeaBIOS's MP table lists one CPU here whatever -smp says: one CPU only
