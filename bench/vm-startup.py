@@ -13,7 +13,10 @@ none of its RAM, so the RSS is what the VMM costs beyond guest memory).
 Each VMM is run in turn, round-robin, so that machine noise hits all alike.
 Targets for strata-vm: <= 12 ms median and <= 2 MiB RSS.
 
-usage: bench/vm-startup.py [--runs N] [--strata PATH] [--kvmtool PATH] [--memory MIB]
+usage: bench/vm-startup.py [--runs N] [--strata PATH] [--kvmtool PATH] [--memory MIB] [--breakdown]
+--breakdown adds, from one strace'd run per VMM, where exec -> exit goes: the
+slowest KVM ioctls, and the time from exit_group to the process's end (the
+kernel tearing the VM down).
 kvmtool: build a fetched copy outside the project; on a host whose CPUID hides
 SVM/VMX it needs a local bypass of its CPU check (docs: ../shared/docs/peers-here.md);
 this script sets KVMTOOL_SKIP_CPU_CHECK=1 for such a patched build.
@@ -96,6 +99,34 @@ def idle_rss_kib(cmd, mem_mib, env):
         p.wait()
 
 
+def breakdown(name, cmd, env):
+    """One run under strace: the costly KVM ioctls and the exit teardown, in ms."""
+    if not shutil.which("strace"):
+        print(f"{name:<14} breakdown: strace is not installed")
+        return
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
+        subprocess.run(["strace", "-f", "-ttt", "-T", "-e", "trace=ioctl,exit_group", "-o", log.name,
+                        *cmd], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        lines = log.read().splitlines()
+    if not lines:
+        return
+    stamp = lambda l: float(l.split()[1])
+    t0 = stamp(lines[0])
+    costs, exit_at = {}, None
+    for l in lines:
+        if "ioctl(" in l and "KVM_" in l and l.rstrip().endswith(">"):
+            req = l.split(",")[1].strip()
+            costs[req] = costs.get(req, 0.0) + float(l.rsplit("<", 1)[1].rstrip(">")) * 1000
+        if "exit_group(" in l and exit_at is None:
+            exit_at = stamp(l)
+    end = stamp(lines[-1])
+    top = sorted(costs.items(), key=lambda kv: -kv[1])[:4]
+    teardown = f"{(end - exit_at) * 1000:.1f} ms" if exit_at else "n/a"
+    print(f"{name:<14} breakdown (strace'd, slower): total {(end - t0) * 1000:.1f} ms; exit_group -> end "
+          f"{teardown}; " + ", ".join(f"{k} {v:.1f} ms" for k, v in top))
+
+
 def mib(kib):
     return f"{kib / 1024:.2f}" if kib else "n/a"
 
@@ -109,6 +140,7 @@ def main():
     ap.add_argument("--build", default=os.environ.get("STRATA_BUILD", str(ROOT / "build")))
     ap.add_argument("--kvmtool", default=os.environ.get("KVMTOOL", "/tmp/kvmtool/lkvm-static"))
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
+    ap.add_argument("--breakdown", action="store_true", help="where the time goes (strace)")
     a = ap.parse_args()
 
     build = Path(a.build)
@@ -207,6 +239,9 @@ def main():
     print(f"strata-vm target <= {TARGET_MS:g} ms exec -> exit: {'met' if s <= TARGET_MS else 'NOT met'} "
           f"({s:.2f} ms; to guest output {med_first['strata-vm']:.2f} ms); "
           f"RSS overhead <= {TARGET_RSS_MIB:g} MiB: {rss_verdict}")
+    if a.breakdown:
+        for name, (cmd, _, _, _) in vmms.items():
+            breakdown(name, cmd, env)
     print("peers measured on this machine kind (../shared/docs/peers-here.md): "
           "QEMU microvm 43.8 ms / 38.9 MiB, kvmtool 24.0 ms / 2.1 MiB")
     shutil.rmtree(tmp, ignore_errors=True)
