@@ -279,3 +279,9 @@ def test_random_device_accesses_leave_the_vmm_standing(seed):
     assert "devpoke: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
     assert "Sanitizer" not in r.err and "runtime error" not in r.err, str(r)
+
+
+def test_rtc_binary_and_12_hour_modes_and_nvram():
+    r = vt.run_guest("rtc-modes")
+    assert "rtc-modes: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)

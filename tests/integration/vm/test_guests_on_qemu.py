@@ -33,6 +33,7 @@ PASS = 1  # debug exit 0 under QEMU
     ("acpi", ["-smp", "3"], PASS, "madt: 3 cpus"),
     ("smp", ["-smp", "4"], PASS, "smp: 4 of 4 cpus up"),
     ("rtc", [], PASS, "rtc: PASS"),
+    ("rtc-modes", [], PASS, "rtc-modes: PASS"),
     ("reset", [], 0, "reset: writing 0xfe"),
     ("poweroff", [], 0, "poweroff: SLP_TYP"),
     ("triple-fault", [], 0, "triple-fault: ud2 at"),
