@@ -114,6 +114,13 @@ void kvm__irq_line(const struct kvm *k, unsigned gsi, int level)
 		st_warn("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
 }
 
+void kvm__destroy_vm(struct kvm *k)
+{
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	k->vm_fd = -1;
+}
+
 void kvm__close(struct kvm *k)
 {
 	if (k->vm_fd >= 0)

@@ -86,6 +86,50 @@ static int vm__setup_devices(struct vm *vm, struct st_err *err)
 	return 0;
 }
 
+/* The part of the machine a reboot makes anew: the KVM VM with its vCPUs, and
+ * the kernel loaded into RAM. Devices, console and control socket live on. */
+static int vm__create_machine(struct vm *vm, struct st_err *err)
+{
+	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0)
+		return -1;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu__create(vm, i, err) < 0)
+			return -1;
+	if (boot__load(vm, err) < 0)
+		return -1;
+	return boot__setup_bsp(vm, &vm->vcpus[0], err);
+}
+
+static int vm__start_vcpus(struct vm *vm, struct st_err *err)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu__start(&vm->vcpus[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* A guest reset under --on-reboot=restart: a fresh machine in this process, so
+ * that control connections and the console carry on across the reboot. */
+static int vm__reboot(struct vm *vm, struct st_err *err)
+{
+	if (vcpu__join_all(vm, 2000) < 0)
+		return st_fail(err, 0, "a vCPU did not stop for the reboot");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu__destroy(&vm->vcpus[i]);
+	kvm__destroy_vm(&vm->kvm);
+	mem__clear(&vm->mem);
+	serial8250__reset(vm->serial);
+	acpi_pm__reset(vm->pm);
+	if (vm__create_machine(vm, err) < 0)
+		return -1;
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_RUNNING;
+	vm->exit_status = 0;
+	vm->exit_reason[0] = 0;
+	pthread_mutex_unlock(&vm->lock);
+	return vm__start_vcpus(vm, err);
+}
+
 static int vm__setup(struct vm *vm, struct st_err *err)
 {
 	pthread_mutex_init(&vm->lock, NULL);
@@ -111,19 +155,12 @@ static int vm__setup(struct vm *vm, struct st_err *err)
 		return -1;
 	if (mem__init(&vm->mem, vm->cfg.mem_bytes, err) < 0)
 		return -1;
-	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0)
-		return -1;
-	if (vm__setup_devices(vm, err) < 0)
-		return -1;
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return st_fail(err, ENOMEM, "vcpus");
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu__create(vm, i, err) < 0)
-			return -1;
-	if (boot__load(vm, err) < 0)
+	if (vm__setup_devices(vm, err) < 0)
 		return -1;
-	return boot__setup_bsp(vm, &vm->vcpus[0], err);
+	return vm__create_machine(vm, err);
 }
 
 /* Console input: fed to the UART as its FIFO drains; Ctrl-A x quits on a tty. */
@@ -245,14 +282,6 @@ static int io__setup(struct vm *vm, struct st_err *err)
 	return 0;
 }
 
-static void vm__restart(struct vm *vm)
-{
-	console__close(&console);
-	control__close();
-	fflush(NULL);
-	execv("/proc/self/exe", vm->cfg.argv);
-	st_error("cannot restart: %s", strerror(errno));
-}
 
 int main(int argc, char **argv)
 {
@@ -281,20 +310,19 @@ int main(int argc, char **argv)
 		control__close();
 		return VM_EXIT_SETUP;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vcpu__start(&vm->vcpus[i], &err) < 0) {
+	if (vm__start_vcpus(vm, &err) < 0)
+		vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
+	for (;;) {
+		while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
+			loop__run_once(io.pending_len ? 5 : -1), io__feed_pending();
+		if (vm->exit_status != VM_EXIT_REBOOT || !vm->cfg.reboot_restart)
+			break;
+		st_info("%s: restarting", vm->exit_reason);
+		if (vm__reboot(vm, &err) < 0) {
 			st_err_print(&err);
-			vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
+			vm->exit_status = VM_EXIT_SETUP;
 			break;
 		}
-	}
-	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
-		loop__run_once(io.pending_len ? 5 : -1), io__feed_pending();
-
-	if (vm->exit_status == VM_EXIT_REBOOT && vm->cfg.reboot_restart) {
-		st_info("%s: restarting", vm->exit_reason);
-		vm__restart(vm);
-		return VM_EXIT_SETUP;
 	}
 	if (vm->exit_status == VM_EXIT_CRASH)
 		fprintf(stderr, "%s: error: %s\n", st_progname(), vm->exit_reason);

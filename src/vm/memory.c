@@ -19,6 +19,11 @@ int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err)
 	return 0;
 }
 
+void mem__clear(struct guest_mem *m)
+{
+	madvise(m->host, m->size, MADV_DONTNEED); /* private anonymous: reads back zeros */
+}
+
 void mem__exit(struct guest_mem *m)
 {
 	if (m->host)

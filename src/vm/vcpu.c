@@ -328,3 +328,37 @@ int vcpu__start(struct vcpu *v, struct st_err *err)
 	v->started = true;
 	return 0;
 }
+
+int vcpu__join_all(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		vcpu__kick(v);
+		if (pthread_timedjoin_np(v->thread, NULL, &deadline))
+			return -1;
+		v->started = false;
+	}
+	return 0;
+}
+
+void vcpu__destroy(struct vcpu *v)
+{
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, (size_t)v->vm->kvm.vcpu_mmap_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	struct vm *vm = v->vm;
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->fd = -1;
+}

@@ -33,6 +33,12 @@ struct vcpu {
 int vcpu__create(struct vm *vm, unsigned id, struct st_err *err);
 int vcpu__start(struct vcpu *v, struct st_err *err);
 
+/* Waits for every started vCPU thread to end (the VM is stopping); < 0 when one
+ * did not within timeout_ms. */
+int vcpu__join_all(struct vm *vm, unsigned timeout_ms);
+/* Releases the vCPU's KVM objects; its thread must have ended. */
+void vcpu__destroy(struct vcpu *v);
+
 /* Makes a vCPU leave KVM_RUN soon (to pause or stop). Any thread. */
 void vcpu__kick(struct vcpu *v);
 

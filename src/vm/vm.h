@@ -31,7 +31,6 @@ struct vm_config {
 	bool reboot_restart;
 	int unpack_kernel;          /* -1: auto (on under the nested profile) */
 	const char *kvm_device;
-	char **argv;                /* for a restart by re-exec */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
