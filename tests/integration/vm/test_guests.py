@@ -293,3 +293,12 @@ def test_rtc_binary_and_12_hour_modes_and_nvram():
     r = vt.run_guest("rtc-modes")
     assert "rtc-modes: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
+
+
+def test_multiboot_entry():
+    """docs/vm-machine.md: multiboot (v1) ELF test guests get EAX = 0x2badb002 and
+    EBX = the multiboot info (memory fields, command line, memory map)."""
+    r = vt.run_guest("multiboot", "--cmdline", "mb=1")
+    assert "multiboot: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)
+    assert "multiboot: cmdline '" in r.out and "mb=1'" in r.out, str(r)

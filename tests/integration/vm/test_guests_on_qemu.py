@@ -29,6 +29,7 @@ PASS = 1  # debug exit 0 under QEMU
 
 @pytest.mark.parametrize("name,args,status,text", [
     ("hello", ["-append", "x=1"], PASS, "hello: PASS"),
+    ("multiboot32", ["-append", "mb=1"], PASS, "multiboot: PASS"),
     ("exitcode", ["-append", "code=42"], (42 << 1) | 1, "writing 42"),
     ("acpi", ["-smp", "3"], PASS, "madt: 3 cpus"),
     ("smp", ["-smp", "4"], PASS, "smp: 4 of 4 cpus up"),
