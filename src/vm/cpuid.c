@@ -134,7 +134,7 @@ int cpuid__init(int kvm_sys_fd, const char *template_name, const char *feature_l
 		unsigned nr_vcpus, struct cpuid_table **out, struct st_err *err)
 {
 	cleanup_free struct kvm_cpuid2 *c = NULL;
-	for (uint32_t n = 64;; n *= 2) {
+	for (uint32_t n = 128;; n *= 2) { /* one call: each CPUID traps when nested */
 		free(c);
 		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
