@@ -87,7 +87,7 @@ int guest_main(void)
 		}
 		rt_printf("\nsmp: apic id %u %s\n", id, arrived >= woken ? "up" : "did not answer");
 	}
-	wait_arrived(woken, 1000);
+	wait_arrived(woken, 5000); /* generous: 64 vCPU threads on a loaded 2-core host */
 	unsigned up = 1 + arrived;
 	for (unsigned i = 0; i < arrived && i < ACPI_MAX_CPUS; i++)
 		rt_printf("smp: ap %u reports apic id %u\n", i, ap_apic_ids[i] - 1);
@@ -102,7 +102,7 @@ int guest_main(void)
 			continue;
 		lapic_send_ipi(rt_acpi.apic_ids[i], ICR_FIXED | PING_VECTOR);
 		sent++;
-		for (int t = 0; t < 1000 && pongs < sent; t++)
+		for (int t = 0; t < 5000 && pongs < sent; t++)
 			rt_udelay(1000);
 	}
 	irq_disable();
