@@ -95,6 +95,15 @@ def test_reset_through_i8042_exits_3():
     assert r.rc == 3, str(r)
 
 
+def test_reset_through_the_fadt_reset_register_exits_3():
+    """Linux reboots through the FADT's reset register first (reboot=acpi)."""
+    r = vt.run_guest("reset", "--cmdline", "via=acpi")
+    if r.rc == 77:
+        skip_loudly(f"the FADT advertises no reset register: {r.out.strip()}")
+    assert "reset: writing" in r.out, str(r)
+    assert r.rc == 3, str(r)
+
+
 def test_reset_with_on_reboot_restart_boots_again(tmp_path):
     """The guest resets at once, again and again: each reset must boot it anew,
     and a control connection made before a reboot must still work after it

@@ -57,6 +57,17 @@ def test_guest_on_qemu(name, args, status, text):
     assert "FAIL" not in r.out, str(r)
 
 
+def test_acpi_reset_register_on_qemu_q35():
+    """q35, because the pc machine's FADT (revision 1) has no reset register."""
+    if not QEMU:
+        skip_loudly("qemu-system-x86_64 is not installed")
+    r = vt.run([QEMU, "-M", "q35", "-accel", "tcg", "-cpu", "qemu64", "-m", "64", "-display", "none",
+                "-no-reboot", "-nodefaults", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", str(vt.guest("reset")), "-append", "via=acpi"], timeout=60)
+    assert "reset: writing" in r.out and r.rc == 0, str(r)
+
+
 def test_unassigned_on_qemu_microvm():
     """microvm, because QEMU's pc has a floppy and IDE controller on the probed ports."""
     if not QEMU:
