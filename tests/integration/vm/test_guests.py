@@ -29,6 +29,15 @@ def test_hello_serial_output_and_start_info():
     assert "hello: PASS" in r.out, str(r)
 
 
+def test_console_output_volume_is_not_lost():
+    """400 numbered lines (~27 KiB, more than a pipe buffer when the reader is slow)."""
+    r = vt.run_guest("hello", "--cmdline", "lines=400", timeout=120)
+    assert r.rc == 0, str(r)
+    got = [int(n) for n in re.findall(r"^hello: line (\d{5}) of 400 abcdefghijklmnopqrstuvwxyz0123456789$",
+                                       r.out, re.M)]
+    assert got == list(range(400)), f"lines lost or garbled: {len(got)} of 400 intact\n{r.out[-2000:]}"
+
+
 @pytest.mark.parametrize("mib", [32, 200, 5000])
 def test_memory_map_matches_memory_size(mib):
     """All of --memory is RAM in the map, less at most what the machine keeps
