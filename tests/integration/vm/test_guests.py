@@ -38,6 +38,16 @@ def test_console_output_volume_is_not_lost():
     assert got == list(range(400)), f"lines lost or garbled: {len(got)} of 400 intact\n{r.out[-2000:]}"
 
 
+def test_console_output_survives_a_slow_reader():
+    """1200 lines (~80 KiB, more than a pipe holds) to a reader that starts 2 s late."""
+    cmd = ["bash", "-c", 'set -o pipefail; "$@" | (sleep 2; cat)', "bash",
+           *vt.vm_args("hello", "--cmdline", "lines=1200")]
+    r = vt.run(cmd, timeout=180)
+    assert r.rc == 0, str(r)
+    got = re.findall(r"^hello: line (\d{5}) of 1200 ", r.out, re.M)
+    assert len(got) == 1200 and "hello: PASS" in r.out, f"{len(got)} of 1200 lines\n{r.out[-1500:]}"
+
+
 @pytest.mark.parametrize("mib", [32, 200, 5000])
 def test_memory_map_matches_memory_size(mib):
     """All of --memory is RAM in the map, less at most what the machine keeps
