@@ -2,7 +2,8 @@
  * to a real-mode trampoline below 1 MiB, and passes only if each one reports
  * in from long mode with the APIC id the MADT gave it. Then IPIs both ways:
  * the BSP sends a fixed interrupt to each AP, whose handler answers with one
- * to the BSP (Linux's reschedule and TLB-shootdown IPIs work this way). */
+ * to the BSP (Linux's reschedule and TLB-shootdown IPIs work this way).
+ * apic=x2 does it all in x2APIC mode, which Linux picks when CPUID has it. */
 #include "rt.h"
 
 #define TRAMPOLINE 0x8000 /* SIPI vector 0x08 */
@@ -35,6 +36,8 @@ void ap_main(uint32_t index);
 void ap_main(uint32_t index)
 {
 	idt_load();
+	if (rt_x2apic)
+		lapic_x2apic_enable();
 	lapic_enable();
 	if (index < ACPI_MAX_CPUS)
 		ap_apic_ids[index] = lapic_id() + 1; /* + 1: 0 means "not yet" */
@@ -58,6 +61,13 @@ int guest_main(void)
 	if (acpi_init() < 0)
 		rt_fail("smp: needs the MADT");
 	unsigned n = rt_acpi.ncpus;
+	char apic[4] = "x";
+	rt_cmdline_get("apic", apic, sizeof(apic));
+	if (rt_streq(apic, "x2")) {
+		if (!lapic_x2apic_enable())
+			rt_fail("smp: apic=x2 but CPUID does not offer x2APIC");
+		rt_puts("smp: x2APIC mode (ICR through MSR 0x830, as Linux uses it)\n");
+	}
 	uint32_t bsp = lapic_id();
 	rt_printf("smp: MADT lists %u cpus, BSP apic id %u\n", n, bsp);
 	bsp_id = bsp;

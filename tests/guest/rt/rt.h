@@ -35,6 +35,12 @@ static inline void rt_wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
+static inline uint64_t rt_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
 static inline uint64_t rt_rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -96,6 +102,9 @@ void idt_load(void); /* on an AP: the IDT idt_init built */
 void idt_set_handler(unsigned vector, rt_handler h);
 
 /* local APIC / IOAPIC (in-kernel irqchip) */
+extern bool rt_x2apic;
+/* switches this CPU's local APIC to x2APIC mode (MSRs); false if CPUID lacks it */
+bool lapic_x2apic_enable(void);
 void lapic_enable(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);

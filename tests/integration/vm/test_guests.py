@@ -81,10 +81,13 @@ def test_acpi_tables(cpus):
     assert "acpi: PASS" in r.out, str(r)
 
 
-@pytest.mark.parametrize("cpus", [1, 2, 4, 64])
-def test_smp_all_vcpus_come_up(cpus):
-    """INIT/SIPI/SIPI to a real-mode trampoline; every AP reports in from long mode."""
-    r = vt.run_guest("smp", "--cpus", str(cpus), timeout=90)
+@pytest.mark.parametrize("cpus,apic", [(1, "x"), (2, "x"), (4, "x"), (64, "x"), (2, "x2"), (64, "x2")])
+def test_smp_all_vcpus_come_up(cpus, apic):
+    """INIT/SIPI/SIPI to a real-mode trampoline; every AP reports in from long
+    mode; IPIs both ways. apic=x2: all through x2APIC MSRs, as Linux does."""
+    r = vt.run_guest("smp", "--cpus", str(cpus), "--cmdline", f"apic={apic}", timeout=90)
+    if apic == "x2":
+        assert "smp: x2APIC mode" in r.out, str(r)
     assert f"smp: MADT lists {cpus} cpus" in r.out, str(r)
     assert f"smp: {cpus} of {cpus} cpus up" in r.out, str(r)
     assert r.rc == 0, str(r)

@@ -68,6 +68,17 @@ def test_acpi_reset_register_on_qemu_q35():
     assert "reset: writing" in r.out and r.rc == 0, str(r)
 
 
+def test_smp_x2apic_on_qemu_kvm(kvm):
+    """QEMU 7.2's TCG has no x2APIC: this one runs QEMU on KVM."""
+    if not QEMU:
+        skip_loudly("qemu-system-x86_64 is not installed")
+    r = vt.run([QEMU, "-M", "pc", "-accel", "kvm", "-cpu", "qemu64,+x2apic", "-m", "64", "-smp", "4",
+                "-display", "none", "-no-reboot", "-nodefaults", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-kernel", str(vt.guest("smp")), "-append", "apic=x2"], timeout=60)
+    assert "smp: x2APIC mode" in r.out and "smp: 4 of 4 cpus up" in r.out and r.rc == PASS, str(r)
+
+
 def test_unassigned_on_qemu_microvm():
     """microvm, because QEMU's pc has a floppy and IDE controller on the probed ports."""
     if not QEMU:
