@@ -169,7 +169,8 @@ build_small_kernel() {
 			touch "$src/.unpacked"
 		fi
 		obj=$out.build
-		rm -rf "$obj" && mkdir -p "$obj"
+		# A failed build leaves its tree for the log; the next build clears it.
+		rm -rf "$cache"/small-*.build && mkdir -p "$obj"
 		SECONDS=0
 		say "small kernel: tinyconfig + $(basename "$frag"), make -j${STRATA_JOBS:-2} bzImage under nice (a few minutes; log: $obj/build.log)"
 		make -s -C "$src" O="$obj" tinyconfig >"$obj/build.log" 2>&1
@@ -189,6 +190,9 @@ build_small_kernel() {
 	fi
 	publish "$out.bzImage" small.bzImage
 	publish "$out.vmlinux" small.vmlinux
+	# Kernels of earlier fragments are superseded (~60 MiB each with vmlinux).
+	find "$cache" -maxdepth 1 -name 'small-*' ! -name "small-$k.*" -type f -print -delete |
+		sed 's|^|fetch-assets: removed superseded |'
 }
 
 want=("$@")
