@@ -41,11 +41,11 @@ struct serial8250;
 struct acpi_pm;
 
 /* How the boot CPU starts: filled by the loaders in boot/. */
-enum boot_mode { BOOT_LINUX64, BOOT_PVH };
+enum boot_mode { BOOT_LINUX64, BOOT_PVH, BOOT_MULTIBOOT };
 struct boot_info {
 	enum boot_mode mode;
 	uint64_t entry;        /* guest physical */
-	uint64_t params;       /* boot_params (LINUX64) or hvm_start_info (PVH) */
+	uint64_t params;       /* boot_params, hvm_start_info or the multiboot info */
 	uint64_t kernel_end;   /* first byte after the loaded image */
 };
 

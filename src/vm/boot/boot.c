@@ -57,6 +57,10 @@ static int boot__load_elf(struct vm *vm, const uint8_t *img, size_t len, struct 
 		vm->boot.entry = ei.pvh_entry;
 		return pvh__write_start_info(vm, initrd, initrd_size, err);
 	}
+	if (multiboot__has_header(img, len)) {
+		vm->boot.entry = ei.entry;
+		return multiboot__write_info(vm, initrd, initrd_size, err);
+	}
 	vm->boot.entry = ei.entry;
 	return linux__write_boot_params(vm, NULL, 0, initrd, initrd_size, err);
 }
@@ -143,12 +147,14 @@ int boot__setup_bsp(struct vm *vm, struct vcpu *bsp, struct st_err *err)
 	s.idt.limit = 0;
 	s.tr = (struct kvm_segment){.limit = 0x67, .selector = 0x20, .type = 11, .present = 1};
 	s.ds = s.es = s.fs = s.gs = s.ss = seg(0x18, 3, false);
-	if (vm->boot.mode == BOOT_PVH) {
+	if (vm->boot.mode == BOOT_PVH || vm->boot.mode == BOOT_MULTIBOOT) {
 		s.cs = seg(0x08, 0xb, false);
 		s.cr0 = 0x11; /* PE, ET */
 		s.cr4 = 0;
 		s.efer = 0;
 		r.rbx = vm->boot.params;
+		if (vm->boot.mode == BOOT_MULTIBOOT)
+			r.rax = 0x2badb002; /* the multiboot boot loader magic */
 	} else {
 		if (boot__write_page_tables(vm, err) < 0)
 			return -1;
