@@ -17,17 +17,6 @@
 #define CR0_PG     0x80000000ull
 #define POLL_EVERY 1024
 
-static int msr_rw(struct vcpu *v, uint32_t index, uint64_t *val, bool write)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = {.hdr.nmsrs = 1, .e.index = index, .e.data = write ? *val : 0};
-	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
-		return -1;
-	*val = m.e.data;
-	return 0;
-}
 
 /* PML4[256] -> PDPT -> PD -> PT -> the trampoline page, user-accessible, in the
  * reserved pages; the PML4 entry goes into the page table the vCPU uses now (at
@@ -59,7 +48,7 @@ void pvm_syscall__poll(struct vcpu *v)
 	s->exits = 0;
 	uint64_t lstar;
 	struct kvm_sregs sregs;
-	if (msr_rw(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
+	if (vcpu__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
 	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || !(sregs.cr0 & CR0_PG))
 		return;
 	s->guest_lstar = lstar; /* (re)programmed by the guest: take it over */
@@ -69,7 +58,7 @@ void pvm_syscall__poll(struct vcpu *v)
 		return;
 	}
 	uint64_t t = PVM_TRAMPOLINE_VA;
-	if (msr_rw(v, MSR_LSTAR, &t, true) < 0) {
+	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
 		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
 		return;
 	}
@@ -94,7 +83,7 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 	if (!v->pvm.guest_lstar || ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
 	    regs.rip != PVM_TRAMPOLINE_VA)
 		return false;
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || msr_rw(v, MSR_STAR, &star, false) < 0) {
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || vcpu__msr(v, MSR_STAR, &star, false) < 0) {
 		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
 		return true;
 	}
@@ -120,7 +109,7 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	struct kvm_sregs sregs;
 	uint64_t star;
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    msr_rw(v, MSR_STAR, &star, false) < 0)
+	    vcpu__msr(v, MSR_STAR, &star, false) < 0)
 		return st_fail_errno(err, "reading registers for SYSRET");
 	uint16_t base = (uint16_t)((star >> 48) & 0xfffc);
 	/* SYSRETQ: 64-bit user CS = base + 16, SS = base + 8, both RPL 3. */

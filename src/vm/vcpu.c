@@ -44,12 +44,26 @@ int vcpu__create(struct vm *vm, unsigned id, struct st_err *err)
 	if (cpuid__set_vcpu(vm->cpuid, v, err) < 0)
 		return -1;
 	/* MTRRs enabled, default write-back, as firmware leaves them. */
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} msrs = {.hdr.nmsrs = 1, .e[0] = {.index = 0x2ff, .data = 0xc06}};
-	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
+	uint64_t mtrr_def = 0xc06;
+	if (vcpu__msr(v, 0x2ff, &mtrr_def, true) < 0)
 		st_debug("vcpu%u: MTRRdefType not set", id);
+	return 0;
+}
+
+int vcpu__msr(struct vcpu *v, uint32_t index, uint64_t *val, bool write)
+{
+	/* struct kvm_msrs ends in a flexible array: one entry rides behind it. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.hdr.entries[0].index = index;
+	m.hdr.entries[0].data = write ? *val : 0;
+	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+		return -1;
+	*val = m.hdr.entries[0].data;
 	return 0;
 }
 
