@@ -261,9 +261,12 @@ def test_console_on_unix_socket(tmp_path):
 
 
 def test_timer_interrupts_pit_and_lapic():
+    # The guest waits for 10 of each; one more may arrive before it prints the count.
     r = vt.run_guest("timer")
-    assert "timer: 10 PIT interrupts" in r.out, str(r)
-    assert re.search(r"timer: 10 LAPIC timer interrupts", r.out), str(r)
+    pit = re.search(r"timer: (\d+) PIT interrupts", r.out)
+    lapic = re.search(r"timer: (\d+) LAPIC timer interrupts", r.out)
+    assert pit and int(pit.group(1)) >= 10, str(r)
+    assert lapic and int(lapic.group(1)) >= 10, str(r)
     assert r.rc == 0, str(r)
 
 
