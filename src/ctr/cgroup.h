@@ -1,0 +1,54 @@
+/* Container cgroups: v1 hierarchies (hybrid hosts join every one, plus the
+ * unified tree), or one cgroup v2 directory. Limits go to whichever holds the
+ * controller, so they take effect on the host as it is. */
+#ifndef STRATA_CTR_CGROUP_H
+#define STRATA_CTR_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "ctr/config.h"
+
+#define CG_MAX_HIER 16
+
+struct ctr_cgroup {
+	bool v2; /* the host is pure cgroup v2 */
+	size_t n;
+	struct {
+		char *name; /* v1 controllers ("cpu,cpuacct", "name=systemd") or "unified" */
+		char *dir;
+		char *top;  /* highest directory we created (removed on destroy), or NULL */
+		size_t mnt_len;
+	} h[CG_MAX_HIER];
+};
+
+/* cgroups_path: absolute (from the hierarchy root), relative (from our own
+ * cgroup), "slice:prefix:name" when systemd is set, or NULL ("/<id>"). */
+int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struct ctr_cgroup *cg,
+		   struct st_err *err);
+int cgroup__apply(const struct ctr_cgroup *cg, const struct ctr_resources *res, struct st_err *err);
+/* The default devices and the config's devices stay usable under any rules. */
+int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *devs, size_t n,
+			  struct st_err *err);
+int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err);
+/* Kills what is left, removes what create made; best effort. */
+void cgroup__destroy(struct ctr_cgroup *cg);
+void cgroup__free(struct ctr_cgroup *cg);
+int cgroup__freeze(const struct ctr_cgroup *cg, bool frozen, struct st_err *err);
+int cgroup__is_frozen(const struct ctr_cgroup *cg);
+/* Pids in the container's cgroup; *out is malloc'd. */
+int cgroup__pids(const struct ctr_cgroup *cg, pid_t **out, size_t *n, struct st_err *err);
+int cgroup__signal_all(const struct ctr_cgroup *cg, int sig, struct st_err *err);
+/* Directory holding a controller ("memory", "pids", "freezer", ...) or NULL. */
+const char *cgroup__dir(const struct ctr_cgroup *cg, const char *controller);
+
+/* Write val to dir/file (one write, as the kernel wants). */
+int cgroup__write(const char *dir, const char *file, const char *val, struct st_err *err);
+
+json_t *cgroup__to_json(const struct ctr_cgroup *cg);
+int cgroup__from_json(json_t *j, struct ctr_cgroup *cg, struct st_err *err);
+
+#endif

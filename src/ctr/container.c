@@ -1,0 +1,407 @@
+#include "ctr/container.h"
+#include "ctr/cgroup.h"
+#include "ctr/config.h"
+#include "ctr/hooks.h"
+#include "ctr/process.h"
+#include "ctr/rootfs.h"
+#include "ctr/seccomp.h"
+#include "ctr/state.h"
+#include "ctr/terminal.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR };
+
+struct sync_msg {
+	int type;
+	int value;
+	char msg[ST_ERR_MSG_MAX];
+};
+
+/* Everything the init needs: the runtime's memory, copied by clone. */
+struct init_ctx {
+	const struct ctr_opts *o;
+	struct ctr_config *cfg;
+	struct ctr_cgroup *cg;
+	const char *bundle, *rootfs;
+	void *seccomp;
+	int sync_fd, console_fd, state_dirfd;
+	bool fifo;
+	pid_t host_pid;
+};
+
+static int send_msg(int fd, int type, int value, const char *text)
+{
+	struct sync_msg m = {.type = type, .value = value};
+	if (text)
+		snprintf(m.msg, sizeof(m.msg), "%s", text);
+	return send(fd, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : -1;
+}
+
+static int run_hooks_now(const struct init_ctx *c, int kind, const char *status, struct st_err *err)
+{
+	const struct ctr_hooks *h = &c->cfg->hooks;
+	if (!h->n[kind])
+		return 0;
+	cleanup_free char *s = state__oci_string(c->o->id, status, c->host_pid, c->bundle,
+						 c->cfg->annotations);
+	return hooks__run(h->list[kind], h->n[kind], s, err);
+}
+
+static int join_namespaces(const struct ctr_config *cfg, bool user_pass, struct st_err *err)
+{
+	for (size_t i = 0; i < cfg->n_ns; i++) {
+		const struct ctr_ns *ns = &cfg->ns[i];
+		if (!ns->path || ns->type == CLONE_NEWPID || (ns->type == CLONE_NEWUSER) != user_pass)
+			continue;
+		cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return st_fail_errno(err, "open namespace %s", ns->path);
+		if (setns(fd, ns->type) < 0)
+			return st_fail_errno(err, "join namespace %s", ns->path);
+	}
+	return 0;
+}
+
+static int init_setup(struct init_ctx *c, struct st_err *err)
+{
+	const struct ctr_config *cfg = c->cfg;
+	struct sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
+		_exit(1); /* the runtime went away: nothing to report to */
+	c->host_pid = m.value;
+	if (join_namespaces(cfg, true, err) < 0 || join_namespaces(cfg, false, err) < 0)
+		return -1;
+	bool userns = cfg->ns_flags & CLONE_NEWUSER;
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return st_fail_errno(err, "become root in the user namespace");
+	if ((cfg->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return st_fail_errno(err, "new cgroup namespace");
+	if (cfg->hostname && *cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+		return st_fail_errno(err, "sethostname");
+	if (cfg->domainname && *cfg->domainname &&
+	    setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+		return st_fail_errno(err, "setdomainname");
+	if (run_hooks_now(c, HOOK_CREATE_CONTAINER, "creating", err) < 0)
+		return -1;
+	umask(0);
+	struct rootfs_ctx rctx = {cfg, c->rootfs, c->bundle, c->cg, userns};
+	if (cfg->ns_flags & CLONE_NEWNS) {
+		if (rootfs__prepare(&rctx, err) < 0)
+			return -1;
+	} else if (chroot(c->rootfs) < 0 || chdir("/") < 0) {
+		return st_fail_errno(err, "chroot %s", c->rootfs);
+	}
+	if (cfg->process.terminal) {
+		int master;
+		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, err) < 0)
+			return -1;
+		int r = terminal__send_fd(c->console_fd, master, err);
+		close(master);
+		close(c->console_fd);
+		if (r < 0)
+			return -1;
+	}
+	if (rootfs__finish(&rctx, err) < 0 || process__set_rlimits(&cfg->process, err) < 0 ||
+	    process__check_exec(&cfg->process, err) < 0)
+		return -1;
+	if (c->fifo) {
+		send_msg(c->sync_fd, SYNC_READY, 0, NULL);
+		close(c->sync_fd);
+		c->sync_fd = -1;
+		/* Blocks until `start` opens the fifo for reading. */
+		int fd = openat(c->state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			return st_fail_errno(err, "wait for start");
+		close(fd);
+		close(c->state_dirfd);
+	}
+	if (run_hooks_now(c, HOOK_START_CONTAINER, "created", err) < 0)
+		return -1;
+	return process__exec(&cfg->process, c->seccomp, err);
+}
+
+static __attribute__((noreturn)) void init_main(struct init_ctx *c)
+{
+	struct st_err err = {0};
+	init_setup(c, &err);
+	if (c->sync_fd < 0 || send_msg(c->sync_fd, SYNC_ERROR, err.errnum, err.msg) < 0)
+		st_err_print(&err); /* after create returned, stderr is all there is */
+	_exit(127);
+}
+
+struct clone_args_v0 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+static pid_t clone_into(int flags)
+{
+	struct clone_args_v0 a = {.flags = (uint64_t)flags, .exit_signal = SIGCHLD};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (pid < 0 && errno == ENOSYS)
+		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	return pid;
+}
+
+static int write_idmap(pid_t pid, const char *file, const struct ctr_idmap *map, size_t n,
+		       struct st_err *err)
+{
+	char path[64], buf[4096];
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < sizeof(buf) - 40; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", map[i].container_id,
+					map[i].host_id, map[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		return st_fail_errno(err, "write %s", file);
+	return 0;
+}
+
+void container__write_pid_file(const char *path, pid_t pid)
+{
+	if (!path)
+		return;
+	char tmp[4096], buf[32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+	if (write(fd, buf, (size_t)n) == n)
+		rename(tmp, path);
+	close(fd);
+}
+
+static json_t *make_state(const struct ctr_opts *o, const struct ctr_config *cfg,
+			  const struct ctr_cgroup *cg, const char *bundle, const char *rootfs, pid_t pid)
+{
+	char created[64];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(created + n, sizeof(created) - n, ".%09ldZ", ts.tv_nsec);
+	json_t *s = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:o, s:b}", "id", o->id, "pid", (int)pid,
+			      "starttime", (json_int_t)state__proc_starttime(pid), "bundle", bundle,
+			      "rootfs", rootfs, "created", created, "cgroup", cgroup__to_json(cg),
+			      "systemd", o->systemd_cgroup);
+	if (cfg->annotations)
+		json_object_set(s, "annotations", cfg->annotations);
+	json_t *hooks = json_object_get(cfg->json, "hooks");
+	if (hooks)
+		json_object_set(s, "hooks", hooks);
+	return s;
+}
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static int wait_child(pid_t pid)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	struct sigaction sa = {.sa_handler = forward_signal};
+	child_pid = pid;
+	for (size_t i = 0; i < ST_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 255;
+	child_pid = 0;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+static int resolve_paths(const struct ctr_opts *o, char *bundle, char *rootfs,
+			 struct ctr_config **cfg, struct st_err *err)
+{
+	char path[PATH_MAX + 16];
+	if (!realpath(o->bundle ? o->bundle : ".", bundle))
+		return st_fail_errno(err, "bundle %s", o->bundle ? o->bundle : ".");
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if (config__load(path, cfg, err) < 0)
+		return -1;
+	if ((*cfg)->root_path[0] == '/')
+		snprintf(path, sizeof(path), "%s", (*cfg)->root_path);
+	else
+		snprintf(path, sizeof(path), "%s/%s", bundle, (*cfg)->root_path);
+	struct stat st;
+	if (!realpath(path, rootfs) || stat(rootfs, &st) < 0)
+		return st_fail_errno(err, "rootfs %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return st_fail(err, 0, "rootfs %s is not a directory", path);
+	if ((*cfg)->process.terminal && !o->console_socket)
+		return st_fail(err, 0, "process.terminal is true: --console-socket is required");
+	return 0;
+}
+
+/* Clone the init with the namespaces of the config, joining a pid namespace
+ * given by path for the clone only. */
+static pid_t spawn_init(struct init_ctx *c, struct st_err *err)
+{
+	const struct ctr_config *cfg = c->cfg;
+	cleanup_close int own_pidns = -1, target = -1;
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		if (cfg->ns[i].type == CLONE_NEWPID && cfg->ns[i].path) {
+			own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+			target = open(cfg->ns[i].path, O_RDONLY | O_CLOEXEC);
+			if (target < 0 || own_pidns < 0 || setns(target, CLONE_NEWPID) < 0)
+				return st_fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
+		}
+	pid_t pid = clone_into(cfg->ns_flags & ~CLONE_NEWCGROUP);
+	if (pid == 0)
+		init_main(c);
+	int e = errno;
+	if (own_pidns >= 0)
+		setns(own_pidns, CLONE_NEWPID);
+	if (pid < 0)
+		return st_fail(err, e, "clone the container process");
+	return pid;
+}
+
+int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct st_err *err)
+{
+	char bundle[PATH_MAX], rootfs[PATH_MAX], dir[PATH_MAX];
+	struct ctr_config *cfg = NULL;
+	struct ctr_cgroup cg = {0};
+	void *seccomp = NULL;
+	int sv[2] = {-1, -1}, console = -1, state_dirfd = -1, ret = -1;
+	pid_t pid = -1;
+	bool dir_made = false;
+	json_t *state = NULL;
+	bool fifo = !run;
+
+	if (state__check_id(o->id, err) < 0 || resolve_paths(o, bundle, rootfs, &cfg, err) < 0)
+		goto out;
+	if (cfg->seccomp && seccomp__build(cfg->seccomp, &seccomp, err) < 0)
+		goto out;
+	if (state__create_dir(o->root, o->id, err) < 0)
+		goto out;
+	dir_made = true;
+	if (cgroup__create(cfg->cgroups_path, o->id, o->systemd_cgroup, &cg, err) < 0 ||
+	    cgroup__apply(&cg, &cfg->res, err) < 0 ||
+	    cgroup__allow_devices(&cg, cfg->devices, cfg->n_devices, err) < 0)
+		goto out;
+	state__path(o->root, o->id, NULL, dir, sizeof(dir));
+	if (fifo) {
+		char f[PATH_MAX + 16];
+		snprintf(f, sizeof(f), "%s/exec.fifo", dir);
+		if (mkfifo(f, 0622) < 0 || chmod(f, 0622) < 0) {
+			st_fail_errno(err, "mkfifo %s", f);
+			goto out;
+		}
+		state_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (cfg->process.terminal && (console = terminal__connect(o->console_socket, err)) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		st_fail_errno(err, "socketpair");
+		goto out;
+	}
+	struct init_ctx c = {o, cfg, &cg, bundle, rootfs, seccomp, sv[1], console, state_dirfd, fifo, 0};
+	if ((pid = spawn_init(&c, err)) < 0)
+		goto out;
+	close(sv[1]);
+	sv[1] = -1;
+	if (cfg->ns_flags & CLONE_NEWUSER) {
+		if (write_idmap(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, err) < 0 ||
+		    write_idmap(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, err) < 0)
+			goto out;
+	}
+	if (cgroup__enter(&cg, pid, err) < 0)
+		goto out;
+	if (cfg->process.has_oom_score_adj) {
+		char p[64], v[16];
+		snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", pid);
+		snprintf(v, sizeof(v), "%d", cfg->process.oom_score_adj);
+		cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || st_write_all(fd, v, strlen(v), err) < 0) {
+			st_fail_errno(err, "set oom_score_adj");
+			goto out;
+		}
+	}
+	state = make_state(o, cfg, &cg, bundle, rootfs, pid);
+	if (state__write(o->root, o->id, state, err) < 0)
+		goto out;
+	c.host_pid = pid;
+	if (run_hooks_now(&c, HOOK_PRESTART, "created", err) < 0 ||
+	    run_hooks_now(&c, HOOK_CREATE_RUNTIME, "creating", err) < 0)
+		goto out;
+	if (send_msg(sv[0], SYNC_GO, pid, NULL) < 0) {
+		st_fail_errno(err, "start the container process");
+		goto out;
+	}
+	struct sync_msg m;
+	ssize_t n = recv(sv[0], &m, sizeof(m), 0);
+	if (n == sizeof(m) && m.type == SYNC_ERROR) {
+		st_fail(err, 0, "%s", m.msg);
+		goto out;
+	}
+	if (fifo && (n != sizeof(m) || m.type != SYNC_READY)) {
+		st_fail(err, 0, "the container process exited during setup");
+		goto out;
+	}
+	container__write_pid_file(o->pid_file, pid);
+	if (run && container__state_hooks(state, HOOK_POSTSTART, "running", err) < 0)
+		goto out;
+	ret = 0;
+	if (run && !o->detach) {
+		*exit_code = wait_child(pid);
+		pid = -1;
+		if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
+			st_err_print(err);
+		ret = 0;
+		goto cleanup;
+	}
+	goto out;
+out:
+	if (ret == 0) {
+		cgroup__free(&cg);
+		goto done;
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+cleanup:
+	cgroup__destroy(&cg);
+	cgroup__free(&cg);
+	if (dir_made)
+		state__remove_dir(o->root, o->id);
+done:
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
+	if (console >= 0)
+		close(console);
+	if (state_dirfd >= 0)
+		close(state_dirfd);
+	json_decref(state);
+	seccomp__free(seccomp);
+	config__free(cfg);
+	return ret;
+}
