@@ -1,0 +1,112 @@
+"""create/start/state/kill/delete, run with the exit code, exec, pause/resume, ps, list."""
+import json
+import time
+
+from ctrlib import ctr  # noqa: F401  (fixture)
+
+
+def wait_status(ctr, cid, want, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if ctr.state(cid)["status"] == want:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{cid} never reached {want}: {ctr.state(cid)}")
+
+
+def test_run_propagates_exit_code(ctr):
+    r = ctr.run("/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+    assert r.returncode == 7
+    assert r.stdout == "out\n"
+    assert "err" in r.stderr
+    ctr.assert_clean(ctr.ids[-1])
+
+
+def test_run_killed_by_signal_is_128_plus(ctr):
+    # pid 1 of a pid namespace cannot be killed from inside: share the host's
+    ctr.config["linux"]["namespaces"] = [n for n in ctr.config["linux"]["namespaces"] if n["type"] != "pid"]
+    r = ctr.run("/bin/sh", "-c", "kill -9 $$")
+    assert r.returncode == 128 + 9
+
+
+def test_create_start_state_kill_delete(ctr):
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("create", "--pid-file", str(ctr.root.parent / "pid"), cid, check=True)
+    st = ctr.state(cid)
+    assert st["status"] == "created" and st["id"] == cid and st["pid"] > 0
+    assert st["bundle"] == str(ctr.bundle)
+    assert int((ctr.root.parent / "pid").read_text()) == st["pid"]
+    ctr("start", cid, check=True)
+    assert ctr.state(cid)["status"] == "running"
+    r = ctr("delete", cid)
+    assert r.returncode != 0 and "delete --force" in r.stderr
+    ctr("kill", cid, "KILL", check=True)
+    wait_status(ctr, cid, "stopped")
+    r = ctr("kill", cid, "TERM")
+    assert r.returncode != 0 and "not running" in r.stderr
+    ctr("delete", cid, check=True)
+    ctr.assert_clean(cid)
+    r = ctr("state", cid)
+    assert r.returncode != 0 and "does not exist" in r.stderr
+
+
+def test_start_twice_fails(ctr):
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("create", cid, check=True)
+    ctr("start", cid, check=True)
+    r = ctr("start", cid)
+    assert r.returncode != 0 and "running" in r.stderr
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
+
+
+def test_exec_pause_resume_ps_list(ctr):
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    assert ctr.state(cid)["status"] == "running"
+    r = ctr("exec", "--cwd", "/tmp", "--env", "FOO=bar", cid, "/bin/sh", "-c", "pwd; echo $FOO; exit 4")
+    assert r.returncode == 4, r.stderr
+    assert r.stdout == "/tmp\nbar\n"
+    # exec sees the container's pid namespace: sleep is pid 1
+    r = ctr("exec", cid, "/bin/cat", "/proc/1/cmdline")
+    assert r.stdout.startswith("/bin/sleep")
+    ps = json.loads(ctr("ps", "--format", "json", cid, check=True).stdout)
+    assert ctr.state(cid)["pid"] in ps
+    ctr("pause", cid, check=True)
+    assert ctr.state(cid)["status"] == "paused"
+    r = ctr("exec", cid, "/bin/true")
+    assert r.returncode != 0 and "paused" in r.stderr
+    ctr("resume", cid, check=True)
+    assert ctr.state(cid)["status"] == "running"
+    ids = [c["id"] for c in json.loads(ctr("list", "--format", "json", check=True).stdout)]
+    assert cid in ids
+    assert cid in ctr("list", "-q", check=True).stdout.split()
+    r = ctr("exec", "-d", cid, "/bin/sleep", "100")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(ctr("ps", "--format", "json", cid, check=True).stdout)) == 2
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
+
+
+def test_hooks_receive_state(ctr, tmp_path):
+    out = tmp_path / "hooks.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\nread s; echo \"$1 $s\" >> {out}\n")
+    hook.chmod(0o755)
+    cfg = ctr.config
+    cfg["process"]["args"] = ["/bin/true"]
+    cfg["hooks"] = {k: [{"path": str(hook), "args": ["hook.sh", k]}]
+                    for k in ("createRuntime", "poststart", "poststop")}
+    ctr.write_config(cfg)
+    cid = ctr.new_id()
+    ctr("run", cid, check=True)
+    lines = out.read_text().splitlines()
+    kinds = [ln.split(" ", 1)[0] for ln in lines]
+    assert kinds == ["createRuntime", "poststart", "poststop"]
+    for ln in lines:
+        s = json.loads(ln.split(" ", 1)[1])
+        assert s["id"] == cid and s["bundle"] == str(ctr.bundle)
+    ctr.assert_clean(cid)
