@@ -1,0 +1,77 @@
+"""Limits take effect on the cgroups this host has (v1 controllers on the hybrid
+machine, v2 where present): memory OOM kill, pids fork failure, cpu quota,
+update of a live limit."""
+import json
+from pathlib import Path
+
+from ctrlib import ctr  # noqa: F401  (fixture)
+
+
+def cgroup_file(ctr, cid, controller, v1name, v2name):
+    st = json.loads((ctr.root / cid / "state.json").read_text())
+    for h in st["cgroup"]["hierarchies"]:
+        if st["cgroup"]["v2"]:
+            return Path(h["dir"]) / v2name
+        if controller in h["name"].split(","):
+            return Path(h["dir"]) / v1name
+    raise AssertionError(f"no {controller} hierarchy in {st['cgroup']}")
+
+
+def test_memory_limit_oom_kills(ctr):
+    ctr.config["linux"]["resources"]["memory"] = {"limit": 32 << 20, "swap": 32 << 20}
+    ctr.config["root"]["readonly"] = False
+    # 64 MiB into tmpfs-backed /dev/shm is charged to the container's memory
+    r = ctr.run("/bin/sh", "-c", "dd if=/dev/zero of=/dev/shm/big bs=1M count=60 2>/dev/null; echo rc=$?")
+    assert "rc=137" in r.stdout, (r.stdout, r.stderr)  # dd was OOM-killed (SIGKILL)
+    ctr.assert_clean(ctr.ids[-1])
+
+
+def test_memory_below_limit_runs(ctr):
+    ctr.config["linux"]["resources"]["memory"] = {"limit": 64 << 20}
+    r = ctr.run("/bin/sh", "-c", "dd if=/dev/zero of=/dev/shm/ok bs=1M count=8 2>/dev/null; echo survived")
+    assert r.returncode == 0 and "survived" in r.stdout
+
+
+def test_pids_limit_fork_fails(ctr):
+    ctr.config["linux"]["resources"]["pids"] = {"limit": 5}
+    r = ctr.run("/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1; echo done")
+    assert "can't fork" in r.stdout + r.stderr or "Resource temporarily unavailable" in r.stdout + r.stderr
+    ctr.assert_clean(ctr.ids[-1])
+
+
+def test_cpu_quota_observable_and_update(ctr):
+    ctr.config["linux"]["resources"]["cpu"] = {"quota": 20000, "period": 100000, "shares": 512}
+    ctr.config["linux"]["resources"]["pids"] = {"limit": 50}
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    quota = cgroup_file(ctr, cid, "cpu", "cpu.cfs_quota_us", "cpu.max")
+    assert quota.read_text().split()[0] == "20000"
+    # the container's own view of its cgroup shows the same limit
+    r = ctr("exec", cid, "/bin/sh", "-c", "cat /sys/fs/cgroup/cpu*/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null | head -n1")
+    assert r.stdout.split()[0] == "20000", r.stderr
+    ctr("update", "--cpu-quota", "50000", "--pids-limit", "7", "--memory", "100M", cid, check=True)
+    assert quota.read_text().split()[0] == "50000"
+    assert cgroup_file(ctr, cid, "pids", "pids.max", "pids.max").read_text().strip() == "7"
+    mem = cgroup_file(ctr, cid, "memory", "memory.limit_in_bytes", "memory.max")
+    assert int(mem.read_text()) == 100 << 20
+    res = ctr.root.parent / "res.json"
+    res.write_text(json.dumps({"pids": {"limit": 9}}))
+    ctr("update", "-r", str(res), cid, check=True)
+    assert cgroup_file(ctr, cid, "pids", "pids.max", "pids.max").read_text().strip() == "9"
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
+
+
+def test_cpu_quota_throttles(ctr):
+    ctr.config["linux"]["resources"]["cpu"] = {"quota": 10000, "period": 100000}
+    ctr.args("/bin/sh", "-c", "while :; do :; done")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    import time
+    time.sleep(1.0)
+    stat = cgroup_file(ctr, cid, "cpu", "cpu.stat", "cpu.stat").read_text()
+    fields = dict(line.split() for line in stat.splitlines())
+    assert int(fields.get("nr_throttled", 0)) > 0, stat
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
