@@ -1,0 +1,64 @@
+"""Debian's podman drives strata-ctr as its OCI runtime (--runtime), on an image
+imported from a busybox tarball (no registry is reachable here)."""
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import skip_loudly
+from ctrlib import ctr_path, make_rootfs
+
+# podman's default rlimits exceed this sandbox's hard limit: set them (peers-here.md)
+LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "none"]
+
+
+@pytest.fixture(scope="module")
+def podman():
+    if not shutil.which("podman"):
+        skip_loudly("podman is not installed (scripts/deps/ctr.txt lists it)")
+    d = Path(tempfile.mkdtemp(prefix="strata-ctr-podman-"))
+    base = ["podman", "--root", str(d / "storage"), "--runroot", str(d / "run"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", str(ctr_path())]
+    try:
+        make_rootfs(d / "rootfs")
+        tar = subprocess.run(["tar", "-C", str(d / "rootfs"), "-c", "."], capture_output=True, check=True)
+        r = subprocess.run(base + ["import", "-", "localhost/strata-bb:1"], input=tar.stdout,
+                           capture_output=True, timeout=120)
+        if r.returncode != 0:
+            skip_loudly(f"podman cannot import an image here: {r.stderr.decode().strip()}")
+        yield base
+    finally:
+        subprocess.run(base + ["rm", "-af"], capture_output=True, timeout=120)
+        subprocess.run(base + ["system", "reset", "-f"], capture_output=True, timeout=120)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def podman_run(base, *args, timeout=120):
+    return subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_podman_run_echo_and_exit_code(podman):
+    r = podman_run(podman, "run", "--rm", *LIMITS, "localhost/strata-bb:1", "/bin/echo", "hello from strata")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "hello from strata\n"
+    r = podman_run(podman, "run", "--rm", *LIMITS, "localhost/strata-bb:1", "/bin/sh", "-c", "exit 5")
+    assert r.returncode == 5, r.stderr
+
+
+def test_podman_detached_exec_stop(podman):
+    r = podman_run(podman, "run", "-d", "--name", "strata-bg", *LIMITS, "localhost/strata-bb:1",
+                   "/bin/sleep", "300")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = podman_run(podman, "exec", "strata-bg", "/bin/sh", "-c", "echo $$; cat /proc/1/cmdline")
+        assert r.returncode == 0, r.stderr
+        assert "/bin/sleep" in r.stdout
+        r = podman_run(podman, "inspect", "--format", "{{.State.Status}}", "strata-bg")
+        assert r.stdout.strip() == "running"
+        r = podman_run(podman, "stop", "-t", "1", "strata-bg")
+        assert r.returncode == 0, r.stderr
+    finally:
+        podman_run(podman, "rm", "-f", "strata-bg")
