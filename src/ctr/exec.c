@@ -179,7 +179,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	struct ctr_config *cfg = NULL, *pcfg = NULL;
 	struct ctr_cgroup cg = {0};
 	void *seccomp = NULL;
-	int nsfd[ST_ARRAY_SIZE(ns_order)], sv[2] = {-1, -1}, console = -1, pidns = -1, r = -1, master = -1;
+	int nsfd[ST_ARRAY_SIZE(ns_order)], sv[2] = {-1, -1}, console = -1, pidns = -1, own_pidns = -1, r = -1, master = -1;
 	for (size_t i = 0; i < ST_ARRAY_SIZE(nsfd); i++)
 		nsfd[i] = -1;
 	struct ctr_process p;
@@ -207,6 +207,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_order); i++)
 		nsfd[i] = open_ns(pid, ns_order[i]);
 	pidns = open_ns(pid, CLONE_NEWPID);
+	own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns >= 0 && setns(pidns, CLONE_NEWPID) < 0) {
 		st_fail_errno(err, "join the container's pid namespace");
 		goto out;
@@ -222,6 +223,10 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	}
 	if (child == 0)
 		exec_child(sv[1], nsfd, &p, seccomp, console);
+	/* Only that child belongs in the container's pid namespace (the leak
+	 * checker's helper thread, for one, must not). */
+	if (pidns >= 0 && own_pidns >= 0)
+		setns(own_pidns, CLONE_NEWPID);
 	close(sv[1]);
 	sv[1] = -1;
 	if (cgroup__enter(&cg, child, err) < 0 || write(sv[0], "g", 1) != 1)
@@ -261,6 +266,8 @@ out:
 			close(sv[i]);
 	if (pidns >= 0)
 		close(pidns);
+	if (own_pidns >= 0)
+		close(own_pidns);
 	if (console >= 0)
 		close(console);
 	if (master >= 0)
