@@ -31,39 +31,46 @@ cmd[strata-ctr]="$ctr --root $work/state-strata"
 command -v crun >/dev/null && cmd[crun]="crun --root $work/state-crun"
 command -v runc >/dev/null && cmd[runc]="runc --root $work/state-runc"
 
-# One timing loop per runtime, inside the private namespace: python measures
-# each `run` (spawn cost identical for every runtime); per-run times in ns.
+# The runtimes take turns run by run (a load change on this shared machine then
+# hits all of them alike), inside one private namespace; python measures each
+# `run` (its spawn cost is the same for every runtime).
 cat > "$work/loop.py" <<'PY'
-import os, shlex, subprocess, sys, time
-cmd, runs, out, bundle = shlex.split(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+import json, os, resource, shlex, statistics, subprocess, sys, time
+runs, bundle, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rts = json.loads(sys.argv[4])
 subprocess.run(["umount", "/sys/fs/cgroup/unified"], stderr=subprocess.DEVNULL)
 os.chdir(bundle)
-with open(out, "w") as f:
-    for i in range(runs):
+times = {name: [] for name in rts}
+for i in range(runs):
+    for name, cmd in rts.items():
         t = time.perf_counter_ns()
-        r = subprocess.run(cmd + ["run", f"bench-{i}"], stdout=subprocess.DEVNULL)
-        f.write(f"{time.perf_counter_ns() - t}\n")
+        r = subprocess.run(shlex.split(cmd) + ["run", f"bench-{i}"], stdout=subprocess.DEVNULL)
+        times[name].append(time.perf_counter_ns() - t)
         if r.returncode:
-            sys.exit(f"run {i} failed with {r.returncode}")
+            sys.exit(f"{name}: run {i} failed with {r.returncode}")
+res = {}
+for name, cmd in rts.items():
+    # peak RSS of the runtime process alone: one more run under GNU time
+    t = subprocess.run(["/usr/bin/time", "-f", "%M"] + shlex.split(cmd) + ["run", "bench-rss"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    res[name] = {"median_ms": statistics.median(times[name]) / 1e6, "total_s": sum(times[name]) / 1e9,
+                 "rss_kib": t.stderr.strip().splitlines()[-1]}
+json.dump(res, open(out, "w"))
 PY
 
+rts=$(python3 -c 'import json,sys; print(json.dumps(dict(a.split("=",1) for a in sys.argv[1:])))' \
+	"strata-ctr=${cmd[strata-ctr]}" ${cmd[crun]:+"crun=${cmd[crun]}"} ${cmd[runc]:+"runc=${cmd[runc]}"})
+unshare -m --propagation private python3 "$work/loop.py" "$runs" "$work/bundle" "$work/result.json" "$rts"
 declare -A median total rss
 order=(strata-ctr crun runc)
 for rt in "${order[@]}"; do
 	[ -n "${cmd[$rt]:-}" ] || { echo "bench: $rt not installed, skipped"; continue; }
-	out="$work/$rt.times"
-	start=$(date +%s%N)
-	unshare -m --propagation private python3 "$work/loop.py" "${cmd[$rt]}" "$runs" "$out" "$work/bundle"
-	end=$(date +%s%N)
-	total[$rt]=$(( (end - start) / 1000000 ))
-	median[$rt]=$(sort -n "$out" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e6}')
-	# Peak RSS of the runtime process itself (GNU time), one more run.
-	rss[$rt]=$(unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; cd $work/bundle; /usr/bin/time -f %M ${cmd[$rt]} run bench-rss 2>&1 >/dev/null | tail -n1")
+	read -r median[$rt] total[$rt] rss[$rt] < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[sys.argv[2]]; print("%.2f" % r["median_ms"], "%.2f" % r["total_s"], r["rss_kib"])' "$work/result.json" "$rt")
 done
 printf "%-12s %12s %14s %12s %10s\n" runtime "median ms" "total ${runs} s" "peak RSS KiB" "vs crun"
 for rt in "${order[@]}"; do
 	[ -n "${median[$rt]:-}" ] || continue
 	ratio=-
 	[ -n "${median[crun]:-}" ] && ratio=$(awk -v a="${median[$rt]}" -v b="${median[crun]}" 'BEGIN{printf "%.2fx", a/b}')
-	printf "%-12s %12s %14.2f %12s %10s\n" "$rt" "${median[$rt]}" "$(awk -v t="${total[$rt]}" 'BEGIN{print t/1000}')" "${rss[$rt]}" "$ratio"
+	printf "%-12s %12s %14s %12s %10s\n" "$rt" "${median[$rt]}" "${total[$rt]}" "${rss[$rt]}" "$ratio"
 done
