@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR };
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_TTY };
 
 struct sync_msg {
 	int type;
@@ -112,9 +112,13 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 		int master;
 		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, err) < 0)
 			return -1;
-		int r = terminal__send_fd(c->console_fd, master, err);
+		/* No console socket (run in the foreground): the runtime proxies it. */
+		struct sync_msg tty = {.type = SYNC_TTY};
+		int r = c->console_fd >= 0 ? terminal__send_fd(c->console_fd, master, NULL, 0, err)
+					   : terminal__send_fd(c->sync_fd, master, &tty, sizeof(tty), err);
 		close(master);
-		close(c->console_fd);
+		if (c->console_fd >= 0)
+			close(c->console_fd);
 		if (r < 0)
 			return -1;
 	}
@@ -236,7 +240,7 @@ static int wait_child(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
-static int resolve_paths(const struct ctr_opts *o, char *bundle, char *rootfs,
+static int resolve_paths(const struct ctr_opts *o, bool foreground, char *bundle, char *rootfs,
 			 struct ctr_config **cfg, struct st_err *err)
 {
 	char path[PATH_MAX + 16];
@@ -254,7 +258,7 @@ static int resolve_paths(const struct ctr_opts *o, char *bundle, char *rootfs,
 		return st_fail_errno(err, "rootfs %s", path);
 	if (!S_ISDIR(st.st_mode))
 		return st_fail(err, 0, "rootfs %s is not a directory", path);
-	if ((*cfg)->process.terminal && !o->console_socket)
+	if ((*cfg)->process.terminal && !o->console_socket && !foreground)
 		return st_fail(err, 0, "process.terminal is true: --console-socket is required");
 	return 0;
 }
@@ -289,13 +293,13 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	struct ctr_config *cfg = NULL;
 	struct ctr_cgroup cg = {0};
 	void *seccomp = NULL;
-	int sv[2] = {-1, -1}, console = -1, state_dirfd = -1, ret = -1;
+	int sv[2] = {-1, -1}, console = -1, state_dirfd = -1, ret = -1, master = -1;
 	pid_t pid = -1;
 	bool dir_made = false;
 	json_t *state = NULL;
 	bool fifo = !run;
 
-	if (state__check_id(o->id, err) < 0 || resolve_paths(o, bundle, rootfs, &cfg, err) < 0)
+	if (state__check_id(o->id, err) < 0 || resolve_paths(o, run && !o->detach, bundle, rootfs, &cfg, err) < 0)
 		goto out;
 	if (cfg->seccomp && seccomp__build(cfg->seccomp, &seccomp, err) < 0)
 		goto out;
@@ -316,7 +320,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		}
 		state_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (cfg->process.terminal && (console = terminal__connect(o->console_socket, err)) < 0)
+	if (cfg->process.terminal && o->console_socket &&
+	    (console = terminal__connect(o->console_socket, err)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		st_fail_errno(err, "socketpair");
@@ -356,6 +361,14 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		goto out;
 	}
 	struct sync_msg m;
+	if (cfg->process.terminal && console < 0) {
+		m.type = 0;
+		master = terminal__recv_fd(sv[0], &m, sizeof(m), err);
+		if (master < 0 && m.type == SYNC_ERROR)
+			st_fail(err, 0, "%s", m.msg);
+		if (master < 0)
+			goto out;
+	}
 	ssize_t n = recv(sv[0], &m, sizeof(m), 0);
 	if (n == sizeof(m) && m.type == SYNC_ERROR) {
 		st_fail(err, 0, "%s", m.msg);
@@ -370,6 +383,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		goto out;
 	ret = 0;
 	if (run && !o->detach) {
+		if (master >= 0)
+			terminal__proxy(master);
 		*exit_code = wait_child(pid);
 		pid = -1;
 		if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
@@ -398,6 +413,8 @@ done:
 			close(sv[i]);
 	if (console >= 0)
 		close(console);
+	if (master >= 0)
+		close(master);
 	if (state_dirfd >= 0)
 		close(state_dirfd);
 	json_decref(state);

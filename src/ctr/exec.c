@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 struct exec_opts {
@@ -113,38 +112,6 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 	return 0;
 }
 
-static void proxy_tty(int master)
-{
-	struct termios saved, raw;
-	bool restore = isatty(0) && tcgetattr(0, &saved) == 0;
-	if (restore) {
-		raw = saved;
-		cfmakeraw(&raw);
-		tcsetattr(0, TCSANOW, &raw);
-	}
-	struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = master, .events = POLLIN}};
-	char buf[4096];
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & (POLLIN | POLLHUP)) {
-			ssize_t n = read(0, buf, sizeof(buf));
-			if (n <= 0)
-				p[0].fd = -1;
-			else
-				st_write_all(master, buf, (size_t)n, NULL);
-		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(master, buf, sizeof(buf));
-			if (n <= 0)
-				break;
-			st_write_all(1, buf, (size_t)n, NULL);
-		}
-	}
-	if (restore)
-		tcsetattr(0, TCSANOW, &saved);
-}
-
 static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, const struct ctr_process *p,
 						 void *seccomp, int console)
 {
@@ -160,7 +127,7 @@ static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, cons
 	if (p->terminal) {
 		int master;
 		if (terminal__setup(&master, 0, &err) < 0 ||
-		    terminal__send_fd(console >= 0 ? console : sync, master, &err) < 0)
+		    terminal__send_fd(console >= 0 ? console : sync, master, NULL, 0, &err) < 0)
 			goto fail;
 		close(master);
 	}
@@ -231,7 +198,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	sv[1] = -1;
 	if (cgroup__enter(&cg, child, err) < 0 || write(sv[0], "g", 1) != 1)
 		goto out;
-	if (p.terminal && console < 0 && (master = terminal__recv_fd(sv[0], err)) < 0)
+	if (p.terminal && console < 0 && (master = terminal__recv_fd(sv[0], NULL, 0, err)) < 0)
 		goto out;
 	char msg[ST_ERR_MSG_MAX];
 	ssize_t n = recv(sv[0], msg, sizeof(msg) - 1, 0);
@@ -247,7 +214,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 		goto out;
 	}
 	if (master >= 0)
-		proxy_tty(master);
+		terminal__proxy(master);
 	int st;
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;

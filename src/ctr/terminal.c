@@ -1,7 +1,9 @@
 #include "ctr/terminal.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <stdbool.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -30,10 +33,10 @@ int terminal__connect(const char *socket_path, struct st_err *err)
 	return fd;
 }
 
-int terminal__send_fd(int sock, int fd, struct st_err *err)
+int terminal__send_fd(int sock, int fd, const void *data, size_t len, struct st_err *err)
 {
 	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct iovec iov = {.iov_base = data ? (void *)data : &byte, .iov_len = data ? len : 1};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -51,10 +54,10 @@ int terminal__send_fd(int sock, int fd, struct st_err *err)
 	return 0;
 }
 
-int terminal__recv_fd(int sock, struct st_err *err)
+int terminal__recv_fd(int sock, void *data, size_t len, struct st_err *err)
 {
 	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct iovec iov = {.iov_base = data ? data : &byte, .iov_len = data ? len : 1};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -66,6 +69,7 @@ int terminal__recv_fd(int sock, struct st_err *err)
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	if (!c || c->cmsg_type != SCM_RIGHTS)
 		return st_fail(err, 0, "no file descriptor received");
+	
 	int fd;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
@@ -103,4 +107,42 @@ int terminal__setup(int *master, int bind_console, struct st_err *err)
 		close(s);
 	*master = m;
 	return 0;
+}
+
+void terminal__proxy(int master)
+{
+	struct termios saved, raw;
+	bool restore = isatty(0) && tcgetattr(0, &saved) == 0;
+	if (restore) {
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = master, .events = POLLIN}};
+	char buf[4096];
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0)
+				p[0].fd = -1;
+			else
+				st_write_all(master, buf, (size_t)n, NULL);
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			st_write_all(1, buf, (size_t)n, NULL);
+		}
+	}
+	if (restore)
+		tcsetattr(0, TCSANOW, &saved);
 }

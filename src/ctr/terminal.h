@@ -6,8 +6,13 @@
 #include "common/err.h"
 
 int terminal__connect(const char *socket_path, struct st_err *err);
-int terminal__send_fd(int sock, int fd, struct st_err *err);
-int terminal__recv_fd(int sock, struct st_err *err);
+#include <stddef.h>
+
+/* fd with data (or one byte when data is NULL) as SCM_RIGHTS; recv fills data. */
+int terminal__send_fd(int sock, int fd, const void *data, size_t len, struct st_err *err);
+int terminal__recv_fd(int sock, void *data, size_t len, struct st_err *err);
+/* Copy stdin to master and master to stdout (raw mode) until master closes. */
+void terminal__proxy(int master);
 /* Open a pty in the container's /dev/pts; *master is returned, the slave is
  * made stdin/stdout/stderr and the controlling terminal; bound on /dev/console
  * when bind_console is set. */
