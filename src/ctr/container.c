@@ -287,138 +287,138 @@ static pid_t spawn_init(struct init_ctx *c, struct st_err *err)
 	return pid;
 }
 
+/* What create holds; released on every return, torn down unless kept. */
+struct launch {
+	const struct ctr_opts *o;
+	struct ctr_config *cfg;
+	struct ctr_cgroup cg;
+	void *seccomp;
+	json_t *state;
+	int sv[2], console, state_dirfd, master;
+	pid_t pid;
+	bool dir_made, keep;
+};
+
+static void launch_release(struct launch *l)
+{
+	if (!l->keep) {
+		if (l->pid > 0) {
+			kill(l->pid, SIGKILL);
+			waitpid(l->pid, NULL, 0);
+		}
+		cgroup__destroy(&l->cg);
+		if (l->dir_made)
+			state__remove_dir(l->o->root, l->o->id);
+	}
+	cgroup__free(&l->cg);
+	int fds[] = {l->sv[0], l->sv[1], l->console, l->state_dirfd, l->master};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	json_decref(l->state);
+	seccomp__free(l->seccomp);
+	config__free(l->cfg);
+}
+
+static int set_oom_score_adj(pid_t pid, int adj, struct st_err *err)
+{
+	char p[64], v[16];
+	snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", pid);
+	snprintf(v, sizeof(v), "%d", adj);
+	cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || st_write_all(fd, v, strlen(v), err) < 0)
+		return st_fail_errno(err, "set oom_score_adj");
+	return 0;
+}
+
+/* The init's answer after GO: the pty master first when the runtime proxies
+ * it, then READY (create), end of file (exec done) or an error. */
+static int await_init(struct launch *l, struct st_err *err)
+{
+	struct sync_msg m = {0};
+	if (l->cfg->process.terminal && l->console < 0) {
+		l->master = terminal__recv_fd(l->sv[0], &m, sizeof(m), err);
+		if (l->master < 0)
+			return m.type == SYNC_ERROR ? st_fail(err, 0, "%s", m.msg) : -1;
+	}
+	ssize_t n = recv(l->sv[0], &m, sizeof(m), 0);
+	if (n == sizeof(m) && m.type == SYNC_ERROR)
+		return st_fail(err, 0, "%s", m.msg);
+	if (l->state_dirfd >= 0 && (n != sizeof(m) || m.type != SYNC_READY))
+		return st_fail(err, 0, "the container process exited during setup");
+	return 0;
+}
+
 int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct st_err *err)
 {
 	char bundle[PATH_MAX], rootfs[PATH_MAX], dir[PATH_MAX];
-	struct ctr_config *cfg = NULL;
-	struct ctr_cgroup cg = {0};
-	void *seccomp = NULL;
-	int sv[2] = {-1, -1}, console = -1, state_dirfd = -1, ret = -1, master = -1;
-	pid_t pid = -1;
-	bool dir_made = false;
-	json_t *state = NULL;
+	__attribute__((cleanup(launch_release))) struct launch l = {
+		.o = o, .sv = {-1, -1}, .console = -1, .state_dirfd = -1, .master = -1, .pid = -1};
 	bool fifo = !run;
 
-	if (state__check_id(o->id, err) < 0 || resolve_paths(o, run && !o->detach, bundle, rootfs, &cfg, err) < 0)
-		goto out;
-	if (cfg->seccomp && seccomp__build(cfg->seccomp, &seccomp, err) < 0)
-		goto out;
+	if (state__check_id(o->id, err) < 0 ||
+	    resolve_paths(o, run && !o->detach, bundle, rootfs, &l.cfg, err) < 0)
+		return -1;
+	struct ctr_config *cfg = l.cfg;
+	if (cfg->seccomp && seccomp__build(cfg->seccomp, &l.seccomp, err) < 0)
+		return -1;
 	if (state__create_dir(o->root, o->id, err) < 0)
-		goto out;
-	dir_made = true;
-	if (cgroup__create(cfg->cgroups_path, o->id, o->systemd_cgroup, &cg, err) < 0 ||
-	    cgroup__apply(&cg, &cfg->res, err) < 0 ||
-	    cgroup__allow_devices(&cg, cfg->devices, cfg->n_devices, err) < 0)
-		goto out;
+		return -1;
+	l.dir_made = true;
+	if (cgroup__create(cfg->cgroups_path, o->id, o->systemd_cgroup, &l.cg, err) < 0 ||
+	    cgroup__apply(&l.cg, &cfg->res, err) < 0 ||
+	    cgroup__allow_devices(&l.cg, cfg->devices, cfg->n_devices, err) < 0)
+		return -1;
 	state__path(o->root, o->id, NULL, dir, sizeof(dir));
 	if (fifo) {
 		char f[PATH_MAX + 16];
 		snprintf(f, sizeof(f), "%s/exec.fifo", dir);
-		if (mkfifo(f, 0622) < 0 || chmod(f, 0622) < 0) {
-			st_fail_errno(err, "mkfifo %s", f);
-			goto out;
-		}
-		state_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (mkfifo(f, 0622) < 0 || chmod(f, 0622) < 0)
+			return st_fail_errno(err, "mkfifo %s", f);
+		if ((l.state_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return st_fail_errno(err, "open %s", dir);
 	}
 	if (cfg->process.terminal && o->console_socket &&
-	    (console = terminal__connect(o->console_socket, err)) < 0)
-		goto out;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		st_fail_errno(err, "socketpair");
-		goto out;
-	}
-	struct init_ctx c = {o, cfg, &cg, bundle, rootfs, seccomp, sv[1], console, state_dirfd, fifo, 0};
-	if ((pid = spawn_init(&c, err)) < 0)
-		goto out;
-	close(sv[1]);
-	sv[1] = -1;
-	if (cfg->ns_flags & CLONE_NEWUSER) {
-		if (write_idmap(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, err) < 0 ||
-		    write_idmap(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, err) < 0)
-			goto out;
-	}
-	if (cgroup__enter(&cg, pid, err) < 0)
-		goto out;
-	if (cfg->process.has_oom_score_adj) {
-		char p[64], v[16];
-		snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", pid);
-		snprintf(v, sizeof(v), "%d", cfg->process.oom_score_adj);
-		cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || st_write_all(fd, v, strlen(v), err) < 0) {
-			st_fail_errno(err, "set oom_score_adj");
-			goto out;
-		}
-	}
-	state = make_state(o, cfg, &cg, bundle, rootfs, pid);
-	if (state__write(o->root, o->id, state, err) < 0)
-		goto out;
-	c.host_pid = pid;
-	if (run_hooks_now(&c, HOOK_PRESTART, "created", err) < 0 ||
+	    (l.console = terminal__connect(o->console_socket, err)) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sv) < 0)
+		return st_fail_errno(err, "socketpair");
+	struct init_ctx c = {o, cfg, &l.cg, bundle, rootfs, l.seccomp, l.sv[1], l.console, l.state_dirfd,
+			     fifo, 0};
+	if ((l.pid = spawn_init(&c, err)) < 0)
+		return -1;
+	close(l.sv[1]);
+	l.sv[1] = -1;
+	c.host_pid = l.pid;
+	if ((cfg->ns_flags & CLONE_NEWUSER) &&
+	    (write_idmap(l.pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, err) < 0 ||
+	     write_idmap(l.pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, err) < 0))
+		return -1;
+	if (cgroup__enter(&l.cg, l.pid, err) < 0)
+		return -1;
+	if (cfg->process.has_oom_score_adj && set_oom_score_adj(l.pid, cfg->process.oom_score_adj, err) < 0)
+		return -1;
+	l.state = make_state(o, cfg, &l.cg, bundle, rootfs, l.pid);
+	if (state__write(o->root, o->id, l.state, err) < 0 ||
+	    run_hooks_now(&c, HOOK_PRESTART, "created", err) < 0 ||
 	    run_hooks_now(&c, HOOK_CREATE_RUNTIME, "creating", err) < 0)
-		goto out;
-	if (send_msg(sv[0], SYNC_GO, pid, NULL) < 0) {
-		st_fail_errno(err, "start the container process");
-		goto out;
+		return -1;
+	if (send_msg(l.sv[0], SYNC_GO, l.pid, NULL) < 0)
+		return st_fail_errno(err, "start the container process");
+	if (await_init(&l, err) < 0)
+		return -1;
+	container__write_pid_file(o->pid_file, l.pid);
+	if (run && container__state_hooks(l.state, HOOK_POSTSTART, "running", err) < 0)
+		return -1;
+	if (!run || o->detach) {
+		l.keep = true;
+		return 0;
 	}
-	struct sync_msg m;
-	if (cfg->process.terminal && console < 0) {
-		m.type = 0;
-		master = terminal__recv_fd(sv[0], &m, sizeof(m), err);
-		if (master < 0 && m.type == SYNC_ERROR)
-			st_fail(err, 0, "%s", m.msg);
-		if (master < 0)
-			goto out;
-	}
-	ssize_t n = recv(sv[0], &m, sizeof(m), 0);
-	if (n == sizeof(m) && m.type == SYNC_ERROR) {
-		st_fail(err, 0, "%s", m.msg);
-		goto out;
-	}
-	if (fifo && (n != sizeof(m) || m.type != SYNC_READY)) {
-		st_fail(err, 0, "the container process exited during setup");
-		goto out;
-	}
-	container__write_pid_file(o->pid_file, pid);
-	if (run && container__state_hooks(state, HOOK_POSTSTART, "running", err) < 0)
-		goto out;
-	ret = 0;
-	if (run && !o->detach) {
-		if (master >= 0)
-			terminal__proxy(master);
-		*exit_code = wait_child(pid);
-		pid = -1;
-		if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
-			st_err_print(err);
-		ret = 0;
-		goto cleanup;
-	}
-	goto out;
-out:
-	if (ret == 0) {
-		cgroup__free(&cg);
-		goto done;
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-cleanup:
-	cgroup__destroy(&cg);
-	cgroup__free(&cg);
-	if (dir_made)
-		state__remove_dir(o->root, o->id);
-done:
-	for (int i = 0; i < 2; i++)
-		if (sv[i] >= 0)
-			close(sv[i]);
-	if (console >= 0)
-		close(console);
-	if (master >= 0)
-		close(master);
-	if (state_dirfd >= 0)
-		close(state_dirfd);
-	json_decref(state);
-	seccomp__free(seccomp);
-	config__free(cfg);
-	return ret;
+	if (l.master >= 0)
+		terminal__proxy(l.master);
+	*exit_code = wait_child(l.pid);
+	l.pid = -1; /* reaped: the release below removes cgroups and state */
+	if (container__state_hooks(l.state, HOOK_POSTSTOP, "stopped", err) < 0)
+		st_err_print(err);
+	return 0;
 }
