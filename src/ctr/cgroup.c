@@ -208,6 +208,7 @@ int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struc
 		if (mkdir_tracked(mnt, cg->h[i].dir, &cg->h[i].top, cgroup__dir(cg, "cpuset") == cg->h[i].dir,
 				  err) < 0) {
 			cgroup__destroy(cg);
+			cgroup__free(cg);
 			return -1;
 		}
 	}

@@ -189,17 +189,50 @@ out:
 	return r;
 }
 
+/* runc's rootless defaults: a user namespace mapping our ids, no network
+ * namespace (so /sys is bound, not mounted), no gid=5 on devpts, no limits. */
+static json_t *rootless_spec(json_t *spec)
+{
+	json_t *lin = json_object_get(spec, "linux"), *ns = json_object_get(lin, "namespaces"), *m;
+	size_t i;
+	for (i = json_array_size(ns); i-- > 0;)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")), "network"))
+			json_array_remove(ns, i);
+	json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
+	json_object_set_new(lin, "uidMappings", json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
+							  (int)geteuid(), "size", 1));
+	json_object_set_new(lin, "gidMappings", json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
+							  (int)getegid(), "size", 1));
+	json_object_del(lin, "resources");
+	json_array_foreach(json_object_get(spec, "mounts"), i, m) {
+		const char *dest = json_string_value(json_object_get(m, "destination"));
+		json_t *opts = json_object_get(m, "options");
+		if (!strcmp(dest, "/sys")) {
+			json_object_set_new(m, "type", json_string("none"));
+			json_object_set_new(m, "source", json_string("/sys"));
+			json_object_set_new(m, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec", "nodev", "ro"));
+		}
+		for (size_t j = json_array_size(opts); j-- > 0;)
+			if (!strcmp(json_string_value(json_array_get(opts, j)), "gid=5"))
+				json_array_remove(opts, j);
+	}
+	return spec;
+}
+
 int cli__spec(int argc, char **argv, struct st_err *err)
 {
 	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
 					     {"rootless", no_argument, NULL, 'R'},
 					     {NULL, 0, NULL, 0}};
 	const char *bundle = ".";
+	bool rootless = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
 		if (c == 'b')
 			bundle = optarg;
-		else if (c != 'R')
+		else if (c == 'R')
+			rootless = true;
+		else
 			return st_fail(err, 0, "spec: unknown option");
 	}
 	char path[4096];
@@ -207,7 +240,16 @@ int cli__spec(int argc, char **argv, struct st_err *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return st_fail_errno(err, "create %s", path);
-	int r = st_write_all(fd, cli__default_spec, strlen(cli__default_spec), err);
+	int r;
+	if (rootless) {
+		json_t *spec = rootless_spec(json_loads(cli__default_spec, 0, NULL));
+		char *text = json_dumps(spec, JSON_INDENT(2));
+		r = st_write_all(fd, text, strlen(text), err);
+		free(text);
+		json_decref(spec);
+	} else {
+		r = st_write_all(fd, cli__default_spec, strlen(cli__default_spec), err);
+	}
 	close(fd);
 	return r;
 }

@@ -500,6 +500,9 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 	    (res && config__parse_resources(cfg, res, err) < 0))
 		return -1;
 	cfg->has_resources = res != NULL;
+	cfg->has_resources_limits = cfg->res.set || cfg->res.unified;
+	for (int l = 0; l < BLKIO_LISTS; l++)
+		cfg->has_resources_limits |= cfg->res.n_blkio[l] > 0;
 	if (get_str(lin, "cgroupsPath", "linux", &cfg->cgroups_path, err) < 0 ||
 	    get_strv(cfg, lin, "maskedPaths", "linux", &cfg->masked, err) < 0 ||
 	    get_strv(cfg, lin, "readonlyPaths", "linux", &cfg->readonly, err) < 0 ||

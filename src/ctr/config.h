@@ -134,6 +134,7 @@ struct ctr_config {
 	struct ctr_device *devices;
 	size_t n_devices;
 	bool has_resources;
+	bool has_resources_limits; /* any knob besides device rules */
 	struct ctr_resources res;
 	const char *cgroups_path;
 	const char **masked, **readonly; /* NULL-terminated */

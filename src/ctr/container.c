@@ -163,14 +163,63 @@ static pid_t clone_into(int flags)
 	return pid;
 }
 
+/* Rootless with ranges beyond our own id: the setuid helpers of uidmap
+ * check /etc/subuid and /etc/subgid for us. */
+static int run_newidmap(pid_t pid, const char *file, const struct ctr_idmap *map, size_t n,
+			struct st_err *err)
+{
+	const char *tool = strcmp(file, "uid_map") ? "newgidmap" : "newuidmap";
+	char args[64][16];
+	char *argv[68];
+	size_t k = 0;
+	argv[k++] = (char *)tool;
+	snprintf(args[0], sizeof(args[0]), "%d", pid);
+	argv[k++] = args[0];
+	for (size_t i = 0; i < n && k < 64; i++) {
+		snprintf(args[k], sizeof(args[k]), "%u", map[i].container_id);
+		argv[k] = args[k], k++;
+		snprintf(args[k], sizeof(args[k]), "%u", map[i].host_id);
+		argv[k] = args[k], k++;
+		snprintf(args[k], sizeof(args[k]), "%u", map[i].size);
+		argv[k] = args[k], k++;
+	}
+	argv[k] = NULL;
+	pid_t child = fork();
+	if (child < 0)
+		return st_fail_errno(err, "fork %s", tool);
+	if (child == 0) {
+		execvp(tool, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			return st_fail_errno(err, "wait for %s", tool);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return st_fail(err, 0, "%s failed (is uidmap installed, and /etc/sub%cid set up?)", tool,
+			       tool[3] == 'u' ? 'u' : 'g');
+	return 0;
+}
+
 static int write_idmap(pid_t pid, const char *file, const struct ctr_idmap *map, size_t n,
 		       struct st_err *err)
 {
 	char path[64], buf[4096];
 	size_t len = 0;
+	bool own = n == 1 && map[0].size == 1 &&
+		   map[0].host_id == (strcmp(file, "uid_map") ? getegid() : geteuid());
+	if (geteuid() != 0 && !own)
+		return run_newidmap(pid, file, map, n, err);
 	for (size_t i = 0; i < n && len < sizeof(buf) - 40; i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", map[i].container_id,
 					map[i].host_id, map[i].size);
+	if (geteuid() != 0 && !strcmp(file, "gid_map")) {
+		/* An unprivileged writer may map its own gid only once setgroups is off. */
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+		cleanup_close int sfd = open(path, O_WRONLY | O_CLOEXEC);
+		if (sfd < 0 || write(sfd, "deny", 4) != 4)
+			return st_fail_errno(err, "write %s", path);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
@@ -365,8 +414,14 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	if (state__create_dir(o->root, o->id, err) < 0)
 		return -1;
 	l.dir_made = true;
-	if (cgroup__create(cfg->cgroups_path, o->id, o->systemd_cgroup, &l.cg, err) < 0 ||
-	    cgroup__apply(&l.cg, &cfg->res, err) < 0 ||
+	if (cgroup__create(cfg->cgroups_path, o->id, o->systemd_cgroup, &l.cg, err) < 0) {
+		/* Rootless without a delegated cgroup: run without one unless limits were asked. */
+		if (geteuid() == 0 || cfg->has_resources_limits ||
+		    (err->errnum != EACCES && err->errnum != EPERM && err->errnum != EROFS))
+			return -1;
+		st_debug("rootless: no cgroup (%s)", err->msg);
+	}
+	if (cgroup__apply(&l.cg, &cfg->res, err) < 0 ||
 	    cgroup__allow_devices(&l.cg, cfg->devices, cfg->n_devices, err) < 0)
 		return -1;
 	state__path(o->root, o->id, NULL, dir, sizeof(dir));
