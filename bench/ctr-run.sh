@@ -31,18 +31,24 @@ cmd[strata-ctr]="$ctr --root $work/state-strata"
 command -v crun >/dev/null && cmd[crun]="crun --root $work/state-crun"
 command -v runc >/dev/null && cmd[runc]="runc --root $work/state-runc"
 
-# The runtimes take turns run by run (a load change on this shared machine then
-# hits all of them alike), inside one private namespace; python measures each
+# The runtimes take turns run by run, in a shuffled order each round (a load
+# change on this shared machine then hits all of them alike), inside one private namespace; python measures each
 # `run` (its spawn cost is the same for every runtime).
 cat > "$work/loop.py" <<'PY'
-import json, os, resource, shlex, statistics, subprocess, sys, time
+import json, os, random, shlex, statistics, subprocess, sys, time
 runs, bundle, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 rts = json.loads(sys.argv[4])
 subprocess.run(["umount", "/sys/fs/cgroup/unified"], stderr=subprocess.DEVNULL)
 os.chdir(bundle)
 times = {name: [] for name in rts}
+order = list(rts)
+rng = random.Random(1)
 for i in range(runs):
-    for name, cmd in rts.items():
+    # a fresh order each round: no runtime always follows the same one (the
+    # kernel tears namespaces down asynchronously, the next run pays for it)
+    rng.shuffle(order)
+    for name in order:
+        cmd = rts[name]
         t = time.perf_counter_ns()
         r = subprocess.run(shlex.split(cmd) + ["run", f"bench-{i}"], stdout=subprocess.DEVNULL)
         times[name].append(time.perf_counter_ns() - t)
