@@ -139,112 +139,103 @@ fail:
 	_exit(127);
 }
 
+/* What exec holds; released on every return. */
+struct exec_run {
+	json_t *state;
+	struct ctr_config *cfg, *pcfg;
+	struct ctr_cgroup cg;
+	void *seccomp;
+	int nsfd[ST_ARRAY_SIZE(ns_order)], sv[2], console, pidns, own_pidns, master;
+	pid_t child;
+};
+
+static void exec_release(struct exec_run *x)
+{
+	if (x->child > 0) {
+		kill(x->child, SIGKILL);
+		waitpid(x->child, NULL, 0);
+	}
+	for (size_t i = 0; i < ST_ARRAY_SIZE(x->nsfd); i++)
+		if (x->nsfd[i] >= 0)
+			close(x->nsfd[i]);
+	int fds[] = {x->sv[0], x->sv[1], x->console, x->pidns, x->own_pidns, x->master};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	cgroup__free(&x->cg);
+	seccomp__free(x->seccomp);
+	config__free(x->pcfg);
+	config__free(x->cfg);
+	json_decref(x->state);
+}
+
 static int do_exec(const struct cli_global *g, const char *id, const struct exec_opts *eo, struct st_err *err)
 {
-	json_t *state = NULL;
+	__attribute__((cleanup(exec_release))) struct exec_run x = {
+		.sv = {-1, -1}, .console = -1, .pidns = -1, .own_pidns = -1, .master = -1, .child = -1};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(x.nsfd); i++)
+		x.nsfd[i] = -1;
 	const char *status;
-	struct ctr_config *cfg = NULL, *pcfg = NULL;
-	struct ctr_cgroup cg = {0};
-	void *seccomp = NULL;
-	int nsfd[ST_ARRAY_SIZE(ns_order)], sv[2] = {-1, -1}, console = -1, pidns = -1, own_pidns = -1, r = -1, master = -1;
-	for (size_t i = 0; i < ST_ARRAY_SIZE(nsfd); i++)
-		nsfd[i] = -1;
 	struct ctr_process p;
-	pid_t child = -1;
 	char path[4096];
-	if (container__load(g->root, id, &state, &status, err) < 0)
+	if (container__load(g->root, id, &x.state, &status, err) < 0)
 		return -1;
-	if (strcmp(status, "running")) {
-		st_fail(err, 0, "container '%s' is %s, not running: cannot exec", id, status);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/config.json", json_string_value(json_object_get(state, "bundle")));
-	if (config__load(path, &cfg, err) < 0 || build_process(cfg, eo, &p, &pcfg, err) < 0 ||
-	    cgroup__from_json(json_object_get(state, "cgroup"), &cg, err) < 0)
-		goto out;
-	if (cfg->seccomp && seccomp__build(cfg->seccomp, &seccomp, err) < 0)
-		goto out;
-	if (p.terminal && eo->console_socket && (console = terminal__connect(eo->console_socket, err)) < 0)
-		goto out;
-	if (p.terminal && !eo->console_socket && eo->detach) {
-		st_fail(err, 0, "exec --tty --detach needs --console-socket");
-		goto out;
-	}
-	pid_t pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+	if (strcmp(status, "running"))
+		return st_fail(err, 0, "container '%s' is %s, not running: cannot exec", id, status);
+	snprintf(path, sizeof(path), "%s/config.json", json_string_value(json_object_get(x.state, "bundle")));
+	if (config__load(path, &x.cfg, err) < 0 || build_process(x.cfg, eo, &p, &x.pcfg, err) < 0 ||
+	    cgroup__from_json(json_object_get(x.state, "cgroup"), &x.cg, err) < 0)
+		return -1;
+	if (x.cfg->seccomp && seccomp__build(x.cfg->seccomp, &x.seccomp, err) < 0)
+		return -1;
+	if (p.terminal && !eo->console_socket && eo->detach)
+		return st_fail(err, 0, "exec --tty --detach needs --console-socket");
+	if (p.terminal && eo->console_socket && (x.console = terminal__connect(eo->console_socket, err)) < 0)
+		return -1;
+	pid_t pid = (pid_t)json_integer_value(json_object_get(x.state, "pid"));
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_order); i++)
-		nsfd[i] = open_ns(pid, ns_order[i]);
-	pidns = open_ns(pid, CLONE_NEWPID);
-	own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (pidns >= 0 && setns(pidns, CLONE_NEWPID) < 0) {
-		st_fail_errno(err, "join the container's pid namespace");
-		goto out;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		st_fail_errno(err, "socketpair");
-		goto out;
-	}
-	child = fork();
-	if (child < 0) {
-		st_fail_errno(err, "fork");
-		goto out;
-	}
-	if (child == 0)
-		exec_child(sv[1], nsfd, &p, seccomp, console);
+		x.nsfd[i] = open_ns(pid, ns_order[i]);
+	x.pidns = open_ns(pid, CLONE_NEWPID);
+	x.own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (x.pidns >= 0 && setns(x.pidns, CLONE_NEWPID) < 0)
+		return st_fail_errno(err, "join the container's pid namespace");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x.sv) < 0)
+		return st_fail_errno(err, "socketpair");
+	x.child = fork();
+	if (x.child == 0)
+		exec_child(x.sv[1], x.nsfd, &p, x.seccomp, x.console);
 	/* Only that child belongs in the container's pid namespace (the leak
 	 * checker's helper thread, for one, must not). */
-	if (pidns >= 0 && own_pidns >= 0)
-		setns(own_pidns, CLONE_NEWPID);
-	close(sv[1]);
-	sv[1] = -1;
-	if (cgroup__enter(&cg, child, err) < 0 || write(sv[0], "g", 1) != 1)
-		goto out;
-	if (p.terminal && console < 0 && (master = terminal__recv_fd(sv[0], NULL, 0, err)) < 0)
-		goto out;
+	if (x.pidns >= 0 && x.own_pidns >= 0)
+		setns(x.own_pidns, CLONE_NEWPID);
+	if (x.child < 0)
+		return st_fail_errno(err, "fork");
+	close(x.sv[1]);
+	x.sv[1] = -1;
+	if (cgroup__enter(&x.cg, x.child, err) < 0)
+		return -1;
+	if (write(x.sv[0], "g", 1) != 1)
+		return st_fail_errno(err, "start the exec process");
+	if (p.terminal && x.console < 0 && (x.master = terminal__recv_fd(x.sv[0], NULL, 0, err)) < 0)
+		return -1;
 	char msg[ST_ERR_MSG_MAX];
-	ssize_t n = recv(sv[0], msg, sizeof(msg) - 1, 0);
+	ssize_t n = recv(x.sv[0], msg, sizeof(msg) - 1, 0);
 	if (n > 0) {
 		msg[n] = 0;
-		st_fail(err, 0, "%s", msg);
-		goto out;
+		return st_fail(err, 0, "%s", msg);
 	}
-	container__write_pid_file(eo->pid_file, child);
+	container__write_pid_file(eo->pid_file, x.child);
 	if (eo->detach) {
-		r = 0;
-		child = -1;
-		goto out;
+		x.child = -1;
+		return 0;
 	}
-	if (master >= 0)
-		terminal__proxy(master);
+	if (x.master >= 0)
+		terminal__proxy(x.master);
 	int st;
-	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(x.child, &st, 0) < 0 && errno == EINTR)
 		;
-	child = -1;
-	r = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-out:
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	for (size_t i = 0; i < ST_ARRAY_SIZE(nsfd); i++)
-		if (nsfd[i] >= 0)
-			close(nsfd[i]);
-	for (int i = 0; i < 2; i++)
-		if (sv[i] >= 0)
-			close(sv[i]);
-	if (pidns >= 0)
-		close(pidns);
-	if (own_pidns >= 0)
-		close(own_pidns);
-	if (console >= 0)
-		close(console);
-	if (master >= 0)
-		close(master);
-	cgroup__free(&cg);
-	seccomp__free(seccomp);
-	config__free(pcfg);
-	config__free(cfg);
-	json_decref(state);
-	return r;
+	x.child = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *err)

@@ -1,5 +1,6 @@
 """create/start/state/kill/delete, run with the exit code, exec, pause/resume, ps, list."""
 import json
+import os
 import time
 
 from ctrlib import ctr  # noqa: F401  (fixture)
@@ -110,3 +111,27 @@ def test_hooks_receive_state(ctr, tmp_path):
         s = json.loads(ln.split(" ", 1)[1])
         assert s["id"] == cid and s["bundle"] == str(ctr.bundle)
     ctr.assert_clean(cid)
+
+
+def test_kill_all_and_force_delete_of_paused(ctr):
+    # no pid namespace: the children outlive a dead init unless --all reaches them
+    ctr.config["linux"]["namespaces"] = [n for n in ctr.config["linux"]["namespaces"] if n["type"] != "pid"]
+    ctr.args("/bin/sh", "-c", "sleep 300 & sleep 300 & wait")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    for _ in range(100):
+        if len(json.loads(ctr("ps", "--format", "json", cid, check=True).stdout)) == 3:
+            break
+        time.sleep(0.05)
+    pids = json.loads(ctr("ps", "--format", "json", cid, check=True).stdout)
+    assert len(pids) == 3
+    ctr("kill", "--all", cid, "STOP", check=True)
+    for p in pids:
+        state = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
+        assert state == "T", (p, state)
+    ctr("kill", "--all", cid, "CONT", check=True)
+    ctr("pause", cid, check=True)
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
+    for p in pids:
+        assert not os.path.exists(f"/proc/{p}") or "Z" in open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]

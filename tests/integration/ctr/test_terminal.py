@@ -68,3 +68,16 @@ def test_create_with_terminal_needs_console_socket(ctr):
     r = ctr("create", cid)
     assert r.returncode != 0 and "--console-socket" in r.stderr
     ctr.assert_clean(cid)
+
+
+def test_exec_tty_is_proxied(ctr):
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    r = ctr("exec", "--tty", cid, "/bin/sh", "-c", "tty; exit 2")
+    assert r.returncode == 2, r.stderr
+    assert "/dev/pts/" in r.stdout
+    r = ctr("exec", "--tty", "-d", cid, "/bin/true")
+    assert r.returncode != 0 and "--console-socket" in r.stderr
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
