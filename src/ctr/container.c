@@ -101,7 +101,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	if (run_hooks_now(c, HOOK_CREATE_CONTAINER, "creating", err) < 0)
 		return -1;
 	umask(0);
-	struct rootfs_ctx rctx = {cfg, c->rootfs, c->bundle, c->cg, userns};
+	struct rootfs_ctx rctx = {cfg, c->rootfs, c->bundle, c->cg, userns, c->o->no_pivot};
 	if (cfg->ns_flags & CLONE_NEWNS) {
 		if (rootfs__prepare(&rctx, err) < 0)
 			return -1;

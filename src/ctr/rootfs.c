@@ -315,7 +315,7 @@ int rootfs__prepare(const struct rootfs_ctx *ctx, struct st_err *err)
 		return -1;
 	if (chdir(ctx->rootfs) < 0)
 		return st_fail_errno(err, "chdir %s", ctx->rootfs);
-	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+	if (!ctx->no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {
 		/* The old root is stacked under the new one: detach it. */
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
 			return st_fail_errno(err, "detach the old root");

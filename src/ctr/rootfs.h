@@ -17,6 +17,7 @@ struct rootfs_ctx {
 	const char *bundle;  /* relative mount sources resolve against it */
 	const struct ctr_cgroup *cg;
 	bool userns;         /* devices are bind mounted, not created */
+	bool no_pivot;       /* MS_MOVE + chroot even where pivot_root works */
 };
 
 /* Everything up to and including the pivot. */

@@ -131,3 +131,38 @@ def test_sysctl_and_oom_score_adj(ctr):
     ctr.config["process"]["oomScoreAdj"] = 333
     o = out(ctr, "cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj")
     assert o.split() == ["1", "333"]
+
+
+def test_no_pivot_falls_back_to_move_and_chroot(ctr):
+    ctr.args("/bin/sh", "-c", "ls /; cat /proc/self/mountinfo | wc -l")
+    r = ctr("run", "--no-pivot", ctr.new_id())
+    assert r.returncode == 0, r.stderr
+    assert "bin" in r.stdout.split() and "work" not in r.stdout.split()
+    ctr.assert_clean(ctr.ids[-1])
+
+
+def test_linux_devices_are_created_and_allowed(ctr):
+    ctr.config["linux"]["devices"] = [{"path": "/dev/extra/null2", "type": "c", "major": 1, "minor": 3,
+                                       "fileMode": 0o600, "uid": 0, "gid": 0}]
+    o = out(ctr, "stat -c '%F %t:%T %a' /dev/extra/null2; echo hi > /dev/extra/null2 && echo wrote")
+    assert o.splitlines() == ["character special file 1:3 600", "wrote"]
+
+
+def test_device_cgroup_denies_unlisted_devices(ctr):
+    # CAP_MKNOD lets the node be made; the device cgroup (deny all but the
+    # defaults) still refuses to open it
+    caps = ctr.config["process"]["capabilities"]
+    for k in caps:
+        caps[k] = caps[k] + ["CAP_MKNOD"]
+    r = ctr.run("/bin/sh", "-c", "mknod /dev/mem2 c 1 1 && cat /dev/mem2 > /dev/null")
+    assert r.returncode != 0
+    assert "not permitted" in r.stderr
+
+
+def test_rootfs_propagation_setting(ctr):
+    ctr.config["linux"]["rootfsPropagation"] = "private"
+    o = out(ctr, "awk '$5 == \"/\"' /proc/self/mountinfo")
+    assert o.strip() and "shared:" not in o and "master:" not in o
+    ctr.config["linux"]["rootfsPropagation"] = "shared"
+    o = out(ctr, "awk '$5 == \"/\"' /proc/self/mountinfo")
+    assert "shared:" in o

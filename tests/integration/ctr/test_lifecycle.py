@@ -135,3 +135,40 @@ def test_kill_all_and_force_delete_of_paused(ctr):
     ctr.assert_clean(cid)
     for p in pids:
         assert not os.path.exists(f"/proc/{p}") or "Z" in open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
+
+
+def test_container_side_hooks(ctr, tmp_path):
+    """createContainer runs in the container's namespaces before the pivot (host
+    paths work), startContainer after it (container paths), both with the state."""
+    log = tmp_path / "create.log"
+    hook = tmp_path / "create-hook.sh"
+    hook.write_text(f"#!/bin/sh\nread s; echo \"$(hostname) $s\" > {log}\n")
+    hook.chmod(0o755)
+    cfg = ctr.config
+    cfg["root"]["readonly"] = False
+    cfg["hostname"] = "hooked"
+    cfg["process"]["args"] = ["/bin/cat", "/started"]
+    cfg["hooks"] = {
+        "createContainer": [{"path": str(hook)}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /started"]}],
+    }
+    ctr.write_config(cfg)
+    cid = ctr.new_id()
+    r = ctr("run", cid)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == cid
+    host, state = log.read_text().split(" ", 1)
+    assert host == "hooked"
+    assert json.loads(state)["status"] == "creating"
+    ctr.assert_clean(cid)
+
+
+def test_failing_hook_fails_the_run(ctr, tmp_path):
+    cfg = ctr.config
+    cfg["process"]["args"] = ["/bin/true"]
+    cfg["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    ctr.write_config(cfg)
+    cid = ctr.new_id()
+    r = ctr("run", cid)
+    assert r.returncode != 0 and "hook /bin/false exited with status 1" in r.stderr
+    ctr.assert_clean(cid)
