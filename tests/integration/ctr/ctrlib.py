@@ -66,6 +66,7 @@ class Ctr:
         self.config = json.loads((self.bundle / "config.json").read_text())
         self.config["process"]["terminal"] = False
         self.ids = []
+        self.wrapper = []  # e.g. a command that enters another mount namespace first
 
     def new_id(self):
         i = "t" + uuid.uuid4().hex[:10]
@@ -83,7 +84,7 @@ class Ctr:
         # Files, not pipes: a detached container keeps its stdio open after
         # create returns, and a pipe would then never reach end of file.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run([self.exe, "--root", str(self.root), *argv], stdout=out, stderr=err,
+            p = subprocess.run([*self.wrapper, self.exe, "--root", str(self.root), *argv], stdout=out, stderr=err,
                                text=True, cwd=self.bundle, timeout=timeout,
                                input=input if input is not None else "")
             out.seek(0)
