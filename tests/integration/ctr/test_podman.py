@@ -62,3 +62,15 @@ def test_podman_detached_exec_stop(podman):
         assert r.returncode == 0, r.stderr
     finally:
         podman_run(podman, "rm", "-f", "strata-bg")
+
+
+def test_podman_tty_and_limits(podman):
+    # -t: conmon hands strata-ctr a console socket and gets the pty master back
+    r = podman_run(podman, "run", "--rm", "-t", *LIMITS, "localhost/strata-bb:1", "/bin/sh", "-c", "tty")
+    assert r.returncode == 0, r.stderr
+    assert "/dev/pts/0" in r.stdout
+    r = podman_run(podman, "run", "--rm", "--memory", "64m", "--pids-limit", "20", *LIMITS,
+                   "localhost/strata-bb:1", "/bin/sh", "-c",
+                   "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
+                   "/sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>/dev/null")
+    assert r.stdout.split() == [str(64 << 20), "20"], (r.stdout, r.stderr)
