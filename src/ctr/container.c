@@ -138,7 +138,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	}
 	if (run_hooks_now(c, HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
-	return process__exec(&cfg->process, c->seccomp, err);
+	return process__exec(&cfg->process, c->seccomp, c->o->preserve_fds, err);
 }
 
 static __attribute__((noreturn)) void init_main(struct init_ctx *c)

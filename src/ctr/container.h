@@ -15,6 +15,7 @@ struct ctr_opts {
 	bool systemd_cgroup;
 	bool detach;   /* run -d */
 	bool no_pivot; /* --no-pivot: MS_MOVE + chroot */
+	unsigned preserve_fds; /* fds 3..3+n-1 of the caller pass to the process */
 };
 
 /* create (run = false) or run; for a foreground run *exit_code is the

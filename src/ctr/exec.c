@@ -31,6 +31,7 @@ struct exec_opts {
 	const char *env[64];
 	size_t n_env;
 	bool tty, detach, nnp;
+	unsigned preserve_fds;
 	char **args;
 };
 
@@ -113,7 +114,7 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 }
 
 static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, const struct ctr_process *p,
-						 void *seccomp, int console)
+						 void *seccomp, int console, unsigned preserve_fds)
 {
 	struct st_err err = {0};
 	char go;
@@ -132,7 +133,7 @@ static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, cons
 		close(master);
 	}
 	if (process__set_rlimits(p, &err) == 0)
-		process__exec(p, seccomp, &err);
+		process__exec(p, seccomp, preserve_fds, &err);
 fail:
 	if (send(sync, err.msg, strlen(err.msg) + 1, MSG_NOSIGNAL) < 0)
 		st_err_print(&err);
@@ -203,7 +204,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 		return st_fail_errno(err, "socketpair");
 	x.child = fork();
 	if (x.child == 0)
-		exec_child(x.sv[1], x.nsfd, &p, x.seccomp, x.console);
+		exec_child(x.sv[1], x.nsfd, &p, x.seccomp, x.console, eo->preserve_fds);
 	/* Only that child belongs in the container's pid namespace (the leak
 	 * checker's helper thread, for one, must not). */
 	if (x.pidns >= 0 && x.own_pidns >= 0)
@@ -264,7 +265,14 @@ int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *
 		case 'c': eo.console_socket = optarg; break;
 		case 'u': eo.user = optarg; break;
 		case 'N': eo.nnp = true; break;
-		case 'C': case 'f': break;
+		case 'f': {
+			uint64_t n;
+			if (st_parse_u64(optarg, 65536, &n, err) < 0)
+				return st_err_prefix(err, "--preserve-fds");
+			eo.preserve_fds = (unsigned)n;
+			break;
+		}
+		case 'C': break;
 		default: return st_fail(err, 0, "exec: unknown option");
 		}
 	}

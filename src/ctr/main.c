@@ -4,6 +4,7 @@
 #include "ctr/state.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -64,7 +65,14 @@ static int cmd_create_run(int argc, char **argv, bool run, struct st_err *err)
 		case 'c': o.console_socket = optarg; break;
 		case 'd': o.detach = true; break;
 		case 'P': o.no_pivot = true; break;
-		case 'K': case 'f': case 'k': case 'S': break;
+		case 'f': {
+			uint64_t n;
+			if (st_parse_u64(optarg, 65536, &n, err) < 0)
+				return st_err_prefix(err, "--preserve-fds");
+			o.preserve_fds = (unsigned)n;
+			break;
+		}
+		case 'K': case 'k': case 'S': break;
 		default: return st_fail(err, 0, "%s: unknown option (see --help)", argv[0]);
 		}
 	}

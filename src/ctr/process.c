@@ -9,6 +9,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -60,8 +63,12 @@ int process__set_rlimits(const struct ctr_process *p, struct st_err *err)
 	return 0;
 }
 
-int process__exec(const struct ctr_process *p, void *seccomp, struct st_err *err)
+int process__exec(const struct ctr_process *p, void *seccomp, unsigned preserve_fds, struct st_err *err)
 {
+	/* CLOEXEC rather than close: our own fds must work until the execve. */
+	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int fd = 3 + (int)preserve_fds; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (chdir(p->cwd) < 0)
 		return st_fail_errno(err, "chdir to cwd %s", p->cwd);
 	if (p->umask >= 0)

@@ -1,6 +1,9 @@
 """create/start/state/kill/delete, run with the exit code, exec, pause/resume, ps, list."""
+import fcntl
 import json
 import os
+import subprocess
+import tempfile
 import time
 
 from ctrlib import ctr  # noqa: F401  (fixture)
@@ -172,3 +175,25 @@ def test_failing_hook_fails_the_run(ctr, tmp_path):
     r = ctr("run", cid)
     assert r.returncode != 0 and "hook /bin/false exited with status 1" in r.stderr
     ctr.assert_clean(cid)
+
+
+def test_caller_fds_do_not_leak_unless_preserved(ctr, tmp_path):
+    ctr.args("/bin/sh", "-c", "ls /proc/self/fd")
+    low = os.open(tmp_path, os.O_RDONLY)
+    extra = fcntl.fcntl(low, fcntl.F_DUPFD, 50)  # well above what ls itself opens
+    os.close(low)
+    os.set_inheritable(extra, True)
+    try:
+        def fds(*opts):
+            with tempfile.TemporaryFile("w+") as out:
+                r = subprocess.run([ctr.exe, "--root", str(ctr.root), "run", *opts, ctr.new_id()],
+                                   stdout=out, stderr=subprocess.PIPE, text=True, cwd=ctr.bundle,
+                                   close_fds=False, stdin=subprocess.DEVNULL)
+                assert r.returncode == 0, r.stderr
+                out.seek(0)
+                return sorted(int(f) for f in out.read().split())
+        # 0, 1, 2 and the fd ls opens for the listing
+        assert max(fds()) <= 3
+        assert extra in fds("--preserve-fds", str(extra - 2))
+    finally:
+        os.close(extra)
