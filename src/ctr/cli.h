@@ -12,6 +12,7 @@ struct cli_global {
 };
 
 int cli__need_id(int argc, char **argv, struct st_err *err);
+int cli__preserve_fds(const char *arg, unsigned *out, struct st_err *err);
 int cli__list(const struct cli_global *g, int argc, char **argv, struct st_err *err);
 int cli__ps(const struct cli_global *g, int argc, char **argv, struct st_err *err);
 int cli__update(const struct cli_global *g, int argc, char **argv, struct st_err *err);

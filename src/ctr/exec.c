@@ -265,13 +265,10 @@ int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *
 		case 'c': eo.console_socket = optarg; break;
 		case 'u': eo.user = optarg; break;
 		case 'N': eo.nnp = true; break;
-		case 'f': {
-			uint64_t n;
-			if (st_parse_u64(optarg, 65536, &n, err) < 0)
-				return st_err_prefix(err, "--preserve-fds");
-			eo.preserve_fds = (unsigned)n;
+		case 'f':
+			if (cli__preserve_fds(optarg, &eo.preserve_fds, err) < 0)
+				return -1;
 			break;
-		}
 		case 'C': break;
 		default: return st_fail(err, 0, "exec: unknown option");
 		}

@@ -48,6 +48,15 @@ int cli__need_id(int argc, char **argv, struct st_err *err)
 	return 0;
 }
 
+int cli__preserve_fds(const char *arg, unsigned *out, struct st_err *err)
+{
+	uint64_t n;
+	if (st_parse_u64(arg, 65536, &n, err) < 0)
+		return st_err_prefix(err, "--preserve-fds");
+	*out = (unsigned)n;
+	return 0;
+}
+
 static int cmd_create_run(int argc, char **argv, bool run, struct st_err *err)
 {
 	static const struct option opts[] = {
@@ -65,13 +74,10 @@ static int cmd_create_run(int argc, char **argv, bool run, struct st_err *err)
 		case 'c': o.console_socket = optarg; break;
 		case 'd': o.detach = true; break;
 		case 'P': o.no_pivot = true; break;
-		case 'f': {
-			uint64_t n;
-			if (st_parse_u64(optarg, 65536, &n, err) < 0)
-				return st_err_prefix(err, "--preserve-fds");
-			o.preserve_fds = (unsigned)n;
+		case 'f':
+			if (cli__preserve_fds(optarg, &o.preserve_fds, err) < 0)
+				return -1;
 			break;
-		}
 		case 'K': case 'k': case 'S': break;
 		default: return st_fail(err, 0, "%s: unknown option (see --help)", argv[0]);
 		}
