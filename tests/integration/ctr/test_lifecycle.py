@@ -197,3 +197,37 @@ def test_caller_fds_do_not_leak_unless_preserved(ctr, tmp_path):
         assert extra in fds("--preserve-fds", str(extra - 2))
     finally:
         os.close(extra)
+
+
+def test_foreground_run_forwards_signals(ctr):
+    ctr.args("/bin/sh", "-c", "trap 'exit 42' TERM; sleep 100 & wait")
+    cid = ctr.new_id()
+    p = subprocess.Popen([ctr.exe, "--root", str(ctr.root), "run", cid], cwd=ctr.bundle,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if (ctr.root / cid / "state.json").exists() and ctr.state(cid)["status"] == "running":
+                break
+            time.sleep(0.02)
+        time.sleep(0.2)  # let the shell install its trap
+        p.send_signal(15)
+        assert p.wait(timeout=20) == 42
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ctr.assert_clean(cid)
+
+
+def test_spec_features_version(ctr, tmp_path):
+    r = ctr("spec", "--bundle", str(tmp_path))
+    assert r.returncode == 0
+    spec = json.loads((tmp_path / "config.json").read_text())
+    assert spec["root"]["path"] == "rootfs" and spec["process"]["args"] == ["sh"]
+    r = ctr("spec", "--bundle", str(tmp_path))
+    assert r.returncode != 0 and "File exists" in r.stderr  # never overwrites a bundle's config
+    f = json.loads(ctr("features", check=True).stdout)
+    assert "user" in f["linux"]["namespaces"] and "poststop" in f["hooks"]
+    assert ctr("--version", check=True).stdout.startswith("strata-ctr version")
+    r = ctr("frobnicate")
+    assert r.returncode != 0 and "unknown command" in r.stderr
