@@ -77,22 +77,31 @@ const char *cgroup__dir(const struct ctr_cgroup *cg, const char *controller)
 	return NULL;
 }
 
-/* Our own cgroup in the hierarchy whose /proc/self/cgroup key is `key`. */
+/* Our own cgroup in the hierarchy whose /proc/self/cgroup key is `key`
+ * ("memory", "name=systemd", "" for v2); the file is read once per process. */
 static void own_cgroup(const char *key, char *out, size_t size)
 {
-	cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[4096];
+	static char text[8192];
+	static bool loaded;
+	if (!loaded) {
+		int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		text[n > 0 ? n : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		loaded = true;
+	}
 	snprintf(out, size, "/");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = 0;
-		line[strcspn(c2 + 1, "\n") + (size_t)(c2 + 1 - line)] = 0;
-		if (!strcmp(c1 + 1, key)) {
-			snprintf(out, size, "%s", c2 + 1);
+	size_t klen = strlen(key);
+	/* lines are "ID:KEY:PATH" */
+	for (const char *line = text; *line;) {
+		const char *end = strchrnul(line, '\n'), *c1 = memchr(line, ':', (size_t)(end - line));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		if (c2 && (size_t)(c2 - c1 - 1) == klen && !memcmp(c1 + 1, key, klen)) {
+			snprintf(out, size, "%.*s", (int)(end - c2 - 1), c2 + 1);
 			return;
 		}
+		line = *end ? end + 1 : end;
 	}
 }
 

@@ -75,3 +75,29 @@ def test_cpu_quota_throttles(ctr):
     assert int(fields.get("nr_throttled", 0)) > 0, stat
     ctr("delete", "--force", cid, check=True)
     ctr.assert_clean(cid)
+
+
+def own_cgroup(controller):
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, keys, path = line.split(":", 2)
+        if controller in keys.split(","):
+            return path
+    raise AssertionError(f"no {controller} line in /proc/self/cgroup")
+
+
+def test_cgroups_path_absolute_and_relative(ctr):
+    ctr.args("/bin/sleep", "300")
+    for relative in (False, True):
+        cid = ctr.new_id()
+        parent = f"strata-test-{cid}"
+        ctr.config["linux"]["cgroupsPath"] = f"{parent}/{cid}" if relative else f"/{parent}/{cid}"
+        ctr.write_config()
+        ctr("run", "-d", cid, check=True)
+        pids_dir = cgroup_file(ctr, cid, "pids", ".", ".").resolve()
+        base = Path("/sys/fs/cgroup/pids") / (own_cgroup("pids").lstrip("/") if relative else "")
+        assert pids_dir == (base / parent / cid).resolve()
+        assert str(ctr.state(cid)["pid"]) in (pids_dir / "cgroup.procs").read_text().split()
+        ctr("delete", "--force", cid, check=True)
+        # the leaf and the parent strata-ctr made are gone; nothing else touched
+        assert not (base / parent).exists()
+        assert base.exists()
