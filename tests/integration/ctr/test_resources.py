@@ -2,8 +2,10 @@
 machine, v2 where present): memory OOM kill, pids fork failure, cpu quota,
 update of a live limit."""
 import json
+import os
 from pathlib import Path
 
+from conftest import skip_loudly
 from ctrlib import ctr  # noqa: F401  (fixture)
 
 
@@ -101,3 +103,26 @@ def test_cgroups_path_absolute_and_relative(ctr):
         # the leaf and the parent strata-ctr made are gone; nothing else touched
         assert not (base / parent).exists()
         assert base.exists()
+
+
+def test_blkio_throttle(ctr):
+    st = os.stat("/")
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    if not Path(f"/sys/dev/block/{major}:{minor}").exists():
+        skip_loudly(f"/ is not on a block device ({major}:{minor}): nothing to throttle")
+    # throttling applies to the whole disk, not a partition
+    disk = Path(f"/sys/dev/block/{major}:{minor}").resolve()
+    if (disk / "partition").exists():
+        major, minor = (int(x) for x in (disk.parent / "dev").read_text().split(":"))
+    ctr.config["linux"]["resources"]["blockIO"] = {
+        "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}
+    ctr.args("/bin/sh", "-c", "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device "
+                              "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device 2>/dev/null || "
+                              "cat /sys/fs/cgroup/io.max")
+    r = ctr("run", ctr.new_id())
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert f"{major}:{minor} 1048576" in text or f"{major}:{minor} rbps=1048576" in text, text
+    assert f"{major}:{minor} 100" in text or "wiops=100" in text, text
+    ctr.assert_clean(ctr.ids[-1])
