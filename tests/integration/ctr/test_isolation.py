@@ -105,6 +105,15 @@ def run_userns(ctr):
     assert lines[0] == "0"
     assert lines[1].split() == ["0", "100000", "65536"]
     ctr.assert_clean(ctr.ids[-1])
+    # exec joins the user namespace too, then the others
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    r = ctr("exec", cid, "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; echo $$")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[:4] == ["0", "0", "100000", "65536"]
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
 
 
 def test_join_namespace_by_path(ctr):
