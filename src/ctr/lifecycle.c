@@ -5,6 +5,7 @@
 #include "ctr/hooks.h"
 #include "ctr/state.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -92,13 +93,24 @@ int container__start(const char *root, const char *id, struct st_err *err)
 		goto out;
 	}
 	state__path(root, id, "exec.fifo", fifo, sizeof(fifo));
-	int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so an init that died meanwhile cannot hang us: its
+	 * liveness is checked while waiting for its byte. */
+	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		st_fail_errno(err, "open %s", fifo);
 		goto out;
 	}
 	char byte;
-	ssize_t n = read(fd, &byte, 1);
+	ssize_t n = -1;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0 && (n = read(fd, &byte, 1)) == 1)
+			break;
+		if (!state__alive(state)) {
+			n = 0;
+			break;
+		}
+	}
 	close(fd);
 	unlink(fifo);
 	if (n != 1) {
@@ -175,8 +187,16 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 {
 	json_t *state;
 	const char *status;
-	if (container__load(root, id, &state, &status, err) < 0)
-		return -1;
+	if (container__load(root, id, &state, &status, err) < 0) {
+		char path[PATH_MAX];
+		state__path(root, id, NULL, path, sizeof(path));
+		if (!force || state__check_id(id, NULL) < 0 || access(path, F_OK) < 0)
+			return -1;
+		/* Unreadable state: nothing to stop, but --force clears the name. */
+		st_warn("%s; removing its state directory only", err->msg);
+		state__remove_dir(root, id);
+		return 0;
+	}
 	if (!force && strcmp(status, "stopped") && strcmp(status, "created")) {
 		st_fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
 		json_decref(state);

@@ -92,9 +92,13 @@ int state__load(const char *root, const char *id, json_t **out, struct st_err *e
 	if (access(path, F_OK) < 0)
 		return st_fail(err, 0, "container '%s' does not exist", id);
 	*out = json_load_file(path, 0, &jerr);
-	if (!*out || !json_is_object(*out)) {
-		json_decref(*out);
-		return st_fail(err, 0, "%s is corrupt: %s", path, jerr.text);
+	json_t *s = *out;
+	if (!json_is_object(s) || !json_is_string(json_object_get(s, "id")) ||
+	    !json_is_integer(json_object_get(s, "pid")) || !json_is_string(json_object_get(s, "bundle")) ||
+	    !json_is_string(json_object_get(s, "rootfs")) || !json_is_string(json_object_get(s, "created"))) {
+		json_decref(s);
+		*out = NULL;
+		return st_fail(err, 0, "%s is corrupt%s%s", path, s ? "" : ": ", s ? "" : jerr.text);
 	}
 	return 0;
 }

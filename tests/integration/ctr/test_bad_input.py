@@ -1,6 +1,7 @@
 """Bad input: one clear error line, a nonzero exit, and nothing left behind
 (no state directory, cgroup or mount)."""
 import json
+import os
 
 import pytest
 
@@ -129,3 +130,25 @@ def test_log_file_json(ctr):
     entry = json.loads(log.read_text().splitlines()[-1])
     assert entry["level"] == "error" and "malformed JSON" in entry["msg"]
 
+
+
+def test_start_after_init_died_fails_without_hanging(ctr):
+    ctr.args("/bin/true")
+    cid = ctr.new_id()
+    ctr("create", cid, check=True)
+    os.kill(ctr.state(cid)["pid"], 9)
+    r = ctr("start", cid, timeout=20)
+    assert r.returncode != 0 and ("not created" in r.stderr or "exited before" in r.stderr)
+    ctr("delete", cid, check=True)
+    ctr.assert_clean(cid)
+
+
+def test_corrupt_state_file(ctr):
+    cid = ctr.new_id()
+    (ctr.root / cid).mkdir(parents=True)
+    (ctr.root / cid / "state.json").write_text('{"id": "x"}')
+    one_error(ctr("state", cid), "corrupt")
+    one_error(ctr("delete", cid), "corrupt")
+    r = ctr("delete", "--force", cid)
+    assert r.returncode == 0 and "corrupt" in r.stderr  # a warning, and the name is free again
+    assert not (ctr.root / cid).exists()
