@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,23 @@ int cli__list(const struct cli_global *g, int argc, char **argv, struct st_err *
 		if (e->d_name[0] == '.' || container__load(g->root, e->d_name, &state, &status, NULL) < 0)
 			continue;
 		json_t *oci = state__oci(state, status);
+		char dir[4096], owner[32] = "?";
+		struct stat st;
+		state__path(g->root, e->d_name, NULL, dir, sizeof(dir));
+		if (stat(dir, &st) == 0) {
+			struct passwd *pw = getpwuid(st.st_uid);
+			snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "");
+			if (!pw)
+				snprintf(owner, sizeof(owner), "%u", st.st_uid);
+		}
+		json_object_set_new(oci, "owner", json_string(owner));
 		if (quiet)
 			puts(e->d_name);
 		else if (!json)
 			printf("%-20s %-8d %-10s %-40s %-31s %s\n", e->d_name,
 			       (int)json_integer_value(json_object_get(oci, "pid")), status,
 			       json_string_value(json_object_get(oci, "bundle")),
-			       json_string_value(json_object_get(oci, "created")), "root");
+			       json_string_value(json_object_get(oci, "created")), owner);
 		json_array_append_new(arr, oci);
 		json_decref(state);
 	}
