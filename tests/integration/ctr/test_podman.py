@@ -28,6 +28,13 @@ def podman():
                            capture_output=True, timeout=120)
         if r.returncode != 0:
             skip_loudly(f"podman cannot import an image here: {r.stderr.decode().strip()}")
+        # Whether podman itself can run containers on this host: ask it with runc.
+        runc = shutil.which("runc")
+        if runc:
+            probe = subprocess.run(base[:-1] + [runc, "run", "--rm", *LIMITS, "localhost/strata-bb:1",
+                                                "/bin/true"], capture_output=True, text=True, timeout=120)
+            if probe.returncode != 0:
+                skip_loudly(f"podman cannot run containers here even with runc: {probe.stderr.strip()}")
         yield base
     finally:
         subprocess.run(base + ["rm", "-af"], capture_output=True, timeout=120)
