@@ -175,3 +175,22 @@ def test_rootfs_propagation_setting(ctr):
     ctr.config["linux"]["rootfsPropagation"] = "shared"
     o = out(ctr, "awk '$5 == \"/\"' /proc/self/mountinfo")
     assert "shared:" in o
+
+
+def test_join_pid_namespace_by_path(ctr):
+    ctr.args("/bin/sleep", "300")
+    first = ctr.new_id()
+    ctr("run", "-d", first, check=True)
+    pid = ctr.state(first)["pid"]
+    for ns in ctr.config["linux"]["namespaces"]:
+        if ns["type"] == "pid":
+            ns["path"] = f"/proc/{pid}/ns/pid"
+    ctr.config["process"]["args"] = ["/bin/sh", "-c", "cat /proc/1/cmdline; echo; echo $$"]
+    ctr.write_config()
+    r = ctr("run", ctr.new_id())
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("/bin/sleep")  # the first container's init is our pid 1
+    assert lines[1] != "1"
+    ctr.assert_clean(ctr.ids[-1])
+    ctr("delete", "--force", first, check=True)
