@@ -65,6 +65,15 @@ def test_podman_detached_exec_stop(podman):
         assert "/bin/sleep" in r.stdout
         r = podman_run(podman, "inspect", "--format", "{{.State.Status}}", "strata-bg")
         assert r.stdout.strip() == "running"
+        r = podman_run(podman, "exec", "strata-bg", "/bin/sh", "-c", "exit 3")
+        assert r.returncode == 3, r.stderr
+        for verb, want in (("pause", "paused"), ("unpause", "running")):
+            r = podman_run(podman, verb, "strata-bg")
+            assert r.returncode == 0, r.stderr
+            r = podman_run(podman, "inspect", "--format", "{{.State.Status}}", "strata-bg")
+            assert r.stdout.strip() == want
+        r = podman_run(podman, "top", "strata-bg")
+        assert r.returncode == 0 and "/bin/sleep 300" in r.stdout, r.stderr
         r = podman_run(podman, "stop", "-t", "1", "strata-bg")
         assert r.returncode == 0, r.stderr
     finally:
