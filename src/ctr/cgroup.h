@@ -33,6 +33,9 @@ int cgroup__apply(const struct ctr_cgroup *cg, const struct ctr_resources *res, 
 /* The default devices and the config's devices stay usable under any rules. */
 int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *devs, size_t n,
 			  struct st_err *err);
+/* v2: the device rules as an eBPF program on the container's cgroup. */
+int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *res,
+		       const struct ctr_device *devs, size_t n_devs, struct st_err *err);
 int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err);
 /* Kills what is left, removes what create made; best effort. */
 void cgroup__destroy(struct ctr_cgroup *cg);

@@ -167,8 +167,6 @@ static int apply_v2(const char *dir, const struct ctr_resources *r, struct st_er
 				    : wr(dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=%" PRIu64, r->blkio[l][i].major,
 					 r->blkio[l][i].minor, io_keys[l], r->blkio[l][i].value) < 0)
 				return -1;
-	if (r->n_devices)
-		st_debug("device cgroup rules need eBPF on cgroup v2: not applied");
 	for (size_t i = 0; r->unified && r->unified[i]; i += 2)
 		if (cgroup__write(dir, r->unified[i], r->unified[i + 1], err) < 0)
 			return -1;

@@ -422,7 +422,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		st_debug("rootless: no cgroup (%s)", err->msg);
 	}
 	if (cgroup__apply(&l.cg, &cfg->res, err) < 0 ||
-	    cgroup__allow_devices(&l.cg, cfg->devices, cfg->n_devices, err) < 0)
+	    cgroup__allow_devices(&l.cg, cfg->devices, cfg->n_devices, err) < 0 ||
+	    cgroup__v2_devices(&l.cg, &cfg->res, cfg->devices, cfg->n_devices, err) < 0)
 		return -1;
 	state__path(o->root, o->id, NULL, dir, sizeof(dir));
 	if (fifo) {

@@ -64,3 +64,36 @@ def test_unified_refused_on_v1(ctr):
     r = ctr("run", ctr.new_id())
     assert r.returncode != 0 and "needs cgroup v2" in r.stderr
     ctr.assert_clean(ctr.ids[-1])
+
+
+def test_v2_device_rules_are_an_ebpf_program(v2):
+    # In the v2 view the v1 devices controller is not joined: only the eBPF
+    # program strata-ctr attaches can refuse the node CAP_MKNOD let us make.
+    v2.config["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    caps = v2.config["process"]["capabilities"]
+    for k in caps:
+        caps[k] = caps[k] + ["CAP_MKNOD"]
+    # a tty (4:9) is not among the defaults; opening it reads nothing
+    v2.args("/bin/sh", "-c", "echo ok > /dev/null && echo null-ok; "
+                             "mknod /dev/tty9 c 4 9 && head -c0 /dev/tty9 && echo tty-open")
+    r = v2("run", v2.new_id())
+    assert "null-ok" in r.stdout, r.stderr  # the default devices stay usable
+    assert "tty-open" not in r.stdout and "not permitted" in r.stderr
+    v2.assert_clean(v2.ids[-1])
+    # an allow rule after the deny opens it again (the last match wins)
+    v2.config["linux"]["resources"]["devices"].append(
+        {"allow": True, "type": "c", "major": 4, "minor": 9, "access": "rwm"})
+    v2.write_config()
+    r = v2("run", v2.new_id())
+    assert "tty-open" in r.stdout, r.stderr
+    # access is checked too: mknod and read granted, write not
+    v2.config["linux"]["resources"]["devices"][-1]["access"] = "mr"
+    v2.args("/bin/sh", "-c", "mknod /dev/tty9 c 4 9 && head -c0 /dev/tty9 && echo tty-open; "
+                             "echo x > /dev/tty9 && echo tty-written")
+    r = v2("run", v2.new_id())
+    assert "tty-open" in r.stdout and "tty-written" not in r.stdout, (r.stdout, r.stderr)
+    # without device rules, nothing is attached
+    v2.config["linux"]["resources"] = {}
+    v2.write_config()
+    r = v2("run", v2.new_id())
+    assert "tty-open" in r.stdout, r.stderr
