@@ -98,16 +98,16 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	if (cfg->domainname && *cfg->domainname &&
 	    setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
 		return st_fail_errno(err, "setdomainname");
-	if (run_hooks_now(c, HOOK_CREATE_CONTAINER, "creating", err) < 0)
-		return -1;
 	umask(0);
 	struct rootfs_ctx rctx = {cfg, c->rootfs, c->bundle, c->cg, userns, c->o->no_pivot};
-	if (cfg->ns_flags & CLONE_NEWNS) {
-		if (rootfs__prepare(&rctx, err) < 0)
-			return -1;
-	} else if (chroot(c->rootfs) < 0 || chdir("/") < 0) {
-		return st_fail_errno(err, "chroot %s", c->rootfs);
-	}
+	bool mntns = cfg->ns_flags & CLONE_NEWNS;
+	if (mntns && rootfs__prepare(&rctx, err) < 0)
+		return -1;
+	/* The spec's moment for createContainer: mounts done, pivot not yet. */
+	if (run_hooks_now(c, HOOK_CREATE_CONTAINER, "creating", err) < 0)
+		return -1;
+	if (mntns ? rootfs__pivot(&rctx, err) < 0 : (chroot(c->rootfs) < 0 || chdir("/") < 0))
+		return mntns ? -1 : st_fail_errno(err, "chroot %s", c->rootfs);
 	if (cfg->process.terminal) {
 		int master;
 		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, err) < 0)

@@ -311,8 +311,12 @@ int rootfs__prepare(const struct rootfs_ctx *ctx, struct st_err *err)
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (do_mount(ctx, &cfg->mounts[i], rootfd, err) < 0)
 			return -1;
-	if (setup_dev(ctx, rootfd, err) < 0)
-		return -1;
+	return setup_dev(ctx, rootfd, err);
+}
+
+int rootfs__pivot(const struct rootfs_ctx *ctx, struct st_err *err)
+{
+	const struct ctr_config *cfg = ctx->cfg;
 	if (chdir(ctx->rootfs) < 0)
 		return st_fail_errno(err, "chdir %s", ctx->rootfs);
 	if (!ctx->no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {

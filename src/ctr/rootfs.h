@@ -20,8 +20,10 @@ struct rootfs_ctx {
 	bool no_pivot;       /* MS_MOVE + chroot even where pivot_root works */
 };
 
-/* Everything up to and including the pivot. */
+/* The mounts and /dev, under the rootfs still seen from the host's root. */
 int rootfs__prepare(const struct rootfs_ctx *ctx, struct st_err *err);
+/* pivot_root into it (or MS_MOVE + chroot), then its propagation. */
+int rootfs__pivot(const struct rootfs_ctx *ctx, struct st_err *err);
 /* Masked/readonly paths, sysctl, readonly root: after the pivot. */
 int rootfs__finish(const struct rootfs_ctx *ctx, struct st_err *err);
 

@@ -141,11 +141,13 @@ def test_kill_all_and_force_delete_of_paused(ctr):
 
 
 def test_container_side_hooks(ctr, tmp_path):
-    """createContainer runs in the container's namespaces before the pivot (host
-    paths work), startContainer after it (container paths), both with the state."""
+    """createContainer runs in the container's namespaces after the mounts and
+    before the pivot (host paths work), startContainer after it (container
+    paths), both with the state."""
     log = tmp_path / "create.log"
     hook = tmp_path / "create-hook.sh"
-    hook.write_text(f"#!/bin/sh\nread s; echo \"$(hostname) $s\" > {log}\n")
+    rootfs = ctr.bundle / "rootfs"
+    hook.write_text(f"#!/bin/sh\nread s; echo \"$(hostname) $(ls {rootfs}/proc | grep -c .) $s\" > {log}\n")
     hook.chmod(0o755)
     cfg = ctr.config
     cfg["root"]["readonly"] = False
@@ -160,8 +162,9 @@ def test_container_side_hooks(ctr, tmp_path):
     r = ctr("run", cid)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["id"] == cid
-    host, state = log.read_text().split(" ", 1)
+    host, nproc, state = log.read_text().split(" ", 2)
     assert host == "hooked"
+    assert int(nproc) > 0  # the container's /proc is already mounted
     assert json.loads(state)["status"] == "creating"
     ctr.assert_clean(cid)
 
