@@ -1,6 +1,7 @@
 /* exec: a new process in a running container's namespaces and cgroups. The
  * process starts from the bundle's process (user, caps, rlimits, seccomp)
  * with --process or the command line replacing what they give. */
+#include "ctr/caps.h"
 #include "ctr/cgroup.h"
 #include "ctr/cli.h"
 #include "ctr/config.h"
@@ -31,6 +32,7 @@ struct exec_opts {
 	const char *env[64];
 	size_t n_env;
 	bool tty, detach, nnp;
+	uint64_t add_caps; /* --cap: added to every set, as runc does */
 	unsigned preserve_fds;
 	char **args;
 };
@@ -81,6 +83,11 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 	out->terminal = eo->tty;
 	if (eo->cwd)
 		out->cwd = eo->cwd;
+	if (eo->add_caps) {
+		for (int s = 0; s < CAPSETS; s++)
+			out->caps[s] |= eo->add_caps;
+		out->has_caps = true;
+	}
 	if (eo->nnp)
 		out->no_new_privs = true;
 	if (eo->user) {
@@ -269,7 +276,13 @@ int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *
 			if (cli__preserve_fds(optarg, &eo.preserve_fds, err) < 0)
 				return -1;
 			break;
-		case 'C': break;
+		case 'C': {
+			int cap = caps__from_name(optarg);
+			if (cap < 0)
+				return st_fail(err, 0, "exec --cap: unknown capability %s", optarg);
+			eo.add_caps |= 1ull << cap;
+			break;
+		}
 		default: return st_fail(err, 0, "exec: unknown option");
 		}
 	}

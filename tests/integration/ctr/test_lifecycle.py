@@ -88,6 +88,13 @@ def test_exec_pause_resume_ps_list(ctr):
     ids = [c["id"] for c in json.loads(ctr("list", "--format", "json", check=True).stdout)]
     assert cid in ids
     assert cid in ctr("list", "-q", check=True).stdout.split()
+    # --cap grants one more capability to that process only
+    r = ctr("exec", cid, "/bin/sh", "-c", "grep CapEff /proc/self/status")
+    base = int(r.stdout.split()[1], 16)
+    r = ctr("exec", "--cap", "CAP_SYS_ADMIN", cid, "/bin/sh", "-c", "grep CapEff /proc/self/status")
+    assert int(r.stdout.split()[1], 16) == base | (1 << 21), r.stderr
+    r = ctr("exec", "--cap", "CAP_FLYING", cid, "/bin/true")
+    assert r.returncode != 0 and "CAP_FLYING" in r.stderr
     r = ctr("exec", "-d", cid, "/bin/sleep", "100")
     assert r.returncode == 0, r.stderr
     assert len(json.loads(ctr("ps", "--format", "json", cid, check=True).stdout)) == 2
