@@ -126,3 +126,19 @@ def test_blkio_throttle(ctr):
     assert f"{major}:{minor} 1048576" in text or f"{major}:{minor} rbps=1048576" in text, text
     assert f"{major}:{minor} 100" in text or "wiops=100" in text, text
     ctr.assert_clean(ctr.ids[-1])
+
+
+def test_systemd_cgroup_path_without_systemd(ctr):
+    # no systemd here: "slice:prefix:name" maps to the same directory systemd
+    # would make, created and removed by strata-ctr itself
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr.config["linux"]["cgroupsPath"] = f"strata-test.slice:strata:{cid}"
+    ctr.write_config()
+    ctr("--systemd-cgroup", "run", "-d", cid, check=True)
+    pids_dir = cgroup_file(ctr, cid, "pids", ".", ".").resolve()
+    assert pids_dir == Path(f"/sys/fs/cgroup/pids/strata-test.slice/strata-{cid}.scope")
+    assert str(ctr.state(cid)["pid"]) in (pids_dir / "cgroup.procs").read_text().split()
+    ctr("delete", "--force", cid, check=True)
+    assert not Path("/sys/fs/cgroup/pids/strata-test.slice").exists()
+    ctr.assert_clean(cid)
