@@ -73,6 +73,7 @@ for rt in "${order[@]}"; do
 	[ -n "${cmd[$rt]:-}" ] || { echo "bench: $rt not installed, skipped"; continue; }
 	read -r median[$rt] total[$rt] rss[$rt] < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[sys.argv[2]]; print("%.2f" % r["median_ms"], "%.2f" % r["total_s"], r["rss_kib"])' "$work/result.json" "$rt")
 done
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: read the ratios)"
 printf "%-12s %12s %14s %12s %10s\n" runtime "median ms" "total ${runs} s" "peak RSS KiB" "vs crun"
 for rt in "${order[@]}"; do
 	[ -n "${median[$rt]:-}" ] || continue
