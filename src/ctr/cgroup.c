@@ -1,5 +1,6 @@
 #include "ctr/cgroup.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -312,11 +313,18 @@ void cgroup__destroy(struct ctr_cgroup *cg)
 		for (;;) {
 			int tries = 0;
 			/* Processes just killed linger as zombies for a moment. */
-			while (rmdir(path) < 0 && errno == EBUSY && tries++ < 500) {
+			int r;
+			bool leaf = !strcmp(path, cg->h[i].dir);
+			/* A parent we made may hold another container now: one try. */
+			while ((r = rmdir(path)) < 0 && errno == EBUSY && leaf && tries++ < 500) {
 				if (tries == 1)
 					cgroup__signal_all(cg, SIGKILL, NULL);
 				nanosleep(&(struct timespec){0, 1000000}, NULL);
 			}
+			if (r < 0 && errno != ENOENT && errno != EBUSY)
+				st_warn("remove cgroup %s: %s", path, strerror(errno));
+			else if (r < 0 && errno == EBUSY && leaf)
+				st_warn("cgroup %s is still busy: left in place", path);
 			if (!strcmp(path, cg->h[i].top))
 				break;
 			char *slash = strrchr(path, '/');

@@ -142,3 +142,22 @@ def test_systemd_cgroup_path_without_systemd(ctr):
     ctr("delete", "--force", cid, check=True)
     assert not Path("/sys/fs/cgroup/pids/strata-test.slice").exists()
     ctr.assert_clean(cid)
+
+
+def test_shared_created_parent_survives_the_first_delete(ctr):
+    ctr.args("/bin/sleep", "300")
+    a, b = ctr.new_id(), ctr.new_id()
+    parent = f"strata-shared-{a}"
+    for cid in (a, b):
+        ctr.config["linux"]["cgroupsPath"] = f"/{parent}/{cid}"
+        ctr.write_config()
+        ctr("run", "-d", cid, check=True)
+    r = ctr("delete", "--force", a)
+    assert r.returncode == 0 and r.stderr == "", r.stderr  # no spurious warning
+    assert Path(f"/sys/fs/cgroup/pids/{parent}/{b}").exists()
+    ctr("delete", "--force", b, check=True)
+    # b found the parent already there, so it is not b's to remove: the test
+    # cleans it up (a, its maker, could not while b lived in it)
+    for h in Path("/sys/fs/cgroup").iterdir():
+        if (h / parent).is_dir():
+            (h / parent).rmdir()
