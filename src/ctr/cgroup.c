@@ -254,10 +254,32 @@ void cgroup__free(struct ctr_cgroup *cg)
 
 int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err)
 {
+	return cgroup__enter_rest(cg, pid, true, true, err);
+}
+
+int cgroup__unified_fd(const struct ctr_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (!strcmp(cg->h[i].name, "unified"))
+			return open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
+}
+
+int cgroup__enter_self_v1(const struct ctr_cgroup *cg, struct st_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (strcmp(cg->h[i].name, "unified") && cgroup__write(cg->h[i].dir, "tasks", "0", err) < 0)
+			return -1;
+	return 0;
+}
+
+int cgroup__enter_rest(const struct ctr_cgroup *cg, pid_t pid, bool v1, bool unified, struct st_err *err)
+{
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", pid);
 	for (size_t i = 0; i < cg->n; i++)
-		if (cgroup__write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
+		if ((strcmp(cg->h[i].name, "unified") ? v1 : unified) &&
+		    cgroup__write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
 			return -1;
 	return 0;
 }

@@ -37,6 +37,15 @@ int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *
 int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *res,
 		       const struct ctr_device *devs, size_t n_devs, struct st_err *err);
 int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err);
+/* Joining without the kernel's global migration lock, whose first taker waits
+ * for an RCU grace period (milliseconds): the unified (v2) directory is joined
+ * at clone time (CLONE_INTO_CGROUP, fd from cgroup__unified_fd), and the
+ * process moves itself into each v1 hierarchy by writing "0" to `tasks`.
+ * cgroup__enter_rest moves pid into what is left: the v1 hierarchies, the
+ * unified one, or both. */
+int cgroup__unified_fd(const struct ctr_cgroup *cg);
+int cgroup__enter_self_v1(const struct ctr_cgroup *cg, struct st_err *err);
+int cgroup__enter_rest(const struct ctr_cgroup *cg, pid_t pid, bool v1, bool unified, struct st_err *err);
 /* Kills what is left, removes what create made; best effort. */
 void cgroup__destroy(struct ctr_cgroup *cg);
 void cgroup__free(struct ctr_cgroup *cg);

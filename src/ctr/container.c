@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_TTY };
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_TTY, SYNC_JOINED };
 
 struct sync_msg {
 	int type;
@@ -43,6 +43,7 @@ struct init_ctx {
 	void *seccomp;
 	int sync_fd, console_fd, state_dirfd;
 	bool fifo;
+	bool self_join; /* the init moves itself into the v1 hierarchies */
 	pid_t host_pid;
 };
 
@@ -83,6 +84,10 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 {
 	const struct ctr_config *cfg = c->cfg;
 	struct sync_msg m;
+	if (c->self_join && cgroup__enter_self_v1(c->cg, err) < 0)
+		return -1;
+	if (send_msg(c->sync_fd, SYNC_JOINED, 0, NULL) < 0)
+		_exit(1);
 	if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
 		_exit(1); /* the runtime went away: nothing to report to */
 	c->host_pid = m.value;
@@ -150,14 +155,31 @@ static __attribute__((noreturn)) void init_main(struct init_ctx *c)
 	_exit(127);
 }
 
-struct clone_args_v0 {
+struct clone_args_v2 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
 };
 
-static pid_t clone_into(int flags)
+#define ST_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* clone3, born in cgroup_fd's cgroup when >= 0 (*into says whether it was). */
+static pid_t clone_into(int flags, int cgroup_fd, bool *into)
 {
-	struct clone_args_v0 a = {.flags = (uint64_t)flags, .exit_signal = SIGCHLD};
-	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	struct clone_args_v2 a = {.flags = (uint64_t)flags, .exit_signal = SIGCHLD};
+	*into = false;
+	if (cgroup_fd >= 0) {
+		a.flags |= ST_CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)cgroup_fd;
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (pid >= 0) {
+			*into = true;
+			return pid;
+		}
+		/* older kernels: join by writing the pid afterwards */
+		a.flags &= ~ST_CLONE_INTO_CGROUP;
+		a.cgroup = 0;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, 64);
 	if (pid < 0 && errno == ENOSYS)
 		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 	return pid;
@@ -314,7 +336,7 @@ static int resolve_paths(const struct ctr_opts *o, bool foreground, char *bundle
 
 /* Clone the init with the namespaces of the config, joining a pid namespace
  * given by path for the clone only. */
-static pid_t spawn_init(struct init_ctx *c, struct st_err *err)
+static pid_t spawn_init(struct init_ctx *c, bool *into_cgroup, struct st_err *err)
 {
 	const struct ctr_config *cfg = c->cfg;
 	cleanup_close int own_pidns = -1, target = -1;
@@ -325,7 +347,8 @@ static pid_t spawn_init(struct init_ctx *c, struct st_err *err)
 			if (target < 0 || own_pidns < 0 || setns(target, CLONE_NEWPID) < 0)
 				return st_fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
 		}
-	pid_t pid = clone_into(cfg->ns_flags & ~CLONE_NEWCGROUP);
+	cleanup_close int cgfd = cgroup__unified_fd(c->cg);
+	pid_t pid = clone_into(cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
 	if (pid == 0)
 		init_main(c);
 	int e = errno;
@@ -439,9 +462,14 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sv) < 0)
 		return st_fail_errno(err, "socketpair");
-	struct init_ctx c = {o, cfg, &l.cg, bundle, rootfs, l.seccomp, l.sv[1], l.console, l.state_dirfd,
-			     fifo, 0};
-	if ((l.pid = spawn_init(&c, err)) < 0)
+	struct init_ctx c = {.o = o, .cfg = cfg, .cg = &l.cg, .bundle = bundle, .rootfs = rootfs,
+			     .seccomp = l.seccomp, .sync_fd = l.sv[1], .console_fd = l.console,
+			     .state_dirfd = l.state_dirfd, .fifo = fifo};
+	/* In a new user namespace the init is no longer host root: the runtime
+	 * moves it instead. */
+	c.self_join = !(cfg->ns_flags & CLONE_NEWUSER) && geteuid() == 0;
+	bool into_cgroup = false;
+	if ((l.pid = spawn_init(&c, &into_cgroup, err)) < 0)
 		return -1;
 	close(l.sv[1]);
 	l.sv[1] = -1;
@@ -450,8 +478,13 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	    (write_idmap(l.pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, err) < 0 ||
 	     write_idmap(l.pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, err) < 0))
 		return -1;
-	if (cgroup__enter(&l.cg, l.pid, err) < 0)
+	/* What neither the clone nor the init itself did is left to us. */
+	if (cgroup__enter_rest(&l.cg, l.pid, !c.self_join, !into_cgroup, err) < 0)
 		return -1;
+	struct sync_msg jm;
+	if (recv(l.sv[0], &jm, sizeof(jm), 0) != sizeof(jm) || jm.type != SYNC_JOINED)
+		return jm.type == SYNC_ERROR ? st_fail(err, 0, "%s", jm.msg)
+					     : st_fail(err, 0, "the container process exited during setup");
 	if (cfg->process.has_oom_score_adj && set_oom_score_adj(l.pid, cfg->process.oom_score_adj, err) < 0)
 		return -1;
 	l.state = make_state(o, cfg, &l.cg, bundle, rootfs, l.pid);
