@@ -252,11 +252,6 @@ void cgroup__free(struct ctr_cgroup *cg)
 	cg->n = 0;
 }
 
-int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err)
-{
-	return cgroup__enter_rest(cg, pid, true, true, err);
-}
-
 int cgroup__unified_fd(const struct ctr_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++)

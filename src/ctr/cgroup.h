@@ -36,7 +36,6 @@ int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *
 /* v2: the device rules as an eBPF program on the container's cgroup. */
 int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *res,
 		       const struct ctr_device *devs, size_t n_devs, struct st_err *err);
-int cgroup__enter(const struct ctr_cgroup *cg, pid_t pid, struct st_err *err);
 /* Joining without the kernel's global migration lock, whose first taker waits
  * for an RCU grace period (milliseconds): the unified (v2) directory is joined
  * at clone time (CLONE_INTO_CGROUP, fd from cgroup__unified_fd), and the

@@ -162,8 +162,7 @@ struct clone_args_v2 {
 
 #define ST_CLONE_INTO_CGROUP 0x200000000ULL
 
-/* clone3, born in cgroup_fd's cgroup when >= 0 (*into says whether it was). */
-static pid_t clone_into(int flags, int cgroup_fd, bool *into)
+pid_t container__clone(int flags, int cgroup_fd, bool *into)
 {
 	struct clone_args_v2 a = {.flags = (uint64_t)flags, .exit_signal = SIGCHLD};
 	*into = false;
@@ -348,7 +347,7 @@ static pid_t spawn_init(struct init_ctx *c, bool *into_cgroup, struct st_err *er
 				return st_fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
 		}
 	cleanup_close int cgfd = cgroup__unified_fd(c->cg);
-	pid_t pid = clone_into(cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
+	pid_t pid = container__clone(cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
 	if (pid == 0)
 		init_main(c);
 	int e = errno;

@@ -33,5 +33,8 @@ int container__load(const char *root, const char *id, json_t **state, const char
 int container__state_hooks(json_t *state, int kind, const char *status, struct st_err *err);
 int container__signal_number(const char *s, struct st_err *err);
 void container__write_pid_file(const char *path, pid_t pid);
+/* clone3 with CLONE_NEW* flags, born in cgroup_fd's cgroup when >= 0 (*into
+ * says whether it was: older kernels lack CLONE_INTO_CGROUP). */
+pid_t container__clone(int flags, int cgroup_fd, bool *into);
 
 #endif

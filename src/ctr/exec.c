@@ -121,10 +121,14 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 }
 
 static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, const struct ctr_process *p,
-						 void *seccomp, int console, unsigned preserve_fds)
+						 void *seccomp, int console, unsigned preserve_fds,
+						 const struct ctr_cgroup *cg, bool self_join)
 {
 	struct st_err err = {0};
 	char go;
+	/* still host root here: join v1 cheaply, as the container's init did */
+	if (self_join && cgroup__enter_self_v1(cg, &err) < 0)
+		goto fail;
 	if (read(sync, &go, 1) != 1)
 		_exit(1);
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_order); i++)
@@ -209,9 +213,11 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 		return st_fail_errno(err, "join the container's pid namespace");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x.sv) < 0)
 		return st_fail_errno(err, "socketpair");
-	x.child = fork();
+	bool into = false, self_join = geteuid() == 0;
+	cleanup_close int cgfd = cgroup__unified_fd(&x.cg);
+	x.child = container__clone(0, cgfd, &into);
 	if (x.child == 0)
-		exec_child(x.sv[1], x.nsfd, &p, x.seccomp, x.console, eo->preserve_fds);
+		exec_child(x.sv[1], x.nsfd, &p, x.seccomp, x.console, eo->preserve_fds, &x.cg, self_join);
 	/* Only that child belongs in the container's pid namespace (the leak
 	 * checker's helper thread, for one, must not). */
 	if (x.pidns >= 0 && x.own_pidns >= 0)
@@ -220,7 +226,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 		return st_fail_errno(err, "fork");
 	close(x.sv[1]);
 	x.sv[1] = -1;
-	if (cgroup__enter(&x.cg, x.child, err) < 0)
+	if (cgroup__enter_rest(&x.cg, x.child, !self_join, !into, err) < 0)
 		return -1;
 	if (write(x.sv[0], "g", 1) != 1)
 		return st_fail_errno(err, "start the exec process");
