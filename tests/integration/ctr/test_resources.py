@@ -161,3 +161,18 @@ def test_shared_created_parent_survives_the_first_delete(ctr):
     for h in Path("/sys/fs/cgroup").iterdir():
         if (h / parent).is_dir():
             (h / parent).rmdir()
+
+
+def test_init_and_exec_are_in_every_hierarchy(ctr):
+    """The init joins each v1 hierarchy itself and is cloned into the unified
+    one; exec'd processes the same way: /proc/PID/cgroup shows it for all."""
+    ctr.args("/bin/sleep", "300")
+    cid = ctr.new_id()
+    ctr("run", "-d", cid, check=True)
+    ctr("exec", "-d", "--pid-file", str(ctr.root.parent / "exec.pid"), cid, "/bin/sleep", "300", check=True)
+    exec_pid = int((ctr.root.parent / "exec.pid").read_text())
+    for pid in (ctr.state(cid)["pid"], exec_pid):
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        assert lines and all(line.split(":", 2)[2] == f"/{cid}" for line in lines), lines
+    ctr("delete", "--force", cid, check=True)
+    ctr.assert_clean(cid)
