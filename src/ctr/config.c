@@ -335,6 +335,14 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		p->cwd = "/";
 	if (p->cwd[0] != '/')
 		return st_fail(err, 0, "process.cwd must be an absolute path");
+	json_t *size;
+	int64_t rows = 0, cols = 0;
+	if (get_obj(proc, "consoleSize", w, &size, err) < 0 ||
+	    (size && (get_int(size, "height", "process.consoleSize", 0, 65535, &rows, err) < 0 ||
+		      get_int(size, "width", "process.consoleSize", 0, 65535, &cols, err) < 0)))
+		return -1;
+	p->console_rows = (unsigned short)rows;
+	p->console_cols = (unsigned short)cols;
 	int r = get_int(proc, "oomScoreAdj", w, -1000, 1000, &v, err);
 	if (r < 0)
 		return -1;

@@ -75,6 +75,7 @@ struct ctr_process {
 	struct ctr_rlimit *rlimits;
 	size_t n_rlimits;
 	int oom_score_adj;
+	unsigned short console_rows, console_cols; /* process.consoleSize, 0 = unset */
 };
 
 /* One value per knob; `set` bits say which were given. */

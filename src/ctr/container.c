@@ -115,7 +115,8 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 		return mntns ? -1 : st_fail_errno(err, "chroot %s", c->rootfs);
 	if (cfg->process.terminal) {
 		int master;
-		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, err) < 0)
+		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, cfg->process.console_rows,
+				    cfg->process.console_cols, err) < 0)
 			return -1;
 		/* No console socket (run in the foreground): the runtime proxies it. */
 		struct sync_msg tty = {.type = SYNC_TTY};

@@ -138,7 +138,7 @@ static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, cons
 		}
 	if (p->terminal) {
 		int master;
-		if (terminal__setup(&master, 0, &err) < 0 ||
+		if (terminal__setup(&master, 0, p->console_rows, p->console_cols, &err) < 0 ||
 		    terminal__send_fd(console >= 0 ? console : sync, master, NULL, 0, &err) < 0)
 			goto fail;
 		close(master);

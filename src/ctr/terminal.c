@@ -75,7 +75,8 @@ int terminal__recv_fd(int sock, void *data, size_t len, struct st_err *err)
 	return fd;
 }
 
-int terminal__setup(int *master, int bind_console, struct st_err *err)
+int terminal__setup(int *master, int bind_console, unsigned short rows, unsigned short cols,
+		    struct st_err *err)
 {
 	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
@@ -90,6 +91,8 @@ int terminal__setup(int *master, int bind_console, struct st_err *err)
 		close(m);
 		return st_fail_errno(err, "open %s", name);
 	}
+	if (rows && cols)
+		ioctl(s, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols});
 	if (bind_console) {
 		int c = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 		if (c >= 0)

@@ -16,6 +16,7 @@ void terminal__proxy(int master);
 /* Open a pty in the container's /dev/pts; *master is returned, the slave is
  * made stdin/stdout/stderr and the controlling terminal; bound on /dev/console
  * when bind_console is set. */
-int terminal__setup(int *master, int bind_console, struct st_err *err);
+int terminal__setup(int *master, int bind_console, unsigned short rows, unsigned short cols,
+		    struct st_err *err);
 
 #endif

@@ -10,10 +10,12 @@ from ctrlib import ctr  # noqa: F401  (fixture)
 
 def test_foreground_run_proxies_the_terminal(ctr):
     ctr.config["process"]["terminal"] = True
-    r = ctr.run("/bin/sh", "-c", "tty; [ -t 0 ] && echo stdin-is-a-tty; exit 3")
+    ctr.config["process"]["consoleSize"] = {"height": 33, "width": 111}
+    r = ctr.run("/bin/sh", "-c", "tty; [ -t 0 ] && echo stdin-is-a-tty; stty size; exit 3")
     assert r.returncode == 3, r.stderr
     out = r.stdout.replace("\r", "")
     assert "/dev/pts/0" in out and "stdin-is-a-tty" in out
+    assert "33 111" in out  # process.consoleSize
 
 
 def test_console_socket_receives_the_master(ctr, tmp_path):
