@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_TTY, SYNC_JOINED };
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_TTY, SYNC_JOINED, SYNC_PID };
 
 struct sync_msg {
 	int type;
@@ -44,6 +45,7 @@ struct init_ctx {
 	int sync_fd, console_fd, state_dirfd;
 	bool fifo;
 	bool self_join; /* the init moves itself into the v1 hierarchies */
+	bool early;     /* an intermediate process joined and created the namespaces */
 	pid_t host_pid;
 };
 
@@ -91,9 +93,11 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
 		_exit(1); /* the runtime went away: nothing to report to */
 	c->host_pid = m.value;
-	if (join_namespaces(cfg, true, err) < 0 || join_namespaces(cfg, false, err) < 0)
+	if (!c->early && (join_namespaces(cfg, true, err) < 0 || join_namespaces(cfg, false, err) < 0))
 		return -1;
 	bool userns = cfg->ns_flags & CLONE_NEWUSER;
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		userns |= cfg->ns[i].type == CLONE_NEWUSER; /* joined by path counts too */
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return st_fail_errno(err, "become root in the user namespace");
 	if ((cfg->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
@@ -154,6 +158,50 @@ static __attribute__((noreturn)) void init_main(struct init_ctx *c)
 	if (c->sync_fd < 0 || send_msg(c->sync_fd, SYNC_ERROR, err.errnum, err.msg) < 0)
 		st_err_print(&err); /* after create returned, stderr is all there is */
 	_exit(127);
+}
+
+/* A user namespace joined by path must own the namespaces the container
+ * creates: this child joins it first, then unshares them, and forks the init
+ * when a new pid namespace needs one. It reports the init's pid (0: itself). */
+static __attribute__((noreturn)) void intermediate_main(struct init_ctx *c)
+{
+	const struct ctr_config *cfg = c->cfg;
+	struct st_err err = {0};
+	if (c->self_join && cgroup__enter_self_v1(c->cg, &err) < 0)
+		goto fail;
+	c->self_join = false; /* the init inherits the membership */
+	if (join_namespaces(cfg, true, &err) < 0 || join_namespaces(cfg, false, &err) < 0)
+		goto fail;
+	if (unshare(cfg->ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWUSER)) < 0) {
+		st_fail_errno(&err, "create the namespaces in the joined user namespace");
+		goto fail;
+	}
+	c->early = true;
+	if (!(cfg->ns_flags & CLONE_NEWPID)) {
+		if (send_msg(c->sync_fd, SYNC_PID, 0, NULL) < 0)
+			_exit(1);
+		init_main(c);
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		init_main(c);
+	if (pid < 0) {
+		st_fail_errno(&err, "fork the container process");
+		goto fail;
+	}
+	send_msg(c->sync_fd, SYNC_PID, pid, NULL);
+	_exit(0);
+fail:
+	send_msg(c->sync_fd, SYNC_ERROR, err.errnum, err.msg);
+	_exit(127);
+}
+
+static bool joins_user_ns(const struct ctr_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		if (cfg->ns[i].type == CLONE_NEWUSER && cfg->ns[i].path)
+			return true;
+	return false;
 }
 
 struct clone_args_v2 {
@@ -348,9 +396,16 @@ static pid_t spawn_init(struct init_ctx *c, bool *into_cgroup, struct st_err *er
 				return st_fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
 		}
 	cleanup_close int cgfd = cgroup__unified_fd(c->cg);
-	pid_t pid = container__clone(cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
-	if (pid == 0)
+	bool via = joins_user_ns(cfg);
+	/* the intermediate's child must come back to us for run to wait on it */
+	if (via && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return st_fail_errno(err, "become a subreaper");
+	pid_t pid = container__clone(via ? 0 : cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
+	if (pid == 0) {
+		if (via)
+			intermediate_main(c);
 		init_main(c);
+	}
 	int e = errno;
 	if (own_pidns >= 0)
 		setns(own_pidns, CLONE_NEWPID);
@@ -400,6 +455,29 @@ static int set_oom_score_adj(pid_t pid, int adj, struct st_err *err)
 	cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || st_write_all(fd, v, strlen(v), err) < 0)
 		return st_fail_errno(err, "set oom_score_adj");
+	return 0;
+}
+
+/* With an intermediate: its report of the init's pid (then reap it), and
+ * possibly the init's JOINED already, in either order. */
+static int await_init_pid(struct launch *l, bool *joined, struct st_err *err)
+{
+	for (bool have_pid = false; !have_pid;) {
+		struct sync_msg m = {0};
+		if (recv(l->sv[0], &m, sizeof(m), 0) != sizeof(m))
+			return st_fail(err, 0, "the container process exited during setup");
+		if (m.type == SYNC_ERROR)
+			return st_fail(err, 0, "%s", m.msg);
+		if (m.type == SYNC_JOINED)
+			*joined = true;
+		if (m.type == SYNC_PID) {
+			have_pid = true;
+			if (m.value > 0) {
+				waitpid(l->pid, NULL, 0);
+				l->pid = m.value;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -473,6 +551,9 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		return -1;
 	close(l.sv[1]);
 	l.sv[1] = -1;
+	bool joined = false;
+	if (joins_user_ns(cfg) && await_init_pid(&l, &joined, err) < 0)
+		return -1;
 	c.host_pid = l.pid;
 	if ((cfg->ns_flags & CLONE_NEWUSER) &&
 	    (write_idmap(l.pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, err) < 0 ||
@@ -481,8 +562,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	/* What neither the clone nor the init itself did is left to us. */
 	if (cgroup__enter_rest(&l.cg, l.pid, !c.self_join, !into_cgroup, err) < 0)
 		return -1;
-	struct sync_msg jm;
-	if (recv(l.sv[0], &jm, sizeof(jm), 0) != sizeof(jm) || jm.type != SYNC_JOINED)
+	struct sync_msg jm = {0};
+	if (!joined && (recv(l.sv[0], &jm, sizeof(jm), 0) != sizeof(jm) || jm.type != SYNC_JOINED))
 		return jm.type == SYNC_ERROR ? st_fail(err, 0, "%s", jm.msg)
 					     : st_fail(err, 0, "the container process exited during setup");
 	if (cfg->process.has_oom_score_adj && set_oom_score_adj(l.pid, cfg->process.oom_score_adj, err) < 0)

@@ -194,3 +194,34 @@ def test_join_pid_namespace_by_path(ctr):
     assert lines[1] != "1"
     ctr.assert_clean(ctr.ids[-1])
     ctr("delete", "--force", first, check=True)
+
+
+def test_join_user_namespace_by_path():
+    d = Path(tempfile.mkdtemp(prefix="strata-ctr-userns-join-"))
+    d.chmod(0o755)
+    try:
+        ctr = Ctr(d)
+        lin = ctr.config["linux"]
+        lin["namespaces"].append({"type": "user"})
+        lin["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        lin["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        ctr.args("/bin/sleep", "300")
+        first = ctr.new_id()
+        ctr("run", "-d", first, check=True)
+        pid = ctr.state(first)["pid"]
+        # the second container joins the first's user namespace (no mappings of its own)
+        del lin["uidMappings"], lin["gidMappings"]
+        for ns in lin["namespaces"]:
+            if ns["type"] == "user":
+                ns["path"] = f"/proc/{pid}/ns/user"
+        ctr.config["process"]["args"] = ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"]
+        ctr.write_config()
+        r = ctr("run", ctr.new_id())
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["0", "0", "200000", "65536"]
+        ctr("delete", "--force", first, check=True)
+        ctr.assert_clean(first)
+    finally:
+        for cid in ctr.ids:
+            ctr("delete", "--force", cid)
+        shutil.rmtree(d, ignore_errors=True)
