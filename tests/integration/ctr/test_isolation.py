@@ -5,7 +5,46 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from ctrlib import Ctr, ctr  # noqa: F401  (fixture)
+
+
+PROC_NS = {"network": "net", "mount": "mnt"}
+
+
+@pytest.fixture
+def userns_ctr():
+    """A Ctr whose bundle a mapped root (host uid 100000+) can reach: pytest's
+    own tmp directories are private to host root."""
+    d = Path(tempfile.mkdtemp(prefix="strata-ctr-userns-"))
+    d.chmod(0o755)
+    c = Ctr(d)
+    yield c
+    for cid in c.ids:
+        c("delete", "--force", cid)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def map_root_to(ctr, host_id):
+    """A new user namespace whose 65536 ids start at host_id."""
+    lin = ctr.config["linux"]
+    lin["namespaces"].append({"type": "user"})
+    lin["uidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    lin["gidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    return lin
+
+
+def first_and_join(ctr, *types):
+    """Run a first container, point the config's namespaces of `types` at it."""
+    ctr.args("/bin/sleep", "300")
+    first = ctr.new_id()
+    ctr("run", "-d", first, check=True)
+    pid = ctr.state(first)["pid"]
+    for ns in ctr.config["linux"]["namespaces"]:
+        if ns["type"] in types:
+            ns["path"] = f"/proc/{pid}/ns/{PROC_NS.get(ns['type'], ns['type'])}"
+    return first, pid
 
 
 def out(ctr, script, **kw):
@@ -83,23 +122,9 @@ def test_user_env_cwd_rlimits_nnp(ctr):
     assert lines[6].split() == ["NoNewPrivs:", "1"]
 
 
-def test_user_namespace_with_mappings():
-    # The mapped root (host uid 100000) must be able to reach the bundle:
-    # pytest's own tmp directories are private to host root.
-    d = Path(tempfile.mkdtemp(prefix="strata-ctr-userns-"))
-    d.chmod(0o755)
-    try:
-        ctr = Ctr(d)
-        run_userns(ctr)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def run_userns(ctr):
-    lin = ctr.config["linux"]
-    lin["namespaces"].append({"type": "user"})
-    lin["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    lin["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+def test_user_namespace_with_mappings(userns_ctr):
+    ctr = userns_ctr
+    map_root_to(ctr, 100000)
     o = out(ctr, "id -u; cat /proc/self/uid_map")
     lines = o.splitlines()
     assert lines[0] == "0"
@@ -117,15 +142,8 @@ def run_userns(ctr):
 
 
 def test_join_namespace_by_path(ctr):
-    ctr.args("/bin/sleep", "300")
-    first = ctr.new_id()
-    ctr("run", "-d", first, check=True)
-    pid = ctr.state(first)["pid"]
-    ctr.config["hostname"] = "second"
-    for ns in ctr.config["linux"]["namespaces"]:
-        if ns["type"] in ("network", "uts"):
-            ns["path"] = f"/proc/{pid}/ns/{'net' if ns['type'] == 'network' else 'uts'}"
-    del ctr.config["hostname"]
+    first, pid = first_and_join(ctr, "network", "uts")
+    ctr.config.pop("hostname", None)
     ctr.config["process"]["args"] = ["/bin/sh", "-c", "hostname; readlink /proc/self/ns/net"]
     ctr.write_config()
     r = ctr("run", ctr.new_id())
@@ -178,13 +196,7 @@ def test_rootfs_propagation_setting(ctr):
 
 
 def test_join_pid_namespace_by_path(ctr):
-    ctr.args("/bin/sleep", "300")
-    first = ctr.new_id()
-    ctr("run", "-d", first, check=True)
-    pid = ctr.state(first)["pid"]
-    for ns in ctr.config["linux"]["namespaces"]:
-        if ns["type"] == "pid":
-            ns["path"] = f"/proc/{pid}/ns/pid"
+    first, _ = first_and_join(ctr, "pid")
     ctr.config["process"]["args"] = ["/bin/sh", "-c", "cat /proc/1/cmdline; echo; echo $$"]
     ctr.write_config()
     r = ctr("run", ctr.new_id())
@@ -196,32 +208,16 @@ def test_join_pid_namespace_by_path(ctr):
     ctr("delete", "--force", first, check=True)
 
 
-def test_join_user_namespace_by_path():
-    d = Path(tempfile.mkdtemp(prefix="strata-ctr-userns-join-"))
-    d.chmod(0o755)
-    try:
-        ctr = Ctr(d)
-        lin = ctr.config["linux"]
-        lin["namespaces"].append({"type": "user"})
-        lin["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
-        lin["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
-        ctr.args("/bin/sleep", "300")
-        first = ctr.new_id()
-        ctr("run", "-d", first, check=True)
-        pid = ctr.state(first)["pid"]
-        # the second container joins the first's user namespace (no mappings of its own)
-        del lin["uidMappings"], lin["gidMappings"]
-        for ns in lin["namespaces"]:
-            if ns["type"] == "user":
-                ns["path"] = f"/proc/{pid}/ns/user"
-        ctr.config["process"]["args"] = ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"]
-        ctr.write_config()
-        r = ctr("run", ctr.new_id())
-        assert r.returncode == 0, r.stderr
-        assert r.stdout.split() == ["0", "0", "200000", "65536"]
-        ctr("delete", "--force", first, check=True)
-        ctr.assert_clean(first)
-    finally:
-        for cid in ctr.ids:
-            ctr("delete", "--force", cid)
-        shutil.rmtree(d, ignore_errors=True)
+def test_join_user_namespace_by_path(userns_ctr):
+    ctr = userns_ctr
+    lin = map_root_to(ctr, 200000)
+    first, _ = first_and_join(ctr, "user")
+    # the second container has no mappings of its own: it joins the first's
+    del lin["uidMappings"], lin["gidMappings"]
+    ctr.config["process"]["args"] = ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"]
+    ctr.write_config()
+    r = ctr("run", ctr.new_id())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "200000", "65536"]
+    ctr("delete", "--force", first, check=True)
+    ctr.assert_clean(first)
