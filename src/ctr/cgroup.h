@@ -30,6 +30,11 @@ struct ctr_cgroup {
 int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struct ctr_cgroup *cg,
 		   struct st_err *err);
 int cgroup__apply(const struct ctr_cgroup *cg, const struct ctr_resources *res, struct st_err *err);
+/* Devices every container may use whatever its rules say (runc's list):
+ * {major, minor}, minor -1 = any. */
+#define CG_N_DEFAULT_DEVICES 10
+extern const int cgroup__default_devices[CG_N_DEFAULT_DEVICES][2];
+
 /* The default devices and the config's devices stay usable under any rules. */
 int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *devs, size_t n,
 			  struct st_err *err);

@@ -66,8 +66,6 @@ static bool emit_rule(struct prog *p, char type, int64_t major, int64_t minor, c
 int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *res,
 		       const struct ctr_device *devs, size_t n_devs, struct st_err *err)
 {
-	static const char *const defaults[][3] = {{"1", "3"}, {"1", "5"}, {"1", "7"}, {"1", "8"}, {"1", "9"},
-						 {"5", "0"}, {"5", "1"}, {"5", "2"}, {"136", "-1"}, {"10", "200"}};
 	if (!cg->v2 || !cg->n || !res->n_devices)
 		return 0;
 	struct prog p = {0};
@@ -82,8 +80,8 @@ int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *
 	for (size_t i = 0; i < n_devs; i++)
 		if (devs[i].type == 'c' || devs[i].type == 'b' || devs[i].type == 'u')
 			emit_rule(&p, devs[i].type == 'b' ? 'b' : 'c', devs[i].major, devs[i].minor, "rwm", true);
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		emit_rule(&p, 'c', atoi(defaults[i][0]), atoi(defaults[i][1]), "rwm", true);
+	for (size_t i = 0; i < CG_N_DEFAULT_DEVICES; i++)
+		emit_rule(&p, 'c', cgroup__default_devices[i][0], cgroup__default_devices[i][1], "rwm", true);
 	bool total = false;
 	for (size_t i = res->n_devices; i-- > 0 && !total;) {
 		const struct ctr_dev_rule *d = &res->devices[i];

@@ -173,19 +173,21 @@ static int apply_v2(const char *dir, const struct ctr_resources *r, struct st_er
 	return 0;
 }
 
+const int cgroup__default_devices[CG_N_DEFAULT_DEVICES][2] = {
+	{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}, {10, 200}};
+
 int cgroup__allow_devices(const struct ctr_cgroup *cg, const struct ctr_device *devs, size_t n,
 			  struct st_err *err)
 {
-	/* What every container gets whatever its rules say (runc's list). */
-	static const char *const defaults[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-					       "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
-					       "c 136:* rwm", "c 10:200 rwm"};
 	const char *dir = cg->v2 ? NULL : cgroup__dir(cg, "devices");
 	if (!dir)
 		return 0;
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		if (cgroup__write(dir, "devices.allow", defaults[i], err) < 0)
+	for (size_t i = 0; i < CG_N_DEFAULT_DEVICES; i++) {
+		const int *d = cgroup__default_devices[i];
+		if ((d[1] < 0 ? wr(dir, "devices.allow", err, "c %d:* rwm", d[0])
+			      : wr(dir, "devices.allow", err, "c %d:%d rwm", d[0], d[1])) < 0)
 			return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if ((devs[i].type == 'c' || devs[i].type == 'b' || devs[i].type == 'u') &&
 		    wr(dir, "devices.allow", err, "%c %" PRId64 ":%" PRId64 " rwm",
