@@ -1,5 +1,6 @@
 #include "host/api.h"
 #include "common/cleanup.h"
+#include "host/helper.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/util.h"
@@ -48,10 +49,10 @@ int api__body_json(const struct api_req *r, json_t **out, struct st_err *err)
 {
 	json_error_t jerr;
 	if (!r->len)
-		return st_fail(err, EINVAL, "the request needs a JSON body");
+		return host__fail(err, EINVAL, "the request needs a JSON body");
 	*out = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out)
-		return st_fail(err, EINVAL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return host__fail(err, EINVAL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 	return 0;
 }
 

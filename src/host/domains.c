@@ -1,5 +1,6 @@
 #include "host/domains.h"
 #include "common/cleanup.h"
+#include "host/helper.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "host/domdef.h"
@@ -36,7 +37,7 @@ struct dom *domains__find(struct host *h, const char *key, struct st_err *err)
 	for (struct dom *d = h->doms; d; d = d->next)
 		if (!strcmp(d->name, key) || !strcasecmp(d->uuid, key))
 			return d;
-	st_fail(err, ENOENT, "no domain named '%s'", key);
+	host__fail(err, ENOENT, "no domain named '%s'", key);
 	return NULL;
 }
 
@@ -187,7 +188,7 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 	const char *uuid = json_string_value(json_object_get(def, "uuid"));
 	for (struct dom *d = h->doms; d; d = d->next) {
 		if (!strcmp(d->name, name) || !strcmp(d->uuid, uuid)) {
-			st_fail(err, EEXIST, "domain '%s' already exists%s", d->name,
+			host__fail(err, EEXIST, "domain '%s' already exists%s", d->name,
 				strcmp(d->name, name) ? " with this uuid" : "");
 			json_decref(def);
 			return -1;
@@ -211,7 +212,7 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
-		return st_fail(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
+		return host__fail(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
@@ -239,19 +240,19 @@ static int check_sources(const struct dom *d, struct st_err *err)
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
 		if (access(path, R_OK) < 0)
-			return st_fail(err, EINVAL, "disk %s: %s: %s", json_string_value(json_object_get(disk, "target")),
+			return host__fail(err, EINVAL, "disk %s: %s: %s", json_string_value(json_object_get(disk, "target")),
 				       path, strerror(errno));
 	}
 	const char *kernel = json_string_value(json_object_get(json_object_get(d->def, "os"), "kernel"));
 	if (access(kernel, R_OK) < 0)
-		return st_fail(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
+		return host__fail(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
 	return 0;
 }
 
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
-		return st_fail(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
+		return host__fail(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	if (check_sources(d, err) < 0)
 		return -1;
 	/* the taps exist before the VMM starts; strata-vm has no virtio-net
@@ -335,7 +336,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 static int require_active(const struct dom *d, struct st_err *err)
 {
 	if (d->state == DOM_SHUTOFF)
-		return st_fail(err, EBUSY, "domain '%s' is not running", d->name);
+		return host__fail(err, EBUSY, "domain '%s' is not running", d->name);
 	return 0;
 }
 
@@ -395,7 +396,7 @@ static int dom__control_transition(struct host *h, struct dom *d, enum dom_state
 				   const char *cmd, const char *event, struct st_err *err)
 {
 	if (d->state != from)
-		return st_fail(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
+		return host__fail(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
 			       from == DOM_RUNNING ? "running" : "paused");
 	char path[512];
 	run_path(h, d, "ctl", path, sizeof(path));

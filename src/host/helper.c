@@ -2,6 +2,7 @@
 #include "common/cleanup.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 		while (elen && ebuf[elen - 1] == '\n')
 			ebuf[--elen] = 0;
 		char *line = strrchr(ebuf, '\n');
-		return st_fail(err, EIO, "%s", line ? line + 1 : elen ? ebuf : "failed");
+		return host__fail(err, EIO, "%s", line ? line + 1 : elen ? ebuf : "failed");
 	}
 	if (out)
 		*out = obuf;
@@ -72,3 +73,15 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 	return 0;
 }
 
+
+int host__fail(struct st_err *err, int cls, const char *fmt, ...)
+{
+	if (!err)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->errnum = cls;
+	return -1;
+}

@@ -30,7 +30,7 @@ static json_t *net__find(struct host *h, const char *name, struct st_err *err)
 		}
 	}
 	json_decref(list);
-	st_fail(err, ENOENT, "no network named '%s'", name);
+	host__fail(err, ENOENT, "no network named '%s'", name);
 	return NULL;
 }
 
@@ -66,10 +66,10 @@ static int parse_cidr(const char *cidr, char *addr, size_t alen, char *net, size
 	char *slash = strchr(buf, '/');
 	struct in_addr a;
 	if (!slash || sscanf(slash + 1, "%u", &plen) != 1 || plen < 8 || plen > 30)
-		return st_fail(err, EINVAL, "\"ip\" must be an IPv4 address with a prefix length 8-30, like 10.0.0.1/24");
+		return host__fail(err, EINVAL, "\"ip\" must be an IPv4 address with a prefix length 8-30, like 10.0.0.1/24");
 	*slash = 0;
 	if (inet_pton(AF_INET, buf, &a) != 1)
-		return st_fail(err, EINVAL, "\"ip\": '%s' is not an IPv4 address", buf);
+		return host__fail(err, EINVAL, "\"ip\": '%s' is not an IPv4 address", buf);
 	snprintf(addr, alen, "%s", buf);
 	struct in_addr n = {.s_addr = a.s_addr & htonl(~0u << (32 - plen))};
 	char nb[INET_ADDRSTRLEN];
@@ -82,7 +82,7 @@ static int net__check(const json_t *in, json_t **out, struct st_err *err)
 {
 	static const char *const keys[] = {"name", "mode", "bridge", "ip", "dhcp", NULL};
 	if (!json_is_object(in))
-		return st_fail(err, EINVAL, "a network definition is a JSON object");
+		return host__fail(err, EINVAL, "a network definition is a JSON object");
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)in, key, v) {
@@ -90,22 +90,22 @@ static int net__check(const json_t *in, json_t **out, struct st_err *err)
 		for (int i = 0; keys[i] && !ok; i++)
 			ok = !strcmp(key, keys[i]);
 		if (!ok)
-			return st_fail(err, EINVAL, "network: unknown field \"%s\"", key);
+			return host__fail(err, EINVAL, "network: unknown field \"%s\"", key);
 	}
 	const char *name = s(in, "name"), *mode = s(in, "mode"), *bridge = s(in, "bridge"), *ip = s(in, "ip");
 	if (!name || !domdef__name_ok(name) || strlen(name) > 10)
-		return st_fail(err, EINVAL, "network name must be 1-10 of A-Z a-z 0-9 _ . + -");
+		return host__fail(err, EINVAL, "network name must be 1-10 of A-Z a-z 0-9 _ . + -");
 	if (!mode)
 		mode = "nat";
 	bool is_bridge = !strcmp(mode, "bridge");
 	if (!is_bridge && strcmp(mode, "nat") && strcmp(mode, "routed") && strcmp(mode, "isolated"))
-		return st_fail(err, EINVAL, "mode \"%s\" is not nat, routed, isolated or bridge", mode);
+		return host__fail(err, EINVAL, "mode \"%s\" is not nat, routed, isolated or bridge", mode);
 	char dflt[IFNAME_MAX + 1];
 	snprintf(dflt, sizeof(dflt), "stbr-%s", name);
 	if (bridge && !ifname_ok(bridge))
-		return st_fail(err, EINVAL, "bridge \"%s\" is not a valid interface name", bridge);
+		return host__fail(err, EINVAL, "bridge \"%s\" is not a valid interface name", bridge);
 	if (is_bridge && !bridge)
-		return st_fail(err, EINVAL, "a bridge network names an existing \"bridge\"");
+		return host__fail(err, EINVAL, "a bridge network names an existing \"bridge\"");
 	json_t *o = json_pack("{s:s, s:s, s:s}", "name", name, "mode", mode, "bridge", bridge ? bridge : dflt);
 	if (!is_bridge) {
 		char addr[64], net[64];
@@ -120,13 +120,13 @@ static int net__check(const json_t *in, json_t **out, struct st_err *err)
 		if (dhcp && (!json_is_object(dhcp) || json_object_size(dhcp) != 2 || !s(dhcp, "start") || !s(dhcp, "end") ||
 			     inet_pton(AF_INET, s(dhcp, "start"), &a) != 1 || inet_pton(AF_INET, s(dhcp, "end"), &b) != 1)) {
 			json_decref(o);
-			return st_fail(err, EINVAL, "\"dhcp\" is {\"start\": IPv4, \"end\": IPv4}");
+			return host__fail(err, EINVAL, "\"dhcp\" is {\"start\": IPv4, \"end\": IPv4}");
 		}
 		if (dhcp)
 			json_object_set(o, "dhcp", dhcp);
 	} else if (json_object_get(in, "ip") || json_object_get(in, "dhcp")) {
 		json_decref(o);
-		return st_fail(err, EINVAL, "a bridge network has no \"ip\" or \"dhcp\" of its own");
+		return host__fail(err, EINVAL, "a bridge network has no \"ip\" or \"dhcp\" of its own");
 	}
 	*out = o;
 	return 0;
@@ -172,7 +172,7 @@ int networks__api_define(struct api_req *r, struct api_reply *out, struct st_err
 	json_t *existing = net__find(r->h, s(def, "name"), NULL);
 	if (existing) {
 		json_decref(existing);
-		st_fail(err, EEXIST, "network '%s' already exists", s(def, "name"));
+		host__fail(err, EEXIST, "network '%s' already exists", s(def, "name"));
 		json_decref(def);
 		return -1;
 	}
@@ -203,7 +203,7 @@ int networks__api_undefine(struct api_req *r, struct api_reply *out, struct st_e
 	bool active = strcmp(s(def, "mode"), "bridge") && net__active(def);
 	json_decref(def);
 	if (active)
-		return st_fail(err, EBUSY, "network '%s' is active: stop it first", r->segs[1]);
+		return host__fail(err, EBUSY, "network '%s' is active: stop it first", r->segs[1]);
 	if (store__network_delete(r->h->store, r->segs[1], err) < 0)
 		return -1;
 	events__emit("net-undefined", "network", r->segs[1], NULL, "deleted");
@@ -252,7 +252,7 @@ static int net__start(struct host *h, const json_t *def, struct st_err *err)
 {
 	const char *name = s(def, "name"), *br = s(def, "bridge");
 	if (net__active(def))
-		return st_fail(err, EBUSY, "network '%s' is already active", name);
+		return host__fail(err, EBUSY, "network '%s' is already active", name);
 	char addr[64], net[64];
 	if (parse_cidr(s(def, "ip"), addr, sizeof(addr), net, sizeof(net), err) < 0)
 		return -1;
@@ -307,7 +307,7 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 {
 	const char *name = s(def, "name"), *br = s(def, "bridge");
 	if (!net__active(def))
-		return st_fail(err, EBUSY, "network '%s' is not active", name);
+		return host__fail(err, EBUSY, "network '%s' is not active", name);
 	char pidf[512], leases[512], table[80];
 	net__paths(h, name, pidf, leases, sizeof(pidf));
 	cleanup_free char *text = NULL;
@@ -339,7 +339,7 @@ static int net__action(struct api_req *r, struct api_reply *out, bool start, str
 		return -1;
 	int rc = 0;
 	if (!strcmp(s(def, "mode"), "bridge"))
-		rc = st_fail(err, EINVAL, "a bridge network uses an existing bridge: nothing to %s",
+		rc = host__fail(err, EINVAL, "a bridge network uses an existing bridge: nothing to %s",
 			     start ? "start" : "stop");
 	else
 		rc = start ? net__start(r->h, def, err) : net__stop(r->h, def, err);
@@ -393,7 +393,7 @@ int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_
 	bool ok = json_is_boolean(v) && json_object_size(in) == 1, on = json_is_true(v);
 	json_decref(in);
 	if (!ok)
-		return st_fail(err, EINVAL, "the body is {\"autostart\": true|false}");
+		return host__fail(err, EINVAL, "the body is {\"autostart\": true|false}");
 	if (store__network_set_autostart(r->h->store, r->segs[1], on, err) < 0)
 		return -1;
 	return networks__api_info(r, out, err);
@@ -434,7 +434,7 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 			def = net__find(h, src, err);
 			if (!def || !net__active(def)) {
 				if (def)
-					st_fail(err, EINVAL, "network '%s' is not active", src);
+					host__fail(err, EINVAL, "network '%s' is not active", src);
 				json_decref(def);
 				networks__taps_delete(uuid, i);
 				return -1;

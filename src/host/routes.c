@@ -1,5 +1,6 @@
 #include "host/routes.h"
 #include "common/cleanup.h"
+#include "host/helper.h"
 #include "common/util.h"
 #include "host/domains.h"
 #include "host/domxml.h"
@@ -41,7 +42,7 @@ static int dom_list(struct api_req *r, struct api_reply *out, struct st_err *err
 	const char *state = api__arg(r, "state"), *name = api__arg(r, "name"), *autostart = api__arg(r, "autostart");
 	if (state && strcmp(state, "running") && strcmp(state, "paused") && strcmp(state, "shutoff") &&
 	    strcmp(state, "active"))
-		return st_fail(err, EINVAL, "state filter \"%s\" is not running, paused, shutoff or active", state);
+		return host__fail(err, EINVAL, "state filter \"%s\" is not running, paused, shutoff or active", state);
 	json_t *list = json_array();
 	for (struct dom *d = r->h->doms; d; d = d->next) {
 		if (state && (!strcmp(state, "active") ? d->state == DOM_SHUTOFF : strcmp(state, domains__state_name(d))))
@@ -103,9 +104,9 @@ static int dom_console(struct api_req *r, struct api_reply *out, struct st_err *
 	if (!d)
 		return -1;
 	if (!r->can_write)
-		return st_fail(err, EACCES, "the console needs full access");
+		return host__fail(err, EACCES, "the console needs full access");
 	if (d->state == DOM_SHUTOFF)
-		return st_fail(err, EBUSY, "domain '%s' is not running", d->name);
+		return host__fail(err, EBUSY, "domain '%s' is not running", d->name);
 	cleanup_free char *path = domains__console_path(r->h, d);
 	out->json = json_pack("{s:s}", "path", path);
 	return 0;
@@ -136,7 +137,7 @@ static int dom_action(struct api_req *r, struct api_reply *out, struct st_err *e
 		uint64_t t = r->h->shutdown_timeout_s;
 		const char *ts = api__arg(r, "timeout");
 		if (ts && st_parse_u64(ts, 86400, &t, err) < 0)
-			return st_fail(err, EINVAL, "timeout: %s", err->msg);
+			return host__fail(err, EINVAL, "timeout: %s", err->msg);
 		rc = domains__shutdown(r->h, d, (unsigned)t, err);
 	} else if (!strcmp(act, "destroy"))
 		rc = domains__destroy(r->h, d, err);
@@ -147,7 +148,7 @@ static int dom_action(struct api_req *r, struct api_reply *out, struct st_err *e
 	else if (!strcmp(act, "resume"))
 		rc = domains__resume(r->h, d, err);
 	else
-		return st_fail(err, ENOENT, "no action '%s'", act);
+		return host__fail(err, ENOENT, "no action '%s'", act);
 	if (rc < 0)
 		return -1;
 	out->json = domains__summary(d);
@@ -169,7 +170,7 @@ static int dom_autostart(struct api_req *r, struct api_reply *out, struct st_err
 	bool on = json_is_true(v);
 	json_decref(in);
 	if (!ok)
-		return st_fail(err, EINVAL, "the body is {\"autostart\": true|false}");
+		return host__fail(err, EINVAL, "the body is {\"autostart\": true|false}");
 	if (domains__set_autostart(r->h, d, on, err) < 0)
 		return -1;
 	out->json = domains__summary(d);
@@ -188,9 +189,9 @@ static int audit_list(struct api_req *r, struct api_reply *out, struct st_err *e
 	uint64_t limit = 100;
 	const char *l = api__arg(r, "limit");
 	if (l && st_parse_u64(l, 100000, &limit, err) < 0)
-		return st_fail(err, EINVAL, "limit: %s", err->msg);
+		return host__fail(err, EINVAL, "limit: %s", err->msg);
 	if (!r->can_write)
-		return st_fail(err, EACCES, "the audit log needs full access");
+		return host__fail(err, EACCES, "the audit log needs full access");
 	out->json = store__audit_list(r->h->store, (unsigned)limit);
 	return 0;
 }
@@ -289,7 +290,7 @@ static int vol_action(struct api_req *r, struct api_reply *out, struct st_err *e
 static int vol_download(struct api_req *r, struct api_reply *out, struct st_err *err)
 {
 	if (!r->can_write)
-		return st_fail(err, EACCES, "downloading a volume needs full access");
+		return host__fail(err, EACCES, "downloading a volume needs full access");
 	out->fd = storage__volume_open_download(r->h, r->segs[1], r->segs[3], &out->fd_size, err);
 	out->ctype = "application/octet-stream";
 	return out->fd < 0 ? -1 : 0;
@@ -358,7 +359,7 @@ int routes__dispatch(struct api_req *r, struct api_reply *out, struct st_err *er
 		if (strcmp(routes[i].method, r->method))
 			continue;
 		if (strcmp(r->method, "GET") && !r->can_write)
-			return st_fail(err, EACCES, "uid %d has read-only access (root or the 'strata' group can "
+			return host__fail(err, EACCES, "uid %d has read-only access (root or the 'strata' group can "
 				       "change things)", (int)r->uid);
 		return routes[i].fn(r, out, err);
 	}
@@ -367,5 +368,5 @@ int routes__dispatch(struct api_req *r, struct api_reply *out, struct st_err *er
 		out->json = json_pack("{s:{s:i, s:s}}", "error", "code", 405, "message", "method not allowed here");
 		return 0;
 	}
-	return st_fail(err, ENOENT, "no such endpoint");
+	return host__fail(err, ENOENT, "no such endpoint");
 }

@@ -1,5 +1,6 @@
 #include "host/storage.h"
 #include "common/cleanup.h"
+#include "host/helper.h"
 #include "common/util.h"
 #include "host/domdef.h"
 #include "host/events.h"
@@ -32,7 +33,7 @@ static json_t *pool__find(struct host *h, const char *name, struct st_err *err)
 		}
 	}
 	json_decref(list);
-	st_fail(err, ENOENT, "no storage pool named '%s'", name);
+	host__fail(err, ENOENT, "no storage pool named '%s'", name);
 	return NULL;
 }
 
@@ -56,7 +57,7 @@ static int pool__dirfd(struct host *h, const char *pool, char **dir, struct st_e
 static int check_vol_name(const char *vol, struct st_err *err)
 {
 	if (!vol || !domdef__name_ok(vol))
-		return st_fail(err, EINVAL, "volume name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not "
+		return host__fail(err, EINVAL, "volume name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not "
 			       "starting with . or -)", vol ? vol : "", DOMDEF_NAME_MAX);
 	return 0;
 }
@@ -67,18 +68,18 @@ static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 		*out = (uint64_t)json_integer_value(v);
 	else if (json_is_string(v)) {
 		if (st_parse_size(json_string_value(v), 1, out, err) < 0)
-			return st_fail(err, EINVAL, "capacity: %s", err->msg);
+			return host__fail(err, EINVAL, "capacity: %s", err->msg);
 	} else
-		return st_fail(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
+		return host__fail(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
 	if (*out == 0 || *out > VOLUME_MAX_BYTES)
-		return st_fail(err, EINVAL, "capacity must be between 1 byte and 1 PiB");
+		return host__fail(err, EINVAL, "capacity must be between 1 byte and 1 PiB");
 	return 0;
 }
 
 static int check_keys(const json_t *in, const char *const *allowed, struct st_err *err)
 {
 	if (!json_is_object(in))
-		return st_fail(err, EINVAL, "the request body must be a JSON object");
+		return host__fail(err, EINVAL, "the request body must be a JSON object");
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)in, key, v) {
@@ -86,7 +87,7 @@ static int check_keys(const json_t *in, const char *const *allowed, struct st_er
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = !strcmp(key, allowed[i]);
 		if (!ok)
-			return st_fail(err, EINVAL, "unknown field \"%s\"", key);
+			return host__fail(err, EINVAL, "unknown field \"%s\"", key);
 	}
 	return 0;
 }
@@ -108,21 +109,21 @@ int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct 
 	const char *type = json_string_value(json_object_get(in, "type"));
 	const char *path = json_string_value(json_object_get(in, "path"));
 	if (!name || !domdef__name_ok(name))
-		return st_fail(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
+		return host__fail(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
 	if (type && strcmp(type, "dir"))
-		return st_fail(err, EINVAL, "pool type \"%s\" is not supported (dir)", type);
+		return host__fail(err, EINVAL, "pool type \"%s\" is not supported (dir)", type);
 	if (!path || path[0] != '/' || strlen(path) > PATH_MAX / 2)
-		return st_fail(err, EINVAL, "\"path\" must be an absolute directory path");
+		return host__fail(err, EINVAL, "\"path\" must be an absolute directory path");
 	json_t *existing = pool__find(h, name, NULL);
 	if (existing) {
 		json_decref(existing);
-		return st_fail(err, EEXIST, "storage pool '%s' already exists", name);
+		return host__fail(err, EEXIST, "storage pool '%s' already exists", name);
 	}
 	if (mkdir(path, 0711) < 0 && errno != EEXIST)
-		return st_fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
+		return host__fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
 	struct stat sb;
 	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return st_fail(err, EINVAL, "%s is not a directory", path);
+		return host__fail(err, EINVAL, "%s is not a directory", path);
 	if (store__pool_insert(h->store, name, "dir", path, err) < 0)
 		return -1;
 	events__emit("pool-defined", "pool", name, NULL, "created");
@@ -141,7 +142,7 @@ int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err)
 		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 			const char *dp = json_string_value(json_object_get(disk, "pool"));
 			if (dp && !strcmp(dp, pool))
-				return st_fail(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
+				return host__fail(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
 		}
 	}
 	if (store__pool_delete(h->store, pool, err) < 0)
@@ -205,7 +206,7 @@ int storage__volume_path(struct host *h, const char *pool, const char *vol, char
 		return -1;
 	struct stat sb;
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-		return st_fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (asprintf(path, "%s/%s", dir, vol) < 0)
 		return st_fail(err, ENOMEM, "volume path");
 	return 0;
@@ -269,7 +270,7 @@ int storage__volume_info(struct host *h, const char *pool, const char *vol, json
 		return -1;
 	*out = volume__describe(dfd, dir, vol);
 	if (!*out)
-		return st_fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	return 0;
 }
 
@@ -296,7 +297,7 @@ int storage__volume_create(struct host *h, const char *pool, const json_t *in, j
 	if (!fmt)
 		fmt = "raw";
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
-		return st_fail(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
+		return host__fail(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
 	if (dfd < 0)
@@ -327,7 +328,7 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	if (!mode)
 		mode = "copy";
 	if (strcmp(mode, "copy") && strcmp(mode, "overlay"))
-		return st_fail(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
+		return host__fail(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
 	if (check_vol_name(vol, err) < 0 || check_vol_name(name, err) < 0)
 		return -1;
 	cleanup_free char *dir = NULL;
@@ -337,7 +338,7 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	cleanup_close int src = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat sb;
 	if (src < 0 || fstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
-		return st_fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	const char *fmt = detect_format(src);
 	cleanup_close int dst = volume__create_file(dfd, pool, name, err);
 	if (dst < 0)
@@ -386,7 +387,7 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	cleanup_free char *path = strdup(json_string_value(json_object_get(info, "path")));
 	json_decref(info);
 	if (cap < now && (!shrink || qcow2))
-		return st_fail(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
+		return host__fail(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
 			       (unsigned long long)now, (unsigned long long)cap,
 			       qcow2 ? " (not supported for qcow2)" : ": pass \"shrink\": true");
 	if (qcow2) {
@@ -411,7 +412,7 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 			const char *dp = json_string_value(json_object_get(disk, "pool"));
 			const char *dv = json_string_value(json_object_get(disk, "volume"));
 			if (dp && dv && !strcmp(dp, pool) && !strcmp(dv, vol))
-				return st_fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
+				return host__fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
 		}
 	}
 	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
@@ -419,7 +420,7 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 		return -1;
 	struct stat sb;
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-		return st_fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (unlinkat(dfd, vol, 0) < 0)
 		return st_fail_errno(err, "delete %s", vol);
 	events__emit("volume-deleted", "volume", vol, NULL, pool);
@@ -452,7 +453,7 @@ int storage__volume_open_download(struct host *h, const char *pool, const char *
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		return st_fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	}
 	*size = (uint64_t)sb.st_size;
 	return fd;

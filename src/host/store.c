@@ -1,5 +1,6 @@
 #include "host/store.h"
 #include "common/cleanup.h"
+#include "host/helper.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -131,7 +132,7 @@ static int store__run(struct store *s, const char *sql, const char *fmt, struct 
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if (rc == SQLITE_CONSTRAINT)
-			return st_fail(err, EEXIST, "already exists");
+			return host__fail(err, EEXIST, "already exists");
 		return store__fail(s, err, "database");
 	}
 	return 0;
