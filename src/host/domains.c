@@ -298,7 +298,17 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return st_err_prefix(err, "start %s", d->name);
 	}
 	json_t *status = NULL;
-	if (vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err) < 0) {
+	int ready = vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err);
+	if (ready == 1) {
+		d->state = DOM_RUNNING;
+		d->started_at = time(NULL);
+		events__emit("started", "domain", d->name, d->uuid, reason);
+		while (vmproc__alive(d->proc.keeper_pid, d->proc.keeper_start))
+			usleep(1000); /* it has written the exit file: its exit is imminent */
+		dom__ended(h, d);
+		return 0;
+	}
+	if (ready < 0) {
 		vmproc__kill(&d->proc, SIGKILL, NULL);
 		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
 		if (d->pidfd >= 0) {

@@ -204,7 +204,10 @@ int vmproc__wait_ready(const struct vmproc_spec *spec, const struct vmproc *p, i
 		if (vmproc__control(spec->control_path, "status", status, &cerr) == 0)
 			return 0;
 		int code, sig;
-		if (!vmproc__alive(p->vm_pid, p->vm_start) || vmproc__exit_status(spec->exit_path, &code, &sig) == 0) {
+		bool ended = vmproc__exit_status(spec->exit_path, &code, &sig) == 0;
+		if (ended && code != 1)
+			return 1; /* the guest ran and has already ended */
+		if (ended || (!vmproc__alive(p->vm_pid, p->vm_start) && !vmproc__alive(p->keeper_pid, p->keeper_start))) {
 			char line[300];
 			last_log_line(spec->log_path, line, sizeof(line));
 			return st_fail(err, 0, "the VMM exited at start: %s", line);

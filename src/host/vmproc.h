@@ -28,8 +28,10 @@ struct vmproc_spec {
 };
 
 int vmproc__spawn(const struct vmproc_spec *spec, struct vmproc *out, struct st_err *err);
-/* Waits until the control socket answers "status" (returns its reply) or
- * the process ends (fails with the last line of its log). */
+/* Waits until the control socket answers "status" (returns 0 and its
+ * reply), or the VMM has ended: returns 1 when the guest ran and ended on
+ * its own already (a quick guest), fails with the last line of the VMM's
+ * log when it could not set up (exit status 1). */
 int vmproc__wait_ready(const struct vmproc_spec *spec, const struct vmproc *p, int timeout_ms, json_t **status,
 		       struct st_err *err);
 
