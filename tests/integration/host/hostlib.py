@@ -74,7 +74,8 @@ class Stratad:
         if body is not None:
             data = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=hdrs)
+        conn.request(method, path, body=data, headers=hdrs,
+                     encode_chunked=hdrs.get("Transfer-Encoding") == "chunked")
         resp = conn.getresponse()
         text = resp.read()
         conn.close()
