@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +40,16 @@ static const char *s(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* if_nametoindex asks the kernel in our own network namespace (sysfs may
+ * be mounted from another one). */
+static bool link_exists(const char *name)
+{
+	return if_nametoindex(name) != 0;
+}
+
 static bool net__active(const json_t *def)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/sys/class/net/%s", s(def, "bridge"));
-	return access(path, F_OK) == 0;
+	return link_exists(s(def, "bridge"));
 }
 
 static void net__paths(struct host *h, const char *name, char *pid, char *leases, size_t len)
@@ -465,10 +471,9 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 void networks__taps_delete(const char *uuid, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		char tap[IFNAME_MAX + 1], path[64];
+		char tap[IFNAME_MAX + 1];
 		tap_name(uuid, i, tap, sizeof(tap));
-		snprintf(path, sizeof(path), "/sys/class/net/%s", tap);
-		if (access(path, F_OK))
+		if (!link_exists(tap))
 			continue;
 		const char *del[] = {"ip", "link", "del", tap, NULL};
 		run(NULL, del);
