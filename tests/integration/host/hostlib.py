@@ -204,7 +204,6 @@ def stratad(kvm):
     daemon = Stratad(d).start()
     yield daemon
     cleanup(daemon)
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def cleanup(daemon):
@@ -214,8 +213,12 @@ def cleanup(daemon):
             for dom in daemon.ok("GET", "/v1/domains"):
                 if dom["state"] != "shutoff":
                     daemon.call("POST", f"/v1/domains/{dom['name']}/destroy")
+            for net in daemon.ok("GET", "/v1/networks"):
+                if net["active"] and net["mode"] != "bridge":
+                    daemon.call("POST", f"/v1/networks/{net['name']}/stop")
     except Exception:
         pass
     daemon.stop()
     for pid in daemon.vmm_pids():
         os.kill(pid, 9)
+    shutil.rmtree(daemon.state_dir, ignore_errors=True)
