@@ -203,10 +203,10 @@ int cli__storage_command(struct cli *c, const char *cmd, struct st_err *err)
 	/* the rest name a volume and its --pool */
 	const char *pool = cli__flag(c, "--pool", true);
 	bool overlay = cli__flag(c, "--overlay", false) != NULL, shrink = cli__flag(c, "--shrink", false) != NULL;
-	int want = !strcmp(cmd, "vol-clone") || !strcmp(cmd, "vol-resize") ? 2 : 1;
+	const char *second = !strcmp(cmd, "vol-clone") ? " NEWNAME" : !strcmp(cmd, "vol-resize") ? " CAPACITY" : "";
+	int want = *second ? 2 : 1;
 	char usage[96];
-	snprintf(usage, sizeof(usage), "strata %s VOL%s --pool POOL", cmd,
-		 want == 2 ? (!strcmp(cmd, "vol-clone") ? " NEWNAME" : " CAPACITY") : "");
+	snprintf(usage, sizeof(usage), "strata %.20s VOL%s --pool POOL", cmd, second);
 	if (strcmp(cmd, "vol-info") && strcmp(cmd, "vol-path") && strcmp(cmd, "vol-delete") && strcmp(cmd, "vol-clone") &&
 	    strcmp(cmd, "vol-resize"))
 		return cli__usage_fail(err, "unknown command '%s' (see strata --help)", cmd);
