@@ -386,6 +386,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 static const unsigned daemon_flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 				     MHD_USE_POLL | MHD_USE_ITC;
 
+static struct MHD_Daemon *serve(struct api *a, MHD_AccessHandlerCallback handler, int listen_fd)
+{
+	return MHD_start_daemon(daemon_flags, 0, NULL, NULL, handler, a, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+				MHD_OPTION_END);
+}
+
 static int tcp_listen(const char *spec, struct st_err *err)
 {
 	char host[256];
@@ -425,9 +432,7 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 	}
 	/* everyone may connect; what they may do is decided per request */
 	chmod(opts->unix_path, 0666);
-	a->unix_d = MHD_start_daemon(daemon_flags, 0, NULL, NULL, handle_unix, a, MHD_OPTION_LISTEN_SOCKET, fd,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned)120, MHD_OPTION_END);
+	a->unix_d = serve(a, handle_unix, fd);
 	if (!a->unix_d) {
 		close(fd);
 		free(a);
@@ -444,9 +449,7 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 			api__stop(a);
 			return -1;
 		}
-		a->tcp_d = MHD_start_daemon(daemon_flags, 0, NULL, NULL, handle_tcp, a, MHD_OPTION_LISTEN_SOCKET, tfd,
-					    MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
-					    (unsigned)120, MHD_OPTION_END);
+		a->tcp_d = serve(a, handle_tcp, tfd);
 		if (!a->tcp_d) {
 			close(tfd);
 			api__stop(a);

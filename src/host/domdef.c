@@ -54,9 +54,10 @@ int domdef__uuid_generate(char out[37], struct st_err *err)
 	return 0;
 }
 
-/* Fails on any key of obj that is not in allowed (NULL-terminated). */
-static int check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err)
+int domdef__check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err)
 {
+	if (!json_is_object(obj))
+		return st_fail(err, 0, "%s must be a JSON object", where);
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)obj, key, v) {
@@ -121,7 +122,7 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 	static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
 	if (!json_is_object(os))
 		return st_fail(err, 0, "\"os\" must be an object with \"kernel\"");
-	if (check_keys(os, "os", keys, err) < 0)
+	if (domdef__check_keys(os, "os", keys, err) < 0)
 		return -1;
 	const char *kernel, *initrd, *cmdline;
 	if (get_string(os, "os", "kernel", true, &kernel, err) < 0 ||
@@ -148,7 +149,7 @@ static int check_disk(const json_t *d, size_t idx, domdef_volume_fn resolve, voi
 	snprintf(where, sizeof(where), "disks[%zu]", idx);
 	if (!json_is_object(d))
 		return st_fail(err, 0, "%s must be an object", where);
-	if (check_keys(d, where, keys, err) < 0)
+	if (domdef__check_keys(d, where, keys, err) < 0)
 		return -1;
 	const char *path, *pool, *volume, *format, *bus, *target;
 	if (get_string(d, where, "path", false, &path, err) < 0 || get_string(d, where, "pool", false, &pool, err) < 0 ||
@@ -214,7 +215,7 @@ static int check_nic(const json_t *n, size_t idx, json_t *list, struct st_err *e
 	snprintf(where, sizeof(where), "interfaces[%zu]", idx);
 	if (!json_is_object(n))
 		return st_fail(err, 0, "%s must be an object", where);
-	if (check_keys(n, where, keys, err) < 0)
+	if (domdef__check_keys(n, where, keys, err) < 0)
 		return -1;
 	const char *type, *source, *mac, *model;
 	if (get_string(n, where, "type", true, &type, err) < 0 || get_string(n, where, "source", true, &source, err) < 0 ||
@@ -299,7 +300,7 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 					   "interfaces", "on_reboot", "on_crash", NULL};
 	if (!json_is_object(in))
 		return st_fail(err, 0, "a domain definition is a JSON object");
-	if (check_keys(in, "domain", keys, err) < 0)
+	if (domdef__check_keys(in, "domain", keys, err) < 0)
 		return -1;
 	const char *name, *uuid, *on_reboot, *on_crash;
 	if (get_string(in, "domain", "name", true, &name, err) < 0 ||

@@ -87,16 +87,9 @@ static int parse_cidr(const char *cidr, char *addr, size_t alen, char *net, size
 static int net__check(const json_t *in, json_t **out, struct st_err *err)
 {
 	static const char *const keys[] = {"name", "mode", "bridge", "ip", "dhcp", NULL};
-	if (!json_is_object(in))
-		return host__fail(err, EINVAL, "a network definition is a JSON object");
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)in, key, v) {
-		bool ok = false;
-		for (int i = 0; keys[i] && !ok; i++)
-			ok = !strcmp(key, keys[i]);
-		if (!ok)
-			return host__fail(err, EINVAL, "network: unknown field \"%s\"", key);
+	if (domdef__check_keys(in, "network", keys, err) < 0) {
+		err->errnum = EINVAL;
+		return -1;
 	}
 	const char *name = s(in, "name"), *mode = s(in, "mode"), *bridge = s(in, "bridge"), *ip = s(in, "ip");
 	if (!name || !domdef__name_ok(name) || strlen(name) > 10)

@@ -78,16 +78,9 @@ static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 
 static int check_keys(const json_t *in, const char *const *allowed, struct st_err *err)
 {
-	if (!json_is_object(in))
-		return host__fail(err, EINVAL, "the request body must be a JSON object");
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)in, key, v) {
-		bool ok = false;
-		for (int i = 0; allowed[i] && !ok; i++)
-			ok = !strcmp(key, allowed[i]);
-		if (!ok)
-			return host__fail(err, EINVAL, "unknown field \"%s\"", key);
+	if (domdef__check_keys(in, "request", allowed, err) < 0) {
+		err->errnum = EINVAL;
+		return -1;
 	}
 	return 0;
 }
