@@ -251,7 +251,7 @@ static void audit(struct api *a, const struct api_req *r, const char *url, unsig
 	if (!strcmp(r->method, "GET"))
 		return;
 	struct st_err err = {0};
-	if (store__audit(a->h->store, r->uid, 0, r->method, url, status, &err) < 0)
+	if (store__audit(a->h->store, r->uid, r->pid, r->method, url, status, &err) < 0)
 		st_warn("audit: %s", err.msg);
 }
 
@@ -266,13 +266,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct api_req r = {.h = a->h, .conn = conn, .method = method, .uid = (uid_t)-1};
 	if (split_path(url, copy, sizeof(copy), &r) < 0)
 		return send_error(conn, 404, "no such endpoint (the API lives under /v1/)");
-	pid_t pid = 0;
 	if (tcp) {
 		r.can_write = token_ok(a, conn);
 		if (!r.can_write)
 			return send_error(conn, 401, "a valid 'Authorization: Bearer TOKEN' header is required");
 	} else {
-		peer_access(conn, &r.uid, &pid, &r.can_write);
+		peer_access(conn, &r.uid, &r.pid, &r.can_write);
 	}
 	if (!cs) {
 		cs = calloc(1, sizeof(*cs));
@@ -354,7 +353,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	audit(a, &r, url, out.status);
 	pthread_mutex_unlock(&a->h->lock);
-	(void)pid;
 	return send_reply(&r, &out);
 }
 

@@ -38,6 +38,7 @@ struct api_req {
 	size_t len;
 	const char *content_type;
 	uid_t uid;
+	pid_t pid; /* the peer's, on the unix socket */
 	bool can_write;
 };
 

@@ -201,7 +201,7 @@ def test_read_only_users(d):
     audit = d.ok("GET", "/v1/audit")
     assert {"uid": 65534, "method": "POST", "path": "/v1/domains/base/start", "status": 403}.items() <= audit[-2].items()
     assert audit[-1]["method"] == "DELETE" and audit[-1]["uid"] == 65534 and audit[-1]["status"] == 403
-    assert audit[0]["uid"] == 0 and audit[0]["path"] == "/v1/domains"
+    assert audit[0]["uid"] == 0 and audit[0]["path"] == "/v1/domains" and audit[0]["pid"] > 0
 
 
 def test_cli_errors(d, tmp_path):
