@@ -38,6 +38,10 @@ struct conn_state {
 	uint64_t uploaded;
 	struct st_err upload_err;
 	char pool[80], vol[80];
+	/* the peer, looked up once per request */
+	uid_t uid;
+	pid_t pid;
+	bool can_write;
 };
 
 const char *api__arg(const struct api_req *r, const char *name)
@@ -266,19 +270,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct api_req r = {.h = a->h, .conn = conn, .method = method, .uid = (uid_t)-1};
 	if (split_path(url, copy, sizeof(copy), &r) < 0)
 		return send_error(conn, 404, "no such endpoint (the API lives under /v1/)");
-	if (tcp) {
-		r.can_write = token_ok(a, conn);
-		if (!r.can_write)
-			return send_error(conn, 401, "a valid 'Authorization: Bearer TOKEN' header is required");
-	} else {
-		peer_access(conn, &r.uid, &r.pid, &r.can_write);
-	}
 	if (!cs) {
 		cs = calloc(1, sizeof(*cs));
 		if (!cs)
 			return MHD_NO;
 		cs->upload_fd = -1;
+		cs->uid = (uid_t)-1;
 		*con_cls = cs;
+		if (tcp) {
+			cs->can_write = token_ok(a, conn);
+			if (!cs->can_write)
+				return send_error(conn, 401, "a valid 'Authorization: Bearer TOKEN' header is required");
+		} else {
+			peer_access(conn, &cs->uid, &cs->pid, &cs->can_write);
+		}
+		r.uid = cs->uid, r.pid = cs->pid, r.can_write = cs->can_write;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (is_upload(method, &r)) {
 			if (!r.can_write)
@@ -296,6 +302,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		return MHD_YES;
 	}
+	r.uid = cs->uid, r.pid = cs->pid, r.can_write = cs->can_write;
 	if (*upload_size) {
 		if (cs->upload) {
 			if (cs->upload_fd >= 0 && st_write_all(cs->upload_fd, upload_data, *upload_size, &cs->upload_err) < 0) {
@@ -388,7 +395,8 @@ static struct MHD_Daemon *serve(struct api *a, MHD_AccessHandlerCallback handler
 {
 	return MHD_start_daemon(daemon_flags, 0, NULL, NULL, handler, a, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_END);
+				/* a thread per connection: a small stack makes creating one cheap */
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 }
 
 static int tcp_listen(const char *spec, struct st_err *err)
