@@ -217,3 +217,38 @@ def test_cli_errors(d, tmp_path):
     assert r.returncode == 2
     r = d.cli("--socket", "/nonexistent.sock", "list", check=False)
     assert r.returncode == 1 and "cannot connect to stratad" in r.stderr
+
+
+def test_strata_group_has_full_access(d):
+    """A member of the `strata` group (here as a supplementary group) may
+    change things. The group is created for the test when the host lacks it."""
+    import grp
+    import os
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("groupadd"):
+        from conftest import skip_loudly
+        skip_loudly("creating the strata group needs root and groupadd")
+    created = False
+    try:
+        gid = grp.getgrnam("strata").gr_gid
+    except KeyError:
+        subprocess.run(["groupadd", "--system", "strata"], check=True)
+        created = True
+        gid = grp.getgrnam("strata").gr_gid
+    try:
+        os.chmod(d.state_dir, 0o711)
+        r = d.cli("start", "base", user=65534, check=False)
+        assert r.returncode == 1 and "read-only" in r.stderr
+        from conftest import program
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", f"--groups={gid}",
+                            str(program("src", "cli", "strata")), "--socket", d.sock, "start", "base"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert d.ok("GET", "/v1/domains/base")["state"] == "running"
+        last = d.ok("GET", "/v1/audit")[-1]
+        assert (last["uid"], last["path"], last["status"]) == (65534, "/v1/domains/base/start", 200)
+        d.ok("POST", "/v1/domains/base/destroy")
+    finally:
+        if created:
+            subprocess.run(["groupdel", "strata"], check=False)
