@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,6 +149,16 @@ int main(int argc, char **argv)
 		st_err_print(&err);
 		return 1;
 	}
+	/* one stratad per state directory: two would supervise the same guests */
+	cleanup_free char *lock_path = NULL;
+	if (asprintf(&lock_path, "%s/stratad.lock", state_dir) < 0)
+		return 1;
+	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		st_fail_errno(&err, "another stratad is running on %s (%s)", state_dir, lock_path);
+		st_err_print(&err);
+		return 1;
+	}
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -193,5 +205,6 @@ int main(int argc, char **argv)
 	free(h.state_dir);
 	free(h.run_dir);
 	free(h.log_dir);
+	close(lock_fd);
 	return 0;
 }

@@ -92,3 +92,16 @@ def test_schema_migrations_recorded(kvm):
             assert "newer than this stratad" in str(e)
     finally:
         cleanup(d)
+
+
+def test_one_stratad_per_state_dir(kvm):
+    d = Stratad(short_tmpdir()).start()
+    try:
+        import subprocess
+        from conftest import program
+        r = subprocess.run([str(program("src", "host", "stratad")), "-d", str(d.state_dir)], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1 and "another stratad is running" in r.stderr
+        assert d.ok("GET", "/v1/host")["domains"] == 0  # the first one still serves
+    finally:
+        cleanup(d)
