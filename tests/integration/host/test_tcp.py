@@ -47,9 +47,12 @@ def test_tcp_token(kvm, tmp_path):
 
 
 def test_tcp_needs_token(kvm, tmp_path):
+    import shutil
     d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", "127.0.0.1:1"])
     try:
         d.start()
         raise AssertionError("stratad started on TCP without a token")
     except RuntimeError as e:
         assert "needs --token-file" in str(e)
+    finally:
+        shutil.rmtree(d.state_dir, ignore_errors=True)
