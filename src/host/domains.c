@@ -297,11 +297,14 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		networks__taps_delete(d->uuid, nr_nics);
 		return st_err_prefix(err, "start %s", d->name);
 	}
+	/* recorded before the wait: a stratad killed meanwhile finds the guest */
+	d->started_at = time(NULL);
+	d->state = DOM_RUNNING;
 	json_t *status = NULL;
-	int ready = vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err);
+	int ready = dom__save_runtime(h, d, err);
+	if (ready == 0)
+		ready = vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err);
 	if (ready == 1) {
-		d->state = DOM_RUNNING;
-		d->started_at = time(NULL);
 		events__emit("started", "domain", d->name, d->uuid, reason);
 		while (vmproc__alive(d->proc.keeper_pid, d->proc.keeper_start))
 			usleep(1000); /* it has written the exit file: its exit is imminent */
@@ -319,6 +322,8 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		d->pidfd = -1;
 		vmproc__reap(d->proc.keeper_pid);
 		d->proc = (struct vmproc){0};
+		d->state = DOM_SHUTOFF;
+		store__runtime_clear(h->store, d->uuid, NULL);
 		dom__remove_run_files(h, d);
 		networks__taps_delete(d->uuid, nr_nics);
 		err->errnum = EIO;
@@ -326,9 +331,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	}
 	json_decref(status);
 	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
-	d->started_at = time(NULL);
-	d->state = DOM_RUNNING;
-	if (d->pidfd < 0 || dom__watch(h, d, err) < 0 || dom__save_runtime(h, d, err) < 0) {
+	if (d->pidfd < 0 || dom__watch(h, d, err) < 0) {
 		/* cannot supervise it: do not leave an orphan behind */
 		vmproc__kill(&d->proc, SIGKILL, NULL);
 		d->stop_reason = "destroyed (supervision failed)";

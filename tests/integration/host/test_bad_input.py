@@ -252,3 +252,16 @@ def test_strata_group_has_full_access(d):
     finally:
         if created:
             subprocess.run(["groupdel", "strata"], check=False)
+
+
+def test_vmm_refuses_the_kernel(d, tmp_path):
+    """A kernel file that is no kernel: strata-vm exits 1 at start; the API
+    says why (the VMM's own line), and nothing stays behind."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x7fELF" + b"\0" * 60)
+    d.ok("POST", "/v1/domains", {"name": "junk", "memory_mib": 16, "os": {"kernel": str(junk)}})
+    status, reply = d.call("POST", "/v1/domains/junk/start")
+    assert status == 500 and "the VMM exited at start: strata-vm: error:" in reply["error"]["message"]
+    assert d.ok("GET", "/v1/domains/junk")["state"] == "shutoff" and d.vmm_pids() == []
+    assert snapshot(d)[1] == []  # no runtime row
+    assert sorted(p.name for p in (d.state_dir / "run").iterdir()) == []
