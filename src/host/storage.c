@@ -62,6 +62,14 @@ static int check_vol_name(const char *vol, struct st_err *err)
 	return 0;
 }
 
+/* The pool's directory fd for an operation on volume vol (name checked). */
+static int volume__pool_dirfd(struct host *h, const char *pool, const char *vol, char **dir, struct st_err *err)
+{
+	if (check_vol_name(vol, err) < 0)
+		return -1;
+	return pool__dirfd(h, pool, dir, err);
+}
+
 static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
@@ -192,9 +200,7 @@ int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st
 int storage__volume_path(struct host *h, const char *pool, const char *vol, char **path, struct st_err *err)
 {
 	cleanup_free char *dir = NULL;
-	if (check_vol_name(vol, err) < 0)
-		return -1;
-	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
 	if (dfd < 0)
 		return -1;
 	struct stat sb;
@@ -256,9 +262,7 @@ int storage__volume_list(struct host *h, const char *pool, json_t **out, struct 
 int storage__volume_info(struct host *h, const char *pool, const char *vol, json_t **out, struct st_err *err)
 {
 	cleanup_free char *dir = NULL;
-	if (check_vol_name(vol, err) < 0)
-		return -1;
-	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
 	if (dfd < 0)
 		return -1;
 	*out = volume__describe(dfd, dir, vol);
@@ -422,9 +426,7 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 
 int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err)
 {
-	if (check_vol_name(vol, err) < 0)
-		return -1;
-	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
 	if (dfd < 0)
 		return -1;
 	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -436,9 +438,7 @@ int storage__volume_open_upload(struct host *h, const char *pool, const char *vo
 int storage__volume_open_download(struct host *h, const char *pool, const char *vol, uint64_t *size,
 				  struct st_err *err)
 {
-	if (check_vol_name(vol, err) < 0)
-		return -1;
-	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
 	if (dfd < 0)
 		return -1;
 	int fd = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
