@@ -331,6 +331,21 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 	return 0;
 }
 
+/* A running domain with a NIC on network name, or NULL. */
+static struct dom *net__user(struct host *h, const char *name)
+{
+	for (struct dom *d = h->doms; d; d = d->next) {
+		if (d->state == DOM_SHUTOFF)
+			continue;
+		size_t i;
+		json_t *nic;
+		json_array_foreach(json_object_get(d->def, "interfaces"), i, nic)
+			if (!strcmp(s(nic, "type"), "network") && !strcmp(s(nic, "source"), name))
+				return d;
+	}
+	return NULL;
+}
+
 static int net__action(struct api_req *r, struct api_reply *out, bool start, struct st_err *err)
 {
 	json_t *def = net__find(r->h, r->segs[1], err);
@@ -340,6 +355,9 @@ static int net__action(struct api_req *r, struct api_reply *out, bool start, str
 	if (!strcmp(s(def, "mode"), "bridge"))
 		rc = host__fail(err, EINVAL, "a bridge network uses an existing bridge: nothing to %s",
 			     start ? "start" : "stop");
+	else if (!start && net__user(r->h, r->segs[1]))
+		rc = host__fail(err, EBUSY, "network '%s' is used by running domain '%s': stop it first", r->segs[1],
+				net__user(r->h, r->segs[1])->name);
 	else
 		rc = start ? net__start(r->h, def, err) : net__stop(r->h, def, err);
 	if (rc == 0)

@@ -74,6 +74,9 @@ def test_nat_network_lifecycle(netd):
     tap = "stt" + dom["uuid"][:8] + "-0"
     d.ok("POST", "/v1/domains/netguest/start")
     assert links(d)[tap]["master"] == "stbr-nat1"
+    status, reply = d.call("POST", "/v1/networks/nat1/stop")
+    assert status == 409 and "netguest" in reply["error"]["message"]
+    assert "stbr-nat1" in links(d)
     d.ok("POST", "/v1/domains/netguest/destroy")
     assert tap not in links(d)
 
