@@ -24,7 +24,7 @@ CMDLINE = "console=ttyS0 earlyprintk=serial panic=-1"
 # this host's slow nested KVM (the Debian kernel needs ~10 min to reach /init).
 KERNELS = {
     "small": {"image": os.environ.get("STRATA_LINUX_SMALL_IMAGE", "vmlinux"),
-              "timeout": 420},
+              "timeout": 540},
     "debian": {"image": os.environ.get("STRATA_LINUX_DEBIAN_IMAGE", "bzImage"),
                "timeout": 1080},
 }
