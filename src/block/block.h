@@ -1,0 +1,138 @@
+/* The format-neutral block interface: one `struct blk` per open image, the
+ * same calls whatever the driver (raw, qcow2). Every call is thread-safe (a
+ * per-image mutex serialises metadata work), so the VMM's I/O threads may
+ * share one handle. Offsets and lengths are in bytes of the guest view. */
+#ifndef STRATA_BLOCK_BLOCK_H
+#define STRATA_BLOCK_BLOCK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct blk;
+
+struct blk_open_opts {
+	const char *format;        /* "raw", "qcow2" or NULL to probe */
+	bool writable;
+	bool no_backing;           /* do not open the backing chain */
+	bool repair_dirty;         /* rw open of a dirty qcow2 repairs it (default in blk_open) */
+	uint64_t l2_cache_bytes;   /* 0: enough for the whole disk, capped at 32 MiB */
+	uint64_t refcount_cache_bytes; /* 0: 1/4 of the L2 cache, at least 4 blocks */
+	bool direct;               /* O_DIRECT */
+	bool for_repair;           /* check -r: open a corrupt or dirty image as it is */
+};
+
+/* What a range of the guest view is, as seen from this image alone. */
+enum blk_kind {
+	BLK_DATA,      /* stored here; host_offset valid unless compressed */
+	BLK_ZERO,      /* reads as zeros and is decided here (zero flag, or no backing) */
+	BLK_UNALLOC,   /* not stored here: read from the backing image */
+};
+
+struct blk_status {
+	enum blk_kind kind;
+	uint64_t len;          /* bytes from the asked offset with this same status */
+	uint64_t host_offset;  /* BLK_DATA, not compressed: where it is in the file */
+	bool has_offset;
+	bool compressed;
+};
+
+struct blk_driver {
+	const char *name;
+	/* non-zero when the first bytes of a file are this format */
+	int (*probe)(const uint8_t *buf, size_t len);
+	int (*open)(struct blk *b, const struct blk_open_opts *o, struct st_err *err);
+	void (*close)(struct blk *b);
+	int (*pread)(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite)(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite_zeroes)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite_compressed)(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+	int (*discard)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+	int (*flush)(struct blk *b, struct st_err *err);
+	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st,
+		      struct st_err *err);
+	int (*truncate)(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
+	/* true with the backing file's name (and format, or NULL) when there is one */
+	bool (*backing)(struct blk *b, const char **name, const char **fmt);
+	/* cluster size for qcow2, 0 for raw */
+	uint64_t (*cluster_size)(struct blk *b);
+};
+
+struct blk {
+	const struct blk_driver *drv;
+	void *opaque;
+	pthread_mutex_t lock;
+	char *path;
+	char *dir;              /* directory of path, for relative backing names */
+	int fd;
+	bool writable;
+	uint64_t size;          /* guest-visible size */
+	struct blk *backing;    /* NULL when none (or not opened) */
+	unsigned depth;         /* 0 for the top image */
+};
+
+extern const struct blk_driver blk_raw_driver;
+extern const struct blk_driver blk_qcow2_driver;
+
+const struct blk_driver *blk_find_driver(const char *name);
+
+/* Probes the format when o->format is NULL; opens the backing chain unless
+ * o->no_backing. Refuses chains deeper than BLK_MAX_CHAIN or with loops. */
+#define BLK_MAX_CHAIN 256
+int blk_open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err);
+/* Flushes and marks a qcow2 image clean; frees the whole chain. */
+int blk_close(struct blk *b, struct st_err *err);
+/* Probe only: "qcow2" or "raw". */
+int blk_probe_file(const char *path, const char **fmt, struct st_err *err);
+
+int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+/* One whole cluster at a cluster-aligned offset (qcow2 only). */
+int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+int blk_flush(struct blk *b, struct st_err *err);
+int blk_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err);
+int blk_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
+uint64_t blk_cluster_size(struct blk *b);
+
+/* Reads through the chain below b (used by drivers for unallocated ranges):
+ * zeros past the backing image's end or when there is no backing. */
+int blk_read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+
+/* Resolves a backing name relative to the image's directory (malloc'd). */
+char *blk_backing_path(const char *image_dir, const char *name);
+
+
+/* Image creation (create, convert's target). */
+struct blk_create_opts {
+	const char *format;         /* "raw" or "qcow2" */
+	uint64_t size;              /* 0 with a backing file: the backing file's size */
+	uint64_t cluster_size;      /* 0: 64 KiB */
+	int compat;                 /* 2 (0.10) or 3 (1.1); 0: 3 */
+	bool lazy_refcounts;
+	int refcount_bits;          /* 0: 16 */
+	const char *preallocation;  /* off, metadata, falloc, full */
+	const char *compression;    /* zlib, zstd */
+	const char *backing;        /* name stored in the header */
+	const char *backing_fmt;
+	bool unsafe_backing;        /* -u: do not open the backing file */
+};
+
+int blk_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+int qcow2_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+/* qcow2 details for info and amend */
+struct qcow2_info {
+	int version;
+	uint64_t cluster_size;
+	int refcount_bits;
+	bool lazy_refcounts, corrupt, dirty;
+	const char *compression;
+	const char *backing_fmt;
+	unsigned nb_snapshots;
+};
+int qcow2_get_info(struct blk *b, struct qcow2_info *info);
+
+#endif
