@@ -214,6 +214,20 @@ int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct s
 	LOCKED(b, b->drv->pwrite_compressed(b, buf, off, err));
 }
 
+int blk_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len)
+{
+	return b->drv->compress_cluster ? b->drv->compress_cluster(b, in, out, out_len) : -1;
+}
+
+int blk_pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err)
+{
+	if (!b->drv->pwrite_precompressed)
+		return st_fail(err, ENOTSUP, "format %s has no compressed clusters", b->drv->name);
+	if (check_write(b, 0, off, err) < 0)
+		return -1;
+	LOCKED(b, b->drv->pwrite_precompressed(b, cdata, clen, off, err));
+}
+
 int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (check_write(b, len, off, err) < 0)

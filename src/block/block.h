@@ -37,6 +37,7 @@ struct blk_status {
 	uint64_t host_offset;  /* BLK_DATA, not compressed: where it is in the file */
 	bool has_offset;
 	bool compressed;
+	bool present;          /* decided by this layer (allocated or zero flag) */
 };
 
 struct blk_driver {
@@ -49,6 +50,9 @@ struct blk_driver {
 	int (*pwrite)(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
 	int (*pwrite_zeroes)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 	int (*pwrite_compressed)(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+	int (*compress_cluster)(struct blk *b, const void *in, void *out, size_t *out_len);
+	int (*pwrite_precompressed)(struct blk *b, const void *cdata, size_t clen, uint64_t off,
+				    struct st_err *err);
 	int (*discard)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 	int (*flush)(struct blk *b, struct st_err *err);
 	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st,
@@ -92,6 +96,10 @@ int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struc
 int blk_pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 /* One whole cluster at a cluster-aligned offset (qcow2 only). */
 int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+/* Compression outside the image lock, so writers compress in parallel:
+ * returns 0 with the compressed length, -1 when the cluster does not shrink. */
+int blk_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len);
+int blk_pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err);
 int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 int blk_flush(struct blk *b, struct st_err *err);
 int blk_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err);

@@ -84,6 +84,7 @@ static int raw_status(struct blk *b, uint64_t off, uint64_t len, struct blk_stat
 	st->len = len;
 	st->host_offset = off;
 	st->has_offset = true;
+	st->present = true;
 	off_t data = lseek(b->fd, (off_t)off, SEEK_DATA);
 	if (data < 0) {
 		if (errno == ENXIO) { /* only a hole up to the end */

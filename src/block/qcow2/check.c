@@ -275,3 +275,14 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 		r->image_end_offset = (uint64_t)st.st_size;
 	return 0;
 }
+
+int qcow2_clear_corrupt(struct blk *b, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	if (!b->writable || !(s->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)))
+		return 0;
+	if (qcow2_header_set_incompat(b, s, QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY, false, err) < 0)
+		return -1;
+	s->corrupt = false;
+	return 0;
+}

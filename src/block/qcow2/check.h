@@ -20,4 +20,7 @@ struct qcow2_check_result {
  * qemu-img prints them. */
 int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err);
 
+/* after a successful repair: the corrupt and dirty bits go */
+int qcow2_clear_corrupt(struct blk *b, struct st_err *err);
+
 #endif

@@ -16,9 +16,17 @@ int qcow2_compress(enum qcow2_compression t, const void *in, size_t in_len, void
 		*out_len = n;
 		return 0;
 	}
+	/* A fast trial on the start skips the full effort on data that will not
+	 * shrink (the cluster is then stored plain, as it would be anyway). */
+	if (in_len > 16384) {
+		uint8_t probe[8192 + 512];
+		size_t plen;
+		if (qcow2_compress(t, in, 8192, probe, sizeof(probe), &plen) < 0 || plen > 8192 * 97 / 100)
+			return -1;
+	}
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, in_len > 16384 ? Z_DEFAULT_COMPRESSION : 1, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -1;
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)in_len;

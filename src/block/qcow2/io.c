@@ -297,28 +297,42 @@ int qcow2_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 	return 0; /* v2 over a backing file cannot drop data: discard is advisory */
 }
 
-int qcow2_write_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err)
+int qcow2_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len)
+{
+	struct qcow2 *s = qcow2_of(b);
+	return qcow2_compress(s->comp, in, s->cluster_size, out, s->cluster_size, out_len);
+}
+
+int qcow2_write_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	if (check_writable(b, err) < 0)
 		return -1;
+	if (qcow2_offset_in_cluster(s, off) || !clen || clen >= s->cluster_size)
+		return st_fail(err, EINVAL, "compressed writes are whole clusters that shrink");
+	int64_t host = qcow2_alloc_bytes(b, clen, err);
+	if (host < 0)
+		return -1;
+	if (st_pwrite_all(b->fd, cdata, clen, host, err) < 0)
+		return -1;
+	unsigned shift = 62 - (s->cluster_bits - 8);
+	uint64_t sectors = (((uint64_t)host + clen - 1) >> 9) - ((uint64_t)host >> 9);
+	uint64_t entry = QCOW2_OFLAG_COMPRESSED | (uint64_t)host | (sectors << shift);
+	return qcow2_set_entry(b, off, entry, err);
+}
+
+int qcow2_write_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
 	if (qcow2_offset_in_cluster(s, off))
 		return st_fail(err, EINVAL, "compressed writes must be cluster aligned");
 	uint64_t n = ST_MIN(s->cluster_size, b->size - off);
 	memcpy(s->dbuf, buf, n);
 	memset(s->dbuf + n, 0, s->cluster_size - n);
 	size_t clen;
-	if (qcow2_compress(s->comp, s->dbuf, s->cluster_size, s->cbuf, s->cluster_size, &clen) < 0)
+	if (qcow2_compress_cluster(b, s->dbuf, s->cbuf, &clen) < 0)
 		return qcow2_write(b, buf, n, off, err); /* incompressible: store it plain */
-	int64_t host = qcow2_alloc_bytes(b, clen, err);
-	if (host < 0)
-		return -1;
-	if (st_pwrite_all(b->fd, s->cbuf, clen, host, err) < 0)
-		return -1;
-	unsigned shift = 62 - (s->cluster_bits - 8);
-	uint64_t sectors = (((uint64_t)host + clen - 1) >> 9) - ((uint64_t)host >> 9);
-	uint64_t entry = QCOW2_OFLAG_COMPRESSED | (uint64_t)host | (sectors << shift);
-	return qcow2_set_entry(b, off, entry, err);
+	return qcow2_write_precompressed(b, s->cbuf, clen, off, err);
 }
 
 int qcow2_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err)
@@ -341,6 +355,7 @@ int qcow2_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *s
 		n += ST_MIN(len - n, s->cluster_size);
 	}
 	st->len = n;
+	st->present = k != E_UNALLOC;
 	switch (k) {
 	case E_UNALLOC: st->kind = s->backing_name ? BLK_UNALLOC : BLK_ZERO; break;
 	case E_ZERO: st->kind = BLK_ZERO; break;
