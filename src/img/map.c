@@ -62,8 +62,8 @@ static int run(int argc, char **argv)
 		struct blk *layer = b;
 		struct blk *l = b;
 		/* walk down while this layer leaves the range to its backing */
+		uint64_t want = b->size - off;
 		for (;;) {
-			uint64_t want = b->size - off;
 			if (off >= l->size) {
 				st.kind = BLK_ZERO;
 				st.len = want;
@@ -78,6 +78,7 @@ static int run(int argc, char **argv)
 			}
 			if (st.present || !l->backing)
 				break;
+			want = st.len; /* the layer below only decides within this run */
 			l = l->backing;
 			depth++;
 		}

@@ -103,11 +103,12 @@ static int write_be64_array(int fd, const uint64_t *v, uint64_t n, uint64_t byte
 	return st_pwrite_all(fd, buf, bytes, (off_t)off, err);
 }
 
-/* Moves the refcount table to the end of the file, large enough for
- * need_entries, with the new refcount blocks that cover the new table and
- * themselves placed just before it. Every write happens before the header
- * points to the new table. */
-static int grow_reftable(struct blk *b, uint64_t need_entries, struct st_err *err)
+/* Allocates n clusters at the end of the file together with the refcount
+ * blocks that describe them (and themselves) placed just before them, and,
+ * when the table is too small for need_entries or for the area, a new
+ * refcount table between the two. Everything is written before the header
+ * or the table points to it. Returns the offset of the n clusters. */
+static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	uint64_t cs = s->cluster_size, per = s->refblock_entries;
@@ -115,30 +116,36 @@ static int grow_reftable(struct blk *b, uint64_t need_entries, struct st_err *er
 	uint64_t first_missing = t / per;
 	if (first_missing < s->reftable_entries && s->reftable[first_missing])
 		first_missing++;
-	uint64_t nb = 0, nc = 1, entries;
+	uint64_t nb = 0, nc = 0, entries = s->reftable_entries;
 	for (;;) {
-		uint64_t end = t + nb + nc; /* one past the last cluster of the area */
-		uint64_t last_range = (end - 1) / per;
-		uint64_t want_nb = last_range >= first_missing ? last_range - first_missing + 1 : 0;
-		entries = ST_MAX(ST_MAX(need_entries, last_range + 1), s->reftable_entries * 2);
-		uint64_t want_nc = (entries * 8 + cs - 1) / cs;
+		uint64_t end = t + nb + nc + n;
+		uint64_t last_range = end > t ? (end - 1) / per : first_missing;
+		uint64_t want_nb = end > t && last_range >= first_missing ? last_range - first_missing + 1 : 0;
+		uint64_t want_entries = ST_MAX(need_entries, last_range + 1);
+		uint64_t want_nc = 0;
+		entries = s->reftable_entries;
+		if (want_entries > s->reftable_entries) {
+			entries = ST_MAX(want_entries, s->reftable_entries * 2);
+			want_nc = (entries * 8 + cs - 1) / cs;
+		}
 		if (want_nb == nb && want_nc == nc)
 			break;
 		nb = want_nb;
 		nc = want_nc;
 	}
-	entries = nc * cs / 8;
-	if (nc * cs > QCOW2_MAX_REFTABLE_BYTES)
-		return st_fail(err, EFBIG, "refcount table would exceed %u bytes", QCOW2_MAX_REFTABLE_BYTES);
+	if (nc) {
+		entries = nc * cs / 8;
+		if (nc * cs > QCOW2_MAX_REFTABLE_BYTES)
+			return st_fail(err, EFBIG, "refcount table would exceed %u bytes", QCOW2_MAX_REFTABLE_BYTES);
+	}
+	uint64_t area_end = t + nb + nc + n;
 	cleanup_free uint64_t *table = calloc(entries, 8);
 	cleanup_free uint8_t *blocks = calloc(nb ? nb : 1, cs);
 	if (!table || !blocks)
-		return st_fail(err, ENOMEM, "refcount table");
+		return st_fail(err, ENOMEM, "refcount blocks");
 	memcpy(table, s->reftable, s->reftable_entries * 8);
-	uint64_t area_end = t + nb + nc;
 	for (uint64_t k = 0; k < nb; k++)
 		table[first_missing + k] = (t + k) << s->cluster_bits;
-	/* refcounts of the area: in the new blocks, or in an existing block */
 	for (uint64_t c = t; c < area_end; c++) {
 		uint64_t r = c / per;
 		if (r >= first_missing)
@@ -146,34 +153,51 @@ static int grow_reftable(struct blk *b, uint64_t need_entries, struct st_err *er
 	}
 	if (nb && st_pwrite_all(b->fd, blocks, nb * cs, (off_t)(t << s->cluster_bits), err) < 0)
 		return -1;
-	uint64_t new_off = (t + nb) << s->cluster_bits;
-	if (write_be64_array(b->fd, table, entries, nc * cs, new_off, err) < 0)
-		return -1;
 	s->file_end = area_end << s->cluster_bits;
-	/* clusters of the area in a block that already existed (the first range) */
-	uint64_t old_off = s->reftable_offset, old_clusters = s->reftable_clusters;
-	free(s->reftable);
-	s->reftable = st_steal_ptr(table);
-	uint64_t old_entries = s->reftable_entries;
-	s->reftable_entries = entries;
-	for (uint64_t c = t; c < area_end && c / per < first_missing; c++)
-		if (qcow2_refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
+	if (nc) {
+		uint64_t new_off = (t + nb) << s->cluster_bits;
+		if (write_be64_array(b->fd, table, entries, nc * cs, new_off, err) < 0)
 			return -1;
-	if (qcow2_cache_flush(&s->rb_cache, err) < 0)
-		return -1;
-	(void)old_entries;
-	uint8_t hdr[12];
-	uint64_t o = htobe64(new_off);
-	uint32_t n = htobe32((uint32_t)nc);
-	memcpy(hdr, &o, 8);
-	memcpy(hdr + 8, &n, 4);
-	if (fdatasync(b->fd) < 0)
-		return st_fail_errno(err, "fdatasync");
-	if (st_pwrite_all(b->fd, hdr, 12, 48, err) < 0)
-		return -1;
-	s->reftable_offset = new_off;
-	s->reftable_clusters = (uint32_t)nc;
-	return qcow2_refcount_update(b, old_off, old_clusters << s->cluster_bits, -1, err);
+		uint64_t old_off = s->reftable_offset, old_clusters = s->reftable_clusters;
+		free(s->reftable);
+		s->reftable = st_steal_ptr(table);
+		s->reftable_entries = entries;
+		/* area clusters in a block that already existed (the first range) */
+		for (uint64_t c = t; c < area_end && c / per < first_missing; c++)
+			if (qcow2_refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
+				return -1;
+		if (qcow2_cache_flush(&s->rb_cache, err) < 0)
+			return -1;
+		if (fdatasync(b->fd) < 0)
+			return st_fail_errno(err, "fdatasync");
+		uint8_t hdr[12];
+		uint64_t o = htobe64(new_off);
+		uint32_t nn = htobe32((uint32_t)nc);
+		memcpy(hdr, &o, 8);
+		memcpy(hdr + 8, &nn, 4);
+		if (st_pwrite_all(b->fd, hdr, 12, 48, err) < 0)
+			return -1;
+		s->reftable_offset = new_off;
+		s->reftable_clusters = (uint32_t)nc;
+		if (qcow2_refcount_update(b, old_off, old_clusters << s->cluster_bits, -1, err) < 0)
+			return -1;
+	} else {
+		for (uint64_t k = 0; k < nb; k++) {
+			uint64_t be = htobe64(table[first_missing + k]);
+			if (st_pwrite_all(b->fd, &be, 8, (off_t)(s->reftable_offset + (first_missing + k) * 8), err) < 0)
+				return -1;
+			s->reftable[first_missing + k] = table[first_missing + k];
+		}
+		for (uint64_t c = t; c < area_end && c / per < first_missing; c++)
+			if (qcow2_refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
+				return -1;
+	}
+	return (int64_t)((t + nb + nc) << s->cluster_bits);
+}
+
+static int grow_reftable(struct blk *b, uint64_t need_entries, struct st_err *err)
+{
+	return alloc_area(b, 0, need_entries, err) < 0 ? -1 : 0;
 }
 
 /* A missing refcount block for range r goes inside that range (which is all
@@ -238,6 +262,9 @@ int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	uint64_t end_cluster;
+	/* a run this long would cross ranges without blocks again and again */
+	if (n > s->refblock_entries / 2)
+		return alloc_area(b, n, 0, err);
 	for (;;) {
 		end_cluster = s->file_end >> s->cluster_bits;
 		uint64_t start = s->free_cluster_index, run = 0, c = start;
