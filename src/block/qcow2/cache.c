@@ -120,6 +120,8 @@ void qcow2_cache_mark_dirty(struct qcow2_cache *c, const void *data)
 
 int qcow2_cache_flush(struct qcow2_cache *c, struct st_err *err)
 {
+	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
+		return -1;
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->e[i].offset && cache_write_entry(c, &c->e[i], err) < 0)
 			return -1;

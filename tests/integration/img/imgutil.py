@@ -75,3 +75,41 @@ def pattern_file(path, size, seed=1, holes=True):
 def read_all(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+class Qcow2:
+    """Just enough of the on-disk layout to damage an image on purpose."""
+
+    def __init__(self, path):
+        self.path = path
+        self.data = bytearray(open(path, "rb").read())
+
+    def u32(self, off):
+        return int.from_bytes(self.data[off:off + 4], "big")
+
+    def u64(self, off):
+        return int.from_bytes(self.data[off:off + 8], "big")
+
+    def put32(self, off, v):
+        self.data[off:off + 4] = v.to_bytes(4, "big")
+
+    def put64(self, off, v):
+        self.data[off:off + 8] = v.to_bytes(8, "big")
+
+    @property
+    def cluster_size(self):
+        return 1 << self.u32(20)
+
+    @property
+    def l1_offset(self):
+        return self.u64(40)
+
+    @property
+    def reftable_offset(self):
+        return self.u64(48)
+
+    def l2_offset(self, i=0):
+        return self.u64(self.l1_offset + 8 * i) & 0x00fffffffffffe00
+
+    def save(self, path=None):
+        open(path or self.path, "wb").write(self.data)
