@@ -12,6 +12,13 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
+FILE *qcow2_check_log;
+
+static FILE *check_log(void)
+{
+	return qcow2_check_log ? qcow2_check_log : stderr;
+}
+
 struct walk {
 	struct blk *b;
 	struct qcow2 *s;
@@ -31,7 +38,7 @@ static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what
 	uint64_t first = off >> s->cluster_bits, last = (off + len - 1) >> s->cluster_bits;
 	for (uint64_t c = first; c <= last; c++) {
 		if (c >= w->nb) {
-			fprintf(stderr, "ERROR %s at offset 0x%llx lies beyond the end of the image file\n", what,
+			fprintf(check_log(), "ERROR %s at offset 0x%llx lies beyond the end of the image file\n", what,
 				(unsigned long long)(c << s->cluster_bits));
 			w->r->corruptions++;
 			continue;
@@ -51,7 +58,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *e
 			uint64_t host, len;
 			qcow2_compressed_extent(s, e, &host, &len);
 			if (e & QCOW2_OFLAG_COPIED) {
-				fprintf(stderr, "ERROR: coffset=0x%llx: copied flag must never be set for compressed "
+				fprintf(check_log(), "ERROR: coffset=0x%llx: copied flag must never be set for compressed "
 					"clusters\n", (unsigned long long)host);
 				w->r->corruptions++;
 			}
@@ -66,7 +73,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *e
 		if (!host)
 			continue;
 		if (qcow2_offset_in_cluster(s, host)) {
-			fprintf(stderr, "ERROR offset=%llx: Cluster is not properly aligned; L2 entry corrupted.\n",
+			fprintf(check_log(), "ERROR offset=%llx: Cluster is not properly aligned; L2 entry corrupted.\n",
 				(unsigned long long)host);
 			w->r->corruptions++;
 			continue;
@@ -100,7 +107,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 			return st_fail(err, ENOMEM, "check");
 		if (l1off + (uint64_t)l1n * 8 > w->file_clusters << s->cluster_bits ||
 		    st_pread_all(w->b->fd, l1, (uint64_t)l1n * 8, (off_t)l1off, err) < 0) {
-			fprintf(stderr, "ERROR snapshot L1 table at 0x%llx cannot be read\n", (unsigned long long)l1off);
+			fprintf(check_log(), "ERROR snapshot L1 table at 0x%llx cannot be read\n", (unsigned long long)l1off);
 			w->r->corruptions++;
 			return 0;
 		}
@@ -112,7 +119,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 		if (!l2off)
 			continue;
 		if (qcow2_offset_in_cluster(s, l2off) || l2off + s->cluster_size > w->file_clusters << s->cluster_bits) {
-			fprintf(stderr, "ERROR l2_offset=%llx: Table is not cluster aligned or lies outside the "
+			fprintf(check_log(), "ERROR l2_offset=%llx: Table is not cluster aligned or lies outside the "
 				"image; L1 entry corrupted\n", (unsigned long long)l2off);
 			w->r->corruptions++;
 			continue;
@@ -139,7 +146,7 @@ static int check_copied(struct walk *w, enum qcow2_repair repair, struct st_err 
 			return -1;
 		bool copied = s->l1[i] & QCOW2_OFLAG_COPIED;
 		if ((rc == 1) != copied) {
-			fprintf(stderr, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
+			fprintf(check_log(), "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
 				repair & 2 ? "Repairing" : "ERROR", i, (unsigned long long)s->l1[i],
 				(unsigned long long)rc);
 			if (repair & 2) {
@@ -163,7 +170,7 @@ static int check_copied(struct walk *w, enum qcow2_repair repair, struct st_err 
 			if (qcow2_cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
 				return -1;
 			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-				fprintf(stderr, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
+				fprintf(check_log(), "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
 					repair & 2 ? "Repairing" : "ERROR", (unsigned long long)e, (unsigned long long)rc);
 				w->r->corruptions++;
 				if (repair & 2) {
@@ -188,7 +195,7 @@ static int compare_refcounts(struct walk *w, enum qcow2_repair repair, struct st
 		uint64_t r = c / s->refblock_entries;
 		if (r >= s->reftable_entries || !s->reftable[r]) {
 			if (want) {
-				fprintf(stderr, "ERROR cluster %llu refcount=0 reference=%llu\n",
+				fprintf(check_log(), "ERROR cluster %llu refcount=0 reference=%llu\n",
 					(unsigned long long)c, (unsigned long long)want);
 				w->r->corruptions++;
 				if (repair & 2 && qcow2_refcount_update(b, c << s->cluster_bits, 1, (int64_t)want, err) == 0)
@@ -204,7 +211,7 @@ static int compare_refcounts(struct walk *w, enum qcow2_repair repair, struct st
 		if (rc == want)
 			continue;
 		bool leak = rc > want;
-		fprintf(stderr, "%s cluster %llu refcount=%llu reference=%llu\n",
+		fprintf(check_log(), "%s cluster %llu refcount=%llu reference=%llu\n",
 			leak ? ((repair & 1) ? "Repairing" : "Leaked") : ((repair & 2) ? "Repairing" : "ERROR"),
 			(unsigned long long)c, (unsigned long long)rc, (unsigned long long)want);
 		if (leak)
@@ -259,7 +266,7 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 		if (!off)
 			continue;
 		if (qcow2_offset_in_cluster(s, off) || off >> s->cluster_bits >= w.nb) {
-			fprintf(stderr, "ERROR refcount block %llu is not cluster aligned or lies outside the image\n",
+			fprintf(check_log(), "ERROR refcount block %llu is not cluster aligned or lies outside the image\n",
 				(unsigned long long)i);
 			r->corruptions++;
 			s->reftable[i] = 0; /* never follow it (the file is not changed by this) */

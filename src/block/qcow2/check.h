@@ -3,6 +3,7 @@
 #define STRATA_BLOCK_QCOW2_CHECK_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "block/block.h"
 
@@ -19,6 +20,9 @@ struct qcow2_check_result {
  * refcounts; with repair, fixes what it may. Messages go to stderr as
  * qemu-img prints them. */
 int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err);
+
+/* where findings are printed (NULL: stderr) */
+extern FILE *qcow2_check_log;
 
 /* after a successful repair: the corrupt and dirty bits go */
 int qcow2_clear_corrupt(struct blk *b, struct st_err *err);
