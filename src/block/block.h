@@ -143,4 +143,16 @@ struct qcow2_info {
 };
 int qcow2_get_info(struct blk *b, struct qcow2_info *info);
 
+/* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */
+struct blk_snapshot {
+	char *id, *name;
+	uint64_t vm_state_size, vm_clock_nsec, icount, disk_size;
+	uint32_t date_sec, date_nsec;
+};
+int blk_snapshot_list(struct blk *b, struct blk_snapshot **out, unsigned *n, struct st_err *err);
+void blk_snapshots_free(struct blk_snapshot *s, unsigned n);
+int blk_snapshot_create(struct blk *b, const char *name, struct st_err *err);
+int blk_snapshot_apply(struct blk *b, const char *name_or_id, struct st_err *err);
+int blk_snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *err);
+
 #endif

@@ -167,6 +167,7 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err);
 void qcow2_snapshots_free(struct qcow2 *s);
 uint64_t qcow2_snapshot_table_size(const struct qcow2 *s);
 int qcow2_snapshots_write(struct blk *b, struct st_err *err);
+int qcow2_write_l1_all(struct blk *b, struct st_err *err);
 
 /* driver.c */
 int qcow2_read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, uint64_t **out,
