@@ -155,4 +155,11 @@ int blk_snapshot_create(struct blk *b, const char *name, struct st_err *err);
 int blk_snapshot_apply(struct blk *b, const char *name_or_id, struct st_err *err);
 int blk_snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *err);
 
+/* Header changes (qcow2): the backing file name/format ("" or NULL removes it). */
+int blk_set_backing(struct blk *b, const char *name, const char *fmt, struct st_err *err);
+/* Every cluster becomes unallocated (commit empties the top image). */
+int blk_make_empty(struct blk *b, struct st_err *err);
+/* amend: compat (2|3), lazy refcounts (0|1, -1 keep); other options are refused by the caller. */
+int qcow2_amend(struct blk *b, int compat, int lazy, struct st_err *err);
+
 #endif
