@@ -30,12 +30,10 @@ static int parse_bool(const char *k, const char *v, bool *out, struct st_err *er
 	return 0;
 }
 
-int img_parse_create_opts(const char *list, struct blk_create_opts *o, struct st_err *err)
+int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err)
 {
-	char *copy = strdup(list), *save = NULL;
-	if (!copy)
-		return st_fail(err, ENOMEM, "options");
-	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+	char *save = NULL;
+	for (char *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
 		if (!v)
 			return st_fail(err, EINVAL, "option '%s' needs a value (key=value)", kv);
@@ -74,7 +72,7 @@ int img_parse_create_opts(const char *list, struct blk_create_opts *o, struct st
 			return st_fail(err, EINVAL, "unknown option '%s'", kv);
 		}
 	}
-	return 0; /* copy stays alive: o points into it */
+	return 0;
 }
 
 int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,

@@ -21,8 +21,8 @@ extern const struct img_cmd img_cmd_create, img_cmd_info, img_cmd_check, img_cmd
 int img_die(const struct st_err *err);
 /* --help and usage errors */
 int img_usage(const struct img_cmd *c, bool error);
-/* -o key=value[,key=value...] into creation options (strdup'd strings leak by design: short-lived tool) */
-int img_parse_create_opts(const char *list, struct blk_create_opts *o, struct st_err *err);
+/* -o key=value[,key=value...] into creation options; parsed in place (o points into list) */
+int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err);
 int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
 	     struct st_err *err);
 /* progress on stdout, "    (12.34/100%)", only when enabled */
