@@ -96,6 +96,7 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 	b->fd = fd;
 	b->depth = depth;
 	b->writable = o->writable;
+	b->no_sync = o->no_sync;
 	pthread_mutex_init(&b->lock, NULL);
 	b->path = strdup(path);
 	cleanup_free char *copy = strdup(path);

@@ -22,6 +22,7 @@ struct blk_open_opts {
 	uint64_t refcount_cache_bytes; /* 0: 1/4 of the L2 cache, at least 4 blocks */
 	bool direct;               /* O_DIRECT */
 	bool for_repair;           /* check -r: open a corrupt or dirty image as it is */
+	bool no_sync;              /* cache=unsafe: flush orders metadata but never fdatasyncs */
 };
 
 /* What a range of the guest view is, as seen from this image alone. */
@@ -75,6 +76,7 @@ struct blk {
 	uint64_t size;          /* guest-visible size */
 	struct blk *backing;    /* NULL when none (or not opened) */
 	unsigned depth;         /* 0 for the top image */
+	bool no_sync;
 };
 
 extern const struct blk_driver blk_raw_driver;

@@ -71,7 +71,7 @@ static int raw_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err 
 
 static int raw_flush(struct blk *b, struct st_err *err)
 {
-	if (fdatasync(b->fd) < 0 && errno != EINVAL)
+	if (!b->no_sync && fdatasync(b->fd) < 0 && errno != EINVAL)
 		return st_fail_errno(err, "fdatasync");
 	return 0;
 }

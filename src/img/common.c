@@ -139,3 +139,15 @@ bool img_is_zero(const void *buf, uint64_t len)
 		return false;
 	return !memcmp(p, p + 1, len - 1);
 }
+
+int img_parse_cache(const char *mode, bool *no_sync, struct st_err *err)
+{
+	if (!strcmp(mode, "unsafe"))
+		*no_sync = true;
+	else if (!strcmp(mode, "writeback") || !strcmp(mode, "none") || !strcmp(mode, "writethrough") ||
+		 !strcmp(mode, "directsync"))
+		*no_sync = false;
+	else
+		return st_fail(err, EINVAL, "unknown cache mode '%s'", mode);
+	return 0;
+}

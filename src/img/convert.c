@@ -167,11 +167,12 @@ static int run(int argc, char **argv)
 	struct blk_create_opts co = {0};
 	struct st_err err = {0};
 	bool compress = false, progress = false, no_create = false, unordered = false;
+	bool no_sync = true; /* qemu-img convert's default target cache mode is unsafe */
 	uint64_t sparse = 4096, workers = 0;
 	char *opts = NULL;
 	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "f:O:o:cpS:nB:F:m:WqUh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:O:o:cpS:nB:F:m:t:T:WqUh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f': sfmt = optarg; break;
 		case 'O': ofmt = optarg; break;
@@ -190,6 +191,11 @@ static int run(int argc, char **argv)
 				return workers ? img_die(&err) : (fprintf(stderr, "strata-img: error: -m must be 1..16\n"), 1);
 			break;
 		case 'W': unordered = true; break;
+		case 't':
+			if (img_parse_cache(optarg, &no_sync, &err) < 0)
+				return img_die(&err);
+			break;
+		case 'T': break;
 		case 'q': case 'U': break;
 		case 'h': return img_usage(&img_cmd_convert, false);
 		default: return img_usage(&img_cmd_convert, true);
@@ -224,7 +230,8 @@ static int run(int argc, char **argv)
 		return img_die(&err);
 	}
 	struct blk *dst;
-	if (img_open(out, no_create ? NULL : ofmt, true, false, &dst, &err) < 0) {
+	struct blk_open_opts dopts = {.format = no_create ? NULL : ofmt, .writable = true, .no_sync = no_sync};
+	if (blk_open(out, &dopts, &dst, &err) < 0) {
 		blk_close(src, NULL);
 		return img_die(&err);
 	}
@@ -260,4 +267,4 @@ static int run(int argc, char **argv)
 const struct img_cmd img_cmd_convert = {
 	"convert", run,
 	"convert [-f fmt] [-O output_fmt] [-o options] [-c] [-p] [-S sparse_size] [-n] [-B backing [-F fmt]] "
-	"[-m workers] [-W] [-q] filename output_filename"};
+	"[-m workers] [-W] [-t cache] [-q] filename output_filename"};

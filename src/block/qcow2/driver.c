@@ -129,7 +129,7 @@ static int qcow2_flush(struct blk *b, struct st_err *err)
 {
 	if (qcow2_flush_metadata(b, err) < 0)
 		return -1;
-	if (fdatasync(b->fd) < 0)
+	if (!b->no_sync && fdatasync(b->fd) < 0)
 		return st_fail_errno(err, "fdatasync");
 	return 0;
 }
