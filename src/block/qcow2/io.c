@@ -255,8 +255,12 @@ static int set_range(struct blk *b, uint64_t len, uint64_t off, uint64_t entry, 
 			uint64_t e;
 			if (qcow2_get_l2_entry(b, off, &e, err) < 0)
 				return -1;
-			bool nothing = e == entry || (!entry && !b->backing && classify(s, e) == E_ZERO && !(e & QCOW2_OFFSET_MASK));
-			if (!nothing && !(entry && !e && !b->backing) && qcow2_set_entry(b, off, entry, err) < 0)
+			/* the backing name decides, even when the chain was not opened */
+			bool backed = s->backing_name != NULL;
+			bool nothing = e == entry ||
+				       (!entry && !backed && classify(s, e) == E_ZERO && !(e & QCOW2_OFFSET_MASK)) ||
+				       (entry && !e && !backed);
+			if (!nothing && qcow2_set_entry(b, off, entry, err) < 0)
 				return -1;
 		}
 		off += n;
@@ -272,7 +276,7 @@ int qcow2_write_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err 
 		return -1;
 	if (s->version >= 3)
 		return set_range(b, len, off, QCOW2_OFLAG_ZERO, true, err);
-	if (!b->backing)
+	if (!s->backing_name)
 		return set_range(b, len, off, 0, true, err);
 	const uint8_t *z = zero_cluster(s);
 	while (len) {
@@ -290,7 +294,7 @@ int qcow2_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 	struct qcow2 *s = qcow2_of(b);
 	if (check_writable(b, err) < 0)
 		return -1;
-	if (!b->backing)
+	if (!s->backing_name)
 		return set_range(b, len, off, 0, false, err);
 	if (s->version >= 3)
 		return set_range(b, len, off, QCOW2_OFLAG_ZERO, false, err);
