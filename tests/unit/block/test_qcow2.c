@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/aio.h"
 #include "block/block.h"
 #include "block/qcow2/check.h"
 #include "block/qcow2/qcow2.h"
@@ -159,6 +160,64 @@ static void unknown_feature_refused(void **state)
 	assert_non_null(strstr(err.msg, "unsupported"));
 }
 
+struct aio_done {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int completed, failed;
+};
+
+static void on_done(struct blk_aio_req *r, int ret, const struct st_err *err)
+{
+	(void)err;
+	struct aio_done *d = r->opaque;
+	pthread_mutex_lock(&d->mu);
+	d->completed++;
+	d->failed += ret < 0;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void aio_requests_complete(void **state)
+{
+	(void)state;
+	char p[256];
+	path_of(p, sizeof(p), "aio.qcow2");
+	struct st_err err = {0};
+	struct blk_create_opts co = {.format = "qcow2", .size = 4 << 20};
+	assert_int_equal(blk_create(p, &co, &err), 0);
+	struct blk_open_opts oo = {.writable = true};
+	struct blk *b;
+	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
+	struct blk_aio_pool *pool;
+	assert_int_equal(blk_aio_pool_new(3, &pool, &err), 0);
+	struct aio_done d = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	static uint8_t bufs[32][8192];
+	struct blk_aio_req reqs[32];
+	for (int i = 0; i < 32; i++) {
+		memset(bufs[i], i + 1, sizeof(bufs[i]));
+		reqs[i] = (struct blk_aio_req){.op = BLK_AIO_WRITE, .b = b, .buf = bufs[i], .len = 8192,
+					       .off = (uint64_t)i * 100000, .done = on_done, .opaque = &d};
+		blk_aio_submit(pool, &reqs[i]);
+	}
+	pthread_mutex_lock(&d.mu);
+	while (d.completed < 32)
+		pthread_cond_wait(&d.cv, &d.mu);
+	pthread_mutex_unlock(&d.mu);
+	assert_int_equal(d.failed, 0);
+	struct blk_aio_req bad = {.op = BLK_AIO_READ, .b = b, .buf = bufs[0], .len = 8192, .off = 8 << 20,
+				  .done = on_done, .opaque = &d};
+	blk_aio_submit(pool, &bad);
+	blk_aio_pool_free(pool);
+	assert_int_equal(d.completed, 33);
+	assert_int_equal(d.failed, 1);
+	uint8_t back[8192];
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(blk_pread(b, back, sizeof(back), (uint64_t)i * 100000, &err), 0);
+		assert_memory_equal(back, bufs[i], sizeof(back));
+	}
+	assert_int_equal(blk_close(b, &err), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -180,6 +239,7 @@ int main(void)
 		cmocka_unit_test(cluster_sizes_and_versions),
 		cmocka_unit_test(threads_share_one_image),
 		cmocka_unit_test(unknown_feature_refused),
+		cmocka_unit_test(aio_requests_complete),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
