@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,6 +47,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size < (1 << 20))
 			qcow2_check(b, QCOW2_REPAIR_NONE, &r, &err);
 		blk_close(b, NULL);
+	}
+	/* the write path on hostile metadata: allocation, COW, refcount updates */
+	if (size < (64 << 10) && lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, (off_t)size) == 0 &&
+	    pwrite(fd, data, size, 0) == (ssize_t)size) {
+		o.writable = true;
+		if (blk_open(path, &o, &b, &err) == 0) {
+			static uint8_t wbuf[70000];
+			memset(wbuf, 0x5a, sizeof(wbuf));
+			uint64_t n = b->size < sizeof(wbuf) ? b->size : sizeof(wbuf);
+			if (blk_pwrite(b, wbuf, n / 2 + 1 < n ? n / 2 + 1 : n, b->size - n, &err) == 0 &&
+			    blk_pwrite_zeroes(b, n / 3, 0, &err) == 0)
+				blk_flush(b, &err);
+			blk_close(b, NULL);
+		}
 	}
 	close(fd);
 	return 0;
