@@ -2,6 +2,7 @@
  * chunk order so the target is laid out sequentially, as qemu-img does
  * without -W. Zero ranges are skipped on a fresh target. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -219,6 +220,9 @@ static int run(int argc, char **argv)
 		blk_close(src, NULL);
 		return img_die(&err);
 	}
+	/* one sequential pass over every file of the chain: a larger readahead */
+	for (struct blk *l = src; l; l = l->backing)
+		posix_fadvise(l->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	co.format = ofmt;
 	co.size = src->size;
 	if (backing) {
