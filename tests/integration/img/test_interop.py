@@ -173,3 +173,28 @@ def test_compare_detects_difference(tmp_path, src_raw):
     run(qemu_io(), "-c", "write -P 0x42 12345 1", img)
     p = st("compare", src_raw, img, ok=(1,))
     assert "12345" in p.stdout
+
+
+@pytest.mark.parametrize("opts", OPTION_MATRIX + ["preallocation=full", "compat=0.10,cluster_size=1024"])
+def test_images_we_create_take_qemu_writes(tmp_path, opts):
+    img = tmp_path / "cr.qcow2"
+    st("create", "-q", "-f", "qcow2", "-o", opts, img, "12M")
+    qemu_check_clean(img)
+    from imgutil import run
+    run(qemu_io(), "-c", "write -P 0x21 100k 3M", "-c", "write -z 5M 1M", "-c", "write -c -P 0x22 8M 64k", img)
+    qemu_check_clean(img)
+    run(qemu_io(), "-c", "read -P 0x21 100k 3M", "-c", "read -P 0 5M 1M", img)
+    # and our own writes on top of qemu's
+    src = tmp_path / "w.raw"
+    open(src, "wb").write(bytes([0x33]) * (12 << 20))
+    st("convert", "-n", "-O", "qcow2", src, img)
+    qemu_check_clean(img)
+    qi("compare", src, img)
+
+
+def test_convert_progress_workers_and_unordered(tmp_path, src_raw):
+    out = tmp_path / "pw.qcow2"
+    p = st("convert", "-p", "-m", "4", "-W", "-O", "qcow2", src_raw, out)
+    assert "100.00/100%" in p.stdout
+    qemu_check_clean(out)
+    qi("compare", src_raw, out)
