@@ -58,6 +58,12 @@ def make_source(path, size):
             left -= n
 
 
+def wall(*args):
+    t0 = time.monotonic()
+    sh(*args)
+    return time.monotonic() - t0
+
+
 def median(v):
     return sorted(v)[len(v) // 2]
 
@@ -120,6 +126,13 @@ def main():
             print(f"  {label:34} {tq:9.3f}s")
             continue
         print(f"  {label:34} {tq:9.3f}s {ts:10.3f}s {tq / ts:7.2f}x {100 * copy / ts:9.0f}%")
+
+    print("\nmetadata commands on the converted 2 GiB qcow2 (warm, median of 21 runs)")
+    print(f"  {'':34} {'qemu-img':>10} {'strata-img':>11} {'speedup':>8}")
+    for cmd in ("check", "info"):
+        q = median([wall(qemu, cmd, d("q.qcow2")) for _ in range(21)])
+        s_ = median([wall(strata, cmd, d("q.qcow2")) for _ in range(21)])
+        print(f"  {cmd:34} {q * 1000:8.1f}ms {s_ * 1000:9.1f}ms {q / s_:7.2f}x")
 
     big = d("iops.qcow2")
     sh(qemu, "create", "-q", "-f", "qcow2", big, "1G")

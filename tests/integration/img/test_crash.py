@@ -40,7 +40,7 @@ def test_sigkill_during_random_writes(tmp_path, opts):
     st("create", "-f", "qcow2", "-o", opts, img, str(SIZE))
     model = bytearray(SIZE)
     rnd = random.Random(opts)
-    leaked_runs = acknowledged = 0
+    leaked_runs = acknowledged = dirty_seen = 0
     for k in range(KILLS):
         p = subprocess.Popen([writer(), str(img), str(rnd.randrange(1 << 30))], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -59,6 +59,7 @@ def test_sigkill_during_random_writes(tmp_path, opts):
                 maybe[off:off + ln] = b"\x01" * ln
         chk = qi("check", "--output=json", img, ok=None)
         verdict = json.loads(chk.stdout)
+        dirty_seen += json.loads(qi("info", "--output=json", img).stdout)["dirty-flag"]
         assert verdict.get("corruptions", 0) == 0 and chk.returncode in (0, 3), chk.stdout + chk.stderr
         leaked_runs += chk.returncode == 3
         raw = tmp_path / "now.raw"
@@ -71,5 +72,7 @@ def test_sigkill_during_random_writes(tmp_path, opts):
                 assert not bad, f"kill {k}: acknowledged data lost at offset {i + bad[0]}"
         model = bytearray(now)   # what landed after the flush is the new baseline
     assert acknowledged > 10 * KILLS, "the writer barely wrote anything before each kill"
+    # lazy refcounts: killed writers leave the dirty bit, the next read-write open repairs and clears it
+    assert (dirty_seen > 0) == ("lazy_refcounts=on" in opts)
     st("check", "-r", "all", img, ok=(0,))
     qemu_check_clean(img)
