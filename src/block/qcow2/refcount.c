@@ -250,6 +250,9 @@ int qcow2_refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t 
 		qcow2_refcount_write_entry(s, blk, idx, v);
 		qcow2_cache_mark_dirty(&s->rb_cache, blk);
 		if (v == 0) {
+			/* a freed cluster may come back as anything: no more packing into it */
+			if (s->comp_next && s->comp_next >> s->cluster_bits == c)
+				s->comp_next = 0;
 			if (c < s->free_cluster_index)
 				s->free_cluster_index = c;
 			qcow2_cache_forget(&s->l2_cache, c << s->cluster_bits);
@@ -324,10 +327,11 @@ int64_t qcow2_alloc_bytes(struct blk *b, uint64_t size, struct st_err *err)
 	if (s->comp_next && qcow2_offset_in_cluster(s, s->comp_next) + size <= cs) {
 		uint64_t off = s->comp_next;
 		uint64_t rc;
-		/* still ours? (a discard may have freed it meanwhile) */
 		if (qcow2_refcount_get(b, off >> s->cluster_bits, &rc, err) < 0)
 			return -1;
-		if (rc) {
+		/* shared while its refcount has room (1-bit refcounts: never); comp_next
+		 * is cleared when its cluster is freed */
+		if (rc && rc < s->refcount_max) {
 			if (qcow2_refcount_update(b, off, 1, 1, err) < 0)
 				return -1;
 			s->comp_next = qcow2_offset_in_cluster(s, off + size) ? off + size : 0;

@@ -51,6 +51,55 @@ static int tree_update(struct blk *b, const uint64_t *l1, uint32_t n, int64_t de
 	return 0;
 }
 
+/* Whether one more reference along every path of an L1 table keeps every
+ * refcount in range: checked before anything changes, so a refusal leaves
+ * the image as it was (as qemu-img refuses such a snapshot). */
+static int tree_fits(struct blk *b, const uint64_t *l1, uint32_t n, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	uint64_t clusters = s->file_end >> s->cluster_bits;
+	if (s->refcount_order >= 6 || clusters > (256u << 20))
+		return 0;
+	cleanup_free uint32_t *add = calloc(clusters + 1, sizeof(uint32_t));
+	cleanup_free uint64_t *l2 = malloc(s->cluster_size);
+	if (!add || !l2)
+		return st_fail(err, ENOMEM, "snapshot");
+#define COUNT(off) do { uint64_t c_ = (off) >> s->cluster_bits; if (c_ < clusters) add[c_]++; } while (0)
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+		if (!l2off)
+			continue;
+		uint64_t *t;
+		if (qcow2_cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
+			return -1;
+		memcpy(l2, t, s->cluster_size);
+		COUNT(l2off);
+		for (uint32_t j = 0; j < s->l2_entries; j++) {
+			uint64_t e = be64toh(l2[j]);
+			if (e & QCOW2_OFLAG_COMPRESSED) {
+				uint64_t host, len;
+				qcow2_compressed_extent(s, e, &host, &len);
+				for (uint64_t o = host & ~(s->cluster_size - 1); o < host + len; o += s->cluster_size)
+					COUNT(o);
+			} else if (e & QCOW2_OFFSET_MASK) {
+				COUNT(e & QCOW2_OFFSET_MASK);
+			}
+		}
+	}
+#undef COUNT
+	for (uint64_t c = 0; c < clusters; c++) {
+		uint64_t rc;
+		if (!add[c])
+			continue;
+		if (qcow2_refcount_get(b, c, &rc, err) < 0)
+			return -1;
+		if (s->refcount_max - rc < add[c])
+			return st_fail(err, EOVERFLOW, "refcount_bits=%u is too small for one more reference to every "
+				       "cluster", 1u << s->refcount_order);
+	}
+	return 0;
+}
+
 /* COPIED on the active tables exactly where the refcount is 1. */
 static int fix_copied(struct blk *b, struct st_err *err)
 {
@@ -118,8 +167,8 @@ static int qcow2_snap_create(struct blk *b, const char *name, struct st_err *err
 		return st_fail(err, ENOSPC, "too many snapshots");
 	if (strlen(name) > 65535)
 		return st_fail(err, EINVAL, "snapshot name too long");
-	if (qcow2_flush_metadata(b, err) < 0 || tree_update(b, s->l1, s->l1_size, 1, err) < 0 ||
-	    fix_copied(b, err) < 0)
+	if (qcow2_flush_metadata(b, err) < 0 || tree_fits(b, s->l1, s->l1_size, err) < 0 ||
+	    tree_update(b, s->l1, s->l1_size, 1, err) < 0 || fix_copied(b, err) < 0)
 		return -1;
 	uint64_t bytes = ST_ALIGN_UP((uint64_t)s->l1_size * 8, s->cluster_size);
 	int64_t l1off = 0;
@@ -205,8 +254,8 @@ static int qcow2_snap_apply(struct blk *b, const char *key, struct st_err *err)
 		return st_fail(err, ENOMEM, "snapshot");
 	memcpy(old, s->l1, (uint64_t)s->l1_size * 8);
 	/* the snapshot's tree gains the active reference before the L1 switches */
-	if (qcow2_flush_metadata(b, err) < 0 || tree_update(b, l1, sn->l1_size, 1, err) < 0 ||
-	    qcow2_flush_metadata(b, err) < 0)
+	if (qcow2_flush_metadata(b, err) < 0 || tree_fits(b, l1, sn->l1_size, err) < 0 ||
+	    tree_update(b, l1, sn->l1_size, 1, err) < 0 || qcow2_flush_metadata(b, err) < 0)
 		return -1;
 	memset(s->l1, 0, (uint64_t)s->l1_size * 8);
 	for (uint32_t j = 0; j < sn->l1_size; j++)
