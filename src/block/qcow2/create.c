@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -79,7 +80,19 @@ static int preallocate(struct blk *b, const char *mode, struct st_err *err)
 	return 0;
 }
 
+static int qcow2_create_file(const char *path, const struct blk_create_opts *o, struct st_err *err);
+
 int qcow2_create(const char *path, const struct blk_create_opts *o, struct st_err *err)
+{
+	struct stat st;
+	bool existed = stat(path, &st) == 0;
+	int r = qcow2_create_file(path, o, err);
+	if (r < 0 && !existed)
+		unlink(path); /* no half-made image left behind */
+	return r;
+}
+
+static int qcow2_create_file(const char *path, const struct blk_create_opts *o, struct st_err *err)
 {
 	struct qcow2 s = {0};
 	if (parse_opts(o, &s, err) < 0)

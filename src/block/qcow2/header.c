@@ -291,17 +291,21 @@ int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
 		put32(h + 100, hl);
 		h[104] = (uint8_t)s->comp;
 	}
-	/* extensions, then the backing name, all within the first cluster */
-	uint64_t need = hl + 8 + (s->backing_fmt ? 8 + 64 : 0) + (s->version == 3 ? 8 + 48 * 8 : 0) +
+	/* extensions, then the backing name, all within the first cluster; the
+	 * feature name table is optional and left out when it does not fit (as QEMU
+	 * does with 512-byte clusters) */
+	uint64_t table_len = 8 + 48 * ST_ARRAY_SIZE(feature_names);
+	uint64_t need = hl + 8 + (s->backing_fmt ? 8 + ST_ALIGN_UP(strlen(s->backing_fmt), 8) : 0) +
 			(s->backing_name ? strlen(s->backing_name) : 0);
 	for (unsigned i = 0; i < s->n_exts; i++)
 		need += 8 + ST_ALIGN_UP((uint64_t)s->exts[i].len, 8);
 	if (need > s->cluster_size)
 		return st_fail(err, ENOSPC, "header, extensions and backing name do not fit in one cluster");
+	bool with_table = s->version == 3 && need + table_len <= s->cluster_size;
 	size_t o = hl;
 	if (s->backing_fmt)
 		o += put_ext(h + o, QCOW2_EXT_BACKING_FMT, s->backing_fmt, (uint32_t)strlen(s->backing_fmt));
-	if (s->version == 3) {
+	if (with_table) {
 		uint8_t table[48 * ST_ARRAY_SIZE(feature_names)];
 		memset(table, 0, sizeof(table));
 		for (size_t i = 0; i < ST_ARRAY_SIZE(feature_names); i++) {

@@ -18,6 +18,7 @@ CASES = [
     ("cluster_size=65536", True),
     ("compat=0.10,cluster_size=8192", True),
     ("cluster_size=4096,compression_type=zstd", True),
+    ("cluster_size=512", True),
 ]
 
 
