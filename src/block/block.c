@@ -154,8 +154,12 @@ int blk_close(struct blk *b, struct st_err *err)
 	int ret = 0;
 	while (b) {
 		struct blk *next = b->backing;
-		if (b->writable && b->drv && b->drv->flush(b, err) < 0)
-			ret = -1;
+		if (b->writable && b->drv) {
+			pthread_mutex_lock(&b->lock);
+			if (b->drv->flush(b, err) < 0)
+				ret = -1;
+			pthread_mutex_unlock(&b->lock);
+		}
 		blk_free_one(b);
 		b = next;
 	}

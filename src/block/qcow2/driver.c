@@ -23,6 +23,7 @@ static int qcow2_probe(const uint8_t *buf, size_t len)
 
 static void qcow2_free_state(struct qcow2 *s)
 {
+	pthread_cond_destroy(&s->drained);
 	qcow2_cache_destroy(&s->l2_cache);
 	qcow2_cache_destroy(&s->rb_cache);
 	qcow2_snapshots_free(s);
@@ -77,6 +78,7 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_er
 	if (!s)
 		return st_fail(err, ENOMEM, "qcow2 state");
 	b->opaque = s;
+	pthread_cond_init(&s->drained, NULL);
 	int ret = -1;
 	struct stat st;
 	if (qcow2_header_read(b, s, err) < 0 || fstat(b->fd, &st) < 0)

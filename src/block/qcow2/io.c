@@ -40,7 +40,41 @@ static int read_compressed(struct blk *b, uint64_t e, struct st_err *err)
 	return 0;
 }
 
+/* Plain data I/O runs without the image lock, so I/O threads overlap. A
+ * cluster cannot be reused meanwhile: frees take effect only in
+ * qcow2_apply_pending_frees and snapshots change sharing only after
+ * qcow2_drain, and both wait for the I/O in flight. */
+static int data_io(struct blk *b, bool unlock, bool write, void *buf, uint64_t n, uint64_t host,
+		   struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	if (!unlock)
+		return write ? st_pwrite_all(b->fd, buf, n, (off_t)host, err)
+			     : st_pread_all(b->fd, buf, n, (off_t)host, err);
+	s->inflight++;
+	pthread_mutex_unlock(&b->lock);
+	int r = write ? st_pwrite_all(b->fd, buf, n, (off_t)host, err) : st_pread_all(b->fd, buf, n, (off_t)host, err);
+	pthread_mutex_lock(&b->lock);
+	if (--s->inflight == 0)
+		pthread_cond_broadcast(&s->drained);
+	return r;
+}
+
+void qcow2_drain(struct blk *b)
+{
+	struct qcow2 *s = qcow2_of(b);
+	while (s->inflight)
+		pthread_cond_wait(&s->drained, &b->lock);
+}
+
+static int read_data(struct blk *b, void *buf, uint64_t len, uint64_t off, bool unlock, struct st_err *err);
+
 int qcow2_read(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
+{
+	return read_data(b, buf, len, off, true, err);
+}
+
+static int read_data(struct blk *b, void *buf, uint64_t len, uint64_t off, bool unlock, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	uint8_t *p = buf;
@@ -75,7 +109,7 @@ int qcow2_read(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_e
 					break;
 				n += ST_MIN(len - n, s->cluster_size);
 			}
-			if (st_pread_all(b->fd, p, n, (off_t)host, err) < 0)
+			if (data_io(b, unlock, false, p, n, host, err) < 0)
 				return -1;
 			break;
 		}
@@ -125,7 +159,8 @@ static int merge_cluster(struct blk *b, uint64_t cluster_off, const uint8_t *dat
 {
 	struct qcow2 *s = qcow2_of(b);
 	uint64_t valid = ST_MIN(s->cluster_size, b->size - cluster_off);
-	if (qcow2_read(b, out, valid, cluster_off, err) < 0)
+	/* under the lock: the clusters allocated for this write are not mapped yet */
+	if (read_data(b, out, valid, cluster_off, false, err) < 0)
 		return -1;
 	memset(out + valid, 0, s->cluster_size - valid);
 	memcpy(out + in, data, n);
@@ -203,7 +238,7 @@ int qcow2_write(struct blk *b, const void *buf, uint64_t len, uint64_t off, stru
 					break;
 				n += ST_MIN(len - n, s->cluster_size);
 			}
-			if (st_pwrite_all(b->fd, p, n, (off_t)host, err) < 0)
+			if (data_io(b, true, true, (void *)p, n, host, err) < 0)
 				return -1;
 		} else {
 			uint64_t k = 1;

@@ -102,6 +102,8 @@ struct qcow2 {
 	bool corrupt;                /* metadata found inconsistent: no more writes */
 	bool dirty_marked;           /* we set the dirty bit in this session */
 	bool lazy;
+	unsigned inflight;           /* data I/O running without the lock */
+	pthread_cond_t drained;
 	uint8_t *cbuf;               /* compressed input, 2 clusters */
 	uint8_t *dbuf;               /* one cluster of guest data */
 };

@@ -5,6 +5,7 @@
  * metadata flush, so a crash leaks clusters at worst and never frees one
  * that is still referenced. */
 #include "block/qcow2/qcow2.h"
+#include "block/qcow2/io.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -365,6 +366,7 @@ int qcow2_free_later(struct blk *b, uint64_t offset, struct st_err *err)
 int qcow2_apply_pending_frees(struct blk *b, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
+	qcow2_drain(b); /* a freed cluster may be reused at once: no I/O may still target it */
 	size_t n = s->n_pending;
 	s->n_pending = 0;
 	for (size_t i = 0; i < n; i++)

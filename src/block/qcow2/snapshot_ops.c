@@ -4,6 +4,7 @@
  * writes copy shared clusters first. Increments reach the file before the
  * tables that need them; the snapshot table switches with one header write. */
 #include "block/qcow2/qcow2.h"
+#include "block/qcow2/io.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -277,6 +278,7 @@ static int locked(struct blk *b, int (*fn)(struct blk *, const char *, struct st
 	if (qcow2_of(b)->corrupt)
 		return st_fail(err, EIO, "'%s' is marked corrupt", b->path);
 	pthread_mutex_lock(&b->lock);
+	qcow2_drain(b); /* sharing changes: no write may be in flight into a cluster */
 	int r = fn(b, k, err);
 	if (r == 0)
 		r = qcow2_flush_metadata(b, err);

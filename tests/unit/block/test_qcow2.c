@@ -104,6 +104,22 @@ static void *write_stripes(void *arg)
 	return NULL;
 }
 
+static void *flush_and_discard(void *arg)
+{
+	struct blk *b = arg;
+	struct st_err err = {0};
+	uint8_t buf[4096];
+	for (int i = 0; i < 200; i++) {
+		/* the gap between stripes: offsets no writer uses */
+		uint64_t off = ((uint64_t)i * 4096 * 3 + 4096) % (16 << 20);
+		memset(buf, 0xee, sizeof(buf));
+		if (blk_pwrite(b, buf, sizeof(buf), off, &err) < 0 || blk_discard(b, 4096, off, &err) < 0 ||
+		    blk_flush(b, &err) < 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
 static void threads_share_one_image(void **state)
 {
 	(void)state;
@@ -115,12 +131,17 @@ static void threads_share_one_image(void **state)
 	struct blk_open_opts oo = {.writable = true};
 	struct blk *b;
 	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
-	pthread_t th[4];
+	pthread_t th[5];
 	struct writer w[4];
 	for (int i = 0; i < 4; i++) {
 		w[i] = (struct writer){b, i};
 		pthread_create(&th[i], NULL, write_stripes, &w[i]);
 	}
+	/* flushes (which free clusters) and discards race with the writers' unlocked I/O */
+	pthread_create(&th[4], NULL, flush_and_discard, b);
+	void *fret;
+	pthread_join(th[4], &fret);
+	assert_null(fret);
 	for (int i = 0; i < 4; i++) {
 		void *ret;
 		pthread_join(th[i], &ret);
