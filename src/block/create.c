@@ -21,7 +21,7 @@ static int raw_create(const char *path, const struct blk_create_opts *o, struct 
 		if (r)
 			return st_fail(err, r, "preallocating '%s'", path);
 	} else if (strcmp(p, "off") && strcmp(p, "metadata")) {
-		return st_fail(err, EINVAL, "unknown preallocation mode '%s'", p);
+		return st_fail(err, 0, "unknown preallocation mode '%s'", p);
 	}
 	return 0;
 }
@@ -30,10 +30,10 @@ int blk_create(const char *path, const struct blk_create_opts *o, struct st_err 
 {
 	if (!o->format || !strcmp(o->format, "raw")) {
 		if (o->backing)
-			return st_fail(err, EINVAL, "raw images have no backing file");
+			return st_fail(err, 0, "raw images have no backing file");
 		return raw_create(path, o, err);
 	}
 	if (!strcmp(o->format, "qcow2"))
 		return qcow2_create(path, o, err);
-	return st_fail(err, EINVAL, "unknown image format '%s'", o->format);
+	return st_fail(err, 0, "unknown image format '%s'", o->format);
 }

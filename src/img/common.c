@@ -26,7 +26,7 @@ static int parse_bool(const char *k, const char *v, bool *out, struct st_err *er
 	else if (!strcmp(v, "off") || !strcmp(v, "false"))
 		*out = false;
 	else
-		return st_fail(err, EINVAL, "%s must be on or off, not '%s'", k, v);
+		return st_fail(err, 0, "%s must be on or off, not '%s'", k, v);
 	return 0;
 }
 
@@ -36,7 +36,7 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 	for (char *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
 		if (!v)
-			return st_fail(err, EINVAL, "option '%s' needs a value (key=value)", kv);
+			return st_fail(err, 0, "option '%s' needs a value (key=value)", kv);
 		*v++ = 0;
 		uint64_t n;
 		if (!strcmp(kv, "cluster_size")) {
@@ -49,7 +49,7 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 			else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
 				o->compat = 3;
 			else
-				return st_fail(err, EINVAL, "compat must be 0.10 or 1.1, not '%s'", v);
+				return st_fail(err, 0, "compat must be 0.10 or 1.1, not '%s'", v);
 		} else if (!strcmp(kv, "lazy_refcounts")) {
 			if (parse_bool(kv, v, &o->lazy_refcounts, err) < 0)
 				return -1;
@@ -69,7 +69,7 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 			if (st_parse_size(v, 1, &o->size, err) < 0)
 				return -1;
 		} else {
-			return st_fail(err, EINVAL, "unknown option '%s'", kv);
+			return st_fail(err, 0, "unknown option '%s'", kv);
 		}
 	}
 	return 0;
@@ -148,6 +148,6 @@ int img_parse_cache(const char *mode, bool *no_sync, struct st_err *err)
 		 !strcmp(mode, "directsync"))
 		*no_sync = false;
 	else
-		return st_fail(err, EINVAL, "unknown cache mode '%s'", mode);
+		return st_fail(err, 0, "unknown cache mode '%s'", mode);
 	return 0;
 }

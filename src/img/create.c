@@ -47,11 +47,11 @@ static int run(int argc, char **argv)
 		if (blk_probe_file(o.backing[0] == '/' ? o.backing : o.backing, &probed, NULL) == 0)
 			o.backing_fmt = probed; /* recorded so the chain is never probed again */
 	}
+	if (blk_create(path, &o, &err) < 0)
+		return img_die(&err);
 	if (!quiet)
 		printf("Formatting '%s', fmt=%s size=%llu%s%s\n", path, o.format, (unsigned long long)o.size,
 		       o.backing ? " backing_file=" : "", o.backing ? o.backing : "");
-	if (blk_create(path, &o, &err) < 0)
-		return img_die(&err);
 	return 0;
 }
 

@@ -19,30 +19,30 @@ static int parse_opts(const struct blk_create_opts *o, struct qcow2 *s, struct s
 {
 	uint64_t cs = o->cluster_size ? o->cluster_size : 65536;
 	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
-		return st_fail(err, EINVAL, "cluster size must be a power of two between 512 and 2M");
+		return st_fail(err, 0, "cluster size must be a power of two between 512 and 2M");
 	s->cluster_size = cs;
 	s->cluster_bits = (uint32_t)__builtin_ctzll(cs);
 	s->version = o->compat ? (uint32_t)o->compat : 3;
 	if (s->version != 2 && s->version != 3)
-		return st_fail(err, EINVAL, "compat must be 0.10 or 1.1");
+		return st_fail(err, 0, "compat must be 0.10 or 1.1");
 	int rb = o->refcount_bits ? o->refcount_bits : 16;
 	if (rb < 1 || rb > 64 || (rb & (rb - 1)))
-		return st_fail(err, EINVAL, "refcount_bits must be a power of two up to 64");
+		return st_fail(err, 0, "refcount_bits must be a power of two up to 64");
 	s->refcount_order = (uint32_t)__builtin_ctz((unsigned)rb);
 	if (s->version == 2 && rb != 16)
-		return st_fail(err, EINVAL, "compat=0.10 requires refcount_bits=16");
+		return st_fail(err, 0, "compat=0.10 requires refcount_bits=16");
 	if (o->lazy_refcounts) {
 		if (s->version == 2)
-			return st_fail(err, EINVAL, "lazy refcounts require compat=1.1");
+			return st_fail(err, 0, "lazy refcounts require compat=1.1");
 		s->compat |= QCOW2_COMPAT_LAZY_REFCOUNTS;
 	}
 	if (o->compression && !strcmp(o->compression, "zstd")) {
 		if (s->version == 2)
-			return st_fail(err, EINVAL, "compression_type=zstd requires compat=1.1");
+			return st_fail(err, 0, "compression_type=zstd requires compat=1.1");
 		s->comp = QCOW2_COMP_ZSTD;
 		s->incompat |= QCOW2_INCOMPAT_COMPRESSION;
 	} else if (o->compression && strcmp(o->compression, "zlib")) {
-		return st_fail(err, EINVAL, "unknown compression type '%s' (zlib or zstd)", o->compression);
+		return st_fail(err, 0, "unknown compression type '%s' (zlib or zstd)", o->compression);
 	}
 	return 0;
 }
@@ -53,7 +53,7 @@ static int preallocate(struct blk *b, const char *mode, struct st_err *err)
 	if (!strcmp(mode, "off"))
 		return 0;
 	if (strcmp(mode, "metadata") && strcmp(mode, "falloc") && strcmp(mode, "full"))
-		return st_fail(err, EINVAL, "unknown preallocation mode '%s'", mode);
+		return st_fail(err, 0, "unknown preallocation mode '%s'", mode);
 	uint64_t clusters = qcow2_size_to_clusters(s, b->size);
 	for (uint64_t c = 0; c < clusters;) {
 		uint64_t k = ST_MIN(clusters - c, 4096);
@@ -100,7 +100,7 @@ static int qcow2_create_file(const char *path, const struct blk_create_opts *o, 
 	uint64_t size = o->size;
 	if (o->backing) {
 		if (strlen(o->backing) > QCOW2_MAX_BACKING_NAME)
-			return st_fail(err, EINVAL, "backing file name is too long");
+			return st_fail(err, 0, "backing file name is too long");
 		if (!o->unsafe_backing) {
 			cleanup_free char *dir = NULL;
 			const char *slash = strrchr(path, '/');
