@@ -75,10 +75,23 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 	return 0;
 }
 
+/* Cache sizes from the environment (qemu-img takes them through --image-opts). */
+static int cache_sizes(struct blk_open_opts *o, struct st_err *err)
+{
+	const char *l2 = getenv("STRATA_IMG_L2_CACHE_SIZE"), *rc = getenv("STRATA_IMG_REFCOUNT_CACHE_SIZE");
+	if (l2 && st_parse_size(l2, 1, &o->l2_cache_bytes, err) < 0)
+		return st_err_prefix(err, "STRATA_IMG_L2_CACHE_SIZE");
+	if (rc && st_parse_size(rc, 1, &o->refcount_cache_bytes, err) < 0)
+		return st_err_prefix(err, "STRATA_IMG_REFCOUNT_CACHE_SIZE");
+	return 0;
+}
+
 int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
 	     struct st_err *err)
 {
 	struct blk_open_opts o = {.format = fmt, .writable = writable, .no_backing = no_backing};
+	if (cache_sizes(&o, err) < 0)
+		return -1;
 	return blk_open(path, &o, out, err);
 }
 
