@@ -281,10 +281,7 @@ static int set_range(struct blk *b, uint64_t len, uint64_t off, uint64_t entry, 
 		uint64_t n = ST_MIN(len, s->cluster_size - in);
 		bool whole = n == s->cluster_size || (in == 0 && off + n == b->size);
 		if (!whole) {
-			const uint8_t *z = zero_cluster(s);
-			if (!z)
-				return st_fail(err, ENOMEM, "zeros");
-			if (zero_partial && qcow2_write(b, z, n, off, err) < 0)
+			if (zero_partial && qcow2_write(b, zero_cluster(s), n, off, err) < 0)
 				return -1;
 		} else {
 			uint64_t e;
@@ -313,13 +310,11 @@ int qcow2_write_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err 
 		return set_range(b, len, off, QCOW2_OFLAG_ZERO, true, err);
 	if (!s->backing_name)
 		return set_range(b, len, off, 0, true, err);
-	const uint8_t *z = zero_cluster(s);
-	while (len) {
-		uint64_t n = ST_MIN(len, s->cluster_size);
-		if (!z || qcow2_write(b, z, n, off, err) < 0)
-			return z ? -1 : st_fail(err, ENOMEM, "zeros");
-		off += n;
-		len -= n;
+	/* v2 over a backing file has no zero flag: real zeros hide the backing data */
+	for (uint64_t n; len; off += n, len -= n) {
+		n = ST_MIN(len, s->cluster_size);
+		if (qcow2_write(b, zero_cluster(s), n, off, err) < 0)
+			return -1;
 	}
 	return 0;
 }
