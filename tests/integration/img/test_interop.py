@@ -202,3 +202,35 @@ def test_convert_progress_workers_and_unordered(tmp_path, src_raw):
     assert "100.00/100%" in p.stdout
     qemu_check_clean(out)
     qi("compare", src_raw, out)
+
+
+def test_convert_S0_allocates_everything(tmp_path):
+    src = tmp_path / "z.raw"
+    with open(src, "wb") as f:
+        f.truncate(4 << 20)
+        f.write(b"\x01" * 4096)
+    out = tmp_path / "full.qcow2"
+    st("convert", "-S", "0", "-O", "qcow2", src, out)
+    r = qemu_check_clean(out)
+    assert r["allocated-clusters"] == r["total-clusters"] == 64
+    sparse = tmp_path / "sparse.qcow2"
+    st("convert", "-O", "qcow2", src, sparse)
+    assert qemu_check_clean(sparse)["allocated-clusters"] == 1
+    qi("compare", src, out)
+    qi("compare", src, sparse)
+
+
+def test_compare_sizes_and_strict(tmp_path):
+    a, b = tmp_path / "a.raw", tmp_path / "b.qcow2"
+    with open(a, "wb") as f:
+        f.write(b"\x07" * 65536)
+    st("convert", "-O", "qcow2", a, b)
+    st("resize", b, "1M")
+    # the larger image holds only zeros past the smaller one's end: equal, except in strict mode
+    assert st("compare", a, b).returncode == 0
+    assert qi("compare", a, b, ok=None).returncode == 0
+    assert st("compare", "-s", a, b, ok=(1,)).returncode == 1
+    from imgutil import run
+    run(qemu_io(), "-c", "write -P 1 900k 1", b)
+    p = st("compare", a, b, ok=(1,))
+    assert str(900 * 1024) in p.stdout
