@@ -157,9 +157,11 @@ def test_map_matches_qemu(tmp_path, src_raw):
         assert ours == theirs
 
 
-def test_info_matches_qemu(tmp_path):
+@pytest.mark.parametrize("opts", ["cluster_size=4096,lazy_refcounts=on,refcount_bits=8", "compat=0.10",
+                                  "compression_type=zstd"])
+def test_info_matches_qemu(tmp_path, opts):
     img = tmp_path / "i.qcow2"
-    st("create", "-f", "qcow2", "-o", "cluster_size=4096,lazy_refcounts=on,refcount_bits=8", img, "1G")
+    st("create", "-f", "qcow2", "-o", opts, img, "1G")
     ours = json.loads(st("info", "--output=json", img).stdout)
     theirs = json.loads(qi("info", "--output=json", img).stdout)
     for k in ("virtual-size", "cluster-size", "format", "dirty-flag", "format-specific"):
