@@ -14,6 +14,7 @@
 #include "vm/loop.h"
 #include "vm/options.h"
 #include "vm/vcpu.h"
+#include "vm/virtio/devices.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -80,7 +81,7 @@ static int vm__setup_devices(struct vm *vm, struct st_err *err)
 	for (size_t i = 0; i < ST_ARRAY_SIZE(devices); i++)
 		if (devices[i].init(vm, err) < 0)
 			return st_err_prefix(err, "%s", devices[i].name);
-	return 0;
+	return virtio__setup_devices(vm, err);
 }
 
 static int vm__setup(struct vm *vm, struct st_err *err)

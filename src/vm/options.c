@@ -30,6 +30,9 @@ static void options__usage(void)
 "                           (default: yes under the nested profile)\n"
 "      --on-reboot ACTION   exit (default, status 3) or restart\n"
 "      --kvm-device PATH    KVM device (default /dev/kvm)\n"
+"      --disk PATH[,ro][,serial=S][,queues=N]  a virtio-blk disk on a raw image\n"
+"                           (repeatable, up to 8)\n"
+"      --rng                a virtio-rng device fed by getrandom()\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -38,7 +41,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -56,6 +59,8 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"unpack-kernel", optional_argument, NULL, OPT_UNPACK},
 		{"on-reboot", required_argument, NULL, OPT_REBOOT},
 		{"kvm-device", required_argument, NULL, OPT_KVM},
+		{"disk", required_argument, NULL, OPT_DISK},
+		{"rng", no_argument, NULL, OPT_RNG},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -107,6 +112,12 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			else return st_fail(err, 0, "--on-reboot: '%s' is not exit or restart", optarg);
 			break;
 		case OPT_KVM: cfg->kvm_device = optarg; break;
+		case OPT_DISK:
+			if (cfg->nr_disks == VM_MAX_DISKS)
+				return st_fail(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
+			cfg->disks[cfg->nr_disks++] = optarg;
+			break;
+		case OPT_RNG: cfg->rng = true; break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
 		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);

@@ -12,8 +12,10 @@
 #include "vm/io.h"
 #include "vm/kvm.h"
 #include "vm/memory.h"
+#include "vm/mmio.h"
 
 #define VM_MAX_CPUS 64
+#define VM_MAX_DISKS 8
 
 enum host_profile { HOST_PROFILE_AUTO, HOST_PROFILE_NATIVE, HOST_PROFILE_NESTED };
 
@@ -32,6 +34,9 @@ struct vm_config {
 	int unpack_kernel;          /* -1: auto (on under the nested profile) */
 	const char *kvm_device;
 	char **argv;                /* for a restart by re-exec */
+	const char *disks[VM_MAX_DISKS]; /* --disk specs (virtio-blk) */
+	unsigned nr_disks;
+	bool rng;                   /* --rng: virtio-rng */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
@@ -40,6 +45,8 @@ struct vcpu;
 struct cpuid_table;
 struct serial8250;
 struct acpi_pm;
+struct pci_bus;
+struct virtio_dev;
 
 /* How the boot CPU starts: filled by the loaders in boot/. */
 enum boot_mode { BOOT_LINUX64, BOOT_PVH };
@@ -55,6 +62,10 @@ struct vm {
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct io_bus io;
+	struct mmio_bus mmio;
+	struct pci_bus *pci;
+	struct virtio_dev *virtio[31];
+	unsigned nr_virtio;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	struct cpuid_table *cpuid;

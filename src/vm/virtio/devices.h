@@ -1,0 +1,15 @@
+/* Constructors of the virtio devices, one per command-line option. */
+#ifndef STRATA_VM_VIRTIO_DEVICES_H
+#define STRATA_VM_VIRTIO_DEVICES_H
+
+#include "common/err.h"
+
+struct vm;
+
+int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err);
+int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
+
+/* PCI bus, then the devices the configuration asks for, then the I/O thread. */
+int virtio__setup_devices(struct vm *vm, struct st_err *err);
+
+#endif

@@ -1,0 +1,22 @@
+#include "vm/pci.h"
+#include "vm/virtio/devices.h"
+#include "vm/virtio/virtio.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int virtio__setup_devices(struct vm *vm, struct st_err *err)
+{
+	vm->pci = calloc(1, sizeof(*vm->pci));
+	if (!vm->pci)
+		return st_fail(err, ENOMEM, "pci");
+	if (pci__init(vm->pci, vm, err) < 0)
+		return st_err_prefix(err, "pci");
+	for (unsigned i = 0; i < vm->cfg.nr_disks; i++)
+		if (virtio_blk__create(vm, vm->cfg.disks[i], err) < 0)
+			return st_err_prefix(err, "--disk");
+	if (vm->cfg.rng && virtio_rng__create(vm, NULL, err) < 0)
+		return st_err_prefix(err, "--rng");
+	return iothread__start(err);
+}
