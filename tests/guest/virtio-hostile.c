@@ -1,0 +1,2 @@
+#include "virtio.h"
+int guest_main(void) { return 0; }
