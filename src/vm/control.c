@@ -5,6 +5,7 @@
 #include "vm/hw/acpi_pm.h"
 #include "vm/loop.h"
 #include "vm/vcpu.h"
+#include "vm/virtio/virtio.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -102,6 +103,13 @@ static int cmd_query_cpus(struct vm *vm, json_t *args, json_t **ret, struct st_e
 	return 0;
 }
 
+static int cmd_query_devices(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)err;
+	*ret = json_pack("{s:o}", "devices", virtio__query_all(vm));
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	command_fn fn;
@@ -113,6 +121,7 @@ static const struct {
 	{"powerdown", cmd_powerdown, "press the ACPI power button"},
 	{"quit", cmd_quit, "stop the VM now (exit status 0)"},
 	{"query-cpus", cmd_query_cpus, "each vCPU's RIP, RSP, flags, CR3 and MP state"},
+	{"query-devices", cmd_query_devices, "virtio devices: PCI slot, BAR, status, counters"},
 };
 
 static json_t *error_reply(const char *cls, const char *desc)
