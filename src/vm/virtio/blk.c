@@ -42,15 +42,9 @@ struct virtio_blk {
 	struct disk *disk;
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	char path[256];
-	unsigned long reads, writes, flushes, discards, write_zeroes, unsupported, ioerrors;
-	struct vq_elem elem;     /* one chain at a time per device (lock held) */
-	struct blk_req req;
+	unsigned long counts[BLK_NR_COUNTS];
+	struct blk_scratch scratch;  /* one chain at a time per device (lock held) */
 };
-
-struct virtio_dev *virtio_blk__dev(struct virtio_blk *b)
-{
-	return &b->dev;
-}
 
 int blk__parse(const struct vq_elem *e, struct blk_req *r, struct st_err *err)
 {
@@ -153,48 +147,55 @@ uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r)
 	}
 }
 
-static void blk__count(struct virtio_blk *b, uint32_t type, uint8_t status)
+static void blk__count(unsigned long counts[BLK_NR_COUNTS], uint32_t type, uint8_t status)
 {
 	switch (type) {
-	case VIRTIO_BLK_T_IN: b->reads++; break;
-	case VIRTIO_BLK_T_OUT: b->writes++; break;
-	case VIRTIO_BLK_T_FLUSH: b->flushes++; break;
-	case VIRTIO_BLK_T_DISCARD: b->discards++; break;
-	case VIRTIO_BLK_T_WRITE_ZEROES: b->write_zeroes++; break;
+	case VIRTIO_BLK_T_IN: counts[BLK_READS]++; break;
+	case VIRTIO_BLK_T_OUT: counts[BLK_WRITES]++; break;
+	case VIRTIO_BLK_T_FLUSH: counts[BLK_FLUSHES]++; break;
+	case VIRTIO_BLK_T_DISCARD: counts[BLK_DISCARDS]++; break;
+	case VIRTIO_BLK_T_WRITE_ZEROES: counts[BLK_WRITE_ZEROES]++; break;
 	default: break;
 	}
 	if (status == VIRTIO_BLK_S_UNSUPP)
-		b->unsupported++;
+		counts[BLK_UNSUPPORTED]++;
 	else if (status == VIRTIO_BLK_S_IOERR)
-		b->ioerrors++;
+		counts[BLK_IOERRORS]++;
+}
+
+int blk__serve(struct virtqueue *vq, const struct guest_mem *mem, struct disk *dk,
+	       const char *serial, struct blk_scratch *s, unsigned long counts[BLK_NR_COUNTS],
+	       unsigned *served, struct st_err *err)
+{
+	*served = 0;
+	for (;;) {
+		int r = vq__pop(vq, mem, &s->elem, err);
+		if (r == 0)
+			return 0;
+		if (r < 0 || blk__parse(&s->elem, &s->req, err) < 0)
+			return -1;
+		uint8_t status = blk__execute(dk, serial, &s->req);
+		*s->req.status = status;
+		blk__count(counts, s->req.type, status);
+		uint32_t written = 1;
+		if (status == VIRTIO_BLK_S_OK &&
+		    (s->req.type == VIRTIO_BLK_T_IN || s->req.type == VIRTIO_BLK_T_GET_ID))
+			written += (uint32_t)s->req.data_len;
+		vq__push(vq, s->elem.head, written);
+		(*served)++;
+	}
 }
 
 static void blk__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
-	struct virtqueue *vq = &d->vqs[q];
 	struct st_err err = {0};
-	bool pushed = false;
-	for (;;) {
-		int r = vq__pop(vq, &d->vm->mem, &b->elem, &err);
-		if (r == 0)
-			break;
-		if (r < 0 || blk__parse(&b->elem, &b->req, &err) < 0) {
-			virtio__queue_error(d, q, &err);
-			break;
-		}
-		uint8_t status = blk__execute(b->disk, b->serial, &b->req);
-		*b->req.status = status;
-		blk__count(b, b->req.type, status);
-		uint32_t written = 1;
-		if (status == VIRTIO_BLK_S_OK &&
-		    (b->req.type == VIRTIO_BLK_T_IN || b->req.type == VIRTIO_BLK_T_GET_ID))
-			written += (uint32_t)b->req.data_len;
-		vq__push(vq, b->elem.head, written);
-		d->requests++;
-		pushed = true;
-	}
-	if (pushed)
+	unsigned served;
+	if (blk__serve(&d->vqs[q], &d->vm->mem, b->disk, b->serial, &b->scratch, b->counts, &served,
+		       &err) < 0)
+		virtio__queue_error(d, q, &err);
+	d->requests += served;
+	if (served) /* requests served before a bad one still get their interrupt */
 		virtio__signal_queue(d, q);
 }
 
@@ -206,11 +207,12 @@ static void blk__query(struct virtio_dev *d, json_t *o)
 	json_object_set_new(o, "read_only", json_boolean(b->disk->read_only));
 	json_object_set_new(o, "serial", json_string(b->serial));
 	json_object_set_new(o, "queues", json_integer(b->config.num_queues));
-	json_object_set_new(o, "stats", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"reads", (json_int_t)b->reads, "writes", (json_int_t)b->writes,
-		"flushes", (json_int_t)b->flushes, "discards", (json_int_t)b->discards,
-		"write_zeroes", (json_int_t)b->write_zeroes, "unsupported", (json_int_t)b->unsupported,
-		"io_errors", (json_int_t)b->ioerrors));
+	static const char *const names[BLK_NR_COUNTS] = {"reads", "writes", "flushes", "discards",
+							  "write_zeroes", "unsupported", "io_errors"};
+	json_t *stats = json_object();
+	for (int i = 0; i < BLK_NR_COUNTS; i++)
+		json_object_set_new(stats, names[i], json_integer((json_int_t)b->counts[i]));
+	json_object_set_new(o, "stats", stats);
 }
 
 static const struct virtio_dev_ops blk_ops = {

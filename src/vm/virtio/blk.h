@@ -39,8 +39,19 @@ uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r);
 /* "--disk" spec: PATH[,ro][,serial=S][,queues=N]. */
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
 
-/* The benchmark drives a device without a VM: a queue handler on given memory. */
-struct virtio_blk;
-struct virtio_dev *virtio_blk__dev(struct virtio_blk *b);
+enum { BLK_READS, BLK_WRITES, BLK_FLUSHES, BLK_DISCARDS, BLK_WRITE_ZEROES, BLK_UNSUPPORTED,
+       BLK_IOERRORS, BLK_NR_COUNTS };
+
+struct blk_scratch {
+	struct vq_elem elem;
+	struct blk_req req;
+};
+
+/* Serves every available request of a queue (the device's data path, also
+ * driven directly by bench/virtio-blk-bench.c); *served says how many. -1 at a
+ * malformed chain (err says why; the ones before it were served). */
+int blk__serve(struct virtqueue *vq, const struct guest_mem *mem, struct disk *dk,
+	       const char *serial, struct blk_scratch *s, unsigned long counts[BLK_NR_COUNTS],
+	       unsigned *served, struct st_err *err);
 
 #endif
