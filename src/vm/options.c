@@ -33,6 +33,8 @@ static void options__usage(void)
 "      --disk PATH[,ro][,serial=S][,queues=N]  a virtio-blk disk on a raw image\n"
 "                           (repeatable, up to 8)\n"
 "      --rng                a virtio-rng device fed by getrandom()\n"
+"      --vconsole SPEC      a virtio-console (hvc0): stdio (output only), file:PATH\n"
+"                           or socket:PATH (one client: output and input)\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -41,7 +43,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -61,6 +63,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"kvm-device", required_argument, NULL, OPT_KVM},
 		{"disk", required_argument, NULL, OPT_DISK},
 		{"rng", no_argument, NULL, OPT_RNG},
+		{"vconsole", required_argument, NULL, OPT_VCONSOLE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -118,6 +121,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			cfg->disks[cfg->nr_disks++] = optarg;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
 		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);

@@ -37,6 +37,7 @@ struct vm_config {
 	const char *disks[VM_MAX_DISKS]; /* --disk specs (virtio-blk) */
 	unsigned nr_disks;
 	bool rng;                   /* --rng: virtio-rng */
+	const char *vconsole;       /* --vconsole: virtio-console output/input */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

@@ -8,6 +8,7 @@ struct vm;
 
 int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
+int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err);
 
 /* PCI bus, then the devices the configuration asks for, then the I/O thread. */
 int virtio__setup_devices(struct vm *vm, struct st_err *err);

@@ -119,3 +119,38 @@ def test_bad_disk_option(tmp_path, spec, message):
     assert r.rc == 1, r
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], r
+
+
+def test_console_socket_both_ways(tmp_path):
+    sock_path = tmp_path / "hvc.sock"
+    with vt.LiveVM("virtio-console", "--vconsole", f"socket:{sock_path}", tmp_path=tmp_path,
+                   control=False) as vm:
+        import socket
+        import time
+        s = socket.socket(socket.AF_UNIX)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                s.connect(str(sock_path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                assert time.monotonic() < deadline, vm.describe()
+                time.sleep(0.05)
+        s.settimeout(20)
+        got = b""
+        # the hello may have been sent before we connected: then only the echo proves output
+        s.sendall(b"ping from the host\n")
+        while b"echo: ping from the host\n" not in got:
+            chunk = s.recv(4096)
+            assert chunk, f"console socket closed; got {got!r}\n{vm.describe()}"
+            got += chunk
+        assert vm.wait(30) == 0, vm.describe()
+        assert "virtio-console: PASS" in vm.console
+
+
+def test_console_file(tmp_path):
+    out = tmp_path / "hvc.txt"
+    with vt.LiveVM("virtio-console", "--vconsole", f"file:{out}", tmp_path=tmp_path,
+                   control=False) as vm:
+        vm.wait_for("virtio-console: hello sent")
+        assert out.read_text() == "hvc0: hello from the strata test guest\n"
