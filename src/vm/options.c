@@ -35,6 +35,7 @@ static void options__usage(void)
 "      --rng                a virtio-rng device fed by getrandom()\n"
 "      --vconsole SPEC      a virtio-console (hvc0): stdio (output only), file:PATH\n"
 "                           or socket:PATH (one client: output and input)\n"
+"      --balloon            a virtio-balloon (control: balloon-set, balloon-stats)\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -43,7 +44,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -64,6 +65,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"disk", required_argument, NULL, OPT_DISK},
 		{"rng", no_argument, NULL, OPT_RNG},
 		{"vconsole", required_argument, NULL, OPT_VCONSOLE},
+		{"balloon", no_argument, NULL, OPT_BALLOON},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -122,6 +124,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			break;
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
+		case OPT_BALLOON: cfg->balloon = true; break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
 		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);

@@ -38,6 +38,7 @@ struct vm_config {
 	unsigned nr_disks;
 	bool rng;                   /* --rng: virtio-rng */
 	const char *vconsole;       /* --vconsole: virtio-console output/input */
+	bool balloon;               /* --balloon: virtio-balloon */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

@@ -2,6 +2,9 @@
 #ifndef STRATA_VM_VIRTIO_DEVICES_H
 #define STRATA_VM_VIRTIO_DEVICES_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 #include "common/err.h"
 
 struct vm;
@@ -9,6 +12,12 @@ struct vm;
 int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err);
+int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err);
+
+/* The balloon's control: the guest's memory target, and the driver's last
+ * statistics (asking it for fresh ones). */
+int virtio_balloon__set(struct vm *vm, uint64_t target_mib, struct st_err *err);
+json_t *virtio_balloon__stats(struct vm *vm, struct st_err *err);
 
 /* PCI bus, then the devices the configuration asks for, then the I/O thread. */
 int virtio__setup_devices(struct vm *vm, struct st_err *err);

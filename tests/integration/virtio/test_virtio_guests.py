@@ -154,3 +154,34 @@ def test_console_file(tmp_path):
                    control=False) as vm:
         vm.wait_for("virtio-console: hello sent")
         assert out.read_text() == "hvc0: hello from the strata test guest\n"
+
+
+def test_balloon_from_the_control_socket(tmp_path):
+    with vt.LiveVM("virtio-balloon", "--balloon", tmp_path=tmp_path) as vm:
+        vm.wait_for("balloon: ready")
+        with vm.connect() as c:
+            first = c.execute("balloon-stats")["return"]
+            assert first["stats"]["free_memory"] == 1000 * 4096, first
+            assert first["stats"]["total_memory"] == 64 << 20, first
+            # the VM has 64 MiB: a 62 MiB target asks for 2 MiB = 512 pages
+            assert "return" in c.execute("balloon-set", target_mib=62)
+            vm.wait_for("balloon: inflated 512 pages, 512 read back as zeros")
+            vm.wait_for("balloon: stats refreshed")
+            second = c.execute("balloon-stats")["return"]
+            assert second["target_pages"] == 512, second
+            assert second["actual_pages"] == 512, second
+            assert second["inflated_pages"] == 512, second
+            assert second["freed_bytes"] == 512 * 4096, second
+            assert second["stats"]["free_memory"] == 777 * 4096, second
+            assert second["stats_updates"] >= 2, second
+            bad = c.execute("balloon-set", target_mib=100000)
+            assert "above the guest" in bad["error"]["desc"], bad
+        assert vm.wait(30) == 0, vm.describe()
+
+
+def test_balloon_commands_without_a_balloon(tmp_path):
+    with vt.LiveVM("serial-echo", tmp_path=tmp_path) as vm:
+        vm.wait_for("serial-echo: ready")
+        with vm.connect() as c:
+            r = c.execute("balloon-set", target_mib=10)
+        assert "--balloon" in r["error"]["desc"], r
