@@ -32,6 +32,8 @@ static void options__usage(void)
 "      --kvm-device PATH    KVM device (default /dev/kvm)\n"
 "      --disk PATH[,ro][,serial=S][,queues=N]  a virtio-blk disk on a raw image\n"
 "                           (repeatable, up to 8)\n"
+"      --net tap=NAME|fd=N[,mac=MAC]  a virtio-net NIC on a tap device, opened by\n"
+"                           name or inherited (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR); repeatable\n"
 "      --rng                a virtio-rng device fed by getrandom()\n"
 "      --vconsole SPEC      a virtio-console (hvc0): stdio (output only), file:PATH\n"
 "                           or socket:PATH (one client: output and input)\n"
@@ -44,7 +46,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -66,6 +68,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"rng", no_argument, NULL, OPT_RNG},
 		{"vconsole", required_argument, NULL, OPT_VCONSOLE},
 		{"balloon", no_argument, NULL, OPT_BALLOON},
+		{"net", required_argument, NULL, OPT_NET},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -125,6 +128,11 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
+		case OPT_NET:
+			if (cfg->nr_nets == VM_MAX_DISKS)
+				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);
+			cfg->nets[cfg->nr_nets++] = optarg;
+			break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
 		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);

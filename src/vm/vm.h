@@ -36,6 +36,8 @@ struct vm_config {
 	char **argv;                /* for a restart by re-exec */
 	const char *disks[VM_MAX_DISKS]; /* --disk specs (virtio-blk) */
 	unsigned nr_disks;
+	const char *nets[VM_MAX_DISKS];  /* --net specs (virtio-net) */
+	unsigned nr_nets;
 	bool rng;                   /* --rng: virtio-rng */
 	const char *vconsole;       /* --vconsole: virtio-console output/input */
 	bool balloon;               /* --balloon: virtio-balloon */

@@ -16,6 +16,9 @@ int virtio__setup_devices(struct vm *vm, struct st_err *err)
 	for (unsigned i = 0; i < vm->cfg.nr_disks; i++)
 		if (virtio_blk__create(vm, vm->cfg.disks[i], err) < 0)
 			return st_err_prefix(err, "--disk");
+	for (unsigned i = 0; i < vm->cfg.nr_nets; i++)
+		if (virtio_net__create(vm, vm->cfg.nets[i], err) < 0)
+			return st_err_prefix(err, "--net %s", vm->cfg.nets[i]);
 	if (vm->cfg.rng && virtio_rng__create(vm, NULL, err) < 0)
 		return st_err_prefix(err, "--rng");
 	if (vm->cfg.vconsole && virtio_console__create(vm, vm->cfg.vconsole, err) < 0)

@@ -1,4 +1,5 @@
 #include "vm/virtio/virtqueue.h"
+#include "common/util.h"
 
 #include <string.h>
 
@@ -138,6 +139,13 @@ int vq__pop(struct virtqueue *vq, const struct guest_mem *mem, struct vq_elem *e
 	return 1;
 }
 
+void vq__rewind(struct virtqueue *vq, uint16_t old)
+{
+	vq->last_avail = old;
+	if (vq->event_idx)
+		st16(vq__avail_event(vq), old);
+}
+
 void vq__push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
 	uint8_t *slot = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
@@ -162,7 +170,8 @@ bool vq__should_notify(struct virtqueue *vq)
 	return (uint16_t)(new_idx - used_event - 1) < (uint16_t)(new_idx - old);
 }
 
-size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+static size_t iov__copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf,
+			size_t len, bool to_iov)
 {
 	size_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {
@@ -170,31 +179,25 @@ size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, 
 			skip -= iov[i].iov_len;
 			continue;
 		}
-		size_t c = iov[i].iov_len - skip;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, c);
+		size_t c = ST_MIN(iov[i].iov_len - skip, len - done);
+		uint8_t *p = (uint8_t *)iov[i].iov_base + skip;
+		if (to_iov)
+			memcpy(p, buf + done, c);
+		else
+			memcpy(buf + done, p, c);
 		done += c;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov__to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov__copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov__from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
 		     size_t len)
 {
-	size_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t c = iov[i].iov_len - skip;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, c);
-		done += c;
-		skip = 0;
-	}
-	return done;
+	return iov__copy(iov, n, skip, (uint8_t *)buf, len, true);
 }

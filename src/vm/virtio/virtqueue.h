@@ -64,6 +64,9 @@ void vq__reset(struct virtqueue *vq);
 int vq__pop(struct virtqueue *vq, const struct guest_mem *mem, struct vq_elem *e,
 	    struct st_err *err);
 
+/* Gives back the chains popped since last_avail was old (unused). */
+void vq__rewind(struct virtqueue *vq, uint16_t old);
+
 /* Returns a request with len bytes written into its in buffers. */
 void vq__push(struct virtqueue *vq, uint16_t head, uint32_t len);
 

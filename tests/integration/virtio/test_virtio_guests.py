@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vm"))
 import vmtest as vt  # noqa: E402
+from conftest import skip_loudly  # noqa: E402
 
 pytestmark = pytest.mark.needs_kvm
 SECTOR = 512
@@ -185,3 +186,66 @@ def test_balloon_commands_without_a_balloon(tmp_path):
         with vm.connect() as c:
             r = c.execute("balloon-set", target_mib=10)
         assert "--balloon" in r["error"]["desc"], r
+
+
+NET_PEER = Path(__file__).resolve().parent / "net_peer.py"
+OPEN_TAP_AND_EXEC = """
+import fcntl, os, struct, sys
+fd = os.open('/dev/net/tun', os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', sys.argv[1].encode(), 0x0002 | 0x1000 | 0x4000))
+os.set_inheritable(fd, True)
+args = [a.replace('@FD@', str(fd)) for a in sys.argv[2:]]
+os.execv(args[0], args)
+"""
+
+
+@pytest.fixture
+def netns():
+    import subprocess
+    if not os.path.exists("/dev/net/tun"):
+        skip_loudly("/dev/net/tun is missing: no tap devices here")
+    name = f"strata-vt{os.getpid()}"
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if r.returncode:
+        skip_loudly(f"cannot create a network namespace: {r.stderr.strip()}")
+    yield name
+    subprocess.run(["ip", "netns", "del", name])
+
+
+def run_net_guest(netns, vm_cmd, tap, mac):
+    import subprocess
+    vm = subprocess.Popen(["ip", "netns", "exec", netns, *map(str, vm_cmd)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peer = subprocess.run(["ip", "netns", "exec", netns, "/usr/bin/python3", str(NET_PEER), tap, mac],
+                          capture_output=True, text=True, timeout=120)
+    out, err = vm.communicate(timeout=60)
+    detail = f"peer: {peer.stdout}{peer.stderr}\nguest console:\n{out}\nstderr:\n{err}"
+    assert peer.returncode == 0, detail
+    assert vm.returncode == 0 and "virtio-net: PASS" in out, detail
+    assert "net_peer: 3 echoes checked" in peer.stdout, detail
+
+
+def test_net_frames_with_a_host_tap(netns):
+    mac = "52:54:00:12:34:56"
+    cmd = vt.vm_args("virtio-net", "--net", f"tap=vt0,mac={mac}")
+    run_net_guest(netns, cmd, "vt0", mac)
+
+
+def test_net_tap_handed_over_as_fd(netns):
+    mac = "52:54:00:65:43:21"
+    cmd = ["/usr/bin/python3", "-c", OPEN_TAP_AND_EXEC, "vt1",
+           *vt.vm_args("virtio-net", "--net", f"fd=@FD@,mac={mac}", "--net", "tap=vt2")]
+    run_net_guest(netns, cmd, "vt1", mac)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("tap=vt0,mac=01:00:00:00:00:01", "multicast"),
+    ("tap=vt0,mac=zz", "is not six hex bytes"),
+    ("mac=52:54:00:00:00:01", "give tap=NAME or fd=N"),
+    ("fd=0", "is not a tap device"),
+])
+def test_bad_net_option(spec, message):
+    r = vt.run_guest("hello", "--net", spec, timeout=30)
+    assert r.rc == 1, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r
