@@ -38,6 +38,9 @@ static void options__usage(void)
 "      --vconsole SPEC      a virtio-console (hvc0): stdio (output only), file:PATH\n"
 "                           or socket:PATH (one client: output and input)\n"
 "      --balloon            a virtio-balloon (control: balloon-set, balloon-stats)\n"
+"      --vsock cid=N,uds=PATH  a virtio-vsock: the guest reaches host port P at the unix\n"
+"                           socket PATH_P; host clients connect to PATH, send\n"
+"                           \"CONNECT P\\n\" and read \"OK <port>\\n\"\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -46,7 +49,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -69,6 +72,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"vconsole", required_argument, NULL, OPT_VCONSOLE},
 		{"balloon", no_argument, NULL, OPT_BALLOON},
 		{"net", required_argument, NULL, OPT_NET},
+		{"vsock", required_argument, NULL, OPT_VSOCK},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -128,6 +132,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
+		case OPT_VSOCK: cfg->vsock = optarg; break;
 		case OPT_NET:
 			if (cfg->nr_nets == VM_MAX_DISKS)
 				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);

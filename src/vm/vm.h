@@ -41,6 +41,7 @@ struct vm_config {
 	bool rng;                   /* --rng: virtio-rng */
 	const char *vconsole;       /* --vconsole: virtio-console output/input */
 	bool balloon;               /* --balloon: virtio-balloon */
+	const char *vsock;          /* --vsock cid=N,uds=PATH */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

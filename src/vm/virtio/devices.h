@@ -14,6 +14,7 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err);
+int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err);
 
 /* The balloon's control: the guest's memory target, and the driver's last
  * statistics (asking it for fresh ones). */

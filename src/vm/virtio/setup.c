@@ -23,6 +23,8 @@ int virtio__setup_devices(struct vm *vm, struct st_err *err)
 		return st_err_prefix(err, "--rng");
 	if (vm->cfg.vconsole && virtio_console__create(vm, vm->cfg.vconsole, err) < 0)
 		return st_err_prefix(err, "--vconsole");
+	if (vm->cfg.vsock && virtio_vsock__create(vm, vm->cfg.vsock, err) < 0)
+		return st_err_prefix(err, "--vsock");
 	if (vm->cfg.balloon && virtio_balloon__create(vm, NULL, err) < 0)
 		return st_err_prefix(err, "--balloon");
 	return iothread__start(err);

@@ -249,3 +249,43 @@ def test_bad_net_option(spec, message):
     assert r.rc == 1, r
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], r
+
+
+def test_vsock_both_directions(tmp_path):
+    import socket
+    import time
+    uds = tmp_path / "v.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(f"{uds}_5000")
+    listener.listen(1)
+    listener.settimeout(30)
+    with vt.LiveVM("virtio-vsock", "--vsock", f"cid=7,uds={uds}", tmp_path=tmp_path,
+                   control=False) as vm:
+        conn, _ = listener.accept()
+        conn.settimeout(30)
+        data = b""
+        while len(data) < 4000:
+            chunk = conn.recv(8192)
+            assert chunk, f"guest closed after {len(data)} bytes\n{vm.describe()}"
+            data += chunk
+        assert data == bytes((i * 7 + 1 + (i >> 8)) & 0xff for i in range(4000)), vm.describe()
+        conn.sendall(bytes((i * 7 + 2 + (i >> 8)) & 0xff for i in range(6000)))
+        assert conn.recv(1) == b"", "the guest's shutdown did not reach the host socket"
+        conn.close()
+        vm.wait_for("vsock: closed")
+        # host-initiated
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(str(uds))
+        s.sendall(b"CONNECT 6000\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = s.recv(1)
+            assert chunk, vm.describe()
+            line += chunk
+        assert re.fullmatch(rb"OK \d+\n", line), line
+        s.sendall(b"ping")
+        assert s.recv(4) == b"pong", vm.describe()
+        s.close()
+        assert vm.wait(30) == 0, vm.describe()
+    assert "vsock: guest cid 7" in vm.console
