@@ -28,6 +28,7 @@ struct virtio_balloon {
 	struct virtio_dev dev;
 	struct { uint32_t num_pages, actual; } config;
 	struct vq_elem elem;
+	unsigned serving;            /* the queue being served */
 	uint64_t inflated, deflated, bad_pfns;
 	uint64_t stats[BALLOON_NR_TAGS];
 	uint32_t stats_seen;         /* bitmap of tags reported */
@@ -75,32 +76,29 @@ static void balloon__stats_in(struct virtio_balloon *b, const struct vq_elem *e)
 	b->stats_updates++;
 }
 
+static int balloon__chain(struct virtio_dev *d, struct vq_elem *e, struct st_err *err)
+{
+	(void)err;
+	struct virtio_balloon *b = d->priv;
+	if (b->serving != STATSQ) {
+		balloon__pages(b, e, b->serving == INFLATEQ);
+		return 0;
+	}
+	if (b->stats_held) { /* a driver that does not wait: answer the old one */
+		vq__push(&d->vqs[STATSQ], b->stats_head, 0);
+		virtio__signal_queue(d, STATSQ);
+	}
+	balloon__stats_in(b, e);
+	b->stats_held = true;
+	b->stats_head = e->head;
+	return VIRTIO_CHAIN_HELD;
+}
+
 static void balloon__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_balloon *b = d->priv;
-	struct st_err err = {0};
-	bool pushed = false;
-	int r;
-	while ((r = vq__pop(&d->vqs[q], &d->vm->mem, &b->elem, &err)) > 0) {
-		d->requests++;
-		if (q == STATSQ) {
-			if (b->stats_held) { /* a driver that does not wait: answer the old one */
-				vq__push(&d->vqs[q], b->stats_head, 0);
-				pushed = true;
-			}
-			balloon__stats_in(b, &b->elem);
-			b->stats_held = true;
-			b->stats_head = b->elem.head;
-			continue;
-		}
-		balloon__pages(b, &b->elem, q == INFLATEQ);
-		vq__push(&d->vqs[q], b->elem.head, 0);
-		pushed = true;
-	}
-	if (r < 0)
-		virtio__queue_error(d, q, &err);
-	if (pushed)
-		virtio__signal_queue(d, q);
+	b->serving = q;
+	virtio__serve_queue(d, q, &b->elem, balloon__chain);
 }
 
 static void balloon__config_write(struct virtio_dev *d, unsigned off, const uint8_t *data,

@@ -65,26 +65,20 @@ static void console__fill_rx(struct virtio_console *c)
 		virtio__signal_queue(d, RXQ);
 }
 
+static int console__tx_chain(struct virtio_dev *d, struct vq_elem *e, struct st_err *err)
+{
+	(void)err;
+	console__write_out(d->priv, e->iov, e->nr_out);
+	return 0;
+}
+
 static void console__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_console *c = d->priv;
-	if (q == RXQ) {
+	if (q == RXQ)
 		console__fill_rx(c);
-		return;
-	}
-	struct st_err err = {0};
-	bool pushed = false;
-	int r;
-	while ((r = vq__pop(&d->vqs[TXQ], &d->vm->mem, &c->elem, &err)) > 0) {
-		console__write_out(c, c->elem.iov, c->elem.nr_out);
-		vq__push(&d->vqs[TXQ], c->elem.head, 0);
-		d->requests++;
-		pushed = true;
-	}
-	if (r < 0)
-		virtio__queue_error(d, TXQ, &err);
-	if (pushed)
-		virtio__signal_queue(d, TXQ);
+	else
+		virtio__serve_queue(d, TXQ, &c->elem, console__tx_chain);
 }
 
 static void console__client_event(struct io_watch *w, uint32_t events)

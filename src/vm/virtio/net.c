@@ -140,37 +140,23 @@ static void net__tap_event(struct io_watch *w, uint32_t events)
 	pthread_mutex_unlock(&n->dev.lock);
 }
 
-static void net__tx(struct virtio_net *n)
+static int net__tx_chain(struct virtio_dev *d, struct vq_elem *e, struct st_err *err)
 {
-	struct virtio_dev *d = &n->dev;
-	struct st_err err = {0};
-	bool pushed = false;
-	int r;
-	while ((r = vq__pop(&d->vqs[TXQ], &d->vm->mem, &n->elem, &err)) > 0) {
-		if (n->elem.nr_in || n->elem.out_len < NET_HDR_LEN) {
-			st_fail(&err, 0, "transmit chain %u has writable buffers or no header", n->elem.head);
-			r = -1;
-			break;
-		}
-		if (writev(n->tap.fd, n->elem.iov, (int)n->elem.nr_out) < 0)
-			st_debug("%s: tap write: %s", d->name, strerror(errno)); /* dropped, like a wire */
-		else
-			n->tx_frames++, n->tx_bytes += n->elem.out_len - NET_HDR_LEN;
-		vq__push(&d->vqs[TXQ], n->elem.head, 0);
-		d->requests++;
-		pushed = true;
-	}
-	if (r < 0)
-		virtio__queue_error(d, TXQ, &err);
-	if (pushed)
-		virtio__signal_queue(d, TXQ);
+	struct virtio_net *n = d->priv;
+	if (e->nr_in || e->out_len < NET_HDR_LEN)
+		return st_fail(err, 0, "transmit chain %u has writable buffers or no header", e->head);
+	if (writev(n->tap.fd, e->iov, (int)e->nr_out) < 0)
+		st_debug("%s: tap write: %s", d->name, strerror(errno)); /* dropped, like a wire */
+	else
+		n->tx_frames++, n->tx_bytes += e->out_len - NET_HDR_LEN;
+	return 0;
 }
 
 static void net__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_net *n = d->priv;
 	if (q == TXQ) {
-		net__tx(n);
+		virtio__serve_queue(d, TXQ, &n->elem, net__tx_chain);
 		return;
 	}
 	net__watch_tap(n, true); /* new receive buffers */

@@ -68,6 +68,30 @@ void virtio__queue_error(struct virtio_dev *d, unsigned q, const struct st_err *
 	virtio__needs_reset(d, what);
 }
 
+void virtio__serve_queue(struct virtio_dev *d, unsigned q, struct vq_elem *e, virtio_chain_fn fn)
+{
+	struct virtqueue *vq = &d->vqs[q];
+	struct st_err err = {0};
+	bool pushed = false;
+	int r;
+	while ((r = vq__pop(vq, &d->vm->mem, e, &err)) > 0) {
+		int len = fn(d, e, &err);
+		if (len == -1) {
+			r = -1;
+			break;
+		}
+		d->requests++;
+		if (len != VIRTIO_CHAIN_HELD) {
+			vq__push(vq, e->head, (uint32_t)len);
+			pushed = true;
+		}
+	}
+	if (r < 0)
+		virtio__queue_error(d, q, &err);
+	if (pushed)
+		virtio__signal_queue(d, q);
+}
+
 static void virtio__reset(struct virtio_dev *d)
 {
 	d->status = 0;

@@ -32,29 +32,20 @@ static void rng__fill(const struct iovec *iov, unsigned n)
 	}
 }
 
+static int rng__chain(struct virtio_dev *d, struct vq_elem *e, struct st_err *err)
+{
+	struct virtio_rng *rng = d->priv;
+	if (e->nr_out)
+		return st_fail(err, 0, "request %u offers read-only buffers to fill", e->head);
+	rng__fill(e->iov, e->nr_in);
+	rng->bytes += e->in_len;
+	return (int)e->in_len;
+}
+
 static void rng__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_rng *rng = d->priv;
-	struct st_err err = {0};
-	bool pushed = false;
-	int r;
-	while ((r = vq__pop(&d->vqs[q], &d->vm->mem, &rng->elem, &err)) > 0) {
-		if (rng->elem.nr_out) {
-			st_fail(&err, 0, "request %u offers read-only buffers to fill", rng->elem.head);
-			r = -1;
-			break;
-		}
-		/* Large requests get what a single getrandom() call gives cheaply. */
-		rng__fill(&rng->elem.iov[0], rng->elem.nr_in);
-		rng->bytes += rng->elem.in_len;
-		vq__push(&d->vqs[q], rng->elem.head, (uint32_t)rng->elem.in_len);
-		d->requests++;
-		pushed = true;
-	}
-	if (r < 0)
-		virtio__queue_error(d, q, &err);
-	if (pushed)
-		virtio__signal_queue(d, q);
+	virtio__serve_queue(d, q, &rng->elem, rng__chain);
 }
 
 static void rng__query(struct virtio_dev *d, json_t *o)

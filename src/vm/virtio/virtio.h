@@ -107,6 +107,14 @@ void virtio__signal_queue(struct virtio_dev *d, unsigned q);
  * reset), stops the queue, sets NEEDS_RESET and raises a config interrupt. */
 void virtio__queue_error(struct virtio_dev *d, unsigned q, const struct st_err *err);
 
+/* Serves every available chain of queue q: fn returns the length written
+ * into the chain (pushed to the used ring), VIRTIO_CHAIN_HELD to keep it
+ * for later, or -1 with err to refuse it (the queue then stops, see
+ * virtio__queue_error). One interrupt at the end if anything was pushed. */
+#define VIRTIO_CHAIN_HELD (-2)
+typedef int (*virtio_chain_fn)(struct virtio_dev *d, struct vq_elem *e, struct st_err *err);
+void virtio__serve_queue(struct virtio_dev *d, unsigned q, struct vq_elem *e, virtio_chain_fn fn);
+
 /* The device config changed (lock held). */
 void virtio__config_changed(struct virtio_dev *d);
 

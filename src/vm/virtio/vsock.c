@@ -297,10 +297,11 @@ static void vsock__orphan_rst(struct virtio_vsock *vs, const struct vsock_hdr *h
 }
 
 /* One packet from the guest. Returns < 0 for a malformed one. */
-static int vsock__tx_packet(struct virtio_vsock *vs, struct st_err *err)
+static int vsock__tx_chain(struct virtio_dev *d, struct vq_elem *elem, struct st_err *err)
 {
+	struct virtio_vsock *vs = d->priv;
 	struct vsock_hdr h;
-	const struct vq_elem *e = &vs->elem;
+	const struct vq_elem *e = elem;
 	if (e->nr_in || iov__to_buf(e->iov, e->nr_out, 0, &h, sizeof(h)) != sizeof(h))
 		return st_fail(err, 0, "packet %u: writable buffers or a short header", e->head);
 	if (h.len != e->out_len - sizeof(h))
@@ -389,24 +390,8 @@ static int vsock__tx_packet(struct virtio_vsock *vs, struct st_err *err)
 static void vsock__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_vsock *vs = d->priv;
-	if (q == TXQ) {
-		struct st_err err = {0};
-		int r;
-		bool pushed = false;
-		while ((r = vq__pop(&d->vqs[TXQ], &d->vm->mem, &vs->elem, &err)) > 0) {
-			if (vsock__tx_packet(vs, &err) < 0) {
-				r = -1;
-				break;
-			}
-			vq__push(&d->vqs[TXQ], vs->elem.head, 0);
-			d->requests++;
-			pushed = true;
-		}
-		if (r < 0)
-			virtio__queue_error(d, TXQ, &err);
-		if (pushed)
-			virtio__signal_queue(d, TXQ);
-	}
+	if (q == TXQ)
+		virtio__serve_queue(d, TXQ, &vs->elem, vsock__tx_chain);
 	/* rx buffers posted, credit granted or control replies queued: try to deliver */
 	for (int i = 0; i < VSOCK_CONNS; i++)
 		if (vs->conns[i].state == C_OPEN && conn__credit(&vs->conns[i]))
