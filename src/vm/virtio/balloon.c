@@ -2,6 +2,7 @@
  * control socket: balloon-set gives the target, balloon-stats reads what the
  * driver reported and asks it for fresh figures. Inflated pages are returned
  * to the host (MADV_DONTNEED on the guest RAM mapping). */
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "vm/virtio/devices.h"
@@ -188,12 +189,15 @@ json_t *virtio_balloon__stats(struct vm *vm, struct st_err *err)
 int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err)
 {
 	(void)spec;
-	struct virtio_balloon *b = calloc(1, sizeof(*b));
+	cleanup_free struct virtio_balloon *b = calloc(1, sizeof(*b));
 	if (!b)
 		return st_fail(err, ENOMEM, "virtio-balloon");
 	b->dev.priv = b;
 	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-balloon%u", vm->nr_virtio);
-	return virtio__register(vm, &b->dev, &balloon_ops, 3, 128,
-				(1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
-				&b->config, sizeof(b->config), err);
+	if (virtio__register(vm, &b->dev, &balloon_ops, 3, 128,
+			     (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
+			     &b->config, sizeof(b->config), err) < 0)
+		return -1;
+	st_steal_ptr(b); /* the VM owns it now */
+	return 0;
 }

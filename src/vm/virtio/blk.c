@@ -1,4 +1,5 @@
 #include "vm/virtio/blk.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "vm/virtio/virtio.h"
@@ -255,17 +256,15 @@ static int blk__parse_spec(const char *spec, char *path, size_t path_len, bool *
 
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
 {
-	struct virtio_blk *b = calloc(1, sizeof(*b));
+	cleanup_free struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return st_fail(err, ENOMEM, "virtio-blk");
 	bool ro = false;
 	unsigned queues = 1;
 	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->nr_virtio);
 	if (blk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, err) < 0 ||
-	    disk__open_raw(b->path, ro, &b->disk, err) < 0) {
-		free(b);
+	    disk__open_raw(b->path, ro, &b->disk, err) < 0)
 		return -1;
-	}
 	struct virtio_blk_config *c = &b->config;
 	c->capacity = b->disk->size / 512;
 	c->seg_max = VQ_MAX_SEGS - 2;
@@ -288,5 +287,6 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
 		return st_err_prefix(err, "%s", b->path);
 	st_info("%s: %s, %llu MiB%s, %u queue(s)", b->dev.name, b->path,
 		(unsigned long long)(b->disk->size >> 20), ro ? ", read-only" : "", queues);
+	st_steal_ptr(b); /* the VM owns it now */
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* virtio-console (virtio 1.x, 5.3), one port, no multiport: the guest's hvc0.
  * Output goes to stdout, a file or a unix-socket client; input comes from the
  * socket client (with stdio the 8250 keeps stdin). All on the I/O thread. */
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/util.h"
@@ -141,7 +142,7 @@ static const struct virtio_dev_ops console_ops = {
 
 int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err)
 {
-	struct virtio_console *c = calloc(1, sizeof(*c));
+	cleanup_free struct virtio_console *c = calloc(1, sizeof(*c));
 	if (!c)
 		return st_fail(err, ENOMEM, "virtio-console");
 	c->out_fd = c->client.fd = c->listen.fd = -1;
@@ -163,5 +164,8 @@ int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err)
 	snprintf(c->dev.name, sizeof(c->dev.name), "virtio-console%u", vm->nr_virtio);
 	/* config: cols, rows, max_nr_ports, emerg_wr; no feature uses them */
 	static uint8_t config[12];
-	return virtio__register(vm, &c->dev, &console_ops, 2, 64, 0, config, sizeof(config), err);
+	if (virtio__register(vm, &c->dev, &console_ops, 2, 64, 0, config, sizeof(config), err) < 0)
+		return -1;
+	st_steal_ptr(c); /* the VM owns it now */
+	return 0;
 }

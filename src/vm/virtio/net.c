@@ -3,6 +3,7 @@
  * (IFF_VNET_HDR), checksum/TSO offloads set on the tap to what the driver
  * accepted, mergeable receive buffers. The tap is opened by name or handed
  * over as an inherited fd (a supervisor's fd passing). */
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "vm/virtio/devices.h"
@@ -260,7 +261,7 @@ static int net__open_tap(struct virtio_net *n, const char *name, int fd, struct 
 
 int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 {
-	struct virtio_net *n = calloc(1, sizeof(*n));
+	cleanup_free struct virtio_net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return st_fail(err, ENOMEM, "virtio-net");
 	char buf[256], tap[IFNAMSIZ] = "";
@@ -305,5 +306,6 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 		return -1;
 	st_info("%s: tap %s, mac %02x:%02x:%02x:%02x:%02x:%02x", n->dev.name, n->ifname, mac[0],
 		mac[1], mac[2], mac[3], mac[4], mac[5]);
+	st_steal_ptr(n); /* the VM owns it now */
 	return 0;
 }

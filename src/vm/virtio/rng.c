@@ -1,4 +1,5 @@
 /* virtio-rng (virtio 1.x, 5.4): fills the driver's buffers from getrandom(). */
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "vm/virtio/devices.h"
 #include "vm/virtio/virtio.h"
@@ -65,10 +66,13 @@ static const struct virtio_dev_ops rng_ops = {
 int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err)
 {
 	(void)spec;
-	struct virtio_rng *rng = calloc(1, sizeof(*rng));
+	cleanup_free struct virtio_rng *rng = calloc(1, sizeof(*rng));
 	if (!rng)
 		return st_fail(err, ENOMEM, "virtio-rng");
 	rng->dev.priv = rng;
 	snprintf(rng->dev.name, sizeof(rng->dev.name), "virtio-rng%u", vm->nr_virtio);
-	return virtio__register(vm, &rng->dev, &rng_ops, 1, 64, 0, NULL, 0, err);
+	if (virtio__register(vm, &rng->dev, &rng_ops, 1, 64, 0, NULL, 0, err) < 0)
+		return -1;
+	st_steal_ptr(rng); /* the VM owns it now */
+	return 0;
 }

@@ -3,6 +3,7 @@
  * unix socket "UDS_P"; a host client connecting to UDS and writing
  * "CONNECT P\n" reaches guest port P and reads "OK <port>\n" back. Stream
  * sockets only, with the spec's credit-based flow control. */
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/util.h"
@@ -429,7 +430,7 @@ static const struct virtio_dev_ops vsock_ops = {
 
 int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err)
 {
-	struct virtio_vsock *vs = calloc(1, sizeof(*vs));
+	cleanup_free struct virtio_vsock *vs = calloc(1, sizeof(*vs));
 	if (!vs)
 		return st_fail(err, ENOMEM, "virtio-vsock");
 	char buf[256];
@@ -462,6 +463,9 @@ int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err)
 		return -1;
 	vs->dev.priv = vs;
 	snprintf(vs->dev.name, sizeof(vs->dev.name), "virtio-vsock%u", vm->nr_virtio);
-	return virtio__register(vm, &vs->dev, &vsock_ops, 3, 128, 0, &vs->config,
-				sizeof(vs->config), err);
+	if (virtio__register(vm, &vs->dev, &vsock_ops, 3, 128, 0, &vs->config, sizeof(vs->config),
+			     err) < 0)
+		return -1;
+	st_steal_ptr(vs); /* the VM owns it now */
+	return 0;
 }
