@@ -182,12 +182,15 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	if (vm->pci)
 		aml_len += pci__acpi_dsdt(aml + aml_len, dsdt_max - sizeof(struct acpi_header) - aml_len);
 	acpi_header(AT(dsdt), "DSDT", (uint32_t)(sizeof(struct acpi_header) + aml_len), 2);
-	pci__acpi_mcfg_body(AT(mcfg) + sizeof(struct acpi_header));
-	acpi_header(AT(mcfg), "MCFG", (uint32_t)mcfg_len, 1);
-
 	uint64_t entries[3] = {fadt, madt, mcfg};
-	memcpy(AT(xsdt) + sizeof(struct acpi_header), entries, sizeof(entries));
-	acpi_header(AT(xsdt), "XSDT", sizeof(struct acpi_header) + sizeof(entries), 1);
+	size_t nr_entries = 2;
+	if (vm->pci) {
+		pci__acpi_mcfg_body(AT(mcfg) + sizeof(struct acpi_header));
+		acpi_header(AT(mcfg), "MCFG", (uint32_t)mcfg_len, 1);
+		nr_entries = 3;
+	}
+	memcpy(AT(xsdt) + sizeof(struct acpi_header), entries, 8 * nr_entries);
+	acpi_header(AT(xsdt), "XSDT", (uint32_t)(sizeof(struct acpi_header) + 8 * nr_entries), 1);
 
 	uint8_t *r = AT(rsdp);
 	memcpy(r, "RSD PTR ", 8);

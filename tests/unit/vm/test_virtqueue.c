@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/boot/boot.h"
 #include "vm/pci.h"
+#include "vm/vm.h"
 #include "vm/virtio/blk.h"
 #include "vm/virtio/virtqueue.h"
 
@@ -337,6 +339,51 @@ static void test_pci_bar_sizing_and_caps(void **state)
 	assert_int_equal(ff[0], 0xff);
 }
 
+/* With a PCI bus the XSDT gains an MCFG for ECAM and the DSDT a PNP0A08 root
+ * bridge whose _CRS holds the BAR window. */
+static void test_acpi_mcfg_and_root_bridge(void **state)
+{
+	(void)state;
+	static struct vm vm;
+	static struct pci_bus bus;
+	struct st_err err = {0};
+	vm.mem = mem;
+	vm.nr_vcpus = 1;
+	vm.pci = &bus;
+	uint64_t rsdp_gpa, xsdt_gpa, mcfg_gpa = 0, fadt_gpa = 0, dsdt_gpa;
+	assert_int_equal(acpi__write(&vm, &rsdp_gpa, &err), 0);
+	memcpy(&xsdt_gpa, mem.host + rsdp_gpa + 24, 8);
+	uint32_t xlen;
+	memcpy(&xlen, mem.host + xsdt_gpa + 4, 4);
+	for (uint32_t off = 36; off < xlen; off += 8) {
+		uint64_t t;
+		memcpy(&t, mem.host + xsdt_gpa + off, 8);
+		if (!memcmp(mem.host + t, "MCFG", 4)) mcfg_gpa = t;
+		if (!memcmp(mem.host + t, "FACP", 4)) fadt_gpa = t;
+	}
+	assert_true(mcfg_gpa && fadt_gpa);
+	uint8_t sum = 0;
+	for (unsigned i = 0; i < 60; i++)
+		sum += mem.host[mcfg_gpa + i];
+	assert_int_equal(sum, 0);
+	uint64_t base;
+	memcpy(&base, mem.host + mcfg_gpa + 44, 8);
+	assert_int_equal(base, PCI_ECAM_BASE);
+	memcpy(&dsdt_gpa, mem.host + fadt_gpa + 140, 8);
+	uint32_t dlen;
+	memcpy(&dlen, mem.host + dsdt_gpa + 4, 4);
+	const uint8_t *aml = mem.host + dsdt_gpa;
+	static const uint8_t pnp0a08[4] = {0x41, 0xd0, 0x0a, 0x08};
+	assert_non_null(memmem(aml, dlen, "PCI0", 4));
+	assert_non_null(memmem(aml, dlen, pnp0a08, 4));
+	uint32_t window[2] = {(uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1)};
+	assert_non_null(memmem(aml, dlen, window, 8)); /* DWordMemory min, max */
+	sum = 0;
+	for (unsigned i = 0; i < dlen; i++)
+		sum += aml[i];
+	assert_int_equal(sum, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup(test_blk_parse, setup),
 		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
 		cmocka_unit_test(test_pci_bar_sizing_and_caps),
+		cmocka_unit_test_setup(test_acpi_mcfg_and_root_bridge, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
