@@ -3,7 +3,8 @@
  * data path (blk__serve: chain walker, request parser, raw backend) serves
  * them; beside it, plain pread/pwrite of the same sizes and offsets on the
  * same file, in the same run. Prints requests/s and the ratio (target >= 0.8).
- *   virtio-blk-bench [FILE [SIZE_MIB]]   (default: a 256 MiB file in /var/tmp) */
+ *   virtio-blk-bench [FILE [SIZE_MIB [FILTER]]]   (default: a 256 MiB file in /var/tmp;
+ *   FILTER keeps the workloads whose name contains it, e.g. "randread  QD1") */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -162,6 +163,8 @@ int main(int argc, char **argv)
 	       path, (unsigned long long)size_mib);
 	printf("%-18s %14s %14s %7s\n", "workload", "virtio req/s", "plain req/s", "ratio");
 	for (size_t i = 0; i < ST_ARRAY_SIZE(loads); i++) {
+		if (argc > 3 && !strstr(loads[i].name, argv[3]))
+			continue;
 		/* Alternate the two, five rounds each, and keep the medians: a shared
 		 * machine's noise then hits both sides alike. */
 		double v[ROUNDS], p[ROUNDS];
