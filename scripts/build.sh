@@ -8,7 +8,16 @@ setup() { # dir, extra meson args...
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$@" >/dev/null
 	fi
-	ninja -C "$dir" >/dev/null
+	# Quiet when all is well; the failing commands when not.
+	local log
+	log=$(mktemp)
+	if ! ninja -C "$dir" >"$log" 2>&1; then
+		grep -E "error|FAILED|warning" -A5 "$log" | head -n 60
+		rm -f "$log"
+		echo "build.sh: the build in $dir failed" >&2
+		return 1
+	fi
+	rm -f "$log"
 }
 setup build --buildtype=release -Db_ndebug=false
 for arg in "$@"; do

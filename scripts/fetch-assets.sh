@@ -5,6 +5,8 @@
 #   debian-cloud.bzImage   Debian's linux-image-cloud-amd64 kernel, as shipped
 #   debian-cloud.vmlinux   its uncompressed payload (the LZ4 stream inside it)
 #   initramfs.cpio.gz      busybox-static + tests/linux/init (cpio newc, gzip)
+#   initramfs.cpio         the same, uncompressed: under emulated guest kernels
+#                          (nested KVM) inflating it costs minutes
 #   small.bzImage/.vmlinux the small test kernel: linux-source-6.1, tinyconfig
 #                          + scripts/kernel/strata-small.config, keyed by hash
 # Each name is a symlink to a versioned file, so a new Debian kernel, busybox or
@@ -113,8 +115,8 @@ build_initramfs() {
 	ver=$(candidate busybox-static)
 	[ -n "$ver" ] || die "apt does not know busybox-static (run apt-get update)"
 	k=$({ echo "$ver"; cat "$init"; } | key)
-	out=$cache/initramfs-$k.cpio.gz
-	if [ -f "$out" ]; then
+	out=$cache/initramfs-$k.cpio
+	if [ -f "$out" ] && [ -f "$out.gz" ]; then
 		say "initramfs (busybox-static $ver, init $k): cached"
 	else
 		say "initramfs: busybox-static $ver + tests/linux/init"
@@ -130,12 +132,14 @@ build_initramfs() {
 		# Fixed owner and times make the archive reproducible.
 		find "$root" -exec touch -h -d @0 {} +
 		(cd "$root" && find . -mindepth 1 | sort |
-			cpio -o -H newc -R 0:0 --reproducible --quiet | gzip -9n >"$out.part")
-		mv "$out.part" "$out"
+			cpio -o -H newc -R 0:0 --reproducible --quiet >"$out.part")
+		gzip -9n <"$out.part" >"$out.gz.part"
+		mv "$out.gz.part" "$out.gz" && mv "$out.part" "$out"
 		rm -rf "$root"
-		say "built $(basename "$out") ($(stat -c %s "$out") bytes)"
+		say "built $(basename "$out") ($(stat -c %s "$out") bytes) and .gz ($(stat -c %s "$out.gz") bytes)"
 	fi
-	publish "$out" initramfs.cpio.gz
+	publish "$out.gz" initramfs.cpio.gz
+	publish "$out" initramfs.cpio
 }
 
 # make runs in the background; a line every 20 s tells how far it got.
@@ -169,7 +173,8 @@ build_small_kernel() {
 			touch "$src/.unpacked"
 		fi
 		obj=$out.build
-		rm -rf "$obj" && mkdir -p "$obj"
+		# A failed build leaves its tree for the log; the next build clears it.
+		rm -rf "$cache"/small-*.build && mkdir -p "$obj"
 		SECONDS=0
 		say "small kernel: tinyconfig + $(basename "$frag"), make -j${STRATA_JOBS:-2} bzImage under nice (a few minutes; log: $obj/build.log)"
 		make -s -C "$src" O="$obj" tinyconfig >"$obj/build.log" 2>&1
@@ -189,6 +194,9 @@ build_small_kernel() {
 	fi
 	publish "$out.bzImage" small.bzImage
 	publish "$out.vmlinux" small.vmlinux
+	# Kernels of earlier fragments are superseded (~60 MiB each with vmlinux).
+	find "$cache" -maxdepth 1 -name 'small-*' ! -name "small-$k.*" -type f -print -delete |
+		sed 's|^|fetch-assets: removed superseded |'
 }
 
 want=("$@")

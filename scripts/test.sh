@@ -18,7 +18,7 @@ meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz 2>&1 | tail
 # Integration tests run against the sanitizer build: the real scenarios then
 # double as memory-error checks. STRATA_BUILD switches it.
 STRATA_BUILD=${STRATA_BUILD:-$top/build-asan} /usr/bin/python3 -m pytest -ra -p no:cacheprovider \
-	--junitxml=build/test-results/pytest.xml "${PYTEST_ARGS[@]:-tests}" 2>&1 | tail -n 60
+	--junitxml=build/test-results/pytest.xml ${PYTEST_ARGS:-tests} 2>&1 | tail -n 60
 /usr/bin/python3 scripts/summarize.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
 	build-fuzz/meson-logs/testlog.json \
 	build/test-results/pytest.xml

@@ -100,26 +100,37 @@ int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err 
 	return 0;
 }
 
-int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
+int st_open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err)
 {
+	const char *sep = *what ? " " : "";
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "cannot open %s", path);
+		return st_fail_errno(err, "%s%s%s", what, sep, path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return st_fail_errno(err, "cannot stat %s", path);
+		return st_fail_errno(err, "%s%s%s", what, sep, path);
 	if (!S_ISREG(st.st_mode))
-		return st_fail(err, 0, "%s is not a regular file", path);
-	if ((uint64_t)st.st_size > max_len)
-		return st_fail(err, 0, "%s is too large (%lld bytes, limit %zu)", path,
-			       (long long)st.st_size, max_len);
-	cleanup_free char *buf = malloc((size_t)st.st_size + 1);
+		return st_fail(err, 0, "%s%s%s is not a regular file", what, sep, path);
+	*size = (uint64_t)st.st_size;
+	return st_steal_fd(&fd);
+}
+
+int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
+{
+	uint64_t size;
+	cleanup_close int fd = st_open_regular("", path, &size, err);
+	if (fd < 0)
+		return -1;
+	if (size > max_len)
+		return st_fail(err, 0, "%s is too large (%llu bytes, limit %zu)", path,
+			       (unsigned long long)size, max_len);
+	cleanup_free char *buf = malloc((size_t)size + 1);
 	if (!buf)
 		return st_fail(err, ENOMEM, "reading %s", path);
-	if (st_pread_all(fd, buf, (size_t)st.st_size, 0, err) < 0)
+	if (st_pread_all(fd, buf, (size_t)size, 0, err) < 0)
 		return st_err_prefix(err, "%s", path);
-	buf[st.st_size] = 0;
-	*len = (size_t)st.st_size;
+	buf[size] = 0;
+	*len = (size_t)size;
 	*out = st_steal_ptr(buf);
 	return 0;
 }

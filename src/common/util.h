@@ -24,6 +24,10 @@ int st_write_all(int fd, const void *buf, size_t len, struct st_err *err);
 int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err);
 int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err);
 
+/* Opens a regular file read-only (close-on-exec); what names it in errors.
+ * Returns the fd and its size, or -1 with "what PATH: reason". */
+int st_open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err);
+
 /* Read a whole regular file into a malloc'd buffer (NUL-terminated for
  * convenience; *len excludes the NUL). Refuses files above max_len. */
 int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);

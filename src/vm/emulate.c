@@ -1,5 +1,6 @@
 #include "vm/emulate.h"
 #include "common/log.h"
+#include "vm/simd.h"
 #include "vm/vcpu.h"
 
 #include <Zydis/Zydis.h>
@@ -232,6 +233,46 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 	return operand_rw(c, gop, &val, true, err);
 }
 
+/* Any other SSE instruction on XMM registers and memory: natively, on a copy of
+ * the guest's XMM state (simd.c). */
+static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
+{
+	struct kvm_fpu fpu;
+	struct simd_state st;
+	_Alignas(16) uint8_t mem[16] = {0};
+	uint64_t ea = 0;
+	unsigned mem_size = 0;
+	if (with_fpu(c, &fpu, false, err) < 0 || mxcsr_access(c, &st.mxcsr, false, err) < 0)
+		return -1;
+	memcpy(st.xmm, fpu.xmm, sizeof(st.xmm));
+	uint32_t mxcsr_before = st.mxcsr;
+	if (mem_op >= 0) {
+		mem_size = c->ops[mem_op].size / 8;
+		if (effective_address(c, &c->ops[mem_op], &ea) < 0)
+			return st_fail(err, 0, "unsupported address");
+		if (vcpu__read_gva(c->v, ea, mem, mem_size, err) < 0)
+			return -1;
+	}
+	if (simd__run(&c->insn, c->ops, &st, mem, err) < 0)
+		return -1;
+	memcpy(fpu.xmm, st.xmm, sizeof(st.xmm));
+	if (with_fpu(c, &fpu, true, err) < 0)
+		return -1;
+	if (st.mxcsr != mxcsr_before && mxcsr_access(c, &st.mxcsr, true, err) < 0)
+		return -1;
+	if (mem_op >= 0 && (c->ops[mem_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+		return vcpu__write_gva(c->v, ea, mem, mem_size, err);
+	return 0;
+}
+
+static int do_sysret(struct insn_ctx *c, struct st_err *err)
+{
+	if (c->mode != ZYDIS_MACHINE_MODE_LONG_64 || !(c->insn.attributes & ZYDIS_ATTRIB_HAS_REX) ||
+	    c->sregs.cs.dpl != 0)
+		return st_fail(err, 0, "only a 64-bit SYSRETQ from ring 0 is assisted");
+	return pvm_syscall__sysret(c->v, err) < 0 ? -1 : 1;
+}
+
 static const struct {
 	ZydisMnemonic mnemonic;
 	int (*fn)(struct insn_ctx *c, struct st_err *err); /* 1: RIP already handled */
@@ -239,7 +280,7 @@ static const struct {
 	{ZYDIS_MNEMONIC_INT3, do_int3},     {ZYDIS_MNEMONIC_FWAIT, do_fwait},
 	{ZYDIS_MNEMONIC_LDMXCSR, do_ldmxcsr}, {ZYDIS_MNEMONIC_STMXCSR, do_stmxcsr},
 	{ZYDIS_MNEMONIC_POPCNT, do_popcnt},  {ZYDIS_MNEMONIC_MOVD, do_movd_movq},
-	{ZYDIS_MNEMONIC_MOVQ, do_movd_movq},
+	{ZYDIS_MNEMONIC_MOVQ, do_movd_movq},  {ZYDIS_MNEMONIC_SYSRET, do_sysret},
 };
 
 static ZydisMachineMode machine_mode(const struct kvm_sregs *s, ZydisStackWidth *sw)
@@ -322,6 +363,18 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 				return st_fail_errno(err, "KVM_SET_REGS");
 		}
 		st_info("vcpu%u: assisted %s", v->id, where);
+		return 0;
+	}
+	int mem_op;
+	if (simd__supported(&c.insn, c.ops, &mem_op)) {
+		struct st_err why = {0};
+		if (do_simd(&c, mem_op, &why) < 0)
+			return st_fail(err, 0, "assist for the instruction at %s failed: %s", where,
+				       why.msg);
+		c.regs.rip += c.insn.length;
+		if (ioctl(v->fd, KVM_SET_REGS, &c.regs) < 0)
+			return st_fail_errno(err, "KVM_SET_REGS");
+		st_info("vcpu%u: assisted natively %s", v->id, where);
 		return 0;
 	}
 	return st_fail(err, 0, "KVM could not emulate an instruction at %s", where);

@@ -20,14 +20,17 @@ int io__register(struct io_bus *bus, uint16_t base, uint16_t len, io_handler_fn 
 bool io__dispatch(const struct io_bus *bus, uint16_t port, bool is_write, uint8_t *data,
 		  unsigned size)
 {
+	/* Bytes no device answers for read as all ones, also the tail of an access
+	 * that runs past the end of a device's range (handlers see only their part). */
+	if (!is_write)
+		memset(data, 0xff, size);
 	for (int i = 0; i < bus->nr; i++) {
 		const struct io_range *r = &bus->ranges[i];
 		if (port >= r->base && port - r->base < r->len) {
-			r->fn(r->opaque, port, is_write, data, size);
+			unsigned room = (unsigned)(r->base + r->len - port);
+			r->fn(r->opaque, port, is_write, data, size < room ? size : room);
 			return true;
 		}
 	}
-	if (!is_write)
-		memset(data, 0xff, size);
 	return false;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -65,7 +66,13 @@ int iothread__start(struct st_err *err)
 		return 0;
 	if (iothread__init(err) < 0)
 		return -1;
+	/* Signals are the main loop's (signalfd) and the vCPUs' (kicks), never
+	 * this thread's: it starts with all of them blocked. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int r = pthread_create(&iot.thread, NULL, iothread__run, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return st_fail(err, r, "cannot start the I/O thread");
 	iot.started = 1;

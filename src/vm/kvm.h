@@ -25,6 +25,8 @@ int kvm__check_cap(const struct kvm *k, long cap);
 /* Drives an ISA/GSI interrupt line (level 0/1). */
 void kvm__irq_line(const struct kvm *k, unsigned gsi, int level);
 
+/* Closes the VM (for a reboot), keeping /dev/kvm open. */
+void kvm__destroy_vm(struct kvm *k);
 void kvm__close(struct kvm *k);
 
 #endif

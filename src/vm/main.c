@@ -18,6 +18,7 @@
 #include "vm/vm.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,15 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* Kernel options a stock Linux needs on software-assisted nested KVM (kvm_pvm):
- * the CPUID template alone does not stop it from using these (docs/nested-kvm.md). */
+ * the CPUID template alone does not stop it from using these features; nokaslr
+ * and nopti keep the SYSCALL trampoline's page-table slot free and visible from
+ * ring 3 (pvm_syscall.h; docs/nested-kvm.md). */
 static const char nested_cmdline[] =
-	"noxsave nowatchdog clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
+	"noxsave nowatchdog nokaslr nopti clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
 	"abm,rdrand,rdseed,fsgsbase,avx,avx2,avx512f,fma,f16c,aes,pclmulqdq,sha_ni,erms,fsrm,"
 	"invpcid,pcid,rdpid,clflushopt,clwb,adx,rdtscp,xsaveopt,xsavec,xsaves,ssse3,sse4_1,"
 	"sse4_2,gfni,vaes,vpclmulqdq";
@@ -40,7 +44,7 @@ static struct vm the_vm;
 static struct console console;
 
 static struct {
-	struct loop_watch in, listen, wake;
+	struct loop_watch in, listen, wake, sig;
 	uint8_t pending[4096];
 	size_t pending_len, pending_off;
 	bool in_watched;
@@ -84,6 +88,51 @@ static int vm__setup_devices(struct vm *vm, struct st_err *err)
 	return virtio__setup_devices(vm, err);
 }
 
+/* The part of the machine a reboot makes anew: the KVM VM with its vCPUs, and
+ * the kernel loaded into RAM. Devices, console and control socket live on. */
+static int vm__create_machine(struct vm *vm, struct st_err *err)
+{
+	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0 || virtio__attach_kvm(vm, err) < 0)
+		return -1;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu__create(vm, i, err) < 0)
+			return -1;
+	if (boot__load(vm, err) < 0)
+		return -1;
+	return boot__setup_bsp(vm, &vm->vcpus[0], err);
+}
+
+static int vm__start_vcpus(struct vm *vm, struct st_err *err)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu__start(&vm->vcpus[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* A guest reset under --on-reboot=restart: a fresh machine in this process, so
+ * that control connections and the console carry on across the reboot. */
+static int vm__reboot(struct vm *vm, struct st_err *err)
+{
+	if (vcpu__join_all(vm, 2000) < 0)
+		return st_fail(err, 0, "a vCPU did not stop for the reboot");
+	virtio__reset_all(vm); /* before the VM and RAM go: the I/O thread stops touching them */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu__destroy(&vm->vcpus[i]);
+	kvm__destroy_vm(&vm->kvm);
+	mem__clear(&vm->mem);
+	serial8250__reset(vm->serial);
+	acpi_pm__reset(vm->pm);
+	if (vm__create_machine(vm, err) < 0)
+		return -1;
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_RUNNING;
+	vm->exit_status = 0;
+	vm->exit_reason[0] = 0;
+	pthread_mutex_unlock(&vm->lock);
+	return vm__start_vcpus(vm, err);
+}
+
 static int vm__setup(struct vm *vm, struct st_err *err)
 {
 	pthread_mutex_init(&vm->lock, NULL);
@@ -109,19 +158,12 @@ static int vm__setup(struct vm *vm, struct st_err *err)
 		return -1;
 	if (mem__init(&vm->mem, vm->cfg.mem_bytes, err) < 0)
 		return -1;
-	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0)
-		return -1;
-	if (vm__setup_devices(vm, err) < 0)
-		return -1;
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return st_fail(err, ENOMEM, "vcpus");
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu__create(vm, i, err) < 0)
-			return -1;
-	if (boot__load(vm, err) < 0)
+	if (vm__setup_devices(vm, err) < 0)
 		return -1;
-	return boot__setup_bsp(vm, &vm->vcpus[0], err);
+	return vm__create_machine(vm, err);
 }
 
 /* Console input: fed to the UART as its FIFO drains; Ctrl-A x quits on a tty. */
@@ -195,9 +237,33 @@ static void io__wake(struct loop_watch *w, uint32_t events)
 		return;
 }
 
+/* SIGTERM, SIGINT, SIGHUP: stop like a supervisor expects, sockets removed and the
+ * terminal restored, with the conventional 128 + signal status. */
+static void io__signal(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct signalfd_siginfo si;
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm__request_stop(&the_vm, 128 + (int)si.ssi_signo, "terminated by signal %u (%s)",
+			 si.ssi_signo, strsignal((int)si.ssi_signo));
+}
+
 static int io__setup(struct vm *vm, struct st_err *err)
 {
 	if (loop__init(err) < 0)
+		return -1;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	io.sig = (struct loop_watch){.fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK),
+				     .fn = io__signal};
+	if (io.sig.fd < 0)
+		return st_fail_errno(err, "signalfd");
+	if (loop__add(&io.sig, EPOLLIN, err) < 0)
 		return -1;
 	io.wake = (struct loop_watch){.fd = vm->wake_fd, .fn = io__wake};
 	if (loop__add(&io.wake, EPOLLIN, err) < 0)
@@ -219,13 +285,25 @@ static int io__setup(struct vm *vm, struct st_err *err)
 	return 0;
 }
 
-static void vm__restart(struct vm *vm)
+
+/* Tearing a VM down (guest memory, the in-kernel PIT) takes KVM tens of
+ * milliseconds, and a process's exit waits for the last reference to go. A child
+ * sharing our memory and file table keeps those references, so this process
+ * exits (and its supervisor learns the status) at once while the child pays. */
+static int teardown_child(void *arg)
 {
-	console__close(&console);
-	control__close();
-	fflush(NULL);
-	execv("/proc/self/exe", vm->cfg.argv);
-	st_error("cannot restart: %s", strerror(errno));
+	(void)arg;
+	close(STDIN_FILENO); /* readers waiting for EOF need not wait for the teardown */
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	return 0;
+}
+
+static void vm__detach_teardown(void)
+{
+	static uint8_t stack[16384] __attribute__((aligned(16)));
+	if (clone(teardown_child, stack + sizeof(stack), CLONE_VM | CLONE_FILES | SIGCHLD, NULL) < 0)
+		st_debug("teardown child: %s", strerror(errno)); /* then we just wait for it */
 }
 
 int main(int argc, char **argv)
@@ -255,28 +333,30 @@ int main(int argc, char **argv)
 		control__close();
 		return VM_EXIT_SETUP;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vcpu__start(&vm->vcpus[i], &err) < 0) {
+	if (vm__start_vcpus(vm, &err) < 0)
+		vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
+	for (;;) {
+		while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
+			loop__run_once(io.pending_len ? 5 : -1), io__feed_pending();
+		if (vm->exit_status != VM_EXIT_REBOOT || !vm->cfg.reboot_restart)
+			break;
+		st_info("%s: restarting", vm->exit_reason);
+		if (vm__reboot(vm, &err) < 0) {
 			st_err_print(&err);
-			vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
+			vm->exit_status = VM_EXIT_SETUP;
 			break;
 		}
 	}
-	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
-		loop__run_once(io.pending_len ? 5 : -1), io__feed_pending();
-
-	if (vm->exit_status == VM_EXIT_REBOOT && vm->cfg.reboot_restart) {
-		st_info("%s: restarting", vm->exit_reason);
-		vm__restart(vm);
-		return VM_EXIT_SETUP;
-	}
 	if (vm->exit_status == VM_EXIT_CRASH)
 		fprintf(stderr, "%s: error: %s\n", st_progname(), vm->exit_reason);
+	else if (vm->exit_status > 128)
+		fprintf(stderr, "%s: %s\n", st_progname(), vm->exit_reason);
 	else
 		st_info("%s", vm->exit_reason);
 	console__close(&console);
 	control__close();
 	/* vCPU threads may sit in KVM_RUN; exiting the process ends them with it. */
 	fflush(NULL);
+	vm__detach_teardown();
 	_exit(vm->exit_status);
 }

@@ -11,12 +11,20 @@ int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err)
 	if (p == MAP_FAILED)
 		return st_fail_errno(err, "cannot map %llu MiB of guest memory",
 				     (unsigned long long)(size >> 20));
-	/* THP cuts EPT/shadow-paging work for large guests; harmless if refused. */
-	madvise(p, size, MADV_HUGEPAGE);
+	/* THP cuts EPT/shadow-paging work for large guests; harmless if refused. Not
+	 * for the first 2 MiB, where the boot structures sit: a tiny guest would pay
+	 * for zeroing a whole huge page to use a few 4 KiB ones. */
+	if (size > (4ull << 20))
+		madvise((uint8_t *)p + (2ull << 20), size - (2ull << 20), MADV_HUGEPAGE);
 	m->host = p;
 	m->size = size;
 	m->low_size = size < MEM_MMIO_HOLE_START ? size : MEM_MMIO_HOLE_START;
 	return 0;
+}
+
+void mem__clear(struct guest_mem *m)
+{
+	madvise(m->host, m->size, MADV_DONTNEED); /* private anonymous: reads back zeros */
 }
 
 void mem__exit(struct guest_mem *m)

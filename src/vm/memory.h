@@ -18,6 +18,8 @@ struct guest_mem {
 
 int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err);
 void mem__exit(struct guest_mem *m);
+/* Gives all of RAM back as zero pages (a reboot starts from clean memory). */
+void mem__clear(struct guest_mem *m);
 
 /* Host pointer for [gpa, gpa+len) when the whole range is RAM, else NULL. */
 void *mem__ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);

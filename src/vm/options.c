@@ -79,7 +79,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 	};
 	*cfg = (struct vm_config){.cmdline = "", .cpus = 1, .mem_bytes = 256ull << 20,
 				  .console = "stdio", .unpack_kernel = -1,
-				  .kvm_device = "/dev/kvm", .argv = argv};
+				  .kvm_device = "/dev/kvm"};
 	uint64_t v;
 	int opt;
 	opterr = 0;

@@ -260,6 +260,7 @@ int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err)
 		return st_fail(err, 0, "the PCI MMIO window is full");
 	bus->next_bar = base + size;
 	d->bar_size[bar] = size;
+	d->bar_initial[bar] = (uint32_t)base;
 	wr32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)base); /* 32-bit, non-prefetchable */
 	wr32(d->wmask + PCI_BAR0 + 4 * bar, ~(size - 1));
 	/* Firmware would have enabled decoding; the guest may still move the BAR. */
@@ -304,6 +305,28 @@ int pci__add_msix(struct pci_dev *d, unsigned nr, int bar, uint32_t table_off,
 		d->msix.table[v].ctrl = MSIX_ENTRY_MASKED;
 	wr16(d->wmask + off + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
 	return 0;
+}
+
+void pci__reset_dev(struct pci_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	uint16_t cmd = 0;
+	for (int b = 0; b < PCI_NR_BARS; b++) {
+		if (!d->bar_size[b])
+			continue;
+		wr32(d->cfg + PCI_BAR0 + 4 * b, d->bar_initial[b]);
+		cmd = PCI_COMMAND_MEMORY;
+	}
+	wr16(d->cfg + PCI_COMMAND, cmd);
+	d->cfg[PCI_INT_LINE] = 0;
+	if (d->msix.nr) {
+		wr16(d->cfg + d->msix.cap + 2, (uint16_t)(d->msix.nr - 1));
+		memset(d->msix.table, 0, sizeof(d->msix.table));
+		for (unsigned v = 0; v < d->msix.nr; v++)
+			d->msix.table[v].ctrl = MSIX_ENTRY_MASKED;
+		d->msix.pending = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err)

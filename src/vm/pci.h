@@ -62,6 +62,7 @@ struct pci_dev {
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[256];     /* writable bits of the first 256 bytes */
 	uint32_t bar_size[PCI_NR_BARS];
+	uint32_t bar_initial[PCI_NR_BARS];  /* as allocated, for a reset */
 	uint8_t next_cap;       /* where the next capability goes */
 	struct pci_msix msix;
 	pthread_mutex_t lock;   /* config space and MSI-X state */
@@ -95,6 +96,10 @@ int pci__add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned body_
 /* An MSI-X capability with nr vectors, table and PBA inside bar at the offsets. */
 int pci__add_msix(struct pci_dev *d, unsigned nr, int bar, uint32_t table_off,
 		  uint32_t pba_off, struct st_err *err);
+
+/* Power-on state of the config space: BARs where they were allocated, MSI-X
+ * off with every vector masked. */
+void pci__reset_dev(struct pci_dev *d);
 
 /* Current guest address of a BAR while memory decoding is on, else 0. */
 uint64_t pci__bar_addr(struct pci_dev *d, int bar);

@@ -44,12 +44,26 @@ int vcpu__create(struct vm *vm, unsigned id, struct st_err *err)
 	if (cpuid__set_vcpu(vm->cpuid, v, err) < 0)
 		return -1;
 	/* MTRRs enabled, default write-back, as firmware leaves them. */
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} msrs = {.hdr.nmsrs = 1, .e[0] = {.index = 0x2ff, .data = 0xc06}};
-	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
+	uint64_t mtrr_def = 0xc06;
+	if (vcpu__msr(v, 0x2ff, &mtrr_def, true) < 0)
 		st_debug("vcpu%u: MTRRdefType not set", id);
+	return 0;
+}
+
+int vcpu__msr(struct vcpu *v, uint32_t index, uint64_t *val, bool write)
+{
+	/* struct kvm_msrs ends in a flexible array: one entry rides behind it. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.hdr.entries[0].index = index;
+	m.hdr.entries[0].data = write ? *val : 0;
+	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+		return -1;
+	*val = m.hdr.entries[0].data;
 	return 0;
 }
 
@@ -192,6 +206,13 @@ static bool vcpu__handle_exit(struct vcpu *v)
 		}
 	case KVM_EXIT_INTERNAL_ERROR: {
 		struct st_err err = {0};
+		int r;
+		if (v->vm->nested && pvm_syscall__complete(v, &err, &r)) {
+			if (r == 0)
+				return true;
+			vm__request_stop(v->vm, VM_EXIT_CRASH, "vcpu%u: %s", v->id, err.msg);
+			return false;
+		}
 		if (emulate__internal_error(v, &err) == 0) {
 			v->assists++;
 			return true;
@@ -292,7 +313,6 @@ static void *vcpu__thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
 	for (;;) {
 		/* Clear before looking at the state, so a kick after the look still lands. */
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -308,6 +328,8 @@ static void *vcpu__thread(void *arg)
 		}
 		if (!vcpu__handle_exit(v))
 			break;
+		if (v->vm->nested)
+			pvm_syscall__poll(v);
 	}
 	return NULL;
 }
@@ -319,4 +341,38 @@ int vcpu__start(struct vcpu *v, struct st_err *err)
 		return st_fail(err, r, "cannot start vcpu%u thread", v->id);
 	v->started = true;
 	return 0;
+}
+
+int vcpu__join_all(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		vcpu__kick(v);
+		if (pthread_timedjoin_np(v->thread, NULL, &deadline))
+			return -1;
+		v->started = false;
+	}
+	return 0;
+}
+
+void vcpu__destroy(struct vcpu *v)
+{
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, (size_t)v->vm->kvm.vcpu_mmap_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	struct vm *vm = v->vm;
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->fd = -1;
 }

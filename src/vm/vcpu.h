@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "vm/pvm_syscall.h"
 
 struct vm;
 
@@ -19,6 +20,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	unsigned long assists;   /* emulation assists performed (for status) */
+	struct pvm_syscall pvm;  /* SYSCALL completion on kvm_pvm (nested profile) */
 	/* A snapshot of the registers, taken by the vCPU's own thread on request
 	 * (vCPU ioctls from other threads would block while it is in KVM_RUN). */
 	bool snap_requested;     /* guarded by vm->lock */
@@ -31,6 +33,12 @@ struct vcpu {
 int vcpu__create(struct vm *vm, unsigned id, struct st_err *err);
 int vcpu__start(struct vcpu *v, struct st_err *err);
 
+/* Waits for every started vCPU thread to end (the VM is stopping); < 0 when one
+ * did not within timeout_ms. */
+int vcpu__join_all(struct vm *vm, unsigned timeout_ms);
+/* Releases the vCPU's KVM objects; its thread must have ended. */
+void vcpu__destroy(struct vcpu *v);
+
 /* Makes a vCPU leave KVM_RUN soon (to pause or stop). Any thread. */
 void vcpu__kick(struct vcpu *v);
 
@@ -40,6 +48,9 @@ int vcpu__init_signals(struct st_err *err);
 /* Asks every vCPU for a register snapshot and waits up to timeout_ms; returns
  * how many answered (their snap_valid is set). */
 unsigned vcpu__snapshot_all(struct vm *vm, unsigned timeout_ms);
+
+/* Reads or writes one MSR of this vCPU (its own thread only); < 0 on failure. */
+int vcpu__msr(struct vcpu *v, uint32_t index, uint64_t *val, bool write);
 
 /* Copies len bytes at guest virtual address gva (current page tables of this vCPU).
  * Only from the vCPU's own thread. */

@@ -33,7 +33,6 @@ struct vm_config {
 	bool reboot_restart;
 	int unpack_kernel;          /* -1: auto (on under the nested profile) */
 	const char *kvm_device;
-	char **argv;                /* for a restart by re-exec */
 	const char *disks[VM_MAX_DISKS]; /* --disk specs (virtio-blk) */
 	unsigned nr_disks;
 	const char *nets[VM_MAX_DISKS];  /* --net specs (virtio-net) */
@@ -54,11 +53,11 @@ struct pci_bus;
 struct virtio_dev;
 
 /* How the boot CPU starts: filled by the loaders in boot/. */
-enum boot_mode { BOOT_LINUX64, BOOT_PVH };
+enum boot_mode { BOOT_LINUX64, BOOT_PVH, BOOT_MULTIBOOT };
 struct boot_info {
 	enum boot_mode mode;
 	uint64_t entry;        /* guest physical */
-	uint64_t params;       /* boot_params (LINUX64) or hvm_start_info (PVH) */
+	uint64_t params;       /* boot_params, hvm_start_info or the multiboot info */
 	uint64_t kernel_end;   /* first byte after the loaded image */
 };
 

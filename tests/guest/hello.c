@@ -1,5 +1,6 @@
 /* Serial output and the PVH hand-over: prints the start info, command line
- * and memory map; passes if the start info is sane and RAM covers 1 MiB. */
+ * and memory map; passes if the start info is sane and RAM covers 1 MiB.
+ * lines=N adds N numbered lines (console volume: none may be lost). */
 #include "rt.h"
 
 int guest_main(void)
@@ -24,6 +25,9 @@ int guest_main(void)
 	rt_printf("hello: ram %lu KiB\n", ram >> 10);
 	if (!kernel_ram)
 		rt_fail("no RAM entry covers 1-2 MiB, where this guest was loaded");
+	uint64_t lines = rt_cmdline_u64("lines", 0);
+	for (uint64_t i = 0; i < lines; i++)
+		rt_printf("hello: line %05lu of %lu abcdefghijklmnopqrstuvwxyz0123456789\n", i, lines);
 	rt_puts("hello: PASS\n");
 	return 0;
 }

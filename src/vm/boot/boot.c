@@ -24,16 +24,11 @@ int initrd__load(struct vm *vm, uint64_t limit, uint64_t *addr, uint64_t *size,
 	*addr = *size = 0;
 	if (!vm->cfg.initrd)
 		return 0;
-	cleanup_close int fd = open(vm->cfg.initrd, O_RDONLY | O_CLOEXEC);
+	uint64_t len;
+	cleanup_close int fd = st_open_regular("initrd", vm->cfg.initrd, &len, err);
 	if (fd < 0)
-		return st_fail_errno(err, "initrd %s", vm->cfg.initrd);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return st_fail_errno(err, "initrd %s", vm->cfg.initrd);
-	if (!S_ISREG(st.st_mode))
-		return st_fail(err, 0, "initrd %s is not a regular file", vm->cfg.initrd);
+		return -1;
 	uint64_t top = ST_MIN(limit, vm->mem.low_size);
-	uint64_t len = (uint64_t)st.st_size;
 	uint64_t kernel_end = ST_ALIGN_UP(vm->boot.kernel_end, 4096ull);
 	if (len > top || ((top - len) & ~4095ull) < kernel_end)
 		return st_fail(err, 0,
@@ -62,6 +57,10 @@ static int boot__load_elf(struct vm *vm, const uint8_t *img, size_t len, struct 
 		vm->boot.entry = ei.pvh_entry;
 		return pvh__write_start_info(vm, initrd, initrd_size, err);
 	}
+	if (multiboot__has_header(img, len)) {
+		vm->boot.entry = ei.entry;
+		return multiboot__write_info(vm, initrd, initrd_size, err);
+	}
 	vm->boot.entry = ei.entry;
 	return linux__write_boot_params(vm, NULL, 0, initrd, initrd_size, err);
 }
@@ -69,18 +68,14 @@ static int boot__load_elf(struct vm *vm, const uint8_t *img, size_t len, struct 
 int boot__load(struct vm *vm, struct st_err *err)
 {
 	const char *path = vm->cfg.kernel;
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t size;
+	cleanup_close int fd = st_open_regular("kernel", path, &size, err);
 	if (fd < 0)
-		return st_fail_errno(err, "kernel %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return st_fail_errno(err, "kernel %s", path);
-	if (!S_ISREG(st.st_mode))
-		return st_fail(err, 0, "kernel %s is not a regular file", path);
-	if (st.st_size < 64 || (uint64_t)st.st_size > KERNEL_MAX)
-		return st_fail(err, 0, "kernel %s is not a kernel (size %lld bytes)", path,
-			       (long long)st.st_size);
-	size_t len = (size_t)st.st_size;
+		return -1;
+	if (size < 64 || size > KERNEL_MAX)
+		return st_fail(err, 0, "kernel %s is not a kernel (size %llu bytes)", path,
+			       (unsigned long long)size);
+	size_t len = (size_t)size;
 	uint8_t *img = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (img == MAP_FAILED)
 		return st_fail_errno(err, "kernel %s", path);
@@ -152,12 +147,14 @@ int boot__setup_bsp(struct vm *vm, struct vcpu *bsp, struct st_err *err)
 	s.idt.limit = 0;
 	s.tr = (struct kvm_segment){.limit = 0x67, .selector = 0x20, .type = 11, .present = 1};
 	s.ds = s.es = s.fs = s.gs = s.ss = seg(0x18, 3, false);
-	if (vm->boot.mode == BOOT_PVH) {
+	if (vm->boot.mode == BOOT_PVH || vm->boot.mode == BOOT_MULTIBOOT) {
 		s.cs = seg(0x08, 0xb, false);
 		s.cr0 = 0x11; /* PE, ET */
 		s.cr4 = 0;
 		s.efer = 0;
 		r.rbx = vm->boot.params;
+		if (vm->boot.mode == BOOT_MULTIBOOT)
+			r.rax = 0x2badb002; /* the multiboot boot loader magic */
 	} else {
 		if (boot__write_page_tables(vm, err) < 0)
 			return -1;

@@ -50,6 +50,9 @@ int linux__load_bzimage(struct vm *vm, const uint8_t *img, size_t len, struct st
 /* boot_params for a kernel entered at its 64-bit entry; hdr may be NULL (vmlinux). */
 int linux__write_boot_params(struct vm *vm, const uint8_t *hdr, size_t hdr_len,
 			     uint64_t initrd_addr, uint64_t initrd_size, struct st_err *err);
+int multiboot__has_header(const uint8_t *img, size_t len);
+int multiboot__write_info(struct vm *vm, uint64_t initrd_addr, uint64_t initrd_size,
+			  struct st_err *err);
 int pvh__write_start_info(struct vm *vm, uint64_t initrd_addr, uint64_t initrd_size,
 			  struct st_err *err);
 

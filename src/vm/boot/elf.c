@@ -37,6 +37,25 @@ static void elf__find_pvh(const uint8_t *img, size_t len, const Elf64_Phdr *ph,
 	}
 }
 
+/* ELF32 (multiboot kernels) and ELF64 share one walk over their program headers. */
+static bool elf__phdr(const uint8_t *img, size_t len, bool is64, uint64_t phoff, unsigned i,
+		      Elf64_Phdr *ph)
+{
+	size_t size = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	uint64_t off = phoff + (uint64_t)i * size;
+	if (off > len || size > len - off)
+		return false;
+	if (is64) {
+		memcpy(ph, img + off, sizeof(*ph));
+		return true;
+	}
+	Elf32_Phdr p32;
+	memcpy(&p32, img + off, sizeof(p32));
+	*ph = (Elf64_Phdr){.p_type = p32.p_type, .p_offset = p32.p_offset, .p_paddr = p32.p_paddr,
+			   .p_filesz = p32.p_filesz, .p_memsz = p32.p_memsz};
+	return true;
+}
+
 int elf__load(struct vm *vm, const uint8_t *img, size_t len, struct elf_image *out,
 	      struct st_err *err)
 {
@@ -44,17 +63,30 @@ int elf__load(struct vm *vm, const uint8_t *img, size_t len, struct elf_image *o
 	if (len < sizeof(eh))
 		return st_fail(err, 0, "truncated ELF header");
 	memcpy(&eh, img, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
+	bool is64 = eh.e_ident[EI_CLASS] == ELFCLASS64;
+	uint64_t entry, phoff;
+	unsigned phnum, phentsize;
+	if (is64 && eh.e_machine == EM_X86_64) {
+		entry = eh.e_entry, phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
+	} else if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr e32;
+		memcpy(&e32, img, sizeof(e32));
+		if (e32.e_machine != EM_386)
+			return st_fail(err, 0, "not an x86 ELF image");
+		entry = e32.e_entry, phoff = e32.e_phoff, phnum = e32.e_phnum, phentsize = e32.e_phentsize;
+	} else {
 		return st_fail(err, 0, "not an x86-64 ELF image");
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phoff > len ||
-	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
+	}
+	if (phentsize != (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || phnum == 0 ||
+	    phoff > len || (uint64_t)phnum * phentsize > len - phoff)
 		return st_fail(err, 0, "malformed ELF program headers");
 	memset(out, 0, sizeof(*out));
-	out->entry = eh.e_entry;
+	out->entry = entry;
 	unsigned loaded = 0;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
+	for (unsigned i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
-		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (!elf__phdr(img, len, is64, phoff, i, &ph))
+			return st_fail(err, 0, "malformed ELF program headers");
 		if (ph.p_type == PT_NOTE)
 			elf__find_pvh(img, len, &ph, out);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)

@@ -90,6 +90,14 @@ void acpi_pm__power_button(struct acpi_pm *pm)
 	pthread_mutex_unlock(&pm->lock);
 }
 
+void acpi_pm__reset(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = pm->en = pm->cnt = 0;
+	pm->sci_level = 0;
+	pthread_mutex_unlock(&pm->lock);
+}
+
 int acpi_pm__init(struct vm *vm, struct st_err *err)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));

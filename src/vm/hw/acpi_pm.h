@@ -16,6 +16,8 @@ struct vm;
 struct acpi_pm;
 
 int acpi_pm__init(struct vm *vm, struct st_err *err);
+/* Power-on state (for a reboot). */
+void acpi_pm__reset(struct acpi_pm *pm);
 /* Presses the power button: PWRBTN_STS, then an SCI if the guest enabled it. */
 void acpi_pm__power_button(struct acpi_pm *pm);
 

@@ -157,6 +157,15 @@ size_t serial8250__receive(struct serial8250 *s, const uint8_t *buf, size_t n)
 	return taken;
 }
 
+void serial8250__reset(struct serial8250 *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = s->fcr = s->lcr = s->mcr = s->scr = s->dll = s->dlm = 0;
+	s->thr_pending = s->irq_level = 0;
+	s->rx_head = s->rx_len = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int serial8250__init(struct vm *vm, struct console *out, struct st_err *err)
 {
 	struct serial8250 *s = calloc(1, sizeof(*s));

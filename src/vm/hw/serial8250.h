@@ -15,6 +15,8 @@ struct console;
 struct serial8250;
 
 int serial8250__init(struct vm *vm, struct console *out, struct st_err *err);
+/* Power-on state (for a reboot: the IRQ line belongs to a new irqchip). */
+void serial8250__reset(struct serial8250 *s);
 /* Queues input bytes for the guest; returns how many fitted in the FIFO. */
 size_t serial8250__receive(struct serial8250 *s, const uint8_t *buf, size_t n);
 

@@ -24,4 +24,12 @@ json_t *virtio_balloon__stats(struct vm *vm, struct st_err *err);
 /* PCI bus, then the devices the configuration asks for, then the I/O thread. */
 int virtio__setup_devices(struct vm *vm, struct st_err *err);
 
+/* Once the KVM VM exists (at start and after each in-process reboot): binds
+ * the queues' ioeventfds at the notify addresses. */
+int virtio__attach_kvm(struct vm *vm, struct st_err *err);
+
+/* A machine reset: every virtio device back to its power-on state, PCI config
+ * space (BARs, MSI-X) included. */
+void virtio__reset_all(struct vm *vm);
+
 #endif

@@ -425,14 +425,39 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 		if (iothread__add(&d->kick[q], EPOLLIN, err) < 0)
 			return -1;
 	}
-	d->ioeventfd = kvm__check_cap(&vm->kvm, KVM_CAP_IOEVENTFD) > 0;
-	uint64_t base = pci__bar_addr(&d->pci, 0);
-	if (d->ioeventfd && virtio__ioeventfd(d, base, true) == 0)
-		d->notify_gpa = base;
-	else
-		st_info("%s: no ioeventfd; notifications exit to the VMM", d->name);
 	vm->virtio[vm->nr_virtio++] = d;
 	return 0;
+}
+
+int virtio__attach_kvm(struct vm *vm, struct st_err *err)
+{
+	(void)err; /* without ioeventfd, notifications still work through MMIO exits */
+	bool have = kvm__check_cap(&vm->kvm, KVM_CAP_IOEVENTFD) > 0;
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *d = vm->virtio[i];
+		pthread_mutex_lock(&d->pci.lock);
+		uint64_t base = pci__bar_addr(&d->pci, 0);
+		pthread_mutex_unlock(&d->pci.lock);
+		d->ioeventfd = have;
+		d->notify_gpa = 0;
+		if (have && base && virtio__ioeventfd(d, base, true) == 0)
+			d->notify_gpa = base;
+		else
+			st_info("%s: no ioeventfd; notifications exit to the VMM", d->name);
+	}
+	return 0;
+}
+
+void virtio__reset_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *d = vm->virtio[i];
+		pthread_mutex_lock(&d->lock);
+		virtio__reset(d);
+		pci__reset_dev(&d->pci);
+		d->notify_gpa = 0; /* the ioeventfds go with the old KVM VM */
+		pthread_mutex_unlock(&d->lock);
+	}
 }
 
 json_t *virtio__query_all(struct vm *vm)

@@ -1,16 +1,14 @@
-/* PVH entry (XEN_ELFNOTE_PHYS32_ENTRY): 32-bit protected mode, paging off,
- * EBX = hvm_start_info. Switches to long mode on static identity-mapped page
- * tables (low 4 GiB in 2 MiB pages) and calls rt_start(start_info). */
-
-#include "pvh-note.h"
+/* PVH entry (XEN_ELFNOTE_PHYS32_ENTRY, the note is in pvh.S): 32-bit
+ * protected mode, paging off, EBX = hvm_start_info. Switches to long mode on
+ * static identity-mapped page tables (low 4 GiB in 2 MiB pages) and calls
+ * rt_start(start_info). The multiboot guest enters at rt_mb_start instead
+ * (multiboot.S), with EAX = 0x2badb002 and EBX = the multiboot info. */
 
 #define CR0_PE 0x1
 #define CR0_PG 0x80000000
 #define CR4_PAE 0x20
 #define MSR_EFER 0xc0000080
 #define EFER_LME 0x100
-
-	PVH_NOTE(pvh_start)
 
 	.section .text.entry, "ax"
 	.code32
@@ -19,6 +17,16 @@ pvh_start:
 	cli
 	cld
 	movl %ebx, rt_start_info_paddr
+	movl $boot_stack_top, %esp
+	call enter_long_mode
+	ljmp $0x08, $long_entry
+
+	.globl rt_mb_start
+rt_mb_start:
+	cli
+	cld
+	movl %eax, rt_multiboot_magic
+	movl %ebx, rt_multiboot_info
 	movl $boot_stack_top, %esp
 	call enter_long_mode
 	ljmp $0x08, $long_entry
@@ -129,8 +137,12 @@ rt_gdt_desc:
 	.word rt_gdt_end - rt_gdt - 1
 	.quad rt_gdt
 
-	.globl rt_start_info_paddr
+	.globl rt_start_info_paddr, rt_multiboot_magic, rt_multiboot_info
 rt_start_info_paddr:
+	.long 0
+rt_multiboot_magic:
+	.long 0
+rt_multiboot_info:
 	.long 0
 
 	.p2align 12

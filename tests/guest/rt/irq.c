@@ -21,6 +21,11 @@ void idt_init(void)
 			.off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
 		};
 	}
+	idt_load();
+}
+
+void idt_load(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;
@@ -60,29 +65,66 @@ void rt_isr_dispatch(struct rt_frame *f)
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
 
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_EXTD (1u << 10)
+#define APIC_BASE_EN (1u << 11)
+#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
+
+bool rt_x2apic;
+
 static uint64_t lapic_base(void)
 {
 	return rt_acpi.lapic_addr ? rt_acpi.lapic_addr : LAPIC_DEFAULT;
 }
 
+/* xAPIC registers through MMIO, or the same registers as MSRs in x2APIC mode */
+static uint32_t lapic_read(uint32_t reg)
+{
+	return rt_x2apic ? (uint32_t)rt_rdmsr(X2APIC_MSR(reg)) : mmio_read32(lapic_base() + reg);
+}
+
+static void lapic_write(uint32_t reg, uint32_t v)
+{
+	if (rt_x2apic)
+		rt_wrmsr(X2APIC_MSR(reg), v);
+	else
+		mmio_write32(lapic_base() + reg, v);
+}
+
+bool lapic_x2apic_enable(void)
+{
+	uint32_t r[4];
+	rt_cpuid(1, 0, r);
+	if (!(r[2] & (1u << 21)))
+		return false;
+	rt_wrmsr(MSR_APIC_BASE, rt_rdmsr(MSR_APIC_BASE) | APIC_BASE_EN | APIC_BASE_EXTD);
+	rt_x2apic = true;
+	return true;
+}
+
 void lapic_enable(void)
 {
-	mmio_write32(lapic_base() + LAPIC_TPR, 0);
-	mmio_write32(lapic_base() + LAPIC_SVR, 0x100 | 0xff);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, 0x100 | 0xff);
 }
 
 uint32_t lapic_id(void)
 {
-	return mmio_read32(lapic_base() + LAPIC_ID) >> 24;
+	uint32_t id = lapic_read(LAPIC_ID);
+	return rt_x2apic ? id : id >> 24;
 }
 
 void lapic_eoi(void)
 {
-	mmio_write32(lapic_base() + LAPIC_EOI, 0);
+	lapic_write(LAPIC_EOI, 0);
 }
 
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {
+	if (rt_x2apic) { /* one 64-bit write, no delivery-status bit */
+		rt_wrmsr(X2APIC_MSR(LAPIC_ICR_LO), (uint64_t)apic_id << 32 | icr_low);
+		return;
+	}
 	mmio_write32(lapic_base() + LAPIC_ICR_HI, apic_id << 24);
 	mmio_write32(lapic_base() + LAPIC_ICR_LO, icr_low);
 	while (mmio_read32(lapic_base() + LAPIC_ICR_LO) & (1 << 12)) /* delivery pending */

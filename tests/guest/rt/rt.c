@@ -213,10 +213,14 @@ uint64_t rt_cmdline_u64(const char *key, uint64_t dflt)
 	return v;
 }
 
+extern uint32_t rt_multiboot_magic, rt_multiboot_info;
+
 void rt_start(uint32_t start_info_paddr);
 void rt_start(uint32_t start_info_paddr)
 {
 	serial_init();
+	if (rt_multiboot_magic || rt_multiboot_info) /* entered at rt_mb_start */
+		rt_exit((uint32_t)guest_main());
 	const struct hvm_start_info *si = (const void *)(uint64_t)start_info_paddr;
 	if (!si || si->magic != HVM_START_MAGIC)
 		rt_fail("hvm_start_info at %p has magic %x, expected %x", (void *)si,

@@ -27,6 +27,26 @@ static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 /* sti's one-instruction shadow makes "sti; hlt" race-free */
 static inline void irq_enable_and_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline void rt_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline uint64_t rt_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+static inline uint64_t rt_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
 
@@ -78,9 +98,13 @@ struct rt_frame {
 };
 typedef void (*rt_handler)(struct rt_frame *f);
 void idt_init(void);
+void idt_load(void); /* on an AP: the IDT idt_init built */
 void idt_set_handler(unsigned vector, rt_handler h);
 
 /* local APIC / IOAPIC (in-kernel irqchip) */
+extern bool rt_x2apic;
+/* switches this CPU's local APIC to x2APIC mode (MSRs); false if CPUID lacks it */
+bool lapic_x2apic_enable(void);
 void lapic_enable(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);

@@ -298,3 +298,13 @@ def test_vsock_both_directions(tmp_path):
         s.close()
         assert vm.wait(30) == 0, vm.describe()
     assert "vsock: guest cid 7" in vm.console
+
+
+def test_devices_reset_by_an_in_process_reboot(tmp_path):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    r = vt.run_guest("virtio-reboot", "--disk", str(disk), "--on-reboot", "restart", timeout=60)
+    assert r.rc == 0, r
+    assert "marker written, rebooting" in r.out, r
+    assert "device served again after the reboot; PASS" in r.out, r
+    assert disk.read_bytes()[:8] == b"REBOOTED"

@@ -32,20 +32,27 @@ def test_status(idle_vm):
     assert st["memory_mib"] == vt.MEMORY_MIB, r
 
 
-def test_pause_stops_the_guest_and_resume_continues(idle_vm):
+def test_pause_and_resume_states(idle_vm):
     with idle_vm.connect() as c:
         assert "return" in c.execute("pause"), idle_vm.describe()
         assert c.execute("status")["return"]["status"] == "paused"
-        # input while paused: the guest cannot take it until it runs again
-        idle_vm.send(b"abc\n")
-        time.sleep(1.0)
-        assert "serial-echo: line" not in idle_vm.console, \
-            f"the guest ran while paused\n{idle_vm.describe()}"
         # pausing twice is an error, not a hang
         assert "error" in c.execute("pause")
         assert "return" in c.execute("resume"), idle_vm.describe()
         assert c.execute("status")["return"]["status"] == "running"
         assert "error" in c.execute("resume")
+    assert idle_vm.alive(), idle_vm.describe()
+
+
+def test_pause_stops_the_guest_and_resume_continues(idle_vm):
+    with idle_vm.connect() as c:
+        assert "return" in c.execute("pause"), idle_vm.describe()
+        # input while paused: the guest cannot take it until it runs again
+        idle_vm.send(b"abc\n")
+        time.sleep(1.0)
+        assert "serial-echo: line" not in idle_vm.console, \
+            f"the guest ran while paused\n{idle_vm.describe()}"
+        assert "return" in c.execute("resume"), idle_vm.describe()
     assert idle_vm.wait(30) == 0, idle_vm.describe()
     assert "serial-echo: line 'abc'" in idle_vm.console, idle_vm.describe()
 

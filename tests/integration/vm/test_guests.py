@@ -5,10 +5,12 @@ import datetime
 import re
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
 import vmtest as vt
+from conftest import skip_loudly
 
 pytestmark = pytest.mark.needs_kvm
 
@@ -27,15 +29,39 @@ def test_hello_serial_output_and_start_info():
     assert "hello: PASS" in r.out, str(r)
 
 
-@pytest.mark.parametrize("mib", [32, 200])
+def test_console_output_volume_is_not_lost():
+    """400 numbered lines (~27 KiB, more than a pipe buffer when the reader is slow)."""
+    r = vt.run_guest("hello", "--cmdline", "lines=400", timeout=120)
+    assert r.rc == 0, str(r)
+    got = [int(n) for n in re.findall(r"^hello: line (\d{5}) of 400 abcdefghijklmnopqrstuvwxyz0123456789$",
+                                       r.out, re.M)]
+    assert got == list(range(400)), f"lines lost or garbled: {len(got)} of 400 intact\n{r.out[-2000:]}"
+
+
+def test_console_output_survives_a_slow_reader():
+    """1200 lines (~80 KiB, more than a pipe holds) to a reader that starts 2 s late."""
+    cmd = ["bash", "-c", 'set -o pipefail; "$@" | (sleep 2; cat)', "bash",
+           *vt.vm_args("hello", "--cmdline", "lines=1200")]
+    r = vt.run(cmd, timeout=180)
+    assert r.rc == 0, str(r)
+    got = re.findall(r"^hello: line (\d{5}) of 1200 ", r.out, re.M)
+    assert len(got) == 1200 and "hello: PASS" in r.out, f"{len(got)} of 1200 lines\n{r.out[-1500:]}"
+
+
+@pytest.mark.parametrize("mib", [32, 200, 5000])
 def test_memory_map_matches_memory_size(mib):
+    """All of --memory is RAM in the map, less at most what the machine keeps
+    below 1 MiB; nothing in the MMIO gap below 4 GiB (RAM above 3 GiB moves up)."""
     r = vt.run_guest("hello", memory=mib)
     assert r.rc == 0, str(r)
-    m = re.search(r"hello: ram (\d+) KiB", r.out)
-    assert m, str(r)
-    ram_kib = int(m.group(1))
-    # all of it, less what the machine reserves below 1 MiB (at most 1 MiB)
-    assert mib * 1024 - 1024 <= ram_kib <= mib * 1024, str(r)
+    ram = [(int(a, 16), int(b, 16)) for a, b in
+           re.findall(r"hello: memmap ([0-9a-f]+)-([0-9a-f]+) type 1\b", r.out)]
+    total = sum(b - a + 1 for a, b in ram)
+    assert (mib - 1) << 20 <= total <= mib << 20, f"RAM {total >> 10} KiB for --memory {mib}\n{r}"
+    for a, b in ram:
+        assert b < 0xc0000000 or a >= 1 << 32, f"RAM {a:#x}-{b:#x} in the MMIO gap\n{r}"
+    if mib > 3072:
+        assert any(a == 1 << 32 for a, _ in ram), f"no RAM from 4 GiB up\n{r}"
 
 
 @pytest.mark.parametrize("code,status", [(0, 0), (1, 1), (16, 16), (42, 42), (255, 255),
@@ -55,15 +81,20 @@ def test_acpi_tables(cpus):
     assert "acpi: PASS" in r.out, str(r)
 
 
-@pytest.mark.parametrize("cpus", [1, 2, 4])
-def test_smp_all_vcpus_come_up(cpus):
-    """INIT/SIPI/SIPI to a real-mode trampoline; every AP reports in from long mode."""
-    r = vt.run_guest("smp", "--cpus", str(cpus), timeout=90)
+@pytest.mark.parametrize("cpus,apic", [(1, "x"), (2, "x"), (4, "x"), (64, "x"), (2, "x2"), (64, "x2")])
+def test_smp_all_vcpus_come_up(cpus, apic):
+    """INIT/SIPI/SIPI to a real-mode trampoline; every AP reports in from long
+    mode; IPIs both ways. apic=x2: all through x2APIC MSRs, as Linux does."""
+    r = vt.run_guest("smp", "--cpus", str(cpus), "--cmdline", f"apic={apic}", timeout=90)
+    if apic == "x2":
+        assert "smp: x2APIC mode" in r.out, str(r)
     assert f"smp: MADT lists {cpus} cpus" in r.out, str(r)
     assert f"smp: {cpus} of {cpus} cpus up" in r.out, str(r)
     assert r.rc == 0, str(r)
     ids = sorted(int(x) for x in re.findall(r"smp: ap \d+ reports apic id (\d+)", r.out))
     assert len(ids) == cpus - 1 and len(set(ids)) == cpus - 1, str(r)
+    k = cpus - 1
+    assert f"smp: IPIs: {k} of {k} APs took one, {k} answered" in r.out, str(r)
 
 
 def test_rtc_matches_host_clock():
@@ -86,18 +117,36 @@ def test_reset_through_i8042_exits_3():
     assert r.rc == 3, str(r)
 
 
+def test_reset_through_the_fadt_reset_register_exits_3():
+    """Linux reboots through the FADT's reset register first (reboot=acpi)."""
+    r = vt.run_guest("reset", "--cmdline", "via=acpi")
+    if r.rc == 77:
+        skip_loudly(f"the FADT advertises no reset register: {r.out.strip()}")
+    assert "reset: writing" in r.out, str(r)
+    assert r.rc == 3, str(r)
+
+
 def test_reset_with_on_reboot_restart_boots_again(tmp_path):
+    """The guest resets at once, again and again: each reset must boot it anew,
+    and a control connection made before a reboot must still work after it
+    (a supervisor keeps one connection for the VM's life)."""
     with vt.LiveVM("reset", "--on-reboot", "restart", tmp_path=tmp_path) as vm:
         vm.wait_for("reset: writing", timeout=30)
-        # the same guest boots again after its reset
-        end = time.monotonic() + 30
-        while vm.console.count("reset: writing") < 2:
-            assert vm.alive(), f"strata-vm ended instead of restarting\n{vm.describe()}"
-            assert time.monotonic() < end, f"no second boot in 30 s\n{vm.describe()}"
-            time.sleep(0.05)
         with vm.connect() as c:
-            reply = c.execute("quit")
-        assert "return" in reply, f"{reply}\n{vm.describe()}"
+            boots = vm.console.count("reset: writing")
+            end = time.monotonic() + 30
+            while vm.console.count("reset: writing") < boots + 3:
+                assert vm.alive(), f"strata-vm ended instead of restarting\n{vm.describe()}"
+                assert time.monotonic() < end, f"no new boots in 30 s\n{vm.describe()}"
+                time.sleep(0.02)
+            try:
+                reply = c.execute("status")
+            except OSError as e:
+                reply = f"{type(e).__name__}: {e}"
+            assert isinstance(reply, dict) and "return" in reply, \
+                f"the control connection did not survive a guest reboot: {reply}\n{vm.describe()}"
+        with vm.connect() as c:
+            assert "return" in c.execute("quit"), vm.describe()
         assert vm.wait() == 0, vm.describe()
 
 
@@ -129,12 +178,21 @@ def test_fwait_assist_steps_over():
     assert "fwait: 3 fwaits done" in r.out, str(r)
 
 
-@pytest.mark.parametrize("op,insn", [("movd", "66440f6ef9"), ("ldmxcsr", "0fae")])
-def test_refused_sse_instruction_is_assisted_or_reported(op, insn):
+@pytest.mark.parametrize("op,insn", [
+    ("movd", "66440f6ef9"), ("ldmxcsr", "0fae"), ("popcnt", "f3480fb8"), ("lzcnt", "f3480fbd"),
+    ("tzcnt", "f3480fbc"), ("movbe", "0f38f0"), ("crc32", "f20f38f0"), ("cmpxchg16b", "f0480fc7")])
+def test_refused_instruction_is_assisted_or_reported(op, insn):
     """Either the VMM performs the instruction faithfully (the guest checks the
-    result) or it stops with status 2 naming the instruction bytes; a wrong
-    result, a crash or a silent skip fails."""
+    result; #UD passes only where the guest's CPUID hides the feature) or it
+    stops with status 2 naming the instruction bytes; a wrong result, a crash
+    or a silent skip fails."""
     r = vt.run_guest("sse", "--cmdline", f"op={op}")
+    if r.rc == vt.RT_FAIL and Path("/sys/module/kvm_pvm").exists():
+        known = {"movbe": "#UD for movbe at", "lzcnt": "sse: lzcnt(10) = 4"}
+        if op in known and known[op] in r.out and "CPUID advertises" in r.out:
+            skip_loudly(f"{op}: on kvm_pvm, KVM's emulator gets it wrong without any exit to the "
+                        f"VMM (movbe: #UD; lzcnt: computed as bsr) although CPUID lists it "
+                        f"(docs/nested-kvm.md); console: {r.out.strip().splitlines()[-2]}")
     if r.rc == 0:
         assert "sse: PASS" in r.out, str(r)
         return
@@ -200,3 +258,81 @@ def test_console_on_unix_socket(tmp_path):
         text = vt.decode(got)
         assert "serial-echo: line 'via socket'" in text, f"socket console got:\n{text}\n{vm.describe()}"
         assert vm.wait(30) == 0, vm.describe()
+
+
+def test_timer_interrupts_pit_and_lapic():
+    # The guest waits for 10 of each; one more may arrive before it prints the count.
+    r = vt.run_guest("timer")
+    pit = re.search(r"timer: (\d+) PIT interrupts", r.out)
+    lapic = re.search(r"timer: (\d+) LAPIC timer interrupts", r.out)
+    assert pit and int(pit.group(1)) >= 10, str(r)
+    assert lapic and int(lapic.group(1)) >= 10, str(r)
+    assert r.rc == 0, str(r)
+
+
+def test_serial_output_interrupt_driven():
+    r = vt.run_guest("serial-tx")
+    text = ("serial-tx: the quick brown fox jumps over the lazy dog; pack my box with five dozen "
+            "liquor jugs; 0123456789 abcdefghijklmnopqrstuvwxyz\n")
+    assert text in r.out, str(r)
+    assert r.rc == 0, str(r)
+
+
+def test_kvmclock_system_and_wall_time():
+    before = time.time()
+    r = vt.run_guest("kvmclock")
+    after = time.time()
+    assert r.rc == 0, str(r)
+    m = re.search(r"kvmclock: wall clock (\d+) s since the epoch", r.out)
+    assert m, str(r)
+    assert int(before) - 1 <= int(m.group(1)) <= int(after) + 1, \
+        f"kvmclock wall time {m.group(1)} is not host time {before:.0f}..{after:.0f}\n{r}"
+
+
+@pytest.mark.parametrize("cpus", [1, 3])
+def test_mp_table(cpus):
+    r = vt.run_guest("mptable", "--cpus", str(cpus))
+    assert f"mptable: {cpus} cpus" in r.out, str(r)
+    assert r.rc == 0, str(r)
+
+
+def test_unassigned_ports_and_mmio_do_not_end_the_vm():
+    r = vt.run_guest("unassigned")
+    assert "unassigned: mmio fed00000 reads" in r.out, str(r)
+    assert r.rc == 0, str(r)
+
+
+@pytest.mark.parametrize("kind", ["file", "none"])
+def test_console_file_and_none(kind, tmp_path):
+    out = tmp_path / "console.txt"
+    spec = f"file:{out}" if kind == "file" else "none"
+    r = vt.run_guest("hello", "--console", spec)
+    assert r.rc == 0, str(r)
+    assert "hello:" not in r.out, f"console output on stdout with --console {spec}\n{r}"
+    if kind == "file":
+        assert "hello: PASS" in out.read_text().replace("\r", ""), str(r)
+
+
+@pytest.mark.parametrize("seed", [1, 0xdecafbad])
+def test_random_device_accesses_leave_the_vmm_standing(seed):
+    """20000 random port reads/writes of every size on the machine's devices;
+    in the sanitizer build this also checks the device models' memory safety."""
+    r = vt.run_guest("devpoke", "--cmdline", f"seed={seed}", timeout=120)
+    assert "devpoke: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)
+    assert "Sanitizer" not in r.err and "runtime error" not in r.err, str(r)
+
+
+def test_rtc_binary_and_12_hour_modes_and_nvram():
+    r = vt.run_guest("rtc-modes")
+    assert "rtc-modes: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)
+
+
+def test_multiboot_entry():
+    """docs/vm-machine.md: multiboot (v1) ELF test guests get EAX = 0x2badb002 and
+    EBX = the multiboot info (memory fields, command line, memory map)."""
+    r = vt.run_guest("multiboot", "--cmdline", "mb=1")
+    assert "multiboot: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)
+    assert "multiboot: cmdline '" in r.out and "mb=1'" in r.out, str(r)

@@ -16,6 +16,7 @@ from conftest import BUILD, program
 
 GUEST_DIR = BUILD / "tests" / "guest"
 MEMORY_MIB = 64
+RT_FAIL = 16  # a test guest's "a check failed" exit code (tests/guest/rt/rt.h)
 
 
 def vm_binary():

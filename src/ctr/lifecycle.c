@@ -1,0 +1,230 @@
+/* start, kill, pause/resume and delete of an existing container. */
+#include "ctr/cgroup.h"
+#include "ctr/config.h"
+#include "ctr/container.h"
+#include "ctr/hooks.h"
+#include "ctr/state.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int container__load(const char *root, const char *id, json_t **state, const char **status,
+		    struct st_err *err)
+{
+	if (state__load(root, id, state, err) < 0)
+		return -1;
+	*status = state__status(root, *state);
+	return 0;
+}
+
+int container__state_hooks(json_t *state, int kind, const char *status, struct st_err *err)
+{
+	json_t *hooks = json_object_get(state, "hooks");
+	if (!hooks)
+		return 0;
+	struct ctr_config *cfg = config__new_empty();
+	int r = config__parse_hooks(cfg, hooks, err);
+	if (r == 0 && cfg->hooks.n[kind]) {
+		json_t *oci = state__oci(state, status);
+		char *s = json_dumps(oci, JSON_COMPACT);
+		r = hooks__run(cfg->hooks.list[kind], cfg->hooks.n[kind], s, err);
+		free(s);
+		json_decref(oci);
+	}
+	config__free(cfg);
+	return r;
+}
+
+int container__signal_number(const char *s, struct st_err *err)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} sigs[] = {
+		{"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+		{"TRAP", SIGTRAP}, {"ABRT", SIGABRT},   {"IOT", SIGIOT},   {"BUS", SIGBUS},
+		{"FPE", SIGFPE},   {"KILL", SIGKILL},   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
+		{"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+		{"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+		{"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},
+		{"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+		{"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},   {"SYS", SIGSYS},
+	};
+	if (isdigit((unsigned char)s[0])) {
+		uint64_t v;
+		if (st_parse_u64(s, 64, &v, NULL) < 0 || v == 0)
+			return st_fail(err, 0, "invalid signal '%s'", s);
+		return (int)v;
+	}
+	const char *n = strncasecmp(s, "SIG", 3) ? s : s + 3;
+	for (size_t i = 0; i < ST_ARRAY_SIZE(sigs); i++)
+		if (!strcasecmp(n, sigs[i].name))
+			return sigs[i].sig;
+	return st_fail(err, 0, "unknown signal '%s'", s);
+}
+
+static int load_cgroup(json_t *state, struct ctr_cgroup *cg, struct st_err *err)
+{
+	return cgroup__from_json(json_object_get(state, "cgroup"), cg, err);
+}
+
+int container__start(const char *root, const char *id, struct st_err *err)
+{
+	json_t *state;
+	const char *status;
+	char fifo[PATH_MAX];
+	if (container__load(root, id, &state, &status, err) < 0)
+		return -1;
+	int r = -1;
+	if (strcmp(status, "created")) {
+		st_fail(err, 0, "container '%s' is %s, not created: cannot start it", id, status);
+		goto out;
+	}
+	state__path(root, id, "exec.fifo", fifo, sizeof(fifo));
+	/* Non-blocking, so an init that died meanwhile cannot hang us: its
+	 * liveness is checked while waiting for its byte. */
+	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		st_fail_errno(err, "open %s", fifo);
+		goto out;
+	}
+	char byte;
+	ssize_t n = -1;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0 && (n = read(fd, &byte, 1)) == 1)
+			break;
+		if (!state__alive(state)) {
+			n = 0;
+			break;
+		}
+	}
+	close(fd);
+	unlink(fifo);
+	if (n != 1) {
+		st_fail(err, 0, "container '%s' exited before it could start", id);
+		goto out;
+	}
+	r = container__state_hooks(state, HOOK_POSTSTART, "running", err);
+out:
+	json_decref(state);
+	return r;
+}
+
+int container__kill(const char *root, const char *id, int sig, bool all, struct st_err *err)
+{
+	json_t *state;
+	const char *status;
+	if (container__load(root, id, &state, &status, err) < 0)
+		return -1;
+	int r = 0;
+	if (!strcmp(status, "stopped")) {
+		r = st_fail(err, 0, "container '%s' is not running", id);
+	} else if (all) {
+		struct ctr_cgroup cg;
+		if (load_cgroup(state, &cg, err) < 0 || cgroup__signal_all(&cg, sig, err) < 0)
+			r = -1;
+		cgroup__free(&cg);
+	} else {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		/* The pidfd pins the process: no signal to a recycled pid. */
+		if (pfd < 0 || !state__alive(state) || syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
+			r = st_fail_errno(err, "kill container '%s'", id);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	json_decref(state);
+	return r;
+}
+
+int container__pause(const char *root, const char *id, bool pause, struct st_err *err)
+{
+	json_t *state;
+	const char *status;
+	if (container__load(root, id, &state, &status, err) < 0)
+		return -1;
+	int r = 0;
+	if (pause && strcmp(status, "running"))
+		r = st_fail(err, 0, "container '%s' is %s, not running: cannot pause it", id, status);
+	else if (!pause && strcmp(status, "paused"))
+		r = st_fail(err, 0, "container '%s' is %s, not paused: cannot resume it", id, status);
+	if (r == 0) {
+		struct ctr_cgroup cg;
+		if (load_cgroup(state, &cg, err) < 0 || cgroup__freeze(&cg, pause, err) < 0)
+			r = -1;
+		cgroup__free(&cg);
+	}
+	json_decref(state);
+	return r;
+}
+
+static void wait_gone(json_t *state)
+{
+	pid_t pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return;
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	if (state__alive(state))
+		poll(&p, 1, 10000);
+	close(pfd);
+}
+
+int container__delete(const char *root, const char *id, bool force, struct st_err *err)
+{
+	json_t *state;
+	const char *status;
+	if (container__load(root, id, &state, &status, err) < 0) {
+		char path[PATH_MAX];
+		state__path(root, id, NULL, path, sizeof(path));
+		if (!force || state__check_id(id, NULL) < 0 || access(path, F_OK) < 0)
+			return -1;
+		/* Unreadable state: nothing to stop, but --force clears the name. */
+		st_warn("%s; removing its state directory only", err->msg);
+		state__remove_dir(root, id);
+		return 0;
+	}
+	if (!force && strcmp(status, "stopped") && strcmp(status, "created")) {
+		st_fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
+		json_decref(state);
+		return -1;
+	}
+	struct ctr_cgroup cg = {0};
+	bool have_cg = load_cgroup(state, &cg, NULL) == 0;
+	if (strcmp(status, "stopped")) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pfd >= 0 && state__alive(state))
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		if (pfd >= 0)
+			close(pfd);
+		if (have_cg) {
+			cgroup__signal_all(&cg, SIGKILL, NULL);
+			if (!strcmp(status, "paused"))
+				cgroup__freeze(&cg, false, NULL);
+		}
+		wait_gone(state);
+	}
+	if (have_cg)
+		cgroup__destroy(&cg);
+	cgroup__free(&cg);
+	int r = container__state_hooks(state, HOOK_POSTSTOP, "stopped", err);
+	state__remove_dir(root, id);
+	json_decref(state);
+	if (r < 0)
+		st_err_print(err); /* poststop failures are reported, the delete still happens */
+	return 0;
+}

@@ -1,0 +1,124 @@
+#include "vm/pvm_syscall.h"
+#include "common/log.h"
+#include "vm/vcpu.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define MSR_STAR   0xc0000081
+#define MSR_LSTAR  0xc0000082
+#define PTE_P      0x1ull
+#define PTE_W      0x2ull
+#define PTE_U      0x4ull
+#define PTE_ADDR   0x000ffffffffff000ull
+#define CR0_PG     0x80000000ull
+#define POLL_EVERY 1024
+
+
+/* PML4[256] -> PDPT -> PD -> PT -> the trampoline page, user-accessible, in the
+ * reserved pages; the PML4 entry goes into the page table the vCPU uses now (at
+ * boot the kernel's own, which every later process copies). */
+static int map_trampoline(struct vcpu *v, uint64_t cr3)
+{
+	struct guest_mem *mem = &v->vm->mem;
+	uint64_t *pml4 = mem__ptr(mem, cr3 & PTE_ADDR, 4096);
+	uint64_t *pdpt = mem__ptr(mem, PVM_TABLES_GPA, PVM_TABLES_SIZE);
+	if (!pml4 || !pdpt)
+		return -1;
+	uint64_t *pd = pdpt + 512, *pt = pd + 512;
+	const uint64_t table = PTE_P | PTE_W | PTE_U;
+	pdpt[0] = (PVM_TABLES_GPA + 0x1000) | table;
+	pd[0] = (PVM_TABLES_GPA + 0x2000) | table;
+	pt[0] = PVM_TRAMPOLINE_GPA | PTE_P | PTE_U;
+	uint64_t slot = (PVM_TRAMPOLINE_VA >> 39) & 511;
+	if ((pml4[slot] & PTE_P) && (pml4[slot] & PTE_ADDR) != PVM_TABLES_GPA)
+		return -1; /* the guest uses this slot itself */
+	pml4[slot] = PVM_TABLES_GPA | table;
+	return 0;
+}
+
+void pvm_syscall__poll(struct vcpu *v)
+{
+	struct pvm_syscall *s = &v->pvm;
+	if (s->guest_lstar && ++s->exits < POLL_EVERY)
+		return;
+	s->exits = 0;
+	uint64_t lstar;
+	struct kvm_sregs sregs;
+	if (vcpu__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
+	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || !(sregs.cr0 & CR0_PG))
+		return;
+	s->guest_lstar = lstar; /* (re)programmed by the guest: take it over */
+	if (map_trampoline(v, sregs.cr3) < 0) {
+		st_warn("vcpu%u: no room for the SYSCALL trampoline; guest user space will fault",
+			v->id);
+		return;
+	}
+	uint64_t t = PVM_TRAMPOLINE_VA;
+	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
+		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
+		return;
+	}
+	st_info("vcpu%u: SYSCALL entry 0x%llx reached through the trampoline", v->id,
+		(unsigned long long)lstar);
+}
+
+static struct kvm_segment flat_segment(uint16_t selector, bool code, unsigned dpl)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = selector, .type = code ? 11 : 3,
+		.present = 1, .dpl = (uint8_t)dpl, .db = !code, .s = 1, .l = code, .g = 1,
+	};
+}
+
+bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint64_t star;
+	*result = 0;
+	if (!v->pvm.guest_lstar || ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
+	    regs.rip != PVM_TRAMPOLINE_VA)
+		return false;
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || vcpu__msr(v, MSR_STAR, &star, false) < 0) {
+		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
+		return true;
+	}
+	if (sregs.cs.dpl != 3) {
+		*result = st_fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
+		return true;
+	}
+	/* The rest of SYSCALL: RCX, R11 and RFLAGS are already as the CPU leaves them. */
+	uint16_t kcs = (uint16_t)((star >> 32) & 0xfffc);
+	sregs.cs = flat_segment(kcs, true, 0);
+	sregs.ss = flat_segment((uint16_t)(kcs + 8), false, 0);
+	regs.rip = v->pvm.guest_lstar;
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		*result = st_fail_errno(err, "entering ring 0 for a SYSCALL");
+	else
+		v->pvm.syscalls++;
+	return true;
+}
+
+int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint64_t star;
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    vcpu__msr(v, MSR_STAR, &star, false) < 0)
+		return st_fail_errno(err, "reading registers for SYSRET");
+	uint16_t base = (uint16_t)((star >> 48) & 0xfffc);
+	/* SYSRETQ: 64-bit user CS = base + 16, SS = base + 8, both RPL 3. */
+	sregs.cs = flat_segment((uint16_t)((base + 16) | 3), true, 3);
+	sregs.ss = flat_segment((uint16_t)((base + 8) | 3), false, 3);
+	regs.rip = regs.rcx;
+	regs.rflags = (regs.r11 & 0x3c7fd7ull) | 0x2;
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return st_fail_errno(err, "returning to user mode for SYSRET");
+	v->pvm.sysrets++;
+	return 0;
+}

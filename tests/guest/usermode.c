@@ -1,0 +1,144 @@
+/* Guest user space: enters ring 3 with IRETQ and makes a SYSCALL, the way a
+ * Linux /init does. Passes when the SYSCALL reaches the kernel entry in ring 0
+ * (RCX = the user RIP, R11 = the user RFLAGS) and SYSRETQ returns to ring 3;
+ * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm. */
+#include "rt.h"
+
+#define MSR_EFER   0xc0000080
+#define MSR_STAR   0xc0000081
+#define MSR_LSTAR  0xc0000082
+#define MSR_FMASK  0xc0000084
+#define USER_BASE  0x400000ul    /* a 2 MiB page mapped for ring 3 */
+#define USER_STACK 0x5ff000ul
+#define K_CS 0x08
+#define U_DS (0x20 | 3)
+#define U_CS (0x28 | 3)
+#define TSS_SEL 0x30
+
+static uint64_t gdt[8] __attribute__((aligned(16)));
+static uint8_t tss[104] __attribute__((aligned(16)));
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd[4][512] __attribute__((aligned(4096)));
+static uint8_t kstack[8192] __attribute__((aligned(16)));
+uint64_t um_kstack_top = (uint64_t)(kstack + sizeof(kstack));
+static volatile unsigned syscalls;
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* The kernel entry, on a supervisor-only page like Linux's entry_SYSCALL_64. */
+void um_syscall_entry(void);
+__asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
+	"  swapgs\n"
+	"  movq %rsp, %r12\n"
+	"  movq um_kstack_top(%rip), %rsp\n"
+	"  pushq %r12\n"
+	"  pushq %rcx\n"
+	"  pushq %r11\n"
+	"  movq %rax, %rdi\n"
+	"  movq %rcx, %rsi\n"
+	"  movq %r11, %rdx\n"
+	"  movw %cs, %cx\n"
+	"  movzwq %cx, %rcx\n"
+	"  call um_syscall\n"
+	"  popq %r11\n"
+	"  popq %rcx\n"
+	"  popq %rsp\n"
+	"  swapgs\n"
+	"  sysretq\n");
+
+uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_t cs);
+uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_t cs)
+{
+	syscalls++;
+	rt_printf("usermode: syscall %lu in ring %lu, rcx %lx, r11 %lx\n", nr, cs & 3, user_rip,
+		  user_flags);
+	if (cs & 3)
+		rt_fail("usermode: the syscall entry runs in ring %lu", cs & 3);
+	if (user_rip < USER_BASE || user_rip >= USER_BASE + 0x1000)
+		rt_fail("usermode: rcx %lx is not the user return address", user_rip);
+	if (nr == 60) { /* exit */
+		rt_printf("usermode: %u syscalls, SYSRETQ worked in between\n", syscalls);
+		rt_puts("usermode: PASS\n");
+		rt_exit(0);
+	}
+	return nr + 1;
+}
+
+static void page_fault(struct rt_frame *f)
+{
+	uint64_t cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	rt_printf("usermode: #PF at rip %lx cr2 %lx error %lx from ring %lu (rcx %lx r11 %lx rflags %lx ss %lx)\n",
+		  f->rip, cr2, f->error, f->cs & 3, f->rcx, f->r11, f->rflags, f->ss);
+	if (f->rip == (uint64_t)um_syscall_entry && (f->cs & 3))
+		rt_fail("usermode: SYSCALL stayed in ring 3 (the kvm_pvm failure)");
+	rt_fail("usermode: unexpected page fault");
+}
+
+static void set_tss_desc(void)
+{
+	uint64_t base = (uint64_t)tss, limit = sizeof(tss) - 1;
+	gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+		 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+	gdt[7] = base >> 32;
+	uint64_t rsp0 = um_kstack_top;
+	__builtin_memcpy(tss + 4, &rsp0, 8);
+}
+
+int guest_main(void)
+{
+	/* user code: mov $7,%eax; syscall; mov %eax,%edi... simply: syscall twice, then exit */
+	static const uint8_t code[] = {
+		0xb8, 0x07, 0x00, 0x00, 0x00, /* mov $7, %eax */
+		0x0f, 0x05,                   /* syscall      */
+		0x83, 0xf8, 0x08,             /* cmp $8, %eax (the kernel returned nr + 1) */
+		0x75, 0xfe,                   /* jne .        (hang: the test times out) */
+		0xb8, 0x3c, 0x00, 0x00, 0x00, /* mov $60, %eax */
+		0x0f, 0x05,                   /* syscall      */
+		0xeb, 0xfe,                   /* jmp .        */
+	};
+	/* Page tables: everything supervisor-only but the user 2 MiB page. */
+	pml4[0] = (uint64_t)pdpt | 7;
+	for (int i = 0; i < 4; i++) {
+		pdpt[i] = (uint64_t)pd[i] | 7;
+		for (int j = 0; j < 512; j++)
+			pd[i][j] = ((uint64_t)(i * 512 + j) << 21) | 0x83;
+	}
+	pd[0][USER_BASE >> 21] |= 4;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
+	__builtin_memcpy((void *)USER_BASE, code, sizeof(code));
+
+	gdt[1] = 0x00af9a000000ffffull; /* 0x08 kernel code64 */
+	gdt[2] = 0x00cf92000000ffffull; /* 0x10 kernel data */
+	gdt[3] = 0x00cffa000000ffffull; /* 0x18 user code32 (SYSRET base) */
+	gdt[4] = 0x00cff2000000ffffull; /* 0x20 user data */
+	gdt[5] = 0x00affa000000ffffull; /* 0x28 user code64 */
+	set_tss_desc();
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gd = {sizeof(gdt) - 1, (uint64_t)gdt};
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq $0x08\n\tleaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tlretq\n1:\n\t"
+			 "movw $0x10, %%ax\n\tmovw %%ax, %%ds\n\tmovw %%ax, %%ss\n\t"
+			 "movw %1, %%ax\n\tltr %%ax" : : "m"(gd), "i"(TSS_SEL) : "rax", "memory");
+	idt_init();
+	idt_set_handler(14, page_fault);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
+	wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
+	wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
+	wrmsr(MSR_FMASK, 0x700);
+	rt_printf("usermode: entering ring 3 at %lx, LSTAR %lx\n", USER_BASE, (uint64_t)um_syscall_entry);
+	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x2\n\tpushq %2\n\tpushq %3\n\tiretq"
+			 : : "i"(U_DS), "r"(USER_STACK), "i"(U_CS), "r"(USER_BASE) : "memory");
+	return 1;
+}
