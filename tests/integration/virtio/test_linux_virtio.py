@@ -25,7 +25,7 @@ import linux_guest as lg  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_kvm]
 
-TIMEOUT = int(os.environ.get("STRATA_LINUX_VIRTIO_TIMEOUT", "480"))
+TIMEOUT = int(os.environ.get("STRATA_LINUX_VIRTIO_TIMEOUT", "600"))
 MAC = "52:54:00:12:34:99"
 BALLOON_TARGET_MIB = 248   # of 256: 8 MiB = 2048 pages for the balloon
 
