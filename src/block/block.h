@@ -1,0 +1,167 @@
+/* The format-neutral block interface: one `struct blk` per open image, the
+ * same calls whatever the driver (raw, qcow2). Every call is thread-safe (a
+ * per-image mutex serialises metadata work), so the VMM's I/O threads may
+ * share one handle. Offsets and lengths are in bytes of the guest view. */
+#ifndef STRATA_BLOCK_BLOCK_H
+#define STRATA_BLOCK_BLOCK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct blk;
+
+struct blk_open_opts {
+	const char *format;        /* "raw", "qcow2" or NULL to probe */
+	bool writable;
+	bool no_backing;           /* do not open the backing chain */
+	bool repair_dirty;         /* rw open of a dirty qcow2 repairs it (default in blk_open) */
+	uint64_t l2_cache_bytes;   /* 0: enough for the whole disk, capped at 32 MiB */
+	uint64_t refcount_cache_bytes; /* 0: 1/4 of the L2 cache, at least 4 blocks */
+	bool direct;               /* O_DIRECT */
+	bool for_repair;           /* check -r: open a corrupt or dirty image as it is */
+	bool no_sync;              /* cache=unsafe: flush orders metadata but never fdatasyncs */
+};
+
+/* What a range of the guest view is, as seen from this image alone. */
+enum blk_kind {
+	BLK_DATA,      /* stored here; host_offset valid unless compressed */
+	BLK_ZERO,      /* reads as zeros and is decided here (zero flag, or no backing) */
+	BLK_UNALLOC,   /* not stored here: read from the backing image */
+};
+
+struct blk_status {
+	enum blk_kind kind;
+	uint64_t len;          /* bytes from the asked offset with this same status */
+	uint64_t host_offset;  /* BLK_DATA, not compressed: where it is in the file */
+	bool has_offset;
+	bool compressed;
+	bool present;          /* decided by this layer (allocated or zero flag) */
+};
+
+struct blk_driver {
+	const char *name;
+	/* non-zero when the first bytes of a file are this format */
+	int (*probe)(const uint8_t *buf, size_t len);
+	int (*open)(struct blk *b, const struct blk_open_opts *o, struct st_err *err);
+	void (*close)(struct blk *b);
+	int (*pread)(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite)(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite_zeroes)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+	int (*pwrite_compressed)(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+	int (*compress_cluster)(struct blk *b, const void *in, void *out, size_t *out_len);
+	int (*pwrite_precompressed)(struct blk *b, const void *cdata, size_t clen, uint64_t off,
+				    struct st_err *err);
+	int (*discard)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+	int (*flush)(struct blk *b, struct st_err *err);
+	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st,
+		      struct st_err *err);
+	int (*truncate)(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
+	/* true with the backing file's name (and format, or NULL) when there is one */
+	bool (*backing)(struct blk *b, const char **name, const char **fmt);
+	/* cluster size for qcow2, 0 for raw */
+	uint64_t (*cluster_size)(struct blk *b);
+};
+
+struct blk {
+	const struct blk_driver *drv;
+	void *opaque;
+	pthread_mutex_t lock;
+	char *path;
+	char *dir;              /* directory of path, for relative backing names */
+	int fd;
+	bool writable;
+	uint64_t size;          /* guest-visible size */
+	struct blk *backing;    /* NULL when none (or not opened) */
+	unsigned depth;         /* 0 for the top image */
+	bool no_sync;
+};
+
+extern const struct blk_driver blk_raw_driver;
+extern const struct blk_driver blk_qcow2_driver;
+
+const struct blk_driver *blk_find_driver(const char *name);
+
+/* Probes the format when o->format is NULL; opens the backing chain unless
+ * o->no_backing. Refuses chains deeper than BLK_MAX_CHAIN or with loops. */
+#define BLK_MAX_CHAIN 256
+int blk_open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err);
+/* Flushes and marks a qcow2 image clean; frees the whole chain. */
+int blk_close(struct blk *b, struct st_err *err);
+/* Probe only: "qcow2" or "raw". */
+int blk_probe_file(const char *path, const char **fmt, struct st_err *err);
+
+int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+/* One whole cluster at a cluster-aligned offset (qcow2 only). */
+int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+/* Compression outside the image lock, so writers compress in parallel:
+ * returns 0 with the compressed length, -1 when the cluster does not shrink. */
+int blk_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len);
+int blk_pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err);
+int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+int blk_flush(struct blk *b, struct st_err *err);
+int blk_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err);
+int blk_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
+uint64_t blk_cluster_size(struct blk *b);
+
+/* Reads through the chain below b (used by drivers for unallocated ranges):
+ * zeros past the backing image's end or when there is no backing. */
+int blk_read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+
+/* Resolves a backing name relative to the image's directory (malloc'd). */
+char *blk_backing_path(const char *image_dir, const char *name);
+
+
+/* Image creation (create, convert's target). */
+struct blk_create_opts {
+	const char *format;         /* "raw" or "qcow2" */
+	uint64_t size;              /* 0 with a backing file: the backing file's size */
+	uint64_t cluster_size;      /* 0: 64 KiB */
+	int compat;                 /* 2 (0.10) or 3 (1.1); 0: 3 */
+	bool lazy_refcounts;
+	int refcount_bits;          /* 0: 16 */
+	const char *preallocation;  /* off, metadata, falloc, full */
+	const char *compression;    /* zlib, zstd */
+	const char *backing;        /* name stored in the header */
+	const char *backing_fmt;
+	bool unsafe_backing;        /* -u: do not open the backing file */
+};
+
+int blk_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+int qcow2_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+/* qcow2 details for info and amend */
+struct qcow2_info {
+	int version;
+	uint64_t cluster_size;
+	int refcount_bits;
+	bool lazy_refcounts, corrupt, dirty;
+	const char *compression;
+	const char *backing_fmt;
+	unsigned nb_snapshots;
+};
+int qcow2_get_info(struct blk *b, struct qcow2_info *info);
+
+/* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */
+struct blk_snapshot {
+	char *id, *name;
+	uint64_t vm_state_size, vm_clock_nsec, icount, disk_size;
+	uint32_t date_sec, date_nsec;
+};
+int blk_snapshot_list(struct blk *b, struct blk_snapshot **out, unsigned *n, struct st_err *err);
+void blk_snapshots_free(struct blk_snapshot *s, unsigned n);
+int blk_snapshot_create(struct blk *b, const char *name, struct st_err *err);
+int blk_snapshot_apply(struct blk *b, const char *name_or_id, struct st_err *err);
+int blk_snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *err);
+
+/* Header changes (qcow2): the backing file name/format ("" or NULL removes it). */
+int blk_set_backing(struct blk *b, const char *name, const char *fmt, struct st_err *err);
+/* Every cluster becomes unallocated (commit empties the top image). */
+int blk_make_empty(struct blk *b, struct st_err *err);
+/* amend: compat (2|3), lazy refcounts (0|1, -1 keep); other options are refused by the caller. */
+int qcow2_amend(struct blk *b, int compat, int lazy, struct st_err *err);
+
+#endif

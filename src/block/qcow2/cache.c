@@ -1,0 +1,147 @@
+#include "block/qcow2/cache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, int fd, struct st_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	if (n < 2)
+		n = 2;
+	c->e = calloc(n, sizeof(*c->e));
+	if (!c->e)
+		return st_fail(err, ENOMEM, "metadata cache");
+	c->n = n;
+	c->table_size = table_size;
+	c->fd = fd;
+	return 0;
+}
+
+void qcow2_cache_destroy(struct qcow2_cache *c)
+{
+	if (!c->e)
+		return;
+	for (unsigned i = 0; i < c->n; i++)
+		free(c->e[i].data);
+	free(c->e);
+	c->e = NULL;
+}
+
+static int cache_write_entry(struct qcow2_cache *c, struct qcow2_cache_entry *e, struct st_err *err)
+{
+	if (!e->dirty)
+		return 0;
+	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
+		return -1;
+	if (st_pwrite_all(c->fd, e->data, c->table_size, (off_t)e->offset, err) < 0)
+		return st_err_prefix(err, "writing metadata table");
+	e->dirty = false;
+	return 0;
+}
+
+static int cache_slot(struct qcow2_cache *c, uint64_t offset, bool *hit, struct st_err *err)
+{
+	if (c->e[c->last].offset == offset) {
+		*hit = true;
+		return (int)c->last;
+	}
+	unsigned victim = 0;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->e[i].offset == offset) {
+			*hit = true;
+			c->last = i;
+			return (int)i;
+		}
+		if (c->e[i].lru < c->e[victim].lru)
+			victim = i;
+	}
+	*hit = false;
+	struct qcow2_cache_entry *e = &c->e[victim];
+	if (e->offset && cache_write_entry(c, e, err) < 0)
+		return -1;
+	if (!e->data) {
+		e->data = malloc(c->table_size);
+		if (!e->data)
+			return st_fail(err, ENOMEM, "metadata cache");
+	}
+	e->offset = 0;
+	c->last = victim;
+	return (int)victim;
+}
+
+static int cache_get(struct qcow2_cache *c, uint64_t offset, void **data, bool read, struct st_err *err)
+{
+	bool hit;
+	int i = cache_slot(c, offset, &hit, err);
+	if (i < 0)
+		return -1;
+	struct qcow2_cache_entry *e = &c->e[i];
+	if (!hit) {
+		c->misses++;
+		if (read) {
+			if (st_pread_all(c->fd, e->data, c->table_size, (off_t)offset, err) < 0)
+				return st_err_prefix(err, "reading metadata table");
+		} else {
+			memset(e->data, 0, c->table_size);
+		}
+		e->offset = offset;
+		e->dirty = false;
+	} else {
+		c->hits++;
+		if (!read)
+			memset(e->data, 0, c->table_size);
+	}
+	e->lru = ++c->tick;
+	*data = e->data;
+	return 0;
+}
+
+int qcow2_cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
+{
+	return cache_get(c, offset, data, true, err);
+}
+
+int qcow2_cache_get_empty(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
+{
+	return cache_get(c, offset, data, false, err);
+}
+
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, const void *data)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].data == data && c->e[i].offset) {
+			c->e[i].dirty = true;
+			return;
+		}
+}
+
+int qcow2_cache_flush(struct qcow2_cache *c, struct st_err *err)
+{
+	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
+		return -1;
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].offset && cache_write_entry(c, &c->e[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+void qcow2_cache_forget(struct qcow2_cache *c, uint64_t offset)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].offset == offset) {
+			c->e[i].offset = 0;
+			c->e[i].dirty = false;
+			c->e[i].lru = 0;
+		}
+}
+
+bool qcow2_cache_is_dirty(const struct qcow2_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].offset && c->e[i].dirty)
+			return true;
+	return false;
+}

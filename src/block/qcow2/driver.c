@@ -1,0 +1,266 @@
+/* The qcow2 driver: open (header, L1, refcounts, caches, dirty-image
+ * repair), flush, close (clearing the dirty bit), resize. */
+#include "block/qcow2/qcow2.h"
+#include "block/qcow2/io.h"
+#include "block/qcow2/check.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static int qcow2_probe(const uint8_t *buf, size_t len)
+{
+	return len >= 8 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb &&
+	       buf[4] == 0 && buf[5] == 0 && buf[6] == 0 && (buf[7] == 2 || buf[7] == 3);
+}
+
+static void qcow2_free_state(struct qcow2 *s)
+{
+	pthread_cond_destroy(&s->drained);
+	qcow2_cache_destroy(&s->l2_cache);
+	qcow2_cache_destroy(&s->rb_cache);
+	qcow2_snapshots_free(s);
+	for (unsigned i = 0; i < s->n_exts; i++)
+		free(s->exts[i].data);
+	free(s->exts);
+	free(s->l1);
+	free(s->reftable);
+	free(s->backing_name);
+	free(s->backing_fmt);
+	free(s->pending_free);
+	free(s->cbuf);
+	free(s->dbuf);
+	free(s);
+}
+
+int qcow2_read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, uint64_t **out,
+		  struct st_err *err)
+{
+	uint64_t *l1 = calloc(n ? n : 1, 8);
+	if (!l1)
+		return st_fail(err, ENOMEM, "L1 table");
+	if (n && st_pread_all(b->fd, l1, (uint64_t)n * 8, (off_t)offset, err) < 0) {
+		free(l1);
+		return st_err_prefix(err, "reading an L1 table");
+	}
+	for (uint32_t i = 0; i < n; i++)
+		l1[i] = be64toh(l1[i]);
+	(void)s;
+	*out = l1;
+	return 0;
+}
+
+int qcow2_caches_init(struct blk *b, struct qcow2 *s, const struct blk_open_opts *o, struct st_err *err)
+{
+	uint64_t l2_bytes = o->l2_cache_bytes;
+	if (!l2_bytes)
+		l2_bytes = ST_MIN((uint64_t)32 << 20, (uint64_t)ST_MAX(s->l1_size, 1) * s->cluster_size);
+	uint64_t rb_bytes = o->refcount_cache_bytes ? o->refcount_cache_bytes : l2_bytes / 4;
+	unsigned l2n = (unsigned)ST_MAX(4, ST_MIN(l2_bytes / s->cluster_size, 65536));
+	unsigned rbn = (unsigned)ST_MAX(4, ST_MIN(rb_bytes / s->cluster_size, 65536));
+	if (qcow2_cache_init(&s->l2_cache, l2n, s->cluster_size, b->fd, err) < 0 ||
+	    qcow2_cache_init(&s->rb_cache, rbn, s->cluster_size, b->fd, err) < 0)
+		return -1;
+	s->l2_cache.depends_on = &s->rb_cache;
+	return 0;
+}
+
+static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_err *err)
+{
+	struct qcow2 *s = calloc(1, sizeof(*s));
+	if (!s)
+		return st_fail(err, ENOMEM, "qcow2 state");
+	b->opaque = s;
+	pthread_cond_init(&s->drained, NULL);
+	int ret = -1;
+	struct stat st;
+	if (qcow2_header_read(b, s, err) < 0 || fstat(b->fd, &st) < 0)
+		goto fail;
+	s->file_end = ST_ALIGN_UP((uint64_t)st.st_size, s->cluster_size);
+	if (b->writable && s->corrupt && !o->for_repair) {
+		st_fail(err, EIO, "image is marked corrupt: it can only be opened read-only (or repaired "
+			"with check -r all)");
+		goto fail;
+	}
+	if (qcow2_read_l1(b, s, s->l1_offset, s->l1_size, &s->l1, err) < 0 ||
+	    qcow2_refcount_init(b, s, err) < 0 || qcow2_caches_init(b, s, o, err) < 0 ||
+	    qcow2_snapshots_read(b, s, err) < 0)
+		goto fail;
+	s->cbuf = malloc(2 * s->cluster_size);
+	s->dbuf = malloc(s->cluster_size);
+	if (!s->cbuf || !s->dbuf) {
+		st_fail(err, ENOMEM, "qcow2 buffers");
+		goto fail;
+	}
+	s->free_cluster_index = 1;
+	if (b->writable && !o->for_repair) {
+		if (s->incompat & QCOW2_INCOMPAT_DIRTY) {
+			/* lazy refcounts left by a crash: rebuild them before any write */
+			struct qcow2_check_result r;
+			st_info("%s: repairing the refcounts of a dirty image", b->path);
+			if (qcow2_check(b, QCOW2_REPAIR_ALL, &r, err) < 0)
+				goto fail;
+			if (r.corruptions)
+				goto fail_corrupt;
+			if (qcow2_header_set_incompat(b, s, QCOW2_INCOMPAT_DIRTY, false, err) < 0)
+				goto fail;
+		}
+		if (s->autoclear) { /* we keep none of the autoclear features consistent */
+			s->autoclear = 0;
+			if (qcow2_header_write(b, s, err) < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail_corrupt:
+	st_fail(err, EIO, "image is corrupt: the dirty image could not be repaired");
+fail:
+	qcow2_free_state(s);
+	b->opaque = NULL;
+	return ret;
+}
+
+static int qcow2_flush(struct blk *b, struct st_err *err)
+{
+	if (qcow2_flush_metadata(b, err) < 0)
+		return -1;
+	if (!b->no_sync && fdatasync(b->fd) < 0)
+		return st_fail_errno(err, "fdatasync");
+	return 0;
+}
+
+static void qcow2_close(struct blk *b)
+{
+	struct qcow2 *s = qcow2_of(b);
+	if (b->writable && !s->corrupt) {
+		struct st_err err = {0};
+		if (qcow2_flush(b, &err) < 0)
+			st_warn("%s: %s", b->path, err.msg);
+		else if (s->dirty_marked && qcow2_header_set_incompat(b, s, QCOW2_INCOMPAT_DIRTY, false, &err) < 0)
+			st_warn("%s: %s", b->path, err.msg);
+	}
+	qcow2_free_state(s);
+	b->opaque = NULL;
+}
+
+static int write_header_u64(struct blk *b, uint64_t v, off_t at, struct st_err *err)
+{
+	v = htobe64(v);
+	return st_pwrite_all(b->fd, &v, 8, at, err);
+}
+
+/* A larger L1 table goes to fresh clusters; the header switches to it in one write. */
+int qcow2_grow_l1(struct blk *b, uint32_t min_size, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	if (min_size <= s->l1_size)
+		return 0;
+	if ((uint64_t)min_size * 8 > QCOW2_MAX_L1_BYTES)
+		return st_fail(err, EFBIG, "the L1 table would exceed %u bytes", QCOW2_MAX_L1_BYTES);
+	uint64_t bytes = ST_ALIGN_UP((uint64_t)min_size * 8, s->cluster_size);
+	int64_t off = qcow2_alloc_clusters(b, bytes >> s->cluster_bits, err);
+	if (off < 0)
+		return -1;
+	uint64_t *l1 = calloc(1, bytes);
+	if (!l1)
+		return st_fail(err, ENOMEM, "L1 table");
+	memcpy(l1, s->l1, (uint64_t)s->l1_size * 8);
+	cleanup_free uint64_t *be = calloc(1, bytes);
+	if (!be) {
+		free(l1);
+		return st_fail(err, ENOMEM, "L1 table");
+	}
+	for (uint32_t i = 0; i < min_size; i++)
+		be[i] = htobe64(l1[i]);
+	if (st_pwrite_all(b->fd, be, bytes, off, err) < 0 || qcow2_cache_flush(&s->rb_cache, err) < 0 ||
+	    fdatasync(b->fd) < 0) {
+		free(l1);
+		return err && !err->msg[0] ? st_fail_errno(err, "fdatasync") : -1;
+	}
+	uint8_t hdr[12];
+	uint32_t n = htobe32(min_size);
+	uint64_t o = htobe64((uint64_t)off);
+	memcpy(hdr, &n, 4);
+	memcpy(hdr + 4, &o, 8);
+	if (st_pwrite_all(b->fd, hdr, 12, 36, err) < 0) {
+		free(l1);
+		return -1;
+	}
+	uint64_t old_off = s->l1_offset, old_bytes = ST_ALIGN_UP((uint64_t)s->l1_size * 8, s->cluster_size);
+	bool had_l1 = s->l1_size != 0;
+	free(s->l1);
+	s->l1 = l1;
+	s->l1_offset = (uint64_t)off;
+	s->l1_size = min_size;
+	if (old_off && had_l1)
+		return qcow2_refcount_update(b, old_off, old_bytes, -1, err);
+	return 0;
+}
+
+static int qcow2_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	(void)shrink;
+	if (s->corrupt)
+		return st_fail(err, EIO, "'%s' is marked corrupt", b->path);
+	if (s->nb_snapshots && size < b->size)
+		return st_fail(err, ENOTSUP, "cannot shrink an image that has internal snapshots");
+	uint64_t need = qcow2_header_l1_size_for(size, s->cluster_bits);
+	if (need > UINT32_MAX || qcow2_grow_l1(b, (uint32_t)need, err) < 0)
+		return need > UINT32_MAX ? st_fail(err, EFBIG, "size too large") : -1;
+	if (size < b->size) {
+		uint64_t from = ST_ALIGN_UP(size, s->cluster_size);
+		for (uint64_t off = from; off < b->size; off += s->cluster_size) {
+			uint64_t e;
+			if (qcow2_get_l2_entry(b, off, &e, err) < 0)
+				return -1;
+			if (e && qcow2_set_entry(b, off, 0, err) < 0)
+				return -1;
+		}
+		if (qcow2_flush_metadata(b, err) < 0)
+			return -1;
+	}
+	if (write_header_u64(b, size, 24, err) < 0)
+		return -1;
+	b->size = size;
+	return 0;
+}
+
+static uint64_t qcow2_cluster_size_of(struct blk *b)
+{
+	return qcow2_of(b)->cluster_size;
+}
+
+static bool qcow2_backing(struct blk *b, const char **name, const char **fmt)
+{
+	struct qcow2 *s = qcow2_of(b);
+	*name = s->backing_name;
+	*fmt = s->backing_fmt;
+	return s->backing_name != NULL;
+}
+
+const struct blk_driver blk_qcow2_driver = {
+	.name = "qcow2",
+	.probe = qcow2_probe,
+	.open = qcow2_open,
+	.close = qcow2_close,
+	.pread = qcow2_read,
+	.pwrite = qcow2_write,
+	.pwrite_zeroes = qcow2_write_zeroes,
+	.pwrite_compressed = qcow2_write_compressed,
+	.compress_cluster = qcow2_compress_cluster,
+	.pwrite_precompressed = qcow2_write_precompressed,
+	.discard = qcow2_discard,
+	.flush = qcow2_flush,
+	.status = qcow2_status,
+	.truncate = qcow2_truncate,
+	.backing = qcow2_backing,
+	.cluster_size = qcow2_cluster_size_of,
+};

@@ -1,0 +1,286 @@
+#include "cli/http.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int http__connect(const struct http_target *t, struct st_err *err)
+{
+	if (t->tcp) {
+		char host[256];
+		const char *colon = strrchr(t->tcp, ':');
+		if (!colon || (size_t)(colon - t->tcp) >= sizeof(host))
+			return st_fail(err, 0, "--connect wants HOST:PORT");
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - t->tcp), t->tcp);
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+		int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+		if (rc)
+			return st_fail(err, 0, "%s: %s", t->tcp, gai_strerror(rc));
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			st_fail_errno(err, "cannot connect to stratad at %s", t->tcp);
+			if (fd >= 0)
+				close(fd);
+			freeaddrinfo(ai);
+			return -1;
+		}
+		freeaddrinfo(ai);
+		return fd;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(t->unix_path) >= sizeof(sa.sun_path))
+		return st_fail(err, 0, "socket path %s is too long", t->unix_path);
+	strcpy(sa.sun_path, t->unix_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return st_fail_errno(err, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		st_fail_errno(err, "cannot connect to stratad at %s (is it running? --socket or STRATA_SOCKET)",
+			      t->unix_path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_head(int fd, const struct http_target *t, const char *method, const char *path, const char *ctype,
+		     int64_t len, struct st_err *err)
+{
+	char head[2048];
+	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.0\r\nHost: stratad\r\n", method, path);
+	if (t->tcp && t->token)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Authorization: Bearer %s\r\n", t->token);
+	if (ctype)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\n", ctype);
+	if (len >= 0)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %lld\r\n", (long long)len);
+	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+	if ((size_t)n >= sizeof(head))
+		return st_fail(err, 0, "request path too long");
+	return st_write_all(fd, head, (size_t)n, err);
+}
+
+/* Reads up to the end of the headers; leftover body bytes go to *rest. */
+static int read_head(int fd, unsigned *status, char *rest, size_t *rest_len, struct st_err *err)
+{
+	char buf[8192];
+	size_t have = 0;
+	char *end = NULL;
+	while (!end) {
+		if (have == sizeof(buf) - 1)
+			return st_fail(err, 0, "reply headers too long");
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return st_fail(err, n < 0 ? errno : 0, "stratad closed the connection without a reply");
+		have += (size_t)n;
+		buf[have] = 0;
+		end = strstr(buf, "\r\n\r\n");
+	}
+	if (sscanf(buf, "HTTP/%*s %u", status) != 1)
+		return st_fail(err, 0, "unreadable reply from stratad");
+	size_t head = (size_t)(end + 4 - buf);
+	*rest_len = have - head;
+	memcpy(rest, end + 4, *rest_len);
+	return 0;
+}
+
+static void progress(const char *what, uint64_t done, uint64_t total)
+{
+	if (total)
+		fprintf(stderr, "\r%s %llu/%llu MiB (%u%%)", what, (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20), (unsigned)(done * 100 / total));
+	else
+		fprintf(stderr, "\r%s %llu MiB", what, (unsigned long long)(done >> 20));
+}
+
+int http__transfer(const struct http_target *t, const char *method, const char *path, int upload_fd,
+		   uint64_t size, FILE *sink, int show_progress, struct http_resp *out, struct st_err *err)
+{
+	cleanup_close int fd = http__connect(t, err);
+	if (fd < 0)
+		return -1;
+	if (send_head(fd, t, method, path, upload_fd >= 0 ? "application/octet-stream" : NULL,
+		      upload_fd >= 0 ? (int64_t)size : -1, err) < 0)
+		return -1;
+	static char buf[1 << 16];
+	if (upload_fd >= 0) {
+		uint64_t done = 0;
+		while (done < size) {
+			ssize_t n = read(upload_fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return st_fail(err, n < 0 ? errno : 0, "the file ended early");
+			if (st_write_all(fd, buf, (size_t)n, err) < 0)
+				return st_err_prefix(err, "upload");
+			done += (size_t)n;
+			if (show_progress && (done % (8u << 20) < (uint64_t)n || done == size))
+				progress("uploaded", done, size);
+		}
+		if (show_progress)
+			fputc('\n', stderr);
+	}
+	char rest[8192];
+	size_t rest_len;
+	if (read_head(fd, &out->status, rest, &rest_len, err) < 0)
+		return -1;
+	size_t cap = 4096;
+	out->len = 0;
+	out->body = malloc(cap);
+	bool to_sink = sink && out->status == 200;
+	uint64_t got = 0;
+	for (;;) {
+		size_t n;
+		const char *p;
+		if (rest_len) {
+			p = rest;
+			n = rest_len;
+			rest_len = 0;
+		} else {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return st_fail_errno(err, "reading the reply");
+			if (r == 0)
+				break;
+			p = buf;
+			n = (size_t)r;
+		}
+		if (to_sink) {
+			if (fwrite(p, 1, n, sink) != n)
+				return st_fail_errno(err, "writing the download");
+			got += n;
+			if (show_progress && got % (8u << 20) < n)
+				progress("downloaded", got, size);
+			continue;
+		}
+		if (out->len + n + 1 > cap) {
+			while (out->len + n + 1 > cap)
+				cap *= 2;
+			char *b = realloc(out->body, cap);
+			if (!b)
+				return st_fail(err, ENOMEM, "reply");
+			out->body = b;
+		}
+		memcpy(out->body + out->len, p, n);
+		out->len += n;
+	}
+	if (to_sink && show_progress)
+		progress("downloaded", got, size), fputc('\n', stderr);
+	out->body[out->len] = 0;
+	return 0;
+}
+
+int http__request(const struct http_target *t, const char *method, const char *path, const char *ctype,
+		  const char *body, size_t len, struct http_resp *out, struct st_err *err)
+{
+	cleanup_close int fd = http__connect(t, err);
+	if (fd < 0)
+		return -1;
+	if (send_head(fd, t, method, path, body ? ctype : NULL, body ? (int64_t)len : -1, err) < 0 ||
+	    (body && st_write_all(fd, body, len, err) < 0))
+		return -1;
+	char rest[8192];
+	size_t rest_len;
+	if (read_head(fd, &out->status, rest, &rest_len, err) < 0)
+		return -1;
+	size_t cap = rest_len + 4096;
+	out->body = malloc(cap);
+	if (!out->body)
+		return st_fail(err, ENOMEM, "reply");
+	memcpy(out->body, rest, rest_len);
+	out->len = rest_len;
+	for (;;) {
+		if (out->len + 4096 + 1 > cap) {
+			char *b = realloc(out->body, cap *= 2);
+			if (!b)
+				return st_fail(err, ENOMEM, "reply");
+			out->body = b;
+		}
+		ssize_t n = read(fd, out->body + out->len, cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return st_fail_errno(err, "reading the reply");
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+	}
+	out->body[out->len] = 0;
+	return 0;
+}
+
+int http__open_stream(const struct http_target *t, const char *path, struct st_err *err)
+{
+	int fd = http__connect(t, err);
+	if (fd < 0)
+		return -1;
+	/* the headers are read byte by byte so nothing of the stream is consumed */
+	if (send_head(fd, t, "GET", path, NULL, -1, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	char line[4096];
+	size_t n = 0;
+	unsigned status = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r <= 0) {
+			close(fd);
+			return st_fail(err, 0, "stratad closed the event stream");
+		}
+		if (c != '\n') {
+			if (n < sizeof(line) - 1)
+				line[n++] = c;
+			continue;
+		}
+		line[n && line[n - 1] == '\r' ? n - 1 : n] = 0;
+		if (!status && sscanf(line, "HTTP/%*s %u", &status) != 1) {
+			close(fd);
+			return st_fail(err, 0, "unreadable reply from stratad");
+		}
+		if (!line[0] || (n == 1 && line[0] == 0))
+			break;
+		n = 0;
+	}
+	if (status != 200) {
+		close(fd);
+		return st_fail(err, 0, "the event stream was refused (HTTP %u)", status);
+	}
+	return fd;
+}
+
+int http__json(const struct http_target *t, const char *method, const char *path, const json_t *body,
+	       json_t **out, struct st_err *err)
+{
+	cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct http_resp r = {0};
+	if (http__request(t, method, path, "application/json", text, text ? strlen(text) : 0, &r, err) < 0) {
+		free(r.body);
+		return -1;
+	}
+	json_t *j = json_loadb(r.body, r.len, 0, NULL);
+	free(r.body);
+	if (r.status >= 300) {
+		const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+		st_fail(err, 0, "%s", msg ? msg : "request failed");
+		err->errnum = 0;
+		json_decref(j);
+		return -(int)r.status;
+	}
+	if (!j)
+		return st_fail(err, 0, "unreadable reply from stratad");
+	*out = j;
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* Domain lifecycle. Every function here is called with host->lock held.
+ * Failures carry an errno that the API maps to a status: EINVAL 400,
+ * ENOENT 404, EEXIST/EBUSY 409, anything else 500. */
+#ifndef STRATA_HOST_DOMAINS_H
+#define STRATA_HOST_DOMAINS_H
+
+#include "host/host.h"
+
+int domains__load(struct host *h, struct st_err *err);  /* definitions + re-attach */
+void domains__autostart(struct host *h);
+int domains__supervise(struct host *h, struct st_err *err); /* starts the supervisor thread */
+
+struct dom *domains__find(struct host *h, const char *name_or_uuid, struct st_err *err);
+int domains__define(struct host *h, const json_t *input, struct dom **out, struct st_err *err);
+int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err);
+int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err);
+int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct st_err *err);
+int domains__destroy(struct host *h, struct dom *d, struct st_err *err);
+int domains__reboot(struct host *h, struct dom *d, struct st_err *err);
+int domains__suspend(struct host *h, struct dom *d, struct st_err *err);
+int domains__resume(struct host *h, struct dom *d, struct st_err *err);
+int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err *err);
+
+const char *domains__state_name(const struct dom *d);
+json_t *domains__summary(const struct dom *d);
+json_t *domains__info(struct host *h, const struct dom *d);
+/* Path of the console socket of a running domain (malloc'd). */
+char *domains__console_path(struct host *h, const struct dom *d);
+
+#endif

@@ -1,0 +1,32 @@
+/* Domain definitions: the JSON form stratad stores and serves. domdef__check
+ * takes what a client sent (already parsed JSON) and returns the normalized
+ * definition (defaults filled, uuid and MACs generated), or fails with one
+ * line naming the offending field. Unknown fields are refused. */
+#ifndef STRATA_HOST_DOMDEF_H
+#define STRATA_HOST_DOMDEF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+
+#define DOMDEF_NAME_MAX 64
+
+/* Resolves a disk given as {"pool": P, "volume": V} to a file path
+ * (malloc'd), or fails. */
+typedef int (*domdef_volume_fn)(void *ctx, const char *pool, const char *volume, char **path,
+				struct st_err *err);
+
+int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t **out, struct st_err *err);
+
+/* Fails (class EINVAL) unless obj is an object whose keys are all in
+ * allowed (NULL-terminated); where names the object in the message. */
+int domdef__check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err);
+
+/* Names of domains, pools, volumes and networks: 1..64 of [A-Za-z0-9_.+-],
+ * not starting with '.' or '-' (so never "..", never a path). */
+bool domdef__name_ok(const char *name);
+bool domdef__uuid_ok(const char *uuid);
+int domdef__uuid_generate(char out[37], struct st_err *err);
+
+#endif

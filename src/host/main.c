@@ -1,0 +1,210 @@
+/* stratad: the host daemon. Serves the API, keeps definitions in SQLite,
+ * supervises one strata-vm process per running guest. Stopping stratad
+ * (SIGTERM, or kill -9) leaves every guest running; the next stratad
+ * re-attaches to them. */
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "host/api.h"
+#include "host/domains.h"
+#include "host/events.h"
+#include "host/host.h"
+#include "host/networks.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	printf("Usage: stratad [options]\n"
+	       "The Strata host daemon: domains, storage pools and networks over a REST/JSON API.\n"
+	       "\n"
+	       "  -d, --state-dir DIR        database, logs and run files (default /var/lib/strata)\n"
+	       "  -s, --socket PATH          API unix socket (default DIR/stratad.sock)\n"
+	       "      --listen-tcp HOST:PORT also serve the API on TCP (needs --token-file)\n"
+	       "      --token-file FILE      bearer token required on TCP\n"
+	       "      --vm-binary PATH       strata-vm to run (default: next to stratad)\n"
+	       "      --shutdown-timeout S   seconds a shutdown waits before destroying (default 60)\n"
+	       "  -h, --help                 this help\n"
+	       "  -V, --version              version\n"
+	       "\n"
+	       "Stopping stratad leaves guests running; a restarted stratad re-attaches to them.\n");
+}
+
+static char *default_vm_binary(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return strdup("/usr/local/bin/strata-vm");
+	self[n] = 0;
+	const char *dir = dirname(self);
+	char *candidates[2] = {NULL, NULL};
+	if (asprintf(&candidates[0], "%s/../vm/strata-vm", dir) < 0 ||
+	    asprintf(&candidates[1], "%s/strata-vm", dir) < 0)
+		return NULL;
+	for (int i = 0; i < 2; i++)
+		if (access(candidates[i], X_OK) == 0) {
+			char *res = realpath(candidates[i], NULL);
+			free(candidates[0]);
+			free(candidates[1]);
+			return res;
+		}
+	free(candidates[0]);
+	free(candidates[1]);
+	return strdup("/usr/local/bin/strata-vm");
+}
+
+static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return st_fail_errno(err, "cannot create %s", path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	st_set_progname("stratad");
+	static const struct option longopts[] = {
+		{"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
+		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
+		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
+	};
+	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL;
+	struct api_opts aopts = {0};
+	cleanup_free char *vm_binary = NULL;
+	uint64_t timeout = 60;
+	struct st_err err = {0};
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:s:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': state_dir = optarg; break;
+		case 's': sock = optarg; break;
+		case 'T': aopts.tcp_addr = optarg; break;
+		case 't': token_file = optarg; break;
+		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { st_fail_errno(&err, "--vm-binary %s", optarg); st_err_print(&err); return 1; } break;
+		case 'o':
+			if (st_parse_u64(optarg, 86400, &timeout, &err) < 0) {
+				st_err_prefix(&err, "--shutdown-timeout");
+				st_err_print(&err);
+				return 1;
+			}
+			break;
+		case 'h': usage(); return 0;
+		case 'V': printf("stratad %s\n", STRATA_VERSION); return 0;
+		case ':': fprintf(stderr, "stratad: option %s needs a value\n", argv[optind - 1]); return 1;
+		default: fprintf(stderr, "stratad: unknown option %s (see --help)\n", argv[optind - 1]); return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "stratad: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 1;
+	}
+	cleanup_free char *token = NULL;
+	if (token_file) {
+		size_t len;
+		if (st_read_file(token_file, 4096, &token, &len, &err) < 0) {
+			st_err_prefix(&err, "--token-file");
+			st_err_print(&err);
+			return 1;
+		}
+		token[strcspn(token, "\r\n")] = 0;
+		if (strlen(token) < 16) {
+			fprintf(stderr, "stratad: the token in %s is shorter than 16 characters\n", token_file);
+			return 1;
+		}
+		aopts.token = token;
+	}
+	if (aopts.tcp_addr && !aopts.token) {
+		fprintf(stderr, "stratad: --listen-tcp needs --token-file\n");
+		return 1;
+	}
+	if (!vm_binary)
+		vm_binary = default_vm_binary();
+	static struct host h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	h.vm_binary = vm_binary;
+	h.shutdown_timeout_s = (unsigned)timeout;
+	cleanup_free char *db = NULL, *default_sock = NULL;
+	if (asprintf(&h.state_dir, "%s", state_dir) < 0 || asprintf(&h.run_dir, "%s/run", state_dir) < 0 ||
+	    asprintf(&h.log_dir, "%s/log", state_dir) < 0 || asprintf(&db, "%s/stratad.db", state_dir) < 0 ||
+	    asprintf(&default_sock, "%s/stratad.sock", state_dir) < 0)
+		return 1;
+	aopts.unix_path = sock ? sock : default_sock;
+	if (mkdir_p(state_dir, 0711, &err) < 0 || mkdir_p(h.run_dir, 0750, &err) < 0 ||
+	    mkdir_p(h.log_dir, 0750, &err) < 0) {
+		st_err_print(&err);
+		return 1;
+	}
+	/* one stratad per state directory: two would supervise the same guests */
+	cleanup_free char *lock_path = NULL;
+	if (asprintf(&lock_path, "%s/stratad.lock", state_dir) < 0)
+		return 1;
+	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		st_fail_errno(&err, "another stratad is running on %s (%s)", state_dir, lock_path);
+		st_err_print(&err);
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit the mask; main waits */
+	signal(SIGPIPE, SIG_IGN);
+	events__init();
+	h.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (store__open(db, &h.store, &err) < 0 || domains__load(&h, &err) < 0) {
+		st_err_print(&err);
+		return 1;
+	}
+	struct api *api = NULL;
+	if (domains__supervise(&h, &err) < 0 || api__start(&h, &aopts, &api, &err) < 0) {
+		st_err_print(&err);
+		return 1;
+	}
+	pthread_mutex_lock(&h.lock);
+	networks__autostart(&h);
+	domains__autostart(&h);
+	pthread_mutex_unlock(&h.lock);
+	st_info("listening on %s", aopts.unix_path);
+	int sig;
+	sigwait(&set, &sig);
+	st_info("signal %d: stopping (guests keep running)", sig);
+	api__stop(api);
+	h.quitting = 1;
+	pthread_join(h.supervisor, NULL);
+	pthread_mutex_lock(&h.lock);
+	while (h.doms) {
+		struct dom *d = h.doms;
+		h.doms = d->next;
+		if (d->pidfd >= 0)
+			close(d->pidfd);
+		json_decref(d->def);
+		free(d->name);
+		free(d);
+	}
+	store__close(h.store);
+	pthread_mutex_unlock(&h.lock);
+	close(h.epfd);
+	unlink(aopts.unix_path);
+	free(h.state_dir);
+	free(h.run_dir);
+	free(h.log_dir);
+	close(lock_fd);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* Virtual networks: nat (a Linux bridge with an address, dnsmasq for
+ * DHCP/DNS, nftables masquerade + forward rules in the network's own table),
+ * routed (the same without masquerade), isolated (bridge + dnsmasq, no
+ * forwarding) and bridge (an existing bridge, nothing set up). Helpers are
+ * ip(8), nft(8) and dnsmasq(8). A network is active while its bridge
+ * exists, so a restarted stratad finds active networks again. Also the
+ * taps: one per guest NIC, created at domain start on the network's bridge
+ * and removed when the run ends. */
+#ifndef STRATA_HOST_NETWORKS_H
+#define STRATA_HOST_NETWORKS_H
+
+#include "host/api.h"
+
+int networks__api_list(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_define(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_info(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_undefine(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_start(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_stop(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err);
+int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err);
+
+void networks__autostart(struct host *h);
+/* Creates the taps of a domain's NICs (names in the returned array). */
+int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, json_t **taps, struct st_err *err);
+void networks__taps_delete(const char *uuid, size_t count);
+
+#endif

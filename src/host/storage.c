@@ -1,0 +1,453 @@
+#include "host/storage.h"
+#include "common/cleanup.h"
+#include "host/helper.h"
+#include "common/util.h"
+#include "host/domdef.h"
+#include "host/events.h"
+#include "host/storage_img.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define VOLUME_MAX_BYTES (1ull << 50)
+
+static json_t *pool__find(struct host *h, const char *name, struct st_err *err)
+{
+	json_t *list = store__pool_list(h->store);
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p) {
+		if (!strcmp(json_string_value(json_object_get(p, "name")), name)) {
+			json_incref(p);
+			json_decref(list);
+			return p;
+		}
+	}
+	json_decref(list);
+	host__fail(err, ENOENT, "no storage pool named '%s'", name);
+	return NULL;
+}
+
+/* The pool directory as an O_PATH fd: volumes are then opened relative to
+ * it with names that cannot contain '/', so nothing escapes the pool. */
+static int pool__dirfd(struct host *h, const char *pool, char **dir, struct st_err *err)
+{
+	json_t *p = pool__find(h, pool, err);
+	if (!p)
+		return -1;
+	const char *path = json_string_value(json_object_get(p, "path"));
+	int fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		st_fail(err, errno == ENOENT ? EIO : errno, "pool %s: directory %s", pool, path);
+	else if (dir)
+		*dir = strdup(path);
+	json_decref(p);
+	return fd;
+}
+
+static int check_vol_name(const char *vol, struct st_err *err)
+{
+	if (!vol || !domdef__name_ok(vol))
+		return host__fail(err, EINVAL, "volume name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not "
+			       "starting with . or -)", vol ? vol : "", DOMDEF_NAME_MAX);
+	return 0;
+}
+
+/* The pool's directory fd for an operation on volume vol (name checked). */
+static int volume__pool_dirfd(struct host *h, const char *pool, const char *vol, char **dir, struct st_err *err)
+{
+	if (check_vol_name(vol, err) < 0)
+		return -1;
+	return pool__dirfd(h, pool, dir, err);
+}
+
+static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
+{
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		*out = (uint64_t)json_integer_value(v);
+	else if (json_is_string(v)) {
+		if (st_parse_size(json_string_value(v), 1, out, err) < 0)
+			return host__fail(err, EINVAL, "capacity: %s", err->msg);
+	} else
+		return host__fail(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
+	if (*out == 0 || *out > VOLUME_MAX_BYTES)
+		return host__fail(err, EINVAL, "capacity must be between 1 byte and 1 PiB");
+	return 0;
+}
+
+static int check_keys(const json_t *in, const char *const *allowed, struct st_err *err)
+{
+	if (domdef__check_keys(in, "request", allowed, err) < 0) {
+		err->errnum = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *detect_format(int fd)
+{
+	unsigned char magic[4] = {0};
+	if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "QFI\xfb", 4))
+		return "qcow2";
+	return "raw";
+}
+
+int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct st_err *err)
+{
+	static const char *const keys[] = {"name", "type", "path", NULL};
+	if (check_keys(in, keys, err) < 0)
+		return -1;
+	const char *name = json_string_value(json_object_get(in, "name"));
+	const char *type = json_string_value(json_object_get(in, "type"));
+	const char *path = json_string_value(json_object_get(in, "path"));
+	if (!name || !domdef__name_ok(name))
+		return host__fail(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
+	if (type && strcmp(type, "dir"))
+		return host__fail(err, EINVAL, "pool type \"%s\" is not supported (dir)", type);
+	if (!path || path[0] != '/' || strlen(path) > PATH_MAX / 2)
+		return host__fail(err, EINVAL, "\"path\" must be an absolute directory path");
+	json_t *existing = pool__find(h, name, NULL);
+	if (existing) {
+		json_decref(existing);
+		return host__fail(err, EEXIST, "storage pool '%s' already exists", name);
+	}
+	if (mkdir(path, 0711) < 0 && errno != EEXIST)
+		return host__fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
+	struct stat sb;
+	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return host__fail(err, EINVAL, "%s is not a directory", path);
+	if (store__pool_insert(h->store, name, "dir", path, err) < 0)
+		return -1;
+	events__emit("pool-defined", "pool", name, NULL, "created");
+	return storage__pool_info(h, name, out, err);
+}
+
+int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err)
+{
+	json_t *p = pool__find(h, pool, err);
+	if (!p)
+		return -1;
+	json_decref(p);
+	for (struct dom *d = h->doms; d; d = d->next) {
+		size_t i;
+		json_t *disk;
+		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+			const char *dp = json_string_value(json_object_get(disk, "pool"));
+			if (dp && !strcmp(dp, pool))
+				return host__fail(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
+		}
+	}
+	if (store__pool_delete(h->store, pool, err) < 0)
+		return -1;
+	events__emit("pool-undefined", "pool", pool, NULL, "deleted");
+	return 0;
+}
+
+json_t *storage__pool_list(struct host *h)
+{
+	json_t *list = store__pool_list(h->store);
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p) {
+		json_t *info;
+		if (storage__pool_info(h, json_string_value(json_object_get(p, "name")), &info, NULL) == 0)
+			json_array_set_new(list, i, info);
+	}
+	return list;
+}
+
+int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st_err *err)
+{
+	json_t *p = pool__find(h, pool, err);
+	if (!p)
+		return -1;
+	struct statvfs vfs;
+	const char *path = json_string_value(json_object_get(p, "path"));
+	if (statvfs(path, &vfs) == 0) {
+		uint64_t cap = (uint64_t)vfs.f_blocks * vfs.f_frsize, avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		json_object_set_new(p, "capacity", json_integer((json_int_t)cap));
+		json_object_set_new(p, "available", json_integer((json_int_t)avail));
+		json_object_set_new(p, "allocation",
+				    json_integer((json_int_t)(cap - (uint64_t)vfs.f_bfree * vfs.f_frsize)));
+		json_object_set_new(p, "state", json_string("active"));
+	} else {
+		json_object_set_new(p, "state", json_string("inaccessible"));
+	}
+	json_t *vols;
+	if (storage__volume_list(h, pool, &vols, NULL) == 0) {
+		uint64_t used = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(vols, i, v)
+			used += (uint64_t)json_integer_value(json_object_get(v, "allocation"));
+		json_object_set_new(p, "volumes", json_integer((json_int_t)json_array_size(vols)));
+		json_object_set_new(p, "volumes_allocation", json_integer((json_int_t)used));
+		json_decref(vols);
+	}
+	*out = p;
+	return 0;
+}
+
+int storage__volume_path(struct host *h, const char *pool, const char *vol, char **path, struct st_err *err)
+{
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
+	if (dfd < 0)
+		return -1;
+	struct stat sb;
+	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	if (asprintf(path, "%s/%s", dir, vol) < 0)
+		return st_fail(err, ENOMEM, "volume path");
+	return 0;
+}
+
+static json_t *volume__describe(int dfd, const char *dir, const char *vol)
+{
+	cleanup_close int fd = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return NULL;
+	const char *fmt = detect_format(fd);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, vol);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", vol, "path", path, "format", fmt, "capacity",
+			      (json_int_t)sb.st_size, "allocation", (json_int_t)sb.st_blocks * 512);
+	if (!strcmp(fmt, "qcow2")) {
+		json_t *info;
+		if (img__info(path, "qcow2", &info, NULL) == 0) {
+			json_object_set(o, "capacity", json_object_get(info, "virtual-size"));
+			json_t *b = json_object_get(info, "backing-filename");
+			if (b)
+				json_object_set(o, "backing", b);
+			json_decref(info);
+		}
+	}
+	return o;
+}
+
+int storage__volume_list(struct host *h, const char *pool, json_t **out, struct st_err *err)
+{
+	cleanup_free char *dir = NULL;
+	int dfd = pool__dirfd(h, pool, &dir, err);
+	if (dfd < 0)
+		return -1;
+	DIR *dp = fdopendir(dfd);
+	if (!dp) {
+		close(dfd);
+		return st_fail_errno(err, "pool %s", pool);
+	}
+	json_t *list = json_array();
+	for (struct dirent *de; (de = readdir(dp));) {
+		if (!domdef__name_ok(de->d_name))
+			continue;
+		json_t *v = volume__describe(dirfd(dp), dir, de->d_name);
+		if (v)
+			json_array_append_new(list, v);
+	}
+	closedir(dp);
+	*out = list;
+	return 0;
+}
+
+int storage__volume_info(struct host *h, const char *pool, const char *vol, json_t **out, struct st_err *err)
+{
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
+	if (dfd < 0)
+		return -1;
+	*out = volume__describe(dfd, dir, vol);
+	if (!*out)
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	return 0;
+}
+
+/* Creates an empty file for a new volume: EEXIST when the name is taken. */
+static int volume__create_file(int dfd, const char *pool, const char *vol, struct st_err *err)
+{
+	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return st_fail(err, errno == EEXIST ? EEXIST : errno, "volume '%s' in pool '%s'%s", vol, pool,
+			       errno == EEXIST ? " already exists" : "");
+	return fd;
+}
+
+int storage__volume_create(struct host *h, const char *pool, const json_t *in, json_t **out, struct st_err *err)
+{
+	static const char *const keys[] = {"name", "capacity", "format", NULL};
+	if (check_keys(in, keys, err) < 0)
+		return -1;
+	const char *vol = json_string_value(json_object_get(in, "name"));
+	const char *fmt = json_string_value(json_object_get(in, "format"));
+	uint64_t cap;
+	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0)
+		return -1;
+	if (!fmt)
+		fmt = "raw";
+	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
+		return host__fail(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
+	if (dfd < 0)
+		return -1;
+	cleanup_close int fd = volume__create_file(dfd, pool, vol, err);
+	if (fd < 0)
+		return -1;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, vol);
+	int rc = !strcmp(fmt, "raw") ? (ftruncate(fd, (off_t)cap) < 0 ? st_fail_errno(err, "truncate") : 0)
+				     : img__create_qcow2(path, cap, NULL, NULL, err);
+	if (rc < 0) {
+		unlinkat(dfd, vol, 0);
+		return -1;
+	}
+	events__emit("volume-created", "volume", vol, NULL, pool);
+	return storage__volume_info(h, pool, vol, out, err);
+}
+
+int storage__volume_clone(struct host *h, const char *pool, const char *vol, const json_t *in, json_t **out,
+			  struct st_err *err)
+{
+	static const char *const keys[] = {"name", "mode", NULL};
+	if (check_keys(in, keys, err) < 0)
+		return -1;
+	const char *name = json_string_value(json_object_get(in, "name"));
+	const char *mode = json_string_value(json_object_get(in, "mode"));
+	if (!mode)
+		mode = "copy";
+	if (strcmp(mode, "copy") && strcmp(mode, "overlay"))
+		return host__fail(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
+	if (check_vol_name(vol, err) < 0 || check_vol_name(name, err) < 0)
+		return -1;
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
+	if (dfd < 0)
+		return -1;
+	cleanup_close int src = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (src < 0 || fstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	const char *fmt = detect_format(src);
+	cleanup_close int dst = volume__create_file(dfd, pool, name, err);
+	if (dst < 0)
+		return -1;
+	char spath[PATH_MAX], dpath[PATH_MAX];
+	snprintf(spath, sizeof(spath), "%s/%s", dir, vol);
+	snprintf(dpath, sizeof(dpath), "%s/%s", dir, name);
+	int rc;
+	if (!strcmp(mode, "overlay"))
+		rc = img__create_qcow2(dpath, 0, spath, fmt, err);
+	else if (!strcmp(fmt, "qcow2"))
+		rc = img__convert_to_qcow2(spath, fmt, dpath, err);
+	else {
+		/* raw: copy_file_range keeps holes on filesystems that reflink or
+		 * share extents; the size is set first so a sparse tail stays sparse */
+		rc = ftruncate(dst, sb.st_size) < 0 ? st_fail_errno(err, "truncate") : 0;
+		for (off_t off = 0; rc == 0 && off < sb.st_size;) {
+			ssize_t n = copy_file_range(src, &off, dst, &(off_t){off}, (size_t)(sb.st_size - off), 0);
+			if (n <= 0)
+				rc = st_fail_errno(err, "copy %s", vol);
+		}
+	}
+	if (rc < 0) {
+		unlinkat(dfd, name, 0);
+		return -1;
+	}
+	events__emit("volume-created", "volume", name, NULL, pool);
+	return storage__volume_info(h, pool, name, out, err);
+}
+
+int storage__volume_resize(struct host *h, const char *pool, const char *vol, const json_t *in, json_t **out,
+			   struct st_err *err)
+{
+	static const char *const keys[] = {"capacity", "shrink", NULL};
+	if (check_keys(in, keys, err) < 0)
+		return -1;
+	uint64_t cap;
+	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0)
+		return -1;
+	bool shrink = json_is_true(json_object_get(in, "shrink"));
+	json_t *info;
+	if (storage__volume_info(h, pool, vol, &info, err) < 0)
+		return -1;
+	uint64_t now = (uint64_t)json_integer_value(json_object_get(info, "capacity"));
+	bool qcow2 = !strcmp(json_string_value(json_object_get(info, "format")), "qcow2");
+	cleanup_free char *path = strdup(json_string_value(json_object_get(info, "path")));
+	json_decref(info);
+	if (cap < now && (!shrink || qcow2))
+		return host__fail(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
+			       (unsigned long long)now, (unsigned long long)cap,
+			       qcow2 ? " (not supported for qcow2)" : ": pass \"shrink\": true");
+	if (qcow2) {
+		if (img__resize_qcow2(path, cap, err) < 0)
+			return -1;
+	} else if (truncate(path, (off_t)cap) < 0) {
+		return st_fail_errno(err, "resize %s", vol);
+	}
+	return storage__volume_info(h, pool, vol, out, err);
+}
+
+int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err)
+{
+	if (check_vol_name(vol, err) < 0)
+		return -1;
+	for (struct dom *d = h->doms; d; d = d->next) {
+		if (d->state == DOM_SHUTOFF)
+			continue;
+		size_t i;
+		json_t *disk;
+		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+			const char *dp = json_string_value(json_object_get(disk, "pool"));
+			const char *dv = json_string_value(json_object_get(disk, "volume"));
+			if (dp && dv && !strcmp(dp, pool) && !strcmp(dv, vol))
+				return host__fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
+		}
+	}
+	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
+	if (dfd < 0)
+		return -1;
+	struct stat sb;
+	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	if (unlinkat(dfd, vol, 0) < 0)
+		return st_fail_errno(err, "delete %s", vol);
+	events__emit("volume-deleted", "volume", vol, NULL, pool);
+	return 0;
+}
+
+int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err)
+{
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return st_fail_errno(err, "volume %s", vol);
+	return fd;
+}
+
+int storage__volume_open_download(struct host *h, const char *pool, const char *vol, uint64_t *size,
+				  struct st_err *err)
+{
+	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	}
+	*size = (uint64_t)sb.st_size;
+	return fd;
+}

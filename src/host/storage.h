@@ -1,0 +1,39 @@
+/* Storage pools of type dir: a directory whose regular files are the
+ * volumes (raw or qcow2, told apart by their header). Volume names are
+ * checked with domdef__name_ok, so none can leave the pool. Called with
+ * host->lock held, except the streaming halves of upload/download, which
+ * work on a file descriptor opened under the lock. */
+#ifndef STRATA_HOST_STORAGE_H
+#define STRATA_HOST_STORAGE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "host/host.h"
+
+int storage__pool_define(struct host *h, const json_t *input, json_t **out, struct st_err *err);
+int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err);
+json_t *storage__pool_list(struct host *h);
+int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st_err *err);
+
+int storage__volume_path(struct host *h, const char *pool, const char *vol, char **path, struct st_err *err);
+int storage__volume_list(struct host *h, const char *pool, json_t **out, struct st_err *err);
+int storage__volume_info(struct host *h, const char *pool, const char *vol, json_t **out, struct st_err *err);
+/* {"name", "capacity" (bytes or "10G"), "format": raw|qcow2} */
+int storage__volume_create(struct host *h, const char *pool, const json_t *input, json_t **out,
+			   struct st_err *err);
+/* {"name": new volume, "mode": "copy" (default) | "overlay"} */
+int storage__volume_clone(struct host *h, const char *pool, const char *vol, const json_t *input, json_t **out,
+			  struct st_err *err);
+/* {"capacity": bytes or "10G"}: grows (or, for raw, shrinks with "shrink": true) */
+int storage__volume_resize(struct host *h, const char *pool, const char *vol, const json_t *input, json_t **out,
+			   struct st_err *err);
+int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err);
+/* An fd to write the new content to (the volume is created or truncated). */
+int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err);
+/* An fd to read the content from, and its size. */
+int storage__volume_open_download(struct host *h, const char *pool, const char *vol, uint64_t *size,
+				  struct st_err *err);
+
+#endif

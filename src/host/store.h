@@ -1,0 +1,56 @@
+/* stratad's persistent state: one SQLite database (WAL), schema migrations
+ * keyed on PRAGMA user_version. Callers hold the host lock: the connection is
+ * used from one thread at a time. */
+#ifndef STRATA_HOST_STORE_H
+#define STRATA_HOST_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+struct store;
+
+struct store_runtime {
+	char state[16];
+	pid_t vm_pid, keeper_pid;
+	uint64_t vm_start, keeper_start; /* /proc/PID/stat starttime: tells a reused pid apart */
+	int64_t started_at;
+};
+
+int store__open(const char *path, struct store **out, struct st_err *err);
+void store__close(struct store *s);
+int store__schema_version(struct store *s);
+
+int store__domain_insert(struct store *s, const char *uuid, const char *name, const json_t *def,
+			 struct st_err *err);
+int store__domain_delete(struct store *s, const char *uuid, struct st_err *err);
+int store__domain_set_autostart(struct store *s, const char *uuid, bool on, struct st_err *err);
+/* Calls fn for every stored domain; rt is NULL when no runtime row exists. */
+int store__domain_each(struct store *s,
+		       int (*fn)(void *ctx, const char *uuid, const char *name, json_t *def, bool autostart,
+				 const struct store_runtime *rt, struct st_err *err),
+		       void *ctx, struct st_err *err);
+int store__runtime_set(struct store *s, const char *uuid, const struct store_runtime *rt,
+		       struct st_err *err);
+int store__runtime_clear(struct store *s, const char *uuid, struct st_err *err);
+
+int store__audit(struct store *s, uid_t uid, pid_t pid, const char *method, const char *path,
+		 unsigned status, struct st_err *err);
+json_t *store__audit_list(struct store *s, unsigned limit);
+
+int store__pool_insert(struct store *s, const char *name, const char *type, const char *path,
+		       struct st_err *err);
+int store__pool_delete(struct store *s, const char *name, struct st_err *err);
+/* Array of {"name","type","path"}. */
+json_t *store__pool_list(struct store *s);
+
+int store__network_insert(struct store *s, const char *name, const json_t *def, struct st_err *err);
+int store__network_delete(struct store *s, const char *name, struct st_err *err);
+int store__network_set_autostart(struct store *s, const char *name, bool on, struct st_err *err);
+/* Array of {"name","def","autostart"}. */
+json_t *store__network_list(struct store *s);
+
+#endif

@@ -1,0 +1,82 @@
+/* commit: what the top image holds goes into its backing file; the top is
+ * then emptied (unless -d). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "img/img.h"
+
+#define BUF (1u << 20)
+
+static int run(int argc, char **argv)
+{
+	const char *fmt = NULL;
+	bool keep = false, progress = false, quiet = false;
+	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "f:dpqt:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f': fmt = optarg; break;
+		case 'd': keep = true; break;
+		case 'p': progress = true; break;
+		case 'q': quiet = true; break;
+		case 't': break;
+		case 'h': return img_usage(&img_cmd_commit, false);
+		default: return img_usage(&img_cmd_commit, true);
+		}
+	}
+	if (optind != argc - 1)
+		return img_usage(&img_cmd_commit, true);
+	struct st_err err = {0};
+	struct blk *top;
+	if (img_open(argv[optind], fmt, !keep, false, &top, &err) < 0)
+		return img_die(&err);
+	if (!top->backing) {
+		blk_close(top, NULL);
+		fprintf(stderr, "strata-img: error: '%s' has no backing file to commit into\n", argv[optind]);
+		return 1;
+	}
+	struct blk *base;
+	const char *bname, *bfmt;
+	top->drv->backing(top, &bname, &bfmt);
+	if (img_open(top->backing->path, top->backing->drv->name, true, false, &base, &err) < 0) {
+		blk_close(top, NULL);
+		return img_die(&err);
+	}
+	int r = 0;
+	if (base->size < top->size)
+		r = blk_truncate(base, top->size, false, &err);
+	cleanup_free uint8_t *buf = malloc(BUF);
+	for (uint64_t off = 0; r == 0 && off < top->size;) {
+		struct blk_status st;
+		r = blk_status(top, off, ST_MIN((uint64_t)BUF, top->size - off), &st, &err);
+		if (r < 0)
+			break;
+		if (st.present && st.kind == BLK_ZERO)
+			r = blk_pwrite_zeroes(base, st.len, off, &err);
+		else if (st.present)
+			r = blk_pread(top, buf, st.len, off, &err) < 0 ? -1 : blk_pwrite(base, buf, st.len, off, &err);
+		off += st.len;
+		img_progress(progress, off, top->size);
+	}
+	if (r == 0)
+		r = blk_close(base, &err);
+	else
+		blk_close(base, NULL);
+	if (r == 0 && !keep)
+		r = blk_make_empty(top, &err);
+	if (r < 0) {
+		blk_close(top, NULL);
+		return img_die(&err);
+	}
+	if (blk_close(top, &err) < 0)
+		return img_die(&err);
+	if (!quiet)
+		printf("Image committed.\n");
+	return 0;
+}
+
+const struct img_cmd img_cmd_commit = {"commit", run, "commit [-f fmt] [-d] [-p] [-q] filename"};

@@ -1,0 +1,166 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "img/img.h"
+
+int img_die(const struct st_err *err)
+{
+	st_err_print(err);
+	return 1;
+}
+
+int img_usage(const struct img_cmd *c, bool error)
+{
+	fprintf(error ? stderr : stdout, "usage: strata-img %s\n", c->usage);
+	return error ? 1 : 0;
+}
+
+static int parse_bool(const char *k, const char *v, bool *out, struct st_err *err)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "false"))
+		*out = false;
+	else
+		return st_fail(err, 0, "%s must be on or off, not '%s'", k, v);
+	return 0;
+}
+
+int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err)
+{
+	char *save = NULL;
+	for (char *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		if (!v)
+			return st_fail(err, 0, "option '%s' needs a value (key=value)", kv);
+		*v++ = 0;
+		uint64_t n;
+		if (!strcmp(kv, "cluster_size")) {
+			if (st_parse_size(v, 1, &n, err) < 0)
+				return -1;
+			o->cluster_size = n;
+		} else if (!strcmp(kv, "compat")) {
+			if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
+				o->compat = 2;
+			else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
+				o->compat = 3;
+			else
+				return st_fail(err, 0, "compat must be 0.10 or 1.1, not '%s'", v);
+		} else if (!strcmp(kv, "lazy_refcounts")) {
+			if (parse_bool(kv, v, &o->lazy_refcounts, err) < 0)
+				return -1;
+		} else if (!strcmp(kv, "refcount_bits")) {
+			if (st_parse_u64(v, 64, &n, err) < 0)
+				return -1;
+			o->refcount_bits = (int)n;
+		} else if (!strcmp(kv, "preallocation")) {
+			o->preallocation = v;
+		} else if (!strcmp(kv, "compression_type")) {
+			o->compression = v;
+		} else if (!strcmp(kv, "backing_file")) {
+			o->backing = v;
+		} else if (!strcmp(kv, "backing_fmt")) {
+			o->backing_fmt = v;
+		} else if (!strcmp(kv, "size")) {
+			if (st_parse_size(v, 1, &o->size, err) < 0)
+				return -1;
+		} else {
+			return st_fail(err, 0, "unknown option '%s'", kv);
+		}
+	}
+	return 0;
+}
+
+/* Cache sizes from the environment (qemu-img takes them through --image-opts). */
+static int cache_sizes(struct blk_open_opts *o, struct st_err *err)
+{
+	const char *l2 = getenv("STRATA_IMG_L2_CACHE_SIZE"), *rc = getenv("STRATA_IMG_REFCOUNT_CACHE_SIZE");
+	if (l2 && st_parse_size(l2, 1, &o->l2_cache_bytes, err) < 0)
+		return st_err_prefix(err, "STRATA_IMG_L2_CACHE_SIZE");
+	if (rc && st_parse_size(rc, 1, &o->refcount_cache_bytes, err) < 0)
+		return st_err_prefix(err, "STRATA_IMG_REFCOUNT_CACHE_SIZE");
+	return 0;
+}
+
+int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
+	     struct st_err *err)
+{
+	struct blk_open_opts o = {.format = fmt, .writable = writable, .no_backing = no_backing};
+	if (cache_sizes(&o, err) < 0)
+		return -1;
+	return blk_open(path, &o, out, err);
+}
+
+void img_progress(bool on, uint64_t done, uint64_t total)
+{
+	if (!on)
+		return;
+	static int last = -1;
+	int pm = total ? (int)(done * 10000 / total) : 10000;
+	if (pm == last)
+		return;
+	last = pm;
+	printf("    (%d.%02d/100%%)\r", pm / 100, pm % 100);
+	if (done >= total)
+		printf("\n");
+	fflush(stdout);
+}
+
+int img_chain_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, unsigned *depth,
+		     struct blk **layer, struct st_err *err)
+{
+	uint64_t want = len;
+	unsigned d = 0;
+	struct blk *cur = b;
+	for (;;) {
+		if (off >= cur->size) { /* past a shorter backing image: zeros */
+			st->kind = BLK_ZERO;
+			st->len = want;
+			st->has_offset = false;
+			st->compressed = false;
+			break;
+		}
+		uint64_t l = ST_MIN(want, cur->size - off);
+		if (blk_status(cur, off, l, st, err) < 0)
+			return -1;
+		want = st->len;
+		if (st->kind != BLK_UNALLOC || !cur->backing) {
+			if (st->kind == BLK_UNALLOC)
+				st->kind = BLK_ZERO;
+			break;
+		}
+		cur = cur->backing;
+		d++;
+	}
+	if (depth)
+		*depth = d;
+	if (layer)
+		*layer = cur;
+	return 0;
+}
+
+bool img_is_zero(const void *buf, uint64_t len)
+{
+	const uint8_t *p = buf;
+	if (!len)
+		return true;
+	if (p[0])
+		return false;
+	return !memcmp(p, p + 1, len - 1);
+}
+
+int img_parse_cache(const char *mode, bool *no_sync, struct st_err *err)
+{
+	if (!strcmp(mode, "unsafe"))
+		*no_sync = true;
+	else if (!strcmp(mode, "writeback") || !strcmp(mode, "none") || !strcmp(mode, "writethrough") ||
+		 !strcmp(mode, "directsync"))
+		*no_sync = false;
+	else
+		return st_fail(err, 0, "unknown cache mode '%s'", mode);
+	return 0;
+}

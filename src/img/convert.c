@@ -1,0 +1,272 @@
+/* convert: workers read (and compress) chunks in parallel; writes happen in
+ * chunk order so the target is laid out sequentially, as qemu-img does
+ * without -W. Zero ranges are skipped on a fresh target. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "img/img.h"
+
+#define CHUNK (2u << 20)
+
+struct conv {
+	struct blk *src, *dst;
+	uint64_t size, chunk, unit;
+	bool compress, fresh, progress, diff_backing, in_order, detect_zero;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t next_chunk, next_write, done;
+	bool failed;
+	struct st_err err;
+};
+
+struct piece { /* one unit of a chunk, after the read phase */
+	bool zero;
+	bool same;          /* equal to the target's backing: nothing to write */
+	size_t clen;        /* compressed length, 0: store plain */
+};
+
+static int read_chunk(struct conv *c, uint8_t *buf, uint64_t off, uint64_t len, struct st_err *err)
+{
+	uint64_t pos = 0;
+	while (pos < len) {
+		struct blk_status st;
+		if (img_chain_status(c->src, off + pos, len - pos, &st, NULL, NULL, err) < 0)
+			return -1;
+		if (st.kind == BLK_ZERO)
+			memset(buf + pos, 0, st.len);
+		else if (blk_pread(c->src, buf + pos, st.len, off + pos, err) < 0)
+			return -1;
+		pos += st.len;
+	}
+	return 0;
+}
+
+static int prepare(struct conv *c, uint8_t *buf, uint8_t *bbuf, uint8_t *cbuf, struct piece *pc, uint64_t off,
+		   uint64_t len, struct st_err *err)
+{
+	if (read_chunk(c, buf, off, len, err) < 0)
+		return -1;
+	if (c->diff_backing && blk_read_backing(c->dst, bbuf, len, off, err) < 0)
+		return -1;
+	for (uint64_t u = 0, i = 0; u < len; u += c->unit, i++) {
+		uint64_t n = ST_MIN(c->unit, len - u);
+		pc[i].zero = c->detect_zero && img_is_zero(buf + u, n);
+		pc[i].same = c->diff_backing && !memcmp(buf + u, bbuf + u, n);
+		pc[i].clen = 0;
+		if (c->compress && !pc[i].zero && !pc[i].same) {
+			size_t cl;
+			memset(buf + u + n, 0, c->unit - n); /* the last cluster is padded */
+			if (blk_compress_cluster(c->dst, buf + u, cbuf + u, &cl) == 0)
+				pc[i].clen = cl;
+		}
+	}
+	return 0;
+}
+
+static int write_chunk(struct conv *c, const uint8_t *buf, const uint8_t *cbuf, const struct piece *pc,
+		       uint64_t off, uint64_t len, struct st_err *err)
+{
+	uint64_t u = 0, i = 0;
+	while (u < len) {
+		uint64_t n = ST_MIN(c->unit, len - u);
+		if (pc[i].same || (pc[i].zero && c->fresh)) {
+			u += n, i++;
+			continue;
+		}
+		if (pc[i].zero) {
+			if (blk_pwrite_zeroes(c->dst, n, off + u, err) < 0)
+				return -1;
+			u += n, i++;
+			continue;
+		}
+		if (pc[i].clen) {
+			if (blk_pwrite_precompressed(c->dst, cbuf + u, pc[i].clen, off + u, err) < 0)
+				return -1;
+			u += n, i++;
+			continue;
+		}
+		/* a run of plain units goes out in one write */
+		uint64_t start = u;
+		while (u < len && !pc[i].zero && !pc[i].same && !pc[i].clen) {
+			u += ST_MIN(c->unit, len - u);
+			i++;
+			if (c->compress)
+				break; /* plain clusters among compressed ones stay whole */
+		}
+		if (blk_pwrite(c->dst, buf + start, u - start, off + start, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct conv *c = arg;
+	struct st_err err = {0};
+	uint64_t units = c->chunk / c->unit + 1;
+	cleanup_free uint8_t *buf = aligned_alloc(4096, c->chunk + c->unit);
+	cleanup_free uint8_t *cbuf = c->compress ? malloc(c->chunk + c->unit) : NULL;
+	cleanup_free uint8_t *bbuf = c->diff_backing ? malloc(c->chunk) : NULL;
+	cleanup_free struct piece *pc = calloc(units, sizeof(*pc));
+	if (!buf || !pc || (c->compress && !cbuf) || (c->diff_backing && !bbuf)) {
+		pthread_mutex_lock(&c->mu);
+		c->failed = true;
+		st_fail(&c->err, ENOMEM, "convert buffers");
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		uint64_t idx = c->next_chunk++;
+		bool stop = c->failed;
+		pthread_mutex_unlock(&c->mu);
+		uint64_t off = idx * c->chunk;
+		if (stop || off >= c->size)
+			break;
+		uint64_t len = ST_MIN(c->chunk, c->size - off);
+		int r = prepare(c, buf, bbuf, cbuf, pc, off, len, &err);
+		pthread_mutex_lock(&c->mu);
+		while (c->in_order && c->next_write != idx && !c->failed)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->failed) {
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		if (!c->in_order)
+			pthread_mutex_unlock(&c->mu);
+		if (r == 0)
+			r = write_chunk(c, buf, cbuf, pc, off, len, &err);
+		if (!c->in_order)
+			pthread_mutex_lock(&c->mu);
+		if (r < 0 && !c->failed) {
+			c->failed = true;
+			c->err = err;
+		}
+		c->next_write++;
+		c->done += len;
+		img_progress(c->progress, c->done, c->size);
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (r < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int run(int argc, char **argv)
+{
+	const char *sfmt = NULL, *ofmt = "raw", *backing = NULL, *backing_fmt = NULL;
+	struct blk_create_opts co = {0};
+	struct st_err err = {0};
+	bool compress = false, progress = false, no_create = false, unordered = false;
+	bool no_sync = true; /* qemu-img convert's default target cache mode is unsafe */
+	uint64_t sparse = 4096, workers = 0;
+	char *opts = NULL;
+	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "f:O:o:cpS:nB:F:m:t:T:WqUh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f': sfmt = optarg; break;
+		case 'O': ofmt = optarg; break;
+		case 'o': opts = optarg; break;
+		case 'c': compress = true; break;
+		case 'p': progress = true; break;
+		case 'S':
+			if (st_parse_size(optarg, 1, &sparse, &err) < 0)
+				return img_die(&err);
+			break;
+		case 'n': no_create = true; break;
+		case 'B': backing = optarg; break;
+		case 'F': backing_fmt = optarg; break;
+		case 'm':
+			if (st_parse_u64(optarg, 16, &workers, &err) < 0 || !workers)
+				return workers ? img_die(&err) : (fprintf(stderr, "strata-img: error: -m must be 1..16\n"), 1);
+			break;
+		case 'W': unordered = true; break;
+		case 't':
+			if (img_parse_cache(optarg, &no_sync, &err) < 0)
+				return img_die(&err);
+			break;
+		case 'T': break;
+		case 'q': case 'U': break;
+		case 'h': return img_usage(&img_cmd_convert, false);
+		default: return img_usage(&img_cmd_convert, true);
+		}
+	}
+	if (argc - optind != 2)
+		return img_usage(&img_cmd_convert, true);
+	const char *in = argv[optind], *out = argv[optind + 1];
+	if (compress && strcmp(ofmt, "qcow2")) {
+		fprintf(stderr, "strata-img: error: -c needs an output format with compressed clusters (qcow2)\n");
+		return 1;
+	}
+	if (!workers) /* as qemu-img: requests in flight matter more than cores for cold reads */
+		workers = 8;
+	struct blk *src;
+	if (img_open(in, sfmt, false, false, &src, &err) < 0)
+		return img_die(&err);
+	if (opts && img_parse_create_opts(opts, &co, &err) < 0) {
+		blk_close(src, NULL);
+		return img_die(&err);
+	}
+	/* one sequential pass over every file of the chain: a larger readahead */
+	for (struct blk *l = src; l; l = l->backing)
+		posix_fadvise(l->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	co.format = ofmt;
+	co.size = src->size;
+	if (backing) {
+		co.backing = backing;
+		co.backing_fmt = backing_fmt;
+	}
+	if (!no_create && blk_create(out, &co, &err) < 0) {
+		blk_close(src, NULL);
+		return img_die(&err);
+	}
+	struct blk *dst;
+	struct blk_open_opts dopts = {.format = no_create ? NULL : ofmt, .writable = true, .no_sync = no_sync};
+	if (blk_open(out, &dopts, &dst, &err) < 0) {
+		blk_close(src, NULL);
+		return img_die(&err);
+	}
+	if (dst->size < src->size) {
+		blk_close(src, NULL);
+		blk_close(dst, NULL);
+		fprintf(stderr, "strata-img: error: target '%s' is smaller than the source\n", out);
+		return 1;
+	}
+	struct conv c = {.src = src, .dst = dst, .size = src->size, .compress = compress, .progress = progress,
+			 .fresh = !no_create && !dst->backing, .diff_backing = dst->backing != NULL,
+			 .in_order = !unordered};
+	uint64_t tcs = blk_cluster_size(dst);
+	c.unit = compress ? tcs : (sparse ? ST_MAX(sparse, tcs) : (tcs ? tcs : 65536));
+	c.detect_zero = sparse || compress; /* -S 0: every byte is written, zeros included */
+	c.chunk = ST_ALIGN_UP((uint64_t)CHUNK, c.unit);
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	img_progress(progress, 0, c.size);
+	pthread_t th[16];
+	for (uint64_t i = 0; i < workers; i++)
+		pthread_create(&th[i], NULL, worker, &c);
+	for (uint64_t i = 0; i < workers; i++)
+		pthread_join(th[i], NULL);
+	blk_close(src, NULL);
+	if (blk_close(dst, c.failed ? NULL : &err) < 0 && !c.failed)
+		return img_die(&err);
+	if (c.failed)
+		return img_die(&c.err);
+	return 0;
+}
+
+const struct img_cmd img_cmd_convert = {
+	"convert", run,
+	"convert [-f fmt] [-O output_fmt] [-o options] [-c] [-p] [-S sparse_size] [-n] [-B backing [-F fmt]] "
+	"[-m workers] [-W] [-t cache] [-q] filename output_filename"};

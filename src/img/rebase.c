@@ -1,0 +1,103 @@
+/* rebase: safe mode copies into the image every cluster it does not hold
+ * whose contents differ between the old and the new backing chain; -u only
+ * rewrites the header. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "img/img.h"
+
+static int copy_differences(struct blk *top, struct blk *nb, bool progress, struct st_err *err)
+{
+	uint64_t cs = blk_cluster_size(top);
+	if (!cs)
+		cs = 65536;
+	cleanup_free uint8_t *a = malloc(cs), *bbuf = malloc(cs);
+	if (!a || !bbuf)
+		return st_fail(err, 12, "rebase buffers");
+	for (uint64_t off = 0; off < top->size;) {
+		struct blk_status st;
+		if (blk_status(top, off, top->size - off, &st, err) < 0)
+			return -1;
+		if (st.present) {
+			off += st.len;
+			continue;
+		}
+		uint64_t end = off + st.len;
+		while (off < end) {
+			uint64_t n = ST_MIN(cs - off % cs, end - off);
+			if (blk_read_backing(top, a, n, off, err) < 0)
+				return -1;
+			if (nb) {
+				uint64_t have = off < nb->size ? ST_MIN(n, nb->size - off) : 0;
+				if (have && blk_pread(nb, bbuf, have, off, err) < 0)
+					return -1;
+				memset(bbuf + have, 0, n - have);
+			} else {
+				memset(bbuf, 0, n);
+			}
+			if (memcmp(a, bbuf, n) && blk_pwrite(top, a, n, off, err) < 0)
+				return -1;
+			off += n;
+			img_progress(progress, off, top->size);
+		}
+	}
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	const char *fmt = NULL, *backing = NULL, *bfmt = NULL;
+	bool unsafe = false, progress = false, have_b = false;
+	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "f:b:F:upqUh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f': fmt = optarg; break;
+		case 'b': backing = optarg; have_b = true; break;
+		case 'F': bfmt = optarg; break;
+		case 'u': unsafe = true; break;
+		case 'p': progress = true; break;
+		case 'q': case 'U': break;
+		case 'h': return img_usage(&img_cmd_rebase, false);
+		default: return img_usage(&img_cmd_rebase, true);
+		}
+	}
+	if (optind != argc - 1 || !have_b)
+		return img_usage(&img_cmd_rebase, true);
+	const char *path = argv[optind];
+	struct st_err err = {0};
+	struct blk *top, *nb = NULL;
+	if (img_open(path, fmt, true, unsafe, &top, &err) < 0)
+		return img_die(&err);
+	if (*backing && !bfmt) {
+		cleanup_free char *p = blk_backing_path(top->dir, backing);
+		if (p && blk_probe_file(p, &bfmt, NULL) < 0)
+			bfmt = NULL;
+	}
+	if (!unsafe && *backing) {
+		cleanup_free char *p = blk_backing_path(top->dir, backing);
+		if (!p || img_open(p, bfmt, false, false, &nb, &err) < 0) {
+			blk_close(top, NULL);
+			return img_die(&err);
+		}
+	}
+	int r = unsafe ? 0 : copy_differences(top, nb, progress, &err);
+	if (r == 0)
+		r = blk_set_backing(top, backing, bfmt, &err);
+	if (nb)
+		blk_close(nb, NULL);
+	if (r < 0) {
+		blk_close(top, NULL);
+		return img_die(&err);
+	}
+	if (blk_close(top, &err) < 0)
+		return img_die(&err);
+	return 0;
+}
+
+const struct img_cmd img_cmd_rebase = {
+	"rebase", run, "rebase [-f fmt] [-u] [-p] -b backing_file [-F backing_fmt] filename"};

@@ -1,0 +1,224 @@
+"""Helpers for the stratad tests: a daemon in a temporary state directory,
+an HTTP client over its unix socket, and an event-stream reader."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BUILD, program
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("stratad", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class Stratad:
+    """One stratad process; restartable on the same state directory."""
+
+    def __init__(self, state_dir, extra_args=(), wrapper=()):
+        self.state_dir = Path(state_dir)
+        self.sock = str(self.state_dir / "stratad.sock")
+        self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)
+        self.proc = None
+
+    def start(self):
+        log = open(self.state_dir / "stratad.log", "ab")
+        env = dict(os.environ, STRATA_LOG="info")
+        self.proc = subprocess.Popen(
+            self.wrapper + [str(program("src", "host", "stratad")), "-d", str(self.state_dir),
+                            "--vm-binary", str(program("src", "vm", "strata-vm"))] + self.extra_args,
+            stdout=log, stderr=log, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("stratad exited: " + self.log())
+            try:
+                status, _ = self.call("GET", "/v1/host")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("stratad did not come up: " + self.log())
+
+    def log(self):
+        return (self.state_dir / "stratad.log").read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        return self.proc.returncode if self.proc else None
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        conn = UnixHTTPConnection(self.sock)
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs,
+                     encode_chunked=hdrs.get("Transfer-Encoding") == "chunked")
+        resp = conn.getresponse()
+        text = resp.read()
+        conn.close()
+        ctype = resp.getheader("Content-Type", "")
+        if "json" in ctype:
+            return resp.status, json.loads(text)
+        return resp.status, text
+
+    def ok(self, method, path, body=None, expect=(200, 201)):
+        status, reply = self.call(method, path, body)
+        assert status in expect, f"{method} {path} -> {status} {reply}"
+        return reply
+
+    def cli(self, *args, check=True, user=None, input=None, timeout=60):
+        cmd = [str(program("src", "cli", "strata")), "--socket", self.sock] + [str(a) for a in args]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"strata {' '.join(map(str, args))} -> {r.returncode}: {r.stderr}")
+        return r
+
+    def vmm_pids(self):
+        """Every strata-vm process whose control socket is in our run dir."""
+        run = str(self.state_dir / "run")
+        pids = []
+        for p in Path("/proc").iterdir():
+            if not p.name.isdigit():
+                continue
+            try:
+                cmd = (p / "cmdline").read_bytes().split(b"\0")
+                stat = (p / "stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            if cmd and cmd[0].endswith(b"strata-vm") and any(run.encode() in a for a in cmd):
+                pids.append(int(p.name))
+        return sorted(pids)
+
+
+class Events:
+    """Reads the SSE stream in a thread. Each domain's events are consumed
+    in order, independently of other domains' events."""
+
+    def __init__(self, daemon, query=""):
+        self.cond = threading.Condition()
+        self.events = []
+        self.cursor = {}  # name -> index of the next unread event for it
+        self.all_cursor = 0
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(daemon.sock)
+        self.sock.sendall(f"GET /v1/events{query} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10), "the event stream did not open"
+
+    def _run(self):
+        buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.startswith(b": subscribed"):
+                    self.ready.set()
+                elif line.startswith(b"data: "):
+                    with self.cond:
+                        self.events.append(json.loads(line[6:]))
+                        self.cond.notify_all()
+
+    def next(self, timeout=30):
+        """The next event of any domain."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.events) > self.all_cursor, timeout):
+                raise AssertionError(f"no event within {timeout} s")
+            self.all_cursor += 1
+            return self.events[self.all_cursor - 1]
+
+    def _next_for(self, name, timeout):
+        def find():
+            for i in range(self.cursor.get(name, 0), len(self.events)):
+                if self.events[i]["name"] == name:
+                    return i
+            return None
+        with self.cond:
+            if not self.cond.wait_for(lambda: find() is not None, timeout):
+                raise AssertionError(f"no event for {name} within {timeout} s")
+            i = find()
+            self.cursor[name] = i + 1
+            return self.events[i]
+
+    def expect(self, name, *kinds, timeout=30):
+        """The next events for domain `name` are kinds, in order; returns them."""
+        got = []
+        for kind in kinds:
+            e = self._next_for(name, timeout)
+            got.append(e)
+            assert e["event"] == kind, f"expected {kind}, got {e} (so far {got})"
+        return got
+
+    def close(self):
+        self.sock.close()
+
+
+def guest(name):
+    p = BUILD / "tests" / "guest" / f"{name}.elf"
+    assert p.exists(), f"{p} was not built"
+    return str(p)
+
+
+def short_tmpdir():
+    """Unix socket paths are limited to 108 bytes: keep the state dir short."""
+    return tempfile.mkdtemp(prefix="sd", dir="/tmp")
+
+
+@pytest.fixture
+def stratad(kvm):
+    d = short_tmpdir()
+    daemon = Stratad(d).start()
+    yield daemon
+    cleanup(daemon)
+
+
+def cleanup(daemon):
+    """Guests outlive stratad by design: destroy what a test left running."""
+    try:
+        if daemon.proc.poll() is None:
+            for dom in daemon.ok("GET", "/v1/domains"):
+                if dom["state"] != "shutoff":
+                    daemon.call("POST", f"/v1/domains/{dom['name']}/destroy")
+            for net in daemon.ok("GET", "/v1/networks"):
+                if net["active"] and net["mode"] != "bridge":
+                    daemon.call("POST", f"/v1/networks/{net['name']}/stop")
+    except Exception:
+        pass
+    daemon.stop()
+    for pid in daemon.vmm_pids():
+        os.kill(pid, 9)
+    shutil.rmtree(daemon.state_dir, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""The API on TCP: a bearer token is required; the CLI can use it."""
+import http.client
+import json
+import socket
+
+from conftest import program
+from hostlib import Stratad, cleanup, guest, short_tmpdir
+
+TOKEN = "s3cret-token-0123456789abcdef"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_tcp_token(kvm, tmp_path):
+    tok = tmp_path / "token"
+    tok.write_text(TOKEN + "\n")
+    port = free_port()
+    d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", f"127.0.0.1:{port}", "--token-file", str(tok)]).start()
+    try:
+        def call(method, path, token=None, body=None):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            c.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        assert call("GET", "/v1/domains")[0] == 401
+        assert call("GET", "/v1/domains", token="wrong")[0] == 401
+        assert call("GET", "/v1/domains", token=TOKEN[:-1])[0] == 401
+        status, _ = call("POST", "/v1/domains", token=TOKEN,
+                         body={"name": "tcp1", "memory_mib": 16, "os": {"kernel": guest("pwrbtn")}})
+        assert status == 201
+        import subprocess
+        r = subprocess.run([str(program("src", "cli", "strata")), "--connect", f"127.0.0.1:{port}",
+                            "--token-file", str(tok), "--json", "list", "--all"], capture_output=True, text=True)
+        assert r.returncode == 0 and json.loads(r.stdout)[0]["name"] == "tcp1"
+        r = subprocess.run([str(program("src", "cli", "strata")), "--connect", f"127.0.0.1:{port}", "list"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "Bearer" in r.stderr
+    finally:
+        cleanup(d)
+
+
+def test_tcp_needs_token(kvm, tmp_path):
+    import shutil
+    d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", "127.0.0.1:1"])
+    try:
+        d.start()
+        raise AssertionError("stratad started on TCP without a token")
+    except RuntimeError as e:
+        assert "needs --token-file" in str(e)
+    finally:
+        shutil.rmtree(d.state_dir, ignore_errors=True)

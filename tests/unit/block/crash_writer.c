@@ -1,0 +1,52 @@
+/* Crash-test writer: random writes and zero writes through the block layer,
+ * a flush every few writes. Each request is logged on stdout BEFORE it is
+ * issued ("W id off len byte"), each completed flush after it returns
+ * ("F id": everything up to id is durable). The test kills it with SIGKILL. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block/block.h"
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: crash-writer IMAGE SEED\n");
+		return 2;
+	}
+	struct st_err err = {0};
+	struct blk_open_opts o = {.writable = true};
+	struct blk *b;
+	if (blk_open(argv[1], &o, &b, &err) < 0) {
+		st_err_print(&err);
+		return 1;
+	}
+	srandom((unsigned)strtoul(argv[2], NULL, 10));
+	static unsigned char buf[1 << 18];
+	for (unsigned long id = 1;; id++) {
+		uint64_t len = 1 + (uint64_t)random() % (sizeof(buf) - 1);
+		if (random() % 4 == 0)
+			len = 4096 * (1 + (uint64_t)random() % 16);
+		uint64_t off = (uint64_t)random() % (b->size - len);
+		if (random() % 3 == 0)
+			off &= ~4095ull;
+		int zero = random() % 8 == 0;
+		unsigned char byte = zero ? 0 : (unsigned char)(id % 251 + 1);
+		printf("W %lu %llu %llu %u\n", id, (unsigned long long)off, (unsigned long long)len, byte);
+		fflush(stdout);
+		int r = zero ? blk_pwrite_zeroes(b, len, off, &err)
+			     : (memset(buf, byte, len), blk_pwrite(b, buf, len, off, &err));
+		if (r < 0) {
+			st_err_print(&err);
+			return 1;
+		}
+		if (id % 8 == 0) {
+			if (blk_flush(b, &err) < 0) {
+				st_err_print(&err);
+				return 1;
+			}
+			printf("F %lu\n", id);
+			fflush(stdout);
+		}
+	}
+}

@@ -1,0 +1,82 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/store.h"
+
+struct seen {
+	int count;
+	bool had_runtime;
+	char name[32];
+};
+
+static int each(void *ctx, const char *uuid, const char *name, json_t *def, bool autostart,
+		const struct store_runtime *rt, struct st_err *err)
+{
+	(void)uuid, (void)err;
+	struct seen *s = ctx;
+	s->count++;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->had_runtime = rt && rt->vm_pid == 4242 && !strcmp(rt->state, "paused");
+	assert_true(autostart);
+	assert_int_equal(json_integer_value(json_object_get(def, "vcpus")), 3);
+	json_decref(def);
+	return 0;
+}
+
+static void migrations_and_persistence(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/strata-store-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/db", dir);
+	struct store *s;
+	struct st_err err = {0};
+	assert_int_equal(store__open(path, &s, &err), 0);
+	assert_int_equal(store__schema_version(s), 2);
+	json_t *def = json_pack("{s:i}", "vcpus", 3);
+	const char *uuid = "11111111-2222-4333-8444-555555555555";
+	assert_int_equal(store__domain_insert(s, uuid, "one", def, &err), 0);
+	assert_int_equal(store__domain_insert(s, "other-uuid", "one", def, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_int_equal(store__domain_set_autostart(s, uuid, true, &err), 0);
+	struct store_runtime rt = {.state = "paused", .vm_pid = 4242, .vm_start = 7};
+	assert_int_equal(store__runtime_set(s, uuid, &rt, &err), 0);
+	assert_int_equal(store__audit(s, 1000, 1, "POST", "/v1/domains", 201, &err), 0);
+	store__close(s);
+
+	/* reopening migrates nothing and finds everything */
+	assert_int_equal(store__open(path, &s, &err), 0);
+	struct seen seen = {0};
+	assert_int_equal(store__domain_each(s, each, &seen, &err), 0);
+	assert_int_equal(seen.count, 1);
+	assert_string_equal(seen.name, "one");
+	assert_true(seen.had_runtime);
+	json_t *audit = store__audit_list(s, 10);
+	assert_int_equal(json_array_size(audit), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(audit, 0), "uid")), 1000);
+	json_decref(audit);
+	/* deleting a domain takes its runtime row with it */
+	assert_int_equal(store__domain_delete(s, uuid, &err), 0);
+	seen = (struct seen){0};
+	assert_int_equal(store__domain_each(s, each, &seen, &err), 0);
+	assert_int_equal(seen.count, 0);
+	store__close(s);
+	json_decref(def);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(migrations_and_persistence)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
