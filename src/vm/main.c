@@ -355,6 +355,7 @@ int main(int argc, char **argv)
 		st_info("%s", vm->exit_reason);
 	console__close(&console);
 	control__close();
+	virtio__shutdown(vm); /* disks flushed and closed (qcow2 metadata, dirty flag) */
 	/* vCPU threads may sit in KVM_RUN; exiting the process ends them with it. */
 	fflush(NULL);
 	vm__detach_teardown();

@@ -216,15 +216,23 @@ static void blk__query(struct virtio_dev *d, json_t *o)
 	json_object_set_new(o, "stats", stats);
 }
 
+static void blk__shutdown(struct virtio_dev *d)
+{
+	struct virtio_blk *b = d->priv;
+	b->disk->ops->close(b->disk);
+	b->disk = NULL;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = 2,
 	.pci_class = 0x018000, /* mass storage, other */
 	.queue_notify = blk__queue_notify,
+	.shutdown = blk__shutdown,
 	.query = blk__query,
 };
 
 static int blk__parse_spec(const char *spec, char *path, size_t path_len, bool *ro,
-			   char *serial, unsigned *queues, struct st_err *err)
+			   char *serial, unsigned *queues, char *format, struct st_err *err)
 {
 	char buf[512];
 	if (strlen(spec) >= sizeof(buf))
@@ -243,12 +251,17 @@ static int blk__parse_spec(const char *spec, char *path, size_t path_len, bool *
 				return st_fail(err, 0, "serial '%s' is longer than %d bytes", tok + 7,
 					       VIRTIO_BLK_ID_BYTES);
 			strcpy(serial, tok + 7);
+		} else if (!strncmp(tok, "format=", 7)) {
+			if (strcmp(tok + 7, "raw") && strcmp(tok + 7, "qcow2"))
+				return st_fail(err, 0, "format=%s: raw or qcow2", tok + 7);
+			strcpy(format, tok + 7);
 		} else if (!strncmp(tok, "queues=", 7)) {
 			if (st_parse_u64(tok + 7, VIRTIO_BLK_MAX_QUEUES, &v, err) < 0 || v == 0)
 				return st_fail(err, 0, "queues=%s: 1..%d", tok + 7, VIRTIO_BLK_MAX_QUEUES);
 			*queues = (unsigned)v;
 		} else {
-			return st_fail(err, 0, "unknown disk option '%s' (ro, serial=S, queues=N)", tok);
+			return st_fail(err, 0, "unknown disk option '%s' (ro, serial=S, queues=N, format=F)",
+				       tok);
 		}
 	}
 	return 0;
@@ -262,8 +275,9 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
 	bool ro = false;
 	unsigned queues = 1;
 	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->nr_virtio);
-	if (blk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, err) < 0 ||
-	    disk__open_raw(b->path, ro, &b->disk, err) < 0)
+	char format[8] = "";
+	if (blk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, format, err) < 0 ||
+	    disk__open(b->path, format[0] ? format : NULL, ro, &b->disk, err) < 0)
 		return -1;
 	struct virtio_blk_config *c = &b->config;
 	c->capacity = b->disk->size / 512;

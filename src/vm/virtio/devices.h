@@ -28,6 +28,10 @@ int virtio__setup_devices(struct vm *vm, struct st_err *err);
  * the queues' ioeventfds at the notify addresses. */
 int virtio__attach_kvm(struct vm *vm, struct st_err *err);
 
+/* The VMM is exiting: devices write back what they hold (disk images) and
+ * stay locked, so no thread touches them again before the process ends. */
+void virtio__shutdown(struct vm *vm);
+
 /* A machine reset: every virtio device back to its power-on state, PCI config
  * space (BARs, MSI-X) included. */
 void virtio__reset_all(struct vm *vm);

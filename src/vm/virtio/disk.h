@@ -25,10 +25,16 @@ struct disk {
 	const struct disk_ops *ops;
 	uint64_t size;          /* bytes */
 	bool read_only;
-	int fd;
+	int fd;                 /* raw images */
+	void *opaque;           /* the block layer's image */
 };
 
 /* Opens a raw image; read_only opens it O_RDONLY. */
 int disk__open_raw(const char *path, bool read_only, struct disk **out, struct st_err *err);
+
+/* Any image the block layer knows (format "raw", "qcow2", or NULL to probe);
+ * raw goes straight to disk__open_raw. */
+int disk__open(const char *path, const char *format, bool read_only, struct disk **out,
+	       struct st_err *err);
 
 #endif

@@ -448,6 +448,16 @@ int virtio__attach_kvm(struct vm *vm, struct st_err *err)
 	return 0;
 }
 
+void virtio__shutdown(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *d = vm->virtio[i];
+		pthread_mutex_lock(&d->lock); /* never released: the process is ending */
+		if (d->ops->shutdown)
+			d->ops->shutdown(d);
+	}
+}
+
 void virtio__reset_all(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_virtio; i++) {

@@ -57,6 +57,8 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* A write into the device config space (lock held); optional. */
 	void (*config_write)(struct virtio_dev *d, unsigned off, const uint8_t *data, unsigned size);
+	/* The VMM exits: write back and close backends (lock held); optional. */
+	void (*shutdown)(struct virtio_dev *d);
 	/* Adds device-specific figures to a query-devices entry; optional. */
 	void (*query)(struct virtio_dev *d, json_t *obj);
 };
