@@ -5,6 +5,8 @@
 #include "vm/hw/acpi_pm.h"
 #include "vm/loop.h"
 #include "vm/vcpu.h"
+#include "vm/virtio/devices.h"
+#include "vm/virtio/virtio.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -102,6 +104,29 @@ static int cmd_query_cpus(struct vm *vm, json_t *args, json_t **ret, struct st_e
 	return 0;
 }
 
+static int cmd_query_devices(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args, (void)err;
+	*ret = json_pack("{s:o}", "devices", virtio__query_all(vm));
+	return 0;
+}
+
+static int cmd_balloon_set(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)ret;
+	json_t *t = json_object_get(args, "target_mib");
+	if (!json_is_integer(t) || json_integer_value(t) < 0)
+		return st_fail(err, 0, "balloon-set needs \"target_mib\": the guest's memory target in MiB");
+	return virtio_balloon__set(vm, (uint64_t)json_integer_value(t), err);
+}
+
+static int cmd_balloon_stats(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	(void)args;
+	*ret = virtio_balloon__stats(vm, err);
+	return *ret ? 0 : -1;
+}
+
 static const struct {
 	const char *name;
 	command_fn fn;
@@ -113,6 +138,9 @@ static const struct {
 	{"powerdown", cmd_powerdown, "press the ACPI power button"},
 	{"quit", cmd_quit, "stop the VM now (exit status 0)"},
 	{"query-cpus", cmd_query_cpus, "each vCPU's RIP, RSP, flags, CR3 and MP state"},
+	{"query-devices", cmd_query_devices, "virtio devices: PCI slot, BAR, status, counters"},
+	{"balloon-set", cmd_balloon_set, "balloon target: {\"target_mib\": N} of guest memory"},
+	{"balloon-stats", cmd_balloon_stats, "balloon pages and the driver's statistics (then refreshes them)"},
 };
 
 static json_t *error_reply(const char *cls, const char *desc)

@@ -14,6 +14,7 @@
 #include "vm/loop.h"
 #include "vm/options.h"
 #include "vm/vcpu.h"
+#include "vm/virtio/devices.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -84,14 +85,14 @@ static int vm__setup_devices(struct vm *vm, struct st_err *err)
 	for (size_t i = 0; i < ST_ARRAY_SIZE(devices); i++)
 		if (devices[i].init(vm, err) < 0)
 			return st_err_prefix(err, "%s", devices[i].name);
-	return 0;
+	return virtio__setup_devices(vm, err);
 }
 
 /* The part of the machine a reboot makes anew: the KVM VM with its vCPUs, and
  * the kernel loaded into RAM. Devices, console and control socket live on. */
 static int vm__create_machine(struct vm *vm, struct st_err *err)
 {
-	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0)
+	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0 || virtio__attach_kvm(vm, err) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu__create(vm, i, err) < 0)
@@ -115,6 +116,7 @@ static int vm__reboot(struct vm *vm, struct st_err *err)
 {
 	if (vcpu__join_all(vm, 2000) < 0)
 		return st_fail(err, 0, "a vCPU did not stop for the reboot");
+	virtio__reset_all(vm); /* before the VM and RAM go: the I/O thread stops touching them */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu__destroy(&vm->vcpus[i]);
 	kvm__destroy_vm(&vm->kvm);
@@ -353,6 +355,7 @@ int main(int argc, char **argv)
 		st_info("%s", vm->exit_reason);
 	console__close(&console);
 	control__close();
+	virtio__shutdown(vm); /* disks flushed and closed (qcow2 metadata, dirty flag) */
 	/* vCPU threads may sit in KVM_RUN; exiting the process ends them with it. */
 	fflush(NULL);
 	vm__detach_teardown();

@@ -30,6 +30,18 @@ static void options__usage(void)
 "                           (default: yes under the nested profile)\n"
 "      --on-reboot ACTION   exit (default, status 3) or restart\n"
 "      --kvm-device PATH    KVM device (default /dev/kvm)\n"
+"      --disk PATH[,ro][,serial=S][,queues=N][,format=raw|qcow2]  a virtio-blk disk\n"
+"                           (format probed when not given)\n"
+"                           (repeatable, up to 8)\n"
+"      --net tap=NAME|fd=N[,mac=MAC]  a virtio-net NIC on a tap device, opened by\n"
+"                           name or inherited (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR); repeatable\n"
+"      --rng                a virtio-rng device fed by getrandom()\n"
+"      --vconsole SPEC      a virtio-console (hvc0): stdio (output only), file:PATH\n"
+"                           or socket:PATH (one client: output and input)\n"
+"      --balloon            a virtio-balloon (control: balloon-set, balloon-stats)\n"
+"      --vsock cid=N,uds=PATH  a virtio-vsock: the guest reaches host port P at the unix\n"
+"                           socket PATH_P; host clients connect to PATH, send\n"
+"                           \"CONNECT P\\n\" and read \"OK <port>\\n\"\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -38,7 +50,7 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -56,6 +68,12 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"unpack-kernel", optional_argument, NULL, OPT_UNPACK},
 		{"on-reboot", required_argument, NULL, OPT_REBOOT},
 		{"kvm-device", required_argument, NULL, OPT_KVM},
+		{"disk", required_argument, NULL, OPT_DISK},
+		{"rng", no_argument, NULL, OPT_RNG},
+		{"vconsole", required_argument, NULL, OPT_VCONSOLE},
+		{"balloon", no_argument, NULL, OPT_BALLOON},
+		{"net", required_argument, NULL, OPT_NET},
+		{"vsock", required_argument, NULL, OPT_VSOCK},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -107,6 +125,20 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			else return st_fail(err, 0, "--on-reboot: '%s' is not exit or restart", optarg);
 			break;
 		case OPT_KVM: cfg->kvm_device = optarg; break;
+		case OPT_DISK:
+			if (cfg->nr_disks == VM_MAX_DISKS)
+				return st_fail(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
+			cfg->disks[cfg->nr_disks++] = optarg;
+			break;
+		case OPT_RNG: cfg->rng = true; break;
+		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
+		case OPT_BALLOON: cfg->balloon = true; break;
+		case OPT_VSOCK: cfg->vsock = optarg; break;
+		case OPT_NET:
+			if (cfg->nr_nets == VM_MAX_DISKS)
+				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);
+			cfg->nets[cfg->nr_nets++] = optarg;
+			break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
 		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);

@@ -160,9 +160,9 @@ static void vcpu__handle_io(struct vcpu *v)
 static void vcpu__handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	if (!run->mmio.is_write)
-		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
-	st_debug("vcpu%u: unclaimed MMIO 0x%llx", v->id, (unsigned long long)run->mmio.phys_addr);
+	unsigned len = run->mmio.len <= 8 ? run->mmio.len : 8;
+	if (!mmio__dispatch(&v->vm->mmio, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data, len))
+		st_debug("vcpu%u: unclaimed MMIO 0x%llx", v->id, (unsigned long long)run->mmio.phys_addr);
 }
 
 static void vcpu__crash(struct vcpu *v, const char *what)

@@ -12,8 +12,10 @@
 #include "vm/io.h"
 #include "vm/kvm.h"
 #include "vm/memory.h"
+#include "vm/mmio.h"
 
 #define VM_MAX_CPUS 64
+#define VM_MAX_DISKS 8
 
 enum host_profile { HOST_PROFILE_AUTO, HOST_PROFILE_NATIVE, HOST_PROFILE_NESTED };
 
@@ -31,6 +33,14 @@ struct vm_config {
 	bool reboot_restart;
 	int unpack_kernel;          /* -1: auto (on under the nested profile) */
 	const char *kvm_device;
+	const char *disks[VM_MAX_DISKS]; /* --disk specs (virtio-blk) */
+	unsigned nr_disks;
+	const char *nets[VM_MAX_DISKS];  /* --net specs (virtio-net) */
+	unsigned nr_nets;
+	bool rng;                   /* --rng: virtio-rng */
+	const char *vconsole;       /* --vconsole: virtio-console output/input */
+	bool balloon;               /* --balloon: virtio-balloon */
+	const char *vsock;          /* --vsock cid=N,uds=PATH */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
@@ -39,6 +49,8 @@ struct vcpu;
 struct cpuid_table;
 struct serial8250;
 struct acpi_pm;
+struct pci_bus;
+struct virtio_dev;
 
 /* How the boot CPU starts: filled by the loaders in boot/. */
 enum boot_mode { BOOT_LINUX64, BOOT_PVH, BOOT_MULTIBOOT };
@@ -54,6 +66,10 @@ struct vm {
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct io_bus io;
+	struct mmio_bus mmio;
+	struct pci_bus *pci;
+	struct virtio_dev *virtio[31];
+	unsigned nr_virtio;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	struct cpuid_table *cpuid;

@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "vm/boot/layout.h"
 #include "vm/hw/acpi_pm.h"
+#include "vm/pci_acpi.h"
 #include "vm/vm.h"
 
 #include <string.h>
@@ -155,13 +156,17 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 {
 	const uint64_t rsdp = LAYOUT_ACPI, xsdt = rsdp + 0x40, fadt = xsdt + 0x40;
 	const uint64_t facs = ST_ALIGN_UP(fadt + sizeof(struct acpi_fadt), 64ull);
-	const uint64_t dsdt = facs + sizeof(struct acpi_facs), madt = ST_ALIGN_UP(dsdt + 0x40, 64ull);
+	const uint64_t madt = ST_ALIGN_UP(facs + sizeof(struct acpi_facs), 64ull);
 	size_t madt_max = sizeof(struct acpi_header) + 8 + 8 * VM_MAX_CPUS + 12 + 10 + 6;
-	uint8_t *area = mem__ptr(&vm->mem, LAYOUT_ACPI, madt - LAYOUT_ACPI + madt_max);
-	if (!area)
+	/* The DSDT grows with the PCI host bridge's AML; MCFG describes its ECAM. */
+	const size_t dsdt_max = 1024, mcfg_len = sizeof(struct acpi_header) + 24;
+	const uint64_t dsdt = ST_ALIGN_UP(madt + madt_max, 64ull);
+	const uint64_t mcfg = ST_ALIGN_UP(dsdt + dsdt_max, 64ull);
+	uint8_t *area = mem__ptr(&vm->mem, LAYOUT_ACPI, mcfg - LAYOUT_ACPI + mcfg_len);
+	if (!area || mcfg + mcfg_len > LAYOUT_ACPI_END)
 		return st_fail(err, 0, "no room for ACPI tables");
 #define AT(gpa) (area + ((gpa) - LAYOUT_ACPI))
-	memset(area, 0, madt - LAYOUT_ACPI + madt_max);
+	memset(area, 0, mcfg - LAYOUT_ACPI + mcfg_len);
 
 	acpi__fill_madt(AT(madt), vm->nr_vcpus);
 	acpi__fill_fadt((struct acpi_fadt *)AT(fadt), facs, dsdt);
@@ -171,12 +176,21 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	fs->length = sizeof(*fs);
 	fs->version = 2;
 
-	memcpy(AT(dsdt) + sizeof(struct acpi_header), dsdt_aml, sizeof(dsdt_aml));
-	acpi_header(AT(dsdt), "DSDT", sizeof(struct acpi_header) + sizeof(dsdt_aml), 2);
-
-	uint64_t entries[2] = {fadt, madt};
-	memcpy(AT(xsdt) + sizeof(struct acpi_header), entries, sizeof(entries));
-	acpi_header(AT(xsdt), "XSDT", sizeof(struct acpi_header) + sizeof(entries), 1);
+	uint8_t *aml = AT(dsdt) + sizeof(struct acpi_header);
+	memcpy(aml, dsdt_aml, sizeof(dsdt_aml));
+	size_t aml_len = sizeof(dsdt_aml);
+	if (vm->pci)
+		aml_len += pci__acpi_dsdt(aml + aml_len, dsdt_max - sizeof(struct acpi_header) - aml_len);
+	acpi_header(AT(dsdt), "DSDT", (uint32_t)(sizeof(struct acpi_header) + aml_len), 2);
+	uint64_t entries[3] = {fadt, madt, mcfg};
+	size_t nr_entries = 2;
+	if (vm->pci) {
+		pci__acpi_mcfg_body(AT(mcfg) + sizeof(struct acpi_header));
+		acpi_header(AT(mcfg), "MCFG", (uint32_t)mcfg_len, 1);
+		nr_entries = 3;
+	}
+	memcpy(AT(xsdt) + sizeof(struct acpi_header), entries, 8 * nr_entries);
+	acpi_header(AT(xsdt), "XSDT", (uint32_t)(sizeof(struct acpi_header) + 8 * nr_entries), 1);
 
 	uint8_t *r = AT(rsdp);
 	memcpy(r, "RSD PTR ", 8);

@@ -1,0 +1,117 @@
+/* PCI: one host bridge (bus 0), config space through ports 0xCF8/0xCFC and
+ * ECAM, 32-bit memory BARs placed in the MMIO hole below 4 GiB, MSI-X.
+ * Devices fill their own config header and capabilities; the bus keeps the
+ * write masks, decodes BARs and the MSI-X table, and injects MSIs. */
+#ifndef STRATA_VM_PCI_H
+#define STRATA_VM_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct vm;
+
+#define PCI_MMIO_BASE   0xc0000000ull  /* BAR window: [base, base + size) */
+#define PCI_MMIO_SIZE   0x20000000ull
+#define PCI_ECAM_BASE   0xe0000000ull  /* bus 0 only: 32 devices x 8 functions x 4 KiB */
+#define PCI_ECAM_SIZE   0x00100000ull
+#define PCI_MAX_SLOTS   32
+#define PCI_CFG_SIZE    4096
+#define PCI_NR_BARS     6
+#define PCI_MSIX_MAX    64
+
+/* Standard header offsets used here. */
+enum {
+	PCI_VENDOR_ID = 0x00, PCI_DEVICE_ID = 0x02, PCI_COMMAND = 0x04, PCI_STATUS = 0x06,
+	PCI_REVISION = 0x08, PCI_CLASS_PROG = 0x09, PCI_HEADER_TYPE = 0x0e, PCI_BAR0 = 0x10,
+	PCI_SUBSYS_VENDOR = 0x2c, PCI_SUBSYS_ID = 0x2e, PCI_CAP_PTR = 0x34, PCI_INT_LINE = 0x3c,
+	PCI_INT_PIN = 0x3d,
+};
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+#define PCI_STATUS_CAP_LIST 0x10
+#define PCI_CAP_ID_MSIX 0x11
+#define PCI_CAP_ID_VENDOR 0x09
+
+struct pci_dev;
+
+struct pci_dev_ops {
+	/* An access inside BAR bar (offset from the BAR's start), MSI-X table excluded. */
+	void (*bar_access)(struct pci_dev *d, int bar, uint64_t offset, bool is_write,
+			   uint8_t *data, unsigned size);
+	/* After the guest changed a BAR or the command register. */
+	void (*decode_changed)(struct pci_dev *d);
+};
+
+struct pci_msix {
+	unsigned nr;            /* table entries; 0 = no MSI-X */
+	int bar;
+	uint32_t table_off, pba_off;
+	uint8_t cap;            /* config offset of the capability */
+	struct { uint32_t addr_lo, addr_hi, data, ctrl; } table[PCI_MSIX_MAX];
+	uint64_t pending;
+};
+
+struct pci_dev {
+	struct pci_bus *bus;
+	const struct pci_dev_ops *ops;
+	void *opaque;
+	unsigned slot;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t wmask[256];     /* writable bits of the first 256 bytes */
+	uint32_t bar_size[PCI_NR_BARS];
+	uint32_t bar_initial[PCI_NR_BARS];  /* as allocated, for a reset */
+	uint8_t next_cap;       /* where the next capability goes */
+	struct pci_msix msix;
+	pthread_mutex_t lock;   /* config space and MSI-X state */
+};
+
+struct pci_bus {
+	struct vm *vm;
+	struct pci_dev *devs[PCI_MAX_SLOTS];
+	struct pci_dev host;
+	uint32_t cf8;
+	uint64_t next_bar;      /* allocation cursor in the BAR window */
+	unsigned long msis;     /* MSIs injected (for query-devices) */
+	pthread_mutex_t cf8_lock;
+};
+
+/* Registers the host bridge, the 0xCF8/0xCFC ports, ECAM and the BAR window. */
+int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err);
+
+/* Initializes d with IDs and puts it in the next free slot. */
+int pci__add_device(struct pci_bus *bus, struct pci_dev *d, uint16_t vendor, uint16_t device,
+		    uint32_t class_code, const struct pci_dev_ops *ops, void *opaque,
+		    struct st_err *err);
+
+/* A 32-bit memory BAR of size bytes (a power of two >= 4 KiB), allocated now. */
+int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err);
+
+/* Appends a capability (id, next pointer, then body) and returns its offset. */
+int pci__add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned body_len,
+		 struct st_err *err);
+
+/* An MSI-X capability with nr vectors, table and PBA inside bar at the offsets. */
+int pci__add_msix(struct pci_dev *d, unsigned nr, int bar, uint32_t table_off,
+		  uint32_t pba_off, struct st_err *err);
+
+/* Power-on state of the config space: BARs where they were allocated, MSI-X
+ * off with every vector masked. */
+void pci__reset_dev(struct pci_dev *d);
+
+/* Current guest address of a BAR while memory decoding is on, else 0. */
+uint64_t pci__bar_addr(struct pci_dev *d, int bar);
+
+/* Sends MSI-X vector v; returns false when MSI-X is off or v is invalid
+ * (the caller then has no way to interrupt; virtio's NO_VECTOR). A masked
+ * vector is left pending and sent when unmasked. Any thread. */
+bool pci__msix_notify(struct pci_dev *d, unsigned v);
+bool pci__msix_enabled(struct pci_dev *d);
+
+/* Config space accessors (offset < 4096); exposed for unit tests. */
+void pci__cfg_access(struct pci_dev *d, unsigned offset, bool is_write, uint8_t *data,
+		     unsigned size);
+
+#endif

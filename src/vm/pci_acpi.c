@@ -1,0 +1,164 @@
+/* ACPI description of the PCI host bridge: the MCFG body (ECAM) and DSDT AML
+ * for \_SB.PCI0 (PNP0A08, with the bus, I/O and memory windows in _CRS) plus a
+ * motherboard-resources device reserving ECAM, as Linux wants before it
+ * trusts MCFG. The AML is assembled by hand: it is a handful of Name()s. */
+#include "vm/pci_acpi.h"
+#include "vm/pci.h"
+
+#include <string.h>
+
+struct aml {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->n + n > sizeof(a->b))
+		n = 0; /* cannot happen with the fixed content below; a short table shows it */
+	memcpy(a->b + a->n, p, n);
+	a->n += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t v) { aml_bytes(a, &v, 1); }
+
+static void aml_pkglen(struct aml *a, size_t body)
+{
+	if (body + 1 < 64) {
+		aml_byte(a, (uint8_t)(body + 1));
+	} else if (body + 2 < 4096) {
+		size_t l = body + 2;
+		aml_byte(a, (uint8_t)(0x40 | (l & 0xf)));
+		aml_byte(a, (uint8_t)(l >> 4));
+	} else {
+		size_t l = body + 3;
+		aml_byte(a, (uint8_t)(0x80 | (l & 0xf)));
+		aml_byte(a, (uint8_t)(l >> 4));
+		aml_byte(a, (uint8_t)(l >> 12));
+	}
+}
+
+static void aml_int(struct aml *a, uint32_t v)
+{
+	if (v <= 1) {
+		aml_byte(a, (uint8_t)v);           /* ZeroOp / OneOp */
+	} else if (v <= 0xff) {
+		aml_byte(a, 0x0a), aml_byte(a, (uint8_t)v);
+	} else if (v <= 0xffff) {
+		aml_byte(a, 0x0b), aml_bytes(a, &v, 2);
+	} else {
+		aml_byte(a, 0x0c), aml_bytes(a, &v, 4);
+	}
+}
+
+static void aml_name_int(struct aml *a, const char *seg, uint32_t v)
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+	aml_int(a, v);
+}
+
+/* EISA IDs ("PNP0A08") compress to a DWordConst. */
+static void aml_name_eisa(struct aml *a, const char *seg, const char *id)
+{
+	uint8_t c[4] = {
+		(uint8_t)(((id[0] - 0x40) << 2) | ((id[1] - 0x40) >> 3)),
+		(uint8_t)((((id[1] - 0x40) & 7) << 5) | (id[2] - 0x40)),
+	};
+	for (int i = 0; i < 4; i++) {
+		char h = id[3 + i];
+		uint8_t nib = (uint8_t)(h <= '9' ? h - '0' : h - 'A' + 10);
+		c[2 + i / 2] |= (uint8_t)(i % 2 ? nib : nib << 4);
+	}
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+	aml_byte(a, 0x0c);
+	aml_bytes(a, c, 4);
+}
+
+/* Name (_CRS, ResourceTemplate () { descriptors, EndTag }) */
+static void aml_name_crs(struct aml *a, const uint8_t *desc, size_t len)
+{
+	uint8_t end[2] = {0x79, 0x00};
+	struct aml buf = {.n = 0};
+	aml_int(&buf, (uint32_t)(len + 2));
+	aml_bytes(&buf, desc, len);
+	aml_bytes(&buf, end, 2);
+	aml_byte(a, 0x08);
+	aml_bytes(a, "_CRS", 4);
+	aml_byte(a, 0x11);
+	aml_pkglen(a, buf.n);
+	aml_bytes(a, buf.b, buf.n);
+}
+
+static void aml_device(struct aml *a, const char *seg, const struct aml *body)
+{
+	aml_byte(a, 0x5b);
+	aml_byte(a, 0x82);
+	aml_pkglen(a, 4 + body->n);
+	aml_bytes(a, seg, 4);
+	aml_bytes(a, body->b, body->n);
+}
+
+static size_t word_space(uint8_t *d, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+	uint16_t f[5] = {0, min, max, 0, (uint16_t)(max - min + 1)};
+	d[0] = 0x88, d[1] = 13, d[2] = 0, d[3] = type, d[4] = 0x0c /* min/max fixed */, d[5] = tflags;
+	memcpy(d + 6, f, 10);
+	return 16;
+}
+
+size_t pci__acpi_dsdt(uint8_t *out, size_t cap)
+{
+	uint8_t crs[128];
+	size_t n = 0;
+	n += word_space(crs + n, 2, 0, 0, 0);                 /* bus 0 */
+	static const uint8_t cf8[8] = {0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8};
+	memcpy(crs + n, cf8, 8), n += 8;
+	n += word_space(crs + n, 1, 3, 0x0000, 0x0cf7);       /* I/O below and above 0xcf8 */
+	n += word_space(crs + n, 1, 3, 0x0d00, 0xffff);
+	uint32_t mem[5] = {0, (uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1),
+			   0, (uint32_t)PCI_MMIO_SIZE};
+	uint8_t *d = crs + n;
+	d[0] = 0x87, d[1] = 23, d[2] = 0, d[3] = 0, d[4] = 0x0c, d[5] = 0x01; /* RW, non-cacheable */
+	memcpy(d + 6, mem, 20);
+	n += 26;
+
+	struct aml pci0 = {.n = 0}, mres = {.n = 0}, scope = {.n = 0}, all = {.n = 0};
+	aml_name_eisa(&pci0, "_HID", "PNP0A08");
+	aml_name_eisa(&pci0, "_CID", "PNP0A03");
+	aml_name_int(&pci0, "_SEG", 0);
+	aml_name_int(&pci0, "_BBN", 0);
+	aml_name_int(&pci0, "_UID", 0);
+	aml_name_crs(&pci0, crs, n);
+
+	uint8_t ecam[12] = {0x86, 9, 0, 1};
+	uint32_t ecam_base = (uint32_t)PCI_ECAM_BASE, ecam_len = (uint32_t)PCI_ECAM_SIZE;
+	memcpy(ecam + 4, &ecam_base, 4);
+	memcpy(ecam + 8, &ecam_len, 4);
+	aml_name_eisa(&mres, "_HID", "PNP0C02");
+	aml_name_int(&mres, "_UID", 1);
+	aml_name_crs(&mres, ecam, sizeof(ecam));
+
+	aml_device(&scope, "PCI0", &pci0);
+	aml_device(&scope, "MRES", &mres);
+	aml_byte(&all, 0x10);                                /* Scope (\_SB) */
+	aml_pkglen(&all, 5 + scope.n);
+	aml_bytes(&all, "\\_SB_", 5);
+	aml_bytes(&all, scope.b, scope.n);
+	if (all.n > cap)
+		return 0;
+	memcpy(out, all.b, all.n);
+	return all.n;
+}
+
+size_t pci__acpi_mcfg_body(uint8_t *out)
+{
+	/* 8 reserved bytes, then one allocation: base, segment, bus 0..0 */
+	memset(out, 0, 24);
+	uint64_t base = PCI_ECAM_BASE;
+	memcpy(out + 8, &base, 8);
+	out[18] = 0; /* start bus */
+	out[19] = 0; /* end bus */
+	return 24;
+}

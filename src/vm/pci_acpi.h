@@ -1,0 +1,14 @@
+/* ACPI pieces for the PCI host bridge, for boot/acpi.c to place. */
+#ifndef STRATA_VM_PCI_ACPI_H
+#define STRATA_VM_PCI_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* AML for Scope (\_SB) { PCI0, MRES }; returns its length (0 if cap is too small). */
+size_t pci__acpi_dsdt(uint8_t *out, size_t cap);
+
+/* The MCFG table after its 36-byte header; returns the length (24). */
+size_t pci__acpi_mcfg_body(uint8_t *out);
+
+#endif

@@ -1,0 +1,413 @@
+/* The virtqueue chain walker, the virtio-blk request parser and the PCI
+ * config space against good and hostile rings built in real guest memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/boot/boot.h"
+#include "vm/pci.h"
+#include "vm/vm.h"
+#include "vm/virtio/blk.h"
+#include "vm/virtio/virtqueue.h"
+
+#define QSZ 8
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define DATA 0x10000
+#define MEM (1u << 20)
+
+static struct guest_mem mem;
+static struct virtqueue vq;
+static struct vq_elem elem;
+static uint16_t avail_next;
+
+static struct virtq_desc *desc(unsigned i) { return (struct virtq_desc *)(mem.host + DESC) + i; }
+static uint16_t *avail(void) { return (uint16_t *)(mem.host + AVAIL); }
+
+static int setup(void **state)
+{
+	(void)state;
+	struct st_err err = {0};
+	if (mem.host == NULL && mem__init(&mem, MEM, &err) < 0)
+		return -1;
+	memset(mem.host, 0, MEM);
+	vq__reset(&vq);
+	vq.size = QSZ;
+	vq.desc_gpa = DESC, vq.avail_gpa = AVAIL, vq.used_gpa = USED;
+	avail_next = 0;
+	return vq__start(&vq, &mem, false, &err);
+}
+
+static void make_avail(uint16_t head)
+{
+	avail()[2 + avail_next % QSZ] = head;
+	avail()[1] = ++avail_next;
+}
+
+static int pop(void)
+{
+	struct st_err err = {0};
+	return vq__pop(&vq, &mem, &elem, &err);
+}
+
+static void set(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	*desc(i) = (struct virtq_desc){addr, len, flags, next};
+}
+
+static void test_empty_ring(void **state)
+{
+	(void)state;
+	assert_int_equal(pop(), 0);
+}
+
+static void test_direct_chain(void **state)
+{
+	(void)state;
+	set(0, DATA, 16, VIRTQ_DESC_F_NEXT, 3);
+	set(3, DATA + 100, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 5);
+	set(5, DATA + 1000, 1, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(0);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 0);
+	assert_int_equal(elem.nr_out, 1);
+	assert_int_equal(elem.nr_in, 2);
+	assert_int_equal(elem.out_len, 16);
+	assert_int_equal(elem.in_len, 513);
+	assert_ptr_equal(elem.iov[1].iov_base, mem.host + DATA + 100);
+	assert_int_equal(pop(), 0);
+	vq__push(&vq, elem.head, 513);
+	uint32_t used[2];
+	memcpy(used, mem.host + USED + 4, 8);
+	assert_int_equal(used[0], 0);
+	assert_int_equal(used[1], 513);
+	assert_int_equal(*(uint16_t *)(mem.host + USED + 2), 1);
+}
+
+static void test_indirect_chain(void **state)
+{
+	(void)state;
+	struct virtq_desc *t = (struct virtq_desc *)(mem.host + DATA);
+	t[0] = (struct virtq_desc){DATA + 0x1000, 16, VIRTQ_DESC_F_NEXT, 1};
+	t[1] = (struct virtq_desc){DATA + 0x2000, 4096, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2};
+	t[2] = (struct virtq_desc){DATA + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0};
+	set(2, DATA, 48, VIRTQ_DESC_F_INDIRECT, 0);
+	make_avail(2);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 2);
+	assert_int_equal(elem.nr_out + elem.nr_in, 3);
+	assert_int_equal(elem.in_len, 4097);
+}
+
+static void expect_refused(void)
+{
+	struct st_err err = {0};
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_true(err.msg[0] != 0);
+}
+
+static void test_loop(void **state)
+{
+	(void)state;
+	set(0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set(1, DATA, 16, VIRTQ_DESC_F_NEXT, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_self_loop_in_indirect(void **state)
+{
+	(void)state;
+	struct virtq_desc *t = (struct virtq_desc *)(mem.host + DATA);
+	t[0] = (struct virtq_desc){DATA + 0x1000, 16, VIRTQ_DESC_F_NEXT, 0};
+	set(0, DATA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_outside_ram(void **state)
+{
+	(void)state;
+	set(0, MEM - 8, 16, 0, 0); /* straddles the end of RAM */
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_huge_length(void **state)
+{
+	(void)state;
+	set(0, DATA, 0xffffffffu, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_zero_length(void **state)
+{
+	(void)state;
+	set(0, DATA, 0, 0, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_next_beyond_queue(void **state)
+{
+	(void)state;
+	set(0, DATA, 16, VIRTQ_DESC_F_NEXT, QSZ);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_head_beyond_queue(void **state)
+{
+	(void)state;
+	make_avail(QSZ + 1);
+	expect_refused();
+}
+
+static void test_avail_index_runaway(void **state)
+{
+	(void)state;
+	avail()[1] = QSZ + 1;
+	expect_refused();
+}
+
+static void test_readable_after_writable(void **state)
+{
+	(void)state;
+	set(0, DATA, 16, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	set(1, DATA, 16, 0, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_nested_indirect(void **state)
+{
+	(void)state;
+	struct virtq_desc *t = (struct virtq_desc *)(mem.host + DATA);
+	t[0] = (struct virtq_desc){DATA, 16, VIRTQ_DESC_F_INDIRECT, 0};
+	set(0, DATA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_indirect_bad_length(void **state)
+{
+	(void)state;
+	set(0, DATA, 24, VIRTQ_DESC_F_INDIRECT, 0);
+	make_avail(0);
+	expect_refused();
+}
+
+static void test_ring_outside_ram(void **state)
+{
+	(void)state;
+	struct st_err err = {0};
+	vq.used_gpa = MEM - 4;
+	assert_int_equal(vq__start(&vq, &mem, false, &err), -1);
+	vq.used_gpa = USED + 2; /* misaligned */
+	assert_int_equal(vq__start(&vq, &mem, false, &err), -1);
+	vq.used_gpa = USED;
+	vq.size = 6; /* not a power of two */
+	assert_int_equal(vq__start(&vq, &mem, false, &err), -1);
+}
+
+static void test_event_idx(void **state)
+{
+	(void)state;
+	struct st_err err = {0};
+	assert_int_equal(vq__start(&vq, &mem, true, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		set((unsigned)i, DATA, 16, VIRTQ_DESC_F_WRITE, 0);
+		make_avail((uint16_t)i);
+	}
+	/* The driver wants an interrupt only once used idx passes 2 (used_event = 2). */
+	avail()[2 + QSZ] = 2;
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 1);
+	assert_true(vq__should_notify(&vq)); /* the first one always signals */
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 1);
+	assert_false(vq__should_notify(&vq)); /* used idx 2: event not crossed yet */
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 1);
+	assert_true(vq__should_notify(&vq)); /* used idx 3 crosses used_event 2 */
+	/* avail_event tells the driver where we are */
+	assert_int_equal(*(uint16_t *)(mem.host + USED + 4 + 8 * QSZ), 3);
+}
+
+static void test_no_interrupt_flag(void **state)
+{
+	(void)state;
+	avail()[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	assert_false(vq__should_notify(&vq));
+	avail()[0] = 0;
+	assert_true(vq__should_notify(&vq));
+}
+
+static void test_blk_parse(void **state)
+{
+	(void)state;
+	/* header split over two buffers, data in two, status at the end of the last */
+	struct { uint32_t type, reserved; uint64_t sector; } hdr = {VIRTIO_BLK_T_IN, 0, 77};
+	memcpy(mem.host + DATA, &hdr, 5);
+	memcpy(mem.host + DATA + 0x100, (uint8_t *)&hdr + 5, 11);
+	set(0, DATA, 5, VIRTQ_DESC_F_NEXT, 1);
+	set(1, DATA + 0x100, 11, VIRTQ_DESC_F_NEXT, 2);
+	set(2, DATA + 0x1000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 3);
+	set(3, DATA + 0x2000, 513, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(0);
+	assert_int_equal(pop(), 1);
+	static struct blk_req r;
+	struct st_err err = {0};
+	assert_int_equal(blk__parse(&elem, &r, &err), 0);
+	assert_int_equal(r.type, VIRTIO_BLK_T_IN);
+	assert_int_equal(r.sector, 77);
+	assert_int_equal(r.nr_data, 2);
+	assert_int_equal(r.data_len, 1024);
+	assert_ptr_equal(r.status, mem.host + DATA + 0x2000 + 512);
+}
+
+static void test_blk_parse_refuses(void **state)
+{
+	(void)state;
+	static struct blk_req r;
+	struct st_err err = {0};
+	/* a read whose data buffer is device-readable */
+	struct { uint32_t type, reserved; uint64_t sector; } hdr = {VIRTIO_BLK_T_IN, 0, 0};
+	memcpy(mem.host + DATA, &hdr, 16);
+	set(0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set(1, DATA + 0x1000, 512, VIRTQ_DESC_F_NEXT, 2);
+	set(2, DATA + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(0);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+	/* a header cut short, and no status byte */
+	set(3, DATA, 8, VIRTQ_DESC_F_NEXT, 4);
+	set(4, DATA + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(3);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+	set(5, DATA, 16, 0, 0);
+	make_avail(5);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+}
+
+static void test_pci_bar_sizing_and_caps(void **state)
+{
+	(void)state;
+	static struct pci_bus bus = {.next_bar = PCI_MMIO_BASE};
+	static struct pci_dev d;
+	struct st_err err = {0};
+	assert_int_equal(pci__add_device(&bus, &d, 0x1af4, 0x1042, 0x018000, NULL, NULL, &err), 0);
+	assert_int_equal(d.slot, 1);
+	assert_int_equal(pci__add_bar(&d, 0, 0x8000, &err), 0);
+	uint8_t b[4] = {0xff, 0xff, 0xff, 0xff};
+	pci__cfg_access(&d, PCI_BAR0, true, b, 4);
+	pci__cfg_access(&d, PCI_BAR0, false, b, 4);
+	uint32_t v;
+	memcpy(&v, b, 4);
+	assert_int_equal(v, 0xffff8000u); /* size 32 KiB, 32-bit memory BAR */
+	uint32_t addr = 0xc1230000u;
+	pci__cfg_access(&d, PCI_BAR0, true, (uint8_t *)&addr, 4);
+	assert_int_equal(pci__bar_addr(&d, 0), 0xc1230000u);
+	/* the vendor ID is read-only */
+	uint16_t id = 0x1234;
+	pci__cfg_access(&d, PCI_VENDOR_ID, true, (uint8_t *)&id, 2);
+	pci__cfg_access(&d, PCI_VENDOR_ID, false, (uint8_t *)&id, 2);
+	assert_int_equal(id, 0x1af4);
+	/* capabilities chain from 0x34 and MSI-X enables through its control word */
+	uint8_t body[4] = {1, 2, 3, 4};
+	assert_int_equal(pci__add_cap(&d, PCI_CAP_ID_VENDOR, body, 4, &err), 0x40);
+	assert_int_equal(pci__add_msix(&d, 3, 0, 0x4000, 0x5000, &err), 0);
+	assert_int_equal(d.cfg[PCI_CAP_PTR], 0x40);
+	assert_int_equal(d.cfg[0x41], d.msix.cap);
+	assert_false(pci__msix_enabled(&d));
+	uint16_t ctrl = 0x8000 | 0x7ff;
+	pci__cfg_access(&d, d.msix.cap + 2, true, (uint8_t *)&ctrl, 2);
+	assert_true(pci__msix_enabled(&d));
+	pci__cfg_access(&d, d.msix.cap + 2, false, (uint8_t *)&ctrl, 2);
+	assert_int_equal(ctrl, 0x8000 | 2); /* table size is read-only */
+	/* out-of-range config accesses read all ones */
+	uint8_t ff[4] = {0};
+	pci__cfg_access(&d, 4094, false, ff, 4);
+	assert_int_equal(ff[0], 0xff);
+}
+
+/* With a PCI bus the XSDT gains an MCFG for ECAM and the DSDT a PNP0A08 root
+ * bridge whose _CRS holds the BAR window. */
+static void test_acpi_mcfg_and_root_bridge(void **state)
+{
+	(void)state;
+	static struct vm vm;
+	static struct pci_bus bus;
+	struct st_err err = {0};
+	vm.mem = mem;
+	vm.nr_vcpus = 1;
+	vm.pci = &bus;
+	uint64_t rsdp_gpa, xsdt_gpa, mcfg_gpa = 0, fadt_gpa = 0, dsdt_gpa;
+	assert_int_equal(acpi__write(&vm, &rsdp_gpa, &err), 0);
+	memcpy(&xsdt_gpa, mem.host + rsdp_gpa + 24, 8);
+	uint32_t xlen;
+	memcpy(&xlen, mem.host + xsdt_gpa + 4, 4);
+	for (uint32_t off = 36; off < xlen; off += 8) {
+		uint64_t t;
+		memcpy(&t, mem.host + xsdt_gpa + off, 8);
+		if (!memcmp(mem.host + t, "MCFG", 4)) mcfg_gpa = t;
+		if (!memcmp(mem.host + t, "FACP", 4)) fadt_gpa = t;
+	}
+	assert_true(mcfg_gpa && fadt_gpa);
+	uint8_t sum = 0;
+	for (unsigned i = 0; i < 60; i++)
+		sum += mem.host[mcfg_gpa + i];
+	assert_int_equal(sum, 0);
+	uint64_t base;
+	memcpy(&base, mem.host + mcfg_gpa + 44, 8);
+	assert_int_equal(base, PCI_ECAM_BASE);
+	memcpy(&dsdt_gpa, mem.host + fadt_gpa + 140, 8);
+	uint32_t dlen;
+	memcpy(&dlen, mem.host + dsdt_gpa + 4, 4);
+	const uint8_t *aml = mem.host + dsdt_gpa;
+	static const uint8_t pnp0a08[4] = {0x41, 0xd0, 0x0a, 0x08};
+	assert_non_null(memmem(aml, dlen, "PCI0", 4));
+	assert_non_null(memmem(aml, dlen, pnp0a08, 4));
+	uint32_t window[2] = {(uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1)};
+	assert_non_null(memmem(aml, dlen, window, 8)); /* DWordMemory min, max */
+	sum = 0;
+	for (unsigned i = 0; i < dlen; i++)
+		sum += aml[i];
+	assert_int_equal(sum, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_empty_ring, setup),
+		cmocka_unit_test_setup(test_direct_chain, setup),
+		cmocka_unit_test_setup(test_indirect_chain, setup),
+		cmocka_unit_test_setup(test_loop, setup),
+		cmocka_unit_test_setup(test_self_loop_in_indirect, setup),
+		cmocka_unit_test_setup(test_outside_ram, setup),
+		cmocka_unit_test_setup(test_huge_length, setup),
+		cmocka_unit_test_setup(test_zero_length, setup),
+		cmocka_unit_test_setup(test_next_beyond_queue, setup),
+		cmocka_unit_test_setup(test_head_beyond_queue, setup),
+		cmocka_unit_test_setup(test_avail_index_runaway, setup),
+		cmocka_unit_test_setup(test_readable_after_writable, setup),
+		cmocka_unit_test_setup(test_nested_indirect, setup),
+		cmocka_unit_test_setup(test_indirect_bad_length, setup),
+		cmocka_unit_test_setup(test_ring_outside_ram, setup),
+		cmocka_unit_test_setup(test_event_idx, setup),
+		cmocka_unit_test_setup(test_no_interrupt_flag, setup),
+		cmocka_unit_test_setup(test_blk_parse, setup),
+		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
+		cmocka_unit_test(test_pci_bar_sizing_and_caps),
+		cmocka_unit_test_setup(test_acpi_mcfg_and_root_bridge, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
