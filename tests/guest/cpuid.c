@@ -2,12 +2,6 @@
  * tests can check templates and --cpu-features from inside the guest. */
 #include "rt.h"
 
-static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
-
 int guest_main(void)
 {
 	static const uint32_t leaves[][2] = {
@@ -15,7 +9,7 @@ int guest_main(void)
 	};
 	uint32_t r[4];
 	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
-		cpuid(leaves[i][0], leaves[i][1], r);
+		rt_cpuid(leaves[i][0], leaves[i][1], r);
 		rt_printf("cpuid %x.%x: %x %x %x %x\n", leaves[i][0], leaves[i][1], r[0], r[1], r[2], r[3]);
 	}
 	rt_puts("cpuid: PASS\n");

@@ -3,17 +3,6 @@
  * against values computed here without SIMD. */
 #include "rt.h"
 
-static void sse_enable(void)
-{
-	uint64_t cr0, cr4;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-	cr0 = (cr0 & ~(1ull << 2)) | (1ull << 1); /* EM off, MP on */
-	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	cr4 |= (1ull << 9) | (1ull << 10); /* OSFXSR, OSXMMEXCPT */
-	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
-}
-
 static void check(const char *what, const uint64_t got[2], uint64_t lo, uint64_t hi)
 {
 	rt_printf("simd: %s = %lx %lx\n", what, got[1], got[0]);
@@ -23,7 +12,7 @@ static void check(const char *what, const uint64_t got[2], uint64_t lo, uint64_t
 
 int guest_main(void)
 {
-	sse_enable();
+	rt_sse_enable();
 	static uint64_t a[2] __attribute__((aligned(16))) = {0x1111111111111111ull, 0xfffffffffffffff0ull};
 	static uint64_t b[2] __attribute__((aligned(16))) = {0x0123456789abcdefull, 0x20ull};
 	static uint64_t x[2] __attribute__((aligned(16))) = {0xff00ff00ff00ff00ull, 0x0f0f0f0f0f0f0f0full};

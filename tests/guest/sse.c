@@ -6,17 +6,6 @@
  * but the hardware runs them anyway, so a VMM must not pretend otherwise. */
 #include "rt.h"
 
-static void sse_enable(void)
-{
-	uint64_t cr0, cr4;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-	cr0 = (cr0 & ~(1ull << 2)) | (1ull << 1); /* EM off, MP on */
-	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	cr4 |= (1ull << 9) | (1ull << 10); /* OSFXSR, OSXMMEXCPT */
-	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
-}
-
 /* CPUID bit that advertises op: leaf, register index (0 eax .. 3 edx), bit */
 static const struct {
 	const char *op;
@@ -52,7 +41,7 @@ int guest_main(void)
 		advertised = (r[features[i].reg] >> features[i].bit) & 1;
 		rt_printf("sse: CPUID %s %s\n", advertised ? "advertises" : "hides", op);
 	}
-	sse_enable();
+	rt_sse_enable();
 	if (rt_streq(op, "movd")) {
 		uint32_t in = 0x5a17c0de, out = 0;
 		rt_printf("sse: movd %%ecx, %%xmm15 (66 44 0f 6e f9) with %x\n", in);

@@ -24,18 +24,6 @@ static uint8_t kstack[8192] __attribute__((aligned(16)));
 uint64_t um_kstack_top = (uint64_t)(kstack + sizeof(kstack));
 static volatile unsigned syscalls;
 
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /* The kernel entry, on a supervisor-only page like Linux's entry_SYSCALL_64. */
 void um_syscall_entry(void);
 __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
@@ -133,10 +121,10 @@ int guest_main(void)
 	idt_init();
 	idt_set_handler(14, page_fault);
 
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
-	wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
-	wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
-	wrmsr(MSR_FMASK, 0x700);
+	rt_wrmsr(MSR_EFER, rt_rdmsr(MSR_EFER) | 1); /* SCE */
+	rt_wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
+	rt_wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
+	rt_wrmsr(MSR_FMASK, 0x700);
 	rt_printf("usermode: entering ring 3 at %lx, LSTAR %lx\n", USER_BASE, (uint64_t)um_syscall_entry);
 	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x2\n\tpushq %2\n\tpushq %3\n\tiretq"
 			 : : "i"(U_DS), "r"(USER_STACK), "i"(U_CS), "r"(USER_BASE) : "memory");

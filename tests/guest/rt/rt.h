@@ -41,6 +41,17 @@ static inline uint64_t rt_rdmsr(uint32_t msr)
 	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
 	return (uint64_t)hi << 32 | lo;
 }
+/* SSE on: CR0.EM off, CR0.MP on, CR4.OSFXSR and OSXMMEXCPT */
+static inline void rt_sse_enable(void)
+{
+	uint64_t cr0, cr4;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	cr0 = (cr0 & ~(1ull << 2)) | (1ull << 1);
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	cr4 |= (1ull << 9) | (1ull << 10);
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+}
 static inline uint64_t rt_rdtsc(void)
 {
 	uint32_t lo, hi;
