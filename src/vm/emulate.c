@@ -127,13 +127,6 @@ static int inject_exception(struct insn_ctx *c, unsigned vector, bool has_code, 
 	return 0;
 }
 
-static int with_fpu(struct insn_ctx *c, struct kvm_fpu *fpu, bool write, struct st_err *err)
-{
-	if (ioctl(c->v->fd, write ? KVM_SET_FPU : KVM_GET_FPU, fpu) < 0)
-		return st_fail_errno(err, write ? "KVM_SET_FPU" : "KVM_GET_FPU");
-	return 0;
-}
-
 /* Each handler carries the instruction out; the caller then advances RIP. */
 static int do_int3(struct insn_ctx *c, struct st_err *err)
 {
@@ -150,19 +143,37 @@ static int do_fwait(struct insn_ctx *c, struct st_err *err)
 	return 0;
 }
 
-/* KVM_SET_FPU does not load MXCSR; the XSAVE image (legacy area, offset 24) does. */
-#define XSAVE_MXCSR_OFFSET 24
+/* The guest's SSE state (XMM registers, MXCSR) through its XSAVE image: KVM_SET_FPU
+ * ignores MXCSR, and the kernel takes the legacy area from an image only when
+ * XSTATE_BV marks SSE state present, silently keeping the old state otherwise. */
+#define XSAVE_MXCSR_OFFSET  24
+#define XSAVE_XMM_OFFSET    160
+#define XSAVE_HEADER_OFFSET 512  /* XSTATE_BV */
+#define XFEATURE_SSE        0x2ull
 
-static int mxcsr_access(struct insn_ctx *c, uint32_t *val, bool write, struct st_err *err)
+static int sse_state_get(struct insn_ctx *c, struct simd_state *st, struct st_err *err)
 {
 	struct kvm_xsave xs;
 	if (ioctl(c->v->fd, KVM_GET_XSAVE, &xs) < 0)
 		return st_fail_errno(err, "KVM_GET_XSAVE");
-	if (!write) {
-		memcpy(val, (uint8_t *)xs.region + XSAVE_MXCSR_OFFSET, 4);
-		return 0;
-	}
-	memcpy((uint8_t *)xs.region + XSAVE_MXCSR_OFFSET, val, 4);
+	const uint8_t *img = (const uint8_t *)xs.region;
+	memcpy(&st->mxcsr, img + XSAVE_MXCSR_OFFSET, sizeof(st->mxcsr));
+	memcpy(st->xmm, img + XSAVE_XMM_OFFSET, sizeof(st->xmm));
+	return 0;
+}
+
+static int sse_state_put(struct insn_ctx *c, const struct simd_state *st, struct st_err *err)
+{
+	struct kvm_xsave xs;
+	if (ioctl(c->v->fd, KVM_GET_XSAVE, &xs) < 0)
+		return st_fail_errno(err, "KVM_GET_XSAVE");
+	uint8_t *img = (uint8_t *)xs.region;
+	uint64_t xstate_bv;
+	memcpy(img + XSAVE_MXCSR_OFFSET, &st->mxcsr, sizeof(st->mxcsr));
+	memcpy(img + XSAVE_XMM_OFFSET, st->xmm, sizeof(st->xmm));
+	memcpy(&xstate_bv, img + XSAVE_HEADER_OFFSET, sizeof(xstate_bv));
+	xstate_bv |= XFEATURE_SSE;
+	memcpy(img + XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
 	if (ioctl(c->v->fd, KVM_SET_XSAVE, &xs) < 0)
 		return st_fail_errno(err, "KVM_SET_XSAVE");
 	return 0;
@@ -175,16 +186,19 @@ static int do_ldmxcsr(struct insn_ctx *c, struct st_err *err)
 		return -1;
 	if (val & ~(uint64_t)MXCSR_VALID_MASK)
 		return inject_exception(c, 13, true, 0, err) < 0 ? -1 : 1;
-	uint32_t mxcsr = (uint32_t)val;
-	return mxcsr_access(c, &mxcsr, true, err);
+	struct simd_state st;
+	if (sse_state_get(c, &st, err) < 0)
+		return -1;
+	st.mxcsr = (uint32_t)val;
+	return sse_state_put(c, &st, err);
 }
 
 static int do_stmxcsr(struct insn_ctx *c, struct st_err *err)
 {
-	uint32_t mxcsr;
-	if (mxcsr_access(c, &mxcsr, false, err) < 0)
+	struct simd_state st;
+	if (sse_state_get(c, &st, err) < 0)
 		return -1;
-	uint64_t val = mxcsr;
+	uint64_t val = st.mxcsr;
 	return operand_rw(c, &c->ops[0], &val, true, err);
 }
 
@@ -216,10 +230,10 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 	if (gop->type == ZYDIS_OPERAND_TYPE_REGISTER &&
 	    ZydisRegisterGetClass(gop->reg.value) == ZYDIS_REGCLASS_XMM)
 		return st_fail(err, 0, "unsupported movq xmm, xmm form");
-	struct kvm_fpu fpu;
-	if (with_fpu(c, &fpu, false, err) < 0)
+	struct simd_state st;
+	if (sse_state_get(c, &st, err) < 0)
 		return -1;
-	uint8_t *lane = fpu.xmm[ZydisRegisterGetId(xop->reg.value) & 15];
+	uint8_t *lane = st.xmm[ZydisRegisterGetId(xop->reg.value) & 15];
 	unsigned size = gop->size / 8;
 	uint64_t val = 0;
 	if (to_xmm) {
@@ -227,7 +241,7 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 			return -1;
 		memset(lane, 0, 16);
 		memcpy(lane, &val, size);
-		return with_fpu(c, &fpu, true, err);
+		return sse_state_put(c, &st, err);
 	}
 	memcpy(&val, lane, size);
 	return operand_rw(c, gop, &val, true, err);
@@ -237,15 +251,12 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
  * the guest's XMM state (simd.c). */
 static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
 {
-	struct kvm_fpu fpu;
 	struct simd_state st;
 	_Alignas(16) uint8_t mem[16] = {0};
 	uint64_t ea = 0;
 	unsigned mem_size = 0;
-	if (with_fpu(c, &fpu, false, err) < 0 || mxcsr_access(c, &st.mxcsr, false, err) < 0)
+	if (sse_state_get(c, &st, err) < 0)
 		return -1;
-	memcpy(st.xmm, fpu.xmm, sizeof(st.xmm));
-	uint32_t mxcsr_before = st.mxcsr;
 	if (mem_op >= 0) {
 		mem_size = c->ops[mem_op].size / 8;
 		if (effective_address(c, &c->ops[mem_op], &ea) < 0)
@@ -255,10 +266,7 @@ static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
 	}
 	if (simd__run(&c->insn, c->ops, &st, mem, err) < 0)
 		return -1;
-	memcpy(fpu.xmm, st.xmm, sizeof(st.xmm));
-	if (with_fpu(c, &fpu, true, err) < 0)
-		return -1;
-	if (st.mxcsr != mxcsr_before && mxcsr_access(c, &st.mxcsr, true, err) < 0)
+	if (sse_state_put(c, &st, err) < 0)
 		return -1;
 	if (mem_op >= 0 && (c->ops[mem_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 		return vcpu__write_gva(c->v, ea, mem, mem_size, err);
