@@ -32,6 +32,10 @@ int st_open_regular(const char *what, const char *path, uint64_t *size, struct s
  * convenience; *len excludes the NUL). Refuses files above max_len. */
 int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);
 
+/* A process's start time (clock ticks since boot, /proc/PID/stat field 22); 0 when
+ * it does not exist or is a zombie. With the pid it names one process for good. */
+uint64_t st_proc_starttime(pid_t pid);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t st_now_ns(void);
 
