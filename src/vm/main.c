@@ -12,6 +12,7 @@
 #include "vm/hw/legacy.h"
 #include "vm/hw/serial8250.h"
 #include "vm/loop.h"
+#include "vm/nested.h"
 #include "vm/options.h"
 #include "vm/vcpu.h"
 #include "vm/virtio/devices.h"
@@ -29,16 +30,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-/* Kernel options a stock Linux needs on software-assisted nested KVM (kvm_pvm):
- * the CPUID template alone does not stop it from using these features; nokaslr
- * and nopti keep the SYSCALL trampoline's page-table slot free and visible from
- * ring 3 (pvm_syscall.h; docs/nested-kvm.md). */
-static const char nested_cmdline[] =
-	"noxsave nowatchdog nokaslr nopti clearcpuid=smap,smep,cx16,xsave,pku,umip,popcnt,bmi1,bmi2,movbe,"
-	"abm,rdrand,rdseed,fsgsbase,avx,avx2,avx512f,fma,f16c,aes,pclmulqdq,sha_ni,erms,fsrm,"
-	"invpcid,pcid,rdpid,clflushopt,clwb,adx,rdtscp,xsaveopt,xsavec,xsaves,ssse3,sse4_1,"
-	"sse4_2,gfni,vaes,vpclmulqdq";
-
 /* Static so that everything hanging off it stays reachable for the leak checker. */
 static struct vm the_vm;
 static struct console console;
@@ -50,21 +41,17 @@ static struct {
 	bool in_watched;
 } io;
 
-static bool host_is_nested(void)
-{
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
-}
-
 static int vm__build_cmdline(struct vm *vm, struct st_err *err)
 {
 	const char *user = vm->cfg.cmdline;
-	size_t n = strlen(user) + sizeof(nested_cmdline) + 2;
+	const char *ours = nested__kernel_options();
+	size_t n = strlen(user) + strlen(ours) + 2;
 	vm->cmdline = malloc(n);
 	if (!vm->cmdline)
 		return st_fail(err, ENOMEM, "cmdline");
 	/* The user's own options come last, so they win where they repeat ours. */
 	if (vm->nested)
-		snprintf(vm->cmdline, n, "%s%s%s", nested_cmdline, *user ? " " : "", user);
+		snprintf(vm->cmdline, n, "%s%s%s", ours, *user ? " " : "", user);
 	else
 		snprintf(vm->cmdline, n, "%s", user);
 	return 0;
@@ -147,7 +134,7 @@ static int vm__setup(struct vm *vm, struct st_err *err)
 		return st_fail(err, 0, "too many vCPUs: %u (this host's KVM allows at most %d)",
 			       vm->cfg.cpus, vm->kvm.max_vcpus);
 	vm->nested = vm->cfg.profile == HOST_PROFILE_NESTED ||
-		     (vm->cfg.profile == HOST_PROFILE_AUTO && host_is_nested());
+		     (vm->cfg.profile == HOST_PROFILE_AUTO && nested__host_is_pvm());
 	if (vm->nested)
 		st_info("nested host profile: CPU template 'nested', kernel options added");
 	if (vm__build_cmdline(vm, err) < 0)
