@@ -2,8 +2,8 @@
 #include "common/log.h"
 #include "vm/simd.h"
 #include "vm/vcpu.h"
+#include "vm/zydis_lib.h"
 
-#include <Zydis/Zydis.h>
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -26,14 +26,14 @@ struct insn_ctx {
 
 static __u64 *gpr_slot(struct kvm_regs *r, ZydisRegister reg)
 {
-	ZydisRegisterClass cls = ZydisRegisterGetClass(reg);
+	ZydisRegisterClass cls = zy.RegisterGetClass(reg);
 	if (cls != ZYDIS_REGCLASS_GPR64 && cls != ZYDIS_REGCLASS_GPR32 &&
 	    cls != ZYDIS_REGCLASS_GPR16)
 		return NULL;
 	__u64 *slots[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
 			       &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
 			       &r->r12, &r->r13, &r->r14, &r->r15};
-	int id = ZydisRegisterGetId(reg);
+	int id = zy.RegisterGetId(reg);
 	return id >= 0 && id < 16 ? slots[id] : NULL;
 }
 
@@ -42,7 +42,7 @@ static int read_gpr(struct insn_ctx *c, ZydisRegister reg, uint64_t *val)
 	__u64 *slot = gpr_slot(&c->regs, reg);
 	if (!slot)
 		return -1;
-	unsigned width = ZydisRegisterGetWidth(c->mode, reg);
+	unsigned width = zy.RegisterGetWidth(c->mode, reg);
 	*val = width == 64 ? *slot : *slot & ((1ull << width) - 1);
 	return 0;
 }
@@ -53,7 +53,7 @@ static int write_gpr(struct insn_ctx *c, ZydisRegister reg, uint64_t val)
 	__u64 *slot = gpr_slot(&c->regs, reg);
 	if (!slot)
 		return -1;
-	unsigned width = ZydisRegisterGetWidth(c->mode, reg);
+	unsigned width = zy.RegisterGetWidth(c->mode, reg);
 	if (width == 64 || width == 32)
 		*slot = width == 64 ? val : (uint32_t)val;
 	else
@@ -222,18 +222,18 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 {
 	const ZydisDecodedOperand *dst = &c->ops[0], *src = &c->ops[1];
 	bool to_xmm = dst->type == ZYDIS_OPERAND_TYPE_REGISTER &&
-		      ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_XMM;
+		      zy.RegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_XMM;
 	const ZydisDecodedOperand *xop = to_xmm ? dst : src, *gop = to_xmm ? src : dst;
 	if (xop->type != ZYDIS_OPERAND_TYPE_REGISTER ||
-	    ZydisRegisterGetClass(xop->reg.value) != ZYDIS_REGCLASS_XMM)
+	    zy.RegisterGetClass(xop->reg.value) != ZYDIS_REGCLASS_XMM)
 		return st_fail(err, 0, "unsupported movd/movq form");
 	if (gop->type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	    ZydisRegisterGetClass(gop->reg.value) == ZYDIS_REGCLASS_XMM)
+	    zy.RegisterGetClass(gop->reg.value) == ZYDIS_REGCLASS_XMM)
 		return st_fail(err, 0, "unsupported movq xmm, xmm form");
 	struct simd_state st;
 	if (sse_state_get(c, &st, err) < 0)
 		return -1;
-	uint8_t *lane = st.xmm[ZydisRegisterGetId(xop->reg.value) & 15];
+	uint8_t *lane = st.xmm[zy.RegisterGetId(xop->reg.value) & 15];
 	unsigned size = gop->size / 8;
 	uint64_t val = 0;
 	if (to_xmm) {
@@ -316,8 +316,8 @@ static void describe(struct insn_ctx *c, const uint8_t *bytes, unsigned n, bool 
 		return;
 	ZydisFormatter fmt;
 	char text[96];
-	if (ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) &&
-	    ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &c->insn, c->ops,
+	if (ZYAN_SUCCESS(zy.FormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) &&
+	    ZYAN_SUCCESS(zy.FormatterFormatInstruction(&fmt, &c->insn, c->ops,
 							 c->insn.operand_count_visible, text,
 							 sizeof(text), c->regs.rip, NULL)))
 		snprintf(out + k, len - (size_t)k, " (%s)", text);
@@ -349,9 +349,16 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 		n = vcpu__read_gva(v, c.rip_linear, bytes, sizeof(bytes), &ignored) == 0 ? 15 : 0;
 	}
 
+	struct st_err no_decoder = {0};
+	if (zydis__load(&no_decoder) < 0) {
+		char where[96];
+		describe(&c, bytes, n, false, where, sizeof(where));
+		return st_fail(err, 0, "KVM could not emulate an instruction at %s; no assist: %s",
+			       where, no_decoder.msg);
+	}
 	ZydisDecoder dec;
-	bool decoded = n && ZYAN_SUCCESS(ZydisDecoderInit(&dec, c.mode, sw)) &&
-		       ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &c.insn, c.ops));
+	bool decoded = n && ZYAN_SUCCESS(zy.DecoderInit(&dec, c.mode, sw)) &&
+		       ZYAN_SUCCESS(zy.DecoderDecodeFull(&dec, bytes, n, &c.insn, c.ops));
 	char where[256];
 	describe(&c, bytes, decoded ? c.insn.length : n, decoded, where, sizeof(where));
 	if (!decoded)

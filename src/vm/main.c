@@ -19,6 +19,7 @@
 #include "vm/vm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,17 +76,48 @@ static int vm__setup_devices(struct vm *vm, struct st_err *err)
 	return virtio__setup_devices(vm, err);
 }
 
+/* KVM VM creation waits in the kernel for milliseconds (SRCU grace periods when
+ * the irqchip's routing and the RAM slots go in, a kthread for the PIT) while
+ * using almost no CPU, so it runs on its own thread while this one reads the
+ * kernel image and writes the boot tables. It works on a copy of struct kvm so
+ * that nothing else reads vm_fd while it is being made. */
+struct vm_builder {
+	pthread_t thread;
+	struct kvm kvm;
+	const struct guest_mem *mem;
+	struct st_err err;
+	int rc;
+};
+
+static void *vm_builder__run(void *arg)
+{
+	struct vm_builder *b = arg;
+	b->rc = kvm__create_vm(&b->kvm, b->mem, &b->err);
+	return NULL;
+}
+
 /* The part of the machine a reboot makes anew: the KVM VM with its vCPUs, and
  * the kernel loaded into RAM. Devices, console and control socket live on. */
 static int vm__create_machine(struct vm *vm, struct st_err *err)
 {
-	if (kvm__create_vm(&vm->kvm, &vm->mem, err) < 0 || virtio__attach_kvm(vm, err) < 0)
+	struct vm_builder b = {.kvm = vm->kvm, .mem = &vm->mem};
+	b.kvm.vm_fd = -1;
+	bool threaded = pthread_create(&b.thread, NULL, vm_builder__run, &b) == 0;
+	if (!threaded)
+		vm_builder__run(&b);
+	int loaded = boot__load(vm, err);
+	if (threaded)
+		pthread_join(b.thread, NULL);
+	vm->kvm.vm_fd = b.kvm.vm_fd;
+	if (b.rc < 0) {
+		*err = b.err;
+		return -1;
+	}
+	if (loaded < 0 || virtio__attach_kvm(vm, err) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu__create(vm, i, err) < 0)
 			return -1;
-	if (boot__load(vm, err) < 0)
-		return -1;
 	return boot__setup_bsp(vm, &vm->vcpus[0], err);
 }
 

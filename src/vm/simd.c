@@ -1,4 +1,5 @@
 #include "vm/simd.h"
+#include "vm/zydis_lib.h"
 
 #include <errno.h>
 #include <string.h>
@@ -61,7 +62,7 @@ bool simd__supported(const ZydisDecodedInstruction *insn, const ZydisDecodedOper
 		const ZydisDecodedOperand *op = &ops[i];
 		switch (op->type) {
 		case ZYDIS_OPERAND_TYPE_REGISTER:
-			if (ZydisRegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_XMM)
+			if (zy.RegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_XMM)
 				break;
 			if (op->reg.value == ZYDIS_REGISTER_MXCSR &&
 			    op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
@@ -88,7 +89,7 @@ int simd__run(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op
 	if ((st->mxcsr & 0x1f80) != 0x1f80)
 		return st_fail(err, 0, "the guest unmasked SSE exceptions (MXCSR %#x)", st->mxcsr);
 	ZydisEncoderRequest req;
-	if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+	if (!ZYAN_SUCCESS(zy.EncoderDecodedInstructionToEncoderRequest(
 		    insn, ops, insn->operand_count_visible, &req)))
 		return st_fail(err, 0, "cannot re-encode the instruction");
 	req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
@@ -104,7 +105,7 @@ int simd__run(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op
 	}
 	uint8_t code[ZYDIS_MAX_INSTRUCTION_LENGTH + 1];
 	ZyanUSize len = sizeof(code) - 1;
-	if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&req, code, &len)))
+	if (!ZYAN_SUCCESS(zy.EncoderEncodeInstruction(&req, code, &len)))
 		return st_fail(err, 0, "cannot re-encode the instruction");
 	code[len++] = 0xc3; /* ret */
 
