@@ -33,8 +33,15 @@ static const struct {
 };
 
 /* nokaslr and nopti keep the SYSCALL trampoline's page-table slot free and
- * visible from ring 3 (pvm_syscall.h; docs/nested-kvm.md). */
-static const char fixed_options[] = "noxsave nowatchdog nokaslr nopti";
+ * visible from ring 3 (pvm_syscall.h; docs/nested-kvm.md). The kernel's own
+ * speculation defences for its code: on kvm_pvm every guest kernel instruction
+ * goes through KVM's emulator (kvm_emulate_insn, one per instruction), never
+ * the CPU's speculative machinery, so the SRSO/retbleed return thunk (three
+ * instructions for every return) and generic retpolines guard nothing there and
+ * cost a third of the kernel's instructions. Guest user space runs natively:
+ * its defences (spectre_v2_user, IBPB) stay as the kernel chooses. */
+static const char fixed_options[] = "noxsave nowatchdog nokaslr nopti retbleed=off "
+				    "spec_rstack_overflow=off spectre_v2=retpoline,lfence";
 
 static char clearcpuid[NESTED_CLEARCPUID_MAX + 1];
 static char options[sizeof(fixed_options) + sizeof(" clearcpuid=") + sizeof(clearcpuid)];
