@@ -39,9 +39,14 @@ static const struct {
  * the CPU's speculative machinery, so the SRSO/retbleed return thunk (three
  * instructions for every return) and generic retpolines guard nothing there and
  * cost a third of the kernel's instructions. Guest user space runs natively:
- * its defences (spectre_v2_user, IBPB) stay as the kernel chooses. */
+ * its defences (spectre_v2_user, IBPB) stay as the kernel chooses.
+ * cryptomgr.notests: the crypto API's self-tests at algorithm registration
+ * (a development aid, ignored in FIPS mode) are most of a stock kernel's boot
+ * under emulation — RSA private-key vectors alone ran for over 20 minutes in
+ * mpihelp_divrem on the Debian kernel. */
 static const char fixed_options[] = "noxsave nowatchdog nokaslr nopti retbleed=off "
-				    "spec_rstack_overflow=off spectre_v2=retpoline,lfence";
+				    "spec_rstack_overflow=off spectre_v2=retpoline,lfence "
+				    "cryptomgr.notests=1";
 
 static char clearcpuid[NESTED_CLEARCPUID_MAX + 1];
 static char options[sizeof(fixed_options) + sizeof(" clearcpuid=") + sizeof(clearcpuid)];
