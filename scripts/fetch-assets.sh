@@ -4,6 +4,8 @@
 # ~/.cache/strata when that is not writable). What lands in $STRATA_CACHE/linux:
 #   debian-cloud.bzImage   Debian's linux-image-cloud-amd64 kernel, as shipped
 #   debian-cloud.vmlinux   its uncompressed payload (the LZ4 stream inside it)
+#   debian-cloud.virtio-modules.cpio  its virtio driver modules (+ dependencies)
+#                          and their load order, to append to an initramfs
 #   initramfs.cpio.gz      busybox-static + tests/linux/init (cpio newc, gzip)
 #   initramfs.cpio         the same, uncompressed: under emulated guest kernels
 #                          (nested KVM) inflating it costs minutes
@@ -85,7 +87,7 @@ extract_vmlinux() {
 }
 
 fetch_debian_kernel() {
-	local meta=linux-image-cloud-amd64 pkg ver dir
+	local meta=linux-image-cloud-amd64 pkg ver dir mods
 	pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
 	if [ -z "$pkg" ] && [ "$(id -u)" = 0 ] && [ -z "$apt_updated" ]; then
 		candidate "$meta" >/dev/null
@@ -97,17 +99,51 @@ fetch_debian_kernel() {
 	fi
 	ver=$(candidate "$pkg")
 	dir=$cache/debian-$pkg-${ver//:/_}
-	if [ -f "$dir.bzImage" ] && [ -f "$dir.vmlinux" ]; then
+	mods=$dir.virtio-modules-$(echo "$VIRTIO_MODULES" | key).cpio
+	if [ -f "$dir.bzImage" ] && [ -f "$dir.vmlinux" ] && [ -f "$mods" ]; then
 		say "Debian kernel $pkg $ver: cached"
 	else
 		say "Debian kernel: $meta depends on $pkg $ver"
 		unpack_deb "$pkg" "$dir.deb"
 		cp "$dir.deb"/boot/vmlinuz-* "$dir.bzImage.part" && mv "$dir.bzImage.part" "$dir.bzImage"
-		rm -rf "$dir.deb" # the modules are of no use to an initramfs-only guest
+		virtio_modules_cpio "$dir.deb" "$mods"
+		rm -rf "$dir.deb" # the other modules are of no use to an initramfs-only guest
 		extract_vmlinux "$dir.bzImage" "$dir.vmlinux"
 	fi
 	publish "$dir.bzImage" debian-cloud.bzImage
 	publish "$dir.vmlinux" debian-cloud.vmlinux
+	publish "$mods" debian-cloud.virtio-modules.cpio
+}
+
+# Debian builds the virtio drivers as modules. This cpio (appended to the busybox
+# initramfs: Linux unpacks concatenated archives in turn) carries them and their
+# dependencies in /lib/modules/strata/, with load-order listing them so that
+# each comes after what it needs (busybox insmod does not resolve dependencies).
+VIRTIO_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng virtio_balloon vmw_vsock_virtio_transport"
+virtio_modules_cpio() {
+	local deb=$1 out=$2 root kdir m order=() seen=" "
+	kdir=$(echo "$deb"/lib/modules/*/kernel)
+	root=$(mktemp -d "$cache/.modules.XXXXXX")
+	mkdir -p "$root/lib/modules/strata"
+	modpath() { find "$kdir" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" -o -name "$(echo "$1" | tr - _).ko" | head -n 1; }
+	add() {
+		local name=$1 f dep
+		case "$seen" in *" $name "*) return 0 ;; esac
+		seen="$seen$name "
+		f=$(modpath "$name")
+		[ -n "$f" ] || die "module $name not in $(basename "$deb")"
+		dep=$(modinfo -F depends "$f") || die "modinfo $f failed (kmod missing?)"
+		for dep in ${dep//,/ }; do add "$dep"; done
+		cp "$f" "$root/lib/modules/strata/"
+		order+=("$(basename "$f")")
+	}
+	for m in $VIRTIO_MODULES; do add "$m"; done
+	printf '%s\n' "${order[@]}" >"$root/lib/modules/strata/load-order"
+	find "$root" -exec touch -h -d @0 {} +
+	(cd "$root" && find . -mindepth 1 | sort | cpio -o -H newc -R 0:0 --reproducible --quiet >"$out.part")
+	mv "$out.part" "$out"
+	rm -rf "$root"
+	say "built $(basename "$out"): ${order[*]}"
 }
 
 build_initramfs() {

@@ -107,10 +107,11 @@ class Boot:
         return f"strata-vm exited with status {self.status}"
 
 
-def boot(name, vm, kernel, initrd, cmdline, cpus, memory, timeout, extra=()):
+def boot(name, vm, kernel, initrd, cmdline, cpus, memory, timeout, extra=(), wrap=()):
     """Runs strata-vm once with the console on stdio; keeps the console in
-    build/test-results/linux-<name>.console.log."""
-    cmd = [str(vm), "--kernel", str(kernel), "--initrd", str(initrd),
+    build/test-results/linux-<name>.console.log. wrap: a command strata-vm runs
+    under (e.g. ip netns exec NS)."""
+    cmd = [*wrap, str(vm), "--kernel", str(kernel), "--initrd", str(initrd),
            "--cpus", str(cpus), "--memory", str(memory), "--console", "stdio",
            "--cmdline", cmdline, *extra]
     RESULTS.mkdir(parents=True, exist_ok=True)
