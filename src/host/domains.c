@@ -165,7 +165,7 @@ static void dom__ended(struct host *h, struct dom *d)
 	if (store__runtime_clear(h->store, d->uuid, &err) < 0)
 		st_warn("%s: %s", d->name, err.msg);
 	dom__remove_run_files(h, d);
-	networks__taps_delete(d->uuid, json_array_size(json_object_get(d->def, "interfaces")));
+	networks__taps_delete(d->uuid, json_array_size(json_object_get(d->def, "interfaces")), NULL);
 	events__emit(kind, "domain", d->name, d->uuid, reason);
 	st_info("domain %s %s: %s", d->name, kind, reason);
 	if (restart && !h->quitting && domains__start(h, d, "reboot", &err) < 0)
@@ -255,13 +255,16 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return host__fail(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	if (check_sources(d, err) < 0)
 		return -1;
-	/* the taps exist before the VMM starts; strata-vm has no virtio-net
-	 * yet, so they are not handed to it (argv gets them when it does) */
-	json_t *taps;
-	size_t nr_nics = json_array_size(json_object_get(d->def, "interfaces"));
-	if (networks__taps_create(h, d->uuid, json_object_get(d->def, "interfaces"), &taps, err) < 0)
+	/* the taps exist before the VMM starts: it gets each one's fd */
+	json_t *nics = json_object_get(d->def, "interfaces");
+	size_t nr_nics = json_array_size(nics);
+	int fds[VMPROC_MAX_FDS];
+	for (size_t i = 0; i < VMPROC_MAX_FDS; i++)
+		fds[i] = -1;
+	if (nr_nics > VMPROC_MAX_FDS)
+		return host__fail(err, EINVAL, "start %s: too many interfaces", d->name);
+	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return st_err_prefix(err, "start %s", d->name);
-	json_decref(taps);
 	json_t *os = json_object_get(d->def, "os");
 	char cpus[16], mem[32], console[600], control[512], logp[512], exitp[512];
 	snprintf(cpus, sizeof(cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
@@ -271,8 +274,9 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	run_path(h, d, "ctl", control, sizeof(control));
 	run_path(h, d, "exit", exitp, sizeof(exitp));
 	snprintf(logp, sizeof(logp), "%s/%s.log", h->log_dir, d->name);
-	const char *argv[16];
-	int n = 0;
+	const char *argv[64];
+	char *owned[32] = {0};
+	size_t n = 0, nown = 0;
 	argv[n++] = h->vm_binary;
 	argv[n++] = "--kernel";
 	argv[n++] = json_string_value(json_object_get(os, "kernel"));
@@ -290,13 +294,41 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	argv[n++] = console;
 	argv[n++] = "--control";
 	argv[n++] = control;
+	/* the format is always explicit: a raw disk is never probed, so a guest
+	 * that writes a qcow2 header cannot make its disk point elsewhere */
+	size_t i;
+	json_t *disk, *nic;
+	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+		if (asprintf(&owned[nown], "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
+			     json_string_value(json_object_get(disk, "format")),
+			     json_string_value(json_object_get(disk, "target")),
+			     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
+			owned[nown] = NULL;
+		argv[n++] = "--disk";
+		argv[n++] = owned[nown++];
+	}
+	json_array_foreach(nics, i, nic) {
+		if (asprintf(&owned[nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
+			owned[nown] = NULL;
+		argv[n++] = "--net";
+		argv[n++] = owned[nown++];
+	}
 	argv[n] = NULL;
+	bool oom = false;
+	for (i = 0; i < nown; i++)
+		oom |= !owned[i];
 	struct vmproc_spec spec = {.argv = (char *const *)argv, .log_path = logp, .exit_path = exitp,
-				   .control_path = control};
-	if (vmproc__spawn(&spec, &d->proc, err) < 0) {
-		networks__taps_delete(d->uuid, nr_nics);
+				   .control_path = control, .fds = fds, .nr_fds = (unsigned)nr_nics};
+	int rc = oom ? st_fail(err, ENOMEM, "arguments") : vmproc__spawn(&spec, &d->proc, err);
+	for (i = 0; i < nown; i++)
+		free(owned[i]);
+	if (rc < 0) {
+		networks__taps_delete(d->uuid, nr_nics, fds);
 		return st_err_prefix(err, "start %s", d->name);
 	}
+	/* the VMM has its copies: ours would keep a dead guest's taps alive */
+	for (i = 0; i < nr_nics; i++)
+		close(fds[i]);
 	/* recorded before the wait: a stratad killed meanwhile finds the guest */
 	d->started_at = time(NULL);
 	d->state = DOM_RUNNING;
@@ -325,7 +357,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		d->state = DOM_SHUTOFF;
 		store__runtime_clear(h->store, d->uuid, NULL);
 		dom__remove_run_files(h, d);
-		networks__taps_delete(d->uuid, nr_nics);
+		networks__taps_delete(d->uuid, nr_nics, NULL);
 		err->errnum = EIO;
 		return st_err_prefix(err, "start %s", d->name);
 	}

@@ -7,6 +7,9 @@
 #include "host/helper.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <net/if.h>
 #include <signal.h>
@@ -436,9 +439,43 @@ static void tap_name(const char *uuid, size_t idx, char *out, size_t len)
 	snprintf(out, len, "stt%.8s-%c", uuid, (char)('0' + idx % 10));
 }
 
-int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, json_t **taps, struct st_err *err)
+/* A tap on the bridge, opened for the VMM (IFF_VNET_HDR: strata-vm's
+ * virtio-net wants the header). Not persistent: the tap ends with the last
+ * fd, so a VMM that dies leaves no device behind. */
+static int tap__open(const char *tap, const char *bridge, struct st_err *err)
 {
-	*taps = json_array();
+	cleanup_close int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return st_fail_errno(err, "/dev/net/tun");
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return st_fail_errno(err, "tap %s", tap);
+	const char *set[] = {"ip", "link", "set", tap, "master", bridge, "up", NULL};
+	if (run(err, set) < 0)
+		return -1;
+	return st_steal_fd(&fd);
+}
+
+/* A macvtap on the host device src with the NIC's MAC, opened through its
+ * character device /dev/tapIFINDEX (devtmpfs creates it). */
+static int macvtap__open(const char *tap, const char *src, const char *mac, struct st_err *err)
+{
+	const char *mv[] = {"ip", "link", "add", "link", src, "name", tap, "address", mac,
+			    "type", "macvtap", "mode", "bridge", NULL};
+	const char *up[] = {"ip", "link", "set", tap, "up", NULL};
+	if (run(err, mv) < 0 || run(err, up) < 0)
+		return -1;
+	char dev[64];
+	snprintf(dev, sizeof(dev), "/dev/tap%u", if_nametoindex(tap));
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return st_fail_errno(err, "%s", dev);
+	return fd;
+}
+
+int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, int *fds, struct st_err *err)
+{
 	size_t i;
 	json_t *nic;
 	json_array_foreach(nics, i, nic) {
@@ -453,35 +490,31 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 				if (def)
 					host__fail(err, EINVAL, "network '%s' is not active", src);
 				json_decref(def);
-				networks__taps_delete(uuid, i);
+				networks__taps_delete(uuid, i, fds);
 				return -1;
 			}
 			bridge = s(def, "bridge");
 		}
-		int rc;
-		if (!strcmp(type, "direct")) {
-			const char *mv[] = {"ip", "link", "add", "link", src, "name", tap, "address", s(nic, "mac"),
-					    "type", "macvtap", "mode", "bridge", NULL};
-			const char *up[] = {"ip", "link", "set", tap, "up", NULL};
-			rc = run(err, mv) < 0 || run(err, up) < 0 ? -1 : 0;
-		} else {
-			const char *add[] = {"ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL};
-			const char *set[] = {"ip", "link", "set", tap, "master", bridge, "up", NULL};
-			rc = run(err, add) < 0 || run(err, set) < 0 ? -1 : 0;
-		}
+		if (!strcmp(type, "direct"))
+			fds[i] = macvtap__open(tap, src, s(nic, "mac"), err);
+		else
+			fds[i] = tap__open(tap, bridge, err);
 		json_decref(def);
-		if (rc < 0) {
-			networks__taps_delete(uuid, i + 1);
+		if (fds[i] < 0) {
+			networks__taps_delete(uuid, i + 1, fds);
 			return st_err_prefix(err, "interface %zu (%s)", i, tap);
 		}
-		json_array_append_new(*taps, json_string(tap));
 	}
 	return 0;
 }
 
-void networks__taps_delete(const char *uuid, size_t count)
+void networks__taps_delete(const char *uuid, size_t count, int *fds)
 {
 	for (size_t i = 0; i < count; i++) {
+		if (fds && fds[i] >= 0)
+			close(fds[i]);
+		if (fds)
+			fds[i] = -1;
 		char tap[IFNAME_MAX + 1];
 		tap_name(uuid, i, tap, sizeof(tap));
 		if (!link_exists(tap))
