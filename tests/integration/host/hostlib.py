@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, program
+from conftest import BUILD, program, skip_loudly
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -222,3 +222,28 @@ def cleanup(daemon):
     for pid in daemon.vmm_pids():
         os.kill(pid, 9)
     shutil.rmtree(daemon.state_dir, ignore_errors=True)
+
+
+def in_ns(d, *cmd):
+    r = subprocess.run(["nsenter", "-t", str(d.proc.pid), "-n"] + list(cmd), capture_output=True, text=True)
+    return r
+
+
+def links(d):
+    return {x["ifname"]: x for x in json.loads(in_ns(d, "ip", "-j", "-d", "link", "show").stdout)}
+
+
+def nft_tables(d):
+    return in_ns(d, "nft", "list", "tables").stdout
+
+
+@pytest.fixture
+def netd(kvm):
+    for tool in ("unshare", "nsenter", "ip", "nft", "dnsmasq"):
+        if not shutil.which(tool):
+            skip_loudly(f"{tool} is not installed")
+    if os.geteuid() != 0:
+        skip_loudly("network tests need root (network namespaces, bridges)")
+    d = Stratad(short_tmpdir(), wrapper=["unshare", "-n"]).start()
+    yield d
+    cleanup(d)
