@@ -70,6 +70,8 @@ static int volume__pool_dirfd(struct host *h, const char *pool, const char *vol,
 	return pool__dirfd(h, pool, dir, err);
 }
 
+static int volume__in_use(struct host *h, const char *pool, const char *vol, struct st_err *err);
+
 static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
@@ -376,6 +378,8 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0)
 		return -1;
 	bool shrink = json_is_true(json_object_get(in, "shrink"));
+	if (volume__in_use(h, pool, vol, err) < 0)
+		return -1;
 	json_t *info;
 	if (storage__volume_info(h, pool, vol, &info, err) < 0)
 		return -1;
@@ -396,10 +400,11 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	return storage__volume_info(h, pool, vol, out, err);
 }
 
-int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err)
+/* A running guest's disk is changed by nobody else: the block layer takes
+ * no image locks, so this check is what keeps a resize or an upload from
+ * corrupting a qcow2 image under a VMM. */
+static int volume__in_use(struct host *h, const char *pool, const char *vol, struct st_err *err)
 {
-	if (check_vol_name(vol, err) < 0)
-		return -1;
 	for (struct dom *d = h->doms; d; d = d->next) {
 		if (d->state == DOM_SHUTOFF)
 			continue;
@@ -412,6 +417,15 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 				return host__fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
 		}
 	}
+	return 0;
+}
+
+int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err)
+{
+	if (check_vol_name(vol, err) < 0)
+		return -1;
+	if (volume__in_use(h, pool, vol, err) < 0)
+		return -1;
 	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
 	if (dfd < 0)
 		return -1;
@@ -426,6 +440,8 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 
 int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err)
 {
+	if (check_vol_name(vol, err) < 0 || volume__in_use(h, pool, vol, err) < 0)
+		return -1;
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
 	if (dfd < 0)
 		return -1;
