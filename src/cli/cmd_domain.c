@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -232,12 +233,10 @@ static int cmd_console(struct cli *c, struct st_err *err)
 	json_t *r;
 	if (http__json(&c->target, "GET", path, NULL, &r, err) < 0)
 		return -1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", json_string_value(json_object_get(r, "path")));
+	cleanup_close int fd = st_unix_connect(json_string_value(json_object_get(r, "path")), err);
 	json_decref(r);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "console socket %s", sa.sun_path);
+	if (fd < 0)
+		return st_err_prefix(err, "console");
 	bool tty = isatty(STDIN_FILENO);
 	struct termios saved, raw;
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {

@@ -1,5 +1,6 @@
 #include "cli/http.h"
 #include "common/cleanup.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -13,40 +14,10 @@
 
 static int http__connect(const struct http_target *t, struct st_err *err)
 {
-	if (t->tcp) {
-		char host[256];
-		const char *colon = strrchr(t->tcp, ':');
-		if (!colon || (size_t)(colon - t->tcp) >= sizeof(host))
-			return st_fail(err, 0, "--connect wants HOST:PORT");
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - t->tcp), t->tcp);
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-		int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-		if (rc)
-			return st_fail(err, 0, "%s: %s", t->tcp, gai_strerror(rc));
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			st_fail_errno(err, "cannot connect to stratad at %s", t->tcp);
-			if (fd >= 0)
-				close(fd);
-			freeaddrinfo(ai);
-			return -1;
-		}
-		freeaddrinfo(ai);
-		return fd;
-	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(t->unix_path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "socket path %s is too long", t->unix_path);
-	strcpy(sa.sun_path, t->unix_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return st_fail_errno(err, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		st_fail_errno(err, "cannot connect to stratad at %s (is it running? --socket or STRATA_SOCKET)",
-			      t->unix_path);
-		close(fd);
-		return -1;
-	}
+	int fd = t->tcp ? st_tcp_connect(t->tcp, err) : st_unix_connect(t->unix_path, err);
+	if (fd < 0 && err && err->errnum) /* a refused connection: say whose */
+		return st_fail(err, err->errnum, "cannot connect to stratad at %s%s", t->tcp ? t->tcp : t->unix_path,
+			       t->tcp ? "" : " (is it running? --socket or STRATA_SOCKET)");
 	return fd;
 }
 

@@ -399,32 +399,6 @@ static struct MHD_Daemon *serve(struct api *a, MHD_AccessHandlerCallback handler
 				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 }
 
-static int tcp_listen(const char *spec, struct st_err *err)
-{
-	char host[256];
-	const char *colon = strrchr(spec, ':');
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host))
-		return st_fail(err, 0, "--listen-tcp wants HOST:PORT, not '%s'", spec);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai;
-	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-	if (rc)
-		return st_fail(err, 0, "--listen-tcp %s: %s", spec, gai_strerror(rc));
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		st_fail_errno(err, "--listen-tcp %s", spec);
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-		return -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -450,10 +424,10 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 			return st_fail(err, 0, "--listen-tcp needs a token (--token-file)");
 		}
 		a->token = strdup(opts->token);
-		int tfd = tcp_listen(opts->tcp_addr, err);
+		int tfd = st_tcp_listen(opts->tcp_addr, err);
 		if (tfd < 0) {
 			api__stop(a);
-			return -1;
+			return st_err_prefix(err, "--listen-tcp");
 		}
 		a->tcp_d = serve(a, handle_tcp, tfd);
 		if (!a->tcp_d) {

@@ -1,5 +1,6 @@
 #include "host/vmproc.h"
 #include "common/cleanup.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -222,18 +223,12 @@ int vmproc__exit_status(const char *exit_path, int *code, int *sig)
 
 int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_err *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "control socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int fd = st_unix_connect(path, err);
 	if (fd < 0)
-		return st_fail_errno(err, "socket");
+		return st_err_prefix(err, "control socket");
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "control socket %s", path);
 	char req[128];
 	int len = snprintf(req, sizeof(req), "{\"execute\":\"%s\"}\n", cmd);
 	if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len)
