@@ -1,6 +1,5 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
-#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -182,7 +181,7 @@ static int cmd_event(struct cli *c, struct st_err *err)
 	cleanup_free char *path = NULL, *e = dom ? cli__escape(dom) : NULL;
 	if (asprintf(&path, "/v1/events%s%s", dom ? "?domain=" : "", dom ? e : "") < 0)
 		return st_fail(err, ENOMEM, "event");
-	cleanup_close int fd = http__open_stream(&c->target, path, err);
+	cleanup_close int fd = http__open_stream(&c->target, path, NULL, err);
 	if (fd < 0)
 		return -1;
 	uint64_t deadline = secs ? st_now_ns() + secs * 1000000000ull : 0, seen = 0;
@@ -230,13 +229,10 @@ static int cmd_console(struct cli *c, struct st_err *err)
 	if (cli__positionals(c, 1, 1, "strata console NAME", err) < 0)
 		return -1;
 	cleanup_free char *path = dom_path(c->argv[0], "/console");
-	json_t *r;
-	if (http__json(&c->target, "GET", path, NULL, &r, err) < 0)
-		return -1;
-	cleanup_close int fd = st_unix_connect(json_string_value(json_object_get(r, "path")), err);
-	json_decref(r);
+	/* through the API (unix socket or TCP alike): the connection becomes the console */
+	cleanup_close int fd = http__open_stream(&c->target, path, "strata-console", err);
 	if (fd < 0)
-		return st_err_prefix(err, "console");
+		return -1;
 	bool tty = isatty(STDIN_FILENO);
 	struct termios saved, raw;
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {

@@ -126,6 +126,12 @@ static int dom_console(struct api_req *r, struct api_reply *out, struct st_err *
 	if (d->state == DOM_SHUTOFF)
 		return host__fail(err, EBUSY, "domain '%s' is not running", d->name);
 	cleanup_free char *path = domains__console_path(r->h, d);
+	/* upgraded: the stream itself, for TCP clients too; otherwise the
+	 * socket's path for a client on this host */
+	if (api__wants_upgrade(r, API_CONSOLE_PROTO)) {
+		out->console = st_steal_ptr(path);
+		return 0;
+	}
 	out->json = json_pack("{s:s}", "path", path);
 	return 0;
 }
