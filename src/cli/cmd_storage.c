@@ -151,9 +151,11 @@ int cli__storage_command(struct cli *c, const char *cmd, struct st_err *err)
 		return cli__call(c, "GET", "/v1/pools", NULL, print_pools, err);
 	}
 	if (!strcmp(cmd, "pool-define-as") || !strcmp(cmd, "pool-create-as")) {
-		if (cli__positionals(c, 3, 3, "strata pool-define-as NAME dir PATH", err) < 0)
+		if (cli__positionals(c, 3, 3, "strata pool-define-as NAME dir PATH | NAME logical VG", err) < 0)
 			return -1;
-		json_t *body = json_pack("{s:s, s:s, s:s}", "name", c->argv[0], "type", c->argv[1], "path", c->argv[2]);
+		/* the third argument of a logical pool is its volume group */
+		json_t *body = json_pack("{s:s, s:s, s:s}", "name", c->argv[0], "type", c->argv[1],
+					 strcmp(c->argv[1], "logical") ? "path" : "vg", c->argv[2]);
 		int rc = cli__call(c, "POST", "/v1/pools", body, print_ok, err);
 		json_decref(body);
 		if (rc == 0 && !c->json)
