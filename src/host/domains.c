@@ -513,6 +513,15 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 				  .keeper_start = rt->keeper_start};
 	d->started_at = rt->started_at;
 	d->state = !strcmp(rt->state, "paused") ? DOM_PAUSED : DOM_RUNNING;
+	/* a complete exit file means the run is over, even while its keeper
+	 * is still on its way out */
+	char exitp[512];
+	int code, sig;
+	run_path(h, d, "exit", exitp, sizeof(exitp));
+	if (vmproc__exit_status(exitp, &code, &sig) == 0) {
+		dom__ended(h, d);
+		return;
+	}
 	d->pidfd = vmproc__pidfd(rt->keeper_pid, rt->keeper_start, NULL);
 	if (d->pidfd < 0 && !vmproc__alive(rt->vm_pid, rt->vm_start)) {
 		dom__ended(h, d);

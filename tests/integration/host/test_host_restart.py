@@ -48,7 +48,14 @@ def test_kill9_and_reattach(kvm):
         # a guest that ends while stratad is away is reported by the next one
         d.stop(signal.SIGKILL)
         import os
+        import time
         os.kill(before["r2"]["pid"], signal.SIGKILL)
+        # the keeper records the end (it outlives stratad); then stratad starts
+        exit_file = d.state_dir / "run" / f"{before['r2']['uuid']}.exit"
+        deadline = time.time() + 30
+        while time.time() < deadline and not exit_file.read_text().endswith("\n"):
+            time.sleep(0.05)
+        assert exit_file.read_text() == "signal 9\n"
         d.start()
         info = d.ok("GET", "/v1/domains/r2")
         assert info["state"] == "shutoff" and info["last_stop_reason"] == "killed by signal 9"
