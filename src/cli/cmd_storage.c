@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,8 +268,12 @@ static void print_leases(json_t *r)
 	size_t i;
 	json_t *l;
 	json_array_foreach(r, i, l) {
-		char exp[32];
-		snprintf(exp, sizeof(exp), "%lld", (long long)json_integer_value(json_object_get(l, "expiry")));
+		/* dnsmasq writes the expiry as seconds since the epoch, 0 for never */
+		char exp[32] = "never";
+		time_t t = (time_t)json_integer_value(json_object_get(l, "expiry"));
+		struct tm tm;
+		if (t && localtime_r(&t, &tm))
+			strftime(exp, sizeof(exp), "%Y-%m-%d %H:%M:%S", &tm);
 		json_array_append_new(rows, json_pack("[s, s, s, s]", exp, str(l, "mac"), str(l, "ip"), str(l, "hostname")));
 	}
 	static const char *const h[] = {"Expiry", "MAC address", "IP address", "Hostname", NULL};
