@@ -187,6 +187,18 @@ class Events:
         self.sock.close()
 
 
+def wait_console(d, name, text, timeout=60):
+    """Until the guest's console history shows text: a guest that must be
+    ready first (pwrbtn clears a power-button press that comes before it
+    says it is waiting, as an OS would)."""
+    deadline = time.time() + timeout
+    out = ""
+    while time.time() < deadline and text not in out:
+        out = d.cli("console", name, input="").stdout
+    assert text in out, f"{name} never printed {text!r}: {out!r}"
+    return out
+
+
 def guest(name):
     p = BUILD / "tests" / "guest" / f"{name}.elf"
     assert p.exists(), f"{p} was not built"

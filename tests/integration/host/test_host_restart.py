@@ -3,7 +3,7 @@ stratad re-attaches to every one of them, without duplicates."""
 import signal
 import sqlite3
 
-from hostlib import Events, Stratad, cleanup, guest, short_tmpdir
+from hostlib import Events, Stratad, cleanup, guest, short_tmpdir, wait_console
 
 
 def test_kill9_and_reattach(kvm):
@@ -39,6 +39,7 @@ def test_kill9_and_reattach(kvm):
         ev = Events(d)
         d.ok("POST", "/v1/domains/r2/resume")
         ev.expect("r2", "resumed")
+        wait_console(d, "r1", "pwrbtn: waiting for the power button")
         d.ok("POST", "/v1/domains/r1/shutdown")
         assert ev.expect("r1", "stopped")[0]["reason"] == "shutdown"
         d.ok("POST", "/v1/domains/r3/destroy")
