@@ -145,3 +145,25 @@ def test_direct_nic_on_a_missing_device_refused(netd):
     assert r.returncode == 1 and "nosuchdev" in r.stderr, r.stderr
     assert json.loads(d.cli("--json", "dominfo", "nodev").stdout)["state"] == "shutoff"
     assert d.vmm_pids() == [] and not [x for x in links(d) if x.startswith("stt")]
+
+
+def test_nic_survives_a_stratad_kill(netd):
+    """kill -9 stratad: the guest keeps its tap (the VMM holds it) on the
+    bridge; the next stratad (in the same namespace) re-attaches, and a
+    destroy then leaves no tap behind."""
+    import signal
+    d = netd
+    nat_network(d, "kn", "10.92.0")
+    dom = define(d, "kg", {"memory_mib": 16, "os": {"kernel": guest("pwrbtn")},
+                           "interfaces": [{"type": "network", "source": "kn"}]})
+    tap = "stt" + dom["uuid"][:8] + "-0"
+    pid = d.ok("POST", "/v1/domains/kg/start")["pid"]
+    assert links(d)[tap]["master"] == "stbr-kn"
+    d.stop(signal.SIGKILL)
+    d.wrapper = ["nsenter", "-t", str(pid), "-n"]  # the namespace lives on in the guest's VMM
+    d.start()
+    assert links(d)[tap]["master"] == "stbr-kn"
+    info = d.ok("GET", "/v1/domains/kg")
+    assert info["state"] == "running" and info["pid"] == pid and d.vmm_pids() == [pid]
+    d.ok("POST", "/v1/domains/kg/destroy")
+    assert not [x for x in links(d) if x.startswith("stt")] and d.vmm_pids() == []
