@@ -29,6 +29,7 @@ struct api {
 	struct host *h;
 	struct MHD_Daemon *unix_d, *tcp_d;
 	char *token;
+	volatile int closing; /* console sessions end: MHD_stop_daemon waits for them */
 };
 
 /* Per request: the body accumulates here (or streams to upload_fd). */
@@ -250,7 +251,7 @@ static void console_upgraded(void *cls, struct MHD_Connection *conn, void *con_c
 	if (con < 0)
 		st_warn("console %s: %s", cs->console, err.msg);
 	else if (!extra_in_size || st_write_all(con, extra_in, extra_in_size, NULL) == 0)
-		console_pump(sock, con, &a->h->quitting);
+		console_pump(sock, con, &a->closing);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
@@ -506,6 +507,7 @@ void api__stop(struct api *a)
 	if (!a)
 		return;
 	events__shutdown();
+	a->closing = 1;
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
 	if (a->tcp_d)

@@ -113,3 +113,25 @@ def test_one_stratad_per_state_dir(kvm):
         assert d.ok("GET", "/v1/host")["domains"] == 0  # the first one still serves
     finally:
         cleanup(d)
+
+
+def test_sigterm_with_a_console_attached(kvm):
+    """An attached console does not keep stratad from stopping: the session
+    ends (the client sees the connection close), the guest runs on."""
+    import subprocess
+    from conftest import program
+    d = Stratad(short_tmpdir()).start()
+    try:
+        d.ok("POST", "/v1/domains", {"name": "c1", "memory_mib": 16, "os": {"kernel": guest("serial-echo")}})
+        pid = d.ok("POST", "/v1/domains/c1/start")["pid"]
+        wait_console(d, "c1", "serial-echo: ready")
+        client = subprocess.Popen([str(program("src", "cli", "strata")), "--socket", d.sock, "console", "c1"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert b"serial-echo: ready" in client.stdout.read1(65536)  # attached: the history came
+        assert d.stop(signal.SIGTERM) == 0
+        assert client.wait(timeout=30) == 0  # stdin still open: only the server can have ended it
+        assert d.vmm_pids() == [pid]
+        d.start()
+        assert d.ok("GET", "/v1/domains/c1")["state"] == "running"
+    finally:
+        cleanup(d)
