@@ -230,7 +230,11 @@ def cleanup(daemon):
                     daemon.call("POST", f"/v1/networks/{net['name']}/stop")
     except Exception:
         pass
-    daemon.stop()
+    try:
+        daemon.stop()
+    except subprocess.TimeoutExpired:  # a hung stratad must not leave its guests behind
+        daemon.proc.kill()
+        daemon.proc.wait()
     for pid in daemon.vmm_pids():
         os.kill(pid, 9)
     shutil.rmtree(daemon.state_dir, ignore_errors=True)
