@@ -495,14 +495,18 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 			}
 			bridge = s(def, "bridge");
 		}
-		if (!strcmp(type, "direct"))
+		if (!link_exists(bridge)) {
+			host__fail(err, EINVAL, "interface %zu: %s '%s' does not exist", i,
+				   !strcmp(type, "direct") ? "host device" : "bridge", bridge);
+			fds[i] = -1;
+		} else if (!strcmp(type, "direct"))
 			fds[i] = macvtap__open(tap, src, s(nic, "mac"), err);
 		else
 			fds[i] = tap__open(tap, bridge, err);
 		json_decref(def);
 		if (fds[i] < 0) {
 			networks__taps_delete(uuid, i + 1, fds);
-			return st_err_prefix(err, "interface %zu (%s)", i, tap);
+			return err && err->errnum == EINVAL ? -1 : st_err_prefix(err, "interface %zu (%s)", i, tap);
 		}
 	}
 	return 0;

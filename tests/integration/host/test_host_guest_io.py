@@ -142,7 +142,9 @@ def test_direct_nic_on_a_missing_device_refused(netd):
     define(d, "nodev", {"os": {"kernel": guest("host-io")},
                         "interfaces": [{"type": "direct", "source": "nosuchdev"}]})
     r = d.cli("start", "nodev", check=False)
-    assert r.returncode == 1 and "nosuchdev" in r.stderr, r.stderr
+    assert r.returncode == 1 and "host device 'nosuchdev' does not exist" in r.stderr, r.stderr
+    status, reply = d.call("POST", "/v1/domains/nodev/start")
+    assert status == 400, reply
     assert json.loads(d.cli("--json", "dominfo", "nodev").stdout)["state"] == "shutoff"
     assert d.vmm_pids() == [] and not [x for x in links(d) if x.startswith("stt")]
 
