@@ -52,11 +52,21 @@ static void print_info(json_t *r)
 	size_t i;
 	json_t *x;
 	json_array_foreach(json_object_get(def, "disks"), i, x)
-		printf("%-16s %s %s (%s)\n", i ? "" : "Disks:", json_string_value(json_object_get(x, "target")),
-		       json_string_value(json_object_get(x, "path")), json_string_value(json_object_get(x, "format")));
+		printf("%-16s %s %s (%s%s)\n", i ? "" : "Disks:", json_string_value(json_object_get(x, "target")),
+		       json_string_value(json_object_get(x, "path")), json_string_value(json_object_get(x, "format")),
+		       json_is_true(json_object_get(x, "readonly")) ? ", read-only" : "");
 	json_array_foreach(json_object_get(def, "interfaces"), i, x)
 		printf("%-16s %s %s %s\n", i ? "" : "Interfaces:", json_string_value(json_object_get(x, "type")),
 		       json_string_value(json_object_get(x, "source")), json_string_value(json_object_get(x, "mac")));
+	size_t nic = 0;
+	json_array_foreach(json_object_get(r, "devices"), i, x) {
+		json_t *st = json_object_get(x, "stats");
+		if (!json_object_get(x, "tap"))
+			continue;
+		printf("%-16s %s: rx %lld, tx %lld frames\n", nic++ ? "" : "Taps:", json_string_value(json_object_get(x, "tap")),
+		       (long long)json_integer_value(json_object_get(st, "rx_frames")),
+		       (long long)json_integer_value(json_object_get(st, "tx_frames")));
+	}
 	const char *last = json_string_value(json_object_get(r, "last_stop_reason"));
 	if (last && *last)
 		printf("%-16s %s\n", "Last stop:", last);

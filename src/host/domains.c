@@ -494,6 +494,11 @@ json_t *domains__info(struct host *h, const struct dom *d)
 		run_path(h, (struct dom *)d, "ctl", path, sizeof(path));
 		if (vmproc__control(path, "status", &status, NULL) == 0)
 			json_object_set_new(o, "vmm", status);
+		/* the VMM's view of the disks and NICs: paths, taps, counters */
+		json_t *devs = NULL;
+		if (vmproc__control(path, "query-devices", &devs, NULL) == 0)
+			json_object_set(o, "devices", json_object_get(devs, "devices"));
+		json_decref(devs);
 	}
 	return o;
 }

@@ -167,5 +167,8 @@ def test_nic_survives_a_stratad_kill(netd):
     assert links(d)[tap]["master"] == "stbr-kn"
     info = d.ok("GET", "/v1/domains/kg")
     assert info["state"] == "running" and info["pid"] == pid and d.vmm_pids() == [pid]
+    # the VMM's own view: its NIC is on that tap
+    assert [x["tap"] for x in info["devices"] if "tap" in x] == [tap]
+    assert f"{tap}: rx" in d.cli("dominfo", "kg").stdout
     d.ok("POST", "/v1/domains/kg/destroy")
     assert not [x for x in links(d) if x.startswith("stt")] and d.vmm_pids() == []
