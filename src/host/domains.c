@@ -249,6 +249,74 @@ static int check_sources(const struct dom *d, struct st_err *err)
 	return 0;
 }
 
+/* strata-vm's command line for a run of d. */
+struct vm_args {
+	const char *argv[64];
+	char *owned[2 * VMPROC_MAX_FDS];
+	size_t nown;
+	char cpus[16], mem[32], console[600], control[512], log[512], exit[512];
+};
+
+static void vm_args__free(struct vm_args *a)
+{
+	for (size_t i = 0; i < a->nown; i++)
+		free(a->owned[i]);
+	a->nown = 0;
+}
+
+static int vm_args__oom(struct vm_args *a, struct st_err *err)
+{
+	vm_args__free(a);
+	return st_fail(err, ENOMEM, "the VMM's arguments");
+}
+
+static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a, struct st_err *err)
+{
+	json_t *os = json_object_get(d->def, "os");
+	size_t n = 0;
+	a->nown = 0;
+	snprintf(a->cpus, sizeof(a->cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
+	snprintf(a->mem, sizeof(a->mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
+	run_path(h, d, "console", a->control, sizeof(a->control));
+	snprintf(a->console, sizeof(a->console), "socket:%s", a->control);
+	run_path(h, d, "ctl", a->control, sizeof(a->control));
+	run_path(h, d, "exit", a->exit, sizeof(a->exit));
+	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
+	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
+			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
+			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
+		a->argv[n++] = fixed[i];
+	if (json_object_get(os, "initrd")) {
+		a->argv[n++] = "--initrd";
+		a->argv[n++] = json_string_value(json_object_get(os, "initrd"));
+	}
+	/* the format is always explicit: a raw disk is never probed, so a guest
+	 * that writes a qcow2 header cannot make its disk point elsewhere */
+	size_t i;
+	json_t *disk, *nic;
+	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
+		    asprintf(&a->owned[a->nown], "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
+			     json_string_value(json_object_get(disk, "format")),
+			     json_string_value(json_object_get(disk, "target")),
+			     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
+			return vm_args__oom(a, err);
+		a->argv[n++] = "--disk";
+		a->argv[n++] = a->owned[a->nown++];
+	}
+	/* NIC i is the fd the keeper puts at 3 + i */
+	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
+		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
+		    asprintf(&a->owned[a->nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
+			return vm_args__oom(a, err);
+		a->argv[n++] = "--net";
+		a->argv[n++] = a->owned[a->nown++];
+	}
+	a->argv[n] = NULL;
+	return 0;
+}
+
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
@@ -265,69 +333,19 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return host__fail(err, EINVAL, "start %s: too many interfaces", d->name);
 	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return st_err_prefix(err, "start %s", d->name);
-	json_t *os = json_object_get(d->def, "os");
-	char cpus[16], mem[32], console[600], control[512], logp[512], exitp[512];
-	snprintf(cpus, sizeof(cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
-	snprintf(mem, sizeof(mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
-	run_path(h, d, "console", control, sizeof(control));
-	snprintf(console, sizeof(console), "socket:%s", control);
-	run_path(h, d, "ctl", control, sizeof(control));
-	run_path(h, d, "exit", exitp, sizeof(exitp));
-	snprintf(logp, sizeof(logp), "%s/%s.log", h->log_dir, d->name);
-	const char *argv[64];
-	char *owned[32] = {0};
-	size_t n = 0, nown = 0;
-	argv[n++] = h->vm_binary;
-	argv[n++] = "--kernel";
-	argv[n++] = json_string_value(json_object_get(os, "kernel"));
-	if (json_object_get(os, "initrd")) {
-		argv[n++] = "--initrd";
-		argv[n++] = json_string_value(json_object_get(os, "initrd"));
-	}
-	argv[n++] = "--cmdline";
-	argv[n++] = json_string_value(json_object_get(os, "cmdline"));
-	argv[n++] = "--cpus";
-	argv[n++] = cpus;
-	argv[n++] = "--memory";
-	argv[n++] = mem;
-	argv[n++] = "--console";
-	argv[n++] = console;
-	argv[n++] = "--control";
-	argv[n++] = control;
-	/* the format is always explicit: a raw disk is never probed, so a guest
-	 * that writes a qcow2 header cannot make its disk point elsewhere */
-	size_t i;
-	json_t *disk, *nic;
-	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-		if (asprintf(&owned[nown], "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-			     json_string_value(json_object_get(disk, "format")),
-			     json_string_value(json_object_get(disk, "target")),
-			     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
-			owned[nown] = NULL;
-		argv[n++] = "--disk";
-		argv[n++] = owned[nown++];
-	}
-	json_array_foreach(nics, i, nic) {
-		if (asprintf(&owned[nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
-			owned[nown] = NULL;
-		argv[n++] = "--net";
-		argv[n++] = owned[nown++];
-	}
-	argv[n] = NULL;
-	bool oom = false;
-	for (i = 0; i < nown; i++)
-		oom |= !owned[i];
-	struct vmproc_spec spec = {.argv = (char *const *)argv, .log_path = logp, .exit_path = exitp,
-				   .control_path = control, .fds = fds, .nr_fds = (unsigned)nr_nics};
-	int rc = oom ? st_fail(err, ENOMEM, "arguments") : vmproc__spawn(&spec, &d->proc, err);
-	for (i = 0; i < nown; i++)
-		free(owned[i]);
+	struct vm_args a;
+	int rc = vm_args__build(h, d, &a, err);
+	struct vmproc_spec spec = {.argv = (char *const *)a.argv, .log_path = a.log, .exit_path = a.exit,
+				   .control_path = a.control, .fds = fds, .nr_fds = (unsigned)nr_nics};
+	if (rc == 0)
+		rc = vmproc__spawn(&spec, &d->proc, err);
+	vm_args__free(&a);
 	if (rc < 0) {
 		networks__taps_delete(d->uuid, nr_nics, fds);
 		return st_err_prefix(err, "start %s", d->name);
 	}
 	/* the VMM has its copies: ours would keep a dead guest's taps alive */
-	for (i = 0; i < nr_nics; i++)
+	for (size_t i = 0; i < nr_nics; i++)
 		close(fds[i]);
 	/* recorded before the wait: a stratad killed meanwhile finds the guest */
 	d->started_at = time(NULL);
