@@ -107,6 +107,24 @@ def test_qcow2_volume_readonly_disk_and_nat_nic(netd, tmp_path):
     assert hashlib.sha256(ro.read_bytes()).hexdigest() == ro_sum, "the read-only disk changed"
 
 
+def test_two_nics_keep_their_order(netd):
+    """NIC i is fd 3 + i in the VMM: the guest's NIC 0 frames appear on the
+    NAT bridge with NIC 0's MAC, NIC 1's on the other bridge with its MAC."""
+    d = netd
+    nat_network(d, "two", "10.93.0")
+    assert in_ns(d, "ip", "link", "add", "name", "br9", "type", "bridge").returncode == 0
+    assert in_ns(d, "ip", "link", "set", "br9", "up").returncode == 0
+    info = define(d, "twonic", {"os": {"kernel": guest("host-io"), "cmdline": "seed=5"},
+                                "interfaces": [{"type": "network", "source": "two"},
+                                               {"type": "bridge", "source": "br9"}]})
+    macs = [n["mac"] for n in info["definition"]["interfaces"]]
+    ev = Events(d)
+    catchers = [Catcher(d, "stbr-two", 3), Catcher(d, "br9", 3)]
+    run_to_end(d, ev, "twonic")
+    for i, c in enumerate(catchers):
+        assert c.frames() == [[macs[i], f"strata-host-io {i} 5"]] * 3
+
+
 def test_dhcp_lease_of_a_guest_listed(netd):
     d = netd
     nat_network(d, "dh", "10.91.0")
