@@ -1,6 +1,6 @@
 """Guests get their disks and NICs from stratad: a domain defined through
-the CLI with a qcow2 pool volume, a read-only raw disk and a NIC on a NAT
-network runs tests/guest/host-io.c, which writes a pattern to its disk,
+the CLI with a qcow2 pool volume, a read-only raw disk, a qcow2 overlay on a
+raw base volume and a NIC on a NAT network runs tests/guest/host-io.c, which writes a pattern to its disk,
 checks the read-only one refuses writes, and sends frames; the host checks
 the image bytes (qemu-img), sees the frames on the bridge with the domain's
 MAC, and (with the guest's own DHCP client) lists the lease dnsmasq gave.
@@ -85,12 +85,20 @@ def test_qcow2_volume_readonly_disk_and_nat_nic(netd, tmp_path):
     pool = tmp_path / "pool"
     d.cli("pool-define-as", "gp", "dir", pool)
     d.cli("vol-create-as", "gp", "root.qcow2", "8M", "--format", "qcow2")
+    # an overlay on a raw base: the guest's writes land in the overlay only
+    d.cli("vol-create-as", "gp", "base.raw", "4M")
+    base = pool / "base.raw"
+    with open(base, "r+b") as f:
+        f.write(b"BASEDATA" * 512)
+    base_bytes = base.read_bytes()
+    d.cli("vol-clone", "base.raw", "child.qcow2", "--pool", "gp", "--overlay")
     ro = tmp_path / "ro.raw"
     ro.write_bytes(b"STRATA-RO".ljust(1 << 20, b"\0"))
     ro_sum = hashlib.sha256(ro.read_bytes()).hexdigest()
     seed = 0x5eed1234
     run_catching_frames(d, "gio", {"disks": [{"pool": "gp", "volume": "root.qcow2", "format": "qcow2"},
-                                             {"path": str(ro), "readonly": True}],
+                                             {"path": str(ro), "readonly": True},
+                                             {"pool": "gp", "volume": "child.qcow2", "format": "qcow2"}],
                                    "interfaces": [{"type": "network", "source": "gio"}]}, "stbr-gio", seed)
     # the run's tap is gone with the VMM
     assert not [x for x in links(d) if x.startswith("stt")]
@@ -105,6 +113,12 @@ def test_qcow2_volume_readonly_disk_and_nat_nic(netd, tmp_path):
     assert data[1 << 20:(1 << 20) + 65536] == pattern(seed, 1 << 20, 65536), "the guest's bytes are not in the volume"
     assert data[:1 << 20] == bytes(1 << 20) and data[(1 << 20) + 65536:] == bytes(len(data) - (1 << 20) - 65536)
     assert hashlib.sha256(ro.read_bytes()).hexdigest() == ro_sum, "the read-only disk changed"
+    assert base.read_bytes() == base_bytes, "the overlay's base changed"
+    child = pool / "child.qcow2"
+    assert subprocess.run(["qemu-img", "check", str(child)], capture_output=True).returncode == 0
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(child), str(tmp_path / "child.raw")], check=True)
+    data = (tmp_path / "child.raw").read_bytes()
+    assert data[:4096] == b"BASEDATA" * 512 and data[1 << 20:(1 << 20) + 65536] == pattern(seed, 1 << 20, 65536)
 
 
 def test_two_nics_keep_their_order(netd):
