@@ -72,6 +72,23 @@ static void print_info(json_t *r)
 		printf("%-16s %s\n", "Last stop:", last);
 }
 
+static void print_ifaddr(json_t *r)
+{
+	json_t *rows = json_array();
+	size_t i;
+	json_t *x;
+	json_array_foreach(r, i, x) {
+		const char *tap = json_string_value(json_object_get(x, "tap"));
+		const char *ip = json_string_value(json_object_get(x, "ip"));
+		json_array_append_new(rows, json_pack("[s, s, s, s]", tap ? tap : "-",
+						      json_string_value(json_object_get(x, "mac")),
+						      json_string_value(json_object_get(x, "source")), ip ? ip : "-"));
+	}
+	static const char *const h[] = {"Tap", "MAC address", "Source", "IPv4 address", NULL};
+	cli__table(h, rows);
+	json_decref(rows);
+}
+
 static void print_done(const char *what, json_t *r)
 {
 	printf("Domain '%s' %s\n", json_string_value(json_object_get(r, "name")), what);
@@ -345,6 +362,7 @@ int cli__domain_command(struct cli *c, const char *cmd, struct st_err *err)
 		{"start", "POST", "/start", print_started},       {"destroy", "POST", "/destroy", print_destroyed},
 		{"reboot", "POST", "/reboot", print_rebooted},    {"suspend", "POST", "/suspend", print_suspended},
 		{"resume", "POST", "/resume", print_resumed},     {"dominfo", "GET", "", print_info},
+		{"domifaddr", "GET", "/interfaces", print_ifaddr},
 	};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(simple); i++) {
 		if (strcmp(cmd, simple[i].cmd))

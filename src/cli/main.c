@@ -19,7 +19,7 @@ static void usage(FILE *f)
 "Domains:   list [--all] [--state running|paused|shutoff] [--autostart] [--name GLOB]\n"
 "           define FILE (JSON or libvirt XML)     undefine NAME [--remove-all-storage]\n"
 "           start NAME   shutdown NAME [--timeout S] [--wait]   destroy NAME   reboot NAME\n"
-"           suspend NAME   resume NAME   dominfo NAME   dumpxml NAME   console NAME\n"
+"           suspend NAME   resume NAME   dominfo NAME   domifaddr NAME   dumpxml NAME   console NAME\n"
 "           autostart NAME [--disable]   event [--domain NAME] [--count N] [--timeout S]\n"
 "Storage:   pool-list   pool-define FILE   pool-define-as NAME dir PATH|logical VG   pool-info POOL\n"
 "           pool-undefine POOL   vol-list POOL   vol-info VOL --pool POOL   vol-path VOL --pool POOL\n"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define IFNAME_MAX 15
@@ -379,14 +380,13 @@ int networks__api_stop(struct api_req *r, struct api_reply *out, struct st_err *
 	return net__action(r, out, false, err);
 }
 
-int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err)
+static void tap_name(const char *uuid, size_t idx, char *out, size_t len);
+
+/* dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENT-ID" per line. */
+static json_t *net__leases(struct host *h, const char *name)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
-	if (!def)
-		return -1;
-	json_decref(def);
 	char pidf[512], leases[512];
-	net__paths(r->h, r->segs[1], pidf, leases, sizeof(pidf));
+	net__paths(h, name, pidf, leases, sizeof(pidf));
 	json_t *list = json_array();
 	cleanup_fclose FILE *f = fopen(leases, "re");
 	char line[512];
@@ -397,8 +397,40 @@ int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err
 			json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "expiry", (json_int_t)expiry, "mac",
 							      mac, "ip", ip, "hostname", host));
 	}
-	out->json = list;
+	return list;
+}
+
+int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	json_t *def = net__find(r->h, r->segs[1], err);
+	if (!def)
+		return -1;
+	json_decref(def);
+	out->json = net__leases(r->h, r->segs[1]);
 	return 0;
+}
+
+json_t *networks__domain_addresses(struct host *h, const struct dom *d)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *nic;
+	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
+		char tap[IFNAME_MAX + 1];
+		tap_name(d->uuid, i, tap, sizeof(tap));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:n}", "type", s(nic, "type"), "source", s(nic, "source"),
+				      "mac", s(nic, "mac"), "tap", d->state != DOM_SHUTOFF ? tap : NULL, "ip");
+		/* addresses are known where stratad's dnsmasq hands them out */
+		json_t *leases = !strcmp(s(nic, "type"), "network") ? net__leases(h, s(nic, "source")) : NULL;
+		size_t k;
+		json_t *l;
+		json_array_foreach(leases, k, l)
+			if (!strcasecmp(s(l, "mac"), s(nic, "mac")))
+				json_object_set(o, "ip", json_object_get(l, "ip"));
+		json_decref(leases);
+		json_array_append_new(out, o);
+	}
+	return out;
 }
 
 int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err)

@@ -21,6 +21,9 @@ int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err
 int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err);
 
 void networks__autostart(struct host *h);
+/* A domain's NICs with their tap (while it runs) and the address the
+ * network's dnsmasq leased to their MAC, if any. */
+json_t *networks__domain_addresses(struct host *h, const struct dom *d);
 /* Creates the taps of a domain's NICs (a tap on the network's bridge, or a
  * macvtap on the host device for "direct") and opens each for the VMM:
  * fds[i] for NIC i. */

@@ -116,6 +116,15 @@ static int dom_xml(struct api_req *r, struct api_reply *out, struct st_err *err)
 	return out->text ? 0 : st_fail(err, ENOMEM, "XML export");
 }
 
+static int dom_interfaces(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	struct dom *d = dom_arg(r, err);
+	if (!d)
+		return -1;
+	out->json = networks__domain_addresses(r->h, d);
+	return 0;
+}
+
 static int dom_console(struct api_req *r, struct api_reply *out, struct st_err *err)
 {
 	struct dom *d = dom_arg(r, err);
@@ -332,6 +341,7 @@ static const struct route {
 	{"DELETE", "domains/*", dom_undefine},
 	{"GET", "domains/*/xml", dom_xml},
 	{"GET", "domains/*/console", dom_console},
+	{"GET", "domains/*/interfaces", dom_interfaces},
 	{"POST", "domains/*/start", dom_action},
 	{"POST", "domains/*/shutdown", dom_action},
 	{"POST", "domains/*/destroy", dom_action},

@@ -154,6 +154,11 @@ def test_dhcp_lease_of_a_guest_listed(netd):
     assert re.fullmatch(r"10\.91\.0\.1[0-9][0-9]", lease["ip"]), lease
     table = d.cli("net-dhcp-leases", "dh").stdout
     assert "52:54:00:12:34:56" in table and lease["ip"] in table and "host-io" in table
+    # the domain's own view: its NIC's address, from the same lease
+    addrs = json.loads(d.cli("--json", "domifaddr", "dhc").stdout)
+    assert addrs == [{"type": "network", "source": "dh", "mac": "52:54:00:12:34:56", "tap": None,
+                      "ip": lease["ip"]}]
+    assert lease["ip"] in d.cli("domifaddr", "dhc").stdout
 
 
 def test_macvtap_direct_nic_on_a_veth(netd):
@@ -202,5 +207,7 @@ def test_nic_survives_a_stratad_kill(netd):
     # the VMM's own view: its NIC is on that tap
     assert [x["tap"] for x in info["devices"] if "tap" in x] == [tap]
     assert f"{tap}: rx" in d.cli("dominfo", "kg").stdout
+    assert d.ok("GET", "/v1/domains/kg/interfaces")[0]["tap"] == tap
+    assert d.call("GET", "/v1/domains/nosuch/interfaces")[0] == 404
     d.ok("POST", "/v1/domains/kg/destroy")
     assert not [x for x in links(d) if x.startswith("stt")] and d.vmm_pids() == []
