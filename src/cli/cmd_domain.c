@@ -52,14 +52,41 @@ static void print_info(json_t *r)
 	size_t i;
 	json_t *x;
 	json_array_foreach(json_object_get(def, "disks"), i, x)
-		printf("%-16s %s %s (%s)\n", i ? "" : "Disks:", json_string_value(json_object_get(x, "target")),
-		       json_string_value(json_object_get(x, "path")), json_string_value(json_object_get(x, "format")));
+		printf("%-16s %s %s (%s%s)\n", i ? "" : "Disks:", json_string_value(json_object_get(x, "target")),
+		       json_string_value(json_object_get(x, "path")), json_string_value(json_object_get(x, "format")),
+		       json_is_true(json_object_get(x, "readonly")) ? ", read-only" : "");
 	json_array_foreach(json_object_get(def, "interfaces"), i, x)
 		printf("%-16s %s %s %s\n", i ? "" : "Interfaces:", json_string_value(json_object_get(x, "type")),
 		       json_string_value(json_object_get(x, "source")), json_string_value(json_object_get(x, "mac")));
+	size_t nic = 0;
+	json_array_foreach(json_object_get(r, "devices"), i, x) {
+		json_t *st = json_object_get(x, "stats");
+		if (!json_object_get(x, "tap"))
+			continue;
+		printf("%-16s %s: rx %lld, tx %lld frames\n", nic++ ? "" : "Taps:", json_string_value(json_object_get(x, "tap")),
+		       (long long)json_integer_value(json_object_get(st, "rx_frames")),
+		       (long long)json_integer_value(json_object_get(st, "tx_frames")));
+	}
 	const char *last = json_string_value(json_object_get(r, "last_stop_reason"));
 	if (last && *last)
 		printf("%-16s %s\n", "Last stop:", last);
+}
+
+static void print_ifaddr(json_t *r)
+{
+	json_t *rows = json_array();
+	size_t i;
+	json_t *x;
+	json_array_foreach(r, i, x) {
+		const char *tap = json_string_value(json_object_get(x, "tap"));
+		const char *ip = json_string_value(json_object_get(x, "ip"));
+		json_array_append_new(rows, json_pack("[s, s, s, s]", tap ? tap : "-",
+						      json_string_value(json_object_get(x, "mac")),
+						      json_string_value(json_object_get(x, "source")), ip ? ip : "-"));
+	}
+	static const char *const h[] = {"Tap", "MAC address", "Source", "IPv4 address", NULL};
+	cli__table(h, rows);
+	json_decref(rows);
 }
 
 static void print_done(const char *what, json_t *r)
@@ -181,7 +208,7 @@ static int cmd_event(struct cli *c, struct st_err *err)
 	cleanup_free char *path = NULL, *e = dom ? cli__escape(dom) : NULL;
 	if (asprintf(&path, "/v1/events%s%s", dom ? "?domain=" : "", dom ? e : "") < 0)
 		return st_fail(err, ENOMEM, "event");
-	cleanup_close int fd = http__open_stream(&c->target, path, err);
+	cleanup_close int fd = http__open_stream(&c->target, path, NULL, err);
 	if (fd < 0)
 		return -1;
 	uint64_t deadline = secs ? st_now_ns() + secs * 1000000000ull : 0, seen = 0;
@@ -229,15 +256,10 @@ static int cmd_console(struct cli *c, struct st_err *err)
 	if (cli__positionals(c, 1, 1, "strata console NAME", err) < 0)
 		return -1;
 	cleanup_free char *path = dom_path(c->argv[0], "/console");
-	json_t *r;
-	if (http__json(&c->target, "GET", path, NULL, &r, err) < 0)
+	/* through the API (unix socket or TCP alike): the connection becomes the console */
+	cleanup_close int fd = http__open_stream(&c->target, path, "strata-console", err);
+	if (fd < 0)
 		return -1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", json_string_value(json_object_get(r, "path")));
-	json_decref(r);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "console socket %s", sa.sun_path);
 	bool tty = isatty(STDIN_FILENO);
 	struct termios saved, raw;
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
@@ -340,6 +362,7 @@ int cli__domain_command(struct cli *c, const char *cmd, struct st_err *err)
 		{"start", "POST", "/start", print_started},       {"destroy", "POST", "/destroy", print_destroyed},
 		{"reboot", "POST", "/reboot", print_rebooted},    {"suspend", "POST", "/suspend", print_suspended},
 		{"resume", "POST", "/resume", print_resumed},     {"dominfo", "GET", "", print_info},
+		{"domifaddr", "GET", "/interfaces", print_ifaddr},
 	};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(simple); i++) {
 		if (strcmp(cmd, simple[i].cmd))

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,9 +152,11 @@ int cli__storage_command(struct cli *c, const char *cmd, struct st_err *err)
 		return cli__call(c, "GET", "/v1/pools", NULL, print_pools, err);
 	}
 	if (!strcmp(cmd, "pool-define-as") || !strcmp(cmd, "pool-create-as")) {
-		if (cli__positionals(c, 3, 3, "strata pool-define-as NAME dir PATH", err) < 0)
+		if (cli__positionals(c, 3, 3, "strata pool-define-as NAME dir PATH | NAME logical VG", err) < 0)
 			return -1;
-		json_t *body = json_pack("{s:s, s:s, s:s}", "name", c->argv[0], "type", c->argv[1], "path", c->argv[2]);
+		/* the third argument of a logical pool is its volume group */
+		json_t *body = json_pack("{s:s, s:s, s:s}", "name", c->argv[0], "type", c->argv[1],
+					 strcmp(c->argv[1], "logical") ? "path" : "vg", c->argv[2]);
 		int rc = cli__call(c, "POST", "/v1/pools", body, print_ok, err);
 		json_decref(body);
 		if (rc == 0 && !c->json)
@@ -265,8 +268,12 @@ static void print_leases(json_t *r)
 	size_t i;
 	json_t *l;
 	json_array_foreach(r, i, l) {
-		char exp[32];
-		snprintf(exp, sizeof(exp), "%lld", (long long)json_integer_value(json_object_get(l, "expiry")));
+		/* dnsmasq writes the expiry as seconds since the epoch, 0 for never */
+		char exp[32] = "never";
+		time_t t = (time_t)json_integer_value(json_object_get(l, "expiry"));
+		struct tm tm;
+		if (t && localtime_r(&t, &tm))
+			strftime(exp, sizeof(exp), "%Y-%m-%d %H:%M:%S", &tm);
 		json_array_append_new(rows, json_pack("[s, s, s, s]", exp, str(l, "mac"), str(l, "ip"), str(l, "hostname")));
 	}
 	static const char *const h[] = {"Expiry", "MAC address", "IP address", "Hostname", NULL};

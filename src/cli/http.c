@@ -1,5 +1,6 @@
 #include "cli/http.h"
 #include "common/cleanup.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -7,54 +8,27 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 static int http__connect(const struct http_target *t, struct st_err *err)
 {
-	if (t->tcp) {
-		char host[256];
-		const char *colon = strrchr(t->tcp, ':');
-		if (!colon || (size_t)(colon - t->tcp) >= sizeof(host))
-			return st_fail(err, 0, "--connect wants HOST:PORT");
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - t->tcp), t->tcp);
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-		int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-		if (rc)
-			return st_fail(err, 0, "%s: %s", t->tcp, gai_strerror(rc));
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			st_fail_errno(err, "cannot connect to stratad at %s", t->tcp);
-			if (fd >= 0)
-				close(fd);
-			freeaddrinfo(ai);
-			return -1;
-		}
-		freeaddrinfo(ai);
-		return fd;
-	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(t->unix_path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "socket path %s is too long", t->unix_path);
-	strcpy(sa.sun_path, t->unix_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return st_fail_errno(err, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		st_fail_errno(err, "cannot connect to stratad at %s (is it running? --socket or STRATA_SOCKET)",
-			      t->unix_path);
-		close(fd);
-		return -1;
-	}
+	int fd = t->tcp ? st_tcp_connect(t->tcp, err) : st_unix_connect(t->unix_path, err);
+	if (fd < 0 && err && err->errnum) /* a refused connection: say whose */
+		return st_fail(err, err->errnum, "cannot connect to stratad at %s%s", t->tcp ? t->tcp : t->unix_path,
+			       t->tcp ? "" : " (is it running? --socket or STRATA_SOCKET)");
 	return fd;
 }
 
-static int send_head(int fd, const struct http_target *t, const char *method, const char *path, const char *ctype,
-		     int64_t len, struct st_err *err)
+static int send_head_upgrade(int fd, const struct http_target *t, const char *method, const char *path,
+			     const char *ctype, int64_t len, const char *upgrade, struct st_err *err)
 {
 	char head[2048];
-	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.0\r\nHost: stratad\r\n", method, path);
+	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.%d\r\nHost: stratad\r\n", method, path, upgrade ? 1 : 0);
+	if (upgrade)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: Upgrade\r\nUpgrade: %s\r\n", upgrade);
 	if (t->tcp && t->token)
 		n += snprintf(head + n, sizeof(head) - (size_t)n, "Authorization: Bearer %s\r\n", t->token);
 	if (ctype)
@@ -65,6 +39,12 @@ static int send_head(int fd, const struct http_target *t, const char *method, co
 	if ((size_t)n >= sizeof(head))
 		return st_fail(err, 0, "request path too long");
 	return st_write_all(fd, head, (size_t)n, err);
+}
+
+static int send_head(int fd, const struct http_target *t, const char *method, const char *path, const char *ctype,
+		     int64_t len, struct st_err *err)
+{
+	return send_head_upgrade(fd, t, method, path, ctype, len, NULL, err);
 }
 
 /* Reads up to the end of the headers; leftover body bytes go to *rest. */
@@ -220,45 +200,56 @@ int http__request(const struct http_target *t, const char *method, const char *p
 	return 0;
 }
 
-int http__open_stream(const struct http_target *t, const char *path, struct st_err *err)
+/* The error message of a refused stream request (its JSON body: HTTP/1.1
+ * keeps the connection open, so Content-Length says where it ends). */
+static int stream_refused(int fd, unsigned status, size_t len, struct st_err *err)
 {
-	int fd = http__connect(t, err);
+	char body[4096];
+	size_t n = 0;
+	len = ST_MIN(len, sizeof(body) - 1);
+	for (ssize_t r; n < len && (r = read(fd, body + n, len - n)) > 0;)
+		n += (size_t)r;
+	json_t *j = json_loadb(body, n, 0, NULL);
+	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	st_fail(err, 0, "%s", msg ? msg : "the request was refused");
+	json_decref(j);
+	return -(int)status;
+}
+
+int http__open_stream(const struct http_target *t, const char *path, const char *upgrade, struct st_err *err)
+{
+	cleanup_close int fd = http__connect(t, err);
 	if (fd < 0)
 		return -1;
 	/* the headers are read byte by byte so nothing of the stream is consumed */
-	if (send_head(fd, t, "GET", path, NULL, -1, err) < 0) {
-		close(fd);
+	if (send_head_upgrade(fd, t, "GET", path, NULL, -1, upgrade, err) < 0)
 		return -1;
-	}
 	char line[4096];
 	size_t n = 0;
 	unsigned status = 0;
+	size_t body_len = SIZE_MAX;
 	for (;;) {
 		char c;
 		ssize_t r = read(fd, &c, 1);
-		if (r <= 0) {
-			close(fd);
-			return st_fail(err, 0, "stratad closed the event stream");
-		}
+		if (r <= 0)
+			return st_fail(err, 0, "stratad closed the connection");
 		if (c != '\n') {
 			if (n < sizeof(line) - 1)
 				line[n++] = c;
 			continue;
 		}
 		line[n && line[n - 1] == '\r' ? n - 1 : n] = 0;
-		if (!status && sscanf(line, "HTTP/%*s %u", &status) != 1) {
-			close(fd);
+		if (!status && sscanf(line, "HTTP/%*s %u", &status) != 1)
 			return st_fail(err, 0, "unreadable reply from stratad");
-		}
-		if (!line[0] || (n == 1 && line[0] == 0))
+		if (!strncasecmp(line, "Content-Length:", 15))
+			body_len = strtoull(line + 15, NULL, 10);
+		if (!line[0])
 			break;
 		n = 0;
 	}
-	if (status != 200) {
-		close(fd);
-		return st_fail(err, 0, "the event stream was refused (HTTP %u)", status);
-	}
-	return fd;
+	if (status != (upgrade ? 101u : 200u))
+		return stream_refused(fd, status, body_len, err);
+	return st_steal_fd(&fd);
 }
 
 int http__json(const struct http_target *t, const char *method, const char *path, const json_t *body,

@@ -29,9 +29,10 @@ int http__request(const struct http_target *t, const char *method, const char *p
  * sink (download); progress on stderr when show_progress. */
 int http__transfer(const struct http_target *t, const char *method, const char *path, int upload_fd,
 		   uint64_t size, FILE *sink, int show_progress, struct http_resp *out, struct st_err *err);
-/* Opens a request and returns the socket positioned after the headers
- * (for the event stream). */
-int http__open_stream(const struct http_target *t, const char *path, struct st_err *err);
+/* Opens a GET request and returns the socket positioned after the headers:
+ * the event stream, or with upgrade, the connection switched to that
+ * protocol (the console). A refusal fails with the API's message. */
+int http__open_stream(const struct http_target *t, const char *path, const char *upgrade, struct st_err *err);
 
 /* The API's JSON reply, or an error from {"error": {"message"}} (errnum = status). */
 int http__json(const struct http_target *t, const char *method, const char *path, const json_t *body,

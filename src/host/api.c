@@ -10,12 +10,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@ struct api {
 	struct host *h;
 	struct MHD_Daemon *unix_d, *tcp_d;
 	char *token;
+	volatile int closing; /* console sessions end: MHD_stop_daemon waits for them */
 };
 
 /* Per request: the body accumulates here (or streams to upload_fd). */
@@ -42,6 +46,7 @@ struct conn_state {
 	uid_t uid;
 	pid_t pid;
 	bool can_write;
+	char *console; /* the upgraded connection's console socket */
 };
 
 const char *api__arg(const struct api_req *r, const char *name)
@@ -208,8 +213,63 @@ static enum MHD_Result send_sse(struct api_req *r)
 	return rc;
 }
 
-static enum MHD_Result send_reply(struct api_req *r, struct api_reply *out)
+bool api__wants_upgrade(const struct api_req *r, const char *proto)
 {
+	const char *up = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Upgrade");
+	return up && !strcasecmp(up, proto);
+}
+
+/* Copies bytes both ways until either side closes (or stratad ends). */
+static void console_pump(int client, int con, volatile int *quitting)
+{
+	char buf[4096];
+	struct pollfd p[2] = {{.fd = client, .events = POLLIN}, {.fd = con, .events = POLLIN}};
+	fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK);
+	while (!*quitting) {
+		int n = poll(p, 2, 500);
+		if (n < 0 && errno != EINTR)
+			return;
+		for (int i = 0; n > 0 && i < 2; i++) {
+			if (!p[i].revents)
+				continue;
+			ssize_t got = read(p[i].fd, buf, sizeof(buf));
+			if (got <= 0 || st_write_all(p[1 - i].fd, buf, (size_t)got, NULL) < 0)
+				return;
+		}
+	}
+}
+
+/* Runs on the connection's own thread (one per connection), so it may block. */
+static void console_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+			     size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct api *a = cls;
+	struct conn_state *cs = con_cls;
+	(void)conn;
+	struct st_err err = {0};
+	cleanup_close int con = st_unix_connect(cs->console, &err);
+	if (con < 0)
+		st_warn("console %s: %s", cs->console, err.msg);
+	else if (!extra_in_size || st_write_all(con, extra_in, extra_in_size, NULL) == 0)
+		console_pump(sock, con, &a->closing);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result send_console(struct api *a, struct api_req *r, struct conn_state *cs, char *path)
+{
+	free(cs->console);
+	cs->console = path;
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(console_upgraded, a);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, API_CONSOLE_PROTO);
+	enum MHD_Result rc = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result send_reply(struct api *a, struct api_req *r, struct conn_state *cs, struct api_reply *out)
+{
+	if (out->console)
+		return send_console(a, r, cs, out->console);
 	if (out->sse)
 		return send_sse(r);
 	if (out->fd >= 0) {
@@ -353,6 +413,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (rc < 0) {
 		json_decref(out.json);
 		free(out.text);
+		free(out.console);
 		if (out.fd >= 0)
 			close(out.fd);
 		out = (struct api_reply){.status = routes__status_of(&err), .fd = -1};
@@ -360,7 +421,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	audit(a, &r, url, out.status);
 	pthread_mutex_unlock(&a->h->lock);
-	return send_reply(&r, &out);
+	return send_reply(a, &r, cs, &out);
 }
 
 static enum MHD_Result handle_unix(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -384,12 +445,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 	if (cs->upload_fd >= 0)
 		close(cs->upload_fd);
 	free(cs->body);
+	free(cs->console);
 	free(cs);
 	*con_cls = NULL;
 }
 
 static const unsigned daemon_flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				     MHD_USE_POLL | MHD_USE_ITC;
+				     MHD_USE_POLL | MHD_USE_ITC | MHD_ALLOW_UPGRADE;
 
 static struct MHD_Daemon *serve(struct api *a, MHD_AccessHandlerCallback handler, int listen_fd)
 {
@@ -397,32 +459,6 @@ static struct MHD_Daemon *serve(struct api *a, MHD_AccessHandlerCallback handler
 				MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 				/* a thread per connection: a small stack makes creating one cheap */
 				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
-}
-
-static int tcp_listen(const char *spec, struct st_err *err)
-{
-	char host[256];
-	const char *colon = strrchr(spec, ':');
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host))
-		return st_fail(err, 0, "--listen-tcp wants HOST:PORT, not '%s'", spec);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai;
-	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-	if (rc)
-		return st_fail(err, 0, "--listen-tcp %s: %s", spec, gai_strerror(rc));
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		st_fail_errno(err, "--listen-tcp %s", spec);
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-		return -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
 }
 
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err)
@@ -450,10 +486,10 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 			return st_fail(err, 0, "--listen-tcp needs a token (--token-file)");
 		}
 		a->token = strdup(opts->token);
-		int tfd = tcp_listen(opts->tcp_addr, err);
+		int tfd = st_tcp_listen(opts->tcp_addr, err);
 		if (tfd < 0) {
 			api__stop(a);
-			return -1;
+			return st_err_prefix(err, "--listen-tcp");
 		}
 		a->tcp_d = serve(a, handle_tcp, tfd);
 		if (!a->tcp_d) {
@@ -471,6 +507,7 @@ void api__stop(struct api *a)
 	if (!a)
 		return;
 	events__shutdown();
+	a->closing = 1;
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
 	if (a->tcp_d)

@@ -50,7 +50,12 @@ struct api_reply {
 	int fd;            /* a file to send (download), fd_size bytes; -1 otherwise */
 	uint64_t fd_size;
 	bool sse;          /* serve the event stream */
+	char *console;     /* malloc'd console socket path: upgrade the connection to it */
 };
+
+/* The request asked to upgrade its connection to this protocol. */
+bool api__wants_upgrade(const struct api_req *r, const char *proto);
+#define API_CONSOLE_PROTO "strata-console"
 
 const char *api__arg(const struct api_req *r, const char *name);
 /* Parses the JSON body: fails (EINVAL) with the parser's message. */

@@ -165,7 +165,7 @@ static void dom__ended(struct host *h, struct dom *d)
 	if (store__runtime_clear(h->store, d->uuid, &err) < 0)
 		st_warn("%s: %s", d->name, err.msg);
 	dom__remove_run_files(h, d);
-	networks__taps_delete(d->uuid, json_array_size(json_object_get(d->def, "interfaces")));
+	networks__taps_delete(d->uuid, json_array_size(json_object_get(d->def, "interfaces")), NULL);
 	events__emit(kind, "domain", d->name, d->uuid, reason);
 	st_info("domain %s %s: %s", d->name, kind, reason);
 	if (restart && !h->quitting && domains__start(h, d, "reboot", &err) < 0)
@@ -249,54 +249,104 @@ static int check_sources(const struct dom *d, struct st_err *err)
 	return 0;
 }
 
+/* strata-vm's command line for a run of d. */
+struct vm_args {
+	const char *argv[64];
+	char *owned[2 * VMPROC_MAX_FDS];
+	size_t nown;
+	char cpus[16], mem[32], console[600], control[512], log[512], exit[512];
+};
+
+static void vm_args__free(struct vm_args *a)
+{
+	for (size_t i = 0; i < a->nown; i++)
+		free(a->owned[i]);
+	a->nown = 0;
+}
+
+static int vm_args__oom(struct vm_args *a, struct st_err *err)
+{
+	vm_args__free(a);
+	return st_fail(err, ENOMEM, "the VMM's arguments");
+}
+
+static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a, struct st_err *err)
+{
+	json_t *os = json_object_get(d->def, "os");
+	size_t n = 0;
+	a->nown = 0;
+	snprintf(a->cpus, sizeof(a->cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
+	snprintf(a->mem, sizeof(a->mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
+	run_path(h, d, "console", a->control, sizeof(a->control));
+	snprintf(a->console, sizeof(a->console), "socket:%s", a->control);
+	run_path(h, d, "ctl", a->control, sizeof(a->control));
+	run_path(h, d, "exit", a->exit, sizeof(a->exit));
+	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
+	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
+			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
+			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
+		a->argv[n++] = fixed[i];
+	if (json_object_get(os, "initrd")) {
+		a->argv[n++] = "--initrd";
+		a->argv[n++] = json_string_value(json_object_get(os, "initrd"));
+	}
+	/* the format is always explicit: a raw disk is never probed, so a guest
+	 * that writes a qcow2 header cannot make its disk point elsewhere */
+	size_t i;
+	json_t *disk, *nic;
+	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
+		    asprintf(&a->owned[a->nown], "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
+			     json_string_value(json_object_get(disk, "format")),
+			     json_string_value(json_object_get(disk, "target")),
+			     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
+			return vm_args__oom(a, err);
+		a->argv[n++] = "--disk";
+		a->argv[n++] = a->owned[a->nown++];
+	}
+	/* NIC i is the fd the keeper puts at 3 + i */
+	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
+		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
+		    asprintf(&a->owned[a->nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
+			return vm_args__oom(a, err);
+		a->argv[n++] = "--net";
+		a->argv[n++] = a->owned[a->nown++];
+	}
+	a->argv[n] = NULL;
+	return 0;
+}
+
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
 		return host__fail(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	if (check_sources(d, err) < 0)
 		return -1;
-	/* the taps exist before the VMM starts; strata-vm has no virtio-net
-	 * yet, so they are not handed to it (argv gets them when it does) */
-	json_t *taps;
-	size_t nr_nics = json_array_size(json_object_get(d->def, "interfaces"));
-	if (networks__taps_create(h, d->uuid, json_object_get(d->def, "interfaces"), &taps, err) < 0)
+	/* the taps exist before the VMM starts: it gets each one's fd */
+	json_t *nics = json_object_get(d->def, "interfaces");
+	size_t nr_nics = json_array_size(nics);
+	int fds[VMPROC_MAX_FDS];
+	for (size_t i = 0; i < VMPROC_MAX_FDS; i++)
+		fds[i] = -1;
+	if (nr_nics > VMPROC_MAX_FDS)
+		return host__fail(err, EINVAL, "start %s: too many interfaces", d->name);
+	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return st_err_prefix(err, "start %s", d->name);
-	json_decref(taps);
-	json_t *os = json_object_get(d->def, "os");
-	char cpus[16], mem[32], console[600], control[512], logp[512], exitp[512];
-	snprintf(cpus, sizeof(cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
-	snprintf(mem, sizeof(mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
-	run_path(h, d, "console", control, sizeof(control));
-	snprintf(console, sizeof(console), "socket:%s", control);
-	run_path(h, d, "ctl", control, sizeof(control));
-	run_path(h, d, "exit", exitp, sizeof(exitp));
-	snprintf(logp, sizeof(logp), "%s/%s.log", h->log_dir, d->name);
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = h->vm_binary;
-	argv[n++] = "--kernel";
-	argv[n++] = json_string_value(json_object_get(os, "kernel"));
-	if (json_object_get(os, "initrd")) {
-		argv[n++] = "--initrd";
-		argv[n++] = json_string_value(json_object_get(os, "initrd"));
-	}
-	argv[n++] = "--cmdline";
-	argv[n++] = json_string_value(json_object_get(os, "cmdline"));
-	argv[n++] = "--cpus";
-	argv[n++] = cpus;
-	argv[n++] = "--memory";
-	argv[n++] = mem;
-	argv[n++] = "--console";
-	argv[n++] = console;
-	argv[n++] = "--control";
-	argv[n++] = control;
-	argv[n] = NULL;
-	struct vmproc_spec spec = {.argv = (char *const *)argv, .log_path = logp, .exit_path = exitp,
-				   .control_path = control};
-	if (vmproc__spawn(&spec, &d->proc, err) < 0) {
-		networks__taps_delete(d->uuid, nr_nics);
+	struct vm_args a;
+	int rc = vm_args__build(h, d, &a, err);
+	struct vmproc_spec spec = {.argv = (char *const *)a.argv, .log_path = a.log, .exit_path = a.exit,
+				   .control_path = a.control, .fds = fds, .nr_fds = (unsigned)nr_nics};
+	if (rc == 0)
+		rc = vmproc__spawn(&spec, &d->proc, err);
+	vm_args__free(&a);
+	if (rc < 0) {
+		networks__taps_delete(d->uuid, nr_nics, fds);
 		return st_err_prefix(err, "start %s", d->name);
 	}
+	/* the VMM has its copies: ours would keep a dead guest's taps alive */
+	for (size_t i = 0; i < nr_nics; i++)
+		close(fds[i]);
 	/* recorded before the wait: a stratad killed meanwhile finds the guest */
 	d->started_at = time(NULL);
 	d->state = DOM_RUNNING;
@@ -325,7 +375,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		d->state = DOM_SHUTOFF;
 		store__runtime_clear(h->store, d->uuid, NULL);
 		dom__remove_run_files(h, d);
-		networks__taps_delete(d->uuid, nr_nics);
+		networks__taps_delete(d->uuid, nr_nics, NULL);
 		err->errnum = EIO;
 		return st_err_prefix(err, "start %s", d->name);
 	}
@@ -462,6 +512,11 @@ json_t *domains__info(struct host *h, const struct dom *d)
 		run_path(h, (struct dom *)d, "ctl", path, sizeof(path));
 		if (vmproc__control(path, "status", &status, NULL) == 0)
 			json_object_set_new(o, "vmm", status);
+		/* the VMM's view of the disks and NICs: paths, taps, counters */
+		json_t *devs = NULL;
+		if (vmproc__control(path, "query-devices", &devs, NULL) == 0)
+			json_object_set(o, "devices", json_object_get(devs, "devices"));
+		json_decref(devs);
 	}
 	return o;
 }
@@ -481,6 +536,15 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 				  .keeper_start = rt->keeper_start};
 	d->started_at = rt->started_at;
 	d->state = !strcmp(rt->state, "paused") ? DOM_PAUSED : DOM_RUNNING;
+	/* a complete exit file means the run is over, even while its keeper
+	 * is still on its way out */
+	char exitp[512];
+	int code, sig;
+	run_path(h, d, "exit", exitp, sizeof(exitp));
+	if (vmproc__exit_status(exitp, &code, &sig) == 0) {
+		dom__ended(h, d);
+		return;
+	}
 	d->pidfd = vmproc__pidfd(rt->keeper_pid, rt->keeper_start, NULL);
 	if (d->pidfd < 0 && !vmproc__alive(rt->vm_pid, rt->vm_start)) {
 		dom__ended(h, d);

@@ -13,7 +13,7 @@
 
 #define MEMORY_MIB_MAX (1u << 20)
 #define VCPUS_MAX 64
-#define DISKS_MAX 16
+#define DISKS_MAX 8 /* strata-vm's limit */
 #define NICS_MAX 8
 
 bool domdef__name_ok(const char *name)
@@ -190,6 +190,11 @@ static int check_disk(const json_t *d, size_t idx, domdef_volume_fn resolve, voi
 	} else {
 		json_decref(o);
 		return st_fail(err, 0, "%s: \"path\" (or \"pool\" and \"volume\") is required", where);
+	}
+	/* strata-vm's --disk takes PATH,OPTIONS: a comma would split the path */
+	if (strchr(json_string_value(json_object_get(o, "path")), ',')) {
+		json_decref(o);
+		return st_fail(err, 0, "%s: disk paths cannot contain ','", where);
 	}
 	json_object_set_new(o, "format", json_string(format ? format : "raw"));
 	json_object_set_new(o, "bus", json_string("virtio"));

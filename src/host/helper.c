@@ -2,7 +2,6 @@
 #include "common/cleanup.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -85,15 +84,3 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 	return 0;
 }
 
-
-int host__fail(struct st_err *err, int cls, const char *fmt, ...)
-{
-	if (!err)
-		return -1;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->errnum = cls;
-	return -1;
-}

@@ -40,6 +40,7 @@ struct host {
 	struct store *store;
 	char *state_dir, *run_dir, *log_dir;
 	const char *vm_binary;
+	const char *lvm_config; /* --lvm-config: given to every lvm2 command */
 	struct dom *doms;
 	unsigned nr_doms;
 	int epfd;

@@ -37,6 +37,7 @@ static void usage(void)
 	       "      --token-file FILE      bearer token required on TCP\n"
 	       "      --vm-binary PATH       strata-vm to run (default: next to stratad)\n"
 	       "      --shutdown-timeout S   seconds a shutdown waits before destroying (default 60)\n"
+	       "      --lvm-config CONFIG    passed as --config to lvm2's commands (logical pools)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -81,9 +82,10 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
 		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
+		{"lvm-config", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
-	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL;
+	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
 	struct api_opts aopts = {0};
 	cleanup_free char *vm_binary = NULL;
 	uint64_t timeout = 60;
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'T': aopts.tcp_addr = optarg; break;
 		case 't': token_file = optarg; break;
+		case 'L': lvm_config = optarg; break;
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { st_fail_errno(&err, "--vm-binary %s", optarg); st_err_print(&err); return 1; } break;
 		case 'o':
 			if (st_parse_u64(optarg, 86400, &timeout, &err) < 0) {
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
 		vm_binary = default_vm_binary();
 	static struct host h = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	h.vm_binary = vm_binary;
+	h.lvm_config = lvm_config;
 	h.shutdown_timeout_s = (unsigned)timeout;
 	cleanup_free char *db = NULL, *default_sock = NULL;
 	if (asprintf(&h.state_dir, "%s", state_dir) < 0 || asprintf(&h.run_dir, "%s/run", state_dir) < 0 ||

@@ -7,12 +7,16 @@
 #include "host/helper.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define IFNAME_MAX 15
@@ -376,14 +380,13 @@ int networks__api_stop(struct api_req *r, struct api_reply *out, struct st_err *
 	return net__action(r, out, false, err);
 }
 
-int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err)
+static void tap_name(const char *uuid, size_t idx, char *out, size_t len);
+
+/* dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENT-ID" per line. */
+static json_t *net__leases(struct host *h, const char *name)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
-	if (!def)
-		return -1;
-	json_decref(def);
 	char pidf[512], leases[512];
-	net__paths(r->h, r->segs[1], pidf, leases, sizeof(pidf));
+	net__paths(h, name, pidf, leases, sizeof(pidf));
 	json_t *list = json_array();
 	cleanup_fclose FILE *f = fopen(leases, "re");
 	char line[512];
@@ -394,8 +397,40 @@ int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err
 			json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "expiry", (json_int_t)expiry, "mac",
 							      mac, "ip", ip, "hostname", host));
 	}
-	out->json = list;
+	return list;
+}
+
+int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	json_t *def = net__find(r->h, r->segs[1], err);
+	if (!def)
+		return -1;
+	json_decref(def);
+	out->json = net__leases(r->h, r->segs[1]);
 	return 0;
+}
+
+json_t *networks__domain_addresses(struct host *h, const struct dom *d)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *nic;
+	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
+		char tap[IFNAME_MAX + 1];
+		tap_name(d->uuid, i, tap, sizeof(tap));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:n}", "type", s(nic, "type"), "source", s(nic, "source"),
+				      "mac", s(nic, "mac"), "tap", d->state != DOM_SHUTOFF ? tap : NULL, "ip");
+		/* addresses are known where stratad's dnsmasq hands them out */
+		json_t *leases = !strcmp(s(nic, "type"), "network") ? net__leases(h, s(nic, "source")) : NULL;
+		size_t k;
+		json_t *l;
+		json_array_foreach(leases, k, l)
+			if (!strcasecmp(s(l, "mac"), s(nic, "mac")))
+				json_object_set(o, "ip", json_object_get(l, "ip"));
+		json_decref(leases);
+		json_array_append_new(out, o);
+	}
+	return out;
 }
 
 int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err)
@@ -436,9 +471,43 @@ static void tap_name(const char *uuid, size_t idx, char *out, size_t len)
 	snprintf(out, len, "stt%.8s-%c", uuid, (char)('0' + idx % 10));
 }
 
-int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, json_t **taps, struct st_err *err)
+/* A tap on the bridge, opened for the VMM (IFF_VNET_HDR: strata-vm's
+ * virtio-net wants the header). Not persistent: the tap ends with the last
+ * fd, so a VMM that dies leaves no device behind. */
+static int tap__open(const char *tap, const char *bridge, struct st_err *err)
 {
-	*taps = json_array();
+	cleanup_close int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return st_fail_errno(err, "/dev/net/tun");
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return st_fail_errno(err, "tap %s", tap);
+	const char *set[] = {"ip", "link", "set", tap, "master", bridge, "up", NULL};
+	if (run(err, set) < 0)
+		return -1;
+	return st_steal_fd(&fd);
+}
+
+/* A macvtap on the host device src with the NIC's MAC, opened through its
+ * character device /dev/tapIFINDEX (devtmpfs creates it). */
+static int macvtap__open(const char *tap, const char *src, const char *mac, struct st_err *err)
+{
+	const char *mv[] = {"ip", "link", "add", "link", src, "name", tap, "address", mac,
+			    "type", "macvtap", "mode", "bridge", NULL};
+	const char *up[] = {"ip", "link", "set", tap, "up", NULL};
+	if (run(err, mv) < 0 || run(err, up) < 0)
+		return -1;
+	char dev[64];
+	snprintf(dev, sizeof(dev), "/dev/tap%u", if_nametoindex(tap));
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return st_fail_errno(err, "%s", dev);
+	return fd;
+}
+
+int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, int *fds, struct st_err *err)
+{
 	size_t i;
 	json_t *nic;
 	json_array_foreach(nics, i, nic) {
@@ -453,35 +522,35 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 				if (def)
 					host__fail(err, EINVAL, "network '%s' is not active", src);
 				json_decref(def);
-				networks__taps_delete(uuid, i);
+				networks__taps_delete(uuid, i, fds);
 				return -1;
 			}
 			bridge = s(def, "bridge");
 		}
-		int rc;
-		if (!strcmp(type, "direct")) {
-			const char *mv[] = {"ip", "link", "add", "link", src, "name", tap, "address", s(nic, "mac"),
-					    "type", "macvtap", "mode", "bridge", NULL};
-			const char *up[] = {"ip", "link", "set", tap, "up", NULL};
-			rc = run(err, mv) < 0 || run(err, up) < 0 ? -1 : 0;
-		} else {
-			const char *add[] = {"ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL};
-			const char *set[] = {"ip", "link", "set", tap, "master", bridge, "up", NULL};
-			rc = run(err, add) < 0 || run(err, set) < 0 ? -1 : 0;
-		}
+		if (!link_exists(bridge)) {
+			host__fail(err, EINVAL, "interface %zu: %s '%s' does not exist", i,
+				   !strcmp(type, "direct") ? "host device" : "bridge", bridge);
+			fds[i] = -1;
+		} else if (!strcmp(type, "direct"))
+			fds[i] = macvtap__open(tap, src, s(nic, "mac"), err);
+		else
+			fds[i] = tap__open(tap, bridge, err);
 		json_decref(def);
-		if (rc < 0) {
-			networks__taps_delete(uuid, i + 1);
-			return st_err_prefix(err, "interface %zu (%s)", i, tap);
+		if (fds[i] < 0) {
+			networks__taps_delete(uuid, i + 1, fds);
+			return err && err->errnum == EINVAL ? -1 : st_err_prefix(err, "interface %zu (%s)", i, tap);
 		}
-		json_array_append_new(*taps, json_string(tap));
 	}
 	return 0;
 }
 
-void networks__taps_delete(const char *uuid, size_t count)
+void networks__taps_delete(const char *uuid, size_t count, int *fds)
 {
 	for (size_t i = 0; i < count; i++) {
+		if (fds && fds[i] >= 0)
+			close(fds[i]);
+		if (fds)
+			fds[i] = -1;
 		char tap[IFNAME_MAX + 1];
 		tap_name(uuid, i, tap, sizeof(tap));
 		if (!link_exists(tap))

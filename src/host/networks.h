@@ -21,8 +21,15 @@ int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err
 int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err);
 
 void networks__autostart(struct host *h);
-/* Creates the taps of a domain's NICs (names in the returned array). */
-int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, json_t **taps, struct st_err *err);
-void networks__taps_delete(const char *uuid, size_t count);
+/* A domain's NICs with their tap (while it runs) and the address the
+ * network's dnsmasq leased to their MAC, if any. */
+json_t *networks__domain_addresses(struct host *h, const struct dom *d);
+/* Creates the taps of a domain's NICs (a tap on the network's bridge, or a
+ * macvtap on the host device for "direct") and opens each for the VMM:
+ * fds[i] for NIC i. */
+int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, int *fds, struct st_err *err);
+/* Closes fds (when given; the VMM keeps its copies) and removes the
+ * devices that outlive their fds (macvtaps). */
+void networks__taps_delete(const char *uuid, size_t count, int *fds);
 
 #endif

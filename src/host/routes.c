@@ -116,6 +116,15 @@ static int dom_xml(struct api_req *r, struct api_reply *out, struct st_err *err)
 	return out->text ? 0 : st_fail(err, ENOMEM, "XML export");
 }
 
+static int dom_interfaces(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	struct dom *d = dom_arg(r, err);
+	if (!d)
+		return -1;
+	out->json = networks__domain_addresses(r->h, d);
+	return 0;
+}
+
 static int dom_console(struct api_req *r, struct api_reply *out, struct st_err *err)
 {
 	struct dom *d = dom_arg(r, err);
@@ -126,6 +135,12 @@ static int dom_console(struct api_req *r, struct api_reply *out, struct st_err *
 	if (d->state == DOM_SHUTOFF)
 		return host__fail(err, EBUSY, "domain '%s' is not running", d->name);
 	cleanup_free char *path = domains__console_path(r->h, d);
+	/* upgraded: the stream itself, for TCP clients too; otherwise the
+	 * socket's path for a client on this host */
+	if (api__wants_upgrade(r, API_CONSOLE_PROTO)) {
+		out->console = st_steal_ptr(path);
+		return 0;
+	}
 	out->json = json_pack("{s:s}", "path", path);
 	return 0;
 }
@@ -326,6 +341,7 @@ static const struct route {
 	{"DELETE", "domains/*", dom_undefine},
 	{"GET", "domains/*/xml", dom_xml},
 	{"GET", "domains/*/console", dom_console},
+	{"GET", "domains/*/interfaces", dom_interfaces},
 	{"POST", "domains/*/start", dom_action},
 	{"POST", "domains/*/shutdown", dom_action},
 	{"POST", "domains/*/destroy", dom_action},

@@ -5,6 +5,7 @@
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/storage_img.h"
+#include "host/storage_lvm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,25 @@ static json_t *pool__find(struct host *h, const char *name, struct st_err *err)
 	json_decref(list);
 	host__fail(err, ENOENT, "no storage pool named '%s'", name);
 	return NULL;
+}
+
+/* The volume group of a logical pool (malloc'd; its path is /dev/VG), or
+ * NULL for a dir pool; fails when there is no such pool. */
+static int pool__vg(struct host *h, const char *pool, char **vg, struct st_err *err)
+{
+	*vg = NULL;
+	json_t *p = pool__find(h, pool, err);
+	if (!p)
+		return -1;
+	if (!strcmp(json_string_value(json_object_get(p, "type")), "logical"))
+		*vg = strdup(json_string_value(json_object_get(p, "path")) + strlen("/dev/"));
+	json_decref(p);
+	return 0;
+}
+
+static int lvm_unsupported(const char *what, struct st_err *err)
+{
+	return host__fail(err, EINVAL, "%s is not supported for logical pools", what);
 }
 
 /* The pool directory as an O_PATH fd: volumes are then opened relative to
@@ -70,6 +90,8 @@ static int volume__pool_dirfd(struct host *h, const char *pool, const char *vol,
 	return pool__dirfd(h, pool, dir, err);
 }
 
+static int volume__in_use(struct host *h, const char *pool, const char *vol, struct st_err *err);
+
 static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
@@ -103,29 +125,46 @@ static const char *detect_format(int fd)
 
 int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct st_err *err)
 {
-	static const char *const keys[] = {"name", "type", "path", NULL};
+	static const char *const keys[] = {"name", "type", "path", "vg", NULL};
 	if (check_keys(in, keys, err) < 0)
 		return -1;
 	const char *name = json_string_value(json_object_get(in, "name"));
 	const char *type = json_string_value(json_object_get(in, "type"));
 	const char *path = json_string_value(json_object_get(in, "path"));
+	const char *vg = json_string_value(json_object_get(in, "vg"));
 	if (!name || !domdef__name_ok(name))
 		return host__fail(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
-	if (type && strcmp(type, "dir"))
-		return host__fail(err, EINVAL, "pool type \"%s\" is not supported (dir)", type);
-	if (!path || path[0] != '/' || strlen(path) > PATH_MAX / 2)
-		return host__fail(err, EINVAL, "\"path\" must be an absolute directory path");
+	bool logical = type && !strcmp(type, "logical");
+	if (type && strcmp(type, "dir") && !logical)
+		return host__fail(err, EINVAL, "pool type \"%s\" is not supported (dir, logical)", type);
 	json_t *existing = pool__find(h, name, NULL);
 	if (existing) {
 		json_decref(existing);
 		return host__fail(err, EEXIST, "storage pool '%s' already exists", name);
 	}
-	if (mkdir(path, 0711) < 0 && errno != EEXIST)
-		return host__fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
-	struct stat sb;
-	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return host__fail(err, EINVAL, "%s is not a directory", path);
-	if (store__pool_insert(h->store, name, "dir", path, err) < 0)
+	char vgpath[PATH_MAX];
+	if (logical) {
+		if (path || !vg || !domdef__name_ok(vg))
+			return host__fail(err, EINVAL, "a logical pool names its volume group: {\"vg\": NAME}, no \"path\"");
+		json_t *probe = json_object();
+		int rc = lvm__pool_usage(h, vg, probe, err);
+		json_decref(probe);
+		if (rc < 0)
+			return -1;
+		snprintf(vgpath, sizeof(vgpath), "/dev/%s", vg);
+		path = vgpath;
+	} else {
+		if (vg)
+			return host__fail(err, EINVAL, "\"vg\" belongs to logical pools");
+		if (!path || path[0] != '/' || strlen(path) > PATH_MAX / 2)
+			return host__fail(err, EINVAL, "\"path\" must be an absolute directory path");
+		if (mkdir(path, 0711) < 0 && errno != EEXIST)
+			return host__fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
+		struct stat sb;
+		if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return host__fail(err, EINVAL, "%s is not a directory", path);
+	}
+	if (store__pool_insert(h->store, name, logical ? "logical" : "dir", path, err) < 0)
 		return -1;
 	events__emit("pool-defined", "pool", name, NULL, "created");
 	return storage__pool_info(h, name, out, err);
@@ -172,7 +211,12 @@ int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st
 		return -1;
 	struct statvfs vfs;
 	const char *path = json_string_value(json_object_get(p, "path"));
-	if (statvfs(path, &vfs) == 0) {
+	bool logical = !strcmp(json_string_value(json_object_get(p, "type")), "logical");
+	if (logical) {
+		json_object_set_new(p, "vg", json_string(path + strlen("/dev/")));
+		json_object_set_new(p, "state", json_string(lvm__pool_usage(h, path + strlen("/dev/"), p, NULL) == 0
+								  ? "active" : "inaccessible"));
+	} else if (statvfs(path, &vfs) == 0) {
 		uint64_t cap = (uint64_t)vfs.f_blocks * vfs.f_frsize, avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 		json_object_set_new(p, "capacity", json_integer((json_int_t)cap));
 		json_object_set_new(p, "available", json_integer((json_int_t)avail));
@@ -199,6 +243,17 @@ int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st
 
 int storage__volume_path(struct host *h, const char *pool, const char *vol, char **path, struct st_err *err)
 {
+	cleanup_free char *vg = NULL;
+	if (check_vol_name(vol, err) < 0 || pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg) {
+		json_t *info;
+		if (lvm__volume_info(h, pool, vg, vol, &info, err) < 0)
+			return -1;
+		*path = strdup(json_string_value(json_object_get(info, "path")));
+		json_decref(info);
+		return *path ? 0 : st_fail(err, ENOMEM, "volume path");
+	}
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
 	if (dfd < 0)
@@ -237,6 +292,11 @@ static json_t *volume__describe(int dfd, const char *dir, const char *vol)
 
 int storage__volume_list(struct host *h, const char *pool, json_t **out, struct st_err *err)
 {
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg)
+		return lvm__volume_list(h, vg, out, err);
 	cleanup_free char *dir = NULL;
 	int dfd = pool__dirfd(h, pool, &dir, err);
 	if (dfd < 0)
@@ -261,6 +321,11 @@ int storage__volume_list(struct host *h, const char *pool, json_t **out, struct 
 
 int storage__volume_info(struct host *h, const char *pool, const char *vol, json_t **out, struct st_err *err)
 {
+	cleanup_free char *vg = NULL;
+	if (check_vol_name(vol, err) < 0 || pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg)
+		return lvm__volume_info(h, pool, vg, vol, out, err);
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
 	if (dfd < 0)
@@ -295,6 +360,22 @@ int storage__volume_create(struct host *h, const char *pool, const json_t *in, j
 		fmt = "raw";
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
 		return host__fail(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg && strcmp(fmt, "raw"))
+		return host__fail(err, EINVAL, "logical volumes are raw");
+	if (vg) {
+		json_t *existing;
+		if (lvm__volume_info(h, pool, vg, vol, &existing, NULL) == 0) {
+			json_decref(existing);
+			return host__fail(err, EEXIST, "volume '%s' in pool '%s' already exists", vol, pool);
+		}
+		if (lvm__volume_create(h, vg, vol, cap, err) < 0)
+			return -1;
+		events__emit("volume-created", "volume", vol, NULL, pool);
+		return lvm__volume_info(h, pool, vg, vol, out, err);
+	}
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
 	if (dfd < 0)
@@ -328,6 +409,11 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 		return host__fail(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
 	if (check_vol_name(vol, err) < 0 || check_vol_name(name, err) < 0)
 		return -1;
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg)
+		return lvm_unsupported("cloning", err);
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = pool__dirfd(h, pool, &dir, err);
 	if (dfd < 0)
@@ -376,6 +462,8 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0)
 		return -1;
 	bool shrink = json_is_true(json_object_get(in, "shrink"));
+	if (volume__in_use(h, pool, vol, err) < 0)
+		return -1;
 	json_t *info;
 	if (storage__volume_info(h, pool, vol, &info, err) < 0)
 		return -1;
@@ -387,7 +475,13 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 		return host__fail(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
 			       (unsigned long long)now, (unsigned long long)cap,
 			       qcow2 ? " (not supported for qcow2)" : ": pass \"shrink\": true");
-	if (qcow2) {
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg) {
+		if (lvm__volume_resize(h, vg, vol, cap, err) < 0)
+			return -1;
+	} else if (qcow2) {
 		if (img__resize_qcow2(path, cap, err) < 0)
 			return -1;
 	} else if (truncate(path, (off_t)cap) < 0) {
@@ -396,10 +490,11 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	return storage__volume_info(h, pool, vol, out, err);
 }
 
-int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err)
+/* A running guest's disk is changed by nobody else: the block layer takes
+ * no image locks, so this check is what keeps a resize or an upload from
+ * corrupting a qcow2 image under a VMM. */
+static int volume__in_use(struct host *h, const char *pool, const char *vol, struct st_err *err)
 {
-	if (check_vol_name(vol, err) < 0)
-		return -1;
 	for (struct dom *d = h->doms; d; d = d->next) {
 		if (d->state == DOM_SHUTOFF)
 			continue;
@@ -411,6 +506,24 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 			if (dp && dv && !strcmp(dp, pool) && !strcmp(dv, vol))
 				return host__fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
 		}
+	}
+	return 0;
+}
+
+int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err)
+{
+	if (check_vol_name(vol, err) < 0)
+		return -1;
+	if (volume__in_use(h, pool, vol, err) < 0)
+		return -1;
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg) {
+		if (lvm__volume_delete(h, pool, vg, vol, err) < 0)
+			return -1;
+		events__emit("volume-deleted", "volume", vol, NULL, pool);
+		return 0;
 	}
 	cleanup_close int dfd = pool__dirfd(h, pool, NULL, err);
 	if (dfd < 0)
@@ -426,6 +539,11 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 
 int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err)
 {
+	cleanup_free char *vg = NULL;
+	if (check_vol_name(vol, err) < 0 || volume__in_use(h, pool, vol, err) < 0 || pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg)
+		return lvm_unsupported("uploading", err);
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
 	if (dfd < 0)
 		return -1;
@@ -438,6 +556,11 @@ int storage__volume_open_upload(struct host *h, const char *pool, const char *vo
 int storage__volume_open_download(struct host *h, const char *pool, const char *vol, uint64_t *size,
 				  struct st_err *err)
 {
+	cleanup_free char *vg = NULL;
+	if (pool__vg(h, pool, &vg, err) < 0)
+		return -1;
+	if (vg)
+		return lvm_unsupported("downloading", err);
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, NULL, err);
 	if (dfd < 0)
 		return -1;

@@ -1,5 +1,6 @@
 /* Storage pools of type dir: a directory whose regular files are the
- * volumes (raw or qcow2, told apart by their header). Volume names are
+ * volumes (raw or qcow2, told apart by their header); and logical pools
+ * (storage_lvm.h): an LVM volume group whose LVs are raw volumes. Volume names are
  * checked with domdef__name_ok, so none can leave the pool. Called with
  * host->lock held, except the streaming halves of upload/download, which
  * work on a file descriptor opened under the lock. */

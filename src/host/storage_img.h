@@ -1,8 +1,5 @@
-/* Image operations the storage pools need. TEMPORARY BACKEND: these shell
- * out to Debian's qemu-img (qemu-utils) until the block layer (issue 3,
- * strata-img / libstrata-block) lands; switch the bodies in storage_img.c,
- * the interface stays. Raw files never go through here: storage.c does
- * them directly. */
+/* Image operations the storage pools need, on the block layer (src/block).
+ * Raw files never go through here: storage.c does them directly. */
 #ifndef STRATA_HOST_STORAGE_IMG_H
 #define STRATA_HOST_STORAGE_IMG_H
 
@@ -19,6 +16,5 @@ int img__resize_qcow2(const char *path, uint64_t size, struct st_err *err);
 int img__convert_to_qcow2(const char *src, const char *src_fmt, const char *dst, struct st_err *err);
 /* Virtual size and backing file (new ref: {"virtual-size", "backing-filename"...}). */
 int img__info(const char *path, const char *fmt, json_t **out, struct st_err *err);
-int img__check(const char *path, struct st_err *err);
 
 #endif

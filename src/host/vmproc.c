@@ -1,5 +1,6 @@
 #include "host/vmproc.h"
 #include "common/cleanup.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -67,7 +68,14 @@ static __attribute__((noreturn)) void keeper(const struct vmproc_spec *spec, int
 		dup2(null_fd, 0);
 		dup2(log_fd, 1);
 		dup2(log_fd, 2);
-		close_range(3, ~0u, 0);
+		/* copies above the targets first, so no dup2 clobbers a source */
+		int high[VMPROC_MAX_FDS];
+		for (unsigned i = 0; i < spec->nr_fds; i++)
+			high[i] = fcntl(spec->fds[i], F_DUPFD, 3 + VMPROC_MAX_FDS);
+		for (unsigned i = 0; i < spec->nr_fds; i++)
+			if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0)
+				_exit(127);
+		close_range(3 + spec->nr_fds, ~0u, 0);
 		execv(spec->argv[0], spec->argv);
 		static const char msg[] = "stratad: cannot execute the VMM\n";
 		(void)!write(2, msg, sizeof(msg) - 1);
@@ -128,6 +136,8 @@ void vmproc__reap(pid_t keeper_pid)
 
 int vmproc__spawn(const struct vmproc_spec *spec, struct vmproc *out, struct st_err *err)
 {
+	if (spec->nr_fds > VMPROC_MAX_FDS)
+		return st_fail(err, 0, "at most %d fds for the VMM", VMPROC_MAX_FDS);
 	cleanup_close int log_fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (log_fd < 0)
 		return st_fail_errno(err, "%s", spec->log_path);
@@ -213,18 +223,12 @@ int vmproc__exit_status(const char *exit_path, int *code, int *sig)
 
 int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_err *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "control socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int fd = st_unix_connect(path, err);
 	if (fd < 0)
-		return st_fail_errno(err, "socket");
+		return st_err_prefix(err, "control socket");
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "control socket %s", path);
 	char req[128];
 	int len = snprintf(req, sizeof(req), "{\"execute\":\"%s\"}\n", cmd);
 	if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len)

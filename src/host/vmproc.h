@@ -22,9 +22,14 @@ struct vmproc {
 	uint64_t vm_start, keeper_start;
 };
 
+#define VMPROC_MAX_FDS 16
+
 struct vmproc_spec {
 	char *const *argv; /* argv[0] is the strata-vm binary */
 	const char *log_path, *exit_path, *control_path;
+	/* handed to the VMM as fds 3, 4, ... (taps) */
+	const int *fds;
+	unsigned nr_fds;
 };
 
 int vmproc__spawn(const struct vmproc_spec *spec, struct vmproc *out, struct st_err *err);

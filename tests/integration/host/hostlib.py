@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, program
+from conftest import BUILD, program, skip_loudly
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -187,6 +187,18 @@ class Events:
         self.sock.close()
 
 
+def wait_console(d, name, text, timeout=60):
+    """Until the guest's console history shows text: a guest that must be
+    ready first (pwrbtn clears a power-button press that comes before it
+    says it is waiting, as an OS would)."""
+    deadline = time.time() + timeout
+    out = ""
+    while time.time() < deadline and text not in out:
+        out = d.cli("console", name, input="").stdout
+    assert text in out, f"{name} never printed {text!r}: {out!r}"
+    return out
+
+
 def guest(name):
     p = BUILD / "tests" / "guest" / f"{name}.elf"
     assert p.exists(), f"{p} was not built"
@@ -218,7 +230,36 @@ def cleanup(daemon):
                     daemon.call("POST", f"/v1/networks/{net['name']}/stop")
     except Exception:
         pass
-    daemon.stop()
+    try:
+        daemon.stop()
+    except subprocess.TimeoutExpired:  # a hung stratad must not leave its guests behind
+        daemon.proc.kill()
+        daemon.proc.wait()
     for pid in daemon.vmm_pids():
         os.kill(pid, 9)
     shutil.rmtree(daemon.state_dir, ignore_errors=True)
+
+
+def in_ns(d, *cmd):
+    r = subprocess.run(["nsenter", "-t", str(d.proc.pid), "-n"] + list(cmd), capture_output=True, text=True)
+    return r
+
+
+def links(d):
+    return {x["ifname"]: x for x in json.loads(in_ns(d, "ip", "-j", "-d", "link", "show").stdout)}
+
+
+def nft_tables(d):
+    return in_ns(d, "nft", "list", "tables").stdout
+
+
+@pytest.fixture
+def netd(kvm):
+    for tool in ("unshare", "nsenter", "ip", "nft", "dnsmasq"):
+        if not shutil.which(tool):
+            skip_loudly(f"{tool} is not installed")
+    if os.geteuid() != 0:
+        skip_loudly("network tests need root (network namespaces, bridges)")
+    d = Stratad(short_tmpdir(), wrapper=["unshare", "-n"]).start()
+    yield d
+    cleanup(d)

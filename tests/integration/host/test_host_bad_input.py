@@ -202,6 +202,10 @@ def test_read_only_users(d):
     assert {"uid": 65534, "method": "POST", "path": "/v1/domains/base/start", "status": 403}.items() <= audit[-2].items()
     assert audit[-1]["method"] == "DELETE" and audit[-1]["uid"] == 65534 and audit[-1]["status"] == 403
     assert audit[0]["uid"] == 0 and audit[0]["path"] == "/v1/domains" and audit[0]["pid"] > 0
+    # the console is full access only, upgraded or not
+    d.ok("POST", "/v1/domains/base/start")
+    r = d.cli("console", "base", user=65534, check=False, input="")
+    assert r.returncode == 1 and r.stderr == "strata: error: the console needs full access\n", r.stderr
 
 
 def test_cli_errors(d, tmp_path):
@@ -265,3 +269,16 @@ def test_vmm_refuses_the_kernel(d, tmp_path):
     assert d.ok("GET", "/v1/domains/junk")["state"] == "shutoff" and d.vmm_pids() == []
     assert snapshot(d)[1] == []  # no runtime row
     assert sorted(p.name for p in (d.state_dir / "run").iterdir()) == []
+
+
+def test_console_of_a_stopped_domain(d):
+    """An upgrade request for a console that is not there is an ordinary
+    JSON error: the connection is not switched."""
+    r = d.cli("console", "base", check=False, input="")
+    assert r.returncode == 1 and r.stderr == "strata: error: domain 'base' is not running\n", r.stderr
+    status, reply = d.call("GET", "/v1/domains/base/console",
+                           headers={"Connection": "Upgrade", "Upgrade": "strata-console"})
+    assert status == 409 and "not running" in reply["error"]["message"]
+    status, reply = d.call("GET", "/v1/domains/nosuch/console",
+                           headers={"Connection": "Upgrade", "Upgrade": "strata-console"})
+    assert status == 404

@@ -3,7 +3,9 @@ the event stream observed for every transition."""
 import json
 import time
 
-from hostlib import Events, guest, stratad  # noqa: F401  (fixture)
+from hostlib import Events, guest, stratad, wait_console  # noqa: F401  (fixture)
+
+PWRBTN_READY = "pwrbtn: waiting for the power button"
 
 
 def define(d, name, kernel="pwrbtn", **extra):
@@ -37,6 +39,7 @@ def test_lifecycle_api(stratad):
     ev.expect("life", "resumed")
 
     # ACPI power button: pwrbtn.elf powers off when it sees it
+    wait_console(d, "life", PWRBTN_READY)
     r = d.ok("POST", "/v1/domains/life/shutdown")
     assert r["shutting_down"] is True
     e = ev.expect("life", "stopped")[0]
@@ -98,12 +101,7 @@ def test_console_attach_detach(stratad):
     define(d, "con", kernel="serial-echo")
     d.ok("POST", "/v1/domains/con/start")
     ev.expect("con", "defined", "started")
-    deadline = time.time() + 30
-    out = ""
-    while time.time() < deadline and "serial-echo: ready" not in out:
-        out = d.cli("console", "con", input="").stdout
-        time.sleep(0.2)
-    assert "serial-echo: ready" in out
+    wait_console(d, "con", "serial-echo: ready")
     assert state(d, "con") == "running"
     out = d.cli("console", "con", input="ping\n").stdout
     assert "serial-echo: ready" in out and "line 'ping'" in out
@@ -148,6 +146,7 @@ def test_lifecycle_cli(stratad):
     d.cli("autostart", "clidom")
     assert json.loads(d.cli("--json", "list", "--autostart").stdout)[0]["name"] == "clidom"
     d.cli("autostart", "clidom", "--disable")
+    wait_console(d, "clidom", PWRBTN_READY)
     assert "shut off" in d.cli("shutdown", "clidom", "--wait").stdout
     d.cli("start", "clidom")
     d.cli("reboot", "clidom")

@@ -2,40 +2,8 @@
 `unshare -n`): a NAT network brings up a bridge, dnsmasq and an nftables
 table; a guest's tap sits on the bridge; stopping leaves nothing behind."""
 import json
-import os
-import shutil
-import subprocess
 
-import pytest
-
-from hostlib import Stratad, cleanup, guest, short_tmpdir
-
-
-def in_ns(d, *cmd):
-    r = subprocess.run(["nsenter", "-t", str(d.proc.pid), "-n"] + list(cmd), capture_output=True, text=True)
-    return r
-
-
-def links(d):
-    return {x["ifname"]: x for x in json.loads(in_ns(d, "ip", "-j", "-d", "link", "show").stdout)}
-
-
-def nft_tables(d):
-    return in_ns(d, "nft", "list", "tables").stdout
-
-
-@pytest.fixture
-def netd(kvm):
-    for tool in ("unshare", "nsenter", "ip", "nft", "dnsmasq"):
-        if not shutil.which(tool):
-            from conftest import skip_loudly
-            skip_loudly(f"{tool} is not installed")
-    if os.geteuid() != 0:
-        from conftest import skip_loudly
-        skip_loudly("network tests need root (network namespaces, bridges)")
-    d = Stratad(short_tmpdir(), wrapper=["unshare", "-n"]).start()
-    yield d
-    cleanup(d)
+from hostlib import guest, in_ns, links, netd, nft_tables  # noqa: F401  (fixture)
 
 
 def dnsmasq_pid(d, name):

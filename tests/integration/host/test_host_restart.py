@@ -3,7 +3,7 @@ stratad re-attaches to every one of them, without duplicates."""
 import signal
 import sqlite3
 
-from hostlib import Events, Stratad, cleanup, guest, short_tmpdir
+from hostlib import Events, Stratad, cleanup, guest, short_tmpdir, wait_console
 
 
 def test_kill9_and_reattach(kvm):
@@ -39,6 +39,7 @@ def test_kill9_and_reattach(kvm):
         ev = Events(d)
         d.ok("POST", "/v1/domains/r2/resume")
         ev.expect("r2", "resumed")
+        wait_console(d, "r1", "pwrbtn: waiting for the power button")
         d.ok("POST", "/v1/domains/r1/shutdown")
         assert ev.expect("r1", "stopped")[0]["reason"] == "shutdown"
         d.ok("POST", "/v1/domains/r3/destroy")
@@ -48,7 +49,14 @@ def test_kill9_and_reattach(kvm):
         # a guest that ends while stratad is away is reported by the next one
         d.stop(signal.SIGKILL)
         import os
+        import time
         os.kill(before["r2"]["pid"], signal.SIGKILL)
+        # the keeper records the end (it outlives stratad); then stratad starts
+        exit_file = d.state_dir / "run" / f"{before['r2']['uuid']}.exit"
+        deadline = time.time() + 30
+        while time.time() < deadline and not exit_file.read_text().endswith("\n"):
+            time.sleep(0.05)
+        assert exit_file.read_text() == "signal 9\n"
         d.start()
         info = d.ok("GET", "/v1/domains/r2")
         assert info["state"] == "shutoff" and info["last_stop_reason"] == "killed by signal 9"
@@ -103,5 +111,27 @@ def test_one_stratad_per_state_dir(kvm):
                            text=True, timeout=30)
         assert r.returncode == 1 and "another stratad is running" in r.stderr
         assert d.ok("GET", "/v1/host")["domains"] == 0  # the first one still serves
+    finally:
+        cleanup(d)
+
+
+def test_sigterm_with_a_console_attached(kvm):
+    """An attached console does not keep stratad from stopping: the session
+    ends (the client sees the connection close), the guest runs on."""
+    import subprocess
+    from conftest import program
+    d = Stratad(short_tmpdir()).start()
+    try:
+        d.ok("POST", "/v1/domains", {"name": "c1", "memory_mib": 16, "os": {"kernel": guest("serial-echo")}})
+        pid = d.ok("POST", "/v1/domains/c1/start")["pid"]
+        wait_console(d, "c1", "serial-echo: ready")
+        client = subprocess.Popen([str(program("src", "cli", "strata")), "--socket", d.sock, "console", "c1"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert b"serial-echo: ready" in client.stdout.read1(65536)  # attached: the history came
+        assert d.stop(signal.SIGTERM) == 0
+        assert client.wait(timeout=30) == 0  # stdin still open: only the server can have ended it
+        assert d.vmm_pids() == [pid]
+        d.start()
+        assert d.ok("GET", "/v1/domains/c1")["state"] == "running"
     finally:
         cleanup(d)

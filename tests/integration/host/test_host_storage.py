@@ -27,7 +27,7 @@ def qemu_img_info(path):
 def pool(stratad, tmp_path):
     if not shutil.which("qemu-img"):
         from conftest import skip_loudly
-        skip_loudly("qemu-img (qemu-utils) is not installed: qcow2 volumes cannot be made yet")
+        skip_loudly("qemu-img (qemu-utils) is not installed: the qcow2 volumes cannot be checked")
     path = tmp_path / "images"
     stratad.ok("POST", "/v1/pools", {"name": "images", "type": "dir", "path": str(path)})
     return stratad, path
@@ -54,6 +54,14 @@ def test_volumes_api(pool):
     qcopy = d.ok("POST", "/v1/pools/images/volumes/disk.qcow2/clone", {"name": "copy.qcow2"})
     assert qcopy["format"] == "qcow2" and qcopy["capacity"] == 1 << 30
     qemu_img_check(path / "copy.qcow2")
+    # a full copy of an overlay flattens its chain: the backing's bytes, no backing
+    flat = d.ok("POST", "/v1/pools/images/volumes/overlay.qcow2/clone", {"name": "flat.qcow2"})
+    assert flat["format"] == "qcow2" and "backing" not in flat and flat["capacity"] == 64 << 20
+    qemu_img_check(path / "flat.qcow2")
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(path / "flat.qcow2"), str(path.parent / "flat.out")],
+                   check=True)
+    assert (path.parent / "flat.out").read_bytes() == (path / "disk.raw").read_bytes()
+    d.ok("DELETE", "/v1/pools/images/volumes/flat.qcow2")
 
     # resize: grow both kinds; shrinking needs an explicit request and is raw only
     assert d.ok("POST", "/v1/pools/images/volumes/disk.raw/resize", {"capacity": "128M"})["capacity"] == 128 << 20
@@ -120,6 +128,10 @@ def test_domain_disks_from_pools(pool):
     assert d.call("DELETE", "/v1/pools/images")[0] == 409
     d.ok("POST", "/v1/domains/withdisk/start")
     assert d.call("DELETE", "/v1/pools/images/volumes/root.qcow2")[0] == 409
+    before = (path / "root.qcow2").read_bytes()
+    assert d.call("POST", "/v1/pools/images/volumes/root.qcow2/resize", {"capacity": "32M"})[0] == 409
+    assert d.call("PUT", "/v1/pools/images/volumes/root.qcow2/data", raw=b"x" * 512)[0] == 409
+    assert (path / "root.qcow2").read_bytes() == before
     d.ok("POST", "/v1/domains/withdisk/destroy")
     d.ok("DELETE", "/v1/domains/withdisk?volumes=1")
     assert not (path / "root.qcow2").exists()

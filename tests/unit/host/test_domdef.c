@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/domdef.h"
 #include "host/domxml.h"
@@ -91,7 +92,7 @@ static void defaults_filled(void **state)
 static void refusals(void **state)
 {
 	(void)state;
-	char text[512];
+	char text[2048];
 	check_fails("{\"name\": \"x\"}", "\"os\"");
 	check_fails("[]", "JSON object");
 	snprintf(text, sizeof(text), "{\"name\": \"x\", \"os\": {\"kernel\": \"%s\"}, \"extra\": 1}", kernel);
@@ -105,6 +106,21 @@ static void refusals(void **state)
 	snprintf(text, sizeof(text), "{\"name\": \"x\", \"os\": {\"kernel\": \"%s\"}, \"disks\": [{\"pool\": \"p\"}]}",
 		 kernel);
 	check_fails(text, "\"pool\" and \"volume\"");
+	/* strata-vm's --disk is PATH,OPTIONS: a comma in the path is refused */
+	char comma[] = "/tmp/strata-domdef,XXXXXX";
+	int fd = mkstemp(comma);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(text, sizeof(text), "{\"name\": \"x\", \"os\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\"}]}",
+		 kernel, comma);
+	check_fails(text, "cannot contain ','");
+	unlink(comma);
+	/* no more disks than strata-vm takes */
+	int n = snprintf(text, sizeof(text), "{\"name\": \"x\", \"os\": {\"kernel\": \"%s\"}, \"disks\": [", kernel);
+	for (int i = 0; i < 9; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s{\"path\": \"%s\"}", i ? ", " : "", kernel);
+	snprintf(text + n, sizeof(text) - (size_t)n, "]}");
+	check_fails(text, "\"disks\": at most 8 entries");
 }
 
 static void xml_roundtrip(void **state)
