@@ -5,7 +5,7 @@
 #
 # On a host with software-assisted nested KVM (kvm_pvm, as on the Strata CI
 # machines) the guest kernel is emulated, ~1000x slower than native: expect
-# Debian's kernel to need half an hour or more to reach /init (docs/nested-kvm.md,
+# Debian's kernel to need about 15 minutes to reach /init (docs/nested-kvm.md,
 # docs/boot-logs/). On real KVM hardware the boot takes about a second. Either
 # way /init prints the CPU count and powers the guest off, and strata-vm exits 0.
 # Ctrl-A x quits at any time.
@@ -18,7 +18,7 @@ cache=${STRATA_CACHE:-/var/cache/strata}/linux
 [ -e "$cache/debian-cloud.bzImage" ] || cache=${XDG_CACHE_HOME:-$HOME/.cache}/strata/linux
 if [ -e /sys/module/kvm_pvm ]; then
 	echo "run: this host's KVM is software-assisted nesting (kvm_pvm): guest kernel code is" \
-	     "emulated, so the boot takes half an hour or more. See docs/nested-kvm.md."
+	     "emulated, so the boot takes about 15 minutes (more on a busy machine). See docs/nested-kvm.md."
 fi
 exec build/src/vm/strata-vm --kernel "$cache/debian-cloud.bzImage" \
 	--initrd "$cache/initramfs.cpio" --cpus 2 --memory 256 \
