@@ -77,7 +77,18 @@ struct blk {
 	struct blk *backing;    /* NULL when none (or not opened) */
 	unsigned depth;         /* 0 for the top image */
 	bool no_sync;
+	bool direct;            /* O_DIRECT: file I/O aligned to BLK_DIO_ALIGN (bounced if not) */
+	pthread_mutex_t bounce_lock;
 };
+
+/* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce. */
+#define BLK_DIO_ALIGN 4096u
+int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+/* at most len bytes, fewer at the end of the file: returns how many */
+int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+/* a buffer fit for O_DIRECT (aligned, length rounded up); free() it */
+void *blk_alloc_io(size_t len);
 
 extern const struct blk_driver blk_raw_driver;
 extern const struct blk_driver blk_qcow2_driver;

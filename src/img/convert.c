@@ -282,7 +282,8 @@ static int run(int argc, char **argv)
 	struct blk_create_opts co = {0};
 	struct st_err err = {0};
 	bool compress = false, progress = false, no_create = false, unordered = false;
-	bool no_sync = true; /* qemu-img convert's default target cache mode is unsafe */
+	/* qemu-img convert's default target cache mode is unsafe, its source's writeback */
+	struct img_cache tcache = {.no_sync = true}, scache = {0};
 	uint64_t sparse = 4096, workers = 0;
 	char *opts = NULL;
 	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
@@ -307,10 +308,10 @@ static int run(int argc, char **argv)
 			break;
 		case 'W': unordered = true; break;
 		case 't':
-			if (img_parse_cache(optarg, &no_sync, &err) < 0)
+		case 'T':
+			if (img_parse_cache(optarg, ch == 't' ? &tcache : &scache, &err) < 0)
 				return img_die(&err);
 			break;
-		case 'T': break;
 		case 'q': case 'U': break;
 		case 'h': return img_usage(&img_cmd_convert, false);
 		default: return img_usage(&img_cmd_convert, true);
@@ -326,7 +327,7 @@ static int run(int argc, char **argv)
 	if (!workers) /* as qemu-img: requests in flight matter more than cores for cold reads */
 		workers = 8;
 	struct blk *src;
-	if (img_open(in, sfmt, false, false, &src, &err) < 0)
+	if (img_open_cache(in, sfmt, false, false, &scache, &src, &err) < 0)
 		return img_die(&err);
 	if (opts && img_parse_create_opts(opts, &co, &err) < 0) {
 		blk_close(src, NULL);
@@ -346,8 +347,7 @@ static int run(int argc, char **argv)
 		return img_die(&err);
 	}
 	struct blk *dst;
-	struct blk_open_opts dopts = {.format = no_create ? NULL : ofmt, .writable = true, .no_sync = no_sync};
-	if (blk_open(out, &dopts, &dst, &err) < 0) {
+	if (img_open_cache(out, no_create ? NULL : ofmt, true, false, &tcache, &dst, &err) < 0) {
 		blk_close(src, NULL);
 		return img_die(&err);
 	}
@@ -385,4 +385,4 @@ static int run(int argc, char **argv)
 const struct img_cmd img_cmd_convert = {
 	"convert", run,
 	"convert [-f fmt] [-O output_fmt] [-o options] [-c] [-p] [-S sparse_size] [-n] [-B backing [-F fmt]] "
-	"[-m workers] [-W] [-t cache] [-q] filename output_filename"};
+	"[-m workers] [-W] [-t cache] [-T src_cache] [-q] filename output_filename"};

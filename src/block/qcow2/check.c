@@ -50,7 +50,7 @@ static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what
 static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *err)
 {
 	struct qcow2 *s = w->s;
-	if (st_pread_all(w->b->fd, w->l2buf, s->cluster_size, (off_t)l2off, err) < 0)
+	if (blk_file_pread(w->b, w->l2buf, s->cluster_size, l2off, err) < 0)
 		return -1;
 	for (uint32_t i = 0; i < s->l2_entries; i++) {
 		uint64_t e = be64toh(w->l2buf[i]);
@@ -106,7 +106,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 		if (!l1)
 			return st_fail(err, ENOMEM, "check");
 		if (l1off + (uint64_t)l1n * 8 > w->file_clusters << s->cluster_bits ||
-		    st_pread_all(w->b->fd, l1, (uint64_t)l1n * 8, (off_t)l1off, err) < 0) {
+		    blk_file_pread(w->b, l1, (uint64_t)l1n * 8, l1off, err) < 0) {
 			fprintf(check_log(), "ERROR snapshot L1 table at 0x%llx cannot be read\n", (unsigned long long)l1off);
 			w->r->corruptions++;
 			return 0;
