@@ -111,7 +111,7 @@ static int install_l2(struct blk *b, uint64_t l1i, const void *from, struct st_e
 		memcpy(t, from, s->cluster_size);
 	if (blk_file_pwrite(b, t, s->cluster_size, off, err) < 0)
 		return -1;
-	if (qcow2_cache_flush(&s->rb_cache, err) < 0)
+	if (!s->lazy && qcow2_cache_flush(&s->rb_cache, err) < 0)
 		return -1;
 	uint64_t old = s->l1[l1i] & QCOW2_OFFSET_MASK;
 	s->l1[l1i] = (uint64_t)off | QCOW2_OFLAG_COPIED;
@@ -173,13 +173,9 @@ void qcow2_l2_mark_dirty(struct blk *b, uint64_t *slot)
 int qcow2_flush_metadata(struct blk *b, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
-	if (qcow2_cache_flush(&s->l2_cache, err) < 0) /* flushes refcounts first */
+	if (qcow2_cache_flush(&s->l2_cache, err) < 0) /* flushes refcounts first, unless lazy */
 		return -1;
-	if (s->n_pending) {
-		if (qcow2_apply_pending_frees(b, err) < 0)
-			return -1;
-		if (qcow2_cache_flush(&s->rb_cache, err) < 0)
-			return -1;
-	}
-	return 0;
+	if (s->n_pending && qcow2_apply_pending_frees(b, err) < 0)
+		return -1;
+	return qcow2_cache_flush(&s->rb_cache, err);
 }

@@ -68,8 +68,35 @@ int qcow2_caches_init(struct blk *b, struct qcow2 *s, const struct blk_open_opts
 	if (qcow2_cache_init(&s->l2_cache, l2n, s->cluster_size, b, err) < 0 ||
 	    qcow2_cache_init(&s->rb_cache, rbn, s->cluster_size, b, err) < 0)
 		return -1;
-	s->l2_cache.depends_on = &s->rb_cache;
+	qcow2_set_lazy(s, s->lazy);
 	return 0;
+}
+
+/* Without lazy refcounts a refcount block reaches the file before any L2
+ * table that needs it; with them, refcounts wait for the next flush (or an
+ * eviction) and the dirty bit covers a crash meanwhile. */
+void qcow2_set_lazy(struct qcow2 *s, bool lazy)
+{
+	s->lazy = lazy;
+	s->l2_cache.depends_on = lazy ? NULL : &s->rb_cache;
+}
+
+/* Refcounts that lazy refcounts left behind are expected after a crash: the
+ * findings are not printed. What the repair changed is checked again, so r
+ * tells what is left (leaks at most, or the image is corrupt). */
+static int repair_dirty(struct blk *b, struct qcow2_check_result *r, struct st_err *err)
+{
+	FILE *saved = qcow2_check_log;
+	FILE *quiet = fopen("/dev/null", "we");
+	if (quiet)
+		qcow2_check_log = quiet;
+	int ret = qcow2_check(b, QCOW2_REPAIR_ALL, r, err);
+	if (ret == 0 && r->corruptions == r->corruptions_fixed && r->corruptions_fixed)
+		ret = qcow2_check(b, QCOW2_REPAIR_NONE, r, err);
+	qcow2_check_log = saved;
+	if (quiet)
+		fclose(quiet);
+	return ret;
 }
 
 static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_err *err)
@@ -105,7 +132,7 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_er
 			/* lazy refcounts left by a crash: rebuild them before any write */
 			struct qcow2_check_result r;
 			st_info("%s: repairing the refcounts of a dirty image", b->path);
-			if (qcow2_check(b, QCOW2_REPAIR_ALL, &r, err) < 0)
+			if (repair_dirty(b, &r, err) < 0)
 				goto fail;
 			if (r.corruptions)
 				goto fail_corrupt;
