@@ -114,7 +114,7 @@ def main():
             for m in ("cold", "warm")}
     rows.append(("plain copy (dd conv=sparse,fsync)", copy_sync, None, None))
     for m in ("cold", "warm"):
-        rows.append((f"plain copy (dd conv=sparse, {m}): limit", copy[m], None, None))
+        rows.append((f"copy (dd conv=sparse, {m}): limit", copy[m], None, None))
 
     def pair(label, qargs, sargs, reps, cache_src=None):
         tq, ts = [], []

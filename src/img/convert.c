@@ -22,6 +22,7 @@
 struct conv {
 	struct blk *src, *dst;
 	uint64_t size, chunk, unit;
+	uint64_t base, total;  /* where this source goes in the target (several are concatenated) */
 	bool compress, fresh, progress, diff_backing, in_order, detect_zero;
 	struct src_map *maps;  /* by depth in the source chain; addr NULL when not mapped */
 	unsigned nmaps;
@@ -160,7 +161,7 @@ static int prepare(struct conv *c, uint8_t *buf, uint8_t *vec, uint8_t *bbuf, ui
 {
 	if (read_chunk(c, buf, vec, pc, off, len, err) < 0)
 		return -1;
-	if (c->diff_backing && blk_read_backing(c->dst, bbuf, len, off, err) < 0)
+	if (c->diff_backing && blk_read_backing(c->dst, bbuf, len, c->base + off, err) < 0)
 		return -1;
 	for (uint64_t u = 0, i = 0; u < len; u += c->unit, i++) {
 		uint64_t n = ST_MIN(c->unit, len - u);
@@ -258,7 +259,7 @@ static void *worker(void *arg)
 		if (!c->in_order)
 			pthread_mutex_unlock(&c->mu);
 		if (r == 0)
-			r = write_chunk(c, cbuf, pc, off, len, &err);
+			r = write_chunk(c, cbuf, pc, c->base + off, len, &err);
 		if (!c->in_order)
 			pthread_mutex_lock(&c->mu);
 		if (r < 0 && !c->failed) {
@@ -267,13 +268,114 @@ static void *worker(void *arg)
 		}
 		c->next_write++;
 		c->done += len;
-		img_progress(c->progress, c->done, c->size);
+		img_progress(c->progress, c->done, c->total);
 		pthread_cond_broadcast(&c->cv);
 		pthread_mutex_unlock(&c->mu);
 		if (r < 0)
 			break;
 	}
 	return NULL;
+}
+
+struct convert_args {
+	const char **ins;
+	int nin;
+	const char *out, *sfmt, *ofmt, *backing, *backing_fmt;
+	struct blk_create_opts *co;
+	bool compress, progress, no_create, unordered;
+	uint64_t sparse, workers;
+	struct img_cache scache, tcache;
+};
+
+static void close_all(struct blk **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i])
+			blk_close(v[i], NULL);
+}
+
+/* One source after the other into the target, each by the worker pool. */
+static int convert_sources(struct conv *c, struct blk **srcs, int n, uint64_t workers)
+{
+	for (int i = 0; i < n && !c->failed; i++) {
+		c->src = srcs[i];
+		c->size = srcs[i]->size;
+		c->next_chunk = c->next_write = 0;
+		map_sources(c);
+		pthread_t th[16];
+		for (uint64_t k = 0; k < workers; k++)
+			pthread_create(&th[k], NULL, worker, c);
+		for (uint64_t k = 0; k < workers; k++)
+			pthread_join(th[k], NULL);
+		unmap_sources(c);
+		c->base += ST_ALIGN_UP(c->size, (uint64_t)512);
+	}
+	return c->failed ? -1 : 0;
+}
+
+static int convert(const struct convert_args *a)
+{
+	struct st_err err = {0};
+	cleanup_free struct blk **srcs = calloc((size_t)a->nin, sizeof(*srcs));
+	if (!srcs) {
+		st_fail(&err, ENOMEM, "sources");
+		return img_die(&err);
+	}
+	uint64_t total = 0;
+	for (int i = 0; i < a->nin; i++) {
+		if (img_open_cache(a->ins[i], a->sfmt, false, false, &a->scache, &srcs[i], &err) < 0) {
+			close_all(srcs, a->nin);
+			return img_die(&err);
+		}
+		/* one sequential pass over every file of the chain: a larger readahead */
+		for (struct blk *l = srcs[i]; l; l = l->backing)
+			posix_fadvise(l->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		/* as qemu-img, each source takes whole 512-byte sectors of the target */
+		total += ST_ALIGN_UP(srcs[i]->size, (uint64_t)512);
+	}
+	struct blk_create_opts co = *a->co;
+	co.format = a->ofmt;
+	co.size = total;
+	if (a->backing) {
+		co.backing = a->backing;
+		co.backing_fmt = a->backing_fmt;
+	}
+	struct blk *dst;
+	if ((!a->no_create && blk_create(a->out, &co, &err) < 0) ||
+	    img_open_cache(a->out, a->no_create ? NULL : a->ofmt, true, false, &a->tcache, &dst, &err) < 0) {
+		close_all(srcs, a->nin);
+		return img_die(&err);
+	}
+	uint64_t tcs = blk_cluster_size(dst);
+	const char *why = NULL;
+	if (dst->size < total)
+		why = "is smaller than the source";
+	for (int i = 0; a->compress && tcs && i + 1 < a->nin; i++)
+		if (ST_ALIGN_UP(srcs[i]->size, (uint64_t)512) % tcs)
+			why = "would hold compressed clusters at offsets that are not cluster-aligned (a source's size "
+			      "is not a multiple of the cluster size)";
+	if (why) {
+		close_all(srcs, a->nin);
+		blk_close(dst, NULL);
+		fprintf(stderr, "strata-img: error: target '%s' %s\n", a->out, why);
+		return 1;
+	}
+	struct conv c = {.dst = dst, .total = total, .compress = a->compress, .progress = a->progress,
+			 .fresh = !a->no_create && !dst->backing, .diff_backing = dst->backing != NULL,
+			 .in_order = !a->unordered};
+	c.unit = a->compress ? tcs : (a->sparse ? ST_MAX(a->sparse, tcs) : (tcs ? tcs : 65536));
+	c.detect_zero = a->sparse || a->compress; /* -S 0: every byte is written, zeros included */
+	c.chunk = ST_ALIGN_UP((uint64_t)CHUNK, c.unit);
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	img_progress(a->progress, 0, total);
+	convert_sources(&c, srcs, a->nin, a->workers);
+	close_all(srcs, a->nin);
+	if (blk_close(dst, c.failed ? NULL : &err) < 0 && !c.failed)
+		return img_die(&err);
+	if (c.failed)
+		return img_die(&c.err);
+	return 0;
 }
 
 static int run(int argc, char **argv)
@@ -317,72 +419,25 @@ static int run(int argc, char **argv)
 		default: return img_usage(&img_cmd_convert, true);
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind < 2)
 		return img_usage(&img_cmd_convert, true);
-	const char *in = argv[optind], *out = argv[optind + 1];
 	if (compress && strcmp(ofmt, "qcow2")) {
 		fprintf(stderr, "strata-img: error: -c needs an output format with compressed clusters (qcow2)\n");
 		return 1;
 	}
 	if (!workers) /* as qemu-img: requests in flight matter more than cores for cold reads */
 		workers = 8;
-	struct blk *src;
-	if (img_open_cache(in, sfmt, false, false, &scache, &src, &err) < 0)
+	if (opts && img_parse_create_opts(opts, &co, &err) < 0)
 		return img_die(&err);
-	if (opts && img_parse_create_opts(opts, &co, &err) < 0) {
-		blk_close(src, NULL);
-		return img_die(&err);
-	}
-	/* one sequential pass over every file of the chain: a larger readahead */
-	for (struct blk *l = src; l; l = l->backing)
-		posix_fadvise(l->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	co.format = ofmt;
-	co.size = src->size;
-	if (backing) {
-		co.backing = backing;
-		co.backing_fmt = backing_fmt;
-	}
-	if (!no_create && blk_create(out, &co, &err) < 0) {
-		blk_close(src, NULL);
-		return img_die(&err);
-	}
-	struct blk *dst;
-	if (img_open_cache(out, no_create ? NULL : ofmt, true, false, &tcache, &dst, &err) < 0) {
-		blk_close(src, NULL);
-		return img_die(&err);
-	}
-	if (dst->size < src->size) {
-		blk_close(src, NULL);
-		blk_close(dst, NULL);
-		fprintf(stderr, "strata-img: error: target '%s' is smaller than the source\n", out);
-		return 1;
-	}
-	struct conv c = {.src = src, .dst = dst, .size = src->size, .compress = compress, .progress = progress,
-			 .fresh = !no_create && !dst->backing, .diff_backing = dst->backing != NULL,
-			 .in_order = !unordered};
-	uint64_t tcs = blk_cluster_size(dst);
-	c.unit = compress ? tcs : (sparse ? ST_MAX(sparse, tcs) : (tcs ? tcs : 65536));
-	c.detect_zero = sparse || compress; /* -S 0: every byte is written, zeros included */
-	c.chunk = ST_ALIGN_UP((uint64_t)CHUNK, c.unit);
-	pthread_mutex_init(&c.mu, NULL);
-	pthread_cond_init(&c.cv, NULL);
-	map_sources(&c);
-	img_progress(progress, 0, c.size);
-	pthread_t th[16];
-	for (uint64_t i = 0; i < workers; i++)
-		pthread_create(&th[i], NULL, worker, &c);
-	for (uint64_t i = 0; i < workers; i++)
-		pthread_join(th[i], NULL);
-	unmap_sources(&c);
-	blk_close(src, NULL);
-	if (blk_close(dst, c.failed ? NULL : &err) < 0 && !c.failed)
-		return img_die(&err);
-	if (c.failed)
-		return img_die(&c.err);
-	return 0;
+	const char *out = argv[argc - 1];
+	return convert(&(struct convert_args){.ins = (const char **)argv + optind, .nin = argc - optind - 1,
+					      .out = out, .sfmt = sfmt, .ofmt = ofmt, .co = &co, .backing = backing,
+					      .backing_fmt = backing_fmt, .compress = compress, .progress = progress,
+					      .no_create = no_create, .unordered = unordered, .sparse = sparse,
+					      .workers = workers, .scache = scache, .tcache = tcache});
 }
 
 const struct img_cmd img_cmd_convert = {
 	"convert", run,
 	"convert [-f fmt] [-O output_fmt] [-o options] [-c] [-p] [-S sparse_size] [-n] [-B backing [-F fmt]] "
-	"[-m workers] [-W] [-t cache] [-T src_cache] [-q] filename output_filename"};
+	"[-m workers] [-W] [-t cache] [-T src_cache] [-q] filename [filename2 [...]] output_filename"};
