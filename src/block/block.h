@@ -154,6 +154,8 @@ struct qcow2_info {
 	const char *backing_fmt;
 	unsigned nb_snapshots;
 };
+/* amend refcount_bits: the refcount structures rebuilt with 1..64-bit entries */
+int qcow2_amend_refcount_bits(struct blk *b, unsigned bits, struct st_err *err);
 int qcow2_get_info(struct blk *b, struct qcow2_info *info);
 
 /* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */

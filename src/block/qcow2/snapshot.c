@@ -73,10 +73,11 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 		total += size;
 		if (total > SNAPSHOT_TABLE_MAX)
 			return st_fail(err, 0, "snapshot table is larger than %u bytes", SNAPSHOT_TABLE_MAX);
-		cleanup_free uint8_t *rest = malloc(size - 40 + 1);
+		cleanup_free uint8_t *rest = calloc(1, size - 40 + 1);
 		if (!rest)
 			return st_fail(err, ENOMEM, "snapshot table");
-		if (blk_file_pread(b, rest, size - 40, off + 40, err) < 0)
+		/* the padding of the last entry may lie past the end of the file (QEMU) */
+		if (blk_file_pread(b, rest, (uint64_t)sn->extra_len + id_len + name_len, off + 40, err) < 0)
 			return st_err_prefix(err, "snapshot table");
 		if (sn->extra_len >= 8)
 			sn->vm_state_size = g64(rest);
