@@ -29,7 +29,24 @@ struct walk {
 	uint64_t *l2buf;
 	uint64_t last_host;    /* for fragmentation */
 	bool bad_refblocks;    /* refcount table entries pointing nowhere */
+	uint64_t file_size;
 };
+
+/* A walk over the file as it is now: the caller frees w->refs and w->l2buf. */
+static int walk_init(struct walk *w, struct blk *b, struct qcow2_check_result *r, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	struct stat st;
+	if (fstat(b->fd, &st) < 0)
+		return st_fail_errno(err, "stat");
+	*w = (struct walk){.b = b, .s = s, .r = r, .file_size = (uint64_t)st.st_size};
+	w->file_clusters = w->nb = qcow2_size_to_clusters(s, w->file_size);
+	w->refs = calloc(w->nb ? w->nb : 1, sizeof(uint64_t));
+	w->l2buf = blk_alloc_io(s->cluster_size);
+	if (!w->refs || !w->l2buf)
+		return st_fail(err, ENOMEM, "references of %llu clusters", (unsigned long long)w->nb);
+	return 0;
+}
 
 static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what)
 {
@@ -248,20 +265,12 @@ static int count_references(struct walk *w, struct st_err *err)
 
 int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
-	struct stat st;
-	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
 	struct qcow2_check_result r = {0};
-	struct walk w = {.b = b, .s = s, .r = &r};
-	w.file_clusters = w.nb = qcow2_size_to_clusters(s, (uint64_t)st.st_size);
-	cleanup_free uint64_t *counts = calloc(w.nb ? w.nb : 1, sizeof(uint64_t));
-	cleanup_free uint64_t *l2buf = blk_alloc_io(s->cluster_size);
-	if (!counts || !l2buf)
-		return st_fail(err, ENOMEM, "references of %llu clusters", (unsigned long long)w.nb);
-	w.refs = counts;
-	w.l2buf = l2buf;
-	if (count_references(&w, err) < 0)
+	struct walk w = {0};
+	int ret = walk_init(&w, b, &r, err);
+	cleanup_free uint64_t *counts = w.refs;
+	cleanup_free uint64_t *l2buf = w.l2buf;
+	if (ret < 0 || count_references(&w, err) < 0)
 		return -1;
 	if (r.corruptions)
 		return st_fail(err, EIO, "the tables reference clusters outside the image: refcounts cannot be rebuilt");
@@ -295,18 +304,12 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 	memset(r, 0, sizeof(*r));
 	if (b->writable && qcow2_flush_metadata(b, err) < 0)
 		return -1;
-	struct stat st;
-	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
-	struct walk w = {.b = b, .s = s, .r = r};
-	w.file_clusters = qcow2_size_to_clusters(s, (uint64_t)st.st_size);
-	w.nb = w.file_clusters;
-	cleanup_free uint64_t *refs = calloc(w.nb ? w.nb : 1, sizeof(uint64_t));
-	cleanup_free uint64_t *l2buf = blk_alloc_io(s->cluster_size);
-	if (!refs || !l2buf)
-		return st_fail(err, ENOMEM, "check of %llu clusters", (unsigned long long)w.nb);
-	w.refs = refs;
-	w.l2buf = l2buf;
+	struct walk w = {0};
+	int ret = walk_init(&w, b, r, err);
+	cleanup_free uint64_t *refs = w.refs;
+	cleanup_free uint64_t *l2buf = w.l2buf;
+	if (ret < 0)
+		return -1;
 	r->total_clusters = qcow2_size_to_clusters(s, b->size);
 
 	if (count_references(&w, err) < 0)
@@ -344,7 +347,7 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 	if (repair && b->writable && qcow2_flush_metadata(b, err) < 0)
 		return -1;
 	if (!r->image_end_offset)
-		r->image_end_offset = (uint64_t)st.st_size;
+		r->image_end_offset = w.file_size;
 	return 0;
 }
 
