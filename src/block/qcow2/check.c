@@ -32,7 +32,14 @@ struct walk {
 	uint64_t file_size;
 };
 
-/* A walk over the file as it is now: the caller frees w->refs and w->l2buf. */
+static void walk_free(struct walk *w)
+{
+	free(w->refs);
+	free(w->l2buf);
+}
+
+/* A walk over the file as it is now; declare it with cleanup_walk. */
+#define cleanup_walk __attribute__((cleanup(walk_free)))
 static int walk_init(struct walk *w, struct blk *b, struct qcow2_check_result *r, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
@@ -266,15 +273,12 @@ static int count_references(struct walk *w, struct st_err *err)
 int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err)
 {
 	struct qcow2_check_result r = {0};
-	struct walk w = {0};
-	int ret = walk_init(&w, b, &r, err);
-	cleanup_free uint64_t *counts = w.refs;
-	cleanup_free uint64_t *l2buf = w.l2buf;
-	if (ret < 0 || count_references(&w, err) < 0)
+	cleanup_walk struct walk w = {0};
+	if (walk_init(&w, b, &r, err) < 0 || count_references(&w, err) < 0)
 		return -1;
 	if (r.corruptions)
 		return st_fail(err, EIO, "the tables reference clusters outside the image: refcounts cannot be rebuilt");
-	*refs = st_steal_ptr(counts);
+	*refs = st_steal_ptr(w.refs);
 	*nb = w.nb;
 	return 0;
 }
@@ -304,11 +308,8 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 	memset(r, 0, sizeof(*r));
 	if (b->writable && qcow2_flush_metadata(b, err) < 0)
 		return -1;
-	struct walk w = {0};
-	int ret = walk_init(&w, b, r, err);
-	cleanup_free uint64_t *refs = w.refs;
-	cleanup_free uint64_t *l2buf = w.l2buf;
-	if (ret < 0)
+	cleanup_walk struct walk w = {0};
+	if (walk_init(&w, b, r, err) < 0)
 		return -1;
 	r->total_clusters = qcow2_size_to_clusters(s, b->size);
 
