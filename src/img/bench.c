@@ -115,14 +115,14 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	bn.span = bn.b->size - bn.offset;
-	unsigned threads = (unsigned)ST_MIN(depth, 16);
+	unsigned threads = (unsigned)ST_MIN(depth, 64); /* one per request in flight, as qemu-img's thread pool */
 	if (!quiet)
 		printf("Sending %llu %s requests, %llu bytes each, %llu in parallel (%s, starting at offset %llu, step "
 		       "size %llu)\n", (unsigned long long)bn.count, bn.write ? "write" : "read",
 		       (unsigned long long)bn.size, (unsigned long long)depth, bn.random ? "random offsets" : "sequential",
 		       (unsigned long long)bn.offset, (unsigned long long)bn.step);
 	uint64_t t0 = st_now_ns();
-	pthread_t th[16];
+	pthread_t th[64];
 	for (unsigned i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, &bn);
 	for (unsigned i = 0; i < threads; i++)
