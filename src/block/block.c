@@ -57,6 +57,7 @@ static void blk_free_one(struct blk *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	pthread_mutex_destroy(&b->lock);
+	pthread_mutex_destroy(&b->bounce_lock);
 	free(b->path);
 	free(b->dir);
 	free(b);
@@ -97,7 +98,9 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 	b->depth = depth;
 	b->writable = o->writable;
 	b->no_sync = o->no_sync;
+	b->direct = o->direct;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->bounce_lock, NULL);
 	b->path = strdup(path);
 	cleanup_free char *copy = strdup(path);
 	b->dir = copy ? strdup(dirname(copy)) : NULL;

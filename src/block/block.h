@@ -77,7 +77,18 @@ struct blk {
 	struct blk *backing;    /* NULL when none (or not opened) */
 	unsigned depth;         /* 0 for the top image */
 	bool no_sync;
+	bool direct;            /* O_DIRECT: file I/O aligned to BLK_DIO_ALIGN (bounced if not) */
+	pthread_mutex_t bounce_lock;
 };
+
+/* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce. */
+#define BLK_DIO_ALIGN 4096u
+int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+/* at most len bytes, fewer at the end of the file: returns how many */
+int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int blk_file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+/* a buffer fit for O_DIRECT (aligned, length rounded up); free() it */
+void *blk_alloc_io(size_t len);
 
 extern const struct blk_driver blk_raw_driver;
 extern const struct blk_driver blk_qcow2_driver;
@@ -143,6 +154,8 @@ struct qcow2_info {
 	const char *backing_fmt;
 	unsigned nb_snapshots;
 };
+/* amend refcount_bits: the refcount structures rebuilt with 1..64-bit entries */
+int qcow2_amend_refcount_bits(struct blk *b, unsigned bits, struct st_err *err);
 int qcow2_get_info(struct blk *b, struct qcow2_info *info);
 
 /* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */

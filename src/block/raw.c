@@ -36,12 +36,12 @@ static void raw_close(struct blk *b)
 
 static int raw_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
-	return st_pread_all(b->fd, buf, len, (off_t)off, err);
+	return blk_file_pread(b, buf, len, off, err);
 }
 
 static int raw_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
-	return st_pwrite_all(b->fd, buf, len, (off_t)off, err);
+	return blk_file_pwrite(b, buf, len, off, err);
 }
 
 static int raw_zero(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
@@ -53,7 +53,7 @@ static int raw_zero(struct blk *b, uint64_t len, uint64_t off, struct st_err *er
 	static const char zeros[65536];
 	while (len) {
 		uint64_t n = ST_MIN(len, sizeof(zeros));
-		if (st_pwrite_all(b->fd, zeros, n, (off_t)off, err) < 0)
+		if (blk_file_pwrite(b, zeros, n, off, err) < 0)
 			return -1;
 		off += n;
 		len -= n;

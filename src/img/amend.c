@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "img/img.h"
 
 static int run(int argc, char **argv)
@@ -22,6 +23,7 @@ static int run(int argc, char **argv)
 	if (optind != argc - 1 || !opts)
 		return img_usage(&img_cmd_amend, true);
 	int compat = 0, lazy = -1;
+	uint64_t bits = 0;
 	char *save = NULL;
 	for (char *kv = strtok_r(opts, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
@@ -36,17 +38,29 @@ static int run(int argc, char **argv)
 			compat = 3;
 		else if (!strcmp(kv, "lazy_refcounts") && (!strcmp(v, "on") || !strcmp(v, "off")))
 			lazy = !strcmp(v, "on");
-		else {
-			fprintf(stderr, "strata-img: error: amend cannot change %s=%s (supported: compat, lazy_refcounts)\n",
-				kv, v);
+		else if (!strcmp(kv, "refcount_bits") && st_parse_u64(v, 64, &bits, NULL) == 0 && bits)
+			;
+		else if (!strcmp(kv, "backing_file") || !strcmp(kv, "backing_fmt")) {
+			fprintf(stderr, "strata-img: error: amend cannot change the backing file (as qemu-img): use rebase\n");
+			return 1;
+		} else {
+			fprintf(stderr, "strata-img: error: amend cannot change %s=%s (supported: compat, lazy_refcounts, "
+				"refcount_bits)\n", kv, v);
 			return 1;
 		}
+	}
+	if (compat == 2 && bits && bits != 16) {
+		fprintf(stderr, "strata-img: error: compat=0.10 requires refcount_bits=16\n");
+		return 1;
 	}
 	struct st_err err = {0};
 	struct blk *b;
 	if (img_open(argv[optind], fmt, true, true, &b, &err) < 0)
 		return img_die(&err);
-	if (qcow2_amend(b, compat, lazy, &err) < 0) {
+	/* an upgrade first, a downgrade last: refcount_bits other than 16 need compat=1.1 */
+	if (qcow2_amend(b, compat == 2 ? 0 : compat, lazy, &err) < 0 ||
+	    (bits && qcow2_amend_refcount_bits(b, (unsigned)bits, &err) < 0) ||
+	    (compat == 2 && qcow2_amend(b, 2, -1, &err) < 0)) {
 		blk_close(b, NULL);
 		return img_die(&err);
 	}
@@ -55,4 +69,4 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-const struct img_cmd img_cmd_amend = {"amend", run, "amend [-f fmt] -o compat=0.10|1.1,lazy_refcounts=on|off filename"};
+const struct img_cmd img_cmd_amend = {"amend", run, "amend [-f fmt] -o compat=0.10|1.1,lazy_refcounts=on|off,refcount_bits=1..64 filename"};

@@ -40,12 +40,14 @@ static void *worker(void *arg)
 	memset(buf, bn->pattern, bn->size);
 	uint64_t seed = (uint64_t)(uintptr_t)&err ^ 0x9e3779b97f4a7c15ull;
 	uint64_t slots = bn->span / bn->size;
+	/* as qemu-img bench: offsets wrap at the image size less one request */
+	uint64_t wrap = bn->span > bn->size ? bn->span - bn->size : 1;
 	for (;;) {
 		uint64_t i = atomic_fetch_add(&bn->next, 1);
 		if (i >= bn->count || bn->failed)
 			break;
 		uint64_t off = bn->random ? bn->offset + (xorshift(&seed) % slots) * bn->size
-					  : bn->offset + (i * bn->step) % (bn->span - bn->size + 1);
+					  : bn->offset + (i * bn->step) % wrap;
 		int r = bn->write ? blk_pwrite(bn->b, buf, bn->size, off, &err)
 				  : blk_pread(bn->b, buf, bn->size, off, &err);
 		if (r < 0) {
@@ -65,6 +67,7 @@ static int run(int argc, char **argv)
 	uint64_t depth = 64, flush_every = 0;
 	bool have_step = false, quiet = false;
 	struct st_err err = {0};
+	struct img_cache cache = {0}; /* qemu-img bench's default: writeback */
 	static const struct option lo[] = {{"help", no_argument, 0, 'h'},
 					   {"random", no_argument, 0, 'R'},
 					   {"pattern", required_argument, 0, 'P'},
@@ -91,7 +94,11 @@ static int run(int argc, char **argv)
 		case 'P': if (st_parse_u64(optarg, 255, &v, &err) < 0) return img_die(&err); bn.pattern = (uint8_t)v; break;
 		case 'F': if (st_parse_u64(optarg, UINT64_MAX, &flush_every, &err) < 0) return img_die(&err); break;
 		case 'q': quiet = true; break;
-		case 'n': case 't': case 'i': case 'D': case 'U': break; /* page-cache I/O with threads */
+		case 't':
+			if (img_parse_cache(optarg, &cache, &err) < 0)
+				return img_die(&err);
+			break;
+		case 'n': case 'i': case 'D': case 'U': break; /* threads serve every I/O mode */
 		case 'h': return img_usage(&img_cmd_bench, false);
 		default: return img_usage(&img_cmd_bench, true);
 		}
@@ -100,7 +107,7 @@ static int run(int argc, char **argv)
 		return img_usage(&img_cmd_bench, true);
 	if (!have_step)
 		bn.step = bn.size;
-	if (img_open(argv[optind], fmt, bn.write, false, &bn.b, &err) < 0)
+	if (img_open_cache(argv[optind], fmt, bn.write, false, &cache, &bn.b, &err) < 0)
 		return img_die(&err);
 	if (bn.offset + bn.size > bn.b->size) {
 		blk_close(bn.b, NULL);
@@ -108,14 +115,14 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	bn.span = bn.b->size - bn.offset;
-	unsigned threads = (unsigned)ST_MIN(depth, 16);
+	unsigned threads = (unsigned)ST_MIN(depth, 64); /* one per request in flight, as qemu-img's thread pool */
 	if (!quiet)
 		printf("Sending %llu %s requests, %llu bytes each, %llu in parallel (%s, starting at offset %llu, step "
 		       "size %llu)\n", (unsigned long long)bn.count, bn.write ? "write" : "read",
 		       (unsigned long long)bn.size, (unsigned long long)depth, bn.random ? "random offsets" : "sequential",
 		       (unsigned long long)bn.offset, (unsigned long long)bn.step);
 	uint64_t t0 = st_now_ns();
-	pthread_t th[16];
+	pthread_t th[64];
 	for (unsigned i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, &bn);
 	for (unsigned i = 0; i < threads; i++)
@@ -134,5 +141,5 @@ static int run(int argc, char **argv)
 
 const struct img_cmd img_cmd_bench = {
 	"bench", run,
-	"bench [-c count] [-d depth] [-f fmt] [-o offset] [-s size] [-S step] [-w] [--random] [--pattern=N] "
+	"bench [-c count] [-d depth] [-f fmt] [-o offset] [-s size] [-S step] [-t cache] [-w] [--random] [--pattern=N] "
 	"[-q] filename"};

@@ -1,5 +1,6 @@
 /* commit: what the top image holds goes into its backing file; the top is
  * then emptied (unless -d). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@ static int run(int argc, char **argv)
 {
 	const char *fmt = NULL;
 	bool keep = false, progress = false, quiet = false;
+	struct img_cache cache = {0}; /* qemu-img commit's default: writeback */
+	struct st_err err = {0};
 	static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "f:dpqt:h", lo, NULL)) != -1) {
@@ -23,16 +26,18 @@ static int run(int argc, char **argv)
 		case 'd': keep = true; break;
 		case 'p': progress = true; break;
 		case 'q': quiet = true; break;
-		case 't': break;
+		case 't':
+			if (img_parse_cache(optarg, &cache, &err) < 0)
+				return img_die(&err);
+			break;
 		case 'h': return img_usage(&img_cmd_commit, false);
 		default: return img_usage(&img_cmd_commit, true);
 		}
 	}
 	if (optind != argc - 1)
 		return img_usage(&img_cmd_commit, true);
-	struct st_err err = {0};
 	struct blk *top;
-	if (img_open(argv[optind], fmt, !keep, false, &top, &err) < 0)
+	if (img_open_cache(argv[optind], fmt, !keep, false, &cache, &top, &err) < 0)
 		return img_die(&err);
 	if (!top->backing) {
 		blk_close(top, NULL);
@@ -42,14 +47,16 @@ static int run(int argc, char **argv)
 	struct blk *base;
 	const char *bname, *bfmt;
 	top->drv->backing(top, &bname, &bfmt);
-	if (img_open(top->backing->path, top->backing->drv->name, true, false, &base, &err) < 0) {
+	if (img_open_cache(top->backing->path, top->backing->drv->name, true, false, &cache, &base, &err) < 0) {
 		blk_close(top, NULL);
 		return img_die(&err);
 	}
 	int r = 0;
 	if (base->size < top->size)
 		r = blk_truncate(base, top->size, false, &err);
-	cleanup_free uint8_t *buf = malloc(BUF);
+	cleanup_free uint8_t *buf = blk_alloc_io(BUF);
+	if (!buf)
+		r = st_fail(&err, ENOMEM, "commit buffer");
 	for (uint64_t off = 0; r == 0 && off < top->size;) {
 		struct blk_status st;
 		r = blk_status(top, off, ST_MIN((uint64_t)BUF, top->size - off), &st, &err);
@@ -79,4 +86,4 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-const struct img_cmd img_cmd_commit = {"commit", run, "commit [-f fmt] [-d] [-p] [-q] filename"};
+const struct img_cmd img_cmd_commit = {"commit", run, "commit [-f fmt] [-t cache] [-d] [-p] [-q] filename"};

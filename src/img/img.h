@@ -25,8 +25,15 @@ int img_usage(const struct img_cmd *c, bool error);
 int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err);
 int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
 	     struct st_err *err);
-/* -t: "unsafe" (qemu-img convert's default: no fdatasync) or writeback/none/directsync/writethrough */
-int img_parse_cache(const char *mode, bool *no_sync, struct st_err *err);
+/* -t/-T cache modes as qemu-img has them: unsafe (no fdatasync; convert's
+ * default for its target), writeback/writethrough (page cache, flushes
+ * sync), none/directsync (O_DIRECT, flushes sync). */
+struct img_cache {
+	bool no_sync, direct;
+};
+int img_parse_cache(const char *mode, struct img_cache *c, struct st_err *err);
+int img_open_cache(const char *path, const char *fmt, bool writable, bool no_backing, const struct img_cache *cache,
+		   struct blk **out, struct st_err *err);
 /* progress on stdout, "    (12.34/100%)", only when enabled */
 void img_progress(bool on, uint64_t done, uint64_t total);
 /* status through the whole chain: DATA if any layer has data, else ZERO;

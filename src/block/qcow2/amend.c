@@ -95,8 +95,8 @@ int qcow2_amend(struct blk *b, int compat, int lazy, struct st_err *err)
 		else if (lazy)
 			s->compat |= QCOW2_COMPAT_LAZY_REFCOUNTS;
 		else
-			s->compat &= ~QCOW2_COMPAT_LAZY_REFCOUNTS; /* our refcounts are always up to date */
-		s->lazy = lazy;
+			s->compat &= ~QCOW2_COMPAT_LAZY_REFCOUNTS; /* refcounts were just flushed */
+		qcow2_set_lazy(s, lazy);
 	}
 	if (r == 0 && compat == 2 && s->version == 3) {
 		bool zeros = false;

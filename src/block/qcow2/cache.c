@@ -6,7 +6,7 @@
 
 #include "common/util.h"
 
-int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, int fd, struct st_err *err)
+int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	if (n < 2)
@@ -16,7 +16,7 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, int f
 		return st_fail(err, ENOMEM, "metadata cache");
 	c->n = n;
 	c->table_size = table_size;
-	c->fd = fd;
+	c->b = b;
 	return 0;
 }
 
@@ -36,7 +36,7 @@ static int cache_write_entry(struct qcow2_cache *c, struct qcow2_cache_entry *e,
 		return 0;
 	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
 		return -1;
-	if (st_pwrite_all(c->fd, e->data, c->table_size, (off_t)e->offset, err) < 0)
+	if (blk_file_pwrite(c->b, e->data, c->table_size, e->offset, err) < 0)
 		return st_err_prefix(err, "writing metadata table");
 	e->dirty = false;
 	return 0;
@@ -63,7 +63,7 @@ static int cache_slot(struct qcow2_cache *c, uint64_t offset, bool *hit, struct 
 	if (e->offset && cache_write_entry(c, e, err) < 0)
 		return -1;
 	if (!e->data) {
-		e->data = malloc(c->table_size);
+		e->data = blk_alloc_io(c->table_size);
 		if (!e->data)
 			return st_fail(err, ENOMEM, "metadata cache");
 	}
@@ -82,7 +82,7 @@ static int cache_get(struct qcow2_cache *c, uint64_t offset, void **data, bool r
 	if (!hit) {
 		c->misses++;
 		if (read) {
-			if (st_pread_all(c->fd, e->data, c->table_size, (off_t)offset, err) < 0)
+			if (blk_file_pread(c->b, e->data, c->table_size, offset, err) < 0)
 				return st_err_prefix(err, "reading metadata table");
 		} else {
 			memset(e->data, 0, c->table_size);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "block/block.h"
 #include "common/err.h"
 
 struct qcow2_cache_entry {
@@ -24,12 +25,12 @@ struct qcow2_cache {
 	size_t table_size;
 	uint64_t tick;
 	unsigned last;            /* last hit: most lookups repeat */
-	int fd;
+	struct blk *b;             /* whose file the tables are in */
 	struct qcow2_cache *depends_on;
 	uint64_t hits, misses;
 };
 
-int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, int fd, struct st_err *err);
+int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err);
 void qcow2_cache_destroy(struct qcow2_cache *c);
 /* The returned pointer stays valid until the next get on the same cache. */
 int qcow2_cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err);

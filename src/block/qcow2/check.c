@@ -28,7 +28,32 @@ struct walk {
 	struct qcow2_check_result *r;
 	uint64_t *l2buf;
 	uint64_t last_host;    /* for fragmentation */
+	bool bad_refblocks;    /* refcount table entries pointing nowhere */
+	uint64_t file_size;
 };
+
+static void walk_free(struct walk *w)
+{
+	free(w->refs);
+	free(w->l2buf);
+}
+
+/* A walk over the file as it is now; declare it with cleanup_walk. */
+#define cleanup_walk __attribute__((cleanup(walk_free)))
+static int walk_init(struct walk *w, struct blk *b, struct qcow2_check_result *r, struct st_err *err)
+{
+	struct qcow2 *s = qcow2_of(b);
+	struct stat st;
+	if (fstat(b->fd, &st) < 0)
+		return st_fail_errno(err, "stat");
+	*w = (struct walk){.b = b, .s = s, .r = r, .file_size = (uint64_t)st.st_size};
+	w->file_clusters = w->nb = qcow2_size_to_clusters(s, w->file_size);
+	w->refs = calloc(w->nb ? w->nb : 1, sizeof(uint64_t));
+	w->l2buf = blk_alloc_io(s->cluster_size);
+	if (!w->refs || !w->l2buf)
+		return st_fail(err, ENOMEM, "references of %llu clusters", (unsigned long long)w->nb);
+	return 0;
+}
 
 static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what)
 {
@@ -50,7 +75,7 @@ static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what
 static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *err)
 {
 	struct qcow2 *s = w->s;
-	if (st_pread_all(w->b->fd, w->l2buf, s->cluster_size, (off_t)l2off, err) < 0)
+	if (blk_file_pread(w->b, w->l2buf, s->cluster_size, l2off, err) < 0)
 		return -1;
 	for (uint32_t i = 0; i < s->l2_entries; i++) {
 		uint64_t e = be64toh(w->l2buf[i]);
@@ -106,7 +131,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 		if (!l1)
 			return st_fail(err, ENOMEM, "check");
 		if (l1off + (uint64_t)l1n * 8 > w->file_clusters << s->cluster_bits ||
-		    st_pread_all(w->b->fd, l1, (uint64_t)l1n * 8, (off_t)l1off, err) < 0) {
+		    blk_file_pread(w->b, l1, (uint64_t)l1n * 8, l1off, err) < 0) {
 			fprintf(check_log(), "ERROR snapshot L1 table at 0x%llx cannot be read\n", (unsigned long long)l1off);
 			w->r->corruptions++;
 			return 0;
@@ -230,36 +255,66 @@ static int compare_refcounts(struct walk *w, enum qcow2_repair repair, struct st
 	return 0;
 }
 
+/* Every reference but the refcount structures': what a rebuild counts. */
+static int count_references(struct walk *w, struct st_err *err)
+{
+	struct qcow2 *s = w->s;
+	add_ref(w, 0, s->cluster_size, "header");
+	if (walk_l1(w, s->l1_offset, s->l1_size, true, err) < 0)
+		return -1;
+	for (uint32_t i = 0; i < s->nb_snapshots; i++)
+		if (walk_l1(w, s->snaps[i].l1_offset, s->snaps[i].l1_size, false, err) < 0)
+			return -1;
+	if (s->nb_snapshots)
+		add_ref(w, s->snapshots_offset, qcow2_snapshot_table_size(s), "snapshot table");
+	return 0;
+}
+
+int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err)
+{
+	struct qcow2_check_result r = {0};
+	cleanup_walk struct walk w = {0};
+	if (walk_init(&w, b, &r, err) < 0 || count_references(&w, err) < 0)
+		return -1;
+	if (r.corruptions)
+		return st_fail(err, EIO, "the tables reference clusters outside the image: refcounts cannot be rebuilt");
+	*refs = st_steal_ptr(w.refs);
+	*nb = w.nb;
+	return 0;
+}
+
+/* A reference in a range without a refcount block, or a refcount block
+ * sharing its cluster with something else: incremental repair would have to
+ * allocate blocks from refcounts that cannot be believed. */
+static bool refcounts_untrusted(const struct walk *w)
+{
+	const struct qcow2 *s = w->s;
+	for (uint64_t c = 0; c < w->nb; c++) {
+		uint64_t r = c / s->refblock_entries;
+		if (w->refs[c] && (r >= s->reftable_entries || !s->reftable[r]))
+			return true;
+	}
+	for (uint64_t i = 0; i < s->reftable_entries; i++) {
+		uint64_t c = (s->reftable[i] & QCOW2_OFFSET_MASK) >> s->cluster_bits;
+		if (c && c < w->nb && w->refs[c] > 1)
+			return true;
+	}
+	return w->bad_refblocks;
+}
+
 int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	memset(r, 0, sizeof(*r));
 	if (b->writable && qcow2_flush_metadata(b, err) < 0)
 		return -1;
-	struct stat st;
-	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
-	struct walk w = {.b = b, .s = s, .r = r};
-	w.file_clusters = qcow2_size_to_clusters(s, (uint64_t)st.st_size);
-	w.nb = w.file_clusters;
-	cleanup_free uint64_t *refs = calloc(w.nb ? w.nb : 1, sizeof(uint64_t));
-	cleanup_free uint64_t *l2buf = malloc(s->cluster_size);
-	if (!refs || !l2buf)
-		return st_fail(err, ENOMEM, "check of %llu clusters", (unsigned long long)w.nb);
-	w.refs = refs;
-	w.l2buf = l2buf;
+	cleanup_walk struct walk w = {0};
+	if (walk_init(&w, b, r, err) < 0)
+		return -1;
 	r->total_clusters = qcow2_size_to_clusters(s, b->size);
 
-	add_ref(&w, 0, s->cluster_size, "header");
-	if (walk_l1(&w, s->l1_offset, s->l1_size, true, err) < 0)
+	if (count_references(&w, err) < 0)
 		return -1;
-	for (uint32_t i = 0; i < s->nb_snapshots; i++)
-		if (walk_l1(&w, s->snaps[i].l1_offset, s->snaps[i].l1_size, false, err) < 0)
-			return -1;
-	if (s->nb_snapshots) {
-		uint64_t len = qcow2_snapshot_table_size(s);
-		add_ref(&w, s->snapshots_offset, len, "snapshot table");
-	}
 	add_ref(&w, s->reftable_offset, (uint64_t)s->reftable_clusters << s->cluster_bits, "refcount table");
 	for (uint64_t i = 0; i < s->reftable_entries; i++) {
 		uint64_t off = s->reftable[i] & QCOW2_OFFSET_MASK;
@@ -269,17 +324,31 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 			fprintf(check_log(), "ERROR refcount block %llu is not cluster aligned or lies outside the image\n",
 				(unsigned long long)i);
 			r->corruptions++;
+			w.bad_refblocks = true;
 			s->reftable[i] = 0; /* never follow it (the file is not changed by this) */
 			continue;
 		}
 		add_ref(&w, off, s->cluster_size, "refcount block");
+	}
+	if (repair & 2 && refcounts_untrusted(&w)) {
+		/* blocks missing under references or in the wrong place: counted
+		 * again from scratch into new structures, never patched in place */
+		if (compare_refcounts(&w, QCOW2_REPAIR_NONE, err) < 0)
+			return -1;
+		fprintf(check_log(), "Rebuilding refcount structure\n");
+		uint64_t found = r->corruptions, leaks = r->leaks;
+		if (qcow2_rebuild_refcounts(b, s->refcount_order, err) < 0 || qcow2_check(b, repair, r, err) < 0)
+			return -1;
+		r->corruptions_fixed += found - ST_MIN(found, r->corruptions);
+		r->leaks_fixed += leaks;
+		return 0;
 	}
 	if (compare_refcounts(&w, repair, err) < 0 || check_copied(&w, repair, err) < 0)
 		return -1;
 	if (repair && b->writable && qcow2_flush_metadata(b, err) < 0)
 		return -1;
 	if (!r->image_end_offset)
-		r->image_end_offset = (uint64_t)st.st_size;
+		r->image_end_offset = w.file_size;
 	return 0;
 }
 

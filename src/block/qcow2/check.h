@@ -24,6 +24,14 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 /* where findings are printed (NULL: stderr) */
 extern FILE *qcow2_check_log;
 
+/* References per cluster of the file from the header, the L1/L2 tables
+ * (snapshots' too) and the snapshot table; not the refcount structures. */
+int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err);
+/* New refcount table and blocks (of 2^order bits) after the end of the file,
+ * counted from the references alone; the header switches to them in one
+ * write. What the old ones occupied becomes free. Call with the lock held. */
+int qcow2_rebuild_refcounts(struct blk *b, uint32_t order, struct st_err *err);
+
 /* after a successful repair: the corrupt and dirty bits go */
 int qcow2_clear_corrupt(struct blk *b, struct st_err *err);
 

@@ -93,7 +93,7 @@ int qcow2_write_l1_entry(struct blk *b, uint32_t idx, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
 	uint64_t be = htobe64(s->l1[idx]);
-	return st_pwrite_all(b->fd, &be, 8, (off_t)(s->l1_offset + (uint64_t)idx * 8), err);
+	return blk_file_pwrite(b, &be, 8, (s->l1_offset + (uint64_t)idx * 8), err);
 }
 
 /* A new L2 table (a copy of `from`, or empty) reaches the file, with its
@@ -109,9 +109,9 @@ static int install_l2(struct blk *b, uint64_t l1i, const void *from, struct st_e
 		return -1;
 	if (from)
 		memcpy(t, from, s->cluster_size);
-	if (st_pwrite_all(b->fd, t, s->cluster_size, off, err) < 0)
+	if (blk_file_pwrite(b, t, s->cluster_size, off, err) < 0)
 		return -1;
-	if (qcow2_cache_flush(&s->rb_cache, err) < 0)
+	if (!s->lazy && qcow2_cache_flush(&s->rb_cache, err) < 0)
 		return -1;
 	uint64_t old = s->l1[l1i] & QCOW2_OFFSET_MASK;
 	s->l1[l1i] = (uint64_t)off | QCOW2_OFLAG_COPIED;
@@ -138,7 +138,7 @@ int qcow2_l2_entry_for_write(struct blk *b, uint64_t off, uint64_t **slot, struc
 			return -1;
 		if (!(l1e & QCOW2_OFLAG_COPIED)) {
 			/* shared with a snapshot: write to a private copy */
-			cleanup_free void *copy = malloc(s->cluster_size);
+			cleanup_free void *copy = blk_alloc_io(s->cluster_size);
 			void *t;
 			if (!copy)
 				return st_fail(err, ENOMEM, "L2 copy");
@@ -173,13 +173,9 @@ void qcow2_l2_mark_dirty(struct blk *b, uint64_t *slot)
 int qcow2_flush_metadata(struct blk *b, struct st_err *err)
 {
 	struct qcow2 *s = qcow2_of(b);
-	if (qcow2_cache_flush(&s->l2_cache, err) < 0) /* flushes refcounts first */
+	if (qcow2_cache_flush(&s->l2_cache, err) < 0) /* flushes refcounts first, unless lazy */
 		return -1;
-	if (s->n_pending) {
-		if (qcow2_apply_pending_frees(b, err) < 0)
-			return -1;
-		if (qcow2_cache_flush(&s->rb_cache, err) < 0)
-			return -1;
-	}
-	return 0;
+	if (s->n_pending && qcow2_apply_pending_frees(b, err) < 0)
+		return -1;
+	return qcow2_cache_flush(&s->rb_cache, err);
 }

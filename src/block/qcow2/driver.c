@@ -46,7 +46,7 @@ int qcow2_read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, u
 	uint64_t *l1 = calloc(n ? n : 1, 8);
 	if (!l1)
 		return st_fail(err, ENOMEM, "L1 table");
-	if (n && st_pread_all(b->fd, l1, (uint64_t)n * 8, (off_t)offset, err) < 0) {
+	if (n && blk_file_pread(b, l1, (uint64_t)n * 8, offset, err) < 0) {
 		free(l1);
 		return st_err_prefix(err, "reading an L1 table");
 	}
@@ -65,11 +65,38 @@ int qcow2_caches_init(struct blk *b, struct qcow2 *s, const struct blk_open_opts
 	uint64_t rb_bytes = o->refcount_cache_bytes ? o->refcount_cache_bytes : l2_bytes / 4;
 	unsigned l2n = (unsigned)ST_MAX(4, ST_MIN(l2_bytes / s->cluster_size, 65536));
 	unsigned rbn = (unsigned)ST_MAX(4, ST_MIN(rb_bytes / s->cluster_size, 65536));
-	if (qcow2_cache_init(&s->l2_cache, l2n, s->cluster_size, b->fd, err) < 0 ||
-	    qcow2_cache_init(&s->rb_cache, rbn, s->cluster_size, b->fd, err) < 0)
+	if (qcow2_cache_init(&s->l2_cache, l2n, s->cluster_size, b, err) < 0 ||
+	    qcow2_cache_init(&s->rb_cache, rbn, s->cluster_size, b, err) < 0)
 		return -1;
-	s->l2_cache.depends_on = &s->rb_cache;
+	qcow2_set_lazy(s, s->lazy);
 	return 0;
+}
+
+/* Without lazy refcounts a refcount block reaches the file before any L2
+ * table that needs it; with them, refcounts wait for the next flush (or an
+ * eviction) and the dirty bit covers a crash meanwhile. */
+void qcow2_set_lazy(struct qcow2 *s, bool lazy)
+{
+	s->lazy = lazy;
+	s->l2_cache.depends_on = lazy ? NULL : &s->rb_cache;
+}
+
+/* Refcounts that lazy refcounts left behind are expected after a crash: the
+ * findings are not printed. What the repair changed is checked again, so r
+ * tells what is left (leaks at most, or the image is corrupt). */
+static int repair_dirty(struct blk *b, struct qcow2_check_result *r, struct st_err *err)
+{
+	FILE *saved = qcow2_check_log;
+	FILE *quiet = fopen("/dev/null", "we");
+	if (quiet)
+		qcow2_check_log = quiet;
+	int ret = qcow2_check(b, QCOW2_REPAIR_ALL, r, err);
+	if (ret == 0 && r->corruptions == r->corruptions_fixed && r->corruptions_fixed)
+		ret = qcow2_check(b, QCOW2_REPAIR_NONE, r, err);
+	qcow2_check_log = saved;
+	if (quiet)
+		fclose(quiet);
+	return ret;
 }
 
 static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_err *err)
@@ -93,8 +120,8 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_er
 	    qcow2_refcount_init(b, s, err) < 0 || qcow2_caches_init(b, s, o, err) < 0 ||
 	    qcow2_snapshots_read(b, s, err) < 0)
 		goto fail;
-	s->cbuf = malloc(2 * s->cluster_size);
-	s->dbuf = malloc(s->cluster_size);
+	s->cbuf = blk_alloc_io(2 * s->cluster_size);
+	s->dbuf = blk_alloc_io(s->cluster_size);
 	if (!s->cbuf || !s->dbuf) {
 		st_fail(err, ENOMEM, "qcow2 buffers");
 		goto fail;
@@ -105,7 +132,7 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *o, struct st_er
 			/* lazy refcounts left by a crash: rebuild them before any write */
 			struct qcow2_check_result r;
 			st_info("%s: repairing the refcounts of a dirty image", b->path);
-			if (qcow2_check(b, QCOW2_REPAIR_ALL, &r, err) < 0)
+			if (repair_dirty(b, &r, err) < 0)
 				goto fail;
 			if (r.corruptions)
 				goto fail_corrupt;
@@ -153,7 +180,7 @@ static void qcow2_close(struct blk *b)
 static int write_header_u64(struct blk *b, uint64_t v, off_t at, struct st_err *err)
 {
 	v = htobe64(v);
-	return st_pwrite_all(b->fd, &v, 8, at, err);
+	return blk_file_pwrite(b, &v, 8, at, err);
 }
 
 /* A larger L1 table goes to fresh clusters; the header switches to it in one write. */
@@ -179,7 +206,7 @@ int qcow2_grow_l1(struct blk *b, uint32_t min_size, struct st_err *err)
 	}
 	for (uint32_t i = 0; i < min_size; i++)
 		be[i] = htobe64(l1[i]);
-	if (st_pwrite_all(b->fd, be, bytes, off, err) < 0 || qcow2_cache_flush(&s->rb_cache, err) < 0 ||
+	if (blk_file_pwrite(b, be, bytes, off, err) < 0 || qcow2_cache_flush(&s->rb_cache, err) < 0 ||
 	    fdatasync(b->fd) < 0) {
 		free(l1);
 		return err && !err->msg[0] ? st_fail_errno(err, "fdatasync") : -1;
@@ -189,7 +216,7 @@ int qcow2_grow_l1(struct blk *b, uint32_t min_size, struct st_err *err)
 	uint64_t o = htobe64((uint64_t)off);
 	memcpy(hdr, &n, 4);
 	memcpy(hdr + 4, &o, 8);
-	if (st_pwrite_all(b->fd, hdr, 12, 36, err) < 0) {
+	if (blk_file_pwrite(b, hdr, 12, 36, err) < 0) {
 		free(l1);
 		return -1;
 	}

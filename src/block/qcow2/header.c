@@ -143,7 +143,7 @@ int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 	if (file_size < QCOW2_V2_HEADER_LEN)
 		return st_fail(err, 0, "file too short for a qcow2 header (%llu bytes)",
 			       (unsigned long long)file_size);
-	if (st_pread_all(b->fd, fixed, ST_MIN(file_size, sizeof(fixed)), 0, err) < 0)
+	if (blk_file_pread(b, fixed, ST_MIN(file_size, sizeof(fixed)), 0, err) < 0)
 		return -1;
 	if (get32(fixed) != QCOW2_MAGIC)
 		return st_fail(err, 0, "not a qcow2 image (bad magic)");
@@ -188,7 +188,7 @@ int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 	cleanup_free uint8_t *h = calloc(1, s->cluster_size);
 	if (!h)
 		return st_fail(err, ENOMEM, "header");
-	if (st_pread_all(b->fd, h, hlen, 0, err) < 0)
+	if (blk_file_pread(b, h, hlen, 0, err) < 0)
 		return -1;
 	if (s->version == 3 && s->header_len > QCOW2_V3_HEADER_LEN)
 		s->comp = h[104];
@@ -325,7 +325,7 @@ int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
 		memcpy(h + o, s->backing_name, len);
 		o += len;
 	}
-	return st_pwrite_all(b->fd, h, o, 0, err);
+	return blk_file_pwrite(b, h, o, 0, err);
 }
 
 int qcow2_header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, bool on, struct st_err *err)
@@ -337,7 +337,7 @@ int qcow2_header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, boo
 		return 0;
 	uint8_t buf[8];
 	put64(buf, v);
-	if (st_pwrite_all(b->fd, buf, 8, 72, err) < 0)
+	if (blk_file_pwrite(b, buf, 8, 72, err) < 0)
 		return -1;
 	if (fdatasync(b->fd) < 0)
 		return st_fail_errno(err, "fdatasync");

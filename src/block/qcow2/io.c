@@ -31,9 +31,9 @@ static int read_compressed(struct blk *b, uint64_t e, struct st_err *err)
 	uint64_t host, clen;
 	qcow2_compressed_extent(s, e, &host, &clen);
 	clen = ST_MIN(clen, 2 * s->cluster_size);
-	ssize_t n = pread(b->fd, s->cbuf, clen, (off_t)host);
+	int64_t n = blk_file_pread_upto(b, s->cbuf, clen, host, err);
 	if (n < 0)
-		return st_fail_errno(err, "reading a compressed cluster");
+		return st_err_prefix(err, "reading a compressed cluster");
 	if (qcow2_decompress(s->comp, s->cbuf, (size_t)n, s->dbuf, s->cluster_size) < 0)
 		return qcow2_corrupt_err(b, err, "compressed cluster at 0x%llx does not decompress",
 					 (unsigned long long)host);
@@ -49,11 +49,11 @@ static int data_io(struct blk *b, bool unlock, bool write, void *buf, uint64_t n
 {
 	struct qcow2 *s = qcow2_of(b);
 	if (!unlock)
-		return write ? st_pwrite_all(b->fd, buf, n, (off_t)host, err)
-			     : st_pread_all(b->fd, buf, n, (off_t)host, err);
+		return write ? blk_file_pwrite(b, buf, n, host, err)
+			     : blk_file_pread(b, buf, n, host, err);
 	s->inflight++;
 	pthread_mutex_unlock(&b->lock);
-	int r = write ? st_pwrite_all(b->fd, buf, n, (off_t)host, err) : st_pread_all(b->fd, buf, n, (off_t)host, err);
+	int r = write ? blk_file_pwrite(b, buf, n, host, err) : blk_file_pread(b, buf, n, host, err);
 	pthread_mutex_lock(&b->lock);
 	if (--s->inflight == 0)
 		pthread_cond_broadcast(&s->drained);
@@ -177,7 +177,7 @@ static int write_fresh(struct blk *b, const uint8_t *p, uint64_t len, uint64_t o
 	bool head_partial = in || len < cs;
 	bool tail_partial = k > 1 && qcow2_offset_in_cluster(s, off + len);
 	if (head_partial || tail_partial) {
-		tmp = malloc(cs);
+		tmp = blk_alloc_io(cs);
 		if (!tmp)
 			return st_fail(err, ENOMEM, "copy on write");
 	}
@@ -192,7 +192,7 @@ static int write_fresh(struct blk *b, const uint8_t *p, uint64_t len, uint64_t o
 		uint64_t h = (uint64_t)host + i * cs;
 		if (n < cs) {
 			if (merge_cluster(b, cstart + i * cs, p + done, c_in, n, tmp, err) < 0 ||
-			    st_pwrite_all(b->fd, tmp, cs, (off_t)h, err) < 0)
+			    blk_file_pwrite(b, tmp, cs, h, err) < 0)
 				return -1;
 			done += n;
 			continue;
@@ -201,7 +201,7 @@ static int write_fresh(struct blk *b, const uint8_t *p, uint64_t len, uint64_t o
 		uint64_t whole = 1;
 		while (i + whole < k && len - done - whole * cs >= cs)
 			whole++;
-		if (st_pwrite_all(b->fd, p + done, whole * cs, (off_t)h, err) < 0)
+		if (blk_file_pwrite(b, p + done, whole * cs, h, err) < 0)
 			return -1;
 		done += whole * cs;
 		i += whole - 1;
@@ -347,7 +347,7 @@ int qcow2_write_precompressed(struct blk *b, const void *cdata, size_t clen, uin
 	int64_t host = qcow2_alloc_bytes(b, clen, err);
 	if (host < 0)
 		return -1;
-	if (st_pwrite_all(b->fd, cdata, clen, host, err) < 0)
+	if (blk_file_pwrite(b, cdata, clen, host, err) < 0)
 		return -1;
 	unsigned shift = 62 - (s->cluster_bits - 8);
 	uint64_t sectors = (((uint64_t)host + clen - 1) >> 9) - ((uint64_t)host >> 9);

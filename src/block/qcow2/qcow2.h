@@ -175,5 +175,7 @@ int qcow2_write_l1_all(struct blk *b, struct st_err *err);
 int qcow2_read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, uint64_t **out,
 		  struct st_err *err);
 int qcow2_grow_l1(struct blk *b, uint32_t min_size, struct st_err *err);
+/* lazy refcounts on or off: whether L2 writes wait for refcount writes */
+void qcow2_set_lazy(struct qcow2 *s, bool lazy);
 
 #endif

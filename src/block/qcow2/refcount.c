@@ -57,7 +57,7 @@ int qcow2_refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err)
 	s->reftable = malloc(bytes);
 	if (!s->reftable)
 		return st_fail(err, ENOMEM, "refcount table");
-	if (st_pread_all(b->fd, s->reftable, bytes, (off_t)s->reftable_offset, err) < 0)
+	if (blk_file_pread(b, s->reftable, bytes, s->reftable_offset, err) < 0)
 		return st_err_prefix(err, "reading the refcount table");
 	for (uint64_t i = 0; i < s->reftable_entries; i++)
 		s->reftable[i] = be64toh(s->reftable[i]);
@@ -93,15 +93,15 @@ int qcow2_refcount_get(struct blk *b, uint64_t ci, uint64_t *rc, struct st_err *
 	return 0;
 }
 
-static int write_be64_array(int fd, const uint64_t *v, uint64_t n, uint64_t bytes, uint64_t off,
+static int write_be64_array(struct blk *b, const uint64_t *v, uint64_t n, uint64_t bytes, uint64_t off,
 			    struct st_err *err)
 {
-	cleanup_free uint64_t *buf = calloc(1, bytes);
+	cleanup_free uint64_t *buf = blk_alloc_io(bytes);
 	if (!buf)
 		return st_fail(err, ENOMEM, "table");
 	for (uint64_t i = 0; i < n; i++)
 		buf[i] = htobe64(v[i]);
-	return st_pwrite_all(fd, buf, bytes, (off_t)off, err);
+	return blk_file_pwrite(b, buf, bytes, off, err);
 }
 
 /* Allocates n clusters at the end of the file together with the refcount
@@ -152,12 +152,12 @@ static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, stru
 		if (r >= first_missing)
 			qcow2_refcount_write_entry(s, blocks + (r - first_missing) * cs, c % per, 1);
 	}
-	if (nb && st_pwrite_all(b->fd, blocks, nb * cs, (off_t)(t << s->cluster_bits), err) < 0)
+	if (nb && blk_file_pwrite(b, blocks, nb * cs, (t << s->cluster_bits), err) < 0)
 		return -1;
 	s->file_end = area_end << s->cluster_bits;
 	if (nc) {
 		uint64_t new_off = (t + nb) << s->cluster_bits;
-		if (write_be64_array(b->fd, table, entries, nc * cs, new_off, err) < 0)
+		if (write_be64_array(b, table, entries, nc * cs, new_off, err) < 0)
 			return -1;
 		uint64_t old_off = s->reftable_offset, old_clusters = s->reftable_clusters;
 		free(s->reftable);
@@ -176,7 +176,7 @@ static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, stru
 		uint32_t nn = htobe32((uint32_t)nc);
 		memcpy(hdr, &o, 8);
 		memcpy(hdr + 8, &nn, 4);
-		if (st_pwrite_all(b->fd, hdr, 12, 48, err) < 0)
+		if (blk_file_pwrite(b, hdr, 12, 48, err) < 0)
 			return -1;
 		s->reftable_offset = new_off;
 		s->reftable_clusters = (uint32_t)nc;
@@ -185,7 +185,7 @@ static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, stru
 	} else {
 		for (uint64_t k = 0; k < nb; k++) {
 			uint64_t be = htobe64(table[first_missing + k]);
-			if (st_pwrite_all(b->fd, &be, 8, (off_t)(s->reftable_offset + (first_missing + k) * 8), err) < 0)
+			if (blk_file_pwrite(b, &be, 8, (s->reftable_offset + (first_missing + k) * 8), err) < 0)
 				return -1;
 			s->reftable[first_missing + k] = table[first_missing + k];
 		}
@@ -213,10 +213,10 @@ static int create_refblock(struct blk *b, uint64_t r, uint64_t from, struct st_e
 	if (qcow2_cache_get_empty(&s->rb_cache, off, &blk, err) < 0)
 		return -1;
 	qcow2_refcount_write_entry(s, blk, c % s->refblock_entries, 1);
-	if (st_pwrite_all(b->fd, blk, s->cluster_size, (off_t)off, err) < 0)
+	if (blk_file_pwrite(b, blk, s->cluster_size, off, err) < 0)
 		return -1;
 	uint64_t be = htobe64(off);
-	if (st_pwrite_all(b->fd, &be, 8, (off_t)(s->reftable_offset + r * 8), err) < 0)
+	if (blk_file_pwrite(b, &be, 8, (s->reftable_offset + r * 8), err) < 0)
 		return -1;
 	s->reftable[r] = off;
 	s->file_end = ST_MAX(s->file_end, off + s->cluster_size);

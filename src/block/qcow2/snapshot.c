@@ -56,7 +56,7 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
 		struct qcow2_snapshot *sn = &s->snaps[i];
 		uint8_t h[40];
-		if (st_pread_all(b->fd, h, sizeof(h), (off_t)off, err) < 0)
+		if (blk_file_pread(b, h, sizeof(h), off, err) < 0)
 			return st_err_prefix(err, "snapshot table");
 		sn->l1_offset = g64(h);
 		sn->l1_size = g32(h + 8);
@@ -73,10 +73,11 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 		total += size;
 		if (total > SNAPSHOT_TABLE_MAX)
 			return st_fail(err, 0, "snapshot table is larger than %u bytes", SNAPSHOT_TABLE_MAX);
-		cleanup_free uint8_t *rest = malloc(size - 40 + 1);
+		cleanup_free uint8_t *rest = calloc(1, size - 40 + 1);
 		if (!rest)
 			return st_fail(err, ENOMEM, "snapshot table");
-		if (st_pread_all(b->fd, rest, size - 40, (off_t)off + 40, err) < 0)
+		/* the padding of the last entry may lie past the end of the file (QEMU) */
+		if (blk_file_pread(b, rest, (uint64_t)sn->extra_len + id_len + name_len, off + 40, err) < 0)
 			return st_err_prefix(err, "snapshot table");
 		if (sn->extra_len >= 8)
 			sn->vm_state_size = g64(rest);
@@ -139,7 +140,7 @@ int qcow2_snapshots_write(struct blk *b, struct st_err *err)
 			memcpy(h + 40 + sn->extra_len + il, sn->name, nl);
 			o += entry_size(sn);
 		}
-		if (st_pwrite_all(b->fd, buf, size, off, err) < 0)
+		if (blk_file_pwrite(b, buf, size, off, err) < 0)
 			return -1;
 	}
 	if (qcow2_flush_metadata(b, err) < 0)
@@ -149,7 +150,7 @@ int qcow2_snapshots_write(struct blk *b, struct st_err *err)
 	uint8_t hdr[12];
 	p32(hdr, s->nb_snapshots);
 	p64(hdr + 4, (uint64_t)off);
-	if (st_pwrite_all(b->fd, hdr, 12, 60, err) < 0)
+	if (blk_file_pwrite(b, hdr, 12, 60, err) < 0)
 		return -1;
 	uint64_t old = s->snapshots_offset, old_size = s->snapshots_old_size;
 	s->snapshots_offset = (uint64_t)off;

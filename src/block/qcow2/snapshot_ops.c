@@ -143,7 +143,7 @@ int qcow2_write_l1_all(struct blk *b, struct st_err *err)
 		return st_fail(err, ENOMEM, "L1 table");
 	for (uint32_t i = 0; i < s->l1_size; i++)
 		be[i] = htobe64(s->l1[i]);
-	return st_pwrite_all(b->fd, be, (uint64_t)s->l1_size * 8, (off_t)s->l1_offset, err);
+	return blk_file_pwrite(b, be, (uint64_t)s->l1_size * 8, s->l1_offset, err);
 }
 
 static int find(struct qcow2 *s, const char *key)
@@ -182,7 +182,7 @@ static int qcow2_snap_create(struct blk *b, const char *name, struct st_err *err
 			return st_fail(err, ENOMEM, "snapshot");
 		for (uint32_t i = 0; i < s->l1_size; i++)
 			be[i] = htobe64(s->l1[i]);
-		if (st_pwrite_all(b->fd, be, bytes, l1off, err) < 0)
+		if (blk_file_pwrite(b, be, bytes, l1off, err) < 0)
 			return -1;
 	}
 	struct qcow2_snapshot *n = realloc(s->snaps, (s->nb_snapshots + 1) * sizeof(*n));

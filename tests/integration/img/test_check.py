@@ -92,3 +92,33 @@ def test_raw_has_no_checks(tmp_path):
     raw = tmp_path / "r.raw"
     open(raw, "wb").write(bytes(4096))
     assert st("check", "-f", "raw", raw, ok=None).returncode == 63
+
+
+def _snapshotted(tmp_path):
+    """Data, a compressed cluster and a QEMU snapshot (whose table ends the
+    file without its last padding bytes), then more writes."""
+    path = tmp_path / "r.qcow2"
+    qi("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", path, "64M")
+    run(qemu_io(), "-c", "write -P 1 0 3M", "-c", "write -c -P 2 40M 64k", path)
+    qi("snapshot", "-c", "s1", path)
+    run(qemu_io(), "-c", "write -P 3 1M 1M", path)
+    want = tmp_path / "want.raw"
+    qi("convert", "-O", "raw", path, want)
+    return path, want
+
+
+@pytest.mark.parametrize("damage", ["zeroed-table", "block-beyond-eof"])
+def test_destroyed_refcount_table_is_rebuilt(tmp_path, damage):
+    path, want = _snapshotted(tmp_path)
+    q = Qcow2(path)
+    if damage == "zeroed-table":
+        q.data[q.reftable_offset:q.reftable_offset + q.cluster_size] = bytes(q.cluster_size)
+    else:
+        q.put64(q.reftable_offset, 1 << 40)
+    q.save()
+    ours, theirs = verdicts(path)
+    assert ours.returncode == theirs.returncode == 2
+    st("check", "-r", "all", path)
+    qemu_check_clean(path)
+    qi("compare", "-f", "raw", "-F", "qcow2", want, path)
+    assert "s1" in st("snapshot", "-l", path).stdout

@@ -149,3 +149,37 @@ def test_every_command_has_help():
                 "snapshot", "map", "measure", "amend", "bench"):
         assert cmd in out
         assert st(cmd, "--help").stdout.startswith("usage: strata-img " + cmd)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 8, 64, 16])
+def test_amend_refcount_bits(tmp_path, bits):
+    """The refcount structures rebuilt at another width: qemu-img reads the
+    width, finds the image clean and the data (and snapshot) unchanged."""
+    path = tmp_path / "a.qcow2"
+    qi("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", path, "32M")
+    run(qemu_io(), "-c", "write -P 1 0 3M", "-c", "write -P 2 20M 64k", path)
+    if bits > 1:   # a snapshot makes refcounts of 2, more than 1 bit holds
+        qi("snapshot", "-c", "s1", path)
+        run(qemu_io(), "-c", "write -P 3 1M 1M", path)
+    want = tmp_path / "want.raw"
+    qi("convert", "-O", "raw", path, want)
+    st("amend", "-o", f"refcount_bits={bits}", path)
+    info = json.loads(qi("info", "--output=json", path).stdout)
+    assert info["format-specific"]["data"]["refcount-bits"] == bits
+    qemu_check_clean(path)
+    qi("compare", "-f", "raw", "-F", "qcow2", want, path)
+    run(qemu_io(), "-c", "write -P 4 5M 1M", path)   # qemu writes with our structures
+    qemu_check_clean(path)
+
+
+def test_amend_refcount_bits_refusals(tmp_path):
+    path = tmp_path / "r.qcow2"
+    qi("create", "-q", "-f", "qcow2", path, "8M")
+    run(qemu_io(), "-c", "write -P 1 0 64k", path)
+    qi("snapshot", "-c", "s1", path)   # the data cluster now has 2 references
+    before = open(path, "rb").read()
+    for opts, why in (("refcount_bits=1", "references"), ("refcount_bits=3", "power of two"),
+                      ("refcount_bits=8,compat=0.10", "compat"), ("backing_file=x.raw", "rebase")):
+        p = st("amend", "-o", opts, path, ok=(1,))
+        assert len(p.stderr.strip().splitlines()) == 1 and why in p.stderr, p.stderr
+    assert open(path, "rb").read() == before

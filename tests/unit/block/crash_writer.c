@@ -10,12 +10,19 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: crash-writer IMAGE SEED\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: crash-writer IMAGE SEED [L2_CACHE_BYTES [FLUSH_EVERY]]\n");
 		return 2;
 	}
 	struct st_err err = {0};
-	struct blk_open_opts o = {.writable = true};
+	/* a small L2 cache evicts tables between flushes: with lazy refcounts they
+	 * then reach the file before the refcounts that cover them */
+	struct blk_open_opts o = {.writable = true, .l2_cache_bytes = argc >= 4 ? strtoull(argv[3], NULL, 10) : 0};
+	/* most of a writer's time goes to fdatasync, when everything is written:
+	 * rarer flushes let kills land between them */
+	unsigned long every = argc == 5 ? strtoul(argv[4], NULL, 10) : 8;
+	if (!every)
+		every = 8;
 	struct blk *b;
 	if (blk_open(argv[1], &o, &b, &err) < 0) {
 		st_err_print(&err);
@@ -40,7 +47,7 @@ int main(int argc, char **argv)
 			st_err_print(&err);
 			return 1;
 		}
-		if (id % 8 == 0) {
+		if (id % every == 0) {
 			if (blk_flush(b, &err) < 0) {
 				st_err_print(&err);
 				return 1;
