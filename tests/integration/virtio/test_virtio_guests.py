@@ -326,6 +326,39 @@ def test_vsock_both_directions(tmp_path):
     assert "vsock: guest cid 7" in vm.console
 
 
+def test_blocked_vsock_peer_stalls_no_other_device(tmp_path):
+    """A host peer that accepts the guest's vsock connection and never reads
+    (its socket fills): the disk, virtio-rng and a second vsock connection are
+    still served; once the host reads, every byte arrives in order."""
+    import socket
+    uds = tmp_path / "v.sock"
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    stuck, later = (socket.socket(socket.AF_UNIX) for _ in range(2))
+    for s, port in ((stuck, 5000), (later, 5001)):
+        s.bind(f"{uds}_{port}")
+        s.listen(1)
+        s.settimeout(60)
+    with vt.LiveVM("virtio-vsock", "--vsock", f"cid=7,uds={uds}", "--disk", str(disk), "--rng",
+                   "--cmdline", "stall=1", tmp_path=tmp_path, control=False) as vm:
+        conn, _ = stuck.accept()          # and not a byte read until 5001 is reached
+        second, _ = later.accept()
+        vm.wait_for("stall: disk and rng served meanwhile")
+        conn.settimeout(60)
+        data = b""
+        while len(data) < 256 << 10:
+            chunk = conn.recv(65536)
+            assert chunk, f"the connection closed after {len(data)} bytes\n{vm.describe()}"
+            data += chunk
+        assert data == bytes((i * 7 + 3 + (i >> 8)) & 0xff for i in range(256 << 10)), \
+            "the bytes the host got differ from what the guest sent"
+        assert vm.wait(60) == 0, vm.describe()
+        second.close()
+        conn.close()
+    assert "stall: all bytes forwarded, credit back; PASS" in vm.console
+    assert disk.read_bytes()[:65536] == bytes((i * 7 + 4 + (i >> 8)) & 0xff for i in range(65536))
+
+
 def test_devices_reset_by_an_in_process_reboot(tmp_path):
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (1 << 20))
