@@ -99,9 +99,13 @@ int guest_main(void)
 		idt_set_handler(v, blk_irq);
 	irq_enable();
 
-	const uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX |
+	uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX |
 			      (1ull << 12) | (1ull << 9) | (1ull << 13) | (1ull << 14);
+	if (rt_cmdline_u64("packed", 0))
+		want |= VIRTIO_F_PACKED;
 	open_blk(0, want);
+	if (vqs[0].packed)
+		rt_puts("virtio-blk: packed rings\n");
 	uint64_t capacity = (uint64_t)mmio_read32((uint64_t)dev.devcfg) |
 			    (uint64_t)mmio_read32((uint64_t)dev.devcfg + 4) << 32;
 	rt_printf("virtio-blk: %lu sectors, %u queues, features %lx\n", (unsigned long)capacity, nq,

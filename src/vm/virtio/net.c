@@ -36,6 +36,7 @@ struct virtio_net {
 	bool tap_watched;
 	char ifname[IFNAMSIZ];
 	struct vq_elem elem;
+	struct vq_used used[VQ_MAX_SIZE];  /* one frame's receive buffers, published together */
 	uint8_t frame[NET_FRAME_MAX];   /* a received frame waiting for buffers */
 	size_t frame_len;
 	unsigned long rx_frames, tx_frames, rx_dropped;
@@ -67,7 +68,7 @@ static bool net__deliver(struct virtio_net *n)
 	uint16_t nbufs = 0;
 	uint8_t *first_hdr = NULL;
 	struct st_err err = {0};
-	uint16_t start_avail = vq->last_avail, start_used = vq->used_idx;
+	struct vq_mark start = vq__mark(vq);
 	while (off < n->frame_len) {
 		int r = vq__pop(vq, &d->vm->mem, &n->elem, &err);
 		if (r < 0 || (r > 0 && (n->elem.nr_out || n->elem.in_len < NET_HDR_LEN))) {
@@ -79,8 +80,7 @@ static bool net__deliver(struct virtio_net *n)
 		}
 		if (r == 0) {
 			/* Not enough buffers: give back what we took, wait for more. */
-			vq__rewind(vq, start_avail);
-			vq->used_idx = start_used;
+			vq__rewind(vq, &start);
 			return false;
 		}
 		if (!first_hdr)
@@ -91,17 +91,12 @@ static bool net__deliver(struct virtio_net *n)
 			n->rx_dropped++; /* larger than a non-mergeable buffer: delivered cut short */
 			off = n->frame_len;
 		}
-		nbufs++;
 		/* used entries are published after num_buffers is written, below */
-		uint8_t *slot = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
-		uint32_t id = n->elem.head, len = (uint32_t)c;
-		memcpy(slot, &id, 4);
-		memcpy(slot + 4, &len, 4);
-		vq->used_idx++;
+		n->used[nbufs++] = (struct vq_used){n->elem.head, (uint32_t)c};
 	}
 	if (first_hdr && mrg)
 		memcpy(first_hdr + 10, &nbufs, 2);
-	__atomic_store_n((uint16_t *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);
+	vq__push_n(vq, n->used, nbufs);
 	n->rx_frames++;
 	n->rx_bytes += n->frame_len - NET_HDR_LEN;
 	n->frame_len = 0;

@@ -120,6 +120,7 @@ static void virtio__start_queue(struct virtio_dev *d, unsigned q)
 {
 	struct st_err err = {0};
 	struct virtqueue *vq = &d->vqs[q];
+	vq->packed = virtio__has_feature(d, VIRTIO_F_RING_PACKED);
 	if (vq__start(vq, &d->vm->mem, virtio__has_feature(d, VIRTIO_F_RING_EVENT_IDX), &err) < 0) {
 		virtio__queue_error(d, q, &err);
 		return;
@@ -401,7 +402,7 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 	d->ops = ops;
 	d->nr_queues = nr_queues;
 	d->max_queue_size = queue_size;
-	d->features = features | (1ull << VIRTIO_F_VERSION_1) |
+	d->features = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_RING_PACKED) |
 		      (1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_F_RING_EVENT_IDX);
 	d->config = config;
 	d->config_len = config_len;

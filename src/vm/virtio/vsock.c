@@ -206,6 +206,7 @@ static bool vsock__put(struct virtio_vsock *vs, struct vsock_conn *c, uint16_t o
 {
 	struct virtio_dev *d = &vs->dev;
 	struct st_err err = {0};
+	struct vq_mark before = vq__mark(&d->vqs[RXQ]);
 	int r = vq__pop(&d->vqs[RXQ], &d->vm->mem, &vs->elem, &err);
 	if (r > 0 && (vs->elem.nr_out || vs->elem.in_len < sizeof(struct vsock_hdr))) {
 		st_fail(&err, 0, "receive buffer %u is read-only or shorter than a header", vs->elem.head);
@@ -236,7 +237,7 @@ static bool vsock__put(struct virtio_vsock *vs, struct vsock_conn *c, uint16_t o
 		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
 		ssize_t got = recvmsg(c->w.fd, &msg, MSG_DONTWAIT);
 		if (got <= 0) {
-			vq__rewind(&d->vqs[RXQ], (uint16_t)(d->vqs[RXQ].last_avail - 1));
+			vq__rewind(&d->vqs[RXQ], &before);
 			c->readable = false;
 			if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
 				c->pending_op = OP_SHUTDOWN; /* the host side went away */
@@ -265,7 +266,7 @@ static void vsock__rx(struct virtio_vsock *vs)
 	struct virtio_dev *d = &vs->dev;
 	if (!(d->status & VIRTIO_STATUS_DRIVER_OK) || !d->vqs[RXQ].desc || d->vqs[RXQ].broken)
 		return;
-	uint16_t before = d->vqs[RXQ].used_idx;
+	uint32_t before = d->vqs[RXQ].published;
 	bool room = true;
 	if (vs->orphan_pending && (room = vsock__put(vs, NULL, OP_RST, &vs->orphan_rst)))
 		vs->orphan_pending = false;
@@ -295,7 +296,7 @@ static void vsock__rx(struct virtio_vsock *vs)
 		conn__watch(c, c->state == C_HOST_LINE ||
 				       (c->state == C_OPEN && room && conn__credit(c) && !c->pending_op));
 	}
-	if (d->vqs[RXQ].used_idx != before)
+	if (d->vqs[RXQ].published != before)
 		virtio__signal_queue(d, RXQ);
 }
 

@@ -31,7 +31,8 @@ def pattern(off, length):
                     for o in range(off, off + length, 8))
 
 
-def test_blk_data_paths(tmp_path):
+@pytest.mark.parametrize("ring", ["split", "packed"])
+def test_blk_data_paths(tmp_path, ring):
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (16 << 20))
     ro = tmp_path / "ro.img"
@@ -39,9 +40,12 @@ def test_blk_data_paths(tmp_path):
     ro_sum = hashlib.sha256(ro.read_bytes()).hexdigest()
     queues = 4
     r = vt.run_guest("virtio-blk", "--disk", f"{disk},queues={queues},serial=strata-serial-42",
-                     "--disk", f"{ro},ro", "--cmdline", "serial=strata-serial-42", timeout=120)
+                     "--disk", f"{ro},ro", "--cmdline",
+                     "serial=strata-serial-42" + (" packed=1" if ring == "packed" else ""),
+                     timeout=120)
     assert r.rc == 0, r
     assert "virtio-blk: PASS" in r.out, r
+    assert ("virtio-blk: packed rings" in r.out) == (ring == "packed"), r
     assert "read-only disk 1 refuses writes" in r.out, r
 
     data = disk.read_bytes()
@@ -95,6 +99,10 @@ HOSTILE_CASES = [
     "zero-length buffer", "4 GiB buffer", "read into a device-readable buffer",
     "no writable status byte", "nested indirect table", "indirect table of 24 bytes",
     "available index beyond the queue size",
+    # packed rings (VIRTIO_F_RING_PACKED)
+    "packed: chain longer than the ring", "packed: buffer outside guest RAM",
+    "packed: buffer id beyond the queue size", "packed: zero-length buffer",
+    "packed: nested indirect table", "packed: indirect table of 24 bytes",
 ]
 
 

@@ -104,6 +104,110 @@ static void test_indirect_chain(void **state)
 	assert_int_equal(elem.in_len, 4097);
 }
 
+/* Packed rings: the descriptor ring at DESC, the driver's event area at
+ * AVAIL, the device's at USED. */
+static int setup_packed(void **state)
+{
+	if (setup(state) < 0)
+		return -1;
+	struct st_err err = {0};
+	vq.packed = true;
+	return vq__start(&vq, &mem, true, &err);
+}
+
+static struct virtq_pdesc *pdesc(unsigned i) { return (struct virtq_pdesc *)(mem.host + DESC) + i; }
+
+/* What a driver whose wrap counter is wrap writes to make a descriptor available. */
+static void pset(unsigned i, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags, bool wrap)
+{
+	*pdesc(i) = (struct virtq_pdesc){addr, len, id,
+					 (uint16_t)(flags | (wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED))};
+}
+
+static void test_packed_chains_and_wrap(void **state)
+{
+	(void)state;
+	const uint16_t N = VIRTQ_DESC_F_NEXT, W = VIRTQ_DESC_F_WRITE;
+	assert_int_equal(pop(), 0);
+	pset(0, DATA, 16, 0, N, true);
+	pset(1, DATA + 100, 512, 0, N | W, true);
+	pset(2, DATA + 1000, 1, 5, W, true); /* the buffer id is the last descriptor's */
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 5);
+	assert_int_equal(elem.nr_out, 1);
+	assert_int_equal(elem.nr_in, 2);
+	assert_int_equal(elem.in_len, 513);
+	assert_int_equal(pop(), 0);
+	/* five more fill the ring to its end */
+	for (unsigned i = 3; i < 8; i++)
+		pset(i, DATA + 0x100 * i, 64, 1, i < 7 ? N : 0, true);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 1);
+	assert_int_equal(elem.nr_out, 5);
+	/* used: id 5 at slot 0, then id 1 at slot 3 (5 took three slots) */
+	vq__push(&vq, 5, 513);
+	vq__push(&vq, 1, 0);
+	assert_int_equal(pdesc(0)->id, 5);
+	assert_int_equal(pdesc(0)->len, 513);
+	assert_int_equal(pdesc(0)->flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED),
+			 VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED);
+	assert_int_equal(pdesc(3)->id, 1);
+	assert_int_equal(vq.used_idx, 0);
+	assert_false(vq.used_wrap);
+	/* slot 0 now holds a used entry of the first lap: not available */
+	assert_int_equal(pop(), 0);
+	pset(0, DATA, 32, 2, 0, false); /* second lap: AVAIL clear, USED set */
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 2);
+	assert_int_equal(elem.out_len, 32);
+}
+
+static void test_packed_refuses(void **state)
+{
+	(void)state;
+	struct st_err err = {0};
+	pset(0, DATA, 16, 9, 0, true); /* id beyond the queue size */
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "beyond the queue size"));
+	setup_packed(state);
+	for (unsigned i = 0; i < 8; i++) /* NEXT all round the ring */
+		pset(i, DATA, 16, 0, VIRTQ_DESC_F_NEXT, true);
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "longer than the ring"));
+	setup_packed(state);
+	struct virtq_pdesc *t = (struct virtq_pdesc *)(mem.host + DATA);
+	t[0] = (struct virtq_pdesc){DATA, 32, 0, VIRTQ_DESC_F_INDIRECT};
+	pset(0, DATA, 16, 0, VIRTQ_DESC_F_INDIRECT, true);
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "nests indirect"));
+}
+
+static void test_packed_event_suppression(void **state)
+{
+	(void)state;
+	uint16_t *drv = (uint16_t *)(mem.host + AVAIL); /* off_wrap, flags */
+	pset(0, DATA, 16, 0, 0, true);
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, 0, 0);
+	drv[1] = VIRTQ_EVENT_F_DISABLE;
+	assert_false(vq__should_notify(&vq));
+	drv[1] = VIRTQ_EVENT_F_ENABLE;
+	assert_true(vq__should_notify(&vq));
+	/* DESC: notify when the used entry at slot 2 of this lap is written */
+	drv[0] = 2 | 0x8000;
+	drv[1] = VIRTQ_EVENT_F_DESC;
+	for (unsigned i = 1; i < 3; i++)
+		pset(i, DATA, 16, (uint16_t)i, 0, true);
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 0);
+	assert_false(vq__should_notify(&vq)); /* used position 2: slot 2 not written yet */
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 0);
+	assert_true(vq__should_notify(&vq));
+	/* the device's own area: notifications always enabled */
+	assert_int_equal(((uint16_t *)(mem.host + USED))[1], VIRTQ_EVENT_F_ENABLE);
+}
+
 static void expect_refused(void)
 {
 	struct st_err err = {0};
@@ -404,6 +508,9 @@ int main(void)
 		cmocka_unit_test_setup(test_ring_outside_ram, setup),
 		cmocka_unit_test_setup(test_event_idx, setup),
 		cmocka_unit_test_setup(test_no_interrupt_flag, setup),
+		cmocka_unit_test_setup(test_packed_chains_and_wrap, setup_packed),
+		cmocka_unit_test_setup(test_packed_refuses, setup_packed),
+		cmocka_unit_test_setup(test_packed_event_suppression, setup_packed),
 		cmocka_unit_test_setup(test_blk_parse, setup),
 		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
 		cmocka_unit_test(test_pci_bar_sizing_and_caps),
