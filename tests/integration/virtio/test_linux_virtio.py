@@ -285,6 +285,14 @@ def test_console_on_hvc0(linux):
     assert all(l in linux.console for l in lines[:20]), "hvc0 lines differ from the serial console"
 
 
+def test_drivers_chose_packed_rings(linux):
+    """Every device offers VIRTIO_F_RING_PACKED; Linux's drivers take it."""
+    live = [d for d in linux.devices or [] if d.get("driver_ok")]
+    assert len(live) >= 6, linux.devices
+    for d in live:
+        assert d["features"] >> 34 & 1, f"{d['name']} runs split rings: {d['features']:#x}"
+
+
 def test_rng_requests(linux):
     rng = [d for d in linux.devices or [] if d.get("type") == "virtio-rng"]
     assert rng and rng[0]["driver_ok"] and rng[0]["requests"] > 0, linux.devices

@@ -31,8 +31,10 @@ def pattern(off, length):
                     for o in range(off, off + length, 8))
 
 
-@pytest.mark.parametrize("ring", ["split", "packed"])
+@pytest.mark.parametrize("ring", ["split", "packed", "intx"])
 def test_blk_data_paths(tmp_path, ring):
+    """ring: split rings with MSI-X, packed rings, or split rings with MSI-X
+    off (INTx through the IOAPIC, routed by the interrupt line register)."""
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (16 << 20))
     ro = tmp_path / "ro.img"
@@ -41,11 +43,15 @@ def test_blk_data_paths(tmp_path, ring):
     queues = 4
     r = vt.run_guest("virtio-blk", "--disk", f"{disk},queues={queues},serial=strata-serial-42",
                      "--disk", f"{ro},ro", "--cmdline",
-                     "serial=strata-serial-42" + (" packed=1" if ring == "packed" else ""),
+                     "serial=strata-serial-42" + {"split": "", "packed": " packed=1",
+                                                  "intx": " intx=1"}[ring],
                      timeout=120)
     assert r.rc == 0, r
     assert "virtio-blk: PASS" in r.out, r
     assert ("virtio-blk: packed rings" in r.out) == (ring == "packed"), r
+    if ring == "intx":
+        m = re.search(r"disk 0 OK \((\d+) interrupts, (\d+) INTx\)", r.out)
+        assert m and int(m.group(2)) > 0 and m.group(1) == m.group(2), r
     assert "read-only disk 1 refuses writes" in r.out, r
 
     data = disk.read_bytes()

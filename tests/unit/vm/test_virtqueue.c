@@ -482,6 +482,11 @@ static void test_acpi_mcfg_and_root_bridge(void **state)
 	assert_non_null(memmem(aml, dlen, pnp0a08, 4));
 	uint32_t window[2] = {(uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1)};
 	assert_non_null(memmem(aml, dlen, window, 8)); /* DWordMemory min, max */
+	/* _PRT: slot 3's INTA# (DWordConst 0x0003FFFF, pin 0, source 0) on its GSI */
+	assert_non_null(memmem(aml, dlen, "_PRT", 4));
+	const uint8_t slot3[] = {0x0c, 0xff, 0xff, 0x03, 0x00, 0x00, 0x00, 0x0a,
+				 (uint8_t)pci__intx_gsi(3)};
+	assert_non_null(memmem(aml, dlen, slot3, sizeof(slot3)));
 	sum = 0;
 	for (unsigned i = 0; i < dlen; i++)
 		sum += aml[i];
