@@ -409,8 +409,10 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 	d->ops = ops;
 	d->nr_queues = nr_queues;
 	d->max_queue_size = queue_size;
-	d->features = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_RING_PACKED) |
+	d->features = features | (1ull << VIRTIO_F_VERSION_1) |
 		      (1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_F_RING_EVENT_IDX);
+	if (vm->cfg.virtio_packed)
+		d->features |= 1ull << VIRTIO_F_RING_PACKED;
 	d->config = config;
 	d->config_len = config_len;
 	pthread_mutex_init(&d->lock, NULL);

@@ -41,7 +41,8 @@ def test_blk_data_paths(tmp_path, ring):
     ro.write_bytes(os.urandom(1 << 20))
     ro_sum = hashlib.sha256(ro.read_bytes()).hexdigest()
     queues = 4
-    r = vt.run_guest("virtio-blk", "--disk", f"{disk},queues={queues},serial=strata-serial-42",
+    rings = ["--virtio-rings", "packed"] if ring == "packed" else []
+    r = vt.run_guest("virtio-blk", *rings, "--disk", f"{disk},queues={queues},serial=strata-serial-42",
                      "--disk", f"{ro},ro", "--cmdline",
                      "serial=strata-serial-42" + {"split": "", "packed": " packed=1",
                                                   "intx": " intx=1"}[ring],
@@ -115,7 +116,8 @@ HOSTILE_CASES = [
 def test_hostile_guest_is_refused_and_vmm_lives(tmp_path):
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (1 << 20))
-    r = vt.run_guest("virtio-hostile", "--disk", f"{disk},queues=2", timeout=120)
+    r = vt.run_guest("virtio-hostile", "--virtio-rings", "packed", "--disk", f"{disk},queues=2",
+                     timeout=120)
     assert r.rc == 0, r
     for case in HOSTILE_CASES:
         assert f"hostile: {case}: refused, NEEDS_RESET set, queue 1 still serves" in r.out, r

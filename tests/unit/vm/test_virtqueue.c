@@ -208,6 +208,72 @@ static void test_packed_event_suppression(void **state)
 	assert_int_equal(((uint16_t *)(mem.host + USED))[1], VIRTQ_EVENT_F_ENABLE);
 }
 
+/* A driver as Linux runs packed rings (free buffer ids, chains of direct
+ * descriptors, used entries in any order) against the device side for many
+ * laps: every buffer the device pops is one the driver made available, once,
+ * and every used entry the driver reads names a buffer it has outstanding. */
+static void test_packed_laps_against_a_driver(void **state)
+{
+	(void)state;
+	struct { uint16_t num; uint32_t seq; bool out; } st[QSZ] = {0};
+	uint16_t free_ids[QSZ], nfree = QSZ, next = 0, last_used = 0, held[QSZ], nheld = 0;
+	uint32_t seq = 0, pops = 0, reaped = 0;
+	bool avail_wrap = true, used_wrap = true;
+	for (uint16_t i = 0; i < QSZ; i++)
+		free_ids[i] = (uint16_t)(QSZ - 1 - i);
+	uint64_t rnd = 0x9e3779b97f4a7c15ull;
+	uint16_t slots_free = QSZ;
+	for (int step = 0; step < 20000; step++) {
+		rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+		uint16_t len = (uint16_t)(1 + rnd % 3);
+		if (nfree && len <= slots_free && rnd % 5 < 3) { /* the driver adds a chain */
+			uint16_t id = free_ids[--nfree], first = next, first_flags = 0;
+			for (uint16_t k = 0; k < len; k++) {
+				uint16_t f = (uint16_t)((k + 1 < len ? VIRTQ_DESC_F_NEXT : 0) |
+							(avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED));
+				*pdesc(next) = (struct virtq_pdesc){DATA + 64 * (uint64_t)(seq % 64), 16, id, 0};
+				if (k)
+					pdesc(next)->flags = f;
+				else
+					first_flags = f;
+				if (++next == QSZ)
+					next = 0, avail_wrap = !avail_wrap;
+			}
+			pdesc(first)->flags = first_flags;
+			st[id].num = len, st[id].seq = seq++, st[id].out = true;
+			slots_free = (uint16_t)(slots_free - len);
+		}
+		while (pop() == 1) { /* the device takes everything available */
+			assert_true(elem.head < QSZ && st[elem.head].out);
+			assert_int_equal(elem.nr_out, st[elem.head].num);
+			assert_ptr_equal(elem.iov[0].iov_base, mem.host + DATA + 64 * (st[elem.head].seq % 64));
+			held[nheld++] = elem.head;
+			pops++;
+		}
+		if (nheld && rnd % 7 < 4) { /* ... and returns one of them, in any order */
+			unsigned k = (unsigned)(rnd >> 20) % nheld;
+			vq__push(&vq, held[k], 0);
+			held[k] = held[--nheld];
+		}
+		for (;;) { /* the driver reaps */
+			uint16_t f = pdesc(last_used)->flags;
+			bool a = f & VIRTQ_DESC_F_AVAIL, u = f & VIRTQ_DESC_F_USED;
+			if (a != used_wrap || u != used_wrap)
+				break;
+			uint16_t id = pdesc(last_used)->id;
+			assert_true(id < QSZ && st[id].out);
+			st[id].out = false;
+			free_ids[nfree++] = id;
+			slots_free = (uint16_t)(slots_free + st[id].num);
+			last_used = (uint16_t)(last_used + st[id].num);
+			if (last_used >= QSZ)
+				last_used = (uint16_t)(last_used - QSZ), used_wrap = !used_wrap;
+			reaped++;
+		}
+	}
+	assert_true(pops > 5000 && reaped + nheld == pops);
+}
+
 static void expect_refused(void)
 {
 	struct st_err err = {0};
@@ -516,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup(test_packed_chains_and_wrap, setup_packed),
 		cmocka_unit_test_setup(test_packed_refuses, setup_packed),
 		cmocka_unit_test_setup(test_packed_event_suppression, setup_packed),
+		cmocka_unit_test_setup(test_packed_laps_against_a_driver, setup_packed),
 		cmocka_unit_test_setup(test_blk_parse, setup),
 		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
 		cmocka_unit_test(test_pci_bar_sizing_and_caps),
