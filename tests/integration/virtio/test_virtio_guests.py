@@ -274,6 +274,7 @@ def run_net_guest(netns, vm_cmd, tap, mac):
     assert peer.returncode == 0, detail
     assert vm.returncode == 0 and "virtio-net: PASS" in out, detail
     assert "net_peer: 3 echoes checked" in peer.stdout, detail
+    return out
 
 
 def test_net_frames_with_a_host_tap(netns):
@@ -289,7 +290,19 @@ def test_net_tap_handed_over_as_fd(netns):
     run_net_guest(netns, cmd, "vt1", mac)
 
 
+def test_net_multiqueue_and_control_queue(netns):
+    """queues=2: a multi-queue tap, the control queue turns the second pair
+    on (and refuses 9 pairs), frames leave through both transmit queues."""
+    mac = "52:54:00:12:34:57"
+    cmd = vt.vm_args("virtio-net", "--net", f"tap=vt0,mac={mac},queues=2", "--cmdline", "pairs=2")
+    out = run_net_guest(netns, cmd, "vt0", mac)
+    assert "virtio-net: two queue pairs running" in out, out
+    assert re.search(r"frame of \d+ bytes on receive queue [01]", out), out
+
+
 @pytest.mark.parametrize("spec, message", [
+    ("tap=vt0,queues=9", "1..4 queue pairs"),
+    ("fd=3,queues=2", "queues=N needs tap=NAME"),
     ("tap=vt0,mac=01:00:00:00:00:01", "multicast"),
     ("tap=vt0,mac=zz", "is not six hex bytes"),
     ("mac=52:54:00:00:00:01", "give tap=NAME or fd=N"),
