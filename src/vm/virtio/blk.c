@@ -233,7 +233,8 @@ unsigned blk__complete(struct blk_engine *be, uint32_t *queues)
 	struct disk_io *done[64];
 	unsigned n, total = 0;
 	*queues = 0;
-	while ((n = disk__reap(be->dk, done, ST_ARRAY_SIZE(done))) > 0) {
+	do { /* a short batch means nothing more is waiting */
+		n = disk__reap(be->dk, done, ST_ARRAY_SIZE(done));
 		for (unsigned i = 0; i < n; i++) {
 			struct blk_slot *s = done[i]->opaque;
 			be->in_flight[s->q]--;
@@ -242,7 +243,7 @@ unsigned blk__complete(struct blk_engine *be, uint32_t *queues)
 			blk__put_slot(be, s);
 		}
 		total += n;
-	}
+	} while (n == ST_ARRAY_SIZE(done));
 	return total;
 }
 

@@ -34,7 +34,7 @@ void disk__complete(struct disk *dk, struct disk_io *io, int result, bool wake)
 	if (dk->done_tail)
 		dk->done_tail->next = io;
 	else
-		dk->done_head = io;
+		__atomic_store_n(&dk->done_head, io, __ATOMIC_RELEASE);
 	dk->done_tail = io;
 	pthread_mutex_unlock(&dk->done_lock);
 	if (wake)
@@ -80,6 +80,13 @@ void disk__ack(struct disk *dk)
 unsigned disk__reap(struct disk *dk, struct disk_io **out, unsigned max)
 {
 	unsigned got = dk->ops->reap ? dk->ops->reap(dk, out, max) : 0;
+	/* Racy peek: a request another thread finishes after it wakes event_fd. */
+	if (!__atomic_load_n(&dk->done_head, __ATOMIC_ACQUIRE)) {
+		dk->in_flight -= got;
+		if (got == max)
+			disk__wake(dk);
+		return got;
+	}
 	pthread_mutex_lock(&dk->done_lock);
 	while (got < max && dk->done_head) {
 		out[got++] = dk->done_head;
