@@ -90,7 +90,7 @@ unsigned disk__reap(struct disk *dk, struct disk_io **out, unsigned max)
 	pthread_mutex_lock(&dk->done_lock);
 	while (got < max && dk->done_head) {
 		out[got++] = dk->done_head;
-		dk->done_head = dk->done_head->next;
+		__atomic_store_n(&dk->done_head, dk->done_head->next, __ATOMIC_RELAXED);
 	}
 	if (!dk->done_head)
 		dk->done_tail = NULL;
