@@ -380,14 +380,17 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 		n->nr_pairs = 1;
 	if (fd >= 0 && n->nr_pairs > 1)
 		return st_fail(err, 0, "'%s': queues=N needs tap=NAME (one fd is one tap queue)", spec);
-	n->pairs = calloc(n->nr_pairs, sizeof(*n->pairs));
-	if (!n->pairs)
+	cleanup_free struct net_pair *pairs = calloc(n->nr_pairs, sizeof(*pairs));
+	if (!pairs)
 		return st_fail(err, ENOMEM, "virtio-net");
+	n->pairs = pairs;
 	for (unsigned i = 0; i < n->nr_pairs; i++) {
-		n->pairs[i] = (struct net_pair){.n = n, .index = i};
-		n->pairs[i].tap.fd = -1;
-		if (net__open_tap(n, &n->pairs[i], tap, fd, err) < 0)
+		pairs[i] = (struct net_pair){.n = n, .index = i};
+		if (net__open_tap(n, &pairs[i], tap, fd, err) < 0) {
+			while (i--)
+				close(pairs[i].tap.fd);
 			return -1;
+		}
 	}
 	n->active_pairs = 1;
 	memcpy(n->config.mac, mac, 6);
@@ -410,6 +413,7 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 		return -1;
 	st_info("%s: tap %s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair(s)", n->dev.name,
 		n->ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n->nr_pairs);
+	st_steal_ptr(pairs);
 	st_steal_ptr(n); /* the VM owns it now */
 	return 0;
 }
