@@ -165,8 +165,8 @@ def linux(tmp_path_factory):
                # ptp_kvm's KVM_HC_CLOCK_PAIRING hypercall never returns on kvm_pvm; without
                # kvm-clock ptp_kvm gives up before making it. With KVM async page faults,
                # once the balloon has given pages back a user process read zeros where it
-               # had just written (busybox's __ctype_init TLS load, 5 of 7 boots on
-               # kvm_pvm); no-kvmapf: 0 of 2 (docs/virtio.md)
+               # had just written (busybox's __ctype_init TLS load, 5 of 8 boots on
+               # kvm_pvm); with no-kvmapf never (docs/virtio.md)
                "no-kvmclock no-kvmapf init=/init")
     cmd = ["ip", "netns", "exec", ns, str(vm), "--kernel", str(kernel), "--memory", "256",
            "--disk", f"{b.root},serial=rootdisk", "--disk", f"{b.ro},ro", "--rng", "--balloon",
