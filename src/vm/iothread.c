@@ -34,6 +34,12 @@ int iothread__add(struct io_watch *w, uint32_t events, struct st_err *err)
 	return 0;
 }
 
+int iothread__mod(struct io_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	return epoll_ctl(iot.epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
 void iothread__del(struct io_watch *w)
 {
 	if (iot.epfd >= 0)

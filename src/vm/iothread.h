@@ -16,6 +16,8 @@ struct io_watch {
 
 int iothread__add(struct io_watch *w, uint32_t events, struct st_err *err);
 void iothread__del(struct io_watch *w);
+/* Changes the events a watch waits for. */
+int iothread__mod(struct io_watch *w, uint32_t events);
 /* Starts the thread (once, after the devices registered their watches). */
 int iothread__start(struct st_err *err);
 

@@ -42,6 +42,8 @@ static void options__usage(void)
 "      --vsock cid=N,uds=PATH  a virtio-vsock: the guest reaches host port P at the unix\n"
 "                           socket PATH_P; host clients connect to PATH, send\n"
 "                           \"CONNECT P\\n\" and read \"OK <port>\\n\"\n"
+"      --virtio-rings split|packed  virtqueue layouts offered to drivers: split\n"
+"                           (default) or packed as well (VIRTIO_F_RING_PACKED)\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -50,7 +52,8 @@ static void options__usage(void)
 }
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
-       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK };
+       OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK,
+       OPT_RINGS };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -74,6 +77,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"balloon", no_argument, NULL, OPT_BALLOON},
 		{"net", required_argument, NULL, OPT_NET},
 		{"vsock", required_argument, NULL, OPT_VSOCK},
+		{"virtio-rings", required_argument, NULL, OPT_RINGS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -134,6 +138,12 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
 		case OPT_VSOCK: cfg->vsock = optarg; break;
+		case OPT_RINGS:
+			if (!strcmp(optarg, "split") || !strcmp(optarg, "packed"))
+				cfg->virtio_packed = !strcmp(optarg, "packed");
+			else
+				return st_fail(err, 0, "--virtio-rings: '%s' is not split or packed", optarg);
+			break;
 		case OPT_NET:
 			if (cfg->nr_nets == VM_MAX_DISKS)
 				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);

@@ -50,6 +50,41 @@ static void pci__msix_send(struct pci_dev *d, unsigned v)
 	__atomic_add_fetch(&d->bus->msis, 1, __ATOMIC_RELAXED);
 }
 
+unsigned pci__intx_gsi(unsigned slot)
+{
+	return PCI_INTX_GSI_BASE + (slot + PCI_INTX_GSIS - 1) % PCI_INTX_GSIS;
+}
+
+/* Puts the device's INTx state on its GSI (d->lock held): the line is the OR
+ * of every slot on it, so one device lowering it never hides another. */
+static void pci__intx_update(struct pci_dev *d)
+{
+	bool on = d->intx && !(rd16(d->cfg + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+	uint16_t status = rd16(d->cfg + PCI_STATUS) & (uint16_t)~PCI_STATUS_INTX;
+	wr16(d->cfg + PCI_STATUS, (uint16_t)(status | (d->intx ? PCI_STATUS_INTX : 0)));
+	struct pci_bus *bus = d->bus;
+	if (!bus || !bus->vm)
+		return;
+	unsigned gsi = pci__intx_gsi(d->slot), line = gsi - PCI_INTX_GSI_BASE;
+	pthread_mutex_lock(&bus->intx_lock);
+	uint32_t before = bus->intx_slots[line];
+	if (on)
+		bus->intx_slots[line] |= 1u << d->slot;
+	else
+		bus->intx_slots[line] &= ~(1u << d->slot);
+	if (!before != !bus->intx_slots[line])
+		kvm__irq_line(&bus->vm->kvm, gsi, bus->intx_slots[line] != 0);
+	pthread_mutex_unlock(&bus->intx_lock);
+}
+
+void pci__intx(struct pci_dev *d, bool level)
+{
+	pthread_mutex_lock(&d->lock);
+	d->intx = level;
+	pci__intx_update(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
 bool pci__msix_notify(struct pci_dev *d, unsigned v)
 {
 	pthread_mutex_lock(&d->lock);
@@ -127,6 +162,8 @@ void pci__cfg_access(struct pci_dev *d, unsigned offset, bool is_write, uint8_t 
 	}
 	if (d->msix.nr)
 		pci__msix_flush_pending(d);
+	if (offset <= PCI_COMMAND + 1 && offset + size > PCI_COMMAND + 1)
+		pci__intx_update(d); /* interrupt disable may have changed */
 	pthread_mutex_unlock(&d->lock);
 	if (decode && d->ops && d->ops->decode_changed)
 		d->ops->decode_changed(d);
@@ -246,6 +283,8 @@ int pci__add_device(struct pci_bus *bus, struct pci_dev *d, uint16_t vendor, uin
 	d->ops = ops;
 	d->opaque = opaque;
 	d->slot = slot;
+	d->cfg[PCI_INT_PIN] = 1; /* INTA# */
+	d->cfg[PCI_INT_LINE] = (uint8_t)pci__intx_gsi(slot); /* as firmware leaves it */
 	bus->devs[slot] = d;
 	return 0;
 }
@@ -318,7 +357,15 @@ void pci__reset_dev(struct pci_dev *d)
 		cmd = PCI_COMMAND_MEMORY;
 	}
 	wr16(d->cfg + PCI_COMMAND, cmd);
-	d->cfg[PCI_INT_LINE] = 0;
+	d->cfg[PCI_INT_LINE] = d->cfg[PCI_INT_PIN] ? (uint8_t)pci__intx_gsi(d->slot) : 0;
+	/* the line goes with the old KVM VM: a new one starts with it low */
+	d->intx = false;
+	wr16(d->cfg + PCI_STATUS, rd16(d->cfg + PCI_STATUS) & (uint16_t)~PCI_STATUS_INTX);
+	if (d->bus && d->cfg[PCI_INT_PIN]) {
+		pthread_mutex_lock(&d->bus->intx_lock);
+		d->bus->intx_slots[pci__intx_gsi(d->slot) - PCI_INTX_GSI_BASE] &= ~(1u << d->slot);
+		pthread_mutex_unlock(&d->bus->intx_lock);
+	}
 	if (d->msix.nr) {
 		wr16(d->cfg + d->msix.cap + 2, (uint16_t)(d->msix.nr - 1));
 		memset(d->msix.table, 0, sizeof(d->msix.table));
@@ -334,6 +381,7 @@ int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err)
 	bus->vm = vm;
 	bus->next_bar = PCI_MMIO_BASE;
 	pthread_mutex_init(&bus->cf8_lock, NULL);
+	pthread_mutex_init(&bus->intx_lock, NULL);
 	if (!kvm__check_cap(&vm->kvm, KVM_CAP_SIGNAL_MSI))
 		return st_fail(err, 0, "this KVM lacks KVM_CAP_SIGNAL_MSI");
 	/* Host bridge at 00.0 (class 06.00.00), like Q35's. */

@@ -1,5 +1,7 @@
 /* PCI: one host bridge (bus 0), config space through ports 0xCF8/0xCFC and
- * ECAM, 32-bit memory BARs placed in the MMIO hole below 4 GiB, MSI-X.
+ * ECAM, 32-bit memory BARs placed in the MMIO hole below 4 GiB, MSI-X, and
+ * INTx (INTA# of slot s on IOAPIC GSI 16 + (s - 1) % 8, level, shared; _PRT
+ * in the DSDT says so, and the interrupt line register holds it).
  * Devices fill their own config header and capabilities; the bus keeps the
  * write masks, decodes BARs and the MSI-X table, and injects MSIs. */
 #ifndef STRATA_VM_PCI_H
@@ -21,6 +23,8 @@ struct vm;
 #define PCI_CFG_SIZE    4096
 #define PCI_NR_BARS     6
 #define PCI_MSIX_MAX    64
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_GSIS     8
 
 /* Standard header offsets used here. */
 enum {
@@ -31,6 +35,8 @@ enum {
 };
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_STATUS_INTX     0x08
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAP_ID_MSIX 0x11
 #define PCI_CAP_ID_VENDOR 0x09
@@ -65,7 +71,8 @@ struct pci_dev {
 	uint32_t bar_initial[PCI_NR_BARS];  /* as allocated, for a reset */
 	uint8_t next_cap;       /* where the next capability goes */
 	struct pci_msix msix;
-	pthread_mutex_t lock;   /* config space and MSI-X state */
+	bool intx;              /* the device asserts INTA# (the line may still be disabled) */
+	pthread_mutex_t lock;   /* config space, MSI-X and INTx state */
 };
 
 struct pci_bus {
@@ -76,6 +83,8 @@ struct pci_bus {
 	uint64_t next_bar;      /* allocation cursor in the BAR window */
 	unsigned long msis;     /* MSIs injected (for query-devices) */
 	pthread_mutex_t cf8_lock;
+	uint32_t intx_slots[PCI_INTX_GSIS];  /* slots driving each INTx GSI */
+	pthread_mutex_t intx_lock;
 };
 
 /* Registers the host bridge, the 0xCF8/0xCFC ports, ECAM and the BAR window. */
@@ -109,6 +118,13 @@ uint64_t pci__bar_addr(struct pci_dev *d, int bar);
  * vector is left pending and sent when unmasked. Any thread. */
 bool pci__msix_notify(struct pci_dev *d, unsigned v);
 bool pci__msix_enabled(struct pci_dev *d);
+
+/* The IOAPIC GSI of a slot's INTA#. */
+unsigned pci__intx_gsi(unsigned slot);
+/* Asserts or deasserts the device's INTA# (level-triggered, shared with the
+ * other slots on its GSI); the command register's interrupt-disable bit
+ * keeps it off the line. Any thread. */
+void pci__intx(struct pci_dev *d, bool level);
 
 /* Config space accessors (offset < 4096); exposed for unit tests. */
 void pci__cfg_access(struct pci_dev *d, unsigned offset, bool is_write, uint8_t *data,

@@ -1,14 +1,15 @@
 /* ACPI description of the PCI host bridge: the MCFG body (ECAM) and DSDT AML
  * for \_SB.PCI0 (PNP0A08, with the bus, I/O and memory windows in _CRS) plus a
  * motherboard-resources device reserving ECAM, as Linux wants before it
- * trusts MCFG. The AML is assembled by hand: it is a handful of Name()s. */
+ * trusts MCFG, and _PRT routing each slot's INTA# to its GSI. The AML is
+ * assembled by hand: it is a handful of Name()s. */
 #include "vm/pci_acpi.h"
 #include "vm/pci.h"
 
 #include <string.h>
 
 struct aml {
-	uint8_t b[512];
+	uint8_t b[1024];
 	size_t n;
 };
 
@@ -100,6 +101,31 @@ static void aml_device(struct aml *a, const char *seg, const struct aml *body)
 	aml_bytes(a, body->b, body->n);
 }
 
+/* Name (_PRT, Package () { Package () { 0xSSSSFFFF, 0, 0, GSI }, ... }):
+ * INTA# of every slot 1..31, straight to an IOAPIC GSI (no link devices). */
+static void aml_name_prt(struct aml *a)
+{
+	struct aml list = {.n = 0};
+	aml_byte(&list, PCI_MAX_SLOTS - 1);                  /* NumElements */
+	for (unsigned slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		struct aml e = {.n = 0};
+		aml_byte(&e, 4);
+		uint32_t addr = slot << 16 | 0xffff;
+		aml_byte(&e, 0x0c), aml_bytes(&e, &addr, 4);  /* DWordConst: any function */
+		aml_int(&e, 0);                              /* pin INTA# */
+		aml_int(&e, 0);                              /* source: none, a GSI */
+		aml_int(&e, pci__intx_gsi(slot));
+		aml_byte(&list, 0x12);                       /* PackageOp */
+		aml_pkglen(&list, e.n);
+		aml_bytes(&list, e.b, e.n);
+	}
+	aml_byte(a, 0x08);
+	aml_bytes(a, "_PRT", 4);
+	aml_byte(a, 0x12);
+	aml_pkglen(a, list.n);
+	aml_bytes(a, list.b, list.n);
+}
+
 static size_t word_space(uint8_t *d, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
 {
 	uint16_t f[5] = {0, min, max, 0, (uint16_t)(max - min + 1)};
@@ -131,6 +157,7 @@ size_t pci__acpi_dsdt(uint8_t *out, size_t cap)
 	aml_name_int(&pci0, "_BBN", 0);
 	aml_name_int(&pci0, "_UID", 0);
 	aml_name_crs(&pci0, crs, n);
+	aml_name_prt(&pci0);
 
 	uint8_t ecam[12] = {0x86, 9, 0, 1};
 	uint32_t ecam_base = (uint32_t)PCI_ECAM_BASE, ecam_len = (uint32_t)PCI_ECAM_SIZE;

@@ -41,6 +41,7 @@ struct vm_config {
 	const char *vconsole;       /* --vconsole: virtio-console output/input */
 	bool balloon;               /* --balloon: virtio-balloon */
 	const char *vsock;          /* --vsock cid=N,uds=PATH */
+	bool virtio_packed;         /* --virtio-rings packed: offer VIRTIO_F_RING_PACKED */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

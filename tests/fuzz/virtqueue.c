@@ -1,5 +1,6 @@
-/* libFuzzer: the virtqueue chain walker over a guest-controlled ring. The
- * input is the guest memory (descriptor table, avail ring, indirect tables);
+/* libFuzzer: the virtqueue chain walker over a guest-controlled ring, split or
+ * packed. The input is the guest memory (descriptor table or ring, avail ring
+ * or event areas, indirect tables);
  * every chain popped is walked and its buffers touched, so an escape outside
  * guest RAM shows up under ASan. */
 #include <stdint.h>
@@ -24,13 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	memset(mem.host, 0, MEM);
-	/* byte 0: queue size exponent and event index; the rest is guest memory */
+	/* byte 0: queue size exponent, packed (0x40) and event index (0x80); the
+	 * rest is guest memory */
 	struct virtqueue vq;
 	vq__reset(&vq);
 	vq.size = (uint16_t)(1u << (data[0] % 5)); /* up to 16: the rings sit in the first bytes */
 	vq.desc_gpa = 0;
 	vq.avail_gpa = 0x100;
 	vq.used_gpa = 0x200;
+	vq.packed = data[0] & 0x40;
 	memcpy(mem.host, data + 1, size - 1 < MEM ? size - 1 : MEM);
 	struct st_err err = {0};
 	if (vq__start(&vq, &mem, data[0] & 0x80, &err) < 0)

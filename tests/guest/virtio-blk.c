@@ -3,21 +3,34 @@
  * buffers, on every queue at once, reads them back, and exercises get-id,
  * flush, write-zeroes, discard, out-of-range and unsupported requests, a
  * read-only disk and MSI-X interrupts. The host then checks the image file
- * byte by byte (tests/integration/virtio/test_guest_virtio.py).
+ * byte by byte (tests/integration/virtio/test_guest_virtio.py). "packed=1"
+ * on the command line runs packed rings; "intx=1" leaves MSI-X off and takes
+ * INTx (the GSI in the interrupt line register, level-triggered, ISR read to
+ * lower it).
  * Disk 0 must be writable and >= 8 MiB; disk 1, if present, read-only. */
 #include "virtio.h"
 
 #define SECTOR 512
 #define QVEC 40
 #define CFGVEC 39
+#define INTXVEC 38
 
 struct blk_hdr {
 	uint32_t type, reserved;
 	uint64_t sector;
 };
 
-static volatile unsigned irqs;
+static volatile unsigned irqs, intx_irqs;
 static void blk_irq(struct rt_frame *f) { (void)f; irqs++; }
+static struct vdev dev;
+
+/* INTx: reading the ISR status lowers the line before the EOI. */
+static void intx_irq(struct rt_frame *f)
+{
+	(void)f;
+	if (mmio_read8((uint64_t)dev.isr))
+		irqs++, intx_irqs++;
+}
 
 /* The pattern the host recomputes: one 64-bit word per 8 bytes of disk,
  * a function of the word's disk offset (word-sized: guest code is slow here). */
@@ -26,7 +39,6 @@ static uint64_t pat(uint64_t off)
 	return (off + 0x5a5a5a5a5a5a5a5aull) * 0x9e3779b97f4a7c15ull;
 }
 
-static struct vdev dev;
 static struct vq vqs[8];
 static unsigned nq;
 
@@ -85,9 +97,18 @@ static void open_blk(unsigned nth, uint64_t want)
 	mmio_write16((uint64_t)dev.common + 0x10, 0); /* config changes on entry 0 */
 	for (unsigned q = 0; q < nq; q++)
 		vq_setup(&dev, &vqs[q], q, 128, (uint16_t)(q + 1));
-	vdev_msix(&dev, 0, CFGVEC);
-	for (unsigned q = 0; q < nq; q++)
-		vdev_msix(&dev, q + 1, QVEC + q);
+	if (rt_cmdline_u64("intx", 0) && nth == 0) {
+		unsigned gsi = pci_cfg_read8((unsigned)dev.slot, 0x3c);
+		if (pci_cfg_read8((unsigned)dev.slot, 0x3d) != 1 || gsi < 16)
+			rt_fail("virtio-blk: no INTA# routed (pin %u, line %u)",
+				pci_cfg_read8((unsigned)dev.slot, 0x3d), gsi);
+		ioapic_route_gsi(gsi, INTXVEC, true, true);
+		rt_printf("virtio-blk: INTx on GSI %u\n", gsi);
+	} else {
+		vdev_msix(&dev, 0, CFGVEC);
+		for (unsigned q = 0; q < nq; q++)
+			vdev_msix(&dev, q + 1, QVEC + q);
+	}
 	vdev_driver_ok(&dev);
 }
 
@@ -97,11 +118,18 @@ int guest_main(void)
 	lapic_enable();
 	for (unsigned v = CFGVEC; v < QVEC + 8; v++)
 		idt_set_handler(v, blk_irq);
+	idt_set_handler(INTXVEC, intx_irq);
+	if (rt_cmdline_u64("intx", 0) && acpi_init() < 0)
+		rt_fail("virtio-blk: no ACPI tables for the IOAPIC");
 	irq_enable();
 
-	const uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX |
+	uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | VIRTIO_F_EVENT_IDX |
 			      (1ull << 12) | (1ull << 9) | (1ull << 13) | (1ull << 14);
+	if (rt_cmdline_u64("packed", 0))
+		want |= VIRTIO_F_PACKED;
 	open_blk(0, want);
+	if (vqs[0].packed)
+		rt_puts("virtio-blk: packed rings\n");
 	uint64_t capacity = (uint64_t)mmio_read32((uint64_t)dev.devcfg) |
 			    (uint64_t)mmio_read32((uint64_t)dev.devcfg + 4) << 32;
 	rt_printf("virtio-blk: %lu sectors, %u queues, features %lx\n", (unsigned long)capacity, nq,
@@ -191,8 +219,10 @@ int guest_main(void)
 	if (s != 2)
 		rt_fail("virtio-blk: unknown type answered %u, expected UNSUPP", s);
 	if (!irqs)
-		rt_fail("virtio-blk: no MSI-X interrupt arrived");
-	rt_printf("virtio-blk: disk 0 OK (%u interrupts)\n", irqs);
+		rt_fail("virtio-blk: no interrupt arrived");
+	if (rt_cmdline_u64("intx", 0) && intx_irqs != irqs)
+		rt_fail("virtio-blk: %u MSI-X interrupts with MSI-X off", irqs - intx_irqs);
+	rt_printf("virtio-blk: disk 0 OK (%u interrupts, %u INTx)\n", irqs, intx_irqs);
 
 	if (pci_find(0x1af4, 0x1042, 1) >= 0) {
 		open_blk(1, want | (1ull << 5));

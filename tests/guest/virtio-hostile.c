@@ -3,11 +3,14 @@
  * queues. After each bad chain on queue 0 the device must answer nothing on
  * that queue, set NEEDS_RESET, and still serve a good read on queue 1; the VMM
  * must stay alive (this guest reaching its end proves it) and log one line per
- * case (the host test counts them). Needs one writable disk with queues=2. */
+ * case (the host test counts them). Needs one writable disk with queues=2.
+ * The chain cases run on split rings, then the packed ring's own on packed
+ * rings (VIRTIO_F_RING_PACKED). */
 #include "virtio.h"
 
 static struct vdev d;
 static struct vq q0, q1;
+static bool packed;
 
 struct blk_hdr {
 	uint32_t type, reserved;
@@ -22,10 +25,13 @@ static void setup(void)
 {
 	if (!vdev_open(&d, 2, 0))
 		rt_fail("hostile: no virtio-blk");
-	if (!vdev_negotiate(&d, d.offered & (VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | (1ull << 12))))
+	uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT | (1ull << 12) | (packed ? VIRTIO_F_PACKED : 0);
+	if (!vdev_negotiate(&d, d.offered & want))
 		rt_fail("hostile: FEATURES_OK refused for good features");
 	vq_setup(&d, &q0, 0, 16, 0xffff);
 	vq_setup(&d, &q1, 1, 16, 0xffff);
+	if (packed && !q0.packed)
+		rt_fail("hostile: the device does not offer packed rings");
 	vdev_driver_ok(&d);
 }
 
@@ -71,6 +77,45 @@ static void chain_case(const char *name, struct vdesc *descs, unsigned n)
 	expect_refused(name);
 }
 
+static void packed_case(const char *name, struct vpdesc *descs, unsigned n)
+{
+	setup();
+	*hdr = (struct blk_hdr){0, 0, 0};
+	vq_submit_raw_packed(&q0, descs, n);
+	expect_refused(name);
+}
+
+/* The packed walker's own refusals. */
+static void packed_cases(void)
+{
+	const uint64_t H = (uint64_t)hdr, B = (uint64_t)buf, S = (uint64_t)status;
+	const uint16_t N = VQ_DESC_NEXT, W = VQ_DESC_WRITE;
+	packed = true;
+	static struct vpdesc ring[16];
+	for (unsigned i = 0; i < 16; i++)
+		ring[i] = (struct vpdesc){B, 512, 0, N};
+	packed_case("packed: chain longer than the ring", ring, 16);
+
+	struct vpdesc outside[3] = {{H, 16, 0, N}, {0x200000000ull, 512, 0, N | W}, {S, 1, 0, W}};
+	packed_case("packed: buffer outside guest RAM", outside, 3);
+
+	struct vpdesc badid[3] = {{H, 16, 0, N}, {B, 512, 0, N | W}, {S, 1, 500, W}};
+	packed_case("packed: buffer id beyond the queue size", badid, 3);
+
+	struct vpdesc zero[3] = {{H, 16, 0, N}, {B, 0, 0, N | W}, {S, 1, 0, W}};
+	packed_case("packed: zero-length buffer", zero, 3);
+
+	struct vpdesc *pt = (struct vpdesc *)itable;
+	pt[0] = (struct vpdesc){H, 16, 0, 0};
+	pt[1] = (struct vpdesc){(uint64_t)itable, 32, 0, VQ_DESC_INDIRECT};
+	struct vpdesc nested[1] = {{(uint64_t)itable, 32, 0, VQ_DESC_INDIRECT}};
+	packed_case("packed: nested indirect table", nested, 1);
+
+	struct vpdesc oddtable[1] = {{(uint64_t)itable, 24, 0, VQ_DESC_INDIRECT}};
+	packed_case("packed: indirect table of 24 bytes", oddtable, 1);
+	packed = false;
+}
+
 int guest_main(void)
 {
 	hdr = vmalloc(sizeof(*hdr), 16);
@@ -114,6 +159,8 @@ int guest_main(void)
 	q0.avail[1] = (uint16_t)(q0.size + 3);
 	vq_kick(&q0);
 	expect_refused("available index beyond the queue size");
+
+	packed_cases();
 
 	/* features that were not offered, and no VERSION_1 */
 	if (!vdev_open(&d, 2, 0))

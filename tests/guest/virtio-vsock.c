@@ -4,7 +4,13 @@
  *     a separate header buffer, one with header and payload in one buffer),
  *     receives 6000 bytes, checks every byte, shuts down and expects RST;
  *  2. the host connects to guest port 6000 ("CONNECT 6000"), sends "ping",
- *     the guest answers "pong". */
+ *     the guest answers "pong".
+ * With "stall=1" on the command line (and a disk and virtio-rng) it shows that a
+ * host peer that stops reading stalls nothing else: the guest sends a whole
+ * credit's worth (256 KiB) to host port 5000, whose peer does not read; the
+ * disk, virtio-rng and a second vsock connection (port 5001, at which the
+ * host starts reading) must still be served; then every byte reaches the
+ * host and the credit comes back. */
 #include "virtio.h"
 
 struct hdr {
@@ -54,14 +60,15 @@ static void send_pkt(struct hdr h, const void *payload, bool split)
 		rt_fail("vsock: transmit not completed");
 }
 
-/* The next packet for port; its payload copied to data. Credit updates skipped. */
-static struct hdr recv_pkt(uint32_t port, uint8_t *data)
+/* The next packet for port within ms (false: none); its payload copied to
+ * data. Credit updates skipped unless credit. */
+static bool recv_within(uint32_t port, uint8_t *data, bool credit, unsigned ms, struct hdr *out)
 {
 	for (;;) {
 		uint16_t id;
 		uint32_t len;
-		if (!vq_wait(&rx, 30000, &id, &len))
-			rt_fail("vsock: nothing received in 30 s");
+		if (!vq_wait(&rx, ms, &id, &len))
+			return false;
 		struct hdr h;
 		memcpy(&h, rxbufs[id % NRX], sizeof(h));
 		if (len != sizeof(h) + h.len || h.len > RXBUF - sizeof(h))
@@ -72,9 +79,89 @@ static struct hdr recv_pkt(uint32_t port, uint8_t *data)
 		if (h.dst_cid != cid || h.src_cid != 2)
 			rt_fail("vsock: packet from cid %lu to cid %lu", (unsigned long)h.src_cid,
 				(unsigned long)h.dst_cid);
-		if (h.dst_port == port && h.op != CREDIT_UPDATE)
-			return h;
+		if (h.dst_port == port && (credit || h.op != CREDIT_UPDATE)) {
+			*out = h;
+			return true;
+		}
 	}
+}
+
+static struct hdr recv_pkt(uint32_t port, uint8_t *data)
+{
+	struct hdr h;
+	if (!recv_within(port, data, false, 30000, &h))
+		rt_fail("vsock: nothing received in 30 s");
+	return h;
+}
+
+static struct hdr connect_to(uint32_t sport, uint32_t dport)
+{
+	send_pkt(mk(sport, dport, REQUEST, 0), NULL, true);
+	struct hdr h = recv_pkt(sport, NULL);
+	if (h.op != RESPONSE || h.src_port != dport)
+		rt_fail("vsock: connect answered with op %u from port %u", h.op, h.src_port);
+	return h;
+}
+
+static uint8_t blk_req(struct vq *vq, uint32_t type, void *data, uint32_t len)
+{
+	uint32_t *hdr = vmalloc(16, 16);
+	uint8_t *status = vmalloc(1, 1);
+	hdr[0] = type, hdr[1] = hdr[2] = hdr[3] = 0; /* sector 0 */
+	*status = 0xee;
+	struct vbuf b[3] = {{hdr, 16, false}, {data, len, type == 0}, {status, 1, true}};
+	vq_submit(vq, b, 3, false);
+	if (!vq_wait(vq, 10000, NULL, NULL))
+		rt_fail("stall: the disk did not answer while the vsock peer is blocked");
+	return *status;
+}
+
+static void stall(void)
+{
+	struct vdev bd, rd;
+	struct vq bq, rq;
+	if (!vdev_open(&bd, 2, 0) || !vdev_open(&rd, 4, 0))
+		rt_fail("stall: needs a disk and virtio-rng");
+	if (!vdev_negotiate(&bd, VIRTIO_F_VERSION_1) || !vdev_negotiate(&rd, VIRTIO_F_VERSION_1))
+		rt_fail("stall: FEATURES_OK refused");
+	vq_setup(&bd, &bq, 0, 16, 0xffff);
+	vq_setup(&rd, &rq, 0, 16, 0xffff);
+	vdev_driver_ok(&bd);
+	vdev_driver_ok(&rd);
+
+	uint32_t credit = connect_to(1300, 5000).buf_alloc;
+	uint8_t *chunk = vmalloc(4096, 8);
+	for (uint32_t off = 0; off < credit; off += 4096) {
+		for (unsigned i = 0; i < 4096; i++)
+			chunk[i] = pat(off + i, 3);
+		send_pkt(mk(1300, 5000, RW, 4096), chunk, true);
+	}
+	rt_printf("stall: %u bytes sent to a host peer that does not read\n", credit);
+
+	uint8_t *w = vmalloc(65536, 4096), *r = vmalloc(65536, 4096);
+	for (unsigned i = 0; i < 65536; i++)
+		w[i] = pat(i, 4);
+	if (blk_req(&bq, 1, w, 65536) || blk_req(&bq, 0, r, 65536) || memcmp(w, r, 65536))
+		rt_fail("stall: the disk write and read back differ");
+	struct vbuf rb = {r, 32, true};
+	vq_submit(&rq, &rb, 1, false);
+	if (!vq_wait(&rq, 10000, NULL, NULL))
+		rt_fail("stall: virtio-rng did not answer while the vsock peer is blocked");
+	rt_puts("stall: disk and rng served meanwhile\n");
+	connect_to(1301, 5001);
+	rt_puts("stall: second vsock connection open\n");
+
+	/* The host now reads: the credit must come back to the whole amount. */
+	for (unsigned tries = 0; tries < 60; tries++) {
+		struct hdr h;
+		while (recv_within(1300, NULL, true, 500, &h))
+			if (h.fwd_cnt == credit) {
+				rt_puts("stall: all bytes forwarded, credit back; PASS\n");
+				return;
+			}
+		send_pkt(mk(1300, 5000, CREDIT_REQUEST, 0), NULL, true);
+	}
+	rt_fail("stall: the host side never took all %u bytes", credit);
 }
 
 int guest_main(void)
@@ -93,12 +180,13 @@ int guest_main(void)
 		post_rx(i);
 	}
 	rt_printf("vsock: guest cid %lu\n", (unsigned long)cid);
+	if (rt_cmdline_u64("stall", 0)) {
+		stall();
+		return 0;
+	}
 
 	/* 1. guest -> host port 5000 */
-	send_pkt(mk(1234, 5000, REQUEST, 0), NULL, true);
-	struct hdr h = recv_pkt(1234, NULL);
-	if (h.op != RESPONSE || h.src_port != 5000)
-		rt_fail("vsock: connect answered with op %u from port %u", h.op, h.src_port);
+	struct hdr h = connect_to(1234, 5000);
 	rt_puts("vsock: connected to host port 5000\n");
 	uint8_t *out = vmalloc(4000, 8), *in = vmalloc(8192, 8);
 	for (unsigned i = 0; i < 4000; i++)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #define VIRTIO_BLK_F_SEG_MAX      2
 #define VIRTIO_BLK_F_RO           5
@@ -43,8 +44,8 @@ struct virtio_blk {
 	struct disk *disk;
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	char path[256];
-	unsigned long counts[BLK_NR_COUNTS];
-	struct blk_scratch scratch;  /* one chain at a time per device (lock held) */
+	struct blk_engine engine;
+	struct io_watch disk_done;   /* the disk's event_fd */
 };
 
 int blk__parse(const struct vq_elem *e, struct blk_req *r, struct st_err *err)
@@ -96,7 +97,7 @@ static bool blk__in_range(const struct disk *dk, uint64_t sector, uint64_t bytes
 	return sector <= sectors && bytes / 512 <= sectors - sector && !(bytes % 512);
 }
 
-static uint8_t blk__ranges(struct disk *dk, struct blk_req *r)
+static uint8_t blk__ranges(struct disk *dk, struct blk_req *r, struct disk_io *io)
 {
 	struct { uint64_t sector; uint32_t num_sectors, flags; } seg;
 	/* One segment per request (max_*_seg = 1). */
@@ -108,30 +109,29 @@ static uint8_t blk__ranges(struct disk *dk, struct blk_req *r)
 		return VIRTIO_BLK_S_UNSUPP;
 	if (!blk__in_range(dk, seg.sector, (uint64_t)seg.num_sectors * 512))
 		return VIRTIO_BLK_S_IOERR;
-	int ret = zeroes ? dk->ops->write_zeroes(dk, seg.sector * 512, (uint64_t)seg.num_sectors * 512,
-						 seg.flags & WZ_UNMAP)
-			 : dk->ops->discard(dk, seg.sector * 512, (uint64_t)seg.num_sectors * 512);
-	return ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	*io = (struct disk_io){.op = zeroes ? DISK_WRITE_ZEROES : DISK_DISCARD,
+			       .off = seg.sector * 512, .len = (uint64_t)seg.num_sectors * 512,
+			       .may_unmap = seg.flags & WZ_UNMAP};
+	return BLK_STATUS_PENDING;
 }
 
-uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r)
+uint8_t blk__prepare(struct disk *dk, const char *serial, struct blk_req *r, struct disk_io *io)
 {
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT: {
+	case VIRTIO_BLK_T_OUT:
 		if (!blk__in_range(dk, r->sector, r->data_len))
 			return VIRTIO_BLK_S_IOERR;
 		if (r->type == VIRTIO_BLK_T_OUT && dk->read_only)
 			return VIRTIO_BLK_S_IOERR;
 		if (!r->data_len)
 			return VIRTIO_BLK_S_OK;
-		int ret = r->type == VIRTIO_BLK_T_IN
-				  ? dk->ops->readv(dk, r->data, (int)r->nr_data, r->sector * 512)
-				  : dk->ops->writev(dk, r->data, (int)r->nr_data, r->sector * 512);
-		return ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-	}
+		*io = (struct disk_io){.op = r->type == VIRTIO_BLK_T_IN ? DISK_READ : DISK_WRITE,
+				       .iov = r->data, .niov = (int)r->nr_data, .off = r->sector * 512};
+		return BLK_STATUS_PENDING;
 	case VIRTIO_BLK_T_FLUSH:
-		return dk->ops->flush(dk) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		*io = (struct disk_io){.op = DISK_FLUSH};
+		return BLK_STATUS_PENDING;
 	case VIRTIO_BLK_T_GET_ID: {
 		char id[VIRTIO_BLK_ID_BYTES] = {0};
 		memcpy(id, serial, ST_MIN(strlen(serial), sizeof(id)));
@@ -142,10 +142,19 @@ uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r)
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (dk->read_only)
 			return VIRTIO_BLK_S_IOERR;
-		return blk__ranges(dk, r);
+		return blk__ranges(dk, r, io);
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
+}
+
+uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r)
+{
+	struct disk_io io;
+	uint8_t status = blk__prepare(dk, serial, r, &io);
+	if (status != BLK_STATUS_PENDING)
+		return status;
+	return disk__run_sync(dk, &io) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
 static void blk__count(unsigned long counts[BLK_NR_COUNTS], uint32_t type, uint8_t status)
@@ -164,40 +173,161 @@ static void blk__count(unsigned long counts[BLK_NR_COUNTS], uint32_t type, uint8
 		counts[BLK_IOERRORS]++;
 }
 
-int blk__serve(struct virtqueue *vq, const struct guest_mem *mem, struct disk *dk,
-	       const char *serial, struct blk_scratch *s, unsigned long counts[BLK_NR_COUNTS],
-	       unsigned *served, struct st_err *err)
+/* Requests one queue may have at the disk: each holds ~33 KiB of chain state. */
+#define BLK_MAX_IN_FLIGHT 128
+
+static void blk__finish(struct blk_engine *be, struct blk_slot *s, uint8_t status)
 {
-	*served = 0;
+	*s->req.status = status;
+	blk__count(be->counts, s->req.type, status);
+	uint32_t written = 1;
+	if (status == VIRTIO_BLK_S_OK &&
+	    (s->req.type == VIRTIO_BLK_T_IN || s->req.type == VIRTIO_BLK_T_GET_ID))
+		written += (uint32_t)s->req.data_len;
+	vq__push(&be->vqs[s->q], s->elem.head, written);
+}
+
+static void blk__put_slot(struct blk_engine *be, struct blk_slot *s)
+{
+	s->next_free = be->free;
+	be->free = s;
+}
+
+int blk__serve(struct blk_engine *be, unsigned q, unsigned *pushed, struct st_err *err)
+{
+	struct virtqueue *vq = &be->vqs[q];
+	unsigned limit = ST_MIN(vq->size, BLK_MAX_IN_FLIGHT);
+	*pushed = 0;
+	be->throttled[q] = false;
 	for (;;) {
-		int r = vq__pop(vq, mem, &s->elem, err);
-		if (r == 0)
+		if (be->in_flight[q] >= limit) {
+			be->throttled[q] = true; /* the next completion serves the rest */
 			return 0;
-		if (r < 0 || blk__parse(&s->elem, &s->req, err) < 0)
-			return -1;
-		uint8_t status = blk__execute(dk, serial, &s->req);
-		*s->req.status = status;
-		blk__count(counts, s->req.type, status);
-		uint32_t written = 1;
-		if (status == VIRTIO_BLK_S_OK &&
-		    (s->req.type == VIRTIO_BLK_T_IN || s->req.type == VIRTIO_BLK_T_GET_ID))
-			written += (uint32_t)s->req.data_len;
-		vq__push(vq, s->elem.head, written);
-		(*served)++;
+		}
+		struct blk_slot *s = be->free;
+		if (s)
+			be->free = s->next_free;
+		else if (!(s = malloc(sizeof(*s))))
+			return st_fail(err, ENOMEM, "queue %u: no memory for a request", q);
+		int r = vq__pop(vq, be->mem, &s->elem, err);
+		if (r <= 0 || blk__parse(&s->elem, &s->req, err) < 0) {
+			blk__put_slot(be, s);
+			return r == 0 ? 0 : -1;
+		}
+		s->q = q;
+		uint8_t status = blk__prepare(be->dk, be->serial, &s->req, &s->io);
+		if (status == BLK_STATUS_PENDING) {
+			s->io.opaque = s;
+			be->in_flight[q]++;
+			disk__submit(be->dk, &s->io);
+			continue;
+		}
+		blk__finish(be, s, status);
+		blk__put_slot(be, s);
+		(*pushed)++;
 	}
+}
+
+unsigned blk__complete(struct blk_engine *be, uint32_t *queues)
+{
+	struct disk_io *done[64];
+	unsigned n, total = 0;
+	*queues = 0;
+	do { /* a short batch means nothing more is waiting */
+		n = disk__reap(be->dk, done, ST_ARRAY_SIZE(done));
+		for (unsigned i = 0; i < n; i++) {
+			struct blk_slot *s = done[i]->opaque;
+			be->in_flight[s->q]--;
+			blk__finish(be, s, done[i]->result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+			*queues |= 1u << s->q;
+			blk__put_slot(be, s);
+		}
+		total += n;
+	} while (n == ST_ARRAY_SIZE(done));
+	return total;
+}
+
+void blk__drain(struct blk_engine *be)
+{
+	struct disk_io *done[64];
+	while (be->dk && be->dk->in_flight) {
+		unsigned n = disk__reap(be->dk, done, ST_ARRAY_SIZE(done));
+		if (!n)
+			disk__wait(be->dk);
+		for (unsigned i = 0; i < n; i++) {
+			struct blk_slot *s = done[i]->opaque;
+			be->in_flight[s->q]--;
+			blk__put_slot(be, s);
+		}
+	}
+	memset(be->throttled, 0, sizeof(be->throttled));
+}
+
+void blk__engine_free(struct blk_engine *be)
+{
+	blk__drain(be);
+	while (be->free) {
+		struct blk_slot *s = be->free;
+		be->free = s->next_free;
+		free(s);
+	}
+}
+
+/* Answers what the disk finished: interrupts, and the requests a queue at its
+ * in-flight limit left waiting. */
+static void blk__answer(struct virtio_dev *d)
+{
+	struct virtio_blk *b = d->priv;
+	uint32_t queues;
+	d->requests += blk__complete(&b->engine, &queues);
+	for (unsigned q = 0; q < d->nr_queues; q++)
+		if (queues & (1u << q))
+			virtio__signal_queue(d, q);
+}
+
+static void blk__start(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_blk *b = d->priv;
+	struct st_err err = {0};
+	unsigned pushed;
+	if (blk__serve(&b->engine, q, &pushed, &err) < 0)
+		virtio__queue_error(d, q, &err);
+	d->requests += pushed;
+	if (pushed) /* requests answered before a bad one still get their interrupt */
+		virtio__signal_queue(d, q);
 }
 
 static void blk__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
-	struct st_err err = {0};
-	unsigned served;
-	if (blk__serve(&d->vqs[q], &d->vm->mem, b->disk, b->serial, &b->scratch, b->counts, &served,
-		       &err) < 0)
-		virtio__queue_error(d, q, &err);
-	d->requests += served;
-	if (served) /* requests served before a bad one still get their interrupt */
-		virtio__signal_queue(d, q);
+	blk__start(d, q);
+	disk__commit(b->disk);
+	blk__answer(d); /* page-cache hits are done already */
+}
+
+/* The disk finished requests (I/O thread). */
+static void blk__disk_event(struct io_watch *w, uint32_t events)
+{
+	(void)events;
+	struct virtio_blk *b = w->opaque;
+	struct virtio_dev *d = &b->dev;
+	pthread_mutex_lock(&d->lock);
+	if (b->disk) {
+		disk__ack(b->disk);
+		blk__answer(d);
+		bool started = false;
+		for (unsigned q = 0; q < d->nr_queues; q++)
+			if (b->engine.throttled[q] && !d->vqs[q].broken && d->vqs[q].desc &&
+			    (d->status & VIRTIO_STATUS_DRIVER_OK)) {
+				blk__start(d, q);
+				started = true;
+			}
+		if (started) {
+			disk__commit(b->disk);
+			blk__answer(d);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void blk__query(struct virtio_dev *d, json_t *o)
@@ -212,21 +342,32 @@ static void blk__query(struct virtio_dev *d, json_t *o)
 							  "write_zeroes", "unsupported", "io_errors"};
 	json_t *stats = json_object();
 	for (int i = 0; i < BLK_NR_COUNTS; i++)
-		json_object_set_new(stats, names[i], json_integer((json_int_t)b->counts[i]));
+		json_object_set_new(stats, names[i], json_integer((json_int_t)b->engine.counts[i]));
 	json_object_set_new(o, "stats", stats);
+}
+
+/* A reset waits for the requests in flight: none may write into the guest
+ * or its rings afterwards. */
+static void blk__reset(struct virtio_dev *d)
+{
+	struct virtio_blk *b = d->priv;
+	blk__drain(&b->engine);
 }
 
 static void blk__shutdown(struct virtio_dev *d)
 {
 	struct virtio_blk *b = d->priv;
-	b->disk->ops->close(b->disk);
-	b->disk = NULL;
+	iothread__del(&b->disk_done);
+	blk__engine_free(&b->engine);
+	disk__close(b->disk);
+	b->disk = b->engine.dk = NULL;
 }
 
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = 2,
 	.pci_class = 0x018000, /* mass storage, other */
 	.queue_notify = blk__queue_notify,
+	.reset = blk__reset,
 	.shutdown = blk__shutdown,
 	.query = blk__query,
 };
@@ -295,6 +436,13 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
 	else
 		features |= (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
 	b->dev.priv = b;
+	b->engine = (struct blk_engine){.dk = b->disk, .serial = b->serial, .mem = &vm->mem,
+					.vqs = b->dev.vqs};
+	b->disk_done = (struct io_watch){.fd = b->disk->event_fd, .fn = blk__disk_event, .opaque = b};
+	if (iothread__add(&b->disk_done, EPOLLIN, err) < 0) {
+		disk__close(b->disk);
+		return -1;
+	}
 	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-blk%u", vm->nr_virtio);
 	if (virtio__register(vm, &b->dev, &blk_ops, queues, BLK_QUEUE_SIZE, features, c,
 			     sizeof(*c), err) < 0)

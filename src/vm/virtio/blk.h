@@ -33,7 +33,12 @@ struct blk_req {
  * status byte to answer in, or a header cut short) without touching memory. */
 int blk__parse(const struct vq_elem *e, struct blk_req *r, struct st_err *err);
 
-/* Executes a parsed request on dk; returns the status to write. */
+/* Checks a parsed request and either answers it at once (returns the status)
+ * or fills io for the disk (returns BLK_STATUS_PENDING). */
+#define BLK_STATUS_PENDING 0xff
+uint8_t blk__prepare(struct disk *dk, const char *serial, struct blk_req *r, struct disk_io *io);
+
+/* Executes a parsed request on dk synchronously; returns the status to write. */
 uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r);
 
 /* "--disk" spec: PATH[,ro][,serial=S][,queues=N]. */
@@ -42,16 +47,41 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
 enum { BLK_READS, BLK_WRITES, BLK_FLUSHES, BLK_DISCARDS, BLK_WRITE_ZEROES, BLK_UNSUPPORTED,
        BLK_IOERRORS, BLK_NR_COUNTS };
 
-struct blk_scratch {
+/* One request from its chain to its completion. */
+struct blk_slot {
+	struct disk_io io;
 	struct vq_elem elem;
 	struct blk_req req;
+	unsigned q;
+	struct blk_slot *next_free;
 };
 
-/* Serves every available request of a queue (the device's data path, also
- * driven directly by bench/virtio-blk-bench.c); *served says how many. -1 at a
- * malformed chain (err says why; the ones before it were served). */
-int blk__serve(struct virtqueue *vq, const struct guest_mem *mem, struct disk *dk,
-	       const char *serial, struct blk_scratch *s, unsigned long counts[BLK_NR_COUNTS],
-	       unsigned *served, struct st_err *err);
+/* The device's data path, apart from the transport (bench/virtio-blk-bench.c
+ * drives it directly): requests go to the disk asynchronously, several per
+ * queue, and finish in any order. */
+struct blk_engine {
+	struct disk *dk;
+	const char *serial;
+	const struct guest_mem *mem;
+	struct virtqueue *vqs;
+	unsigned long counts[BLK_NR_COUNTS];
+	unsigned in_flight[VIRTIO_BLK_MAX_QUEUES];
+	bool throttled[VIRTIO_BLK_MAX_QUEUES];  /* stopped popping at the in-flight limit */
+	struct blk_slot *free;
+};
+
+/* Starts every available request of queue q (up to the limit in flight);
+ * requests answered at once (get-id, refused ones) are pushed and counted in
+ * *pushed. -1 at a malformed chain (err says why; the ones before it went
+ * ahead). disk__commit() is the caller's, after the batch. */
+int blk__serve(struct blk_engine *be, unsigned q, unsigned *pushed, struct st_err *err);
+
+/* Pushes the requests the disk finished; returns how many, with a bit per
+ * queue that got one in *queues. */
+unsigned blk__complete(struct blk_engine *be, uint32_t *queues);
+
+/* Waits for every request in flight and forgets them (the queues were reset). */
+void blk__drain(struct blk_engine *be);
+void blk__engine_free(struct blk_engine *be);
 
 #endif

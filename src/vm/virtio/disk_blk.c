@@ -1,5 +1,7 @@
 /* The block layer (src/block: qcow2, raw with backing chains...) behind the
- * disk interface virtio-blk uses. */
+ * disk interface virtio-blk uses; asynchronous requests run on the block
+ * layer's thread pool (block/aio.h), one pool request per buffer. */
+#include "block/aio.h"
 #include "block/block.h"
 #include "common/log.h"
 #include "vm/virtio/disk.h"
@@ -59,8 +61,67 @@ static int blkd__write_zeroes(struct disk *dk, uint64_t off, uint64_t len, bool 
 	return blk_pwrite_zeroes(blk_of(dk), len, off, &err) < 0 ? fail(dk, "write-zeroes", &err) : 0;
 }
 
+#define BLKD_POOL_THREADS 4
+
+/* One request of the pool per buffer of a disk request. */
+struct blkd_parts {
+	struct disk *dk;
+	struct disk_io *io;
+	struct blk_aio_req req[];
+};
+
+static void blkd__part_done(struct blk_aio_req *req, int ret, const struct st_err *err)
+{
+	struct blkd_parts *p = req->opaque;
+	struct disk_io *io = p->io;
+	if (ret < 0) {
+		st_debug("disk %s: %s", blk_of(p->dk)->path, err->msg);
+		int e = -(err->errnum ? err->errnum : EIO);
+		__atomic_store_n(&io->result, e, __ATOMIC_RELAXED);
+	}
+	if (__atomic_sub_fetch(&io->parts, 1, __ATOMIC_ACQ_REL) == 0) {
+		struct disk *dk = p->dk;
+		int result = __atomic_load_n(&io->result, __ATOMIC_RELAXED);
+		free(p);
+		io->parts_mem = NULL;
+		disk__complete(dk, io, result, true);
+	}
+}
+
+static void blkd__submit(struct disk *dk, struct disk_io *io)
+{
+	static const enum blk_aio_op ops[] = {
+		[DISK_READ] = BLK_AIO_READ, [DISK_WRITE] = BLK_AIO_WRITE, [DISK_FLUSH] = BLK_AIO_FLUSH,
+		[DISK_DISCARD] = BLK_AIO_DISCARD, [DISK_WRITE_ZEROES] = BLK_AIO_ZEROES,
+	};
+	bool data = io->op == DISK_READ || io->op == DISK_WRITE;
+	unsigned n = data ? (unsigned)io->niov : 1;
+	struct blkd_parts *p = n ? calloc(1, sizeof(*p) + n * sizeof(p->req[0])) : NULL;
+	if (!p) {
+		disk__complete(dk, io, n ? -ENOMEM : 0, false);
+		return;
+	}
+	p->dk = dk;
+	p->io = io;
+	io->result = 0;
+	io->parts = n;
+	io->parts_mem = p;
+	uint64_t off = io->off;
+	for (unsigned i = 0; i < n; i++) {
+		p->req[i] = (struct blk_aio_req){.op = ops[io->op], .b = blk_of(dk), .off = off,
+						 .len = data ? io->iov[i].iov_len : io->len,
+						 .buf = data ? io->iov[i].iov_base : NULL,
+						 .done = blkd__part_done, .opaque = p};
+		off += p->req[i].len;
+	}
+	for (unsigned i = 0; i < n; i++) /* p lives until the last part, queued last, is done */
+		blk_aio_submit(dk->pool, &p->req[i]);
+}
+
 static void blkd__close(struct disk *dk)
 {
+	if (dk->pool)
+		blk_aio_pool_free(dk->pool);
 	struct st_err err = {0};
 	if (blk_close(blk_of(dk), &err) < 0)
 		st_warn("closing a disk: %s", err.msg);
@@ -70,6 +131,7 @@ static void blkd__close(struct disk *dk)
 static const struct disk_ops blk_ops = {
 	.readv = blkd__readv, .writev = blkd__writev, .flush = blkd__flush,
 	.discard = blkd__discard, .write_zeroes = blkd__write_zeroes, .close = blkd__close,
+	.submit = blkd__submit,
 };
 
 int disk__open(const char *path, const char *format, bool read_only, struct disk **out,
@@ -91,6 +153,11 @@ int disk__open(const char *path, const char *format, bool read_only, struct disk
 	}
 	*dk = (struct disk){.ops = &blk_ops, .size = b->size, .read_only = read_only, .fd = -1,
 			    .opaque = b};
+	if (disk__init_async(dk, err) < 0 ||
+	    blk_aio_pool_new(BLKD_POOL_THREADS, (struct blk_aio_pool **)&dk->pool, err) < 0) {
+		blkd__close(dk);
+		return st_err_prefix(err, "disk image %s", path);
+	}
 	*out = dk;
 	return 0;
 }

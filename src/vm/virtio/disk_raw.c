@@ -1,6 +1,10 @@
+/* Raw images and block devices: preadv/pwritev when synchronous, io_uring
+ * (liburing) for the requests virtio-blk keeps in flight. */
+#include "common/log.h"
 #include "vm/virtio/disk.h"
 
 #include <errno.h>
+#include <liburing.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
@@ -78,16 +82,168 @@ static int raw__write_zeroes(struct disk *dk, uint64_t off, uint64_t len, bool m
 	return 0;
 }
 
+/* io_uring, behind a synchronous try that never blocks (RWF_NOWAIT): a
+ * page-cache hit costs one system call, as plain pread does; only what would
+ * wait for the device goes to the ring. */
+struct raw_async {
+	struct io_uring ring;
+	unsigned write_misses;   /* RWF_NOWAIT writes refused in a row */
+	bool nowait_writes;      /* the file system takes them (ext4 mostly does not) */
+};
+
 static void raw__close(struct disk *dk)
 {
+	struct raw_async *ra = dk->opaque;
+	if (ra) {
+		io_uring_queue_exit(&ra->ring);
+		free(ra);
+	}
 	close(dk->fd);
 	free(dk);
+}
+
+/* Reads, writes and flushes go to io_uring; the rare discards and zeroings
+ * (fallocate, with fallbacks) run inline. */
+#define RAW_RING_ENTRIES 256
+
+static struct io_uring_sqe *raw__sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+	while (!(sqe = io_uring_get_sqe(ring)))
+		io_uring_submit(ring); /* the submission ring is full: hand it over */
+	return sqe;
+}
+
+static void raw__prep(struct disk *dk, struct disk_io *io)
+{
+	struct io_uring_sqe *sqe = raw__sqe(&((struct raw_async *)dk->opaque)->ring);
+	if (io->op == DISK_READ)
+		io_uring_prep_readv(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
+	else if (io->op == DISK_WRITE)
+		io_uring_prep_writev(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
+	else
+		io_uring_prep_fsync(sqe, dk->fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data(sqe, io);
+}
+
+static bool raw__advance(struct disk_io *io, int *res);
+
+/* The request at once if it needs no waiting: true when it is finished. */
+static bool raw__try_now(struct disk *dk, struct disk_io *io, int *res)
+{
+	struct raw_async *ra = dk->opaque;
+	bool write = io->op == DISK_WRITE;
+	if (write && !ra->nowait_writes)
+		return false;
+	ssize_t r = write ? pwritev2(dk->fd, io->iov, io->niov, (off_t)io->off, RWF_NOWAIT)
+			  : preadv2(dk->fd, io->iov, io->niov, (off_t)io->off, RWF_NOWAIT);
+	if (r < 0) {
+		if (write && ++ra->write_misses == 64)
+			ra->nowait_writes = false; /* every write would pay for a refusal */
+		return false;
+	}
+	if (write)
+		ra->write_misses = 0;
+	*res = r > 0 ? (int)r : 0;
+	if (r == 0) /* nothing done without waiting, or the end of the file: the ring decides */
+		return false;
+	return raw__advance(io, res);
+}
+
+static void raw__submit(struct disk *dk, struct disk_io *io)
+{
+	int res;
+	if (io->op == DISK_READ || io->op == DISK_WRITE) {
+		if (io->niov <= IOV_MAX && raw__try_now(dk, io, &res))
+			disk__complete(dk, io, res, false);
+		else
+			raw__prep(dk, io);
+	} else if (io->op == DISK_FLUSH) {
+		raw__prep(dk, io);
+	} else {
+		disk__complete(dk, io, disk__run_sync(dk, io), false);
+	}
+}
+
+static void raw__commit(struct disk *dk)
+{
+	struct raw_async *ra = dk->opaque;
+	if (io_uring_sq_ready(&ra->ring))
+		io_uring_submit(&ra->ring);
+}
+
+/* A short transfer continues where it stopped; true when io is finished. */
+static bool raw__advance(struct disk_io *io, int *res)
+{
+	if (*res < 0 || io->op == DISK_FLUSH)
+		return true;
+	size_t left = (size_t)*res;
+	io->off += left;
+	while (io->niov && left >= io->iov->iov_len)
+		left -= io->iov->iov_len, io->iov++, io->niov--;
+	if (!io->niov) {
+		*res = 0;
+		return true;
+	}
+	if (*res == 0) { /* a read past the end: the file shrank under us */
+		*res = -EIO;
+		return true;
+	}
+	io->iov->iov_base = (uint8_t *)io->iov->iov_base + left;
+	io->iov->iov_len -= left;
+	return false;
+}
+
+static unsigned raw__reap(struct disk *dk, struct disk_io **out, unsigned max)
+{
+	struct io_uring *ring = &((struct raw_async *)dk->opaque)->ring;
+	struct io_uring_cqe *cqe;
+	unsigned got = 0;
+	bool resubmitted = false;
+	while (got < max && io_uring_peek_cqe(ring, &cqe) == 0) {
+		struct disk_io *io = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+		if (res == -EINTR || res == -EAGAIN || !raw__advance(io, &res)) {
+			raw__prep(dk, io);
+			resubmitted = true;
+			continue;
+		}
+		io->result = res;
+		out[got++] = io;
+	}
+	if (resubmitted)
+		io_uring_submit(ring);
+	return got;
 }
 
 static const struct disk_ops raw_ops = {
 	.readv = raw__readv, .writev = raw__writev, .flush = raw__flush,
 	.discard = raw__discard, .write_zeroes = raw__write_zeroes, .close = raw__close,
 };
+
+static const struct disk_ops raw_uring_ops = {
+	.readv = raw__readv, .writev = raw__writev, .flush = raw__flush,
+	.discard = raw__discard, .write_zeroes = raw__write_zeroes, .close = raw__close,
+	.submit = raw__submit, .commit = raw__commit, .reap = raw__reap,
+};
+
+static void raw__start_uring(struct disk *dk, const char *path)
+{
+	struct raw_async *ra = calloc(1, sizeof(*ra));
+	int r = ra ? io_uring_queue_init(RAW_RING_ENTRIES, &ra->ring, 0) : -ENOMEM;
+	if (r == 0 && (r = io_uring_register_eventfd(&ra->ring, dk->event_fd)) < 0)
+		io_uring_queue_exit(&ra->ring);
+	if (r < 0) {
+		free(ra);
+		st_warn("%s: no io_uring (%s): requests run one at a time on the I/O thread", path,
+			strerror(-r));
+		return;
+	}
+	ra->nowait_writes = true;
+	dk->opaque = ra;
+	dk->ops = &raw_uring_ops;
+}
 
 int disk__open_raw(const char *path, bool read_only, struct disk **out, struct st_err *err)
 {
@@ -119,6 +275,12 @@ int disk__open_raw(const char *path, bool read_only, struct disk **out, struct s
 		return st_fail(err, ENOMEM, "disk");
 	}
 	*dk = (struct disk){.ops = &raw_ops, .size = size, .read_only = read_only, .fd = fd};
+	if (disk__init_async(dk, err) < 0) {
+		close(fd);
+		free(dk);
+		return -1;
+	}
+	raw__start_uring(dk, path);
 	*out = dk;
 	return 0;
 }

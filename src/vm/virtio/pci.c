@@ -28,10 +28,14 @@ bool virtio__has_feature(const struct virtio_dev *d, unsigned bit)
 	return (d->driver_features >> bit) & 1;
 }
 
+/* MSI-X when the driver enabled it; otherwise INTx, which stays asserted
+ * until the driver reads the ISR status. */
 static void virtio__interrupt(struct virtio_dev *d, uint16_t vector, uint8_t isr_bit)
 {
 	d->isr |= isr_bit;
-	if (vector != VIRTIO_NO_VECTOR)
+	if (!pci__msix_enabled(&d->pci))
+		pci__intx(&d->pci, true);
+	else if (vector != VIRTIO_NO_VECTOR)
 		pci__msix_notify(&d->pci, vector);
 }
 
@@ -100,6 +104,8 @@ static void virtio__reset(struct virtio_dev *d)
 	d->config_vector = VIRTIO_NO_VECTOR;
 	d->queue_sel = 0;
 	d->isr = 0;
+	if (d->pci.bus)
+		pci__intx(&d->pci, false);
 	d->error_logged = false;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vq__reset(&d->vqs[q]);
@@ -120,6 +126,7 @@ static void virtio__start_queue(struct virtio_dev *d, unsigned q)
 {
 	struct st_err err = {0};
 	struct virtqueue *vq = &d->vqs[q];
+	vq->packed = virtio__has_feature(d, VIRTIO_F_RING_PACKED);
 	if (vq__start(vq, &d->vm->mem, virtio__has_feature(d, VIRTIO_F_RING_EVENT_IDX), &err) < 0) {
 		virtio__queue_error(d, q, &err);
 		return;
@@ -281,7 +288,8 @@ void virtio__bar_access(struct virtio_dev *d, uint64_t off, bool is_write, uint8
 		if (!is_write) {
 			memset(data, 0, size);
 			data[0] = d->isr;
-			d->isr = 0; /* reading acknowledges */
+			d->isr = 0; /* reading acknowledges, and lowers INTx */
+			pci__intx(&d->pci, false);
 		}
 	} else if (off >= VIRTIO_DEVCFG_OFF && off < VIRTIO_DEVCFG_OFF + 0x1000) {
 		unsigned o = (unsigned)(off - VIRTIO_DEVCFG_OFF);
@@ -403,6 +411,8 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 	d->max_queue_size = queue_size;
 	d->features = features | (1ull << VIRTIO_F_VERSION_1) |
 		      (1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_F_RING_EVENT_IDX);
+	if (vm->cfg.virtio_packed)
+		d->features |= 1ull << VIRTIO_F_RING_PACKED;
 	d->config = config;
 	d->config_len = config_len;
 	pthread_mutex_init(&d->lock, NULL);

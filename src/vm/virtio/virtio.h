@@ -24,6 +24,7 @@ struct vm;
 #define VIRTIO_F_RING_INDIRECT_DESC 28
 #define VIRTIO_F_RING_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1          32
+#define VIRTIO_F_RING_PACKED        34
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER      2

@@ -2,7 +2,11 @@
  * way Firecracker does it: a guest connecting to host port P reaches the
  * unix socket "UDS_P"; a host client connecting to UDS and writing
  * "CONNECT P\n" reaches guest port P and reads "OK <port>\n" back. Stream
- * sockets only, with the spec's credit-based flow control. */
+ * sockets only, with the spec's credit-based flow control. Host sockets are
+ * non-blocking: what a full host socket does not take waits in the
+ * connection's buffer (at most the credit the guest was given), and the guest
+ * gets credit back only as bytes reach the socket, so a host peer that stops
+ * reading stalls its own connection and nothing else. */
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/sock.h"
@@ -41,12 +45,16 @@ struct vsock_conn {
 	struct virtio_vsock *vs;
 	enum conn_state state;
 	struct io_watch w;
-	bool watched, readable;
+	uint32_t events;                        /* what the I/O thread waits for */
+	bool want_in, readable;
 	uint32_t guest_port, host_port;
 	uint32_t peer_buf_alloc, peer_fwd_cnt;  /* the guest's receive credit */
 	uint32_t rx_cnt;                        /* bytes we sent to the guest */
 	uint32_t fwd_cnt, fwd_told;             /* bytes forwarded to the host fd, last told */
 	uint16_t pending_op;                    /* a control packet waiting for a buffer */
+	uint8_t *tx_buf;                        /* bytes the host socket did not take yet */
+	size_t tx_len;
+	size_t tx_own;                          /* of those, ours ("OK <port>\n"), not the guest's */
 	char line[32];
 	size_t line_len;
 };
@@ -65,23 +73,39 @@ struct virtio_vsock {
 	unsigned long connects, bytes_to_host, bytes_to_guest;
 };
 
-static void conn__watch(struct vsock_conn *c, bool on)
+/* Waits for input when on (and the connection wants it), and for room in the
+ * host socket while guest bytes are buffered. */
+static void conn__update(struct vsock_conn *c)
 {
-	if (c->w.fd < 0 || on == c->watched)
+	if (c->w.fd < 0)
+		return;
+	uint32_t events = (c->want_in ? EPOLLIN : 0) | (c->tx_len ? EPOLLOUT : 0);
+	if (events == c->events)
 		return;
 	struct st_err err = {0};
-	if (on && iothread__add(&c->w, EPOLLIN, &err) < 0)
+	if (!c->events && iothread__add(&c->w, events, &err) < 0)
 		return;
-	if (!on)
+	if (c->events && events)
+		iothread__mod(&c->w, events);
+	if (!events)
 		iothread__del(&c->w);
-	c->watched = on;
+	c->events = events;
+}
+
+static void conn__watch(struct vsock_conn *c, bool on)
+{
+	c->want_in = on;
+	conn__update(c);
 }
 
 static void conn__free(struct vsock_conn *c)
 {
-	conn__watch(c, false);
+	c->want_in = false;
+	c->tx_len = 0;
+	conn__update(c);
 	if (c->w.fd >= 0)
 		close(c->w.fd);
+	free(c->tx_buf);
 	struct virtio_vsock *vs = c->vs;
 	memset(c, 0, sizeof(*c));
 	c->vs = vs;
@@ -113,6 +137,59 @@ static uint32_t conn__credit(const struct vsock_conn *c)
 	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
+/* Bytes reached the host socket: the guest may send as many again. */
+static void conn__forwarded(struct vsock_conn *c, size_t n)
+{
+	c->fwd_cnt += (uint32_t)n;
+	c->vs->bytes_to_host += n;
+	if (c->fwd_cnt - c->fwd_told > VSOCK_BUF_ALLOC / 2 && !c->pending_op)
+		c->pending_op = OP_CREDIT_UPDATE;
+}
+
+/* Writes what the buffer holds; -1 when the host socket is gone. */
+static int conn__flush(struct vsock_conn *c)
+{
+	size_t done = 0;
+	while (done < c->tx_len) {
+		ssize_t n = send(c->w.fd, c->tx_buf + done, c->tx_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			c->tx_len = c->tx_own = 0;
+			conn__update(c);
+			c->pending_op = OP_RST;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	memmove(c->tx_buf, c->tx_buf + done, c->tx_len - done);
+	c->tx_len -= done;
+	size_t own = ST_MIN(done, c->tx_own);
+	c->tx_own -= own;
+	if (done > own)
+		conn__forwarded(c, done - own);
+	conn__update(c);
+	return 0;
+}
+
+/* Guest bytes (or the "OK" line) to the host socket, never blocking: what the
+ * socket does not take now waits in the buffer. A guest that sends beyond the
+ * credit it was given (the buffer's size) is refused: -1. */
+static int conn__send(struct vsock_conn *c, const void *data, size_t len, bool own)
+{
+	if (!c->tx_buf && !(c->tx_buf = malloc(VSOCK_BUF_ALLOC + 64)))
+		return -1;
+	if (c->tx_len + len > VSOCK_BUF_ALLOC + 64)
+		return -1;
+	memcpy(c->tx_buf + c->tx_len, data, len);
+	c->tx_len += len;
+	if (own)
+		c->tx_own = c->tx_len;
+	return conn__flush(c);
+}
+
 static void vsock__fill_hdr(struct virtio_vsock *vs, struct vsock_conn *c, struct vsock_hdr *h,
 			    uint16_t op, uint32_t len)
 {
@@ -129,6 +206,7 @@ static bool vsock__put(struct virtio_vsock *vs, struct vsock_conn *c, uint16_t o
 {
 	struct virtio_dev *d = &vs->dev;
 	struct st_err err = {0};
+	struct vq_mark before = vq__mark(&d->vqs[RXQ]);
 	int r = vq__pop(&d->vqs[RXQ], &d->vm->mem, &vs->elem, &err);
 	if (r > 0 && (vs->elem.nr_out || vs->elem.in_len < sizeof(struct vsock_hdr))) {
 		st_fail(&err, 0, "receive buffer %u is read-only or shorter than a header", vs->elem.head);
@@ -159,7 +237,7 @@ static bool vsock__put(struct virtio_vsock *vs, struct vsock_conn *c, uint16_t o
 		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
 		ssize_t got = recvmsg(c->w.fd, &msg, MSG_DONTWAIT);
 		if (got <= 0) {
-			vq__rewind(&d->vqs[RXQ], (uint16_t)(d->vqs[RXQ].last_avail - 1));
+			vq__rewind(&d->vqs[RXQ], &before);
 			c->readable = false;
 			if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
 				c->pending_op = OP_SHUTDOWN; /* the host side went away */
@@ -188,7 +266,7 @@ static void vsock__rx(struct virtio_vsock *vs)
 	struct virtio_dev *d = &vs->dev;
 	if (!(d->status & VIRTIO_STATUS_DRIVER_OK) || !d->vqs[RXQ].desc || d->vqs[RXQ].broken)
 		return;
-	uint16_t before = d->vqs[RXQ].used_idx;
+	uint32_t before = d->vqs[RXQ].published;
 	bool room = true;
 	if (vs->orphan_pending && (room = vsock__put(vs, NULL, OP_RST, &vs->orphan_rst)))
 		vs->orphan_pending = false;
@@ -218,7 +296,7 @@ static void vsock__rx(struct virtio_vsock *vs)
 		conn__watch(c, c->state == C_HOST_LINE ||
 				       (c->state == C_OPEN && room && conn__credit(c) && !c->pending_op));
 	}
-	if (d->vqs[RXQ].used_idx != before)
+	if (d->vqs[RXQ].published != before)
 		virtio__signal_queue(d, RXQ);
 }
 
@@ -230,7 +308,9 @@ static void vsock__host_event(struct io_watch *w, uint32_t events)
 	if (c->state == C_HOST_LINE) {
 		/* "CONNECT <port>\n" from a host client */
 		ssize_t n = read(w->fd, c->line + c->line_len, sizeof(c->line) - 1 - c->line_len);
-		if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			/* spurious: wait for more */
+		} else if (n <= 0) {
 			conn__free(c);
 		} else {
 			c->line_len += (size_t)n;
@@ -247,8 +327,11 @@ static void vsock__host_event(struct io_watch *w, uint32_t events)
 				conn__free(c); /* not the protocol */
 			}
 		}
-	} else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		c->readable = true;
+	} else {
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			c->readable = true;
+		if (c->tx_len && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+			conn__flush(c);
 	}
 	vsock__rx(vs);
 	pthread_mutex_unlock(&vs->dev.lock);
@@ -258,7 +341,7 @@ static void vsock__accept(struct io_watch *w, uint32_t events)
 {
 	(void)events;
 	struct virtio_vsock *vs = w->opaque;
-	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&vs->dev.lock);
@@ -279,7 +362,9 @@ static int vsock__connect_host(struct virtio_vsock *vs, uint32_t port)
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vs->uds, port) >=
 	    sizeof(sa.sun_path))
 		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a unix connect either completes at once or the
+	 * listener's backlog is full (EAGAIN), which counts as refused. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -346,7 +431,7 @@ static int vsock__tx_chain(struct virtio_dev *d, struct vq_elem *elem, struct st
 			int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 			c->state = C_OPEN;
 			vs->connects++;
-			if (send(c->w.fd, ok, (size_t)n, MSG_NOSIGNAL) != n)
+			if (conn__send(c, ok, (size_t)n, true) < 0)
 				c->pending_op = OP_RST;
 		}
 		break;
@@ -359,16 +444,12 @@ static int vsock__tx_chain(struct virtio_dev *d, struct vq_elem *elem, struct st
 			uint8_t chunk[4096];
 			size_t n = iov__to_buf(e->iov, e->nr_out, sizeof(h) + off, chunk,
 					       ST_MIN(sizeof(chunk), h.len - off));
-			if (send(c->w.fd, chunk, n, MSG_NOSIGNAL) != (ssize_t)n) {
+			if (conn__send(c, chunk, n, false) < 0) {
 				c->pending_op = OP_RST;
 				break;
 			}
 			off += n;
 		}
-		c->fwd_cnt += h.len;
-		vs->bytes_to_host += h.len;
-		if (c->fwd_cnt - c->fwd_told > VSOCK_BUF_ALLOC / 2 && !c->pending_op)
-			c->pending_op = OP_CREDIT_UPDATE;
 		break;
 	case OP_CREDIT_REQUEST:
 		if (c && !c->pending_op)

@@ -95,6 +95,7 @@ bool vdev_negotiate(struct vdev *d, uint64_t features)
 	mmio_write32(C(d, GFSEL), 1);
 	mmio_write32(C(d, GF), (uint32_t)(features >> 32));
 	mmio_write8(C(d, STATUS), VIRTIO_S_ACK | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
+	d->accepted = features;
 	return mmio_read8(C(d, STATUS)) & VIRTIO_S_FEATURES_OK;
 }
 
@@ -109,9 +110,13 @@ void vq_setup(struct vdev *d, struct vq *vq, unsigned q, uint16_t size, uint16_t
 		size = max;
 	vq->index = q;
 	vq->size = size;
+	vq->packed = d->accepted & VIRTIO_F_PACKED;
+	vq->avail_wrap = vq->used_wrap = true;
+	vq->chain = vmalloc(2ul * size, 2);
 	vq->desc = vmalloc(16ul * size, 4096);
-	vq->avail = vmalloc(6 + 2ul * size, 4096);
-	vq->used = vmalloc(6 + 8ul * size, 4096);
+	/* packed: 4-byte event areas; the driver's stays ENABLE (0): interrupts wanted */
+	vq->avail = vmalloc(vq->packed ? 4 : 6 + 2ul * size, 4096);
+	vq->used = vmalloc(vq->packed ? 4 : 6 + 8ul * size, 4096);
 	vq->indirect = vmalloc(16ul * size * 32, 4096); /* 32 entries per slot */
 	mmio_write16(C(d, QSIZE), size);
 	mmio_write16(C(d, QMSIX), msix);
@@ -160,6 +165,52 @@ void vq_kick(struct vq *vq)
 	*vq->notify = (uint16_t)vq->index;
 }
 
+/* Packed: descriptors at consecutive ring slots; the first one's flags are
+ * written last, which makes the whole buffer available at once. */
+uint16_t vq_submit_raw_packed(struct vq *vq, const struct vpdesc *descs, unsigned n)
+{
+	struct vpdesc *ring = (struct vpdesc *)vq->desc;
+	uint16_t first = vq->next_desc, first_flags = 0, id = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t slot = vq->next_desc;
+		uint16_t flags = (uint16_t)(descs[i].flags | (vq->avail_wrap ? VQ_PDESC_AVAIL : VQ_PDESC_USED));
+		ring[slot] = (struct vpdesc){descs[i].addr, descs[i].len, descs[i].id, 0};
+		if (i == 0)
+			first_flags = flags;
+		else
+			ring[slot].flags = flags;
+		id = descs[i].id;
+		if (++vq->next_desc == vq->size)
+			vq->next_desc = 0, vq->avail_wrap = !vq->avail_wrap;
+	}
+	vq->chain[id % vq->size] = (uint16_t)n;
+	__asm__ volatile("mfence" ::: "memory");
+	*(volatile uint16_t *)&ring[first].flags = first_flags;
+	__asm__ volatile("mfence" ::: "memory");
+	vq_kick(vq);
+	return id;
+}
+
+static uint16_t vq_submit_packed(struct vq *vq, const struct vbuf *bufs, unsigned n, bool indirect)
+{
+	uint16_t id = vq->next_id;
+	vq->next_id = (uint16_t)((id + 1) % vq->size);
+	struct vpdesc d[32];
+	if (n > 32)
+		rt_fail("vq_submit: %u buffers in one chain", n);
+	for (unsigned i = 0; i < n; i++)
+		d[i] = (struct vpdesc){(uint64_t)bufs[i].addr, bufs[i].len, id,
+				       (uint16_t)((bufs[i].write ? VQ_DESC_WRITE : 0) |
+						  (!indirect && i + 1 < n ? VQ_DESC_NEXT : 0))};
+	if (!indirect)
+		return vq_submit_raw_packed(vq, d, n);
+	struct vpdesc *t = (struct vpdesc *)&vq->indirect[32 * id];
+	for (unsigned i = 0; i < n; i++)
+		t[i] = d[i];
+	struct vpdesc one = {(uint64_t)t, 16 * n, id, VQ_DESC_INDIRECT};
+	return vq_submit_raw_packed(vq, &one, 1);
+}
+
 uint16_t vq_submit_raw(struct vq *vq, const struct vdesc *descs, unsigned n)
 {
 	uint16_t head = vq->next_desc;
@@ -173,6 +224,8 @@ uint16_t vq_submit_raw(struct vq *vq, const struct vdesc *descs, unsigned n)
 
 uint16_t vq_submit(struct vq *vq, const struct vbuf *bufs, unsigned n, bool indirect)
 {
+	if (vq->packed)
+		return vq_submit_packed(vq, bufs, n, indirect);
 	uint16_t head = vq->next_desc;
 	if (indirect) {
 		if (n > 32)
@@ -200,10 +253,35 @@ uint16_t vq_submit(struct vq *vq, const struct vbuf *bufs, unsigned n, bool indi
 	return head;
 }
 
+/* Packed: the next used entry is where the driver's used position stands,
+ * once both AVAIL and USED equal its wrap counter. */
+static bool vq_used_packed(struct vq *vq, uint16_t *id, uint32_t *len)
+{
+	volatile struct vpdesc *e = (volatile struct vpdesc *)vq->desc + vq->last_used;
+	uint16_t flags = e->flags, want = vq->used_wrap ? VQ_PDESC_AVAIL | VQ_PDESC_USED : 0;
+	if ((flags & (VQ_PDESC_AVAIL | VQ_PDESC_USED)) != want)
+		return false;
+	__asm__ volatile("mfence" ::: "memory");
+	uint16_t bid = e->id;
+	if (id) *id = bid;
+	if (len) *len = e->len;
+	unsigned step = vq->chain[bid % vq->size];
+	vq->last_used = (uint16_t)(vq->last_used + (step ? step : 1));
+	if (vq->last_used >= vq->size)
+		vq->last_used = (uint16_t)(vq->last_used - vq->size), vq->used_wrap = !vq->used_wrap;
+	return true;
+}
+
 bool vq_wait(struct vq *vq, unsigned ms, uint16_t *id, uint32_t *len)
 {
 	volatile uint16_t *used_idx = (volatile uint16_t *)(vq->used + 2);
 	for (unsigned t = 0; t <= ms * 10; t++) {
+		if (vq->packed) {
+			if (vq_used_packed(vq, id, len))
+				return true;
+			rt_udelay(100);
+			continue;
+		}
 		if (*used_idx != vq->last_used) {
 			__asm__ volatile("mfence" ::: "memory");
 			volatile uint32_t *e = (volatile uint32_t *)(vq->used + 4 + 8 * (vq->last_used % vq->size));

@@ -1,6 +1,6 @@
 /* A minimal virtio 1.x driver for the test guests: PCI config access through
- * 0xCF8/0xCFC, the virtio-pci modern capabilities, split virtqueues with
- * direct or indirect chains, MSI-X vectors to the BSP, completion by polling
+ * 0xCF8/0xCFC, the virtio-pci modern capabilities, split or packed (when
+ * VIRTIO_F_PACKED was negotiated) virtqueues with direct or indirect chains, MSI-X vectors to the BSP, completion by polling
  * the used ring. Deliberately able to build malformed chains too (hostile
  * guests). */
 #ifndef STRATA_GUEST_VIRTIO_H
@@ -19,6 +19,7 @@ int pci_find(uint16_t vendor, uint16_t device, unsigned nth);
 #define VIRTIO_F_INDIRECT   (1ull << 28)
 #define VIRTIO_F_EVENT_IDX  (1ull << 29)
 #define VIRTIO_F_VERSION_1  (1ull << 32)
+#define VIRTIO_F_PACKED     (1ull << 34)
 #define VIRTIO_S_ACK 1
 #define VIRTIO_S_DRIVER 2
 #define VIRTIO_S_DRIVER_OK 4
@@ -34,9 +35,23 @@ struct vdesc {
 	uint16_t flags, next;
 };
 
+/* A packed ring's descriptor (flags: VQ_DESC_*; AVAIL and USED are added). */
+struct vpdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id, flags;
+};
+#define VQ_PDESC_AVAIL (1u << 7)
+#define VQ_PDESC_USED  (1u << 15)
+
 struct vq {
 	unsigned index;
 	uint16_t size;
+	bool packed;                /* packed: desc is the ring of struct vpdesc, avail and
+				     * used the driver and device event areas */
+	bool avail_wrap, used_wrap;
+	uint16_t next_id;
+	uint16_t *chain;            /* packed: ring slots each buffer id took */
 	struct vdesc *desc;
 	volatile uint16_t *avail;   /* flags, idx, ring[], used_event */
 	volatile uint8_t *used;     /* flags, idx, {id, len}[], avail_event */
@@ -50,7 +65,7 @@ struct vdev {
 	uint64_t bar0;
 	volatile uint8_t *common, *isr, *devcfg, *notify_base;
 	uint32_t notify_mult;
-	uint64_t offered;
+	uint64_t offered, accepted;
 };
 
 /* A buffer of a chain. */
@@ -81,6 +96,9 @@ uint16_t vq_submit(struct vq *vq, const struct vbuf *bufs, unsigned n, bool indi
 /* Puts raw descriptors (possibly malformed) at the head of the free slots and
  * makes desc[first] available. */
 uint16_t vq_submit_raw(struct vq *vq, const struct vdesc *descs, unsigned n);
+/* Packed: puts raw descriptors (their ids as given, AVAIL/USED added) in the
+ * ring and makes them available; returns the id of the last. */
+uint16_t vq_submit_raw_packed(struct vq *vq, const struct vpdesc *descs, unsigned n);
 void vq_kick(struct vq *vq);
 /* Waits up to ms for the next used entry; true with its id and length. */
 bool vq_wait(struct vq *vq, unsigned ms, uint16_t *id, uint32_t *len);

@@ -31,17 +31,28 @@ def pattern(off, length):
                     for o in range(off, off + length, 8))
 
 
-def test_blk_data_paths(tmp_path):
+@pytest.mark.parametrize("ring", ["split", "packed", "intx"])
+def test_blk_data_paths(tmp_path, ring):
+    """ring: split rings with MSI-X, packed rings, or split rings with MSI-X
+    off (INTx through the IOAPIC, routed by the interrupt line register)."""
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (16 << 20))
     ro = tmp_path / "ro.img"
     ro.write_bytes(os.urandom(1 << 20))
     ro_sum = hashlib.sha256(ro.read_bytes()).hexdigest()
     queues = 4
-    r = vt.run_guest("virtio-blk", "--disk", f"{disk},queues={queues},serial=strata-serial-42",
-                     "--disk", f"{ro},ro", "--cmdline", "serial=strata-serial-42", timeout=120)
+    rings = ["--virtio-rings", "packed"] if ring == "packed" else []
+    r = vt.run_guest("virtio-blk", *rings, "--disk", f"{disk},queues={queues},serial=strata-serial-42",
+                     "--disk", f"{ro},ro", "--cmdline",
+                     "serial=strata-serial-42" + {"split": "", "packed": " packed=1",
+                                                  "intx": " intx=1"}[ring],
+                     timeout=120)
     assert r.rc == 0, r
     assert "virtio-blk: PASS" in r.out, r
+    assert ("virtio-blk: packed rings" in r.out) == (ring == "packed"), r
+    if ring == "intx":
+        m = re.search(r"disk 0 OK \((\d+) interrupts, (\d+) INTx\)", r.out)
+        assert m and int(m.group(2)) > 0 and m.group(1) == m.group(2), r
     assert "read-only disk 1 refuses writes" in r.out, r
 
     data = disk.read_bytes()
@@ -95,13 +106,18 @@ HOSTILE_CASES = [
     "zero-length buffer", "4 GiB buffer", "read into a device-readable buffer",
     "no writable status byte", "nested indirect table", "indirect table of 24 bytes",
     "available index beyond the queue size",
+    # packed rings (VIRTIO_F_RING_PACKED)
+    "packed: chain longer than the ring", "packed: buffer outside guest RAM",
+    "packed: buffer id beyond the queue size", "packed: zero-length buffer",
+    "packed: nested indirect table", "packed: indirect table of 24 bytes",
 ]
 
 
 def test_hostile_guest_is_refused_and_vmm_lives(tmp_path):
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (1 << 20))
-    r = vt.run_guest("virtio-hostile", "--disk", f"{disk},queues=2", timeout=120)
+    r = vt.run_guest("virtio-hostile", "--virtio-rings", "packed", "--disk", f"{disk},queues=2",
+                     timeout=120)
     assert r.rc == 0, r
     for case in HOSTILE_CASES:
         assert f"hostile: {case}: refused, NEEDS_RESET set, queue 1 still serves" in r.out, r
@@ -258,6 +274,7 @@ def run_net_guest(netns, vm_cmd, tap, mac):
     assert peer.returncode == 0, detail
     assert vm.returncode == 0 and "virtio-net: PASS" in out, detail
     assert "net_peer: 3 echoes checked" in peer.stdout, detail
+    return out
 
 
 def test_net_frames_with_a_host_tap(netns):
@@ -273,7 +290,19 @@ def test_net_tap_handed_over_as_fd(netns):
     run_net_guest(netns, cmd, "vt1", mac)
 
 
+def test_net_multiqueue_and_control_queue(netns):
+    """queues=2: a multi-queue tap, the control queue turns the second pair
+    on (and refuses 9 pairs), frames leave through both transmit queues."""
+    mac = "52:54:00:12:34:57"
+    cmd = vt.vm_args("virtio-net", "--net", f"tap=vt0,mac={mac},queues=2", "--cmdline", "pairs=2")
+    out = run_net_guest(netns, cmd, "vt0", mac)
+    assert "virtio-net: two queue pairs running" in out, out
+    assert re.search(r"frame of \d+ bytes on receive queue [01]", out), out
+
+
 @pytest.mark.parametrize("spec, message", [
+    ("tap=vt0,queues=9", "1..4 queue pairs"),
+    ("fd=3,queues=2", "queues=N needs tap=NAME"),
     ("tap=vt0,mac=01:00:00:00:00:01", "multicast"),
     ("tap=vt0,mac=zz", "is not six hex bytes"),
     ("mac=52:54:00:00:00:01", "give tap=NAME or fd=N"),
@@ -324,6 +353,39 @@ def test_vsock_both_directions(tmp_path):
         s.close()
         assert vm.wait(30) == 0, vm.describe()
     assert "vsock: guest cid 7" in vm.console
+
+
+def test_blocked_vsock_peer_stalls_no_other_device(tmp_path):
+    """A host peer that accepts the guest's vsock connection and never reads
+    (its socket fills): the disk, virtio-rng and a second vsock connection are
+    still served; once the host reads, every byte arrives in order."""
+    import socket
+    uds = tmp_path / "v.sock"
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    stuck, later = (socket.socket(socket.AF_UNIX) for _ in range(2))
+    for s, port in ((stuck, 5000), (later, 5001)):
+        s.bind(f"{uds}_{port}")
+        s.listen(1)
+        s.settimeout(60)
+    with vt.LiveVM("virtio-vsock", "--vsock", f"cid=7,uds={uds}", "--disk", str(disk), "--rng",
+                   "--cmdline", "stall=1", tmp_path=tmp_path, control=False) as vm:
+        conn, _ = stuck.accept()          # and not a byte read until 5001 is reached
+        second, _ = later.accept()
+        vm.wait_for("stall: disk and rng served meanwhile")
+        conn.settimeout(60)
+        data = b""
+        while len(data) < 256 << 10:
+            chunk = conn.recv(65536)
+            assert chunk, f"the connection closed after {len(data)} bytes\n{vm.describe()}"
+            data += chunk
+        assert data == bytes((i * 7 + 3 + (i >> 8)) & 0xff for i in range(256 << 10)), \
+            "the bytes the host got differ from what the guest sent"
+        assert vm.wait(60) == 0, vm.describe()
+        second.close()
+        conn.close()
+    assert "stall: all bytes forwarded, credit back; PASS" in vm.console
+    assert disk.read_bytes()[:65536] == bytes((i * 7 + 4 + (i >> 8)) & 0xff for i in range(65536))
 
 
 def test_devices_reset_by_an_in_process_reboot(tmp_path):

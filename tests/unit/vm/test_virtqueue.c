@@ -104,6 +104,176 @@ static void test_indirect_chain(void **state)
 	assert_int_equal(elem.in_len, 4097);
 }
 
+/* Packed rings: the descriptor ring at DESC, the driver's event area at
+ * AVAIL, the device's at USED. */
+static int setup_packed(void **state)
+{
+	if (setup(state) < 0)
+		return -1;
+	struct st_err err = {0};
+	vq.packed = true;
+	return vq__start(&vq, &mem, true, &err);
+}
+
+static struct virtq_pdesc *pdesc(unsigned i) { return (struct virtq_pdesc *)(mem.host + DESC) + i; }
+
+/* What a driver whose wrap counter is wrap writes to make a descriptor available. */
+static void pset(unsigned i, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags, bool wrap)
+{
+	*pdesc(i) = (struct virtq_pdesc){addr, len, id,
+					 (uint16_t)(flags | (wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED))};
+}
+
+static void test_packed_chains_and_wrap(void **state)
+{
+	(void)state;
+	const uint16_t N = VIRTQ_DESC_F_NEXT, W = VIRTQ_DESC_F_WRITE;
+	assert_int_equal(pop(), 0);
+	pset(0, DATA, 16, 0, N, true);
+	pset(1, DATA + 100, 512, 0, N | W, true);
+	pset(2, DATA + 1000, 1, 5, W, true); /* the buffer id is the last descriptor's */
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 5);
+	assert_int_equal(elem.nr_out, 1);
+	assert_int_equal(elem.nr_in, 2);
+	assert_int_equal(elem.in_len, 513);
+	assert_int_equal(pop(), 0);
+	/* five more fill the ring to its end */
+	for (unsigned i = 3; i < 8; i++)
+		pset(i, DATA + 0x100 * i, 64, 1, i < 7 ? N : 0, true);
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 1);
+	assert_int_equal(elem.nr_out, 5);
+	/* used: id 5 at slot 0, then id 1 at slot 3 (5 took three slots) */
+	vq__push(&vq, 5, 513);
+	vq__push(&vq, 1, 0);
+	assert_int_equal(pdesc(0)->id, 5);
+	assert_int_equal(pdesc(0)->len, 513);
+	assert_int_equal(pdesc(0)->flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED),
+			 VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED);
+	assert_int_equal(pdesc(3)->id, 1);
+	assert_int_equal(vq.used_idx, 0);
+	assert_false(vq.used_wrap);
+	/* slot 0 now holds a used entry of the first lap: not available */
+	assert_int_equal(pop(), 0);
+	pset(0, DATA, 32, 2, 0, false); /* second lap: AVAIL clear, USED set */
+	assert_int_equal(pop(), 1);
+	assert_int_equal(elem.head, 2);
+	assert_int_equal(elem.out_len, 32);
+}
+
+static void test_packed_refuses(void **state)
+{
+	(void)state;
+	struct st_err err = {0};
+	pset(0, DATA, 16, 9, 0, true); /* id beyond the queue size */
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "beyond the queue size"));
+	setup_packed(state);
+	for (unsigned i = 0; i < 8; i++) /* NEXT all round the ring */
+		pset(i, DATA, 16, 0, VIRTQ_DESC_F_NEXT, true);
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "longer than the ring"));
+	setup_packed(state);
+	struct virtq_pdesc *t = (struct virtq_pdesc *)(mem.host + DATA);
+	t[0] = (struct virtq_pdesc){DATA, 32, 0, VIRTQ_DESC_F_INDIRECT};
+	pset(0, DATA, 16, 0, VIRTQ_DESC_F_INDIRECT, true);
+	assert_int_equal(vq__pop(&vq, &mem, &elem, &err), -1);
+	assert_non_null(strstr(err.msg, "nests indirect"));
+}
+
+static void test_packed_event_suppression(void **state)
+{
+	(void)state;
+	uint16_t *drv = (uint16_t *)(mem.host + AVAIL); /* off_wrap, flags */
+	pset(0, DATA, 16, 0, 0, true);
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, 0, 0);
+	drv[1] = VIRTQ_EVENT_F_DISABLE;
+	assert_false(vq__should_notify(&vq));
+	drv[1] = VIRTQ_EVENT_F_ENABLE;
+	assert_true(vq__should_notify(&vq));
+	/* DESC: notify when the used entry at slot 2 of this lap is written */
+	drv[0] = 2 | 0x8000;
+	drv[1] = VIRTQ_EVENT_F_DESC;
+	for (unsigned i = 1; i < 3; i++)
+		pset(i, DATA, 16, (uint16_t)i, 0, true);
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 0);
+	assert_false(vq__should_notify(&vq)); /* used position 2: slot 2 not written yet */
+	assert_int_equal(pop(), 1);
+	vq__push(&vq, elem.head, 0);
+	assert_true(vq__should_notify(&vq));
+	/* the device's own area: notifications always enabled */
+	assert_int_equal(((uint16_t *)(mem.host + USED))[1], VIRTQ_EVENT_F_ENABLE);
+}
+
+/* A driver as Linux runs packed rings (free buffer ids, chains of direct
+ * descriptors, used entries in any order) against the device side for many
+ * laps: every buffer the device pops is one the driver made available, once,
+ * and every used entry the driver reads names a buffer it has outstanding. */
+static void test_packed_laps_against_a_driver(void **state)
+{
+	(void)state;
+	struct { uint16_t num; uint32_t seq; bool out; } st[QSZ] = {0};
+	uint16_t free_ids[QSZ], nfree = QSZ, next = 0, last_used = 0, held[QSZ], nheld = 0;
+	uint32_t seq = 0, pops = 0, reaped = 0;
+	bool avail_wrap = true, used_wrap = true;
+	for (uint16_t i = 0; i < QSZ; i++)
+		free_ids[i] = (uint16_t)(QSZ - 1 - i);
+	uint64_t rnd = 0x9e3779b97f4a7c15ull;
+	uint16_t slots_free = QSZ;
+	for (int step = 0; step < 20000; step++) {
+		rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+		uint16_t len = (uint16_t)(1 + rnd % 3);
+		if (nfree && len <= slots_free && rnd % 5 < 3) { /* the driver adds a chain */
+			uint16_t id = free_ids[--nfree], first = next, first_flags = 0;
+			for (uint16_t k = 0; k < len; k++) {
+				uint16_t f = (uint16_t)((k + 1 < len ? VIRTQ_DESC_F_NEXT : 0) |
+							(avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED));
+				*pdesc(next) = (struct virtq_pdesc){DATA + 64 * (uint64_t)(seq % 64), 16, id, 0};
+				if (k)
+					pdesc(next)->flags = f;
+				else
+					first_flags = f;
+				if (++next == QSZ)
+					next = 0, avail_wrap = !avail_wrap;
+			}
+			pdesc(first)->flags = first_flags;
+			st[id].num = len, st[id].seq = seq++, st[id].out = true;
+			slots_free = (uint16_t)(slots_free - len);
+		}
+		while (pop() == 1) { /* the device takes everything available */
+			assert_true(elem.head < QSZ && st[elem.head].out);
+			assert_int_equal(elem.nr_out, st[elem.head].num);
+			assert_ptr_equal(elem.iov[0].iov_base, mem.host + DATA + 64 * (st[elem.head].seq % 64));
+			held[nheld++] = elem.head;
+			pops++;
+		}
+		if (nheld && rnd % 7 < 4) { /* ... and returns one of them, in any order */
+			unsigned k = (unsigned)(rnd >> 20) % nheld;
+			vq__push(&vq, held[k], 0);
+			held[k] = held[--nheld];
+		}
+		for (;;) { /* the driver reaps */
+			uint16_t f = pdesc(last_used)->flags;
+			bool a = f & VIRTQ_DESC_F_AVAIL, u = f & VIRTQ_DESC_F_USED;
+			if (a != used_wrap || u != used_wrap)
+				break;
+			uint16_t id = pdesc(last_used)->id;
+			assert_true(id < QSZ && st[id].out);
+			st[id].out = false;
+			free_ids[nfree++] = id;
+			slots_free = (uint16_t)(slots_free + st[id].num);
+			last_used = (uint16_t)(last_used + st[id].num);
+			if (last_used >= QSZ)
+				last_used = (uint16_t)(last_used - QSZ), used_wrap = !used_wrap;
+			reaped++;
+		}
+	}
+	assert_true(pops > 5000 && reaped + nheld == pops);
+}
+
 static void expect_refused(void)
 {
 	struct st_err err = {0};
@@ -378,6 +548,11 @@ static void test_acpi_mcfg_and_root_bridge(void **state)
 	assert_non_null(memmem(aml, dlen, pnp0a08, 4));
 	uint32_t window[2] = {(uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1)};
 	assert_non_null(memmem(aml, dlen, window, 8)); /* DWordMemory min, max */
+	/* _PRT: slot 3's INTA# (DWordConst 0x0003FFFF, pin 0, source 0) on its GSI */
+	assert_non_null(memmem(aml, dlen, "_PRT", 4));
+	const uint8_t slot3[] = {0x0c, 0xff, 0xff, 0x03, 0x00, 0x00, 0x00, 0x0a,
+				 (uint8_t)pci__intx_gsi(3)};
+	assert_non_null(memmem(aml, dlen, slot3, sizeof(slot3)));
 	sum = 0;
 	for (unsigned i = 0; i < dlen; i++)
 		sum += aml[i];
@@ -404,6 +579,10 @@ int main(void)
 		cmocka_unit_test_setup(test_ring_outside_ram, setup),
 		cmocka_unit_test_setup(test_event_idx, setup),
 		cmocka_unit_test_setup(test_no_interrupt_flag, setup),
+		cmocka_unit_test_setup(test_packed_chains_and_wrap, setup_packed),
+		cmocka_unit_test_setup(test_packed_refuses, setup_packed),
+		cmocka_unit_test_setup(test_packed_event_suppression, setup_packed),
+		cmocka_unit_test_setup(test_packed_laps_against_a_driver, setup_packed),
 		cmocka_unit_test_setup(test_blk_parse, setup),
 		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
 		cmocka_unit_test(test_pci_bar_sizing_and_caps),
