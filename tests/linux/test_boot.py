@@ -52,9 +52,10 @@ def guest(request):
             not os.environ.get("STRATA_LINUX_DEBIAN"):
         # Under kvm_pvm every guest kernel instruction is emulated: the stock kernel
         # needs far longer than CI can give it (docs/linux-guests.md). Opt in here.
-        skip_loudly("the Debian kernel needs more than 18 min to reach /init on this "
-                    "software-assisted nested KVM (kvm_pvm); set STRATA_LINUX_DEBIAN=1 to run it "
-                    "(docs/linux-guests.md); the small kernel's boot runs instead")
+        skip_loudly("the Debian kernel needs ~17 min to reach /init on this software-assisted "
+                    "nested KVM (kvm_pvm), more on a busy machine: too much of CI's budget; set "
+                    "STRATA_LINUX_DEBIAN=1 to run it (docs/linux-guests.md, seen green there); the "
+                    "small kernel's boot runs instead")
     kernel = lg.asset(f"{ASSET_NAME[name]}.{spec['image']}")
     initrd = lg.asset(INITRD)
     if kernel is None or initrd is None:
