@@ -1,13 +1,19 @@
 /* Guest user space: enters ring 3 with IRETQ and makes a SYSCALL, the way a
  * Linux /init does. Passes when the SYSCALL reaches the kernel entry in ring 0
  * (RCX = the user RIP, R11 = the user RFLAGS) and SYSRETQ returns to ring 3;
- * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm. */
+ * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm. The
+ * first SYSCALL sets the FS base (MSR_FS_BASE, as arch_prctl(ARCH_SET_FS) does
+ * without FSGSBASE) and user code then reads its TLS word through %fs: a guest
+ * process once read its TLS at address 0 on kvm_pvm. */
 #include "rt.h"
 
 #define MSR_EFER   0xc0000080
 #define MSR_STAR   0xc0000081
 #define MSR_LSTAR  0xc0000082
 #define MSR_FMASK  0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define TLS_WORD   (USER_BASE + 0x800)
+#define TLS_MAGIC  0x1122334455667788ull
 #define USER_BASE  0x400000ul    /* a 2 MiB page mapped for ring 3 */
 #define USER_STACK 0x5ff000ul
 #define K_CS 0x08
@@ -55,6 +61,8 @@ uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_
 		rt_fail("usermode: the syscall entry runs in ring %lu", cs & 3);
 	if (user_rip < USER_BASE || user_rip >= USER_BASE + 0x1000)
 		rt_fail("usermode: rcx %lx is not the user return address", user_rip);
+	if (nr == 7) /* arch_prctl(ARCH_SET_FS) in miniature */
+		rt_wrmsr(MSR_FS_BASE, TLS_WORD);
 	if (nr == 60) { /* exit */
 		rt_printf("usermode: %u syscalls, SYSRETQ worked in between\n", syscalls);
 		rt_puts("usermode: PASS\n");
@@ -92,6 +100,10 @@ int guest_main(void)
 		0x0f, 0x05,                   /* syscall      */
 		0x83, 0xf8, 0x08,             /* cmp $8, %eax (the kernel returned nr + 1) */
 		0x75, 0xfe,                   /* jne .        (hang: the test times out) */
+		0x64, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x00, /* mov %fs:0, %rax */
+		0x48, 0xbb, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* movabs $TLS_MAGIC, %rbx */
+		0x48, 0x39, 0xd8,             /* cmp %rbx, %rax */
+		0x75, 0xfe,                   /* jne .        (a lost FS base: the test times out) */
 		0xb8, 0x3c, 0x00, 0x00, 0x00, /* mov $60, %eax */
 		0x0f, 0x05,                   /* syscall      */
 		0xeb, 0xfe,                   /* jmp .        */
@@ -106,6 +118,7 @@ int guest_main(void)
 	pd[0][USER_BASE >> 21] |= 4;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
 	__builtin_memcpy((void *)USER_BASE, code, sizeof(code));
+	*(volatile uint64_t *)TLS_WORD = TLS_MAGIC;
 
 	gdt[1] = 0x00af9a000000ffffull; /* 0x08 kernel code64 */
 	gdt[2] = 0x00cf92000000ffffull; /* 0x10 kernel data */
