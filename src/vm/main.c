@@ -11,6 +11,7 @@
 #include "vm/hw/acpi_pm.h"
 #include "vm/hw/legacy.h"
 #include "vm/hw/serial8250.h"
+#include "vm/kvm_worker.h"
 #include "vm/loop.h"
 #include "vm/nested.h"
 #include "vm/options.h"
@@ -118,6 +119,7 @@ static int vm__create_machine(struct vm *vm, struct st_err *err)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu__create(vm, i, err) < 0)
 			return -1;
+	kvm_worker__start_apart(vm->vcpus[0].fd, vm->vcpus[0].run);
 	return boot__setup_bsp(vm, &vm->vcpus[0], err);
 }
 
