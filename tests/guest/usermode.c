@@ -61,8 +61,10 @@ uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_
 		rt_fail("usermode: the syscall entry runs in ring %lu", cs & 3);
 	if (user_rip < USER_BASE || user_rip >= USER_BASE + 0x1000)
 		rt_fail("usermode: rcx %lx is not the user return address", user_rip);
-	if (nr == 7) /* arch_prctl(ARCH_SET_FS) in miniature */
+	if (nr == 7) { /* arch_prctl(ARCH_SET_FS) as Linux does it without FSGSBASE */
+		__asm__ volatile("mov %0, %%fs" : : "r"(0) : "memory");
 		rt_wrmsr(MSR_FS_BASE, TLS_WORD);
+	}
 	if (nr == 60) { /* exit */
 		rt_printf("usermode: %u syscalls, SYSRETQ worked in between\n", syscalls);
 		rt_puts("usermode: PASS\n");

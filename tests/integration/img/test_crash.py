@@ -45,7 +45,9 @@ def lazy_verdict(tmp_path, img, text):
     for ln in errors:
         m = re.fullmatch(r"ERROR cluster \d+ refcount=(\d+) reference=(\d+)", ln)
         # (a cluster in use whose refcount is still 0 also fails the COPIED-flag check)
-        copied = re.fullmatch(r"ERROR OFLAG_COPIED (data|L2) cluster: l2_(entry|offset)=[0-9a-f]+ refcount=0", ln)
+        # (qemu-img names an L2 table by its L1 slot: "l1_index=N l1_entry=X refcount=0")
+        copied = re.fullmatch(r"ERROR OFLAG_COPIED (data|L2) cluster: (l2_(entry|offset)=[0-9a-f]+|"
+                              r"l1_index=\d+ l1_entry=[0-9a-f]+) refcount=0", ln)
         assert (m and int(m[1]) < int(m[2])) or copied, f"not a deferred refcount: {ln}"
     copy = tmp_path / "repair.qcow2"
     shutil.copy(img, copy)
