@@ -1,8 +1,10 @@
 """Booting a real Linux guest in strata-vm for the Linux tests: where the
 assets are (scripts/fetch-assets.sh makes them), one boot with its console
 read line by line, and what this kind of host is known not to do."""
+import json
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -71,6 +73,22 @@ def user_space_limit(console):
         line = console[console.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0].strip()
         return f"{USER_SPACE_LIMIT}; console: '{line}'"
     return None
+
+
+def control(path, name, **args):
+    """One command on strata-vm's control socket (JSON lines); its answer."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(path)
+        req = {"execute": name, **({"arguments": args} if args else {})}
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
 
 
 # --- One boot. --------------------------------------------------------------

@@ -7,11 +7,9 @@ network namespace, the balloon inflated to the target set on the control socket.
 Opt-in on kvm_pvm hosts (STRATA_LINUX_DEBIAN=1), like the Debian boot in
 test_boot.py: the stock kernel needs far longer than CI gives it there."""
 import hashlib
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,20 +29,6 @@ INIT = lg.ROOT / "tests" / "linux" / "init-debian-virtio"
 # Debian's ptp_kvm (whose clock-pairing hypercall never returns on kvm_pvm) is a
 # module this initramfs never loads, so kvm-clock stays on.
 CMDLINE = "console=ttyS0 earlyprintk=serial panic=-1"
-
-
-def control(path, name, **args):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall(json.dumps({"execute": name, **({"arguments": args} if args else {})}).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
 def mount_count(img):
@@ -119,10 +103,10 @@ def guest(tmp_path_factory, request):
             while not os.path.exists(g.ctl) and time.monotonic() < deadline:
                 time.sleep(0.2)
             try:
-                control(g.ctl, "balloon-set", target_mib=BALLOON_TARGET_MIB)
+                lg.control(g.ctl, "balloon-set", target_mib=BALLOON_TARGET_MIB)
                 while True:   # the last answer before the guest stops is what the test sees
                     time.sleep(2)
-                    g.balloon = control(g.ctl, "balloon-stats")["return"]
+                    g.balloon = lg.control(g.ctl, "balloon-stats")["return"]
             except (OSError, ValueError, KeyError):
                 pass
         threading.Thread(target=drive_control, daemon=True).start()

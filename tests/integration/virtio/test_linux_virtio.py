@@ -15,7 +15,6 @@ second boot would cost minutes), pings the host side of the tap and sends it
 the one boot's results; where guest user space cannot run they SKIP with the
 reason."""
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -118,24 +117,6 @@ class Boot:
     pass
 
 
-def control(path, name, **args):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(path)
-    req = {"execute": name}
-    if args:
-        req["arguments"] = args
-    s.sendall(json.dumps(req).encode() + b"\n")
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    s.close()
-    return json.loads(buf)
-
-
 @pytest.fixture(scope="module")
 def linux(tmp_path_factory):
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -209,7 +190,7 @@ def linux(tmp_path_factory):
         while not os.path.exists(ctl):
             assert time.monotonic() < deadline, "no control socket"
             time.sleep(0.1)
-        assert "return" in control(ctl, "balloon-set", target_mib=BALLOON_TARGET_MIB)
+        assert "return" in lg.control(ctl, "balloon-set", target_mib=BALLOON_TARGET_MIB)
         console = []
         reader = threading.Thread(target=lambda: console.extend(b.proc.stdout), daemon=True)
         reader.start()
@@ -218,8 +199,8 @@ def linux(tmp_path_factory):
         while b.proc.poll() is None and time.monotonic() - start < TIMEOUT:
             time.sleep(2)
             try:  # the last answer while the drivers run is what the tests see
-                devices = control(ctl, "query-devices")["return"]["devices"]
-                balloon = control(ctl, "balloon-stats")["return"]
+                devices = lg.control(ctl, "query-devices")["return"]["devices"]
+                balloon = lg.control(ctl, "balloon-stats")["return"]
             except (OSError, ValueError):
                 continue
             # at power-off the kernel resets the devices: keep what they showed before
