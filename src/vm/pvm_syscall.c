@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #define MSR_STAR   0xc0000081
 #define MSR_LSTAR  0xc0000082
+#define MSR_FS_BASE 0xc0000100
 #define PTE_P      0x1ull
 #define PTE_W      0x2ull
 #define PTE_U      0x4ull
@@ -66,6 +69,43 @@ void pvm_syscall__poll(struct vcpu *v)
 		(unsigned long long)lstar);
 }
 
+/* STRATA_TRACE_FS=1: one stderr line per SYSCALL or SYSRET that touches the
+ * FS base (arch_prctl, exec, fork/clone) or finds it 0 or not agreeing with
+ * MSR_FS_BASE -- to find where guest processes on kvm_pvm lose their TLS
+ * base (docs/virtio.md). */
+#define NR_FORK 57
+#define NR_VFORK 58
+#define NR_EXECVE 59
+#define NR_CLONE 56
+#define NR_ARCH_PRCTL 158
+
+static bool trace_fs(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("STRATA_TRACE_FS");
+		on = e && *e && *e != '0';
+	}
+	return on;
+}
+
+static void trace_fs_event(struct vcpu *v, const char *what, const struct kvm_regs *r,
+			   const struct kvm_sregs *sr, uint64_t nr)
+{
+	uint64_t msr = 0;
+	bool watched = nr == NR_ARCH_PRCTL || nr == NR_EXECVE || nr == NR_FORK || nr == NR_VFORK ||
+		       nr == NR_CLONE;
+	if (vcpu__msr(v, MSR_FS_BASE, &msr, false) < 0)
+		msr = ~0ull;
+	if (!watched && sr->fs.base && msr == sr->fs.base)
+		return;
+	fprintf(stderr, "fs-trace vcpu%u %s nr=%llu rdi=%llx rsi=%llx rax=%llx cr3=%llx fs=%x/%llx msr=%llx "
+		"rip=%llx\n", v->id, what, (unsigned long long)nr, (unsigned long long)r->rdi,
+		(unsigned long long)r->rsi, (unsigned long long)r->rax, (unsigned long long)sr->cr3,
+		sr->fs.selector, (unsigned long long)sr->fs.base, (unsigned long long)msr,
+		(unsigned long long)r->rcx);
+}
+
 static struct kvm_segment flat_segment(uint16_t selector, bool code, unsigned dpl)
 {
 	return (struct kvm_segment){
@@ -91,6 +131,10 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		*result = st_fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
 		return true;
 	}
+	if (trace_fs()) {
+		trace_fs_event(v, "syscall", &regs, &sregs, regs.rax);
+		v->pvm.last_nr = regs.rax;
+	}
 	/* The rest of SYSCALL: RCX, R11 and RFLAGS are already as the CPU leaves them. */
 	uint16_t kcs = (uint16_t)((star >> 32) & 0xfffc);
 	sregs.cs = flat_segment(kcs, true, 0);
@@ -111,6 +155,10 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
 	    vcpu__msr(v, MSR_STAR, &star, false) < 0)
 		return st_fail_errno(err, "reading registers for SYSRET");
+	if (trace_fs()) {
+		trace_fs_event(v, "sysret", &regs, &sregs, v->pvm.last_nr);
+		v->pvm.last_nr = ~0ull;
+	}
 	uint16_t base = (uint16_t)((star >> 48) & 0xfffc);
 	/* SYSRETQ: 64-bit user CS = base + 16, SS = base + 8, both RPL 3. */
 	sregs.cs = flat_segment((uint16_t)((base + 16) | 3), true, 3);

@@ -32,6 +32,7 @@ struct pvm_syscall {
 	unsigned long exits;    /* exits since the last look at LSTAR */
 	unsigned long syscalls; /* SYSCALLs completed */
 	unsigned long sysrets;  /* SYSRETs carried out */
+	uint64_t last_nr;       /* STRATA_TRACE_FS: the SYSCALL the next SYSRET answers */
 };
 
 /* Called after exits under the nested profile: when the guest has (re)programmed

@@ -1,10 +1,15 @@
-/* Guest user space: enters ring 3 with IRETQ and makes a SYSCALL, the way a
+/* Guest user space: enters ring 3 with IRETQ and makes SYSCALLs, the way a
  * Linux /init does. Passes when the SYSCALL reaches the kernel entry in ring 0
  * (RCX = the user RIP, R11 = the user RFLAGS) and SYSRETQ returns to ring 3;
- * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm. The
- * first SYSCALL sets the FS base (MSR_FS_BASE, as arch_prctl(ARCH_SET_FS) does
- * without FSGSBASE) and user code then reads its TLS word through %fs: a guest
- * process once read its TLS at address 0 on kvm_pvm. */
+ * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm.
+ * Guest processes on kvm_pvm have read their TLS at address 0 (the FS base
+ * lost), so the user program sets its FS base by SYSCALL (MSR_FS_BASE after a
+ * null FS selector, as arch_prctl(ARCH_SET_FS) does without FSGSBASE), turn
+ * by turn to one of two TLS words, and reads it back through %fs while a
+ * periodic LAPIC timer interrupts ring 3 (IRETQ back); each interrupt from
+ * ring 3 also checks the FS selector and base the kernel sees, as Linux's
+ * context switch reads them. Command line: tls_rounds=N (default 40),
+ * tls_spin=N (user-mode reads per round, default 200000). */
 #include "rt.h"
 
 #define MSR_EFER   0xc0000080
@@ -12,8 +17,14 @@
 #define MSR_LSTAR  0xc0000082
 #define MSR_FMASK  0xc0000084
 #define MSR_FS_BASE 0xc0000100
-#define TLS_WORD   (USER_BASE + 0x800)
+#define TLS_WORD   (USER_BASE + 0x800)  /* and TLS_WORD + 0x100: MAGIC + 1 */
 #define TLS_MAGIC  0x1122334455667788ull
+#define LAPIC_TIMER_VECTOR 0x2c
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3e0
+#define LVT_PERIODIC (1u << 17)
+#define LVT_MASKED (1u << 16)
 #define USER_BASE  0x400000ul    /* a 2 MiB page mapped for ring 3 */
 #define USER_STACK 0x5ff000ul
 #define K_CS 0x08
@@ -29,8 +40,12 @@ static uint64_t pd[4][512] __attribute__((aligned(4096)));
 static uint8_t kstack[8192] __attribute__((aligned(16)));
 uint64_t um_kstack_top = (uint64_t)(kstack + sizeof(kstack));
 static volatile unsigned syscalls;
+static volatile uint64_t fs_expected; /* the base the last arch_prctl set */
+static volatile unsigned ticks, user_ticks, bad_ticks;
+static uint64_t rounds, spin;
 
-/* The kernel entry, on a supervisor-only page like Linux's entry_SYSCALL_64. */
+/* The kernel entry, on a supervisor-only page like Linux's entry_SYSCALL_64:
+ * um_syscall(nr = RAX, arg0 = RDI, arg1 = RSI, user RIP, user RFLAGS, CS). */
 void um_syscall_entry(void);
 __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  swapgs\n"
@@ -39,11 +54,12 @@ __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  pushq %r12\n"
 	"  pushq %rcx\n"
 	"  pushq %r11\n"
+	"  movq %rsi, %rdx\n"
+	"  movq %rdi, %rsi\n"
 	"  movq %rax, %rdi\n"
-	"  movq %rcx, %rsi\n"
-	"  movq %r11, %rdx\n"
-	"  movw %cs, %cx\n"
-	"  movzwq %cx, %rcx\n"
+	"  movq %r11, %r8\n"
+	"  movw %cs, %r9w\n"
+	"  movzwq %r9w, %r9\n"
 	"  call um_syscall\n"
 	"  popq %r11\n"
 	"  popq %rcx\n"
@@ -51,26 +67,97 @@ __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  swapgs\n"
 	"  sysretq\n");
 
-uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_t cs);
-uint64_t um_syscall(uint64_t nr, uint64_t user_rip, uint64_t user_flags, uint64_t cs)
+/* The user program, position-independent, copied to USER_BASE: rounds of
+ * arch_prctl(slot) then spin reads of %fs:0, each checked; exit(60), or
+ * report(99, got, expected) on a wrong read. */
+extern const uint8_t um_user_code[], um_user_code_end[];
+__asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\n"
+	"  movl $1, %eax\n"
+	"  syscall\n"                  /* rounds */
+	"  movq %rax, %r15\n"
+	"  movl $2, %eax\n"
+	"  syscall\n"                  /* spin reads per round */
+	"  movq %rax, %r14\n"
+	"1:movq %r15, %rdi\n"
+	"  andl $1, %edi\n"
+	"  movl $7, %eax\n"
+	"  syscall\n"                  /* arch_prctl(ARCH_SET_FS, slot) */
+	"  cmpl $8, %eax\n"
+	"  jne 9f\n"
+	"  movq %r15, %rbx\n"
+	"  andl $1, %ebx\n"
+	"  movabsq $0x1122334455667788, %rax\n"
+	"  addq %rax, %rbx\n"          /* the word expected through %fs */
+	"  movq %r14, %rcx\n"
+	"2:movq %fs:0, %rax\n"
+	"  cmpq %rbx, %rax\n"
+	"  jne 8f\n"
+	"  decq %rcx\n"
+	"  jnz 2b\n"
+	"  decq %r15\n"
+	"  jnz 1b\n"
+	"  movl $60, %eax\n"
+	"  syscall\n"
+	"  jmp .\n"
+	"8:movq %rax, %rdi\n"
+	"  movq %rbx, %rsi\n"
+	"  movl $99, %eax\n"
+	"  syscall\n"
+	"9:jmp 9b\n"                   /* hang: the test times out */
+	"um_user_code_end:\n.text\n");
+
+uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip, uint64_t user_flags,
+		    uint64_t cs);
+uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip, uint64_t user_flags,
+		    uint64_t cs)
 {
-	syscalls++;
-	rt_printf("usermode: syscall %lu in ring %lu, rcx %lx, r11 %lx\n", nr, cs & 3, user_rip,
-		  user_flags);
+	if (syscalls++ < 3 || nr != 7)
+		rt_printf("usermode: syscall %lu in ring %lu, rcx %lx, r11 %lx\n", nr, cs & 3, user_rip,
+			  user_flags);
 	if (cs & 3)
 		rt_fail("usermode: the syscall entry runs in ring %lu", cs & 3);
 	if (user_rip < USER_BASE || user_rip >= USER_BASE + 0x1000)
 		rt_fail("usermode: rcx %lx is not the user return address", user_rip);
-	if (nr == 7) { /* arch_prctl(ARCH_SET_FS) as Linux does it without FSGSBASE */
+	switch (nr) {
+	case 1: return rounds;
+	case 2: return spin;
+	case 7: /* arch_prctl(ARCH_SET_FS) as Linux does it without FSGSBASE */
+		fs_expected = TLS_WORD + 0x100 * (arg0 & 1);
 		__asm__ volatile("mov %0, %%fs" : : "r"(0) : "memory");
-		rt_wrmsr(MSR_FS_BASE, TLS_WORD);
-	}
-	if (nr == 60) { /* exit */
-		rt_printf("usermode: %u syscalls, SYSRETQ worked in between\n", syscalls);
+		rt_wrmsr(MSR_FS_BASE, fs_expected);
+		return 8;
+	case 60:
+		mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LVT_MASKED);
+		rt_printf("usermode: %u syscalls, SYSRETQ worked in between; %lu rounds of %lu TLS reads\n",
+			  syscalls, rounds, spin);
+		rt_printf("usermode: %u timer interrupts, %u from ring 3, %u saw a wrong FS\n", ticks,
+			  user_ticks, bad_ticks);
+		if (bad_ticks)
+			rt_fail("usermode: the kernel saw a wrong FS selector or base");
 		rt_puts("usermode: PASS\n");
 		rt_exit(0);
+	case 99:
+		rt_fail("usermode: ring 3 read %lx through %%fs, expected %lx (FS base now %lx, set %lx)",
+			arg0, arg1, rt_rdmsr(MSR_FS_BASE), fs_expected);
 	}
 	return nr + 1;
+}
+
+/* An interrupt from ring 3 sees what Linux's context switch would save. */
+static void timer_irq(struct rt_frame *f)
+{
+	ticks++;
+	if ((f->cs & 3) != 3)
+		return;
+	user_ticks++;
+	uint16_t sel;
+	__asm__ volatile("mov %%fs, %0" : "=r"(sel));
+	uint64_t base = rt_rdmsr(MSR_FS_BASE);
+	if (sel == 0 && base == fs_expected)
+		return;
+	if (!bad_ticks++)
+		rt_printf("usermode: interrupt from ring 3 at %lx: FS selector %x base %lx, expected 0 and %lx\n",
+			  f->rip, sel, base, fs_expected);
 }
 
 static void page_fault(struct rt_frame *f)
@@ -96,20 +183,10 @@ static void set_tss_desc(void)
 
 int guest_main(void)
 {
-	/* user code: mov $7,%eax; syscall; mov %eax,%edi... simply: syscall twice, then exit */
-	static const uint8_t code[] = {
-		0xb8, 0x07, 0x00, 0x00, 0x00, /* mov $7, %eax */
-		0x0f, 0x05,                   /* syscall      */
-		0x83, 0xf8, 0x08,             /* cmp $8, %eax (the kernel returned nr + 1) */
-		0x75, 0xfe,                   /* jne .        (hang: the test times out) */
-		0x64, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x00, /* mov %fs:0, %rax */
-		0x48, 0xbb, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* movabs $TLS_MAGIC, %rbx */
-		0x48, 0x39, 0xd8,             /* cmp %rbx, %rax */
-		0x75, 0xfe,                   /* jne .        (a lost FS base: the test times out) */
-		0xb8, 0x3c, 0x00, 0x00, 0x00, /* mov $60, %eax */
-		0x0f, 0x05,                   /* syscall      */
-		0xeb, 0xfe,                   /* jmp .        */
-	};
+	rounds = rt_cmdline_u64("tls_rounds", 40);
+	spin = rt_cmdline_u64("tls_spin", 200000);
+	if (!rounds || !spin)
+		rt_fail("usermode: tls_rounds and tls_spin must be > 0");
 	/* Page tables: everything supervisor-only but the user 2 MiB page. */
 	pml4[0] = (uint64_t)pdpt | 7;
 	for (int i = 0; i < 4; i++) {
@@ -119,8 +196,9 @@ int guest_main(void)
 	}
 	pd[0][USER_BASE >> 21] |= 4;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
-	__builtin_memcpy((void *)USER_BASE, code, sizeof(code));
+	__builtin_memcpy((void *)USER_BASE, um_user_code, (size_t)(um_user_code_end - um_user_code));
 	*(volatile uint64_t *)TLS_WORD = TLS_MAGIC;
+	*(volatile uint64_t *)(TLS_WORD + 0x100) = TLS_MAGIC + 1;
 
 	gdt[1] = 0x00af9a000000ffffull; /* 0x08 kernel code64 */
 	gdt[2] = 0x00cf92000000ffffull; /* 0x10 kernel data */
@@ -135,13 +213,24 @@ int guest_main(void)
 			 "movw %1, %%ax\n\tltr %%ax" : : "m"(gd), "i"(TSS_SEL) : "rax", "memory");
 	idt_init();
 	idt_set_handler(14, page_fault);
+	if (acpi_init() < 0)
+		rt_fail("usermode: needs the MADT");
+	pic_mask_all();
+	lapic_enable();
+	idt_set_handler(LAPIC_TIMER_VECTOR, timer_irq);
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR | LVT_PERIODIC);
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_INIT, (uint32_t)rt_cmdline_u64("tls_timer", 400000));
 
 	rt_wrmsr(MSR_EFER, rt_rdmsr(MSR_EFER) | 1); /* SCE */
 	rt_wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
 	rt_wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
 	rt_wrmsr(MSR_FMASK, 0x700);
+	/* as Linux's start_thread: a new process starts with null FS and GS */
+	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(0) : "memory");
+	rt_wrmsr(MSR_FS_BASE, 0);
 	rt_printf("usermode: entering ring 3 at %lx, LSTAR %lx\n", USER_BASE, (uint64_t)um_syscall_entry);
-	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x2\n\tpushq %2\n\tpushq %3\n\tiretq"
+	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x202\n\tpushq %2\n\tpushq %3\n\tiretq"
 			 : : "i"(U_DS), "r"(USER_STACK), "i"(U_CS), "r"(USER_BASE) : "memory");
 	return 1;
 }

@@ -106,10 +106,16 @@ def test_guest_user_space_syscall_and_sysret():
     """Ring 3 code makes SYSCALLs and gets back with SYSRETQ. On kvm_pvm this only
     works through strata-vm's SYSCALL trampoline (docs/nested-kvm.md); the guest
     fails with the #PF at the entry that Linux's /init dies of when it does not."""
-    r = vt.run_guest("usermode", timeout=60)
+    r = vt.run_guest("usermode", "--cmdline", "tls_rounds=3000 tls_spin=100000 tls_timer=20000",
+                     timeout=120)
     assert r.rc == 0, str(r)
     assert "usermode: syscall 7 in ring 0" in r.out, str(r)
     assert "usermode: syscall 60 in ring 0" in r.out, str(r)
+    # The TLS word read through %fs after each arch_prctl-like SYSCALL, while
+    # timer interrupts come from ring 3 and check what the kernel sees there.
+    m = re.search(r"usermode: (\d+) timer interrupts, (\d+) from ring 3, (\d+) saw a wrong FS", r.out)
+    assert m, str(r)
+    assert int(m.group(2)) > 0 and int(m.group(3)) == 0, str(r)
     assert "usermode: PASS" in r.out, str(r)
 
 
