@@ -60,7 +60,8 @@ struct disk {
 	int event_fd;           /* readable while finished requests wait in disk__reap */
 	unsigned in_flight;
 	pthread_mutex_t done_lock;
-	struct disk_io *done_head, *done_tail;
+	struct disk_io *done_head, *done_tail;   /* finished on other threads */
+	struct disk_io *inline_head, *inline_tail; /* finished inline: the owner's, unlocked */
 };
 
 /* Opens a raw image; read_only opens it O_RDONLY. */
@@ -74,7 +75,8 @@ int disk__open(const char *path, const char *format, bool read_only, struct disk
 /* For the backends: the completion plumbing (event_fd, done list) of a new disk. */
 int disk__init_async(struct disk *dk, struct st_err *err);
 /* A request finished: on another thread (wake: event_fd becomes readable), or
- * inline in submit (then the owner's disk__reap after disk__commit finds it). */
+ * inline on the owner's thread in submit or commit (!wake: the owner's
+ * disk__reap after disk__commit finds it). */
 void disk__complete(struct disk *dk, struct disk_io *io, int result, bool wake);
 /* Runs io with the synchronous operations; returns 0 or -errno. */
 int disk__run_sync(struct disk *dk, struct disk_io *io);
