@@ -42,7 +42,40 @@ uint64_t um_kstack_top = (uint64_t)(kstack + sizeof(kstack));
 static volatile unsigned syscalls;
 static volatile uint64_t fs_expected; /* the base the last arch_prctl set */
 static volatile unsigned ticks, user_ticks, bad_ticks;
-static uint64_t rounds, spin;
+static uint64_t rounds, spin, mem_mib, mem_rounds;
+#define MEM_BASE 0x2000000ul         /* user memory the program checks, in 2 MiB pages */
+/* Demand paging as Linux does it for a process: 4 KiB pages at DP_VA, mapped
+ * by the #PF handler onto the next page of a pool (zeroed first, as
+ * clear_page), all unmapped again by a munmap-like SYSCALL with a TLB flush,
+ * so each round the same addresses land on other pages. */
+#define DP_VA      0x8000000000ul
+#define DP_POOL    0x6000000ul         /* 96 MiB: the pool, twice the region */
+#define DP_MAX_MIB 8
+static uint64_t dp_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t dp_pd[512] __attribute__((aligned(4096)));
+static uint64_t dp_pt[DP_MAX_MIB / 2][512] __attribute__((aligned(4096)));
+static uint64_t dp_mib, dp_next, dp_faults;
+
+static bool dp_fault(uint64_t va)
+{
+	if (va < DP_VA || va >= DP_VA + (dp_mib << 20))
+		return false;
+	uint64_t n = (va - DP_VA) >> 12;
+	uint64_t pa = DP_POOL + (dp_next++ % (dp_mib * 512)) * 4096;
+	uint64_t words = 512;
+	__asm__ volatile("rep stosq" : "+D"(pa), "+c"(words) : "a"(0ul) : "memory");
+	dp_pt[n / 512][n % 512] = (pa - 4096) | 7;
+	dp_faults++;
+	return true;
+}
+
+static void dp_unmap(void)
+{
+	for (uint64_t i = 0; i < dp_mib * 256; i++)
+		dp_pt[i / 512][i % 512] = 0;
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0\n\tmov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
 
 /* The kernel entry, on a supervisor-only page like Linux's entry_SYSCALL_64:
  * um_syscall(nr = RAX, arg0 = RDI, arg1 = RSI, user RIP, user RFLAGS, CS). */
@@ -54,6 +87,7 @@ __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  pushq %r12\n"
 	"  pushq %rcx\n"
 	"  pushq %r11\n"
+	"  pushq %rdx\n"               /* arg2: the 7th argument, on the stack */
 	"  movq %rsi, %rdx\n"
 	"  movq %rdi, %rsi\n"
 	"  movq %rax, %rdi\n"
@@ -61,6 +95,7 @@ __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  movw %cs, %r9w\n"
 	"  movzwq %r9w, %r9\n"
 	"  call um_syscall\n"
+	"  addq $8, %rsp\n"
 	"  popq %r11\n"
 	"  popq %rcx\n"
 	"  popq %rsp\n"
@@ -96,8 +131,77 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"  jnz 2b\n"
 	"  decq %r15\n"
 	"  jnz 1b\n"
-	"  movl $60, %eax\n"
+	"  movl $3, %eax\n"
+	"  syscall\n"                  /* bytes of user memory to check, at MEM_BASE */
+	"  testq %rax, %rax\n"
+	"  jz 7f\n"
+	"  movq %rax, %r13\n"
+	"  movl $4, %eax\n"
+	"  syscall\n"                  /* rounds over it */
+	"  movq %rax, %r15\n"
+	"5:movabsq $0x9e3779b97f4a7c15, %r8\n"
+	"  movq %r15, %rdx\n"
+	"  imulq %r8, %rdx\n"          /* this round's key */
+	"  movq $0x2000000, %rdi\n"
+	"  leaq (%rdi,%r13), %rsi\n"
+	"6:movq %rdi, %rax\n"
+	"  xorq %rdx, %rax\n"
+	"  movq %rax, (%rdi)\n"
+	"  addq $8, %rdi\n"
+	"  cmpq %rsi, %rdi\n"
+	"  jb 6b\n"
+	"  movq $0x2000000, %rdi\n"
+	"4:movq %rdi, %rax\n"
+	"  xorq %rdx, %rax\n"
+	"  cmpq %rax, (%rdi)\n"
+	"  jne 3f\n"
+	"  addq $8, %rdi\n"
+	"  cmpq %rsi, %rdi\n"
+	"  jb 4b\n"
+	"  decq %r15\n"
+	"  jnz 5b\n"
+	"7:movl $5, %eax\n"
+	"  syscall\n"                  /* bytes of demand-paged memory at DP_VA */
+	"  testq %rax, %rax\n"
+	"  jz 10f\n"
+	"  movq %rax, %r13\n"
+	"  movl $4, %eax\n"
 	"  syscall\n"
+	"  movq %rax, %r15\n"
+	"11:movabsq $0x9e3779b97f4a7c15, %r8\n"
+	"  movq %r15, %rdx\n"
+	"  imulq %r8, %rdx\n"
+	"  movabsq $0x8000000000, %rdi\n"
+	"  leaq (%rdi,%r13), %rsi\n"
+	"12:movq %rdi, %rax\n"          /* first and last word of each page: each write faults it in */
+	"  xorq %rdx, %rax\n"
+	"  movq %rax, (%rdi)\n"
+	"  movq %rax, 4088(%rdi)\n"
+	"  addq $4096, %rdi\n"
+	"  cmpq %rsi, %rdi\n"
+	"  jb 12b\n"
+	"  movabsq $0x8000000000, %rdi\n"
+	"13:movq %rdi, %rax\n"
+	"  xorq %rdx, %rax\n"
+	"  cmpq %rax, (%rdi)\n"
+	"  jne 3f\n"
+	"  cmpq %rax, 4088(%rdi)\n"
+	"  jne 14f\n"
+	"  addq $4096, %rdi\n"
+	"  cmpq %rsi, %rdi\n"
+	"  jb 13b\n"
+	"  movl $6, %eax\n"
+	"  syscall\n"                  /* munmap: the next round gets other pages */
+	"  decq %r15\n"
+	"  jnz 11b\n"
+	"10:movl $60, %eax\n"
+	"  syscall\n"
+	"  jmp .\n"
+	"14:addq $4088, %rdi\n"
+	"3:movq (%rdi), %rsi\n"
+	"  movq %rax, %rdx\n"
+	"  movl $98, %eax\n"
+	"  syscall\n"                  /* report(98, address, got, expected) */
 	"  jmp .\n"
 	"8:movq %rax, %rdi\n"
 	"  movq %rbx, %rsi\n"
@@ -107,11 +211,11 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"um_user_code_end:\n.text\n");
 
 uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip, uint64_t user_flags,
-		    uint64_t cs);
+		    uint64_t cs, uint64_t arg2);
 uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip, uint64_t user_flags,
-		    uint64_t cs)
+		    uint64_t cs, uint64_t arg2)
 {
-	if (syscalls++ < 3 || nr != 7)
+	if (syscalls++ < 3 || (nr != 7 && nr != 6))
 		rt_printf("usermode: syscall %lu in ring %lu, rcx %lx, r11 %lx\n", nr, cs & 3, user_rip,
 			  user_flags);
 	if (cs & 3)
@@ -126,12 +230,25 @@ uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip
 		__asm__ volatile("mov %0, %%fs" : : "r"(0) : "memory");
 		rt_wrmsr(MSR_FS_BASE, fs_expected);
 		return 8;
+	case 3: return mem_mib << 20;
+	case 5: return dp_mib << 20;
+	case 6: dp_unmap(); return 0;
+	case 4: return mem_rounds;
+	case 98:
+		rt_fail("usermode: ring 3 read %lx at %lx, expected %lx: a write to guest memory was lost",
+			arg1, arg0, arg2);
 	case 60:
 		mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LVT_MASKED);
 		rt_printf("usermode: %u syscalls, SYSRETQ worked in between; %lu rounds of %lu TLS reads\n",
 			  syscalls, rounds, spin);
 		rt_printf("usermode: %u timer interrupts, %u from ring 3, %u saw a wrong FS\n", ticks,
 			  user_ticks, bad_ticks);
+		if (dp_mib)
+			rt_printf("usermode: %lu MiB demand-paged %lu times (%lu page faults from ring 3)\n",
+				  dp_mib, mem_rounds, dp_faults);
+		if (mem_mib)
+			rt_printf("usermode: %lu MiB of user memory written and read back %lu times\n", mem_mib,
+				  mem_rounds);
 		if (bad_ticks)
 			rt_fail("usermode: the kernel saw a wrong FS selector or base");
 		rt_puts("usermode: PASS\n");
@@ -164,6 +281,8 @@ static void page_fault(struct rt_frame *f)
 {
 	uint64_t cr2;
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	if ((f->cs & 3) == 3 && !(f->error & 1) && dp_fault(cr2))
+		return;
 	rt_printf("usermode: #PF at rip %lx cr2 %lx error %lx from ring %lu (rcx %lx r11 %lx rflags %lx ss %lx)\n",
 		  f->rip, cr2, f->error, f->cs & 3, f->rcx, f->r11, f->rflags, f->ss);
 	if (f->rip == (uint64_t)um_syscall_entry && (f->cs & 3))
@@ -185,8 +304,11 @@ int guest_main(void)
 {
 	rounds = rt_cmdline_u64("tls_rounds", 40);
 	spin = rt_cmdline_u64("tls_spin", 200000);
-	if (!rounds || !spin)
-		rt_fail("usermode: tls_rounds and tls_spin must be > 0");
+	mem_mib = rt_cmdline_u64("mem_mib", 0) & ~1ull;
+	mem_rounds = rt_cmdline_u64("mem_rounds", 100);
+	dp_mib = rt_cmdline_u64("dp_mib", 0) & ~1ull;
+	if (!rounds || !spin || !mem_rounds || mem_mib > (DP_POOL - MEM_BASE) >> 20 || dp_mib > DP_MAX_MIB)
+		rt_fail("usermode: tls_rounds, tls_spin and mem_rounds must be > 0, mem_mib <= 64, dp_mib <= 8");
 	/* Page tables: everything supervisor-only but the user 2 MiB page. */
 	pml4[0] = (uint64_t)pdpt | 7;
 	for (int i = 0; i < 4; i++) {
@@ -195,6 +317,12 @@ int guest_main(void)
 			pd[i][j] = ((uint64_t)(i * 512 + j) << 21) | 0x83;
 	}
 	pd[0][USER_BASE >> 21] |= 4;
+	for (uint64_t i = 0; i < mem_mib / 2; i++)
+		pd[0][(MEM_BASE >> 21) + i] |= 4;
+	pml4[1] = (uint64_t)dp_pdpt | 7;
+	dp_pdpt[0] = (uint64_t)dp_pd | 7;
+	for (uint64_t i = 0; i < DP_MAX_MIB / 2; i++)
+		dp_pd[i] = (uint64_t)dp_pt[i] | 7;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
 	__builtin_memcpy((void *)USER_BASE, um_user_code, (size_t)(um_user_code_end - um_user_code));
 	*(volatile uint64_t *)TLS_WORD = TLS_MAGIC;

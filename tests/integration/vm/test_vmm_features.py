@@ -106,8 +106,8 @@ def test_guest_user_space_syscall_and_sysret():
     """Ring 3 code makes SYSCALLs and gets back with SYSRETQ. On kvm_pvm this only
     works through strata-vm's SYSCALL trampoline (docs/nested-kvm.md); the guest
     fails with the #PF at the entry that Linux's /init dies of when it does not."""
-    r = vt.run_guest("usermode", "--cmdline", "tls_rounds=3000 tls_spin=100000 tls_timer=20000",
-                     timeout=120)
+    r = vt.run_guest("usermode", "--cmdline", "tls_rounds=3000 tls_spin=100000 tls_timer=20000 "
+                     "mem_mib=32 dp_mib=4 mem_rounds=4", timeout=120, memory=128)
     assert r.rc == 0, str(r)
     assert "usermode: syscall 7 in ring 0" in r.out, str(r)
     assert "usermode: syscall 60 in ring 0" in r.out, str(r)
@@ -116,6 +116,10 @@ def test_guest_user_space_syscall_and_sysret():
     m = re.search(r"usermode: (\d+) timer interrupts, (\d+) from ring 3, (\d+) saw a wrong FS", r.out)
     assert m, str(r)
     assert int(m.group(2)) > 0 and int(m.group(3)) == 0, str(r)
+    # Ring-3 memory: 2 MiB pages written and read back, and 4 KiB pages demand-
+    # paged by the guest's #PF handler onto other pages each round (munmap-like).
+    assert "usermode: 32 MiB of user memory written and read back 4 times" in r.out, str(r)
+    assert "usermode: 4 MiB demand-paged 4 times (4096 page faults from ring 3)" in r.out, str(r)
     assert "usermode: PASS" in r.out, str(r)
 
 
