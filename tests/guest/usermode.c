@@ -2,14 +2,18 @@
  * Linux /init does. Passes when the SYSCALL reaches the kernel entry in ring 0
  * (RCX = the user RIP, R11 = the user RFLAGS) and SYSRETQ returns to ring 3;
  * a #PF taken at the entry from ring 3 is the failure seen on kvm_pvm.
- * Guest processes on kvm_pvm have read their TLS at address 0 (the FS base
- * lost), so the user program sets its FS base by SYSCALL (MSR_FS_BASE after a
+ * Guest processes on kvm_pvm have died reading a TLS word as 0, so the user
+ * program sets its FS base by SYSCALL (MSR_FS_BASE after a
  * null FS selector, as arch_prctl(ARCH_SET_FS) does without FSGSBASE), turn
  * by turn to one of two TLS words, and reads it back through %fs while a
  * periodic LAPIC timer interrupts ring 3 (IRETQ back); each interrupt from
  * ring 3 also checks the FS selector and base the kernel sees, as Linux's
- * context switch reads them. Command line: tls_rounds=N (default 40),
- * tls_spin=N (user-mode reads per round, default 200000). */
+ * context switch reads them. Then ring-3 memory: mem_mib of 2 MiB pages
+ * written and read back, and dp_mib of 4 KiB pages demand-paged as Linux does
+ * for a process (see dp_fault), mem_rounds times each: a guest process on
+ * kvm_pvm once read zeros where its TLS block had been written. Command line:
+ * tls_rounds=N (default 40), tls_spin=N (user-mode reads per round, default
+ * 200000), tls_timer=N (LAPIC timer count), mem_mib, dp_mib, mem_rounds. */
 #include "rt.h"
 
 #define MSR_EFER   0xc0000080
@@ -54,17 +58,31 @@ static uint64_t rounds, spin, mem_mib, mem_rounds;
 static uint64_t dp_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t dp_pd[512] __attribute__((aligned(4096)));
 static uint64_t dp_pt[DP_MAX_MIB / 2][512] __attribute__((aligned(4096)));
-static uint64_t dp_mib, dp_next, dp_faults;
+#define DP_ZERO    (DP_POOL + (16ul << 20)) /* the shared zero page, after the largest pool */
+static uint64_t dp_mib, dp_next, dp_faults, dp_zero_maps, dp_cow;
 
-static bool dp_fault(uint64_t va)
+/* As Linux for anonymous memory: a read maps the shared zero page read-only; a
+ * write (first, or to the zero page) gets a fresh zeroed page, the PTE is
+ * switched and the one stale TLB entry flushed with INVLPG. */
+static bool dp_fault(uint64_t va, uint64_t error)
 {
 	if (va < DP_VA || va >= DP_VA + (dp_mib << 20))
 		return false;
-	uint64_t n = (va - DP_VA) >> 12;
-	uint64_t pa = DP_POOL + (dp_next++ % (dp_mib * 512)) * 4096;
+	uint64_t n = (va - DP_VA) >> 12, *pte = &dp_pt[n / 512][n % 512];
+	if (!(error & 2)) { /* a read of a page never touched */
+		*pte = DP_ZERO | 5;
+		dp_zero_maps++;
+		return true;
+	}
+	uint64_t pa = DP_POOL + (dp_next++ % (dp_mib * 512)) * 4096, at = pa;
 	uint64_t words = 512;
-	__asm__ volatile("rep stosq" : "+D"(pa), "+c"(words) : "a"(0ul) : "memory");
-	dp_pt[n / 512][n % 512] = (pa - 4096) | 7;
+	__asm__ volatile("rep stosq" : "+D"(at), "+c"(words) : "a"(0ul) : "memory");
+	bool was_zero_page = *pte & 1;
+	*pte = pa | 7;
+	if (was_zero_page) {
+		__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+		dp_cow++;
+	}
 	dp_faults++;
 	return true;
 }
@@ -173,7 +191,12 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"  imulq %r8, %rdx\n"
 	"  movabsq $0x8000000000, %rdi\n"
 	"  leaq (%rdi,%r13), %rsi\n"
-	"12:movq %rdi, %rax\n"          /* first and last word of each page: each write faults it in */
+	"12:testq $4096, %rdi\n"        /* odd pages: read first (the zero page), then written */
+	"  jz 15f\n"
+	"  xorl %eax, %eax\n"
+	"  cmpq %rax, 8(%rdi)\n"
+	"  jne 16f\n"
+	"15:movq %rdi, %rax\n"          /* first and last word of each page */
 	"  xorq %rdx, %rax\n"
 	"  movq %rax, (%rdi)\n"
 	"  movq %rax, 4088(%rdi)\n"
@@ -197,6 +220,8 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"10:movl $60, %eax\n"
 	"  syscall\n"
 	"  jmp .\n"
+	"16:addq $8, %rdi\n"
+	"  jmp 3f\n"
 	"14:addq $4088, %rdi\n"
 	"3:movq (%rdi), %rsi\n"
 	"  movq %rax, %rdx\n"
@@ -244,8 +269,9 @@ uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip
 		rt_printf("usermode: %u timer interrupts, %u from ring 3, %u saw a wrong FS\n", ticks,
 			  user_ticks, bad_ticks);
 		if (dp_mib)
-			rt_printf("usermode: %lu MiB demand-paged %lu times (%lu page faults from ring 3)\n",
-				  dp_mib, mem_rounds, dp_faults);
+			rt_printf("usermode: %lu MiB demand-paged %lu times (%lu pages from ring-3 faults, "
+				  "%lu zero-page maps, %lu copy-on-write breaks)\n", dp_mib, mem_rounds, dp_faults,
+				  dp_zero_maps, dp_cow);
 		if (mem_mib)
 			rt_printf("usermode: %lu MiB of user memory written and read back %lu times\n", mem_mib,
 				  mem_rounds);
@@ -281,7 +307,7 @@ static void page_fault(struct rt_frame *f)
 {
 	uint64_t cr2;
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-	if ((f->cs & 3) == 3 && !(f->error & 1) && dp_fault(cr2))
+	if ((f->cs & 3) == 3 && dp_fault(cr2, f->error))
 		return;
 	rt_printf("usermode: #PF at rip %lx cr2 %lx error %lx from ring %lu (rcx %lx r11 %lx rflags %lx ss %lx)\n",
 		  f->rip, cr2, f->error, f->cs & 3, f->rcx, f->r11, f->rflags, f->ss);
