@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Linux 6.13 and later start a VM's NX huge page recovery worker (a vhost_task)
@@ -40,14 +41,34 @@ static int first_run(void *arg)
 	return 0;
 }
 
+/* Earlier machines' helpers (in-process reboots): each one's zombie becomes
+ * reapable once its VM, and so the worker in its thread group, is gone. */
+static pid_t helpers[8];
+
+static void reap_helpers(void)
+{
+	for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (helpers[i] > 0 && waitpid(helpers[i], NULL, WNOHANG) != 0)
+			helpers[i] = 0; /* reaped, or not ours any more */
+}
+
 void kvm_worker__start_apart(int vcpu_fd, struct kvm_run *run)
 {
 	static unsigned char stack[16384] __attribute__((aligned(16)));
 	if (!worker_runs_in_caller_group())
 		return;
+	reap_helpers();
 	struct kvm_worker_start s = {.vcpu_fd = vcpu_fd, .run = run};
 	/* CLONE_VFORK: we go on once it has exited; its zombie stays until the VM goes. */
-	if (clone(first_run, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD,
-		  &s) < 0)
+	pid_t pid = clone(first_run, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD,
+			  &s);
+	if (pid < 0) {
 		st_debug("first KVM_RUN apart: %s", strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (!helpers[i]) {
+			helpers[i] = pid;
+			return;
+		}
 }

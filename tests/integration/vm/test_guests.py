@@ -2,6 +2,7 @@
 each guest checks one part of the machine (docs/vm-machine.md) and reports its
 verdict as strata-vm's exit status; the console shows what it saw."""
 import datetime
+import os
 import re
 import socket
 import time
@@ -126,6 +127,20 @@ def test_reset_through_the_fadt_reset_register_exits_3():
     assert r.rc == 3, str(r)
 
 
+def zombie_children(pid):
+    n = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        n += fields[0] == "Z" and int(fields[1]) == pid
+    return n
+
+
 def test_reset_with_on_reboot_restart_boots_again(tmp_path):
     """The guest resets at once, again and again: each reset must boot it anew,
     and a control connection made before a reboot must still work after it
@@ -145,6 +160,11 @@ def test_reset_with_on_reboot_restart_boots_again(tmp_path):
                 reply = f"{type(e).__name__}: {e}"
             assert isinstance(reply, dict) and "return" in reply, \
                 f"the control connection did not survive a guest reboot: {reply}\n{vm.describe()}"
+        # Each machine's first KVM_RUN is made by a short-lived helper process
+        # (src/vm/kvm_worker.c); an earlier machine's helper is reaped once
+        # that machine is gone: not one zombie per reboot.
+        zombies = zombie_children(vm.proc.pid)
+        assert zombies <= 2, f"{zombies} zombie children after {vm.console.count('reset: writing')} boots"
         with vm.connect() as c:
             assert "return" in c.execute("quit"), vm.describe()
         assert vm.wait() == 0, vm.describe()
