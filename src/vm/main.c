@@ -14,6 +14,7 @@
 #include "vm/kvm_worker.h"
 #include "vm/loop.h"
 #include "vm/nested.h"
+#include "vm/pvm_syscall.h"
 #include "vm/options.h"
 #include "vm/vcpu.h"
 #include "vm/virtio/devices.h"
@@ -116,6 +117,7 @@ static int vm__create_machine(struct vm *vm, struct st_err *err)
 	}
 	if (loaded < 0 || virtio__attach_kvm(vm, err) < 0)
 		return -1;
+	vm->lstar_trapped = vm->nested && pvm_syscall__trap_lstar(vm->kvm.vm_fd) == 0;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu__create(vm, i, err) < 0)
 			return -1;

@@ -43,6 +43,68 @@ static int map_trampoline(struct vcpu *v, uint64_t cr3)
 	return 0;
 }
 
+/* The guest's LSTAR (its paging on): the trampoline takes its place in the
+ * vCPU's MSR. False when it could not. */
+static bool arm(struct vcpu *v, uint64_t lstar, uint64_t cr3)
+{
+	v->pvm.guest_lstar = lstar;
+	if (map_trampoline(v, cr3) < 0) {
+		st_warn("vcpu%u: no room for the SYSCALL trampoline; guest user space will fault",
+			v->id);
+		return false;
+	}
+	uint64_t t = PVM_TRAMPOLINE_VA;
+	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
+		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
+		return false;
+	}
+	st_info("vcpu%u: SYSCALL entry 0x%llx reached through the trampoline", v->id,
+		(unsigned long long)lstar);
+	return true;
+}
+
+int pvm_syscall__trap_lstar(int vm_fd)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR,
+				     .args = {KVM_MSR_EXIT_REASON_FILTER}};
+	static uint8_t deny; /* one MSR, its bit clear: reads and writes exit to us */
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges = {{.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .nmsrs = 1,
+			    .base = MSR_LSTAR, .bitmap = &deny}},
+	};
+	if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0 || ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0) {
+		st_debug("no MSR filter (%s): LSTAR is looked at after exits", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+bool pvm_syscall__msr_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	if (run->msr.index != MSR_LSTAR)
+		return false;
+	run->msr.error = 0;
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
+		uint64_t real = 0;
+		if (!v->pvm.guest_lstar && vcpu__msr(v, MSR_LSTAR, &real, false) < 0)
+			run->msr.error = 1;
+		run->msr.data = v->pvm.guest_lstar ? v->pvm.guest_lstar : real;
+		return true;
+	}
+	struct kvm_sregs sregs;
+	uint64_t lstar = run->msr.data;
+	if (lstar && ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0 && (sregs.cr0 & CR0_PG) &&
+	    arm(v, lstar, sregs.cr3))
+		return true;
+	/* not armed: the guest's own value goes in */
+	v->pvm.guest_lstar = 0;
+	if (vcpu__msr(v, MSR_LSTAR, &lstar, true) < 0)
+		run->msr.error = 1;
+	return true;
+}
+
 void pvm_syscall__poll(struct vcpu *v)
 {
 	struct pvm_syscall *s = &v->pvm;
@@ -54,19 +116,7 @@ void pvm_syscall__poll(struct vcpu *v)
 	if (vcpu__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
 	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || !(sregs.cr0 & CR0_PG))
 		return;
-	s->guest_lstar = lstar; /* (re)programmed by the guest: take it over */
-	if (map_trampoline(v, sregs.cr3) < 0) {
-		st_warn("vcpu%u: no room for the SYSCALL trampoline; guest user space will fault",
-			v->id);
-		return;
-	}
-	uint64_t t = PVM_TRAMPOLINE_VA;
-	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
-		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
-		return;
-	}
-	st_info("vcpu%u: SYSCALL entry 0x%llx reached through the trampoline", v->id,
-		(unsigned long long)lstar);
+	arm(v, lstar, sregs.cr3); /* (re)programmed by the guest: take it over */
 }
 
 /* STRATA_TRACE_FS=1: one stderr line per SYSCALL or SYSRET that touches the

@@ -35,8 +35,18 @@ struct pvm_syscall {
 	uint64_t last_nr;       /* STRATA_TRACE_FS: the SYSCALL the next SYSRET answers */
 };
 
-/* Called after exits under the nested profile: when the guest has (re)programmed
- * LSTAR, moves it to the trampoline. Looks only now and then once armed. */
+/* Makes the guest's reads and writes of MSR_LSTAR exit to the VMM (KVM's MSR
+ * filter), so the trampoline is in place before the first SYSCALL however
+ * soon it follows; < 0 when KVM cannot (then pvm_syscall__poll). */
+int pvm_syscall__trap_lstar(int vm_fd);
+
+/* KVM_EXIT_X86_RDMSR/WRMSR: true when it was LSTAR and is answered. A write
+ * arms the trampoline; a read returns the guest's own entry. */
+bool pvm_syscall__msr_exit(struct vcpu *v);
+
+/* Without the MSR filter, called after exits under the nested profile: when
+ * the guest has (re)programmed LSTAR, moves it to the trampoline. Looks only
+ * now and then once armed. */
 void pvm_syscall__poll(struct vcpu *v);
 
 /* KVM_EXIT_INTERNAL_ERROR at the trampoline: true when it was a SYSCALL we finished

@@ -185,6 +185,12 @@ static bool vcpu__handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_INTR:
 		return true;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		if (v->vm->nested && pvm_syscall__msr_exit(v))
+			return true;
+		run->msr.error = 1; /* only LSTAR is filtered: answer anything else with #GP */
+		return true;
 	case KVM_EXIT_HLT:
 		/* Only without an in-kernel LAPIC; treat as an idle guest. */
 		usleep(1000);
@@ -328,7 +334,7 @@ static void *vcpu__thread(void *arg)
 		}
 		if (!vcpu__handle_exit(v))
 			break;
-		if (v->vm->nested)
+		if (v->vm->nested && !v->vm->lstar_trapped)
 			pvm_syscall__poll(v);
 	}
 	return NULL;

@@ -77,6 +77,7 @@ struct vm {
 	struct boot_info boot;
 	char *cmdline;          /* final guest command line (profile options added) */
 	bool nested;            /* the nested host profile is in force */
+	bool lstar_trapped;     /* nested: guest LSTAR accesses exit to us (pvm_syscall.h) */
 
 	struct serial8250 *serial;
 	struct acpi_pm *pm;

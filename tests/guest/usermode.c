@@ -11,9 +11,15 @@
  * context switch reads them. Then ring-3 memory: mem_mib of 2 MiB pages
  * written and read back, and dp_mib of 4 KiB pages demand-paged as Linux does
  * for a process (see dp_fault), mem_rounds times each: a guest process on
- * kvm_pvm once read zeros where its TLS block had been written. Command line:
- * tls_rounds=N (default 40), tls_spin=N (user-mode reads per round, default
- * 200000), tls_timer=N (LAPIC timer count), mem_mib, dp_mib, mem_rounds. */
+ * kvm_pvm once read zeros where its TLS block had been written. smp=1 (with
+ * two vCPUs) runs the program on both CPUs at once, on one page table: each
+ * CPU has its own TSS, kernel stack (found through swapgs) and FS base, and
+ * the demand-paged pages are interleaved between them, so both CPUs' #PF
+ * handlers write PTEs of the same page-table pages while the other runs ring
+ * 3 code on their neighbours; they swap pages every round (a barrier and a
+ * local TLB flush stand for Linux's shootdown). Command line: tls_rounds=N
+ * (default 40), tls_spin=N (user-mode reads per round, default 200000),
+ * tls_timer=N (LAPIC timer count), mem_mib, dp_mib, mem_rounds, smp. */
 #include "rt.h"
 
 #define MSR_EFER   0xc0000080
@@ -36,15 +42,20 @@
 #define U_CS (0x28 | 3)
 #define TSS_SEL 0x30
 
-static uint64_t gdt[8] __attribute__((aligned(16)));
-static uint8_t tss[104] __attribute__((aligned(16)));
+static uint64_t gdt[10] __attribute__((aligned(16)));
+static uint8_t tss[2][104] __attribute__((aligned(16)));
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[4][512] __attribute__((aligned(4096)));
-static uint8_t kstack[8192] __attribute__((aligned(16)));
-uint64_t um_kstack_top = (uint64_t)(kstack + sizeof(kstack));
+static uint8_t kstack[2][8192] __attribute__((aligned(16)));
+struct um_cpu { uint64_t kstack_top, user_rsp, id, rounds, calls; };
+static struct um_cpu cpus[2];
+static volatile unsigned ap_done, ncpu = 1;
+extern const char smp_trampoline[], smp_trampoline_end[];
+extern uint32_t boot_cr3;
+static unsigned cpu_index(void) { return lapic_id() == rt_acpi.apic_ids[0] ? 0 : 1; }
 static volatile unsigned syscalls;
-static volatile uint64_t fs_expected; /* the base the last arch_prctl set */
+static volatile uint64_t fs_expected[2]; /* the base the last arch_prctl set */
 static volatile unsigned ticks, user_ticks, bad_ticks;
 static uint64_t rounds, spin, mem_mib, mem_rounds;
 #define MEM_BASE 0x2000000ul         /* user memory the program checks, in 2 MiB pages */
@@ -59,7 +70,8 @@ static uint64_t dp_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t dp_pd[512] __attribute__((aligned(4096)));
 static uint64_t dp_pt[DP_MAX_MIB / 2][512] __attribute__((aligned(4096)));
 #define DP_ZERO    (DP_POOL + (16ul << 20)) /* the shared zero page, after the largest pool */
-static uint64_t dp_mib, dp_next, dp_faults, dp_zero_maps, dp_cow;
+static uint64_t dp_mib, dp_next[2];
+static volatile uint64_t dp_faults, dp_zero_maps, dp_cow;
 
 /* As Linux for anonymous memory: a read maps the shared zero page read-only; a
  * write (first, or to the zero page) gets a fresh zeroed page, the PTE is
@@ -71,26 +83,36 @@ static bool dp_fault(uint64_t va, uint64_t error)
 	uint64_t n = (va - DP_VA) >> 12, *pte = &dp_pt[n / 512][n % 512];
 	if (!(error & 2)) { /* a read of a page never touched */
 		*pte = DP_ZERO | 5;
-		dp_zero_maps++;
+		__atomic_add_fetch(&dp_zero_maps, 1, __ATOMIC_RELAXED);
 		return true;
 	}
-	uint64_t pa = DP_POOL + (dp_next++ % (dp_mib * 512)) * 4096, at = pa;
+	unsigned c = cpu_index();
+	uint64_t pa = DP_POOL + (c * dp_mib * 256 + dp_next[c]++ % (dp_mib * 256)) * 4096, at = pa;
 	uint64_t words = 512;
 	__asm__ volatile("rep stosq" : "+D"(at), "+c"(words) : "a"(0ul) : "memory");
 	bool was_zero_page = *pte & 1;
 	*pte = pa | 7;
 	if (was_zero_page) {
 		__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-		dp_cow++;
+		__atomic_add_fetch(&dp_cow, 1, __ATOMIC_RELAXED);
 	}
-	dp_faults++;
+	__atomic_add_fetch(&dp_faults, 1, __ATOMIC_RELAXED);
 	return true;
 }
 
-static void dp_unmap(void)
+/* Round r: cpu c owns the pages whose index % ncpu == (c + r) % ncpu; at the
+ * round's end it unmaps them, waits for the other cpu, and flushes its own
+ * TLB (what a shootdown IPI would have done). */
+static uint64_t dp_start(unsigned c) { return 4096 * ((c + cpus[c].rounds) % ncpu); }
+
+static void dp_unmap(unsigned c)
 {
-	for (uint64_t i = 0; i < dp_mib * 256; i++)
+	for (uint64_t i = dp_start(c) / 4096; i < dp_mib * 256; i += ncpu)
 		dp_pt[i / 512][i % 512] = 0;
+	__atomic_add_fetch(&cpus[c].rounds, 1, __ATOMIC_SEQ_CST);
+	for (unsigned o = 0; o < ncpu; o++)
+		while (__atomic_load_n(&cpus[o].rounds, __ATOMIC_SEQ_CST) < cpus[c].rounds)
+			cpu_relax();
 	uint64_t cr3;
 	__asm__ volatile("mov %%cr3, %0\n\tmov %0, %%cr3" : "=r"(cr3) : : "memory");
 }
@@ -100,9 +122,9 @@ static void dp_unmap(void)
 void um_syscall_entry(void);
 __asm__(".text\n.globl um_syscall_entry\num_syscall_entry:\n"
 	"  swapgs\n"
-	"  movq %rsp, %r12\n"
-	"  movq um_kstack_top(%rip), %rsp\n"
-	"  pushq %r12\n"
+	"  movq %rsp, %gs:8\n"
+	"  movq %gs:0, %rsp\n"
+	"  pushq %gs:8\n"
 	"  pushq %rcx\n"
 	"  pushq %r11\n"
 	"  pushq %rdx\n"               /* arg2: the 7th argument, on the stack */
@@ -186,12 +208,19 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"  movl $4, %eax\n"
 	"  syscall\n"
 	"  movq %rax, %r15\n"
-	"11:movabsq $0x9e3779b97f4a7c15, %r8\n"
+	"11:movl $10, %eax\n"
+	"  syscall\n"
+	"  movq %rax, %r12\n"          /* stride */
+	"  movl $9, %eax\n"
+	"  syscall\n"
+	"  movq %rax, %rbx\n"          /* this round's first page */
+	"  movabsq $0x9e3779b97f4a7c15, %r8\n"
 	"  movq %r15, %rdx\n"
 	"  imulq %r8, %rdx\n"
 	"  movabsq $0x8000000000, %rdi\n"
 	"  leaq (%rdi,%r13), %rsi\n"
-	"12:testq $4096, %rdi\n"        /* odd pages: read first (the zero page), then written */
+	"  addq %rbx, %rdi\n"
+	"12:testq $8192, %rdi\n"        /* every other pair of pages: read first (the zero page), then written */
 	"  jz 15f\n"
 	"  xorl %eax, %eax\n"
 	"  cmpq %rax, 8(%rdi)\n"
@@ -200,17 +229,18 @@ __asm__(".section .rodata\n.globl um_user_code, um_user_code_end\num_user_code:\
 	"  xorq %rdx, %rax\n"
 	"  movq %rax, (%rdi)\n"
 	"  movq %rax, 4088(%rdi)\n"
-	"  addq $4096, %rdi\n"
+	"  addq %r12, %rdi\n"
 	"  cmpq %rsi, %rdi\n"
 	"  jb 12b\n"
 	"  movabsq $0x8000000000, %rdi\n"
+	"  addq %rbx, %rdi\n"
 	"13:movq %rdi, %rax\n"
 	"  xorq %rdx, %rax\n"
 	"  cmpq %rax, (%rdi)\n"
 	"  jne 3f\n"
 	"  cmpq %rax, 4088(%rdi)\n"
 	"  jne 14f\n"
-	"  addq $4096, %rdi\n"
+	"  addq %r12, %rdi\n"
 	"  cmpq %rsi, %rdi\n"
 	"  jb 13b\n"
 	"  movl $6, %eax\n"
@@ -240,7 +270,10 @@ uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip
 uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip, uint64_t user_flags,
 		    uint64_t cs, uint64_t arg2)
 {
-	if (syscalls++ < 3 || (nr != 7 && nr != 6))
+	unsigned c = cpu_index();
+	/* cpu 0 speaks for both: lines from two cpus at once interleave */
+	__atomic_add_fetch(&syscalls, 1, __ATOMIC_RELAXED);
+	if (!c && (cpus[0].calls++ < 3 || (nr != 7 && nr != 6 && nr != 9 && nr != 10)))
 		rt_printf("usermode: syscall %lu in ring %lu, rcx %lx, r11 %lx\n", nr, cs & 3, user_rip,
 			  user_flags);
 	if (cs & 3)
@@ -251,18 +284,27 @@ uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip
 	case 1: return rounds;
 	case 2: return spin;
 	case 7: /* arch_prctl(ARCH_SET_FS) as Linux does it without FSGSBASE */
-		fs_expected = TLS_WORD + 0x100 * (arg0 & 1);
+		fs_expected[c] = TLS_WORD + 0x100 * (arg0 & 1);
 		__asm__ volatile("mov %0, %%fs" : : "r"(0) : "memory");
-		rt_wrmsr(MSR_FS_BASE, fs_expected);
+		rt_wrmsr(MSR_FS_BASE, fs_expected[c]);
 		return 8;
-	case 3: return mem_mib << 20;
+	case 3: return c ? 0 : mem_mib << 20;
+	case 9: return dp_start(c);
+	case 10: return 4096 * ncpu;
 	case 5: return dp_mib << 20;
-	case 6: dp_unmap(); return 0;
+	case 6: dp_unmap(c); return 0;
 	case 4: return mem_rounds;
 	case 98:
 		rt_fail("usermode: ring 3 read %lx at %lx, expected %lx: a write to guest memory was lost",
 			arg1, arg0, arg2);
 	case 60:
+		if (c) {
+			__atomic_store_n(&ap_done, 1, __ATOMIC_SEQ_CST);
+			for (;;)
+				__asm__ volatile("cli; hlt");
+		}
+		while (ncpu > 1 && !__atomic_load_n(&ap_done, __ATOMIC_SEQ_CST))
+			cpu_relax();
 		mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LVT_MASKED);
 		rt_printf("usermode: %u syscalls, SYSRETQ worked in between; %lu rounds of %lu TLS reads\n",
 			  syscalls, rounds, spin);
@@ -275,13 +317,14 @@ uint64_t um_syscall(uint64_t nr, uint64_t arg0, uint64_t arg1, uint64_t user_rip
 		if (mem_mib)
 			rt_printf("usermode: %lu MiB of user memory written and read back %lu times\n", mem_mib,
 				  mem_rounds);
+		rt_printf("usermode: %u cpu(s) ran the program in ring 3\n", ncpu);
 		if (bad_ticks)
 			rt_fail("usermode: the kernel saw a wrong FS selector or base");
 		rt_puts("usermode: PASS\n");
 		rt_exit(0);
 	case 99:
 		rt_fail("usermode: ring 3 read %lx through %%fs, expected %lx (FS base now %lx, set %lx)",
-			arg0, arg1, rt_rdmsr(MSR_FS_BASE), fs_expected);
+			arg0, arg1, rt_rdmsr(MSR_FS_BASE), fs_expected[c]);
 	}
 	return nr + 1;
 }
@@ -296,11 +339,12 @@ static void timer_irq(struct rt_frame *f)
 	uint16_t sel;
 	__asm__ volatile("mov %%fs, %0" : "=r"(sel));
 	uint64_t base = rt_rdmsr(MSR_FS_BASE);
-	if (sel == 0 && base == fs_expected)
+	unsigned c = cpu_index();
+	if (sel == 0 && base == fs_expected[c])
 		return;
 	if (!bad_ticks++)
 		rt_printf("usermode: interrupt from ring 3 at %lx: FS selector %x base %lx, expected 0 and %lx\n",
-			  f->rip, sel, base, fs_expected);
+			  f->rip, sel, base, fs_expected[c]);
 }
 
 static void page_fault(struct rt_frame *f)
@@ -316,14 +360,54 @@ static void page_fault(struct rt_frame *f)
 	rt_fail("usermode: unexpected page fault");
 }
 
-static void set_tss_desc(void)
+static void set_tss_desc(unsigned c)
 {
-	uint64_t base = (uint64_t)tss, limit = sizeof(tss) - 1;
-	gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-		 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
-	gdt[7] = base >> 32;
-	uint64_t rsp0 = um_kstack_top;
-	__builtin_memcpy(tss + 4, &rsp0, 8);
+	uint64_t base = (uint64_t)tss[c], limit = sizeof(tss[c]) - 1;
+	gdt[6 + 2 * c] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+			 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+	gdt[7 + 2 * c] = base >> 32;
+	cpus[c].kstack_top = (uint64_t)(kstack[c] + sizeof(kstack[c]));
+	cpus[c].id = c;
+	__builtin_memcpy(tss[c] + 4, &cpus[c].kstack_top, 8);
+}
+
+/* This cpu's half of the set-up, then ring 3 (does not return). */
+static void enter_user(unsigned c)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gd = {sizeof(gdt) - 1, (uint64_t)gdt};
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq $0x08\n\tleaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tlretq\n1:\n\t"
+			 "movw $0x10, %%ax\n\tmovw %%ax, %%ds\n\tmovw %%ax, %%ss\n\t"
+			 "movw %1, %%ax\n\tltr %%ax" : : "m"(gd), "r"((uint16_t)(TSS_SEL + 16 * c)) : "rax", "memory");
+	lapic_enable();
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR | LVT_PERIODIC);
+	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_INIT, (uint32_t)rt_cmdline_u64("tls_timer", 400000));
+	rt_wrmsr(MSR_EFER, rt_rdmsr(MSR_EFER) | 1); /* SCE */
+	rt_wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
+	rt_wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
+	/* on kvm_pvm the VMM moves LSTAR to its trampoline: the guest must not see it */
+	if (rt_rdmsr(MSR_LSTAR) != (uint64_t)um_syscall_entry)
+		rt_fail("usermode: LSTAR reads back %lx, not the entry written", rt_rdmsr(MSR_LSTAR));
+	rt_wrmsr(MSR_FMASK, 0x700);
+	/* no exit to the VMM from here to the first SYSCALL on cpu 1 */
+	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(0) : "memory");
+	rt_wrmsr(MSR_FS_BASE, 0);
+	rt_wrmsr(0xc0000101, 0);                 /* GS base (user) */
+	rt_wrmsr(0xc0000102, (uint64_t)&cpus[c]); /* kernel GS base: swapgs finds cpus[c] */
+	if (!c)
+		rt_printf("usermode: entering ring 3 at %lx on %u cpu(s)\n", USER_BASE, ncpu);
+	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x202\n\tpushq %2\n\tpushq %3\n\tiretq"
+			 : : "i"(U_DS), "r"(USER_STACK - 0x10000 * c), "i"(U_CS), "r"(USER_BASE) : "memory");
+	__builtin_unreachable();
+}
+
+void ap_main(uint32_t index);
+void ap_main(uint32_t index)
+{
+	(void)index;
+	idt_load();
+	enter_user(1);
 }
 
 int guest_main(void)
@@ -359,12 +443,8 @@ int guest_main(void)
 	gdt[3] = 0x00cffa000000ffffull; /* 0x18 user code32 (SYSRET base) */
 	gdt[4] = 0x00cff2000000ffffull; /* 0x20 user data */
 	gdt[5] = 0x00affa000000ffffull; /* 0x28 user code64 */
-	set_tss_desc();
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gd = {sizeof(gdt) - 1, (uint64_t)gdt};
-	__asm__ volatile("lgdt %0\n\t"
-			 "pushq $0x08\n\tleaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tlretq\n1:\n\t"
-			 "movw $0x10, %%ax\n\tmovw %%ax, %%ds\n\tmovw %%ax, %%ss\n\t"
-			 "movw %1, %%ax\n\tltr %%ax" : : "m"(gd), "i"(TSS_SEL) : "rax", "memory");
+	set_tss_desc(0);
+	set_tss_desc(1);
 	idt_init();
 	idt_set_handler(14, page_fault);
 	if (acpi_init() < 0)
@@ -372,19 +452,18 @@ int guest_main(void)
 	pic_mask_all();
 	lapic_enable();
 	idt_set_handler(LAPIC_TIMER_VECTOR, timer_irq);
-	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
-	mmio_write32(rt_acpi.lapic_addr + LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR | LVT_PERIODIC);
-	mmio_write32(rt_acpi.lapic_addr + LAPIC_TIMER_INIT, (uint32_t)rt_cmdline_u64("tls_timer", 400000));
-
-	rt_wrmsr(MSR_EFER, rt_rdmsr(MSR_EFER) | 1); /* SCE */
-	rt_wrmsr(MSR_STAR, (0x18ull << 48) | ((uint64_t)K_CS << 32));
-	rt_wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
-	rt_wrmsr(MSR_FMASK, 0x700);
-	/* as Linux's start_thread: a new process starts with null FS and GS */
-	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(0) : "memory");
-	rt_wrmsr(MSR_FS_BASE, 0);
-	rt_printf("usermode: entering ring 3 at %lx, LSTAR %lx\n", USER_BASE, (uint64_t)um_syscall_entry);
-	__asm__ volatile("pushq %0\n\tpushq %1\n\tpushq $0x202\n\tpushq %2\n\tpushq %3\n\tiretq"
-			 : : "i"(U_DS), "r"(USER_STACK), "i"(U_CS), "r"(USER_BASE) : "memory");
+	if (rt_acpi.ncpus > 1 && rt_cmdline_u64("smp", 0)) { /* wake cpu 1 as smp.c does */
+		ncpu = 2;
+		uint64_t cr3;
+		__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+		boot_cr3 = (uint32_t)cr3;
+		memcpy((void *)0x8000, smp_trampoline, (size_t)(smp_trampoline_end - smp_trampoline));
+		lapic_send_ipi(rt_acpi.apic_ids[1], 0x4500);
+		rt_udelay(10000);
+		lapic_send_ipi(rt_acpi.apic_ids[1], 0x4600 | 0x08);
+		rt_udelay(1000);
+		lapic_send_ipi(rt_acpi.apic_ids[1], 0x4600 | 0x08);
+	}
+	enter_user(0);
 	return 1;
 }

@@ -5,6 +5,8 @@ import re
 import signal
 import subprocess
 
+import pytest
+
 import vmtest as vt
 
 
@@ -102,11 +104,13 @@ def test_sigterm_stops_cleanly_and_removes_sockets(tmp_path):
         assert not os.path.exists(tmp_path / "console.sock")
 
 
-def test_guest_user_space_syscall_and_sysret():
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_guest_user_space_syscall_and_sysret(cpus):
     """Ring 3 code makes SYSCALLs and gets back with SYSRETQ. On kvm_pvm this only
     works through strata-vm's SYSCALL trampoline (docs/nested-kvm.md); the guest
     fails with the #PF at the entry that Linux's /init dies of when it does not."""
-    r = vt.run_guest("usermode", "--cmdline", "tls_rounds=3000 tls_spin=100000 tls_timer=20000 "
+    r = vt.run_guest("usermode", "--cpus", str(cpus), "--cmdline",
+                     f"smp={cpus - 1} tls_rounds=3000 tls_spin=100000 tls_timer=20000 "
                      "mem_mib=32 dp_mib=4 mem_rounds=4", timeout=120, memory=128)
     assert r.rc == 0, str(r)
     assert "usermode: syscall 7 in ring 0" in r.out, str(r)
@@ -123,6 +127,9 @@ def test_guest_user_space_syscall_and_sysret():
     assert "usermode: 32 MiB of user memory written and read back 4 times" in r.out, str(r)
     assert ("usermode: 4 MiB demand-paged 4 times (4096 pages from ring-3 faults, 2048 zero-page "
             "maps, 2048 copy-on-write breaks)") in r.out, str(r)
+    # cpus=2: both run the program at once on one page table, each with its own
+    # FS base, interleaved demand-paged pages swapped every round
+    assert f"usermode: {cpus} cpu(s) ran the program in ring 3" in r.out, str(r)
     assert "usermode: PASS" in r.out, str(r)
 
 
