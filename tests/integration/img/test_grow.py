@@ -73,3 +73,16 @@ def test_commit_into_base_grown_over_its_larger_backing(tmp_path):
         qemu_check_clean(base)
         results.append(base)
     qi("compare", *results)
+
+
+@pytest.mark.parametrize("compat", ["1.1", "0.10"])
+def test_create_over_backing_leaves_backing_visible(tmp_path, compat):
+    """Creation sets the first size, it does not grow anything: the backing
+    data shows through (the hiding above is only for a size that grows)."""
+    base = tmp_path / "b.qcow2"
+    qi("create", "-f", "qcow2", base, "4M")
+    io(base, "write -P 0xaa 0 4M")
+    top = tmp_path / "t.qcow2"
+    st("create", "-f", "qcow2", "-o", f"compat={compat}", "-b", base.name, "-F", "qcow2", top, "2M")
+    io(top, "read -P 0xaa 0 2M")
+    qemu_check_clean(top)
