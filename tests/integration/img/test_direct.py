@@ -100,10 +100,11 @@ def test_cache_none_uses_the_device_alignment(tmp_path, sector):
         from imgutil import strata
         log = tmp_path / "strace.log"
         env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-        subprocess.run([strace, "-f", "-e", "trace=pread64,pwrite64", "-o", str(log), strata(), "bench", "-q",
+        # -ff: one log per thread, so no call is split by another thread's
+        subprocess.run([strace, "-ff", "-e", "trace=pread64,pwrite64", "-o", str(log), strata(), "bench", "-q",
                         "-t", "none", "-w", "-f", "raw", "-c", "1", "-s", "512", "-o", "512", "--pattern=7", dev],
                        check=True, capture_output=True, env=env)
-        calls = [ln for ln in open(log) if "pread64(" in ln or "pwrite64(" in ln]
+        calls = [ln for f in tmp_path.glob("strace.log.*") for ln in open(f) if "pread64(" in ln or "pwrite64(" in ln]
         direct = [ln for ln in calls if "pwrite64(" in ln and ln.rstrip().endswith(", 512, 512) = 512")]
         bounced = [ln for ln in calls if "pwrite64(" in ln and ", 4096, 0) = 4096" in ln]
         if sector == 512:
