@@ -87,9 +87,11 @@ struct blk {
  * Buffers from blk_alloc_io are aligned (and their length rounded up) to
  * BLK_DIO_ALIGN, enough for any file or device asking at most that. */
 #define BLK_DIO_ALIGN 4096u
-/* Sets b's O_DIRECT alignment from the file system or device: statx
+/* The O_DIRECT alignment of fd's file system or device: statx
  * STATX_DIOALIGN, else a block device's logical sector size (BLKSSZGET),
  * else BLK_DIO_ALIGN. */
+void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align);
+/* the same, into b */
 void blk_file_dio_align(struct blk *b);
 int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 /* at most len bytes, fewer at the end of the file: returns how many */

@@ -21,22 +21,27 @@ static bool power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-void blk_file_dio_align(struct blk *b)
+void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align)
 {
 	uint32_t mem = 0, off = 0;
 	struct statx sx;
 	struct stat st;
-	if (statx(b->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN)) {
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN)) {
 		mem = sx.stx_dio_mem_align;
 		off = sx.stx_dio_offset_align;
-	} else if (fstat(b->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+	} else if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
 		int sector;
-		if (ioctl(b->fd, BLKSSZGET, &sector) == 0 && sector > 0)
+		if (ioctl(fd, BLKSSZGET, &sector) == 0 && sector > 0)
 			mem = off = (uint32_t)sector;
 	}
 	/* unknown, or odd enough not to trust: the common page-sized alignment */
-	b->dio_mem_align = power_of_two(mem) ? mem : BLK_DIO_ALIGN;
-	b->dio_off_align = power_of_two(off) ? off : BLK_DIO_ALIGN;
+	*mem_align = power_of_two(mem) ? mem : BLK_DIO_ALIGN;
+	*off_align = power_of_two(off) ? off : BLK_DIO_ALIGN;
+}
+
+void blk_file_dio_align(struct blk *b)
+{
+	blk_fd_dio_align(b->fd, &b->dio_mem_align, &b->dio_off_align);
 }
 
 static bool aligned(const struct blk *b, const void *buf, uint64_t len, uint64_t off)

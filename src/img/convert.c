@@ -80,8 +80,6 @@ static int check_sources(struct conv *c, struct st_err *err)
 	return 0;
 }
 
-#define DIO_ALIGN 4096u
-
 /* Whole units of a mapped extent: pointers into the mapping when its pages
  * are all cached, else one O_DIRECT read into buf (when aligned). */
 static int read_mapped(const struct src_map *m, uint8_t *buf, uint8_t *vec, struct piece *pc, uint64_t unit,
@@ -92,8 +90,8 @@ static int read_mapped(const struct src_map *m, uint8_t *buf, uint8_t *vec, stru
 	bool cached = mincore((void *)(m->addr + p0), np * page, vec) == 0;
 	for (uint64_t i = 0; cached && i < np; i++)
 		cached = vec[i] & 1;
-	bool direct = !cached && m->dfd >= 0 && !(host % DIO_ALIGN) && !(len % DIO_ALIGN) &&
-		      !((uintptr_t)(buf + first) % DIO_ALIGN);
+	bool direct = !cached && m->dfd >= 0 && !(host % m->dio_align) && !(len % m->dio_align) &&
+		      !((uintptr_t)(buf + first) % m->dio_align);
 	if (direct) {
 		if (st_pread_all(m->dfd, buf + first, len, (off_t)host, err) < 0)
 			return st_err_prefix(err, "reading the source");

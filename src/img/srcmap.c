@@ -101,6 +101,9 @@ void srcmap_open(struct src_map *m, struct blk *l)
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
 	m->dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	uint32_t mem, off;
+	blk_fd_dio_align(l->fd, &mem, &off);
+	m->dio_align = ST_MAX(mem, off);
 }
 
 void srcmap_close(struct src_map *m)

@@ -12,6 +12,7 @@ struct src_map {
 	uint64_t len;        /* the file's size when it was opened */
 	int fd;              /* the layer's own descriptor (not ours to close) */
 	int dfd;             /* the same file with O_DIRECT, -1 if refused */
+	uint32_t dio_align;  /* what dfd's reads need: buffer, offset and length */
 	const char *path;
 	int slot;            /* in the SIGBUS registry, -1 when not mapped */
 };
