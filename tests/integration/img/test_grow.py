@@ -86,3 +86,27 @@ def test_create_over_backing_leaves_backing_visible(tmp_path, compat):
     st("create", "-f", "qcow2", "-o", f"compat={compat}", "-b", base.name, "-F", "qcow2", top, "2M")
     io(top, "read -P 0xaa 0 2M")
     qemu_check_clean(top)
+
+
+def test_rebase_onto_larger_backing_keeps_zeros_as_zero_clusters(tmp_path):
+    """The image (3M) read zeros past its old backing file's end (1M); rebased
+    onto a 4M backing file those zeros must stay, as zero clusters the way
+    qemu-img writes them, not as allocated clusters of zeros."""
+    results = []
+    for tool in ("ours", "theirs"):
+        d = tmp_path / tool
+        d.mkdir()
+        old, new = d / "old.qcow2", d / "new.qcow2"
+        qi("create", "-q", "-f", "qcow2", old, "1M")
+        io(old, "write -P 0x55 0 1M")
+        qi("create", "-q", "-f", "qcow2", new, "4M")
+        io(new, "write -P 0xaa 0 4M")
+        top = d / "top.qcow2"
+        qi("create", "-q", "-f", "qcow2", "-b", old.name, "-F", "qcow2", top, "3M")
+        (st if tool == "ours" else qi)("rebase", "-b", new.name, "-F", "qcow2", top)
+        io(top, "read -P 0x55 0 1M", "read -P 0 1M 2M")
+        qemu_check_clean(top)
+        results.append(top)
+    qi("compare", *results)
+    assert [e for e in qmap(results[0]) if e["start"] >= 1 << 20] == \
+        [e for e in qmap(results[1]) if e["start"] >= 1 << 20]
