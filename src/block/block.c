@@ -99,6 +99,8 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 	b->writable = o->writable;
 	b->no_sync = o->no_sync;
 	b->direct = o->direct;
+	if (b->direct)
+		blk_file_dio_align(b);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_mutex_init(&b->bounce_lock, NULL);
 	b->path = strdup(path);

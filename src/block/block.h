@@ -77,12 +77,22 @@ struct blk {
 	struct blk *backing;    /* NULL when none (or not opened) */
 	unsigned depth;         /* 0 for the top image */
 	bool no_sync;
-	bool direct;            /* O_DIRECT: file I/O aligned to BLK_DIO_ALIGN (bounced if not) */
+	bool direct;            /* O_DIRECT: file I/O aligned as below (bounced if not) */
+	uint32_t dio_mem_align; /* with direct: the buffer, and the offset and length, */
+	uint32_t dio_off_align; /* alignment the file or device asks (blk_file_dio_align) */
 	pthread_mutex_t bounce_lock;
 };
 
-/* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce. */
+/* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce.
+ * Buffers from blk_alloc_io are aligned (and their length rounded up) to
+ * BLK_DIO_ALIGN, enough for any file or device asking at most that. */
 #define BLK_DIO_ALIGN 4096u
+/* The O_DIRECT alignment of fd's file system or device: statx
+ * STATX_DIOALIGN, else a block device's logical sector size (BLKSSZGET),
+ * else BLK_DIO_ALIGN. */
+void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align);
+/* the same, into b */
+void blk_file_dio_align(struct blk *b);
 int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 /* at most len bytes, fewer at the end of the file: returns how many */
 int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);

@@ -5,16 +5,56 @@
 #include "block/block.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
 
+static bool power_of_two(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align)
+{
+	uint32_t mem = 0, off = 0;
+	struct statx sx;
+	struct stat st;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN)) {
+		mem = sx.stx_dio_mem_align;
+		off = sx.stx_dio_offset_align;
+	} else if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		int sector;
+		if (ioctl(fd, BLKSSZGET, &sector) == 0 && sector > 0)
+			mem = off = (uint32_t)sector;
+	}
+	/* unknown, or odd enough not to trust: the common page-sized alignment */
+	*mem_align = power_of_two(mem) ? mem : BLK_DIO_ALIGN;
+	*off_align = power_of_two(off) ? off : BLK_DIO_ALIGN;
+}
+
+void blk_file_dio_align(struct blk *b)
+{
+	blk_fd_dio_align(b->fd, &b->dio_mem_align, &b->dio_off_align);
+}
+
 static bool aligned(const struct blk *b, const void *buf, uint64_t len, uint64_t off)
 {
-	return !b->direct || (!((uintptr_t)buf % BLK_DIO_ALIGN) && !(len % BLK_DIO_ALIGN) && !(off % BLK_DIO_ALIGN));
+	return !b->direct || (!((uintptr_t)buf % b->dio_mem_align) && !(len % b->dio_off_align) &&
+			      !(off % b->dio_off_align));
+}
+
+/* A bounce buffer for the aligned span of n bytes. */
+static void *bounce_alloc(const struct blk *b, uint64_t n)
+{
+	size_t a = ST_MAX(ST_MAX(b->dio_mem_align, b->dio_off_align), BLK_DIO_ALIGN);
+	return aligned_alloc(a, ST_ALIGN_UP((size_t)n, a));
 }
 
 void *blk_alloc_io(size_t len)
@@ -49,8 +89,8 @@ int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off
 		while (n < 0 && errno == EINTR);
 		return n < 0 ? st_fail_errno(err, "read at offset %llu", (unsigned long long)off) : n;
 	}
-	uint64_t a = off & ~(uint64_t)(BLK_DIO_ALIGN - 1), e = ST_ALIGN_UP(off + len, (uint64_t)BLK_DIO_ALIGN);
-	cleanup_free uint8_t *tmp = blk_alloc_io(e - a);
+	uint64_t al = b->dio_off_align, a = off & ~(al - 1), e = ST_ALIGN_UP(off + len, al);
+	cleanup_free uint8_t *tmp = bounce_alloc(b, e - a);
 	if (!tmp)
 		return st_fail(err, ENOMEM, "I/O buffer");
 	int64_t got = read_span(b, tmp, e - a, a, err);
@@ -75,8 +115,8 @@ int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct 
 
 static int bounce_write(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
-	uint64_t a = off & ~(uint64_t)(BLK_DIO_ALIGN - 1), e = ST_ALIGN_UP(off + len, (uint64_t)BLK_DIO_ALIGN);
-	cleanup_free uint8_t *tmp = blk_alloc_io(e - a);
+	uint64_t al = b->dio_off_align, a = off & ~(al - 1), e = ST_ALIGN_UP(off + len, al);
+	cleanup_free uint8_t *tmp = bounce_alloc(b, e - a);
 	if (!tmp)
 		return st_fail(err, ENOMEM, "I/O buffer");
 	bool head = off != a, tail = off + len != e;

@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "img/img.h"
+#include "img/srcmap.h"
 
 #define CHUNK (2u << 20)
 #define HUGE (2u << 20)
@@ -37,17 +38,11 @@ struct conv {
 	struct st_err err;
 };
 
-/* Source files are mapped read-only: data already in the page cache is
- * checked for zeros, compared and written straight from there, so it is
- * copied once (into the target) instead of twice (page cache -> buffer ->
+/* Source files are mapped read-only (srcmap.c): data already in the page
+ * cache is checked for zeros, compared and written straight from there, so it
+ * is copied once (into the target) instead of twice (page cache -> buffer ->
  * target). Data not in the page cache is read with O_DIRECT into the chunk
  * buffer: no page cache to fill, and parallel reads keep the disk busy. */
-struct src_map {
-	const uint8_t *addr;
-	uint64_t len;
-	int dfd;            /* the same file with O_DIRECT, -1 if refused */
-};
-
 struct piece { /* one unit of a chunk, after the read phase */
 	const uint8_t *src; /* its bytes: in the chunk buffer or a source mapping */
 	bool known_zero;    /* block status said zero: no need to look */
@@ -66,33 +61,28 @@ static void map_sources(struct conv *c)
 		return; /* everything is read with pread */
 	c->nmaps = n;
 	unsigned i = 0;
-	for (struct blk *l = c->src; l; l = l->backing, i++) {
-		struct stat sb;
-		if (fstat(l->fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-		    (fcntl(l->fd, F_GETFL) & O_DIRECT))
-			continue;
-		void *a = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, l->fd, 0);
-		if (a == MAP_FAILED)
-			continue;
-		madvise(a, (size_t)sb.st_size, MADV_SEQUENTIAL);
-		char self[64];
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
-		c->maps[i] = (struct src_map){a, (uint64_t)sb.st_size, open(self, O_RDONLY | O_DIRECT | O_CLOEXEC)};
-	}
+	for (struct blk *l = c->src; l; l = l->backing, i++)
+		srcmap_open(&c->maps[i], l);
 }
 
 static void unmap_sources(struct conv *c)
 {
-	for (unsigned i = 0; i < c->nmaps; i++) {
-		if (c->maps[i].addr)
-			munmap((void *)c->maps[i].addr, c->maps[i].len);
-		if (c->maps[i].dfd >= 0 && c->maps[i].addr)
-			close(c->maps[i].dfd);
-	}
+	for (unsigned i = 0; i < c->nmaps; i++)
+		srcmap_close(&c->maps[i]);
 	free(c->maps);
+	c->maps = NULL;
+	c->nmaps = 0;
 }
 
-#define DIO_ALIGN 4096u
+/* A source shrunk by someone else fails the convert, whatever error (or
+ * none: a vanished mapped page reads as zeros) the shrinking caused. */
+static int check_sources(struct conv *c, struct st_err *err)
+{
+	for (unsigned i = 0; i < c->nmaps; i++)
+		if (srcmap_check(&c->maps[i], err) < 0)
+			return -1;
+	return 0;
+}
 
 /* Whole units of a mapped extent: pointers into the mapping when its pages
  * are all cached, else one O_DIRECT read into buf (when aligned). */
@@ -104,8 +94,8 @@ static int read_mapped(const struct src_map *m, uint8_t *buf, uint8_t *vec, stru
 	bool cached = mincore((void *)(m->addr + p0), np * page, vec) == 0;
 	for (uint64_t i = 0; cached && i < np; i++)
 		cached = vec[i] & 1;
-	bool direct = !cached && m->dfd >= 0 && !(host % DIO_ALIGN) && !(len % DIO_ALIGN) &&
-		      !((uintptr_t)(buf + first) % DIO_ALIGN);
+	bool direct = !cached && m->dfd >= 0 && !(host % m->dio_align) && !(len % m->dio_align) &&
+		      !((uintptr_t)(buf + first) % m->dio_align);
 	if (direct) {
 		if (st_pread_all(m->dfd, buf + first, len, (off_t)host, err) < 0)
 			return st_err_prefix(err, "reading the source");
@@ -272,6 +262,8 @@ static void *worker(void *arg)
 		/* in order: only the holder of chunk next_write gets here */
 		if (r == 0)
 			r = write_chunk(c, cbuf, pc, c->base + off, len, &err);
+		if (check_sources(c, &err) < 0)
+			r = -1;
 		pthread_mutex_lock(&c->mu);
 		if (r < 0 && !c->failed) {
 			c->failed = true;

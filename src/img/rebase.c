@@ -15,6 +15,7 @@ static int copy_differences(struct blk *top, struct blk *nb, bool progress, stru
 	uint64_t cs = blk_cluster_size(top);
 	if (!cs)
 		cs = 65536;
+	uint64_t old_size = top->backing ? top->backing->size : 0;
 	cleanup_free uint8_t *a = malloc(cs), *bbuf = malloc(cs);
 	if (!a || !bbuf)
 		return st_fail(err, 12, "rebase buffers");
@@ -39,7 +40,11 @@ static int copy_differences(struct blk *top, struct blk *nb, bool progress, stru
 			} else {
 				memset(bbuf, 0, n);
 			}
-			if (memcmp(a, bbuf, n) && blk_pwrite(top, a, n, off, err) < 0)
+			/* past the old backing file's end the image read zeros: zero
+			 * clusters keep them (as qemu-img), not clusters of zeros */
+			bool past = off >= old_size;
+			if (memcmp(a, bbuf, n) &&
+			    (past ? blk_pwrite_zeroes(top, n, off, err) : blk_pwrite(top, a, n, off, err)) < 0)
 				return -1;
 			off += n;
 			img_progress(progress, off, top->size);

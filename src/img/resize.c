@@ -31,7 +31,8 @@ static int run(int argc, char **argv)
 	const char *path = argv[optind], *spec = argv[optind + 1];
 	struct st_err err = {0};
 	struct blk *b;
-	if (img_open(path, fmt, true, true, &b, &err) < 0)
+	/* the backing chain is opened: growing over a larger backing file hides its data */
+	if (img_open(path, fmt, true, false, &b, &err) < 0)
 		return img_die(&err);
 	uint64_t v, size;
 	int sign = spec[0] == '+' ? 1 : spec[0] == '-' ? -1 : 0;

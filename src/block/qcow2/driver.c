@@ -239,9 +239,25 @@ static int qcow2_truncate(struct blk *b, uint64_t size, bool shrink, struct st_e
 		return st_fail(err, EIO, "'%s' is marked corrupt", b->path);
 	if (s->nb_snapshots && size < b->size)
 		return st_fail(err, ENOTSUP, "cannot shrink an image that has internal snapshots");
+	/* Growing over a larger backing file must not expose its data past the old
+	 * end: the new range reads as zeros (zero clusters, the head of a partial
+	 * cluster written as zeros), as QEMU does. Opens without the chain (image
+	 * creation setting the first size) leave the backing data visible. */
+	uint64_t old = b->size;
+	bool hide = size > old && b->backing && b->backing->size > old;
+	if (hide && s->version < 3)
+		return st_fail(err, 0, "cannot grow '%s' over its larger backing file: compat=0.10 has no "
+			       "zero clusters to hide the backing data (amend -o compat=1.1 first)", b->path);
 	uint64_t need = qcow2_header_l1_size_for(size, s->cluster_bits);
 	if (need > UINT32_MAX || qcow2_grow_l1(b, (uint32_t)need, err) < 0)
 		return need > UINT32_MAX ? st_fail(err, EFBIG, "size too large") : -1;
+	if (hide) {
+		b->size = size;
+		if (qcow2_write_zeroes(b, size - old, old, err) < 0 || qcow2_flush_metadata(b, err) < 0) {
+			b->size = old;
+			return -1;
+		}
+	}
 	if (size < b->size) {
 		uint64_t from = ST_ALIGN_UP(size, s->cluster_size);
 		for (uint64_t off = from; off < b->size; off += s->cluster_size) {

@@ -122,3 +122,5 @@ def test_destroyed_refcount_table_is_rebuilt(tmp_path, damage):
     qemu_check_clean(path)
     qi("compare", "-f", "raw", "-F", "qcow2", want, path)
     assert "s1" in st("snapshot", "-l", path).stdout
+    # the rebuilt structures reuse free clusters: the file ends where the image does
+    assert path.stat().st_size == qemu_check_clean(path)["image-end-offset"]

@@ -183,3 +183,28 @@ def test_amend_refcount_bits_refusals(tmp_path):
         p = st("amend", "-o", opts, path, ok=(1,))
         assert len(p.stderr.strip().splitlines()) == 1 and why in p.stderr, p.stderr
     assert open(path, "rb").read() == before
+
+
+def test_amend_refcount_bits_round_trips_do_not_grow_the_file(tmp_path):
+    """Each rebuild puts the new refcount structures in free clusters and trims
+    the free tail (the old structures when they were last): after five round
+    trips 16 -> 1 -> 64 -> 16 the file is no larger than after the first, ends
+    where qemu-img check says the image ends, and qemu-img doing the same round
+    trips on a copy ends up no smaller than we do by more than two clusters."""
+    ours, theirs = tmp_path / "o.qcow2", tmp_path / "t.qcow2"
+    qi("create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", ours, "64M")
+    run(qemu_io(), "-c", "write -P 1 0 8M", "-c", "write -P 2 40M 64k", ours)
+    theirs.write_bytes(ours.read_bytes())
+    want = tmp_path / "want.raw"
+    qi("convert", "-O", "raw", ours, want)
+    sizes = []
+    for _ in range(5):
+        for bits in (1, 64, 16):
+            st("amend", "-o", f"refcount_bits={bits}", ours)
+            qi("amend", "-o", f"refcount_bits={bits}", theirs)
+            r = qemu_check_clean(ours)
+            assert ours.stat().st_size == r["image-end-offset"], (ours.stat().st_size, r)
+            assert ours.stat().st_size <= theirs.stat().st_size + 2 * 4096, (ours.stat().st_size, theirs.stat().st_size)
+        sizes.append(ours.stat().st_size)
+    assert max(sizes) == sizes[0], sizes
+    qi("compare", "-f", "raw", "-F", "qcow2", want, ours)

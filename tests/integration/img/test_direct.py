@@ -68,3 +68,51 @@ def test_cache_none_opens_with_o_direct(tmp_path):
     subprocess.run([strace, "-f", "-e", "trace=openat", "-o", str(log), strata(), "bench", "-c", "10", str(img)],
                    check=True, capture_output=True, env=env)
     assert not any("O_DIRECT" in ln for ln in open(log) if str(img) in ln)
+
+
+def _need(tool, why):
+    path = shutil.which(tool)
+    if not path:
+        from conftest import skip_loudly
+        skip_loudly(f"{tool} is not installed: {why}")
+    return path
+
+
+@pytest.mark.parametrize("sector", [512, 4096])
+def test_cache_none_uses_the_device_alignment(tmp_path, sector):
+    """A loop device with 512- or 4096-byte sectors: a 512-byte write at offset
+    512 goes straight to the device when it takes 512-byte requests, and through
+    the read-modify-write bounce of the whole 4 KiB block when it does not."""
+    losetup = _need("losetup", "cannot make a loop device (Debian mount)")
+    strace = _need("strace", "cannot see the requests (Debian strace)")
+    if os.geteuid() != 0:
+        from conftest import skip_loudly
+        skip_loudly("loop devices need root")
+    backing = tmp_path / "disk.img"
+    with open(backing, "wb") as f:
+        f.truncate(4 << 20)
+    p = run(losetup, "--find", "--show", "--sector-size", str(sector), backing, ok=None)
+    if p.returncode != 0:
+        from conftest import skip_loudly
+        skip_loudly(f"losetup could not make a loop device here: {p.stderr.strip()}")
+    dev = p.stdout.strip()
+    try:
+        from imgutil import strata
+        log = tmp_path / "strace.log"
+        env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+        # -ff: one log per thread, so no call is split by another thread's
+        subprocess.run([strace, "-ff", "-e", "trace=pread64,pwrite64", "-o", str(log), strata(), "bench", "-q",
+                        "-t", "none", "-w", "-f", "raw", "-c", "1", "-s", "512", "-o", "512", "--pattern=7", dev],
+                       check=True, capture_output=True, env=env)
+        calls = [ln for f in tmp_path.glob("strace.log.*") for ln in open(f) if "pread64(" in ln or "pwrite64(" in ln]
+        direct = [ln for ln in calls if "pwrite64(" in ln and ln.rstrip().endswith(", 512, 512) = 512")]
+        bounced = [ln for ln in calls if "pwrite64(" in ln and ", 4096, 0) = 4096" in ln]
+        if sector == 512:
+            assert direct and not bounced, calls
+        else:
+            assert bounced and not direct, calls
+        out = run(qemu_io(), "-f", "raw", "-t", "none", "-c", "read -P 0 0 512", "-c", "read -P 7 512 512",
+                  "-c", "read -P 0 1024 3072", dev)
+        assert "Pattern verification failed" not in out.stdout, out.stdout
+    finally:
+        run(losetup, "-d", dev, ok=None)
