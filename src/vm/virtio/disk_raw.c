@@ -97,6 +97,7 @@ struct raw_async {
 	struct io_uring ring;
 	struct disk_io *held;    /* a read that may be a batch of one */
 	enum raw_writes writes;  /* INLINE: the file system takes no RWF_NOWAIT buffered writes */
+	bool punt;               /* every request to io_uring's workers (see raw__start_uring) */
 };
 
 static void raw__close(struct disk *dk)
@@ -136,6 +137,8 @@ static void raw__prep(struct disk *dk, struct disk_io *io)
 		io_uring_prep_writev(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
 	else
 		io_uring_prep_fsync(sqe, dk->fd, IORING_FSYNC_DATASYNC);
+	if (((struct raw_async *)dk->opaque)->punt)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	io_uring_sqe_set_data(sqe, io);
 }
 
@@ -210,7 +213,8 @@ static void raw__submit(struct disk *dk, struct disk_io *io)
 	if (io->op == DISK_WRITE && ra->writes != WRITES_RING && io->niov <= IOV_MAX &&
 	    raw__write_now(dk, io, &res))
 		disk__complete(dk, io, res, false);
-	else if (io->op == DISK_READ && !io_uring_sq_ready(&ra->ring) && io->niov <= IOV_MAX)
+	else if (io->op == DISK_READ && !ra->punt && !io_uring_sq_ready(&ra->ring) &&
+		 io->niov <= IOV_MAX)
 		ra->held = io;
 	else if (io->op == DISK_READ || io->op == DISK_WRITE || io->op == DISK_FLUSH)
 		raw__prep(dk, io);
@@ -312,6 +316,17 @@ static void raw__start_uring(struct disk *dk, const char *path)
 			strerror(-r));
 		return;
 	}
+	/* On a file system not known to be a local disk's (FUSE, NFS...), io_uring
+	 * may issue a request inline, in the submitting io_uring_enter, and the
+	 * file system block there: seen on Linux 6.18 with a FUSE direct-I/O read
+	 * (tests/integration/virtio/test_slow_disk.py) that held the I/O thread,
+	 * every other device with it, and the vCPU that then wanted the disk's
+	 * device lock. Such a file's requests go to io_uring's workers at once
+	 * (IOSQE_ASYNC), with no inline attempt. */
+	struct stat st;
+	ra->punt = fstat(dk->fd, &st) == 0 && S_ISREG(st.st_mode) && !raw__local_fs(dk->fd);
+	if (ra->punt)
+		ra->writes = WRITES_RING;
 	dk->opaque = ra;
 	dk->ops = &raw_uring_ops;
 }
