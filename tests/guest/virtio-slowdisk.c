@@ -1,7 +1,8 @@
 /* A slow disk stalls neither a vCPU nor another device. Disk 0 sits on a file
  * whose requests at sector HELD the host test holds as long as it likes
  * (tests/integration/virtio/slow_fuse.py, a FUSE file system); disk 1 is a
- * plain file; virtio-rng. For a read, then a write, of 4 KiB at HELD on disk 0:
+ * plain file; virtio-rng. For a read, a write-zeroes (without unmap), then a
+ * write, of 4 KiB at HELD on disk 0:
  *  1. the request is submitted, and not waited for;
  *  2. round after round, until a byte arrives on COM1 (the host has seen the
  *     request held in its file system, and rounds after that): disk 0's
@@ -11,7 +12,8 @@
  *     shows the vCPU running;
  *  3. disk 0's used ring must still be empty: "slowdisk: <step> still held";
  *  4. the host releases the request; it must succeed, and the read must bring
- *     the bytes the host put in the image (rpat), the write put wpat there.
+ *     the bytes the host put in the image (rpat); the host checks the zeros
+ *     and, at the end, the write's wpat.
  * Polled queues, no interrupts. */
 #include "virtio.h"
 
@@ -19,6 +21,7 @@
 #define HELD 128        /* sector; the host test holds requests that touch it */
 #define LEN 4096
 #define MAX_ROUNDS 5000 /* the host says "go" long before */
+#define BLK_F_WRITE_ZEROES (1ull << 14)
 
 struct blk_hdr {
 	uint32_t type, reserved;
@@ -35,11 +38,12 @@ static uint8_t rpat(unsigned i) { return (uint8_t)(i * 13 + 7 + (i >> 8)); }
 static uint8_t wpat(unsigned i) { return (uint8_t)(i * 29 + 3 + (i >> 8)); }
 static uint8_t dpat(unsigned i, unsigned round) { return (uint8_t)(i * 5 + round + (i >> 8)); }
 
-static void blk_submit(struct vq *vq, struct blk_req *r, uint32_t type, uint64_t sector, void *data)
+static void blk_submit(struct vq *vq, struct blk_req *r, uint32_t type, uint64_t sector, void *data,
+		       uint32_t len)
 {
 	r->hdr = (struct blk_hdr){type, 0, sector};
 	r->status = 0xee;
-	struct vbuf b[3] = {{&r->hdr, sizeof(r->hdr), false}, {data, LEN, type == 0},
+	struct vbuf b[3] = {{&r->hdr, sizeof(r->hdr), false}, {data, len, type == 0},
 			    {&r->status, 1, true}};
 	r->head = vq_submit(vq, b, 3, false);
 }
@@ -75,7 +79,7 @@ static void open_dev(struct vdev *d, struct vq *q, unsigned type, unsigned nth)
 {
 	if (!vdev_open(d, type, nth))
 		rt_fail("slowdisk: virtio device type %u #%u not found", type, nth);
-	if (!vdev_negotiate(d, VIRTIO_F_VERSION_1))
+	if (!vdev_negotiate(d, d->offered & (VIRTIO_F_VERSION_1 | BLK_F_WRITE_ZEROES)))
 		rt_fail("slowdisk: FEATURES_OK refused");
 	vq_setup(d, q, 0, 16, 0xffff);
 	vdev_driver_ok(d);
@@ -99,10 +103,10 @@ static unsigned serve_others(const char *step, uint64_t capacity)
 		uint64_t sector = 8 * (total++ % 64);
 		for (unsigned i = 0; i < LEN; i++)
 			w[i] = dpat(i, total);
-		blk_submit(&plain_q, &req, 1, sector, w);
+		blk_submit(&plain_q, &req, 1, sector, w, LEN);
 		blk_wait(&plain_q, &req, 10000, "a disk 1 write while disk 0 is held");
 		memset(r, 0, LEN);
-		blk_submit(&plain_q, &req, 0, sector, r);
+		blk_submit(&plain_q, &req, 0, sector, r, LEN);
 		blk_wait(&plain_q, &req, 10000, "a disk 1 read while disk 0 is held");
 		if (memcmp(w, r, LEN))
 			rt_fail("slowdisk: disk 1 read back other bytes than written");
@@ -115,10 +119,10 @@ static unsigned serve_others(const char *step, uint64_t capacity)
 	return round;
 }
 
-static void held_step(const char *step, uint32_t type, uint8_t *buf, uint64_t capacity)
+static void held_step(const char *step, uint32_t type, void *buf, uint32_t len, uint64_t capacity)
 {
 	struct blk_req req;
-	blk_submit(&slow_q, &req, type, HELD, buf);
+	blk_submit(&slow_q, &req, type, HELD, buf, len);
 	rt_printf("slowdisk: %s of sector %u submitted on disk 0\n", step, HELD);
 	unsigned rounds = serve_others(step, capacity);
 	if (used_pending(&slow_q))
@@ -139,16 +143,20 @@ int guest_main(void)
 		rt_fail("slowdisk: disk 0 has %lu sectors, too few", (unsigned long)capacity);
 
 	uint8_t *buf = vmalloc(LEN, 4096);
-	held_step("read", 0, buf, capacity);
+	held_step("read", 0, buf, LEN, capacity);
 	for (unsigned i = 0; i < LEN; i++)
 		if (buf[i] != rpat(i))
 			rt_fail("slowdisk: the held read brought %02x at byte %u, expected %02x", buf[i],
 				i, rpat(i));
 	rt_puts("slowdisk: the held read brought the image's bytes\n");
 
+	struct { uint64_t sector; uint32_t num_sectors, flags; } *zeroes = vmalloc(16, 16);
+	*zeroes = (typeof(*zeroes)){HELD, LEN / SECTOR, 0};
+	held_step("write-zeroes", 13, zeroes, sizeof(*zeroes), capacity);
+
 	for (unsigned i = 0; i < LEN; i++)
 		buf[i] = wpat(i);
-	held_step("write", 1, buf, capacity);
+	held_step("write", 1, buf, LEN, capacity);
 	rt_puts("slowdisk: PASS\n");
 	return 0;
 }
