@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,12 +99,16 @@ struct raw_async {
 	struct io_uring ring;
 	struct disk_io *held;    /* a read that may be a batch of one */
 	enum raw_writes writes;  /* INLINE: the file system takes no RWF_NOWAIT buffered writes */
+	bool punt;               /* every request to io_uring's workers (see raw__start_uring) */
+	unsigned threads;        /* punt: discards and zeroings running on threads of their own */
 };
 
 static void raw__close(struct disk *dk)
 {
 	struct raw_async *ra = dk->opaque;
 	if (ra) {
+		while (__atomic_load_n(&ra->threads, __ATOMIC_ACQUIRE)) /* past disk__complete */
+			sched_yield();
 		io_uring_queue_exit(&ra->ring);
 		free(ra);
 	}
@@ -136,6 +142,8 @@ static void raw__prep(struct disk *dk, struct disk_io *io)
 		io_uring_prep_writev(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
 	else
 		io_uring_prep_fsync(sqe, dk->fd, IORING_FSYNC_DATASYNC);
+	if (((struct raw_async *)dk->opaque)->punt)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	io_uring_sqe_set_data(sqe, io);
 }
 
@@ -199,6 +207,46 @@ static bool raw__read_now(struct disk *dk, struct disk_io *io, int *res)
 	return raw__advance(io, res);
 }
 
+struct raw_aside {
+	struct disk *dk;
+	struct disk_io *io;
+};
+
+static void *raw__aside_run(void *arg)
+{
+	struct raw_aside a = *(struct raw_aside *)arg;
+	free(arg);
+	disk__complete(a.dk, a.io, disk__run_sync(a.dk, a.io), true);
+	__atomic_sub_fetch(&((struct raw_async *)a.dk->opaque)->threads, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A discard or write-zeroes where the file system may block (punt): its
+ * fallocate, or the writes of zeros that stand in for it, would hold the I/O
+ * thread, every device and the vCPUs behind it (found by test_slow_disk.py:
+ * a FUSE file system without fallocate). They are rare: a thread each.
+ * False when no thread could start. */
+static bool raw__aside(struct disk *dk, struct disk_io *io)
+{
+	struct raw_async *ra = dk->opaque;
+	struct raw_aside *a = malloc(sizeof(*a));
+	if (!a)
+		return false;
+	*a = (struct raw_aside){dk, io};
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	__atomic_add_fetch(&ra->threads, 1, __ATOMIC_RELAXED);
+	pthread_t t;
+	int r = pthread_create(&t, &attr, raw__aside_run, a);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		__atomic_sub_fetch(&ra->threads, 1, __ATOMIC_RELAXED);
+		free(a);
+	}
+	return r == 0;
+}
+
 static void raw__submit(struct disk *dk, struct disk_io *io)
 {
 	struct raw_async *ra = dk->opaque;
@@ -210,11 +258,12 @@ static void raw__submit(struct disk *dk, struct disk_io *io)
 	if (io->op == DISK_WRITE && ra->writes != WRITES_RING && io->niov <= IOV_MAX &&
 	    raw__write_now(dk, io, &res))
 		disk__complete(dk, io, res, false);
-	else if (io->op == DISK_READ && !io_uring_sq_ready(&ra->ring) && io->niov <= IOV_MAX)
+	else if (io->op == DISK_READ && !ra->punt && !io_uring_sq_ready(&ra->ring) &&
+		 io->niov <= IOV_MAX)
 		ra->held = io;
 	else if (io->op == DISK_READ || io->op == DISK_WRITE || io->op == DISK_FLUSH)
 		raw__prep(dk, io);
-	else
+	else if (!ra->punt || !raw__aside(dk, io))
 		disk__complete(dk, io, disk__run_sync(dk, io), false);
 }
 
@@ -312,6 +361,17 @@ static void raw__start_uring(struct disk *dk, const char *path)
 			strerror(-r));
 		return;
 	}
+	/* On a file system not known to be a local disk's (FUSE, NFS...), io_uring
+	 * may issue a request inline, in the submitting io_uring_enter, and the
+	 * file system block there: seen on Linux 6.18 with a FUSE direct-I/O read
+	 * (tests/integration/virtio/test_slow_disk.py) that held the I/O thread,
+	 * every other device with it, and the vCPU that then wanted the disk's
+	 * device lock. Such a file's requests go to io_uring's workers at once
+	 * (IOSQE_ASYNC), with no inline attempt. */
+	struct stat st;
+	ra->punt = fstat(dk->fd, &st) == 0 && S_ISREG(st.st_mode) && !raw__local_fs(dk->fd);
+	if (ra->punt)
+		ra->writes = WRITES_RING;
 	dk->opaque = ra;
 	dk->ops = &raw_uring_ops;
 }
