@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	uint64_t size_mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 256;
 	struct st_err err = {0};
 	uint8_t *buf = aligned_alloc(4096, 32u << 20);
-	if (!buf || mem__init(&mem, MEM, &err) < 0) {
+	if (!buf || mem__init(&mem, MEM, false, &err) < 0) {
 		fprintf(stderr, "virtio-blk-bench: %s\n", err.msg[0] ? err.msg : "out of memory");
 		return 1;
 	}

@@ -179,7 +179,7 @@ static int vm__setup(struct vm *vm, struct st_err *err)
 	vm->nr_vcpus = vm->cfg.cpus;
 	if (cpuid__init(vm->kvm.sys_fd, tmpl, vm->cfg.cpu_features, vm->nr_vcpus, &vm->cpuid, err) < 0)
 		return -1;
-	if (mem__init(&vm->mem, vm->cfg.mem_bytes, err) < 0)
+	if (mem__init(&vm->mem, vm->cfg.mem_bytes, vm->cfg.mem_prealloc, err) < 0)
 		return -1;
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)

@@ -1,10 +1,18 @@
 #include "vm/memory.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
-int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err)
+/* Backs every page (writing makes them the process's own, not the shared zero
+ * page); the kernel fails it with ENOMEM when the host has not that much. */
+static int mem__populate(struct guest_mem *m)
+{
+	return madvise(m->host, m->size, MADV_POPULATE_WRITE);
+}
+
+int mem__init(struct guest_mem *m, uint64_t size, bool prealloc, struct st_err *err)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -19,12 +27,22 @@ int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err)
 	m->host = p;
 	m->size = size;
 	m->low_size = size < MEM_MMIO_HOLE_START ? size : MEM_MMIO_HOLE_START;
+	m->prealloc = prealloc;
+	if (prealloc && mem__populate(m) < 0) {
+		int e = errno;
+		mem__exit(m);
+		errno = e;
+		return st_fail_errno(err, "cannot preallocate %llu MiB of guest memory",
+				     (unsigned long long)(size >> 20));
+	}
 	return 0;
 }
 
 void mem__clear(struct guest_mem *m)
 {
 	madvise(m->host, m->size, MADV_DONTNEED); /* private anonymous: reads back zeros */
+	if (m->prealloc && mem__populate(m) < 0)
+		st_warn("guest memory no longer fully preallocated after the reboot: %s", strerror(errno));
 }
 
 void mem__exit(struct guest_mem *m)

@@ -14,9 +14,11 @@ struct guest_mem {
 	uint8_t *host;      /* size bytes, MAP_NORESERVE: pages appear when touched */
 	uint64_t size;      /* total RAM */
 	uint64_t low_size;  /* RAM mapped at [0, low_size) */
+	bool prealloc;      /* every page backed, at init and after mem__clear */
 };
 
-int mem__init(struct guest_mem *m, uint64_t size, struct st_err *err);
+/* prealloc: back every page now (MADV_POPULATE_WRITE), or fail. */
+int mem__init(struct guest_mem *m, uint64_t size, bool prealloc, struct st_err *err);
 void mem__exit(struct guest_mem *m);
 /* Gives all of RAM back as zero pages (a reboot starts from clean memory). */
 void mem__clear(struct guest_mem *m);

@@ -19,6 +19,9 @@ static void options__usage(void)
 "  -a, --cmdline STRING     kernel command line\n"
 "  -c, --cpus N             number of vCPUs (default 1)\n"
 "  -m, --memory SIZE        guest RAM, MiB unless suffixed K/M/G (default 256)\n"
+"      --mem-prealloc       back all of guest RAM at start-up (and again after a reboot):\n"
+"                           no host page faults while the guest runs; fails if the host\n"
+"                           cannot\n"
 "      --console SPEC       stdio (default), socket:PATH, file:PATH or none\n"
 "      --control PATH       unix socket for JSON control commands\n"
 "      --cpu-template NAME  host (all KVM supports) or nested\n"
@@ -53,7 +56,7 @@ static void options__usage(void)
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
        OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK,
-       OPT_RINGS };
+       OPT_RINGS, OPT_PREALLOC };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -78,6 +81,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"net", required_argument, NULL, OPT_NET},
 		{"vsock", required_argument, NULL, OPT_VSOCK},
 		{"virtio-rings", required_argument, NULL, OPT_RINGS},
+		{"mem-prealloc", no_argument, NULL, OPT_PREALLOC},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -137,6 +141,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
+		case OPT_PREALLOC: cfg->mem_prealloc = true; break;
 		case OPT_VSOCK: cfg->vsock = optarg; break;
 		case OPT_RINGS:
 			if (!strcmp(optarg, "split") || !strcmp(optarg, "packed"))

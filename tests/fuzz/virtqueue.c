@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vq_elem e;
 	if (!mem.host) {
 		struct st_err err = {0};
-		if (mem__init(&mem, MEM, &err) < 0)
+		if (mem__init(&mem, MEM, false, &err) < 0)
 			return 0;
 	}
 	if (size < 2)

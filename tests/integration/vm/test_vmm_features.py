@@ -143,3 +143,21 @@ def test_sse_instructions_the_emulator_refuses_are_carried_out():
                  "psubq xmm3, m128"):
         assert f"simd: {what} =" in r.out, str(r)
     assert "simd: PASS" in r.out, str(r)
+
+
+@pytest.mark.parametrize("prealloc", [False, True])
+def test_mem_prealloc_backs_all_guest_ram(tmp_path, prealloc):
+    """--mem-prealloc (QEMU's -mem-prealloc): every page of guest RAM is backed
+    before the guest runs, so the VMM's resident set covers it; without it,
+    RAM the guest never touched costs nothing."""
+    extra = ["--mem-prealloc"] if prealloc else []
+    with vt.LiveVM("serial-echo", *extra, tmp_path=tmp_path, control=False,
+                   memory=192) as vm:
+        vm.wait_for("serial-echo: ready (irq)", timeout=60)
+        with open(f"/proc/{vm.proc.pid}/status") as f:
+            rss_kib = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+        vm.proc.kill()
+    if prealloc:
+        assert rss_kib >= 192 << 10, f"RSS {rss_kib} KiB with 192 MiB preallocated"
+    else:
+        assert rss_kib < 64 << 10, f"RSS {rss_kib} KiB for a guest that touches little of 192 MiB"

@@ -19,7 +19,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&vm, 0, sizeof(vm));
 	struct st_err err = {0};
-	if (mem__init(&vm.mem, 64ull << 20, &err) < 0)
+	if (mem__init(&vm.mem, 64ull << 20, false, &err) < 0)
 		return -1;
 	vm.nr_vcpus = 4;
 	return 0;

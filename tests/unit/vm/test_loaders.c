@@ -158,7 +158,7 @@ static void elf_good_and_hostile(void **state)
 	(void)state;
 	struct vm vm = {0};
 	struct st_err err = {0};
-	assert_int_equal(mem__init(&vm.mem, 16ull << 20, &err), 0);
+	assert_int_equal(mem__init(&vm.mem, 16ull << 20, false, &err), 0);
 	struct elf_image ei;
 	struct tiny_elf e = make_elf();
 	assert_int_equal(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err), 0);

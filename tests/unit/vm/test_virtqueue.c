@@ -33,7 +33,7 @@ static int setup(void **state)
 {
 	(void)state;
 	struct st_err err = {0};
-	if (mem.host == NULL && mem__init(&mem, MEM, &err) < 0)
+	if (mem.host == NULL && mem__init(&mem, MEM, false, &err) < 0)
 		return -1;
 	memset(mem.host, 0, MEM);
 	vq__reset(&vq);
