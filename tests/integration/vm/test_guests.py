@@ -163,7 +163,11 @@ def test_reset_with_on_reboot_restart_boots_again(tmp_path):
         # Each machine's first KVM_RUN is made by a short-lived helper process
         # (src/vm/kvm_worker.c); an earlier machine's helper is reaped once
         # that machine is gone: not one zombie per reboot.
-        zombies = zombie_children(vm.proc.pid)
+        # (the guest keeps rebooting, and each new machine reaps what it can: a
+        # loaded host may need a few more boots for the teardowns to finish)
+        end = time.monotonic() + 10
+        while (zombies := zombie_children(vm.proc.pid)) > 2 and time.monotonic() < end:
+            time.sleep(0.1)
         assert zombies <= 2, f"{zombies} zombie children after {vm.console.count('reset: writing')} boots"
         with vm.connect() as c:
             assert "return" in c.execute("quit"), vm.describe()
