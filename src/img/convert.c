@@ -101,9 +101,6 @@ static int read_mapped(const struct src_map *m, uint8_t *buf, uint8_t *vec, stru
 			return st_err_prefix(err, "reading the source");
 		return 0;
 	}
-	/* one call maps the extent's pages: faulting them in one by one (while
-	 * scanning for zeros) cost a fifth of a cached convert */
-	madvise((void *)(m->addr + p0), np * page, MADV_POPULATE_READ);
 	for (uint64_t u = first; u < last; u += unit)
 		pc[u / unit].src = m->addr + host + (u - first);
 	return 0;

@@ -48,7 +48,7 @@ static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[4][512] __attribute__((aligned(4096)));
 static uint8_t kstack[2][8192] __attribute__((aligned(16)));
-struct um_cpu { uint64_t kstack_top, user_rsp, id, rounds, calls; };
+struct um_cpu { uint64_t kstack_top, user_rsp, rounds, calls; }; /* kstack_top, user_rsp: %gs:0, %gs:8 */
 static struct um_cpu cpus[2];
 static volatile unsigned ap_done, ncpu = 1;
 extern const char smp_trampoline[], smp_trampoline_end[];
@@ -367,7 +367,6 @@ static void set_tss_desc(unsigned c)
 			 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
 	gdt[7 + 2 * c] = base >> 32;
 	cpus[c].kstack_top = (uint64_t)(kstack[c] + sizeof(kstack[c]));
-	cpus[c].id = c;
 	__builtin_memcpy(tss[c] + 4, &cpus[c].kstack_top, 8);
 }
 
