@@ -1,6 +1,8 @@
 #include "vm/options.h"
 #include "common/util.h"
 #include "vm/cpuid.h"
+#include "vm/hw/legacy.h"
+#include "vm/vm.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +24,9 @@ static void options__usage(void)
 "      --mem-prealloc       back all of guest RAM at start-up (and again after a reboot):\n"
 "                           no host page faults while the guest runs; fails if the host\n"
 "                           cannot\n"
+"      --rtc-base BASE      the CMOS clock: utc (default), localtime, or a start time\n"
+"                           YYYY-MM-DD[THH:MM:SS] (UTC) from which it runs; a time the\n"
+"                           guest writes moves it (as QEMU's -rtc base=)\n"
 "      --console SPEC       stdio (default), socket:PATH, file:PATH or none\n"
 "      --control PATH       unix socket for JSON control commands\n"
 "      --cpu-template NAME  host (all KVM supports) or nested\n"
@@ -56,7 +61,7 @@ static void options__usage(void)
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
        OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK,
-       OPT_RINGS, OPT_PREALLOC };
+       OPT_RINGS, OPT_PREALLOC, OPT_RTC_BASE };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -82,6 +87,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"vsock", required_argument, NULL, OPT_VSOCK},
 		{"virtio-rings", required_argument, NULL, OPT_RINGS},
 		{"mem-prealloc", no_argument, NULL, OPT_PREALLOC},
+		{"rtc-base", required_argument, NULL, OPT_RTC_BASE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -142,6 +148,10 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
 		case OPT_PREALLOC: cfg->mem_prealloc = true; break;
+		case OPT_RTC_BASE:
+			if (rtc__parse_base(optarg, &cfg->rtc_base, err) < 0)
+				return -1;
+			break;
 		case OPT_VSOCK: cfg->vsock = optarg; break;
 		case OPT_RINGS:
 			if (!strcmp(optarg, "split") || !strcmp(optarg, "packed"))

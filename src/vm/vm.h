@@ -19,6 +19,12 @@
 
 enum host_profile { HOST_PROFILE_AUTO, HOST_PROFILE_NATIVE, HOST_PROFILE_NESTED };
 
+/* --rtc-base: where the guest's CMOS clock starts (hw/rtc.c) */
+struct rtc_base {
+	bool localtime;             /* host local time instead of UTC */
+	int64_t offset;             /* seconds from the host clock to the guest's */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -43,6 +49,7 @@ struct vm_config {
 	bool balloon;               /* --balloon: virtio-balloon */
 	const char *vsock;          /* --vsock cid=N,uds=PATH */
 	bool virtio_packed;         /* --virtio-rings packed: offer VIRTIO_F_RING_PACKED */
+	struct rtc_base rtc_base;   /* --rtc-base */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

@@ -347,10 +347,27 @@ def test_random_device_accesses_leave_the_vmm_standing(seed):
     assert "Sanitizer" not in r.err and "runtime error" not in r.err, str(r)
 
 
-def test_rtc_binary_and_12_hour_modes_and_nvram():
-    r = vt.run_guest("rtc-modes")
+# (--rtc-base, hour in 24h mode, raw hour register in binary 12h mode): PM sets
+# bit 7, 00:xx reads as 12 AM and 12:xx as 12 PM; None runs at the host's time.
+RTC_BASES = [(None, None, None), ("2026-11-22T13:05:00", 13, "81"),
+             ("2026-11-22T00:30:00", 0, "c"), ("2026-11-22T12:10:00", 12, "8c"),
+             ("2026-11-22T09:00:00", 9, "9")]
+
+
+@pytest.mark.parametrize("base,h24,raw12", RTC_BASES, ids=lambda v: str(v))
+def test_rtc_binary_and_12_hour_modes_and_nvram(base, h24, raw12):
+    r = vt.run_guest("rtc-modes", *(["--rtc-base", base] if base else []))
     assert "rtc-modes: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
+    if base:
+        assert f"hour {h24} in 24h mode, raw {raw12} in 12h mode" in r.out, str(r)
+
+
+def test_rtc_base_sets_the_clock_linux_reads():
+    """The rtc guest reads the date a Linux guest would set its clock from."""
+    r = vt.run_guest("rtc", "--rtc-base", "2031-02-03T04:05:06")
+    assert r.rc == 0, str(r)
+    assert "2031-02-03" in r.out, str(r)
 
 
 def test_multiboot_entry():
