@@ -355,8 +355,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			snprintf(cs->pool, sizeof(cs->pool), "%s", r.segs[1]);
 			snprintf(cs->vol, sizeof(cs->vol), "%s", r.segs[3]);
 			pthread_mutex_unlock(&a->h->lock);
-			if (cs->upload_fd < 0)
+			/* A refused small upload is answered after its body: a client still
+			 * sending would see the early answer as a broken pipe. A large one is
+			 * answered at once (clients send those after Expect: 100-continue). */
+			if (cs->upload_fd < 0 && (!cl || strtoull(cl, NULL, 10) > API_BODY_MAX))
 				return send_error(conn, routes__status_of(&cs->upload_err), cs->upload_err.msg);
+			if (cs->upload_fd < 0)
+				cs->upload_fd = -2; /* the body is read and dropped */
 		} else if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
 			return send_error(conn, 413, "request body larger than 1 MiB");
 		}

@@ -2,11 +2,16 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -16,12 +21,12 @@
 /* Linux 6.13 and later start a VM's NX huge page recovery worker (a vhost_task)
  * on the VM's first KVM_RUN, inside the caller's thread group, and that task
  * only exits when the VM is destroyed: a VMM whose own thread made that first
- * KVM_RUN cannot be reaped before KVM's teardown (~20 ms here), which is what
- * the teardown child keeps off the exit path. The same kernels no longer wait
- * for an RCU grace period when a vCPU changes threads, so the first KVM_RUN can
- * be made, with immediate_exit set (KVM returns EINTR without entering the
- * guest), by a short-lived process sharing our memory and files: the worker
- * lives in its thread group instead. */
+ * KVM_RUN cannot be reaped before KVM's teardown (~20 ms here). The same kernels
+ * no longer wait for an RCU grace period when a vCPU changes threads, so the
+ * first KVM_RUN can be made, with immediate_exit set (KVM returns EINTR without
+ * entering the guest), by another process sharing our memory and files: the
+ * worker lives in its thread group instead, and that process, the guardian
+ * below, also sees that the VM dies with us. */
 static bool worker_runs_in_caller_group(void)
 {
 	struct utsname u;
@@ -31,44 +36,109 @@ static bool worker_runs_in_caller_group(void)
 	return major > 6 || (major == 6 && minor >= 13);
 }
 
-static int first_run(void *arg)
+/* The guardian: the worker KVM starts lives in its thread group, and holds our
+ * address space, whose kvm_run mappings hold the vCPU files, which hold the VM,
+ * which stops the worker only when destroyed. That cycle outlives this process
+ * unless someone breaks it, so the guardian waits for us to end (a pidfd) and
+ * then closes what holds the VM. Until then it costs a sleeping task.
+ * It shares the caller's TLS: raw syscalls only, no errno. Each guardian has
+ * its own stack and file descriptors, kept until it is reaped. */
+struct guardian {
+	pid_t pid;
+	int vcpu_fd;
+	struct kvm_run *run;
+	int parent_pidfd;
+	int release_fd; /* an eventfd: written when we destroy the VM ourselves */
+	int ready_fd;   /* an eventfd: written once the first KVM_RUN is done */
+	kvm_worker_teardown_fn *teardown;
+	void *arg;
+	struct guardian *next;
+	uint8_t stack[16384] __attribute__((aligned(16)));
+};
+
+static int guardian__run(void *arg)
 {
-	const struct kvm_worker_start *s = arg;
-	s->run->immediate_exit = 1;
-	/* raw syscall: this task shares the caller's TLS, so no errno write */
-	syscall(SYS_ioctl, s->vcpu_fd, KVM_RUN, 0);
-	s->run->immediate_exit = 0;
+	const struct guardian *g = arg;
+	g->run->immediate_exit = 1;
+	syscall(SYS_ioctl, g->vcpu_fd, KVM_RUN, 0);
+	g->run->immediate_exit = 0;
+	uint64_t one = 1;
+	syscall(SYS_write, g->ready_fd, &one, sizeof(one));
+	syscall(SYS_prctl, PR_SET_NAME, "strata-guardian", 0, 0, 0);
+	struct pollfd p[2] = {{.fd = g->parent_pidfd, .events = POLLIN},
+			      {.fd = g->release_fd, .events = POLLIN}};
+	for (int tries = 0; tries < 1000; tries++)
+		if (syscall(SYS_poll, p, 2, -1) > 0)
+			break;
+	if (p[0].revents && !p[1].revents)
+		g->teardown(g->arg);
 	return 0;
 }
 
-/* Earlier machines' helpers (in-process reboots): each one's zombie becomes
- * reapable once its VM, and so the worker in its thread group, is gone. */
-static pid_t helpers[8];
+/* The live machine's guardian first, then earlier machines' (in-process
+ * reboots): each of those becomes reapable once its VM, and so the worker in
+ * its thread group, is gone. */
+static struct guardian *guardians;
 
-static void reap_helpers(void)
+static void guardian__free(struct guardian *g)
 {
-	for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
-		if (helpers[i] > 0 && waitpid(helpers[i], NULL, WNOHANG) != 0)
-			helpers[i] = 0; /* reaped, or not ours any more */
+	int fds[] = {g->parent_pidfd, g->release_fd, g->ready_fd};
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(g);
 }
 
-void kvm_worker__start_apart(int vcpu_fd, struct kvm_run *run)
+static void reap_guardians(void)
 {
-	static unsigned char stack[16384] __attribute__((aligned(16)));
-	if (!worker_runs_in_caller_group())
-		return;
-	reap_helpers();
-	struct kvm_worker_start s = {.vcpu_fd = vcpu_fd, .run = run};
-	/* CLONE_VFORK: we go on once it has exited; its zombie stays until the VM goes. */
-	pid_t pid = clone(first_run, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD,
-			  &s);
-	if (pid < 0) {
-		st_debug("first KVM_RUN apart: %s", strerror(errno));
-		return;
-	}
-	for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
-		if (!helpers[i]) {
-			helpers[i] = pid;
-			return;
+	for (struct guardian **pp = &guardians; *pp;) {
+		struct guardian *g = *pp;
+		if (g->pid > 0 && waitpid(g->pid, NULL, WNOHANG) == 0) {
+			pp = &g->next;
+			continue;
 		}
+		*pp = g->next; /* reaped, or not ours any more: its stack is free */
+		guardian__free(g);
+	}
+}
+
+void kvm_worker__release(void)
+{
+	struct guardian *g = guardians;
+	if (!g || !g->teardown)
+		return;
+	uint64_t one = 1;
+	if (write(g->release_fd, &one, sizeof(one)) < 0)
+		st_debug("releasing the VM guardian: %s", strerror(errno));
+	g->teardown = NULL; /* released: the next machine's guardian goes first */
+}
+
+bool kvm_worker__start_apart(int vcpu_fd, struct kvm_run *run, kvm_worker_teardown_fn *teardown,
+			     void *arg)
+{
+	if (!worker_runs_in_caller_group())
+		return false;
+	reap_guardians();
+	struct guardian *g = malloc(sizeof(*g));
+	if (!g)
+		return false;
+	*g = (struct guardian){.vcpu_fd = vcpu_fd, .run = run, .teardown = teardown, .arg = arg,
+			       .parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0),
+			       .release_fd = eventfd(0, EFD_CLOEXEC),
+			       .ready_fd = eventfd(0, EFD_CLOEXEC),
+			       .pid = -1};
+	if (g->parent_pidfd >= 0 && g->release_fd >= 0 && g->ready_fd >= 0)
+		g->pid = clone(guardian__run, g->stack + sizeof(g->stack), CLONE_VM | CLONE_FILES | SIGCHLD,
+			       g);
+	if (g->pid < 0) {
+		st_debug("first KVM_RUN apart: %s", strerror(errno));
+		guardian__free(g);
+		return false;
+	}
+	uint64_t done;
+	while (read(g->ready_fd, &done, sizeof(done)) < 0 && errno == EINTR)
+		; /* our vCPU thread may enter KVM_RUN only after the guardian's */
+	g->next = guardians;
+	guardians = g;
+	return true;
 }

@@ -35,6 +35,7 @@
 
 /* Static so that everything hanging off it stays reachable for the leak checker. */
 static struct vm the_vm;
+static void vm__drop_kvm(void *arg);
 static struct console console;
 
 static struct {
@@ -121,7 +122,7 @@ static int vm__create_machine(struct vm *vm, struct st_err *err)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu__create(vm, i, err) < 0)
 			return -1;
-	kvm_worker__start_apart(vm->vcpus[0].fd, vm->vcpus[0].run);
+	vm->kvm_guardian = kvm_worker__start_apart(vm->vcpus[0].fd, vm->vcpus[0].run, vm__drop_kvm, vm);
 	return boot__setup_bsp(vm, &vm->vcpus[0], err);
 }
 
@@ -143,6 +144,7 @@ static int vm__reboot(struct vm *vm, struct st_err *err)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu__destroy(&vm->vcpus[i]);
 	kvm__destroy_vm(&vm->kvm);
+	kvm_worker__release(); /* that VM is gone: its guardian has nothing to do */
 	mem__clear(&vm->mem);
 	serial8250__reset(vm->serial);
 	acpi_pm__reset(vm->pm);
@@ -312,7 +314,8 @@ static int io__setup(struct vm *vm, struct st_err *err)
 /* Tearing a VM down (guest memory, the in-kernel PIT) takes KVM tens of
  * milliseconds, and a process's exit waits for the last reference to go. A child
  * sharing our memory and file table keeps those references, so this process
- * exits (and its supervisor learns the status) at once while the child pays. */
+ * exits (and its supervisor learns the status) at once while the child pays.
+ * Where KVM's guardian runs (kvm_worker.c) it is that child already. */
 static int teardown_child(void *arg)
 {
 	(void)arg;
@@ -322,11 +325,24 @@ static int teardown_child(void *arg)
 	return 0;
 }
 
-static void vm__detach_teardown(void)
+static void vm__detach_teardown(struct vm *vm)
 {
 	static uint8_t stack[16384] __attribute__((aligned(16)));
+	if (vm->kvm_guardian)
+		return;
 	if (clone(teardown_child, stack + sizeof(stack), CLONE_VM | CLONE_FILES | SIGCHLD, NULL) < 0)
 		st_debug("teardown child: %s", strerror(errno)); /* then we just wait for it */
+}
+
+/* What the guardian does once this process has ended, however: drops every
+ * reference to the VM it can see (vCPU mappings and files, the VM's file). */
+static void vm__drop_kvm(void *arg)
+{
+	struct vm *vm = arg;
+	teardown_child(NULL);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu__destroy(&vm->vcpus[i]);
+	kvm__destroy_vm(&vm->kvm);
 }
 
 int main(int argc, char **argv)
@@ -381,6 +397,6 @@ int main(int argc, char **argv)
 	virtio__shutdown(vm); /* disks flushed and closed (qcow2 metadata, dirty flag) */
 	/* vCPU threads may sit in KVM_RUN; exiting the process ends them with it. */
 	fflush(NULL);
-	vm__detach_teardown();
+	vm__detach_teardown(vm);
 	_exit(vm->exit_status);
 }

@@ -81,6 +81,7 @@ struct vm {
 	unsigned nr_virtio;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
+	bool kvm_guardian; /* kvm_worker.c's guardian drops the VM when we end */
 	struct cpuid_table *cpuid;
 	struct boot_info boot;
 	char *cmdline;          /* final guest command line (profile options added) */

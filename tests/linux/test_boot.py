@@ -155,6 +155,7 @@ def test_kernel_hands_over_to_init(guest):
     expect(guest, r"Run /init as init process", "the hand-over to /init")
 
 
+@lg.tls_fault_skips(lambda guest: guest.console)
 def test_user_space_reports_cpus_and_powers_off(guest):
     reason = lg.user_space_limit(guest.console)
     if reason:

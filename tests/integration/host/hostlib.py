@@ -108,9 +108,13 @@ class Stratad:
             try:
                 cmd = (p / "cmdline").read_bytes().split(b"\0")
                 stat = (p / "stat").read_text()
+                comm = (p / "comm").read_text().strip()
             except OSError:
                 continue
             if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            # a VMM's teardown child shares its memory, so its command line too
+            if comm != "strata-vm":
                 continue
             if cmd and cmd[0].endswith(b"strata-vm") and any(run.encode() in a for a in cmd):
                 pids.append(int(p.name))

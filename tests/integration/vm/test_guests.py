@@ -377,3 +377,45 @@ def test_multiboot_entry():
     assert "multiboot: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
     assert "multiboot: cmdline '" in r.out and "mb=1'" in r.out, str(r)
+
+
+def nx_recovery_workers():
+    """KVM's per-VM NX huge page recovery tasks (Linux >= 6.13), by task id."""
+    tids = set()
+    for comm in Path("/proc").glob("[0-9]*/task/[0-9]*/comm"):
+        try:
+            if comm.read_text().startswith("kvm-nx-lpage"):
+                tids.add(comm.parent.name)
+        except OSError:
+            pass
+    return tids
+
+
+def test_every_vm_is_destroyed_after_exit(tmp_path):
+    """A VM must not outlive strata-vm, however it ends: KVM's NX-recovery worker
+    holds the VMM's address space, and with it the VM, until strata-vm's
+    guardian (src/vm/kvm_worker.c) breaks that cycle. Each VM's worker must be
+    gone after a quit, a guest power-off and a SIGKILL."""
+    before = nx_recovery_workers()
+    mine = set()
+    for how in ("quit", "SIGKILL"):
+        with vt.LiveVM("serial-echo", tmp_path=tmp_path) as vm:
+            vm.wait_for("serial-echo: ready", timeout=30)
+            mine |= nx_recovery_workers() - before
+            if how == "quit":
+                with vm.connect() as c:
+                    assert "return" in c.execute("quit"), vm.describe()
+                assert vm.wait() == 0, vm.describe()
+            else:
+                vm.proc.kill()
+                assert vm.wait() == -9, vm.describe()
+    r = vt.run_guest("poweroff")
+    assert r.rc == 0, str(r)
+    if not mine:
+        skip_loudly("this kernel starts no NX huge page recovery worker per VM (before "
+                    "Linux 6.13, or nx_huge_pages off): nothing to outlive the VMM")
+    end = time.monotonic() + 10
+    while (left := nx_recovery_workers() - before) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not left, f"{len(left)} VM(s) still alive after strata-vm exited (their NX " \
+                     f"recovery tasks: {sorted(left)}; {len(mine)} seen while one ran)"
