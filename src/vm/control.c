@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "vm/hw/acpi_pm.h"
 #include "vm/loop.h"
+#include "vm/pci_hotplug.h"
 #include "vm/vcpu.h"
 #include "vm/virtio/devices.h"
 #include "vm/virtio/virtio.h"
@@ -127,6 +128,39 @@ static int cmd_balloon_stats(struct vm *vm, json_t *args, json_t **ret, struct s
 	return *ret ? 0 : -1;
 }
 
+/* {"disk": SPEC} -> {"device": NAME, "slot": N}: a virtio-blk disk put in a
+ * free PCI slot; the guest learns of it through ACPI hotplug (PCIU, GPE 1). */
+static int cmd_disk_attach(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	const char *spec = json_string_value(json_object_get(args, "disk"));
+	if (!spec || !*spec)
+		return st_fail(err, 0, "disk-attach needs \"disk\": "
+			       "\"PATH[,ro][,serial=S][,queues=N][,format=raw|qcow2]\"");
+	struct virtio_dev *d;
+	if (virtio_blk__hotplug(vm, spec, &d, err) < 0)
+		return -1;
+	*ret = json_pack("{s:s, s:i}", "device", d->name, "slot", (int)d->pci.slot);
+	return 0;
+}
+
+/* {"device": NAME}: asks the guest to eject a disk (PCID, GPE 1); it goes when
+ * the guest writes B0EJ, and query-devices says "unplug_pending" until then. */
+static int cmd_disk_detach(struct vm *vm, json_t *args, json_t **ret, struct st_err *err)
+{
+	const char *name = json_string_value(json_object_get(args, "device"));
+	if (!name)
+		return st_fail(err, 0, "disk-detach needs \"device\": a name from query-devices");
+	struct virtio_dev *d = virtio__find(vm, name);
+	if (!d)
+		return st_fail(err, 0, "no device '%.64s'", name);
+	if (d->ops->device_id != 2)
+		return st_fail(err, 0, "device '%s' is not a disk (virtio-blk)", d->name);
+	if (!vm->hotplug || pci_hotplug__request_unplug(vm->hotplug, d->pci.slot, err) < 0)
+		return vm->hotplug ? -1 : st_fail(err, 0, "this machine has no PCI hotplug");
+	*ret = json_pack("{s:s, s:i}", "device", d->name, "slot", (int)d->pci.slot);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	command_fn fn;
@@ -141,6 +175,8 @@ static const struct {
 	{"query-devices", cmd_query_devices, "virtio devices: PCI slot, BAR, status, counters"},
 	{"balloon-set", cmd_balloon_set, "balloon target: {\"target_mib\": N} of guest memory"},
 	{"balloon-stats", cmd_balloon_stats, "balloon pages and the driver's statistics (then refreshes them)"},
+	{"disk-attach", cmd_disk_attach, "hot-add a virtio-blk disk: {\"disk\": \"PATH[,ro][,serial=S][,queues=N][,format=F]\"}"},
+	{"disk-detach", cmd_disk_detach, "ask the guest to eject a disk: {\"device\": NAME}"},
 };
 
 static json_t *error_reply(const char *cls, const char *desc)

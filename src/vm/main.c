@@ -16,6 +16,7 @@
 #include "vm/nested.h"
 #include "vm/pvm_syscall.h"
 #include "vm/options.h"
+#include "vm/pci_hotplug.h"
 #include "vm/vcpu.h"
 #include "vm/virtio/devices.h"
 #include "vm/vm.h"
@@ -140,6 +141,10 @@ static int vm__reboot(struct vm *vm, struct st_err *err)
 {
 	if (vcpu__join_all(vm, 2000) < 0)
 		return st_fail(err, 0, "a vCPU did not stop for the reboot");
+	/* Ejects the guest made are finished; hot-added disks stay, a detach it
+	 * never answered is dropped. */
+	if (vm->hotplug)
+		pci_hotplug__reset(vm->hotplug);
 	virtio__reset_all(vm); /* before the VM and RAM go: the I/O thread stops touching them */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu__destroy(&vm->vcpus[i]);
@@ -277,6 +282,8 @@ static void io__signal(struct loop_watch *w, uint32_t events)
 static int io__setup(struct vm *vm, struct st_err *err)
 {
 	if (loop__init(err) < 0)
+		return -1;
+	if (vm->hotplug && pci_hotplug__watch(vm->hotplug, err) < 0)
 		return -1;
 	sigset_t stop;
 	sigemptyset(&stop);

@@ -169,11 +169,19 @@ void pci__cfg_access(struct pci_dev *d, unsigned offset, bool is_write, uint8_t 
 		d->ops->decode_changed(d);
 }
 
+/* The slot's device if the guest may see it. An ejected device's memory stays
+ * valid (pci_dev_ops.unplug), so a pointer read just before it left is safe. */
+static struct pci_dev *pci__live(struct pci_bus *bus, unsigned slot)
+{
+	struct pci_dev *d = __atomic_load_n(&bus->devs[slot], __ATOMIC_ACQUIRE);
+	return d && __atomic_load_n(&d->present, __ATOMIC_ACQUIRE) ? d : NULL;
+}
+
 static struct pci_dev *pci__dev(struct pci_bus *bus, unsigned slot, unsigned fn)
 {
 	if (fn != 0 || slot >= PCI_MAX_SLOTS)
 		return NULL;
-	return bus->devs[slot];
+	return pci__live(bus, slot);
 }
 
 static void pci__cfg_bdf(struct pci_bus *bus, unsigned busno, unsigned slot, unsigned fn,
@@ -225,7 +233,7 @@ static void pci__window_io(void *opaque, uint64_t off, bool is_write, uint8_t *d
 	struct pci_bus *bus = opaque;
 	uint64_t addr = PCI_MMIO_BASE + off;
 	for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
-		struct pci_dev *d = bus->devs[s];
+		struct pci_dev *d = pci__live(bus, s);
 		if (!d)
 			continue;
 		for (int b = 0; b < PCI_NR_BARS; b++) {
@@ -273,20 +281,73 @@ int pci__add_device(struct pci_bus *bus, struct pci_dev *d, uint16_t vendor, uin
 		    uint32_t class_code, const struct pci_dev_ops *ops, void *opaque,
 		    struct st_err *err)
 {
-	unsigned slot = 1;
-	while (slot < PCI_MAX_SLOTS && bus->devs[slot])
-		slot++;
-	if (slot == PCI_MAX_SLOTS)
+	int slot = pci__free_slot(bus);
+	if (slot < 0)
 		return st_fail(err, 0, "no free PCI slot (at most %d devices)", PCI_MAX_SLOTS - 1);
 	pci__dev_init(d, vendor, device, class_code);
 	d->bus = bus;
 	d->ops = ops;
 	d->opaque = opaque;
-	d->slot = slot;
+	d->slot = (unsigned)slot;
+	d->present = false;
 	d->cfg[PCI_INT_PIN] = 1; /* INTA# */
-	d->cfg[PCI_INT_LINE] = (uint8_t)pci__intx_gsi(slot); /* as firmware leaves it */
-	bus->devs[slot] = d;
+	d->cfg[PCI_INT_LINE] = (uint8_t)pci__intx_gsi(d->slot); /* as firmware leaves it */
+	__atomic_store_n(&bus->devs[slot], d, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int pci__free_slot(const struct pci_bus *bus)
+{
+	for (unsigned slot = 1; slot < PCI_MAX_SLOTS; slot++)
+		if (!__atomic_load_n(&bus->devs[slot], __ATOMIC_ACQUIRE))
+			return (int)slot;
+	return -1;
+}
+
+void pci__publish(struct pci_dev *d)
+{
+	__atomic_store_n(&d->present, true, __ATOMIC_RELEASE);
+}
+
+void pci__release_slot(struct pci_dev *d)
+{
+	if (d->bus && d->slot < PCI_MAX_SLOTS && d->bus->devs[d->slot] == d)
+		__atomic_store_n(&d->bus->devs[d->slot], NULL, __ATOMIC_RELEASE);
+}
+
+struct pci_dev *pci__slot_dev(struct pci_bus *bus, unsigned slot)
+{
+	return slot < PCI_MAX_SLOTS ? __atomic_load_n(&bus->devs[slot], __ATOMIC_ACQUIRE) : NULL;
+}
+
+void pci__hide(struct pci_bus *bus, unsigned slot)
+{
+	struct pci_dev *d = pci__slot_dev(bus, slot);
+	if (d)
+		__atomic_store_n(&d->present, false, __ATOMIC_RELEASE);
+}
+
+void pci__unplug(struct pci_bus *bus, unsigned slot)
+{
+	struct pci_dev *d = pci__slot_dev(bus, slot);
+	if (!d || slot == 0)
+		return;
+	__atomic_store_n(&d->present, false, __ATOMIC_RELEASE);
+	if (d->ops && d->ops->unplug)
+		d->ops->unplug(d);
+	pci__intx(d, false); /* an INTx it left asserted goes with it */
+	__atomic_store_n(&bus->devs[slot], NULL, __ATOMIC_RELEASE);
+}
+
+uint32_t pci__hotplug_slots(const struct pci_bus *bus)
+{
+	uint32_t mask = 0;
+	for (unsigned slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		const struct pci_dev *d = __atomic_load_n(&bus->devs[slot], __ATOMIC_ACQUIRE);
+		if (!d || d->removable)
+			mask |= 1u << slot;
+	}
+	return mask;
 }
 
 int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err)
@@ -294,10 +355,17 @@ int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err)
 	struct pci_bus *bus = d->bus;
 	if (bar < 0 || bar >= PCI_NR_BARS || size < 4096 || (size & (size - 1)))
 		return st_fail(err, 0, "bad BAR %d of size 0x%x", bar, size);
-	uint64_t base = ST_ALIGN_UP(bus->next_bar, (uint64_t)size);
-	if (base + size > PCI_MMIO_BASE + PCI_MMIO_SIZE)
-		return st_fail(err, 0, "the PCI MMIO window is full");
-	bus->next_bar = base + size;
+	uint64_t base;
+	if (bus->slot_bar_size[d->slot][bar] == size) {
+		base = bus->slot_bar_base[d->slot][bar]; /* the slot's last device had it */
+	} else {
+		base = ST_ALIGN_UP(bus->next_bar, (uint64_t)size);
+		if (base + size > PCI_MMIO_BASE + PCI_MMIO_SIZE)
+			return st_fail(err, 0, "the PCI MMIO window is full");
+		bus->next_bar = base + size;
+		bus->slot_bar_base[d->slot][bar] = (uint32_t)base;
+		bus->slot_bar_size[d->slot][bar] = size;
+	}
 	d->bar_size[bar] = size;
 	d->bar_initial[bar] = (uint32_t)base;
 	wr32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)base); /* 32-bit, non-prefetchable */
@@ -387,6 +455,7 @@ int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err)
 	/* Host bridge at 00.0 (class 06.00.00), like Q35's. */
 	pci__dev_init(&bus->host, 0x8086, 0x29c0, 0x060000);
 	bus->host.bus = bus;
+	bus->host.present = true;
 	bus->devs[0] = &bus->host;
 	if (io__register(&vm->io, PCI_CF8_PORT, 8, pci__port_io, bus, err) < 0 ||
 	    mmio__register(&vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, pci__ecam_io, bus, err) < 0 ||

@@ -49,6 +49,10 @@ struct pci_dev_ops {
 			   uint8_t *data, unsigned size);
 	/* After the guest changed a BAR or the command register. */
 	void (*decode_changed)(struct pci_dev *d);
+	/* The guest ejected the device (pci__unplug, main thread): stop serving
+	 * it and release its back end. Its memory must stay valid: a vCPU may
+	 * still hold a pointer from just before the slot went empty. */
+	void (*unplug)(struct pci_dev *d);
 };
 
 struct pci_msix {
@@ -72,13 +76,22 @@ struct pci_dev {
 	uint8_t next_cap;       /* where the next capability goes */
 	struct pci_msix msix;
 	bool intx;              /* the device asserts INTA# (the line may still be disabled) */
+	bool present;           /* answers config and BAR accesses (atomic: vCPUs read it) */
+	bool removable;         /* may be ejected (a hotplug-capable slot: docs/virtio.md) */
 	pthread_mutex_t lock;   /* config space, MSI-X and INTx state */
 };
 
 struct pci_bus {
 	struct vm *vm;
+	/* A slot's device (atomic: vCPUs read it). A device is put in a slot,
+	 * made ready, then published (present); an ejected one is hidden at once
+	 * and leaves its slot when pci__unplug has shut it down. */
 	struct pci_dev *devs[PCI_MAX_SLOTS];
 	struct pci_dev host;
+	/* BARs a slot had, reused by the next device of the same size there, so
+	 * hotplug rounds do not wear the window out. */
+	uint32_t slot_bar_base[PCI_MAX_SLOTS][PCI_NR_BARS];
+	uint32_t slot_bar_size[PCI_MAX_SLOTS][PCI_NR_BARS];
 	uint32_t cf8;
 	uint64_t next_bar;      /* allocation cursor in the BAR window */
 	unsigned long msis;     /* MSIs injected (for query-devices) */
@@ -90,10 +103,33 @@ struct pci_bus {
 /* Registers the host bridge, the 0xCF8/0xCFC ports, ECAM and the BAR window. */
 int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err);
 
-/* Initializes d with IDs and puts it in the next free slot. */
+/* Initializes d with IDs and puts it in the next free slot, not yet present
+ * (pci__publish). Main thread. */
 int pci__add_device(struct pci_bus *bus, struct pci_dev *d, uint16_t vendor, uint16_t device,
 		    uint32_t class_code, const struct pci_dev_ops *ops, void *opaque,
 		    struct st_err *err);
+
+/* The first free slot, or -1. */
+int pci__free_slot(const struct pci_bus *bus);
+
+/* Makes d visible to the guest (config space, BARs). Any thread. */
+void pci__publish(struct pci_dev *d);
+
+/* Takes d out of its slot before it was published (a failed set-up). */
+void pci__release_slot(struct pci_dev *d);
+
+/* Hides the slot's device at once (the guest ejected it; vCPU thread). */
+void pci__hide(struct pci_bus *bus, unsigned slot);
+
+/* The slot's device, present or hidden, or NULL. */
+struct pci_dev *pci__slot_dev(struct pci_bus *bus, unsigned slot);
+
+/* Hides the slot's device, calls its unplug op and frees the slot (main thread). */
+void pci__unplug(struct pci_bus *bus, unsigned slot);
+
+/* Slots that may take or lose a device at run time: empty ones and those of
+ * removable devices (bit s for slot s). */
+uint32_t pci__hotplug_slots(const struct pci_bus *bus);
 
 /* A 32-bit memory BAR of size bytes (a power of two >= 4 KiB), allocated now. */
 int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err);

@@ -59,6 +59,7 @@ struct cpuid_table;
 struct serial8250;
 struct acpi_pm;
 struct pci_bus;
+struct pci_hotplug;
 struct virtio_dev;
 
 /* How the boot CPU starts: filled by the loaders in boot/. */
@@ -77,8 +78,12 @@ struct vm {
 	struct io_bus io;
 	struct mmio_bus mmio;
 	struct pci_bus *pci;
+	struct pci_hotplug *hotplug;
+	/* The live virtio devices (main thread: set-up, control socket, ejects). */
 	struct virtio_dev *virtio[31];
 	unsigned nr_virtio;
+	unsigned virtio_seq;    /* devices ever made: unique names */
+	struct virtio_dev *retired;  /* ejected devices, kept: a vCPU may still hold one */
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	bool kvm_guardian; /* kvm_worker.c's guardian drops the VM when we end */

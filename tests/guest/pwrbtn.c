@@ -35,12 +35,7 @@ int guest_main(void)
 		pic_mask_all();
 		lapic_enable();
 		idt_set_handler(SCI_VECTOR, sci_irq);
-		/* the SCI is level-triggered, active high unless the MADT overrides it */
-		if (pm.sci_irq < 16 && rt_acpi.isa_flags[pm.sci_irq])
-			ioapic_route_isa_irq(pm.sci_irq, SCI_VECTOR);
-		else
-			ioapic_route_gsi(pm.sci_irq < 16 ? rt_acpi.isa_gsi[pm.sci_irq] : pm.sci_irq, SCI_VECTOR,
-					 true, false);
+		acpi_route_sci(&pm, SCI_VECTOR);
 	}
 	outw(en, inw(en) | PM1_PWRBTN);
 	rt_printf("pwrbtn: waiting for the power button (%s, PM1a_STS %x, PM1a_EN %x)\n", poll ? "poll" : "sci",

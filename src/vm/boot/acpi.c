@@ -107,6 +107,8 @@ static void acpi__fill_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->pm1a_evt = ACPI_PM1_EVT;
 	f->pm1a_cnt = ACPI_PM1_CNT;
 	f->pm_tmr = ACPI_PM_TMR;
+	f->gpe0 = ACPI_GPE0_BLK;
+	f->gpe0_len = ACPI_GPE0_LEN;
 	f->pm1_evt_len = 4;
 	f->pm1_cnt_len = 2;
 	f->pm_tmr_len = 4;
@@ -121,6 +123,9 @@ static void acpi__fill_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->x_pm1a_evt = io_gas(ACPI_PM1_EVT, 4);
 	f->x_pm1a_cnt = io_gas(ACPI_PM1_CNT, 2);
 	f->x_pm_tmr = io_gas(ACPI_PM_TMR, 4);
+	/* GPE registers are byte-wide (ACPI 4.8.4.1): byte access over the block. */
+	f->x_gpe0 = (struct acpi_gas){.space = 1, .bit_width = ACPI_GPE0_LEN * 8, .access_size = 1,
+				      .address = ACPI_GPE0_BLK};
 	memcpy(&f->hypervisor_id, "STRATAVM", 8);
 	acpi_header(f, "FACP", sizeof(*f), 6);
 }
@@ -158,8 +163,9 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	const uint64_t facs = ST_ALIGN_UP(fadt + sizeof(struct acpi_fadt), 64ull);
 	const uint64_t madt = ST_ALIGN_UP(facs + sizeof(struct acpi_facs), 64ull);
 	size_t madt_max = sizeof(struct acpi_header) + 8 + 8 * VM_MAX_CPUS + 12 + 10 + 6;
-	/* The DSDT grows with the PCI host bridge's AML; MCFG describes its ECAM. */
-	const size_t dsdt_max = 1024, mcfg_len = sizeof(struct acpi_header) + 24;
+	/* The DSDT grows with the PCI host bridge's AML (hotplug slots included:
+	 * about 4 KiB with all 31 slots); MCFG describes its ECAM. */
+	const size_t dsdt_max = 8192, mcfg_len = sizeof(struct acpi_header) + 24;
 	const uint64_t dsdt = ST_ALIGN_UP(madt + madt_max, 64ull);
 	const uint64_t mcfg = ST_ALIGN_UP(dsdt + dsdt_max, 64ull);
 	uint8_t *area = mem__ptr(&vm->mem, LAYOUT_ACPI, mcfg - LAYOUT_ACPI + mcfg_len);
@@ -179,8 +185,14 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	uint8_t *aml = AT(dsdt) + sizeof(struct acpi_header);
 	memcpy(aml, dsdt_aml, sizeof(dsdt_aml));
 	size_t aml_len = sizeof(dsdt_aml);
-	if (vm->pci)
-		aml_len += pci__acpi_dsdt(aml + aml_len, dsdt_max - sizeof(struct acpi_header) - aml_len);
+	if (vm->pci) {
+		size_t n = pci__acpi_dsdt(vm->pci, aml + aml_len,
+					  dsdt_max - sizeof(struct acpi_header) - aml_len);
+		if (!n)
+			return st_fail(err, 0, "the PCI part of the DSDT does not fit in %zu bytes",
+				       dsdt_max);
+		aml_len += n;
+	}
 	acpi_header(AT(dsdt), "DSDT", (uint32_t)(sizeof(struct acpi_header) + aml_len), 2);
 	uint64_t entries[3] = {fadt, madt, mcfg};
 	size_t nr_entries = 2;

@@ -16,13 +16,15 @@ struct acpi_pm {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
+	uint16_t gpe_sts, gpe_en;   /* GPE0: 16 events */
 	int sci_level;
 };
 
-/* The SCI is level triggered: high while an enabled status bit is set. */
+/* The SCI is level triggered: high while an enabled status bit is set, in
+ * PM1 or in GPE0. */
 static void acpi_pm__update_sci(struct acpi_pm *pm)
 {
-	int level = (pm->sts & pm->en) != 0;
+	int level = (pm->sts & pm->en) != 0 || (pm->gpe_sts & pm->gpe_en) != 0;
 	if (level != pm->sci_level) {
 		pm->sci_level = level;
 		kvm__irq_line(&pm->vm->kvm, ACPI_SCI_IRQ, level);
@@ -82,6 +84,35 @@ static void acpi_pm__io(void *opaque, uint16_t port, bool is_write, uint8_t *dat
 	pthread_mutex_unlock(&pm->lock);
 }
 
+/* GPE0: status bytes (write 1 to clear), then enable bytes, as ACPI 4.7.1. */
+static void acpi_pm__gpe_io(void *opaque, uint16_t port, bool is_write, uint8_t *data,
+			    unsigned size)
+{
+	struct acpi_pm *pm = opaque;
+	unsigned off = port - ACPI_GPE0_BLK;
+	pthread_mutex_lock(&pm->lock);
+	for (unsigned i = 0; i < size && off + i < ACPI_GPE0_LEN; i++) {
+		unsigned o = off + i, shift = 8 * (o & 1);
+		uint16_t *reg = o < 2 ? &pm->gpe_sts : &pm->gpe_en;
+		if (!is_write)
+			data[i] = (uint8_t)(*reg >> shift);
+		else if (o < 2)
+			*reg &= (uint16_t)~(data[i] << shift);
+		else
+			*reg = (uint16_t)((*reg & ~(0xff << shift)) | (data[i] << shift));
+	}
+	acpi_pm__update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm__raise_gpe(struct acpi_pm *pm, unsigned bit)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->gpe_sts |= (uint16_t)(1u << bit);
+	acpi_pm__update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
 void acpi_pm__power_button(struct acpi_pm *pm)
 {
 	pthread_mutex_lock(&pm->lock);
@@ -94,6 +125,7 @@ void acpi_pm__reset(struct acpi_pm *pm)
 {
 	pthread_mutex_lock(&pm->lock);
 	pm->sts = pm->en = pm->cnt = 0;
+	pm->gpe_sts = pm->gpe_en = 0;
 	pm->sci_level = 0;
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -106,5 +138,7 @@ int acpi_pm__init(struct vm *vm, struct st_err *err)
 	pm->vm = vm;
 	pthread_mutex_init(&pm->lock, NULL);
 	vm->pm = pm;
-	return io__register(&vm->io, ACPI_PM1_EVT, ACPI_PM_LEN, acpi_pm__io, pm, err);
+	if (io__register(&vm->io, ACPI_PM1_EVT, ACPI_PM_LEN, acpi_pm__io, pm, err) < 0)
+		return -1;
+	return io__register(&vm->io, ACPI_GPE0_BLK, ACPI_GPE0_LEN, acpi_pm__gpe_io, pm, err);
 }

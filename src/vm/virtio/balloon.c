@@ -193,7 +193,7 @@ int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err)
 	if (!b)
 		return st_fail(err, ENOMEM, "virtio-balloon");
 	b->dev.priv = b;
-	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-balloon%u", vm->nr_virtio);
+	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-balloon%u", vm->virtio_seq);
 	if (virtio__register(vm, &b->dev, &balloon_ops, 3, 128,
 			     (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
 			     &b->config, sizeof(b->config), err) < 0)

@@ -366,6 +366,7 @@ static void blk__shutdown(struct virtio_dev *d)
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = 2,
 	.pci_class = 0x018000, /* mass storage, other */
+	.hotplug = true,
 	.queue_notify = blk__queue_notify,
 	.reset = blk__reset,
 	.shutdown = blk__shutdown,
@@ -408,14 +409,15 @@ static int blk__parse_spec(const char *spec, char *path, size_t path_len, bool *
 	return 0;
 }
 
-int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
+static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **out,
+			   struct st_err *err)
 {
 	cleanup_free struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return st_fail(err, ENOMEM, "virtio-blk");
 	bool ro = false;
 	unsigned queues = 1;
-	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->nr_virtio);
+	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->virtio_seq);
 	char format[8] = "";
 	if (blk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, format, err) < 0 ||
 	    disk__open(b->path, format[0] ? format : NULL, ro, &b->disk, err) < 0)
@@ -443,12 +445,36 @@ int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
 		disk__close(b->disk);
 		return -1;
 	}
-	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-blk%u", vm->nr_virtio);
+	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-blk%u", vm->virtio_seq);
 	if (virtio__register(vm, &b->dev, &blk_ops, queues, BLK_QUEUE_SIZE, features, c,
-			     sizeof(*c), err) < 0)
+			     sizeof(*c), err) < 0) {
+		iothread__del(&b->disk_done);
+		disk__close(b->disk);
 		return st_err_prefix(err, "%s", b->path);
+	}
 	st_info("%s: %s, %llu MiB%s, %u queue(s)", b->dev.name, b->path,
 		(unsigned long long)(b->disk->size >> 20), ro ? ", read-only" : "", queues);
+	*out = &b->dev;
 	st_steal_ptr(b); /* the VM owns it now */
+	return 0;
+}
+
+int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err)
+{
+	struct virtio_dev *d;
+	return virtio_blk__add(vm, spec, &d, err);
+}
+
+int virtio_blk__hotplug(struct vm *vm, const char *spec, struct virtio_dev **out,
+			struct st_err *err)
+{
+	/* Refused before the image is opened: nothing to undo. */
+	if (pci__free_slot(vm->pci) < 0)
+		return st_fail(err, 0, "no free PCI slot (all %d are in use)", PCI_MAX_SLOTS - 1);
+	if (vm->nr_virtio == ST_ARRAY_SIZE(vm->virtio))
+		return st_fail(err, 0, "too many virtio devices");
+	if (virtio_blk__add(vm, spec, out, err) < 0)
+		return -1;
+	virtio__plug(*out);
 	return 0;
 }

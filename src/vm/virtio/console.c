@@ -161,7 +161,7 @@ int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err)
 		return st_fail(err, 0, "'%s' is not stdio, file:PATH or socket:PATH", spec);
 	}
 	c->dev.priv = c;
-	snprintf(c->dev.name, sizeof(c->dev.name), "virtio-console%u", vm->nr_virtio);
+	snprintf(c->dev.name, sizeof(c->dev.name), "virtio-console%u", vm->virtio_seq);
 	/* config: cols, rows, max_nr_ports, emerg_wr; no feature uses them */
 	static uint8_t config[12];
 	if (virtio__register(vm, &c->dev, &console_ops, 2, 64, 0, config, sizeof(config), err) < 0)

@@ -11,6 +11,11 @@ struct vm;
 
 int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
+struct virtio_dev;
+/* disk-attach: a virtio-blk disk from a --disk spec, put in a free slot while
+ * the guest runs (PCIU and the hotplug GPE tell it). Main thread. */
+int virtio_blk__hotplug(struct vm *vm, const char *spec, struct virtio_dev **out,
+			struct st_err *err);
 int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err);
 int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err);

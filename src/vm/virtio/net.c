@@ -397,7 +397,7 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 	n->config.status = 1; /* link up */
 	n->config.max_pairs = (uint16_t)n->nr_pairs;
 	n->dev.priv = n;
-	snprintf(n->dev.name, sizeof(n->dev.name), "virtio-net%u", vm->nr_virtio);
+	snprintf(n->dev.name, sizeof(n->dev.name), "virtio-net%u", vm->virtio_seq);
 	uint64_t features = (1ull << NET_F_CSUM) | (1ull << NET_F_GUEST_CSUM) | (1ull << NET_F_MAC) |
 			    (1ull << NET_F_GUEST_TSO4) | (1ull << NET_F_GUEST_TSO6) |
 			    (1ull << NET_F_GUEST_ECN) | (1ull << NET_F_HOST_TSO4) |

@@ -2,6 +2,7 @@
  * pointing into BAR 0 for the common, ISR, device and notify structures. */
 #include "common/log.h"
 #include "common/util.h"
+#include "vm/pci_hotplug.h"
 #include "vm/virtio/virtio.h"
 #include "vm/vm.h"
 
@@ -272,14 +273,21 @@ void virtio__bar_access(struct virtio_dev *d, uint64_t off, bool is_write, uint8
 	if (off >= VIRTIO_NOTIFY_OFF && off < VIRTIO_NOTIFY_OFF + 0x1000) {
 		/* Only reached without ioeventfd, or for an access size it does not match. */
 		unsigned q = (unsigned)(off - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT;
-		if (is_write && q < d->nr_queues)
-			virtio__kick_queue(d, q);
-		else if (!is_write)
+		if (is_write && q < d->nr_queues) {
+			pthread_mutex_lock(&d->lock); /* an eject closes the eventfds */
+			if (!d->unplugged)
+				virtio__kick_queue(d, q);
+			pthread_mutex_unlock(&d->lock);
+		} else if (!is_write) {
 			memset(data, 0, size);
+		}
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (off < VIRTIO_ISR_OFF) {
+	if (d->unplugged) { /* a vCPU that found the device just before it was ejected */
+		if (!is_write)
+			memset(data, 0xff, size);
+	} else if (off < VIRTIO_ISR_OFF) {
 		if (is_write)
 			virtio__common_write(d, (unsigned)off, data, size);
 		else
@@ -335,21 +343,67 @@ static int virtio__ioeventfd(struct virtio_dev *d, uint64_t base, bool assign)
 static void virtio__decode_changed(struct pci_dev *p)
 {
 	struct virtio_dev *d = p->opaque;
+	pthread_mutex_lock(&d->lock); /* against an eject, and two vCPUs moving the BAR */
 	pthread_mutex_lock(&p->lock);
 	uint64_t base = pci__bar_addr(p, 0);
 	pthread_mutex_unlock(&p->lock);
-	if (!d->ioeventfd || base == d->notify_gpa)
-		return;
+	if (d->ioeventfd && !d->unplugged && base != d->notify_gpa) {
+		if (d->notify_gpa)
+			virtio__ioeventfd(d, d->notify_gpa, false);
+		d->notify_gpa = 0;
+		if (base && virtio__ioeventfd(d, base, true) == 0)
+			d->notify_gpa = base;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void virtio__forget_kicks(struct virtio_dev *d, unsigned n)
+{
+	for (unsigned q = 0; q < n; q++) {
+		if (d->kick[q].fd < 0)
+			continue;
+		iothread__del(&d->kick[q]);
+		close(d->kick[q].fd);
+		d->kick[q].fd = -1;
+	}
+}
+
+/* The guest ejected the device (main thread, pci__unplug; the slot is hidden
+ * already): notifications unbound, the device reset (which waits for its
+ * requests in flight), its back end shut down (a disk image flushed and
+ * closed), and it leaves the device list. Its memory is kept on vm->retired:
+ * a vCPU or the I/O thread may still hold a pointer to it, and finds it
+ * unplugged. */
+static void virtio__unplug(struct pci_dev *p)
+{
+	struct virtio_dev *d = p->opaque;
+	struct vm *vm = d->vm;
+	pthread_mutex_lock(&d->lock);
+	d->unplugged = true;
 	if (d->notify_gpa)
 		virtio__ioeventfd(d, d->notify_gpa, false);
 	d->notify_gpa = 0;
-	if (base && virtio__ioeventfd(d, base, true) == 0)
-		d->notify_gpa = base;
+	virtio__reset(d);
+	if (d->ops->shutdown)
+		d->ops->shutdown(d);
+	virtio__forget_kicks(d, d->nr_queues);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		if (vm->virtio[i] != d)
+			continue;
+		memmove(&vm->virtio[i], &vm->virtio[i + 1], (vm->nr_virtio - i - 1) * sizeof(d));
+		vm->nr_virtio--;
+		break;
+	}
+	d->retired_next = vm->retired;
+	vm->retired = d;
+	st_info("%s: removed from slot %u", d->name, d->pci.slot);
 }
 
 static const struct pci_dev_ops virtio_pci_ops = {
 	.bar_access = virtio__pci_bar_access,
 	.decode_changed = virtio__decode_changed,
+	.unplug = virtio__unplug,
 };
 
 static void virtio__kick_event(struct io_watch *w, uint32_t events)
@@ -357,9 +411,13 @@ static void virtio__kick_event(struct io_watch *w, uint32_t events)
 	(void)events;
 	struct virtio_dev *d = w->opaque;
 	uint64_t n;
-	if (read(w->fd, &n, sizeof(n)) < 0)
-		return;
 	pthread_mutex_lock(&d->lock);
+	/* An eject closes the eventfd under the lock: an event fetched before that
+	 * finds the device unplugged. */
+	if (d->unplugged || read(w->fd, &n, sizeof(n)) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	struct virtqueue *vq = &d->vqs[w->index];
 	if (!(d->status & VIRTIO_STATUS_DRIVER_OK) || !vq->enabled)
 		st_debug("%s: queue %u notified before it is live; ignored", d->name, w->index);
@@ -420,41 +478,79 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 	if (pci__add_device(vm->pci, &d->pci, 0x1af4, (uint16_t)(0x1040 + ops->device_id),
 			    ops->pci_class, &virtio_pci_ops, d, err) < 0)
 		return -1;
+	d->pci.removable = ops->hotplug;
 	d->pci.cfg[PCI_REVISION] = 1;
 	uint16_t subsys[2] = {0x1af4, 0x40};
 	memcpy(d->pci.cfg + PCI_SUBSYS_VENDOR, subsys, 4);
 	if (pci__add_bar(&d->pci, 0, VIRTIO_BAR_SIZE, err) < 0 || virtio__add_caps(d, err) < 0 ||
 	    pci__add_msix(&d->pci, nr_queues + 1, 0, VIRTIO_MSIX_TABLE_OFF, VIRTIO_MSIX_PBA_OFF,
-			  err) < 0)
+			  err) < 0) {
+		pci__release_slot(&d->pci);
 		return -1;
+	}
 	for (unsigned q = 0; q < nr_queues; q++) {
 		d->kick[q] = (struct io_watch){.fn = virtio__kick_event, .opaque = d, .index = q};
 		d->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (d->kick[q].fd < 0)
-			return st_fail_errno(err, "eventfd");
-		if (iothread__add(&d->kick[q], EPOLLIN, err) < 0)
+		if (d->kick[q].fd < 0 || iothread__add(&d->kick[q], EPOLLIN, err) < 0) {
+			if (d->kick[q].fd < 0)
+				st_fail_errno(err, "eventfd");
+			else
+				close(d->kick[q].fd);
+			d->kick[q].fd = -1;
+			virtio__forget_kicks(d, q);
+			pci__release_slot(&d->pci);
 			return -1;
+		}
 	}
 	vm->virtio[vm->nr_virtio++] = d;
+	vm->virtio_seq++;
 	return 0;
+}
+
+void virtio__publish_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		pci__publish(&vm->virtio[i]->pci);
+}
+
+struct virtio_dev *virtio__find(struct vm *vm, const char *name)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		if (!strcmp(vm->virtio[i]->name, name))
+			return vm->virtio[i];
+	return NULL;
+}
+
+/* Binds the device's notifications to ioeventfds at BAR 0 (lock held or the
+ * device not yet visible). */
+static void virtio__bind(struct virtio_dev *d, bool have)
+{
+	pthread_mutex_lock(&d->pci.lock);
+	uint64_t base = pci__bar_addr(&d->pci, 0);
+	pthread_mutex_unlock(&d->pci.lock);
+	d->ioeventfd = have;
+	d->notify_gpa = 0;
+	if (have && base && virtio__ioeventfd(d, base, true) == 0)
+		d->notify_gpa = base;
+	else
+		st_info("%s: no ioeventfd; notifications exit to the VMM", d->name);
+}
+
+void virtio__plug(struct virtio_dev *d)
+{
+	d->hotplugged = true;
+	virtio__bind(d, kvm__check_cap(&d->vm->kvm, KVM_CAP_IOEVENTFD) > 0);
+	pci__publish(&d->pci);
+	if (d->vm->hotplug)
+		pci_hotplug__plugged(d->vm->hotplug, d->pci.slot);
 }
 
 int virtio__attach_kvm(struct vm *vm, struct st_err *err)
 {
 	(void)err; /* without ioeventfd, notifications still work through MMIO exits */
 	bool have = kvm__check_cap(&vm->kvm, KVM_CAP_IOEVENTFD) > 0;
-	for (unsigned i = 0; i < vm->nr_virtio; i++) {
-		struct virtio_dev *d = vm->virtio[i];
-		pthread_mutex_lock(&d->pci.lock);
-		uint64_t base = pci__bar_addr(&d->pci, 0);
-		pthread_mutex_unlock(&d->pci.lock);
-		d->ioeventfd = have;
-		d->notify_gpa = 0;
-		if (have && base && virtio__ioeventfd(d, base, true) == 0)
-			d->notify_gpa = base;
-		else
-			st_info("%s: no ioeventfd; notifications exit to the VMM", d->name);
-	}
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		virtio__bind(vm->virtio[i], have);
 	return 0;
 }
 
@@ -489,8 +585,11 @@ json_t *virtio__query_all(struct vm *vm)
 		char bdf[16], bar[24];
 		snprintf(bdf, sizeof(bdf), "00:%02x.0", d->pci.slot);
 		snprintf(bar, sizeof(bar), "0x%llx", (unsigned long long)pci__bar_addr(&d->pci, 0));
-		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I}",
+		bool pending = vm->hotplug && pci_hotplug__unplug_pending(vm->hotplug, d->pci.slot);
+		json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:b, s:b, s:s, s:i, s:b, s:b, s:I, s:I, s:I}",
 				      "name", d->name, "virtio_id", d->ops->device_id, "pci", bdf,
+				      "slot", (int)d->pci.slot, "hotplugged", d->hotplugged,
+				      "unplug_pending", pending,
 				      "bar0", bar, "status", d->status,
 				      "driver_ok", (d->status & VIRTIO_STATUS_DRIVER_OK) != 0,
 				      "needs_reset", (d->status & VIRTIO_STATUS_NEEDS_RESET) != 0,

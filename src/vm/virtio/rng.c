@@ -70,7 +70,7 @@ int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err)
 	if (!rng)
 		return st_fail(err, ENOMEM, "virtio-rng");
 	rng->dev.priv = rng;
-	snprintf(rng->dev.name, sizeof(rng->dev.name), "virtio-rng%u", vm->nr_virtio);
+	snprintf(rng->dev.name, sizeof(rng->dev.name), "virtio-rng%u", vm->virtio_seq);
 	if (virtio__register(vm, &rng->dev, &rng_ops, 1, 64, 0, NULL, 0, err) < 0)
 		return -1;
 	st_steal_ptr(rng); /* the VM owns it now */

@@ -1,4 +1,5 @@
 #include "vm/pci.h"
+#include "vm/pci_hotplug.h"
 #include "vm/virtio/devices.h"
 #include "vm/virtio/virtio.h"
 #include "vm/vm.h"
@@ -13,6 +14,8 @@ int virtio__setup_devices(struct vm *vm, struct st_err *err)
 		return st_fail(err, ENOMEM, "pci");
 	if (pci__init(vm->pci, vm, err) < 0)
 		return st_err_prefix(err, "pci");
+	if (pci_hotplug__init(vm, err) < 0)
+		return st_err_prefix(err, "pci hotplug");
 	for (unsigned i = 0; i < vm->cfg.nr_disks; i++)
 		if (virtio_blk__create(vm, vm->cfg.disks[i], err) < 0)
 			return st_err_prefix(err, "--disk");
@@ -27,5 +30,6 @@ int virtio__setup_devices(struct vm *vm, struct st_err *err)
 		return st_err_prefix(err, "--vsock");
 	if (vm->cfg.balloon && virtio_balloon__create(vm, NULL, err) < 0)
 		return st_err_prefix(err, "--balloon");
+	virtio__publish_all(vm);
 	return iothread__start(err);
 }

@@ -50,6 +50,7 @@ struct virtio_dev;
 struct virtio_dev_ops {
 	uint16_t device_id;      /* virtio device type (1 net, 2 blk, 4 rng, ...) */
 	uint32_t pci_class;
+	bool hotplug;            /* may be added and removed at run time (its slot is removable) */
 	/* A queue was notified (I/O thread, dev->lock held). */
 	void (*queue_notify)(struct virtio_dev *d, unsigned q);
 	/* The driver set DRIVER_OK (vCPU thread, lock held); optional. */
@@ -58,7 +59,8 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* A write into the device config space (lock held); optional. */
 	void (*config_write)(struct virtio_dev *d, unsigned off, const uint8_t *data, unsigned size);
-	/* The VMM exits: write back and close backends (lock held); optional. */
+	/* The VMM exits or the guest ejected the device: write back and close
+	 * backends (lock held); optional. */
 	void (*shutdown)(struct virtio_dev *d);
 	/* Adds device-specific figures to a query-devices entry; optional. */
 	void (*query)(struct virtio_dev *d, json_t *obj);
@@ -94,12 +96,29 @@ struct virtio_dev {
 	unsigned long requests;     /* chains served */
 	unsigned long errors;       /* hostile chains and refused requests */
 	bool error_logged;          /* one log line until the next reset */
+
+	bool hotplugged;            /* added at run time (disk-attach) */
+	bool unplugged;             /* ejected: serves nothing any more (lock held to set) */
+	struct virtio_dev *retired_next;  /* vm->retired */
 };
 
-/* Sets up PCI (IDs, BAR 0, capabilities, MSI-X) and the notification path. */
+/* Sets up PCI (IDs, BAR 0, capabilities, MSI-X) and the notification path;
+ * the device is not visible to the guest yet (virtio__setup_devices publishes
+ * the command line's, virtio__plug a hot one). On failure nothing is left
+ * registered. Main thread. */
 int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		     unsigned nr_queues, uint16_t queue_size, uint64_t features, void *config,
 		     unsigned config_len, struct st_err *err);
+
+/* Puts a device registered at run time before the guest: ioeventfds bound,
+ * the slot present, PCIU and the hotplug GPE raised (pci_hotplug.h). */
+void virtio__plug(struct virtio_dev *d);
+
+/* Makes every registered device visible to the guest (at start-up). */
+void virtio__publish_all(struct vm *vm);
+
+/* The live device of that name, or NULL. */
+struct virtio_dev *virtio__find(struct vm *vm, const char *name);
 
 bool virtio__has_feature(const struct virtio_dev *d, unsigned bit);
 

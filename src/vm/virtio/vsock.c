@@ -543,7 +543,7 @@ int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err)
 	if (vs->listen.fd < 0 || iothread__add(&vs->listen, EPOLLIN, err) < 0)
 		return -1;
 	vs->dev.priv = vs;
-	snprintf(vs->dev.name, sizeof(vs->dev.name), "virtio-vsock%u", vm->nr_virtio);
+	snprintf(vs->dev.name, sizeof(vs->dev.name), "virtio-vsock%u", vm->virtio_seq);
 	if (virtio__register(vm, &vs->dev, &vsock_ops, 3, 128, 0, &vs->config, sizeof(vs->config),
 			     err) < 0)
 		return -1;

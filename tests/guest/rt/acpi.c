@@ -239,3 +239,13 @@ void acpi_poweroff(const struct acpi_pm *pm, int slp_typ)
 	uint16_t v = inw(pm->cnt_blk) & ~(7u << 10);
 	outw(pm->cnt_blk, v | (uint16_t)(slp_typ << 10) | PM1_SLP_EN);
 }
+
+void acpi_route_sci(const struct acpi_pm *pm, unsigned vector)
+{
+	/* the SCI is level-triggered, active high unless the MADT overrides it */
+	if (pm->sci_irq < 16 && rt_acpi.isa_flags[pm->sci_irq])
+		ioapic_route_isa_irq(pm->sci_irq, vector);
+	else
+		ioapic_route_gsi(pm->sci_irq < 16 ? rt_acpi.isa_gsi[pm->sci_irq] : pm->sci_irq, vector,
+				 true, false);
+}

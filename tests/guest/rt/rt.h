@@ -166,6 +166,8 @@ struct acpi_pm {
 int acpi_pm_init(struct acpi_pm *pm);
 /* SLP_TYPa of \_S5 from the DSDT's AML; -1 if not found */
 int acpi_s5_slp_typ(const struct acpi_header *dsdt);
+/* routes the SCI (MADT override applied) to vector on the BSP */
+void acpi_route_sci(const struct acpi_pm *pm, unsigned vector);
 /* switches to ACPI mode through SMI_CMD when the firmware model needs it */
 void acpi_enable_sci(const struct acpi_pm *pm);
 /* writes SLP_TYP|SLP_EN; returns only if the VM did not power off */

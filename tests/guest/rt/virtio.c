@@ -45,10 +45,17 @@ enum { DFSEL = 0, DF = 4, GFSEL = 8, GF = 12, CFG_MSIX = 0x10, NUMQ = 0x12, STAT
 
 bool vdev_open(struct vdev *d, unsigned type, unsigned nth)
 {
-	memset(d, 0, sizeof(*d));
-	d->slot = pci_find(0x1af4, (uint16_t)(0x1040 + type), nth);
-	if (d->slot < 0)
+	int slot = pci_find(0x1af4, (uint16_t)(0x1040 + type), nth);
+	if (slot < 0)
 		return false;
+	vdev_open_slot(d, (unsigned)slot);
+	return true;
+}
+
+void vdev_open_slot(struct vdev *d, unsigned slot)
+{
+	memset(d, 0, sizeof(*d));
+	d->slot = (int)slot;
 	pci_cfg_write16((unsigned)d->slot, 4, 0x6); /* memory decoding, bus mastering */
 	d->bar0 = pci_cfg_read32((unsigned)d->slot, 0x10) & ~0xfu;
 	unsigned cap = pci_cfg_read8((unsigned)d->slot, 0x34);
@@ -74,7 +81,6 @@ bool vdev_open(struct vdev *d, unsigned type, unsigned nth)
 	d->offered = mmio_read32(C(d, DF));
 	mmio_write32(C(d, DFSEL), 1);
 	d->offered |= (uint64_t)mmio_read32(C(d, DF)) << 32;
-	return true;
 }
 
 void vdev_reset(struct vdev *d)

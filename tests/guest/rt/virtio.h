@@ -81,6 +81,8 @@ void *vmalloc(size_t size, size_t align);
 /* Finds the virtio device of this type (1 net, 2 blk, 4 rng...), nth of them,
  * resets it and reads its capabilities; false if absent. */
 bool vdev_open(struct vdev *d, unsigned type, unsigned nth);
+/* The same for the virtio function in this slot (it must be one). */
+void vdev_open_slot(struct vdev *d, unsigned slot);
 void vdev_reset(struct vdev *d);
 uint8_t vdev_status(struct vdev *d);
 /* ACK|DRIVER, writes the features; returns whether FEATURES_OK stuck. */
