@@ -353,6 +353,53 @@ static int cmd_shutdown(struct cli *c, struct st_err *err)
 	return 0;
 }
 
+static void print_disk_attached(json_t *r)
+{
+	printf("Disk %s attached%s (%s)\n", json_string_value(json_object_get(r, "target")),
+	       json_object_get(r, "device") ? " to the running guest" : "", json_string_value(json_object_get(r, "path")));
+}
+
+static void print_disk_detached(json_t *r)
+{
+	printf("Disk detached from domain '%s'%s\n", json_string_value(json_object_get(r, "name")),
+	       strcmp(json_string_value(json_object_get(r, "state")), "shutoff") ? "; the guest ejects it" : "");
+}
+
+/* virsh attach-disk: SOURCE is a file, or a volume of --pool. */
+static int cmd_attach_disk(struct cli *c, struct st_err *err)
+{
+	static const char usage[] =
+		"strata attach-disk NAME SOURCE [TARGET] [--pool POOL] [--format raw|qcow2] [--readonly]";
+	const char *pool = cli__flag(c, "--pool", true), *format = cli__flag(c, "--format", true);
+	bool ro = cli__flag(c, "--readonly", false) != NULL;
+	if (cli__positionals(c, 2, 3, usage, err) < 0)
+		return -1;
+	json_t *body = pool ? json_pack("{s:s, s:s}", "pool", pool, "volume", c->argv[1])
+			    : json_pack("{s:s}", "path", c->argv[1]);
+	if (c->argc > 2)
+		json_object_set_new(body, "target", json_string(c->argv[2]));
+	if (format)
+		json_object_set_new(body, "format", json_string(format));
+	if (ro)
+		json_object_set_new(body, "readonly", json_true());
+	cleanup_free char *path = dom_path(c->argv[0], "/disks");
+	int rc = cli__call(c, "POST", path, body, print_disk_attached, err);
+	json_decref(body);
+	return rc;
+}
+
+static int cmd_detach_disk(struct cli *c, struct st_err *err)
+{
+	if (cli__positionals(c, 2, 2, "strata detach-disk NAME TARGET", err) < 0)
+		return -1;
+	cleanup_free char *target = cli__escape(c->argv[1]);
+	cleanup_free char *suffix = NULL;
+	if (!target || asprintf(&suffix, "/disks/%s", target) < 0)
+		return st_fail(err, ENOMEM, "detach-disk");
+	cleanup_free char *path = dom_path(c->argv[0], suffix);
+	return cli__call(c, "DELETE", path, NULL, print_disk_detached, err);
+}
+
 int cli__domain_command(struct cli *c, const char *cmd, struct st_err *err)
 {
 	static const struct {
@@ -386,6 +433,10 @@ int cli__domain_command(struct cli *c, const char *cmd, struct st_err *err)
 		return cmd_console(c, err);
 	if (!strcmp(cmd, "shutdown"))
 		return cmd_shutdown(c, err);
+	if (!strcmp(cmd, "attach-disk"))
+		return cmd_attach_disk(c, err);
+	if (!strcmp(cmd, "detach-disk"))
+		return cmd_detach_disk(c, err);
 	if (!strcmp(cmd, "undefine")) {
 		bool vols = cli__flag(c, "--remove-all-storage", false) != NULL;
 		if (cli__positionals(c, 1, 1, "strata undefine NAME [--remove-all-storage]", err) < 0)

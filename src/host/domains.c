@@ -296,11 +296,7 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 	size_t i;
 	json_t *disk, *nic;
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
-		    asprintf(&a->owned[a->nown], "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-			     json_string_value(json_object_get(disk, "format")),
-			     json_string_value(json_object_get(disk, "target")),
-			     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
+		if (a->nown == ST_ARRAY_SIZE(a->owned) || !(a->owned[a->nown] = domains__disk_spec(disk)))
 			return vm_args__oom(a, err);
 		a->argv[n++] = "--disk";
 		a->argv[n++] = a->owned[a->nown++];
@@ -521,11 +517,16 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	return o;
 }
 
-char *domains__console_path(struct host *h, const struct dom *d)
+char *domains__run_file(struct host *h, const struct dom *d, const char *suffix)
 {
 	char path[512];
-	run_path(h, d, "console", path, sizeof(path));
+	run_path(h, d, suffix, path, sizeof(path));
 	return strdup(path);
+}
+
+char *domains__console_path(struct host *h, const struct dom *d)
+{
+	return domains__run_file(h, d, "console");
 }
 
 /* Re-attach: a run recorded in the database is either still going (the

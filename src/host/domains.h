@@ -26,5 +26,16 @@ json_t *domains__summary(const struct dom *d);
 json_t *domains__info(struct host *h, const struct dom *d);
 /* Path of the console socket of a running domain (malloc'd). */
 char *domains__console_path(struct host *h, const struct dom *d);
+/* Path of one of a run's files ("ctl": its control socket) (malloc'd). */
+char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
+
+/* Disks while a domain is defined or running (domain_disks.c). Attaching
+ * adds a disk to the definition and, when the domain runs, to the guest (PCI
+ * hotplug); detaching takes it out of the definition and asks a running guest
+ * to eject it. */
+int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err);
+int domains__detach_disk(struct host *h, struct dom *d, const char *target, struct st_err *err);
+/* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
+char *domains__disk_spec(const json_t *disk);
 
 #endif

@@ -13,7 +13,6 @@
 
 #define MEMORY_MIB_MAX (1u << 20)
 #define VCPUS_MAX 64
-#define DISKS_MAX 8 /* strata-vm's limit */
 #define NICS_MAX 8
 
 bool domdef__name_ok(const char *name)
@@ -141,12 +140,10 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 	return 0;
 }
 
-static int check_disk(const json_t *d, size_t idx, domdef_volume_fn resolve, void *ctx, json_t *list,
-		      struct st_err *err)
+static int check_disk(const json_t *d, const char *where, const char *dflt_target, domdef_volume_fn resolve,
+		      void *ctx, json_t *list, struct st_err *err)
 {
 	static const char *const keys[] = {"path", "pool", "volume", "format", "bus", "target", "readonly", NULL};
-	char where[48];
-	snprintf(where, sizeof(where), "disks[%zu]", idx);
 	if (!json_is_object(d))
 		return st_fail(err, 0, "%s must be an object", where);
 	if (domdef__check_keys(d, where, keys, err) < 0)
@@ -164,7 +161,6 @@ static int check_disk(const json_t *d, size_t idx, domdef_volume_fn resolve, voi
 		return st_fail(err, 0, "%s: format \"%s\" is not raw or qcow2", where, format);
 	if (bus && strcmp(bus, "virtio"))
 		return st_fail(err, 0, "%s: bus \"%s\" is not supported (virtio)", where, bus);
-	char dflt_target[8] = {'v', 'd', (char)('a' + idx % 26), 0};
 	if (target && (strncmp(target, "vd", 2) || strlen(target) != 3 || !islower((unsigned char)target[2])))
 		return st_fail(err, 0, "%s: target \"%s\" is not vda..vdz", where, target);
 	json_t *o = json_object();
@@ -278,13 +274,30 @@ struct disk_ctx {
 static int each_disk(const json_t *item, size_t idx, void *ctx, json_t *list, struct st_err *err)
 {
 	struct disk_ctx *dc = ctx;
-	return check_disk(item, idx, dc->resolve, dc->ctx, list, err);
+	char where[48], dflt_target[8] = {'v', 'd', (char)('a' + idx % 26), 0};
+	snprintf(where, sizeof(where), "disks[%zu]", idx);
+	return check_disk(item, where, dflt_target, dc->resolve, dc->ctx, list, err);
 }
 
 static int each_nic(const json_t *item, size_t idx, void *ctx, json_t *list, struct st_err *err)
 {
 	(void)ctx;
 	return check_nic(item, idx, list, err);
+}
+
+int domdef__check_disk(const json_t *in, const char *dflt_target, domdef_volume_fn resolve, void *ctx,
+		       json_t **out, struct st_err *err)
+{
+	json_t *list = json_array();
+	if (!list)
+		return st_fail(err, ENOMEM, "disk");
+	if (check_disk(in, "disk", dflt_target, resolve, ctx, list, err) < 0) {
+		json_decref(list);
+		return -1;
+	}
+	*out = json_incref(json_array_get(list, 0));
+	json_decref(list);
+	return 0;
 }
 
 static int check_targets_unique(const json_t *disks, struct st_err *err)
@@ -346,7 +359,7 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 		json_decref(o);
 		return st_fail(err, 0, "domain: \"os\" with a \"kernel\" is required");
 	}
-	if (check_os(os, o, err) < 0 || check_list(in, "disks", DISKS_MAX, o, each_disk, &dc, err) < 0 ||
+	if (check_os(os, o, err) < 0 || check_list(in, "disks", DOMDEF_DISKS_MAX, o, each_disk, &dc, err) < 0 ||
 	    check_targets_unique(json_object_get(o, "disks"), err) < 0 ||
 	    check_list(in, "interfaces", NICS_MAX, o, each_nic, NULL, err) < 0) {
 		json_decref(o);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 
 #define DOMDEF_NAME_MAX 64
+#define DOMDEF_DISKS_MAX 8 /* strata-vm's limit */
 
 /* Resolves a disk given as {"pool": P, "volume": V} to a file path
  * (malloc'd), or fails. */
@@ -18,6 +19,11 @@ typedef int (*domdef_volume_fn)(void *ctx, const char *pool, const char *volume,
 				struct st_err *err);
 
 int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t **out, struct st_err *err);
+
+/* One disk as in a definition's "disks" (for a hot attach): the normalized
+ * object, with dflt_target where the input names none. */
+int domdef__check_disk(const json_t *in, const char *dflt_target, domdef_volume_fn resolve, void *ctx,
+		       json_t **out, struct st_err *err);
 
 /* Fails (class EINVAL) unless obj is an object whose keys are all in
  * allowed (NULL-terminated); where names the object in the message. */

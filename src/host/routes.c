@@ -106,6 +106,28 @@ static int dom_info(struct api_req *r, struct api_reply *out, struct st_err *err
 	return 0;
 }
 
+static int dom_disk_attach(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	struct dom *d = dom_arg(r, err);
+	json_t *in;
+	if (!d || api__body_json(r, &in, err) < 0)
+		return -1;
+	int rc = domains__attach_disk(r->h, d, in, &out->json, err);
+	json_decref(in);
+	if (rc == 0)
+		out->status = 201;
+	return rc;
+}
+
+static int dom_disk_detach(struct api_req *r, struct api_reply *out, struct st_err *err)
+{
+	struct dom *d = dom_arg(r, err);
+	if (!d || domains__detach_disk(r->h, d, r->segs[3], err) < 0)
+		return -1;
+	out->json = domains__info(r->h, d);
+	return 0;
+}
+
 static int dom_xml(struct api_req *r, struct api_reply *out, struct st_err *err)
 {
 	struct dom *d = dom_arg(r, err);
@@ -342,6 +364,8 @@ static const struct route {
 	{"GET", "domains/*/xml", dom_xml},
 	{"GET", "domains/*/console", dom_console},
 	{"GET", "domains/*/interfaces", dom_interfaces},
+	{"POST", "domains/*/disks", dom_disk_attach},
+	{"DELETE", "domains/*/disks/*", dom_disk_detach},
 	{"POST", "domains/*/start", dom_action},
 	{"POST", "domains/*/shutdown", dom_action},
 	{"POST", "domains/*/destroy", dom_action},

@@ -148,6 +148,14 @@ int store__domain_insert(struct store *s, const char *uuid, const char *name, co
 			  uuid, name, text, (int64_t)time(NULL));
 }
 
+int store__domain_update(struct store *s, const char *uuid, const json_t *def, struct st_err *err)
+{
+	cleanup_free char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		return st_fail(err, ENOMEM, "domain definition");
+	return store__run(s, "UPDATE domains SET def = ? WHERE uuid = ?", "ss", err, text, uuid);
+}
+
 int store__domain_delete(struct store *s, const char *uuid, struct st_err *err)
 {
 	return store__run(s, "DELETE FROM domains WHERE uuid = ?", "s", err, uuid);

@@ -26,6 +26,7 @@ int store__schema_version(struct store *s);
 
 int store__domain_insert(struct store *s, const char *uuid, const char *name, const json_t *def,
 			 struct st_err *err);
+int store__domain_update(struct store *s, const char *uuid, const json_t *def, struct st_err *err);
 int store__domain_delete(struct store *s, const char *uuid, struct st_err *err);
 int store__domain_set_autostart(struct store *s, const char *uuid, bool on, struct st_err *err);
 /* Calls fn for every stored domain; rt is NULL when no runtime row exists. */

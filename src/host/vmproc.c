@@ -221,7 +221,7 @@ int vmproc__exit_status(const char *exit_path, int *code, int *sig)
 	return -1;
 }
 
-int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_err *err)
+int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t **ret, struct st_err *err)
 {
 	cleanup_close int fd = st_unix_connect(path, err);
 	if (fd < 0)
@@ -229,9 +229,16 @@ int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_e
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char req[128];
-	int len = snprintf(req, sizeof(req), "{\"execute\":\"%s\"}\n", cmd);
-	if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len)
+	json_t *q = json_pack("{s:s}", "execute", cmd);
+	if (q && args)
+		json_object_set(q, "arguments", args);
+	cleanup_free char *req = q ? json_dumps(q, JSON_COMPACT) : NULL;
+	json_decref(q);
+	if (!req)
+		return st_fail(err, ENOMEM, "control socket: %s", cmd);
+	size_t len = strlen(req);
+	req[len] = '\n'; /* json_dumps' NUL becomes the line's end */
+	if (send(fd, req, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		return st_fail_errno(err, "control socket: send");
 	char buf[65536];
 	size_t have = 0;
@@ -259,6 +266,11 @@ int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_e
 		*ret = json_incref(json_object_get(reply, "return"));
 	json_decref(reply);
 	return 0;
+}
+
+int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_err *err)
+{
+	return vmproc__control_args(path, cmd, NULL, ret, err);
 }
 
 int vmproc__kill(const struct vmproc *p, int sig, struct st_err *err)

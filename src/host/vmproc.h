@@ -55,6 +55,8 @@ int vmproc__exit_status(const char *exit_path, int *code, int *sig);
 /* One command on the control socket; *ret is the "return" object (new ref).
  * A reply with "error" fails with its description. */
 int vmproc__control(const char *path, const char *cmd, json_t **ret, struct st_err *err);
+/* The same with "arguments" (an object, or NULL). */
+int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t **ret, struct st_err *err);
 
 int vmproc__kill(const struct vmproc *p, int sig, struct st_err *err);
 
