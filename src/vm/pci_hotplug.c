@@ -39,13 +39,15 @@ static void pci_hotplug__eject(struct pci_hotplug *hp, uint32_t slots)
 	uint32_t asked = slots & hp->down, unasked = slots & ~hp->down & ~hp->ejecting;
 	hp->down &= ~asked;
 	hp->ejecting |= asked;
+	/* Gone for the guest now; under the lock, so that pci_hotplug__run_ejects
+	 * (which frees the slot) only sees the bit once the device is hidden. */
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)
+		if (asked & (1u << s))
+			pci__hide(hp->vm->pci, s);
 	bool warn = unasked && !hp->warned;
 	if (warn)
 		hp->warned = true;
 	pthread_mutex_unlock(&hp->lock);
-	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)
-		if (asked & (1u << s))
-			pci__hide(hp->vm->pci, s); /* gone for the guest now */
 	if (asked) {
 		uint64_t one = 1;
 		if (write(hp->w.fd, &one, sizeof(one)) < 0)

@@ -1,5 +1,6 @@
 /* Random reads and writes to every port of the machine's devices (serial,
- * i8042, CMOS, PIT, port 0x61, ACPI PM1, unassigned ports): the VMM must
+ * i8042, CMOS, PIT, port 0x61, ACPI PM1 and GPE0, the PCI hotplug registers
+ * at 0xAE00 (B0EJ writes nobody asked for are ignored), unassigned ports): the VMM must
  * survive all of it (in the sanitizer build, without a memory error). Writes
  * that would end the VM are left out: reset and pulse commands to the i8042,
  * SLP_EN, the debug-exit port; and COM1's THR, to keep the console readable.
@@ -21,6 +22,7 @@ static const struct {
 } ranges[] = {
 	{ 0x3f8, 8 }, { 0x60, 1 }, { 0x64, 1 }, { 0x70, 2 }, { 0x40, 4 }, { 0x61, 1 },
 	{ 0x600, 6 }, { 0x2f8, 8 }, { 0xcf8, 8 }, { 0x80, 1 }, { 0x92, 1 }, { 0xcf9, 1 },
+	{ 0x620, 4 }, { 0xae00, 16 },
 };
 
 static bool dangerous(uint16_t port, uint32_t v, unsigned size, uint16_t pm1_cnt)

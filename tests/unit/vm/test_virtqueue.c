@@ -10,6 +10,7 @@
 
 #include "vm/boot/boot.h"
 #include "vm/pci.h"
+#include "vm/pci_acpi.h"
 #include "vm/vm.h"
 #include "vm/virtio/blk.h"
 #include "vm/virtio/virtqueue.h"
@@ -557,6 +558,31 @@ static void test_acpi_mcfg_and_root_bridge(void **state)
 	for (unsigned i = 0; i < dlen; i++)
 		sum += aml[i];
 	assert_int_equal(sum, 0);
+	/* hotplug: every slot of an empty bus is a Device Sxx with _EJ0; PCNT and _E01 */
+	assert_non_null(memmem(aml, dlen, "S1F_", 4));
+	assert_non_null(memmem(aml, dlen, "_EJ0", 4));
+	assert_non_null(memmem(aml, dlen, "PCNT", 4));
+	assert_non_null(memmem(aml, dlen, "_E01", 4));
+	uint8_t gpe0_len = mem.host[fadt_gpa + 92];
+	uint32_t gpe0;
+	memcpy(&gpe0, mem.host + fadt_gpa + 80, 4);
+	assert_int_equal(gpe0, 0x620);
+	assert_int_equal(gpe0_len, 4);
+}
+
+/* AML that does not fit is refused whole: 0, and nothing written past cap. */
+static void test_acpi_dsdt_too_small(void **state)
+{
+	(void)state;
+	static struct pci_bus bus;
+	static uint8_t out[8192];
+	memset(out, 0xa5, sizeof(out));
+	assert_int_equal(pci__acpi_dsdt(&bus, out, 512), 0);
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], 0xa5);
+	size_t n = pci__acpi_dsdt(&bus, out, sizeof(out));
+	assert_true(n > 2048 && n < sizeof(out));
+	assert_int_equal(pci__acpi_dsdt(&bus, out, n - 1), 0);
 }
 
 int main(void)
@@ -587,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup(test_blk_parse_refuses, setup),
 		cmocka_unit_test(test_pci_bar_sizing_and_caps),
 		cmocka_unit_test_setup(test_acpi_mcfg_and_root_bridge, setup),
+		cmocka_unit_test(test_acpi_dsdt_too_small),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
