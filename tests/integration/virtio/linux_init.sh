@@ -56,6 +56,22 @@ say "tcp sent $(sha256sum /tmp/blob | cut -d' ' -f1) host-got $(cat /tmp/reply)"
 
 say "vsock $(/vsock-echo 2 5000 65536 2>&1)"
 
+# A disk the host attaches while the kernel boots (PCI hotplug, acpiphp): its
+# serial and first bytes, then it waits for the host's detach to take it away.
+wait_for() { # CONDITION-COMMAND...: up to 300 s
+	n=0
+	while ! "$@" && [ $n -lt 300 ]; do sleep 1; n=$((n + 1)); done
+	"$@"
+}
+if wait_for test -e /sys/block/vdc; then
+	hot() { echo "$(cat /sys/block/vdc/serial) $(dd if=/dev/vdc bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')"; }
+	try hotdisk '^hot [0-9a-f]{32}$' hot
+	gone() { ! test -e /sys/block/vdc; }
+	if wait_for gone; then say "hotdisk-gone"; else say "hotdisk-gone never"; fi
+else
+	say "hotdisk never appeared"
+fi
+
 sync
 mount -o remount,ro /
 say "done"

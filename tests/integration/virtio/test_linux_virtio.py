@@ -130,6 +130,9 @@ def linux(tmp_path_factory):
     d = tmp_path_factory.mktemp("linux-virtio")
     b = Boot()
     b.root, b.ro, b.hvc = d / "root.img", d / "ro.img", d / "hvc0.log"
+    b.hot = d / "hot.img"
+    b.hot_head = os.urandom(16)
+    b.hot.write_bytes(b.hot_head + bytes((1 << 20) - 16))
     rootfs = make_root(d)
     for img, mib, tree in ((b.root, 64, ["-d", str(rootfs)]), (b.ro, 16, [])):
         with open(img, "wb") as f:
@@ -161,7 +164,8 @@ def linux(tmp_path_factory):
     tcp_out = d / "tcp.txt"
     try:
         b.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, errors="replace")
+                                  stderr=subprocess.PIPE, text=True, errors="replace",
+                                  env=dict(os.environ, STRATA_LOG="info"))
         deadline = time.monotonic() + 30
         while subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "show", "vt0"],
                              capture_output=True).returncode:
@@ -194,12 +198,27 @@ def linux(tmp_path_factory):
         console = []
         reader = threading.Thread(target=lambda: console.extend(b.proc.stdout), daemon=True)
         reader.start()
+        errors = []  # read as it comes: info lines must never fill the pipe
+        err_reader = threading.Thread(target=lambda: errors.extend(b.proc.stderr), daemon=True)
+        err_reader.start()
         b.devices = b.balloon = None
+        b.hot_attach = b.hot_detach = b.hot_after = None
         start = time.monotonic()
         while b.proc.poll() is None and time.monotonic() - start < TIMEOUT:
             time.sleep(2)
-            try:  # the last answer while the drivers run is what the tests see
+            text = "".join(console)
+            try:
+                # the hot disk: attached once /init runs (acpiphp has its slots
+                # by then), detached once the guest has read it
+                if b.hot_attach is None and "Run /init" in text:
+                    b.hot_attach = lg.control(ctl, "disk-attach", disk=f"{b.hot},serial=hot")
+                if b.hot_detach is None and "STRATA-US: hotdisk " in text and "return" in b.hot_attach:
+                    b.hot_detach = lg.control(ctl, "disk-detach", device=b.hot_attach["return"]["device"])
+                # the last answer while the drivers run is what the tests see
                 devices = lg.control(ctl, "query-devices")["return"]["devices"]
+                if b.hot_detach and b.hot_after is None and \
+                        not [x for x in devices if x.get("serial") == "hot"]:
+                    b.hot_after = devices  # the guest's eject let it go
                 balloon = lg.control(ctl, "balloon-stats")["return"]
             except (OSError, ValueError):
                 continue
@@ -212,7 +231,8 @@ def linux(tmp_path_factory):
         b.status = b.proc.wait()
         reader.join(10)
         b.console = "".join(console)
-        b.stderr = b.proc.stderr.read()
+        err_reader.join(10)
+        b.stderr = "".join(errors)
         b.lease = lease.read_text() if lease.exists() else ""
         b.netconsole = udp_out.read_text(errors="replace") if udp_out.exists() else ""
         b.hvc_text = b.hvc.read_text(errors="replace") if b.hvc.exists() else ""
@@ -260,7 +280,7 @@ def test_root_on_virtio_blk_mounted_read_write(linux):
 
 def test_read_only_disk_seen(linux):
     expect(linux, r"virtio_blk virtio\d+: \[vdb\] 32768 512-byte logical blocks", "vdb")
-    blk = [d for d in linux.devices or [] if d.get("type") == "virtio-blk"]
+    blk = [d for d in linux.devices or [] if d.get("type") == "virtio-blk" and d.get("serial") != "hot"]
     assert len(blk) == 2 and blk[1]["read_only"] and blk[1]["driver_ok"], linux.devices
     assert blk[1]["stats"]["writes"] == 0, blk[1]
 
@@ -294,17 +314,40 @@ def test_netconsole_delivers(linux):
         f"the UDP listener got {linux.netconsole[-300:]!r}\n{tail(linux)}"
 
 
+# --- A disk attached while the kernel runs, and detached (PCI hotplug). -----
+
+def test_acpiphp_takes_the_hot_disk(linux):
+    """The VMM raised GPE 1; the kernel's ACPI ran _E01 and PCNT, acpiphp
+    enumerated the slot and virtio_blk probed the new disk on its own."""
+    assert linux.hot_attach and "return" in linux.hot_attach, \
+        f"disk-attach answered {linux.hot_attach}\n{tail(linux)}"
+    expect(linux, r"acpiphp: Slot \[\d+\] registered", "acpiphp registering the DSDT's slots")
+    expect(linux, r"virtio_blk virtio\d+: \[vd[a-z]\] 2048 512-byte logical blocks",
+           "virtio_blk probing the 1 MiB hot disk")
+
+
+def test_acpiphp_ejects_the_hot_disk_on_detach(linux):
+    """After disk-detach the kernel's acpiphp evaluated _EJ0: the VMM saw the
+    eject and dropped the device."""
+    assert linux.hot_detach and "return" in linux.hot_detach, \
+        f"disk-detach answered {linux.hot_detach}\n{tail(linux)}"
+    slot = linux.hot_attach["return"]["slot"]
+    # the VMM logs the eject; its device list drops the disk (if polled in time)
+    assert f"pci hotplug: slot {slot} ejected by the guest" in linux.stderr, linux.stderr[-1500:]
+    assert linux.hot_after is None or not [x for x in linux.hot_after if x.get("serial") == "hot"]
+
+
 # --- The user-space suite (linux_init.sh), from the same boot. --------------
 
 def us_line(b, check):
     """The guest's "STRATA-US: <check> ..." line, or a SKIP where user space
     cannot run on this host, or a failure."""
-    m = re.search(rf"^STRATA-US: {check}\b(.*)$", b.console, re.M)
+    m = re.search(rf"^STRATA-US: {check}(?: (.*))?$", b.console, re.M)
     retries = re.findall(rf"^STRATA-US: retry {check} .*$", b.console, re.M)
     if retries:  # linux_init.sh's try(): shown with the test's output
         print(f"{check}: the guest retried:", *retries, sep="\n  ")
-    if m and m.group(1).strip() != "gave-up":
-        return m.group(1).strip()
+    if m and (m.group(1) or "").strip() != "gave-up":
+        return (m.group(1) or "").strip()
     if "STRATA-US: user space is up" not in b.console:
         reason = lg.user_space_limit(b.console)
         if reason:
@@ -346,6 +389,12 @@ def test_user_space_tcp_transfer(linux):
     assert linux.tcp == f"{TCP_BYTES} {m.group(1)}", \
         f"the host peer got {linux.tcp!r}, the guest sent {m.group(1)}"
     assert m.group(2) == m.group(1), "the guest did not get the host's checksum back"
+
+
+@user_space_check
+def test_user_space_reads_the_hot_disk_and_sees_it_go(linux):
+    assert us_line(linux, "hotdisk") == f"hot {linux.hot_head.hex()}"
+    assert us_line(linux, "hotdisk-gone") == ""
 
 
 @user_space_check
