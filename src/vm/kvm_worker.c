@@ -1,5 +1,6 @@
 #include "vm/kvm_worker.h"
 #include "common/log.h"
+#include "vm/sandbox.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -65,6 +66,7 @@ static int guardian__run(void *arg)
 	uint64_t one = 1;
 	syscall(SYS_write, g->ready_fd, &one, sizeof(one));
 	syscall(SYS_prctl, PR_SET_NAME, "strata-guardian", 0, 0, 0);
+	sandbox__confine_self(); /* it shares our memory: no way around the filter */
 	struct pollfd p[2] = {{.fd = g->parent_pidfd, .events = POLLIN},
 			      {.fd = g->release_fd, .events = POLLIN}};
 	for (int tries = 0; tries < 1000; tries++)
@@ -111,6 +113,16 @@ void kvm_worker__release(void)
 	if (write(g->release_fd, &one, sizeof(one)) < 0)
 		st_debug("releasing the VM guardian: %s", strerror(errno));
 	g->teardown = NULL; /* released: the next machine's guardian goes first */
+	/* Its exit, racing the next machine's KVM_CREATE_VM, made that fail with
+	 * EINTR now and then (3 runs in 10 of a few hundred reboots each): the VM is
+	 * destroyed already, so it goes at once; give it up to a second. */
+	int pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		if (poll(&p, 1, 1000) == 1 && waitpid(g->pid, NULL, WNOHANG) == g->pid)
+			g->pid = 0; /* reaped: reap_guardians frees it */
+		close(pidfd);
+	}
 }
 
 bool kvm_worker__start_apart(int vcpu_fd, struct kvm_run *run, kvm_worker_teardown_fn *teardown,

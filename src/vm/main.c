@@ -15,6 +15,7 @@
 #include "vm/loop.h"
 #include "vm/nested.h"
 #include "vm/pvm_syscall.h"
+#include "vm/sandbox.h"
 #include "vm/options.h"
 #include "vm/pci_hotplug.h"
 #include "vm/vcpu.h"
@@ -366,14 +367,16 @@ int main(int argc, char **argv)
 			st_err_print(&err);
 		return r < 0 ? VM_EXIT_SETUP : 0;
 	}
+	sandbox__configure(vm->cfg.seccomp); /* for helpers started before the filter */
 	sigset_t kick;
 	sigemptyset(&kick);
 	sigaddset(&kick, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &kick, NULL); /* only vCPU threads take kicks */
 	signal(SIGPIPE, SIG_IGN);
 
+	/* the filter comes last: set-up may do what a running VMM never needs to */
 	if (console__open(&console, vm->cfg.console, &err) < 0 || vm__setup(vm, &err) < 0 ||
-	    io__setup(vm, &err) < 0 || vcpu__init_signals(&err) < 0) {
+	    io__setup(vm, &err) < 0 || vcpu__init_signals(&err) < 0 || sandbox__apply(vm->cfg.seccomp, &err) < 0) {
 		st_err_print(&err);
 		console__close(&console);
 		control__close();

@@ -1,4 +1,5 @@
 #include "vm/options.h"
+#include "vm/sandbox.h"
 #include "common/util.h"
 #include "vm/cpuid.h"
 #include "vm/hw/legacy.h"
@@ -27,6 +28,9 @@ static void options__usage(void)
 "      --rtc-base BASE      the CMOS clock: utc (default), localtime, or a start time\n"
 "                           YYYY-MM-DD[THH:MM:SS] (UTC) from which it runs; a time the\n"
 "                           guest writes moves it (as QEMU's -rtc base=)\n"
+"      --seccomp MODE       on (default): once set up, strata-vm and its threads may make\n"
+"                           only the system calls a VMM needs, a refused one ends it with\n"
+"                           one line naming it; log: allow and let the kernel log them; off\n"
 "      --console SPEC       stdio (default), socket:PATH, file:PATH or none\n"
 "      --control PATH       unix socket for JSON control commands\n"
 "      --cpu-template NAME  host (all KVM supports) or nested\n"
@@ -61,7 +65,7 @@ static void options__usage(void)
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
        OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK,
-       OPT_RINGS, OPT_PREALLOC, OPT_RTC_BASE };
+       OPT_RINGS, OPT_PREALLOC, OPT_RTC_BASE, OPT_SECCOMP };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -88,6 +92,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"virtio-rings", required_argument, NULL, OPT_RINGS},
 		{"mem-prealloc", no_argument, NULL, OPT_PREALLOC},
 		{"rtc-base", required_argument, NULL, OPT_RTC_BASE},
+		{"seccomp", required_argument, NULL, OPT_SECCOMP},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -163,6 +168,10 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			if (cfg->nr_nets == VM_MAX_DISKS)
 				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);
 			cfg->nets[cfg->nr_nets++] = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (sandbox__parse(optarg, &cfg->seccomp, err) < 0)
+				return -1;
 			break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+
+#include "vm/sandbox.h"
 #include <stdint.h>
 
 #include "common/err.h"
@@ -50,6 +52,7 @@ struct vm_config {
 	const char *vsock;          /* --vsock cid=N,uds=PATH */
 	bool virtio_packed;         /* --virtio-rings packed: offer VIRTIO_F_RING_PACKED */
 	struct rtc_base rtc_base;   /* --rtc-base */
+	enum sandbox_mode seccomp;  /* --seccomp (SANDBOX_ON unless given) */
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };

@@ -63,7 +63,7 @@ def test_bad_cpu_count(value, tmp_path):
 @pytest.mark.parametrize("opt,value", [("--on-reboot", "explode"), ("--console", "tty:/nope"),
                                        ("--cpu-features", "-no-such-feature"),
                                        ("--rtc-base", "2026-13-22"), ("--rtc-base", "yesterday"),
-                                       ("--rtc-base", "2026-11-22T25:00:00")])
+                                       ("--rtc-base", "2026-11-22T25:00:00"), ("--seccomp", "yes")])
 def test_bad_option_values(opt, value, tmp_path):
     bad([*kernel_args(vt.guest("hello")), opt, value], tmp_path)
 

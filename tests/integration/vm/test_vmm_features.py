@@ -161,3 +161,40 @@ def test_mem_prealloc_backs_all_guest_ram(tmp_path, prealloc):
         assert rss_kib >= 192 << 10, f"RSS {rss_kib} KiB with 192 MiB preallocated"
     else:
         assert rss_kib < 64 << 10, f"RSS {rss_kib} KiB for a guest that touches little of 192 MiB"
+
+
+def seccomp_of_tasks(pid):
+    """{task id: (comm, Seccomp mode)} for every thread of pid and of its
+    children that share its memory (the guardian, src/vm/kvm_worker.c)."""
+    out = {}
+    pids = [pid] + [int(c) for t in os.listdir(f"/proc/{pid}/task")
+                    for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+    for p in pids:
+        for t in os.listdir(f"/proc/{p}/task"):
+            try:
+                comm = open(f"/proc/{p}/task/{t}/comm").read().strip()
+                mode = re.search(r"^Seccomp:\s+(\d+)", open(f"/proc/{p}/task/{t}/status").read(), re.M)
+            except OSError:
+                continue
+            if comm.startswith("kvm-nx"):  # KVM's own worker: a kernel thread's
+                continue
+            out[int(t)] = (comm, int(mode.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("mode,expect", [(None, 2), ("log", 2), ("off", 0)])
+def test_seccomp_filter_on_every_task(mode, expect, tmp_path):
+    """Once set up, strata-vm's main thread, I/O thread, vCPUs and the guardian
+    sharing its memory all run under the seccomp filter (mode 2), unless
+    --seccomp off; what the filter refuses is in tests/unit/vm/test_sandbox.c,
+    and every other test runs strata-vm with the filter on."""
+    args = ["--cpus", "2"] + (["--seccomp", mode] if mode else [])
+    with vt.LiveVM("serial-echo", *args, tmp_path=tmp_path) as vm:
+        vm.wait_for("serial-echo: ready", timeout=30)
+        tasks = seccomp_of_tasks(vm.proc.pid)
+        comms = sorted(c for c, _ in tasks.values())
+        assert "iothread" in comms and comms.count("vcpu0") + comms.count("vcpu1") == 2, tasks
+        assert all(m == expect for _, m in tasks.values()), tasks
+        with vm.connect() as c:
+            assert "return" in c.execute("quit"), vm.describe()
+        assert vm.wait() == 0, vm.describe()
