@@ -99,6 +99,12 @@ static void allow(scmp_filter_ctx ctx, const char *name, unsigned n, const struc
 		die(name, rc);
 }
 
+/* Spelled out: the SCMP_A* macros leave a field to the compiler's default. */
+static struct scmp_arg_cmp arg(unsigned n, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){.arg = n, .op = op, .datum_a = a, .datum_b = b};
+}
+
 static scmp_filter_ctx policy(uint32_t def, int with_sanitizer)
 {
 	scmp_filter_ctx ctx = seccomp_init(def);
@@ -112,24 +118,24 @@ static scmp_filter_ctx policy(uint32_t def, int with_sanitizer)
 	/* files opened after set-up are disks: never created (with_sanitizer
 	 * allows every openat above: the runtime reads /proc) */
 	if (!with_sanitizer) {
-		struct scmp_arg_cmp no_create = SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | __O_TMPFILE, 0);
+		struct scmp_arg_cmp no_create = arg(2, SCMP_CMP_MASKED_EQ, O_CREAT | __O_TMPFILE, 0);
 		allow(ctx, "openat", 1, &no_create);
 	}
 	/* Zydis is dlopen()ed at the first instruction KVM cannot emulate: the
 	 * loader reads the stack limit (never sets it) */
-	struct scmp_arg_cmp get_only = SCMP_A2(SCMP_CMP_EQ, 0);
+	struct scmp_arg_cmp get_only = arg(2, SCMP_CMP_EQ, 0, 0);
 	allow(ctx, "prlimit64", 1, &get_only);
-	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	struct scmp_arg_cmp unix_only = arg(0, SCMP_CMP_EQ, AF_UNIX, 0);
 	allow(ctx, "socket", 1, &unix_only);
 	/* threads and the guardian share the address space; a fork never does */
-	struct scmp_arg_cmp shares_vm = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM);
+	struct scmp_arg_cmp shares_vm = arg(0, SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM);
 	allow(ctx, "clone", 1, &shares_vm);
 	/* clone3's flags are in memory, out of a filter's reach: glibc then uses clone */
 	int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (rc < 0)
 		die("clone3", rc);
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
-		struct scmp_arg_cmp req = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, ioctls[i].req & 0xffffffffu);
+		struct scmp_arg_cmp req = arg(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, ioctls[i].req & 0xffffffffu);
 		allow(ctx, "ioctl", 1, &req);
 	}
 	return ctx;
