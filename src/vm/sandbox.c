@@ -59,6 +59,12 @@ static void sandbox__refused(int sig, siginfo_t *si, void *ctx)
 }
 
 static enum sandbox_mode configured = SANDBOX_OFF;
+static bool applied;
+
+bool sandbox__applied(void)
+{
+	return applied;
+}
 
 void sandbox__configure(enum sandbox_mode mode)
 {
@@ -102,5 +108,6 @@ int sandbox__apply(enum sandbox_mode mode, struct st_err *err)
 		return st_fail_errno(err, "seccomp: installing the filter");
 	if (r > 0)
 		return st_fail(err, 0, "seccomp: thread %ld could not take the filter", r);
+	applied = true;
 	return 0;
 }

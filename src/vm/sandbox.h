@@ -5,6 +5,8 @@
 
 #include "common/err.h"
 
+#include <stdbool.h>
+
 enum sandbox_mode {
 	SANDBOX_ON,  /* a refused system call ends the VMM with one line naming it */
 	SANDBOX_LOG, /* refused calls are allowed and logged by the kernel (audit) */
@@ -21,6 +23,10 @@ int sandbox__apply(enum sandbox_mode mode, struct st_err *err);
  * unfiltered, it would be a way around the filter. Mode as last applied, or
  * as given to sandbox__configure. */
 void sandbox__configure(enum sandbox_mode mode);
+/* Whether the filter is in place: then no new io_uring can be set up (its
+ * operations would be out of the filter's sight), so disks attached at run
+ * time use a thread pool instead. */
+bool sandbox__applied(void);
 void sandbox__confine_self(void);
 
 #endif

@@ -66,6 +66,11 @@ struct disk {
 
 /* Opens a raw image; read_only opens it O_RDONLY. */
 int disk__open_raw(const char *path, bool read_only, struct disk **out, struct st_err *err);
+/* A raw disk's io_uring: created disabled, fd its only (fixed) file, event_fd
+ * its completion eventfd, restricted to reads, writes and fsyncs on that file,
+ * then enabled. 0 or -errno. */
+struct io_uring;
+int raw__ring_init(struct io_uring *ring, int fd, int event_fd);
 
 /* Any image the block layer knows (format "raw", "qcow2", or NULL to probe);
  * raw goes straight to disk__open_raw. */

@@ -119,6 +119,7 @@ static void raw__close(struct disk *dk)
 /* Reads, writes and flushes go to io_uring; the rare discards and zeroings
  * (fallocate, with fallbacks) run inline. */
 #define RAW_RING_ENTRIES 256
+#define RAW_FIXED_FILE 0 /* the disk's file, the only one its ring may use */
 
 static struct io_uring_sqe *raw__sqe(struct io_uring *ring)
 {
@@ -133,17 +134,17 @@ static void raw__prep(struct disk *dk, struct disk_io *io)
 	struct io_uring_sqe *sqe = raw__sqe(&((struct raw_async *)dk->opaque)->ring);
 	bool one = io->niov == 1; /* no iovec to import */
 	if (io->op == DISK_READ && one)
-		io_uring_prep_read(sqe, dk->fd, io->iov->iov_base, (unsigned)io->iov->iov_len, io->off);
+		io_uring_prep_read(sqe, RAW_FIXED_FILE, io->iov->iov_base, (unsigned)io->iov->iov_len, io->off);
 	else if (io->op == DISK_READ)
-		io_uring_prep_readv(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
+		io_uring_prep_readv(sqe, RAW_FIXED_FILE, io->iov, (unsigned)io->niov, io->off);
 	else if (io->op == DISK_WRITE && one)
-		io_uring_prep_write(sqe, dk->fd, io->iov->iov_base, (unsigned)io->iov->iov_len, io->off);
+		io_uring_prep_write(sqe, RAW_FIXED_FILE, io->iov->iov_base, (unsigned)io->iov->iov_len, io->off);
 	else if (io->op == DISK_WRITE)
-		io_uring_prep_writev(sqe, dk->fd, io->iov, (unsigned)io->niov, io->off);
+		io_uring_prep_writev(sqe, RAW_FIXED_FILE, io->iov, (unsigned)io->niov, io->off);
 	else
-		io_uring_prep_fsync(sqe, dk->fd, IORING_FSYNC_DATASYNC);
-	if (((struct raw_async *)dk->opaque)->punt)
-		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+		io_uring_prep_fsync(sqe, RAW_FIXED_FILE, IORING_FSYNC_DATASYNC);
+	/* the ring's restrictions require its one registered file (raw__ring_init) */
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE | (((struct raw_async *)dk->opaque)->punt ? IOSQE_ASYNC : 0));
 	io_uring_sqe_set_data(sqe, io);
 }
 
@@ -349,12 +350,38 @@ static const struct disk_ops raw_uring_ops = {
 	.submit = raw__submit, .commit = raw__commit, .reap = raw__reap,
 };
 
+/* io_uring operations are not system calls: the seccomp filter never sees
+ * them. So each disk's ring is born disabled, gets the disk's file as its only
+ * registered file and its eventfd, and is restricted before it is enabled:
+ * reads, writes and data syncs, on that file only, no more registrations. */
+int raw__ring_init(struct io_uring *ring, int fd, int event_fd)
+{
+	struct io_uring_params p = {.flags = IORING_SETUP_R_DISABLED};
+	int r = io_uring_queue_init_params(RAW_RING_ENTRIES, ring, &p);
+	if (r < 0)
+		return r;
+	struct io_uring_restriction res[] = {
+		{.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READ},
+		{.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV},
+		{.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITE},
+		{.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV},
+		{.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC},
+		{.opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE},
+		{.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_ASYNC},
+	};
+	if ((r = io_uring_register_files(ring, &fd, 1)) < 0 || (r = io_uring_register_eventfd(ring, event_fd)) < 0 ||
+	    (r = io_uring_register_restrictions(ring, res, sizeof(res) / sizeof(res[0]))) < 0 ||
+	    (r = io_uring_enable_rings(ring)) < 0) {
+		io_uring_queue_exit(ring);
+		return r;
+	}
+	return 0;
+}
+
 static void raw__start_uring(struct disk *dk, const char *path)
 {
 	struct raw_async *ra = calloc(1, sizeof(*ra));
-	int r = ra ? io_uring_queue_init(RAW_RING_ENTRIES, &ra->ring, 0) : -ENOMEM;
-	if (r == 0 && (r = io_uring_register_eventfd(&ra->ring, dk->event_fd)) < 0)
-		io_uring_queue_exit(&ra->ring);
+	int r = ra ? raw__ring_init(&ra->ring, dk->fd, dk->event_fd) : -ENOMEM;
 	if (r < 0) {
 		free(ra);
 		st_warn("%s: no io_uring (%s): requests run one at a time on the I/O thread", path,

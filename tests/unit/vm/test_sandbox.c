@@ -98,6 +98,13 @@ static int do_tiocsti(void)
 }
 static int do_ptrace(void) { return (int)syscall(SYS_ptrace, 0, 0, 0, 0); }
 
+/* a new io_uring is answered EPERM: its operations would be out of sight */
+static int do_uring_setup(void)
+{
+	char params[120] = {0};
+	return syscall(SYS_io_uring_setup, 4, params) == -1 && errno == EPERM ? 0 : -1;
+}
+
 static void *thread_fn(void *arg) { return arg; }
 
 /* pthread_create: clone3 is answered ENOSYS, glibc falls back to clone */
@@ -141,6 +148,7 @@ static void test_what_a_vmm_does_is_allowed(void **state)
 	expect_allowed(SANDBOX_ON, do_open_existing, "open an existing file read-only");
 	expect_allowed(SANDBOX_ON, do_thread, "a thread");
 	expect_allowed(SANDBOX_ON, do_io, "pipe I/O");
+	expect_allowed(SANDBOX_ON, do_uring_setup, "io_uring_setup answered EPERM");
 }
 
 static void test_log_mode_refuses_nothing(void **state)
