@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int raw__rw(struct disk *dk, const struct iovec *iov, int n, uint64_t off, bool write)
@@ -354,6 +355,11 @@ static const struct disk_ops raw_uring_ops = {
  * them. So each disk's ring is born disabled, gets the disk's file as its only
  * registered file and its eventfd, and is restricted before it is enabled:
  * reads, writes and data syncs, on that file only, no more registrations. */
+static int raw__ring_register(struct io_uring *ring, unsigned op, void *arg, unsigned n)
+{
+	return syscall(SYS_io_uring_register, ring->ring_fd, op, arg, n) < 0 ? -errno : 0;
+}
+
 int raw__ring_init(struct io_uring *ring, int fd, int event_fd)
 {
 	struct io_uring_params p = {.flags = IORING_SETUP_R_DISABLED};
@@ -369,9 +375,11 @@ int raw__ring_init(struct io_uring *ring, int fd, int event_fd)
 		{.opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE},
 		{.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_ASYNC},
 	};
+	/* restrictions and enabling as raw calls: Debian's shared liburing 2.3
+	 * does not export its wrappers for them (the static library does) */
 	if ((r = io_uring_register_files(ring, &fd, 1)) < 0 || (r = io_uring_register_eventfd(ring, event_fd)) < 0 ||
-	    (r = io_uring_register_restrictions(ring, res, sizeof(res) / sizeof(res[0]))) < 0 ||
-	    (r = io_uring_enable_rings(ring)) < 0) {
+	    (r = raw__ring_register(ring, IORING_REGISTER_RESTRICTIONS, res, sizeof(res) / sizeof(res[0]))) < 0 ||
+	    (r = raw__ring_register(ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) < 0) {
 		io_uring_queue_exit(ring);
 		return r;
 	}
