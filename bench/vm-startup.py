@@ -164,6 +164,9 @@ def main():
     vmms = {
         "strata-vm": (sv + [str(tiny), "--memory", mem], sv + [str(idle), "--memory"],
                       0, "tiny.elf (PVH, debug exit)"),
+        # what the seccomp filter costs (on by default; docs/vm-machine.md)
+        "  --seccomp off": (sv + [str(tiny), "--seccomp", "off", "--memory", mem],
+                            sv + [str(idle), "--seccomp", "off", "--memory"], 0, "the same, no filter"),
     }
     skipped = {}
     if a.qemu:
