@@ -89,6 +89,39 @@ static void print_ifaddr(json_t *r)
 	json_decref(rows);
 }
 
+/* virsh domblklist: the definition's disks, and while the domain runs the
+ * VMM's device for each (found by its serial, the target), or a disk the
+ * guest has not yet ejected after a detach. */
+static void print_blklist(json_t *r)
+{
+	json_t *rows = json_array(), *devs = json_object_get(r, "devices");
+	size_t i, j;
+	json_t *disk, *dev;
+	json_array_foreach(json_object_get(json_object_get(r, "definition"), "disks"), i, disk) {
+		const char *target = json_string_value(json_object_get(disk, "target"));
+		const char *name = json_is_array(devs) ? "(not in the guest)" : "-";
+		json_array_foreach(devs, j, dev) {
+			const char *serial = json_string_value(json_object_get(dev, "serial"));
+			if (serial && target && !strcmp(serial, target))
+				name = json_string_value(json_object_get(dev, "name"));
+		}
+		json_array_append_new(rows, json_pack("[s, s, s, s, s]", target,
+						      json_string_value(json_object_get(disk, "path")),
+						      json_string_value(json_object_get(disk, "format")),
+						      json_is_true(json_object_get(disk, "readonly")) ? "ro" : "rw", name));
+	}
+	json_array_foreach(devs, j, dev) { /* detached from the definition, not yet ejected */
+		if (json_is_true(json_object_get(dev, "unplug_pending")))
+			json_array_append_new(rows, json_pack("[s, s, s, s, s]",
+							      json_string_value(json_object_get(dev, "serial")),
+							      json_string_value(json_object_get(dev, "path")), "-", "-",
+							      "(being ejected)"));
+	}
+	static const char *const h[] = {"Target", "Source", "Format", "Mode", "Device", NULL};
+	cli__table(h, rows);
+	json_decref(rows);
+}
+
 static void print_done(const char *what, json_t *r)
 {
 	printf("Domain '%s' %s\n", json_string_value(json_object_get(r, "name")), what);
@@ -409,7 +442,7 @@ int cli__domain_command(struct cli *c, const char *cmd, struct st_err *err)
 		{"start", "POST", "/start", print_started},       {"destroy", "POST", "/destroy", print_destroyed},
 		{"reboot", "POST", "/reboot", print_rebooted},    {"suspend", "POST", "/suspend", print_suspended},
 		{"resume", "POST", "/resume", print_resumed},     {"dominfo", "GET", "", print_info},
-		{"domifaddr", "GET", "/interfaces", print_ifaddr},
+		{"domifaddr", "GET", "/interfaces", print_ifaddr}, {"domblklist", "GET", "", print_blklist},
 	};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(simple); i++) {
 		if (strcmp(cmd, simple[i].cmd))

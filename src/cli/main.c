@@ -22,7 +22,7 @@ static void usage(FILE *f)
 "           suspend NAME   resume NAME   dominfo NAME   domifaddr NAME   dumpxml NAME   console NAME\n"
 "           autostart NAME [--disable]   event [--domain NAME] [--count N] [--timeout S]\n"
 "           attach-disk NAME SOURCE [TARGET] [--pool POOL] [--format raw|qcow2] [--readonly]\n"
-"           detach-disk NAME TARGET\n"
+"           detach-disk NAME TARGET   domblklist NAME\n"
 "Storage:   pool-list   pool-define FILE   pool-define-as NAME dir PATH|logical VG   pool-info POOL\n"
 "           pool-undefine POOL   vol-list POOL   vol-info VOL --pool POOL   vol-path VOL --pool POOL\n"
 "           vol-create-as POOL NAME CAPACITY [--format raw|qcow2]   vol-delete VOL --pool POOL\n"

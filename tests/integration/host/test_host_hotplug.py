@@ -31,7 +31,7 @@ def test_attach_read_detach_while_running(stratad, tmp_path):
     head = os.urandom(4096)
     hot = tmp_path / "hot.raw"
     hot.write_bytes(head + bytes((1 << 20) - 4096))
-    define(d, "hp", {"os": {"kernel": guest("pci-hotplug"), "cmdline": "rounds=1 hold=1"}})
+    define(d, "hp", {"os": {"kernel": guest("pci-hotplug"), "cmdline": "rounds=1 ejectwait=1 hold=1"}})
     ev = Events(d)
     d.cli("start", "hp")
     ev.expect("hp", "started")
@@ -51,6 +51,8 @@ def test_attach_read_detach_while_running(stratad, tmp_path):
     assert [x["target"] for x in info["definition"]["disks"]] == ["vdc"]
     hot_dev = [x for x in info["devices"] if x.get("serial") == "vdc"]
     assert len(hot_dev) == 1 and hot_dev[0]["path"] == str(hot), info["devices"]
+    rows = [line.split() for line in d.cli("domblklist", "hp").stdout.splitlines()[2:]]
+    assert rows == [["vdc", str(hot), "raw", "rw", hot_dev[0]["name"]]], rows
     r = d.cli("attach-disk", "hp", str(hot), "vdc", check=False)
     assert r.returncode == 1 and "already has a disk vdc" in r.stderr, r
     r = d.cli("detach-disk", "hp", "vdx", check=False)
@@ -59,6 +61,11 @@ def test_attach_read_detach_while_running(stratad, tmp_path):
     assert "the guest ejects it" in out, out
     assert ev.expect("hp", "disk-detach-requested")[0]["reason"] == "vdc"
     assert disks(d, "hp") == []
+    # the guest holds the eject until it gets a byte on its console
+    wait_console(d, "hp", "removal of slot")
+    rows = [line.split() for line in d.cli("domblklist", "hp").stdout.splitlines()[2:]]
+    assert rows == [["vdc", str(hot), "-", "-", "(being", "ejected)"]], rows
+    d.cli("console", "hp", input="e")
     # the guest ejects the slot, ends its one round and waits
     console = wait_console(d, "hp", "hotplug: done")
     assert "round 1: slot" in console and "ejected" in console, console[-2000:]
@@ -86,6 +93,8 @@ def test_attach_and_detach_while_shut_off(stratad, tmp_path):
     assert [(x["target"], x["format"], x.get("pool"), x["readonly"]) for x in got] == \
         [("vda", "raw", None, True), ("vdb", "qcow2", "hpp", False)], got
     assert '<source pool="hpp" volume="data.qcow2"/>' in d.cli("dumpxml", "off").stdout
+    rows = [line.split() for line in d.cli("domblklist", "off").stdout.splitlines()[2:]]
+    assert rows == [["vda", str(raw), "raw", "ro", "-"], ["vdb", str(pool / "data.qcow2"), "qcow2", "rw", "-"]], rows
     r = d.cli("attach-disk", "off", "nosuch.qcow2", "--pool", "hpp", check=False)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r
     r = d.cli("attach-disk", "nodom", str(raw), check=False)
