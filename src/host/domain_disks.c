@@ -148,8 +148,9 @@ int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t
 		char why[96];
 		snprintf(why, sizeof(why), "%s %s", target, ret ? "attached to the running guest" : "added");
 		events__emit("disk-attached", "domain", d->name, d->uuid, why);
-		*out = json_incref(disk);
-		if (ret)
+		/* a copy: the stored definition shares disk, and "device" is no field of it */
+		*out = json_deep_copy(disk);
+		if (ret && *out)
 			json_object_set(*out, "device", json_object_get(ret, "device"));
 	}
 	json_decref(ret);

@@ -49,6 +49,7 @@ def test_attach_read_detach_while_running(stratad, tmp_path):
     assert f"reads {head[:16].hex()} fnv {fnv(head):016x}" in console, console
     info = json.loads(d.cli("--json", "dominfo", "hp").stdout)
     assert [x["target"] for x in info["definition"]["disks"]] == ["vdc"]
+    assert "device" not in info["definition"]["disks"][0], "the reply's device leaked into the definition"
     hot_dev = [x for x in info["devices"] if x.get("serial") == "vdc"]
     assert len(hot_dev) == 1 and hot_dev[0]["path"] == str(hot), info["devices"]
     rows = [line.split() for line in d.cli("domblklist", "hp").stdout.splitlines()[2:]]
