@@ -5,7 +5,6 @@
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/helper.h"
-#include "host/storage.h"
 #include "host/store.h"
 #include "host/vmproc.h"
 
@@ -38,11 +37,6 @@ static json_t *disk_by_target(const struct dom *d, const char *target, size_t *i
 		}
 	}
 	return NULL;
-}
-
-static int resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
-{
-	return storage__volume_path(ctx, pool, volume, path, err);
 }
 
 /* The definition with disks replaced, stored first, then kept in memory. */
@@ -118,7 +112,7 @@ int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t
 	while (dflt[2] < 'z' && disk_by_target(d, dflt, NULL))
 		dflt[2]++;
 	json_t *disk;
-	if (domdef__check_disk(in, dflt, resolve_volume, h, &disk, err) < 0) {
+	if (domdef__check_disk(in, dflt, domains__resolve_volume, h, &disk, err) < 0) {
 		err->errnum = err->errnum == ENOENT ? ENOENT : EINVAL;
 		return -1;
 	}

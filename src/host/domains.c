@@ -172,7 +172,7 @@ static void dom__ended(struct host *h, struct dom *d)
 		st_warn("domain %s: restart failed: %s", d->name, err.msg);
 }
 
-static int resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
+int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
 {
 	return storage__volume_path(ctx, pool, volume, path, err);
 }
@@ -180,7 +180,7 @@ static int resolve_volume(void *ctx, const char *pool, const char *volume, char 
 int domains__define(struct host *h, const json_t *input, struct dom **out, struct st_err *err)
 {
 	json_t *def;
-	if (domdef__check(input, resolve_volume, h, &def, err) < 0) {
+	if (domdef__check(input, domains__resolve_volume, h, &def, err) < 0) {
 		err->errnum = EINVAL;
 		return -1;
 	}

@@ -35,6 +35,8 @@ char *domains__run_file(struct host *h, const struct dom *d, const char *suffix)
  * to eject it. */
 int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err);
 int domains__detach_disk(struct host *h, struct dom *d, const char *target, struct st_err *err);
+/* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
+int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err);
 /* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
 char *domains__disk_spec(const json_t *disk);
 
