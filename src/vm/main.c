@@ -47,22 +47,6 @@ static struct {
 	bool in_watched;
 } io;
 
-static int vm__build_cmdline(struct vm *vm, struct st_err *err)
-{
-	const char *user = vm->cfg.cmdline;
-	const char *ours = nested__kernel_options();
-	size_t n = strlen(user) + strlen(ours) + 2;
-	vm->cmdline = malloc(n);
-	if (!vm->cmdline)
-		return st_fail(err, ENOMEM, "cmdline");
-	/* The user's own options come last, so they win where they repeat ours. */
-	if (vm->nested)
-		snprintf(vm->cmdline, n, "%s%s%s", ours, *user ? " " : "", user);
-	else
-		snprintf(vm->cmdline, n, "%s", user);
-	return 0;
-}
-
 static int vm__setup_devices(struct vm *vm, struct st_err *err)
 {
 	static const struct {
@@ -181,8 +165,6 @@ static int vm__setup(struct vm *vm, struct st_err *err)
 		     (vm->cfg.profile == HOST_PROFILE_AUTO && nested__host_is_pvm());
 	if (vm->nested)
 		st_info("nested host profile: CPU template 'nested', kernel options added");
-	if (vm__build_cmdline(vm, err) < 0)
-		return -1;
 	const char *tmpl = vm->cfg.cpu_template ? vm->cfg.cpu_template : vm->nested ? "nested" : "host";
 	vm->nr_vcpus = vm->cfg.cpus;
 	if (cpuid__init(vm->kvm.sys_fd, tmpl, vm->cfg.cpu_features, vm->nr_vcpus, &vm->cpuid, err) < 0)
