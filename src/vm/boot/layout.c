@@ -1,12 +1,13 @@
 /* What strata-vm itself places in guest RAM for a boot, so that a kernel may
  * load anywhere else (a multiboot kernel at 0x8000 is fine). */
 #include "vm/boot/layout.h"
-#include "vm/boot/boot.h"
-#include "vm/pvm_syscall.h"
-#include "vm/vm.h"
 
 #include <stdbool.h>
 #include <string.h>
+
+#include "vm/boot/boot.h"
+#include "vm/pvm_syscall.h"
+#include "vm/vm.h"
 
 struct claim {
 	uint64_t start, size;
