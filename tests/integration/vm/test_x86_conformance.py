@@ -59,3 +59,14 @@ def test_multiboot_kernel_loads_below_1mib():
     assert "multiboot: magic 2badb002, info at 6000" in r.out, str(r)
     assert "multiboot: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
+
+
+def test_rtc_uip_edge_update_and_alarm_interrupts():
+    """Register A showed no update-in-progress ever (a guest waiting for the
+    UIP edge waited for ever), and there was no update-ended or alarm
+    interrupt. The guest's waits are bounded by the RTC's own seconds."""
+    r = vt.run_guest("rtc-irq", timeout=180)
+    assert "rtc-irq: UIP edge seen" in r.out, str(r)
+    assert "rtc-irq: 3 update-ended interrupts" in r.out, str(r)
+    assert "rtc-irq: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)
