@@ -22,6 +22,18 @@ int st_fail(struct st_err *err, int errnum, const char *fmt, ...)
 /* Like st_fail with errnum = errno, captured before anything can change it. */
 #define st_fail_errno(err, ...) st_fail((err), errno, __VA_ARGS__)
 
+/* Fails like st_fail, but cls is the error's class, not an errno worth
+ * printing (the message gets no strerror() suffix): EINVAL bad input,
+ * ENOENT no such object, EEXIST/EBUSY conflict, EACCES refused, E2BIG too
+ * large. Servers map the class to a status (http_server__status_of). */
+#define err__fail_class(err, cls, ...) err__class((err), (cls), st_fail((err), 0, __VA_ARGS__))
+static inline int err__class(struct st_err *err, int cls, int rc)
+{
+	if (err)
+		err->errnum = cls;
+	return rc;
+}
+
 /* Prepend "context: " to an already-set error; returns -1 for tail calls. */
 int st_err_prefix(struct st_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,9 +1,10 @@
-#include "cli/http.h"
+#include "common/http_client.h"
 #include "common/cleanup.h"
 #include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -13,42 +14,67 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int http__connect(const struct http_target *t, struct st_err *err)
+/* What the server is called in messages. */
+static const char *server_name(const struct http_client_target *t)
+{
+	return t->server ? t->server : "stratad";
+}
+
+static int connect_target(const struct http_client_target *t, struct st_err *err)
 {
 	int fd = t->tcp ? st_tcp_connect(t->tcp, err) : st_unix_connect(t->unix_path, err);
 	if (fd < 0 && err && err->errnum) /* a refused connection: say whose */
-		return st_fail(err, err->errnum, "cannot connect to stratad at %s%s", t->tcp ? t->tcp : t->unix_path,
-			       t->tcp ? "" : " (is it running? --socket or STRATA_SOCKET)");
+		return st_fail(err, err->errnum, "cannot connect to %s at %s%s", server_name(t),
+			       t->tcp ? t->tcp : t->unix_path,
+			       t->tcp || t->server ? "" : " (is it running? --socket or STRATA_SOCKET)");
 	return fd;
 }
 
-static int send_head_upgrade(int fd, const struct http_target *t, const char *method, const char *path,
-			     const char *ctype, int64_t len, const char *upgrade, struct st_err *err)
+/* snprintf at *n that stops at the end of buf: a too long head is then seen by *n >= size. */
+static void append(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t size, size_t *n, const char *fmt, ...)
 {
-	char head[2048];
-	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.%d\r\nHost: stratad\r\n", method, path, upgrade ? 1 : 0);
-	if (upgrade)
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: Upgrade\r\nUpgrade: %s\r\n", upgrade);
-	if (t->tcp && t->token)
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Authorization: Bearer %s\r\n", t->token);
-	if (ctype)
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\n", ctype);
-	if (len >= 0)
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %lld\r\n", (long long)len);
-	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	if ((size_t)n >= sizeof(head))
-		return st_fail(err, 0, "request path too long");
-	return st_write_all(fd, head, (size_t)n, err);
+	if (*n >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	*n += r < 0 ? size : (size_t)r;
 }
 
-static int send_head(int fd, const struct http_target *t, const char *method, const char *path, const char *ctype,
+static int send_head_upgrade(int fd, const struct http_client_target *t, const char *method, const char *path,
+			     const char *ctype, int64_t len, const char *upgrade, struct st_err *err)
+{
+	char head[4096];
+	size_t n = 0;
+	append(head, sizeof(head), &n, "%s %s HTTP/1.%d\r\nHost: %s\r\n", method, path, upgrade ? 1 : 0,
+	       t->tcp ? t->tcp : "localhost");
+	if (upgrade)
+		append(head, sizeof(head), &n, "Connection: Upgrade\r\nUpgrade: %s\r\n", upgrade);
+	if (t->tcp && t->token)
+		append(head, sizeof(head), &n, "Authorization: Bearer %s\r\n", t->token);
+	for (const char *const *h = t->headers; h && *h; h++)
+		append(head, sizeof(head), &n, "%s\r\n", *h);
+	if (ctype)
+		append(head, sizeof(head), &n, "Content-Type: %s\r\n", ctype);
+	if (len >= 0)
+		append(head, sizeof(head), &n, "Content-Length: %lld\r\n", (long long)len);
+	append(head, sizeof(head), &n, "\r\n");
+	if (n >= sizeof(head))
+		return st_fail(err, 0, "request head too long");
+	return st_write_all(fd, head, n, err);
+}
+
+static int send_head(int fd, const struct http_client_target *t, const char *method, const char *path, const char *ctype,
 		     int64_t len, struct st_err *err)
 {
 	return send_head_upgrade(fd, t, method, path, ctype, len, NULL, err);
 }
 
 /* Reads up to the end of the headers; leftover body bytes go to *rest. */
-static int read_head(int fd, unsigned *status, char *rest, size_t *rest_len, struct st_err *err)
+static int read_head(int fd, const struct http_client_target *t, struct http_client_resp *out, char *rest,
+		     size_t *rest_len, struct st_err *err)
 {
 	char buf[8192];
 	size_t have = 0;
@@ -60,14 +86,18 @@ static int read_head(int fd, unsigned *status, char *rest, size_t *rest_len, str
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return st_fail(err, n < 0 ? errno : 0, "stratad closed the connection without a reply");
+			return st_fail(err, n < 0 ? errno : 0, "%s closed the connection without a reply", server_name(t));
 		have += (size_t)n;
 		buf[have] = 0;
 		end = strstr(buf, "\r\n\r\n");
 	}
-	if (sscanf(buf, "HTTP/%*s %u", status) != 1)
-		return st_fail(err, 0, "unreadable reply from stratad");
+	if (sscanf(buf, "HTTP/%*s %u", &out->status) != 1)
+		return st_fail(err, 0, "unreadable reply from %s", server_name(t));
 	size_t head = (size_t)(end + 4 - buf);
+	if (out->keep_head) {
+		free(out->head);
+		out->head = strndup(buf, head);
+	}
 	*rest_len = have - head;
 	memcpy(rest, end + 4, *rest_len);
 	return 0;
@@ -82,10 +112,10 @@ static void progress(const char *what, uint64_t done, uint64_t total)
 		fprintf(stderr, "\r%s %llu MiB", what, (unsigned long long)(done >> 20));
 }
 
-int http__transfer(const struct http_target *t, const char *method, const char *path, int upload_fd,
-		   uint64_t size, FILE *sink, int show_progress, struct http_resp *out, struct st_err *err)
+int http_client__transfer(const struct http_client_target *t, const char *method, const char *path, int upload_fd,
+		   uint64_t size, FILE *sink, int show_progress, struct http_client_resp *out, struct st_err *err)
 {
-	cleanup_close int fd = http__connect(t, err);
+	cleanup_close int fd = connect_target(t, err);
 	if (fd < 0)
 		return -1;
 	if (send_head(fd, t, method, path, upload_fd >= 0 ? "application/octet-stream" : NULL,
@@ -111,7 +141,7 @@ int http__transfer(const struct http_target *t, const char *method, const char *
 	}
 	char rest[8192];
 	size_t rest_len;
-	if (read_head(fd, &out->status, rest, &rest_len, err) < 0)
+	if (read_head(fd, t, out, rest, &rest_len, err) < 0)
 		return -1;
 	size_t cap = 4096;
 	out->len = 0;
@@ -161,10 +191,10 @@ int http__transfer(const struct http_target *t, const char *method, const char *
 	return 0;
 }
 
-int http__request(const struct http_target *t, const char *method, const char *path, const char *ctype,
-		  const char *body, size_t len, struct http_resp *out, struct st_err *err)
+int http_client__request(const struct http_client_target *t, const char *method, const char *path, const char *ctype,
+		  const char *body, size_t len, struct http_client_resp *out, struct st_err *err)
 {
-	cleanup_close int fd = http__connect(t, err);
+	cleanup_close int fd = connect_target(t, err);
 	if (fd < 0)
 		return -1;
 	if (send_head(fd, t, method, path, body ? ctype : NULL, body ? (int64_t)len : -1, err) < 0 ||
@@ -172,7 +202,7 @@ int http__request(const struct http_target *t, const char *method, const char *p
 		return -1;
 	char rest[8192];
 	size_t rest_len;
-	if (read_head(fd, &out->status, rest, &rest_len, err) < 0)
+	if (read_head(fd, t, out, rest, &rest_len, err) < 0)
 		return -1;
 	size_t cap = rest_len + 4096;
 	out->body = malloc(cap);
@@ -216,9 +246,9 @@ static int stream_refused(int fd, unsigned status, size_t len, struct st_err *er
 	return -(int)status;
 }
 
-int http__open_stream(const struct http_target *t, const char *path, const char *upgrade, struct st_err *err)
+int http_client__open_stream(const struct http_client_target *t, const char *path, const char *upgrade, struct st_err *err)
 {
-	cleanup_close int fd = http__connect(t, err);
+	cleanup_close int fd = connect_target(t, err);
 	if (fd < 0)
 		return -1;
 	/* the headers are read byte by byte so nothing of the stream is consumed */
@@ -232,7 +262,7 @@ int http__open_stream(const struct http_target *t, const char *path, const char 
 		char c;
 		ssize_t r = read(fd, &c, 1);
 		if (r <= 0)
-			return st_fail(err, 0, "stratad closed the connection");
+			return st_fail(err, 0, "%s closed the connection", server_name(t));
 		if (c != '\n') {
 			if (n < sizeof(line) - 1)
 				line[n++] = c;
@@ -240,7 +270,7 @@ int http__open_stream(const struct http_target *t, const char *path, const char 
 		}
 		line[n && line[n - 1] == '\r' ? n - 1 : n] = 0;
 		if (!status && sscanf(line, "HTTP/%*s %u", &status) != 1)
-			return st_fail(err, 0, "unreadable reply from stratad");
+			return st_fail(err, 0, "unreadable reply from %s", server_name(t));
 		if (!strncasecmp(line, "Content-Length:", 15))
 			body_len = strtoull(line + 15, NULL, 10);
 		if (!line[0])
@@ -252,17 +282,17 @@ int http__open_stream(const struct http_target *t, const char *path, const char 
 	return st_steal_fd(&fd);
 }
 
-int http__json(const struct http_target *t, const char *method, const char *path, const json_t *body,
+int http_client__json(const struct http_client_target *t, const char *method, const char *path, const json_t *body,
 	       json_t **out, struct st_err *err)
 {
 	cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct http_resp r = {0};
-	if (http__request(t, method, path, "application/json", text, text ? strlen(text) : 0, &r, err) < 0) {
-		free(r.body);
+	struct http_client_resp r = {0};
+	if (http_client__request(t, method, path, "application/json", text, text ? strlen(text) : 0, &r, err) < 0) {
+		http_client__resp_free(&r);
 		return -1;
 	}
 	json_t *j = json_loadb(r.body, r.len, 0, NULL);
-	free(r.body);
+	http_client__resp_free(&r);
 	if (r.status >= 300) {
 		const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 		st_fail(err, 0, "%s", msg ? msg : "request failed");
@@ -271,7 +301,30 @@ int http__json(const struct http_target *t, const char *method, const char *path
 		return -(int)r.status;
 	}
 	if (!j)
-		return st_fail(err, 0, "unreadable reply from stratad");
+		return st_fail(err, 0, "unreadable reply from %s", server_name(t));
 	*out = j;
 	return 0;
+}
+
+const char *http_client__header(const struct http_client_resp *r, const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name);
+	for (const char *line = r->head ? strstr(r->head, "\r\n") : NULL; line; line = strstr(line, "\r\n")) {
+		line += 2;
+		if (strncasecmp(line, name, n) || line[n] != ':')
+			continue;
+		const char *v = line + n + 1;
+		v += strspn(v, " \t");
+		snprintf(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
+		return buf;
+	}
+	return NULL;
+}
+
+void http_client__resp_free(struct http_client_resp *r)
+{
+	free(r->body);
+	free(r->head);
+	r->body = r->head = NULL;
+	r->len = 0;
 }
