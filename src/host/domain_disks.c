@@ -1,5 +1,6 @@
 /* Hot disks: a domain's disks changed while it is defined, or while it runs
  * (strata-vm's disk-attach and disk-detach, ACPI PCI hotplug in the guest). */
+#include "host/domain_disks.h"
 #include "common/cleanup.h"
 #include "host/domains.h"
 #include "host/domdef.h"
@@ -13,17 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The target is the serial: that is how a running disk is found again. */
-char *domains__disk_spec(const json_t *disk)
-{
-	char *spec;
-	if (asprintf(&spec, "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-		     json_string_value(json_object_get(disk, "format")), json_string_value(json_object_get(disk, "target")),
-		     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
-		return NULL;
-	return spec;
-}
 
 static json_t *disk_by_target(const struct dom *d, const char *target, size_t *index)
 {
@@ -92,21 +82,21 @@ static int dom__attach_live(const char *ctl, const struct dom *d, const json_t *
 	if (found < 0)
 		return -1;
 	if (found) /* detached from the definition, not yet ejected by the guest */
-		return host__fail(err, EBUSY, "disk %s of '%s' is still being detached", target, d->name);
+		return err__fail_class(err, EBUSY, "disk %s of '%s' is still being detached", target, d->name);
 	cleanup_free char *spec = domains__disk_spec(disk);
 	json_t *args = spec ? json_pack("{s:s}", "disk", spec) : NULL;
 	int rc = args ? vmproc__control_args(ctl, "disk-attach", args, ret, err) : st_fail(err, ENOMEM, "attach");
 	json_decref(args);
 	if (rc < 0 && args)
-		return host__class(err, EINVAL, st_err_prefix(err, "attach %s to '%s'", target, d->name));
+		return err__class(err, EINVAL, st_err_prefix(err, "attach %s to '%s'", target, d->name));
 	return rc;
 }
 
-int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err)
+int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err)
 {
 	json_t *disks = json_object_get(d->def, "disks");
 	if (json_array_size(disks) >= DOMDEF_DISKS_MAX)
-		return host__fail(err, EBUSY, "domain '%s' has %d disks already, the most it can have", d->name,
+		return err__fail_class(err, EBUSY, "domain '%s' has %d disks already, the most it can have", d->name,
 				  DOMDEF_DISKS_MAX);
 	char dflt[4] = "vda";
 	while (dflt[2] < 'z' && disk_by_target(d, dflt, NULL))
@@ -120,9 +110,9 @@ int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t
 	const char *path = json_string_value(json_object_get(disk, "path"));
 	int rc = 0;
 	if (disk_by_target(d, target, NULL))
-		rc = host__fail(err, EEXIST, "domain '%s' already has a disk %s", d->name, target);
+		rc = err__fail_class(err, EEXIST, "domain '%s' already has a disk %s", d->name, target);
 	else if (access(path, json_is_true(json_object_get(disk, "readonly")) ? R_OK : R_OK | W_OK) < 0)
-		rc = host__fail(err, EINVAL, "disk %s: %s: %s", target, path, strerror(errno));
+		rc = err__fail_class(err, EINVAL, "disk %s: %s: %s", target, path, strerror(errno));
 	json_t *ret = NULL;
 	cleanup_free char *ctl = domains__run_file(h, d, "ctl");
 	if (rc == 0 && !ctl)
@@ -152,11 +142,11 @@ int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t
 	return rc;
 }
 
-int domains__detach_disk(struct host *h, struct dom *d, const char *target, struct st_err *err)
+int domain_disks__detach(struct host *h, struct dom *d, const char *target, struct st_err *err)
 {
 	size_t index;
 	if (!disk_by_target(d, target, &index))
-		return host__fail(err, ENOENT, "domain '%s' has no disk %s", d->name, target);
+		return err__fail_class(err, ENOENT, "domain '%s' has no disk %s", d->name, target);
 	bool live = false;
 	if (d->state != DOM_SHUTOFF) {
 		cleanup_free char *ctl = domains__run_file(h, d, "ctl");
@@ -164,9 +154,9 @@ int domains__detach_disk(struct host *h, struct dom *d, const char *target, stru
 		int found = ctl ? running_device(ctl, target, &devs, &dev, err) : st_fail(err, ENOMEM, "detach");
 		int rc = found < 0 ? -1 : 0;
 		if (found > 0 && json_is_true(json_object_get(dev, "unplug_pending")))
-			rc = host__fail(err, EBUSY, "disk %s of '%s' is being detached already", target, d->name);
+			rc = err__fail_class(err, EBUSY, "disk %s of '%s' is being detached already", target, d->name);
 		else if (found > 0 && dom__control_device(ctl, "disk-detach", json_object_get(dev, "name"), err) < 0)
-			rc = host__class(err, EBUSY, st_err_prefix(err, "detach %s from '%s'", target, d->name));
+			rc = err__class(err, EBUSY, st_err_prefix(err, "detach %s from '%s'", target, d->name));
 		live = found > 0;
 		json_decref(devs);
 		if (rc < 0)

@@ -37,7 +37,7 @@ struct dom *domains__find(struct host *h, const char *key, struct st_err *err)
 	for (struct dom *d = h->doms; d; d = d->next)
 		if (!strcmp(d->name, key) || !strcasecmp(d->uuid, key))
 			return d;
-	host__fail(err, ENOENT, "no domain named '%s'", key);
+	err__fail_class(err, ENOENT, "no domain named '%s'", key);
 	return NULL;
 }
 
@@ -172,6 +172,17 @@ static void dom__ended(struct host *h, struct dom *d)
 		st_warn("domain %s: restart failed: %s", d->name, err.msg);
 }
 
+/* The target is the serial: that is how a running disk is found again. */
+char *domains__disk_spec(const json_t *disk)
+{
+	char *spec;
+	if (asprintf(&spec, "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
+		     json_string_value(json_object_get(disk, "format")), json_string_value(json_object_get(disk, "target")),
+		     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
+		return NULL;
+	return spec;
+}
+
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
 {
 	return storage__volume_path(ctx, pool, volume, path, err);
@@ -188,7 +199,7 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 	const char *uuid = json_string_value(json_object_get(def, "uuid"));
 	for (struct dom *d = h->doms; d; d = d->next) {
 		if (!strcmp(d->name, name) || !strcmp(d->uuid, uuid)) {
-			host__fail(err, EEXIST, "domain '%s' already exists%s", d->name,
+			err__fail_class(err, EEXIST, "domain '%s' already exists%s", d->name,
 				strcmp(d->name, name) ? " with this uuid" : "");
 			json_decref(def);
 			return -1;
@@ -212,7 +223,7 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
-		return host__fail(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
+		return err__fail_class(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
@@ -240,12 +251,12 @@ static int check_sources(const struct dom *d, struct st_err *err)
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
 		if (access(path, R_OK) < 0)
-			return host__fail(err, EINVAL, "disk %s: %s: %s", json_string_value(json_object_get(disk, "target")),
+			return err__fail_class(err, EINVAL, "disk %s: %s: %s", json_string_value(json_object_get(disk, "target")),
 				       path, strerror(errno));
 	}
 	const char *kernel = json_string_value(json_object_get(json_object_get(d->def, "os"), "kernel"));
 	if (access(kernel, R_OK) < 0)
-		return host__fail(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
+		return err__fail_class(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
 	return 0;
 }
 
@@ -316,7 +327,7 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
 	if (d->state != DOM_SHUTOFF)
-		return host__fail(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
+		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	if (check_sources(d, err) < 0)
 		return -1;
 	/* the taps exist before the VMM starts: it gets each one's fd */
@@ -326,7 +337,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	for (size_t i = 0; i < VMPROC_MAX_FDS; i++)
 		fds[i] = -1;
 	if (nr_nics > VMPROC_MAX_FDS)
-		return host__fail(err, EINVAL, "start %s: too many interfaces", d->name);
+		return err__fail_class(err, EINVAL, "start %s: too many interfaces", d->name);
 	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return st_err_prefix(err, "start %s", d->name);
 	struct vm_args a;
@@ -395,7 +406,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 static int require_active(const struct dom *d, struct st_err *err)
 {
 	if (d->state == DOM_SHUTOFF)
-		return host__fail(err, EBUSY, "domain '%s' is not running", d->name);
+		return err__fail_class(err, EBUSY, "domain '%s' is not running", d->name);
 	return 0;
 }
 
@@ -455,7 +466,7 @@ static int dom__control_transition(struct host *h, struct dom *d, enum dom_state
 				   const char *cmd, const char *event, struct st_err *err)
 {
 	if (d->state != from)
-		return host__fail(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
+		return err__fail_class(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
 			       from == DOM_RUNNING ? "running" : "paused");
 	char path[512];
 	run_path(h, d, "ctl", path, sizeof(path));

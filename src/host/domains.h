@@ -29,12 +29,6 @@ char *domains__console_path(struct host *h, const struct dom *d);
 /* Path of one of a run's files ("ctl": its control socket) (malloc'd). */
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
 
-/* Disks while a domain is defined or running (domain_disks.c). Attaching
- * adds a disk to the definition and, when the domain runs, to the guest (PCI
- * hotplug); detaching takes it out of the definition and asks a running guest
- * to eject it. */
-int domains__attach_disk(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err);
-int domains__detach_disk(struct host *h, struct dom *d, const char *target, struct st_err *err);
 /* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err);
 /* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */

@@ -75,7 +75,7 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 		while (elen && ebuf[elen - 1] == '\n')
 			ebuf[--elen] = 0;
 		char *line = strrchr(ebuf, '\n');
-		return host__fail(err, EIO, "%s", line ? line + 1 : elen ? ebuf : "failed");
+		return err__fail_class(err, EIO, "%s", line ? line + 1 : elen ? ebuf : "failed");
 	}
 	if (out)
 		*out = obuf;

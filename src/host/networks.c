@@ -36,7 +36,7 @@ static json_t *net__find(struct host *h, const char *name, struct st_err *err)
 		}
 	}
 	json_decref(list);
-	host__fail(err, ENOENT, "no network named '%s'", name);
+	err__fail_class(err, ENOENT, "no network named '%s'", name);
 	return NULL;
 }
 
@@ -77,10 +77,10 @@ static int parse_cidr(const char *cidr, char *addr, size_t alen, char *net, size
 	char *slash = strchr(buf, '/');
 	struct in_addr a;
 	if (!slash || sscanf(slash + 1, "%u", &plen) != 1 || plen < 8 || plen > 30)
-		return host__fail(err, EINVAL, "\"ip\" must be an IPv4 address with a prefix length 8-30, like 10.0.0.1/24");
+		return err__fail_class(err, EINVAL, "\"ip\" must be an IPv4 address with a prefix length 8-30, like 10.0.0.1/24");
 	*slash = 0;
 	if (inet_pton(AF_INET, buf, &a) != 1)
-		return host__fail(err, EINVAL, "\"ip\": '%s' is not an IPv4 address", buf);
+		return err__fail_class(err, EINVAL, "\"ip\": '%s' is not an IPv4 address", buf);
 	snprintf(addr, alen, "%s", buf);
 	struct in_addr n = {.s_addr = a.s_addr & htonl(~0u << (32 - plen))};
 	char nb[INET_ADDRSTRLEN];
@@ -98,18 +98,18 @@ static int net__check(const json_t *in, json_t **out, struct st_err *err)
 	}
 	const char *name = s(in, "name"), *mode = s(in, "mode"), *bridge = s(in, "bridge"), *ip = s(in, "ip");
 	if (!name || !domdef__name_ok(name) || strlen(name) > 10)
-		return host__fail(err, EINVAL, "network name must be 1-10 of A-Z a-z 0-9 _ . + -");
+		return err__fail_class(err, EINVAL, "network name must be 1-10 of A-Z a-z 0-9 _ . + -");
 	if (!mode)
 		mode = "nat";
 	bool is_bridge = !strcmp(mode, "bridge");
 	if (!is_bridge && strcmp(mode, "nat") && strcmp(mode, "routed") && strcmp(mode, "isolated"))
-		return host__fail(err, EINVAL, "mode \"%s\" is not nat, routed, isolated or bridge", mode);
+		return err__fail_class(err, EINVAL, "mode \"%s\" is not nat, routed, isolated or bridge", mode);
 	char dflt[IFNAME_MAX + 1];
 	snprintf(dflt, sizeof(dflt), "stbr-%s", name);
 	if (bridge && !ifname_ok(bridge))
-		return host__fail(err, EINVAL, "bridge \"%s\" is not a valid interface name", bridge);
+		return err__fail_class(err, EINVAL, "bridge \"%s\" is not a valid interface name", bridge);
 	if (is_bridge && !bridge)
-		return host__fail(err, EINVAL, "a bridge network names an existing \"bridge\"");
+		return err__fail_class(err, EINVAL, "a bridge network names an existing \"bridge\"");
 	json_t *o = json_pack("{s:s, s:s, s:s}", "name", name, "mode", mode, "bridge", bridge ? bridge : dflt);
 	if (!is_bridge) {
 		char addr[64], net[64];
@@ -124,13 +124,13 @@ static int net__check(const json_t *in, json_t **out, struct st_err *err)
 		if (dhcp && (!json_is_object(dhcp) || json_object_size(dhcp) != 2 || !s(dhcp, "start") || !s(dhcp, "end") ||
 			     inet_pton(AF_INET, s(dhcp, "start"), &a) != 1 || inet_pton(AF_INET, s(dhcp, "end"), &b) != 1)) {
 			json_decref(o);
-			return host__fail(err, EINVAL, "\"dhcp\" is {\"start\": IPv4, \"end\": IPv4}");
+			return err__fail_class(err, EINVAL, "\"dhcp\" is {\"start\": IPv4, \"end\": IPv4}");
 		}
 		if (dhcp)
 			json_object_set(o, "dhcp", dhcp);
 	} else if (json_object_get(in, "ip") || json_object_get(in, "dhcp")) {
 		json_decref(o);
-		return host__fail(err, EINVAL, "a bridge network has no \"ip\" or \"dhcp\" of its own");
+		return err__fail_class(err, EINVAL, "a bridge network has no \"ip\" or \"dhcp\" of its own");
 	}
 	*out = o;
 	return 0;
@@ -148,70 +148,62 @@ static json_t *net__describe(struct host *h, json_t *def)
 	return def;
 }
 
-int networks__api_list(struct api_req *r, struct api_reply *out, struct st_err *err)
+json_t *networks__list(struct host *h)
 {
-	(void)err;
-	json_t *list = store__network_list(r->h->store), *res = json_array();
+	json_t *list = store__network_list(h->store), *res = json_array();
 	size_t i;
 	json_t *n;
 	json_array_foreach(list, i, n) {
 		json_t *def = json_incref(json_object_get(n, "def"));
 		json_object_set(def, "autostart", json_object_get(n, "autostart"));
-		json_array_append_new(res, net__describe(r->h, def));
+		json_array_append_new(res, net__describe(h, def));
 	}
 	json_decref(list);
-	out->json = res;
-	return 0;
+	return res;
 }
 
-int networks__api_define(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__define(struct host *h, const json_t *in, json_t **out, struct st_err *err)
 {
-	json_t *in, *def = NULL;
-	if (api__body_json(r, &in, err) < 0)
+	json_t *def = NULL;
+	if (net__check(in, &def, err) < 0)
 		return -1;
-	int rc = net__check(in, &def, err);
-	json_decref(in);
-	if (rc < 0)
-		return -1;
-	json_t *existing = net__find(r->h, s(def, "name"), NULL);
+	json_t *existing = net__find(h, s(def, "name"), NULL);
 	if (existing) {
 		json_decref(existing);
-		host__fail(err, EEXIST, "network '%s' already exists", s(def, "name"));
+		err__fail_class(err, EEXIST, "network '%s' already exists", s(def, "name"));
 		json_decref(def);
 		return -1;
 	}
-	if (store__network_insert(r->h->store, s(def, "name"), def, err) < 0) {
+	if (store__network_insert(h->store, s(def, "name"), def, err) < 0) {
 		json_decref(def);
 		return -1;
 	}
 	events__emit("net-defined", "network", s(def, "name"), NULL, "created");
-	out->status = 201;
-	out->json = net__describe(r->h, def);
+	*out = net__describe(h, def);
 	return 0;
 }
 
-int networks__api_info(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__info(struct host *h, const char *name, json_t **out, struct st_err *err)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
+	json_t *def = net__find(h, name, err);
 	if (!def)
 		return -1;
-	out->json = net__describe(r->h, def);
+	*out = net__describe(h, def);
 	return 0;
 }
 
-int networks__api_undefine(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__undefine(struct host *h, const char *name, struct st_err *err)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
+	json_t *def = net__find(h, name, err);
 	if (!def)
 		return -1;
 	bool active = strcmp(s(def, "mode"), "bridge") && net__active(def);
 	json_decref(def);
 	if (active)
-		return host__fail(err, EBUSY, "network '%s' is active: stop it first", r->segs[1]);
-	if (store__network_delete(r->h->store, r->segs[1], err) < 0)
+		return err__fail_class(err, EBUSY, "network '%s' is active: stop it first", name);
+	if (store__network_delete(h->store, name, err) < 0)
 		return -1;
-	events__emit("net-undefined", "network", r->segs[1], NULL, "deleted");
-	out->json = json_pack("{s:s}", "undefined", r->segs[1]);
+	events__emit("net-undefined", "network", name, NULL, "deleted");
 	return 0;
 }
 
@@ -256,7 +248,7 @@ static int net__start(struct host *h, const json_t *def, struct st_err *err)
 {
 	const char *name = s(def, "name"), *br = s(def, "bridge");
 	if (net__active(def))
-		return host__fail(err, EBUSY, "network '%s' is already active", name);
+		return err__fail_class(err, EBUSY, "network '%s' is already active", name);
 	char addr[64], net[64];
 	if (parse_cidr(s(def, "ip"), addr, sizeof(addr), net, sizeof(net), err) < 0)
 		return -1;
@@ -311,7 +303,7 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 {
 	const char *name = s(def, "name"), *br = s(def, "bridge");
 	if (!net__active(def))
-		return host__fail(err, EBUSY, "network '%s' is not active", name);
+		return err__fail_class(err, EBUSY, "network '%s' is not active", name);
 	char pidf[512], leases[512], table[80];
 	net__paths(h, name, pidf, leases, sizeof(pidf));
 	cleanup_free char *text = NULL;
@@ -351,34 +343,34 @@ static struct dom *net__user(struct host *h, const char *name)
 	return NULL;
 }
 
-static int net__action(struct api_req *r, struct api_reply *out, bool start, struct st_err *err)
+static int net__action(struct host *h, const char *name, bool start, json_t **out, struct st_err *err)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
+	json_t *def = net__find(h, name, err);
 	if (!def)
 		return -1;
 	int rc = 0;
 	if (!strcmp(s(def, "mode"), "bridge"))
-		rc = host__fail(err, EINVAL, "a bridge network uses an existing bridge: nothing to %s",
+		rc = err__fail_class(err, EINVAL, "a bridge network uses an existing bridge: nothing to %s",
 			     start ? "start" : "stop");
-	else if (!start && net__user(r->h, r->segs[1]))
-		rc = host__fail(err, EBUSY, "network '%s' is used by running domain '%s': stop it first", r->segs[1],
-				net__user(r->h, r->segs[1])->name);
+	else if (!start && net__user(h, name))
+		rc = err__fail_class(err, EBUSY, "network '%s' is used by running domain '%s': stop it first", name,
+				net__user(h, name)->name);
 	else
-		rc = start ? net__start(r->h, def, err) : net__stop(r->h, def, err);
+		rc = start ? net__start(h, def, err) : net__stop(h, def, err);
 	if (rc == 0)
-		out->json = net__describe(r->h, json_incref(def));
+		*out = net__describe(h, json_incref(def));
 	json_decref(def);
 	return rc;
 }
 
-int networks__api_start(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__start(struct host *h, const char *name, json_t **out, struct st_err *err)
 {
-	return net__action(r, out, true, err);
+	return net__action(h, name, true, out, err);
 }
 
-int networks__api_stop(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__stop(struct host *h, const char *name, json_t **out, struct st_err *err)
 {
-	return net__action(r, out, false, err);
+	return net__action(h, name, false, out, err);
 }
 
 static void tap_name(const char *uuid, size_t idx, char *out, size_t len);
@@ -401,13 +393,13 @@ static json_t *net__leases(struct host *h, const char *name)
 	return list;
 }
 
-int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__leases(struct host *h, const char *name, json_t **out, struct st_err *err)
 {
-	json_t *def = net__find(r->h, r->segs[1], err);
+	json_t *def = net__find(h, name, err);
 	if (!def)
 		return -1;
 	json_decref(def);
-	out->json = net__leases(r->h, r->segs[1]);
+	*out = net__leases(h, name);
 	return 0;
 }
 
@@ -434,22 +426,11 @@ json_t *networks__domain_addresses(struct host *h, const struct dom *d)
 	return out;
 }
 
-int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err)
+int networks__set_autostart(struct host *h, const char *name, bool on, json_t **out, struct st_err *err)
 {
-	json_t *def = net__find(r->h, r->segs[1], err), *in;
-	if (!def)
+	if (store__network_set_autostart(h->store, name, on, err) < 0)
 		return -1;
-	json_decref(def);
-	if (api__body_json(r, &in, err) < 0)
-		return -1;
-	json_t *v = json_object_get(in, "autostart");
-	bool ok = json_is_boolean(v) && json_object_size(in) == 1, on = json_is_true(v);
-	json_decref(in);
-	if (!ok)
-		return host__fail(err, EINVAL, "the body is {\"autostart\": true|false}");
-	if (store__network_set_autostart(r->h->store, r->segs[1], on, err) < 0)
-		return -1;
-	return networks__api_info(r, out, err);
+	return networks__info(h, name, out, err);
 }
 
 void networks__autostart(struct host *h)
@@ -521,7 +502,7 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 			def = net__find(h, src, err);
 			if (!def || !net__active(def)) {
 				if (def)
-					host__fail(err, EINVAL, "network '%s' is not active", src);
+					err__fail_class(err, EINVAL, "network '%s' is not active", src);
 				json_decref(def);
 				networks__taps_delete(uuid, i, fds);
 				return -1;
@@ -529,7 +510,7 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 			bridge = s(def, "bridge");
 		}
 		if (!link_exists(bridge)) {
-			host__fail(err, EINVAL, "interface %zu: %s '%s' does not exist", i,
+			err__fail_class(err, EINVAL, "interface %zu: %s '%s' does not exist", i,
 				   !strcmp(type, "direct") ? "host device" : "bridge", bridge);
 			fds[i] = -1;
 		} else if (!strcmp(type, "direct"))

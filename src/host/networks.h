@@ -9,16 +9,21 @@
 #ifndef STRATA_HOST_NETWORKS_H
 #define STRATA_HOST_NETWORKS_H
 
-#include "host/api.h"
+#include <jansson.h>
+#include <stdbool.h>
 
-int networks__api_list(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_define(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_info(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_undefine(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_start(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_stop(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_leases(struct api_req *r, struct api_reply *out, struct st_err *err);
-int networks__api_autostart(struct api_req *r, struct api_reply *out, struct st_err *err);
+#include "common/err.h"
+#include "host/host.h"
+
+/* Network definitions as the API serves them (with "active", "autostart"). */
+json_t *networks__list(struct host *h);
+int networks__define(struct host *h, const json_t *in, json_t **out, struct st_err *err);
+int networks__info(struct host *h, const char *name, json_t **out, struct st_err *err);
+int networks__undefine(struct host *h, const char *name, struct st_err *err);
+int networks__start(struct host *h, const char *name, json_t **out, struct st_err *err);
+int networks__stop(struct host *h, const char *name, json_t **out, struct st_err *err);
+int networks__leases(struct host *h, const char *name, json_t **out, struct st_err *err);
+int networks__set_autostart(struct host *h, const char *name, bool on, json_t **out, struct st_err *err);
 
 void networks__autostart(struct host *h);
 /* A domain's NICs with their tap (while it runs) and the address the

@@ -1,12 +1,43 @@
-/* The API's routes: a table of (method, path pattern, handler). Handlers run
- * with host->lock held. */
+/* stratad's API routes, one file per kind of object: routes_domains.c,
+ * routes_storage.c, routes_networks.c, routes_host.c (host, audit, events).
+ * Each parses its requests and calls the plain functions of domains.h,
+ * storage.h, networks.h ...; nothing below the route files sees an HTTP type.
+ * Handlers run with host->lock held (api.c's wrap). */
 #ifndef STRATA_HOST_ROUTES_H
 #define STRATA_HOST_ROUTES_H
 
-#include "host/api.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
-/* 0 with *out filled, or -1 with err (errnum picks the status). */
-int routes__dispatch(struct api_req *r, struct api_reply *out, struct st_err *err);
-unsigned routes__status_of(const struct st_err *err);
+#include <jansson.h>
+
+#include "common/err.h"
+#include "common/http_server.h"
+#include "host/host.h"
+
+extern const struct http_route routes__table_domains[], routes__table_storage[], routes__table_networks[],
+	routes__table_host[];
+extern const size_t routes__nr_domains, routes__nr_storage, routes__nr_networks, routes__nr_host;
+
+/* Who asks, of which host: what the server (api.c) attaches to each request
+ * it lets through (http_request__set_user). */
+struct routes_ctx {
+	struct host *h;
+	uid_t uid;  /* -1 on TCP */
+	pid_t pid;  /* the peer's, on the unix socket */
+	bool can_write;
+};
+
+const struct routes_ctx *routes__ctx(const struct http_request *r);
+struct host *routes__host(const struct http_request *r);
+
+/* All of them in one malloc'd table (*n routes). */
+struct http_route *routes__table(size_t *n);
+
+/* For the route files: replies out (status 0: 200) when rc is 0; else drops out, fails. */
+int routes__json(struct http_reply *rp, unsigned status, int rc, json_t *out);
+/* The body {"autostart": true|false}. */
+int routes__autostart_body(const struct http_request *r, bool *on, struct st_err *err);
 
 #endif

@@ -35,7 +35,7 @@ static json_t *pool__find(struct host *h, const char *name, struct st_err *err)
 		}
 	}
 	json_decref(list);
-	host__fail(err, ENOENT, "no storage pool named '%s'", name);
+	err__fail_class(err, ENOENT, "no storage pool named '%s'", name);
 	return NULL;
 }
 
@@ -55,7 +55,7 @@ static int pool__vg(struct host *h, const char *pool, char **vg, struct st_err *
 
 static int lvm_unsupported(const char *what, struct st_err *err)
 {
-	return host__fail(err, EINVAL, "%s is not supported for logical pools", what);
+	return err__fail_class(err, EINVAL, "%s is not supported for logical pools", what);
 }
 
 /* The pool directory as an O_PATH fd: volumes are then opened relative to
@@ -78,7 +78,7 @@ static int pool__dirfd(struct host *h, const char *pool, char **dir, struct st_e
 static int check_vol_name(const char *vol, struct st_err *err)
 {
 	if (!vol || !domdef__name_ok(vol))
-		return host__fail(err, EINVAL, "volume name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not "
+		return err__fail_class(err, EINVAL, "volume name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not "
 			       "starting with . or -)", vol ? vol : "", DOMDEF_NAME_MAX);
 	return 0;
 }
@@ -99,11 +99,11 @@ static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 		*out = (uint64_t)json_integer_value(v);
 	else if (json_is_string(v)) {
 		if (st_parse_size(json_string_value(v), 1, out, err) < 0)
-			return host__fail(err, EINVAL, "capacity: %s", err->msg);
+			return err__fail_class(err, EINVAL, "capacity: %s", err->msg);
 	} else
-		return host__fail(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
+		return err__fail_class(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
 	if (*out == 0 || *out > VOLUME_MAX_BYTES)
-		return host__fail(err, EINVAL, "capacity must be between 1 byte and 1 PiB");
+		return err__fail_class(err, EINVAL, "capacity must be between 1 byte and 1 PiB");
 	return 0;
 }
 
@@ -134,19 +134,19 @@ int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct 
 	const char *path = json_string_value(json_object_get(in, "path"));
 	const char *vg = json_string_value(json_object_get(in, "vg"));
 	if (!name || !domdef__name_ok(name))
-		return host__fail(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
+		return err__fail_class(err, EINVAL, "pool name \"%s\" is invalid", name ? name : "");
 	bool logical = type && !strcmp(type, "logical");
 	if (type && strcmp(type, "dir") && !logical)
-		return host__fail(err, EINVAL, "pool type \"%s\" is not supported (dir, logical)", type);
+		return err__fail_class(err, EINVAL, "pool type \"%s\" is not supported (dir, logical)", type);
 	json_t *existing = pool__find(h, name, NULL);
 	if (existing) {
 		json_decref(existing);
-		return host__fail(err, EEXIST, "storage pool '%s' already exists", name);
+		return err__fail_class(err, EEXIST, "storage pool '%s' already exists", name);
 	}
 	char vgpath[PATH_MAX];
 	if (logical) {
 		if (path || !vg || !domdef__name_ok(vg))
-			return host__fail(err, EINVAL, "a logical pool names its volume group: {\"vg\": NAME}, no \"path\"");
+			return err__fail_class(err, EINVAL, "a logical pool names its volume group: {\"vg\": NAME}, no \"path\"");
 		json_t *probe = json_object();
 		int rc = lvm__pool_usage(h, vg, probe, err);
 		json_decref(probe);
@@ -156,14 +156,14 @@ int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct 
 		path = vgpath;
 	} else {
 		if (vg)
-			return host__fail(err, EINVAL, "\"vg\" belongs to logical pools");
+			return err__fail_class(err, EINVAL, "\"vg\" belongs to logical pools");
 		if (!path || path[0] != '/' || strlen(path) > PATH_MAX / 2)
-			return host__fail(err, EINVAL, "\"path\" must be an absolute directory path");
+			return err__fail_class(err, EINVAL, "\"path\" must be an absolute directory path");
 		if (mkdir(path, 0711) < 0 && errno != EEXIST)
-			return host__fail(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
+			return err__fail_class(err, EINVAL, "pool directory %s: %s", path, strerror(errno));
 		struct stat sb;
 		if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
-			return host__fail(err, EINVAL, "%s is not a directory", path);
+			return err__fail_class(err, EINVAL, "%s is not a directory", path);
 	}
 	if (store__pool_insert(h->store, name, logical ? "logical" : "dir", path, err) < 0)
 		return -1;
@@ -183,7 +183,7 @@ int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err)
 		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 			const char *dp = json_string_value(json_object_get(disk, "pool"));
 			if (dp && !strcmp(dp, pool))
-				return host__fail(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
+				return err__fail_class(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
 		}
 	}
 	if (store__pool_delete(h->store, pool, err) < 0)
@@ -261,7 +261,7 @@ int storage__volume_path(struct host *h, const char *pool, const char *vol, char
 		return -1;
 	struct stat sb;
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (asprintf(path, "%s/%s", dir, vol) < 0)
 		return st_fail(err, ENOMEM, "volume path");
 	return 0;
@@ -333,7 +333,7 @@ int storage__volume_info(struct host *h, const char *pool, const char *vol, json
 		return -1;
 	*out = volume__describe(dfd, dir, vol);
 	if (!*out)
-		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	return 0;
 }
 
@@ -360,17 +360,17 @@ int storage__volume_create(struct host *h, const char *pool, const json_t *in, j
 	if (!fmt)
 		fmt = "raw";
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
-		return host__fail(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
+		return err__fail_class(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
 	cleanup_free char *vg = NULL;
 	if (pool__vg(h, pool, &vg, err) < 0)
 		return -1;
 	if (vg && strcmp(fmt, "raw"))
-		return host__fail(err, EINVAL, "logical volumes are raw");
+		return err__fail_class(err, EINVAL, "logical volumes are raw");
 	if (vg) {
 		json_t *existing;
 		if (lvm__volume_info(h, pool, vg, vol, &existing, NULL) == 0) {
 			json_decref(existing);
-			return host__fail(err, EEXIST, "volume '%s' in pool '%s' already exists", vol, pool);
+			return err__fail_class(err, EEXIST, "volume '%s' in pool '%s' already exists", vol, pool);
 		}
 		if (lvm__volume_create(h, vg, vol, cap, err) < 0)
 			return -1;
@@ -407,7 +407,7 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	if (!mode)
 		mode = "copy";
 	if (strcmp(mode, "copy") && strcmp(mode, "overlay"))
-		return host__fail(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
+		return err__fail_class(err, EINVAL, "mode \"%s\" is not copy or overlay", mode);
 	if (check_vol_name(vol, err) < 0 || check_vol_name(name, err) < 0)
 		return -1;
 	cleanup_free char *vg = NULL;
@@ -422,7 +422,7 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	cleanup_close int src = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat sb;
 	if (src < 0 || fstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
-		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	const char *fmt = detect_format(src);
 	cleanup_close int dst = volume__create_file(dfd, pool, name, err);
 	if (dst < 0)
@@ -473,7 +473,7 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 	cleanup_free char *path = strdup(json_string_value(json_object_get(info, "path")));
 	json_decref(info);
 	if (cap < now && (!shrink || qcow2))
-		return host__fail(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
+		return err__fail_class(err, EINVAL, "shrinking %s from %llu to %llu bytes loses data%s", vol,
 			       (unsigned long long)now, (unsigned long long)cap,
 			       qcow2 ? " (not supported for qcow2)" : ": pass \"shrink\": true");
 	cleanup_free char *vg = NULL;
@@ -505,7 +505,7 @@ static int volume__in_use(struct host *h, const char *pool, const char *vol, str
 			const char *dp = json_string_value(json_object_get(disk, "pool"));
 			const char *dv = json_string_value(json_object_get(disk, "volume"));
 			if (dp && dv && !strcmp(dp, pool) && !strcmp(dv, vol))
-				return host__fail(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
+				return err__fail_class(err, EBUSY, "volume '%s' is in use by running domain '%s'", vol, d->name);
 		}
 	}
 	return 0;
@@ -531,7 +531,7 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 		return -1;
 	struct stat sb;
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (unlinkat(dfd, vol, 0) < 0)
 		return st_fail_errno(err, "delete %s", vol);
 	events__emit("volume-deleted", "volume", vol, NULL, pool);
@@ -570,7 +570,7 @@ int storage__volume_open_download(struct host *h, const char *pool, const char *
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	}
 	*size = (uint64_t)sb.st_size;
 	return fd;

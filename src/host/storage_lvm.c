@@ -46,12 +46,12 @@ int lvm__pool_usage(struct host *h, const char *vg, json_t *info, struct st_err 
 			      NULL};
 	cleanup_free char *text = NULL;
 	if (lvm__run(h, "vgs", args, &text, err) < 0)
-		return host__class(err, EINVAL, st_err_prefix(err, "volume group '%s'", vg));
+		return err__class(err, EINVAL, st_err_prefix(err, "volume group '%s'", vg));
 	json_t *rows = report_rows(text, "vg");
 	json_t *row = json_array_get(rows, 0);
 	if (!row) {
 		json_decref(rows);
-		return host__fail(err, EINVAL, "volume group '%s' not found", vg);
+		return err__fail_class(err, EINVAL, "volume group '%s' not found", vg);
 	}
 	json_int_t size = num(row, "vg_size"), avail = num(row, "vg_free");
 	json_object_set_new(info, "capacity", json_integer(size));
@@ -102,7 +102,7 @@ int lvm__volume_info(struct host *h, const char *pool, const char *vg, const cha
 		}
 	}
 	json_decref(list);
-	return host__fail(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
+	return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 }
 
 int lvm__volume_create(struct host *h, const char *vg, const char *vol, uint64_t bytes, struct st_err *err)
@@ -111,7 +111,7 @@ int lvm__volume_create(struct host *h, const char *vg, const char *vol, uint64_t
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
 	const char *args[] = {"-y", "-n", vol, "-L", size, vg, NULL};
 	if (lvm__run(h, "lvcreate", args, NULL, err) < 0)
-		return host__class(err, EINVAL, st_err_prefix(err, "lvcreate"));
+		return err__class(err, EINVAL, st_err_prefix(err, "lvcreate"));
 	return 0;
 }
 
@@ -122,7 +122,7 @@ int lvm__volume_resize(struct host *h, const char *vg, const char *vol, uint64_t
 	snprintf(lv, sizeof(lv), "%s/%s", vg, vol);
 	const char *args[] = {"-f", "-L", size, lv, NULL};
 	if (lvm__run(h, "lvresize", args, NULL, err) < 0)
-		return host__class(err, EINVAL, st_err_prefix(err, "lvresize"));
+		return err__class(err, EINVAL, st_err_prefix(err, "lvresize"));
 	return 0;
 }
 

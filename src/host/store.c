@@ -132,7 +132,7 @@ static int store__run(struct store *s, const char *sql, const char *fmt, struct 
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if (rc == SQLITE_CONSTRAINT)
-			return host__fail(err, EEXIST, "already exists");
+			return err__fail_class(err, EEXIST, "already exists");
 		return store__fail(s, err, "database");
 	}
 	return 0;

@@ -1,0 +1,173 @@
+/* /v1/pools: storage pools and their volumes, with streamed upload and download. */
+#include "host/routes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/json_util.h"
+#include "common/util.h"
+#include "host/storage.h"
+
+static const char *pool_arg(const struct http_request *r)
+{
+	return http_request__capture(r, "pool");
+}
+
+static const char *vol_arg(const struct http_request *r)
+{
+	return http_request__capture(r, "volume");
+}
+
+static int pool_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	(void)err;
+	http_reply__json(rp, 200, storage__pool_list(routes__host(r)));
+	return 0;
+}
+
+static int pool_define(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *in = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	return routes__json(rp, 201, storage__pool_define(routes__host(r), in, &out, err), out);
+}
+
+static int pool_info(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *out = NULL;
+	return routes__json(rp, 200, storage__pool_info(routes__host(r), pool_arg(r), &out, err), out);
+}
+
+static int pool_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	if (storage__pool_undefine(routes__host(r), pool_arg(r), err) < 0)
+		return -1;
+	http_reply__json(rp, 200, json_pack("{s:s}", "undefined", pool_arg(r)));
+	return 0;
+}
+
+static int vol_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *out = NULL;
+	return routes__json(rp, 200, storage__volume_list(routes__host(r), pool_arg(r), &out, err), out);
+}
+
+static int vol_create(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *in = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	return routes__json(rp, 201, storage__volume_create(routes__host(r), pool_arg(r), in, &out, err), out);
+}
+
+static int vol_info(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *out = NULL;
+	return routes__json(rp, 200, storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err), out);
+}
+
+static int vol_delete(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	if (storage__volume_delete(routes__host(r), pool_arg(r), vol_arg(r), err) < 0)
+		return -1;
+	http_reply__json(rp, 200, json_pack("{s:s}", "deleted", vol_arg(r)));
+	return 0;
+}
+
+static int vol_clone(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *in = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	return routes__json(rp, 201, storage__volume_clone(routes__host(r), pool_arg(r), vol_arg(r), in, &out, err), out);
+}
+
+static int vol_resize(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *in = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	return routes__json(rp, 200, storage__volume_resize(routes__host(r), pool_arg(r), vol_arg(r), in, &out, err),
+			    out);
+}
+
+static int vol_download(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	if (!routes__ctx(r)->can_write)
+		return err__fail_class(err, EACCES, "downloading a volume needs full access");
+	uint64_t size;
+	int fd = storage__volume_open_download(routes__host(r), pool_arg(r), vol_arg(r), &size, err);
+	if (fd < 0)
+		return -1;
+	http_reply__file(rp, 200, "application/octet-stream", fd, size);
+	return 0;
+}
+
+/* Upload: the body goes straight into the volume (opened under the lock
+ * when the headers are in), then the volume's info is the reply. */
+static int upload_begin(struct http_request *r, void **state, struct st_err *err)
+{
+	if (!routes__ctx(r)->can_write)
+		return err__fail_class(err, EACCES, "uploading needs full access");
+	struct host *h = routes__host(r);
+	int *fd = malloc(sizeof(*fd));
+	if (!fd)
+		return st_fail(err, ENOMEM, "upload");
+	pthread_mutex_lock(&h->lock);
+	*fd = storage__volume_open_upload(h, pool_arg(r), vol_arg(r), err);
+	pthread_mutex_unlock(&h->lock);
+	if (*fd < 0) {
+		free(fd);
+		return -1;
+	}
+	*state = fd;
+	return 0;
+}
+
+static int upload_write(void *state, const char *data, size_t len, struct st_err *err)
+{
+	return st_write_all(*(int *)state, data, len, err);
+}
+
+static void upload_abort(void *state)
+{
+	close(*(int *)state);
+	free(state);
+}
+
+static int vol_uploaded(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_free int *fd = http_request__upload_state(r);
+	int rc = fsync(*fd) < 0 ? st_fail_errno(err, "upload") : 0;
+	close(*fd);
+	json_t *out = NULL;
+	if (rc == 0)
+		rc = storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err);
+	return routes__json(rp, 200, rc, out);
+}
+
+static const struct http_upload_ops upload_ops = {upload_begin, upload_write, upload_abort};
+
+const struct http_route routes__table_storage[] = {
+	{"GET", "/v1/pools", pool_list, NULL, NULL},
+	{"POST", "/v1/pools", pool_define, NULL, NULL},
+	{"GET", "/v1/pools/{pool}", pool_info, NULL, NULL},
+	{"DELETE", "/v1/pools/{pool}", pool_undefine, NULL, NULL},
+	{"GET", "/v1/pools/{pool}/volumes", vol_list, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/volumes", vol_create, NULL, NULL},
+	{"GET", "/v1/pools/{pool}/volumes/{volume}", vol_info, NULL, NULL},
+	{"DELETE", "/v1/pools/{pool}/volumes/{volume}", vol_delete, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/volumes/{volume}/clone", vol_clone, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/volumes/{volume}/resize", vol_resize, NULL, NULL},
+	{"GET", "/v1/pools/{pool}/volumes/{volume}/data", vol_download, NULL, NULL},
+	{"PUT", "/v1/pools/{pool}/volumes/{volume}/data", vol_uploaded, &upload_ops, NULL},
+};
+const size_t routes__nr_storage = sizeof(routes__table_storage) / sizeof(routes__table_storage[0]);
