@@ -28,10 +28,15 @@ int blk_probe_file(const char *path, const char **fmt, struct st_err *err)
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return st_fail_errno(err, "cannot open '%s'", path);
+	return block__probe_fd(fd, fmt, err) < 0 ? st_err_prefix(err, "'%s'", path) : 0;
+}
+
+int block__probe_fd(int fd, const char **fmt, struct st_err *err)
+{
 	uint8_t buf[512] = {0};
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	if (n < 0)
-		return st_fail_errno(err, "cannot read '%s'", path);
+		return st_fail_errno(err, "cannot read the image header");
 	for (size_t i = 0; i < ST_ARRAY_SIZE(drivers); i++)
 		if (drivers[i]->probe && drivers[i]->probe(buf, (size_t)n)) {
 			*fmt = drivers[i]->name;

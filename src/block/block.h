@@ -84,6 +84,8 @@ int blk_open(const char *path, const struct blk_open_opts *o, struct blk **out, 
 int blk_close(struct blk *b, struct st_err *err);
 /* Probe only: "qcow2" or "raw". */
 int blk_probe_file(const char *path, const char **fmt, struct st_err *err);
+/* The same on an open file (read from offset 0). */
+int block__probe_fd(int fd, const char **fmt, struct st_err *err);
 
 int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);

@@ -7,6 +7,7 @@
 #include "host/events.h"
 #include "host/storage_img.h"
 #include "host/storage_lvm.h"
+#include "block/block.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -116,12 +117,11 @@ static int check_keys(const json_t *in, const char *const *allowed, struct st_er
 	return 0;
 }
 
+/* The block layer's probe; an unreadable header is taken for raw. */
 static const char *detect_format(int fd)
 {
-	unsigned char magic[4] = {0};
-	if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "QFI\xfb", 4))
-		return "qcow2";
-	return "raw";
+	const char *fmt;
+	return block__probe_fd(fd, &fmt, NULL) < 0 ? "raw" : fmt;
 }
 
 int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct st_err *err)
@@ -280,7 +280,7 @@ static json_t *volume__describe(int dfd, const char *dir, const char *vol)
 			      (json_int_t)sb.st_size, "allocation", (json_int_t)sb.st_blocks * 512);
 	if (!strcmp(fmt, "qcow2")) {
 		json_t *info;
-		if (img__info(path, "qcow2", &info, NULL) == 0) {
+		if (storage_img__info(path, "qcow2", &info, NULL) == 0) {
 			json_object_set(o, "capacity", json_object_get(info, "virtual-size"));
 			json_t *b = json_object_get(info, "backing-filename");
 			if (b)
@@ -387,7 +387,7 @@ int storage__volume_create(struct host *h, const char *pool, const json_t *in, j
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, vol);
 	int rc = !strcmp(fmt, "raw") ? (ftruncate(fd, (off_t)cap) < 0 ? st_fail_errno(err, "truncate") : 0)
-				     : img__create_qcow2(path, cap, NULL, NULL, err);
+				     : storage_img__create_qcow2(path, cap, NULL, NULL, err);
 	if (rc < 0) {
 		unlinkat(dfd, vol, 0);
 		return -1;
@@ -432,9 +432,9 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	snprintf(dpath, sizeof(dpath), "%s/%s", dir, name);
 	int rc;
 	if (!strcmp(mode, "overlay"))
-		rc = img__create_qcow2(dpath, 0, spath, fmt, err);
+		rc = storage_img__create_qcow2(dpath, 0, spath, fmt, err);
 	else if (!strcmp(fmt, "qcow2"))
-		rc = img__convert_to_qcow2(spath, fmt, dpath, err);
+		rc = storage_img__convert_to_qcow2(spath, fmt, dpath, err);
 	else {
 		/* raw: copy_file_range keeps holes on filesystems that reflink or
 		 * share extents; the size is set first so a sparse tail stays sparse */
@@ -483,7 +483,7 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 		if (lvm__volume_resize(h, vg, vol, cap, err) < 0)
 			return -1;
 	} else if (qcow2) {
-		if (img__resize_qcow2(path, cap, err) < 0)
+		if (storage_img__resize_qcow2(path, cap, err) < 0)
 			return -1;
 	} else if (truncate(path, (off_t)cap) < 0) {
 		return st_fail_errno(err, "resize %s", vol);

@@ -18,7 +18,7 @@ static void blk_closep(struct blk **b)
 }
 #define cleanup_blk __attribute__((cleanup(blk_closep)))
 
-int img__create_qcow2(const char *path, uint64_t size, const char *backing, const char *backing_fmt,
+int storage_img__create_qcow2(const char *path, uint64_t size, const char *backing, const char *backing_fmt,
 		      struct st_err *err)
 {
 	struct blk_create_opts o = {.format = "qcow2", .size = size, .backing = backing, .backing_fmt = backing_fmt};
@@ -34,7 +34,7 @@ static int close_checked(struct blk **b, struct st_err *err)
 	return blk_close(t, err);
 }
 
-int img__resize_qcow2(const char *path, uint64_t size, struct st_err *err)
+int storage_img__resize_qcow2(const char *path, uint64_t size, struct st_err *err)
 {
 	struct blk_open_opts o = {.format = "qcow2", .writable = true, .no_backing = true};
 	cleanup_blk struct blk *b = NULL;
@@ -48,13 +48,13 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
-int img__convert_to_qcow2(const char *src, const char *src_fmt, const char *dst, struct st_err *err)
+int storage_img__convert_to_qcow2(const char *src, const char *src_fmt, const char *dst, struct st_err *err)
 {
 	struct blk_open_opts so = {.format = src_fmt};
 	cleanup_blk struct blk *in = NULL, *out = NULL;
 	if (blk_open(src, &so, &in, err) < 0)
 		return -1;
-	if (img__create_qcow2(dst, in->size, NULL, NULL, err) < 0)
+	if (storage_img__create_qcow2(dst, in->size, NULL, NULL, err) < 0)
 		return -1;
 	struct blk_open_opts dopts = {.format = "qcow2", .writable = true};
 	if (blk_open(dst, &dopts, &out, err) < 0)
@@ -80,7 +80,7 @@ int img__convert_to_qcow2(const char *src, const char *src_fmt, const char *dst,
 	return close_checked(&out, err);
 }
 
-int img__info(const char *path, const char *fmt, json_t **out, struct st_err *err)
+int storage_img__info(const char *path, const char *fmt, json_t **out, struct st_err *err)
 {
 	struct blk_open_opts o = {.format = fmt, .no_backing = true};
 	cleanup_blk struct blk *b = NULL;
