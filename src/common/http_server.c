@@ -244,8 +244,16 @@ static int find_route(struct http_request *r, struct st_err *err)
 		if (!http_path__match(o->routes[i].path, r->uri, caps, &n))
 			continue;
 		r->path_known = true;
-		if (strcmp(o->routes[i].method, r->method))
+		if (strcmp(o->routes[i].method, r->method)) {
+			/* a bad name is a 400 whatever the method */
+			for (size_t k = 0; k < n; k++) {
+				char *v;
+				if (http_path__decode(caps[k].raw, caps[k].raw_len, true, false, &v, err) < 0)
+					return -1;
+				free(v);
+			}
 			continue;
+		}
 		r->route = &o->routes[i];
 		memcpy(r->caps, caps, sizeof(caps));
 		for (r->nr_caps = 0; r->nr_caps < n; r->nr_caps++)

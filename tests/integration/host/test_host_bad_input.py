@@ -282,3 +282,20 @@ def test_console_of_a_stopped_domain(d):
     status, reply = d.call("GET", "/v1/domains/nosuch/console",
                            headers={"Connection": "Upgrade", "Upgrade": "strata-console"})
     assert status == 404
+
+
+def test_encoded_slash_and_nul_in_names(d):
+    """Issue 13 item 7: names are routed on the raw path; an encoded '/' or NUL
+    in one is a 400 (both reached other domains before: DELETE
+    /v1/domains/base%00junk undefined base, POST /v1/domains/base%2Fstart
+    started it)."""
+    msg = refused(d, 400, "DELETE", "/v1/domains/base%00junk")
+    assert "NUL" in msg
+    msg = refused(d, 400, "GET", "/v1/pools/a%2Fb/volumes")
+    assert "'/'" in msg
+    # routed on the raw path: "base%2Fstart" is one name, not base + start
+    refused(d, 400, "POST", "/v1/domains/base%2Fstart")
+    # a name that is not UTF-8 still gets a JSON error body (it was {})
+    status, reply = d.call("GET", "/v1/domains/%FF%FE")
+    assert status == 404 and reply["error"]["code"] == 404 and "no domain" in reply["error"]["message"]
+    assert d.ok("GET", "/v1/domains/base")["state"] == "shutoff"

@@ -248,6 +248,11 @@ static void encoded_slash_and_nul_refused(void **state)
 	json_decref(j);
 	assert_int_equal(call(f, "GET", "/v1/things/x%zz/parts/p", NULL, &j), 400);
 	json_decref(j);
+	/* whatever the method (no DELETE route here: it would be a 405) */
+	assert_int_equal(call(f, "DELETE", "/v1/things/a%2Fb/parts/p", NULL, &j), 400);
+	json_decref(j);
+	assert_int_equal(call(f, "DELETE", "/v1/things/a/parts/p", NULL, &j), 405);
+	json_decref(j);
 	/* routing is on the raw path: an encoded '/' does not make a segment */
 	assert_int_equal(call(f, "POST", "/v1/things%2Fa", NULL, &j), 404);
 	json_decref(j);
