@@ -38,13 +38,13 @@ struct http_route *routes__table(size_t *n)
 	return all;
 }
 
-int routes__json(struct http_reply *rp, unsigned status, int rc, json_t *out)
+int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out)
 {
 	if (rc < 0) {
-		json_decref(out);
+		json_decref(*out);
 		return -1;
 	}
-	http_reply__json(rp, status, out);
+	http_reply__json(rp, status, *out);
 	return 0;
 }
 

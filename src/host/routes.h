@@ -35,8 +35,9 @@ struct host *routes__host(const struct http_request *r);
 /* All of them in one malloc'd table (*n routes). */
 struct http_route *routes__table(size_t *n);
 
-/* For the route files: replies out (status 0: 200) when rc is 0; else drops out, fails. */
-int routes__json(struct http_reply *rp, unsigned status, int rc, json_t *out);
+/* For the route files: replies *out (status 0: 200) when rc is 0; else drops *out, fails.
+ * A pointer, read after rc was computed: routes__json(rp, 200, fn(..., &out), &out). */
+int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out);
 /* The body {"autostart": true|false}. */
 int routes__autostart_body(const struct http_request *r, bool *on, struct st_err *err);
 

@@ -102,7 +102,7 @@ static int dom_disk_attach(struct http_request *r, struct http_reply *rp, struct
 	if (!d || http_request__body_json(r, &in, err) < 0)
 		return -1;
 	json_t *out = NULL;
-	return routes__json(rp, 201, domain_disks__attach(routes__host(r), d, in, &out, err), out);
+	return routes__json(rp, 201, domain_disks__attach(routes__host(r), d, in, &out, err), &out);
 }
 
 static int dom_disk_detach(struct http_request *r, struct http_reply *rp, struct st_err *err)

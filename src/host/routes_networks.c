@@ -22,13 +22,13 @@ static int net_define(struct http_request *r, struct http_reply *rp, struct st_e
 	json_t *out = NULL;
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
-	return routes__json(rp, 201, networks__define(routes__host(r), in, &out, err), out);
+	return routes__json(rp, 201, networks__define(routes__host(r), in, &out, err), &out);
 }
 
 static int net_info(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, networks__info(routes__host(r), net_arg(r), &out, err), out);
+	return routes__json(rp, 200, networks__info(routes__host(r), net_arg(r), &out, err), &out);
 }
 
 static int net_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -42,19 +42,19 @@ static int net_undefine(struct http_request *r, struct http_reply *rp, struct st
 static int net_start(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, networks__start(routes__host(r), net_arg(r), &out, err), out);
+	return routes__json(rp, 200, networks__start(routes__host(r), net_arg(r), &out, err), &out);
 }
 
 static int net_stop(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, networks__stop(routes__host(r), net_arg(r), &out, err), out);
+	return routes__json(rp, 200, networks__stop(routes__host(r), net_arg(r), &out, err), &out);
 }
 
 static int net_leases(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, networks__leases(routes__host(r), net_arg(r), &out, err), out);
+	return routes__json(rp, 200, networks__leases(routes__host(r), net_arg(r), &out, err), &out);
 }
 
 static int net_autostart(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -64,7 +64,7 @@ static int net_autostart(struct http_request *r, struct http_reply *rp, struct s
 	bool on;
 	if (networks__info(routes__host(r), net_arg(r), &exists, err) < 0 || routes__autostart_body(r, &on, err) < 0)
 		return -1;
-	return routes__json(rp, 200, networks__set_autostart(routes__host(r), net_arg(r), on, &out, err), out);
+	return routes__json(rp, 200, networks__set_autostart(routes__host(r), net_arg(r), on, &out, err), &out);
 }
 
 const struct http_route routes__table_networks[] = {

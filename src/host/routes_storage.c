@@ -34,13 +34,13 @@ static int pool_define(struct http_request *r, struct http_reply *rp, struct st_
 	json_t *out = NULL;
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
-	return routes__json(rp, 201, storage__pool_define(routes__host(r), in, &out, err), out);
+	return routes__json(rp, 201, storage__pool_define(routes__host(r), in, &out, err), &out);
 }
 
 static int pool_info(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, storage__pool_info(routes__host(r), pool_arg(r), &out, err), out);
+	return routes__json(rp, 200, storage__pool_info(routes__host(r), pool_arg(r), &out, err), &out);
 }
 
 static int pool_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -54,7 +54,7 @@ static int pool_undefine(struct http_request *r, struct http_reply *rp, struct s
 static int vol_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, storage__volume_list(routes__host(r), pool_arg(r), &out, err), out);
+	return routes__json(rp, 200, storage__volume_list(routes__host(r), pool_arg(r), &out, err), &out);
 }
 
 static int vol_create(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -63,13 +63,13 @@ static int vol_create(struct http_request *r, struct http_reply *rp, struct st_e
 	json_t *out = NULL;
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
-	return routes__json(rp, 201, storage__volume_create(routes__host(r), pool_arg(r), in, &out, err), out);
+	return routes__json(rp, 201, storage__volume_create(routes__host(r), pool_arg(r), in, &out, err), &out);
 }
 
 static int vol_info(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
-	return routes__json(rp, 200, storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err), out);
+	return routes__json(rp, 200, storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err), &out);
 }
 
 static int vol_delete(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -86,7 +86,7 @@ static int vol_clone(struct http_request *r, struct http_reply *rp, struct st_er
 	json_t *out = NULL;
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
-	return routes__json(rp, 201, storage__volume_clone(routes__host(r), pool_arg(r), vol_arg(r), in, &out, err), out);
+	return routes__json(rp, 201, storage__volume_clone(routes__host(r), pool_arg(r), vol_arg(r), in, &out, err), &out);
 }
 
 static int vol_resize(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -96,7 +96,7 @@ static int vol_resize(struct http_request *r, struct http_reply *rp, struct st_e
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
 	return routes__json(rp, 200, storage__volume_resize(routes__host(r), pool_arg(r), vol_arg(r), in, &out, err),
-			    out);
+			    &out);
 }
 
 static int vol_download(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -151,7 +151,7 @@ static int vol_uploaded(struct http_request *r, struct http_reply *rp, struct st
 	json_t *out = NULL;
 	if (rc == 0)
 		rc = storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err);
-	return routes__json(rp, 200, rc, out);
+	return routes__json(rp, 200, rc, &out);
 }
 
 static const struct http_upload_ops upload_ops = {upload_begin, upload_write, upload_abort};
