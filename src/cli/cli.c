@@ -200,9 +200,9 @@ int cli__call_object(struct cli *c, const char *collection, struct st_err *err)
 	return cli__call(c, c->cmd->method, path, NULL, c->cmd->human, err);
 }
 
-int cli__reply_fail(const struct http_resp *r, const char *what, struct st_err *err)
+int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err)
 {
-	json_t *j = json_loadb(r->body, r->len, 0, NULL);
+	json_t *j = json_loadb(body, len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 	st_fail(err, 0, "%s", msg ? msg : what);
 	json_decref(j);

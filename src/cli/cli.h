@@ -82,9 +82,9 @@ int cli__call(struct cli *c, const char *method, const char *path, const json_t 
 	      void (*human)(json_t *reply), struct st_err *err);
 /* cli__call of c->cmd's method on COLLECTION/argv[0] + cmd's suffix. */
 int cli__call_object(struct cli *c, const char *collection, struct st_err *err);
-/* A raw reply (not through http__json) with status >= 300: the API's
- * error message, or what failed. */
-int cli__reply_fail(const struct http_resp *r, const char *what, struct st_err *err);
+/* The body of a raw reply (not through http__json) with status >= 300:
+ * fails with the API's error message, or with what when it has none. */
+int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err);
 int cli__read_json_file(const char *file, json_t **out, struct st_err *err);
 
 #endif

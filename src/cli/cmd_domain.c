@@ -121,10 +121,10 @@ static int cmd_define(struct cli *c, struct st_err *err)
 	if (http__request(&c->target, "POST", "/v1/domains", xml ? "application/xml" : "application/json", text, len,
 			  &r, err) < 0)
 		return -1;
-	cleanup_free char *reply = r.body;
+	cleanup_free char *body = r.body;
 	if (r.status >= 300)
-		return cli__reply_fail(&r, "define failed", err);
-	json_t *j = json_loadb(r.body, r.len, 0, NULL);
+		return cli__reply_fail(body, r.len, "define failed", err);
+	json_t *j = json_loadb(body, r.len, 0, NULL);
 	if (c->json) {
 		char *t = json_dumps(j, JSON_INDENT(2));
 		puts(t);
@@ -142,10 +142,10 @@ static int cmd_dumpxml(struct cli *c, struct st_err *err)
 	struct http_resp r = {0};
 	if (http__request(&c->target, "GET", path, NULL, NULL, 0, &r, err) < 0)
 		return -1;
-	cleanup_free char *reply = r.body;
+	cleanup_free char *body = r.body;
 	if (r.status >= 300)
-		return cli__reply_fail(&r, "dumpxml failed", err);
-	fwrite(r.body, 1, r.len, stdout);
+		return cli__reply_fail(body, r.len, "dumpxml failed", err);
+	fwrite(body, 1, r.len, stdout);
 	return 0;
 }
 

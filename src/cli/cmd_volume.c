@@ -94,9 +94,9 @@ static int transfer(struct cli *c, bool upload, struct st_err *err)
 		if (fclose(f) != 0 && rc == 0)
 			rc = st_fail_errno(err, "%s", c->argv[1]);
 	}
-	cleanup_free char *reply = r.body;
+	cleanup_free char *body = r.body;
 	if (rc == 0 && r.status >= 300) {
-		rc = cli__reply_fail(&r, "transfer failed", err);
+		rc = cli__reply_fail(body, r.len, "transfer failed", err);
 		if (!upload)
 			unlink(c->argv[1]);
 	}
