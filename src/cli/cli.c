@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/token_file.h"
 #include "common/util.h"
 
 int cli__usage_fail(struct st_err *err, const char *fmt, ...)
@@ -52,14 +53,12 @@ int cli__global_options(struct cli *c, int argc, char **argv, int *next, bool *h
 			if (take_value(argc, argv, &i, &c->target.tcp, err) < 0)
 				return -1;
 		} else if (!strcmp(a, "--token-file")) {
-			size_t len;
 			if (take_value(argc, argv, &i, &token_file, err) < 0)
 				return -1;
 			free(*token);
 			*token = NULL;
-			if (st_read_file(token_file, 4096, token, &len, err) < 0)
+			if (token_file__read(token_file, 0, token, err) < 0)
 				return -1;
-			(*token)[strcspn(*token, "\r\n")] = 0;
 			c->target.token = *token;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			*help = true;
