@@ -128,14 +128,6 @@ static int vm__create_machine(struct vm *vm, struct st_err *err)
 	return boot__setup_bsp(vm, &vm->vcpus[0], err);
 }
 
-static int vm__start_vcpus(struct vm *vm, struct st_err *err)
-{
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu__start(&vm->vcpus[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 /* A guest reset under --on-reboot=restart: a fresh machine in this process, so
  * that control connections and the console carry on across the reboot. */
 static int vm__reboot(struct vm *vm, struct st_err *err)
@@ -161,7 +153,7 @@ static int vm__reboot(struct vm *vm, struct st_err *err)
 	vm->exit_status = 0;
 	vm->exit_reason[0] = 0;
 	pthread_mutex_unlock(&vm->lock);
-	return vm__start_vcpus(vm, err);
+	return vcpu__start_all(vm, err);
 }
 
 static int vm__setup(struct vm *vm, struct st_err *err)
@@ -382,7 +374,7 @@ int main(int argc, char **argv)
 		control__close();
 		return VM_EXIT_SETUP;
 	}
-	if (vm__start_vcpus(vm, &err) < 0)
+	if (vcpu__start_all(vm, &err) < 0)
 		vm__request_stop(vm, VM_EXIT_SETUP, "%s", err.msg);
 	for (;;) {
 		while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_STOPPING)
