@@ -1,5 +1,6 @@
 #include "vm/pvm_syscall.h"
 #include "common/log.h"
+#include "vm/guest_access.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
@@ -54,7 +55,7 @@ static bool arm(struct vcpu *v, uint64_t lstar, uint64_t cr3)
 		return false;
 	}
 	uint64_t t = PVM_TRAMPOLINE_VA;
-	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
+	if (guest_access__msr(v, MSR_LSTAR, &t, true) < 0) {
 		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
 		return false;
 	}
@@ -88,7 +89,7 @@ bool pvm_syscall__msr_exit(struct vcpu *v)
 	run->msr.error = 0;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
 		uint64_t real = 0;
-		if (!v->pvm.guest_lstar && vcpu__msr(v, MSR_LSTAR, &real, false) < 0)
+		if (!v->pvm.guest_lstar && guest_access__msr(v, MSR_LSTAR, &real, false) < 0)
 			run->msr.error = 1;
 		run->msr.data = v->pvm.guest_lstar ? v->pvm.guest_lstar : real;
 		return true;
@@ -100,7 +101,7 @@ bool pvm_syscall__msr_exit(struct vcpu *v)
 		return true;
 	/* not armed: the guest's own value goes in */
 	v->pvm.guest_lstar = 0;
-	if (vcpu__msr(v, MSR_LSTAR, &lstar, true) < 0)
+	if (guest_access__msr(v, MSR_LSTAR, &lstar, true) < 0)
 		run->msr.error = 1;
 	return true;
 }
@@ -113,7 +114,7 @@ void pvm_syscall__poll(struct vcpu *v)
 	s->exits = 0;
 	uint64_t lstar;
 	struct kvm_sregs sregs;
-	if (vcpu__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
+	if (guest_access__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
 	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || !(sregs.cr0 & CR0_PG))
 		return;
 	arm(v, lstar, sregs.cr3); /* (re)programmed by the guest: take it over */
@@ -145,7 +146,7 @@ static void trace_fs_event(struct vcpu *v, const char *what, const struct kvm_re
 	uint64_t msr = 0;
 	bool watched = nr == NR_ARCH_PRCTL || nr == NR_EXECVE || nr == NR_FORK || nr == NR_VFORK ||
 		       nr == NR_CLONE;
-	if (vcpu__msr(v, MSR_FS_BASE, &msr, false) < 0)
+	if (guest_access__msr(v, MSR_FS_BASE, &msr, false) < 0)
 		msr = ~0ull;
 	if (!watched && sr->fs.base && msr == sr->fs.base)
 		return;
@@ -173,7 +174,7 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 	if (!v->pvm.guest_lstar || ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
 	    regs.rip != PVM_TRAMPOLINE_VA)
 		return false;
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || vcpu__msr(v, MSR_STAR, &star, false) < 0) {
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || guest_access__msr(v, MSR_STAR, &star, false) < 0) {
 		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
 		return true;
 	}
@@ -203,7 +204,7 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	struct kvm_sregs sregs;
 	uint64_t star;
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    vcpu__msr(v, MSR_STAR, &star, false) < 0)
+	    guest_access__msr(v, MSR_STAR, &star, false) < 0)
 		return st_fail_errno(err, "reading registers for SYSRET");
 	if (trace_fs()) {
 		trace_fs_event(v, "sysret", &regs, &sregs, v->pvm.last_nr);
