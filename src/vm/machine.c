@@ -39,22 +39,6 @@ static struct {
 
 static void drop_kvm(void *arg);
 
-static int build_cmdline(struct vm *vm, struct st_err *err)
-{
-	const char *user = vm->cfg.cmdline;
-	const char *ours = nested__kernel_options();
-	size_t n = strlen(user) + strlen(ours) + 2;
-	vm->cmdline = malloc(n);
-	if (!vm->cmdline)
-		return st_fail(err, ENOMEM, "cmdline");
-	/* The user's own options come last, so they win where they repeat ours. */
-	if (vm->nested)
-		snprintf(vm->cmdline, n, "%s%s%s", ours, *user ? " " : "", user);
-	else
-		snprintf(vm->cmdline, n, "%s", user);
-	return 0;
-}
-
 static int setup_devices(struct vm *vm, struct console *console, struct st_err *err)
 {
 	static const struct {
@@ -144,9 +128,7 @@ static int setup_machine(struct vm *vm, struct console *console, struct st_err *
 	vm->nested = vm->cfg.profile == HOST_PROFILE_NESTED ||
 		     (vm->cfg.profile == HOST_PROFILE_AUTO && nested__host_is_pvm());
 	if (vm->nested)
-		st_info("nested host profile: CPU template 'nested', kernel options added");
-	if (build_cmdline(vm, err) < 0)
-		return -1;
+		st_info("nested host profile: CPU template 'nested', Linux kernel options added");
 	const char *tmpl = vm->cfg.cpu_template ? vm->cfg.cpu_template : vm->nested ? "nested" : "host";
 	vm->nr_vcpus = vm->cfg.cpus;
 	if (cpuid__init(vm->kvm.sys_fd, tmpl, vm->cfg.cpu_features, vm->nr_vcpus, &vm->cpuid, err) < 0)

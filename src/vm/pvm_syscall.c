@@ -1,5 +1,6 @@
 #include "vm/pvm_syscall.h"
 #include "common/log.h"
+#include "vm/cpuid.h"
 #include "vm/guest_access.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
@@ -13,6 +14,7 @@
 
 #define MSR_STAR   0xc0000081
 #define MSR_LSTAR  0xc0000082
+#define MSR_SYSCALL_MASK 0xc0000084
 #define MSR_FS_BASE 0xc0000100
 #define PTE_P      0x1ull
 #define PTE_W      0x2ull
@@ -81,12 +83,23 @@ int pvm_syscall__trap_lstar(int vm_fd)
 	return 0;
 }
 
+bool pvm_syscall__canonical(uint64_t addr, unsigned bits)
+{
+	unsigned shift = 64 - bits;
+	return (uint64_t)((int64_t)(addr << shift) >> shift) == addr;
+}
+
 bool pvm_syscall__msr_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	if (run->msr.index != MSR_LSTAR)
 		return false;
 	run->msr.error = 0;
+	if (run->exit_reason == KVM_EXIT_X86_WRMSR &&
+	    !pvm_syscall__canonical(run->msr.data, cpuid__va_bits(v->vm->cpuid))) {
+		run->msr.error = 1; /* #GP, the MSR unchanged, as the CPU does */
+		return true;
+	}
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
 		uint64_t real = 0;
 		if (!v->pvm.guest_lstar && guest_access__msr(v, MSR_LSTAR, &real, false) < 0)
@@ -165,6 +178,17 @@ static struct kvm_segment flat_segment(uint16_t selector, bool code, unsigned dp
 	};
 }
 
+/* At the trampoline in ring 0: a kernel's own SYSCALL (valid at CPL 0: KVM's
+ * emulator carried it out, to the trampoline our LSTAR names) when the two
+ * bytes before RCX, the return address it saved, are one; else a wild jump. */
+static bool syscall_from_ring0(struct vcpu *v, const struct kvm_regs *regs)
+{
+	uint8_t insn[2];
+	struct st_err err = {0};
+	return regs->rcx >= 2 && guest_access__read_gva(v, regs->rcx - 2, insn, 2, &err) == 0 &&
+	       insn[0] == 0x0f && insn[1] == 0x05;
+}
+
 bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 {
 	struct kvm_regs regs;
@@ -178,7 +202,8 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
 		return true;
 	}
-	if (sregs.cs.dpl != 3) {
+	bool from_kernel = sregs.cs.dpl != 3;
+	if (from_kernel && !syscall_from_ring0(v, &regs)) {
 		*result = st_fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
 		return true;
 	}
@@ -186,7 +211,11 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		trace_fs_event(v, "syscall", &regs, &sregs, regs.rax);
 		v->pvm.last_nr = regs.rax;
 	}
-	/* The rest of SYSCALL: RCX, R11 and RFLAGS are already as the CPU leaves them. */
+	/* The rest of SYSCALL: RCX and R11 are already as the CPU leaves them, and
+	 * RFLAGS masked (again: the mask is idempotent). */
+	uint64_t fmask = 0;
+	if (guest_access__msr(v, MSR_SYSCALL_MASK, &fmask, false) == 0)
+		regs.rflags = (regs.rflags & ~fmask) | 0x2;
 	uint16_t kcs = (uint16_t)((star >> 32) & 0xfffc);
 	sregs.cs = flat_segment(kcs, true, 0);
 	sregs.ss = flat_segment((uint16_t)(kcs + 8), false, 0);
@@ -195,6 +224,8 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		*result = st_fail_errno(err, "entering ring 0 for a SYSCALL");
 	else
 		v->pvm.syscalls++;
+	if (from_kernel)
+		st_debug("vcpu%u: SYSCALL from ring 0 completed", v->id);
 	return true;
 }
 
