@@ -1,4 +1,5 @@
 """Shared pytest fixtures: where the built programs are, and loud skips."""
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -28,6 +29,7 @@ def skip_loudly(reason):
     pytest.skip(reason)
 
 
+@functools.lru_cache(maxsize=None)
 def kvm_missing_reason():
     """Why /dev/kvm cannot be used here, with the kernel's own words when it said
     why it registered no device (a host that is itself a kvm-pvm guest does not
@@ -51,3 +53,10 @@ def kvm():
     if reason:
         skip_loudly(reason)
     return "/dev/kvm"
+
+
+@pytest.fixture(autouse=True)
+def _needs_kvm(request):
+    """Tests marked needs_kvm SKIP loudly (the kvm fixture) where /dev/kvm is unusable."""
+    if request.node.get_closest_marker("needs_kvm"):
+        request.getfixturevalue("kvm")
