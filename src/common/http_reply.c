@@ -3,6 +3,7 @@
 #include "common/http_server_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 {
 	struct http_upgrade_ctx *up = cls;
 	(void)conn, (void)con_cls;
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK); /* MHD's sockets are non-blocking: fn may block */
 	up->fn(up->cls, sock, extra_in, extra_in_size, up->srv);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }

@@ -146,8 +146,8 @@ typedef ssize_t (*http_stream_fn)(void *cls, char *buf, size_t max);
 void http_reply__stream(struct http_reply *rp, unsigned status, const char *ctype, http_stream_fn read, void *cls,
 			void (*free_cls)(void *));
 
-/* 101 Switching Protocols to proto; fn then owns the connection's socket on
- * the connection's thread (it may block; extra holds bytes the client sent
+/* 101 Switching Protocols to proto; fn then owns the connection's socket (in
+ * blocking mode) on the connection's thread (it may block; extra holds bytes the client sent
  * after the headers) until it returns, and the connection is closed. */
 typedef void (*http_upgrade_fn)(void *cls, int sock, const char *extra, size_t extra_len,
 				const struct http_server *s);
