@@ -130,7 +130,7 @@ static int take_bytes(struct msgpack_reader *r, struct msgpack_item *item, enum 
 static int sized(struct msgpack_reader *r, struct msgpack_item *item, enum msgpack_type t,
 		 int len_bytes, struct st_err *err)
 {
-	uint64_t len;
+	uint64_t len = 0;
 	if (take_be(r, len_bytes, &len, err) < 0)
 		return -1;
 	if (t == MSGPACK_ARRAY) {
@@ -152,7 +152,7 @@ static int number(struct msgpack_reader *r, struct msgpack_item *item, uint8_t t
 				     [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2, [0xd2 - 0xca] = 4,
 				     [0xd3 - 0xca] = 8};
 	int w = widths[tag - 0xca];
-	uint64_t v;
+	uint64_t v = 0;
 	if (take_be(r, w, &v, err) < 0)
 		return -1;
 	if (tag == 0xca) {
