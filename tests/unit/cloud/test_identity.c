@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/identity_db.h"
+#include "cloud/identity/identity_ops.h"
 
 static char url[256], state_dir[64];
 
@@ -210,6 +211,111 @@ static void disabled_user_and_lockout(void **state)
 	assert_int_equal(authenticate(f, password_auth("admin", "new", NULL), &t, &err), 0);
 }
 
+static const char *query_of(void *ctx, const char *key)
+{
+	const char *const *kv = ctx;
+	for (; kv[0]; kv += 2)
+		if (!strcmp(kv[0], key))
+			return kv[1];
+	return NULL;
+}
+
+static void caller_of(struct fixture *f, const char *user, const char *password, json_t *scope,
+		      struct identity_caller *c)
+{
+	struct token t;
+	char *text;
+	assert_int_equal(authenticate(f, password_auth(user, password, scope), &t, NULL), 0);
+	assert_int_equal(identity__issue(&f->id, &t, &text, NULL), 0);
+	assert_int_equal(identity_ops__caller(&f->id, text, c, NULL), 0);
+	free(text);
+}
+
+static void crud_grants_and_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct identity_caller admin, member;
+	struct st_err err = {0};
+	json_t *out, *list;
+	caller_of(f, "admin", "secret", admin_project(), &admin);
+	assert_true(admin.admin);
+	json_t *body = json_pack("{s:{s:s,s:s}}", "project", "name", "demo", "description", "d");
+	assert_int_equal(identity_ops__create(&f->id, &admin, IDENTITY_PROJECT, body, &out, &err), 0);
+	char project[33];
+	snprintf(project, sizeof(project), "%s", json_string_value(json_object_get(out, "id")));
+	assert_string_equal(json_string_value(json_object_get(out, "domain_id")), "default");
+	assert_string_equal(json_string_value(json_object_get(out, "parent_id")), "default");
+	json_decref(out);
+	assert_int_equal(identity_ops__create(&f->id, &admin, IDENTITY_PROJECT, body, &out, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	json_decref(body);
+	/* 10k-character names and wrong types are refused, nothing is created */
+	char *longname = calloc(1, 10001);
+	memset(longname, 'x', 10000);
+	body = json_pack("{s:{s:s}}", "user", "name", longname);
+	assert_int_equal(identity_ops__create(&f->id, &admin, IDENTITY_USER, body, &out, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	json_decref(body);
+	free(longname);
+	body = json_pack("{s:{s:s,s:i}}", "user", "name", "bob", "enabled", 3);
+	assert_int_equal(identity_ops__create(&f->id, &admin, IDENTITY_USER, body, &out, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	json_decref(body);
+
+	body = json_pack("{s:{s:s,s:s}}", "user", "name", "bob", "password", "pw");
+	assert_int_equal(identity_ops__create(&f->id, &admin, IDENTITY_USER, body, &out, &err), 0);
+	json_decref(body);
+	assert_null(json_object_get(out, "password"));
+	assert_null(json_object_get(out, "password_hash"));
+	char bob[33];
+	snprintf(bob, sizeof(bob), "%s", json_string_value(json_object_get(out, "id")));
+	json_decref(out);
+	assert_int_equal(identity_ops__list(&f->id, &admin, IDENTITY_ROLE, query_of,
+					    (const char *[]){"name", "member", NULL}, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 1);
+	char role[33];
+	snprintf(role, sizeof(role), "%s", json_string_value(json_object_get(json_array_get(list, 0), "id")));
+	json_decref(list);
+	assert_int_equal(identity_ops__role_grant(&f->id, &admin, 'P', "projects", project, "users", bob, role, &err), 0);
+	assert_int_equal(identity_ops__role_grant(&f->id, &admin, 'P', "projects", project, "users", bob, "nope", &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+
+	/* bob, a member of demo: reads his project, not the others; writes nothing */
+	json_t *scope = json_pack("{s:{s:s}}", "project", "id", project);
+	caller_of(f, "bob", "pw", scope, &member);
+	assert_false(member.admin);
+	assert_int_equal(identity_ops__get(&f->id, &member, IDENTITY_PROJECT, project, &out, &err), 0);
+	json_decref(out);
+	assert_int_equal(identity_ops__list(&f->id, &member, IDENTITY_PROJECT, NULL, NULL, &list, &err), -1);
+	assert_int_equal(err.errnum, EPERM);
+	body = json_pack("{s:{s:s}}", "project", "name", "mine");
+	assert_int_equal(identity_ops__create(&f->id, &member, IDENTITY_PROJECT, body, &out, &err), -1);
+	assert_int_equal(err.errnum, EPERM);
+	json_decref(body);
+	assert_int_equal(identity_ops__auth_targets(&f->id, &member, IDENTITY_PROJECT, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 1);
+	json_decref(list);
+
+	/* role assignment list --names --effective: member implies reader */
+	const char *q[] = {"user.id", bob, "include_names", "True", "effective", "", NULL};
+	assert_int_equal(identity_ops__role_assignments(&f->id, &admin, query_of, q, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	json_t *a = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "user"), "name")), "bob");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(a, "scope"), "project"), "name")), "demo");
+	json_decref(list);
+
+	/* deleting the project takes its assignments with it */
+	assert_int_equal(identity_ops__delete(&f->id, &admin, IDENTITY_PROJECT, project, &err), 0);
+	assert_int_equal(identity_ops__delete(&f->id, &admin, IDENTITY_PROJECT, project, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_int_equal(identity_ops__role_assignments(&f->id, &admin, query_of, q, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(identity_ops__delete(&f->id, &admin, IDENTITY_DOMAIN, "default", &err), -1);
+	assert_int_equal(err.errnum, EPERM);
+}
+
 static int run_suite(const char *name)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +324,7 @@ static int run_suite(const char *name)
 		cmocka_unit_test_setup_teardown(bad_credentials_and_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(rescope_and_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(disabled_user_and_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(crud_grants_and_policy, setup, teardown),
 	};
 	printf("backend: %s\n", name);
 	fflush(stdout);
