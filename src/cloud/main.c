@@ -103,6 +103,7 @@ static int read_password(const char *path, char **out, struct st_err *err)
 		(*out)[--len] = '\0';
 	if (len == 0 || strlen(*out) != len) {
 		free(*out);
+		*out = NULL; /* the caller's cleanup_free frees it otherwise */
 		return st_fail(err, EINVAL, "--admin-password-file %s: empty or not text", path);
 	}
 	return 0;
