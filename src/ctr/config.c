@@ -69,6 +69,14 @@ int config__ns_flag(const char *name)
 	return 0;
 }
 
+bool config__has_ns(const struct ctr_config *cfg, int flag)
+{
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		if (cfg->ns[i].type == flag)
+			return true;
+	return false;
+}
+
 const char *config__ns_proc_name(int flag)
 {
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_table); i++)
@@ -471,10 +479,12 @@ static int parse_devices(struct ctr_config *cfg, json_t *arr, struct st_err *err
 		if (!d.path || d.path[0] != '/' || !type || strlen(type) != 1 || !strchr("cbup", type[0]))
 			return st_fail(err, 0, "linux.devices[%zu] needs an absolute path and type c, b, u or p", i);
 		d.type = type[0];
-		if (get_int(e, "fileMode", "linux.devices", 0, 07777, &v, err) < 0)
+		/* podman sends the whole st_mode (0o20600): the permission bits
+		 * are what counts, as for runc and crun. */
+		if (get_int(e, "fileMode", "linux.devices", 0, 0177777, &v, err) < 0)
 			return -1;
 		if (json_object_get(e, "fileMode"))
-			d.mode = (uint32_t)v;
+			d.mode = (uint32_t)v & 07777;
 		v = 0;
 		if (get_int(e, "uid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
@@ -595,8 +605,9 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 		return -1;
 	if (hooks && config__parse_hooks(cfg, hooks, err) < 0)
 		return -1;
-	if (cfg->hostname && *cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS))
-		return st_fail(err, 0, "hostname needs a new uts namespace");
+	/* In a uts namespace joined by path the hostname is set there (runc, crun). */
+	if (cfg->hostname && *cfg->hostname && !config__has_ns(cfg, CLONE_NEWUTS))
+		return st_fail(err, 0, "hostname needs a uts namespace (new or joined by path)");
 	return 0;
 }
 

@@ -160,6 +160,8 @@ struct ctr_config *config__new_empty(void);
 /* "pid" -> CLONE_NEWPID, or 0. */
 int config__ns_flag(const char *name);
 const char *config__ns_proc_name(int flag);
+/* The container has a namespace of this kind, created or joined by path. */
+bool config__has_ns(const struct ctr_config *cfg, int flag);
 
 /* Hook list parsing shared with the state file (poststop kept there). */
 int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *err);
