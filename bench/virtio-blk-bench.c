@@ -1,6 +1,6 @@
 /* virtio-blk device throughput on the host: a fake driver in this process puts
  * requests on a split virtqueue in (fake) guest memory and the device's own
- * data path (blk__serve/blk__complete: chain walker, request parser, raw
+ * data path (vblk__serve/vblk__complete: chain walker, request parser, raw
  * backend on io_uring) serves them, keeping QD requests in flight: the driver
  * refills a slot as soon as its request completes. Beside it, plain
  * pread/pwrite of the same sizes and offsets on the same file, one at a time,
@@ -27,7 +27,7 @@
 
 static struct guest_mem mem;
 static struct virtqueue vq;
-static struct blk_engine engine;
+static struct vblk_engine engine;
 static struct disk *dk;
 static uint16_t avail_idx, last_used;
 static uint64_t rng = 88172645463325252ull;
@@ -87,15 +87,15 @@ static double run_virtio(const struct workload *w)
 	while (done < w->requests) {
 		for (; nfree && issued < w->requests; issued++)
 			submit(w, slots[--nfree], offset_of(w, issued, dk->size));
-		if (blk__serve(&engine, 0, &pushed, &err) < 0) {
+		if (vblk__serve(&engine, 0, &pushed, &err) < 0) {
 			fprintf(stderr, "virtio-blk-bench: device failed: %s\n", err.msg);
 			exit(1);
 		}
 		disk__commit(dk);
 		uint32_t queues;
-		if (!blk__complete(&engine, &queues) && !pushed) {
+		if (!vblk__complete(&engine, &queues) && !pushed) {
 			disk__wait(dk);
-			blk__complete(&engine, &queues);
+			vblk__complete(&engine, &queues);
 		}
 		/* the driver's side: reap, check every status byte, reuse the slot */
 		uint16_t used = __atomic_load_n((uint16_t *)(mem.host + USED + 2), __ATOMIC_ACQUIRE);
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	vq.size = QSIZE, vq.desc_gpa = DESC, vq.avail_gpa = AVAIL, vq.used_gpa = USED;
 	if (vq__start(&vq, &mem, false, &err) < 0)
 		return 1;
-	engine = (struct blk_engine){.dk = dk, .serial = "bench", .mem = &mem, .vqs = &vq};
+	engine = (struct vblk_engine){.dk = dk, .serial = "bench", .mem = &mem, .vqs = &vq};
 
 	static const struct workload loads[] = {
 		{"4k-randread  QD1", VIRTIO_BLK_T_IN, 4096, true, 1, 100000},
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 		       v[ROUNDS / 2] / p[ROUNDS / 2]);
 		fflush(stdout);
 	}
-	blk__engine_free(&engine);
+	vblk__engine_free(&engine);
 	disk__close(dk);
 	if (argc < 2)
 		unlink(path);

@@ -11,6 +11,8 @@
 #define ST_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ST_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ST_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* The struct of type that holds member at ptr. */
+#define ST_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* Strict unsigned parse: the whole string must be a number in [0, max]. */
 int st_parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err);

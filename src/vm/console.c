@@ -2,11 +2,13 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/sock.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -98,7 +100,8 @@ void console__write(struct console *c, const uint8_t *buf, size_t n)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void console__accept(struct console *c)
+/* Accepts a socket client (replacing any previous one) and replays history. */
+static void accept_client(struct console *c)
 {
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
@@ -115,7 +118,8 @@ void console__accept(struct console *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-long console__read(struct console *c, uint8_t *buf, size_t n)
+/* Reads input into buf; 0 on EOF/hang-up (input then stops), -1 if nothing now. */
+static long read_input(struct console *c, uint8_t *buf, size_t n)
 {
 	ssize_t r = read(c->in_fd, buf, n);
 	if (r < 0)
@@ -137,4 +141,94 @@ void console__close(struct console *c)
 		free(c->socket_path);
 		c->socket_path = NULL;
 	}
+}
+
+bool console__input_waiting(const struct console *c)
+{
+	return c->input.pending_len != 0;
+}
+
+void console__feed(struct console *c)
+{
+	struct console_input *in = &c->input;
+	while (in->pending_off < in->pending_len) {
+		size_t n = in->sink.take(in->sink.opaque, in->pending + in->pending_off,
+					 in->pending_len - in->pending_off);
+		if (!n)
+			return;
+		in->pending_off += n;
+	}
+	in->pending_len = in->pending_off = 0;
+	if (!in->in_watched && in->in.fd >= 0) {
+		struct st_err err = {0};
+		in->in_watched = loop__add(&in->in, EPOLLIN, &err) == 0;
+	}
+}
+
+static void on_input(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct console *c = ST_CONTAINER_OF(w, struct console, input.in);
+	struct console_input *in = &c->input;
+	long n = read_input(c, in->pending, sizeof(in->pending));
+	if (n < 0)
+		return;
+	if (n == 0) { /* EOF or the client left: stop watching this fd */
+		loop__del(w);
+		in->in_watched = false;
+		in->in.fd = -1;
+		return;
+	}
+	size_t out = 0;
+	for (long i = 0; i < n; i++) {
+		uint8_t b = in->pending[i];
+		if (c->tty_raw && c->escape) {
+			c->escape = 0;
+			if (b == 'x') {
+				in->sink.quit(in->sink.opaque);
+				return;
+			}
+		} else if (c->tty_raw && b == 0x01) {
+			c->escape = 1;
+			continue;
+		}
+		in->pending[out++] = b;
+	}
+	in->pending_len = out;
+	in->pending_off = 0;
+	loop__del(w); /* until the sink has taken all of it */
+	in->in_watched = false;
+	console__feed(c);
+}
+
+static void on_connect(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct console *c = ST_CONTAINER_OF(w, struct console, input.listen);
+	struct console_input *in = &c->input;
+	if (in->in_watched)
+		loop__del(&in->in);
+	accept_client(c);
+	in->in.fd = c->in_fd;
+	in->in_watched = false;
+	console__feed(c);
+}
+
+int console__watch_input(struct console *c, const struct console_sink *sink, struct st_err *err)
+{
+	struct console_input *in = &c->input;
+	in->sink = *sink;
+	in->in = (struct loop_watch){.fd = c->in_fd, .fn = on_input};
+	if (c->kind == CONSOLE_STDIO) {
+		struct st_err ignored = {0};
+		/* Regular files and /dev/null cannot be polled: no input then. */
+		in->in_watched = loop__add(&in->in, EPOLLIN, &ignored) == 0;
+		if (!in->in_watched)
+			in->in.fd = -1;
+	} else if (c->kind == CONSOLE_SOCKET) {
+		in->listen = (struct loop_watch){.fd = c->listen_fd, .fn = on_connect};
+		if (loop__add(&in->listen, EPOLLIN, err) < 0)
+			return -1;
+	}
+	return 0;
 }

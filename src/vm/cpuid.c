@@ -169,6 +169,16 @@ int cpuid__init(int kvm_sys_fd, const char *template_name, const char *feature_l
 }
 
 /* Topology: one package, one core per vCPU, APIC ID = vCPU index. */
+unsigned cpuid__va_bits(const struct cpuid_table *t)
+{
+	for (uint32_t i = 0; t && t->c && i < t->c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &t->c->entries[i];
+		if (e->function == 7 && e->index == 0)
+			return e->ecx & (1u << 16) ? 57 : 48; /* LA57 */
+	}
+	return 48;
+}
+
 int cpuid__set_vcpu(const struct cpuid_table *t, struct vcpu *v, struct st_err *err)
 {
 	size_t size = sizeof(*t->c) + t->c->nent * sizeof(t->c->entries[0]);

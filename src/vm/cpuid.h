@@ -14,6 +14,9 @@ int cpuid__init(int kvm_sys_fd, const char *template_name, const char *features,
 		unsigned nr_vcpus, struct cpuid_table **out, struct st_err *err);
 int cpuid__set_vcpu(const struct cpuid_table *t, struct vcpu *v, struct st_err *err);
 void cpuid__free(struct cpuid_table *t);
+/* The guest CPU's linear-address width: 57 with LA57, else 48. What WRMSR's
+ * canonical checks use, whatever CR4.LA57 is (Intel SDM vol. 3, 4.1.4). */
+unsigned cpuid__va_bits(const struct cpuid_table *t);
 
 /* Feature names strata-vm knows, one per line, for --cpu-features help. */
 void cpuid__print_features(void);

@@ -1,5 +1,6 @@
 #include "vm/emulate.h"
 #include "common/log.h"
+#include "vm/guest_access.h"
 #include "vm/simd.h"
 #include "vm/vcpu.h"
 #include "vm/zydis_lib.h"
@@ -106,9 +107,9 @@ static int operand_rw(struct insn_ctx *c, const ZydisDecodedOperand *op, uint64_
 		return st_fail(err, 0, "unsupported address");
 	unsigned size = op->size / 8;
 	if (write)
-		return vcpu__write_gva(c->v, ea, val, size, err);
+		return guest_access__write_gva(c->v, ea, val, size, err);
 	*val = 0;
-	return vcpu__read_gva(c->v, ea, val, size, err);
+	return guest_access__read_gva(c->v, ea, val, size, err);
 }
 
 static int inject_exception(struct insn_ctx *c, unsigned vector, bool has_code, unsigned code,
@@ -261,7 +262,7 @@ static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
 		mem_size = c->ops[mem_op].size / 8;
 		if (effective_address(c, &c->ops[mem_op], &ea) < 0)
 			return st_fail(err, 0, "unsupported address");
-		if (vcpu__read_gva(c->v, ea, mem, mem_size, err) < 0)
+		if (guest_access__read_gva(c->v, ea, mem, mem_size, err) < 0)
 			return -1;
 	}
 	if (simd__run(&c->insn, c->ops, &st, mem, err) < 0)
@@ -269,7 +270,7 @@ static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
 	if (sse_state_put(c, &st, err) < 0)
 		return -1;
 	if (mem_op >= 0 && (c->ops[mem_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-		return vcpu__write_gva(c->v, ea, mem, mem_size, err);
+		return guest_access__write_gva(c->v, ea, mem, mem_size, err);
 	return 0;
 }
 
@@ -346,7 +347,7 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 		memcpy(bytes, run->emulation_failure.insn_bytes, n);
 	} else {
 		struct st_err ignored = {0};
-		n = vcpu__read_gva(v, c.rip_linear, bytes, sizeof(bytes), &ignored) == 0 ? 15 : 0;
+		n = guest_access__read_gva(v, c.rip_linear, bytes, sizeof(bytes), &ignored) == 0 ? 15 : 0;
 	}
 
 	struct st_err no_decoder = {0};

@@ -1,5 +1,6 @@
 #include "vm/options.h"
 #include "vm/sandbox.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "vm/cpuid.h"
 #include "vm/hw/legacy.h"
@@ -7,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +58,8 @@ static void options__usage(void)
 "                           \"CONNECT P\\n\" and read \"OK <port>\\n\"\n"
 "      --virtio-rings split|packed  virtqueue layouts offered to drivers: split\n"
 "                           (default) or packed as well (VIRTIO_F_RING_PACKED)\n"
+"  -v, --verbose            say what strata-vm does (the final kernel command line\n"
+"                           among it); STRATA_LOG=debug says more\n"
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
@@ -93,6 +97,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"mem-prealloc", no_argument, NULL, OPT_PREALLOC},
 		{"rtc-base", required_argument, NULL, OPT_RTC_BASE},
 		{"seccomp", required_argument, NULL, OPT_SECCOMP},
+		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -103,11 +108,12 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 	uint64_t v;
 	int opt;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:i:a:c:m:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":k:i:a:c:m:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
 		case 'a': cfg->cmdline = optarg; break;
+		case 'v': cfg->verbose = true; break;
 		case 'c':
 			if (st_parse_u64(optarg, 1u << 20, &v, err) < 0)
 				return st_err_prefix(err, "--cpus");
@@ -200,5 +206,8 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			       (unsigned long long)(host_mem >> 20));
 	if (cfg->mem_bytes & ((1ull << 20) - 1))
 		return st_fail(err, 0, "--memory must be a whole number of MiB");
+	const char *level = getenv("STRATA_LOG");
+	if (cfg->verbose && !(level && !strcmp(level, "debug")))
+		st_log_set_level(ST_LOG_INFO);
 	return 0;
 }

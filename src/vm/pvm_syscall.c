@@ -1,5 +1,7 @@
 #include "vm/pvm_syscall.h"
 #include "common/log.h"
+#include "vm/cpuid.h"
+#include "vm/guest_access.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
@@ -12,6 +14,7 @@
 
 #define MSR_STAR   0xc0000081
 #define MSR_LSTAR  0xc0000082
+#define MSR_SYSCALL_MASK 0xc0000084
 #define MSR_FS_BASE 0xc0000100
 #define PTE_P      0x1ull
 #define PTE_W      0x2ull
@@ -54,7 +57,7 @@ static bool arm(struct vcpu *v, uint64_t lstar, uint64_t cr3)
 		return false;
 	}
 	uint64_t t = PVM_TRAMPOLINE_VA;
-	if (vcpu__msr(v, MSR_LSTAR, &t, true) < 0) {
+	if (guest_access__msr(v, MSR_LSTAR, &t, true) < 0) {
 		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
 		return false;
 	}
@@ -80,15 +83,26 @@ int pvm_syscall__trap_lstar(int vm_fd)
 	return 0;
 }
 
+bool pvm_syscall__canonical(uint64_t addr, unsigned bits)
+{
+	unsigned shift = 64 - bits;
+	return (uint64_t)((int64_t)(addr << shift) >> shift) == addr;
+}
+
 bool pvm_syscall__msr_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	if (run->msr.index != MSR_LSTAR)
 		return false;
 	run->msr.error = 0;
+	if (run->exit_reason == KVM_EXIT_X86_WRMSR &&
+	    !pvm_syscall__canonical(run->msr.data, cpuid__va_bits(v->vm->cpuid))) {
+		run->msr.error = 1; /* #GP, the MSR unchanged, as the CPU does */
+		return true;
+	}
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
 		uint64_t real = 0;
-		if (!v->pvm.guest_lstar && vcpu__msr(v, MSR_LSTAR, &real, false) < 0)
+		if (!v->pvm.guest_lstar && guest_access__msr(v, MSR_LSTAR, &real, false) < 0)
 			run->msr.error = 1;
 		run->msr.data = v->pvm.guest_lstar ? v->pvm.guest_lstar : real;
 		return true;
@@ -100,7 +114,7 @@ bool pvm_syscall__msr_exit(struct vcpu *v)
 		return true;
 	/* not armed: the guest's own value goes in */
 	v->pvm.guest_lstar = 0;
-	if (vcpu__msr(v, MSR_LSTAR, &lstar, true) < 0)
+	if (guest_access__msr(v, MSR_LSTAR, &lstar, true) < 0)
 		run->msr.error = 1;
 	return true;
 }
@@ -113,7 +127,7 @@ void pvm_syscall__poll(struct vcpu *v)
 	s->exits = 0;
 	uint64_t lstar;
 	struct kvm_sregs sregs;
-	if (vcpu__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
+	if (guest_access__msr(v, MSR_LSTAR, &lstar, false) < 0 || !lstar || lstar == PVM_TRAMPOLINE_VA ||
 	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || !(sregs.cr0 & CR0_PG))
 		return;
 	arm(v, lstar, sregs.cr3); /* (re)programmed by the guest: take it over */
@@ -145,7 +159,7 @@ static void trace_fs_event(struct vcpu *v, const char *what, const struct kvm_re
 	uint64_t msr = 0;
 	bool watched = nr == NR_ARCH_PRCTL || nr == NR_EXECVE || nr == NR_FORK || nr == NR_VFORK ||
 		       nr == NR_CLONE;
-	if (vcpu__msr(v, MSR_FS_BASE, &msr, false) < 0)
+	if (guest_access__msr(v, MSR_FS_BASE, &msr, false) < 0)
 		msr = ~0ull;
 	if (!watched && sr->fs.base && msr == sr->fs.base)
 		return;
@@ -164,6 +178,17 @@ static struct kvm_segment flat_segment(uint16_t selector, bool code, unsigned dp
 	};
 }
 
+/* At the trampoline in ring 0: a kernel's own SYSCALL (valid at CPL 0: KVM's
+ * emulator carried it out, to the trampoline our LSTAR names) when the two
+ * bytes before RCX, the return address it saved, are one; else a wild jump. */
+static bool syscall_from_ring0(struct vcpu *v, const struct kvm_regs *regs)
+{
+	uint8_t insn[2];
+	struct st_err err = {0};
+	return regs->rcx >= 2 && guest_access__read_gva(v, regs->rcx - 2, insn, 2, &err) == 0 &&
+	       insn[0] == 0x0f && insn[1] == 0x05;
+}
+
 bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 {
 	struct kvm_regs regs;
@@ -173,11 +198,12 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 	if (!v->pvm.guest_lstar || ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
 	    regs.rip != PVM_TRAMPOLINE_VA)
 		return false;
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || vcpu__msr(v, MSR_STAR, &star, false) < 0) {
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || guest_access__msr(v, MSR_STAR, &star, false) < 0) {
 		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
 		return true;
 	}
-	if (sregs.cs.dpl != 3) {
+	bool from_kernel = sregs.cs.dpl != 3;
+	if (from_kernel && !syscall_from_ring0(v, &regs)) {
 		*result = st_fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
 		return true;
 	}
@@ -185,7 +211,11 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		trace_fs_event(v, "syscall", &regs, &sregs, regs.rax);
 		v->pvm.last_nr = regs.rax;
 	}
-	/* The rest of SYSCALL: RCX, R11 and RFLAGS are already as the CPU leaves them. */
+	/* The rest of SYSCALL: RCX and R11 are already as the CPU leaves them, and
+	 * RFLAGS masked (again: the mask is idempotent). */
+	uint64_t fmask = 0;
+	if (guest_access__msr(v, MSR_SYSCALL_MASK, &fmask, false) == 0)
+		regs.rflags = (regs.rflags & ~fmask) | 0x2;
 	uint16_t kcs = (uint16_t)((star >> 32) & 0xfffc);
 	sregs.cs = flat_segment(kcs, true, 0);
 	sregs.ss = flat_segment((uint16_t)(kcs + 8), false, 0);
@@ -194,6 +224,8 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 		*result = st_fail_errno(err, "entering ring 0 for a SYSCALL");
 	else
 		v->pvm.syscalls++;
+	if (from_kernel)
+		st_debug("vcpu%u: SYSCALL from ring 0 completed", v->id);
 	return true;
 }
 
@@ -203,7 +235,7 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	struct kvm_sregs sregs;
 	uint64_t star;
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    vcpu__msr(v, MSR_STAR, &star, false) < 0)
+	    guest_access__msr(v, MSR_STAR, &star, false) < 0)
 		return st_fail_errno(err, "reading registers for SYSRET");
 	if (trace_fs()) {
 		trace_fs_event(v, "sysret", &regs, &sregs, v->pvm.last_nr);

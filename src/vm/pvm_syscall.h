@@ -41,8 +41,13 @@ struct pvm_syscall {
 int pvm_syscall__trap_lstar(int vm_fd);
 
 /* KVM_EXIT_X86_RDMSR/WRMSR: true when it was LSTAR and is answered. A write
- * arms the trampoline; a read returns the guest's own entry. */
+ * arms the trampoline; a read returns the guest's own entry. A write of an
+ * address not canonical for the guest CPU's width gets #GP (KVM's own check
+ * is bypassed when the filter sends the write here). */
 bool pvm_syscall__msr_exit(struct vcpu *v);
+
+/* addr is canonical for a bits-wide linear address (48 or 57). */
+bool pvm_syscall__canonical(uint64_t addr, unsigned bits);
 
 /* Without the MSR filter, called after exits under the nested profile: when
  * the guest has (re)programmed LSTAR, moves it to the trampoline. Looks only

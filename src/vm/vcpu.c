@@ -2,6 +2,7 @@
 #include "common/log.h"
 #include "vm/cpuid.h"
 #include "vm/emulate.h"
+#include "vm/guest_access.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -45,25 +46,8 @@ int vcpu__create(struct vm *vm, unsigned id, struct st_err *err)
 		return -1;
 	/* MTRRs enabled, default write-back, as firmware leaves them. */
 	uint64_t mtrr_def = 0xc06;
-	if (vcpu__msr(v, 0x2ff, &mtrr_def, true) < 0)
+	if (guest_access__msr(v, 0x2ff, &mtrr_def, true) < 0)
 		st_debug("vcpu%u: MTRRdefType not set", id);
-	return 0;
-}
-
-int vcpu__msr(struct vcpu *v, uint32_t index, uint64_t *val, bool write)
-{
-	/* struct kvm_msrs ends in a flexible array: one entry rides behind it. */
-	union {
-		struct kvm_msrs hdr;
-		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m;
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.hdr.entries[0].index = index;
-	m.hdr.entries[0].data = write ? *val : 0;
-	if (ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
-		return -1;
-	*val = m.hdr.entries[0].data;
 	return 0;
 }
 
@@ -73,55 +57,6 @@ void vcpu__kick(struct vcpu *v)
 		return;
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-}
-
-static int vcpu__translate(struct vcpu *v, uint64_t gva, uint64_t *gpa, struct st_err *err)
-{
-	struct kvm_translation t = {.linear_address = gva};
-	if (ioctl(v->fd, KVM_TRANSLATE, &t) < 0)
-		return st_fail_errno(err, "KVM_TRANSLATE 0x%llx", (unsigned long long)gva);
-	if (!t.valid)
-		return st_fail(err, 0, "guest address 0x%llx is not mapped",
-			       (unsigned long long)gva);
-	*gpa = t.physical_address;
-	return 0;
-}
-
-static int vcpu__access_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, bool write,
-			    struct st_err *err)
-{
-	uint8_t *p = buf;
-	while (len) {
-		unsigned chunk = 4096 - (unsigned)(gva & 4095);
-		if (chunk > len)
-			chunk = len;
-		uint64_t gpa = 0;
-		if (vcpu__translate(v, gva, &gpa, err) < 0)
-			return -1;
-		uint8_t *host = mem__ptr(&v->vm->mem, gpa, chunk);
-		if (!host)
-			return st_fail(err, 0, "guest address 0x%llx is not RAM",
-				       (unsigned long long)gva);
-		if (write)
-			memcpy(host, p, chunk);
-		else
-			memcpy(p, host, chunk);
-		p += chunk;
-		gva += chunk;
-		len -= chunk;
-	}
-	return 0;
-}
-
-int vcpu__read_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, struct st_err *err)
-{
-	return vcpu__access_gva(v, gva, buf, len, false, err);
-}
-
-int vcpu__write_gva(struct vcpu *v, uint64_t gva, const void *buf, unsigned len,
-		    struct st_err *err)
-{
-	return vcpu__access_gva(v, gva, (void *)buf, len, true, err);
 }
 
 void vcpu__describe_rip(struct vcpu *v, char *buf, size_t len)
@@ -137,7 +72,7 @@ void vcpu__describe_rip(struct vcpu *v, char *buf, size_t len)
 	uint8_t bytes[15];
 	struct st_err err = {0};
 	int n = snprintf(buf, len, "RIP 0x%llx", (unsigned long long)regs.rip);
-	if (vcpu__read_gva(v, lin, bytes, sizeof(bytes), &err) == 0 && n > 0 && (size_t)n < len) {
+	if (guest_access__read_gva(v, lin, bytes, sizeof(bytes), &err) == 0 && n > 0 && (size_t)n < len) {
 		n += snprintf(buf + n, len - (size_t)n, ", bytes");
 		for (int i = 0; i < 8 && n > 0 && (size_t)n < len; i++)
 			n += snprintf(buf + n, len - (size_t)n, " %02x", bytes[i]);

@@ -49,15 +49,6 @@ int vcpu__init_signals(struct st_err *err);
  * how many answered (their snap_valid is set). */
 unsigned vcpu__snapshot_all(struct vm *vm, unsigned timeout_ms);
 
-/* Reads or writes one MSR of this vCPU (its own thread only); < 0 on failure. */
-int vcpu__msr(struct vcpu *v, uint32_t index, uint64_t *val, bool write);
-
-/* Copies len bytes at guest virtual address gva (current page tables of this vCPU).
- * Only from the vCPU's own thread. */
-int vcpu__read_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, struct st_err *err);
-int vcpu__write_gva(struct vcpu *v, uint64_t gva, const void *buf, unsigned len,
-		    struct st_err *err);
-
 /* "RIP 0x... (bytes f0 48 ...)" describing where the vCPU is, for crash reports. */
 void vcpu__describe_rip(struct vcpu *v, char *buf, size_t len);
 

@@ -34,6 +34,7 @@ struct vm_config {
 	unsigned cpus;
 	uint64_t mem_bytes;
 	bool mem_prealloc;          /* --mem-prealloc: every page of RAM backed from the start */
+	bool verbose;               /* --verbose: info messages (STRATA_LOG=debug still wins) */
 	const char *console;        /* "stdio", "socket:PATH", "file:PATH" or "none" */
 	const char *control;        /* unix socket path or NULL */
 	const char *cpu_template;   /* "host", "nested" or NULL */

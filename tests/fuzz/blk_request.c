@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct disk *dk;
 	static struct vq_elem e;
-	static struct blk_req r;
+	static struct vblk_req r;
 	static uint8_t buf[1 << 16];
 	if (!dk) {
 		int fd = memfd_create("fuzz-disk", 0);
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		used += len;
 	}
 	struct st_err err = {0};
-	if (blk__parse(&e, &r, &err) == 0)
-		*r.status = blk__execute(dk, "fuzz", &r);
+	if (vblk__parse(&e, &r, &err) == 0)
+		*r.status = vblk__execute(dk, "fuzz", &r);
 	return 0;
 }

@@ -4,12 +4,15 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "vm/boot/layout.h"
+#include "vm/nested.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -47,7 +50,7 @@ int initrd__load(struct vm *vm, uint64_t limit, uint64_t *addr, uint64_t *size,
 static int boot__load_elf(struct vm *vm, const uint8_t *img, size_t len, struct st_err *err)
 {
 	struct elf_image ei;
-	if (elf__load(vm, img, len, &ei, err) < 0)
+	if (elf__load(vm, img, len, elf__boot_mode(img, len), &ei, err) < 0)
 		return -1;
 	vm->boot.kernel_end = ei.end;
 	uint64_t initrd, initrd_size;
@@ -65,6 +68,22 @@ static int boot__load_elf(struct vm *vm, const uint8_t *img, size_t len, struct 
 	return linux__write_boot_params(vm, NULL, 0, initrd, initrd_size, err);
 }
 
+int boot__build_cmdline(struct vm *vm, bool linux_kernel, struct st_err *err)
+{
+	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	const char *ours = vm->nested && linux_kernel ? nested__kernel_options() : "";
+	size_t n = strlen(user) + strlen(ours) + 2;
+	free(vm->cmdline);
+	vm->cmdline = malloc(n);
+	if (!vm->cmdline)
+		return st_fail(err, ENOMEM, "cmdline");
+	/* The user's own options come last, so they win where they repeat ours. */
+	snprintf(vm->cmdline, n, "%s%s%s", ours, *ours && *user ? " " : "", user);
+	st_info("kernel command line (%s%s): '%s'", linux_kernel ? "Linux" : "not Linux",
+		*ours ? ", nested profile options first" : "", vm->cmdline);
+	return 0;
+}
+
 int boot__load(struct vm *vm, struct st_err *err)
 {
 	const char *path = vm->cfg.kernel;
@@ -80,6 +99,11 @@ int boot__load(struct vm *vm, struct st_err *err)
 	if (img == MAP_FAILED)
 		return st_fail_errno(err, "kernel %s", path);
 
+	bool is_linux = linux__is_bzimage(img, len) || (elf__is_elf(img, len) && elf__is_linux(img, len));
+	if (boot__build_cmdline(vm, is_linux, err) < 0) {
+		munmap(img, len);
+		return -1;
+	}
 	size_t cmdlen = strlen(vm->cmdline);
 	int r;
 	if (cmdlen >= LAYOUT_CMDLINE_MAX)
@@ -107,6 +131,7 @@ static const uint64_t boot_gdt[] = {
 	0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull,
 	0x00008b0000000067ull,
 };
+_Static_assert(sizeof(boot_gdt) == LAYOUT_GDT_SIZE, "layout.c claims the GDT's size");
 
 static struct kvm_segment seg(uint16_t sel, uint8_t type, bool code64)
 {

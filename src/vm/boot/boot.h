@@ -3,10 +3,12 @@
 #ifndef STRATA_VM_BOOT_BOOT_H
 #define STRATA_VM_BOOT_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
+#include "vm/vm.h"
 
 struct vm;
 struct vcpu;
@@ -39,10 +41,23 @@ struct elf_image {
 	uint64_t entry;       /* e_entry (physical for Linux vmlinux) */
 	uint64_t pvh_entry;   /* 0 when there is no PVH note */
 	uint64_t end;         /* highest loaded byte + 1 */
+	bool linux_note;      /* an ELF note named "Linux" (every vmlinux has one) */
 };
-int elf__load(struct vm *vm, const uint8_t *img, size_t len, struct elf_image *out,
-	      struct st_err *err);
+/* Refuses a segment over what strata-vm places for a boot in this mode
+ * (layout__claimed), naming it. */
+int elf__load(struct vm *vm, const uint8_t *img, size_t len, enum boot_mode mode,
+	      struct elf_image *out, struct st_err *err);
+/* How strata-vm enters this ELF: PVH note, else multiboot header, else Linux. */
+enum boot_mode elf__boot_mode(const uint8_t *img, size_t len);
 int elf__is_elf(const uint8_t *img, size_t len);
+/* A Linux vmlinux: its "Linux" note, or an ELF with neither a PVH note nor a
+ * multiboot header (entered by the 64-bit Linux boot protocol). */
+bool elf__is_linux(const uint8_t *img, size_t len);
+
+/* The guest's command line: the user's, after the nested profile's Linux
+ * options when the kernel is Linux (those mean nothing to other guests, and a
+ * kernel reading its arguments by position would see them first). */
+int boot__build_cmdline(struct vm *vm, bool linux_kernel, struct st_err *err);
 
 /* Linux boot protocol. */
 int linux__is_bzimage(const uint8_t *img, size_t len);

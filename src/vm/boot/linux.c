@@ -131,7 +131,7 @@ static int linux__load_unpacked(struct vm *vm, const uint8_t *img, size_t setup_
 	if (unpack__payload(payload, rd32(img + HDR_PAYLOAD_LEN), &elf, &elf_len, err) < 0)
 		return st_err_prefix(err, "unpacking the kernel payload");
 	struct elf_image ei;
-	if (elf__load(vm, elf, elf_len, &ei, err) < 0)
+	if (elf__load(vm, elf, elf_len, BOOT_LINUX64, &ei, err) < 0)
 		return st_err_prefix(err, "unpacked kernel");
 	vm->boot.entry = ei.entry;
 	vm->boot.kernel_end = ei.end;

@@ -18,8 +18,8 @@
 #define VIRTIO_BLK_F_DISCARD      13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
 
-#define BLK_QUEUE_SIZE 256
-#define BLK_MAX_DISCARD_SECTORS (1u << 22)   /* 2 GiB per segment */
+#define VBLK_QUEUE_SIZE 256
+#define VBLK_MAX_DISCARD_SECTORS (1u << 22)   /* 2 GiB per segment */
 #define WZ_UNMAP 1u
 
 struct virtio_blk_config {
@@ -44,11 +44,11 @@ struct virtio_blk {
 	struct disk *disk;
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	char path[256];
-	struct blk_engine engine;
+	struct vblk_engine engine;
 	struct io_watch disk_done;   /* the disk's event_fd */
 };
 
-int blk__parse(const struct vq_elem *e, struct blk_req *r, struct st_err *err)
+int vblk__parse(const struct vq_elem *e, struct vblk_req *r, struct st_err *err)
 {
 	struct { uint32_t type, reserved; uint64_t sector; } hdr;
 	if (!e->nr_in)
@@ -91,13 +91,13 @@ int blk__parse(const struct vq_elem *e, struct blk_req *r, struct st_err *err)
 	return 0;
 }
 
-static bool blk__in_range(const struct disk *dk, uint64_t sector, uint64_t bytes)
+static bool vblk__in_range(const struct disk *dk, uint64_t sector, uint64_t bytes)
 {
 	uint64_t sectors = dk->size / 512;
 	return sector <= sectors && bytes / 512 <= sectors - sector && !(bytes % 512);
 }
 
-static uint8_t blk__ranges(struct disk *dk, struct blk_req *r, struct disk_io *io)
+static uint8_t vblk__ranges(struct disk *dk, struct vblk_req *r, struct disk_io *io)
 {
 	struct { uint64_t sector; uint32_t num_sectors, flags; } seg;
 	/* One segment per request (max_*_seg = 1). */
@@ -105,22 +105,22 @@ static uint8_t blk__ranges(struct disk *dk, struct blk_req *r, struct disk_io *i
 		return VIRTIO_BLK_S_UNSUPP;
 	iov__to_buf(r->data, r->nr_data, 0, &seg, sizeof(seg));
 	bool zeroes = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
-	if (seg.num_sectors > BLK_MAX_DISCARD_SECTORS || (seg.flags & ~(zeroes ? WZ_UNMAP : 0)))
+	if (seg.num_sectors > VBLK_MAX_DISCARD_SECTORS || (seg.flags & ~(zeroes ? WZ_UNMAP : 0)))
 		return VIRTIO_BLK_S_UNSUPP;
-	if (!blk__in_range(dk, seg.sector, (uint64_t)seg.num_sectors * 512))
+	if (!vblk__in_range(dk, seg.sector, (uint64_t)seg.num_sectors * 512))
 		return VIRTIO_BLK_S_IOERR;
 	*io = (struct disk_io){.op = zeroes ? DISK_WRITE_ZEROES : DISK_DISCARD,
 			       .off = seg.sector * 512, .len = (uint64_t)seg.num_sectors * 512,
 			       .may_unmap = seg.flags & WZ_UNMAP};
-	return BLK_STATUS_PENDING;
+	return VBLK_STATUS_PENDING;
 }
 
-uint8_t blk__prepare(struct disk *dk, const char *serial, struct blk_req *r, struct disk_io *io)
+uint8_t vblk__prepare(struct disk *dk, const char *serial, struct vblk_req *r, struct disk_io *io)
 {
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		if (!blk__in_range(dk, r->sector, r->data_len))
+		if (!vblk__in_range(dk, r->sector, r->data_len))
 			return VIRTIO_BLK_S_IOERR;
 		if (r->type == VIRTIO_BLK_T_OUT && dk->read_only)
 			return VIRTIO_BLK_S_IOERR;
@@ -128,10 +128,10 @@ uint8_t blk__prepare(struct disk *dk, const char *serial, struct blk_req *r, str
 			return VIRTIO_BLK_S_OK;
 		*io = (struct disk_io){.op = r->type == VIRTIO_BLK_T_IN ? DISK_READ : DISK_WRITE,
 				       .iov = r->data, .niov = (int)r->nr_data, .off = r->sector * 512};
-		return BLK_STATUS_PENDING;
+		return VBLK_STATUS_PENDING;
 	case VIRTIO_BLK_T_FLUSH:
 		*io = (struct disk_io){.op = DISK_FLUSH};
-		return BLK_STATUS_PENDING;
+		return VBLK_STATUS_PENDING;
 	case VIRTIO_BLK_T_GET_ID: {
 		char id[VIRTIO_BLK_ID_BYTES] = {0};
 		memcpy(id, serial, ST_MIN(strlen(serial), sizeof(id)));
@@ -142,44 +142,44 @@ uint8_t blk__prepare(struct disk *dk, const char *serial, struct blk_req *r, str
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (dk->read_only)
 			return VIRTIO_BLK_S_IOERR;
-		return blk__ranges(dk, r, io);
+		return vblk__ranges(dk, r, io);
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 }
 
-uint8_t blk__execute(struct disk *dk, const char *serial, struct blk_req *r)
+uint8_t vblk__execute(struct disk *dk, const char *serial, struct vblk_req *r)
 {
 	struct disk_io io;
-	uint8_t status = blk__prepare(dk, serial, r, &io);
-	if (status != BLK_STATUS_PENDING)
+	uint8_t status = vblk__prepare(dk, serial, r, &io);
+	if (status != VBLK_STATUS_PENDING)
 		return status;
 	return disk__run_sync(dk, &io) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-static void blk__count(unsigned long counts[BLK_NR_COUNTS], uint32_t type, uint8_t status)
+static void vblk__count(unsigned long counts[VBLK_NR_COUNTS], uint32_t type, uint8_t status)
 {
 	switch (type) {
-	case VIRTIO_BLK_T_IN: counts[BLK_READS]++; break;
-	case VIRTIO_BLK_T_OUT: counts[BLK_WRITES]++; break;
-	case VIRTIO_BLK_T_FLUSH: counts[BLK_FLUSHES]++; break;
-	case VIRTIO_BLK_T_DISCARD: counts[BLK_DISCARDS]++; break;
-	case VIRTIO_BLK_T_WRITE_ZEROES: counts[BLK_WRITE_ZEROES]++; break;
+	case VIRTIO_BLK_T_IN: counts[VBLK_READS]++; break;
+	case VIRTIO_BLK_T_OUT: counts[VBLK_WRITES]++; break;
+	case VIRTIO_BLK_T_FLUSH: counts[VBLK_FLUSHES]++; break;
+	case VIRTIO_BLK_T_DISCARD: counts[VBLK_DISCARDS]++; break;
+	case VIRTIO_BLK_T_WRITE_ZEROES: counts[VBLK_WRITE_ZEROES]++; break;
 	default: break;
 	}
 	if (status == VIRTIO_BLK_S_UNSUPP)
-		counts[BLK_UNSUPPORTED]++;
+		counts[VBLK_UNSUPPORTED]++;
 	else if (status == VIRTIO_BLK_S_IOERR)
-		counts[BLK_IOERRORS]++;
+		counts[VBLK_IOERRORS]++;
 }
 
 /* Requests one queue may have at the disk: each holds ~33 KiB of chain state. */
-#define BLK_MAX_IN_FLIGHT 128
+#define VBLK_MAX_IN_FLIGHT 128
 
-static void blk__finish(struct blk_engine *be, struct blk_slot *s, uint8_t status)
+static void vblk__finish(struct vblk_engine *be, struct vblk_slot *s, uint8_t status)
 {
 	*s->req.status = status;
-	blk__count(be->counts, s->req.type, status);
+	vblk__count(be->counts, s->req.type, status);
 	uint32_t written = 1;
 	if (status == VIRTIO_BLK_S_OK &&
 	    (s->req.type == VIRTIO_BLK_T_IN || s->req.type == VIRTIO_BLK_T_GET_ID))
@@ -187,16 +187,16 @@ static void blk__finish(struct blk_engine *be, struct blk_slot *s, uint8_t statu
 	vq__push(&be->vqs[s->q], s->elem.head, written);
 }
 
-static void blk__put_slot(struct blk_engine *be, struct blk_slot *s)
+static void vblk__put_slot(struct vblk_engine *be, struct vblk_slot *s)
 {
 	s->next_free = be->free;
 	be->free = s;
 }
 
-int blk__serve(struct blk_engine *be, unsigned q, unsigned *pushed, struct st_err *err)
+int vblk__serve(struct vblk_engine *be, unsigned q, unsigned *pushed, struct st_err *err)
 {
 	struct virtqueue *vq = &be->vqs[q];
-	unsigned limit = ST_MIN(vq->size, BLK_MAX_IN_FLIGHT);
+	unsigned limit = ST_MIN(vq->size, VBLK_MAX_IN_FLIGHT);
 	*pushed = 0;
 	be->throttled[q] = false;
 	for (;;) {
@@ -204,31 +204,31 @@ int blk__serve(struct blk_engine *be, unsigned q, unsigned *pushed, struct st_er
 			be->throttled[q] = true; /* the next completion serves the rest */
 			return 0;
 		}
-		struct blk_slot *s = be->free;
+		struct vblk_slot *s = be->free;
 		if (s)
 			be->free = s->next_free;
 		else if (!(s = malloc(sizeof(*s))))
 			return st_fail(err, ENOMEM, "queue %u: no memory for a request", q);
 		int r = vq__pop(vq, be->mem, &s->elem, err);
-		if (r <= 0 || blk__parse(&s->elem, &s->req, err) < 0) {
-			blk__put_slot(be, s);
+		if (r <= 0 || vblk__parse(&s->elem, &s->req, err) < 0) {
+			vblk__put_slot(be, s);
 			return r == 0 ? 0 : -1;
 		}
 		s->q = q;
-		uint8_t status = blk__prepare(be->dk, be->serial, &s->req, &s->io);
-		if (status == BLK_STATUS_PENDING) {
+		uint8_t status = vblk__prepare(be->dk, be->serial, &s->req, &s->io);
+		if (status == VBLK_STATUS_PENDING) {
 			s->io.opaque = s;
 			be->in_flight[q]++;
 			disk__submit(be->dk, &s->io);
 			continue;
 		}
-		blk__finish(be, s, status);
-		blk__put_slot(be, s);
+		vblk__finish(be, s, status);
+		vblk__put_slot(be, s);
 		(*pushed)++;
 	}
 }
 
-unsigned blk__complete(struct blk_engine *be, uint32_t *queues)
+unsigned vblk__complete(struct vblk_engine *be, uint32_t *queues)
 {
 	struct disk_io *done[64];
 	unsigned n, total = 0;
@@ -236,18 +236,18 @@ unsigned blk__complete(struct blk_engine *be, uint32_t *queues)
 	do { /* a short batch means nothing more is waiting */
 		n = disk__reap(be->dk, done, ST_ARRAY_SIZE(done));
 		for (unsigned i = 0; i < n; i++) {
-			struct blk_slot *s = done[i]->opaque;
+			struct vblk_slot *s = done[i]->opaque;
 			be->in_flight[s->q]--;
-			blk__finish(be, s, done[i]->result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+			vblk__finish(be, s, done[i]->result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 			*queues |= 1u << s->q;
-			blk__put_slot(be, s);
+			vblk__put_slot(be, s);
 		}
 		total += n;
 	} while (n == ST_ARRAY_SIZE(done));
 	return total;
 }
 
-void blk__drain(struct blk_engine *be)
+void vblk__drain(struct vblk_engine *be)
 {
 	struct disk_io *done[64];
 	while (be->dk && be->dk->in_flight) {
@@ -255,19 +255,19 @@ void blk__drain(struct blk_engine *be)
 		if (!n)
 			disk__wait(be->dk);
 		for (unsigned i = 0; i < n; i++) {
-			struct blk_slot *s = done[i]->opaque;
+			struct vblk_slot *s = done[i]->opaque;
 			be->in_flight[s->q]--;
-			blk__put_slot(be, s);
+			vblk__put_slot(be, s);
 		}
 	}
 	memset(be->throttled, 0, sizeof(be->throttled));
 }
 
-void blk__engine_free(struct blk_engine *be)
+void vblk__engine_free(struct vblk_engine *be)
 {
-	blk__drain(be);
+	vblk__drain(be);
 	while (be->free) {
-		struct blk_slot *s = be->free;
+		struct vblk_slot *s = be->free;
 		be->free = s->next_free;
 		free(s);
 	}
@@ -275,38 +275,38 @@ void blk__engine_free(struct blk_engine *be)
 
 /* Answers what the disk finished: interrupts, and the requests a queue at its
  * in-flight limit left waiting. */
-static void blk__answer(struct virtio_dev *d)
+static void vblk__answer(struct virtio_dev *d)
 {
 	struct virtio_blk *b = d->priv;
 	uint32_t queues;
-	d->requests += blk__complete(&b->engine, &queues);
+	d->requests += vblk__complete(&b->engine, &queues);
 	for (unsigned q = 0; q < d->nr_queues; q++)
 		if (queues & (1u << q))
 			virtio__signal_queue(d, q);
 }
 
-static void blk__start(struct virtio_dev *d, unsigned q)
+static void vblk__start(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
 	struct st_err err = {0};
 	unsigned pushed;
-	if (blk__serve(&b->engine, q, &pushed, &err) < 0)
+	if (vblk__serve(&b->engine, q, &pushed, &err) < 0)
 		virtio__queue_error(d, q, &err);
 	d->requests += pushed;
 	if (pushed) /* requests answered before a bad one still get their interrupt */
 		virtio__signal_queue(d, q);
 }
 
-static void blk__queue_notify(struct virtio_dev *d, unsigned q)
+static void vblk__queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_blk *b = d->priv;
-	blk__start(d, q);
+	vblk__start(d, q);
 	disk__commit(b->disk);
-	blk__answer(d); /* page-cache hits are done already */
+	vblk__answer(d); /* page-cache hits are done already */
 }
 
 /* The disk finished requests (I/O thread). */
-static void blk__disk_event(struct io_watch *w, uint32_t events)
+static void vblk__disk_event(struct io_watch *w, uint32_t events)
 {
 	(void)events;
 	struct virtio_blk *b = w->opaque;
@@ -314,23 +314,23 @@ static void blk__disk_event(struct io_watch *w, uint32_t events)
 	pthread_mutex_lock(&d->lock);
 	if (b->disk) {
 		disk__ack(b->disk);
-		blk__answer(d);
+		vblk__answer(d);
 		bool started = false;
 		for (unsigned q = 0; q < d->nr_queues; q++)
 			if (b->engine.throttled[q] && !d->vqs[q].broken && d->vqs[q].desc &&
 			    (d->status & VIRTIO_STATUS_DRIVER_OK)) {
-				blk__start(d, q);
+				vblk__start(d, q);
 				started = true;
 			}
 		if (started) {
 			disk__commit(b->disk);
-			blk__answer(d);
+			vblk__answer(d);
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void blk__query(struct virtio_dev *d, json_t *o)
+static void vblk__query(struct virtio_dev *d, json_t *o)
 {
 	struct virtio_blk *b = d->priv;
 	json_object_set_new(o, "type", json_string("virtio-blk"));
@@ -338,42 +338,42 @@ static void blk__query(struct virtio_dev *d, json_t *o)
 	json_object_set_new(o, "read_only", json_boolean(b->disk->read_only));
 	json_object_set_new(o, "serial", json_string(b->serial));
 	json_object_set_new(o, "queues", json_integer(b->config.num_queues));
-	static const char *const names[BLK_NR_COUNTS] = {"reads", "writes", "flushes", "discards",
+	static const char *const names[VBLK_NR_COUNTS] = {"reads", "writes", "flushes", "discards",
 							  "write_zeroes", "unsupported", "io_errors"};
 	json_t *stats = json_object();
-	for (int i = 0; i < BLK_NR_COUNTS; i++)
+	for (int i = 0; i < VBLK_NR_COUNTS; i++)
 		json_object_set_new(stats, names[i], json_integer((json_int_t)b->engine.counts[i]));
 	json_object_set_new(o, "stats", stats);
 }
 
 /* A reset waits for the requests in flight: none may write into the guest
  * or its rings afterwards. */
-static void blk__reset(struct virtio_dev *d)
+static void vblk__reset(struct virtio_dev *d)
 {
 	struct virtio_blk *b = d->priv;
-	blk__drain(&b->engine);
+	vblk__drain(&b->engine);
 }
 
-static void blk__shutdown(struct virtio_dev *d)
+static void vblk__shutdown(struct virtio_dev *d)
 {
 	struct virtio_blk *b = d->priv;
 	iothread__del(&b->disk_done);
-	blk__engine_free(&b->engine);
+	vblk__engine_free(&b->engine);
 	disk__close(b->disk);
 	b->disk = b->engine.dk = NULL;
 }
 
-static const struct virtio_dev_ops blk_ops = {
+static const struct virtio_dev_ops vblk_ops = {
 	.device_id = 2,
 	.pci_class = 0x018000, /* mass storage, other */
 	.hotplug = true,
-	.queue_notify = blk__queue_notify,
-	.reset = blk__reset,
-	.shutdown = blk__shutdown,
-	.query = blk__query,
+	.queue_notify = vblk__queue_notify,
+	.reset = vblk__reset,
+	.shutdown = vblk__shutdown,
+	.query = vblk__query,
 };
 
-static int blk__parse_spec(const char *spec, char *path, size_t path_len, bool *ro,
+static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool *ro,
 			   char *serial, unsigned *queues, char *format, struct st_err *err)
 {
 	char buf[512];
@@ -419,7 +419,7 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 	unsigned queues = 1;
 	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->virtio_seq);
 	char format[8] = "";
-	if (blk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, format, err) < 0 ||
+	if (vblk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, format, err) < 0 ||
 	    disk__open(b->path, format[0] ? format : NULL, ro, &b->disk, err) < 0)
 		return -1;
 	struct virtio_blk_config *c = &b->config;
@@ -427,7 +427,7 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 	c->seg_max = VQ_MAX_SEGS - 2;
 	c->blk_size = 512;
 	c->num_queues = (uint16_t)queues;
-	c->max_discard_sectors = c->max_write_zeroes_sectors = BLK_MAX_DISCARD_SECTORS;
+	c->max_discard_sectors = c->max_write_zeroes_sectors = VBLK_MAX_DISCARD_SECTORS;
 	c->max_discard_seg = c->max_write_zeroes_seg = 1;
 	c->discard_sector_alignment = 8;
 	c->write_zeroes_may_unmap = 1;
@@ -438,15 +438,15 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 	else
 		features |= (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
 	b->dev.priv = b;
-	b->engine = (struct blk_engine){.dk = b->disk, .serial = b->serial, .mem = &vm->mem,
+	b->engine = (struct vblk_engine){.dk = b->disk, .serial = b->serial, .mem = &vm->mem,
 					.vqs = b->dev.vqs};
-	b->disk_done = (struct io_watch){.fd = b->disk->event_fd, .fn = blk__disk_event, .opaque = b};
+	b->disk_done = (struct io_watch){.fd = b->disk->event_fd, .fn = vblk__disk_event, .opaque = b};
 	if (iothread__add(&b->disk_done, EPOLLIN, err) < 0) {
 		disk__close(b->disk);
 		return -1;
 	}
 	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-blk%u", vm->virtio_seq);
-	if (virtio__register(vm, &b->dev, &blk_ops, queues, BLK_QUEUE_SIZE, features, c,
+	if (virtio__register(vm, &b->dev, &vblk_ops, queues, VBLK_QUEUE_SIZE, features, c,
 			     sizeof(*c), err) < 0) {
 		iothread__del(&b->disk_done);
 		disk__close(b->disk);

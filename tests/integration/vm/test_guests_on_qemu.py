@@ -52,6 +52,8 @@ PASS = 1  # debug exit 0 under QEMU
     ("serial-tx", [], PASS, "serial-tx: PASS"),
     # SeaBIOS's MP table lists one CPU here whatever -smp says: one CPU only
     ("mptable", [], PASS, "mptable: PASS"),
+    ("syscall0", ["-append", "rounds=4"], PASS, "syscall0: 4 SYSCALLs from ring 0 completed"),
+    ("rtc-irq", [], PASS, "rtc-irq: PASS"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_guest_on_qemu(name, args, status, text):
     r = qemu(name, *args)

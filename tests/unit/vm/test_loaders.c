@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "vm/boot/boot.h"
+#include "vm/nested.h"
 #include "vm/vm.h"
 
 #define PLAIN_LEN (3u << 20)
@@ -161,33 +162,155 @@ static void elf_good_and_hostile(void **state)
 	assert_int_equal(mem__init(&vm.mem, 16ull << 20, false, &err), 0);
 	struct elf_image ei;
 	struct tiny_elf e = make_elf();
-	assert_int_equal(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err), 0);
+	assert_int_equal(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err), 0);
 	assert_true(ei.entry == 0x100000 && ei.end == 0x101000 && ei.pvh_entry == 0);
 	assert_int_equal(*(uint8_t *)mem__ptr(&vm.mem, 0x100000, 1), 0xf4);
 
 	e = make_elf();
 	e.ph.p_filesz = 1u << 20; /* segment runs past the end of the file */
 	e.ph.p_memsz = 1u << 20;
-	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err) < 0);
+	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err) < 0);
 	assert_non_null(strstr(err.msg, "outside the file"));
 
 	e = make_elf();
 	e.ph.p_paddr = 0x7000; /* would overwrite boot structures */
-	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err) < 0);
+	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err) < 0);
+	assert_non_null(strstr(err.msg, "overlaps boot_params"));
 
 	e = make_elf();
 	e.ph.p_memsz = 1ull << 40; /* more than guest memory */
-	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err) < 0);
+	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err) < 0);
 	assert_non_null(strstr(err.msg, "does not fit"));
 
 	e = make_elf();
 	e.eh.e_phnum = 5000; /* program headers past the end */
-	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err) < 0);
+	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err) < 0);
 
 	e = make_elf();
 	e.eh.e_machine = EM_AARCH64;
-	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), &ei, &err) < 0);
+	assert_true(elf__load(&vm, (uint8_t *)&e, sizeof(e), BOOT_LINUX64, &ei, &err) < 0);
 	mem__exit(&vm.mem);
+}
+
+/* A kernel may load below 1 MiB wherever strata-vm puts nothing for that
+ * boot: a multiboot kernel at 0x8000 (refused as "below 1 MiB" before). Real
+ * overlaps are refused, naming the structure. */
+static void elf_low_loads(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t addr, size;
+		enum boot_mode mode;
+		bool nested;
+		const char *refusal; /* NULL: loads */
+	} cases[] = {
+		{0x8000, 0x1000, BOOT_MULTIBOOT, false, NULL},
+		{0x8000, 0x1000, BOOT_PVH, false, NULL},
+		{0x8000, 0x1000, BOOT_LINUX64, false, NULL},
+		{0x1000, 0x4000, BOOT_PVH, false, NULL},
+		{0x7000, 0x2000, BOOT_PVH, false, NULL},
+		{0x9000, 0x1000, BOOT_MULTIBOOT, false, NULL},
+		{0x30000, 0x60000, BOOT_MULTIBOOT, false, NULL},
+		{0x9c000, 0x1000, BOOT_PVH, false, NULL},
+		{0x6000, 0x2000, BOOT_MULTIBOOT, false, "overlaps the multiboot info"},
+		{0x5f00, 0x200, BOOT_PVH, false, "overlaps the PVH start info"},
+		{0x7800, 0x1000, BOOT_LINUX64, false, "overlaps boot_params"},
+		{0xa000, 0x1000, BOOT_LINUX64, false, "overlaps the boot page tables"},
+		{0x400, 0x200, BOOT_PVH, false, "overlaps the boot GDT"},
+		{0x1f000, 0x1001, BOOT_PVH, false, "overlaps the kernel command line"},
+		{0x9f000, 0x1000, BOOT_PVH, false, "overlaps the MP floating pointer"},
+		{0xf0000, 0x100, BOOT_MULTIBOOT, false, "overlaps the ACPI tables"},
+		{0x9c000, 0x1000, BOOT_PVH, true, "overlaps the SYSCALL trampoline's page tables"},
+		{0xa0000, 0x1000, BOOT_PVH, false, "not RAM in the e820 map"},
+	};
+	struct vm vm = {0};
+	struct st_err err = {0};
+	assert_int_equal(mem__init(&vm.mem, 16ull << 20, false, &err), 0);
+	vm.cmdline = (char *)"console=ttyS0";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tiny_elf e = make_elf();
+		struct elf_image ei;
+		e.ph.p_paddr = cases[i].addr;
+		e.ph.p_memsz = cases[i].size;
+		vm.nested = cases[i].nested;
+		memset(err.msg, 0, sizeof(err.msg));
+		int r = elf__load(&vm, (uint8_t *)&e, sizeof(e), cases[i].mode, &ei, &err);
+		if (!cases[i].refusal) {
+			assert_int_equal(r, 0);
+			assert_int_equal(*(uint8_t *)mem__ptr(&vm.mem, cases[i].addr, 1), 0xf4);
+		} else {
+			assert_true(r < 0);
+			if (!strstr(err.msg, cases[i].refusal))
+				fail_msg("case %zu: '%s' does not say '%s'", i, err.msg, cases[i].refusal);
+		}
+	}
+	mem__exit(&vm.mem);
+}
+
+/* An ELF with notes: the PVH entry (type 18, "Xen") and/or Linux's own. */
+struct noted_elf {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[2];
+	Elf64_Nhdr pvh_hdr;
+	char pvh_name[4];
+	uint32_t pvh_entry;
+	Elf64_Nhdr linux_hdr;
+	char linux_name[8];
+	uint32_t salt;
+};
+
+static struct noted_elf make_noted_elf(bool pvh, bool linux_note)
+{
+	struct noted_elf e = {0};
+	struct tiny_elf t = make_elf();
+	e.eh = t.eh;
+	e.eh.e_phoff = offsetof(struct noted_elf, ph);
+	e.eh.e_phnum = 2;
+	e.ph[0] = t.ph;
+	e.ph[0].p_offset = 0;
+	e.ph[1].p_type = PT_NOTE;
+	e.ph[1].p_offset = pvh ? offsetof(struct noted_elf, pvh_hdr) : offsetof(struct noted_elf, linux_hdr);
+	e.ph[1].p_filesz = sizeof(e) - e.ph[1].p_offset - (linux_note ? 0 : sizeof(e.linux_hdr) + 12);
+	e.pvh_hdr = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = 18};
+	memcpy(e.pvh_name, "Xen", 4);
+	e.pvh_entry = 0x100000;
+	e.linux_hdr = (Elf64_Nhdr){.n_namesz = 6, .n_descsz = 4, .n_type = 0x100};
+	memcpy(e.linux_name, "Linux", 6);
+	return e;
+}
+
+/* The nested profile's Linux options go to Linux kernels only: a multiboot or
+ * PVH test kernel reading its arguments by position saw "noxsave" first. */
+static void nested_options_only_for_linux(void **state)
+{
+	(void)state;
+	struct tiny_elf plain_elf = make_elf();
+	assert_true(elf__is_linux((uint8_t *)&plain_elf, sizeof(plain_elf))); /* 64-bit Linux entry */
+	struct noted_elf e = make_noted_elf(true, false);
+	assert_false(elf__is_linux((uint8_t *)&e, sizeof(e)));                /* a PVH test guest */
+	e = make_noted_elf(true, true);
+	assert_true(elf__is_linux((uint8_t *)&e, sizeof(e)));                 /* vmlinux with PVH */
+	e = make_noted_elf(false, true);
+	assert_true(elf__is_linux((uint8_t *)&e, sizeof(e)));
+
+	struct vm vm = {0};
+	struct st_err err = {0};
+	vm.nested = true;
+	vm.cfg.cmdline = "alpha=1 beta";
+	assert_int_equal(boot__build_cmdline(&vm, false, &err), 0);
+	assert_string_equal(vm.cmdline, "alpha=1 beta");
+	assert_int_equal(boot__build_cmdline(&vm, true, &err), 0);
+	const char *ours = nested__kernel_options();
+	assert_int_equal(strncmp(vm.cmdline, ours, strlen(ours)), 0);
+	assert_string_equal(vm.cmdline + strlen(ours), " alpha=1 beta");
+	vm.cfg.cmdline = "";
+	assert_int_equal(boot__build_cmdline(&vm, true, &err), 0);
+	assert_string_equal(vm.cmdline, ours);
+	vm.nested = false;
+	vm.cfg.cmdline = "gamma";
+	assert_int_equal(boot__build_cmdline(&vm, true, &err), 0);
+	assert_string_equal(vm.cmdline, "gamma");
+	free(vm.cmdline);
 }
 
 int main(void)
@@ -199,6 +322,8 @@ int main(void)
 		cmocka_unit_test(unpack_lz4_legacy),
 		cmocka_unit_test(unpack_rejects_unknown),
 		cmocka_unit_test(elf_good_and_hostile),
+		cmocka_unit_test(nested_options_only_for_linux),
+		cmocka_unit_test(elf_low_loads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -433,9 +433,9 @@ static void test_blk_parse(void **state)
 	set(3, DATA + 0x2000, 513, VIRTQ_DESC_F_WRITE, 0);
 	make_avail(0);
 	assert_int_equal(pop(), 1);
-	static struct blk_req r;
+	static struct vblk_req r;
 	struct st_err err = {0};
-	assert_int_equal(blk__parse(&elem, &r, &err), 0);
+	assert_int_equal(vblk__parse(&elem, &r, &err), 0);
 	assert_int_equal(r.type, VIRTIO_BLK_T_IN);
 	assert_int_equal(r.sector, 77);
 	assert_int_equal(r.nr_data, 2);
@@ -446,7 +446,7 @@ static void test_blk_parse(void **state)
 static void test_blk_parse_refuses(void **state)
 {
 	(void)state;
-	static struct blk_req r;
+	static struct vblk_req r;
 	struct st_err err = {0};
 	/* a read whose data buffer is device-readable */
 	struct { uint32_t type, reserved; uint64_t sector; } hdr = {VIRTIO_BLK_T_IN, 0, 0};
@@ -456,17 +456,17 @@ static void test_blk_parse_refuses(void **state)
 	set(2, DATA + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
 	make_avail(0);
 	assert_int_equal(pop(), 1);
-	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+	assert_int_equal(vblk__parse(&elem, &r, &err), -1);
 	/* a header cut short, and no status byte */
 	set(3, DATA, 8, VIRTQ_DESC_F_NEXT, 4);
 	set(4, DATA + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
 	make_avail(3);
 	assert_int_equal(pop(), 1);
-	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+	assert_int_equal(vblk__parse(&elem, &r, &err), -1);
 	set(5, DATA, 16, 0, 0);
 	make_avail(5);
 	assert_int_equal(pop(), 1);
-	assert_int_equal(blk__parse(&elem, &r, &err), -1);
+	assert_int_equal(vblk__parse(&elem, &r, &err), -1);
 }
 
 static void test_pci_bar_sizing_and_caps(void **state)
