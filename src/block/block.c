@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block/driver.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -38,6 +39,16 @@ int blk_probe_file(const char *path, const char **fmt, struct st_err *err)
 		}
 	*fmt = "raw";
 	return 0;
+}
+
+const char *block__format(const struct blk *b)
+{
+	return b->drv->name;
+}
+
+bool block__backing_file(struct blk *b, const char **name, const char **fmt)
+{
+	return b->drv->backing && b->drv->backing(b, name, fmt);
 }
 
 char *blk_backing_path(const char *image_dir, const char *name)

@@ -1,7 +1,10 @@
 /* The format-neutral block interface: one `struct blk` per open image, the
  * same calls whatever the driver (raw, qcow2). Every call is thread-safe (a
  * per-image mutex serialises metadata work), so the VMM's I/O threads may
- * share one handle. Offsets and lengths are in bytes of the guest view. */
+ * share one handle. Offsets and lengths are in bytes of the guest view.
+ * This is the public header (strata-img, stratad, strata-vm); qcow2-only
+ * operations are in block/qcow2_public.h, and what the drivers share among
+ * themselves in block/driver.h, which nothing outside src/block includes. */
 #ifndef STRATA_BLOCK_BLOCK_H
 #define STRATA_BLOCK_BLOCK_H
 
@@ -41,32 +44,11 @@ struct blk_status {
 	bool present;          /* decided by this layer (allocated or zero flag) */
 };
 
-struct blk_driver {
-	const char *name;
-	/* non-zero when the first bytes of a file are this format */
-	int (*probe)(const uint8_t *buf, size_t len);
-	int (*open)(struct blk *b, const struct blk_open_opts *o, struct st_err *err);
-	void (*close)(struct blk *b);
-	int (*pread)(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
-	int (*pwrite)(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
-	int (*pwrite_zeroes)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
-	int (*pwrite_compressed)(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
-	int (*compress_cluster)(struct blk *b, const void *in, void *out, size_t *out_len);
-	int (*pwrite_precompressed)(struct blk *b, const void *cdata, size_t clen, uint64_t off,
-				    struct st_err *err);
-	int (*discard)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
-	int (*flush)(struct blk *b, struct st_err *err);
-	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st,
-		      struct st_err *err);
-	int (*truncate)(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
-	/* true with the backing file's name (and format, or NULL) when there is one */
-	bool (*backing)(struct blk *b, const char **name, const char **fmt);
-	/* cluster size for qcow2, 0 for raw */
-	uint64_t (*cluster_size)(struct blk *b);
-};
+struct blk_driver;
 
+/* Callers read these fields; only the block layer writes them. */
 struct blk {
-	const struct blk_driver *drv;
+	const struct blk_driver *drv;  /* block/driver.h */
 	void *opaque;
 	pthread_mutex_t lock;
 	char *path;
@@ -83,27 +65,16 @@ struct blk {
 	pthread_mutex_t bounce_lock;
 };
 
-/* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce.
- * Buffers from blk_alloc_io are aligned (and their length rounded up) to
- * BLK_DIO_ALIGN, enough for any file or device asking at most that. */
+/* Buffers for I/O on images opened with O_DIRECT: blk_alloc_io's are aligned
+ * (and their length rounded up) to BLK_DIO_ALIGN, enough for any file or
+ * device asking at most that. */
 #define BLK_DIO_ALIGN 4096u
 /* The O_DIRECT alignment of fd's file system or device: statx
  * STATX_DIOALIGN, else a block device's logical sector size (BLKSSZGET),
  * else BLK_DIO_ALIGN. */
 void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align);
-/* the same, into b */
-void blk_file_dio_align(struct blk *b);
-int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
-/* at most len bytes, fewer at the end of the file: returns how many */
-int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
-int blk_file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
 /* a buffer fit for O_DIRECT (aligned, length rounded up); free() it */
 void *blk_alloc_io(size_t len);
-
-extern const struct blk_driver blk_raw_driver;
-extern const struct blk_driver blk_qcow2_driver;
-
-const struct blk_driver *blk_find_driver(const char *name);
 
 /* Probes the format when o->format is NULL; opens the backing chain unless
  * o->no_backing. Refuses chains deeper than BLK_MAX_CHAIN or with loops. */
@@ -153,21 +124,6 @@ struct blk_create_opts {
 };
 
 int blk_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
-int qcow2_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
-/* qcow2 details for info and amend */
-struct qcow2_info {
-	int version;
-	uint64_t cluster_size;
-	int refcount_bits;
-	bool lazy_refcounts, corrupt, dirty;
-	const char *compression;
-	const char *backing_fmt;
-	unsigned nb_snapshots;
-};
-/* amend refcount_bits: the refcount structures rebuilt with 1..64-bit entries */
-int qcow2_amend_refcount_bits(struct blk *b, unsigned bits, struct st_err *err);
-int qcow2_get_info(struct blk *b, struct qcow2_info *info);
-
 /* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */
 struct blk_snapshot {
 	char *id, *name;
@@ -184,7 +140,10 @@ int blk_snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *er
 int blk_set_backing(struct blk *b, const char *name, const char *fmt, struct st_err *err);
 /* Every cluster becomes unallocated (commit empties the top image). */
 int blk_make_empty(struct blk *b, struct st_err *err);
-/* amend: compat (2|3), lazy refcounts (0|1, -1 keep); other options are refused by the caller. */
-int qcow2_amend(struct blk *b, int compat, int lazy, struct st_err *err);
 
+/* The image's format: "raw" or "qcow2". */
+const char *block__format(const struct blk *b);
+/* true with the backing file's name (and format, or NULL) as the image's
+ * header names them, when it names one (opened or not). */
+bool block__backing_file(struct blk *b, const char **name, const char **fmt);
 #endif

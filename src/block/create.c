@@ -1,4 +1,4 @@
-#include "block/block.h"
+#include "block/driver.h"
 
 #include <errno.h>
 #include <fcntl.h>

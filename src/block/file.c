@@ -2,7 +2,7 @@
  * offset or length is not aligned goes through an aligned bounce buffer;
  * writes read-modify-write the blocks at their edges under a mutex, so two
  * unaligned writes sharing a block do not undo each other. */
-#include "block/block.h"
+#include "block/driver.h"
 
 #include <errno.h>
 #include <fcntl.h>

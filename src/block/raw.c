@@ -1,6 +1,6 @@
 /* raw: the guest view is the file itself. Holes report as zeros so convert
  * and map skip them. */
-#include "block/block.h"
+#include "block/driver.h"
 
 #include <errno.h>
 #include <fcntl.h>

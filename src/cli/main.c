@@ -3,6 +3,7 @@
  * (one line on stderr), 2 bad usage. */
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "common/token_file.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -202,12 +203,10 @@ int main(int argc, char **argv)
 			c.target.tcp = argv[++i];
 		else if (!strcmp(argv[i], "--token-file") && i + 1 < argc) {
 			struct st_err err = {0};
-			size_t len;
-			if (st_read_file(argv[++i], 4096, &token, &len, &err) < 0) {
+			if (token_file__read(argv[++i], 0, &token, &err) < 0) {
 				st_err_print(&err);
 				return 1;
 			}
-			token[strcspn(token, "\r\n")] = 0;
 			c.target.token = token;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);

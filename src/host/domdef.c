@@ -1,5 +1,6 @@
 #include "host/domdef.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -53,57 +54,6 @@ int domdef__uuid_generate(char out[37], struct st_err *err)
 	return 0;
 }
 
-int domdef__check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err)
-{
-	if (!json_is_object(obj))
-		return st_fail(err, 0, "%s must be a JSON object", where);
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		bool ok = false;
-		for (int i = 0; allowed[i] && !ok; i++)
-			ok = !strcmp(key, allowed[i]);
-		if (!ok)
-			return st_fail(err, 0, "%s: unknown field \"%s\"", where, key);
-	}
-	return 0;
-}
-
-static int get_string(const json_t *obj, const char *where, const char *key, bool required, const char **out,
-		      struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return st_fail(err, 0, "%s: \"%s\" is required", where, key);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return st_fail(err, 0, "%s: \"%s\" must be a string", where, key);
-	*out = json_string_value(v);
-	if (strlen(*out) != json_string_length(v))
-		return st_fail(err, 0, "%s: \"%s\" contains a NUL byte", where, key);
-	return 0;
-}
-
-static int get_uint(const json_t *obj, const char *where, const char *key, json_int_t min, json_int_t max,
-		    json_int_t dflt, json_int_t *out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v) {
-		*out = dflt;
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return st_fail(err, 0, "%s: \"%s\" must be an integer", where, key);
-	*out = json_integer_value(v);
-	if (*out < min || *out > max)
-		return st_fail(err, 0, "%s: \"%s\" must be between %lld and %lld", where, key, (long long)min,
-			       (long long)max);
-	return 0;
-}
-
 static int check_file(const char *where, const char *path, struct st_err *err)
 {
 	struct stat sb;
@@ -121,12 +71,12 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 	static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
 	if (!json_is_object(os))
 		return st_fail(err, 0, "\"os\" must be an object with \"kernel\"");
-	if (domdef__check_keys(os, "os", keys, err) < 0)
+	if (json_util__check_keys(os, "os", keys, err) < 0)
 		return -1;
 	const char *kernel, *initrd, *cmdline;
-	if (get_string(os, "os", "kernel", true, &kernel, err) < 0 ||
-	    get_string(os, "os", "initrd", false, &initrd, err) < 0 ||
-	    get_string(os, "os", "cmdline", false, &cmdline, err) < 0)
+	if (json_util__string(os, "os", "kernel", true, &kernel, err) < 0 ||
+	    json_util__string(os, "os", "initrd", false, &initrd, err) < 0 ||
+	    json_util__string(os, "os", "cmdline", false, &cmdline, err) < 0)
 		return -1;
 	if (check_file("os.kernel", kernel, err) < 0 || (initrd && check_file("os.initrd", initrd, err) < 0))
 		return -1;
@@ -146,13 +96,15 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 	static const char *const keys[] = {"path", "pool", "volume", "format", "bus", "target", "readonly", NULL};
 	if (!json_is_object(d))
 		return st_fail(err, 0, "%s must be an object", where);
-	if (domdef__check_keys(d, where, keys, err) < 0)
+	if (json_util__check_keys(d, where, keys, err) < 0)
 		return -1;
 	const char *path, *pool, *volume, *format, *bus, *target;
-	if (get_string(d, where, "path", false, &path, err) < 0 || get_string(d, where, "pool", false, &pool, err) < 0 ||
-	    get_string(d, where, "volume", false, &volume, err) < 0 ||
-	    get_string(d, where, "format", false, &format, err) < 0 || get_string(d, where, "bus", false, &bus, err) < 0 ||
-	    get_string(d, where, "target", false, &target, err) < 0)
+	if (json_util__string(d, where, "path", false, &path, err) < 0 ||
+	    json_util__string(d, where, "pool", false, &pool, err) < 0 ||
+	    json_util__string(d, where, "volume", false, &volume, err) < 0 ||
+	    json_util__string(d, where, "format", false, &format, err) < 0 ||
+	    json_util__string(d, where, "bus", false, &bus, err) < 0 ||
+	    json_util__string(d, where, "target", false, &target, err) < 0)
 		return -1;
 	json_t *ro = json_object_get(d, "readonly");
 	if (ro && !json_is_boolean(ro))
@@ -216,11 +168,13 @@ static int check_nic(const json_t *n, size_t idx, json_t *list, struct st_err *e
 	snprintf(where, sizeof(where), "interfaces[%zu]", idx);
 	if (!json_is_object(n))
 		return st_fail(err, 0, "%s must be an object", where);
-	if (domdef__check_keys(n, where, keys, err) < 0)
+	if (json_util__check_keys(n, where, keys, err) < 0)
 		return -1;
 	const char *type, *source, *mac, *model;
-	if (get_string(n, where, "type", true, &type, err) < 0 || get_string(n, where, "source", true, &source, err) < 0 ||
-	    get_string(n, where, "mac", false, &mac, err) < 0 || get_string(n, where, "model", false, &model, err) < 0)
+	if (json_util__string(n, where, "type", true, &type, err) < 0 ||
+	    json_util__string(n, where, "source", true, &source, err) < 0 ||
+	    json_util__string(n, where, "mac", false, &mac, err) < 0 ||
+	    json_util__string(n, where, "model", false, &model, err) < 0)
 		return -1;
 	if (strcmp(type, "network") && strcmp(type, "bridge") && strcmp(type, "direct"))
 		return st_fail(err, 0, "%s: type \"%s\" is not network, bridge or direct", where, type);
@@ -318,13 +272,13 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 					   "interfaces", "on_reboot", "on_crash", NULL};
 	if (!json_is_object(in))
 		return st_fail(err, 0, "a domain definition is a JSON object");
-	if (domdef__check_keys(in, "domain", keys, err) < 0)
+	if (json_util__check_keys(in, "domain", keys, err) < 0)
 		return -1;
 	const char *name, *uuid, *on_reboot, *on_crash;
-	if (get_string(in, "domain", "name", true, &name, err) < 0 ||
-	    get_string(in, "domain", "uuid", false, &uuid, err) < 0 ||
-	    get_string(in, "domain", "on_reboot", false, &on_reboot, err) < 0 ||
-	    get_string(in, "domain", "on_crash", false, &on_crash, err) < 0)
+	if (json_util__string(in, "domain", "name", true, &name, err) < 0 ||
+	    json_util__string(in, "domain", "uuid", false, &uuid, err) < 0 ||
+	    json_util__string(in, "domain", "on_reboot", false, &on_reboot, err) < 0 ||
+	    json_util__string(in, "domain", "on_crash", false, &on_crash, err) < 0)
 		return -1;
 	if (!domdef__name_ok(name))
 		return st_fail(err, 0, "domain name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not starting "
@@ -342,8 +296,8 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 	if (on_crash && strcmp(on_crash, "restart") && strcmp(on_crash, "destroy"))
 		return st_fail(err, 0, "on_crash \"%s\" is not restart or destroy", on_crash);
 	json_int_t mem = 0, vcpus = 0;
-	if (get_uint(in, "domain", "memory_mib", 8, MEMORY_MIB_MAX, 64, &mem, err) < 0 ||
-	    get_uint(in, "domain", "vcpus", 1, VCPUS_MAX, 1, &vcpus, err) < 0)
+	if (json_util__int(in, "domain", "memory_mib", 8, MEMORY_MIB_MAX, 64, &mem, err) < 0 ||
+	    json_util__int(in, "domain", "vcpus", 1, VCPUS_MAX, 1, &vcpus, err) < 0)
 		return -1;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "name", name, "uuid", uuid, "memory_mib", mem,
 			      "vcpus", vcpus, "on_reboot", on_reboot ? on_reboot : "restart", "on_crash",

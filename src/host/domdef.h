@@ -25,10 +25,6 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 int domdef__check_disk(const json_t *in, const char *dflt_target, domdef_volume_fn resolve, void *ctx,
 		       json_t **out, struct st_err *err);
 
-/* Fails (class EINVAL) unless obj is an object whose keys are all in
- * allowed (NULL-terminated); where names the object in the message. */
-int domdef__check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err);
-
 /* Names of domains, pools, volumes and networks: 1..64 of [A-Za-z0-9_.+-],
  * not starting with '.' or '-' (so never "..", never a path). */
 bool domdef__name_ok(const char *name);

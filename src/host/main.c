@@ -5,6 +5,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/token_file.h"
 #include "common/util.h"
 #include "host/api.h"
 #include "host/domains.h"
@@ -119,15 +120,9 @@ int main(int argc, char **argv)
 	}
 	cleanup_free char *token = NULL;
 	if (token_file) {
-		size_t len;
-		if (st_read_file(token_file, 4096, &token, &len, &err) < 0) {
+		if (token_file__read(token_file, 16, &token, &err) < 0) {
 			st_err_prefix(&err, "--token-file");
 			st_err_print(&err);
-			return 1;
-		}
-		token[strcspn(token, "\r\n")] = 0;
-		if (strlen(token) < 16) {
-			fprintf(stderr, "stratad: the token in %s is shorter than 16 characters\n", token_file);
 			return 1;
 		}
 		aopts.token = token;

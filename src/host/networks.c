@@ -1,5 +1,6 @@
 #include "host/networks.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "host/domdef.h"
@@ -91,7 +92,7 @@ static int parse_cidr(const char *cidr, char *addr, size_t alen, char *net, size
 static int net__check(const json_t *in, json_t **out, struct st_err *err)
 {
 	static const char *const keys[] = {"name", "mode", "bridge", "ip", "dhcp", NULL};
-	if (domdef__check_keys(in, "network", keys, err) < 0) {
+	if (json_util__check_keys(in, "network", keys, err) < 0) {
 		err->errnum = EINVAL;
 		return -1;
 	}

@@ -1,5 +1,6 @@
 #include "host/storage.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "host/helper.h"
 #include "common/util.h"
 #include "host/domdef.h"
@@ -108,7 +109,7 @@ static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 
 static int check_keys(const json_t *in, const char *const *allowed, struct st_err *err)
 {
-	if (domdef__check_keys(in, "request", allowed, err) < 0) {
+	if (json_util__check_keys(in, "request", allowed, err) < 0) {
 		err->errnum = EINVAL;
 		return -1;
 	}

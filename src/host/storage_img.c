@@ -88,7 +88,7 @@ int img__info(const char *path, const char *fmt, json_t **out, struct st_err *er
 		return -1;
 	*out = json_pack("{s:I}", "virtual-size", (json_int_t)b->size);
 	const char *name, *bfmt;
-	if (b->drv->backing && b->drv->backing(b, &name, &bfmt))
+	if (block__backing_file(b, &name, &bfmt))
 		json_object_set_new(*out, "backing-filename", json_string(name));
 	return 0;
 }

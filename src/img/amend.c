@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "block/qcow2_public.h"
 #include "common/util.h"
 #include "img/img.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block/qcow2/check.h"
+#include "block/qcow2_public.h"
 #include "common/util.h"
 #include "img/img.h"
 
@@ -96,7 +96,7 @@ static int run(int argc, char **argv)
 				  .for_repair = true};
 	if (blk_open(argv[optind], &o, &b, &err) < 0)
 		return img_die(&err);
-	if (strcmp(b->drv->name, "qcow2")) {
+	if (strcmp(block__format(b), "qcow2")) {
 		blk_close(b, NULL);
 		fprintf(stderr, "strata-img: This image format does not support checks\n");
 		return 63;

@@ -46,8 +46,8 @@ static int run(int argc, char **argv)
 	}
 	struct blk *base;
 	const char *bname, *bfmt;
-	top->drv->backing(top, &bname, &bfmt);
-	if (img_open_cache(top->backing->path, top->backing->drv->name, true, false, &cache, &base, &err) < 0) {
+	block__backing_file(top, &bname, &bfmt);
+	if (img_open_cache(top->backing->path, block__format(top->backing), true, false, &cache, &base, &err) < 0) {
 		blk_close(top, NULL);
 		return img_die(&err);
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "block/qcow2_public.h"
 #include "common/util.h"
 #include "img/img.h"
 
@@ -20,11 +21,11 @@ static json_t *image_json(struct blk *b)
 	bool q = qcow2_get_info(b, &qi) == 0;
 	if (q)
 		json_object_set_new(o, "cluster-size", json_integer((json_int_t)qi.cluster_size));
-	json_object_set_new(o, "format", json_string(b->drv->name));
+	json_object_set_new(o, "format", json_string(block__format(b)));
 	if (fstat(b->fd, &st) == 0)
 		json_object_set_new(o, "actual-size", json_integer((json_int_t)st.st_blocks * 512));
 	const char *bname = NULL, *bfmt = NULL;
-	if (b->drv->backing && b->drv->backing(b, &bname, &bfmt) && bname) {
+	if (block__backing_file(b, &bname, &bfmt) && bname) {
 		char *full = blk_backing_path(b->dir, bname);
 		json_object_set_new(o, "backing-filename", json_string(bname));
 		json_object_set_new(o, "full-backing-filename", json_string(full ? full : bname));

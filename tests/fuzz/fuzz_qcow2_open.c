@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
-#include "block/qcow2/check.h"
+#include "block/qcow2_public.h"
 #include "common/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

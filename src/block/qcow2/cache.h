@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "block/block.h"
+#include "block/driver.h"
 #include "common/err.h"
 
 struct qcow2_cache_entry {

@@ -2,7 +2,7 @@
 #ifndef STRATA_BLOCK_QCOW2_IO_H
 #define STRATA_BLOCK_QCOW2_IO_H
 
-#include "block/block.h"
+#include "block/driver.h"
 
 int qcow2_read(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 int qcow2_write(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);

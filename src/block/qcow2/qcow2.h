@@ -6,8 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "block/block.h"
+#include "block/driver.h"
 #include "block/qcow2/cache.h"
+#include "block/qcow2_public.h"
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_V2_HEADER_LEN 72

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "block/block.h"
-#include "block/qcow2/check.h"
+#include "block/qcow2_public.h"
 
 #define MAX_SNAPS 3
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	struct qcow2_info qi;
 	qcow2_get_info(b, &qi);
 	const char *bname, *bfmt;
-	bool backed = b->drv->backing && b->drv->backing(b, &bname, &bfmt);
+	bool backed = block__backing_file(b, &bname, &bfmt);
 	uint8_t *mirror = malloc(size), *buf = malloc(cs > (1 << 20) ? cs : (1 << 20));
 	uint8_t *snaps[MAX_SNAPS] = {0};
 	char names[MAX_SNAPS][8];
