@@ -6,7 +6,7 @@
 #   debian-cloud.vmlinux   its uncompressed payload (the LZ4 stream inside it)
 #   debian-cloud.virtio-modules.cpio  its virtio driver modules (+ dependencies)
 #                          and their load order, to append to an initramfs
-#   initramfs.cpio.gz      busybox-static + tests/linux/init (cpio newc, gzip)
+#   initramfs.cpio.gz      busybox-static + tests/integration/vm/linux/init (cpio newc, gzip)
 #   initramfs.cpio         the same, uncompressed: under emulated guest kernels
 #                          (nested KVM) inflating it costs minutes
 #   small.bzImage/.vmlinux the small test kernel: linux-source-6.1, tinyconfig
@@ -147,7 +147,7 @@ virtio_modules_cpio() {
 }
 
 build_initramfs() {
-	local init=$top/tests/linux/init ver k out root a
+	local init=$top/tests/integration/vm/linux/init ver k out root a
 	ver=$(candidate busybox-static)
 	[ -n "$ver" ] || die "apt does not know busybox-static (run apt-get update)"
 	k=$({ echo "$ver"; cat "$init"; } | key)
@@ -155,7 +155,7 @@ build_initramfs() {
 	if [ -f "$out" ] && [ -f "$out.gz" ]; then
 		say "initramfs (busybox-static $ver, init $k): cached"
 	else
-		say "initramfs: busybox-static $ver + tests/linux/init"
+		say "initramfs: busybox-static $ver + tests/integration/vm/linux/init"
 		unpack_deb busybox-static "$cache/busybox-${ver//:/_}"
 		root=$(mktemp -d "$cache/.initramfs.XXXXXX")
 		mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,root}

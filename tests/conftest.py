@@ -32,3 +32,10 @@ def kvm():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         skip_loudly("/dev/kvm is missing or not accessible on this host")
     return "/dev/kvm"
+
+
+@pytest.fixture(autouse=True)
+def _needs_kvm(request):
+    """Tests marked needs_kvm SKIP loudly (the kvm fixture) where /dev/kvm is unusable."""
+    if request.node.get_closest_marker("needs_kvm"):
+        request.getfixturevalue("kvm")

@@ -19,6 +19,7 @@
 #include "vm/control.h"
 #include "vm/cpuid.h"
 #include "vm/hw/acpi_pm.h"
+#include "vm/hw/fw_cfg.h"
 #include "vm/hw/legacy.h"
 #include "vm/hw/serial8250.h"
 #include "vm/kvm_worker.h"
@@ -47,7 +48,7 @@ static int setup_devices(struct vm *vm, struct console *console, struct st_err *
 	} devices[] = {
 		{"i8042", i8042__init},         {"rtc", rtc__init},
 		{"acpi-pm", acpi_pm__init},     {"debug-exit", debug_exit__init},
-		{"port80", port80__init},
+		{"port80", port80__init},       {"fw_cfg", fw_cfg__init},
 	};
 	if (serial8250__init(vm, console, err) < 0)
 		return st_err_prefix(err, "serial");

@@ -56,6 +56,8 @@ static void options__usage(void)
 "      --vsock cid=N,uds=PATH  a virtio-vsock: the guest reaches host port P at the unix\n"
 "                           socket PATH_P; host clients connect to PATH, send\n"
 "                           \"CONNECT P\\n\" and read \"OK <port>\\n\"\n"
+"      --fw-cfg name=opt/X,file=F|string=S  an item of the fw_cfg device (ports\n"
+"                           0x510-0x51b, QEMU's -fw_cfg); repeatable, names under opt/\n"
 "      --virtio-rings split|packed  virtqueue layouts offered to drivers: split\n"
 "                           (default) or packed as well (VIRTIO_F_RING_PACKED)\n"
 "  -v, --verbose            say what strata-vm does (the final kernel command line\n"
@@ -69,7 +71,7 @@ static void options__usage(void)
 
 enum { OPT_CONSOLE = 256, OPT_CONTROL, OPT_TEMPLATE, OPT_FEATURES, OPT_PROFILE, OPT_UNPACK,
        OPT_REBOOT, OPT_KVM, OPT_DISK, OPT_RNG, OPT_VCONSOLE, OPT_BALLOON, OPT_NET, OPT_VSOCK,
-       OPT_RINGS, OPT_PREALLOC, OPT_RTC_BASE, OPT_SECCOMP };
+       OPT_RINGS, OPT_PREALLOC, OPT_RTC_BASE, OPT_SECCOMP, OPT_FW_CFG };
 
 int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *err)
 {
@@ -97,6 +99,7 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		{"mem-prealloc", no_argument, NULL, OPT_PREALLOC},
 		{"rtc-base", required_argument, NULL, OPT_RTC_BASE},
 		{"seccomp", required_argument, NULL, OPT_SECCOMP},
+		{"fw-cfg", required_argument, NULL, OPT_FW_CFG},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -154,6 +157,16 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			if (cfg->nr_disks == VM_MAX_DISKS)
 				return st_fail(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
 			cfg->disks[cfg->nr_disks++] = optarg;
+			break;
+		case OPT_FW_CFG:
+			if (cfg->nr_fw_cfg == FW_CFG_USER_MAX)
+				return st_fail(err, 0, "--fw-cfg: at most %d items", FW_CFG_USER_MAX);
+			if (fw_cfg__parse_user(optarg, &cfg->fw_cfg[cfg->nr_fw_cfg], err) < 0)
+				return -1;
+			for (unsigned i = 0; i < cfg->nr_fw_cfg; i++)
+				if (!strcmp(cfg->fw_cfg[i].name, cfg->fw_cfg[cfg->nr_fw_cfg].name))
+					return st_fail(err, 0, "--fw-cfg: %s given twice", cfg->fw_cfg[i].name);
+			cfg->nr_fw_cfg++;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_VCONSOLE: cfg->vconsole = optarg; break;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "vm/hw/fw_cfg.h"
 #include "vm/sandbox.h"
 #include <stdint.h>
 
@@ -54,6 +55,8 @@ struct vm_config {
 	bool virtio_packed;         /* --virtio-rings packed: offer VIRTIO_F_RING_PACKED */
 	struct rtc_base rtc_base;   /* --rtc-base */
 	enum sandbox_mode seccomp;  /* --seccomp (SANDBOX_ON unless given) */
+	struct fw_cfg_user fw_cfg[FW_CFG_USER_MAX]; /* --fw-cfg */
+	unsigned nr_fw_cfg;
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
@@ -99,6 +102,7 @@ struct vm {
 
 	struct serial8250 *serial;
 	struct acpi_pm *pm;
+	struct fw_cfg *fw_cfg;
 
 	pthread_mutex_t lock;   /* guards state, paused_vcpus, exit_* */
 	pthread_cond_t cond;

@@ -1,6 +1,6 @@
 /* ACPI PCI hotplug of virtio-blk disks, done the way a guest's AML does it
  * (docs/virtio.md, "Disk hotplug"), driven by the host test
- * (tests/integration/virtio/test_hotplug.py) through the control socket:
+ * (tests/integration/vm/virtio/test_hotplug.py) through the control socket:
  *  - GPE0 from the FADT (0x620, 4 bytes): bit 1 enabled, the SCI routed;
  *  - attach: the host's disk-attach raises GPE 1; the SCI handler sees the
  *    status bit and clears it (write 1); PCIU (0xAE00) names one new slot and

@@ -3,7 +3,7 @@
  * buffers, on every queue at once, reads them back, and exercises get-id,
  * flush, write-zeroes, discard, out-of-range and unsupported requests, a
  * read-only disk and MSI-X interrupts. The host then checks the image file
- * byte by byte (tests/integration/virtio/test_guest_virtio.py). "packed=1"
+ * byte by byte (tests/integration/vm/virtio/test_virtio_guests.py). "packed=1"
  * on the command line runs packed rings; "intx=1" leaves MSI-X off and takes
  * INTx (the GSI in the interrupt line register, level-triggered, ISR read to
  * lower it).

@@ -1,5 +1,5 @@
 /* virtio-net through the project's own driver, against a host peer on the
- * tap (tests/integration/virtio/net_peer.py): waits for the peer's hello,
+ * tap (tests/integration/vm/virtio/net_peer.py): waits for the peer's hello,
  * sends three frames (60, 1000 and 1514 bytes) whose payload the peer checks,
  * then receives three frames from the peer into small (512-byte) mergeable
  * buffers, checks every byte and echoes each back. Ethertype 0x88b5.

@@ -1,6 +1,6 @@
 /* A slow disk stalls neither a vCPU nor another device. Disk 0 sits on a file
  * whose requests at sector HELD the host test holds as long as it likes
- * (tests/integration/virtio/slow_fuse.py, a FUSE file system); disk 1 is a
+ * (tests/integration/vm/virtio/slow_fuse.py, a FUSE file system); disk 1 is a
  * plain file; virtio-rng. For a read, a write-zeroes (without unmap), then a
  * write, of 4 KiB at HELD on disk 0:
  *  1. the request is submitted, and not waited for;

@@ -1,5 +1,5 @@
 /* virtio-vsock through the project's own driver, against the host side of
- * tests/integration/virtio (unix sockets, Firecracker's scheme):
+ * tests/integration/vm/virtio (unix sockets, Firecracker's scheme):
  *  1. the guest connects to host port 5000, sends 4000 bytes (one packet with
  *     a separate header buffer, one with header and payload in one buffer),
  *     receives 6000 bytes, checks every byte, shuts down and expects RST;

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "vm/boot/layout.h"
+#include "vm/hw/fw_cfg.h"
 #include "vm/nested.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
@@ -101,6 +102,10 @@ int boot__load(struct vm *vm, struct st_err *err)
 
 	bool is_linux = linux__is_bzimage(img, len) || (elf__is_elf(img, len) && elf__is_linux(img, len));
 	if (boot__build_cmdline(vm, is_linux, err) < 0) {
+		munmap(img, len);
+		return -1;
+	}
+	if (fw_cfg__set_cmdline(vm->fw_cfg, vm->cmdline, err) < 0) {
 		munmap(img, len);
 		return -1;
 	}

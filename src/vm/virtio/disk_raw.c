@@ -399,7 +399,7 @@ static void raw__start_uring(struct disk *dk, const char *path)
 	/* On a file system not known to be a local disk's (FUSE, NFS...), io_uring
 	 * may issue a request inline, in the submitting io_uring_enter, and the
 	 * file system block there: seen on Linux 6.18 with a FUSE direct-I/O read
-	 * (tests/integration/virtio/test_slow_disk.py) that held the I/O thread,
+	 * (tests/integration/vm/virtio/test_slow_disk.py) that held the I/O thread,
 	 * every other device with it, and the vCPU that then wanted the disk's
 	 * device lock. Such a file's requests go to io_uring's workers at once
 	 * (IOSQE_ASYNC), with no inline attempt. */

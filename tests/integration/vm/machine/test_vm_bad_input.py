@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import linux_guest
 import vmtest as vt
 from conftest import skip_loudly
 
@@ -111,13 +112,7 @@ def test_user_program_is_not_a_kernel(tmp_path):
 
 
 def linux_bzimage():
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "linux"))
-    try:
-        import linux_guest
-        p = linux_guest.asset("debian-cloud.bzImage")
-    except ImportError:
-        p = None
+    p = linux_guest.asset("debian-cloud.bzImage")
     if p is None:
         boots = sorted(Path("/boot").glob("vmlinuz-*"))
         p = boots[-1] if boots else None

@@ -54,6 +54,8 @@ PASS = 1  # debug exit 0 under QEMU
     ("mptable", [], PASS, "mptable: PASS"),
     ("syscall0", ["-append", "rounds=4"], PASS, "syscall0: 4 SYSCALLs from ring 0 completed"),
     ("rtc-irq", [], PASS, "rtc-irq: PASS"),
+    ("fw-cfg", ["-smp", "2", "-fw_cfg", "name=opt/strata/test,string=hello-fw-cfg-0123", "-append",
+                "file=opt/strata/test expect=hello-fw-cfg-0123 ram_mib=64"], PASS, "fw-cfg: PASS"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_guest_on_qemu(name, args, status, text):
     r = qemu(name, *args)

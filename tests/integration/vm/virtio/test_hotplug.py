@@ -6,15 +6,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vm"))
-import vmtest as vt  # noqa: E402
-from conftest import skip_loudly  # noqa: E402
+import vmtest as vt
+from conftest import skip_loudly
 
 pytestmark = pytest.mark.needs_kvm
 READ_BYTES = 4096

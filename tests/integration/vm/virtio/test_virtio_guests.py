@@ -6,14 +6,12 @@ import hashlib
 import os
 import re
 import struct
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vm"))
-import vmtest as vt  # noqa: E402
-from conftest import skip_loudly  # noqa: E402
+import vmtest as vt
+from conftest import skip_loudly
 
 pytestmark = pytest.mark.needs_kvm
 SECTOR = 512

@@ -70,3 +70,23 @@ def test_rtc_uip_edge_update_and_alarm_interrupts():
     assert "rtc-irq: 3 update-ended interrupts" in r.out, str(r)
     assert "rtc-irq: PASS" in r.out, str(r)
     assert r.rc == 0, str(r)
+
+
+def test_fw_cfg_device(tmp_path):
+    """QEMU's fw_cfg: signature, ID with DMA, the file directory, the CPU count,
+    RAM size, etc/e820, and opt/ files (--fw-cfg string= and file=) through
+    the data port and by DMA. The same guest passes on QEMU (test_guests_on_qemu)."""
+    blob = tmp_path / "blob"
+    blob.write_text("from-a-file-42")
+    r = vt.run_guest("fw-cfg", "--cpus", "2", "--fw-cfg", "name=opt/strata/test,string=hello-fw-cfg-0123",
+                     "--fw-cfg", f"name=opt/strata/blob,file={blob}",
+                     "--cmdline", "file=opt/strata/test expect=hello-fw-cfg-0123 ram_mib=64")
+    assert "fw-cfg: signature 'QEMU'" in r.out, str(r)
+    assert "fw-cfg: 2 cpus (MADT 2)" in r.out, str(r)
+    assert "fw-cfg: file opt/strata/blob" in r.out, str(r)
+    assert "fw-cfg: opt/strata/test by DMA: 17 bytes match" in r.out, str(r)
+    assert r.rc == 0, str(r)
+    r = vt.run_guest("fw-cfg", "--fw-cfg", f"name=opt/strata/blob,file={blob}",
+                     "--cmdline", "file=opt/strata/blob expect=from-a-file-42")
+    assert "fw-cfg: PASS" in r.out, str(r)
+    assert r.rc == 0, str(r)

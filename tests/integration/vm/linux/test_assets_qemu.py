@@ -1,7 +1,7 @@
 """The Linux assets checked on a reference VMM: Debian's QEMU with TCG (pure
 emulation, where guest user space runs on any host). It proves the initramfs
 (/init counts the CPUs and powers off through ACPI) and both kernels, so a
-failure of tests/linux/test_boot.py points at strata-vm, not at the assets."""
+failure of tests/integration/vm/linux/test_boot.py points at strata-vm, not at the assets."""
 import re
 import shutil
 import subprocess

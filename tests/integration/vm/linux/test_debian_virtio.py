@@ -1,6 +1,6 @@
 """Debian's own virtio drivers, as shipped (modules of linux-image-cloud-amd64),
 on strata-vm: one boot of the Debian kernel whose initramfs loads the modules
-and drives every device once (tests/linux/init-debian-virtio); the host checks
+and drives every device once (tests/integration/vm/linux/init-debian-virtio); the host checks
 the other side of each: the file written on the ext4 disk, the read-only disk
 unchanged, the line on hvc0, ping and a TCP payload received in the VMM's
 network namespace, the balloon inflated to the target set on the control socket.
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_kvm]
 TIMEOUT = int(os.environ.get("STRATA_LINUX_DEBIAN_TIMEOUT", "5400"))
 MAC = "52:54:00:de:b1:a7"
 MEMORY_MIB, BALLOON_TARGET_MIB = 256, 240   # 16 MiB = 4096 pages for the balloon
-INIT = lg.ROOT / "tests" / "linux" / "init-debian-virtio"
+INIT = Path(__file__).resolve().parent / "init-debian-virtio"
 # Debian's ptp_kvm (whose clock-pairing hypercall never returns on kvm_pvm) is a
 # module this initramfs never loads, so kvm-clock stays on.
 CMDLINE = "console=ttyS0 earlyprintk=serial panic=-1"

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "linux"))
-from conftest import program, skip_loudly  # noqa: E402
-import linux_guest as lg  # noqa: E402
+from conftest import program, skip_loudly
+import linux_guest as lg
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_kvm]
 

@@ -30,6 +30,7 @@ def bit(words, leaf, reg, n):
 EAX, EBX, ECX, EDX = range(4)
 
 
+@pytest.mark.needs_kvm
 def test_cpu_features_minus_clears_bits_in_the_guest():
     # Bits KVM itself defines follow the table on every host (on kvm_pvm, hardware
     # feature bits such as popcnt always show the host's: docs/nested-kvm.md).
@@ -42,6 +43,7 @@ def test_cpu_features_minus_clears_bits_in_the_guest():
     assert bit(w, 1, EDX, 0)               # fpu untouched
 
 
+@pytest.mark.needs_kvm
 def test_nested_template_hides_kvm_hypercall_features():
     host = run_cpuid("--cpu-template", "host")
     nested = run_cpuid("--cpu-template", "nested")
@@ -54,11 +56,13 @@ def test_nested_template_hides_kvm_hypercall_features():
         assert not pv_nested >> b & 1, hex(pv_nested)
 
 
+@pytest.mark.needs_kvm
 def test_topology_reports_vcpu_count():
     w = run_cpuid("--cpus", "3")
     assert (w[(1, 0)][EBX] >> 16) & 0xff == 3
 
 
+@pytest.mark.needs_kvm
 def test_unknown_cpu_feature_is_one_clear_error():
     r = vt.run_guest("cpuid", "--cpu-features", "-frobnicate")
     assert r.rc == 1
@@ -75,6 +79,7 @@ def test_cpu_features_help_lists_names():
     assert r.rc == 0 and "cx16" in r.out and "kvm_pv_unhalt" in r.out, str(r)
 
 
+@pytest.mark.needs_kvm
 def test_query_cpus_reports_every_vcpu(tmp_path):
     with vt.LiveVM("serial-echo", "--cpus", "2", tmp_path=tmp_path) as vm:
         vm.wait_for("serial-echo: ready (irq)")
@@ -88,6 +93,7 @@ def test_query_cpus_reports_every_vcpu(tmp_path):
         assert cpus[1]["mp_state"] == "uninitialized", r
 
 
+@pytest.mark.needs_kvm
 def test_sigterm_stops_cleanly_and_removes_sockets(tmp_path):
     with vt.LiveVM("serial-echo", "--console", f"socket:{tmp_path}/console.sock",
                    tmp_path=tmp_path) as vm:
@@ -104,6 +110,7 @@ def test_sigterm_stops_cleanly_and_removes_sockets(tmp_path):
         assert not os.path.exists(tmp_path / "console.sock")
 
 
+@pytest.mark.needs_kvm
 @pytest.mark.parametrize("cpus", [1, 2])
 def test_guest_user_space_syscall_and_sysret(cpus):
     """Ring 3 code makes SYSCALLs and gets back with SYSRETQ. On kvm_pvm this only
@@ -133,6 +140,7 @@ def test_guest_user_space_syscall_and_sysret(cpus):
     assert "usermode: PASS" in r.out, str(r)
 
 
+@pytest.mark.needs_kvm
 def test_sse_instructions_the_emulator_refuses_are_carried_out():
     """paddq/pxor/pshufd/psubq (register, memory and immediate operands): on
     kvm_pvm KVM's emulator refuses them and strata-vm runs them natively on the
@@ -145,6 +153,7 @@ def test_sse_instructions_the_emulator_refuses_are_carried_out():
     assert "simd: PASS" in r.out, str(r)
 
 
+@pytest.mark.needs_kvm
 @pytest.mark.parametrize("prealloc", [False, True])
 def test_mem_prealloc_backs_all_guest_ram(tmp_path, prealloc):
     """--mem-prealloc (QEMU's -mem-prealloc): every page of guest RAM is backed
@@ -182,6 +191,7 @@ def seccomp_of_tasks(pid):
     return out
 
 
+@pytest.mark.needs_kvm
 @pytest.mark.parametrize("mode,expect", [(None, 2), ("log", 2), ("off", 0)])
 def test_seccomp_filter_on_every_task(mode, expect, tmp_path):
     """Once set up, strata-vm's main thread, I/O thread, vCPUs and the guardian
