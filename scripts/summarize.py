@@ -23,7 +23,7 @@ for arg in sys.argv[1:]:
                 skipped += 1
             else:
                 failed += 1
-                print(f"FAILED (meson {p.parent.parent.name}): {r.get('name')}")
+                print(f"FAILED (meson, {p.stem.removeprefix('testlog-')}): {r.get('name')}")
     else:
         root = ET.parse(p).getroot()
         for case in root.iter("testcase"):

@@ -1,5 +1,7 @@
 """Shared pytest fixtures: where the built programs are, and loud skips."""
+import functools
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,10 +29,29 @@ def skip_loudly(reason):
     pytest.skip(reason)
 
 
+@functools.lru_cache(maxsize=None)
+def kvm_missing_reason():
+    """Why /dev/kvm cannot be used here, with the kernel's own words when it said
+    why it registered no device (a host that is itself a kvm-pvm guest does not
+    bind kvm-pvm); None when it can be used."""
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return None
+    reason = "/dev/kvm is missing or not accessible on this host"
+    try:
+        log = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+        said = [l.split("] ", 1)[-1] for l in log.splitlines() if "kvm" in l and "not binding" in l]
+        if said:
+            reason += f" (the kernel said: {said[-1].strip()!r})"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return reason
+
+
 @pytest.fixture
 def kvm():
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        skip_loudly("/dev/kvm is missing or not accessible on this host")
+    reason = kvm_missing_reason()
+    if reason:
+        skip_loudly(reason)
     return "/dev/kvm"
 
 

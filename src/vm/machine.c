@@ -227,10 +227,7 @@ int machine__build(struct vm *vm, struct console *console, struct st_err *err)
 
 int machine__start(struct vm *vm, struct st_err *err)
 {
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu__start(&vm->vcpus[i], err) < 0)
-			return -1;
-	return 0;
+	return vcpu__start_all(vm, err);
 }
 
 int machine__rebuild(struct vm *vm, struct st_err *err)

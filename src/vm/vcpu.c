@@ -244,6 +244,18 @@ static bool vcpu__wait_runnable(struct vcpu *v)
 	return run;
 }
 
+/* The start gate: vcpu__start_all() opens it once every thread has arrived. */
+static void vcpu__wait_at_gate(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_up++;
+	pthread_cond_broadcast(&vm->cond);
+	while (!vm->vcpus_released)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *vcpu__thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -254,6 +266,7 @@ static void *vcpu__thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	vcpu__wait_at_gate(v);
 	for (;;) {
 		/* Clear before looking at the state, so a kick after the look still lands. */
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -275,12 +288,34 @@ static void *vcpu__thread(void *arg)
 	return NULL;
 }
 
-int vcpu__start(struct vcpu *v, struct st_err *err)
+static void vcpu__open_gate(struct vm *vm, unsigned started)
 {
-	int r = pthread_create(&v->thread, NULL, vcpu__thread, v);
-	if (r)
-		return st_fail(err, r, "cannot start vcpu%u thread", v->id);
-	v->started = true;
+	pthread_mutex_lock(&vm->lock);
+	while (vm->vcpus_up < started)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	vm->vcpus_released = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vcpu__start_all(struct vm *vm, struct st_err *err)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_up = 0;
+	vm->vcpus_released = false;
+	pthread_mutex_unlock(&vm->lock);
+	unsigned started = 0;
+	for (; started < vm->nr_vcpus; started++) {
+		struct vcpu *v = &vm->vcpus[started];
+		int r = pthread_create(&v->thread, NULL, vcpu__thread, v);
+		if (r) {
+			/* the caller stops the VM; the threads already made must see that */
+			vcpu__open_gate(vm, started);
+			return st_fail(err, r, "cannot start vcpu%u thread", v->id);
+		}
+		v->started = true;
+	}
+	vcpu__open_gate(vm, started);
 	return 0;
 }
 

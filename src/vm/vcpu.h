@@ -31,7 +31,10 @@ struct vcpu {
 };
 
 int vcpu__create(struct vm *vm, unsigned id, struct st_err *err);
-int vcpu__start(struct vcpu *v, struct st_err *err);
+/* Starts every vCPU thread and returns once each exists under its name
+ * (vcpuN) with its signals set up; only then may any of them run guest code, as
+ * on real hardware every CPU exists from power-on. */
+int vcpu__start_all(struct vm *vm, struct st_err *err);
 
 /* Waits for every started vCPU thread to end (the VM is stopping); < 0 when one
  * did not within timeout_ms. */

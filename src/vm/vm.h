@@ -104,10 +104,12 @@ struct vm {
 	struct acpi_pm *pm;
 	struct fw_cfg *fw_cfg;
 
-	pthread_mutex_t lock;   /* guards state, paused_vcpus, exit_* */
+	pthread_mutex_t lock;   /* guards state, paused_vcpus, the start gate, exit_* */
 	pthread_cond_t cond;
 	enum vm_state state;
 	unsigned paused_vcpus;
+	unsigned vcpus_up;      /* vCPU threads named and waiting at the start gate */
+	bool vcpus_released;    /* the start gate is open */
 	int exit_status;
 	char exit_reason[256];
 	int wake_fd;            /* eventfd: wakes the main loop when the VM stops */

@@ -117,7 +117,7 @@ def rounds(vm, step):
     return vm.console.count(f"slowdisk: {step} held, round ")
 
 
-def test_slow_disk_stalls_no_vcpu_and_no_other_device(tmp_path, slow_disk):
+def test_slow_disk_stalls_no_vcpu_and_no_other_device(kvm, tmp_path, slow_disk):
     plain = tmp_path / "plain.img"
     plain.write_bytes(bytes(SIZE))
     with vt.LiveVM("virtio-slowdisk", "--disk", str(slow_disk.image), "--disk", str(plain),
