@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 status=0
-for t in virtqueue blk_request; do
+for t in vm-virtqueue vm-blk-request; do
 	bin=build-fuzz/tests/fuzz/fuzz-$t
 	[ -x "$bin" ] || { echo "virtio-fuzz: $bin is not built (scripts/build.sh --fuzz)" >&2; exit 1; }
 	mkdir -p "build-fuzz/corpus/$t"

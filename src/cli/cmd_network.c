@@ -1,0 +1,99 @@
+/* strata's network commands: net-list, net-define, net-undefine,
+ * net-start, net-destroy, net-info, net-autostart, net-dhcp-leases. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+static json_t *net_row(json_t *n)
+{
+	return json_pack("[s, s, s, s, s]", output__str(n, "name"), output__str(n, "mode"),
+		output__str(n, "bridge"), json_is_true(json_object_get(n, "active")) ? "active" : "inactive",
+		json_integer_value(json_object_get(n, "autostart")) || json_is_true(json_object_get(n, "autostart"))
+			? "yes" : "no");
+}
+
+static void print_nets(json_t *r)
+{
+	static const char *const h[] = {"Name", "Mode", "Bridge", "State", "Autostart", NULL};
+	output__list(h, r, net_row);
+}
+
+static void print_net(json_t *n)
+{
+	printf("%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "Name:", output__str(n, "name"), "Mode:",
+	       output__str(n, "mode"), "Bridge:", output__str(n, "bridge"), "Address:", output__str(n, "ip"), "Active:",
+	       json_is_true(json_object_get(n, "active")) ? "yes" : "no");
+}
+
+static json_t *leases_row(json_t *l)
+{
+	/* dnsmasq writes the expiry as seconds since the epoch, 0 for never */
+	char exp[32] = "never";
+	time_t t = (time_t)json_integer_value(json_object_get(l, "expiry"));
+	if (t)
+		output__time(t, exp, sizeof(exp));
+	return json_pack("[s, s, s, s]", exp, output__str(l, "mac"), output__str(l, "ip"), output__str(l, "hostname"));
+}
+
+static void print_leases(json_t *r)
+{
+	static const char *const h[] = {"Expiry", "MAC address", "IP address", "Hostname", NULL};
+	output__list(h, r, leases_row);
+}
+
+static int cmd_net_list(struct cli *c, struct st_err *err)
+{
+	return cli__call(c, "GET", "/v1/networks", NULL, print_nets, err);
+}
+
+static int cmd_net_define(struct cli *c, struct st_err *err)
+{
+	json_t *body;
+	if (cli__read_json_file(c->argv[0], &body, err) < 0)
+		return -1;
+	int rc = cli__call(c, "POST", "/v1/networks", body, print_net, err);
+	json_decref(body);
+	return rc;
+}
+
+static int cmd_net_autostart(struct cli *c, struct st_err *err)
+{
+	cleanup_free char *path = cli__object_path("networks", c->argv[0], "/autostart");
+	json_t *body = json_pack("{s:b}", "autostart", !cli__has(c, "--disable"));
+	int rc = cli__call(c, "PUT", path, body, print_net, err);
+	json_decref(body);
+	return rc;
+}
+
+/* the commands that are one request on /v1/networks/NAME... */
+static int cmd_simple(struct cli *c, struct st_err *err)
+{
+	return cli__call_object(c, "networks", err);
+}
+
+static const struct cli_cmd cmds[] = {
+	{.name = "net-list", .run = cmd_net_list, .args = "", .help = "the networks"},
+	{.name = "net-define", .run = cmd_net_define, .args = "FILE", .min_args = 1, .max_args = 1,
+	 .help = "defines a network from a JSON file"},
+	{.name = "net-undefine", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "removes a network's definition", .method = "DELETE", .suffix = ""},
+	{.name = "net-start", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "creates the network's bridge (and NAT, DHCP)", .method = "POST", .suffix = "/start", .human = print_net},
+	{.name = "net-destroy", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "takes the network down", .method = "POST", .suffix = "/stop", .human = print_net},
+	{.name = "net-info", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "a network's mode, bridge, address and state", .method = "GET", .suffix = "", .human = print_net},
+	{.name = "net-autostart", .run = cmd_net_autostart, .args = "NET [--disable]", .min_args = 1, .max_args = 1,
+	 .help = "starts the network with stratad (or not)", .opts = "--disable"},
+	{.name = "net-dhcp-leases", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "the addresses the network's dnsmasq leased", .method = "GET", .suffix = "/leases",
+	 .human = print_leases},
+};
+
+const struct cli_group cmd_network_group = {"Networks", cmds, ST_ARRAY_SIZE(cmds)};

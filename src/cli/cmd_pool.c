@@ -1,0 +1,92 @@
+/* strata's storage pool commands: pool-list, pool-define(-as), pool-info,
+ * pool-undefine. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+static json_t *pool_row(json_t *p)
+{
+	char cap[32], avail[32], vols[16];
+	output__int(p, "volumes", vols, sizeof(vols));
+	return json_pack("[s, s, s, s, s, s]", output__str(p, "name"), output__str(p, "state"),
+		output__str(p, "path"), vols,
+		output__size_of(p, "capacity", cap, sizeof(cap)),
+		output__size_of(p, "available", avail, sizeof(avail)));
+}
+
+static void print_pools(json_t *r)
+{
+	static const char *const h[] = {"Name", "State", "Path", "Volumes", "Capacity", "Available", NULL};
+	output__list(h, r, pool_row);
+}
+
+static void print_pool(json_t *p)
+{
+	char b[32];
+	printf("%-14s %s\n%-14s %s\n%-14s %s\n", "Name:", output__str(p, "name"), "State:", output__str(p, "state"),
+	       "Path:", output__str(p, "path"));
+	printf("%-14s %s\n", "Capacity:", output__size_of(p, "capacity", b, sizeof(b)));
+	printf("%-14s %s\n", "Allocation:",
+	       output__size_of(p, "allocation", b, sizeof(b)));
+	printf("%-14s %s\n", "Available:", output__size_of(p, "available", b, sizeof(b)));
+	printf("%-14s %lld\n", "Volumes:", (long long)json_integer_value(json_object_get(p, "volumes")));
+}
+
+static int cmd_pool_list(struct cli *c, struct st_err *err)
+{
+	return cli__call(c, "GET", "/v1/pools", NULL, print_pools, err);
+}
+
+static int cmd_pool_define_as(struct cli *c, struct st_err *err)
+{
+	/* the third argument of a logical pool is its volume group */
+	json_t *body = json_pack("{s:s, s:s, s:s}", "name", c->argv[0], "type", c->argv[1],
+				 strcmp(c->argv[1], "logical") ? "path" : "vg", c->argv[2]);
+	int rc = cli__call(c, "POST", "/v1/pools", body, NULL, err);
+	json_decref(body);
+	if (rc == 0 && !c->json)
+		printf("Pool %s defined\n", c->argv[0]);
+	return rc;
+}
+
+static int cmd_pool_define(struct cli *c, struct st_err *err)
+{
+	json_t *body;
+	if (cli__read_json_file(c->argv[0], &body, err) < 0)
+		return -1;
+	int rc = cli__call(c, "POST", "/v1/pools", body, print_pool, err);
+	json_decref(body);
+	return rc;
+}
+
+static int cmd_pool_info(struct cli *c, struct st_err *err)
+{
+	return cli__call_object(c, "pools", err);
+}
+
+static int cmd_pool_undefine(struct cli *c, struct st_err *err)
+{
+	int rc = cli__call_object(c, "pools", err);
+	if (rc == 0 && !c->json)
+		printf("Pool %s has been undefined\n", c->argv[0]);
+	return rc;
+}
+
+static const struct cli_cmd cmds[] = {
+	{.name = "pool-list", .run = cmd_pool_list, .args = "", .help = "the storage pools"},
+	{.name = "pool-define", .run = cmd_pool_define, .args = "FILE", .min_args = 1, .max_args = 1,
+	 .help = "defines a pool from a JSON file"},
+	{.name = "pool-define-as", .run = cmd_pool_define_as, .args = "NAME dir PATH | NAME logical VG",
+	 .min_args = 3, .max_args = 3, .help = "defines a directory pool or an LVM volume group's pool"},
+	{.name = "pool-info", .run = cmd_pool_info, .args = "POOL", .min_args = 1, .max_args = 1,
+	 .help = "a pool's path, capacity and volume count", .method = "GET", .suffix = "", .human = print_pool},
+	{.name = "pool-undefine", .run = cmd_pool_undefine, .args = "POOL", .min_args = 1, .max_args = 1,
+	 .help = "removes a pool's definition", .method = "DELETE", .suffix = ""},
+};
+
+const struct cli_group cmd_pool_group = {"Storage pools", cmds, ST_ARRAY_SIZE(cmds)};
