@@ -198,6 +198,8 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	if (config__load(path, &x.cfg, err) < 0 || build_process(x.cfg, eo, &p, &x.pcfg, err) < 0 ||
 	    cgroup__from_json(json_object_get(x.state, "cgroup"), &x.cg, err) < 0)
 		return -1;
+	if (p.has_caps && !config__has_ns(x.cfg, CLONE_NEWUSER) && caps__check_grantable(p.caps, err) < 0)
+		return -1;
 	if (x.cfg->seccomp && seccomp__build(x.cfg->seccomp, &x.seccomp, err) < 0)
 		return -1;
 	if (p.terminal && !eo->console_socket && eo->detach)
