@@ -5,7 +5,7 @@
 #include "ctr/hooks.h"
 #include "ctr/process.h"
 #include "ctr/rootfs.h"
-#include "ctr/seccomp.h"
+#include "ctr/seccomp_profile.h"
 #include "ctr/state.h"
 #include "ctr/terminal.h"
 #include "common/cleanup.h"
@@ -446,7 +446,7 @@ static void launch_release(struct launch *l)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	json_decref(l->state);
-	seccomp__free(l->seccomp);
+	seccomp_profile__free(l->seccomp);
 	config__free(l->cfg);
 }
 
@@ -516,7 +516,7 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	if (cfg->process.has_caps && !config__has_ns(cfg, CLONE_NEWUSER) &&
 	    caps__check_grantable(cfg->process.caps, err) < 0)
 		return -1;
-	if (cfg->seccomp && seccomp__build(cfg->seccomp, &l.seccomp, err) < 0)
+	if (cfg->seccomp && seccomp_profile__build(cfg->seccomp, &l.seccomp, err) < 0)
 		return -1;
 	if (state__create_dir(o->root, o->id, err) < 0)
 		return -1;
