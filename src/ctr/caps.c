@@ -66,6 +66,22 @@ int caps__drop_bounding(const uint64_t *caps, struct st_err *err)
 	return 0;
 }
 
+int caps__check_grantable(const uint64_t *caps, struct st_err *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return st_fail_errno(err, "capget");
+	uint64_t have = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	uint64_t want = caps[CAPSET_EFFECTIVE] | caps[CAPSET_PERMITTED] | caps[CAPSET_INHERITABLE];
+	for (int c = 0; c < 64; c++)
+		if ((want & ~have) & (1ull << c))
+			return st_fail(err, EPERM,
+				       "process.capabilities: %s cannot be granted: the runtime does not hold it "
+				       "(not in its bounding set)", caps__name(c) ? caps__name(c) : "capability");
+	return 0;
+}
+
 int caps__apply(const uint64_t *caps, struct st_err *err)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

@@ -14,6 +14,11 @@ int caps__last_cap(void);
 /* Drop the bounding set to caps[CAPSET_BOUNDING] (needs CAP_SETPCAP: call
  * before changing uid). */
 int caps__drop_bounding(const uint64_t *caps, struct st_err *err);
+/* Fails, naming the first one, when effective/permitted/inheritable ask for
+ * a capability this process does not hold (capset would refuse it in the
+ * container): checked at create, not only when the container starts. Not
+ * for a container in a user namespace, where it holds every one. */
+int caps__check_grantable(const uint64_t *caps, struct st_err *err);
 /* Set effective/permitted/inheritable, then raise ambient ones. */
 int caps__apply(const uint64_t *caps, struct st_err *err);
 

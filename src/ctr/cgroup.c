@@ -33,7 +33,7 @@ int cgroup__write(const char *dir, const char *file, const char *val, struct st_
 	return 0;
 }
 
-static int cg_read(const char *dir, const char *file, char *buf, size_t size)
+int cgroup__read(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -125,9 +125,9 @@ static int mkdir_tracked(const char *mnt, const char *dir, char **top, bool cpus
 				char parent[4096], buf[1024];
 				snprintf(parent, sizeof(parent), "%s", path);
 				*strrchr(parent, '/') = 0;
-				if (cg_read(parent, "cpuset.cpus", buf, sizeof(buf)) == 0)
+				if (cgroup__read(parent, "cpuset.cpus", buf, sizeof(buf)) == 0)
 					cgroup__write(path, "cpuset.cpus", buf, NULL);
-				if (cg_read(parent, "cpuset.mems", buf, sizeof(buf)) == 0)
+				if (cgroup__read(parent, "cpuset.mems", buf, sizeof(buf)) == 0)
 					cgroup__write(path, "cpuset.mems", buf, NULL);
 			}
 		} else if (errno != EEXIST) {
@@ -225,7 +225,7 @@ int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struc
 	if (cg->v2) {
 		/* Delegate the controllers down to the container's directory. */
 		char buf[512], enable[512] = "";
-		if (cg_read("/sys/fs/cgroup", "cgroup.controllers", buf, sizeof(buf)) == 0) {
+		if (cgroup__read("/sys/fs/cgroup", "cgroup.controllers", buf, sizeof(buf)) == 0) {
 			for (char *save, *c = strtok_r(buf, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
 				size_t l = strlen(enable);
 				snprintf(enable + l, sizeof(enable) - l, "%s+%s", l ? " " : "", c);
@@ -356,12 +356,12 @@ int cgroup__is_frozen(const struct ctr_cgroup *cg)
 {
 	char buf[256];
 	if (cg->v2) {
-		if (cg_read(cg->h[0].dir, "cgroup.freeze", buf, sizeof(buf)) < 0)
+		if (cgroup__read(cg->h[0].dir, "cgroup.freeze", buf, sizeof(buf)) < 0)
 			return 0;
 		return buf[0] == '1';
 	}
 	const char *dir = cgroup__dir(cg, "freezer");
-	if (!dir || cg_read(dir, "freezer.state", buf, sizeof(buf)) < 0)
+	if (!dir || cgroup__read(dir, "freezer.state", buf, sizeof(buf)) < 0)
 		return 0;
 	return !strncmp(buf, "FROZEN", 6) || !strncmp(buf, "FREEZING", 8);
 }
@@ -378,7 +378,7 @@ int cgroup__freeze(const struct ctr_cgroup *cg, bool frozen, struct st_err *err)
 		char buf[64];
 		if (cgroup__write(dir, "freezer.state", want, err) < 0)
 			return -1;
-		if (cg_read(dir, "freezer.state", buf, sizeof(buf)) == 0 && !strncmp(buf, want, strlen(want)))
+		if (cgroup__read(dir, "freezer.state", buf, sizeof(buf)) == 0 && !strncmp(buf, want, strlen(want)))
 			return 0;
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}

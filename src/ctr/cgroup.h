@@ -61,6 +61,8 @@ int cgroup__signal_all(const struct ctr_cgroup *cg, int sig, struct st_err *err)
 /* Directory holding a controller ("memory", "pids", "freezer", ...) or NULL. */
 const char *cgroup__dir(const struct ctr_cgroup *cg, const char *controller);
 
+/* Read dir/file into buf (NUL-terminated); -1 when it cannot be read. */
+int cgroup__read(const char *dir, const char *file, char *buf, size_t size);
 /* Write val to dir/file (one write, as the kernel wants). */
 int cgroup__write(const char *dir, const char *file, const char *val, struct st_err *err);
 

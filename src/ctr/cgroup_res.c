@@ -2,12 +2,13 @@
 #include "ctr/cgroup.h"
 #include "common/log.h"
 
-#include <stdarg.h>
-
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int wr(const char *dir, const char *file, struct st_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -27,6 +28,130 @@ static int need(const char *dir, const char *controller, struct st_err *err)
 	if (!dir)
 		return st_fail(err, 0, "the %s cgroup controller is not available on this host", controller);
 	return 0;
+}
+
+/* A knob whose controller this host lacks is refused at create (runc, crun),
+ * never accepted silently. */
+static int need_for(const char *dir, const char *controller, const char *what, struct st_err *err)
+{
+	if (!dir)
+		return st_fail(err, 0, "%s needs the %s cgroup controller, which this host does not have", what,
+			       controller);
+	return 0;
+}
+
+static bool has_file(const char *dir, const char *file)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+/* A controller of the unified tree on a hybrid host (hugetlb here): enabled
+ * in subtree_control from the tree's root down to dir's parent. *out stays
+ * NULL when the tree does not offer it. */
+static int unified_with(const struct ctr_cgroup *cg, const char *controller, const char **out,
+			struct st_err *err)
+{
+	const char *dir = NULL;
+	*out = NULL;
+	for (size_t i = 0; i < cg->n; i++)
+		if (!strcmp(cg->h[i].name, "unified"))
+			dir = cg->h[i].dir;
+	if (!dir)
+		return 0;
+	char root[4096], buf[512], plus[64];
+	snprintf(root, sizeof(root), "%s", dir);
+	/* the root: the highest directory that still has cgroup.controllers */
+	for (char *slash; (slash = strrchr(root, '/')) && slash != root;) {
+		*slash = 0;
+		if (!has_file(root, "cgroup.controllers")) {
+			*slash = '/';
+			break;
+		}
+	}
+	if (cgroup__read(root, "cgroup.controllers", buf, sizeof(buf)) < 0)
+		return 0;
+	bool offered = false;
+	for (char *save, *c = strtok_r(buf, " \n", &save); c; c = strtok_r(NULL, " \n", &save))
+		offered |= !strcmp(c, controller);
+	if (!offered)
+		return 0;
+	snprintf(plus, sizeof(plus), "+%s", controller);
+	char cur[4096];
+	for (const char *p = dir + strlen(root); p && *p; p = strchr(p + 1, '/')) {
+		snprintf(cur, sizeof(cur), "%.*s", (int)(p - dir), dir);
+		if (cgroup__write(cur, "cgroup.subtree_control", plus, err) < 0)
+			return st_err_prefix(err, "enable the %s controller", controller);
+	}
+	*out = dir;
+	return 0;
+}
+
+/* Page sizes as the kernel names them in hugetlb files ("2MB"), checked
+ * against the sizes this host has. */
+static int check_page_size(const char *size, struct st_err *err)
+{
+	char path[128];
+	unsigned long long n = strtoull(size, NULL, 10);
+	char unit = size[strspn(size, "0123456789")];
+	unsigned long long kb = unit == 'G' ? n << 20 : unit == 'M' ? n << 10 : n;
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB", kb);
+	if (access(path, F_OK) < 0)
+		return st_fail(err, 0, "linux.resources.hugepageLimits: this host has no %s huge pages", size);
+	return 0;
+}
+
+/* hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2 and the
+ * unified tree of a hybrid host). */
+static int apply_hugepages(const struct ctr_cgroup *cg, const struct ctr_resources *r, struct st_err *err)
+{
+	if (!r->n_hugepages)
+		return 0;
+	const char *dir = cg->v2 ? cg->h[0].dir : cgroup__dir(cg, "hugetlb"), *suffix = "max";
+	if (!cg->v2 && dir)
+		suffix = "limit_in_bytes";
+	else if (!cg->v2 && unified_with(cg, "hugetlb", &dir, err) < 0)
+		return -1;
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		char file[64];
+		snprintf(file, sizeof(file), "hugetlb.%s.%s", r->hugepages[i].page_size, suffix);
+		if (check_page_size(r->hugepages[i].page_size, err) < 0 ||
+		    need_for(dir && has_file(dir, file) ? dir : NULL, "hugetlb", "linux.resources.hugepageLimits",
+			     err) < 0 ||
+		    wr(dir, file, err, "%" PRIu64, r->hugepages[i].limit) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* net_cls and net_prio exist in v1 only. */
+static int apply_network(const struct ctr_cgroup *cg, const struct ctr_resources *r, struct st_err *err)
+{
+	const char *cls = cg->v2 ? NULL : cgroup__dir(cg, "net_cls");
+	const char *prio = cg->v2 ? NULL : cgroup__dir(cg, "net_prio");
+	if ((r->set & RES_NET_CLASSID) &&
+	    (need_for(cls, "net_cls", "linux.resources.network.classID", err) < 0 ||
+	     wr(cls, "net_cls.classid", err, "%" PRIu32, r->net_classid) < 0))
+		return -1;
+	for (size_t i = 0; i < r->n_net_prio; i++)
+		if (need_for(prio, "net_prio", "linux.resources.network.priorities", err) < 0 ||
+		    wr(prio, "net_prio.ifpriomap", err, "%s %" PRIu32, r->net_prio[i].name,
+		       r->net_prio[i].priority) < 0)
+			return -1;
+	return 0;
+}
+
+static int apply_kernel_tcp(const struct ctr_cgroup *cg, const struct ctr_resources *r, struct st_err *err)
+{
+	static const char file[] = "memory.kmem.tcp.limit_in_bytes";
+	if (!(r->set & RES_MEM_KERNEL_TCP))
+		return 0;
+	const char *dir = cg->v2 ? NULL : cgroup__dir(cg, "memory");
+	if (!dir || !has_file(dir, file))
+		return st_fail(err, 0, "linux.resources.memory.kernelTCP: this kernel has no %s (cgroup v1 only)",
+			       file);
+	return wr(dir, file, err, "%" PRId64, r->mem_kernel_tcp);
 }
 
 static int apply_memory_v1(const char *dir, const struct ctr_resources *r, struct st_err *err)
@@ -200,5 +325,8 @@ int cgroup__apply(const struct ctr_cgroup *cg, const struct ctr_resources *res, 
 {
 	if (!cg->n)
 		return 0;
+	if (apply_kernel_tcp(cg, res, err) < 0 || apply_network(cg, res, err) < 0 ||
+	    apply_hugepages(cg, res, err) < 0)
+		return -1;
 	return cg->v2 ? apply_v2(cg->h[0].dir, res, err) : apply_v1(cg, res, err);
 }

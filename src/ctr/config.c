@@ -1,5 +1,6 @@
 #include "ctr/config.h"
 #include "ctr/caps.h"
+#include "ctr/config_json.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -16,7 +17,7 @@ struct arena_block {
 	max_align_t data[];
 };
 
-static void *cfg_alloc(struct ctr_config *cfg, size_t size)
+void *config__alloc(struct ctr_config *cfg, size_t size)
 {
 	struct arena_block *b = calloc(1, sizeof(*b) + size);
 	if (!b)
@@ -69,118 +70,20 @@ int config__ns_flag(const char *name)
 	return 0;
 }
 
+bool config__has_ns(const struct ctr_config *cfg, int flag)
+{
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		if (cfg->ns[i].type == flag)
+			return true;
+	return false;
+}
+
 const char *config__ns_proc_name(int flag)
 {
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_table); i++)
 		if (ns_table[i].flag == flag)
 			return ns_table[i].proc;
 	return NULL;
-}
-
-/* --- small typed getters: each checks the JSON type and names the field --- */
-
-static int get_str(json_t *obj, const char *key, const char *where, const char **out,
-		   struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return st_fail(err, 0, "%s.%s must be a string", where, key);
-	*out = json_string_value(v);
-	return 1;
-}
-
-static int get_int(json_t *obj, const char *key, const char *where, int64_t min, int64_t max,
-		   int64_t *out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v))
-		return st_fail(err, 0, "%s.%s must be an integer", where, key);
-	json_int_t n = json_integer_value(v);
-	if (n < min || n > max)
-		return st_fail(err, 0, "%s.%s is out of range: %lld", where, key, (long long)n);
-	*out = n;
-	return 1;
-}
-
-static int get_bool(json_t *obj, const char *key, const char *where, bool *out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return st_fail(err, 0, "%s.%s must be a boolean", where, key);
-	*out = json_is_true(v);
-	return 1;
-}
-
-static int get_obj(json_t *obj, const char *key, const char *where, json_t **out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_object(v))
-		return st_fail(err, 0, "%s.%s must be an object", where, key);
-	*out = v;
-	return 1;
-}
-
-static int get_arr(json_t *obj, const char *key, const char *where, json_t **out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return st_fail(err, 0, "%s.%s must be an array", where, key);
-	*out = v;
-	return 1;
-}
-
-/* A JSON array of strings as a NULL-terminated vector. */
-static int get_strv(struct ctr_config *cfg, json_t *obj, const char *key, const char *where,
-		    const char ***out, struct st_err *err)
-{
-	json_t *arr;
-	int r = get_arr(obj, key, where, &arr, err);
-	if (r <= 0)
-		return r;
-	size_t n = json_array_size(arr);
-	const char **v = cfg_alloc(cfg, (n + 1) * sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		json_t *s = json_array_get(arr, i);
-		if (!json_is_string(s))
-			return st_fail(err, 0, "%s.%s[%zu] must be a string", where, key, i);
-		v[i] = json_string_value(s);
-	}
-	*out = v;
-	return 1;
-}
-
-/* A JSON object of string values as a key, value, ..., NULL vector. */
-static int get_str_map(struct ctr_config *cfg, json_t *obj, const char *key, const char *where,
-		       const char ***out, struct st_err *err)
-{
-	json_t *map;
-	int r = get_obj(obj, key, where, &map, err);
-	if (r <= 0)
-		return r;
-	const char **v = cfg_alloc(cfg, (2 * json_object_size(map) + 1) * sizeof(*v));
-	size_t i = 0;
-	const char *k;
-	json_t *val;
-	json_object_foreach(map, k, val) {
-		if (!json_is_string(val))
-			return st_fail(err, 0, "%s.%s[\"%s\"] must be a string", where, key, k);
-		v[i++] = k;
-		v[i++] = json_string_value(val);
-	}
-	*out = v;
-	return 1;
 }
 
 /* --- mounts --- */
@@ -229,19 +132,19 @@ static int parse_mount(struct ctr_config *cfg, json_t *m, size_t idx, struct ctr
 	snprintf(where, sizeof(where), "mounts[%zu]", idx);
 	if (!json_is_object(m))
 		return st_fail(err, 0, "%s must be an object", where);
-	if (get_str(m, "destination", where, &out->dest, err) < 0 ||
-	    get_str(m, "type", where, &out->type, err) < 0 ||
-	    get_str(m, "source", where, &out->source, err) < 0)
+	if (config_json__str(m, "destination", where, &out->dest, err) < 0 ||
+	    config_json__str(m, "type", where, &out->type, err) < 0 ||
+	    config_json__str(m, "source", where, &out->source, err) < 0)
 		return -1;
 	if (!out->dest || out->dest[0] != '/')
 		return st_fail(err, 0, "%s.destination must be an absolute path", where);
 	const char **opts = NULL;
-	if (get_strv(cfg, m, "options", where, &opts, err) < 0)
+	if (config_json__strv(cfg, m, "options", where, &opts, err) < 0)
 		return -1;
 	size_t datalen = 1;
 	for (size_t i = 0; opts && opts[i]; i++)
 		datalen += strlen(opts[i]) + 1;
-	out->data = cfg_alloc(cfg, datalen);
+	out->data = config__alloc(cfg, datalen);
 	for (size_t i = 0; opts && opts[i]; i++) {
 		const char *o = opts[i];
 		bool known = false;
@@ -323,11 +226,11 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 	const char *w = "process";
 	json_t *user, *caps, *rl;
 	int64_t v = 0;
-	if (get_bool(proc, "terminal", w, &p->terminal, err) < 0 ||
-	    get_bool(proc, "noNewPrivileges", w, &p->no_new_privs, err) < 0 ||
-	    get_str(proc, "cwd", w, &p->cwd, err) < 0 || get_strv(cfg, proc, "args", w, &p->args, err) < 0 ||
-	    get_strv(cfg, proc, "env", w, &p->env, err) < 0 || get_obj(proc, "user", w, &user, err) < 0 ||
-	    get_obj(proc, "capabilities", w, &caps, err) < 0 || get_arr(proc, "rlimits", w, &rl, err) < 0)
+	if (config_json__bool(proc, "terminal", w, &p->terminal, err) < 0 ||
+	    config_json__bool(proc, "noNewPrivileges", w, &p->no_new_privs, err) < 0 ||
+	    config_json__str(proc, "cwd", w, &p->cwd, err) < 0 || config_json__strv(cfg, proc, "args", w, &p->args, err) < 0 ||
+	    config_json__strv(cfg, proc, "env", w, &p->env, err) < 0 || config_json__obj(proc, "user", w, &user, err) < 0 ||
+	    config_json__obj(proc, "capabilities", w, &caps, err) < 0 || config_json__arr(proc, "rlimits", w, &rl, err) < 0)
 		return -1;
 	if (!p->args || !p->args[0])
 		return st_fail(err, 0, "process.args must not be empty");
@@ -337,13 +240,13 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		return st_fail(err, 0, "process.cwd must be an absolute path");
 	json_t *size;
 	int64_t rows = 0, cols = 0;
-	if (get_obj(proc, "consoleSize", w, &size, err) < 0 ||
-	    (size && (get_int(size, "height", "process.consoleSize", 0, 65535, &rows, err) < 0 ||
-		      get_int(size, "width", "process.consoleSize", 0, 65535, &cols, err) < 0)))
+	if (config_json__obj(proc, "consoleSize", w, &size, err) < 0 ||
+	    (size && (config_json__int(size, "height", "process.consoleSize", 0, 65535, &rows, err) < 0 ||
+		      config_json__int(size, "width", "process.consoleSize", 0, 65535, &cols, err) < 0)))
 		return -1;
 	p->console_rows = (unsigned short)rows;
 	p->console_cols = (unsigned short)cols;
-	int r = get_int(proc, "oomScoreAdj", w, -1000, 1000, &v, err);
+	int r = config_json__int(proc, "oomScoreAdj", w, -1000, 1000, &v, err);
 	if (r < 0)
 		return -1;
 	if (r) {
@@ -351,23 +254,23 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		p->oom_score_adj = (int)v;
 	}
 	if (user) {
-		if (get_int(user, "uid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (config_json__int(user, "uid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		p->uid = (uint32_t)v;
 		v = 0;
-		if (get_int(user, "gid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (config_json__int(user, "gid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		p->gid = (uint32_t)v;
-		if (get_int(user, "umask", "process.user", 0, 0777, &v, err) < 0)
+		if (config_json__int(user, "umask", "process.user", 0, 0777, &v, err) < 0)
 			return -1;
 		if (json_object_get(user, "umask"))
 			p->umask = (int)v;
 		json_t *gids, *g;
 		size_t i;
-		if (get_arr(user, "additionalGids", "process.user", &gids, err) < 0)
+		if (config_json__arr(user, "additionalGids", "process.user", &gids, err) < 0)
 			return -1;
 		if (gids) {
-			p->additional_gids = cfg_alloc(cfg, json_array_size(gids) * sizeof(gid_t) + 1);
+			p->additional_gids = config__alloc(cfg, json_array_size(gids) * sizeof(gid_t) + 1);
 			json_array_foreach(gids, i, g) {
 				if (!json_is_integer(g) || json_integer_value(g) < 0 ||
 				    json_integer_value(g) >= UINT32_MAX)
@@ -381,13 +284,13 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 	if (rl) {
 		json_t *e;
 		size_t i;
-		p->rlimits = cfg_alloc(cfg, json_array_size(rl) * sizeof(*p->rlimits) + 1);
+		p->rlimits = config__alloc(cfg, json_array_size(rl) * sizeof(*p->rlimits) + 1);
 		json_array_foreach(rl, i, e) {
 			const char *type = NULL;
 			int64_t soft = 0, hard = 0;
-			if (!json_is_object(e) || get_str(e, "type", "process.rlimits", &type, err) < 0 ||
-			    get_int(e, "soft", "process.rlimits", 0, INT64_MAX, &soft, err) < 0 ||
-			    get_int(e, "hard", "process.rlimits", 0, INT64_MAX, &hard, err) < 0)
+			if (!json_is_object(e) || config_json__str(e, "type", "process.rlimits", &type, err) < 0 ||
+			    config_json__int(e, "soft", "process.rlimits", 0, INT64_MAX, &soft, err) < 0 ||
+			    config_json__int(e, "hard", "process.rlimits", 0, INT64_MAX, &hard, err) < 0)
 				return st_fail(err, 0, "process.rlimits[%zu] is malformed", i);
 			int res = -1;
 			for (size_t j = 0; type && j < ST_ARRAY_SIZE(rlimit_table); j++)
@@ -409,15 +312,15 @@ static int parse_idmaps(struct ctr_config *cfg, json_t *lin, const char *key, st
 {
 	json_t *arr, *e;
 	size_t i;
-	int r = get_arr(lin, key, "linux", &arr, err);
+	int r = config_json__arr(lin, key, "linux", &arr, err);
 	if (r <= 0)
 		return r;
-	*out = cfg_alloc(cfg, json_array_size(arr) * sizeof(**out) + 1);
+	*out = config__alloc(cfg, json_array_size(arr) * sizeof(**out) + 1);
 	json_array_foreach(arr, i, e) {
 		int64_t c = -1, h = -1, s = -1;
-		if (!json_is_object(e) || get_int(e, "containerID", key, 0, UINT32_MAX - 1, &c, err) < 0 ||
-		    get_int(e, "hostID", key, 0, UINT32_MAX - 1, &h, err) < 0 ||
-		    get_int(e, "size", key, 1, UINT32_MAX, &s, err) < 0 || c < 0 || h < 0 || s < 1)
+		if (!json_is_object(e) || config_json__int(e, "containerID", key, 0, UINT32_MAX - 1, &c, err) < 0 ||
+		    config_json__int(e, "hostID", key, 0, UINT32_MAX - 1, &h, err) < 0 ||
+		    config_json__int(e, "size", key, 1, UINT32_MAX, &s, err) < 0 || c < 0 || h < 0 || s < 1)
 			return st_fail(err, 0, "linux.%s[%zu]: invalid id mapping", key, i);
 		if ((uint64_t)c + (uint64_t)s > UINT32_MAX || (uint64_t)h + (uint64_t)s > UINT32_MAX)
 			return st_fail(err, 0, "linux.%s[%zu]: id range overflows", key, i);
@@ -431,11 +334,11 @@ static int parse_namespaces(struct ctr_config *cfg, json_t *arr, struct st_err *
 	json_t *e;
 	size_t i;
 	int seen = 0;
-	cfg->ns = cfg_alloc(cfg, json_array_size(arr) * sizeof(*cfg->ns) + 1);
+	cfg->ns = config__alloc(cfg, json_array_size(arr) * sizeof(*cfg->ns) + 1);
 	json_array_foreach(arr, i, e) {
 		const char *type = NULL, *path = NULL;
-		if (!json_is_object(e) || get_str(e, "type", "linux.namespaces", &type, err) < 0 ||
-		    get_str(e, "path", "linux.namespaces", &path, err) < 0 || !type)
+		if (!json_is_object(e) || config_json__str(e, "type", "linux.namespaces", &type, err) < 0 ||
+		    config_json__str(e, "path", "linux.namespaces", &path, err) < 0 || !type)
 			return st_fail(err, 0, "linux.namespaces[%zu] is malformed", i);
 		int flag = config__ns_flag(type);
 		if (!flag)
@@ -458,29 +361,31 @@ static int parse_devices(struct ctr_config *cfg, json_t *arr, struct st_err *err
 {
 	json_t *e;
 	size_t i;
-	cfg->devices = cfg_alloc(cfg, json_array_size(arr) * sizeof(*cfg->devices) + 1);
+	cfg->devices = config__alloc(cfg, json_array_size(arr) * sizeof(*cfg->devices) + 1);
 	json_array_foreach(arr, i, e) {
 		struct ctr_device d = {.mode = 0666};
 		const char *type = NULL;
 		int64_t v = 0;
-		if (!json_is_object(e) || get_str(e, "path", "linux.devices", &d.path, err) < 0 ||
-		    get_str(e, "type", "linux.devices", &type, err) < 0 ||
-		    get_int(e, "major", "linux.devices", 0, INT32_MAX, &d.major, err) < 0 ||
-		    get_int(e, "minor", "linux.devices", 0, INT32_MAX, &d.minor, err) < 0)
+		if (!json_is_object(e) || config_json__str(e, "path", "linux.devices", &d.path, err) < 0 ||
+		    config_json__str(e, "type", "linux.devices", &type, err) < 0 ||
+		    config_json__int(e, "major", "linux.devices", 0, INT32_MAX, &d.major, err) < 0 ||
+		    config_json__int(e, "minor", "linux.devices", 0, INT32_MAX, &d.minor, err) < 0)
 			return st_fail(err, 0, "linux.devices[%zu] is malformed", i);
 		if (!d.path || d.path[0] != '/' || !type || strlen(type) != 1 || !strchr("cbup", type[0]))
 			return st_fail(err, 0, "linux.devices[%zu] needs an absolute path and type c, b, u or p", i);
 		d.type = type[0];
-		if (get_int(e, "fileMode", "linux.devices", 0, 07777, &v, err) < 0)
+		/* podman sends the whole st_mode (0o20600): the permission bits
+		 * are what counts, as for runc and crun. */
+		if (config_json__int(e, "fileMode", "linux.devices", 0, 0177777, &v, err) < 0)
 			return -1;
 		if (json_object_get(e, "fileMode"))
-			d.mode = (uint32_t)v;
+			d.mode = (uint32_t)v & 07777;
 		v = 0;
-		if (get_int(e, "uid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (config_json__int(e, "uid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		d.uid = (uint32_t)v;
 		v = 0;
-		if (get_int(e, "gid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (config_json__int(e, "gid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		d.gid = (uint32_t)v;
 		cfg->devices[cfg->n_devices++] = d;
@@ -492,7 +397,7 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 {
 	json_t *arr, *res;
 	const char *prop = NULL;
-	if (get_arr(lin, "namespaces", "linux", &arr, err) < 0 ||
+	if (config_json__arr(lin, "namespaces", "linux", &arr, err) < 0 ||
 	    (arr && parse_namespaces(cfg, arr, err) < 0))
 		return -1;
 	if (parse_idmaps(cfg, lin, "uidMappings", &cfg->uid_maps, &cfg->n_uid_maps, err) < 0 ||
@@ -502,21 +407,22 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 		return st_fail(err, 0, "linux.uidMappings/gidMappings need a new user namespace");
 	if ((cfg->ns_flags & CLONE_NEWUSER) && (!cfg->n_uid_maps || !cfg->n_gid_maps))
 		return st_fail(err, 0, "a new user namespace needs linux.uidMappings and linux.gidMappings");
-	if (get_arr(lin, "devices", "linux", &arr, err) < 0 || (arr && parse_devices(cfg, arr, err) < 0))
+	if (config_json__arr(lin, "devices", "linux", &arr, err) < 0 || (arr && parse_devices(cfg, arr, err) < 0))
 		return -1;
-	if (get_obj(lin, "resources", "linux", &res, err) < 0 ||
+	if (config_json__obj(lin, "resources", "linux", &res, err) < 0 ||
 	    (res && config__parse_resources(cfg, res, err) < 0))
 		return -1;
 	cfg->has_resources = res != NULL;
-	cfg->has_resources_limits = cfg->res.set || cfg->res.unified;
+	cfg->has_resources_limits = cfg->res.set || cfg->res.unified || cfg->res.n_net_prio ||
+				    cfg->res.n_hugepages;
 	for (int l = 0; l < BLKIO_LISTS; l++)
 		cfg->has_resources_limits |= cfg->res.n_blkio[l] > 0;
-	if (get_str(lin, "cgroupsPath", "linux", &cfg->cgroups_path, err) < 0 ||
-	    get_strv(cfg, lin, "maskedPaths", "linux", &cfg->masked, err) < 0 ||
-	    get_strv(cfg, lin, "readonlyPaths", "linux", &cfg->readonly, err) < 0 ||
-	    get_str_map(cfg, lin, "sysctl", "linux", &cfg->sysctl, err) < 0 ||
-	    get_str(lin, "rootfsPropagation", "linux", &prop, err) < 0 ||
-	    get_obj(lin, "seccomp", "linux", &cfg->seccomp, err) < 0)
+	if (config_json__str(lin, "cgroupsPath", "linux", &cfg->cgroups_path, err) < 0 ||
+	    config_json__strv(cfg, lin, "maskedPaths", "linux", &cfg->masked, err) < 0 ||
+	    config_json__strv(cfg, lin, "readonlyPaths", "linux", &cfg->readonly, err) < 0 ||
+	    config_json__str_map(cfg, lin, "sysctl", "linux", &cfg->sysctl, err) < 0 ||
+	    config_json__str(lin, "rootfsPropagation", "linux", &prop, err) < 0 ||
+	    config_json__obj(lin, "seccomp", "linux", &cfg->seccomp, err) < 0)
 		return -1;
 	if (prop && *prop && !(cfg->rootfs_propagation = propagation_flag(prop)))
 		return st_fail(err, 0, "linux.rootfsPropagation: unknown value '%s'", prop);
@@ -533,21 +439,21 @@ int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *er
 	for (int k = 0; k < HOOK_KINDS; k++) {
 		json_t *arr, *h;
 		size_t i;
-		if (get_arr(hooks, names[k], "hooks", &arr, err) < 0)
+		if (config_json__arr(hooks, names[k], "hooks", &arr, err) < 0)
 			return -1;
 		if (!arr)
 			continue;
-		cfg->hooks.list[k] = cfg_alloc(cfg, json_array_size(arr) * sizeof(struct ctr_hook) + 1);
+		cfg->hooks.list[k] = config__alloc(cfg, json_array_size(arr) * sizeof(struct ctr_hook) + 1);
 		json_array_foreach(arr, i, h) {
 			struct ctr_hook hk = {0};
 			int64_t t = 0;
-			if (!json_is_object(h) || get_str(h, "path", names[k], &hk.path, err) < 0 ||
-			    get_strv(cfg, h, "args", names[k], &hk.argv, err) < 0 ||
-			    get_strv(cfg, h, "env", names[k], &hk.env, err) < 0 ||
-			    get_int(h, "timeout", names[k], 1, 3600, &t, err) < 0 || !hk.path || hk.path[0] != '/')
+			if (!json_is_object(h) || config_json__str(h, "path", names[k], &hk.path, err) < 0 ||
+			    config_json__strv(cfg, h, "args", names[k], &hk.argv, err) < 0 ||
+			    config_json__strv(cfg, h, "env", names[k], &hk.env, err) < 0 ||
+			    config_json__int(h, "timeout", names[k], 1, 3600, &t, err) < 0 || !hk.path || hk.path[0] != '/')
 				return st_fail(err, 0, "hooks.%s[%zu] is malformed (needs an absolute path)", names[k], i);
 			if (!hk.argv || !hk.argv[0]) {
-				hk.argv = cfg_alloc(cfg, 2 * sizeof(char *));
+				hk.argv = config__alloc(cfg, 2 * sizeof(char *));
 				hk.argv[0] = hk.path;
 			}
 			hk.timeout = (int)t;
@@ -564,27 +470,27 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 	size_t i;
 	if (!json_is_object(j))
 		return st_fail(err, 0, "the top level must be a JSON object");
-	if (get_str(j, "ociVersion", "config", &ver, err) < 0)
+	if (config_json__str(j, "ociVersion", "config", &ver, err) < 0)
 		return -1;
 	if (!ver)
 		return st_fail(err, 0, "ociVersion is missing");
-	if (get_obj(j, "root", "config", &root, err) < 0 || get_obj(j, "process", "config", &proc, err) < 0 ||
-	    get_obj(j, "linux", "config", &lin, err) < 0 || get_obj(j, "hooks", "config", &hooks, err) < 0 ||
-	    get_arr(j, "mounts", "config", &mounts, err) < 0 ||
-	    get_str(j, "hostname", "config", &cfg->hostname, err) < 0 ||
-	    get_str(j, "domainname", "config", &cfg->domainname, err) < 0 ||
-	    get_obj(j, "annotations", "config", &cfg->annotations, err) < 0)
+	if (config_json__obj(j, "root", "config", &root, err) < 0 || config_json__obj(j, "process", "config", &proc, err) < 0 ||
+	    config_json__obj(j, "linux", "config", &lin, err) < 0 || config_json__obj(j, "hooks", "config", &hooks, err) < 0 ||
+	    config_json__arr(j, "mounts", "config", &mounts, err) < 0 ||
+	    config_json__str(j, "hostname", "config", &cfg->hostname, err) < 0 ||
+	    config_json__str(j, "domainname", "config", &cfg->domainname, err) < 0 ||
+	    config_json__obj(j, "annotations", "config", &cfg->annotations, err) < 0)
 		return -1;
-	if (!root || get_str(root, "path", "root", &cfg->root_path, err) <= 0)
+	if (!root || config_json__str(root, "path", "root", &cfg->root_path, err) <= 0)
 		return st_fail(err, 0, "root.path is missing");
-	if (get_bool(root, "readonly", "root", &cfg->root_readonly, err) < 0)
+	if (config_json__bool(root, "readonly", "root", &cfg->root_readonly, err) < 0)
 		return -1;
 	if (!proc)
 		return st_fail(err, 0, "process is missing");
 	if (parse_process(cfg, proc, err) < 0)
 		return -1;
 	if (mounts) {
-		cfg->mounts = cfg_alloc(cfg, json_array_size(mounts) * sizeof(*cfg->mounts) + 1);
+		cfg->mounts = config__alloc(cfg, json_array_size(mounts) * sizeof(*cfg->mounts) + 1);
 		json_array_foreach(mounts, i, m) {
 			if (parse_mount(cfg, m, i, &cfg->mounts[i], err) < 0)
 				return -1;
@@ -595,8 +501,9 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 		return -1;
 	if (hooks && config__parse_hooks(cfg, hooks, err) < 0)
 		return -1;
-	if (cfg->hostname && *cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS))
-		return st_fail(err, 0, "hostname needs a new uts namespace");
+	/* In a uts namespace joined by path the hostname is set there (runc, crun). */
+	if (cfg->hostname && *cfg->hostname && !config__has_ns(cfg, CLONE_NEWUTS))
+		return st_fail(err, 0, "hostname needs a uts namespace (new or joined by path)");
 	return 0;
 }
 
@@ -626,128 +533,5 @@ int config__load(const char *path, struct ctr_config **out, struct st_err *err)
 		return st_err_prefix(err, "%s", path);
 	if (config__parse(text, len, out, err) < 0)
 		return st_err_prefix(err, "%s", path);
-	return 0;
-}
-
-/* --- linux.resources --- */
-
-static int parse_blkio_list(struct ctr_config *cfg, json_t *bio, const char *key, const char *vkey,
-			    enum ctr_blkio_list which, struct st_err *err)
-{
-	json_t *arr, *e;
-	size_t i;
-	int r = get_arr(bio, key, "blockIO", &arr, err);
-	if (r <= 0)
-		return r;
-	struct ctr_resources *res = &cfg->res;
-	res->blkio[which] = cfg_alloc(cfg, json_array_size(arr) * sizeof(struct ctr_blkio_dev) + 1);
-	json_array_foreach(arr, i, e) {
-		int64_t maj = -1, min = -1, v = -1;
-		if (!json_is_object(e) || get_int(e, "major", key, 0, INT32_MAX, &maj, err) < 0 ||
-		    get_int(e, "minor", key, 0, INT32_MAX, &min, err) < 0 ||
-		    get_int(e, vkey, key, 0, INT64_MAX, &v, err) < 0 || maj < 0 || min < 0 || v < 0)
-			return st_fail(err, 0, "blockIO.%s[%zu] is malformed", key, i);
-		res->blkio[which][res->n_blkio[which]++] = (struct ctr_blkio_dev){maj, min, (uint64_t)v};
-	}
-	return 0;
-}
-
-static int parse_dev_rules(struct ctr_config *cfg, json_t *arr, struct st_err *err)
-{
-	json_t *e;
-	size_t i;
-	struct ctr_resources *res = &cfg->res;
-	res->devices = cfg_alloc(cfg, json_array_size(arr) * sizeof(*res->devices) + 1);
-	json_array_foreach(arr, i, e) {
-		struct ctr_dev_rule d = {.type = 'a', .major = -1, .minor = -1};
-		const char *type = NULL, *access = NULL;
-		if (!json_is_object(e) || get_bool(e, "allow", "devices", &d.allow, err) < 0 ||
-		    get_str(e, "type", "devices", &type, err) < 0 ||
-		    get_str(e, "access", "devices", &access, err) < 0 ||
-		    get_int(e, "major", "devices", -1, INT32_MAX, &d.major, err) < 0 ||
-		    get_int(e, "minor", "devices", -1, INT32_MAX, &d.minor, err) < 0)
-			return st_fail(err, 0, "linux.resources.devices[%zu] is malformed", i);
-		if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
-			return st_fail(err, 0, "linux.resources.devices[%zu]: type must be a, c or b", i);
-		if (type)
-			d.type = type[0];
-		if (!access)
-			access = "rwm";
-		if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
-			return st_fail(err, 0, "linux.resources.devices[%zu]: access must use r, w, m", i);
-		strcpy(d.access, access);
-		res->devices[res->n_devices++] = d;
-	}
-	return 0;
-}
-
-int config__parse_resources(struct ctr_config *cfg, json_t *r, struct st_err *err)
-{
-	struct ctr_resources *res = &cfg->res;
-	json_t *mem, *cpu, *pids, *bio, *devs;
-	int64_t v = 0;
-	int g;
-	if (get_obj(r, "memory", "resources", &mem, err) < 0 || get_obj(r, "cpu", "resources", &cpu, err) < 0 ||
-	    get_obj(r, "pids", "resources", &pids, err) < 0 ||
-	    get_obj(r, "blockIO", "resources", &bio, err) < 0 ||
-	    get_arr(r, "devices", "resources", &devs, err) < 0 ||
-	    get_str_map(cfg, r, "unified", "resources", &res->unified, err) < 0)
-		return -1;
-#define INT_KNOB(obj, key, min, field, bit)                                                  \
-	do {                                                                                  \
-		if ((g = get_int(obj, key, #obj, min, INT64_MAX, &v, err)) < 0)               \
-			return -1;                                                            \
-		if (g) {                                                                      \
-			res->field = v;                                                       \
-			res->set |= bit;                                                      \
-		}                                                                             \
-	} while (0)
-	if (mem) {
-		INT_KNOB(mem, "limit", -1, mem_limit, RES_MEM_LIMIT);
-		INT_KNOB(mem, "reservation", -1, mem_reservation, RES_MEM_RESERVATION);
-		INT_KNOB(mem, "swap", -1, mem_swap, RES_MEM_SWAP);
-		if ((g = get_int(mem, "swappiness", "memory", 0, 100, &v, err)) < 0)
-			return -1;
-		if (g) {
-			res->mem_swappiness = (uint64_t)v;
-			res->set |= RES_MEM_SWAPPINESS;
-		}
-		if ((g = get_bool(mem, "disableOOMKiller", "memory", &res->mem_disable_oom_killer, err)) < 0)
-			return -1;
-		if (g)
-			res->set |= RES_MEM_OOM;
-	}
-	if (cpu) {
-		INT_KNOB(cpu, "shares", 0, cpu_shares, RES_CPU_SHARES);
-		INT_KNOB(cpu, "quota", -1, cpu_quota, RES_CPU_QUOTA);
-		INT_KNOB(cpu, "period", 0, cpu_period, RES_CPU_PERIOD);
-		INT_KNOB(cpu, "realtimeRuntime", -1, cpu_rt_runtime, RES_CPU_RT_RUNTIME);
-		INT_KNOB(cpu, "realtimePeriod", 0, cpu_rt_period, RES_CPU_RT_PERIOD);
-		if ((g = get_str(cpu, "cpus", "cpu", &res->cpus, err)) < 0)
-			return -1;
-		if (g && *res->cpus)
-			res->set |= RES_CPUS;
-		if ((g = get_str(cpu, "mems", "cpu", &res->mems, err)) < 0)
-			return -1;
-		if (g && *res->mems)
-			res->set |= RES_MEMS;
-	}
-	if (pids)
-		INT_KNOB(pids, "limit", -1, pids_limit, RES_PIDS);
-	if (bio) {
-		INT_KNOB(bio, "weight", 0, blkio_weight, RES_BLKIO_WEIGHT);
-		if (parse_blkio_list(cfg, bio, "weightDevice", "weight", BLKIO_WEIGHT_DEV, err) < 0 ||
-		    parse_blkio_list(cfg, bio, "throttleReadBpsDevice", "rate", BLKIO_READ_BPS, err) < 0 ||
-		    parse_blkio_list(cfg, bio, "throttleWriteBpsDevice", "rate", BLKIO_WRITE_BPS, err) < 0 ||
-		    parse_blkio_list(cfg, bio, "throttleReadIOPSDevice", "rate", BLKIO_READ_IOPS, err) < 0 ||
-		    parse_blkio_list(cfg, bio, "throttleWriteIOPSDevice", "rate", BLKIO_WRITE_IOPS, err) < 0)
-			return -1;
-	}
-#undef INT_KNOB
-	if (devs && parse_dev_rules(cfg, devs, err) < 0)
-		return -1;
-	for (size_t i = 0; res->unified && res->unified[i]; i += 2)
-		if (strchr(res->unified[i], '/') || res->unified[i][0] == '.')
-			return st_fail(err, 0, "linux.resources.unified: invalid key '%s'", res->unified[i]);
 	return 0;
 }

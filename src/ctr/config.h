@@ -86,6 +86,16 @@ struct ctr_dev_rule {
 	char access[4];
 };
 
+struct ctr_net_prio {
+	const char *name; /* interface */
+	uint32_t priority;
+};
+
+struct ctr_hugepage {
+	const char *page_size; /* "2MB", "1GB", "64KB" */
+	uint64_t limit;        /* bytes */
+};
+
 struct ctr_blkio_dev {
 	int64_t major, minor;
 	uint64_t value;
@@ -109,6 +119,12 @@ struct ctr_resources {
 	struct ctr_dev_rule *devices;
 	size_t n_devices;
 	const char **unified; /* key, value, key, value, ..., NULL */
+	int64_t mem_kernel_tcp;
+	uint32_t net_classid;
+	struct ctr_net_prio *net_prio; /* network.priorities */
+	size_t n_net_prio;
+	struct ctr_hugepage *hugepages; /* hugepageLimits */
+	size_t n_hugepages;
 };
 
 enum {
@@ -116,7 +132,7 @@ enum {
 	RES_MEM_SWAPPINESS = 1 << 3, RES_MEM_OOM = 1 << 4, RES_CPU_SHARES = 1 << 5,
 	RES_CPU_QUOTA = 1 << 6, RES_CPU_PERIOD = 1 << 7, RES_CPU_RT_RUNTIME = 1 << 8,
 	RES_CPU_RT_PERIOD = 1 << 9, RES_CPUS = 1 << 10, RES_MEMS = 1 << 11, RES_PIDS = 1 << 12,
-	RES_BLKIO_WEIGHT = 1 << 13,
+	RES_BLKIO_WEIGHT = 1 << 13, RES_MEM_KERNEL_TCP = 1 << 14, RES_NET_CLASSID = 1 << 15,
 };
 
 struct ctr_config {
@@ -156,10 +172,14 @@ int config__parse_resources(struct ctr_config *cfg, json_t *res, struct st_err *
 
 /* A fresh empty config (arena only) for building resources by hand. */
 struct ctr_config *config__new_empty(void);
+/* Zeroed memory that lives as long as the config (its arena). */
+void *config__alloc(struct ctr_config *cfg, size_t size);
 
 /* "pid" -> CLONE_NEWPID, or 0. */
 int config__ns_flag(const char *name);
 const char *config__ns_proc_name(int flag);
+/* The container has a namespace of this kind, created or joined by path. */
+bool config__has_ns(const struct ctr_config *cfg, int flag);
 
 /* Hook list parsing shared with the state file (poststop kept there). */
 int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *err);

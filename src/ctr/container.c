@@ -1,10 +1,11 @@
 #include "ctr/container.h"
+#include "ctr/caps.h"
 #include "ctr/cgroup.h"
 #include "ctr/config.h"
 #include "ctr/hooks.h"
 #include "ctr/process.h"
 #include "ctr/rootfs.h"
-#include "ctr/seccomp.h"
+#include "ctr/seccomp_profile.h"
 #include "ctr/state.h"
 #include "ctr/terminal.h"
 #include "common/cleanup.h"
@@ -86,6 +87,10 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 {
 	const struct ctr_config *cfg = c->cfg;
 	struct sync_msg m;
+	/* Its own session, as with runc and crun: out of the caller's process
+	 * group (conmon's), so a signal to that group does not reach it. */
+	if (setsid() < 0)
+		return st_fail_errno(err, "setsid");
 	if (c->self_join && cgroup__enter_self_v1(c->cg, err) < 0)
 		return -1;
 	if (send_msg(c->sync_fd, SYNC_JOINED, 0, NULL) < 0)
@@ -95,9 +100,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	c->host_pid = m.value;
 	if (!c->early && (join_namespaces(cfg, true, err) < 0 || join_namespaces(cfg, false, err) < 0))
 		return -1;
-	bool userns = cfg->ns_flags & CLONE_NEWUSER;
-	for (size_t i = 0; i < cfg->n_ns; i++)
-		userns |= cfg->ns[i].type == CLONE_NEWUSER; /* joined by path counts too */
+	bool userns = config__has_ns(cfg, CLONE_NEWUSER);
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return st_fail_errno(err, "become root in the user namespace");
 	if ((cfg->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
@@ -139,11 +142,11 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 		send_msg(c->sync_fd, SYNC_READY, 0, NULL);
 		close(c->sync_fd);
 		c->sync_fd = -1;
-		/* Blocks until `start` opens the fifo for reading. */
+		/* Blocks until `start` opens the fifo for reading; the fd stays
+		 * open (O_CLOEXEC) so start sees end of file once we exec. */
 		int fd = openat(c->state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0", 1) != 1)
 			return st_fail_errno(err, "wait for start");
-		close(fd);
 		close(c->state_dirfd);
 	}
 	if (run_hooks_now(c, HOOK_START_CONTAINER, "created", err) < 0)
@@ -443,7 +446,7 @@ static void launch_release(struct launch *l)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	json_decref(l->state);
-	seccomp__free(l->seccomp);
+	seccomp_profile__free(l->seccomp);
 	config__free(l->cfg);
 }
 
@@ -510,7 +513,10 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	    resolve_paths(o, run && !o->detach, bundle, rootfs, &l.cfg, err) < 0)
 		return -1;
 	struct ctr_config *cfg = l.cfg;
-	if (cfg->seccomp && seccomp__build(cfg->seccomp, &l.seccomp, err) < 0)
+	if (cfg->process.has_caps && !config__has_ns(cfg, CLONE_NEWUSER) &&
+	    caps__check_grantable(cfg->process.caps, err) < 0)
+		return -1;
+	if (cfg->seccomp && seccomp_profile__build(cfg->seccomp, &l.seccomp, err) < 0)
 		return -1;
 	if (state__create_dir(o->root, o->id, err) < 0)
 		return -1;

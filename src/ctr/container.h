@@ -29,7 +29,8 @@ int container__pause(const char *root, const char *id, bool pause, struct st_err
 /* Shared by the commands: state plus its live status; fails when missing. */
 int container__load(const char *root, const char *id, json_t **state, const char **status,
 		    struct st_err *err);
-/* Run the hooks of one kind recorded in the state (poststart, poststop). */
+/* Run the hooks of one kind recorded in the state (poststart, poststop):
+ * a failing hook is a warning; fails only when the recorded list is malformed. */
 int container__state_hooks(json_t *state, int kind, const char *status, struct st_err *err);
 int container__signal_number(const char *s, struct st_err *err);
 void container__write_pid_file(const char *path, pid_t pid);

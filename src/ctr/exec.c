@@ -7,7 +7,7 @@
 #include "ctr/config.h"
 #include "ctr/container.h"
 #include "ctr/process.h"
-#include "ctr/seccomp.h"
+#include "ctr/seccomp_profile.h"
 #include "ctr/state.h"
 #include "ctr/terminal.h"
 #include "common/cleanup.h"
@@ -175,7 +175,7 @@ static void exec_release(struct exec_run *x)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	cgroup__free(&x->cg);
-	seccomp__free(x->seccomp);
+	seccomp_profile__free(x->seccomp);
 	config__free(x->pcfg);
 	config__free(x->cfg);
 	json_decref(x->state);
@@ -198,7 +198,9 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	if (config__load(path, &x.cfg, err) < 0 || build_process(x.cfg, eo, &p, &x.pcfg, err) < 0 ||
 	    cgroup__from_json(json_object_get(x.state, "cgroup"), &x.cg, err) < 0)
 		return -1;
-	if (x.cfg->seccomp && seccomp__build(x.cfg->seccomp, &x.seccomp, err) < 0)
+	if (p.has_caps && !config__has_ns(x.cfg, CLONE_NEWUSER) && caps__check_grantable(p.caps, err) < 0)
+		return -1;
+	if (x.cfg->seccomp && seccomp_profile__build(x.cfg->seccomp, &x.seccomp, err) < 0)
 		return -1;
 	if (p.terminal && !eo->console_socket && eo->detach)
 		return st_fail(err, 0, "exec --tty --detach needs --console-socket");

@@ -1,4 +1,5 @@
 #include "ctr/hooks.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -62,4 +63,13 @@ int hooks__run(const struct ctr_hook *hooks, size_t n, const char *state_json, s
 		if (run_one(&hooks[i], state_json, err) < 0)
 			return -1;
 	return 0;
+}
+
+void hooks__run_warn(const struct ctr_hook *hooks, size_t n, const char *state_json)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct st_err err = {0};
+		if (run_one(&hooks[i], state_json, &err) < 0)
+			st_warn("%s (ignored: the lifecycle goes on)", err.msg);
+	}
 }

@@ -39,7 +39,7 @@ int container__state_hooks(json_t *state, int kind, const char *status, struct s
 	if (r == 0 && cfg->hooks.n[kind]) {
 		json_t *oci = state__oci(state, status);
 		char *s = json_dumps(oci, JSON_COMPACT);
-		r = hooks__run(cfg->hooks.list[kind], cfg->hooks.n[kind], s, err);
+		hooks__run_warn(cfg->hooks.list[kind], cfg->hooks.n[kind], s);
 		free(s);
 		json_decref(oci);
 	}
@@ -80,6 +80,25 @@ static int load_cgroup(json_t *state, struct ctr_cgroup *cg, struct st_err *err)
 	return cgroup__from_json(json_object_get(state, "cgroup"), cg, err);
 }
 
+/* The init writes one byte once start opened the fifo, then keeps its
+ * (O_CLOEXEC) end open until its execve closes it: end of file means the
+ * program runs, as runc's exec fifo. False when the init died first. */
+static bool wait_exec(int fd, json_t *state)
+{
+	bool got = false;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char buf[16];
+		ssize_t n = poll(&p, 1, 100) > 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (n > 0)
+			got = true;
+		else if (n == 0 && got)
+			return true; /* the writer's end closed: exec done (or init gone) */
+		else if (!got && !state__alive(state))
+			return false;
+	}
+}
+
 int container__start(const char *root, const char *id, struct st_err *err)
 {
 	json_t *state;
@@ -100,20 +119,10 @@ int container__start(const char *root, const char *id, struct st_err *err)
 		st_fail_errno(err, "open %s", fifo);
 		goto out;
 	}
-	char byte;
-	ssize_t n = -1;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 100) > 0 && (n = read(fd, &byte, 1)) == 1)
-			break;
-		if (!state__alive(state)) {
-			n = 0;
-			break;
-		}
-	}
+	bool got = wait_exec(fd, state);
 	close(fd);
 	unlink(fifo);
-	if (n != 1) {
+	if (!got) {
 		st_fail(err, 0, "container '%s' exited before it could start", id);
 		goto out;
 	}
@@ -190,8 +199,16 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 	if (container__load(root, id, &state, &status, err) < 0) {
 		char path[PATH_MAX];
 		state__path(root, id, NULL, path, sizeof(path));
-		if (!force || state__check_id(id, NULL) < 0 || access(path, F_OK) < 0)
+		if (!force || state__check_id(id, NULL) < 0)
 			return -1;
+		if (access(path, F_OK) < 0) {
+			/* Already gone: --force succeeds, as runc's and crun's
+			 * (podman's cleanup deletes what may have been deleted). */
+			if (errno != ENOENT)
+				return -1;
+			st_debug("%s", err->msg);
+			return 0;
+		}
 		/* Unreadable state: nothing to stop, but --force clears the name. */
 		st_warn("%s; removing its state directory only", err->msg);
 		state__remove_dir(root, id);
@@ -221,10 +238,9 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 	if (have_cg)
 		cgroup__destroy(&cg);
 	cgroup__free(&cg);
-	int r = container__state_hooks(state, HOOK_POSTSTOP, "stopped", err);
+	if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
+		st_err_print(err); /* a malformed hook list: reported, the delete still happens */
 	state__remove_dir(root, id);
 	json_decref(state);
-	if (r < 0)
-		st_err_print(err); /* poststop failures are reported, the delete still happens */
 	return 0;
 }

@@ -1,6 +1,6 @@
 #include "ctr/process.h"
 #include "ctr/caps.h"
-#include "ctr/seccomp.h"
+#include "ctr/seccomp_profile.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -80,7 +80,7 @@ int process__exec(const struct ctr_process *p, void *seccomp, unsigned preserve_
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return st_fail_errno(err, "keep capabilities");
 	/* Without no_new_privs, the filter must go in while CAP_SYS_ADMIN is held. */
-	if (seccomp && !p->no_new_privs && seccomp__load(seccomp, err) < 0)
+	if (seccomp && !p->no_new_privs && seccomp_profile__load(seccomp, err) < 0)
 		return -1;
 	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
 	    !(errno == EPERM && !p->n_additional_gids))
@@ -95,7 +95,7 @@ int process__exec(const struct ctr_process *p, void *seccomp, unsigned preserve_
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return st_fail_errno(err, "set no_new_privs");
-	if (seccomp && p->no_new_privs && seccomp__load(seccomp, err) < 0)
+	if (seccomp && p->no_new_privs && seccomp_profile__load(seccomp, err) < 0)
 		return -1;
 	static char *empty_env[] = {NULL};
 	environ = p->env ? (char **)p->env : empty_env;

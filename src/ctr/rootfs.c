@@ -300,8 +300,12 @@ int rootfs__prepare(const struct rootfs_ctx *ctx, struct st_err *err)
 {
 	const struct ctr_config *cfg = ctx->cfg;
 	unsigned long prop = cfg->rootfs_propagation ? cfg->rootfs_propagation : MS_SLAVE | MS_REC;
-	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, (prop & MS_SHARED ? MS_SLAVE : prop) | MS_REC, NULL) < 0)
+	/* Nothing we mount may propagate back to the host. Shared and
+	 * unbindable are for the container's root, set after the pivot: an
+	 * unbindable / could not be bound as the rootfs (crun's order). */
+	if (prop & (MS_SHARED | MS_UNBINDABLE))
+		prop = MS_SLAVE;
+	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
 		return st_fail_errno(err, "make / %s", "private");
 	if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return st_fail_errno(err, "bind mount the rootfs %s", ctx->rootfs);

@@ -100,7 +100,8 @@ int terminal__setup(int *master, int bind_console, unsigned short rows, unsigned
 		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
 			st_fail_errno(err, "bind %s on /dev/console", name);
 	}
-	if (setsid() < 0 || ioctl(s, TIOCSCTTY, 0) < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 ||
+	/* The container's init leads a session already; an exec'd process not yet. */
+	if ((getsid(0) != getpid() && setsid() < 0) || ioctl(s, TIOCSCTTY, 0) < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 ||
 	    dup2(s, 2) < 0) {
 		close(s);
 		close(m);

@@ -97,3 +97,25 @@ def test_v2_device_rules_are_an_ebpf_program(v2):
     v2.write_config()
     r = v2("run", v2.new_id())
     assert "tty-open" in r.stdout, r.stderr
+
+
+def test_v2_refuses_v1_only_knobs_and_applies_hugetlb(v2):
+    """kernelTCP and network (net_cls/net_prio) have no v2 files: refused at
+    create with one line, never ignored; hugepageLimits go to hugetlb.<size>.max
+    where the tree offers hugetlb (it does here)."""
+    for res, word in (({"memory": {"kernelTCP": 1 << 24}}, "kernelTCP"),
+                      ({"network": {"classID": 7}}, "net_cls"),
+                      ({"network": {"priorities": [{"name": "lo", "priority": 1}]}}, "net_prio")):
+        v2.config["linux"]["resources"] = res
+        r = v2.run("/bin/true")
+        assert r.returncode != 0 and word in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+        assert not (v2.root / v2.ids[-1]).exists()
+        assert not (Path("/sys/fs/cgroup/unified") / v2.ids[-1]).exists()
+    if "hugetlb" not in Path("/sys/fs/cgroup/unified/cgroup.controllers").read_text().split() or \
+            not Path("/sys/kernel/mm/hugepages/hugepages-2048kB").exists():
+        skip_loudly("the unified tree offers no hugetlb controller (or no 2 MB pages) here")
+    v2.config["linux"]["resources"] = {"hugepageLimits": [{"pageSize": "2MB", "limit": 6 << 21}]}
+    v2.args("/bin/sh", "-c", "cat /sys/fs/cgroup/hugetlb.2MB.max")
+    r = v2("run", v2.new_id())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(6 << 21)

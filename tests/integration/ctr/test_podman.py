@@ -90,3 +90,41 @@ def test_podman_tty_and_limits(podman):
                    "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
                    "/sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>/dev/null")
     assert r.stdout.split() == [str(64 << 20), "20"], (r.stdout, r.stderr)
+
+
+IMG = "localhost/strata-bb:1"
+
+
+def test_podman_privileged_and_device(podman):
+    # podman sends each device's whole st_mode as fileMode (0o20666 for /dev/null)
+    r = podman_run(podman, "run", "--rm", "--privileged", *LIMITS, IMG, "/bin/sh", "-c",
+                   "grep CapEff /proc/self/status; ls /dev | grep -c .")
+    assert r.returncode == 0, r.stderr
+    eff, ndev = r.stdout.split()[1:3]
+    assert int(eff, 16) & (1 << 21), "no CAP_SYS_ADMIN with --privileged"
+    assert int(ndev) > 10  # the host's devices
+    r = podman_run(podman, "run", "--rm", "--device", "/dev/null:/dev/mynull", *LIMITS, IMG, "/bin/sh", "-c",
+                   "stat -c '%F %t:%T' /dev/mynull; echo hi > /dev/mynull && echo wrote")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["character special file 1:3", "wrote"]
+
+
+def test_podman_timeout_then_rm_all_leaves_nothing(podman):
+    """--timeout: conmon kills the container after 2 s. The container leads its
+    own session, so conmon (same process group before) survives, podman sees
+    the container exit, and rm -af leaves no container and no cgroup."""
+    try:
+        r = podman_run(podman, "run", "--name", "strata-timeout", "--timeout", "2", *LIMITS, IMG,
+                       "/bin/sleep", "30", timeout=90)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("podman run --timeout 2 never saw the container end")
+    assert r.returncode != 0  # killed by the timeout
+    cid = podman_run(podman, "inspect", "--format", "{{.Id}}", "strata-timeout").stdout.strip()
+    assert cid
+    r = podman_run(podman, "inspect", "--format", "{{.State.Status}}", "strata-timeout")
+    assert r.stdout.strip() == "exited", r.stdout + r.stderr
+    r = podman_run(podman, "rm", "-af")
+    assert r.returncode == 0, r.stderr
+    assert podman_run(podman, "ps", "-aq").stdout.strip() == ""
+    left = [str(p) for h in Path("/sys/fs/cgroup").iterdir() for p in h.glob(f"**/*{cid}*")]
+    assert not left, f"cgroups left behind: {left}"

@@ -163,6 +163,7 @@ def race(d, calls):
     return results
 
 
+@pytest.mark.needs_kvm  # starts guests from threads or at stratad's start
 def test_concurrent_start_twice(d):
     for _ in range(3):
         results = race(d, [("POST", "/v1/domains/base/start")] * 2)
@@ -172,6 +173,7 @@ def test_concurrent_start_twice(d):
         assert d.vmm_pids() == []
 
 
+@pytest.mark.needs_kvm  # starts guests from threads or at stratad's start
 def test_concurrent_undefine_while_starting(d):
     for i in range(3):
         d.ok("POST", "/v1/domains", good(f"race{i}"))

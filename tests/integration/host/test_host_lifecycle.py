@@ -3,6 +3,8 @@ the event stream observed for every transition."""
 import json
 import time
 
+import pytest
+
 from hostlib import Events, guest, stratad, wait_console  # noqa: F401  (fixture)
 
 PWRBTN_READY = "pwrbtn: waiting for the power button"
@@ -108,7 +110,8 @@ def test_console_attach_detach(stratad):
     assert ev.expect("con", "stopped")[0]["reason"] == "poweroff"
 
 
-def test_autostart(kvm):
+@pytest.mark.needs_kvm  # starts guests from threads or at stratad's start
+def test_autostart():
     from hostlib import Stratad, cleanup, short_tmpdir
     d = Stratad(short_tmpdir()).start()
     try:

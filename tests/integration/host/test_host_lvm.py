@@ -36,7 +36,7 @@ def lvm(cfg, *args):
 
 
 @pytest.fixture
-def vg(kvm, tmp_path):
+def vg(tmp_path):
     for tool in ("losetup", "pvcreate", "vgcreate", "lvs"):
         if not shutil.which(tool):
             skip_loudly(f"{tool} is missing (lvm2, util-linux): no logical pool test")

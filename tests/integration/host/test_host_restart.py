@@ -6,7 +6,7 @@ import sqlite3
 from hostlib import Events, Stratad, cleanup, guest, short_tmpdir, wait_console
 
 
-def test_kill9_and_reattach(kvm):
+def test_kill9_and_reattach():
     d = Stratad(short_tmpdir()).start()
     try:
         names = ["r1", "r2", "r3"]
@@ -66,7 +66,7 @@ def test_kill9_and_reattach(kvm):
         cleanup(d)
 
 
-def test_sigterm_leaves_guests_running(kvm):
+def test_sigterm_leaves_guests_running():
     d = Stratad(short_tmpdir()).start()
     try:
         d.ok("POST", "/v1/domains", {"name": "t1", "memory_mib": 16, "os": {"kernel": guest("pwrbtn")}})
@@ -79,7 +79,7 @@ def test_sigterm_leaves_guests_running(kvm):
         cleanup(d)
 
 
-def test_schema_migrations_recorded(kvm):
+def test_schema_migrations_recorded():
     d = Stratad(short_tmpdir()).start()
     try:
         d.stop()
@@ -102,7 +102,7 @@ def test_schema_migrations_recorded(kvm):
         cleanup(d)
 
 
-def test_one_stratad_per_state_dir(kvm):
+def test_one_stratad_per_state_dir():
     d = Stratad(short_tmpdir()).start()
     try:
         import subprocess
@@ -115,7 +115,7 @@ def test_one_stratad_per_state_dir(kvm):
         cleanup(d)
 
 
-def test_sigterm_with_a_console_attached(kvm):
+def test_sigterm_with_a_console_attached():
     """An attached console does not keep stratad from stopping: the session
     ends (the client sees the connection close), the guest runs on."""
     import subprocess

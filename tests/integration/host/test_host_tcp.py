@@ -17,7 +17,7 @@ def free_port():
     return port
 
 
-def test_tcp_token(kvm, tmp_path):
+def test_tcp_token(tmp_path):
     tok = tmp_path / "token"
     tok.write_text(TOKEN + "\n")
     port = free_port()
@@ -46,7 +46,7 @@ def test_tcp_token(kvm, tmp_path):
         cleanup(d)
 
 
-def test_tcp_needs_token(kvm, tmp_path):
+def test_tcp_needs_token(tmp_path):
     import shutil
     d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", "127.0.0.1:1"])
     try:
@@ -58,7 +58,7 @@ def test_tcp_needs_token(kvm, tmp_path):
         shutil.rmtree(d.state_dir, ignore_errors=True)
 
 
-def test_console_over_tcp(kvm, tmp_path):
+def test_console_over_tcp(tmp_path):
     """The console is proxied by the API: a TCP client with the token gets
     the guest's serial stream on its own connection (HTTP upgrade)."""
     import subprocess

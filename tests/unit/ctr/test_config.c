@@ -128,6 +128,38 @@ static void rejects_bad_configs(void **state)
 	parse_fails("{" MIN "},\"process\":{}}", "duplicate object key");
 }
 
+static void network_hugepages_kernel_tcp_and_device_modes(void **state)
+{
+	(void)state;
+	struct ctr_config *cfg = parse_ok(
+		"{" MIN "},\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}],"
+		"\"devices\":[{\"path\":\"/dev/n\",\"type\":\"c\",\"major\":1,\"minor\":3,\"fileMode\":8630}],"
+		"\"resources\":{\"memory\":{\"kernelTCP\":4096},"
+		"\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5}]},"
+		"\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":8388608}]}},\"hostname\":\"h\"}");
+	assert_int_equal(cfg->devices[0].mode, 0666); /* 0o20666: type bits dropped */
+	assert_true(cfg->res.set & RES_MEM_KERNEL_TCP);
+	assert_int_equal(cfg->res.mem_kernel_tcp, 4096);
+	assert_true(cfg->res.set & RES_NET_CLASSID);
+	assert_int_equal(cfg->res.net_classid, 1048577);
+	assert_int_equal(cfg->res.n_net_prio, 1);
+	assert_string_equal(cfg->res.net_prio[0].name, "eth0");
+	assert_int_equal(cfg->res.net_prio[0].priority, 5);
+	assert_int_equal(cfg->res.n_hugepages, 1);
+	assert_string_equal(cfg->res.hugepages[0].page_size, "2MB");
+	assert_int_equal(cfg->res.hugepages[0].limit, 8388608);
+	assert_true(cfg->has_resources_limits);
+	assert_true(config__has_ns(cfg, CLONE_NEWUTS));
+	assert_false(config__has_ns(cfg, CLONE_NEWPID));
+	config__free(cfg);
+	parse_fails("{" MIN "},\"linux\":{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}}}",
+		    "pageSize");
+	parse_fails("{" MIN "},\"linux\":{\"resources\":{\"network\":{\"priorities\":[{\"name\":\"a b\",\"priority\":1}]}}}}",
+		    "priorities");
+	parse_fails("{" MIN "},\"linux\":{\"devices\":[{\"path\":\"/dev/n\",\"type\":\"c\",\"fileMode\":65536}]}}",
+		    "fileMode");
+}
+
 static void capability_names(void **state)
 {
 	(void)state;
@@ -154,6 +186,7 @@ int main(void)
 		cmocka_unit_test(minimal_config),    cmocka_unit_test(full_config),
 		cmocka_unit_test(rejects_bad_configs), cmocka_unit_test(capability_names),
 		cmocka_unit_test(container_ids),
+		cmocka_unit_test(network_hugepages_kernel_tcp_and_device_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

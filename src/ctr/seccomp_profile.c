@@ -1,4 +1,4 @@
-#include "ctr/seccomp.h"
+#include "ctr/seccomp_profile.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -109,7 +109,7 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, uint32_t def_action, uint
 	return 0;
 }
 
-int seccomp__build(json_t *profile, void **out, struct st_err *err)
+int seccomp_profile__build(json_t *profile, void **out, struct st_err *err)
 {
 	uint32_t def_action, def_errno = EPERM;
 	json_t *de = json_object_get(profile, "defaultErrnoRet");
@@ -148,7 +148,7 @@ int seccomp__build(json_t *profile, void **out, struct st_err *err)
 	return 0;
 }
 
-int seccomp__load(void *filter, struct st_err *err)
+int seccomp_profile__load(void *filter, struct st_err *err)
 {
 	int r = seccomp_load(filter);
 	if (r < 0)
@@ -156,7 +156,7 @@ int seccomp__load(void *filter, struct st_err *err)
 	return 0;
 }
 
-void seccomp__free(void *filter)
+void seccomp_profile__free(void *filter)
 {
 	if (filter)
 		seccomp_release(filter);
