@@ -1,0 +1,67 @@
+/* The identity API's operations, JSON in and JSON out, each checked against
+ * the caller's token first: what the HTTP handlers (identity/api.c) call
+ * once they have parsed a request. Objects come out as Keystone shows them,
+ * without "links" (the handlers know the URL). errnum as in identity.h. */
+#ifndef STRATA_CLOUD_IDENTITY_OPS_H
+#define STRATA_CLOUD_IDENTITY_OPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "cloud/identity/identity.h"
+#include "cloud/identity/identity_db.h"
+
+/* Who asks: a validated token and its effective role names. */
+struct identity_caller {
+	struct token token;
+	bool admin;  /* has the admin role in its scope */
+	bool reader; /* has any role in its scope (reader is implied by all) */
+};
+
+/* Validates the X-Auth-Token and fills the caller. */
+int identity_ops__caller(struct identity *id, const char *auth_token,
+			 struct identity_caller *out, struct st_err *err);
+
+/* A query parameter of the request (NULL when absent). */
+typedef const char *(*identity_query_fn)(void *ctx, const char *key);
+
+/* kind: DOMAIN, PROJECT, USER, GROUP, ROLE, REGION, SERVICE or ENDPOINT.
+ * body is the request's whole JSON ({"project": {...}}); *out the object. */
+int identity_ops__create(struct identity *id, const struct identity_caller *c,
+			 enum identity_kind kind, json_t *body, json_t **out, struct st_err *err);
+int identity_ops__get(struct identity *id, const struct identity_caller *c,
+		      enum identity_kind kind, const char *oid, json_t **out, struct st_err *err);
+/* The filtered list, as a JSON array. */
+int identity_ops__list(struct identity *id, const struct identity_caller *c,
+		       enum identity_kind kind, identity_query_fn query, void *qctx, json_t **out,
+		       struct st_err *err);
+int identity_ops__update(struct identity *id, const struct identity_caller *c,
+			 enum identity_kind kind, const char *oid, json_t *body, json_t **out,
+			 struct st_err *err);
+int identity_ops__delete(struct identity *id, const struct identity_caller *c,
+			 enum identity_kind kind, const char *oid, struct st_err *err);
+
+/* The collection's and one member's JSON names: "projects", "project". */
+const char *identity_ops__collection(enum identity_kind kind);
+const char *identity_ops__member(enum identity_kind kind);
+
+/* PUT/DELETE/HEAD /v3/{projects|domains}/{target}/{users|groups}/{actor}/roles/{role}
+ * and /v3/system/{users|groups}/{actor}/roles/{role} (target "system").
+ * target_kind: "projects", "domains" or "system"; actor_kind "users" or "groups".
+ * op: 'P' grant, 'D' revoke, 'H' check. */
+int identity_ops__role_grant(struct identity *id, const struct identity_caller *c, char op,
+			     const char *target_kind, const char *target, const char *actor_kind,
+			     const char *actor, const char *role, struct st_err *err);
+/* GET /v3/role_assignments with Keystone's filters (user.id, group.id,
+ * role.id, scope.project.id, scope.domain.id, scope.system), effective and
+ * include_names. */
+int identity_ops__role_assignments(struct identity *id, const struct identity_caller *c,
+				   identity_query_fn query, void *qctx, json_t **out,
+				   struct st_err *err);
+/* GET /v3/auth/projects and /v3/auth/domains: what the token's user has a
+ * role on. kind: PROJECT or DOMAIN. */
+int identity_ops__auth_targets(struct identity *id, const struct identity_caller *c,
+			       enum identity_kind kind, json_t **out, struct st_err *err);
+
+#endif

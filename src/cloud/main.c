@@ -1,0 +1,176 @@
+/* strata-cloud: the cloud control plane. One daemon serves every service
+ * (identity now; compute, images ... later) on one listener; the commands
+ * beside `serve` prepare and maintain its state. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "cloud/db/db.h"
+#include "cloud/identity/fernet_keys.h"
+#include "cloud/identity/identity.h"
+#include "cloud/identity/password.h"
+
+struct options {
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
+	unsigned max_active;
+};
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"Usage: strata-cloud COMMAND [options]\n"
+		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
+		"\n"
+		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
+		"            [--region RegionOne]   the Default domain, admin user and project,\n"
+		"                                   roles and catalog (idempotent)\n"
+		"  fernet-rotate -d STATEDIR [--max-active 3]   rotate the token keys\n"
+		"\n"
+		"  --db URL   sqlite:PATH (default STATEDIR/cloud.db) or postgresql://...\n");
+}
+
+static int parse(int argc, char **argv, struct options *o, struct st_err *err)
+{
+	static const struct option longopts[] = {
+		{"state-dir", required_argument, NULL, 'd'},
+		{"db", required_argument, NULL, 'b'},
+		{"admin-password-file", required_argument, NULL, 'p'},
+		{"public-url", required_argument, NULL, 'u'},
+		{"region", required_argument, NULL, 'r'},
+		{"listen", required_argument, NULL, 'l'},
+		{"max-active", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int opt;
+	uint64_t n;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': o->state_dir = optarg; break;
+		case 'b': o->db_url = optarg; break;
+		case 'p': o->password_file = optarg; break;
+		case 'u': o->public_url = optarg; break;
+		case 'r': o->region = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'm':
+			if (st_parse_u64(optarg, 64, &n, err) < 0 || n < 2)
+				return st_fail(err, EINVAL, "--max-active must be 2 to 64");
+			o->max_active = (unsigned)n;
+			break;
+		case 'h': usage(stdout); exit(0);
+		case ':': return st_fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
+		default: return st_fail(err, EINVAL, "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return st_fail(err, EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!o->state_dir)
+		return st_fail(err, EINVAL, "-d STATEDIR is required");
+	if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
+		return st_fail_errno(err, "cannot create %s", o->state_dir);
+	return 0;
+}
+
+/* The database (migrated) and the identity service over it. */
+static int open_state(const struct options *o, struct db **db, struct identity *id,
+		      struct st_err *err)
+{
+	cleanup_free char *url = NULL;
+	if (!o->db_url && asprintf(&url, "sqlite:%s/cloud.db", o->state_dir) < 0)
+		return st_fail(err, ENOMEM, "out of memory");
+	if (db__open(o->db_url ? o->db_url : url, db, err) < 0)
+		return -1;
+	if (identity__init(id, *db, o->state_dir, err) < 0) {
+		db__close(*db);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_password(const char *path, char **out, struct st_err *err)
+{
+	size_t len;
+	if (st_read_file(path, PASSWORD_MAX + 2, out, &len, err) < 0)
+		return st_err_prefix(err, "--admin-password-file");
+	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
+		(*out)[--len] = '\0';
+	if (len == 0 || strlen(*out) != len) {
+		free(*out);
+		*out = NULL; /* the caller's cleanup_free frees it otherwise */
+		return st_fail(err, EINVAL, "--admin-password-file %s: empty or not text", path);
+	}
+	return 0;
+}
+
+static int cmd_bootstrap(const struct options *o, struct st_err *err)
+{
+	if (!o->password_file || !o->public_url)
+		return st_fail(err, EINVAL, "bootstrap needs --admin-password-file and --public-url");
+	if (strncmp(o->public_url, "http://", 7) && strncmp(o->public_url, "https://", 8))
+		return st_fail(err, EINVAL, "--public-url must be an http:// or https:// URL");
+	cleanup_free char *password = NULL;
+	if (read_password(o->password_file, &password, err) < 0)
+		return -1;
+	struct db *db;
+	struct identity id;
+	if (open_state(o, &db, &id, err) < 0)
+		return -1;
+	struct identity_bootstrap b = {.admin_password = password, .public_url = o->public_url,
+				       .region = o->region};
+	int rc = identity__bootstrap(&id, &b, err);
+	identity__fini(&id);
+	db__close(db);
+	if (rc == 0)
+		printf("bootstrapped: Default domain, admin user and project, roles, catalog\n");
+	return rc;
+}
+
+static int cmd_fernet_rotate(const struct options *o, struct st_err *err)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/fernet-keys", o->state_dir);
+	if (fernet_keys__setup(dir, err) < 0 ||
+	    fernet_keys__rotate(dir, o->max_active ? o->max_active : FERNET_KEYS_DEFAULT_ACTIVE, err) < 0)
+		return -1;
+	struct fernet_keys keys;
+	if (fernet_keys__load(dir, &keys, err) < 0)
+		return -1;
+	printf("primary key %u, %zu keys\n", keys.numbers[0], keys.n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	st_set_progname("strata-cloud");
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	static const struct {
+		const char *name;
+		int (*run)(const struct options *, struct st_err *);
+	} commands[] = {
+		{"bootstrap", cmd_bootstrap},
+		{"fernet-rotate", cmd_fernet_rotate},
+	};
+	struct st_err err = {0};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		struct options o = {0};
+		if (parse(argc - 1, argv + 1, &o, &err) < 0 || commands[i].run(&o, &err) < 0) {
+			st_err_print(&err);
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "strata-cloud: unknown command '%s' (strata-cloud --help)\n", argv[1]);
+	return 2;
+}
