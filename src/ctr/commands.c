@@ -1,8 +1,8 @@
 /* list, ps, update, spec, features. */
 #include "ctr/cgroup.h"
-#include "ctr/cli.h"
 #include "ctr/config.h"
 #include "ctr/container.h"
+#include "ctr/ctr_cmd.h"
 #include "ctr/state.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -36,7 +36,7 @@ static int want_json(int argc, char **argv, bool *quiet, struct st_err *err)
 	return json;
 }
 
-int cli__list(const struct cli_global *g, int argc, char **argv, struct st_err *err)
+int ctr_cmd__list(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
 	bool quiet = false;
 	int json = want_json(argc, argv, &quiet, err);
@@ -81,7 +81,7 @@ int cli__list(const struct cli_global *g, int argc, char **argv, struct st_err *
 	return 0;
 }
 
-static int load_cg(const struct cli_global *g, const char *id, bool need_running, struct ctr_cgroup *cg,
+static int load_cg(const struct ctr_cmd_global *g, const char *id, bool need_running, struct ctr_cgroup *cg,
 		   struct st_err *err)
 {
 	json_t *state;
@@ -97,10 +97,10 @@ static int load_cg(const struct cli_global *g, const char *id, bool need_running
 	return r;
 }
 
-int cli__ps(const struct cli_global *g, int argc, char **argv, struct st_err *err)
+int ctr_cmd__ps(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
 	int json = want_json(argc, argv, NULL, err);
-	if (json < 0 || cli__need_id(argc, argv, err) < 0)
+	if (json < 0 || ctr_cmd__need_id(argc, argv, err) < 0)
 		return -1;
 	struct ctr_cgroup cg;
 	cleanup_free pid_t *pids = NULL;
@@ -135,7 +135,7 @@ int cli__ps(const struct cli_global *g, int argc, char **argv, struct st_err *er
 	return 0;
 }
 
-int cli__update(const struct cli_global *g, int argc, char **argv, struct st_err *err)
+int ctr_cmd__update(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
 	static const struct option opts[] = {
 		{"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, 'm'},
@@ -179,7 +179,7 @@ int cli__update(const struct cli_global *g, int argc, char **argv, struct st_err
 		case 'b': res->blkio_weight = v; res->set |= RES_BLKIO_WEIGHT; break;
 		}
 	}
-	if (cli__need_id(argc, argv, err) < 0)
+	if (ctr_cmd__need_id(argc, argv, err) < 0)
 		goto out;
 	if (file) {
 		json_error_t jerr;
@@ -230,7 +230,7 @@ static json_t *rootless_spec(json_t *spec)
 	return spec;
 }
 
-int cli__spec(int argc, char **argv, struct st_err *err)
+int ctr_cmd__spec(int argc, char **argv, struct st_err *err)
 {
 	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
 					     {"rootless", no_argument, NULL, 'R'},
@@ -253,19 +253,19 @@ int cli__spec(int argc, char **argv, struct st_err *err)
 		return st_fail_errno(err, "create %s", path);
 	int r;
 	if (rootless) {
-		json_t *spec = rootless_spec(json_loads(cli__default_spec, 0, NULL));
+		json_t *spec = rootless_spec(json_loads(ctr_cmd__default_spec, 0, NULL));
 		char *text = json_dumps(spec, JSON_INDENT(2));
 		r = st_write_all(fd, text, strlen(text), err);
 		free(text);
 		json_decref(spec);
 	} else {
-		r = st_write_all(fd, cli__default_spec, strlen(cli__default_spec), err);
+		r = st_write_all(fd, ctr_cmd__default_spec, strlen(ctr_cmd__default_spec), err);
 	}
 	close(fd);
 	return r;
 }
 
-int cli__features(struct st_err *err)
+int ctr_cmd__features(struct st_err *err)
 {
 	(void)err;
 	puts("{\n"

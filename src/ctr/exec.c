@@ -3,9 +3,9 @@
  * with --process or the command line replacing what they give. */
 #include "ctr/caps.h"
 #include "ctr/cgroup.h"
-#include "ctr/cli.h"
 #include "ctr/config.h"
 #include "ctr/container.h"
+#include "ctr/ctr_cmd.h"
 #include "ctr/process.h"
 #include "ctr/seccomp_profile.h"
 #include "ctr/state.h"
@@ -181,7 +181,7 @@ static void exec_release(struct exec_run *x)
 	json_decref(x->state);
 }
 
-static int do_exec(const struct cli_global *g, const char *id, const struct exec_opts *eo, struct st_err *err)
+static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct exec_opts *eo, struct st_err *err)
 {
 	__attribute__((cleanup(exec_release))) struct exec_run x = {
 		.sv = {-1, -1}, .console = -1, .pidns = -1, .own_pidns = -1, .master = -1, .child = -1};
@@ -254,7 +254,7 @@ static int do_exec(const struct cli_global *g, const char *id, const struct exec
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *err)
+int ctr_cmd__exec(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
 	static const struct option opts[] = {
 		{"process", required_argument, NULL, 'p'}, {"cwd", required_argument, NULL, 'w'},
@@ -281,7 +281,7 @@ int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *
 		case 'u': eo.user = optarg; break;
 		case 'N': eo.nnp = true; break;
 		case 'f':
-			if (cli__preserve_fds(optarg, &eo.preserve_fds, err) < 0)
+			if (ctr_cmd__preserve_fds(optarg, &eo.preserve_fds, err) < 0)
 				return -1;
 			break;
 		case 'C': {
@@ -294,7 +294,7 @@ int cli__exec(const struct cli_global *g, int argc, char **argv, struct st_err *
 		default: return st_fail(err, 0, "exec: unknown option");
 		}
 	}
-	if (cli__need_id(argc, argv, err) < 0)
+	if (ctr_cmd__need_id(argc, argv, err) < 0)
 		return -1;
 	eo.args = argv + optind + 1;
 	return do_exec(g, argv[optind], &eo, err);

@@ -1,6 +1,6 @@
 /* strata-ctr: an OCI runtime with the runc/crun command line. */
-#include "ctr/cli.h"
 #include "ctr/container.h"
+#include "ctr/ctr_cmd.h"
 #include "ctr/state.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct cli_global g = {.root = NULL, .log_format = "text"};
+static struct ctr_cmd_global g = {.root = NULL, .log_format = "text"};
 
 /* Errors go to stderr and, with --log, to the log file (JSON for conmon). */
 static void report(const struct st_err *err)
@@ -41,14 +41,14 @@ static void report(const struct st_err *err)
 	fclose(f);
 }
 
-int cli__need_id(int argc, char **argv, struct st_err *err)
+int ctr_cmd__need_id(int argc, char **argv, struct st_err *err)
 {
 	if (optind >= argc)
 		return st_fail(err, 0, "%s: a container id is required", argv[0]);
 	return 0;
 }
 
-int cli__preserve_fds(const char *arg, unsigned *out, struct st_err *err)
+int ctr_cmd__preserve_fds(const char *arg, unsigned *out, struct st_err *err)
 {
 	uint64_t n;
 	if (st_parse_u64(arg, 65536, &n, err) < 0)
@@ -75,14 +75,14 @@ static int cmd_create_run(int argc, char **argv, bool run, struct st_err *err)
 		case 'd': o.detach = true; break;
 		case 'P': o.no_pivot = true; break;
 		case 'f':
-			if (cli__preserve_fds(optarg, &o.preserve_fds, err) < 0)
+			if (ctr_cmd__preserve_fds(optarg, &o.preserve_fds, err) < 0)
 				return -1;
 			break;
 		case 'K': case 'k': case 'S': break;
 		default: return st_fail(err, 0, "%s: unknown option (see --help)", argv[0]);
 		}
 	}
-	if (cli__need_id(argc, argv, err) < 0)
+	if (ctr_cmd__need_id(argc, argv, err) < 0)
 		return -1;
 	o.id = argv[optind];
 	int code = 0;
@@ -106,7 +106,7 @@ static int cmd_simple(int argc, char **argv, struct st_err *err)
 		else
 			return st_fail(err, 0, "%s: unknown option", argv[0]);
 	}
-	if (cli__need_id(argc, argv, err) < 0)
+	if (ctr_cmd__need_id(argc, argv, err) < 0)
 		return -1;
 	const char *id = argv[optind], *cmd = argv[0];
 	if (!strcmp(cmd, "start"))
@@ -195,17 +195,17 @@ int main(int argc, char **argv)
 		 !strcmp(cmd, "delete") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
 		r = cmd_simple(argc, argv, &err);
 	else if (!strcmp(cmd, "list"))
-		r = cli__list(&g, argc, argv, &err);
+		r = ctr_cmd__list(&g, argc, argv, &err);
 	else if (!strcmp(cmd, "ps"))
-		r = cli__ps(&g, argc, argv, &err);
+		r = ctr_cmd__ps(&g, argc, argv, &err);
 	else if (!strcmp(cmd, "update"))
-		r = cli__update(&g, argc, argv, &err);
+		r = ctr_cmd__update(&g, argc, argv, &err);
 	else if (!strcmp(cmd, "exec"))
-		r = cli__exec(&g, argc, argv, &err);
+		r = ctr_cmd__exec(&g, argc, argv, &err);
 	else if (!strcmp(cmd, "spec"))
-		r = cli__spec(argc, argv, &err);
+		r = ctr_cmd__spec(argc, argv, &err);
 	else if (!strcmp(cmd, "features"))
-		r = cli__features(&err);
+		r = ctr_cmd__features(&err);
 	else
 		r = st_fail(&err, 0, "unknown command '%s'", cmd);
 	if (r < 0) {

@@ -1,7 +1,7 @@
-#include "ctr/cli.h"
+#include "ctr/ctr_cmd.h"
 
 /* The defaults of `runc spec`, so bundles made for runc behave the same. */
-const char cli__default_spec[] =
+const char ctr_cmd__default_spec[] =
 	"{\n"
 	"\t\"ociVersion\": \"1.0.2\",\n"
 	"\t\"process\": {\n"
