@@ -83,7 +83,7 @@ static double run_virtio(const struct workload *w)
 	unsigned slots[QD_MAX], nfree = 0, issued = 0, done = 0, pushed;
 	for (unsigned s = 0; s < w->qd; s++)
 		slots[nfree++] = s;
-	uint64_t t0 = st_now_ns();
+	uint64_t t0 = util__now_ns();
 	while (done < w->requests) {
 		for (; nfree && issued < w->requests; issued++)
 			submit(w, slots[--nfree], offset_of(w, issued, dk->size));
@@ -109,12 +109,12 @@ static double run_virtio(const struct workload *w)
 			slots[nfree++] = id / 3;
 		}
 	}
-	return w->requests / ((st_now_ns() - t0) / 1e9);
+	return w->requests / ((util__now_ns() - t0) / 1e9);
 }
 
 static double run_plain(const struct workload *w, uint8_t *buf)
 {
-	uint64_t t0 = st_now_ns();
+	uint64_t t0 = util__now_ns();
 	for (unsigned i = 0; i < w->requests; i++) {
 		uint64_t off = offset_of(w, i, dk->size);
 		uint8_t *b = buf + (uint64_t)(i % w->qd) * (1 << 20);
@@ -125,7 +125,7 @@ static double run_plain(const struct workload *w, uint8_t *buf)
 			exit(1);
 		}
 	}
-	return w->requests / ((st_now_ns() - t0) / 1e9);
+	return w->requests / ((util__now_ns() - t0) / 1e9);
 }
 
 int main(int argc, char **argv)

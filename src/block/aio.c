@@ -17,13 +17,13 @@ struct blk_aio_pool {
 static int run_one(struct blk_aio_req *r, struct st_err *err)
 {
 	switch (r->op) {
-	case BLK_AIO_READ: return blk_pread(r->b, r->buf, r->len, r->off, err);
-	case BLK_AIO_WRITE: return blk_pwrite(r->b, r->buf, r->len, r->off, err);
-	case BLK_AIO_ZEROES: return blk_pwrite_zeroes(r->b, r->len, r->off, err);
-	case BLK_AIO_DISCARD: return blk_discard(r->b, r->len, r->off, err);
-	case BLK_AIO_FLUSH: return blk_flush(r->b, err);
+	case BLK_AIO_READ: return block__pread(r->b, r->buf, r->len, r->off, err);
+	case BLK_AIO_WRITE: return block__pwrite(r->b, r->buf, r->len, r->off, err);
+	case BLK_AIO_ZEROES: return block__pwrite_zeroes(r->b, r->len, r->off, err);
+	case BLK_AIO_DISCARD: return block__discard(r->b, r->len, r->off, err);
+	case BLK_AIO_FLUSH: return block__flush(r->b, err);
 	}
-	return st_fail(err, EINVAL, "unknown request");
+	return err__fail(err, EINVAL, "unknown request");
 }
 
 static void *pool_thread(void *arg)
@@ -48,21 +48,21 @@ static void *pool_thread(void *arg)
 	}
 }
 
-int blk_aio_pool_new(unsigned threads, struct blk_aio_pool **out, struct st_err *err)
+int block__aio_pool_new(unsigned threads, struct blk_aio_pool **out, struct st_err *err)
 {
 	if (!threads)
 		threads = 1;
 	struct blk_aio_pool *p = calloc(1, sizeof(*p) + threads * sizeof(pthread_t));
 	if (!p)
-		return st_fail(err, ENOMEM, "I/O pool");
+		return err__fail(err, ENOMEM, "I/O pool");
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	for (unsigned i = 0; i < threads; i++) {
 		int r = pthread_create(&p->th[i], NULL, pool_thread, p);
 		if (r) {
 			p->n = i;
-			blk_aio_pool_free(p);
-			return st_fail(err, r, "I/O pool thread");
+			block__aio_pool_free(p);
+			return err__fail(err, r, "I/O pool thread");
 		}
 	}
 	p->n = threads;
@@ -70,7 +70,7 @@ int blk_aio_pool_new(unsigned threads, struct blk_aio_pool **out, struct st_err 
 	return 0;
 }
 
-void blk_aio_submit(struct blk_aio_pool *p, struct blk_aio_req *req)
+void block__aio_submit(struct blk_aio_pool *p, struct blk_aio_req *req)
 {
 	req->next = NULL;
 	pthread_mutex_lock(&p->mu);
@@ -83,7 +83,7 @@ void blk_aio_submit(struct blk_aio_pool *p, struct blk_aio_req *req)
 	pthread_mutex_unlock(&p->mu);
 }
 
-void blk_aio_pool_free(struct blk_aio_pool *p)
+void block__aio_pool_free(struct blk_aio_pool *p)
 {
 	pthread_mutex_lock(&p->mu);
 	p->stop = true;

@@ -23,10 +23,10 @@ struct blk_aio_req {
 
 struct blk_aio_pool;
 
-int blk_aio_pool_new(unsigned threads, struct blk_aio_pool **out, struct st_err *err);
+int block__aio_pool_new(unsigned threads, struct blk_aio_pool **out, struct st_err *err);
 /* Queues the request; it must stay valid until done() is called. */
-void blk_aio_submit(struct blk_aio_pool *p, struct blk_aio_req *req);
+void block__aio_submit(struct blk_aio_pool *p, struct blk_aio_req *req);
 /* Runs what is queued, then stops the threads and frees the pool. */
-void blk_aio_pool_free(struct blk_aio_pool *p);
+void block__aio_pool_free(struct blk_aio_pool *p);
 
 #endif

@@ -15,7 +15,7 @@
 
 static const struct blk_driver *const drivers[] = {&blk_qcow2_driver, &blk_raw_driver};
 
-const struct blk_driver *blk_find_driver(const char *name)
+const struct blk_driver *block__find_driver(const char *name)
 {
 	for (size_t i = 0; i < ST_ARRAY_SIZE(drivers); i++)
 		if (!strcmp(drivers[i]->name, name))
@@ -23,12 +23,12 @@ const struct blk_driver *blk_find_driver(const char *name)
 	return NULL;
 }
 
-int blk_probe_file(const char *path, const char **fmt, struct st_err *err)
+int block__probe_file(const char *path, const char **fmt, struct st_err *err)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "cannot open '%s'", path);
-	return block__probe_fd(fd, fmt, err) < 0 ? st_err_prefix(err, "'%s'", path) : 0;
+		return err__fail_errno(err, "cannot open '%s'", path);
+	return block__probe_fd(fd, fmt, err) < 0 ? err__prefix(err, "'%s'", path) : 0;
 }
 
 int block__probe_fd(int fd, const char **fmt, struct st_err *err)
@@ -36,7 +36,7 @@ int block__probe_fd(int fd, const char **fmt, struct st_err *err)
 	uint8_t buf[512] = {0};
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	if (n < 0)
-		return st_fail_errno(err, "cannot read the image header");
+		return err__fail_errno(err, "cannot read the image header");
 	for (size_t i = 0; i < ST_ARRAY_SIZE(drivers); i++)
 		if (drivers[i]->probe && drivers[i]->probe(buf, (size_t)n)) {
 			*fmt = drivers[i]->name;
@@ -56,7 +56,7 @@ bool block__backing_file(struct blk *b, const char **name, const char **fmt)
 	return b->drv->backing && b->drv->backing(b, name, fmt);
 }
 
-char *blk_backing_path(const char *image_dir, const char *name)
+char *block__backing_path(const char *image_dir, const char *name)
 {
 	char *p = NULL;
 	if (name[0] == '/' || !image_dir)
@@ -89,7 +89,7 @@ struct chain_ids {
 static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsigned depth,
 			  struct chain_ids *ids, struct blk **out, struct st_err *err);
 
-int blk_open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err)
+int block__open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err)
 {
 	struct chain_ids ids = {.n = 0};
 	struct blk_open_opts def = {0};
@@ -100,15 +100,15 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 			  struct chain_ids *ids, struct blk **out, struct st_err *err)
 {
 	if (depth > BLK_MAX_CHAIN)
-		return st_fail(err, 0, "backing chain deeper than %d images", BLK_MAX_CHAIN);
+		return err__fail(err, 0, "backing chain deeper than %d images", BLK_MAX_CHAIN);
 	int flags = (o->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | (o->direct ? O_DIRECT : 0);
 	int fd = open(path, flags);
 	if (fd < 0)
-		return st_fail_errno(err, "cannot open '%s'", path);
+		return err__fail_errno(err, "cannot open '%s'", path);
 	struct blk *b = calloc(1, sizeof(*b));
 	if (!b) {
 		close(fd);
-		return st_fail(err, ENOMEM, "opening '%s'", path);
+		return err__fail(err, ENOMEM, "opening '%s'", path);
 	}
 	b->fd = fd;
 	b->depth = depth;
@@ -116,7 +116,7 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 	b->no_sync = o->no_sync;
 	b->direct = o->direct;
 	if (b->direct)
-		blk_file_dio_align(b);
+		block__file_dio_align(b);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_mutex_init(&b->bounce_lock, NULL);
 	b->path = strdup(path);
@@ -124,53 +124,53 @@ static int blk_open_chain(const char *path, const struct blk_open_opts *o, unsig
 	b->dir = copy ? strdup(dirname(copy)) : NULL;
 	if (!b->path || !b->dir) {
 		blk_free_one(b);
-		return st_fail(err, ENOMEM, "opening '%s'", path);
+		return err__fail(err, ENOMEM, "opening '%s'", path);
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		blk_free_one(b);
-		return st_fail_errno(err, "cannot stat '%s'", path);
+		return err__fail_errno(err, "cannot stat '%s'", path);
 	}
 	for (unsigned i = 0; i < ids->n; i++)
 		if (ids->dev[i] == st.st_dev && ids->ino[i] == st.st_ino) {
 			blk_free_one(b);
-			return st_fail(err, 0, "backing chain loops back to '%s'", path);
+			return err__fail(err, 0, "backing chain loops back to '%s'", path);
 		}
 	ids->dev[ids->n] = st.st_dev;
 	ids->ino[ids->n++] = st.st_ino;
 
 	const char *fmt = o->format;
-	if (!fmt && blk_probe_file(path, &fmt, err) < 0) {
+	if (!fmt && block__probe_file(path, &fmt, err) < 0) {
 		blk_free_one(b);
 		return -1;
 	}
-	b->drv = blk_find_driver(fmt);
+	b->drv = block__find_driver(fmt);
 	if (!b->drv) {
 		blk_free_one(b);
-		return st_fail(err, 0, "unknown image format '%s'", fmt);
+		return err__fail(err, 0, "unknown image format '%s'", fmt);
 	}
 	if (b->drv->open(b, o, err) < 0) {
 		b->drv = NULL;
 		blk_free_one(b);
-		return st_err_prefix(err, "%s", path);
+		return err__prefix(err, "%s", path);
 	}
 	const char *bname = NULL, *bfmt = NULL;
 	if (!o->no_backing && b->drv->backing && b->drv->backing(b, &bname, &bfmt) && bname) {
-		cleanup_free char *bpath = blk_backing_path(b->dir, bname);
+		cleanup_free char *bpath = block__backing_path(b->dir, bname);
 		/* The chain below the top is read-only: commit reopens what it writes. */
 		struct blk_open_opts bo = *o;
 		bo.format = bfmt;
 		bo.writable = false;
 		if (!bpath || blk_open_chain(bpath, &bo, depth + 1, ids, &b->backing, err) < 0) {
-			blk_close(b, NULL);
-			return st_err_prefix(err, "backing file of %s", path);
+			block__close(b, NULL);
+			return err__prefix(err, "backing file of %s", path);
 		}
 	}
 	*out = b;
 	return 0;
 }
 
-int blk_close(struct blk *b, struct st_err *err)
+int block__close(struct blk *b, struct st_err *err)
 {
 	int ret = 0;
 	while (b) {
@@ -198,7 +198,7 @@ int blk_close(struct blk *b, struct st_err *err)
 static int check_range(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (off > b->size || len > b->size - off)
-		return st_fail(err, EINVAL, "access beyond the end of '%s' (%llu+%llu > %llu)", b->path,
+		return err__fail(err, EINVAL, "access beyond the end of '%s' (%llu+%llu > %llu)", b->path,
 			       (unsigned long long)off, (unsigned long long)len, (unsigned long long)b->size);
 	return 0;
 }
@@ -206,97 +206,97 @@ static int check_range(struct blk *b, uint64_t len, uint64_t off, struct st_err 
 static int check_write(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (!b->writable)
-		return st_fail(err, EROFS, "'%s' is open read-only", b->path);
+		return err__fail(err, EROFS, "'%s' is open read-only", b->path);
 	return check_range(b, len, off, err);
 }
 
-int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int block__pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (check_range(b, len, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->pread(b, buf, len, off, err));
 }
 
-int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int block__pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (check_write(b, len, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->pwrite(b, buf, len, off, err));
 }
 
-int blk_pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
+int block__pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (check_write(b, len, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->pwrite_zeroes(b, len, off, err));
 }
 
-int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err)
+int block__pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err)
 {
 	if (!b->drv->pwrite_compressed)
-		return st_fail(err, ENOTSUP, "format %s has no compressed clusters", b->drv->name);
+		return err__fail(err, ENOTSUP, "format %s has no compressed clusters", b->drv->name);
 	if (check_write(b, 0, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->pwrite_compressed(b, buf, off, err));
 }
 
-int blk_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len)
+int block__compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len)
 {
 	return b->drv->compress_cluster ? b->drv->compress_cluster(b, in, out, out_len) : -1;
 }
 
-int blk_pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err)
+int block__pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err)
 {
 	if (!b->drv->pwrite_precompressed)
-		return st_fail(err, ENOTSUP, "format %s has no compressed clusters", b->drv->name);
+		return err__fail(err, ENOTSUP, "format %s has no compressed clusters", b->drv->name);
 	if (check_write(b, 0, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->pwrite_precompressed(b, cdata, clen, off, err));
 }
 
-int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
+int block__discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (check_write(b, len, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->discard(b, len, off, err));
 }
 
-int blk_flush(struct blk *b, struct st_err *err)
+int block__flush(struct blk *b, struct st_err *err)
 {
 	if (!b->writable)
 		return 0;
 	LOCKED(b, b->drv->flush(b, err));
 }
 
-int blk_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err)
+int block__status(struct blk *b, uint64_t off, uint64_t len, struct block__status *st, struct st_err *err)
 {
 	if (check_range(b, len, off, err) < 0)
 		return -1;
 	LOCKED(b, b->drv->status(b, off, len, st, err));
 }
 
-int blk_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err)
+int block__truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err)
 {
 	if (!b->writable)
-		return st_fail(err, EROFS, "'%s' is open read-only", b->path);
+		return err__fail(err, EROFS, "'%s' is open read-only", b->path);
 	if (size < b->size && !shrink)
-		return st_fail(err, EINVAL, "shrinking '%s' needs --shrink (data past the new end is lost)",
+		return err__fail(err, EINVAL, "shrinking '%s' needs --shrink (data past the new end is lost)",
 			       b->path);
 	LOCKED(b, b->drv->truncate(b, size, shrink, err));
 }
 
-uint64_t blk_cluster_size(struct blk *b)
+uint64_t block__cluster_size(struct blk *b)
 {
 	return b->drv->cluster_size ? b->drv->cluster_size(b) : 0;
 }
 
-int blk_read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int block__read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	struct blk *bk = b->backing;
 	uint64_t have = 0;
 	if (bk && off < bk->size) {
 		have = ST_MIN(len, bk->size - off);
-		if (blk_pread(bk, buf, have, off, err) < 0)
+		if (block__pread(bk, buf, have, off, err) < 0)
 			return -1;
 	}
 	if (have < len)

@@ -20,7 +20,7 @@ struct blk_open_opts {
 	const char *format;        /* "raw", "qcow2" or NULL to probe */
 	bool writable;
 	bool no_backing;           /* do not open the backing chain */
-	bool repair_dirty;         /* rw open of a dirty qcow2 repairs it (default in blk_open) */
+	bool repair_dirty;         /* rw open of a dirty qcow2 repairs it (default in block__open) */
 	uint64_t l2_cache_bytes;   /* 0: enough for the whole disk, capped at 32 MiB */
 	uint64_t refcount_cache_bytes; /* 0: 1/4 of the L2 cache, at least 4 blocks */
 	bool direct;               /* O_DIRECT */
@@ -35,7 +35,7 @@ enum blk_kind {
 	BLK_UNALLOC,   /* not stored here: read from the backing image */
 };
 
-struct blk_status {
+struct block__status {
 	enum blk_kind kind;
 	uint64_t len;          /* bytes from the asked offset with this same status */
 	uint64_t host_offset;  /* BLK_DATA, not compressed: where it is in the file */
@@ -61,53 +61,53 @@ struct blk {
 	bool no_sync;
 	bool direct;            /* O_DIRECT: file I/O aligned as below (bounced if not) */
 	uint32_t dio_mem_align; /* with direct: the buffer, and the offset and length, */
-	uint32_t dio_off_align; /* alignment the file or device asks (blk_file_dio_align) */
+	uint32_t dio_off_align; /* alignment the file or device asks (block__file_dio_align) */
 	pthread_mutex_t bounce_lock;
 };
 
-/* Buffers for I/O on images opened with O_DIRECT: blk_alloc_io's are aligned
+/* Buffers for I/O on images opened with O_DIRECT: block__alloc_io's are aligned
  * (and their length rounded up) to BLK_DIO_ALIGN, enough for any file or
  * device asking at most that. */
 #define BLK_DIO_ALIGN 4096u
 /* The O_DIRECT alignment of fd's file system or device: statx
  * STATX_DIOALIGN, else a block device's logical sector size (BLKSSZGET),
  * else BLK_DIO_ALIGN. */
-void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align);
+void block__fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align);
 /* a buffer fit for O_DIRECT (aligned, length rounded up); free() it */
-void *blk_alloc_io(size_t len);
+void *block__alloc_io(size_t len);
 
 /* Probes the format when o->format is NULL; opens the backing chain unless
  * o->no_backing. Refuses chains deeper than BLK_MAX_CHAIN or with loops. */
 #define BLK_MAX_CHAIN 256
-int blk_open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err);
+int block__open(const char *path, const struct blk_open_opts *o, struct blk **out, struct st_err *err);
 /* Flushes and marks a qcow2 image clean; frees the whole chain. */
-int blk_close(struct blk *b, struct st_err *err);
+int block__close(struct blk *b, struct st_err *err);
 /* Probe only: "qcow2" or "raw". */
-int blk_probe_file(const char *path, const char **fmt, struct st_err *err);
+int block__probe_file(const char *path, const char **fmt, struct st_err *err);
 /* The same on an open file (read from offset 0). */
 int block__probe_fd(int fd, const char **fmt, struct st_err *err);
 
-int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
-int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
-int blk_pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+int block__pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int block__pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int block__pwrite_zeroes(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 /* One whole cluster at a cluster-aligned offset (qcow2 only). */
-int blk_pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
+int block__pwrite_compressed(struct blk *b, const void *buf, uint64_t off, struct st_err *err);
 /* Compression outside the image lock, so writers compress in parallel:
  * returns 0 with the compressed length, -1 when the cluster does not shrink. */
-int blk_compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len);
-int blk_pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err);
-int blk_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
-int blk_flush(struct blk *b, struct st_err *err);
-int blk_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err);
-int blk_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
-uint64_t blk_cluster_size(struct blk *b);
+int block__compress_cluster(struct blk *b, const void *in, void *out, size_t *out_len);
+int block__pwrite_precompressed(struct blk *b, const void *cdata, size_t clen, uint64_t off, struct st_err *err);
+int block__discard(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
+int block__flush(struct blk *b, struct st_err *err);
+int block__status(struct blk *b, uint64_t off, uint64_t len, struct block__status *st, struct st_err *err);
+int block__truncate(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
+uint64_t block__cluster_size(struct blk *b);
 
 /* Reads through the chain below b (used by drivers for unallocated ranges):
  * zeros past the backing image's end or when there is no backing. */
-int blk_read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int block__read_backing(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 
 /* Resolves a backing name relative to the image's directory (malloc'd). */
-char *blk_backing_path(const char *image_dir, const char *name);
+char *block__backing_path(const char *image_dir, const char *name);
 
 
 /* Image creation (create, convert's target). */
@@ -125,23 +125,23 @@ struct blk_create_opts {
 	bool unsafe_backing;        /* -u: do not open the backing file */
 };
 
-int blk_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
-/* Internal snapshots (qcow2). list returns copies the caller frees with blk_snapshots_free. */
+int block__create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+/* Internal snapshots (qcow2). list returns copies the caller frees with block__snapshots_free. */
 struct blk_snapshot {
 	char *id, *name;
 	uint64_t vm_state_size, vm_clock_nsec, icount, disk_size;
 	uint32_t date_sec, date_nsec;
 };
-int blk_snapshot_list(struct blk *b, struct blk_snapshot **out, unsigned *n, struct st_err *err);
-void blk_snapshots_free(struct blk_snapshot *s, unsigned n);
-int blk_snapshot_create(struct blk *b, const char *name, struct st_err *err);
-int blk_snapshot_apply(struct blk *b, const char *name_or_id, struct st_err *err);
-int blk_snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *err);
+int block__snapshot_list(struct blk *b, struct blk_snapshot **out, unsigned *n, struct st_err *err);
+void block__snapshots_free(struct blk_snapshot *s, unsigned n);
+int block__snapshot_create(struct blk *b, const char *name, struct st_err *err);
+int block__snapshot_apply(struct blk *b, const char *name_or_id, struct st_err *err);
+int block__snapshot_delete(struct blk *b, const char *name_or_id, struct st_err *err);
 
 /* Header changes (qcow2): the backing file name/format ("" or NULL removes it). */
-int blk_set_backing(struct blk *b, const char *name, const char *fmt, struct st_err *err);
+int block__set_backing(struct blk *b, const char *name, const char *fmt, struct st_err *err);
 /* Every cluster becomes unallocated (commit empties the top image). */
-int blk_make_empty(struct blk *b, struct st_err *err);
+int block__make_empty(struct blk *b, struct st_err *err);
 
 /* The image's format: "raw" or "qcow2". */
 const char *block__format(const struct blk *b);

@@ -12,28 +12,28 @@ static int raw_create(const char *path, const struct blk_create_opts *o, struct 
 {
 	cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return st_fail_errno(err, "cannot create '%s'", path);
+		return err__fail_errno(err, "cannot create '%s'", path);
 	if (ftruncate(fd, (off_t)o->size) < 0)
-		return st_fail_errno(err, "cannot size '%s'", path);
+		return err__fail_errno(err, "cannot size '%s'", path);
 	const char *p = o->preallocation ? o->preallocation : "off";
 	if (!strcmp(p, "falloc") || !strcmp(p, "full")) {
 		int r = posix_fallocate(fd, 0, (off_t)o->size);
 		if (r)
-			return st_fail(err, r, "preallocating '%s'", path);
+			return err__fail(err, r, "preallocating '%s'", path);
 	} else if (strcmp(p, "off") && strcmp(p, "metadata")) {
-		return st_fail(err, 0, "unknown preallocation mode '%s'", p);
+		return err__fail(err, 0, "unknown preallocation mode '%s'", p);
 	}
 	return 0;
 }
 
-int blk_create(const char *path, const struct blk_create_opts *o, struct st_err *err)
+int block__create(const char *path, const struct blk_create_opts *o, struct st_err *err)
 {
 	if (!o->format || !strcmp(o->format, "raw")) {
 		if (o->backing)
-			return st_fail(err, 0, "raw images have no backing file");
+			return err__fail(err, 0, "raw images have no backing file");
 		return raw_create(path, o, err);
 	}
 	if (!strcmp(o->format, "qcow2"))
-		return qcow2_create(path, o, err);
-	return st_fail(err, 0, "unknown image format '%s'", o->format);
+		return qcow2__create(path, o, err);
+	return err__fail(err, 0, "unknown image format '%s'", o->format);
 }

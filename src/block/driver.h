@@ -26,7 +26,7 @@ struct blk_driver {
 				    struct st_err *err);
 	int (*discard)(struct blk *b, uint64_t len, uint64_t off, struct st_err *err);
 	int (*flush)(struct blk *b, struct st_err *err);
-	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st,
+	int (*status)(struct blk *b, uint64_t off, uint64_t len, struct block__status *st,
 		      struct st_err *err);
 	int (*truncate)(struct blk *b, uint64_t size, bool shrink, struct st_err *err);
 	/* true with the backing file's name (and format, or NULL) when there is one */
@@ -38,17 +38,17 @@ struct blk_driver {
 extern const struct blk_driver blk_raw_driver;
 extern const struct blk_driver blk_qcow2_driver;
 
-const struct blk_driver *blk_find_driver(const char *name);
+const struct blk_driver *block__find_driver(const char *name);
 
 /* The drivers' file I/O (file.c): with O_DIRECT, unaligned requests bounce
- * (alignment as blk_fd_dio_align finds it, kept in b). */
-void blk_file_dio_align(struct blk *b);
-int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+ * (alignment as block__fd_dio_align finds it, kept in b). */
+void block__file_dio_align(struct blk *b);
+int block__file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
 /* at most len bytes, fewer at the end of the file: returns how many */
-int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
-int blk_file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int64_t block__file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err);
+int block__file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err);
 
-/* blk_create's qcow2 half (qcow2/create.c). */
-int qcow2_create(const char *path, const struct blk_create_opts *o, struct st_err *err);
+/* block__create's qcow2 half (qcow2/create.c). */
+int qcow2__create(const char *path, const struct blk_create_opts *o, struct st_err *err);
 
 #endif

@@ -21,7 +21,7 @@ static bool power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align)
+void block__fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align)
 {
 	uint32_t mem = 0, off = 0;
 	struct statx sx;
@@ -39,9 +39,9 @@ void blk_fd_dio_align(int fd, uint32_t *mem_align, uint32_t *off_align)
 	*off_align = power_of_two(off) ? off : BLK_DIO_ALIGN;
 }
 
-void blk_file_dio_align(struct blk *b)
+void block__file_dio_align(struct blk *b)
 {
-	blk_fd_dio_align(b->fd, &b->dio_mem_align, &b->dio_off_align);
+	block__fd_dio_align(b->fd, &b->dio_mem_align, &b->dio_off_align);
 }
 
 static bool aligned(const struct blk *b, const void *buf, uint64_t len, uint64_t off)
@@ -57,7 +57,7 @@ static void *bounce_alloc(const struct blk *b, uint64_t n)
 	return aligned_alloc(a, ST_ALIGN_UP((size_t)n, a));
 }
 
-void *blk_alloc_io(size_t len)
+void *block__alloc_io(size_t len)
 {
 	return aligned_alloc(BLK_DIO_ALIGN, ST_ALIGN_UP(len ? len : 1, (size_t)BLK_DIO_ALIGN));
 }
@@ -71,7 +71,7 @@ static int64_t read_span(struct blk *b, uint8_t *tmp, uint64_t n, uint64_t a, st
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return st_fail_errno(err, "read at offset %llu", (unsigned long long)(a + got));
+			return err__fail_errno(err, "read at offset %llu", (unsigned long long)(a + got));
 		if (r == 0)
 			break;
 		got += (uint64_t)r;
@@ -80,19 +80,19 @@ static int64_t read_span(struct blk *b, uint8_t *tmp, uint64_t n, uint64_t a, st
 	return (int64_t)got;
 }
 
-int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int64_t block__file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (aligned(b, buf, len, off)) {
 		ssize_t n;
 		do
 			n = pread(b->fd, buf, len, (off_t)off);
 		while (n < 0 && errno == EINTR);
-		return n < 0 ? st_fail_errno(err, "read at offset %llu", (unsigned long long)off) : n;
+		return n < 0 ? err__fail_errno(err, "read at offset %llu", (unsigned long long)off) : n;
 	}
 	uint64_t al = b->dio_off_align, a = off & ~(al - 1), e = ST_ALIGN_UP(off + len, al);
 	cleanup_free uint8_t *tmp = bounce_alloc(b, e - a);
 	if (!tmp)
-		return st_fail(err, ENOMEM, "I/O buffer");
+		return err__fail(err, ENOMEM, "I/O buffer");
 	int64_t got = read_span(b, tmp, e - a, a, err);
 	if (got < 0)
 		return -1;
@@ -101,15 +101,15 @@ int64_t blk_file_pread_upto(struct blk *b, void *buf, uint64_t len, uint64_t off
 	return (int64_t)avail;
 }
 
-int blk_file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int block__file_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (aligned(b, buf, len, off))
-		return st_pread_all(b->fd, buf, len, (off_t)off, err);
-	int64_t n = blk_file_pread_upto(b, buf, len, off, err);
+		return util__pread_all(b->fd, buf, len, (off_t)off, err);
+	int64_t n = block__file_pread_upto(b, buf, len, off, err);
 	if (n < 0)
 		return -1;
 	if ((uint64_t)n < len)
-		return st_fail(err, 0, "unexpected end of file at offset %llu", (unsigned long long)(off + (uint64_t)n));
+		return err__fail(err, 0, "unexpected end of file at offset %llu", (unsigned long long)(off + (uint64_t)n));
 	return 0;
 }
 
@@ -118,7 +118,7 @@ static int bounce_write(struct blk *b, const void *buf, uint64_t len, uint64_t o
 	uint64_t al = b->dio_off_align, a = off & ~(al - 1), e = ST_ALIGN_UP(off + len, al);
 	cleanup_free uint8_t *tmp = bounce_alloc(b, e - a);
 	if (!tmp)
-		return st_fail(err, ENOMEM, "I/O buffer");
+		return err__fail(err, ENOMEM, "I/O buffer");
 	bool head = off != a, tail = off + len != e;
 	int64_t got = (int64_t)(e - a);
 	if (head || tail) {
@@ -128,19 +128,19 @@ static int bounce_write(struct blk *b, const void *buf, uint64_t len, uint64_t o
 			return -1;
 	}
 	memcpy(tmp + (off - a), buf, len);
-	if (st_pwrite_all(b->fd, tmp, e - a, (off_t)a, err) < 0)
+	if (util__pwrite_all(b->fd, tmp, e - a, (off_t)a, err) < 0)
 		return -1;
 	/* the span ran past the end of the file: the file ends where the data does */
 	uint64_t end = ST_MAX(a + (uint64_t)got, off + len);
 	if (end < e && ftruncate(b->fd, (off_t)end) < 0)
-		return st_fail_errno(err, "resize after a write at offset %llu", (unsigned long long)off);
+		return err__fail_errno(err, "resize after a write at offset %llu", (unsigned long long)off);
 	return 0;
 }
 
-int blk_file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
+int block__file_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
 	if (aligned(b, buf, len, off))
-		return st_pwrite_all(b->fd, buf, len, (off_t)off, err);
+		return util__pwrite_all(b->fd, buf, len, (off_t)off, err);
 	pthread_mutex_lock(&b->bounce_lock);
 	int r = bounce_write(b, buf, len, off, err);
 	pthread_mutex_unlock(&b->bounce_lock);

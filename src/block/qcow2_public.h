@@ -21,12 +21,12 @@ struct qcow2_info {
 	const char *backing_fmt;
 	unsigned nb_snapshots;
 };
-int qcow2_get_info(struct blk *b, struct qcow2_info *info);
+int qcow2__get_info(struct blk *b, struct qcow2_info *info);
 
 /* amend: compat (2|3), lazy refcounts (0|1, -1 keep); other options are refused by the caller. */
-int qcow2_amend(struct blk *b, int compat, int lazy, struct st_err *err);
+int qcow2__amend(struct blk *b, int compat, int lazy, struct st_err *err);
 /* amend refcount_bits: the refcount structures rebuilt with 1..64-bit entries */
-int qcow2_amend_refcount_bits(struct blk *b, unsigned bits, struct st_err *err);
+int qcow2__amend_refcount_bits(struct blk *b, unsigned bits, struct st_err *err);
 
 enum qcow2_repair { QCOW2_REPAIR_NONE = 0, QCOW2_REPAIR_LEAKS = 1, QCOW2_REPAIR_ALL = 3 };
 
@@ -40,12 +40,12 @@ struct qcow2_check_result {
 /* Counts every reference from the metadata and compares with the stored
  * refcounts; with repair, fixes what it may. Messages go to stderr as
  * qemu-img prints them. */
-int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err);
+int qcow2__check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err);
 
 /* where findings are printed (NULL: stderr) */
 extern FILE *qcow2_check_log;
 
 /* after a successful repair: the corrupt and dirty bits go */
-int qcow2_clear_corrupt(struct blk *b, struct st_err *err);
+int qcow2__clear_corrupt(struct blk *b, struct st_err *err);
 
 #endif

@@ -16,11 +16,11 @@ static int raw_open(struct blk *b, const struct blk_open_opts *o, struct st_err 
 	(void)o;
 	struct stat st;
 	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
+		return err__fail_errno(err, "stat");
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(b->fd, 0, SEEK_END);
 		if (end < 0)
-			return st_fail_errno(err, "size of block device");
+			return err__fail_errno(err, "size of block device");
 		b->size = (uint64_t)end;
 	} else {
 		b->size = (uint64_t)st.st_size;
@@ -36,12 +36,12 @@ static void raw_close(struct blk *b)
 
 static int raw_pread(struct blk *b, void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
-	return blk_file_pread(b, buf, len, off, err);
+	return block__file_pread(b, buf, len, off, err);
 }
 
 static int raw_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off, struct st_err *err)
 {
-	return blk_file_pwrite(b, buf, len, off, err);
+	return block__file_pwrite(b, buf, len, off, err);
 }
 
 static int raw_zero(struct blk *b, uint64_t len, uint64_t off, struct st_err *err)
@@ -53,7 +53,7 @@ static int raw_zero(struct blk *b, uint64_t len, uint64_t off, struct st_err *er
 	static const char zeros[65536];
 	while (len) {
 		uint64_t n = ST_MIN(len, sizeof(zeros));
-		if (blk_file_pwrite(b, zeros, n, off, err) < 0)
+		if (block__file_pwrite(b, zeros, n, off, err) < 0)
 			return -1;
 		off += n;
 		len -= n;
@@ -72,11 +72,11 @@ static int raw_discard(struct blk *b, uint64_t len, uint64_t off, struct st_err 
 static int raw_flush(struct blk *b, struct st_err *err)
 {
 	if (!b->no_sync && fdatasync(b->fd) < 0 && errno != EINVAL)
-		return st_fail_errno(err, "fdatasync");
+		return err__fail_errno(err, "fdatasync");
 	return 0;
 }
 
-static int raw_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, struct st_err *err)
+static int raw_status(struct blk *b, uint64_t off, uint64_t len, struct block__status *st, struct st_err *err)
 {
 	(void)err;
 	memset(st, 0, sizeof(*st));
@@ -109,7 +109,7 @@ static int raw_truncate(struct blk *b, uint64_t size, bool shrink, struct st_err
 {
 	(void)shrink;
 	if (ftruncate(b->fd, (off_t)size) < 0)
-		return st_fail_errno(err, "resize to %llu bytes", (unsigned long long)size);
+		return err__fail_errno(err, "resize to %llu bytes", (unsigned long long)size);
 	b->size = size;
 	return 0;
 }

@@ -179,7 +179,7 @@ int cli__call(struct cli *c, const char *method, const char *path, const json_t 
 {
 	json_t *reply;
 	if (!path)
-		return st_fail(err, ENOMEM, "%s", c->cmd ? c->cmd->name : "request");
+		return err__fail(err, ENOMEM, "%s", c->cmd ? c->cmd->name : "request");
 	if (http_client__json(&c->target, method, path, body, &reply, err) < 0)
 		return -1;
 	if (c->json) {
@@ -203,7 +203,7 @@ int cli__reply_fail(const char *body, size_t len, const char *what, struct st_er
 {
 	json_t *j = json_loadb(body, len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-	st_fail(err, 0, "%s", msg ? msg : what);
+	err__fail(err, 0, "%s", msg ? msg : what);
 	json_decref(j);
 	return -1;
 }
@@ -213,6 +213,6 @@ int cli__read_json_file(const char *file, json_t **out, struct st_err *err)
 	json_error_t jerr;
 	*out = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out)
-		return st_fail(err, 0, "%s: line %d: %s", file, jerr.line, jerr.text);
+		return err__fail(err, 0, "%s: line %d: %s", file, jerr.line, jerr.text);
 	return 0;
 }

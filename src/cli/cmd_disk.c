@@ -80,7 +80,7 @@ static int cmd_detach_disk(struct cli *c, struct st_err *err)
 	cleanup_free char *target = cli__escape(c->argv[1]);
 	cleanup_free char *suffix = NULL;
 	if (!target || asprintf(&suffix, "/disks/%s", target) < 0)
-		return st_fail(err, ENOMEM, "detach-disk");
+		return err__fail(err, ENOMEM, "detach-disk");
 	cleanup_free char *path = cli__object_path("domains", c->argv[0], suffix);
 	return cli__call(c, "DELETE", path, NULL, print_disk_detached, err);
 }

@@ -111,7 +111,7 @@ static int cmd_define(struct cli *c, struct st_err *err)
 {
 	cleanup_free char *text = NULL;
 	size_t len;
-	if (st_read_file(c->argv[0], 1 << 20, &text, &len, err) < 0)
+	if (util__read_file(c->argv[0], 1 << 20, &text, &len, err) < 0)
 		return -1;
 	const char *p = text;
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
@@ -181,7 +181,7 @@ static int cmd_console(struct cli *c, struct st_err *err)
 			break;
 		if (p[1].revents) {
 			ssize_t n = read(fd, buf, sizeof(buf));
-			if (n <= 0 || st_write_all(STDOUT_FILENO, buf, (size_t)n, NULL) < 0)
+			if (n <= 0 || util__write_all(STDOUT_FILENO, buf, (size_t)n, NULL) < 0)
 				break;
 		}
 		if (in_open && p[0].revents) {
@@ -193,7 +193,7 @@ static int cmd_console(struct cli *c, struct st_err *err)
 			}
 			if (tty && memchr(buf, 0x1d, (size_t)n))
 				break;
-			if (st_write_all(fd, buf, (size_t)n, NULL) < 0)
+			if (util__write_all(fd, buf, (size_t)n, NULL) < 0)
 				break;
 		}
 	}
@@ -224,7 +224,7 @@ static int cmd_shutdown(struct cli *c, struct st_err *err)
 	cleanup_free char *base = cli__object_path("domains", c->argv[0], "/shutdown");
 	cleanup_free char *info = cli__object_path("domains", c->argv[0], "");
 	if (!base || !info)
-		return st_fail(err, ENOMEM, "shutdown");
+		return err__fail(err, ENOMEM, "shutdown");
 	cleanup_free char *tq = timeout ? cli__escape(timeout) : NULL;
 	char path[600];
 	snprintf(path, sizeof(path), "%s%s%s", base, tq ? "?timeout=" : "", tq ? tq : "");

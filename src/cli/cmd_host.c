@@ -60,22 +60,22 @@ static int cmd_event(struct cli *c, struct st_err *err)
 {
 	const char *dom = cli__opt(c, "--domain"), *count = cli__opt(c, "--count"), *timeout = cli__opt(c, "--timeout");
 	uint64_t max = 0, secs = 0;
-	if ((count && st_parse_u64(count, 1u << 30, &max, err) < 0) ||
-	    (timeout && st_parse_u64(timeout, 1u << 30, &secs, err) < 0))
+	if ((count && util__parse_u64(count, 1u << 30, &max, err) < 0) ||
+	    (timeout && util__parse_u64(timeout, 1u << 30, &secs, err) < 0))
 		return -1;
 	cleanup_free char *path = NULL, *e = dom ? cli__escape(dom) : NULL;
 	if (asprintf(&path, "/v1/events%s%s", dom ? "?domain=" : "", dom ? e : "") < 0)
-		return st_fail(err, ENOMEM, "event");
+		return err__fail(err, ENOMEM, "event");
 	cleanup_close int fd = http_client__open_stream(&c->target, path, NULL, err);
 	if (fd < 0)
 		return -1;
-	uint64_t deadline = secs ? st_now_ns() + secs * 1000000000ull : 0, seen = 0;
+	uint64_t deadline = secs ? util__now_ns() + secs * 1000000000ull : 0, seen = 0;
 	char buf[65536];
 	size_t have = 0;
 	for (;;) {
 		int wait_ms = -1;
 		if (deadline) {
-			uint64_t now = st_now_ns();
+			uint64_t now = util__now_ns();
 			if (now >= deadline)
 				return 0;
 			wait_ms = (int)((deadline - now) / 1000000) + 1;
@@ -85,7 +85,7 @@ static int cmd_event(struct cli *c, struct st_err *err)
 			return 0;
 		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
 		if (n <= 0)
-			return st_fail(err, 0, "stratad closed the event stream");
+			return err__fail(err, 0, "stratad closed the event stream");
 		have += (size_t)n;
 		buf[have] = 0;
 		char *line, *start = buf;
@@ -118,8 +118,8 @@ static int cmd_audit(struct cli *c, struct st_err *err)
 {
 	const char *limit = cli__opt(c, "--limit");
 	uint64_t n = 50;
-	if (limit && st_parse_u64(limit, INT32_MAX, &n, err) < 0)
-		return st_err_prefix(err, "--limit");
+	if (limit && util__parse_u64(limit, INT32_MAX, &n, err) < 0)
+		return err__prefix(err, "--limit");
 	char path[64];
 	snprintf(path, sizeof(path), "/v1/audit?limit=%llu", (unsigned long long)n);
 	return cli__call(c, "GET", path, NULL, print_audit, err);

@@ -78,7 +78,7 @@ static int transfer(struct cli *c, bool upload, struct st_err *err)
 		cleanup_close int fd = open(c->argv[1], O_RDONLY | O_CLOEXEC);
 		struct stat sb;
 		if (fd < 0 || fstat(fd, &sb) < 0)
-			return st_fail_errno(err, "%s", c->argv[1]);
+			return err__fail_errno(err, "%s", c->argv[1]);
 		rc = http_client__transfer(&c->target, "PUT", path, fd, (uint64_t)sb.st_size, NULL, progress, &r, err);
 	} else {
 		cleanup_free char *info = vol_path(pool, c->argv[0], "");
@@ -89,10 +89,10 @@ static int transfer(struct cli *c, bool upload, struct st_err *err)
 		json_decref(v);
 		FILE *f = fopen(c->argv[1], "we");
 		if (!f)
-			return st_fail_errno(err, "%s", c->argv[1]);
+			return err__fail_errno(err, "%s", c->argv[1]);
 		rc = http_client__transfer(&c->target, "GET", path, -1, size, f, progress, &r, err);
 		if (fclose(f) != 0 && rc == 0)
-			rc = st_fail_errno(err, "%s", c->argv[1]);
+			rc = err__fail_errno(err, "%s", c->argv[1]);
 	}
 	cleanup_free char *body = r.body;
 	if (rc == 0 && r.status >= 300) {

@@ -62,7 +62,7 @@ static int run(int argc, char **argv, char **token, struct st_err *err)
 
 int main(int argc, char **argv)
 {
-	st_set_progname("strata");
+	err__set_progname("strata");
 	cleanup_free char *token = NULL;
 	struct st_err err = {0};
 	if (run(argc, argv, &token, &err) < 0)

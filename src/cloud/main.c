@@ -60,21 +60,21 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'm':
-			if (st_parse_u64(optarg, 64, &n, err) < 0 || n < 2)
-				return st_fail(err, EINVAL, "--max-active must be 2 to 64");
+			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
+				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
 			o->max_active = (unsigned)n;
 			break;
 		case 'h': usage(stdout); exit(0);
-		case ':': return st_fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
-		default: return st_fail(err, EINVAL, "unknown option %s", argv[optind - 1]);
+		case ':': return err__fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
+		default: return err__fail(err, EINVAL, "unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return st_fail(err, EINVAL, "unexpected argument '%s'", argv[optind]);
+		return err__fail(err, EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!o->state_dir)
-		return st_fail(err, EINVAL, "-d STATEDIR is required");
+		return err__fail(err, EINVAL, "-d STATEDIR is required");
 	if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
-		return st_fail_errno(err, "cannot create %s", o->state_dir);
+		return err__fail_errno(err, "cannot create %s", o->state_dir);
 	return 0;
 }
 
@@ -84,7 +84,7 @@ static int open_state(const struct options *o, struct db **db, struct identity *
 {
 	cleanup_free char *url = NULL;
 	if (!o->db_url && asprintf(&url, "sqlite:%s/cloud.db", o->state_dir) < 0)
-		return st_fail(err, ENOMEM, "out of memory");
+		return err__fail(err, ENOMEM, "out of memory");
 	if (db__open(o->db_url ? o->db_url : url, db, err) < 0)
 		return -1;
 	if (identity__init(id, *db, o->state_dir, err) < 0) {
@@ -97,14 +97,14 @@ static int open_state(const struct options *o, struct db **db, struct identity *
 static int read_password(const char *path, char **out, struct st_err *err)
 {
 	size_t len;
-	if (st_read_file(path, PASSWORD_MAX + 2, out, &len, err) < 0)
-		return st_err_prefix(err, "--admin-password-file");
+	if (util__read_file(path, PASSWORD_MAX + 2, out, &len, err) < 0)
+		return err__prefix(err, "--admin-password-file");
 	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
 		(*out)[--len] = '\0';
 	if (len == 0 || strlen(*out) != len) {
 		free(*out);
 		*out = NULL; /* the caller's cleanup_free frees it otherwise */
-		return st_fail(err, EINVAL, "--admin-password-file %s: empty or not text", path);
+		return err__fail(err, EINVAL, "--admin-password-file %s: empty or not text", path);
 	}
 	return 0;
 }
@@ -112,9 +112,9 @@ static int read_password(const char *path, char **out, struct st_err *err)
 static int cmd_bootstrap(const struct options *o, struct st_err *err)
 {
 	if (!o->password_file || !o->public_url)
-		return st_fail(err, EINVAL, "bootstrap needs --admin-password-file and --public-url");
+		return err__fail(err, EINVAL, "bootstrap needs --admin-password-file and --public-url");
 	if (strncmp(o->public_url, "http://", 7) && strncmp(o->public_url, "https://", 8))
-		return st_fail(err, EINVAL, "--public-url must be an http:// or https:// URL");
+		return err__fail(err, EINVAL, "--public-url must be an http:// or https:// URL");
 	cleanup_free char *password = NULL;
 	if (read_password(o->password_file, &password, err) < 0)
 		return -1;
@@ -148,7 +148,7 @@ static int cmd_fernet_rotate(const struct options *o, struct st_err *err)
 
 int main(int argc, char **argv)
 {
-	st_set_progname("strata-cloud");
+	err__set_progname("strata-cloud");
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 			continue;
 		struct options o = {0};
 		if (parse(argc - 1, argv + 1, &o, &err) < 0 || commands[i].run(&o, &err) < 0) {
-			st_err_print(&err);
+			err__print(&err);
 			return 1;
 		}
 		return 0;

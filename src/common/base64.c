@@ -15,7 +15,7 @@ int base64__encode(enum base64_alphabet abc, const uint8_t *data, size_t len, in
 	const char *chars = abc == BASE64_URL ? url_chars : std_chars;
 	char *s = malloc((len + 2) / 3 * 4 + 1);
 	if (!s)
-		return st_fail(err, ENOMEM, "base64: out of memory");
+		return err__fail(err, ENOMEM, "base64: out of memory");
 	char *o = s;
 	size_t i = 0;
 	for (; i + 3 <= len; i += 3) {
@@ -55,17 +55,17 @@ int base64__decode(enum base64_alphabet abc, const char *text, size_t text_len, 
 	if (n % 4 == 0 && n && text[n - 1] == '=')
 		n -= text[n - 2] == '=' ? 2 : 1;
 	if (n % 4 == 1)
-		return st_fail(err, EINVAL, "base64: impossible length %zu", text_len);
+		return err__fail(err, EINVAL, "base64: impossible length %zu", text_len);
 	uint8_t *buf = malloc(n / 4 * 3 + 3);
 	if (!buf)
-		return st_fail(err, ENOMEM, "base64: out of memory");
+		return err__fail(err, ENOMEM, "base64: out of memory");
 	size_t o = 0;
 	uint32_t acc = 0;
 	for (size_t i = 0; i < n; i++) {
 		int v = value_of(chars, text[i]);
 		if (v < 0) {
 			free(buf);
-			return st_fail(err, EINVAL, "base64: invalid character at %zu", i);
+			return err__fail(err, EINVAL, "base64: invalid character at %zu", i);
 		}
 		acc = acc << 6 | (uint32_t)v;
 		if (i % 4 == 3) {
@@ -91,5 +91,5 @@ int base64__decode(enum base64_alphabet abc, const char *text, size_t text_len, 
 	return 0;
 noncanonical:
 	free(buf);
-	return st_fail(err, EINVAL, "base64: trailing bits set");
+	return err__fail(err, EINVAL, "base64: trailing bits set");
 }

@@ -1,5 +1,5 @@
 /* Scope-bound cleanup (GCC/Clang `cleanup` attribute) instead of goto ladders.
- * Use st_steal_ptr()/st_steal_fd() to hand ownership out of a scope. */
+ * Use cleanup__steal_ptr()/cleanup__steal_fd() to hand ownership out of a scope. */
 #ifndef STRATA_COMMON_CLEANUP_H
 #define STRATA_COMMON_CLEANUP_H
 
@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static inline void st_freep(void *p)
+static inline void cleanup__freep(void *p)
 {
 	free(*(void **)p);
 }
 
-static inline void st_closep(int *fd)
+static inline void cleanup__closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
@@ -23,32 +23,32 @@ static inline void st_closep(int *fd)
 	}
 }
 
-static inline void st_fclosep(FILE **f)
+static inline void cleanup__fclosep(FILE **f)
 {
 	if (*f)
 		fclose(*f);
 }
 
-static inline void st_closedirp(DIR **d)
+static inline void cleanup__closedirp(DIR **d)
 {
 	if (*d)
 		closedir(*d);
 }
 
-#define cleanup_free   __attribute__((cleanup(st_freep)))
-#define cleanup_close  __attribute__((cleanup(st_closep)))
-#define cleanup_fclose __attribute__((cleanup(st_fclosep)))
-#define cleanup_dir    __attribute__((cleanup(st_closedirp)))
+#define cleanup_free   __attribute__((cleanup(cleanup__freep)))
+#define cleanup_close  __attribute__((cleanup(cleanup__closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup__fclosep)))
+#define cleanup_dir    __attribute__((cleanup(cleanup__closedirp)))
 
-static inline void *st_steal_ptr_(void **p)
+static inline void *cleanup__steal_ptr_(void **p)
 {
 	void *v = *p;
 	*p = NULL;
 	return v;
 }
-#define st_steal_ptr(p) st_steal_ptr_((void **)&(p))
+#define cleanup__steal_ptr(p) cleanup__steal_ptr_((void **)&(p))
 
-static inline int st_steal_fd(int *fd)
+static inline int cleanup__steal_fd(int *fd)
 {
 	int v = *fd;
 	*fd = -1;

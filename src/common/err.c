@@ -6,18 +6,18 @@
 
 static const char *progname = "strata";
 
-void st_set_progname(const char *name)
+void err__set_progname(const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	progname = slash ? slash + 1 : name;
 }
 
-const char *st_progname(void)
+const char *err__progname(void)
 {
 	return progname;
 }
 
-int st_fail(struct st_err *err, int errnum, const char *fmt, ...)
+int err__fail(struct st_err *err, int errnum, const char *fmt, ...)
 {
 	if (!err)
 		return -1;
@@ -33,7 +33,7 @@ int st_fail(struct st_err *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int st_err_prefix(struct st_err *err, const char *fmt, ...)
+int err__prefix(struct st_err *err, const char *fmt, ...)
 {
 	if (!err)
 		return -1;
@@ -51,7 +51,7 @@ int st_err_prefix(struct st_err *err, const char *fmt, ...)
 	return -1;
 }
 
-void st_err_print(const struct st_err *err)
+void err__print(const struct st_err *err)
 {
 	fprintf(stderr, "%s: error: %s\n", progname, err->msg[0] ? err->msg : "unknown error");
 }

@@ -22,9 +22,9 @@ static const char *server_name(const struct http_client_target *t)
 
 static int connect_target(const struct http_client_target *t, struct st_err *err)
 {
-	int fd = t->tcp ? st_tcp_connect(t->tcp, err) : st_unix_connect(t->unix_path, err);
+	int fd = t->tcp ? sock__tcp_connect(t->tcp, err) : sock__unix_connect(t->unix_path, err);
 	if (fd < 0 && err && err->errnum) /* a refused connection: say whose */
-		return st_fail(err, err->errnum, "cannot connect to %s at %s%s", server_name(t),
+		return err__fail(err, err->errnum, "cannot connect to %s at %s%s", server_name(t),
 			       t->tcp ? t->tcp : t->unix_path,
 			       t->tcp || t->server ? "" : " (is it running? --socket or STRATA_SOCKET)");
 	return fd;
@@ -62,8 +62,8 @@ static int send_head_upgrade(int fd, const struct http_client_target *t, const c
 		append(head, sizeof(head), &n, "Content-Length: %lld\r\n", (long long)len);
 	append(head, sizeof(head), &n, "\r\n");
 	if (n >= sizeof(head))
-		return st_fail(err, 0, "request head too long");
-	return st_write_all(fd, head, n, err);
+		return err__fail(err, 0, "request head too long");
+	return util__write_all(fd, head, n, err);
 }
 
 static int send_head(int fd, const struct http_client_target *t, const char *method, const char *path, const char *ctype,
@@ -81,18 +81,18 @@ static int read_head(int fd, const struct http_client_target *t, struct http_cli
 	char *end = NULL;
 	while (!end) {
 		if (have == sizeof(buf) - 1)
-			return st_fail(err, 0, "reply headers too long");
+			return err__fail(err, 0, "reply headers too long");
 		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return st_fail(err, n < 0 ? errno : 0, "%s closed the connection without a reply", server_name(t));
+			return err__fail(err, n < 0 ? errno : 0, "%s closed the connection without a reply", server_name(t));
 		have += (size_t)n;
 		buf[have] = 0;
 		end = strstr(buf, "\r\n\r\n");
 	}
 	if (sscanf(buf, "HTTP/%*s %u", &out->status) != 1)
-		return st_fail(err, 0, "unreadable reply from %s", server_name(t));
+		return err__fail(err, 0, "unreadable reply from %s", server_name(t));
 	size_t head = (size_t)(end + 4 - buf);
 	if (out->keep_head) {
 		free(out->head);
@@ -129,9 +129,9 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				return st_fail(err, n < 0 ? errno : 0, "the file ended early");
-			if (st_write_all(fd, buf, (size_t)n, err) < 0)
-				return st_err_prefix(err, "upload");
+				return err__fail(err, n < 0 ? errno : 0, "the file ended early");
+			if (util__write_all(fd, buf, (size_t)n, err) < 0)
+				return err__prefix(err, "upload");
 			done += (size_t)n;
 			if (show_progress && (done % (8u << 20) < (uint64_t)n || done == size))
 				progress("uploaded", done, size);
@@ -160,7 +160,7 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0)
-				return st_fail_errno(err, "reading the reply");
+				return err__fail_errno(err, "reading the reply");
 			if (r == 0)
 				break;
 			p = buf;
@@ -168,7 +168,7 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 		}
 		if (to_sink) {
 			if (fwrite(p, 1, n, sink) != n)
-				return st_fail_errno(err, "writing the download");
+				return err__fail_errno(err, "writing the download");
 			got += n;
 			if (show_progress && got % (8u << 20) < n)
 				progress("downloaded", got, size);
@@ -179,7 +179,7 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 				cap *= 2;
 			char *b = realloc(out->body, cap);
 			if (!b)
-				return st_fail(err, ENOMEM, "reply");
+				return err__fail(err, ENOMEM, "reply");
 			out->body = b;
 		}
 		memcpy(out->body + out->len, p, n);
@@ -198,7 +198,7 @@ int http_client__request(const struct http_client_target *t, const char *method,
 	if (fd < 0)
 		return -1;
 	if (send_head(fd, t, method, path, body ? ctype : NULL, body ? (int64_t)len : -1, err) < 0 ||
-	    (body && st_write_all(fd, body, len, err) < 0))
+	    (body && util__write_all(fd, body, len, err) < 0))
 		return -1;
 	char rest[8192];
 	size_t rest_len;
@@ -207,21 +207,21 @@ int http_client__request(const struct http_client_target *t, const char *method,
 	size_t cap = rest_len + 4096;
 	out->body = malloc(cap);
 	if (!out->body)
-		return st_fail(err, ENOMEM, "reply");
+		return err__fail(err, ENOMEM, "reply");
 	memcpy(out->body, rest, rest_len);
 	out->len = rest_len;
 	for (;;) {
 		if (out->len + 4096 + 1 > cap) {
 			char *b = realloc(out->body, cap *= 2);
 			if (!b)
-				return st_fail(err, ENOMEM, "reply");
+				return err__fail(err, ENOMEM, "reply");
 			out->body = b;
 		}
 		ssize_t n = read(fd, out->body + out->len, cap - out->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return st_fail_errno(err, "reading the reply");
+			return err__fail_errno(err, "reading the reply");
 		if (n == 0)
 			break;
 		out->len += (size_t)n;
@@ -241,7 +241,7 @@ static int stream_refused(int fd, unsigned status, size_t len, struct st_err *er
 		n += (size_t)r;
 	json_t *j = json_loadb(body, n, 0, NULL);
 	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-	st_fail(err, 0, "%s", msg ? msg : "the request was refused");
+	err__fail(err, 0, "%s", msg ? msg : "the request was refused");
 	json_decref(j);
 	return -(int)status;
 }
@@ -262,7 +262,7 @@ int http_client__open_stream(const struct http_client_target *t, const char *pat
 		char c;
 		ssize_t r = read(fd, &c, 1);
 		if (r <= 0)
-			return st_fail(err, 0, "%s closed the connection", server_name(t));
+			return err__fail(err, 0, "%s closed the connection", server_name(t));
 		if (c != '\n') {
 			if (n < sizeof(line) - 1)
 				line[n++] = c;
@@ -270,7 +270,7 @@ int http_client__open_stream(const struct http_client_target *t, const char *pat
 		}
 		line[n && line[n - 1] == '\r' ? n - 1 : n] = 0;
 		if (!status && sscanf(line, "HTTP/%*s %u", &status) != 1)
-			return st_fail(err, 0, "unreadable reply from %s", server_name(t));
+			return err__fail(err, 0, "unreadable reply from %s", server_name(t));
 		if (!strncasecmp(line, "Content-Length:", 15))
 			body_len = strtoull(line + 15, NULL, 10);
 		if (!line[0])
@@ -279,7 +279,7 @@ int http_client__open_stream(const struct http_client_target *t, const char *pat
 	}
 	if (status != (upgrade ? 101u : 200u))
 		return stream_refused(fd, status, body_len, err);
-	return st_steal_fd(&fd);
+	return cleanup__steal_fd(&fd);
 }
 
 int http_client__json(const struct http_client_target *t, const char *method, const char *path, const json_t *body,
@@ -295,13 +295,13 @@ int http_client__json(const struct http_client_target *t, const char *method, co
 	http_client__resp_free(&r);
 	if (r.status >= 300) {
 		const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-		st_fail(err, 0, "%s", msg ? msg : "request failed");
+		err__fail(err, 0, "%s", msg ? msg : "request failed");
 		err->errnum = 0;
 		json_decref(j);
 		return -(int)r.status;
 	}
 	if (!j)
-		return st_fail(err, 0, "unreadable reply from %s", server_name(t));
+		return err__fail(err, 0, "unreadable reply from %s", server_name(t));
 	*out = j;
 	return 0;
 }

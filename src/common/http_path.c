@@ -59,7 +59,7 @@ int http_path__decode(const char *src, size_t len, bool segment, bool plus_is_sp
 {
 	char *d = malloc(len + 1);
 	if (!d)
-		return st_fail(err, ENOMEM, "decoding the URL");
+		return err__fail(err, ENOMEM, "decoding the URL");
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = src[i];
@@ -68,13 +68,13 @@ int http_path__decode(const char *src, size_t len, bool segment, bool plus_is_sp
 			int lo = hi >= 0 ? hex(src[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(d);
-				return einval(err, st_fail(err, 0, "malformed %%-escape in the URL"));
+				return einval(err, err__fail(err, 0, "malformed %%-escape in the URL"));
 			}
 			c = (char)(hi << 4 | lo);
 			i += 2;
 			if (c == 0 || (segment && c == '/')) {
 				free(d);
-				return einval(err, st_fail(err, 0, "a name in the URL may not contain an encoded %s",
+				return einval(err, err__fail(err, 0, "a name in the URL may not contain an encoded %s",
 							   c ? "'/'" : "NUL"));
 			}
 		} else if (c == '+' && plus_is_space) {

@@ -400,7 +400,7 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (!s)
-		return st_fail(err, ENOMEM, "HTTP server");
+		return err__fail(err, ENOMEM, "HTTP server");
 	s->opts = *opts;
 	if (!s->opts.body_max)
 		s->opts.body_max = BODY_MAX_DEFAULT;
@@ -417,7 +417,7 @@ static int serve_fd(struct http_server *s, int fd, int tag, const char *where, s
 {
 	if (s->nr_listeners == (int)(sizeof(s->listeners) / sizeof(s->listeners[0]))) {
 		close(fd);
-		return st_fail(err, 0, "too many listeners");
+		return err__fail(err, 0, "too many listeners");
 	}
 	struct http_listener *ln = &s->listeners[s->nr_listeners];
 	*ln = (struct http_listener){.srv = s, .tag = tag};
@@ -428,7 +428,7 @@ static int serve_fd(struct http_server *s, int fd, int tag, const char *where, s
 				      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 	if (!ln->daemon) {
 		close(fd);
-		return st_fail(err, 0, "cannot start the HTTP server on %s", where);
+		return err__fail(err, 0, "cannot start the HTTP server on %s", where);
 	}
 	s->nr_listeners++;
 	return 0;
@@ -436,13 +436,13 @@ static int serve_fd(struct http_server *s, int fd, int tag, const char *where, s
 
 int http_server__listen_unix(struct http_server *s, const char *path, int tag, struct st_err *err)
 {
-	int fd = st_unix_listen(path, err);
+	int fd = sock__unix_listen(path, err);
 	return fd < 0 ? -1 : serve_fd(s, fd, tag, path, err);
 }
 
 int http_server__listen_tcp(struct http_server *s, const char *addr, int tag, struct st_err *err)
 {
-	int fd = st_tcp_listen(addr, err);
+	int fd = sock__tcp_listen(addr, err);
 	return fd < 0 ? -1 : serve_fd(s, fd, tag, addr, err);
 }
 

@@ -5,7 +5,7 @@
 int json_util__check_keys(const json_t *obj, const char *where, const char *const *allowed, struct st_err *err)
 {
 	if (!json_is_object(obj))
-		return st_fail(err, 0, "%s must be a JSON object", where);
+		return err__fail(err, 0, "%s must be a JSON object", where);
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)obj, key, v) {
@@ -13,7 +13,7 @@ int json_util__check_keys(const json_t *obj, const char *where, const char *cons
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = !strcmp(key, allowed[i]);
 		if (!ok)
-			return st_fail(err, 0, "%s: unknown field \"%s\"", where, key);
+			return err__fail(err, 0, "%s: unknown field \"%s\"", where, key);
 	}
 	return 0;
 }
@@ -25,12 +25,12 @@ static int lookup(const json_t *obj, const char *where, const char *key, bool re
 	*out = json_object_get(obj, key);
 	if (!*out) {
 		if (required)
-			return st_fail(err, 0, "%s: \"%s\" is required", where, key);
+			return err__fail(err, 0, "%s: \"%s\" is required", where, key);
 		return 0;
 	}
 	if (!is_type(*out)) {
 		*out = NULL;
-		return st_fail(err, 0, "%s: \"%s\" must be %s", where, key, type_name);
+		return err__fail(err, 0, "%s: \"%s\" must be %s", where, key, type_name);
 	}
 	return 1;
 }
@@ -69,7 +69,7 @@ int json_util__string(const json_t *obj, const char *where, const char *key, boo
 	if (r <= 0)
 		return r;
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return st_fail(err, 0, "%s: \"%s\" contains a NUL byte", where, key);
+		return err__fail(err, 0, "%s: \"%s\" contains a NUL byte", where, key);
 	*out = json_string_value(v);
 	return 1;
 }
@@ -84,7 +84,7 @@ int json_util__int(const json_t *obj, const char *where, const char *key, json_i
 		return r;
 	json_int_t n = json_integer_value(v);
 	if (n < min || n > max)
-		return st_fail(err, 0, "%s: \"%s\" must be between %lld and %lld", where, key, (long long)min,
+		return err__fail(err, 0, "%s: \"%s\" must be between %lld and %lld", where, key, (long long)min,
 			       (long long)max);
 	*out = n;
 	return 1;

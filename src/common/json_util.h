@@ -19,7 +19,7 @@ static inline void json_util__decrefp(json_t **j)
 }
 
 /* A json_t * that is json_decref'd when it goes out of scope (NULL is fine);
- * hand it out with st_steal_ptr() from common/cleanup.h. */
+ * hand it out with cleanup__steal_ptr() from common/cleanup.h. */
 #define cleanup_json __attribute__((cleanup(json_util__decrefp)))
 
 /* obj must be an object whose keys are all in the NULL-terminated allowed list. */

@@ -8,7 +8,7 @@
 
 static int level = -1;
 
-void st_log_set_level(enum st_log_level lvl)
+void log__set_level(enum st_log_level lvl)
 {
 	level = (int)lvl;
 }
@@ -28,7 +28,7 @@ static int current_level(void)
 	return level;
 }
 
-void st_log(enum st_log_level lvl, const char *fmt, ...)
+void log__write(enum st_log_level lvl, const char *fmt, ...)
 {
 	static const char *const tags[] = {"error", "warning", "info", "debug"};
 	if ((int)lvl > current_level())
@@ -39,5 +39,5 @@ void st_log(enum st_log_level lvl, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One write per line so concurrent threads do not interleave. */
-	fprintf(stderr, "%s: %s: %s\n", st_progname(), tags[lvl], line);
+	fprintf(stderr, "%s: %s: %s\n", err__progname(), tags[lvl], line);
 }

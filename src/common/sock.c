@@ -9,35 +9,35 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int st_unix_listen(const char *path, struct st_err *err)
+int sock__unix_listen(const char *path, struct st_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "socket path %s is too long", path);
+		return err__fail(err, 0, "socket path %s is too long", path);
 	strcpy(sa.sun_path, path);
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return st_fail_errno(err, "socket");
+		return err__fail_errno(err, "socket");
 	unlink(path); /* a stale socket from an earlier run */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "cannot bind %s", path);
+		return err__fail_errno(err, "cannot bind %s", path);
 	if (listen(fd, 8) < 0)
-		return st_fail_errno(err, "listen on %s", path);
-	return st_steal_fd(&fd);
+		return err__fail_errno(err, "listen on %s", path);
+	return cleanup__steal_fd(&fd);
 }
 
-int st_unix_connect(const char *path, struct st_err *err)
+int sock__unix_connect(const char *path, struct st_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return st_fail(err, 0, "socket path %s is too long", path);
+		return err__fail(err, 0, "socket path %s is too long", path);
 	strcpy(sa.sun_path, path);
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return st_fail_errno(err, "socket");
+		return err__fail_errno(err, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return st_fail_errno(err, "cannot connect to %s", path);
-	return st_steal_fd(&fd);
+		return err__fail_errno(err, "cannot connect to %s", path);
+	return cleanup__steal_fd(&fd);
 }
 
 /* HOST:PORT (the last colon splits; [v6-address]:PORT works too) resolved
@@ -47,7 +47,7 @@ static int tcp_resolve(const char *hostport, bool passive, struct addrinfo **ai,
 	char host[256];
 	const char *colon = strrchr(hostport, ':');
 	if (!colon || colon == hostport || !colon[1] || (size_t)(colon - hostport) >= sizeof(host))
-		return st_fail(err, 0, "'%s' is not HOST:PORT", hostport);
+		return err__fail(err, 0, "'%s' is not HOST:PORT", hostport);
 	size_t hlen = (size_t)(colon - hostport);
 	const char *h = hostport;
 	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']')
@@ -56,18 +56,18 @@ static int tcp_resolve(const char *hostport, bool passive, struct addrinfo **ai,
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
 	int rc = getaddrinfo(host, colon + 1, &hints, ai);
 	if (rc)
-		return st_fail(err, 0, "%s: %s", hostport, gai_strerror(rc));
+		return err__fail(err, 0, "%s: %s", hostport, gai_strerror(rc));
 	return 0;
 }
 
-int st_tcp_connect(const char *hostport, struct st_err *err)
+int sock__tcp_connect(const char *hostport, struct st_err *err)
 {
 	struct addrinfo *ai;
 	if (tcp_resolve(hostport, false, &ai, err) < 0)
 		return -1;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		st_fail_errno(err, "cannot connect to %s", hostport);
+		err__fail_errno(err, "cannot connect to %s", hostport);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -76,7 +76,7 @@ int st_tcp_connect(const char *hostport, struct st_err *err)
 	return fd;
 }
 
-int st_tcp_listen(const char *hostport, struct st_err *err)
+int sock__tcp_listen(const char *hostport, struct st_err *err)
 {
 	struct addrinfo *ai;
 	if (tcp_resolve(hostport, true, &ai, err) < 0)
@@ -85,7 +85,7 @@ int st_tcp_listen(const char *hostport, struct st_err *err)
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		st_fail_errno(err, "cannot listen on %s", hostport);
+		err__fail_errno(err, "cannot listen on %s", hostport);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;

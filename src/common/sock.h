@@ -5,13 +5,13 @@
 
 /* A non-blocking, close-on-exec listening unix stream socket at path (a stale
  * socket file there is replaced). Returns the fd or -1. */
-int st_unix_listen(const char *path, struct st_err *err);
+int sock__unix_listen(const char *path, struct st_err *err);
 /* A close-on-exec stream socket connected to the unix socket at path. */
-int st_unix_connect(const char *path, struct st_err *err);
+int sock__unix_connect(const char *path, struct st_err *err);
 
 /* TCP on "HOST:PORT" ("[::1]:PORT" for IPv6 literals): a connected socket,
  * or a listening one (SO_REUSEADDR). Close-on-exec, blocking. */
-int st_tcp_connect(const char *hostport, struct st_err *err);
-int st_tcp_listen(const char *hostport, struct st_err *err);
+int sock__tcp_connect(const char *hostport, struct st_err *err);
+int sock__tcp_listen(const char *hostport, struct st_err *err);
 
 #endif

@@ -9,11 +9,11 @@ int token_file__read(const char *path, size_t min_len, char **out, struct st_err
 {
 	cleanup_free char *token = NULL;
 	size_t len;
-	if (st_read_file(path, TOKEN_FILE_MAX, &token, &len, err) < 0)
+	if (util__read_file(path, TOKEN_FILE_MAX, &token, &len, err) < 0)
 		return -1;
 	token[strcspn(token, "\r\n")] = 0;
 	if (strlen(token) < min_len)
-		return st_fail(err, 0, "the token in %s is shorter than %zu characters", path, min_len);
-	*out = st_steal_ptr(token);
+		return err__fail(err, 0, "the token in %s is shorter than %zu characters", path, min_len);
+	*out = cleanup__steal_ptr(token);
 	return 0;
 }

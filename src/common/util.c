@@ -11,45 +11,45 @@
 #include <time.h>
 #include <unistd.h>
 
-int st_parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err)
+int util__parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err)
 {
 	if (!s || !*s || !isdigit((unsigned char)*s))
-		return st_fail(err, 0, "'%s' is not a number", s ? s : "");
+		return err__fail(err, 0, "'%s' is not a number", s ? s : "");
 	errno = 0;
 	char *end;
 	unsigned long long v = strtoull(s, &end, 0);
 	if (errno || *end)
-		return st_fail(err, 0, "'%s' is not a number", s);
+		return err__fail(err, 0, "'%s' is not a number", s);
 	if (v > max)
-		return st_fail(err, 0, "%s is out of range (max %llu)", s, (unsigned long long)max);
+		return err__fail(err, 0, "%s is out of range (max %llu)", s, (unsigned long long)max);
 	*out = v;
 	return 0;
 }
 
-int st_parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err)
+int util__parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err)
 {
 	if (!s || !isdigit((unsigned char)*s))
-		return st_fail(err, 0, "'%s' is not a size", s ? s : "");
+		return err__fail(err, 0, "'%s' is not a size", s ? s : "");
 	errno = 0;
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno)
-		return st_fail(err, 0, "'%s' is not a size", s);
+		return err__fail(err, 0, "'%s' is not a size", s);
 	uint64_t unit = default_unit;
 	if (*end) {
 		const char *suffixes = "bkmgtp";
 		const char *p = strchr(suffixes, tolower((unsigned char)*end));
 		if (!p || (end[1] && strcasecmp(end + 1, "ib") && strcasecmp(end + 1, "b")))
-			return st_fail(err, 0, "'%s' has an unknown size suffix", s);
+			return err__fail(err, 0, "'%s' has an unknown size suffix", s);
 		unit = 1ull << (10 * (p - suffixes));
 	}
 	if (unit && v > UINT64_MAX / unit)
-		return st_fail(err, 0, "'%s' is too large", s);
+		return err__fail(err, 0, "'%s' is too large", s);
 	*out = v * unit;
 	return 0;
 }
 
-int st_write_all(int fd, const void *buf, size_t len, struct st_err *err)
+int util__write_all(int fd, const void *buf, size_t len, struct st_err *err)
 {
 	const char *p = buf;
 	while (len) {
@@ -57,7 +57,7 @@ int st_write_all(int fd, const void *buf, size_t len, struct st_err *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return st_fail_errno(err, "write");
+			return err__fail_errno(err, "write");
 		}
 		p += n;
 		len -= (size_t)n;
@@ -65,7 +65,7 @@ int st_write_all(int fd, const void *buf, size_t len, struct st_err *err)
 	return 0;
 }
 
-int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err)
+int util__pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err)
 {
 	char *p = buf;
 	while (len) {
@@ -73,10 +73,10 @@ int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return st_fail_errno(err, "read at offset %lld", (long long)off);
+			return err__fail_errno(err, "read at offset %lld", (long long)off);
 		}
 		if (n == 0)
-			return st_fail(err, 0, "unexpected end of file at offset %lld", (long long)off);
+			return err__fail(err, 0, "unexpected end of file at offset %lld", (long long)off);
 		p += n;
 		len -= (size_t)n;
 		off += n;
@@ -84,7 +84,7 @@ int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err)
 	return 0;
 }
 
-int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err)
+int util__pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err)
 {
 	const char *p = buf;
 	while (len) {
@@ -92,7 +92,7 @@ int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return st_fail_errno(err, "write at offset %lld", (long long)off);
+			return err__fail_errno(err, "write at offset %lld", (long long)off);
 		}
 		p += n;
 		len -= (size_t)n;
@@ -101,49 +101,49 @@ int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err 
 	return 0;
 }
 
-int st_open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err)
+int util__open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err)
 {
 	const char *sep = *what ? " " : "";
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "%s%s%s", what, sep, path);
+		return err__fail_errno(err, "%s%s%s", what, sep, path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return st_fail_errno(err, "%s%s%s", what, sep, path);
+		return err__fail_errno(err, "%s%s%s", what, sep, path);
 	if (!S_ISREG(st.st_mode))
-		return st_fail(err, 0, "%s%s%s is not a regular file", what, sep, path);
+		return err__fail(err, 0, "%s%s%s is not a regular file", what, sep, path);
 	*size = (uint64_t)st.st_size;
-	return st_steal_fd(&fd);
+	return cleanup__steal_fd(&fd);
 }
 
-int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
+int util__read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
 {
 	uint64_t size;
-	cleanup_close int fd = st_open_regular("", path, &size, err);
+	cleanup_close int fd = util__open_regular("", path, &size, err);
 	if (fd < 0)
 		return -1;
 	if (size > max_len)
-		return st_fail(err, 0, "%s is too large (%llu bytes, limit %zu)", path,
+		return err__fail(err, 0, "%s is too large (%llu bytes, limit %zu)", path,
 			       (unsigned long long)size, max_len);
 	cleanup_free char *buf = malloc((size_t)size + 1);
 	if (!buf)
-		return st_fail(err, ENOMEM, "reading %s", path);
-	if (st_pread_all(fd, buf, (size_t)size, 0, err) < 0)
-		return st_err_prefix(err, "%s", path);
+		return err__fail(err, ENOMEM, "reading %s", path);
+	if (util__pread_all(fd, buf, (size_t)size, 0, err) < 0)
+		return err__prefix(err, "%s", path);
 	buf[size] = 0;
 	*len = (size_t)size;
-	*out = st_steal_ptr(buf);
+	*out = cleanup__steal_ptr(buf);
 	return 0;
 }
 
-uint64_t st_now_ns(void)
+uint64_t util__now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t st_proc_starttime(pid_t pid)
+uint64_t util__proc_starttime(pid_t pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);

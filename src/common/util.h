@@ -15,30 +15,30 @@
 #define ST_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* Strict unsigned parse: the whole string must be a number in [0, max]. */
-int st_parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err);
+int util__parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err);
 
 /* Size with optional suffix k/K, m/M, g/G, t/T (powers of 1024); a bare number
  * is multiplied by default_unit (1 for bytes, 1<<20 for "MiB by default"). */
-int st_parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err);
+int util__parse_size(const char *s, uint64_t default_unit, uint64_t *out, struct st_err *err);
 
 /* Full-length I/O that retries on EINTR and short transfers. */
-int st_write_all(int fd, const void *buf, size_t len, struct st_err *err);
-int st_pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err);
-int st_pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err);
+int util__write_all(int fd, const void *buf, size_t len, struct st_err *err);
+int util__pread_all(int fd, void *buf, size_t len, off_t off, struct st_err *err);
+int util__pwrite_all(int fd, const void *buf, size_t len, off_t off, struct st_err *err);
 
 /* Opens a regular file read-only (close-on-exec); what names it in errors.
  * Returns the fd and its size, or -1 with "what PATH: reason". */
-int st_open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err);
+int util__open_regular(const char *what, const char *path, uint64_t *size, struct st_err *err);
 
 /* Read a whole regular file into a malloc'd buffer (NUL-terminated for
  * convenience; *len excludes the NUL). Refuses files above max_len. */
-int st_read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);
+int util__read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);
 
 /* A process's start time (clock ticks since boot, /proc/PID/stat field 22); 0 when
  * it does not exist or is a zombie. With the pid it names one process for good. */
-uint64_t st_proc_starttime(pid_t pid);
+uint64_t util__proc_starttime(pid_t pid);
 
 /* Monotonic clock in nanoseconds. */
-uint64_t st_now_ns(void);
+uint64_t util__now_ns(void);
 
 #endif

@@ -60,7 +60,7 @@ int caps__drop_bounding(const uint64_t *caps, struct st_err *err)
 		if (caps[CAPSET_BOUNDING] & (1ull << c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			return st_fail_errno(err, "drop %s from the bounding set",
+			return err__fail_errno(err, "drop %s from the bounding set",
 					     caps__name(c) ? caps__name(c) : "capability");
 	}
 	return 0;
@@ -71,12 +71,12 @@ int caps__check_grantable(const uint64_t *caps, struct st_err *err)
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 	if (syscall(SYS_capget, &hdr, data) < 0)
-		return st_fail_errno(err, "capget");
+		return err__fail_errno(err, "capget");
 	uint64_t have = data[0].permitted | (uint64_t)data[1].permitted << 32;
 	uint64_t want = caps[CAPSET_EFFECTIVE] | caps[CAPSET_PERMITTED] | caps[CAPSET_INHERITABLE];
 	for (int c = 0; c < 64; c++)
 		if ((want & ~have) & (1ull << c))
-			return st_fail(err, EPERM,
+			return err__fail(err, EPERM,
 				       "process.capabilities: %s cannot be granted: the runtime does not hold it "
 				       "(not in its bounding set)", caps__name(c) ? caps__name(c) : "capability");
 	return 0;
@@ -92,15 +92,15 @@ int caps__apply(const uint64_t *caps, struct st_err *err)
 		data[i].inheritable = (uint32_t)(caps[CAPSET_INHERITABLE] >> (32 * i));
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return st_fail_errno(err, "capset");
+		return err__fail_errno(err, "capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return st_fail_errno(err, "clear ambient capabilities");
+		return err__fail_errno(err, "clear ambient capabilities");
 	/* The kernel only raises an ambient capability that is also permitted and
 	 * inheritable; bundles (runc's default among them) often list it without
 	 * the inheritable one, and runc skips those: so do we. */
 	for (int c = 0; c < 64; c++)
 		if ((caps[CAPSET_AMBIENT] & (1ull << c)) &&
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM)
-			return st_fail_errno(err, "raise ambient %s", caps__name(c) ? caps__name(c) : "?");
+			return err__fail_errno(err, "raise ambient %s", caps__name(c) ? caps__name(c) : "?");
 	return 0;
 }

@@ -24,12 +24,12 @@ int cgroup__write(const char *dir, const char *file, const char *val, struct st_
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "open %s", path);
+		return err__fail_errno(err, "open %s", path);
 	ssize_t n = write(fd, val, strlen(val));
 	int saved = errno;
 	close(fd);
 	if (n < 0)
-		return st_fail(err, saved, "write '%s' to %s", val, path);
+		return err__fail(err, saved, "write '%s' to %s", val, path);
 	return 0;
 }
 
@@ -131,7 +131,7 @@ static int mkdir_tracked(const char *mnt, const char *dir, char **top, bool cpus
 					cgroup__write(path, "cpuset.mems", buf, NULL);
 			}
 		} else if (errno != EEXIST) {
-			return st_fail_errno(err, "mkdir %s", path);
+			return err__fail_errno(err, "mkdir %s", path);
 		}
 		*p = c;
 		if (!c)
@@ -167,7 +167,7 @@ int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struc
 	else
 		snprintf(rel, sizeof(rel), "/%s", id);
 	if (strstr(rel, ".."))
-		return st_fail(err, 0, "cgroupsPath '%s' must not contain '..'", rel);
+		return err__fail(err, 0, "cgroupsPath '%s' must not contain '..'", rel);
 
 	struct statfs sfs;
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -179,7 +179,7 @@ int cgroup__create(const char *cgroups_path, const char *id, bool systemd, struc
 	} else {
 		cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
 		if (!f)
-			return st_fail_errno(err, "open /proc/self/mountinfo");
+			return err__fail_errno(err, "open /proc/self/mountinfo");
 		while (fgets(line, sizeof(line), f)) {
 			/* id parent maj:min root mountpoint opts - fstype source superopts */
 			char *sep = strstr(line, " - ");
@@ -294,7 +294,7 @@ int cgroup__pids(const struct ctr_cgroup *cg, pid_t **out, size_t *n, struct st_
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	cleanup_fclose FILE *f = fopen(path, "re");
 	if (!f)
-		return st_fail_errno(err, "open %s", path);
+		return err__fail_errno(err, "open %s", path);
 	size_t cap = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (*n == cap) {
@@ -339,9 +339,9 @@ void cgroup__destroy(struct ctr_cgroup *cg)
 				nanosleep(&(struct timespec){0, 1000000}, NULL);
 			}
 			if (r < 0 && errno != ENOENT && errno != EBUSY)
-				st_warn("remove cgroup %s: %s", path, strerror(errno));
+				log__warn("remove cgroup %s: %s", path, strerror(errno));
 			else if (r < 0 && errno == EBUSY && leaf)
-				st_warn("cgroup %s is still busy: left in place", path);
+				log__warn("cgroup %s is still busy: left in place", path);
 			if (!strcmp(path, cg->h[i].top))
 				break;
 			char *slash = strrchr(path, '/');
@@ -372,7 +372,7 @@ int cgroup__freeze(const struct ctr_cgroup *cg, bool frozen, struct st_err *err)
 		return cgroup__write(cg->h[0].dir, "cgroup.freeze", frozen ? "1" : "0", err);
 	const char *dir = cgroup__dir(cg, "freezer");
 	if (!dir)
-		return st_fail(err, 0, "the freezer cgroup controller is not mounted");
+		return err__fail(err, 0, "the freezer cgroup controller is not mounted");
 	const char *want = frozen ? "FROZEN" : "THAWED";
 	for (int i = 0; i < 1000; i++) {
 		char buf[64];
@@ -382,7 +382,7 @@ int cgroup__freeze(const struct ctr_cgroup *cg, bool frozen, struct st_err *err)
 			return 0;
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
-	return st_fail(err, 0, "the container did not reach %s", want);
+	return err__fail(err, 0, "the container did not reach %s", want);
 }
 
 json_t *cgroup__to_json(const struct ctr_cgroup *cg)
@@ -400,14 +400,14 @@ int cgroup__from_json(json_t *j, struct ctr_cgroup *cg, struct st_err *err)
 	size_t i;
 	memset(cg, 0, sizeof(*cg));
 	if (!json_is_array(arr))
-		return st_fail(err, 0, "state file: cgroup entry is malformed");
+		return err__fail(err, 0, "state file: cgroup entry is malformed");
 	cg->v2 = json_is_true(json_object_get(j, "v2"));
 	json_array_foreach(arr, i, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));
 		const char *dir = json_string_value(json_object_get(e, "dir"));
 		const char *top = json_string_value(json_object_get(e, "top"));
 		if (!name || !dir)
-			return st_fail(err, 0, "state file: cgroup entry is malformed");
+			return err__fail(err, 0, "state file: cgroup entry is malformed");
 		add_hier(cg, name, dir, 0);
 		if (top && !(cg->h[cg->n - 1].top = strdup(top)))
 			abort();

@@ -109,14 +109,14 @@ int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *
 		syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
 		free(p.insn);
 		log[strcspn(log, "\n")] = 0;
-		return st_fail(err, EINVAL, "load the device cgroup program (verifier: %s)", log);
+		return err__fail(err, EINVAL, "load the device cgroup program (verifier: %s)", log);
 	}
 	free(p.insn);
 	if (prog < 0)
-		return st_fail_errno(err, "load the device cgroup program");
+		return err__fail_errno(err, "load the device cgroup program");
 	cleanup_close int dir = open(cg->h[0].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return st_fail_errno(err, "open %s", cg->h[0].dir);
+		return err__fail_errno(err, "open %s", cg->h[0].dir);
 	union bpf_attr attach;
 	memset(&attach, 0, sizeof(attach));
 	attach.target_fd = (uint32_t)dir;
@@ -124,6 +124,6 @@ int cgroup__v2_devices(const struct ctr_cgroup *cg, const struct ctr_resources *
 	attach.attach_type = BPF_CGROUP_DEVICE;
 	attach.attach_flags = BPF_F_ALLOW_MULTI;
 	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof(attach)) < 0)
-		return st_fail_errno(err, "attach the device cgroup program to %s", cg->h[0].dir);
+		return err__fail_errno(err, "attach the device cgroup program to %s", cg->h[0].dir);
 	return 0;
 }

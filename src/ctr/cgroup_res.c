@@ -26,7 +26,7 @@ static int wr(const char *dir, const char *file, struct st_err *err, const char 
 static int need(const char *dir, const char *controller, struct st_err *err)
 {
 	if (!dir)
-		return st_fail(err, 0, "the %s cgroup controller is not available on this host", controller);
+		return err__fail(err, 0, "the %s cgroup controller is not available on this host", controller);
 	return 0;
 }
 
@@ -35,7 +35,7 @@ static int need(const char *dir, const char *controller, struct st_err *err)
 static int need_for(const char *dir, const char *controller, const char *what, struct st_err *err)
 {
 	if (!dir)
-		return st_fail(err, 0, "%s needs the %s cgroup controller, which this host does not have", what,
+		return err__fail(err, 0, "%s needs the %s cgroup controller, which this host does not have", what,
 			       controller);
 	return 0;
 }
@@ -82,7 +82,7 @@ static int unified_with(const struct ctr_cgroup *cg, const char *controller, con
 	for (const char *p = dir + strlen(root); p && *p; p = strchr(p + 1, '/')) {
 		snprintf(cur, sizeof(cur), "%.*s", (int)(p - dir), dir);
 		if (cgroup__write(cur, "cgroup.subtree_control", plus, err) < 0)
-			return st_err_prefix(err, "enable the %s controller", controller);
+			return err__prefix(err, "enable the %s controller", controller);
 	}
 	*out = dir;
 	return 0;
@@ -98,7 +98,7 @@ static int check_page_size(const char *size, struct st_err *err)
 	unsigned long long kb = unit == 'G' ? n << 20 : unit == 'M' ? n << 10 : n;
 	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB", kb);
 	if (access(path, F_OK) < 0)
-		return st_fail(err, 0, "linux.resources.hugepageLimits: this host has no %s huge pages", size);
+		return err__fail(err, 0, "linux.resources.hugepageLimits: this host has no %s huge pages", size);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static int apply_kernel_tcp(const struct ctr_cgroup *cg, const struct ctr_resour
 		return 0;
 	const char *dir = cg->v2 ? NULL : cgroup__dir(cg, "memory");
 	if (!dir || !has_file(dir, file))
-		return st_fail(err, 0, "linux.resources.memory.kernelTCP: this kernel has no %s (cgroup v1 only)",
+		return err__fail(err, 0, "linux.resources.memory.kernelTCP: this kernel has no %s (cgroup v1 only)",
 			       file);
 	return wr(dir, file, err, "%" PRId64, r->mem_kernel_tcp);
 }
@@ -246,7 +246,7 @@ static int apply_v1(const struct ctr_cgroup *cg, const struct ctr_resources *r, 
 			return -1;
 	}
 	if (r->unified && r->unified[0])
-		return st_fail(err, 0, "linux.resources.unified needs cgroup v2 (this host has v1 controllers)");
+		return err__fail(err, 0, "linux.resources.unified needs cgroup v2 (this host has v1 controllers)");
 	return 0;
 }
 

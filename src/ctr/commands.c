@@ -31,7 +31,7 @@ static int want_json(int argc, char **argv, bool *quiet, struct st_err *err)
 		else if (c == 'q' && quiet)
 			*quiet = true;
 		else
-			return st_fail(err, 0, "%s: bad option (--format table|json)", argv[0]);
+			return err__fail(err, 0, "%s: bad option (--format table|json)", argv[0]);
 	}
 	return json;
 }
@@ -90,7 +90,7 @@ static int load_cg(const struct ctr_cmd_global *g, const char *id, bool need_run
 		return -1;
 	int r = 0;
 	if (need_running && !strcmp(status, "stopped"))
-		r = st_fail(err, 0, "container '%s' is not running", id);
+		r = err__fail(err, 0, "container '%s' is not running", id);
 	else
 		r = cgroup__from_json(json_object_get(state, "cgroup"), cg, err);
 	json_decref(state);
@@ -163,8 +163,8 @@ int ctr_cmd__update(const struct ctr_cmd_global *g, int argc, char **argv, struc
 		if (c == '?')
 			goto out;
 		bool neg = !strcmp(optarg, "-1");
-		if (!neg && st_parse_size(optarg, 1, &v, err) < 0) {
-			st_err_prefix(err, "update --%s", opts[0].name);
+		if (!neg && util__parse_size(optarg, 1, &v, err) < 0) {
+			err__prefix(err, "update --%s", opts[0].name);
 			goto out;
 		}
 		int64_t sv = neg ? -1 : (int64_t)v;
@@ -185,7 +185,7 @@ int ctr_cmd__update(const struct ctr_cmd_global *g, int argc, char **argv, struc
 		json_error_t jerr;
 		cfg->json = !strcmp(file, "-") ? json_loadf(stdin, 0, &jerr) : json_load_file(file, 0, &jerr);
 		if (!json_is_object(cfg->json)) {
-			st_fail(err, 0, "%s: not a JSON object: %s", file, jerr.text);
+			err__fail(err, 0, "%s: not a JSON object: %s", file, jerr.text);
 			goto out;
 		}
 		if (config__parse_resources(cfg, cfg->json, err) < 0)
@@ -244,22 +244,22 @@ int ctr_cmd__spec(int argc, char **argv, struct st_err *err)
 		else if (c == 'R')
 			rootless = true;
 		else
-			return st_fail(err, 0, "spec: unknown option");
+			return err__fail(err, 0, "spec: unknown option");
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return st_fail_errno(err, "create %s", path);
+		return err__fail_errno(err, "create %s", path);
 	int r;
 	if (rootless) {
 		json_t *spec = rootless_spec(json_loads(ctr_cmd__default_spec, 0, NULL));
 		char *text = json_dumps(spec, JSON_INDENT(2));
-		r = st_write_all(fd, text, strlen(text), err);
+		r = util__write_all(fd, text, strlen(text), err);
 		free(text);
 		json_decref(spec);
 	} else {
-		r = st_write_all(fd, ctr_cmd__default_spec, strlen(ctr_cmd__default_spec), err);
+		r = util__write_all(fd, ctr_cmd__default_spec, strlen(ctr_cmd__default_spec), err);
 	}
 	close(fd);
 	return r;

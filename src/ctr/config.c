@@ -131,13 +131,13 @@ static int parse_mount(struct ctr_config *cfg, json_t *m, size_t idx, struct ctr
 	char where[32];
 	snprintf(where, sizeof(where), "mounts[%zu]", idx);
 	if (!json_is_object(m))
-		return st_fail(err, 0, "%s must be an object", where);
+		return err__fail(err, 0, "%s must be an object", where);
 	if (config_json__str(m, "destination", where, &out->dest, err) < 0 ||
 	    config_json__str(m, "type", where, &out->type, err) < 0 ||
 	    config_json__str(m, "source", where, &out->source, err) < 0)
 		return -1;
 	if (!out->dest || out->dest[0] != '/')
-		return st_fail(err, 0, "%s.destination must be an absolute path", where);
+		return err__fail(err, 0, "%s.destination must be an absolute path", where);
 	const char **opts = NULL;
 	if (config_json__strv(cfg, m, "options", where, &opts, err) < 0)
 		return -1;
@@ -177,7 +177,7 @@ static int parse_mount(struct ctr_config *cfg, json_t *m, size_t idx, struct ctr
 	if (out->bind && (out->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)))
 		out->readonly_remount = true;
 	if (!out->type && !out->bind)
-		return st_fail(err, 0, "%s (%s) has no type and is not a bind mount", where, out->dest);
+		return err__fail(err, 0, "%s (%s) has no type and is not a bind mount", where, out->dest);
 	return 0;
 }
 
@@ -207,11 +207,11 @@ static int parse_caps(json_t *caps, struct ctr_process *p, struct st_err *err)
 		if (!arr || json_is_null(arr))
 			continue;
 		if (!json_is_array(arr))
-			return st_fail(err, 0, "process.capabilities.%s must be an array", sets[s]);
+			return err__fail(err, 0, "process.capabilities.%s must be an array", sets[s]);
 		json_array_foreach(arr, i, c) {
 			int n = json_is_string(c) ? caps__from_name(json_string_value(c)) : -1;
 			if (n < 0)
-				return st_fail(err, 0, "process.capabilities.%s: unknown capability %s",
+				return err__fail(err, 0, "process.capabilities.%s: unknown capability %s",
 					       sets[s], json_is_string(c) ? json_string_value(c) : "(not a string)");
 			p->caps[s] |= 1ull << n;
 		}
@@ -233,11 +233,11 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 	    config_json__obj(proc, "capabilities", w, &caps, err) < 0 || config_json__arr(proc, "rlimits", w, &rl, err) < 0)
 		return -1;
 	if (!p->args || !p->args[0])
-		return st_fail(err, 0, "process.args must not be empty");
+		return err__fail(err, 0, "process.args must not be empty");
 	if (!p->cwd)
 		p->cwd = "/";
 	if (p->cwd[0] != '/')
-		return st_fail(err, 0, "process.cwd must be an absolute path");
+		return err__fail(err, 0, "process.cwd must be an absolute path");
 	json_t *size;
 	int64_t rows = 0, cols = 0;
 	if (config_json__obj(proc, "consoleSize", w, &size, err) < 0 ||
@@ -274,7 +274,7 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 			json_array_foreach(gids, i, g) {
 				if (!json_is_integer(g) || json_integer_value(g) < 0 ||
 				    json_integer_value(g) >= UINT32_MAX)
-					return st_fail(err, 0, "process.user.additionalGids[%zu] is not a valid gid", i);
+					return err__fail(err, 0, "process.user.additionalGids[%zu] is not a valid gid", i);
 				p->additional_gids[p->n_additional_gids++] = (gid_t)json_integer_value(g);
 			}
 		}
@@ -291,13 +291,13 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 			if (!json_is_object(e) || config_json__str(e, "type", "process.rlimits", &type, err) < 0 ||
 			    config_json__int(e, "soft", "process.rlimits", 0, INT64_MAX, &soft, err) < 0 ||
 			    config_json__int(e, "hard", "process.rlimits", 0, INT64_MAX, &hard, err) < 0)
-				return st_fail(err, 0, "process.rlimits[%zu] is malformed", i);
+				return err__fail(err, 0, "process.rlimits[%zu] is malformed", i);
 			int res = -1;
 			for (size_t j = 0; type && j < ST_ARRAY_SIZE(rlimit_table); j++)
 				if (!strcmp(type, rlimit_table[j].name))
 					res = rlimit_table[j].res;
 			if (res < 0)
-				return st_fail(err, 0, "process.rlimits[%zu]: unknown rlimit %s", i,
+				return err__fail(err, 0, "process.rlimits[%zu]: unknown rlimit %s", i,
 					       type ? type : "(missing type)");
 			p->rlimits[p->n_rlimits++] = (struct ctr_rlimit){res, (uint64_t)soft, (uint64_t)hard};
 		}
@@ -321,9 +321,9 @@ static int parse_idmaps(struct ctr_config *cfg, json_t *lin, const char *key, st
 		if (!json_is_object(e) || config_json__int(e, "containerID", key, 0, UINT32_MAX - 1, &c, err) < 0 ||
 		    config_json__int(e, "hostID", key, 0, UINT32_MAX - 1, &h, err) < 0 ||
 		    config_json__int(e, "size", key, 1, UINT32_MAX, &s, err) < 0 || c < 0 || h < 0 || s < 1)
-			return st_fail(err, 0, "linux.%s[%zu]: invalid id mapping", key, i);
+			return err__fail(err, 0, "linux.%s[%zu]: invalid id mapping", key, i);
 		if ((uint64_t)c + (uint64_t)s > UINT32_MAX || (uint64_t)h + (uint64_t)s > UINT32_MAX)
-			return st_fail(err, 0, "linux.%s[%zu]: id range overflows", key, i);
+			return err__fail(err, 0, "linux.%s[%zu]: id range overflows", key, i);
 		(*out)[(*n)++] = (struct ctr_idmap){(uint32_t)c, (uint32_t)h, (uint32_t)s};
 	}
 	return 0;
@@ -339,17 +339,17 @@ static int parse_namespaces(struct ctr_config *cfg, json_t *arr, struct st_err *
 		const char *type = NULL, *path = NULL;
 		if (!json_is_object(e) || config_json__str(e, "type", "linux.namespaces", &type, err) < 0 ||
 		    config_json__str(e, "path", "linux.namespaces", &path, err) < 0 || !type)
-			return st_fail(err, 0, "linux.namespaces[%zu] is malformed", i);
+			return err__fail(err, 0, "linux.namespaces[%zu] is malformed", i);
 		int flag = config__ns_flag(type);
 		if (!flag)
-			return st_fail(err, 0, "linux.namespaces[%zu]: unknown namespace type '%s'", i, type);
+			return err__fail(err, 0, "linux.namespaces[%zu]: unknown namespace type '%s'", i, type);
 		if (seen & flag)
-			return st_fail(err, 0, "linux.namespaces: duplicate namespace '%s'", type);
+			return err__fail(err, 0, "linux.namespaces: duplicate namespace '%s'", type);
 		seen |= flag;
 		if (path && !*path)
 			path = NULL;
 		if (path && path[0] != '/')
-			return st_fail(err, 0, "linux.namespaces[%zu].path must be absolute", i);
+			return err__fail(err, 0, "linux.namespaces[%zu].path must be absolute", i);
 		cfg->ns[cfg->n_ns++] = (struct ctr_ns){flag, path};
 		if (!path)
 			cfg->ns_flags |= flag;
@@ -370,9 +370,9 @@ static int parse_devices(struct ctr_config *cfg, json_t *arr, struct st_err *err
 		    config_json__str(e, "type", "linux.devices", &type, err) < 0 ||
 		    config_json__int(e, "major", "linux.devices", 0, INT32_MAX, &d.major, err) < 0 ||
 		    config_json__int(e, "minor", "linux.devices", 0, INT32_MAX, &d.minor, err) < 0)
-			return st_fail(err, 0, "linux.devices[%zu] is malformed", i);
+			return err__fail(err, 0, "linux.devices[%zu] is malformed", i);
 		if (!d.path || d.path[0] != '/' || !type || strlen(type) != 1 || !strchr("cbup", type[0]))
-			return st_fail(err, 0, "linux.devices[%zu] needs an absolute path and type c, b, u or p", i);
+			return err__fail(err, 0, "linux.devices[%zu] needs an absolute path and type c, b, u or p", i);
 		d.type = type[0];
 		/* podman sends the whole st_mode (0o20600): the permission bits
 		 * are what counts, as for runc and crun. */
@@ -404,9 +404,9 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 	    parse_idmaps(cfg, lin, "gidMappings", &cfg->gid_maps, &cfg->n_gid_maps, err) < 0)
 		return -1;
 	if ((cfg->n_uid_maps || cfg->n_gid_maps) && !(cfg->ns_flags & CLONE_NEWUSER))
-		return st_fail(err, 0, "linux.uidMappings/gidMappings need a new user namespace");
+		return err__fail(err, 0, "linux.uidMappings/gidMappings need a new user namespace");
 	if ((cfg->ns_flags & CLONE_NEWUSER) && (!cfg->n_uid_maps || !cfg->n_gid_maps))
-		return st_fail(err, 0, "a new user namespace needs linux.uidMappings and linux.gidMappings");
+		return err__fail(err, 0, "a new user namespace needs linux.uidMappings and linux.gidMappings");
 	if (config_json__arr(lin, "devices", "linux", &arr, err) < 0 || (arr && parse_devices(cfg, arr, err) < 0))
 		return -1;
 	if (config_json__obj(lin, "resources", "linux", &res, err) < 0 ||
@@ -425,10 +425,10 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 	    config_json__obj(lin, "seccomp", "linux", &cfg->seccomp, err) < 0)
 		return -1;
 	if (prop && *prop && !(cfg->rootfs_propagation = propagation_flag(prop)))
-		return st_fail(err, 0, "linux.rootfsPropagation: unknown value '%s'", prop);
+		return err__fail(err, 0, "linux.rootfsPropagation: unknown value '%s'", prop);
 	for (size_t i = 0; cfg->sysctl && cfg->sysctl[i]; i += 2)
 		if (strstr(cfg->sysctl[i], "..") || strchr(cfg->sysctl[i], '/'))
-			return st_fail(err, 0, "linux.sysctl: invalid key '%s'", cfg->sysctl[i]);
+			return err__fail(err, 0, "linux.sysctl: invalid key '%s'", cfg->sysctl[i]);
 	return 0;
 }
 
@@ -451,7 +451,7 @@ int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *er
 			    config_json__strv(cfg, h, "args", names[k], &hk.argv, err) < 0 ||
 			    config_json__strv(cfg, h, "env", names[k], &hk.env, err) < 0 ||
 			    config_json__int(h, "timeout", names[k], 1, 3600, &t, err) < 0 || !hk.path || hk.path[0] != '/')
-				return st_fail(err, 0, "hooks.%s[%zu] is malformed (needs an absolute path)", names[k], i);
+				return err__fail(err, 0, "hooks.%s[%zu] is malformed (needs an absolute path)", names[k], i);
 			if (!hk.argv || !hk.argv[0]) {
 				hk.argv = config__alloc(cfg, 2 * sizeof(char *));
 				hk.argv[0] = hk.path;
@@ -469,11 +469,11 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 	const char *ver = NULL;
 	size_t i;
 	if (!json_is_object(j))
-		return st_fail(err, 0, "the top level must be a JSON object");
+		return err__fail(err, 0, "the top level must be a JSON object");
 	if (config_json__str(j, "ociVersion", "config", &ver, err) < 0)
 		return -1;
 	if (!ver)
-		return st_fail(err, 0, "ociVersion is missing");
+		return err__fail(err, 0, "ociVersion is missing");
 	if (config_json__obj(j, "root", "config", &root, err) < 0 || config_json__obj(j, "process", "config", &proc, err) < 0 ||
 	    config_json__obj(j, "linux", "config", &lin, err) < 0 || config_json__obj(j, "hooks", "config", &hooks, err) < 0 ||
 	    config_json__arr(j, "mounts", "config", &mounts, err) < 0 ||
@@ -482,11 +482,11 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 	    config_json__obj(j, "annotations", "config", &cfg->annotations, err) < 0)
 		return -1;
 	if (!root || config_json__str(root, "path", "root", &cfg->root_path, err) <= 0)
-		return st_fail(err, 0, "root.path is missing");
+		return err__fail(err, 0, "root.path is missing");
 	if (config_json__bool(root, "readonly", "root", &cfg->root_readonly, err) < 0)
 		return -1;
 	if (!proc)
-		return st_fail(err, 0, "process is missing");
+		return err__fail(err, 0, "process is missing");
 	if (parse_process(cfg, proc, err) < 0)
 		return -1;
 	if (mounts) {
@@ -503,7 +503,7 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 		return -1;
 	/* In a uts namespace joined by path the hostname is set there (runc, crun). */
 	if (cfg->hostname && *cfg->hostname && !config__has_ns(cfg, CLONE_NEWUTS))
-		return st_fail(err, 0, "hostname needs a uts namespace (new or joined by path)");
+		return err__fail(err, 0, "hostname needs a uts namespace (new or joined by path)");
 	return 0;
 }
 
@@ -514,7 +514,7 @@ int config__parse(const char *text, size_t len, struct ctr_config **out, struct 
 	cfg->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!cfg->json) {
 		config__free(cfg);
-		return st_fail(err, 0, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+		return err__fail(err, 0, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
 			       jerr.text);
 	}
 	if (parse_root(cfg, err) < 0) {
@@ -529,9 +529,9 @@ int config__load(const char *path, struct ctr_config **out, struct st_err *err)
 {
 	cleanup_free char *text = NULL;
 	size_t len;
-	if (st_read_file(path, 16 << 20, &text, &len, err) < 0)
-		return st_err_prefix(err, "%s", path);
+	if (util__read_file(path, 16 << 20, &text, &len, err) < 0)
+		return err__prefix(err, "%s", path);
 	if (config__parse(text, len, out, err) < 0)
-		return st_err_prefix(err, "%s", path);
+		return err__prefix(err, "%s", path);
 	return 0;
 }

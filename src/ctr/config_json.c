@@ -7,7 +7,7 @@ int config_json__str(json_t *obj, const char *key, const char *where, const char
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return st_fail(err, 0, "%s.%s must be a string", where, key);
+		return err__fail(err, 0, "%s.%s must be a string", where, key);
 	*out = json_string_value(v);
 	return 1;
 }
@@ -19,10 +19,10 @@ int config_json__int(json_t *obj, const char *key, const char *where, int64_t mi
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v))
-		return st_fail(err, 0, "%s.%s must be an integer", where, key);
+		return err__fail(err, 0, "%s.%s must be an integer", where, key);
 	json_int_t n = json_integer_value(v);
 	if (n < min || n > max)
-		return st_fail(err, 0, "%s.%s is out of range: %lld", where, key, (long long)n);
+		return err__fail(err, 0, "%s.%s is out of range: %lld", where, key, (long long)n);
 	*out = n;
 	return 1;
 }
@@ -33,7 +33,7 @@ int config_json__bool(json_t *obj, const char *key, const char *where, bool *out
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
-		return st_fail(err, 0, "%s.%s must be a boolean", where, key);
+		return err__fail(err, 0, "%s.%s must be a boolean", where, key);
 	*out = json_is_true(v);
 	return 1;
 }
@@ -45,7 +45,7 @@ int config_json__obj(json_t *obj, const char *key, const char *where, json_t **o
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return st_fail(err, 0, "%s.%s must be an object", where, key);
+		return err__fail(err, 0, "%s.%s must be an object", where, key);
 	*out = v;
 	return 1;
 }
@@ -57,7 +57,7 @@ int config_json__arr(json_t *obj, const char *key, const char *where, json_t **o
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return st_fail(err, 0, "%s.%s must be an array", where, key);
+		return err__fail(err, 0, "%s.%s must be an array", where, key);
 	*out = v;
 	return 1;
 }
@@ -75,7 +75,7 @@ int config_json__strv(struct ctr_config *cfg, json_t *obj, const char *key, cons
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(arr, i);
 		if (!json_is_string(s))
-			return st_fail(err, 0, "%s.%s[%zu] must be a string", where, key, i);
+			return err__fail(err, 0, "%s.%s[%zu] must be a string", where, key, i);
 		v[i] = json_string_value(s);
 	}
 	*out = v;
@@ -96,7 +96,7 @@ int config_json__str_map(struct ctr_config *cfg, json_t *obj, const char *key, c
 	json_t *val;
 	json_object_foreach(map, k, val) {
 		if (!json_is_string(val))
-			return st_fail(err, 0, "%s.%s[\"%s\"] must be a string", where, key, k);
+			return err__fail(err, 0, "%s.%s[\"%s\"] must be a string", where, key, k);
 		v[i++] = k;
 		v[i++] = json_string_value(val);
 	}

@@ -19,7 +19,7 @@ static int parse_blkio_list(struct ctr_config *cfg, json_t *bio, const char *key
 		if (!json_is_object(e) || config_json__int(e, "major", key, 0, INT32_MAX, &maj, err) < 0 ||
 		    config_json__int(e, "minor", key, 0, INT32_MAX, &min, err) < 0 ||
 		    config_json__int(e, vkey, key, 0, INT64_MAX, &v, err) < 0 || maj < 0 || min < 0 || v < 0)
-			return st_fail(err, 0, "blockIO.%s[%zu] is malformed", key, i);
+			return err__fail(err, 0, "blockIO.%s[%zu] is malformed", key, i);
 		res->blkio[which][res->n_blkio[which]++] = (struct ctr_blkio_dev){maj, min, (uint64_t)v};
 	}
 	return 0;
@@ -39,15 +39,15 @@ static int parse_dev_rules(struct ctr_config *cfg, json_t *arr, struct st_err *e
 		    config_json__str(e, "access", "devices", &access, err) < 0 ||
 		    config_json__int(e, "major", "devices", -1, INT32_MAX, &d.major, err) < 0 ||
 		    config_json__int(e, "minor", "devices", -1, INT32_MAX, &d.minor, err) < 0)
-			return st_fail(err, 0, "linux.resources.devices[%zu] is malformed", i);
+			return err__fail(err, 0, "linux.resources.devices[%zu] is malformed", i);
 		if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
-			return st_fail(err, 0, "linux.resources.devices[%zu]: type must be a, c or b", i);
+			return err__fail(err, 0, "linux.resources.devices[%zu]: type must be a, c or b", i);
 		if (type)
 			d.type = type[0];
 		if (!access)
 			access = "rwm";
 		if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
-			return st_fail(err, 0, "linux.resources.devices[%zu]: access must use r, w, m", i);
+			return err__fail(err, 0, "linux.resources.devices[%zu]: access must use r, w, m", i);
 		strcpy(d.access, access);
 		res->devices[res->n_devices++] = d;
 	}
@@ -77,7 +77,7 @@ static int parse_network(struct ctr_config *cfg, json_t *net, struct st_err *err
 		if (!json_is_object(e) || config_json__str(e, "name", w, &p.name, err) < 0 ||
 		    config_json__int(e, "priority", w, 0, UINT32_MAX, &v, err) < 0 || !p.name || !*p.name ||
 		    strpbrk(p.name, " \n/") || v < 0)
-			return st_fail(err, 0, "%s.priorities[%zu] needs an interface name and a priority", w, i);
+			return err__fail(err, 0, "%s.priorities[%zu] needs an interface name and a priority", w, i);
 		p.priority = (uint32_t)v;
 		res->net_prio[res->n_net_prio++] = p;
 	}
@@ -96,11 +96,11 @@ static int parse_hugepages(struct ctr_config *cfg, json_t *arr, struct st_err *e
 		const char *w = "linux.resources.hugepageLimits";
 		if (!json_is_object(e) || config_json__str(e, "pageSize", w, &h.page_size, err) < 0 ||
 		    config_json__int(e, "limit", w, 0, INT64_MAX, &v, err) < 0 || !h.page_size || v < 0)
-			return st_fail(err, 0, "%s[%zu] needs a pageSize and a limit", w, i);
+			return err__fail(err, 0, "%s[%zu] needs a pageSize and a limit", w, i);
 		size_t digits = strspn(h.page_size, "0123456789");
 		if (!digits || h.page_size[0] == '0' || strlen(h.page_size) != digits + 2 ||
 		    !strchr("KMG", h.page_size[digits]) || h.page_size[digits + 1] != 'B')
-			return st_fail(err, 0, "%s[%zu].pageSize '%s' is not like 2MB or 1GB", w, i, h.page_size);
+			return err__fail(err, 0, "%s[%zu].pageSize '%s' is not like 2MB or 1GB", w, i, h.page_size);
 		h.limit = (uint64_t)v;
 		res->hugepages[res->n_hugepages++] = h;
 	}
@@ -178,6 +178,6 @@ int config__parse_resources(struct ctr_config *cfg, json_t *r, struct st_err *er
 		return -1;
 	for (size_t i = 0; res->unified && res->unified[i]; i += 2)
 		if (strchr(res->unified[i], '/') || res->unified[i][0] == '.')
-			return st_fail(err, 0, "linux.resources.unified: invalid key '%s'", res->unified[i]);
+			return err__fail(err, 0, "linux.resources.unified: invalid key '%s'", res->unified[i]);
 	return 0;
 }

@@ -76,9 +76,9 @@ static int join_namespaces(const struct ctr_config *cfg, bool user_pass, struct 
 			continue;
 		cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return st_fail_errno(err, "open namespace %s", ns->path);
+			return err__fail_errno(err, "open namespace %s", ns->path);
 		if (setns(fd, ns->type) < 0)
-			return st_fail_errno(err, "join namespace %s", ns->path);
+			return err__fail_errno(err, "join namespace %s", ns->path);
 	}
 	return 0;
 }
@@ -90,7 +90,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	/* Its own session, as with runc and crun: out of the caller's process
 	 * group (conmon's), so a signal to that group does not reach it. */
 	if (setsid() < 0)
-		return st_fail_errno(err, "setsid");
+		return err__fail_errno(err, "setsid");
 	if (c->self_join && cgroup__enter_self_v1(c->cg, err) < 0)
 		return -1;
 	if (send_msg(c->sync_fd, SYNC_JOINED, 0, NULL) < 0)
@@ -102,14 +102,14 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 		return -1;
 	bool userns = config__has_ns(cfg, CLONE_NEWUSER);
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-		return st_fail_errno(err, "become root in the user namespace");
+		return err__fail_errno(err, "become root in the user namespace");
 	if ((cfg->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return st_fail_errno(err, "new cgroup namespace");
+		return err__fail_errno(err, "new cgroup namespace");
 	if (cfg->hostname && *cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
-		return st_fail_errno(err, "sethostname");
+		return err__fail_errno(err, "sethostname");
 	if (cfg->domainname && *cfg->domainname &&
 	    setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
-		return st_fail_errno(err, "setdomainname");
+		return err__fail_errno(err, "setdomainname");
 	umask(0);
 	struct rootfs_ctx rctx = {cfg, c->rootfs, c->bundle, c->cg, userns, c->o->no_pivot};
 	bool mntns = cfg->ns_flags & CLONE_NEWNS;
@@ -119,7 +119,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 	if (run_hooks_now(c, HOOK_CREATE_CONTAINER, "creating", err) < 0)
 		return -1;
 	if (mntns ? rootfs__pivot(&rctx, err) < 0 : (chroot(c->rootfs) < 0 || chdir("/") < 0))
-		return mntns ? -1 : st_fail_errno(err, "chroot %s", c->rootfs);
+		return mntns ? -1 : err__fail_errno(err, "chroot %s", c->rootfs);
 	if (cfg->process.terminal) {
 		int master;
 		if (terminal__setup(&master, cfg->ns_flags & CLONE_NEWNS, cfg->process.console_rows,
@@ -146,7 +146,7 @@ static int init_setup(struct init_ctx *c, struct st_err *err)
 		 * open (O_CLOEXEC) so start sees end of file once we exec. */
 		int fd = openat(c->state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0", 1) != 1)
-			return st_fail_errno(err, "wait for start");
+			return err__fail_errno(err, "wait for start");
 		close(c->state_dirfd);
 	}
 	if (run_hooks_now(c, HOOK_START_CONTAINER, "created", err) < 0)
@@ -159,7 +159,7 @@ static __attribute__((noreturn)) void init_main(struct init_ctx *c)
 	struct st_err err = {0};
 	init_setup(c, &err);
 	if (c->sync_fd < 0 || send_msg(c->sync_fd, SYNC_ERROR, err.errnum, err.msg) < 0)
-		st_err_print(&err); /* after create returned, stderr is all there is */
+		err__print(&err); /* after create returned, stderr is all there is */
 	_exit(127);
 }
 
@@ -176,7 +176,7 @@ static __attribute__((noreturn)) void intermediate_main(struct init_ctx *c)
 	if (join_namespaces(cfg, true, &err) < 0 || join_namespaces(cfg, false, &err) < 0)
 		goto fail;
 	if (unshare(cfg->ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWUSER)) < 0) {
-		st_fail_errno(&err, "create the namespaces in the joined user namespace");
+		err__fail_errno(&err, "create the namespaces in the joined user namespace");
 		goto fail;
 	}
 	c->early = true;
@@ -189,7 +189,7 @@ static __attribute__((noreturn)) void intermediate_main(struct init_ctx *c)
 	if (pid == 0)
 		init_main(c);
 	if (pid < 0) {
-		st_fail_errno(&err, "fork the container process");
+		err__fail_errno(&err, "fork the container process");
 		goto fail;
 	}
 	send_msg(c->sync_fd, SYNC_PID, pid, NULL);
@@ -259,7 +259,7 @@ static int run_newidmap(pid_t pid, const char *file, const struct ctr_idmap *map
 	argv[k] = NULL;
 	pid_t child = fork();
 	if (child < 0)
-		return st_fail_errno(err, "fork %s", tool);
+		return err__fail_errno(err, "fork %s", tool);
 	if (child == 0) {
 		execvp(tool, argv);
 		_exit(127);
@@ -267,9 +267,9 @@ static int run_newidmap(pid_t pid, const char *file, const struct ctr_idmap *map
 	int st;
 	while (waitpid(child, &st, 0) < 0)
 		if (errno != EINTR)
-			return st_fail_errno(err, "wait for %s", tool);
+			return err__fail_errno(err, "wait for %s", tool);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		return st_fail(err, 0, "%s failed (is uidmap installed, and /etc/sub%cid set up?)", tool,
+		return err__fail(err, 0, "%s failed (is uidmap installed, and /etc/sub%cid set up?)", tool,
 			       tool[3] == 'u' ? 'u' : 'g');
 	return 0;
 }
@@ -291,12 +291,12 @@ static int write_idmap(pid_t pid, const char *file, const struct ctr_idmap *map,
 		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
 		cleanup_close int sfd = open(path, O_WRONLY | O_CLOEXEC);
 		if (sfd < 0 || write(sfd, "deny", 4) != 4)
-			return st_fail_errno(err, "write %s", path);
+			return err__fail_errno(err, "write %s", path);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return st_fail_errno(err, "write %s", file);
+		return err__fail_errno(err, "write %s", file);
 	return 0;
 }
 
@@ -367,7 +367,7 @@ static int resolve_paths(const struct ctr_opts *o, bool foreground, char *bundle
 {
 	char path[PATH_MAX + 16];
 	if (!realpath(o->bundle ? o->bundle : ".", bundle))
-		return st_fail_errno(err, "bundle %s", o->bundle ? o->bundle : ".");
+		return err__fail_errno(err, "bundle %s", o->bundle ? o->bundle : ".");
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
 	if (config__load(path, cfg, err) < 0)
 		return -1;
@@ -377,11 +377,11 @@ static int resolve_paths(const struct ctr_opts *o, bool foreground, char *bundle
 		snprintf(path, sizeof(path), "%s/%s", bundle, (*cfg)->root_path);
 	struct stat st;
 	if (!realpath(path, rootfs) || stat(rootfs, &st) < 0)
-		return st_fail_errno(err, "rootfs %s", path);
+		return err__fail_errno(err, "rootfs %s", path);
 	if (!S_ISDIR(st.st_mode))
-		return st_fail(err, 0, "rootfs %s is not a directory", path);
+		return err__fail(err, 0, "rootfs %s is not a directory", path);
 	if ((*cfg)->process.terminal && !o->console_socket && !foreground)
-		return st_fail(err, 0, "process.terminal is true: --console-socket is required");
+		return err__fail(err, 0, "process.terminal is true: --console-socket is required");
 	return 0;
 }
 
@@ -396,13 +396,13 @@ static pid_t spawn_init(struct init_ctx *c, bool *into_cgroup, struct st_err *er
 			own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 			target = open(cfg->ns[i].path, O_RDONLY | O_CLOEXEC);
 			if (target < 0 || own_pidns < 0 || setns(target, CLONE_NEWPID) < 0)
-				return st_fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
+				return err__fail_errno(err, "join pid namespace %s", cfg->ns[i].path);
 		}
 	cleanup_close int cgfd = cgroup__unified_fd(c->cg);
 	bool via = joins_user_ns(cfg);
 	/* the intermediate's child must come back to us for run to wait on it */
 	if (via && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-		return st_fail_errno(err, "become a subreaper");
+		return err__fail_errno(err, "become a subreaper");
 	pid_t pid = container__clone(via ? 0 : cfg->ns_flags & ~CLONE_NEWCGROUP, cgfd, into_cgroup);
 	if (pid == 0) {
 		if (via)
@@ -413,7 +413,7 @@ static pid_t spawn_init(struct init_ctx *c, bool *into_cgroup, struct st_err *er
 	if (own_pidns >= 0)
 		setns(own_pidns, CLONE_NEWPID);
 	if (pid < 0)
-		return st_fail(err, e, "clone the container process");
+		return err__fail(err, e, "clone the container process");
 	return pid;
 }
 
@@ -456,8 +456,8 @@ static int set_oom_score_adj(pid_t pid, int adj, struct st_err *err)
 	snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", pid);
 	snprintf(v, sizeof(v), "%d", adj);
 	cleanup_close int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || st_write_all(fd, v, strlen(v), err) < 0)
-		return st_fail_errno(err, "set oom_score_adj");
+	if (fd < 0 || util__write_all(fd, v, strlen(v), err) < 0)
+		return err__fail_errno(err, "set oom_score_adj");
 	return 0;
 }
 
@@ -468,9 +468,9 @@ static int await_init_pid(struct launch *l, bool *joined, struct st_err *err)
 	for (bool have_pid = false; !have_pid;) {
 		struct sync_msg m = {0};
 		if (recv(l->sv[0], &m, sizeof(m), 0) != sizeof(m))
-			return st_fail(err, 0, "the container process exited during setup");
+			return err__fail(err, 0, "the container process exited during setup");
 		if (m.type == SYNC_ERROR)
-			return st_fail(err, 0, "%s", m.msg);
+			return err__fail(err, 0, "%s", m.msg);
 		if (m.type == SYNC_JOINED)
 			*joined = true;
 		if (m.type == SYNC_PID) {
@@ -492,13 +492,13 @@ static int await_init(struct launch *l, struct st_err *err)
 	if (l->cfg->process.terminal && l->console < 0) {
 		l->master = terminal__recv_fd(l->sv[0], &m, sizeof(m), err);
 		if (l->master < 0)
-			return m.type == SYNC_ERROR ? st_fail(err, 0, "%s", m.msg) : -1;
+			return m.type == SYNC_ERROR ? err__fail(err, 0, "%s", m.msg) : -1;
 	}
 	ssize_t n = recv(l->sv[0], &m, sizeof(m), 0);
 	if (n == sizeof(m) && m.type == SYNC_ERROR)
-		return st_fail(err, 0, "%s", m.msg);
+		return err__fail(err, 0, "%s", m.msg);
 	if (l->state_dirfd >= 0 && (n != sizeof(m) || m.type != SYNC_READY))
-		return st_fail(err, 0, "the container process exited during setup");
+		return err__fail(err, 0, "the container process exited during setup");
 	return 0;
 }
 
@@ -526,7 +526,7 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		if (geteuid() == 0 || cfg->has_resources_limits ||
 		    (err->errnum != EACCES && err->errnum != EPERM && err->errnum != EROFS))
 			return -1;
-		st_debug("rootless: no cgroup (%s)", err->msg);
+		log__debug("rootless: no cgroup (%s)", err->msg);
 	}
 	if (cgroup__apply(&l.cg, &cfg->res, err) < 0 ||
 	    cgroup__allow_devices(&l.cg, cfg->devices, cfg->n_devices, err) < 0 ||
@@ -537,15 +537,15 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		char f[PATH_MAX + 16];
 		snprintf(f, sizeof(f), "%s/exec.fifo", dir);
 		if (mkfifo(f, 0622) < 0 || chmod(f, 0622) < 0)
-			return st_fail_errno(err, "mkfifo %s", f);
+			return err__fail_errno(err, "mkfifo %s", f);
 		if ((l.state_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			return st_fail_errno(err, "open %s", dir);
+			return err__fail_errno(err, "open %s", dir);
 	}
 	if (cfg->process.terminal && o->console_socket &&
 	    (l.console = terminal__connect(o->console_socket, err)) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sv) < 0)
-		return st_fail_errno(err, "socketpair");
+		return err__fail_errno(err, "socketpair");
 	struct init_ctx c = {.o = o, .cfg = cfg, .cg = &l.cg, .bundle = bundle, .rootfs = rootfs,
 			     .seccomp = l.seccomp, .sync_fd = l.sv[1], .console_fd = l.console,
 			     .state_dirfd = l.state_dirfd, .fifo = fifo};
@@ -570,8 +570,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 		return -1;
 	struct sync_msg jm = {0};
 	if (!joined && (recv(l.sv[0], &jm, sizeof(jm), 0) != sizeof(jm) || jm.type != SYNC_JOINED))
-		return jm.type == SYNC_ERROR ? st_fail(err, 0, "%s", jm.msg)
-					     : st_fail(err, 0, "the container process exited during setup");
+		return jm.type == SYNC_ERROR ? err__fail(err, 0, "%s", jm.msg)
+					     : err__fail(err, 0, "the container process exited during setup");
 	if (cfg->process.has_oom_score_adj && set_oom_score_adj(l.pid, cfg->process.oom_score_adj, err) < 0)
 		return -1;
 	l.state = make_state(o, cfg, &l.cg, bundle, rootfs, l.pid);
@@ -580,7 +580,7 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	    run_hooks_now(&c, HOOK_CREATE_RUNTIME, "creating", err) < 0)
 		return -1;
 	if (send_msg(l.sv[0], SYNC_GO, l.pid, NULL) < 0)
-		return st_fail_errno(err, "start the container process");
+		return err__fail_errno(err, "start the container process");
 	if (await_init(&l, err) < 0)
 		return -1;
 	container__write_pid_file(o->pid_file, l.pid);
@@ -595,6 +595,6 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	*exit_code = wait_child(l.pid);
 	l.pid = -1; /* reaped: the release below removes cgroups and state */
 	if (container__state_hooks(l.state, HOOK_POSTSTOP, "stopped", err) < 0)
-		st_err_print(err);
+		err__print(err);
 	return 0;
 }

@@ -60,12 +60,12 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 	if (eo->process_file) {
 		cleanup_free char *text = NULL;
 		size_t len;
-		if (st_read_file(eo->process_file, 1 << 20, &text, &len, err) < 0)
+		if (util__read_file(eo->process_file, 1 << 20, &text, &len, err) < 0)
 			return -1;
 		json_error_t jerr;
 		json_t *proc = json_loadb(text, len, 0, &jerr);
 		if (!proc)
-			return st_fail(err, 0, "%s: malformed JSON: %s", eo->process_file, jerr.text);
+			return err__fail(err, 0, "%s: malformed JSON: %s", eo->process_file, jerr.text);
 		json_t *wrap = json_pack("{s:s, s:{s:s}, s:o}", "ociVersion", "1.0.2", "root", "path", "/",
 					 "process", proc);
 		char *s = json_dumps(wrap, JSON_COMPACT);
@@ -73,12 +73,12 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 		int r = config__parse(s, strlen(s), pcfg, err);
 		free(s);
 		if (r < 0)
-			return st_err_prefix(err, "%s", eo->process_file);
+			return err__prefix(err, "%s", eo->process_file);
 		*out = (*pcfg)->process;
 		return 0;
 	}
 	if (!eo->args || !eo->args[0])
-		return st_fail(err, 0, "exec: a command is required");
+		return err__fail(err, 0, "exec: a command is required");
 	out->args = (const char **)eo->args;
 	out->terminal = eo->tty;
 	if (eo->cwd)
@@ -97,9 +97,9 @@ static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, str
 		char *colon = strchr(u, ':');
 		if (colon)
 			*colon = 0;
-		if (st_parse_u64(u, UINT32_MAX - 1, &uid, err) < 0 ||
-		    (colon && st_parse_u64(colon + 1, UINT32_MAX - 1, &gid, err) < 0))
-			return st_err_prefix(err, "exec --user");
+		if (util__parse_u64(u, UINT32_MAX - 1, &uid, err) < 0 ||
+		    (colon && util__parse_u64(colon + 1, UINT32_MAX - 1, &gid, err) < 0))
+			return err__prefix(err, "exec --user");
 		out->uid = (uint32_t)uid;
 		out->gid = (uint32_t)gid;
 	}
@@ -133,7 +133,7 @@ static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, cons
 		_exit(1);
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ns_order); i++)
 		if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i]) < 0) {
-			st_fail_errno(&err, "join the container's %s namespace", config__ns_proc_name(ns_order[i]));
+			err__fail_errno(&err, "join the container's %s namespace", config__ns_proc_name(ns_order[i]));
 			goto fail;
 		}
 	if (p->terminal) {
@@ -147,7 +147,7 @@ static __attribute__((noreturn)) void exec_child(int sync, const int *nsfd, cons
 		process__exec(p, seccomp, preserve_fds, &err);
 fail:
 	if (send(sync, err.msg, strlen(err.msg) + 1, MSG_NOSIGNAL) < 0)
-		st_err_print(&err);
+		err__print(&err);
 	_exit(127);
 }
 
@@ -193,7 +193,7 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 	if (container__load(g->root, id, &x.state, &status, err) < 0)
 		return -1;
 	if (strcmp(status, "running"))
-		return st_fail(err, 0, "container '%s' is %s, not running: cannot exec", id, status);
+		return err__fail(err, 0, "container '%s' is %s, not running: cannot exec", id, status);
 	snprintf(path, sizeof(path), "%s/config.json", json_string_value(json_object_get(x.state, "bundle")));
 	if (config__load(path, &x.cfg, err) < 0 || build_process(x.cfg, eo, &p, &x.pcfg, err) < 0 ||
 	    cgroup__from_json(json_object_get(x.state, "cgroup"), &x.cg, err) < 0)
@@ -203,7 +203,7 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 	if (x.cfg->seccomp && seccomp_profile__build(x.cfg->seccomp, &x.seccomp, err) < 0)
 		return -1;
 	if (p.terminal && !eo->console_socket && eo->detach)
-		return st_fail(err, 0, "exec --tty --detach needs --console-socket");
+		return err__fail(err, 0, "exec --tty --detach needs --console-socket");
 	if (p.terminal && eo->console_socket && (x.console = terminal__connect(eo->console_socket, err)) < 0)
 		return -1;
 	pid_t pid = (pid_t)json_integer_value(json_object_get(x.state, "pid"));
@@ -212,9 +212,9 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 	x.pidns = open_ns(pid, CLONE_NEWPID);
 	x.own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (x.pidns >= 0 && setns(x.pidns, CLONE_NEWPID) < 0)
-		return st_fail_errno(err, "join the container's pid namespace");
+		return err__fail_errno(err, "join the container's pid namespace");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x.sv) < 0)
-		return st_fail_errno(err, "socketpair");
+		return err__fail_errno(err, "socketpair");
 	bool into = false, self_join = geteuid() == 0;
 	cleanup_close int cgfd = cgroup__unified_fd(&x.cg);
 	x.child = container__clone(0, cgfd, &into);
@@ -225,20 +225,20 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 	if (x.pidns >= 0 && x.own_pidns >= 0)
 		setns(x.own_pidns, CLONE_NEWPID);
 	if (x.child < 0)
-		return st_fail_errno(err, "fork");
+		return err__fail_errno(err, "fork");
 	close(x.sv[1]);
 	x.sv[1] = -1;
 	if (cgroup__enter_rest(&x.cg, x.child, !self_join, !into, err) < 0)
 		return -1;
 	if (write(x.sv[0], "g", 1) != 1)
-		return st_fail_errno(err, "start the exec process");
+		return err__fail_errno(err, "start the exec process");
 	if (p.terminal && x.console < 0 && (x.master = terminal__recv_fd(x.sv[0], NULL, 0, err)) < 0)
 		return -1;
 	char msg[ST_ERR_MSG_MAX];
 	ssize_t n = recv(x.sv[0], msg, sizeof(msg) - 1, 0);
 	if (n > 0) {
 		msg[n] = 0;
-		return st_fail(err, 0, "%s", msg);
+		return err__fail(err, 0, "%s", msg);
 	}
 	container__write_pid_file(eo->pid_file, x.child);
 	if (eo->detach) {
@@ -271,7 +271,7 @@ int ctr_cmd__exec(const struct ctr_cmd_global *g, int argc, char **argv, struct 
 		case 'w': eo.cwd = optarg; break;
 		case 'e':
 			if (eo.n_env >= ST_ARRAY_SIZE(eo.env))
-				return st_fail(err, 0, "exec: too many --env");
+				return err__fail(err, 0, "exec: too many --env");
 			eo.env[eo.n_env++] = optarg;
 			break;
 		case 't': eo.tty = true; break;
@@ -287,11 +287,11 @@ int ctr_cmd__exec(const struct ctr_cmd_global *g, int argc, char **argv, struct 
 		case 'C': {
 			int cap = caps__from_name(optarg);
 			if (cap < 0)
-				return st_fail(err, 0, "exec --cap: unknown capability %s", optarg);
+				return err__fail(err, 0, "exec --cap: unknown capability %s", optarg);
 			eo.add_caps |= 1ull << cap;
 			break;
 		}
-		default: return st_fail(err, 0, "exec: unknown option");
+		default: return err__fail(err, 0, "exec: unknown option");
 		}
 	}
 	if (ctr_cmd__need_id(argc, argv, err) < 0)

@@ -15,12 +15,12 @@ static int run_one(const struct ctr_hook *h, const char *state, struct st_err *e
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return st_fail_errno(err, "pipe");
+		return err__fail_errno(err, "pipe");
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return st_fail_errno(err, "fork hook");
+		return err__fail_errno(err, "fork hook");
 	}
 	if (pid == 0) {
 		dup2(pipefd[0], 0);
@@ -31,7 +31,7 @@ static int run_one(const struct ctr_hook *h, const char *state, struct st_err *e
 	close(pipefd[0]);
 	/* The hook may exit without reading: a closed pipe is not our failure. */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	st_write_all(pipefd[1], state, strlen(state), NULL);
+	util__write_all(pipefd[1], state, strlen(state), NULL);
 	signal(SIGPIPE, old);
 	close(pipefd[1]);
 	int status;
@@ -42,19 +42,19 @@ static int run_one(const struct ctr_hook *h, const char *state, struct st_err *e
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			close(pfd);
-			return st_fail(err, 0, "hook %s timed out after %d s", h->path, h->timeout);
+			return err__fail(err, 0, "hook %s timed out after %d s", h->path, h->timeout);
 		}
 		if (pfd >= 0)
 			close(pfd);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return st_fail_errno(err, "wait for hook %s", h->path);
+			return err__fail_errno(err, "wait for hook %s", h->path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return st_fail(err, 0, "hook %s exited with status %d", h->path, WEXITSTATUS(status));
-	return st_fail(err, 0, "hook %s killed by signal %d", h->path, WTERMSIG(status));
+		return err__fail(err, 0, "hook %s exited with status %d", h->path, WEXITSTATUS(status));
+	return err__fail(err, 0, "hook %s killed by signal %d", h->path, WTERMSIG(status));
 }
 
 int hooks__run(const struct ctr_hook *hooks, size_t n, const char *state_json, struct st_err *err)
@@ -70,6 +70,6 @@ void hooks__run_warn(const struct ctr_hook *hooks, size_t n, const char *state_j
 	for (size_t i = 0; i < n; i++) {
 		struct st_err err = {0};
 		if (run_one(&hooks[i], state_json, &err) < 0)
-			st_warn("%s (ignored: the lifecycle goes on)", err.msg);
+			log__warn("%s (ignored: the lifecycle goes on)", err.msg);
 	}
 }

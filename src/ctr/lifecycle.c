@@ -64,15 +64,15 @@ int container__signal_number(const char *s, struct st_err *err)
 	};
 	if (isdigit((unsigned char)s[0])) {
 		uint64_t v;
-		if (st_parse_u64(s, 64, &v, NULL) < 0 || v == 0)
-			return st_fail(err, 0, "invalid signal '%s'", s);
+		if (util__parse_u64(s, 64, &v, NULL) < 0 || v == 0)
+			return err__fail(err, 0, "invalid signal '%s'", s);
 		return (int)v;
 	}
 	const char *n = strncasecmp(s, "SIG", 3) ? s : s + 3;
 	for (size_t i = 0; i < ST_ARRAY_SIZE(sigs); i++)
 		if (!strcasecmp(n, sigs[i].name))
 			return sigs[i].sig;
-	return st_fail(err, 0, "unknown signal '%s'", s);
+	return err__fail(err, 0, "unknown signal '%s'", s);
 }
 
 static int load_cgroup(json_t *state, struct ctr_cgroup *cg, struct st_err *err)
@@ -108,7 +108,7 @@ int container__start(const char *root, const char *id, struct st_err *err)
 		return -1;
 	int r = -1;
 	if (strcmp(status, "created")) {
-		st_fail(err, 0, "container '%s' is %s, not created: cannot start it", id, status);
+		err__fail(err, 0, "container '%s' is %s, not created: cannot start it", id, status);
 		goto out;
 	}
 	state__path(root, id, "exec.fifo", fifo, sizeof(fifo));
@@ -116,14 +116,14 @@ int container__start(const char *root, const char *id, struct st_err *err)
 	 * liveness is checked while waiting for its byte. */
 	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		st_fail_errno(err, "open %s", fifo);
+		err__fail_errno(err, "open %s", fifo);
 		goto out;
 	}
 	bool got = wait_exec(fd, state);
 	close(fd);
 	unlink(fifo);
 	if (!got) {
-		st_fail(err, 0, "container '%s' exited before it could start", id);
+		err__fail(err, 0, "container '%s' exited before it could start", id);
 		goto out;
 	}
 	r = container__state_hooks(state, HOOK_POSTSTART, "running", err);
@@ -140,7 +140,7 @@ int container__kill(const char *root, const char *id, int sig, bool all, struct 
 		return -1;
 	int r = 0;
 	if (!strcmp(status, "stopped")) {
-		r = st_fail(err, 0, "container '%s' is not running", id);
+		r = err__fail(err, 0, "container '%s' is not running", id);
 	} else if (all) {
 		struct ctr_cgroup cg;
 		if (load_cgroup(state, &cg, err) < 0 || cgroup__signal_all(&cg, sig, err) < 0)
@@ -151,7 +151,7 @@ int container__kill(const char *root, const char *id, int sig, bool all, struct 
 		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		/* The pidfd pins the process: no signal to a recycled pid. */
 		if (pfd < 0 || !state__alive(state) || syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
-			r = st_fail_errno(err, "kill container '%s'", id);
+			r = err__fail_errno(err, "kill container '%s'", id);
 		if (pfd >= 0)
 			close(pfd);
 	}
@@ -167,9 +167,9 @@ int container__pause(const char *root, const char *id, bool pause, struct st_err
 		return -1;
 	int r = 0;
 	if (pause && strcmp(status, "running"))
-		r = st_fail(err, 0, "container '%s' is %s, not running: cannot pause it", id, status);
+		r = err__fail(err, 0, "container '%s' is %s, not running: cannot pause it", id, status);
 	else if (!pause && strcmp(status, "paused"))
-		r = st_fail(err, 0, "container '%s' is %s, not paused: cannot resume it", id, status);
+		r = err__fail(err, 0, "container '%s' is %s, not paused: cannot resume it", id, status);
 	if (r == 0) {
 		struct ctr_cgroup cg;
 		if (load_cgroup(state, &cg, err) < 0 || cgroup__freeze(&cg, pause, err) < 0)
@@ -206,16 +206,16 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 			 * (podman's cleanup deletes what may have been deleted). */
 			if (errno != ENOENT)
 				return -1;
-			st_debug("%s", err->msg);
+			log__debug("%s", err->msg);
 			return 0;
 		}
 		/* Unreadable state: nothing to stop, but --force clears the name. */
-		st_warn("%s; removing its state directory only", err->msg);
+		log__warn("%s; removing its state directory only", err->msg);
 		state__remove_dir(root, id);
 		return 0;
 	}
 	if (!force && strcmp(status, "stopped") && strcmp(status, "created")) {
-		st_fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
+		err__fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
 		json_decref(state);
 		return -1;
 	}
@@ -239,7 +239,7 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 		cgroup__destroy(&cg);
 	cgroup__free(&cg);
 	if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
-		st_err_print(err); /* a malformed hook list: reported, the delete still happens */
+		err__print(err); /* a malformed hook list: reported, the delete still happens */
 	state__remove_dir(root, id);
 	json_decref(state);
 	return 0;

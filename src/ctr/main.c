@@ -18,7 +18,7 @@ static struct ctr_cmd_global g = {.root = NULL, .log_format = "text"};
 /* Errors go to stderr and, with --log, to the log file (JSON for conmon). */
 static void report(const struct st_err *err)
 {
-	st_err_print(err);
+	err__print(err);
 	if (!g.log)
 		return;
 	FILE *f = fopen(g.log, "ae");
@@ -44,15 +44,15 @@ static void report(const struct st_err *err)
 int ctr_cmd__need_id(int argc, char **argv, struct st_err *err)
 {
 	if (optind >= argc)
-		return st_fail(err, 0, "%s: a container id is required", argv[0]);
+		return err__fail(err, 0, "%s: a container id is required", argv[0]);
 	return 0;
 }
 
 int ctr_cmd__preserve_fds(const char *arg, unsigned *out, struct st_err *err)
 {
 	uint64_t n;
-	if (st_parse_u64(arg, 65536, &n, err) < 0)
-		return st_err_prefix(err, "--preserve-fds");
+	if (util__parse_u64(arg, 65536, &n, err) < 0)
+		return err__prefix(err, "--preserve-fds");
 	*out = (unsigned)n;
 	return 0;
 }
@@ -79,7 +79,7 @@ static int cmd_create_run(int argc, char **argv, bool run, struct st_err *err)
 				return -1;
 			break;
 		case 'K': case 'k': case 'S': break;
-		default: return st_fail(err, 0, "%s: unknown option (see --help)", argv[0]);
+		default: return err__fail(err, 0, "%s: unknown option (see --help)", argv[0]);
 		}
 	}
 	if (ctr_cmd__need_id(argc, argv, err) < 0)
@@ -104,7 +104,7 @@ static int cmd_simple(int argc, char **argv, struct st_err *err)
 		else if (c == 'a')
 			all = true;
 		else
-			return st_fail(err, 0, "%s: unknown option", argv[0]);
+			return err__fail(err, 0, "%s: unknown option", argv[0]);
 	}
 	if (ctr_cmd__need_id(argc, argv, err) < 0)
 		return -1;
@@ -155,14 +155,14 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	struct st_err err = {0};
 	int c;
-	st_set_progname("strata-ctr");
+	err__set_progname("strata-ctr");
 	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': g.root = optarg; break;
 		case 'l': g.log = optarg; break;
 		case 'F': g.log_format = optarg; break;
 		case 's': g.systemd_cgroup = true; break;
-		case 'D': st_log_set_level(ST_LOG_DEBUG); break;
+		case 'D': log__set_level(ST_LOG_DEBUG); break;
 		case 'm': g.systemd_cgroup = !strcmp(optarg, "systemd"); break;
 		case 'R': case 'L': break;
 		case 'h': usage(stdout); return 0;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "features"))
 		r = ctr_cmd__features(&err);
 	else
-		r = st_fail(&err, 0, "unknown command '%s'", cmd);
+		r = err__fail(&err, 0, "unknown command '%s'", cmd);
 	if (r < 0) {
 		report(&err);
 		return 1;

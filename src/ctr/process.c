@@ -29,7 +29,7 @@ int process__check_exec(const struct ctr_process *p, struct st_err *err)
 	const char *arg0 = p->args[0];
 	if (strchr(arg0, '/')) {
 		if (access(arg0, X_OK) < 0)
-			return st_fail_errno(err, "exec %s", arg0);
+			return err__fail_errno(err, "exec %s", arg0);
 		return 0;
 	}
 	const char *path = env_path(p);
@@ -42,7 +42,7 @@ int process__check_exec(const struct ctr_process *p, struct st_err *err)
 			return 0;
 		path += len + (path[len] == ':');
 	}
-	return st_fail(err, 0, "exec %s: executable file not found in $PATH", arg0);
+	return err__fail(err, 0, "exec %s: executable file not found in $PATH", arg0);
 }
 
 int process__set_rlimits(const struct ctr_process *p, struct st_err *err)
@@ -58,7 +58,7 @@ int process__set_rlimits(const struct ctr_process *p, struct st_err *err)
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
 		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-			return st_fail_errno(err, "setrlimit %s", names[p->rlimits[i].resource]);
+			return err__fail_errno(err, "setrlimit %s", names[p->rlimits[i].resource]);
 	}
 	return 0;
 }
@@ -70,7 +70,7 @@ int process__exec(const struct ctr_process *p, void *seccomp, unsigned preserve_
 		for (int fd = 3 + (int)preserve_fds; fd < 1024; fd++)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (chdir(p->cwd) < 0)
-		return st_fail_errno(err, "chdir to cwd %s", p->cwd);
+		return err__fail_errno(err, "chdir to cwd %s", p->cwd);
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
 	else
@@ -78,27 +78,27 @@ int process__exec(const struct ctr_process *p, void *seccomp, unsigned preserve_
 	if (p->has_caps && caps__drop_bounding(p->caps, err) < 0)
 		return -1;
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return st_fail_errno(err, "keep capabilities");
+		return err__fail_errno(err, "keep capabilities");
 	/* Without no_new_privs, the filter must go in while CAP_SYS_ADMIN is held. */
 	if (seccomp && !p->no_new_privs && seccomp_profile__load(seccomp, err) < 0)
 		return -1;
 	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
 	    !(errno == EPERM && !p->n_additional_gids))
-		return st_fail_errno(err, "setgroups");
+		return err__fail_errno(err, "setgroups");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
-		return st_fail_errno(err, "setgid %u", p->gid);
+		return err__fail_errno(err, "setgid %u", p->gid);
 	if (setresuid(p->uid, p->uid, p->uid) < 0)
-		return st_fail_errno(err, "setuid %u", p->uid);
+		return err__fail_errno(err, "setuid %u", p->uid);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		return st_fail_errno(err, "reset keepcaps");
+		return err__fail_errno(err, "reset keepcaps");
 	if (p->has_caps && caps__apply(p->caps, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return st_fail_errno(err, "set no_new_privs");
+		return err__fail_errno(err, "set no_new_privs");
 	if (seccomp && p->no_new_privs && seccomp_profile__load(seccomp, err) < 0)
 		return -1;
 	static char *empty_env[] = {NULL};
 	environ = p->env ? (char **)p->env : empty_env;
 	execvp(p->args[0], (char *const *)p->args);
-	return st_fail_errno(err, "exec %s", p->args[0]);
+	return err__fail_errno(err, "exec %s", p->args[0]);
 }

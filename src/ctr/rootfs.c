@@ -31,7 +31,7 @@ int rootfs__open_in_root(int rootfd, const char *dest, bool is_file, struct st_e
 	int fd = openat2_in_root(rootfd, dest, O_PATH);
 	if (fd >= 0 || errno != ENOENT) {
 		if (fd < 0)
-			return st_fail_errno(err, "open %s in the rootfs", dest);
+			return err__fail_errno(err, "open %s in the rootfs", dest);
 		return fd;
 	}
 	/* Create the missing components one by one, each resolved inside the root. */
@@ -57,7 +57,7 @@ int rootfs__open_in_root(int rootfd, const char *dest, bool is_file, struct st_e
 			cur = openat2_in_root(rootfd, path, O_PATH);
 		}
 		if (cur < 0)
-			return st_fail_errno(err, "create %s in the rootfs", path);
+			return err__fail_errno(err, "create %s in the rootfs", path);
 		if (last)
 			return cur;
 		close(parent);
@@ -106,7 +106,7 @@ static int remount_bind(const char *target, unsigned long flags, struct st_err *
 			flags |= MS_RELATIME;
 	}
 	if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
-		return st_fail_errno(err, "remount %s", target);
+		return err__fail_errno(err, "remount %s", target);
 	return 0;
 }
 
@@ -121,14 +121,14 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, const struct ctr_mount *m,
 			return 0;
 		const char *dir = ctx->cg && ctx->cg->n ? ctx->cg->h[0].dir : "/sys/fs/cgroup";
 		if (mount(dir, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return st_fail_errno(err, "mount cgroup at %s", m->dest);
+			return err__fail_errno(err, "mount cgroup at %s", m->dest);
 		cleanup_close int tfd = rootfs__open_in_root(rootfd, m->dest, false, err);
 		char t2[64];
 		fd_path(tfd, t2, sizeof(t2));
 		return ro ? remount_bind(t2, MS_RDONLY, err) : 0;
 	}
 	if (mount("tmpfs", target, "tmpfs", base, "mode=755") < 0)
-		return st_fail_errno(err, "mount tmpfs for cgroups at %s", m->dest);
+		return err__fail_errno(err, "mount tmpfs for cgroups at %s", m->dest);
 	for (size_t i = 0; i < ctx->cg->n; i++) {
 		char dest[4096], name[256];
 		snprintf(name, sizeof(name), "%s", ctx->cg->h[i].name);
@@ -141,7 +141,7 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, const struct ctr_mount *m,
 		char t[64];
 		fd_path(fd, t, sizeof(t));
 		if (mount(ctx->cg->h[i].dir, t, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return st_fail_errno(err, "bind cgroup %s", ctx->cg->h[i].dir);
+			return err__fail_errno(err, "bind cgroup %s", ctx->cg->h[i].dir);
 		if (ro && (reopen(rootfd, dest, &fd, t, sizeof(t), err) < 0 || remount_bind(t, MS_RDONLY, err) < 0))
 			return -1;
 		/* "cpu,cpuacct" is also reachable as cpu and cpuacct */
@@ -161,7 +161,7 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, const struct ctr_mount *m,
 	char t2[64];
 	fd_path(tfd, t2, sizeof(t2));
 	if (ro && mount(NULL, t2, NULL, MS_REMOUNT | MS_RDONLY | base, "mode=755") < 0)
-		return st_fail_errno(err, "remount %s readonly", m->dest);
+		return err__fail_errno(err, "remount %s readonly", m->dest);
 	return 0;
 }
 
@@ -176,18 +176,18 @@ static int do_mount(const struct rootfs_ctx *ctx, const struct ctr_mount *m, int
 			snprintf(src, sizeof(src), "%s/%s", ctx->bundle, source), source = src;
 		struct stat st;
 		if (stat(source, &st) < 0)
-			return st_fail_errno(err, "bind mount source %s", source);
+			return err__fail_errno(err, "bind mount source %s", source);
 		is_file = !S_ISDIR(st.st_mode);
 	}
 	cleanup_close int fd = rootfs__open_in_root(rootfd, m->dest, is_file, err);
 	if (fd < 0)
-		return st_err_prefix(err, "mount %s", m->dest);
+		return err__prefix(err, "mount %s", m->dest);
 	fd_path(fd, target, sizeof(target));
 	if (m->type && !strcmp(m->type, "cgroup") && !m->bind)
 		return mount_cgroup(ctx, m, rootfd, target, err);
 	if (m->bind) {
 		if (mount(source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
-			return st_fail_errno(err, "bind mount %s on %s", source, m->dest);
+			return err__fail_errno(err, "bind mount %s on %s", source, m->dest);
 		if (m->readonly_remount &&
 		    (reopen(rootfd, m->dest, &fd, target, sizeof(target), err) < 0 || remount_bind(target, m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT), err) < 0))
 			return -1;
@@ -214,11 +214,11 @@ static int do_mount(const struct rootfs_ctx *ctx, const struct ctr_mount *m, int
 				return -1;
 		}
 		if (r < 0)
-			return st_fail_errno(err, "mount %s (%s) on %s", source, m->type, m->dest);
+			return err__fail_errno(err, "mount %s (%s) on %s", source, m->type, m->dest);
 	}
 	if (m->propagation && (reopen(rootfd, m->dest, &fd, target, sizeof(target), err) < 0 ||
 			       mount(NULL, target, NULL, m->propagation, NULL) < 0))
-		return st_fail_errno(err, "set propagation of %s", m->dest);
+		return err__fail_errno(err, "set propagation of %s", m->dest);
 	return 0;
 }
 
@@ -239,7 +239,7 @@ static int make_device(const struct rootfs_ctx *ctx, const struct ctr_device *d,
 			return -1;
 		fd_path(fd, t, sizeof(t));
 		if (mount(d->path, t, NULL, MS_BIND, NULL) < 0)
-			return st_fail_errno(err, "bind device %s", d->path);
+			return err__fail_errno(err, "bind device %s", d->path);
 		return 0;
 	}
 	const char *slash = strrchr(d->path, '/');
@@ -253,9 +253,9 @@ static int make_device(const struct rootfs_ctx *ctx, const struct ctr_device *d,
 	unlinkat(dirfd, slash + 1, 0);
 	if (mknodat(dirfd, slash + 1, type | (d->mode & 07777),
 		    makedev((unsigned)d->major, (unsigned)d->minor)) < 0)
-		return st_fail_errno(err, "mknod %s", d->path);
+		return err__fail_errno(err, "mknod %s", d->path);
 	if ((d->uid || d->gid) && fchownat(dirfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return st_fail_errno(err, "chown %s", d->path);
+		return err__fail_errno(err, "chown %s", d->path);
 	return 0;
 }
 
@@ -292,7 +292,7 @@ static int setup_dev(const struct rootfs_ctx *ctx, int rootfd, struct st_err *er
 	int dirfd = dfd;
 	for (size_t i = 0; i < ST_ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dirfd, links[i][1]) < 0 && errno != EEXIST)
-			return st_fail_errno(err, "symlink /dev/%s", links[i][1]);
+			return err__fail_errno(err, "symlink /dev/%s", links[i][1]);
 	return 0;
 }
 
@@ -306,12 +306,12 @@ int rootfs__prepare(const struct rootfs_ctx *ctx, struct st_err *err)
 	if (prop & (MS_SHARED | MS_UNBINDABLE))
 		prop = MS_SLAVE;
 	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
-		return st_fail_errno(err, "make / %s", "private");
+		return err__fail_errno(err, "make / %s", "private");
 	if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return st_fail_errno(err, "bind mount the rootfs %s", ctx->rootfs);
+		return err__fail_errno(err, "bind mount the rootfs %s", ctx->rootfs);
 	cleanup_close int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return st_fail_errno(err, "open rootfs %s", ctx->rootfs);
+		return err__fail_errno(err, "open rootfs %s", ctx->rootfs);
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (do_mount(ctx, &cfg->mounts[i], rootfd, err) < 0)
 			return -1;
@@ -322,22 +322,22 @@ int rootfs__pivot(const struct rootfs_ctx *ctx, struct st_err *err)
 {
 	const struct ctr_config *cfg = ctx->cfg;
 	if (chdir(ctx->rootfs) < 0)
-		return st_fail_errno(err, "chdir %s", ctx->rootfs);
+		return err__fail_errno(err, "chdir %s", ctx->rootfs);
 	if (!ctx->no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {
 		/* The old root is stacked under the new one: detach it. */
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-			return st_fail_errno(err, "detach the old root");
+			return err__fail_errno(err, "detach the old root");
 	} else {
-		st_debug("pivot_root: %s; falling back to MS_MOVE + chroot", strerror(errno));
+		log__debug("pivot_root: %s; falling back to MS_MOVE + chroot", strerror(errno));
 		if (mount(ctx->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-			return st_fail_errno(err, "move the rootfs to /");
+			return err__fail_errno(err, "move the rootfs to /");
 		if (chroot(".") < 0)
-			return st_fail_errno(err, "chroot");
+			return err__fail_errno(err, "chroot");
 	}
 	if (chdir("/") < 0)
-		return st_fail_errno(err, "chdir /");
+		return err__fail_errno(err, "chdir /");
 	if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) < 0)
-		return st_fail_errno(err, "set rootfs propagation");
+		return err__fail_errno(err, "set rootfs propagation");
 	return 0;
 }
 
@@ -350,9 +350,9 @@ static int write_sysctl(const char *key, const char *value, struct st_err *err)
 			*p = '/';
 	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "sysctl %s", key);
-	if (st_write_all(fd, value, strlen(value), err) < 0)
-		return st_err_prefix(err, "sysctl %s", key);
+		return err__fail_errno(err, "sysctl %s", key);
+	if (util__write_all(fd, value, strlen(value), err) < 0)
+		return err__prefix(err, "sysctl %s", key);
 	return 0;
 }
 
@@ -370,7 +370,7 @@ int rootfs__finish(const struct rootfs_ctx *ctx, struct st_err *err)
 		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0")
 					    : mount("/dev/null", p, NULL, MS_BIND, NULL);
 		if (r < 0)
-			return st_fail_errno(err, "mask %s", p);
+			return err__fail_errno(err, "mask %s", p);
 	}
 	for (size_t i = 0; cfg->readonly && cfg->readonly[i]; i++) {
 		const char *p = cfg->readonly[i];
@@ -378,9 +378,9 @@ int rootfs__finish(const struct rootfs_ctx *ctx, struct st_err *err)
 			continue;
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    remount_bind(p, MS_RDONLY | MS_REC, err) < 0)
-			return st_fail_errno(err, "make %s readonly", p);
+			return err__fail_errno(err, "make %s readonly", p);
 	}
 	if (cfg->root_readonly && remount_bind("/", MS_RDONLY, err) < 0)
-		return st_err_prefix(err, "readonly root");
+		return err__prefix(err, "readonly root");
 	return 0;
 }

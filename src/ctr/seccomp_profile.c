@@ -11,7 +11,7 @@ static int parse_action(const char *name, json_t *errno_ret, uint32_t default_er
 	uint32_t e = errno_ret && json_is_integer(errno_ret) ? (uint32_t)json_integer_value(errno_ret)
 							     : default_errno;
 	if (!name)
-		return st_fail(err, 0, "linux.seccomp: missing action");
+		return err__fail(err, 0, "linux.seccomp: missing action");
 	if (!strcmp(name, "SCMP_ACT_ALLOW"))
 		*out = SCMP_ACT_ALLOW;
 	else if (!strcmp(name, "SCMP_ACT_ERRNO"))
@@ -27,7 +27,7 @@ static int parse_action(const char *name, json_t *errno_ret, uint32_t default_er
 	else if (!strcmp(name, "SCMP_ACT_LOG"))
 		*out = SCMP_ACT_LOG;
 	else
-		return st_fail(err, 0, "linux.seccomp: unsupported action %s", name);
+		return err__fail(err, 0, "linux.seccomp: unsupported action %s", name);
 	return 0;
 }
 
@@ -70,7 +70,7 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, uint32_t def_action, uint
 	uint32_t action;
 	size_t i;
 	if (!json_is_object(rule) || !json_is_array(names))
-		return st_fail(err, 0, "linux.seccomp.syscalls[%zu] needs a names array", idx);
+		return err__fail(err, 0, "linux.seccomp.syscalls[%zu] needs a names array", idx);
 	if (parse_action(json_string_value(json_object_get(rule, "action")),
 			 json_object_get(rule, "errnoRet"), def_errno, &action, err) < 0)
 		return -1;
@@ -79,7 +79,7 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, uint32_t def_action, uint
 	struct scmp_arg_cmp cmp[6];
 	unsigned ncmp = 0;
 	if (args && !json_is_array(args))
-		return st_fail(err, 0, "linux.seccomp.syscalls[%zu].args must be an array", idx);
+		return err__fail(err, 0, "linux.seccomp.syscalls[%zu].args must be an array", idx);
 	json_t *a;
 	json_array_foreach(args, i, a) {
 		enum scmp_compare op;
@@ -87,7 +87,7 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, uint32_t def_action, uint
 		if (ncmp >= 6 || !json_is_integer(index) || json_integer_value(index) < 0 ||
 		    json_integer_value(index) > 5 ||
 		    parse_op(json_string_value(json_object_get(a, "op")), &op) < 0)
-			return st_fail(err, 0, "linux.seccomp.syscalls[%zu].args[%zu] is malformed", idx, i);
+			return err__fail(err, 0, "linux.seccomp.syscalls[%zu].args[%zu] is malformed", idx, i);
 		cmp[ncmp++] = (struct scmp_arg_cmp){
 			.arg = (unsigned)json_integer_value(index), .op = op,
 			.datum_a = (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
@@ -96,15 +96,15 @@ static int add_rule(scmp_filter_ctx ctx, json_t *rule, uint32_t def_action, uint
 	json_array_foreach(names, i, n) {
 		const char *name = json_string_value(n);
 		if (!name)
-			return st_fail(err, 0, "linux.seccomp.syscalls[%zu].names must be strings", idx);
+			return err__fail(err, 0, "linux.seccomp.syscalls[%zu].names must be strings", idx);
 		int nr = seccomp_syscall_resolve_name(name);
 		if (nr == __NR_SCMP_ERROR) {
-			st_debug("seccomp: unknown syscall %s ignored", name);
+			log__debug("seccomp: unknown syscall %s ignored", name);
 			continue;
 		}
 		int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
 		if (r < 0)
-			return st_fail(err, -r, "linux.seccomp: rule for %s", name);
+			return err__fail(err, -r, "linux.seccomp: rule for %s", name);
 	}
 	return 0;
 }
@@ -117,10 +117,10 @@ int seccomp_profile__build(json_t *profile, void **out, struct st_err *err)
 		def_errno = (uint32_t)json_integer_value(de);
 	if (parse_action(json_string_value(json_object_get(profile, "defaultAction")), de, def_errno,
 			 &def_action, err) < 0)
-		return st_err_prefix(err, "defaultAction");
+		return err__prefix(err, "defaultAction");
 	scmp_filter_ctx ctx = seccomp_init(def_action);
 	if (!ctx)
-		return st_fail(err, 0, "seccomp_init failed");
+		return err__fail(err, 0, "seccomp_init failed");
 	/* Loading happens before the uid switch where allowed; NNP only if asked. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	json_t *archs = json_object_get(profile, "architectures"), *a, *rule;
@@ -129,13 +129,13 @@ int seccomp_profile__build(json_t *profile, void **out, struct st_err *err)
 		int arch = json_is_string(a) ? arch_token(json_string_value(a)) : 0;
 		if (!arch) {
 			seccomp_release(ctx);
-			return st_fail(err, 0, "linux.seccomp: unknown architecture %s",
+			return err__fail(err, 0, "linux.seccomp: unknown architecture %s",
 				       json_is_string(a) ? json_string_value(a) : "?");
 		}
 		int r = seccomp_arch_add(ctx, (uint32_t)arch);
 		if (r < 0 && r != -EEXIST) {
 			seccomp_release(ctx);
-			return st_fail(err, -r, "linux.seccomp: add architecture %s", json_string_value(a));
+			return err__fail(err, -r, "linux.seccomp: add architecture %s", json_string_value(a));
 		}
 	}
 	json_array_foreach(json_object_get(profile, "syscalls"), i, rule) {
@@ -152,7 +152,7 @@ int seccomp_profile__load(void *filter, struct st_err *err)
 {
 	int r = seccomp_load(filter);
 	if (r < 0)
-		return st_fail(err, -r, "load the seccomp filter");
+		return err__fail(err, -r, "load the seccomp filter");
 	return 0;
 }
 

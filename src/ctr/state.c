@@ -16,13 +16,13 @@ int state__check_id(const char *id, struct st_err *err)
 {
 	size_t len = strlen(id);
 	if (!len || len > 1024)
-		return st_fail(err, 0, "invalid container id '%s': empty or too long", id);
+		return err__fail(err, 0, "invalid container id '%s': empty or too long", id);
 	if (!strcmp(id, ".") || !strcmp(id, ".."))
-		return st_fail(err, 0, "invalid container id '%s'", id);
+		return err__fail(err, 0, "invalid container id '%s'", id);
 	for (const char *p = id; *p; p++)
 		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
 		    !strchr("_+-.", *p))
-			return st_fail(err, 0, "invalid container id '%s': only letters, digits and _+-. are allowed",
+			return err__fail(err, 0, "invalid container id '%s': only letters, digits and _+-. are allowed",
 				       id);
 	return 0;
 }
@@ -47,13 +47,13 @@ int state__create_dir(const char *root, const char *id, struct st_err *err)
 			*p = '/';
 		}
 		if (mkdir(root, 0711) < 0 && errno != EEXIST)
-			return st_fail_errno(err, "create state root %s", root);
+			return err__fail_errno(err, "create state root %s", root);
 	}
 	state__path(root, id, NULL, path, sizeof(path));
 	if (mkdir(path, 0711) < 0) {
 		if (errno == EEXIST)
-			return st_fail(err, 0, "container '%s' already exists", id);
-		return st_fail_errno(err, "create %s", path);
+			return err__fail(err, 0, "container '%s' already exists", id);
+		return err__fail_errno(err, "create %s", path);
 	}
 	return 0;
 }
@@ -76,9 +76,9 @@ int state__write(const char *root, const char *id, json_t *state, struct st_err 
 	state__path(root, id, "state.json.tmp", tmp, sizeof(tmp));
 	state__path(root, id, "state.json", path, sizeof(path));
 	if (json_dump_file(state, tmp, JSON_COMPACT) < 0)
-		return st_fail(err, errno, "write %s", tmp);
+		return err__fail(err, errno, "write %s", tmp);
 	if (rename(tmp, path) < 0)
-		return st_fail_errno(err, "rename %s", tmp);
+		return err__fail_errno(err, "rename %s", tmp);
 	return 0;
 }
 
@@ -90,7 +90,7 @@ int state__load(const char *root, const char *id, json_t **out, struct st_err *e
 		return -1;
 	state__path(root, id, "state.json", path, sizeof(path));
 	if (access(path, F_OK) < 0)
-		return st_fail(err, 0, "container '%s' does not exist", id);
+		return err__fail(err, 0, "container '%s' does not exist", id);
 	*out = json_load_file(path, 0, &jerr);
 	json_t *s = *out;
 	if (!json_is_object(s) || !json_is_string(json_object_get(s, "id")) ||
@@ -98,14 +98,14 @@ int state__load(const char *root, const char *id, json_t **out, struct st_err *e
 	    !json_is_string(json_object_get(s, "rootfs")) || !json_is_string(json_object_get(s, "created"))) {
 		json_decref(s);
 		*out = NULL;
-		return st_fail(err, 0, "%s is corrupt%s%s", path, s ? "" : ": ", s ? "" : jerr.text);
+		return err__fail(err, 0, "%s is corrupt%s%s", path, s ? "" : ": ", s ? "" : jerr.text);
 	}
 	return 0;
 }
 
 unsigned long long state__proc_starttime(pid_t pid)
 {
-	return st_proc_starttime(pid);
+	return util__proc_starttime(pid);
 }
 
 bool state__alive(json_t *state)

@@ -20,15 +20,15 @@ int terminal__connect(const char *socket_path, struct st_err *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return st_fail(err, 0, "console socket path is too long: %s", socket_path);
+		return err__fail(err, 0, "console socket path is too long: %s", socket_path);
 	strcpy(addr.sun_path, socket_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return st_fail_errno(err, "socket");
+		return err__fail_errno(err, "socket");
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
 		close(fd);
-		return st_fail(err, e, "connect to console socket %s", socket_path);
+		return err__fail(err, e, "connect to console socket %s", socket_path);
 	}
 	return fd;
 }
@@ -50,7 +50,7 @@ int terminal__send_fd(int sock, int fd, const void *data, size_t len, struct st_
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		return st_fail_errno(err, "send the terminal to the console socket");
+		return err__fail_errno(err, "send the terminal to the console socket");
 	return 0;
 }
 
@@ -65,10 +65,10 @@ int terminal__recv_fd(int sock, void *data, size_t len, struct st_err *err)
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
 	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-		return st_fail_errno(err, "receive a file descriptor");
+		return err__fail_errno(err, "receive a file descriptor");
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return st_fail(err, 0, "no file descriptor received");
+		return err__fail(err, 0, "no file descriptor received");
 	
 	int fd;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
@@ -80,16 +80,16 @@ int terminal__setup(int *master, int bind_console, unsigned short rows, unsigned
 {
 	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
-		return st_fail_errno(err, "open /dev/ptmx");
+		return err__fail_errno(err, "open /dev/ptmx");
 	char name[64];
 	if (unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
 		close(m);
-		return st_fail_errno(err, "set up the pty");
+		return err__fail_errno(err, "set up the pty");
 	}
 	int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0) {
 		close(m);
-		return st_fail_errno(err, "open %s", name);
+		return err__fail_errno(err, "open %s", name);
 	}
 	if (rows && cols)
 		ioctl(s, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols});
@@ -98,14 +98,14 @@ int terminal__setup(int *master, int bind_console, unsigned short rows, unsigned
 		if (c >= 0)
 			close(c);
 		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-			st_fail_errno(err, "bind %s on /dev/console", name);
+			err__fail_errno(err, "bind %s on /dev/console", name);
 	}
 	/* The container's init leads a session already; an exec'd process not yet. */
 	if ((getsid(0) != getpid() && setsid() < 0) || ioctl(s, TIOCSCTTY, 0) < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 ||
 	    dup2(s, 2) < 0) {
 		close(s);
 		close(m);
-		return st_fail_errno(err, "make the pty the controlling terminal");
+		return err__fail_errno(err, "make the pty the controlling terminal");
 	}
 	if (s > 2)
 		close(s);
@@ -138,13 +138,13 @@ void terminal__proxy(int master)
 			if (n <= 0)
 				p[0].fd = -1;
 			else
-				st_write_all(master, buf, (size_t)n, NULL);
+				util__write_all(master, buf, (size_t)n, NULL);
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(master, buf, sizeof(buf));
 			if (n <= 0)
 				break;
-			st_write_all(1, buf, (size_t)n, NULL);
+			util__write_all(1, buf, (size_t)n, NULL);
 		}
 	}
 	if (restore)

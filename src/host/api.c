@@ -82,7 +82,7 @@ static int authenticate(struct http_request *r, struct st_err *err)
 	struct api *a = http_request__app(r);
 	struct routes_ctx *p = calloc(1, sizeof(*p));
 	if (!p)
-		return st_fail(err, ENOMEM, "request");
+		return err__fail(err, ENOMEM, "request");
 	p->h = a->h;
 	p->uid = (uid_t)-1;
 	if (http_request__listener(r) == LISTENER_TCP) {
@@ -134,17 +134,17 @@ static void audit(const struct http_request *r, unsigned status, void *app)
 	struct st_err err = {0};
 	pthread_mutex_lock(&a->h->lock);
 	if (store__audit(a->h->store, p->uid, p->pid, http_request__method(r), http_request__path(r), status, &err) < 0)
-		st_warn("audit: %s", err.msg);
+		log__warn("audit: %s", err.msg);
 	pthread_mutex_unlock(&a->h->lock);
 }
 
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err)
 {
 	if (opts->tcp_addr && (!opts->token || !*opts->token))
-		return st_fail(err, 0, "--listen-tcp needs a token (--token-file)");
+		return err__fail(err, 0, "--listen-tcp needs a token (--token-file)");
 	struct api *a = calloc(1, sizeof(*a));
 	if (!a)
-		return st_fail(err, ENOMEM, "api");
+		return err__fail(err, ENOMEM, "api");
 	a->h = h;
 	size_t n;
 	a->routes = routes__table(&n);
@@ -153,7 +153,7 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 				      .not_found = not_found};
 	if (!a->routes || http_server__new(&so, &a->srv, err) < 0) {
 		api__stop(a);
-		return a->routes ? -1 : st_fail(err, ENOMEM, "api");
+		return a->routes ? -1 : err__fail(err, ENOMEM, "api");
 	}
 	if (http_server__listen_unix(a->srv, opts->unix_path, LISTENER_UNIX, err) < 0) {
 		api__stop(a);
@@ -165,7 +165,7 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 		a->token = strdup(opts->token);
 		if (!a->token || http_server__listen_tcp(a->srv, opts->tcp_addr, LISTENER_TCP, err) < 0) {
 			api__stop(a);
-			return st_err_prefix(err, "--listen-tcp");
+			return err__prefix(err, "--listen-tcp");
 		}
 	}
 	*out = a;

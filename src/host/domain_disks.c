@@ -35,7 +35,7 @@ static int dom__store_disks(struct host *h, struct dom *d, json_t *disks, struct
 	json_t *def = json_deep_copy(d->def);
 	if (!def || json_object_set(def, "disks", disks) < 0) {
 		json_decref(def);
-		return st_fail(err, ENOMEM, "domain definition");
+		return err__fail(err, ENOMEM, "domain definition");
 	}
 	if (store__domain_update(h->store, d->uuid, def, err) < 0) {
 		json_decref(def);
@@ -50,7 +50,7 @@ static int dom__store_disks(struct host *h, struct dom *d, json_t *disks, struct
 static int dom__control_device(const char *ctl, const char *cmd, json_t *name, struct st_err *err)
 {
 	json_t *args = json_pack("{s:O}", "device", name);
-	int rc = args ? vmproc__control_args(ctl, cmd, args, NULL, err) : st_fail(err, ENOMEM, "%s", cmd);
+	int rc = args ? vmproc__control_args(ctl, cmd, args, NULL, err) : err__fail(err, ENOMEM, "%s", cmd);
 	json_decref(args);
 	return rc;
 }
@@ -85,10 +85,10 @@ static int dom__attach_live(const char *ctl, const struct dom *d, const json_t *
 		return err__fail_class(err, EBUSY, "disk %s of '%s' is still being detached", target, d->name);
 	cleanup_free char *spec = domains__disk_spec(disk);
 	json_t *args = spec ? json_pack("{s:s}", "disk", spec) : NULL;
-	int rc = args ? vmproc__control_args(ctl, "disk-attach", args, ret, err) : st_fail(err, ENOMEM, "attach");
+	int rc = args ? vmproc__control_args(ctl, "disk-attach", args, ret, err) : err__fail(err, ENOMEM, "attach");
 	json_decref(args);
 	if (rc < 0 && args)
-		return err__class(err, EINVAL, st_err_prefix(err, "attach %s to '%s'", target, d->name));
+		return err__class(err, EINVAL, err__prefix(err, "attach %s to '%s'", target, d->name));
 	return rc;
 }
 
@@ -116,12 +116,12 @@ int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t
 	json_t *ret = NULL;
 	cleanup_free char *ctl = domains__run_file(h, d, "ctl");
 	if (rc == 0 && !ctl)
-		rc = st_fail(err, ENOMEM, "attach");
+		rc = err__fail(err, ENOMEM, "attach");
 	if (rc == 0 && d->state != DOM_SHUTOFF)
 		rc = dom__attach_live(ctl, d, disk, &ret, err);
 	json_t *list = rc == 0 ? (disks ? json_copy(disks) : json_array()) : NULL;
 	if (rc == 0 && (!list || json_array_append(list, disk) < 0))
-		rc = st_fail(err, ENOMEM, "attach");
+		rc = err__fail(err, ENOMEM, "attach");
 	if (rc == 0 && dom__store_disks(h, d, list, err) < 0) {
 		rc = -1;
 		if (ret) /* the guest has it: take it back out rather than run it undefined */
@@ -151,12 +151,12 @@ int domain_disks__detach(struct host *h, struct dom *d, const char *target, stru
 	if (d->state != DOM_SHUTOFF) {
 		cleanup_free char *ctl = domains__run_file(h, d, "ctl");
 		json_t *devs = NULL, *dev = NULL;
-		int found = ctl ? running_device(ctl, target, &devs, &dev, err) : st_fail(err, ENOMEM, "detach");
+		int found = ctl ? running_device(ctl, target, &devs, &dev, err) : err__fail(err, ENOMEM, "detach");
 		int rc = found < 0 ? -1 : 0;
 		if (found > 0 && json_is_true(json_object_get(dev, "unplug_pending")))
 			rc = err__fail_class(err, EBUSY, "disk %s of '%s' is being detached already", target, d->name);
 		else if (found > 0 && dom__control_device(ctl, "disk-detach", json_object_get(dev, "name"), err) < 0)
-			rc = err__class(err, EBUSY, st_err_prefix(err, "detach %s from '%s'", target, d->name));
+			rc = err__class(err, EBUSY, err__prefix(err, "detach %s from '%s'", target, d->name));
 		live = found > 0;
 		json_decref(devs);
 		if (rc < 0)
@@ -165,7 +165,7 @@ int domain_disks__detach(struct host *h, struct dom *d, const char *target, stru
 	json_t *list = json_copy(json_object_get(d->def, "disks"));
 	if (!list || json_array_remove(list, index) < 0) {
 		json_decref(list);
-		return st_fail(err, ENOMEM, "detach");
+		return err__fail(err, ENOMEM, "detach");
 	}
 	int rc = dom__store_disks(h, d, list, err);
 	json_decref(list);

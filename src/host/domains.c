@@ -87,7 +87,7 @@ static int dom__watch(struct host *h, struct dom *d, struct st_err *err)
 	d->gen = ++h->next_gen;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = d->gen};
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, d->pidfd, &ev) < 0)
-		return st_fail_errno(err, "epoll_ctl");
+		return err__fail_errno(err, "epoll_ctl");
 	return 0;
 }
 
@@ -163,13 +163,13 @@ static void dom__ended(struct host *h, struct dom *d)
 	snprintf(d->last_reason, sizeof(d->last_reason), "%s", reason);
 	struct st_err err = {0};
 	if (store__runtime_clear(h->store, d->uuid, &err) < 0)
-		st_warn("%s: %s", d->name, err.msg);
+		log__warn("%s: %s", d->name, err.msg);
 	dom__remove_run_files(h, d);
 	networks__taps_delete(d->uuid, json_array_size(json_object_get(d->def, "interfaces")), NULL);
 	events__emit(kind, "domain", d->name, d->uuid, reason);
-	st_info("domain %s %s: %s", d->name, kind, reason);
+	log__info("domain %s %s: %s", d->name, kind, reason);
 	if (restart && !h->quitting && domains__start(h, d, "reboot", &err) < 0)
-		st_warn("domain %s: restart failed: %s", d->name, err.msg);
+		log__warn("domain %s: restart failed: %s", d->name, err.msg);
 }
 
 /* The target is the serial: that is how a running disk is found again. */
@@ -213,7 +213,7 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 	if (!d) {
 		store__domain_delete(h->store, uuid, NULL);
 		json_decref(def);
-		return st_fail(err, ENOMEM, "define");
+		return err__fail(err, ENOMEM, "define");
 	}
 	events__emit("defined", "domain", d->name, d->uuid, "created");
 	*out = d;
@@ -234,7 +234,7 @@ int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err
 			const char *vol = json_string_value(json_object_get(disk, "volume"));
 			struct st_err verr = {0};
 			if (pool && vol && storage__volume_delete(h, pool, vol, &verr) < 0 && verr.errnum != ENOENT)
-				return st_fail(err, verr.errnum ? verr.errnum : EIO, "%s", verr.msg);
+				return err__fail(err, verr.errnum ? verr.errnum : EIO, "%s", verr.msg);
 		}
 	}
 	if (store__domain_delete(h->store, d->uuid, err) < 0)
@@ -278,7 +278,7 @@ static void vm_args__free(struct vm_args *a)
 static int vm_args__oom(struct vm_args *a, struct st_err *err)
 {
 	vm_args__free(a);
-	return st_fail(err, ENOMEM, "the VMM's arguments");
+	return err__fail(err, ENOMEM, "the VMM's arguments");
 }
 
 static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a, struct st_err *err)
@@ -339,7 +339,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	if (nr_nics > VMPROC_MAX_FDS)
 		return err__fail_class(err, EINVAL, "start %s: too many interfaces", d->name);
 	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
-		return st_err_prefix(err, "start %s", d->name);
+		return err__prefix(err, "start %s", d->name);
 	struct vm_args a;
 	int rc = vm_args__build(h, d, &a, err);
 	struct vmproc_spec spec = {.argv = (char *const *)a.argv, .log_path = a.log, .exit_path = a.exit,
@@ -349,7 +349,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	vm_args__free(&a);
 	if (rc < 0) {
 		networks__taps_delete(d->uuid, nr_nics, fds);
-		return st_err_prefix(err, "start %s", d->name);
+		return err__prefix(err, "start %s", d->name);
 	}
 	/* the VMM has its copies: ours would keep a dead guest's taps alive */
 	for (size_t i = 0; i < nr_nics; i++)
@@ -384,7 +384,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		dom__remove_run_files(h, d);
 		networks__taps_delete(d->uuid, nr_nics, NULL);
 		err->errnum = EIO;
-		return st_err_prefix(err, "start %s", d->name);
+		return err__prefix(err, "start %s", d->name);
 	}
 	json_decref(status);
 	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
@@ -397,7 +397,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 			poll(&p, 1, DESTROY_WAIT_MS);
 		}
 		dom__ended(h, d);
-		return st_err_prefix(err, "start %s", d->name);
+		return err__prefix(err, "start %s", d->name);
 	}
 	events__emit("started", "domain", d->name, d->uuid, reason);
 	return 0;
@@ -426,7 +426,7 @@ int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct 
 	if (vmproc__control(path, "powerdown", NULL, err) < 0)
 		return -1;
 	if (!d->shutting_down) /* a second request keeps the first deadline */
-		d->shutdown_deadline_ns = st_now_ns() + (uint64_t)timeout_s * 1000000000ull;
+		d->shutdown_deadline_ns = util__now_ns() + (uint64_t)timeout_s * 1000000000ull;
 	d->shutting_down = true;
 	return 0;
 }
@@ -438,7 +438,7 @@ static int dom__kill_and_reap(struct host *h, struct dom *d, const char *reason,
 		return -1;
 	struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
 	if (d->pidfd >= 0 && poll(&p, 1, DESTROY_WAIT_MS) == 0)
-		return st_fail(err, ETIMEDOUT, "the VMM of '%s' did not end after SIGKILL", d->name);
+		return err__fail(err, ETIMEDOUT, "the VMM of '%s' did not end after SIGKILL", d->name);
 	d->stop_reason = reason;
 	dom__ended(h, d);
 	return 0;
@@ -578,7 +578,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 			d->state = !strcmp(s, "paused") ? DOM_PAUSED : DOM_RUNNING;
 		json_decref(status);
 	}
-	st_info("domain %s: re-attached to VMM pid %d", d->name, (int)d->proc.vm_pid);
+	log__info("domain %s: re-attached to VMM pid %d", d->name, (int)d->proc.vm_pid);
 }
 
 struct load_ctx {
@@ -593,7 +593,7 @@ static int load_one(void *ctx, const char *uuid, const char *name, json_t *def, 
 	struct dom *d = dom__new(h, uuid, name, def, autostart);
 	if (!d) {
 		json_decref(def);
-		return st_fail(err, ENOMEM, "loading domains");
+		return err__fail(err, ENOMEM, "loading domains");
 	}
 	if (rt)
 		dom__reattach(h, d, rt);
@@ -610,7 +610,7 @@ void domains__autostart(struct host *h)
 	for (struct dom *d = h->doms; d; d = d->next) {
 		struct st_err err = {0};
 		if (d->autostart && d->state == DOM_SHUTOFF && domains__start(h, d, "autostart", &err) < 0)
-			st_warn("autostart of %s failed: %s", d->name, err.msg);
+			log__warn("autostart of %s failed: %s", d->name, err.msg);
 	}
 }
 
@@ -627,14 +627,14 @@ static void *supervisor(void *arg)
 					dom__ended(h, d);
 					break;
 				}
-		uint64_t now = st_now_ns();
+		uint64_t now = util__now_ns();
 		for (struct dom *d = h->doms; d; d = d->next) {
 			if (d->shutting_down && d->state != DOM_SHUTOFF && now > d->shutdown_deadline_ns) {
 				struct st_err err = {0};
-				st_info("domain %s did not power off in time: destroying it", d->name);
+				log__info("domain %s did not power off in time: destroying it", d->name);
 				d->shutting_down = false;
 				if (dom__kill_and_reap(h, d, "shutdown timeout, destroyed", &err) < 0)
-					st_warn("%s: %s", d->name, err.msg);
+					log__warn("%s: %s", d->name, err.msg);
 			}
 		}
 		pthread_mutex_unlock(&h->lock);
@@ -646,6 +646,6 @@ int domains__supervise(struct host *h, struct st_err *err)
 {
 	int rc = pthread_create(&h->supervisor, NULL, supervisor, h);
 	if (rc)
-		return st_fail(err, rc, "supervisor thread");
+		return err__fail(err, rc, "supervisor thread");
 	return 0;
 }

@@ -46,7 +46,7 @@ int domdef__uuid_generate(char out[37], struct st_err *err)
 {
 	uint8_t b[16];
 	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		return st_fail_errno(err, "getrandom");
+		return err__fail_errno(err, "getrandom");
 	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
@@ -58,11 +58,11 @@ static int check_file(const char *where, const char *path, struct st_err *err)
 {
 	struct stat sb;
 	if (path[0] != '/')
-		return st_fail(err, 0, "%s: \"%s\" is not an absolute path", where, path);
+		return err__fail(err, 0, "%s: \"%s\" is not an absolute path", where, path);
 	if (stat(path, &sb) < 0)
-		return st_fail(err, errno, "%s: %s", where, path);
+		return err__fail(err, errno, "%s: %s", where, path);
 	if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
-		return st_fail(err, 0, "%s: %s is not a regular file or block device", where, path);
+		return err__fail(err, 0, "%s: %s is not a regular file or block device", where, path);
 	return 0;
 }
 
@@ -70,7 +70,7 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 {
 	static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
 	if (!json_is_object(os))
-		return st_fail(err, 0, "\"os\" must be an object with \"kernel\"");
+		return err__fail(err, 0, "\"os\" must be an object with \"kernel\"");
 	if (json_util__check_keys(os, "os", keys, err) < 0)
 		return -1;
 	const char *kernel, *initrd, *cmdline;
@@ -81,7 +81,7 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 	if (check_file("os.kernel", kernel, err) < 0 || (initrd && check_file("os.initrd", initrd, err) < 0))
 		return -1;
 	if (cmdline && strlen(cmdline) > 65535)
-		return st_fail(err, 0, "os.cmdline is longer than 64 KiB");
+		return err__fail(err, 0, "os.cmdline is longer than 64 KiB");
 	json_t *o = json_pack("{s:s}", "kernel", kernel);
 	if (initrd)
 		json_object_set_new(o, "initrd", json_string(initrd));
@@ -95,7 +95,7 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 {
 	static const char *const keys[] = {"path", "pool", "volume", "format", "bus", "target", "readonly", NULL};
 	if (!json_is_object(d))
-		return st_fail(err, 0, "%s must be an object", where);
+		return err__fail(err, 0, "%s must be an object", where);
 	if (json_util__check_keys(d, where, keys, err) < 0)
 		return -1;
 	const char *path, *pool, *volume, *format, *bus, *target;
@@ -108,23 +108,23 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 		return -1;
 	json_t *ro = json_object_get(d, "readonly");
 	if (ro && !json_is_boolean(ro))
-		return st_fail(err, 0, "%s: \"readonly\" must be true or false", where);
+		return err__fail(err, 0, "%s: \"readonly\" must be true or false", where);
 	if (format && strcmp(format, "raw") && strcmp(format, "qcow2"))
-		return st_fail(err, 0, "%s: format \"%s\" is not raw or qcow2", where, format);
+		return err__fail(err, 0, "%s: format \"%s\" is not raw or qcow2", where, format);
 	if (bus && strcmp(bus, "virtio"))
-		return st_fail(err, 0, "%s: bus \"%s\" is not supported (virtio)", where, bus);
+		return err__fail(err, 0, "%s: bus \"%s\" is not supported (virtio)", where, bus);
 	if (target && (strncmp(target, "vd", 2) || strlen(target) != 3 || !islower((unsigned char)target[2])))
-		return st_fail(err, 0, "%s: target \"%s\" is not vda..vdz", where, target);
+		return err__fail(err, 0, "%s: target \"%s\" is not vda..vdz", where, target);
 	json_t *o = json_object();
 	if (pool || volume) {
 		if (path || !pool || !volume) {
 			json_decref(o);
-			return st_fail(err, 0, "%s: give either \"path\" or both \"pool\" and \"volume\"", where);
+			return err__fail(err, 0, "%s: give either \"path\" or both \"pool\" and \"volume\"", where);
 		}
 		cleanup_free char *resolved = NULL;
 		if (!resolve || resolve(ctx, pool, volume, &resolved, err) < 0) {
 			json_decref(o);
-			return resolve ? st_err_prefix(err, "%s", where) : st_fail(err, 0, "%s: no pools", where);
+			return resolve ? err__prefix(err, "%s", where) : err__fail(err, 0, "%s: no pools", where);
 		}
 		json_object_set_new(o, "pool", json_string(pool));
 		json_object_set_new(o, "volume", json_string(volume));
@@ -137,12 +137,12 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 		json_object_set_new(o, "path", json_string(path));
 	} else {
 		json_decref(o);
-		return st_fail(err, 0, "%s: \"path\" (or \"pool\" and \"volume\") is required", where);
+		return err__fail(err, 0, "%s: \"path\" (or \"pool\" and \"volume\") is required", where);
 	}
 	/* strata-vm's --disk takes PATH,OPTIONS: a comma would split the path */
 	if (strchr(json_string_value(json_object_get(o, "path")), ',')) {
 		json_decref(o);
-		return st_fail(err, 0, "%s: disk paths cannot contain ','", where);
+		return err__fail(err, 0, "%s: disk paths cannot contain ','", where);
 	}
 	json_object_set_new(o, "format", json_string(format ? format : "raw"));
 	json_object_set_new(o, "bus", json_string("virtio"));
@@ -167,7 +167,7 @@ static int check_nic(const json_t *n, size_t idx, json_t *list, struct st_err *e
 	char where[48];
 	snprintf(where, sizeof(where), "interfaces[%zu]", idx);
 	if (!json_is_object(n))
-		return st_fail(err, 0, "%s must be an object", where);
+		return err__fail(err, 0, "%s must be an object", where);
 	if (json_util__check_keys(n, where, keys, err) < 0)
 		return -1;
 	const char *type, *source, *mac, *model;
@@ -177,19 +177,19 @@ static int check_nic(const json_t *n, size_t idx, json_t *list, struct st_err *e
 	    json_util__string(n, where, "model", false, &model, err) < 0)
 		return -1;
 	if (strcmp(type, "network") && strcmp(type, "bridge") && strcmp(type, "direct"))
-		return st_fail(err, 0, "%s: type \"%s\" is not network, bridge or direct", where, type);
+		return err__fail(err, 0, "%s: type \"%s\" is not network, bridge or direct", where, type);
 	if (!domdef__name_ok(source) || strlen(source) > 15)
-		return st_fail(err, 0, "%s: source \"%s\" is not a valid network or interface name", where, source);
+		return err__fail(err, 0, "%s: source \"%s\" is not a valid network or interface name", where, source);
 	if (model && strcmp(model, "virtio"))
-		return st_fail(err, 0, "%s: model \"%s\" is not supported (virtio)", where, model);
+		return err__fail(err, 0, "%s: model \"%s\" is not supported (virtio)", where, model);
 	char gen[18];
 	if (mac) {
 		if (!mac_ok(mac))
-			return st_fail(err, 0, "%s: \"%s\" is not a unicast MAC address", where, mac);
+			return err__fail(err, 0, "%s: \"%s\" is not a unicast MAC address", where, mac);
 	} else {
 		uint8_t r[3];
 		if (getrandom(r, sizeof(r), 0) != sizeof(r))
-			return st_fail_errno(err, "getrandom");
+			return err__fail_errno(err, "getrandom");
 		snprintf(gen, sizeof(gen), "52:54:00:%02x:%02x:%02x", r[0], r[1], r[2]);
 		mac = gen;
 	}
@@ -208,9 +208,9 @@ static int check_list(const json_t *in, const char *key, size_t max, json_t *out
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return st_fail(err, 0, "\"%s\" must be an array", key);
+		return err__fail(err, 0, "\"%s\" must be an array", key);
 	if (json_array_size(arr) > max)
-		return st_fail(err, 0, "\"%s\": at most %zu entries", key, max);
+		return err__fail(err, 0, "\"%s\": at most %zu entries", key, max);
 	size_t i;
 	json_t *item;
 	json_array_foreach(arr, i, item) {
@@ -244,7 +244,7 @@ int domdef__check_disk(const json_t *in, const char *dflt_target, domdef_volume_
 {
 	json_t *list = json_array();
 	if (!list)
-		return st_fail(err, ENOMEM, "disk");
+		return err__fail(err, ENOMEM, "disk");
 	if (check_disk(in, "disk", dflt_target, resolve, ctx, list, err) < 0) {
 		json_decref(list);
 		return -1;
@@ -261,7 +261,7 @@ static int check_targets_unique(const json_t *disks, struct st_err *err)
 			const char *a = json_string_value(json_object_get(json_array_get(disks, i), "target"));
 			const char *b = json_string_value(json_object_get(json_array_get(disks, j), "target"));
 			if (!strcmp(a, b))
-				return st_fail(err, 0, "disks: target %s is used twice", a);
+				return err__fail(err, 0, "disks: target %s is used twice", a);
 		}
 	return 0;
 }
@@ -271,7 +271,7 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 	static const char *const keys[] = {"name", "uuid", "memory_mib", "vcpus", "os", "disks",
 					   "interfaces", "on_reboot", "on_crash", NULL};
 	if (!json_is_object(in))
-		return st_fail(err, 0, "a domain definition is a JSON object");
+		return err__fail(err, 0, "a domain definition is a JSON object");
 	if (json_util__check_keys(in, "domain", keys, err) < 0)
 		return -1;
 	const char *name, *uuid, *on_reboot, *on_crash;
@@ -281,20 +281,20 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 	    json_util__string(in, "domain", "on_crash", false, &on_crash, err) < 0)
 		return -1;
 	if (!domdef__name_ok(name))
-		return st_fail(err, 0, "domain name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not starting "
+		return err__fail(err, 0, "domain name \"%s\" is invalid (1-%d of A-Z a-z 0-9 _ . + -, not starting "
 			       "with . or -)", name, DOMDEF_NAME_MAX);
 	char gen[37];
 	if (uuid && !domdef__uuid_ok(uuid))
-		return st_fail(err, 0, "uuid \"%s\" is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", uuid);
+		return err__fail(err, 0, "uuid \"%s\" is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", uuid);
 	if (!uuid) {
 		if (domdef__uuid_generate(gen, err) < 0)
 			return -1;
 		uuid = gen;
 	}
 	if (on_reboot && strcmp(on_reboot, "restart") && strcmp(on_reboot, "destroy"))
-		return st_fail(err, 0, "on_reboot \"%s\" is not restart or destroy", on_reboot);
+		return err__fail(err, 0, "on_reboot \"%s\" is not restart or destroy", on_reboot);
 	if (on_crash && strcmp(on_crash, "restart") && strcmp(on_crash, "destroy"))
-		return st_fail(err, 0, "on_crash \"%s\" is not restart or destroy", on_crash);
+		return err__fail(err, 0, "on_crash \"%s\" is not restart or destroy", on_crash);
 	json_int_t mem = 0, vcpus = 0;
 	if (json_util__int(in, "domain", "memory_mib", 8, MEMORY_MIB_MAX, 64, &mem, err) < 0 ||
 	    json_util__int(in, "domain", "vcpus", 1, VCPUS_MAX, 1, &vcpus, err) < 0)
@@ -311,7 +311,7 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 	struct disk_ctx dc = {resolve, ctx};
 	if (!os) {
 		json_decref(o);
-		return st_fail(err, 0, "domain: \"os\" with a \"kernel\" is required");
+		return err__fail(err, 0, "domain: \"os\" with a \"kernel\" is required");
 	}
 	if (check_os(os, o, err) < 0 || check_list(in, "disks", DOMDEF_DISKS_MAX, o, each_disk, &dc, err) < 0 ||
 	    check_targets_unique(json_object_get(o, "disks"), err) < 0 ||

@@ -39,10 +39,10 @@ static int parse_count(const xmlNode *n, const char *what, unsigned long long *o
 	while (s && (*s == ' ' || *s == '\n' || *s == '\t'))
 		s++;
 	uint64_t v;
-	int rc = st_parse_u64(s ? s : "", ULLONG_MAX >> 10, &v, err);
+	int rc = util__parse_u64(s ? s : "", ULLONG_MAX >> 10, &v, err);
 	xmlFree(t);
 	if (rc < 0)
-		return st_err_prefix(err, "<%s>", what);
+		return err__prefix(err, "<%s>", what);
 	*out = v;
 	return 0;
 }
@@ -64,14 +64,14 @@ static int memory_mib(const xmlNode *n, json_t *out, struct st_err *err)
 		if (!unit || !strcmp(unit, units[i].name))
 			found = unit ? (int)i : 2;
 	if (found < 0) {
-		st_fail(err, 0, "<memory unit='%s'>: unknown unit", unit);
+		err__fail(err, 0, "<memory unit='%s'>: unknown unit", unit);
 		xmlFree(unit);
 		return -1;
 	}
 	xmlFree(unit);
 	unsigned long long kib = units[found].dir < 0 ? v >> 10 : v << units[found].shift;
 	if (units[found].dir > 0 && (kib >> units[found].shift) != v)
-		return st_fail(err, 0, "<memory> is too large");
+		return err__fail(err, 0, "<memory> is too large");
 	json_object_set_new(out, "memory_mib", json_integer((json_int_t)(kib >> 10)));
 	return 0;
 }
@@ -90,7 +90,7 @@ static int parse_os(const xmlNode *os, json_t *out, struct st_err *err)
 		else if (is(c, "cmdline"))
 			set_text(o, "cmdline", text_of(c));
 		else if (!is(c, "type") && !is(c, "boot") && !is(c, "bootmenu") && !is(c, "smbios"))
-			return st_fail(err, 0, "<os><%s> is not supported", c->name);
+			return err__fail(err, 0, "<os><%s> is not supported", c->name);
 	}
 	return 0;
 }
@@ -101,7 +101,7 @@ static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
 	bool plain = !device || !strcmp(device, "disk");
 	xmlFree(device);
 	if (!plain)
-		return st_fail(err, 0, "<disk device=...>: only device='disk' is supported");
+		return err__fail(err, 0, "<disk device=...>: only device='disk' is supported");
 	json_t *o = json_object();
 	json_array_append_new(disks, o);
 	for (const xmlNode *c = d->children; c; c = c->next) {
@@ -118,7 +118,7 @@ static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
 		} else if (is(c, "readonly")) {
 			json_object_set_new(o, "readonly", json_true());
 		} else if (c->type == XML_ELEMENT_NODE && !is(c, "alias") && !is(c, "address") && !is(c, "serial")) {
-			return st_fail(err, 0, "<disk><%s> is not supported", c->name);
+			return err__fail(err, 0, "<disk><%s> is not supported", c->name);
 		}
 	}
 	return 0;
@@ -140,7 +140,7 @@ static int parse_interface(const xmlNode *n, json_t *nics, struct st_err *err)
 		} else if (is(c, "model")) {
 			set_text(o, "model", attr(c, "type"));
 		} else if (c->type == XML_ELEMENT_NODE && !is(c, "alias") && !is(c, "address") && !is(c, "target")) {
-			return st_fail(err, 0, "<interface><%s> is not supported", c->name);
+			return err__fail(err, 0, "<interface><%s> is not supported", c->name);
 		}
 	}
 	return 0;
@@ -167,7 +167,7 @@ static int parse_devices(const xmlNode *devs, json_t *out, struct st_err *err)
 			for (int i = 0; dropped[i] && !ok; i++)
 				ok = is(c, dropped[i]);
 			if (!ok)
-				return st_fail(err, 0, "<devices><%s> is not supported", c->name);
+				return err__fail(err, 0, "<devices><%s> is not supported", c->name);
 		}
 	}
 	return 0;
@@ -178,7 +178,7 @@ static int parse_domain(const xmlNode *root, json_t *out, struct st_err *err)
 	static const char *const dropped[] = {"currentMemory", "features", "clock", "cpu", "on_poweroff", "pm",
 					      "title", "description", "metadata", "resource", NULL};
 	if (!is(root, "domain"))
-		return st_fail(err, 0, "the document's root is <%s>, not <domain>", root->name);
+		return err__fail(err, 0, "the document's root is <%s>, not <domain>", root->name);
 	for (const xmlNode *c = root->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
@@ -207,7 +207,7 @@ static int parse_domain(const xmlNode *root, json_t *out, struct st_err *err)
 			for (int i = 0; dropped[i] && !ok; i++)
 				ok = is(c, dropped[i]);
 			if (!ok)
-				rc = st_fail(err, 0, "<domain><%s> is not supported", c->name);
+				rc = err__fail(err, 0, "<domain><%s> is not supported", c->name);
 		}
 		if (rc < 0)
 			return -1;
@@ -223,7 +223,7 @@ static void silent_errors(void *ctx, const char *msg, ...)
 int domxml__import(const char *xml, size_t len, json_t **out, struct st_err *err)
 {
 	if (len > INT_MAX)
-		return st_fail(err, 0, "XML document too large");
+		return err__fail(err, 0, "XML document too large");
 	xmlSetGenericErrorFunc(NULL, silent_errors);
 	/* NONET: never fetch a DTD; no NOENT: entities are not expanded. */
 	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
@@ -235,7 +235,7 @@ int domxml__import(const char *xml, size_t len, json_t **out, struct st_err *err
 			snprintf(msg, sizeof(msg), "%s", e->message);
 			msg[strcspn(msg, "\n")] = 0;
 		}
-		return st_fail(err, 0, "invalid XML (line %d): %s", e ? e->line : 0, msg);
+		return err__fail(err, 0, "invalid XML (line %d): %s", e ? e->line : 0, msg);
 	}
 	json_t *o = json_object();
 	int rc = parse_domain(xmlDocGetRootElement(doc), o, err);

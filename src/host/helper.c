@@ -17,10 +17,10 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 {
 	int outp[2], errp[2];
 	if (pipe2(outp, O_CLOEXEC) < 0)
-		return st_fail_errno(err, "pipe");
+		return err__fail_errno(err, "pipe");
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		close(outp[0]), close(outp[1]);
-		return st_fail_errno(err, "pipe");
+		return err__fail_errno(err, "pipe");
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -45,7 +45,7 @@ int helper__run(const char *const *argv, char **out, struct st_err *err)
 	close(errp[1]);
 	cleanup_close int ofd = outp[0], efd = errp[0];
 	if (rc)
-		return st_fail(err, rc, "cannot run %s", argv[0]);
+		return err__fail(err, rc, "cannot run %s", argv[0]);
 	size_t olen = 0, elen = 0, ocap = 4096;
 	char *obuf = malloc(ocap), ebuf[4096];
 	/* the tools run here write little on stderr: read stdout to EOF, then stderr */

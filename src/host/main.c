@@ -72,13 +72,13 @@ static char *default_vm_binary(void)
 static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return st_fail_errno(err, "cannot create %s", path);
+		return err__fail_errno(err, "cannot create %s", path);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	st_set_progname("stratad");
+	err__set_progname("stratad");
 	static const struct option longopts[] = {
 		{"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
 		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
@@ -100,11 +100,11 @@ int main(int argc, char **argv)
 		case 'T': aopts.tcp_addr = optarg; break;
 		case 't': token_file = optarg; break;
 		case 'L': lvm_config = optarg; break;
-		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { st_fail_errno(&err, "--vm-binary %s", optarg); st_err_print(&err); return 1; } break;
+		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
 		case 'o':
-			if (st_parse_u64(optarg, 86400, &timeout, &err) < 0) {
-				st_err_prefix(&err, "--shutdown-timeout");
-				st_err_print(&err);
+			if (util__parse_u64(optarg, 86400, &timeout, &err) < 0) {
+				err__prefix(&err, "--shutdown-timeout");
+				err__print(&err);
 				return 1;
 			}
 			break;
@@ -121,8 +121,8 @@ int main(int argc, char **argv)
 	cleanup_free char *token = NULL;
 	if (token_file) {
 		if (token_file__read(token_file, 16, &token, &err) < 0) {
-			st_err_prefix(&err, "--token-file");
-			st_err_print(&err);
+			err__prefix(&err, "--token-file");
+			err__print(&err);
 			return 1;
 		}
 		aopts.token = token;
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 	aopts.unix_path = sock ? sock : default_sock;
 	if (mkdir_p(state_dir, 0711, &err) < 0 || mkdir_p(h.run_dir, 0750, &err) < 0 ||
 	    mkdir_p(h.log_dir, 0750, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return 1;
 	}
 	/* one stratad per state directory: two would supervise the same guests */
@@ -154,8 +154,8 @@ int main(int argc, char **argv)
 		return 1;
 	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		st_fail_errno(&err, "another stratad is running on %s (%s)", state_dir, lock_path);
-		st_err_print(&err);
+		err__fail_errno(&err, "another stratad is running on %s (%s)", state_dir, lock_path);
+		err__print(&err);
 		return 1;
 	}
 	sigset_t set;
@@ -168,22 +168,22 @@ int main(int argc, char **argv)
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (store__open(db, &h.store, &err) < 0 || domains__load(&h, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return 1;
 	}
 	struct api *api = NULL;
 	if (domains__supervise(&h, &err) < 0 || api__start(&h, &aopts, &api, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return 1;
 	}
 	pthread_mutex_lock(&h.lock);
 	networks__autostart(&h);
 	domains__autostart(&h);
 	pthread_mutex_unlock(&h.lock);
-	st_info("listening on %s", aopts.unix_path);
+	log__info("listening on %s", aopts.unix_path);
 	int sig;
 	sigwait(&set, &sig);
-	st_info("signal %d: stopping (guests keep running)", sig);
+	log__info("signal %d: stopping (guests keep running)", sig);
 	api__stop(api);
 	h.quitting = 1;
 	pthread_join(h.supervisor, NULL);

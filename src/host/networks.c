@@ -219,7 +219,7 @@ static int net__nft(struct host *h, const json_t *def, struct st_err *err)
 	snprintf(path, sizeof(path), "%s/net-%s.nft", h->run_dir, s(def, "name"));
 	cleanup_fclose FILE *f = fopen(path, "we");
 	if (!f)
-		return st_fail_errno(err, "%s", path);
+		return err__fail_errno(err, "%s", path);
 	fprintf(f, "table ip strata_%s {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n",
 		s(def, "name"));
 	if (!strcmp(mode, "isolated")) {
@@ -237,7 +237,7 @@ static int net__nft(struct host *h, const json_t *def, struct st_err *err)
 		fprintf(f, "  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n"
 			   "    ip saddr %s ip daddr != %s masquerade\n  }\n", subnet, subnet);
 	fprintf(f, "}\n");
-	fclose(st_steal_ptr(f));
+	fclose(cleanup__steal_ptr(f));
 	const char *argv[] = {"nft", "-f", path, NULL};
 	int rc = run(err, argv);
 	unlink(path);
@@ -256,7 +256,7 @@ static int net__start(struct host *h, const json_t *def, struct st_err *err)
 	const char *ipa[] = {"ip", "addr", "add", s(def, "ip"), "dev", br, NULL};
 	const char *up[] = {"ip", "link", "set", br, "up", NULL};
 	if (run(err, add) < 0)
-		return st_err_prefix(err, "bridge %s", br);
+		return err__prefix(err, "bridge %s", br);
 	if (run(err, ipa) < 0 || run(err, up) < 0 || net__nft(h, def, err) < 0)
 		goto undo;
 	if (strcmp(s(def, "mode"), "isolated")) {
@@ -284,7 +284,7 @@ static int net__start(struct host *h, const json_t *def, struct st_err *err)
 	}
 	dm[n] = NULL;
 	if (run(err, dm) < 0) {
-		st_err_prefix(err, "dnsmasq");
+		err__prefix(err, "dnsmasq");
 		goto undo;
 	}
 	events__emit("net-started", "network", name, NULL, "api");
@@ -308,7 +308,7 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 	net__paths(h, name, pidf, leases, sizeof(pidf));
 	cleanup_free char *text = NULL;
 	size_t len;
-	if (st_read_file(pidf, 64, &text, &len, NULL) == 0 && atoi(text) > 0) {
+	if (util__read_file(pidf, 64, &text, &len, NULL) == 0 && atoi(text) > 0) {
 		pid_t pid = atoi(text);
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
@@ -321,9 +321,9 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 	const char *del[] = {"ip", "link", "del", br, NULL};
 	struct st_err e1 = {0};
 	if (run(&e1, nftdel) < 0)
-		st_warn("network %s: %s", name, e1.msg);
+		log__warn("network %s: %s", name, e1.msg);
 	if (run(err, del) < 0)
-		return st_err_prefix(err, "bridge %s", br);
+		return err__prefix(err, "bridge %s", br);
 	events__emit("net-stopped", "network", name, NULL, "api");
 	return 0;
 }
@@ -443,7 +443,7 @@ void networks__autostart(struct host *h)
 		struct st_err err = {0};
 		if (json_integer_value(json_object_get(n, "autostart")) && strcmp(s(def, "mode"), "bridge") &&
 		    !net__active(def) && net__start(h, def, &err) < 0)
-			st_warn("network %s: autostart failed: %s", s(def, "name"), err.msg);
+			log__warn("network %s: autostart failed: %s", s(def, "name"), err.msg);
 	}
 	json_decref(list);
 }
@@ -460,15 +460,15 @@ static int tap__open(const char *tap, const char *bridge, struct st_err *err)
 {
 	cleanup_close int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "/dev/net/tun");
+		return err__fail_errno(err, "/dev/net/tun");
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-		return st_fail_errno(err, "tap %s", tap);
+		return err__fail_errno(err, "tap %s", tap);
 	const char *set[] = {"ip", "link", "set", tap, "master", bridge, "up", NULL};
 	if (run(err, set) < 0)
 		return -1;
-	return st_steal_fd(&fd);
+	return cleanup__steal_fd(&fd);
 }
 
 /* A macvtap on the host device src with the NIC's MAC, opened through its
@@ -484,7 +484,7 @@ static int macvtap__open(const char *tap, const char *src, const char *mac, stru
 	snprintf(dev, sizeof(dev), "/dev/tap%u", if_nametoindex(tap));
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "%s", dev);
+		return err__fail_errno(err, "%s", dev);
 	return fd;
 }
 
@@ -520,7 +520,7 @@ int networks__taps_create(struct host *h, const char *uuid, const json_t *nics, 
 		json_decref(def);
 		if (fds[i] < 0) {
 			networks__taps_delete(uuid, i + 1, fds);
-			return err && err->errnum == EINVAL ? -1 : st_err_prefix(err, "interface %zu (%s)", i, tap);
+			return err && err->errnum == EINVAL ? -1 : err__prefix(err, "interface %zu (%s)", i, tap);
 		}
 	}
 	return 0;

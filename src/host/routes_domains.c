@@ -42,7 +42,7 @@ static int dom_list(struct http_request *r, struct http_reply *rp, struct st_err
 	size_t cap = 64 + (size_t)h->nr_doms * 256, len = 0;
 	char *text = malloc(cap);
 	if (!text)
-		return st_fail(err, ENOMEM, "list");
+		return err__fail(err, ENOMEM, "list");
 	text[len++] = '[';
 	for (struct dom *d = h->doms; d; d = d->next) {
 		if (state && (!strcmp(state, "active") ? d->state == DOM_SHUTOFF : strcmp(state, domains__state_name(d))))
@@ -121,7 +121,7 @@ static int dom_xml(struct http_request *r, struct http_reply *rp, struct st_err 
 		return -1;
 	char *text = domxml__export(d->def);
 	if (!text)
-		return st_fail(err, ENOMEM, "XML export");
+		return err__fail(err, ENOMEM, "XML export");
 	http_reply__text(rp, 200, "application/xml", text);
 	return 0;
 }
@@ -149,7 +149,7 @@ static void console_pump(int client, int con, const struct http_server *s)
 			if (!p[i].revents)
 				continue;
 			ssize_t got = read(p[i].fd, buf, sizeof(buf));
-			if (got <= 0 || st_write_all(p[1 - i].fd, buf, (size_t)got, NULL) < 0)
+			if (got <= 0 || util__write_all(p[1 - i].fd, buf, (size_t)got, NULL) < 0)
 				return;
 		}
 	}
@@ -160,10 +160,10 @@ static void console_upgraded(void *cls, int sock, const char *extra, size_t extr
 {
 	const char *path = cls;
 	struct st_err err = {0};
-	cleanup_close int con = st_unix_connect(path, &err);
+	cleanup_close int con = sock__unix_connect(path, &err);
 	if (con < 0)
-		st_warn("console %s: %s", path, err.msg);
-	else if (!extra_len || st_write_all(con, extra, extra_len, NULL) == 0)
+		log__warn("console %s: %s", path, err.msg);
+	else if (!extra_len || util__write_all(con, extra, extra_len, NULL) == 0)
 		console_pump(sock, con, s);
 }
 
@@ -178,7 +178,7 @@ static int dom_console(struct http_request *r, struct http_reply *rp, struct st_
 		return err__fail_class(err, EBUSY, "domain '%s' is not running", d->name);
 	char *path = domains__console_path(routes__host(r), d);
 	if (!path)
-		return st_fail(err, ENOMEM, "console");
+		return err__fail(err, ENOMEM, "console");
 	/* upgraded: the stream itself, for TCP clients too; otherwise the
 	 * socket's path for a client on this host */
 	if (http_request__wants_upgrade(r, CONSOLE_PROTO)) {
@@ -227,7 +227,7 @@ static int dom_shutdown(struct http_request *r, struct http_reply *rp, struct st
 		return -1;
 	uint64_t t = routes__host(r)->shutdown_timeout_s;
 	const char *ts = http_request__query(r, "timeout");
-	if (ts && st_parse_u64(ts, 86400, &t, err) < 0)
+	if (ts && util__parse_u64(ts, 86400, &t, err) < 0)
 		return err__fail_class(err, EINVAL, "timeout: %s", err->msg);
 	return action_done(rp, d, domains__shutdown(routes__host(r), d, (unsigned)t, err));
 }

@@ -31,7 +31,7 @@ static int audit_list(struct http_request *r, struct http_reply *rp, struct st_e
 {
 	uint64_t limit = 100;
 	const char *l = http_request__query(r, "limit");
-	if (l && st_parse_u64(l, 100000, &limit, err) < 0)
+	if (l && util__parse_u64(l, 100000, &limit, err) < 0)
 		return err__fail_class(err, EINVAL, "limit: %s", err->msg);
 	if (!routes__ctx(r)->can_write)
 		return err__fail_class(err, EACCES, "the audit log needs full access");
@@ -97,7 +97,7 @@ static int events_stream(struct http_request *r, struct http_reply *rp, struct s
 {
 	struct sse *s = calloc(1, sizeof(*s));
 	if (!s)
-		return st_fail(err, ENOMEM, "events");
+		return err__fail(err, ENOMEM, "events");
 	const char *since = http_request__query(r, "since"), *dom = http_request__query(r, "domain");
 	s->seq = since ? strtoull(since, NULL, 10) : events__next_seq();
 	s->filter = dom ? strdup(dom) : NULL;

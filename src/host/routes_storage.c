@@ -120,7 +120,7 @@ static int upload_begin(struct http_request *r, void **state, struct st_err *err
 	struct host *h = routes__host(r);
 	int *fd = malloc(sizeof(*fd));
 	if (!fd)
-		return st_fail(err, ENOMEM, "upload");
+		return err__fail(err, ENOMEM, "upload");
 	pthread_mutex_lock(&h->lock);
 	*fd = storage__volume_open_upload(h, pool_arg(r), vol_arg(r), err);
 	pthread_mutex_unlock(&h->lock);
@@ -134,7 +134,7 @@ static int upload_begin(struct http_request *r, void **state, struct st_err *err
 
 static int upload_write(void *state, const char *data, size_t len, struct st_err *err)
 {
-	return st_write_all(*(int *)state, data, len, err);
+	return util__write_all(*(int *)state, data, len, err);
 }
 
 static void upload_abort(void *state)
@@ -146,7 +146,7 @@ static void upload_abort(void *state)
 static int vol_uploaded(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	cleanup_free int *fd = http_request__upload_state(r);
-	int rc = fsync(*fd) < 0 ? st_fail_errno(err, "upload") : 0;
+	int rc = fsync(*fd) < 0 ? err__fail_errno(err, "upload") : 0;
 	close(*fd);
 	json_t *out = NULL;
 	if (rc == 0)

@@ -69,7 +69,7 @@ static int pool__dirfd(struct host *h, const char *pool, char **dir, struct st_e
 	const char *path = json_string_value(json_object_get(p, "path"));
 	int fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		st_fail(err, errno == ENOENT ? EIO : errno, "pool %s: directory %s", pool, path);
+		err__fail(err, errno == ENOENT ? EIO : errno, "pool %s: directory %s", pool, path);
 	else if (dir)
 		*dir = strdup(path);
 	json_decref(p);
@@ -99,7 +99,7 @@ static int parse_capacity(const json_t *v, uint64_t *out, struct st_err *err)
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
 		*out = (uint64_t)json_integer_value(v);
 	else if (json_is_string(v)) {
-		if (st_parse_size(json_string_value(v), 1, out, err) < 0)
+		if (util__parse_size(json_string_value(v), 1, out, err) < 0)
 			return err__fail_class(err, EINVAL, "capacity: %s", err->msg);
 	} else
 		return err__fail_class(err, EINVAL, "\"capacity\" is required: bytes, or a size like \"10G\"");
@@ -253,7 +253,7 @@ int storage__volume_path(struct host *h, const char *pool, const char *vol, char
 			return -1;
 		*path = strdup(json_string_value(json_object_get(info, "path")));
 		json_decref(info);
-		return *path ? 0 : st_fail(err, ENOMEM, "volume path");
+		return *path ? 0 : err__fail(err, ENOMEM, "volume path");
 	}
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = volume__pool_dirfd(h, pool, vol, &dir, err);
@@ -263,7 +263,7 @@ int storage__volume_path(struct host *h, const char *pool, const char *vol, char
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
 		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (asprintf(path, "%s/%s", dir, vol) < 0)
-		return st_fail(err, ENOMEM, "volume path");
+		return err__fail(err, ENOMEM, "volume path");
 	return 0;
 }
 
@@ -305,7 +305,7 @@ int storage__volume_list(struct host *h, const char *pool, json_t **out, struct 
 	DIR *dp = fdopendir(dfd);
 	if (!dp) {
 		close(dfd);
-		return st_fail_errno(err, "pool %s", pool);
+		return err__fail_errno(err, "pool %s", pool);
 	}
 	json_t *list = json_array();
 	for (struct dirent *de; (de = readdir(dp));) {
@@ -342,7 +342,7 @@ static int volume__create_file(int dfd, const char *pool, const char *vol, struc
 {
 	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return st_fail(err, errno == EEXIST ? EEXIST : errno, "volume '%s' in pool '%s'%s", vol, pool,
+		return err__fail(err, errno == EEXIST ? EEXIST : errno, "volume '%s' in pool '%s'%s", vol, pool,
 			       errno == EEXIST ? " already exists" : "");
 	return fd;
 }
@@ -386,7 +386,7 @@ int storage__volume_create(struct host *h, const char *pool, const json_t *in, j
 		return -1;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, vol);
-	int rc = !strcmp(fmt, "raw") ? (ftruncate(fd, (off_t)cap) < 0 ? st_fail_errno(err, "truncate") : 0)
+	int rc = !strcmp(fmt, "raw") ? (ftruncate(fd, (off_t)cap) < 0 ? err__fail_errno(err, "truncate") : 0)
 				     : storage_img__create_qcow2(path, cap, NULL, NULL, err);
 	if (rc < 0) {
 		unlinkat(dfd, vol, 0);
@@ -438,11 +438,11 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 	else {
 		/* raw: copy_file_range keeps holes on filesystems that reflink or
 		 * share extents; the size is set first so a sparse tail stays sparse */
-		rc = ftruncate(dst, sb.st_size) < 0 ? st_fail_errno(err, "truncate") : 0;
+		rc = ftruncate(dst, sb.st_size) < 0 ? err__fail_errno(err, "truncate") : 0;
 		for (off_t off = 0; rc == 0 && off < sb.st_size;) {
 			ssize_t n = copy_file_range(src, &off, dst, &(off_t){off}, (size_t)(sb.st_size - off), 0);
 			if (n <= 0)
-				rc = st_fail_errno(err, "copy %s", vol);
+				rc = err__fail_errno(err, "copy %s", vol);
 		}
 	}
 	if (rc < 0) {
@@ -486,7 +486,7 @@ int storage__volume_resize(struct host *h, const char *pool, const char *vol, co
 		if (storage_img__resize_qcow2(path, cap, err) < 0)
 			return -1;
 	} else if (truncate(path, (off_t)cap) < 0) {
-		return st_fail_errno(err, "resize %s", vol);
+		return err__fail_errno(err, "resize %s", vol);
 	}
 	return storage__volume_info(h, pool, vol, out, err);
 }
@@ -533,7 +533,7 @@ int storage__volume_delete(struct host *h, const char *pool, const char *vol, st
 	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
 		return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, pool);
 	if (unlinkat(dfd, vol, 0) < 0)
-		return st_fail_errno(err, "delete %s", vol);
+		return err__fail_errno(err, "delete %s", vol);
 	events__emit("volume-deleted", "volume", vol, NULL, pool);
 	return 0;
 }
@@ -550,7 +550,7 @@ int storage__volume_open_upload(struct host *h, const char *pool, const char *vo
 		return -1;
 	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return st_fail_errno(err, "volume %s", vol);
+		return err__fail_errno(err, "volume %s", vol);
 	return fd;
 }
 

@@ -14,7 +14,7 @@
 static void blk_closep(struct blk **b)
 {
 	if (*b)
-		blk_close(*b, NULL);
+		block__close(*b, NULL);
 }
 #define cleanup_blk __attribute__((cleanup(blk_closep)))
 
@@ -22,7 +22,7 @@ int storage_img__create_qcow2(const char *path, uint64_t size, const char *backi
 		      struct st_err *err)
 {
 	struct blk_create_opts o = {.format = "qcow2", .size = size, .backing = backing, .backing_fmt = backing_fmt};
-	return blk_create(path, &o, err);
+	return block__create(path, &o, err);
 }
 
 /* Closes b and reports the close's error: a qcow2 image is only marked
@@ -31,14 +31,14 @@ static int close_checked(struct blk **b, struct st_err *err)
 {
 	struct blk *t = *b;
 	*b = NULL;
-	return blk_close(t, err);
+	return block__close(t, err);
 }
 
 int storage_img__resize_qcow2(const char *path, uint64_t size, struct st_err *err)
 {
 	struct blk_open_opts o = {.format = "qcow2", .writable = true, .no_backing = true};
 	cleanup_blk struct blk *b = NULL;
-	if (blk_open(path, &o, &b, err) < 0 || blk_truncate(b, size, false, err) < 0)
+	if (block__open(path, &o, &b, err) < 0 || block__truncate(b, size, false, err) < 0)
 		return -1;
 	return close_checked(&b, err);
 }
@@ -52,27 +52,27 @@ int storage_img__convert_to_qcow2(const char *src, const char *src_fmt, const ch
 {
 	struct blk_open_opts so = {.format = src_fmt};
 	cleanup_blk struct blk *in = NULL, *out = NULL;
-	if (blk_open(src, &so, &in, err) < 0)
+	if (block__open(src, &so, &in, err) < 0)
 		return -1;
 	if (storage_img__create_qcow2(dst, in->size, NULL, NULL, err) < 0)
 		return -1;
 	struct blk_open_opts dopts = {.format = "qcow2", .writable = true};
-	if (blk_open(dst, &dopts, &out, err) < 0)
+	if (block__open(dst, &dopts, &out, err) < 0)
 		return -1;
 	cleanup_free uint8_t *buf = malloc(COPY_CHUNK);
 	if (!buf)
-		return st_fail(err, ENOMEM, "copy buffer");
+		return err__fail(err, ENOMEM, "copy buffer");
 	/* ranges that read as zeros through the whole chain stay unallocated */
 	for (uint64_t off = 0; off < in->size;) {
-		struct blk_status st;
+		struct block__status st;
 		uint64_t len = ST_MIN((uint64_t)COPY_CHUNK, in->size - off);
-		if (blk_status(in, off, len, &st, err) < 0)
+		if (block__status(in, off, len, &st, err) < 0)
 			return -1;
 		len = ST_MIN(len, st.len ? st.len : len);
 		if (st.kind != BLK_ZERO) {
-			if (blk_pread(in, buf, len, off, err) < 0)
+			if (block__pread(in, buf, len, off, err) < 0)
 				return -1;
-			if (!all_zero(buf, len) && blk_pwrite(out, buf, len, off, err) < 0)
+			if (!all_zero(buf, len) && block__pwrite(out, buf, len, off, err) < 0)
 				return -1;
 		}
 		off += len;
@@ -84,7 +84,7 @@ int storage_img__info(const char *path, const char *fmt, json_t **out, struct st
 {
 	struct blk_open_opts o = {.format = fmt, .no_backing = true};
 	cleanup_blk struct blk *b = NULL;
-	if (blk_open(path, &o, &b, err) < 0)
+	if (block__open(path, &o, &b, err) < 0)
 		return -1;
 	*out = json_pack("{s:I}", "virtual-size", (json_int_t)b->size);
 	const char *name, *bfmt;

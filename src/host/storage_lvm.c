@@ -46,7 +46,7 @@ int lvm__pool_usage(struct host *h, const char *vg, json_t *info, struct st_err 
 			      NULL};
 	cleanup_free char *text = NULL;
 	if (lvm__run(h, "vgs", args, &text, err) < 0)
-		return err__class(err, EINVAL, st_err_prefix(err, "volume group '%s'", vg));
+		return err__class(err, EINVAL, err__prefix(err, "volume group '%s'", vg));
 	json_t *rows = report_rows(text, "vg");
 	json_t *row = json_array_get(rows, 0);
 	if (!row) {
@@ -67,10 +67,10 @@ int lvm__volume_list(struct host *h, const char *vg, json_t **out, struct st_err
 			      NULL};
 	cleanup_free char *text = NULL;
 	if (lvm__run(h, "lvs", args, &text, err) < 0)
-		return st_err_prefix(err, "volume group '%s'", vg);
+		return err__prefix(err, "volume group '%s'", vg);
 	json_t *rows = report_rows(text, "lv");
 	if (!rows)
-		return st_fail(err, EIO, "lvs: unreadable report");
+		return err__fail(err, EIO, "lvs: unreadable report");
 	*out = json_array();
 	size_t i;
 	json_t *row;
@@ -111,7 +111,7 @@ int lvm__volume_create(struct host *h, const char *vg, const char *vol, uint64_t
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
 	const char *args[] = {"-y", "-n", vol, "-L", size, vg, NULL};
 	if (lvm__run(h, "lvcreate", args, NULL, err) < 0)
-		return err__class(err, EINVAL, st_err_prefix(err, "lvcreate"));
+		return err__class(err, EINVAL, err__prefix(err, "lvcreate"));
 	return 0;
 }
 
@@ -122,7 +122,7 @@ int lvm__volume_resize(struct host *h, const char *vg, const char *vol, uint64_t
 	snprintf(lv, sizeof(lv), "%s/%s", vg, vol);
 	const char *args[] = {"-f", "-L", size, lv, NULL};
 	if (lvm__run(h, "lvresize", args, NULL, err) < 0)
-		return err__class(err, EINVAL, st_err_prefix(err, "lvresize"));
+		return err__class(err, EINVAL, err__prefix(err, "lvresize"));
 	return 0;
 }
 
@@ -136,6 +136,6 @@ int lvm__volume_delete(struct host *h, const char *pool, const char *vg, const c
 	snprintf(lv, sizeof(lv), "%s/%s", vg, vol);
 	const char *args[] = {"-f", lv, NULL};
 	if (lvm__run(h, "lvremove", args, NULL, err) < 0)
-		return st_err_prefix(err, "lvremove");
+		return err__prefix(err, "lvremove");
 	return 0;
 }

@@ -30,14 +30,14 @@ static const char *const migrations[] = {
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
 {
-	return st_fail(err, 0, "%s: %s", what, sqlite3_errmsg(s->db));
+	return err__fail(err, 0, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 static int store__exec(struct store *s, const char *sql, struct st_err *err)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		st_fail(err, 0, "database: %s", msg ? msg : "error");
+		err__fail(err, 0, "database: %s", msg ? msg : "error");
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -62,7 +62,7 @@ static int store__migrate(struct store *s, struct st_err *err)
 	if (v < 0)
 		return store__fail(s, err, "reading the schema version");
 	if ((size_t)v > sizeof(migrations) / sizeof(migrations[0]))
-		return st_fail(err, 0, "the database has schema version %d, newer than this stratad (%zu)", v,
+		return err__fail(err, 0, "the database has schema version %d, newer than this stratad (%zu)", v,
 			       sizeof(migrations) / sizeof(migrations[0]));
 	for (size_t i = (size_t)v; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
 		char pragma[64];
@@ -71,7 +71,7 @@ static int store__migrate(struct store *s, struct st_err *err)
 			return -1;
 		if (store__exec(s, migrations[i], err) < 0 || store__exec(s, pragma, err) < 0) {
 			store__exec(s, "ROLLBACK", NULL);
-			return st_err_prefix(err, "schema migration %zu", i + 1);
+			return err__prefix(err, "schema migration %zu", i + 1);
 		}
 		if (store__exec(s, "COMMIT", err) < 0)
 			return -1;
@@ -83,10 +83,10 @@ int store__open(const char *path, struct store **out, struct st_err *err)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s)
-		return st_fail(err, ENOMEM, "store");
+		return err__fail(err, ENOMEM, "store");
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
-		st_fail(err, 0, "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		err__fail(err, 0, "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		store__close(s);
 		return -1;
 	}
@@ -96,7 +96,7 @@ int store__open(const char *path, struct store **out, struct st_err *err)
 	if (store__exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 			err) < 0 ||
 	    store__migrate(s, err) < 0) {
-		st_err_prefix(err, "%s", path);
+		err__prefix(err, "%s", path);
 		store__close(s);
 		return -1;
 	}
@@ -143,7 +143,7 @@ int store__domain_insert(struct store *s, const char *uuid, const char *name, co
 {
 	cleanup_free char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
-		return st_fail(err, ENOMEM, "domain definition");
+		return err__fail(err, ENOMEM, "domain definition");
 	return store__run(s, "INSERT INTO domains(uuid, name, def, created) VALUES(?, ?, ?, ?)", "sssi", err,
 			  uuid, name, text, (int64_t)time(NULL));
 }
@@ -152,7 +152,7 @@ int store__domain_update(struct store *s, const char *uuid, const json_t *def, s
 {
 	cleanup_free char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
-		return st_fail(err, ENOMEM, "domain definition");
+		return err__fail(err, ENOMEM, "domain definition");
 	return store__run(s, "UPDATE domains SET def = ? WHERE uuid = ?", "ss", err, text, uuid);
 }
 
@@ -183,7 +183,7 @@ int store__domain_each(struct store *s,
 		json_error_t jerr;
 		json_t *def = json_loads((const char *)sqlite3_column_text(st, 2), 0, &jerr);
 		if (!def) {
-			ret = st_fail(err, 0, "stored definition of %s is corrupt: %s", sqlite3_column_text(st, 1),
+			ret = err__fail(err, 0, "stored definition of %s is corrupt: %s", sqlite3_column_text(st, 1),
 				      jerr.text);
 			break;
 		}
@@ -288,7 +288,7 @@ int store__network_insert(struct store *s, const char *name, const json_t *def, 
 {
 	cleanup_free char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
-		return st_fail(err, ENOMEM, "network definition");
+		return err__fail(err, ENOMEM, "network definition");
 	return store__run(s, "INSERT INTO networks(name, def, created) VALUES(?, ?, ?)", "ssi", err, name, text,
 			  (int64_t)time(NULL));
 }

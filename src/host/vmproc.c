@@ -106,7 +106,7 @@ static __attribute__((noreturn)) void keeper(const struct vmproc_spec *spec, int
 
 uint64_t vmproc__starttime(pid_t pid)
 {
-	return st_proc_starttime(pid);
+	return util__proc_starttime(pid);
 }
 
 bool vmproc__alive(pid_t pid, uint64_t start)
@@ -118,11 +118,11 @@ int vmproc__pidfd(pid_t pid, uint64_t start, struct st_err *err)
 {
 	int fd = pidfd_open(pid, 0);
 	if (fd < 0)
-		return st_fail_errno(err, "pidfd_open(%d)", (int)pid);
+		return err__fail_errno(err, "pidfd_open(%d)", (int)pid);
 	/* checked after opening: the pidfd now pins this very process */
 	if (!vmproc__alive(pid, start)) {
 		close(fd);
-		return st_fail(err, ESRCH, "process %d has gone", (int)pid);
+		return err__fail(err, ESRCH, "process %d has gone", (int)pid);
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
@@ -137,24 +137,24 @@ void vmproc__reap(pid_t keeper_pid)
 int vmproc__spawn(const struct vmproc_spec *spec, struct vmproc *out, struct st_err *err)
 {
 	if (spec->nr_fds > VMPROC_MAX_FDS)
-		return st_fail(err, 0, "at most %d fds for the VMM", VMPROC_MAX_FDS);
+		return err__fail(err, 0, "at most %d fds for the VMM", VMPROC_MAX_FDS);
 	cleanup_close int log_fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (log_fd < 0)
-		return st_fail_errno(err, "%s", spec->log_path);
+		return err__fail_errno(err, "%s", spec->log_path);
 	cleanup_close int exit_fd = open(spec->exit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (exit_fd < 0)
-		return st_fail_errno(err, "%s", spec->exit_path);
+		return err__fail_errno(err, "%s", spec->exit_path);
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return st_fail_errno(err, "pipe");
+		return err__fail_errno(err, "pipe");
 	cleanup_close int pipe_r = pipefd[0], pipe_w = pipefd[1];
 	unlink(spec->control_path);
 	pid_t k = fork();
 	if (k < 0)
-		return st_fail_errno(err, "fork");
+		return err__fail_errno(err, "fork");
 	if (k == 0)
 		keeper(spec, log_fd, exit_fd, pipe_w);
-	close(st_steal_fd(&pipe_w));
+	close(cleanup__steal_fd(&pipe_w));
 	char buf[32] = {0};
 	ssize_t n;
 	do
@@ -163,7 +163,7 @@ int vmproc__spawn(const struct vmproc_spec *spec, struct vmproc *out, struct st_
 	pid_t vm = n > 0 ? (pid_t)atoi(buf) : 0;
 	if (vm <= 0) {
 		vmproc__reap(k);
-		return st_fail(err, 0, "the keeper could not fork the VMM");
+		return err__fail(err, 0, "the keeper could not fork the VMM");
 	}
 	*out = (struct vmproc){.vm_pid = vm, .keeper_pid = k, .keeper_start = vmproc__starttime(k),
 			       .vm_start = vmproc__starttime(vm)};
@@ -175,7 +175,7 @@ static void last_log_line(const char *path, char *out, size_t len)
 	cleanup_free char *text = NULL;
 	size_t n;
 	snprintf(out, len, "no message");
-	if (st_read_file(path, 1 << 20, &text, &n, NULL) < 0)
+	if (util__read_file(path, 1 << 20, &text, &n, NULL) < 0)
 		return;
 	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		text[--n] = 0;
@@ -186,7 +186,7 @@ static void last_log_line(const char *path, char *out, size_t len)
 int vmproc__wait_ready(const struct vmproc_spec *spec, const struct vmproc *p, int timeout_ms, json_t **status,
 		       struct st_err *err)
 {
-	uint64_t deadline = st_now_ns() + (uint64_t)timeout_ms * 1000000;
+	uint64_t deadline = util__now_ns() + (uint64_t)timeout_ms * 1000000;
 	for (unsigned delay_us = 200;; delay_us = ST_MIN(delay_us * 2, 20000u)) {
 		struct st_err cerr = {0};
 		if (vmproc__control(spec->control_path, "status", status, &cerr) == 0)
@@ -198,10 +198,10 @@ int vmproc__wait_ready(const struct vmproc_spec *spec, const struct vmproc *p, i
 		if (ended || (!vmproc__alive(p->vm_pid, p->vm_start) && !vmproc__alive(p->keeper_pid, p->keeper_start))) {
 			char line[300];
 			last_log_line(spec->log_path, line, sizeof(line));
-			return st_fail(err, 0, "the VMM exited at start: %s", line);
+			return err__fail(err, 0, "the VMM exited at start: %s", line);
 		}
-		if (st_now_ns() > deadline)
-			return st_fail(err, ETIMEDOUT, "the VMM's control socket did not answer (%s)", cerr.msg);
+		if (util__now_ns() > deadline)
+			return err__fail(err, ETIMEDOUT, "the VMM's control socket did not answer (%s)", cerr.msg);
 		usleep(delay_us);
 	}
 }
@@ -223,9 +223,9 @@ int vmproc__exit_status(const char *exit_path, int *code, int *sig)
 
 int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t **ret, struct st_err *err)
 {
-	cleanup_close int fd = st_unix_connect(path, err);
+	cleanup_close int fd = sock__unix_connect(path, err);
 	if (fd < 0)
-		return st_err_prefix(err, "control socket");
+		return err__prefix(err, "control socket");
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -235,11 +235,11 @@ int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t
 	cleanup_free char *req = q ? json_dumps(q, JSON_COMPACT) : NULL;
 	json_decref(q);
 	if (!req)
-		return st_fail(err, ENOMEM, "control socket: %s", cmd);
+		return err__fail(err, ENOMEM, "control socket: %s", cmd);
 	size_t len = strlen(req);
 	req[len] = '\n'; /* json_dumps' NUL becomes the line's end */
 	if (send(fd, req, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
-		return st_fail_errno(err, "control socket: send");
+		return err__fail_errno(err, "control socket: send");
 	char buf[65536];
 	size_t have = 0;
 	for (;;) {
@@ -247,7 +247,7 @@ int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return st_fail(err, n < 0 ? errno : EPIPE, "control socket: no reply to %s", cmd);
+			return err__fail(err, n < 0 ? errno : EPIPE, "control socket: no reply to %s", cmd);
 		have += (size_t)n;
 		if (memchr(buf, '\n', have) || have == sizeof(buf) - 1)
 			break;
@@ -255,10 +255,10 @@ int vmproc__control_args(const char *path, const char *cmd, json_t *args, json_t
 	buf[have] = 0;
 	json_t *reply = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
 	if (!reply)
-		return st_fail(err, 0, "control socket: unreadable reply to %s", cmd);
+		return err__fail(err, 0, "control socket: unreadable reply to %s", cmd);
 	json_t *e = json_object_get(reply, "error");
 	if (e) {
-		st_fail(err, 0, "%s: %s", cmd, json_string_value(json_object_get(e, "desc")));
+		err__fail(err, 0, "%s: %s", cmd, json_string_value(json_object_get(e, "desc")));
 		json_decref(reply);
 		return -1;
 	}
@@ -281,6 +281,6 @@ int vmproc__kill(const struct vmproc *p, int sig, struct st_err *err)
 	int rc = pidfd_send_signal(fd, sig, NULL, 0);
 	close(fd);
 	if (rc < 0)
-		return st_fail_errno(err, "kill %d", (int)p->vm_pid);
+		return err__fail_errno(err, "kill %d", (int)p->vm_pid);
 	return 0;
 }

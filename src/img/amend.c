@@ -17,12 +17,12 @@ static int run(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'o': opts = optarg; break;
 		case 'p': case 'q': case 'F': break;
-		case 'h': return img_usage(&img_cmd_amend, false);
-		default: return img_usage(&img_cmd_amend, true);
+		case 'h': return img__usage(&img_cmd_amend, false);
+		default: return img__usage(&img_cmd_amend, true);
 		}
 	}
 	if (optind != argc - 1 || !opts)
-		return img_usage(&img_cmd_amend, true);
+		return img__usage(&img_cmd_amend, true);
 	int compat = 0, lazy = -1;
 	uint64_t bits = 0;
 	char *save = NULL;
@@ -39,7 +39,7 @@ static int run(int argc, char **argv)
 			compat = 3;
 		else if (!strcmp(kv, "lazy_refcounts") && (!strcmp(v, "on") || !strcmp(v, "off")))
 			lazy = !strcmp(v, "on");
-		else if (!strcmp(kv, "refcount_bits") && st_parse_u64(v, 64, &bits, NULL) == 0 && bits)
+		else if (!strcmp(kv, "refcount_bits") && util__parse_u64(v, 64, &bits, NULL) == 0 && bits)
 			;
 		else if (!strcmp(kv, "backing_file") || !strcmp(kv, "backing_fmt")) {
 			fprintf(stderr, "strata-img: error: amend cannot change the backing file (as qemu-img): use rebase\n");
@@ -56,17 +56,17 @@ static int run(int argc, char **argv)
 	}
 	struct st_err err = {0};
 	struct blk *b;
-	if (img_open(argv[optind], fmt, true, true, &b, &err) < 0)
-		return img_die(&err);
+	if (img__open(argv[optind], fmt, true, true, &b, &err) < 0)
+		return img__die(&err);
 	/* an upgrade first, a downgrade last: refcount_bits other than 16 need compat=1.1 */
-	if (qcow2_amend(b, compat == 2 ? 0 : compat, lazy, &err) < 0 ||
-	    (bits && qcow2_amend_refcount_bits(b, (unsigned)bits, &err) < 0) ||
-	    (compat == 2 && qcow2_amend(b, 2, -1, &err) < 0)) {
-		blk_close(b, NULL);
-		return img_die(&err);
+	if (qcow2__amend(b, compat == 2 ? 0 : compat, lazy, &err) < 0 ||
+	    (bits && qcow2__amend_refcount_bits(b, (unsigned)bits, &err) < 0) ||
+	    (compat == 2 && qcow2__amend(b, 2, -1, &err) < 0)) {
+		block__close(b, NULL);
+		return img__die(&err);
 	}
-	if (blk_close(b, &err) < 0)
-		return img_die(&err);
+	if (block__close(b, &err) < 0)
+		return img__die(&err);
 	return 0;
 }
 

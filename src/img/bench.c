@@ -49,8 +49,8 @@ static void *worker(void *arg)
 			break;
 		uint64_t off = bn->random ? bn->offset + (xorshift(&seed) % slots) * bn->size
 					  : bn->offset + (i * bn->step) % wrap;
-		int r = bn->write ? blk_pwrite(bn->b, buf, bn->size, off, &err)
-				  : blk_pread(bn->b, buf, bn->size, off, &err);
+		int r = bn->write ? block__pwrite(bn->b, buf, bn->size, off, &err)
+				  : block__pread(bn->b, buf, bn->size, off, &err);
 		if (r < 0) {
 			if (!atomic_exchange(&bn->failed, 1))
 				bn->err = err;
@@ -93,38 +93,38 @@ static int run(int argc, char **argv)
 	uint64_t v;
 	while ((c = getopt_long(argc, argv, "c:d:f:no:qs:S:t:wi:Uh", lo, NULL)) != -1) {
 		switch (c) {
-		case 'c': if (st_parse_u64(optarg, UINT64_MAX, &bn.count, &err) < 0) return img_die(&err); break;
-		case 'd': if (st_parse_u64(optarg, 4096, &depth, &err) < 0) return img_die(&err); break;
+		case 'c': if (util__parse_u64(optarg, UINT64_MAX, &bn.count, &err) < 0) return img__die(&err); break;
+		case 'd': if (util__parse_u64(optarg, 4096, &depth, &err) < 0) return img__die(&err); break;
 		case 'f': fmt = optarg; break;
-		case 'o': if (st_parse_size(optarg, 1, &bn.offset, &err) < 0) return img_die(&err); break;
-		case 's': if (st_parse_size(optarg, 1, &bn.size, &err) < 0) return img_die(&err); break;
+		case 'o': if (util__parse_size(optarg, 1, &bn.offset, &err) < 0) return img__die(&err); break;
+		case 's': if (util__parse_size(optarg, 1, &bn.size, &err) < 0) return img__die(&err); break;
 		case 'S':
-			if (st_parse_size(optarg, 1, &bn.step, &err) < 0)
-				return img_die(&err);
+			if (util__parse_size(optarg, 1, &bn.step, &err) < 0)
+				return img__die(&err);
 			have_step = true;
 			break;
 		case 'w': bn.write = true; break;
 		case 'R': bn.random = true; break;
-		case 'P': if (st_parse_u64(optarg, 255, &v, &err) < 0) return img_die(&err); bn.pattern = (uint8_t)v; break;
-		case 'F': if (st_parse_u64(optarg, UINT64_MAX, &flush_every, &err) < 0) return img_die(&err); break;
+		case 'P': if (util__parse_u64(optarg, 255, &v, &err) < 0) return img__die(&err); bn.pattern = (uint8_t)v; break;
+		case 'F': if (util__parse_u64(optarg, UINT64_MAX, &flush_every, &err) < 0) return img__die(&err); break;
 		case 'q': quiet = true; break;
 		case 't':
-			if (img_parse_cache(optarg, &cache, &err) < 0)
-				return img_die(&err);
+			if (img__parse_cache(optarg, &cache, &err) < 0)
+				return img__die(&err);
 			break;
 		case 'n': case 'i': case 'D': case 'U': break; /* threads serve every I/O mode */
-		case 'h': return img_usage(&img_cmd_bench, false);
-		default: return img_usage(&img_cmd_bench, true);
+		case 'h': return img__usage(&img_cmd_bench, false);
+		default: return img__usage(&img_cmd_bench, true);
 		}
 	}
 	if (optind != argc - 1 || !bn.size || !depth)
-		return img_usage(&img_cmd_bench, true);
+		return img__usage(&img_cmd_bench, true);
 	if (!have_step)
 		bn.step = bn.size;
-	if (img_open_cache(argv[optind], fmt, bn.write, false, &cache, &bn.b, &err) < 0)
-		return img_die(&err);
+	if (img__open_cache(argv[optind], fmt, bn.write, false, &cache, &bn.b, &err) < 0)
+		return img__die(&err);
 	if (bn.offset + bn.size > bn.b->size) {
-		blk_close(bn.b, NULL);
+		block__close(bn.b, NULL);
 		fprintf(stderr, "strata-img: error: requests do not fit in the image\n");
 		return 1;
 	}
@@ -135,7 +135,7 @@ static int run(int argc, char **argv)
 		       "size %llu)\n", (unsigned long long)bn.count, bn.write ? "write" : "read",
 		       (unsigned long long)bn.size, (unsigned long long)depth, bn.random ? "random offsets" : "sequential",
 		       (unsigned long long)bn.offset, (unsigned long long)bn.step);
-	uint64_t t0 = st_now_ns();
+	uint64_t t0 = util__now_ns();
 	pthread_t th[64];
 	for (unsigned i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, &bn);
@@ -143,12 +143,12 @@ static int run(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	int r = bn.failed ? -1 : 0;
 	if (r == 0 && bn.write)
-		r = blk_flush(bn.b, &err);
-	double secs = (double)(st_now_ns() - t0) / 1e9;
+		r = block__flush(bn.b, &err);
+	double secs = (double)(util__now_ns() - t0) / 1e9;
 	(void)flush_every;
-	blk_close(bn.b, NULL);
+	block__close(bn.b, NULL);
 	if (r < 0)
-		return img_die(bn.failed ? &bn.err : &err);
+		return img__die(bn.failed ? &bn.err : &err);
 	printf("Run completed in %.3f seconds.\n", secs);
 	return 0;
 }

@@ -83,28 +83,28 @@ static int run(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case 'U': break;
-		case 'h': return img_usage(&img_cmd_check, false);
-		default: return img_usage(&img_cmd_check, true);
+		case 'h': return img__usage(&img_cmd_check, false);
+		default: return img__usage(&img_cmd_check, true);
 		}
 	}
 	if (optind != argc - 1)
-		return img_usage(&img_cmd_check, true);
+		return img__usage(&img_cmd_check, true);
 	bool json = !strcmp(output, "json");
 	struct st_err err = {0};
 	struct blk *b;
 	struct blk_open_opts o = {.format = fmt, .writable = repair != QCOW2_REPAIR_NONE, .no_backing = true,
 				  .for_repair = true};
-	if (blk_open(argv[optind], &o, &b, &err) < 0)
-		return img_die(&err);
+	if (block__open(argv[optind], &o, &b, &err) < 0)
+		return img__die(&err);
 	if (strcmp(block__format(b), "qcow2")) {
-		blk_close(b, NULL);
+		block__close(b, NULL);
 		fprintf(stderr, "strata-img: This image format does not support checks\n");
 		return 63;
 	}
 	struct qcow2_check_result r;
-	if (qcow2_check(b, repair, &r, &err) < 0) {
-		blk_close(b, NULL);
-		st_err_print(&err);
+	if (qcow2__check(b, repair, &r, &err) < 0) {
+		block__close(b, NULL);
+		err__print(&err);
 		return 1;
 	}
 	if (repair && (r.leaks_fixed || r.corruptions_fixed)) {
@@ -113,21 +113,21 @@ static int run(int argc, char **argv)
 			printf("The following inconsistencies were found and repaired:\n\n    %llu leaked clusters\n"
 			       "    %llu corruptions\n\nDouble checking the fixed image now...\n",
 			       (unsigned long long)r.leaks_fixed, (unsigned long long)r.corruptions_fixed);
-		if (qcow2_check(b, QCOW2_REPAIR_NONE, &again, &err) < 0) {
-			blk_close(b, NULL);
-			st_err_print(&err);
+		if (qcow2__check(b, QCOW2_REPAIR_NONE, &again, &err) < 0) {
+			block__close(b, NULL);
+			err__print(&err);
 			return 1;
 		}
 		again.leaks_fixed = r.leaks_fixed;
 		again.corruptions_fixed = r.corruptions_fixed;
 		r = again;
-		if (!r.corruptions && qcow2_clear_corrupt(b, &err) < 0) {
-			blk_close(b, NULL);
-			return img_die(&err);
+		if (!r.corruptions && qcow2__clear_corrupt(b, &err) < 0) {
+			block__close(b, NULL);
+			return img__die(&err);
 		}
 	}
-	if (blk_close(b, &err) < 0)
-		return img_die(&err);
+	if (block__close(b, &err) < 0)
+		return img__die(&err);
 	if (json)
 		print_json(argv[optind], &r);
 	else

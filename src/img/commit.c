@@ -27,60 +27,60 @@ static int run(int argc, char **argv)
 		case 'p': progress = true; break;
 		case 'q': quiet = true; break;
 		case 't':
-			if (img_parse_cache(optarg, &cache, &err) < 0)
-				return img_die(&err);
+			if (img__parse_cache(optarg, &cache, &err) < 0)
+				return img__die(&err);
 			break;
-		case 'h': return img_usage(&img_cmd_commit, false);
-		default: return img_usage(&img_cmd_commit, true);
+		case 'h': return img__usage(&img_cmd_commit, false);
+		default: return img__usage(&img_cmd_commit, true);
 		}
 	}
 	if (optind != argc - 1)
-		return img_usage(&img_cmd_commit, true);
+		return img__usage(&img_cmd_commit, true);
 	struct blk *top;
-	if (img_open_cache(argv[optind], fmt, !keep, false, &cache, &top, &err) < 0)
-		return img_die(&err);
+	if (img__open_cache(argv[optind], fmt, !keep, false, &cache, &top, &err) < 0)
+		return img__die(&err);
 	if (!top->backing) {
-		blk_close(top, NULL);
+		block__close(top, NULL);
 		fprintf(stderr, "strata-img: error: '%s' has no backing file to commit into\n", argv[optind]);
 		return 1;
 	}
 	struct blk *base;
 	const char *bname, *bfmt;
 	block__backing_file(top, &bname, &bfmt);
-	if (img_open_cache(top->backing->path, block__format(top->backing), true, false, &cache, &base, &err) < 0) {
-		blk_close(top, NULL);
-		return img_die(&err);
+	if (img__open_cache(top->backing->path, block__format(top->backing), true, false, &cache, &base, &err) < 0) {
+		block__close(top, NULL);
+		return img__die(&err);
 	}
 	int r = 0;
 	if (base->size < top->size)
-		r = blk_truncate(base, top->size, false, &err);
-	cleanup_free uint8_t *buf = blk_alloc_io(BUF);
+		r = block__truncate(base, top->size, false, &err);
+	cleanup_free uint8_t *buf = block__alloc_io(BUF);
 	if (!buf)
-		r = st_fail(&err, ENOMEM, "commit buffer");
+		r = err__fail(&err, ENOMEM, "commit buffer");
 	for (uint64_t off = 0; r == 0 && off < top->size;) {
-		struct blk_status st;
-		r = blk_status(top, off, ST_MIN((uint64_t)BUF, top->size - off), &st, &err);
+		struct block__status st;
+		r = block__status(top, off, ST_MIN((uint64_t)BUF, top->size - off), &st, &err);
 		if (r < 0)
 			break;
 		if (st.present && st.kind == BLK_ZERO)
-			r = blk_pwrite_zeroes(base, st.len, off, &err);
+			r = block__pwrite_zeroes(base, st.len, off, &err);
 		else if (st.present)
-			r = blk_pread(top, buf, st.len, off, &err) < 0 ? -1 : blk_pwrite(base, buf, st.len, off, &err);
+			r = block__pread(top, buf, st.len, off, &err) < 0 ? -1 : block__pwrite(base, buf, st.len, off, &err);
 		off += st.len;
-		img_progress(progress, off, top->size);
+		img__progress(progress, off, top->size);
 	}
 	if (r == 0)
-		r = blk_close(base, &err);
+		r = block__close(base, &err);
 	else
-		blk_close(base, NULL);
+		block__close(base, NULL);
 	if (r == 0 && !keep)
-		r = blk_make_empty(top, &err);
+		r = block__make_empty(top, &err);
 	if (r < 0) {
-		blk_close(top, NULL);
-		return img_die(&err);
+		block__close(top, NULL);
+		return img__die(&err);
 	}
-	if (blk_close(top, &err) < 0)
-		return img_die(&err);
+	if (block__close(top, &err) < 0)
+		return img__die(&err);
 	if (!quiet)
 		printf("Image committed.\n");
 	return 0;

@@ -7,13 +7,13 @@
 #include "common/util.h"
 #include "img/img.h"
 
-int img_die(const struct st_err *err)
+int img__die(const struct st_err *err)
 {
-	st_err_print(err);
+	err__print(err);
 	return 1;
 }
 
-int img_usage(const struct img_cmd *c, bool error)
+int img__usage(const struct img_cmd *c, bool error)
 {
 	fprintf(error ? stderr : stdout, "usage: strata-img %s\n", c->usage);
 	return error ? 1 : 0;
@@ -26,21 +26,21 @@ static int parse_bool(const char *k, const char *v, bool *out, struct st_err *er
 	else if (!strcmp(v, "off") || !strcmp(v, "false"))
 		*out = false;
 	else
-		return st_fail(err, 0, "%s must be on or off, not '%s'", k, v);
+		return err__fail(err, 0, "%s must be on or off, not '%s'", k, v);
 	return 0;
 }
 
-int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err)
+int img__parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *err)
 {
 	char *save = NULL;
 	for (char *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
 		if (!v)
-			return st_fail(err, 0, "option '%s' needs a value (key=value)", kv);
+			return err__fail(err, 0, "option '%s' needs a value (key=value)", kv);
 		*v++ = 0;
 		uint64_t n;
 		if (!strcmp(kv, "cluster_size")) {
-			if (st_parse_size(v, 1, &n, err) < 0)
+			if (util__parse_size(v, 1, &n, err) < 0)
 				return -1;
 			o->cluster_size = n;
 		} else if (!strcmp(kv, "compat")) {
@@ -49,12 +49,12 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 			else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
 				o->compat = 3;
 			else
-				return st_fail(err, 0, "compat must be 0.10 or 1.1, not '%s'", v);
+				return err__fail(err, 0, "compat must be 0.10 or 1.1, not '%s'", v);
 		} else if (!strcmp(kv, "lazy_refcounts")) {
 			if (parse_bool(kv, v, &o->lazy_refcounts, err) < 0)
 				return -1;
 		} else if (!strcmp(kv, "refcount_bits")) {
-			if (st_parse_u64(v, 64, &n, err) < 0)
+			if (util__parse_u64(v, 64, &n, err) < 0)
 				return -1;
 			o->refcount_bits = (int)n;
 		} else if (!strcmp(kv, "preallocation")) {
@@ -66,10 +66,10 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 		} else if (!strcmp(kv, "backing_fmt")) {
 			o->backing_fmt = v;
 		} else if (!strcmp(kv, "size")) {
-			if (st_parse_size(v, 1, &o->size, err) < 0)
+			if (util__parse_size(v, 1, &o->size, err) < 0)
 				return -1;
 		} else {
-			return st_fail(err, 0, "unknown option '%s'", kv);
+			return err__fail(err, 0, "unknown option '%s'", kv);
 		}
 	}
 	return 0;
@@ -79,30 +79,30 @@ int img_parse_create_opts(char *list, struct blk_create_opts *o, struct st_err *
 static int cache_sizes(struct blk_open_opts *o, struct st_err *err)
 {
 	const char *l2 = getenv("STRATA_IMG_L2_CACHE_SIZE"), *rc = getenv("STRATA_IMG_REFCOUNT_CACHE_SIZE");
-	if (l2 && st_parse_size(l2, 1, &o->l2_cache_bytes, err) < 0)
-		return st_err_prefix(err, "STRATA_IMG_L2_CACHE_SIZE");
-	if (rc && st_parse_size(rc, 1, &o->refcount_cache_bytes, err) < 0)
-		return st_err_prefix(err, "STRATA_IMG_REFCOUNT_CACHE_SIZE");
+	if (l2 && util__parse_size(l2, 1, &o->l2_cache_bytes, err) < 0)
+		return err__prefix(err, "STRATA_IMG_L2_CACHE_SIZE");
+	if (rc && util__parse_size(rc, 1, &o->refcount_cache_bytes, err) < 0)
+		return err__prefix(err, "STRATA_IMG_REFCOUNT_CACHE_SIZE");
 	return 0;
 }
 
-int img_open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
+int img__open(const char *path, const char *fmt, bool writable, bool no_backing, struct blk **out,
 	     struct st_err *err)
 {
-	return img_open_cache(path, fmt, writable, no_backing, &(struct img_cache){0}, out, err);
+	return img__open_cache(path, fmt, writable, no_backing, &(struct img_cache){0}, out, err);
 }
 
-int img_open_cache(const char *path, const char *fmt, bool writable, bool no_backing, const struct img_cache *cache,
+int img__open_cache(const char *path, const char *fmt, bool writable, bool no_backing, const struct img_cache *cache,
 		   struct blk **out, struct st_err *err)
 {
 	struct blk_open_opts o = {.format = fmt, .writable = writable, .no_backing = no_backing,
 				  .direct = cache->direct, .no_sync = cache->no_sync};
 	if (cache_sizes(&o, err) < 0)
 		return -1;
-	return blk_open(path, &o, out, err);
+	return block__open(path, &o, out, err);
 }
 
-void img_progress(bool on, uint64_t done, uint64_t total)
+void img__progress(bool on, uint64_t done, uint64_t total)
 {
 	if (!on)
 		return;
@@ -117,7 +117,7 @@ void img_progress(bool on, uint64_t done, uint64_t total)
 	fflush(stdout);
 }
 
-int img_chain_status(struct blk *b, uint64_t off, uint64_t len, struct blk_status *st, unsigned *depth,
+int img__chain_status(struct blk *b, uint64_t off, uint64_t len, struct block__status *st, unsigned *depth,
 		     struct blk **layer, struct st_err *err)
 {
 	uint64_t want = len;
@@ -132,7 +132,7 @@ int img_chain_status(struct blk *b, uint64_t off, uint64_t len, struct blk_statu
 			break;
 		}
 		uint64_t l = ST_MIN(want, cur->size - off);
-		if (blk_status(cur, off, l, st, err) < 0)
+		if (block__status(cur, off, l, st, err) < 0)
 			return -1;
 		want = st->len;
 		if (st->kind != BLK_UNALLOC || !cur->backing) {
@@ -150,7 +150,7 @@ int img_chain_status(struct blk *b, uint64_t off, uint64_t len, struct blk_statu
 	return 0;
 }
 
-bool img_is_zero(const void *buf, uint64_t len)
+bool img__is_zero(const void *buf, uint64_t len)
 {
 	const uint8_t *p = buf;
 	/* word ORs over 256-byte blocks: the compiler vectorises them, and a
@@ -170,7 +170,7 @@ bool img_is_zero(const void *buf, uint64_t len)
 	return true;
 }
 
-int img_parse_cache(const char *mode, struct img_cache *c, struct st_err *err)
+int img__parse_cache(const char *mode, struct img_cache *c, struct st_err *err)
 {
 	if (!strcmp(mode, "unsafe"))
 		*c = (struct img_cache){.no_sync = true};
@@ -179,6 +179,6 @@ int img_parse_cache(const char *mode, struct img_cache *c, struct st_err *err)
 	else if (!strcmp(mode, "none") || !strcmp(mode, "directsync"))
 		*c = (struct img_cache){.direct = true};
 	else
-		return st_fail(err, 0, "unknown cache mode '%s'", mode);
+		return err__fail(err, 0, "unknown cache mode '%s'", mode);
 	return 0;
 }

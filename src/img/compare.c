@@ -34,21 +34,21 @@ static int run(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'p': progress = true; break;
 		case 'U': break;
-		case 'h': return img_usage(&img_cmd_compare, false);
-		default: img_usage(&img_cmd_compare, true); return 2;
+		case 'h': return img__usage(&img_cmd_compare, false);
+		default: img__usage(&img_cmd_compare, true); return 2;
 		}
 	}
 	if (argc - optind != 2) {
-		img_usage(&img_cmd_compare, true);
+		img__usage(&img_cmd_compare, true);
 		return 2;
 	}
 	struct st_err err = {0};
 	struct blk *a, *b;
-	if (img_open(argv[optind], f1, false, false, &a, &err) < 0)
-		return img_die(&err) + 1;
-	if (img_open(argv[optind + 1], f2, false, false, &b, &err) < 0) {
-		blk_close(a, NULL);
-		return img_die(&err) + 1;
+	if (img__open(argv[optind], f1, false, false, &a, &err) < 0)
+		return img__die(&err) + 1;
+	if (img__open(argv[optind + 1], f2, false, false, &b, &err) < 0) {
+		block__close(a, NULL);
+		return img__die(&err) + 1;
 	}
 	int ret = 0;
 	if (strict && a->size != b->size) {
@@ -60,12 +60,12 @@ static int run(int argc, char **argv)
 	uint64_t total = ST_MAX(a->size, b->size);
 	for (uint64_t off = 0; !ret && off < total;) {
 		uint64_t n = ST_MIN((uint64_t)BUF, total - off);
-		struct blk_status sa, sb;
+		struct block__status sa, sb;
 		/* ranges that both read as zeros need no reading */
 		if (off < a->size && off < b->size) {
 			n = ST_MIN(n, ST_MIN(a->size, b->size) - off);
-			if (img_chain_status(a, off, n, &sa, NULL, NULL, &err) < 0 ||
-			    img_chain_status(b, off, n, &sb, NULL, NULL, &err) < 0) {
+			if (img__chain_status(a, off, n, &sa, NULL, NULL, &err) < 0 ||
+			    img__chain_status(b, off, n, &sb, NULL, NULL, &err) < 0) {
 				ret = 2;
 				break;
 			}
@@ -76,8 +76,8 @@ static int run(int argc, char **argv)
 		} else {
 			n = ST_MIN(n, (off < a->size ? a->size : b->size) - off);
 		}
-		if ((off < a->size ? blk_pread(a, ba, n, off, &err) : (memset(ba, 0, n), 0)) < 0 ||
-		    (off < b->size ? blk_pread(b, bb, n, off, &err) : (memset(bb, 0, n), 0)) < 0) {
+		if ((off < a->size ? block__pread(a, ba, n, off, &err) : (memset(ba, 0, n), 0)) < 0 ||
+		    (off < b->size ? block__pread(b, bb, n, off, &err) : (memset(bb, 0, n), 0)) < 0) {
 			ret = 2;
 			break;
 		}
@@ -88,12 +88,12 @@ static int run(int argc, char **argv)
 			ret = 1;
 		}
 		off += n;
-		img_progress(progress, off, total);
+		img__progress(progress, off, total);
 	}
-	blk_close(a, NULL);
-	blk_close(b, NULL);
+	block__close(a, NULL);
+	block__close(b, NULL);
 	if (ret == 2) {
-		st_err_print(&err);
+		err__print(&err);
 		return 2;
 	}
 	if (!ret && !quiet)

@@ -62,13 +62,13 @@ static void map_sources(struct conv *c)
 	c->nmaps = n;
 	unsigned i = 0;
 	for (struct blk *l = c->src; l; l = l->backing, i++)
-		srcmap_open(&c->maps[i], l);
+		srcmap__open(&c->maps[i], l);
 }
 
 static void unmap_sources(struct conv *c)
 {
 	for (unsigned i = 0; i < c->nmaps; i++)
-		srcmap_close(&c->maps[i]);
+		srcmap__close(&c->maps[i]);
 	free(c->maps);
 	c->maps = NULL;
 	c->nmaps = 0;
@@ -79,7 +79,7 @@ static void unmap_sources(struct conv *c)
 static int check_sources(struct conv *c, struct st_err *err)
 {
 	for (unsigned i = 0; i < c->nmaps; i++)
-		if (srcmap_check(&c->maps[i], err) < 0)
+		if (srcmap__check(&c->maps[i], err) < 0)
 			return -1;
 	return 0;
 }
@@ -97,8 +97,8 @@ static int read_mapped(const struct src_map *m, uint8_t *buf, uint8_t *vec, stru
 	bool direct = !cached && m->dfd >= 0 && !(host % m->dio_align) && !(len % m->dio_align) &&
 		      !((uintptr_t)(buf + first) % m->dio_align);
 	if (direct) {
-		if (st_pread_all(m->dfd, buf + first, len, (off_t)host, err) < 0)
-			return st_err_prefix(err, "reading the source");
+		if (util__pread_all(m->dfd, buf + first, len, (off_t)host, err) < 0)
+			return err__prefix(err, "reading the source");
 		return 0;
 	}
 	for (uint64_t u = first; u < last; u += unit)
@@ -113,9 +113,9 @@ static int read_chunk(struct conv *c, uint8_t *buf, uint8_t *vec, struct piece *
 		pc[i] = (struct piece){.src = buf + u};
 	uint64_t pos = 0;
 	while (pos < len) {
-		struct blk_status st;
+		struct block__status st;
 		unsigned depth;
-		if (img_chain_status(c->src, off + pos, len - pos, &st, &depth, NULL, err) < 0)
+		if (img__chain_status(c->src, off + pos, len - pos, &st, &depth, NULL, err) < 0)
 			return -1;
 		uint64_t end = pos + st.len;
 		const struct src_map *m = depth < c->nmaps ? &c->maps[depth] : NULL;
@@ -136,13 +136,13 @@ static int read_chunk(struct conv *c, uint8_t *buf, uint8_t *vec, struct piece *
 			if (st.kind == BLK_ZERO) {
 				memset(buf + pos, 0, first - pos);
 				memset(buf + last, 0, end - last);
-			} else if (blk_pread(c->src, buf + pos, first - pos, off + pos, err) < 0 ||
-				   blk_pread(c->src, buf + last, end - last, off + last, err) < 0) {
+			} else if (block__pread(c->src, buf + pos, first - pos, off + pos, err) < 0 ||
+				   block__pread(c->src, buf + last, end - last, off + last, err) < 0) {
 				return -1;
 			}
 		} else if (st.kind == BLK_ZERO) {
 			memset(buf + pos, 0, st.len);
-		} else if (blk_pread(c->src, buf + pos, st.len, off + pos, err) < 0) {
+		} else if (block__pread(c->src, buf + pos, st.len, off + pos, err) < 0) {
 			return -1;
 		}
 		pos = end;
@@ -155,19 +155,19 @@ static int prepare(struct conv *c, uint8_t *buf, uint8_t *vec, uint8_t *bbuf, ui
 {
 	if (read_chunk(c, buf, vec, pc, off, len, err) < 0)
 		return -1;
-	if (c->diff_backing && blk_read_backing(c->dst, bbuf, len, c->base + off, err) < 0)
+	if (c->diff_backing && block__read_backing(c->dst, bbuf, len, c->base + off, err) < 0)
 		return -1;
 	for (uint64_t u = 0, i = 0; u < len; u += c->unit, i++) {
 		uint64_t n = ST_MIN(c->unit, len - u);
 		struct piece *p = &pc[i];
-		p->zero = p->known_zero || (c->detect_zero && img_is_zero(p->src, n));
+		p->zero = p->known_zero || (c->detect_zero && img__is_zero(p->src, n));
 		p->same = c->diff_backing &&
-			  (p->known_zero ? img_is_zero(bbuf + u, n) : !memcmp(p->src, bbuf + u, n));
+			  (p->known_zero ? img__is_zero(bbuf + u, n) : !memcmp(p->src, bbuf + u, n));
 		if (c->compress && !p->zero && !p->same) {
 			size_t cl;
 			if (n < c->unit) /* the last cluster is padded (always in buf) */
 				memset(buf + u + n, 0, c->unit - n);
-			if (blk_compress_cluster(c->dst, p->src, cbuf + u, &cl) == 0)
+			if (block__compress_cluster(c->dst, p->src, cbuf + u, &cl) == 0)
 				p->clen = cl;
 		}
 	}
@@ -185,13 +185,13 @@ static int write_chunk(struct conv *c, const uint8_t *cbuf, const struct piece *
 			continue;
 		}
 		if (pc[i].zero) {
-			if (blk_pwrite_zeroes(c->dst, n, off + u, err) < 0)
+			if (block__pwrite_zeroes(c->dst, n, off + u, err) < 0)
 				return -1;
 			u += n, i++;
 			continue;
 		}
 		if (pc[i].clen) {
-			if (blk_pwrite_precompressed(c->dst, cbuf + u, pc[i].clen, off + u, err) < 0)
+			if (block__pwrite_precompressed(c->dst, cbuf + u, pc[i].clen, off + u, err) < 0)
 				return -1;
 			u += n, i++;
 			continue;
@@ -205,7 +205,7 @@ static int write_chunk(struct conv *c, const uint8_t *cbuf, const struct piece *
 		} while (u < len && !c->compress && !pc[i].zero && !pc[i].same && !pc[i].clen &&
 			 pc[i].src == from + (u - start));
 		/* (plain clusters among compressed ones stay whole) */
-		if (blk_pwrite(c->dst, from, u - start, off + start, err) < 0)
+		if (block__pwrite(c->dst, from, u - start, off + start, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -234,7 +234,7 @@ static void *worker(void *arg)
 	if (!buf || !pc || !vec || (c->compress && !cbuf) || (c->diff_backing && !bbuf)) {
 		pthread_mutex_lock(&c->mu);
 		c->failed = true;
-		st_fail(&c->err, ENOMEM, "convert buffers");
+		err__fail(&c->err, ENOMEM, "convert buffers");
 		wake_all(c);
 		pthread_mutex_unlock(&c->mu);
 		return NULL;
@@ -268,7 +268,7 @@ static void *worker(void *arg)
 		}
 		c->next_write++;
 		c->done += len;
-		img_progress(c->progress, c->done, c->total);
+		img__progress(c->progress, c->done, c->total);
 		if (c->failed)
 			wake_all(c);
 		else if (c->in_order)
@@ -294,7 +294,7 @@ static void close_all(struct blk **v, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (v[i])
-			blk_close(v[i], NULL);
+			block__close(v[i], NULL);
 }
 
 /* One source after the other into the target, each by the worker pool. */
@@ -321,14 +321,14 @@ static int convert(const struct convert_args *a)
 	struct st_err err = {0};
 	cleanup_free struct blk **srcs = calloc((size_t)a->nin, sizeof(*srcs));
 	if (!srcs) {
-		st_fail(&err, ENOMEM, "sources");
-		return img_die(&err);
+		err__fail(&err, ENOMEM, "sources");
+		return img__die(&err);
 	}
 	uint64_t total = 0;
 	for (int i = 0; i < a->nin; i++) {
-		if (img_open_cache(a->ins[i], a->sfmt, false, false, &a->scache, &srcs[i], &err) < 0) {
+		if (img__open_cache(a->ins[i], a->sfmt, false, false, &a->scache, &srcs[i], &err) < 0) {
 			close_all(srcs, a->nin);
-			return img_die(&err);
+			return img__die(&err);
 		}
 		/* one sequential pass over every file of the chain: a larger readahead */
 		for (struct blk *l = srcs[i]; l; l = l->backing)
@@ -344,12 +344,12 @@ static int convert(const struct convert_args *a)
 		co.backing_fmt = a->backing_fmt;
 	}
 	struct blk *dst;
-	if ((!a->no_create && blk_create(a->out, &co, &err) < 0) ||
-	    img_open_cache(a->out, a->no_create ? NULL : a->ofmt, true, false, &a->tcache, &dst, &err) < 0) {
+	if ((!a->no_create && block__create(a->out, &co, &err) < 0) ||
+	    img__open_cache(a->out, a->no_create ? NULL : a->ofmt, true, false, &a->tcache, &dst, &err) < 0) {
 		close_all(srcs, a->nin);
-		return img_die(&err);
+		return img__die(&err);
 	}
-	uint64_t tcs = blk_cluster_size(dst);
+	uint64_t tcs = block__cluster_size(dst);
 	const char *why = NULL;
 	if (dst->size < total)
 		why = "is smaller than the source";
@@ -359,7 +359,7 @@ static int convert(const struct convert_args *a)
 			      "is not a multiple of the cluster size)";
 	if (why) {
 		close_all(srcs, a->nin);
-		blk_close(dst, NULL);
+		block__close(dst, NULL);
 		fprintf(stderr, "strata-img: error: target '%s' %s\n", a->out, why);
 		return 1;
 	}
@@ -373,13 +373,13 @@ static int convert(const struct convert_args *a)
 	c.workers = (unsigned)a->workers;
 	for (unsigned i = 0; i < c.workers; i++)
 		pthread_cond_init(&c.turn[i], NULL);
-	img_progress(a->progress, 0, total);
+	img__progress(a->progress, 0, total);
 	convert_sources(&c, srcs, a->nin, a->workers);
 	close_all(srcs, a->nin);
-	if (blk_close(dst, c.failed ? NULL : &err) < 0 && !c.failed)
-		return img_die(&err);
+	if (block__close(dst, c.failed ? NULL : &err) < 0 && !c.failed)
+		return img__die(&err);
 	if (c.failed)
-		return img_die(&c.err);
+		return img__die(&c.err);
 	return 0;
 }
 
@@ -403,37 +403,37 @@ static int run(int argc, char **argv)
 		case 'c': compress = true; break;
 		case 'p': progress = true; break;
 		case 'S':
-			if (st_parse_size(optarg, 1, &sparse, &err) < 0)
-				return img_die(&err);
+			if (util__parse_size(optarg, 1, &sparse, &err) < 0)
+				return img__die(&err);
 			break;
 		case 'n': no_create = true; break;
 		case 'B': backing = optarg; break;
 		case 'F': backing_fmt = optarg; break;
 		case 'm':
-			if (st_parse_u64(optarg, 16, &workers, &err) < 0 || !workers)
-				return workers ? img_die(&err) : (fprintf(stderr, "strata-img: error: -m must be 1..16\n"), 1);
+			if (util__parse_u64(optarg, 16, &workers, &err) < 0 || !workers)
+				return workers ? img__die(&err) : (fprintf(stderr, "strata-img: error: -m must be 1..16\n"), 1);
 			break;
 		case 'W': unordered = true; break;
 		case 't':
 		case 'T':
-			if (img_parse_cache(optarg, ch == 't' ? &tcache : &scache, &err) < 0)
-				return img_die(&err);
+			if (img__parse_cache(optarg, ch == 't' ? &tcache : &scache, &err) < 0)
+				return img__die(&err);
 			break;
 		case 'q': case 'U': break;
-		case 'h': return img_usage(&img_cmd_convert, false);
-		default: return img_usage(&img_cmd_convert, true);
+		case 'h': return img__usage(&img_cmd_convert, false);
+		default: return img__usage(&img_cmd_convert, true);
 		}
 	}
 	if (argc - optind < 2)
-		return img_usage(&img_cmd_convert, true);
+		return img__usage(&img_cmd_convert, true);
 	if (compress && strcmp(ofmt, "qcow2")) {
 		fprintf(stderr, "strata-img: error: -c needs an output format with compressed clusters (qcow2)\n");
 		return 1;
 	}
 	if (!workers) /* as qemu-img: requests in flight matter more than cores for cold reads */
 		workers = 8;
-	if (opts && img_parse_create_opts(opts, &co, &err) < 0)
-		return img_die(&err);
+	if (opts && img__parse_create_opts(opts, &co, &err) < 0)
+		return img__die(&err);
 	const char *out = argv[argc - 1];
 	return convert(&(struct convert_args){.ins = (const char **)argv + optind, .nin = argc - optind - 1,
 					      .out = out, .sfmt = sfmt, .ofmt = ofmt, .co = &co, .backing = backing,

@@ -22,33 +22,33 @@ static int run(int argc, char **argv)
 				       "  preallocation=off|metadata|falloc|full\n  refcount_bits=1..64\n  size=SIZE\n");
 				return 0;
 			}
-			if (img_parse_create_opts(optarg, &o, &err) < 0)
-				return img_die(&err);
+			if (img__parse_create_opts(optarg, &o, &err) < 0)
+				return img__die(&err);
 			break;
 		case 'b': o.backing = optarg; break;
 		case 'F': o.backing_fmt = optarg; break;
 		case 'u': o.unsafe_backing = true; break;
 		case 'q': quiet = true; break;
-		case 'h': return img_usage(&img_cmd_create, false);
-		default: return img_usage(&img_cmd_create, true);
+		case 'h': return img__usage(&img_cmd_create, false);
+		default: return img__usage(&img_cmd_create, true);
 		}
 	}
 	if (optind >= argc)
-		return img_usage(&img_cmd_create, true);
+		return img__usage(&img_cmd_create, true);
 	const char *path = argv[optind];
-	if (optind + 1 < argc && st_parse_size(argv[optind + 1], 1, &o.size, &err) < 0)
-		return img_die(&err);
+	if (optind + 1 < argc && util__parse_size(argv[optind + 1], 1, &o.size, &err) < 0)
+		return img__die(&err);
 	if (optind + 1 >= argc && !o.size && !o.backing) {
 		fprintf(stderr, "strata-img: error: image size required\n");
 		return 1;
 	}
 	if (o.backing && !o.backing_fmt && strcmp(o.format, "raw") && !o.unsafe_backing) {
 		const char *probed;
-		if (blk_probe_file(o.backing[0] == '/' ? o.backing : o.backing, &probed, NULL) == 0)
+		if (block__probe_file(o.backing[0] == '/' ? o.backing : o.backing, &probed, NULL) == 0)
 			o.backing_fmt = probed; /* recorded so the chain is never probed again */
 	}
-	if (blk_create(path, &o, &err) < 0)
-		return img_die(&err);
+	if (block__create(path, &o, &err) < 0)
+		return img__die(&err);
 	if (!quiet)
 		printf("Formatting '%s', fmt=%s size=%llu%s%s\n", path, o.format, (unsigned long long)o.size,
 		       o.backing ? " backing_file=" : "", o.backing ? o.backing : "");

@@ -18,7 +18,7 @@ static json_t *image_json(struct blk *b)
 	json_object_set_new(o, "virtual-size", json_integer((json_int_t)b->size));
 	json_object_set_new(o, "filename", json_string(b->path));
 	struct qcow2_info qi;
-	bool q = qcow2_get_info(b, &qi) == 0;
+	bool q = qcow2__get_info(b, &qi) == 0;
 	if (q)
 		json_object_set_new(o, "cluster-size", json_integer((json_int_t)qi.cluster_size));
 	json_object_set_new(o, "format", json_string(block__format(b)));
@@ -26,7 +26,7 @@ static json_t *image_json(struct blk *b)
 		json_object_set_new(o, "actual-size", json_integer((json_int_t)st.st_blocks * 512));
 	const char *bname = NULL, *bfmt = NULL;
 	if (block__backing_file(b, &bname, &bfmt) && bname) {
-		char *full = blk_backing_path(b->dir, bname);
+		char *full = block__backing_path(b->dir, bname);
 		json_object_set_new(o, "backing-filename", json_string(bname));
 		json_object_set_new(o, "full-backing-filename", json_string(full ? full : bname));
 		if (bfmt)
@@ -147,24 +147,24 @@ static int run(int argc, char **argv)
 		case 'O': output = optarg; break;
 		case 'B': chain = true; break;
 		case 'U': break;
-		case 'h': return img_usage(&img_cmd_info, false);
-		default: return img_usage(&img_cmd_info, true);
+		case 'h': return img__usage(&img_cmd_info, false);
+		default: return img__usage(&img_cmd_info, true);
 		}
 	}
 	if (optind != argc - 1)
-		return img_usage(&img_cmd_info, true);
+		return img__usage(&img_cmd_info, true);
 	if (strcmp(output, "json") && strcmp(output, "human")) {
 		fprintf(stderr, "strata-img: error: --output must be human or json\n");
 		return 1;
 	}
 	struct st_err err = {0};
 	struct blk *b;
-	if (img_open(argv[optind], fmt, false, !chain, &b, &err) < 0)
-		return img_die(&err);
+	if (img__open(argv[optind], fmt, false, !chain, &b, &err) < 0)
+		return img__die(&err);
 	json_t *arr = json_array();
 	for (struct blk *l = b; l; l = chain ? l->backing : NULL)
 		json_array_append_new(arr, image_json(l));
-	blk_close(b, NULL);
+	block__close(b, NULL);
 	if (!strcmp(output, "json")) {
 		json_t *top = chain ? arr : json_array_get(arr, 0);
 		char *s = json_dumps(top, JSON_INDENT(4) | JSON_PRESERVE_ORDER);

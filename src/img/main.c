@@ -20,7 +20,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	st_set_progname("strata-img");
+	err__set_progname("strata-img");
 	if (argc < 2) {
 		usage(stderr);
 		return 1;

@@ -41,23 +41,23 @@ static int run(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'O': output = optarg; break;
 		case 'U': break;
-		case 'h': return img_usage(&img_cmd_map, false);
-		default: return img_usage(&img_cmd_map, true);
+		case 'h': return img__usage(&img_cmd_map, false);
+		default: return img__usage(&img_cmd_map, true);
 		}
 	}
 	if (optind != argc - 1)
-		return img_usage(&img_cmd_map, true);
+		return img__usage(&img_cmd_map, true);
 	bool json = !strcmp(output, "json");
 	struct st_err err = {0};
 	struct blk *b;
-	if (img_open(argv[optind], fmt, false, false, &b, &err) < 0)
-		return img_die(&err);
+	if (img__open(argv[optind], fmt, false, false, &b, &err) < 0)
+		return img__die(&err);
 	if (!json)
 		printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
 	struct range cur = {0};
 	bool have = false, first = true;
 	for (uint64_t off = 0; off < b->size;) {
-		struct blk_status st;
+		struct block__status st;
 		unsigned depth = 0;
 		struct blk *layer = b;
 		struct blk *l = b;
@@ -72,9 +72,9 @@ static int run(int argc, char **argv)
 				st.compressed = false;
 				break;
 			}
-			if (blk_status(l, off, ST_MIN(want, l->size - off), &st, &err) < 0) {
-				blk_close(b, NULL);
-				return img_die(&err);
+			if (block__status(l, off, ST_MIN(want, l->size - off), &st, &err) < 0) {
+				block__close(b, NULL);
+				return img__die(&err);
 			}
 			if (st.present || !l->backing)
 				break;
@@ -105,7 +105,7 @@ static int run(int argc, char **argv)
 		emit(&cur, json, first);
 	if (json)
 		printf("%s]\n", first && !have ? "[" : "");
-	blk_close(b, NULL);
+	block__close(b, NULL);
 	return 0;
 }
 

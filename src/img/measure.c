@@ -54,22 +54,22 @@ static int run(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'O': ofmt = optarg; break;
 		case 'o':
-			if (img_parse_create_opts(optarg, &co, &err) < 0)
-				return img_die(&err);
+			if (img__parse_create_opts(optarg, &co, &err) < 0)
+				return img__die(&err);
 			break;
 		case 'J': output = optarg; break;
 		case 'z':
-			if (st_parse_size(optarg, 1, &size, &err) < 0)
-				return img_die(&err);
+			if (util__parse_size(optarg, 1, &size, &err) < 0)
+				return img__die(&err);
 			have_size = true;
 			break;
 		case 'U': break;
-		case 'h': return img_usage(&img_cmd_measure, false);
-		default: return img_usage(&img_cmd_measure, true);
+		case 'h': return img__usage(&img_cmd_measure, false);
+		default: return img__usage(&img_cmd_measure, true);
 		}
 	}
 	if (have_size == (optind < argc) || argc - optind > 1)
-		return img_usage(&img_cmd_measure, true);
+		return img__usage(&img_cmd_measure, true);
 	uint64_t cs = co.cluster_size ? co.cluster_size : 65536;
 	int rb = co.refcount_bits ? co.refcount_bits : 16;
 	bool qcow2 = !strcmp(ofmt, "qcow2");
@@ -80,15 +80,15 @@ static int run(int argc, char **argv)
 	uint64_t data = 0;
 	if (!have_size) {
 		struct blk *b;
-		if (img_open(argv[optind], fmt, false, false, &b, &err) < 0)
-			return img_die(&err);
+		if (img__open(argv[optind], fmt, false, false, &b, &err) < 0)
+			return img__die(&err);
 		size = b->size;
 		uint64_t last_cluster = UINT64_MAX;
 		for (uint64_t off = 0; off < size;) {
-			struct blk_status st;
-			if (img_chain_status(b, off, size - off, &st, NULL, NULL, &err) < 0) {
-				blk_close(b, NULL);
-				return img_die(&err);
+			struct block__status st;
+			if (img__chain_status(b, off, size - off, &st, NULL, NULL, &err) < 0) {
+				block__close(b, NULL);
+				return img__die(&err);
 			}
 			if (st.kind == BLK_DATA) {
 				uint64_t first = off / cs, end = (off + st.len - 1) / cs;
@@ -99,7 +99,7 @@ static int run(int argc, char **argv)
 			}
 			off += st.len;
 		}
-		blk_close(b, NULL);
+		block__close(b, NULL);
 	}
 	uint64_t required, full;
 	if (qcow2) {

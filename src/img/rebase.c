@@ -12,16 +12,16 @@
 
 static int copy_differences(struct blk *top, struct blk *nb, bool progress, struct st_err *err)
 {
-	uint64_t cs = blk_cluster_size(top);
+	uint64_t cs = block__cluster_size(top);
 	if (!cs)
 		cs = 65536;
 	uint64_t old_size = top->backing ? top->backing->size : 0;
 	cleanup_free uint8_t *a = malloc(cs), *bbuf = malloc(cs);
 	if (!a || !bbuf)
-		return st_fail(err, 12, "rebase buffers");
+		return err__fail(err, 12, "rebase buffers");
 	for (uint64_t off = 0; off < top->size;) {
-		struct blk_status st;
-		if (blk_status(top, off, top->size - off, &st, err) < 0)
+		struct block__status st;
+		if (block__status(top, off, top->size - off, &st, err) < 0)
 			return -1;
 		if (st.present) {
 			off += st.len;
@@ -30,11 +30,11 @@ static int copy_differences(struct blk *top, struct blk *nb, bool progress, stru
 		uint64_t end = off + st.len;
 		while (off < end) {
 			uint64_t n = ST_MIN(cs - off % cs, end - off);
-			if (blk_read_backing(top, a, n, off, err) < 0)
+			if (block__read_backing(top, a, n, off, err) < 0)
 				return -1;
 			if (nb) {
 				uint64_t have = off < nb->size ? ST_MIN(n, nb->size - off) : 0;
-				if (have && blk_pread(nb, bbuf, have, off, err) < 0)
+				if (have && block__pread(nb, bbuf, have, off, err) < 0)
 					return -1;
 				memset(bbuf + have, 0, n - have);
 			} else {
@@ -44,10 +44,10 @@ static int copy_differences(struct blk *top, struct blk *nb, bool progress, stru
 			 * clusters keep them (as qemu-img), not clusters of zeros */
 			bool past = off >= old_size;
 			if (memcmp(a, bbuf, n) &&
-			    (past ? blk_pwrite_zeroes(top, n, off, err) : blk_pwrite(top, a, n, off, err)) < 0)
+			    (past ? block__pwrite_zeroes(top, n, off, err) : block__pwrite(top, a, n, off, err)) < 0)
 				return -1;
 			off += n;
-			img_progress(progress, off, top->size);
+			img__progress(progress, off, top->size);
 		}
 	}
 	return 0;
@@ -67,40 +67,40 @@ static int run(int argc, char **argv)
 		case 'u': unsafe = true; break;
 		case 'p': progress = true; break;
 		case 'q': case 'U': break;
-		case 'h': return img_usage(&img_cmd_rebase, false);
-		default: return img_usage(&img_cmd_rebase, true);
+		case 'h': return img__usage(&img_cmd_rebase, false);
+		default: return img__usage(&img_cmd_rebase, true);
 		}
 	}
 	if (optind != argc - 1 || !have_b)
-		return img_usage(&img_cmd_rebase, true);
+		return img__usage(&img_cmd_rebase, true);
 	const char *path = argv[optind];
 	struct st_err err = {0};
 	struct blk *top, *nb = NULL;
-	if (img_open(path, fmt, true, unsafe, &top, &err) < 0)
-		return img_die(&err);
+	if (img__open(path, fmt, true, unsafe, &top, &err) < 0)
+		return img__die(&err);
 	if (*backing && !bfmt) {
-		cleanup_free char *p = blk_backing_path(top->dir, backing);
-		if (p && blk_probe_file(p, &bfmt, NULL) < 0)
+		cleanup_free char *p = block__backing_path(top->dir, backing);
+		if (p && block__probe_file(p, &bfmt, NULL) < 0)
 			bfmt = NULL;
 	}
 	if (!unsafe && *backing) {
-		cleanup_free char *p = blk_backing_path(top->dir, backing);
-		if (!p || img_open(p, bfmt, false, false, &nb, &err) < 0) {
-			blk_close(top, NULL);
-			return img_die(&err);
+		cleanup_free char *p = block__backing_path(top->dir, backing);
+		if (!p || img__open(p, bfmt, false, false, &nb, &err) < 0) {
+			block__close(top, NULL);
+			return img__die(&err);
 		}
 	}
 	int r = unsafe ? 0 : copy_differences(top, nb, progress, &err);
 	if (r == 0)
-		r = blk_set_backing(top, backing, bfmt, &err);
+		r = block__set_backing(top, backing, bfmt, &err);
 	if (nb)
-		blk_close(nb, NULL);
+		block__close(nb, NULL);
 	if (r < 0) {
-		blk_close(top, NULL);
-		return img_die(&err);
+		block__close(top, NULL);
+		return img__die(&err);
 	}
-	if (blk_close(top, &err) < 0)
-		return img_die(&err);
+	if (block__close(top, &err) < 0)
+		return img__die(&err);
 	return 0;
 }
 

@@ -20,44 +20,44 @@ static int run(int argc, char **argv)
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 'S': shrink = true; break;
-		case 'h': return img_usage(&img_cmd_resize, false);
-		default: return img_usage(&img_cmd_resize, true);
+		case 'h': return img__usage(&img_cmd_resize, false);
+		default: return img__usage(&img_cmd_resize, true);
 		}
 	}
 	if (neg)
 		argv[argc++] = neg;
 	if (argc - optind != 2)
-		return img_usage(&img_cmd_resize, true);
+		return img__usage(&img_cmd_resize, true);
 	const char *path = argv[optind], *spec = argv[optind + 1];
 	struct st_err err = {0};
 	struct blk *b;
 	/* the backing chain is opened: growing over a larger backing file hides its data */
-	if (img_open(path, fmt, true, false, &b, &err) < 0)
-		return img_die(&err);
+	if (img__open(path, fmt, true, false, &b, &err) < 0)
+		return img__die(&err);
 	uint64_t v, size;
 	int sign = spec[0] == '+' ? 1 : spec[0] == '-' ? -1 : 0;
-	if (st_parse_size(spec + (sign != 0), 1, &v, &err) < 0) {
-		blk_close(b, NULL);
-		return img_die(&err);
+	if (util__parse_size(spec + (sign != 0), 1, &v, &err) < 0) {
+		block__close(b, NULL);
+		return img__die(&err);
 	}
 	size = sign > 0 ? b->size + v : sign < 0 ? (v > b->size ? 0 : b->size - v) : v;
 	if (sign < 0 && v > b->size) {
-		blk_close(b, NULL);
+		block__close(b, NULL);
 		fprintf(stderr, "strata-img: error: new size would be negative\n");
 		return 1;
 	}
-	uint64_t cs = blk_cluster_size(b);
+	uint64_t cs = block__cluster_size(b);
 	if (cs && size % 512) {
-		blk_close(b, NULL);
+		block__close(b, NULL);
 		fprintf(stderr, "strata-img: error: qcow2 sizes must be multiples of 512\n");
 		return 1;
 	}
-	if (blk_truncate(b, size, shrink, &err) < 0) {
-		blk_close(b, NULL);
-		return img_die(&err);
+	if (block__truncate(b, size, shrink, &err) < 0) {
+		block__close(b, NULL);
+		return img__die(&err);
 	}
-	if (blk_close(b, &err) < 0)
-		return img_die(&err);
+	if (block__close(b, &err) < 0)
+		return img__die(&err);
 	if (!quiet)
 		printf("Image resized.\n");
 	return 0;

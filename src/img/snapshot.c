@@ -14,7 +14,7 @@ int img_snapshot_list(struct blk *b, json_t **out)
 	struct blk_snapshot *v;
 	unsigned n;
 	*out = json_array();
-	if (blk_snapshot_list(b, &v, &n, NULL) < 0)
+	if (block__snapshot_list(b, &v, &n, NULL) < 0)
 		return -1;
 	for (unsigned i = 0; i < n; i++) {
 		json_t *o = json_object();
@@ -29,7 +29,7 @@ int img_snapshot_list(struct blk *b, json_t **out)
 		json_object_set_new(o, "vm-state-size", json_integer((json_int_t)v[i].vm_state_size));
 		json_array_append_new(*out, o);
 	}
-	blk_snapshots_free(v, n);
+	block__snapshots_free(v, n);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ static void print_list(struct blk *b)
 {
 	struct blk_snapshot *v;
 	unsigned n;
-	if (blk_snapshot_list(b, &v, &n, NULL) < 0 || !n)
+	if (block__snapshot_list(b, &v, &n, NULL) < 0 || !n)
 		return;
 	printf("Snapshot list:\nID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT\n");
 	for (unsigned i = 0; i < n; i++) {
@@ -55,7 +55,7 @@ static void print_list(struct blk *b)
 		       (unsigned long long)(ms / 60000 % 60), (unsigned long long)(ms / 1000 % 60),
 		       (unsigned long long)(ms % 1000), icount);
 	}
-	blk_snapshots_free(v, n);
+	block__snapshots_free(v, n);
 }
 
 static int run(int argc, char **argv)
@@ -76,29 +76,29 @@ static int run(int argc, char **argv)
 			arg = optarg;
 			break;
 		case 'q': case 'U': break;
-		case 'h': return img_usage(&img_cmd_snapshot, false);
-		default: return img_usage(&img_cmd_snapshot, true);
+		case 'h': return img__usage(&img_cmd_snapshot, false);
+		default: return img__usage(&img_cmd_snapshot, true);
 		}
 	}
 	if (optind != argc - 1 || !op)
-		return img_usage(&img_cmd_snapshot, true);
+		return img__usage(&img_cmd_snapshot, true);
 	struct st_err err = {0};
 	struct blk *b;
-	if (img_open(argv[optind], fmt, op != 'l', true, &b, &err) < 0)
-		return img_die(&err);
+	if (img__open(argv[optind], fmt, op != 'l', true, &b, &err) < 0)
+		return img__die(&err);
 	int r = 0;
 	switch (op) {
 	case 'l': print_list(b); break;
-	case 'c': r = blk_snapshot_create(b, arg, &err); break;
-	case 'a': r = blk_snapshot_apply(b, arg, &err); break;
-	case 'd': r = blk_snapshot_delete(b, arg, &err); break;
+	case 'c': r = block__snapshot_create(b, arg, &err); break;
+	case 'a': r = block__snapshot_apply(b, arg, &err); break;
+	case 'd': r = block__snapshot_delete(b, arg, &err); break;
 	}
 	if (r < 0) {
-		blk_close(b, NULL);
-		return img_die(&err);
+		block__close(b, NULL);
+		return img__die(&err);
 	}
-	if (blk_close(b, &err) < 0)
-		return img_die(&err);
+	if (block__close(b, &err) < 0)
+		return img__die(&err);
 	return 0;
 }
 

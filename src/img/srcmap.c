@@ -79,7 +79,7 @@ static int take_slot(uintptr_t start, uintptr_t end)
 	return found;
 }
 
-void srcmap_open(struct src_map *m, struct blk *l)
+void srcmap__open(struct src_map *m, struct blk *l)
 {
 	*m = (struct src_map){.fd = l->fd, .dfd = -1, .path = l->path, .slot = -1};
 	struct stat sb;
@@ -102,11 +102,11 @@ void srcmap_open(struct src_map *m, struct blk *l)
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
 	m->dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	uint32_t mem, off;
-	blk_fd_dio_align(l->fd, &mem, &off);
+	block__fd_dio_align(l->fd, &mem, &off);
 	m->dio_align = ST_MAX(mem, off);
 }
 
-void srcmap_close(struct src_map *m)
+void srcmap__close(struct src_map *m)
 {
 	if (!m->addr)
 		return;
@@ -120,7 +120,7 @@ void srcmap_close(struct src_map *m)
 	m->addr = NULL;
 }
 
-int srcmap_check(const struct src_map *m, struct st_err *err)
+int srcmap__check(const struct src_map *m, struct st_err *err)
 {
 	struct stat sb;
 	if (!m->len || fstat(m->fd, &sb) < 0)
@@ -128,6 +128,6 @@ int srcmap_check(const struct src_map *m, struct st_err *err)
 	bool faulted = m->addr && atomic_load(&slots[m->slot].faulted);
 	if (!faulted && (uint64_t)sb.st_size >= m->len)
 		return 0;
-	return st_fail(err, 0, "source '%s' shrank while being converted (%llu bytes when opened, %llu now)",
+	return err__fail(err, 0, "source '%s' shrank while being converted (%llu bytes when opened, %llu now)",
 		       m->path, (unsigned long long)m->len, (unsigned long long)sb.st_size);
 }

@@ -18,10 +18,10 @@ struct src_map {
 };
 
 /* Maps layer l's file when it is a regular file read without O_DIRECT. */
-void srcmap_open(struct src_map *m, struct blk *l);
-void srcmap_close(struct src_map *m);
+void srcmap__open(struct src_map *m, struct blk *l);
+void srcmap__close(struct src_map *m);
 /* Fails when the file shrank below its size at open, or when a page of the
  * mapping vanished under a read (whose bytes then read as zeros). */
-int srcmap_check(const struct src_map *m, struct st_err *err);
+int srcmap__check(const struct src_map *m, struct st_err *err);
 
 #endif

@@ -49,18 +49,18 @@ int console__open(struct console *c, const char *spec, struct st_err *err)
 		c->kind = CONSOLE_FILE;
 		c->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0)
-			return st_fail_errno(err, "console file %s", spec + 5);
+			return err__fail_errno(err, "console file %s", spec + 5);
 		return 0;
 	}
 	if (!strncmp(spec, "socket:", 7)) {
 		c->kind = CONSOLE_SOCKET;
-		c->listen_fd = st_unix_listen(spec + 7, err);
+		c->listen_fd = sock__unix_listen(spec + 7, err);
 		if (c->listen_fd < 0)
-			return st_err_prefix(err, "console");
+			return err__prefix(err, "console");
 		c->socket_path = strdup(spec + 7);
 		return 0;
 	}
-	return st_fail(err, 0, "unknown console '%s' (stdio, socket:PATH, file:PATH, none)", spec);
+	return err__fail(err, 0, "unknown console '%s' (stdio, socket:PATH, file:PATH, none)", spec);
 }
 
 static void console__history_add(struct console *c, const uint8_t *buf, size_t n)

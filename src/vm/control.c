@@ -45,7 +45,7 @@ static int cmd_status(struct vm *vm, json_t *args, json_t **ret, struct st_err *
 		assists += __atomic_load_n(&vm->vcpus[i].assists, __ATOMIC_RELAXED);
 	*ret = json_pack("{s:s, s:i, s:I, s:I, s:b, s:I}", "status", vm__state_name(vm),
 			 "vcpus", (int)vm->nr_vcpus, "memory_mib", (json_int_t)(vm->mem.size >> 20),
-			 "uptime_ms", (json_int_t)((st_now_ns() - vm->start_ns) / 1000000),
+			 "uptime_ms", (json_int_t)((util__now_ns() - vm->start_ns) / 1000000),
 			 "nested_profile", vm->nested, "emulation_assists", (json_int_t)assists);
 	return 0;
 }
@@ -82,7 +82,7 @@ static int cmd_query_cpus(struct vm *vm, json_t *args, json_t **ret, struct st_e
 	static const char *const mp_names[] = {"runnable", "uninitialized", "init-received",
 					       "halted", "sipi-received", "stopped"};
 	if (vcpu__snapshot_all(vm, 1000) == 0)
-		return st_fail(err, 0, "no vCPU answered");
+		return err__fail(err, 0, "no vCPU answered");
 	json_t *list = json_array();
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -117,7 +117,7 @@ static int cmd_balloon_set(struct vm *vm, json_t *args, json_t **ret, struct st_
 	(void)ret;
 	json_t *t = json_object_get(args, "target_mib");
 	if (!json_is_integer(t) || json_integer_value(t) < 0)
-		return st_fail(err, 0, "balloon-set needs \"target_mib\": the guest's memory target in MiB");
+		return err__fail(err, 0, "balloon-set needs \"target_mib\": the guest's memory target in MiB");
 	return virtio_balloon__set(vm, (uint64_t)json_integer_value(t), err);
 }
 
@@ -134,7 +134,7 @@ static int cmd_disk_attach(struct vm *vm, json_t *args, json_t **ret, struct st_
 {
 	const char *spec = json_string_value(json_object_get(args, "disk"));
 	if (!spec || !*spec)
-		return st_fail(err, 0, "disk-attach needs \"disk\": "
+		return err__fail(err, 0, "disk-attach needs \"disk\": "
 			       "\"PATH[,ro][,serial=S][,queues=N][,format=raw|qcow2]\"");
 	struct virtio_dev *d;
 	if (virtio_blk__hotplug(vm, spec, &d, err) < 0)
@@ -149,14 +149,14 @@ static int cmd_disk_detach(struct vm *vm, json_t *args, json_t **ret, struct st_
 {
 	const char *name = json_string_value(json_object_get(args, "device"));
 	if (!name)
-		return st_fail(err, 0, "disk-detach needs \"device\": a name from query-devices");
+		return err__fail(err, 0, "disk-detach needs \"device\": a name from query-devices");
 	struct virtio_dev *d = virtio__find(vm, name);
 	if (!d)
-		return st_fail(err, 0, "no device '%.64s'", name);
+		return err__fail(err, 0, "no device '%.64s'", name);
 	if (d->ops->device_id != 2)
-		return st_fail(err, 0, "device '%s' is not a disk (virtio-blk)", d->name);
+		return err__fail(err, 0, "device '%s' is not a disk (virtio-blk)", d->name);
 	if (!vm->hotplug || pci_hotplug__request_unplug(vm->hotplug, d->pci.slot, err) < 0)
-		return vm->hotplug ? -1 : st_fail(err, 0, "this machine has no PCI hotplug");
+		return vm->hotplug ? -1 : err__fail(err, 0, "this machine has no PCI hotplug");
 	*ret = json_pack("{s:s, s:i}", "device", d->name, "slot", (int)d->pci.slot);
 	return 0;
 }
@@ -283,7 +283,7 @@ static void control__accept(struct loop_watch *w, uint32_t events)
 	struct client *c = ctl.nr_clients < CONTROL_CLIENTS_MAX ? malloc(sizeof(*c)) : NULL;
 	struct st_err err = {0};
 	if (!c) {
-		st_warn("control: refusing a client (limit %d)", CONTROL_CLIENTS_MAX);
+		log__warn("control: refusing a client (limit %d)", CONTROL_CLIENTS_MAX);
 		close(fd);
 		return;
 	}
@@ -300,9 +300,9 @@ static void control__accept(struct loop_watch *w, uint32_t events)
 int control__open(struct vm *vm, const char *path, struct st_err *err)
 {
 	ctl.vm = vm;
-	ctl.listen.fd = st_unix_listen(path, err);
+	ctl.listen.fd = sock__unix_listen(path, err);
 	if (ctl.listen.fd < 0)
-		return st_err_prefix(err, "control socket");
+		return err__prefix(err, "control socket");
 	ctl.listen.fn = control__accept;
 	ctl.path = strdup(path);
 	return loop__add(&ctl.listen, EPOLLIN, err);

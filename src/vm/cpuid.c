@@ -101,30 +101,30 @@ static int cpuid__apply(struct kvm_cpuid2 *c, const char *list, struct st_err *e
 {
 	cleanup_free char *copy = strdup(list);
 	if (!copy)
-		return st_fail(err, ENOMEM, "cpu features");
+		return err__fail(err, ENOMEM, "cpu features");
 	char *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool add = *tok == '+';
 		if (*tok == '+' || *tok == '-')
 			tok++;
 		else
-			return st_fail(err, 0, "cpu feature '%s' needs a + or - prefix", tok);
+			return err__fail(err, 0, "cpu feature '%s' needs a + or - prefix", tok);
 		const struct feature *f = NULL;
 		for (size_t i = 0; i < ST_ARRAY_SIZE(features); i++)
 			if (!strcmp(features[i].name, tok))
 				f = &features[i];
 		if (!f)
-			return st_fail(err, 0, "unknown cpu feature '%s' (--cpu-features help lists them)",
+			return err__fail(err, 0, "unknown cpu feature '%s' (--cpu-features help lists them)",
 				       tok);
 		struct kvm_cpuid_entry2 *e = cpuid__find(c, f->leaf, f->subleaf);
 		if (!e) {
 			if (add)
-				return st_fail(err, 0, "cpu feature '%s' is not supported by this KVM", tok);
+				return err__fail(err, 0, "cpu feature '%s' is not supported by this KVM", tok);
 			continue;
 		}
 		uint32_t *reg = cpuid__reg(e, f->reg);
 		if (add && !(*reg & (1u << f->bit)) && strcmp(tok, "hypervisor"))
-			return st_fail(err, 0, "cpu feature '%s' is not supported by this KVM", tok);
+			return err__fail(err, 0, "cpu feature '%s' is not supported by this KVM", tok);
 		if (add)
 			*reg |= 1u << f->bit;
 		else
@@ -141,29 +141,29 @@ int cpuid__init(int kvm_sys_fd, const char *template_name, const char *feature_l
 		free(c);
 		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
-			return st_fail(err, ENOMEM, "cpuid");
+			return err__fail(err, ENOMEM, "cpuid");
 		c->nent = n;
 		if (ioctl(kvm_sys_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
 			break;
 		if (errno != E2BIG || n >= 4096)
-			return st_fail_errno(err, "KVM_GET_SUPPORTED_CPUID");
+			return err__fail_errno(err, "KVM_GET_SUPPORTED_CPUID");
 	}
 	struct kvm_cpuid_entry2 *l1 = cpuid__find(c, 1, 0);
 	if (l1)
 		l1->ecx |= 1u << 31; /* hypervisor present */
 	if (template_name && strcmp(template_name, "host")) {
 		if (strcmp(template_name, "nested"))
-			return st_fail(err, 0, "unknown cpu template '%s' (host, nested)", template_name);
+			return err__fail(err, 0, "unknown cpu template '%s' (host, nested)", template_name);
 		if (cpuid__apply(c, nested_template, err) < 0)
 			return -1;
 	}
 	if (feature_list && cpuid__apply(c, feature_list, err) < 0)
-		return st_err_prefix(err, "--cpu-features");
+		return err__prefix(err, "--cpu-features");
 	struct cpuid_table *t = calloc(1, sizeof(*t));
 	if (!t)
-		return st_fail(err, ENOMEM, "cpuid");
+		return err__fail(err, ENOMEM, "cpuid");
 	t->nr_vcpus = nr_vcpus;
-	t->c = st_steal_ptr(c);
+	t->c = cleanup__steal_ptr(c);
 	*out = t;
 	return 0;
 }
@@ -184,7 +184,7 @@ int cpuid__set_vcpu(const struct cpuid_table *t, struct vcpu *v, struct st_err *
 	size_t size = sizeof(*t->c) + t->c->nent * sizeof(t->c->entries[0]);
 	cleanup_free struct kvm_cpuid2 *c = malloc(size);
 	if (!c)
-		return st_fail(err, ENOMEM, "cpuid");
+		return err__fail(err, ENOMEM, "cpuid");
 	memcpy(c, t->c, size);
 	unsigned shift = 0;
 	while ((1u << shift) < t->nr_vcpus)
@@ -228,7 +228,7 @@ int cpuid__set_vcpu(const struct cpuid_table *t, struct vcpu *v, struct st_err *
 		}
 	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
-		return st_fail_errno(err, "KVM_SET_CPUID2 (vcpu%u)", v->id);
+		return err__fail_errno(err, "KVM_SET_CPUID2 (vcpu%u)", v->id);
 	return 0;
 }
 

@@ -98,13 +98,13 @@ static int operand_rw(struct insn_ctx *c, const ZydisDecodedOperand *op, uint64_
 {
 	if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
 		int r = write ? write_gpr(c, op->reg.value, *val) : read_gpr(c, op->reg.value, val);
-		return r < 0 ? st_fail(err, 0, "unsupported register operand") : 0;
+		return r < 0 ? err__fail(err, 0, "unsupported register operand") : 0;
 	}
 	if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
-		return st_fail(err, 0, "unsupported operand");
+		return err__fail(err, 0, "unsupported operand");
 	uint64_t ea;
 	if (effective_address(c, op, &ea) < 0)
-		return st_fail(err, 0, "unsupported address");
+		return err__fail(err, 0, "unsupported address");
 	unsigned size = op->size / 8;
 	if (write)
 		return guest_access__write_gva(c->v, ea, val, size, err);
@@ -117,14 +117,14 @@ static int inject_exception(struct insn_ctx *c, unsigned vector, bool has_code, 
 {
 	struct kvm_vcpu_events ev;
 	if (ioctl(c->v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		return st_fail_errno(err, "KVM_GET_VCPU_EVENTS");
+		return err__fail_errno(err, "KVM_GET_VCPU_EVENTS");
 	ev.exception.injected = 1;
 	ev.exception.nr = (uint8_t)vector;
 	ev.exception.has_error_code = has_code;
 	ev.exception.error_code = code;
 	ev.flags = 0;
 	if (ioctl(c->v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-		return st_fail_errno(err, "KVM_SET_VCPU_EVENTS");
+		return err__fail_errno(err, "KVM_SET_VCPU_EVENTS");
 	return 0;
 }
 
@@ -134,7 +134,7 @@ static int do_int3(struct insn_ctx *c, struct st_err *err)
 	/* #BP is a trap: the saved RIP is the next instruction. */
 	c->regs.rip += c->insn.length;
 	if (ioctl(c->v->fd, KVM_SET_REGS, &c->regs) < 0)
-		return st_fail_errno(err, "KVM_SET_REGS");
+		return err__fail_errno(err, "KVM_SET_REGS");
 	return inject_exception(c, 3, false, 0, err) < 0 ? -1 : 1;
 }
 
@@ -156,7 +156,7 @@ static int sse_state_get(struct insn_ctx *c, struct simd_state *st, struct st_er
 {
 	struct kvm_xsave xs;
 	if (ioctl(c->v->fd, KVM_GET_XSAVE, &xs) < 0)
-		return st_fail_errno(err, "KVM_GET_XSAVE");
+		return err__fail_errno(err, "KVM_GET_XSAVE");
 	const uint8_t *img = (const uint8_t *)xs.region;
 	memcpy(&st->mxcsr, img + XSAVE_MXCSR_OFFSET, sizeof(st->mxcsr));
 	memcpy(st->xmm, img + XSAVE_XMM_OFFSET, sizeof(st->xmm));
@@ -167,7 +167,7 @@ static int sse_state_put(struct insn_ctx *c, const struct simd_state *st, struct
 {
 	struct kvm_xsave xs;
 	if (ioctl(c->v->fd, KVM_GET_XSAVE, &xs) < 0)
-		return st_fail_errno(err, "KVM_GET_XSAVE");
+		return err__fail_errno(err, "KVM_GET_XSAVE");
 	uint8_t *img = (uint8_t *)xs.region;
 	uint64_t xstate_bv;
 	memcpy(img + XSAVE_MXCSR_OFFSET, &st->mxcsr, sizeof(st->mxcsr));
@@ -176,7 +176,7 @@ static int sse_state_put(struct insn_ctx *c, const struct simd_state *st, struct
 	xstate_bv |= XFEATURE_SSE;
 	memcpy(img + XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
 	if (ioctl(c->v->fd, KVM_SET_XSAVE, &xs) < 0)
-		return st_fail_errno(err, "KVM_SET_XSAVE");
+		return err__fail_errno(err, "KVM_SET_XSAVE");
 	return 0;
 }
 
@@ -227,10 +227,10 @@ static int do_movd_movq(struct insn_ctx *c, struct st_err *err)
 	const ZydisDecodedOperand *xop = to_xmm ? dst : src, *gop = to_xmm ? src : dst;
 	if (xop->type != ZYDIS_OPERAND_TYPE_REGISTER ||
 	    zy.RegisterGetClass(xop->reg.value) != ZYDIS_REGCLASS_XMM)
-		return st_fail(err, 0, "unsupported movd/movq form");
+		return err__fail(err, 0, "unsupported movd/movq form");
 	if (gop->type == ZYDIS_OPERAND_TYPE_REGISTER &&
 	    zy.RegisterGetClass(gop->reg.value) == ZYDIS_REGCLASS_XMM)
-		return st_fail(err, 0, "unsupported movq xmm, xmm form");
+		return err__fail(err, 0, "unsupported movq xmm, xmm form");
 	struct simd_state st;
 	if (sse_state_get(c, &st, err) < 0)
 		return -1;
@@ -261,7 +261,7 @@ static int do_simd(struct insn_ctx *c, int mem_op, struct st_err *err)
 	if (mem_op >= 0) {
 		mem_size = c->ops[mem_op].size / 8;
 		if (effective_address(c, &c->ops[mem_op], &ea) < 0)
-			return st_fail(err, 0, "unsupported address");
+			return err__fail(err, 0, "unsupported address");
 		if (guest_access__read_gva(c->v, ea, mem, mem_size, err) < 0)
 			return -1;
 	}
@@ -278,7 +278,7 @@ static int do_sysret(struct insn_ctx *c, struct st_err *err)
 {
 	if (c->mode != ZYDIS_MACHINE_MODE_LONG_64 || !(c->insn.attributes & ZYDIS_ATTRIB_HAS_REX) ||
 	    c->sregs.cs.dpl != 0)
-		return st_fail(err, 0, "only a 64-bit SYSRETQ from ring 0 is assisted");
+		return err__fail(err, 0, "only a 64-bit SYSRETQ from ring 0 is assisted");
 	return pvm_syscall__sysret(c->v, err) < 0 ? -1 : 1;
 }
 
@@ -332,9 +332,9 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 	unsigned n = 0;
 
 	if (ioctl(v->fd, KVM_GET_REGS, &c.regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &c.sregs) < 0)
-		return st_fail_errno(err, "reading registers after an internal error");
+		return err__fail_errno(err, "reading registers after an internal error");
 	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
-		return st_fail(err, 0, "KVM internal error (suberror %u) at RIP 0x%llx",
+		return err__fail(err, 0, "KVM internal error (suberror %u) at RIP 0x%llx",
 			       run->internal.suberror, (unsigned long long)c.regs.rip);
 
 	ZydisStackWidth sw;
@@ -354,7 +354,7 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 	if (zydis__load(&no_decoder) < 0) {
 		char where[96];
 		describe(&c, bytes, n, false, where, sizeof(where));
-		return st_fail(err, 0, "KVM could not emulate an instruction at %s; no assist: %s",
+		return err__fail(err, 0, "KVM could not emulate an instruction at %s; no assist: %s",
 			       where, no_decoder.msg);
 	}
 	ZydisDecoder dec;
@@ -363,7 +363,7 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 	char where[256];
 	describe(&c, bytes, decoded ? c.insn.length : n, decoded, where, sizeof(where));
 	if (!decoded)
-		return st_fail(err, 0, "KVM could not emulate an instruction at %s", where);
+		return err__fail(err, 0, "KVM could not emulate an instruction at %s", where);
 
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
 		if (handlers[i].mnemonic != c.insn.mnemonic)
@@ -371,27 +371,27 @@ int emulate__internal_error(struct vcpu *v, struct st_err *err)
 		struct st_err why = {0};
 		int r = handlers[i].fn(&c, &why);
 		if (r < 0)
-			return st_fail(err, 0, "assist for the instruction at %s failed: %s", where,
+			return err__fail(err, 0, "assist for the instruction at %s failed: %s", where,
 				       why.msg);
 		if (r == 0) {
 			c.regs.rip += c.insn.length;
 			if (ioctl(v->fd, KVM_SET_REGS, &c.regs) < 0)
-				return st_fail_errno(err, "KVM_SET_REGS");
+				return err__fail_errno(err, "KVM_SET_REGS");
 		}
-		st_info("vcpu%u: assisted %s", v->id, where);
+		log__info("vcpu%u: assisted %s", v->id, where);
 		return 0;
 	}
 	int mem_op;
 	if (simd__supported(&c.insn, c.ops, &mem_op)) {
 		struct st_err why = {0};
 		if (do_simd(&c, mem_op, &why) < 0)
-			return st_fail(err, 0, "assist for the instruction at %s failed: %s", where,
+			return err__fail(err, 0, "assist for the instruction at %s failed: %s", where,
 				       why.msg);
 		c.regs.rip += c.insn.length;
 		if (ioctl(v->fd, KVM_SET_REGS, &c.regs) < 0)
-			return st_fail_errno(err, "KVM_SET_REGS");
-		st_info("vcpu%u: assisted natively %s", v->id, where);
+			return err__fail_errno(err, "KVM_SET_REGS");
+		log__info("vcpu%u: assisted natively %s", v->id, where);
 		return 0;
 	}
-	return st_fail(err, 0, "KVM could not emulate an instruction at %s", where);
+	return err__fail(err, 0, "KVM could not emulate an instruction at %s", where);
 }

@@ -13,9 +13,9 @@ static int translate(struct vcpu *v, uint64_t gva, uint64_t *gpa, struct st_err 
 {
 	struct kvm_translation t = {.linear_address = gva};
 	if (ioctl(v->fd, KVM_TRANSLATE, &t) < 0)
-		return st_fail_errno(err, "KVM_TRANSLATE 0x%llx", (unsigned long long)gva);
+		return err__fail_errno(err, "KVM_TRANSLATE 0x%llx", (unsigned long long)gva);
 	if (!t.valid)
-		return st_fail(err, 0, "guest address 0x%llx is not mapped",
+		return err__fail(err, 0, "guest address 0x%llx is not mapped",
 			       (unsigned long long)gva);
 	*gpa = t.physical_address;
 	return 0;
@@ -34,7 +34,7 @@ static int access_gva(struct vcpu *v, uint64_t gva, void *buf, unsigned len, boo
 			return -1;
 		uint8_t *host = mem__ptr(&v->vm->mem, gpa, chunk);
 		if (!host)
-			return st_fail(err, 0, "guest address 0x%llx is not RAM",
+			return err__fail(err, 0, "guest address 0x%llx is not RAM",
 				       (unsigned long long)gva);
 		if (write)
 			memcpy(host, p, chunk);

@@ -8,11 +8,11 @@ int io__register(struct io_bus *bus, uint16_t base, uint16_t len, io_handler_fn 
 	for (int i = 0; i < bus->nr; i++) {
 		const struct io_range *r = &bus->ranges[i];
 		if (base < r->base + r->len && r->base < base + len)
-			return st_fail(err, 0, "I/O ports 0x%x+%u overlap 0x%x+%u", base, len,
+			return err__fail(err, 0, "I/O ports 0x%x+%u overlap 0x%x+%u", base, len,
 				       r->base, r->len);
 	}
 	if (bus->nr == IO_BUS_MAX)
-		return st_fail(err, 0, "I/O bus full");
+		return err__fail(err, 0, "I/O bus full");
 	bus->ranges[bus->nr++] = (struct io_range){base, len, fn, opaque};
 	return 0;
 }

@@ -20,7 +20,7 @@ static int iothread__init(struct st_err *err)
 		return 0;
 	iot.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (iot.epfd < 0)
-		return st_fail_errno(err, "epoll_create1");
+		return err__fail_errno(err, "epoll_create1");
 	return 0;
 }
 
@@ -30,7 +30,7 @@ int iothread__add(struct io_watch *w, uint32_t events, struct st_err *err)
 		return -1;
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(iot.epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-		return st_fail_errno(err, "epoll_ctl (I/O thread)");
+		return err__fail_errno(err, "epoll_ctl (I/O thread)");
 	return 0;
 }
 
@@ -56,7 +56,7 @@ static void *iothread__run(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			st_error("I/O thread: epoll_wait: %s", strerror(errno));
+			log__error("I/O thread: epoll_wait: %s", strerror(errno));
 			return NULL;
 		}
 		for (int i = 0; i < n; i++) {
@@ -80,7 +80,7 @@ int iothread__start(struct st_err *err)
 	int r = pthread_create(&iot.thread, NULL, iothread__run, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
-		return st_fail(err, r, "cannot start the I/O thread");
+		return err__fail(err, r, "cannot start the I/O thread");
 	iot.started = 1;
 	return 0;
 }

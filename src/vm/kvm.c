@@ -28,15 +28,15 @@ int kvm__open(struct kvm *k, const char *dev, struct st_err *err)
 	k->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (k->sys_fd < 0) {
 		if (errno == ENOENT)
-			return st_fail(err, errno, "%s is missing (is the kvm module loaded?)", dev);
+			return err__fail(err, errno, "%s is missing (is the kvm module loaded?)", dev);
 		if (errno == EACCES || errno == EPERM)
-			return st_fail(err, errno,
+			return err__fail(err, errno,
 				       "%s is not accessible (add yourself to the kvm group)", dev);
-		return st_fail_errno(err, "cannot open %s", dev);
+		return err__fail_errno(err, "cannot open %s", dev);
 	}
 	int ver = ioctl(k->sys_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION)
-		return st_fail(err, 0, "%s: KVM API version %d, expected %d", dev, ver,
+		return err__fail(err, 0, "%s: KVM API version %d, expected %d", dev, ver,
 			       KVM_API_VERSION);
 	static const struct { long cap; const char *name; } needed[] = {
 		{KVM_CAP_IRQCHIP, "IRQCHIP"},
@@ -47,10 +47,10 @@ int kvm__open(struct kvm *k, const char *dev, struct st_err *err)
 	};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!kvm__check_cap(k, needed[i].cap))
-			return st_fail(err, 0, "%s lacks KVM_CAP_%s", dev, needed[i].name);
+			return err__fail(err, 0, "%s lacks KVM_CAP_%s", dev, needed[i].name);
 	k->vcpu_mmap_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (k->vcpu_mmap_size <= 0)
-		return st_fail_errno(err, "KVM_GET_VCPU_MMAP_SIZE");
+		return err__fail_errno(err, "KVM_GET_VCPU_MMAP_SIZE");
 	k->max_vcpus = kvm__check_cap(k, KVM_CAP_MAX_VCPUS);
 	if (k->max_vcpus <= 0)
 		k->max_vcpus = kvm__check_cap(k, KVM_CAP_NR_VCPUS);
@@ -69,7 +69,7 @@ static int kvm__add_slot(struct kvm *k, unsigned slot, uint64_t gpa, uint64_t si
 		.userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return st_fail_errno(err, "KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB)", slot,
+		return err__fail_errno(err, "KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB)", slot,
 				     (unsigned long long)(size >> 20));
 	return 0;
 }
@@ -78,17 +78,17 @@ int kvm__create_vm(struct kvm *k, const struct guest_mem *mem, struct st_err *er
 {
 	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
 	if (k->vm_fd < 0)
-		return st_fail_errno(err, "KVM_CREATE_VM");
+		return err__fail_errno(err, "KVM_CREATE_VM");
 	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
-		return st_fail_errno(err, "KVM_SET_TSS_ADDR");
+		return err__fail_errno(err, "KVM_SET_TSS_ADDR");
 	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
 	if (ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
-		return st_fail_errno(err, "KVM_SET_IDENTITY_MAP_ADDR");
+		return err__fail_errno(err, "KVM_SET_IDENTITY_MAP_ADDR");
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return st_fail_errno(err, "KVM_CREATE_IRQCHIP");
+		return err__fail_errno(err, "KVM_CREATE_IRQCHIP");
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return st_fail_errno(err, "KVM_CREATE_PIT2");
+		return err__fail_errno(err, "KVM_CREATE_PIT2");
 	/* KVM's default GSI routing is what the MADT and MP table describe: ISA IRQ n
 	 * on PIC pin n and IOAPIC pin n (no IRQ0 override, as Firecracker does);
 	 * replacing it would cost an SRCU grace period at start-up. */
@@ -96,7 +96,7 @@ int kvm__create_vm(struct kvm *k, const struct guest_mem *mem, struct st_err *er
 	if (kvm__check_cap(k, KVM_CAP_EXIT_ON_EMULATION_FAILURE)) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
 		if (ioctl(k->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-			st_debug("KVM_CAP_EXIT_ON_EMULATION_FAILURE: %s", strerror(errno));
+			log__debug("KVM_CAP_EXIT_ON_EMULATION_FAILURE: %s", strerror(errno));
 	}
 	/* RAM after the irqchip. Registering it first makes start-up ~7 ms faster
 	 * (bench/vm-teardown.py) but, on kvm_pvm, Debian's kernel then stalls for good
@@ -115,7 +115,7 @@ void kvm__irq_line(const struct kvm *k, unsigned gsi, int level)
 {
 	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 	if (ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		st_warn("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+		log__warn("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
 }
 
 void kvm__destroy_vm(struct kvm *k)

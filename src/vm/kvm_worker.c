@@ -111,7 +111,7 @@ void kvm_worker__release(void)
 		return;
 	uint64_t one = 1;
 	if (write(g->release_fd, &one, sizeof(one)) < 0)
-		st_debug("releasing the VM guardian: %s", strerror(errno));
+		log__debug("releasing the VM guardian: %s", strerror(errno));
 	g->teardown = NULL; /* released: the next machine's guardian goes first */
 	/* Its exit, racing the next machine's KVM_CREATE_VM, made that fail with
 	 * EINTR now and then (3 runs in 10 of a few hundred reboots each): the VM is
@@ -143,7 +143,7 @@ bool kvm_worker__start_apart(int vcpu_fd, struct kvm_run *run, kvm_worker_teardo
 		g->pid = clone(guardian__run, g->stack + sizeof(g->stack), CLONE_VM | CLONE_FILES | SIGCHLD,
 			       g);
 	if (g->pid < 0) {
-		st_debug("first KVM_RUN apart: %s", strerror(errno));
+		log__debug("first KVM_RUN apart: %s", strerror(errno));
 		guardian__free(g);
 		return false;
 	}

@@ -9,14 +9,14 @@ static int epfd = -1;
 int loop__init(struct st_err *err)
 {
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	return epfd < 0 ? st_fail_errno(err, "epoll_create1") : 0;
+	return epfd < 0 ? err__fail_errno(err, "epoll_create1") : 0;
 }
 
 int loop__add(struct loop_watch *w, uint32_t events, struct st_err *err)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-		return st_fail_errno(err, "epoll_ctl");
+		return err__fail_errno(err, "epoll_ctl");
 	return 0;
 }
 

@@ -51,10 +51,10 @@ static int setup_devices(struct vm *vm, struct console *console, struct st_err *
 		{"port80", port80__init},       {"fw_cfg", fw_cfg__init},
 	};
 	if (serial8250__init(vm, console, err) < 0)
-		return st_err_prefix(err, "serial");
+		return err__prefix(err, "serial");
 	for (size_t i = 0; i < ST_ARRAY_SIZE(devices); i++)
 		if (devices[i].init(vm, err) < 0)
-			return st_err_prefix(err, "%s", devices[i].name);
+			return err__prefix(err, "%s", devices[i].name);
 	return virtio__setup_devices(vm, err);
 }
 
@@ -117,19 +117,19 @@ static int setup_machine(struct vm *vm, struct console *console, struct st_err *
 {
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	vm->start_ns = st_now_ns();
+	vm->start_ns = util__now_ns();
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0)
-		return st_fail_errno(err, "eventfd");
+		return err__fail_errno(err, "eventfd");
 	if (kvm__open(&vm->kvm, vm->cfg.kvm_device, err) < 0)
 		return -1;
 	if (vm->cfg.cpus > (unsigned)vm->kvm.max_vcpus)
-		return st_fail(err, 0, "too many vCPUs: %u (this host's KVM allows at most %d)",
+		return err__fail(err, 0, "too many vCPUs: %u (this host's KVM allows at most %d)",
 			       vm->cfg.cpus, vm->kvm.max_vcpus);
 	vm->nested = vm->cfg.profile == HOST_PROFILE_NESTED ||
 		     (vm->cfg.profile == HOST_PROFILE_AUTO && nested__host_is_pvm());
 	if (vm->nested)
-		st_info("nested host profile: CPU template 'nested', Linux kernel options added");
+		log__info("nested host profile: CPU template 'nested', Linux kernel options added");
 	const char *tmpl = vm->cfg.cpu_template ? vm->cfg.cpu_template : vm->nested ? "nested" : "host";
 	vm->nr_vcpus = vm->cfg.cpus;
 	if (cpuid__init(vm->kvm.sys_fd, tmpl, vm->cfg.cpu_features, vm->nr_vcpus, &vm->cpuid, err) < 0)
@@ -138,7 +138,7 @@ static int setup_machine(struct vm *vm, struct console *console, struct st_err *
 		return -1;
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
-		return st_fail(err, ENOMEM, "vcpus");
+		return err__fail(err, ENOMEM, "vcpus");
 	if (setup_devices(vm, console, err) < 0)
 		return -1;
 	return create_machine(vm, err);
@@ -192,7 +192,7 @@ static int setup_loop(struct vm *vm, struct console *console, struct st_err *err
 	watches.sig = (struct loop_watch){.fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK),
 					  .fn = on_signal};
 	if (watches.sig.fd < 0)
-		return st_fail_errno(err, "signalfd");
+		return err__fail_errno(err, "signalfd");
 	if (loop__add(&watches.sig, EPOLLIN, err) < 0)
 		return -1;
 	watches.wake = (struct loop_watch){.fd = vm->wake_fd, .fn = on_wake};
@@ -233,7 +233,7 @@ int machine__start(struct vm *vm, struct st_err *err)
 int machine__rebuild(struct vm *vm, struct st_err *err)
 {
 	if (vcpu__join_all(vm, 2000) < 0)
-		return st_fail(err, 0, "a vCPU did not stop for the reboot");
+		return err__fail(err, 0, "a vCPU did not stop for the reboot");
 	/* Ejects the guest made are finished; hot-added disks stay, a detach it
 	 * never answered is dropped. */
 	if (vm->hotplug)
@@ -287,5 +287,5 @@ void machine__teardown(struct vm *vm, struct console *console)
 	if (vm->kvm_guardian)
 		return;
 	if (clone(teardown_child, stack + sizeof(stack), CLONE_VM | CLONE_FILES | SIGCHLD, NULL) < 0)
-		st_debug("teardown child: %s", strerror(errno)); /* then we just wait for it */
+		log__debug("teardown child: %s", strerror(errno)); /* then we just wait for it */
 }

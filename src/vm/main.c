@@ -30,9 +30,9 @@ static void run(struct vm *vm)
 			loop__run_once(console__input_waiting(&console) ? 5 : -1), console__feed(&console);
 		if (vm->exit_status != VM_EXIT_REBOOT || !vm->cfg.reboot_restart)
 			break;
-		st_info("%s: restarting", vm->exit_reason);
+		log__info("%s: restarting", vm->exit_reason);
 		if (machine__rebuild(vm, &err) < 0) {
-			st_err_print(&err);
+			err__print(&err);
 			vm->exit_status = VM_EXIT_SETUP;
 			break;
 		}
@@ -42,29 +42,29 @@ static void run(struct vm *vm)
 static void report_exit(const struct vm *vm)
 {
 	if (vm->exit_status == VM_EXIT_CRASH)
-		fprintf(stderr, "%s: error: %s\n", st_progname(), vm->exit_reason);
+		fprintf(stderr, "%s: error: %s\n", err__progname(), vm->exit_reason);
 	else if (vm->exit_status > 128)
-		fprintf(stderr, "%s: %s\n", st_progname(), vm->exit_reason);
+		fprintf(stderr, "%s: %s\n", err__progname(), vm->exit_reason);
 	else
-		st_info("%s", vm->exit_reason);
+		log__info("%s", vm->exit_reason);
 }
 
 int main(int argc, char **argv)
 {
 	struct vm *vm = &the_vm;
 	struct st_err err = {0};
-	st_set_progname(argv[0]);
+	err__set_progname(argv[0]);
 	/* A failing VMM must not leave a core the size of guest RAM behind. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 
 	int r = options__parse(argc, argv, &vm->cfg, &err);
 	if (r != 0) {
 		if (r < 0)
-			st_err_print(&err);
+			err__print(&err);
 		return r < 0 ? VM_EXIT_SETUP : 0;
 	}
 	if (machine__build(vm, &console, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return VM_EXIT_SETUP;
 	}
 	run(vm);

@@ -17,7 +17,7 @@ int mem__init(struct guest_mem *m, uint64_t size, bool prealloc, struct st_err *
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		return st_fail_errno(err, "cannot map %llu MiB of guest memory",
+		return err__fail_errno(err, "cannot map %llu MiB of guest memory",
 				     (unsigned long long)(size >> 20));
 	/* THP cuts EPT/shadow-paging work for large guests; harmless if refused. Not
 	 * for the first 2 MiB, where the boot structures sit: a tiny guest would pay
@@ -32,7 +32,7 @@ int mem__init(struct guest_mem *m, uint64_t size, bool prealloc, struct st_err *
 		int e = errno;
 		mem__exit(m);
 		errno = e;
-		return st_fail_errno(err, "cannot preallocate %llu MiB of guest memory",
+		return err__fail_errno(err, "cannot preallocate %llu MiB of guest memory",
 				     (unsigned long long)(size >> 20));
 	}
 	return 0;
@@ -42,7 +42,7 @@ void mem__clear(struct guest_mem *m)
 {
 	madvise(m->host, m->size, MADV_DONTNEED); /* private anonymous: reads back zeros */
 	if (m->prealloc && mem__populate(m) < 0)
-		st_warn("guest memory no longer fully preallocated after the reboot: %s", strerror(errno));
+		log__warn("guest memory no longer fully preallocated after the reboot: %s", strerror(errno));
 }
 
 void mem__exit(struct guest_mem *m)
@@ -70,7 +70,7 @@ int mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_
 {
 	void *dst = mem__ptr(m, gpa, len);
 	if (!dst)
-		return st_fail(err, 0, "guest range 0x%llx+0x%llx is outside RAM",
+		return err__fail(err, 0, "guest range 0x%llx+0x%llx is outside RAM",
 			       (unsigned long long)gpa, (unsigned long long)len);
 	memcpy(dst, src, len);
 	return 0;

@@ -6,17 +6,17 @@ int mmio__register(struct mmio_bus *bus, uint64_t base, uint64_t len, mmio_handl
 		   void *opaque, struct st_err *err)
 {
 	if (!len || base + len < base)
-		return st_fail(err, 0, "MMIO range 0x%llx+0x%llx is empty or wraps",
+		return err__fail(err, 0, "MMIO range 0x%llx+0x%llx is empty or wraps",
 			       (unsigned long long)base, (unsigned long long)len);
 	for (int i = 0; i < bus->nr; i++) {
 		const struct mmio_range *r = &bus->ranges[i];
 		if (base < r->base + r->len && r->base < base + len)
-			return st_fail(err, 0, "MMIO 0x%llx+0x%llx overlaps 0x%llx+0x%llx",
+			return err__fail(err, 0, "MMIO 0x%llx+0x%llx overlaps 0x%llx+0x%llx",
 				       (unsigned long long)base, (unsigned long long)len,
 				       (unsigned long long)r->base, (unsigned long long)r->len);
 	}
 	if (bus->nr == MMIO_BUS_MAX)
-		return st_fail(err, 0, "MMIO bus full");
+		return err__fail(err, 0, "MMIO bus full");
 	bus->ranges[bus->nr++] = (struct mmio_range){base, len, fn, opaque};
 	return 0;
 }

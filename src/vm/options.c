@@ -118,13 +118,13 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 		case 'a': cfg->cmdline = optarg; break;
 		case 'v': cfg->verbose = true; break;
 		case 'c':
-			if (st_parse_u64(optarg, 1u << 20, &v, err) < 0)
-				return st_err_prefix(err, "--cpus");
+			if (util__parse_u64(optarg, 1u << 20, &v, err) < 0)
+				return err__prefix(err, "--cpus");
 			cfg->cpus = (unsigned)v;
 			break;
 		case 'm':
-			if (st_parse_size(optarg, 1ull << 20, &cfg->mem_bytes, err) < 0)
-				return st_err_prefix(err, "--memory");
+			if (util__parse_size(optarg, 1ull << 20, &cfg->mem_bytes, err) < 0)
+				return err__prefix(err, "--memory");
 			break;
 		case OPT_CONSOLE: cfg->console = optarg; break;
 		case OPT_CONTROL: cfg->control = optarg; break;
@@ -140,32 +140,32 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			if (!strcmp(optarg, "auto")) cfg->profile = HOST_PROFILE_AUTO;
 			else if (!strcmp(optarg, "native")) cfg->profile = HOST_PROFILE_NATIVE;
 			else if (!strcmp(optarg, "nested")) cfg->profile = HOST_PROFILE_NESTED;
-			else return st_fail(err, 0, "--host-profile: '%s' is not auto, native or nested", optarg);
+			else return err__fail(err, 0, "--host-profile: '%s' is not auto, native or nested", optarg);
 			break;
 		case OPT_UNPACK:
 			if (!optarg || !strcmp(optarg, "yes")) cfg->unpack_kernel = 1;
 			else if (!strcmp(optarg, "no")) cfg->unpack_kernel = 0;
-			else return st_fail(err, 0, "--unpack-kernel: '%s' is not yes or no", optarg);
+			else return err__fail(err, 0, "--unpack-kernel: '%s' is not yes or no", optarg);
 			break;
 		case OPT_REBOOT:
 			if (!strcmp(optarg, "exit")) cfg->reboot_restart = false;
 			else if (!strcmp(optarg, "restart")) cfg->reboot_restart = true;
-			else return st_fail(err, 0, "--on-reboot: '%s' is not exit or restart", optarg);
+			else return err__fail(err, 0, "--on-reboot: '%s' is not exit or restart", optarg);
 			break;
 		case OPT_KVM: cfg->kvm_device = optarg; break;
 		case OPT_DISK:
 			if (cfg->nr_disks == VM_MAX_DISKS)
-				return st_fail(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
+				return err__fail(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
 			cfg->disks[cfg->nr_disks++] = optarg;
 			break;
 		case OPT_FW_CFG:
 			if (cfg->nr_fw_cfg == FW_CFG_USER_MAX)
-				return st_fail(err, 0, "--fw-cfg: at most %d items", FW_CFG_USER_MAX);
+				return err__fail(err, 0, "--fw-cfg: at most %d items", FW_CFG_USER_MAX);
 			if (fw_cfg__parse_user(optarg, &cfg->fw_cfg[cfg->nr_fw_cfg], err) < 0)
 				return -1;
 			for (unsigned i = 0; i < cfg->nr_fw_cfg; i++)
 				if (!strcmp(cfg->fw_cfg[i].name, cfg->fw_cfg[cfg->nr_fw_cfg].name))
-					return st_fail(err, 0, "--fw-cfg: %s given twice", cfg->fw_cfg[i].name);
+					return err__fail(err, 0, "--fw-cfg: %s given twice", cfg->fw_cfg[i].name);
 			cfg->nr_fw_cfg++;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
@@ -181,11 +181,11 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			if (!strcmp(optarg, "split") || !strcmp(optarg, "packed"))
 				cfg->virtio_packed = !strcmp(optarg, "packed");
 			else
-				return st_fail(err, 0, "--virtio-rings: '%s' is not split or packed", optarg);
+				return err__fail(err, 0, "--virtio-rings: '%s' is not split or packed", optarg);
 			break;
 		case OPT_NET:
 			if (cfg->nr_nets == VM_MAX_DISKS)
-				return st_fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);
+				return err__fail(err, 0, "--net: at most %d NICs", VM_MAX_DISKS);
 			cfg->nets[cfg->nr_nets++] = optarg;
 			break;
 		case OPT_SECCOMP:
@@ -194,33 +194,33 @@ int options__parse(int argc, char **argv, struct vm_config *cfg, struct st_err *
 			break;
 		case 'h': options__usage(); return 1;
 		case 'V': printf("strata-vm %s\n", STRATA_VERSION); return 1;
-		case ':': return st_fail(err, 0, "option %s needs a value", argv[optind - 1]);
+		case ':': return err__fail(err, 0, "option %s needs a value", argv[optind - 1]);
 		default:
-			return st_fail(err, 0, "unknown option %s (see --help)", argv[optind - 1]);
+			return err__fail(err, 0, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return st_fail(err, 0, "unexpected argument '%s' (see --help)", argv[optind]);
+		return err__fail(err, 0, "unexpected argument '%s' (see --help)", argv[optind]);
 	if (!cfg->kernel)
-		return st_fail(err, 0, "no kernel given (--kernel FILE; see --help)");
+		return err__fail(err, 0, "no kernel given (--kernel FILE; see --help)");
 	if (cfg->cpus == 0)
-		return st_fail(err, 0, "--cpus must be at least 1");
+		return err__fail(err, 0, "--cpus must be at least 1");
 	if (cfg->cpus > VM_MAX_CPUS)
-		return st_fail(err, 0, "too many vCPUs: %u (strata-vm supports at most %d)", cfg->cpus,
+		return err__fail(err, 0, "too many vCPUs: %u (strata-vm supports at most %d)", cfg->cpus,
 			       VM_MAX_CPUS);
 	const uint64_t min_mem = 8ull << 20;
 	uint64_t host_mem = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (cfg->mem_bytes < min_mem)
-		return st_fail(err, 0, "--memory of %llu KiB is too small (at least 8 MiB)",
+		return err__fail(err, 0, "--memory of %llu KiB is too small (at least 8 MiB)",
 			       (unsigned long long)(cfg->mem_bytes >> 10));
 	if (cfg->mem_bytes > host_mem)
-		return st_fail(err, 0, "--memory of %llu MiB exceeds this host's %llu MiB of RAM",
+		return err__fail(err, 0, "--memory of %llu MiB exceeds this host's %llu MiB of RAM",
 			       (unsigned long long)(cfg->mem_bytes >> 20),
 			       (unsigned long long)(host_mem >> 20));
 	if (cfg->mem_bytes & ((1ull << 20) - 1))
-		return st_fail(err, 0, "--memory must be a whole number of MiB");
+		return err__fail(err, 0, "--memory must be a whole number of MiB");
 	const char *level = getenv("STRATA_LOG");
 	if (cfg->verbose && !(level && !strcmp(level, "debug")))
-		st_log_set_level(ST_LOG_INFO);
+		log__set_level(ST_LOG_INFO);
 	return 0;
 }

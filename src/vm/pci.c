@@ -46,7 +46,7 @@ static void pci__msix_send(struct pci_dev *d, unsigned v)
 			      .address_hi = d->msix.table[v].addr_hi,
 			      .data = d->msix.table[v].data};
 	if (ioctl(d->bus->vm->kvm.vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		st_warn("pci %02x.0: KVM_SIGNAL_MSI vector %u: %s", d->slot, v, strerror(errno));
+		log__warn("pci %02x.0: KVM_SIGNAL_MSI vector %u: %s", d->slot, v, strerror(errno));
 	__atomic_add_fetch(&d->bus->msis, 1, __ATOMIC_RELAXED);
 }
 
@@ -283,7 +283,7 @@ int pci__add_device(struct pci_bus *bus, struct pci_dev *d, uint16_t vendor, uin
 {
 	int slot = pci__free_slot(bus);
 	if (slot < 0)
-		return st_fail(err, 0, "no free PCI slot (at most %d devices)", PCI_MAX_SLOTS - 1);
+		return err__fail(err, 0, "no free PCI slot (at most %d devices)", PCI_MAX_SLOTS - 1);
 	pci__dev_init(d, vendor, device, class_code);
 	d->bus = bus;
 	d->ops = ops;
@@ -354,14 +354,14 @@ int pci__add_bar(struct pci_dev *d, int bar, uint32_t size, struct st_err *err)
 {
 	struct pci_bus *bus = d->bus;
 	if (bar < 0 || bar >= PCI_NR_BARS || size < 4096 || (size & (size - 1)))
-		return st_fail(err, 0, "bad BAR %d of size 0x%x", bar, size);
+		return err__fail(err, 0, "bad BAR %d of size 0x%x", bar, size);
 	uint64_t base;
 	if (bus->slot_bar_size[d->slot][bar] == size) {
 		base = bus->slot_bar_base[d->slot][bar]; /* the slot's last device had it */
 	} else {
 		base = ST_ALIGN_UP(bus->next_bar, (uint64_t)size);
 		if (base + size > PCI_MMIO_BASE + PCI_MMIO_SIZE)
-			return st_fail(err, 0, "the PCI MMIO window is full");
+			return err__fail(err, 0, "the PCI MMIO window is full");
 		bus->next_bar = base + size;
 		bus->slot_bar_base[d->slot][bar] = (uint32_t)base;
 		bus->slot_bar_size[d->slot][bar] = size;
@@ -380,7 +380,7 @@ int pci__add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned body_
 {
 	unsigned off = d->next_cap, len = ST_ALIGN_UP(2 + body_len, 4u);
 	if (off + len > 256)
-		return st_fail(err, 0, "PCI capabilities do not fit in config space");
+		return err__fail(err, 0, "PCI capabilities do not fit in config space");
 	d->cfg[off] = id;
 	d->cfg[off + 1] = 0;
 	memcpy(d->cfg + off + 2, body, body_len);
@@ -398,7 +398,7 @@ int pci__add_msix(struct pci_dev *d, unsigned nr, int bar, uint32_t table_off,
 		  uint32_t pba_off, struct st_err *err)
 {
 	if (!nr || nr > PCI_MSIX_MAX)
-		return st_fail(err, 0, "MSI-X: %u vectors (1..%d)", nr, PCI_MSIX_MAX);
+		return err__fail(err, 0, "MSI-X: %u vectors (1..%d)", nr, PCI_MSIX_MAX);
 	uint8_t body[10];
 	wr16(body, (uint16_t)(nr - 1));
 	wr32(body + 2, table_off | (uint32_t)bar);
@@ -451,7 +451,7 @@ int pci__init(struct pci_bus *bus, struct vm *vm, struct st_err *err)
 	pthread_mutex_init(&bus->cf8_lock, NULL);
 	pthread_mutex_init(&bus->intx_lock, NULL);
 	if (!kvm__check_cap(&vm->kvm, KVM_CAP_SIGNAL_MSI))
-		return st_fail(err, 0, "this KVM lacks KVM_CAP_SIGNAL_MSI");
+		return err__fail(err, 0, "this KVM lacks KVM_CAP_SIGNAL_MSI");
 	/* Host bridge at 00.0 (class 06.00.00), like Q35's. */
 	pci__dev_init(&bus->host, 0x8086, 0x29c0, 0x060000);
 	bus->host.bus = bus;

@@ -51,10 +51,10 @@ static void pci_hotplug__eject(struct pci_hotplug *hp, uint32_t slots)
 	if (asked) {
 		uint64_t one = 1;
 		if (write(hp->w.fd, &one, sizeof(one)) < 0)
-			st_warn("pci hotplug: eventfd: %s", strerror(errno));
+			log__warn("pci hotplug: eventfd: %s", strerror(errno));
 	}
 	if (warn)
-		st_warn("pci hotplug: the guest ejected slot(s) 0x%x, whose removal was not asked "
+		log__warn("pci hotplug: the guest ejected slot(s) 0x%x, whose removal was not asked "
 			"for; ignored (warned once)", unasked);
 }
 
@@ -100,14 +100,14 @@ void pci_hotplug__plugged(struct pci_hotplug *hp, unsigned slot)
 int pci_hotplug__request_unplug(struct pci_hotplug *hp, unsigned slot, struct st_err *err)
 {
 	if (slot == 0 || slot >= PCI_MAX_SLOTS || !(pci__hotplug_slots(hp->vm->pci) & (1u << slot)))
-		return st_fail(err, 0, "PCI slot %u is not hotplug-capable", slot);
+		return err__fail(err, 0, "PCI slot %u is not hotplug-capable", slot);
 	pthread_mutex_lock(&hp->lock);
 	bool pending = (hp->down | hp->ejecting) & (1u << slot);
 	if (!pending)
 		hp->down |= 1u << slot;
 	pthread_mutex_unlock(&hp->lock);
 	if (pending)
-		return st_fail(err, 0, "the device in PCI slot %u is already being detached "
+		return err__fail(err, 0, "the device in PCI slot %u is already being detached "
 			       "(waiting for the guest's eject)", slot);
 	pci_hotplug__gpe(hp);
 	return 0;
@@ -130,7 +130,7 @@ void pci_hotplug__run_ejects(struct pci_hotplug *hp)
 		if (!(slots & (1u << s)))
 			continue;
 		pci__unplug(hp->vm->pci, s);
-		st_info("pci hotplug: slot %u ejected by the guest", s);
+		log__info("pci hotplug: slot %u ejected by the guest", s);
 	}
 	/* Only now is the slot free for the next device (and no longer pending). */
 	pthread_mutex_lock(&hp->lock);
@@ -144,7 +144,7 @@ static void pci_hotplug__event(struct loop_watch *w, uint32_t events)
 	struct pci_hotplug *hp = (struct pci_hotplug *)((char *)w - offsetof(struct pci_hotplug, w));
 	uint64_t n;
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		st_warn("pci hotplug: eventfd: %s", strerror(errno));
+		log__warn("pci hotplug: eventfd: %s", strerror(errno));
 	pci_hotplug__run_ejects(hp);
 }
 
@@ -165,14 +165,14 @@ int pci_hotplug__init(struct vm *vm, struct st_err *err)
 {
 	struct pci_hotplug *hp = calloc(1, sizeof(*hp));
 	if (!hp)
-		return st_fail(err, ENOMEM, "pci hotplug");
+		return err__fail(err, ENOMEM, "pci hotplug");
 	hp->vm = vm;
 	pthread_mutex_init(&hp->lock, NULL);
 	hp->w = (struct loop_watch){.fn = pci_hotplug__event};
 	hp->w.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (hp->w.fd < 0) {
 		free(hp);
-		return st_fail_errno(err, "eventfd");
+		return err__fail_errno(err, "eventfd");
 	}
 	vm->hotplug = hp;
 	return io__register(&vm->io, PCI_HOTPLUG_PORT, PCI_HOTPLUG_LEN, pci_hotplug__io, hp, err);

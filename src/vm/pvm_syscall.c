@@ -52,16 +52,16 @@ static bool arm(struct vcpu *v, uint64_t lstar, uint64_t cr3)
 {
 	v->pvm.guest_lstar = lstar;
 	if (map_trampoline(v, cr3) < 0) {
-		st_warn("vcpu%u: no room for the SYSCALL trampoline; guest user space will fault",
+		log__warn("vcpu%u: no room for the SYSCALL trampoline; guest user space will fault",
 			v->id);
 		return false;
 	}
 	uint64_t t = PVM_TRAMPOLINE_VA;
 	if (guest_access__msr(v, MSR_LSTAR, &t, true) < 0) {
-		st_warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
+		log__warn("vcpu%u: cannot move LSTAR: %s", v->id, strerror(errno));
 		return false;
 	}
-	st_info("vcpu%u: SYSCALL entry 0x%llx reached through the trampoline", v->id,
+	log__info("vcpu%u: SYSCALL entry 0x%llx reached through the trampoline", v->id,
 		(unsigned long long)lstar);
 	return true;
 }
@@ -77,7 +77,7 @@ int pvm_syscall__trap_lstar(int vm_fd)
 			    .base = MSR_LSTAR, .bitmap = &deny}},
 	};
 	if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0 || ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0) {
-		st_debug("no MSR filter (%s): LSTAR is looked at after exits", strerror(errno));
+		log__debug("no MSR filter (%s): LSTAR is looked at after exits", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -199,12 +199,12 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 	    regs.rip != PVM_TRAMPOLINE_VA)
 		return false;
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 || guest_access__msr(v, MSR_STAR, &star, false) < 0) {
-		*result = st_fail_errno(err, "reading state at the SYSCALL trampoline");
+		*result = err__fail_errno(err, "reading state at the SYSCALL trampoline");
 		return true;
 	}
 	bool from_kernel = sregs.cs.dpl != 3;
 	if (from_kernel && !syscall_from_ring0(v, &regs)) {
-		*result = st_fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
+		*result = err__fail(err, 0, "the kernel jumped to the SYSCALL trampoline");
 		return true;
 	}
 	if (trace_fs()) {
@@ -221,11 +221,11 @@ bool pvm_syscall__complete(struct vcpu *v, struct st_err *err, int *result)
 	sregs.ss = flat_segment((uint16_t)(kcs + 8), false, 0);
 	regs.rip = v->pvm.guest_lstar;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-		*result = st_fail_errno(err, "entering ring 0 for a SYSCALL");
+		*result = err__fail_errno(err, "entering ring 0 for a SYSCALL");
 	else
 		v->pvm.syscalls++;
 	if (from_kernel)
-		st_debug("vcpu%u: SYSCALL from ring 0 completed", v->id);
+		log__debug("vcpu%u: SYSCALL from ring 0 completed", v->id);
 	return true;
 }
 
@@ -236,7 +236,7 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	uint64_t star;
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
 	    guest_access__msr(v, MSR_STAR, &star, false) < 0)
-		return st_fail_errno(err, "reading registers for SYSRET");
+		return err__fail_errno(err, "reading registers for SYSRET");
 	if (trace_fs()) {
 		trace_fs_event(v, "sysret", &regs, &sregs, v->pvm.last_nr);
 		v->pvm.last_nr = ~0ull;
@@ -248,7 +248,7 @@ int pvm_syscall__sysret(struct vcpu *v, struct st_err *err)
 	regs.rip = regs.rcx;
 	regs.rflags = (regs.r11 & 0x3c7fd7ull) | 0x2;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-		return st_fail_errno(err, "returning to user mode for SYSRET");
+		return err__fail_errno(err, "returning to user mode for SYSRET");
 	v->pvm.sysrets++;
 	return 0;
 }

@@ -20,7 +20,7 @@ int sandbox__parse(const char *s, enum sandbox_mode *mode, struct st_err *err)
 	else if (!strcmp(s, "off"))
 		*mode = SANDBOX_OFF;
 	else
-		return st_fail(err, 0, "--seccomp: '%s' is not on, log or off", s);
+		return err__fail(err, 0, "--seccomp: '%s' is not on, log or off", s);
 	return 0;
 }
 
@@ -105,9 +105,9 @@ int sandbox__apply(enum sandbox_mode mode, struct st_err *err)
 		return 0;
 	long r = sandbox__install(mode, SECCOMP_FILTER_FLAG_TSYNC);
 	if (r < 0)
-		return st_fail_errno(err, "seccomp: installing the filter");
+		return err__fail_errno(err, "seccomp: installing the filter");
 	if (r > 0)
-		return st_fail(err, 0, "seccomp: thread %ld could not take the filter", r);
+		return err__fail(err, 0, "seccomp: thread %ld could not take the filter", r);
 	applied = true;
 	return 0;
 }

@@ -87,11 +87,11 @@ int simd__run(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op
 {
 	/* Unmasked SSE exceptions would raise SIGFPE in this process, not in the guest. */
 	if ((st->mxcsr & 0x1f80) != 0x1f80)
-		return st_fail(err, 0, "the guest unmasked SSE exceptions (MXCSR %#x)", st->mxcsr);
+		return err__fail(err, 0, "the guest unmasked SSE exceptions (MXCSR %#x)", st->mxcsr);
 	ZydisEncoderRequest req;
 	if (!ZYAN_SUCCESS(zy.EncoderDecodedInstructionToEncoderRequest(
 		    insn, ops, insn->operand_count_visible, &req)))
-		return st_fail(err, 0, "cannot re-encode the instruction");
+		return err__fail(err, 0, "cannot re-encode the instruction");
 	req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
 	req.prefixes &= ~(ZyanU64)ZYDIS_ATTRIB_HAS_SEGMENT;
 	for (unsigned i = 0; i < req.operand_count; i++) {
@@ -106,7 +106,7 @@ int simd__run(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op
 	uint8_t code[ZYDIS_MAX_INSTRUCTION_LENGTH + 1];
 	ZyanUSize len = sizeof(code) - 1;
 	if (!ZYAN_SUCCESS(zy.EncoderEncodeInstruction(&req, code, &len)))
-		return st_fail(err, 0, "cannot re-encode the instruction");
+		return err__fail(err, 0, "cannot re-encode the instruction");
 	code[len++] = 0xc3; /* ret */
 
 	/* One page per thread, writable or executable, never both. */
@@ -115,14 +115,14 @@ int simd__run(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op
 		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (page == MAP_FAILED) {
 			page = NULL;
-			return st_fail_errno(err, "mmap");
+			return err__fail_errno(err, "mmap");
 		}
 	} else if (mprotect(page, 4096, PROT_READ | PROT_WRITE) < 0) {
-		return st_fail_errno(err, "mprotect");
+		return err__fail_errno(err, "mprotect");
 	}
 	memcpy(page, code, len);
 	if (mprotect(page, 4096, PROT_READ | PROT_EXEC) < 0)
-		return st_fail_errno(err, "mprotect");
+		return err__fail_errno(err, "mprotect");
 	simd_call(st, page, mem);
 	return 0;
 }

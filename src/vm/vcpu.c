@@ -26,7 +26,7 @@ int vcpu__init_signals(struct st_err *err)
 	struct sigaction sa = {.sa_handler = vcpu__kick_handler};
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
-		return st_fail_errno(err, "sigaction");
+		return err__fail_errno(err, "sigaction");
 	return 0;
 }
 
@@ -37,17 +37,17 @@ int vcpu__create(struct vm *vm, unsigned id, struct st_err *err)
 	v->id = id;
 	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
-		return st_fail_errno(err, "KVM_CREATE_VCPU %u", id);
+		return err__fail_errno(err, "KVM_CREATE_VCPU %u", id);
 	v->run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED)
-		return st_fail_errno(err, "mmap of vcpu %u", id);
+		return err__fail_errno(err, "mmap of vcpu %u", id);
 	if (cpuid__set_vcpu(vm->cpuid, v, err) < 0)
 		return -1;
 	/* MTRRs enabled, default write-back, as firmware leaves them. */
 	uint64_t mtrr_def = 0xc06;
 	if (guest_access__msr(v, 0x2ff, &mtrr_def, true) < 0)
-		st_debug("vcpu%u: MTRRdefType not set", id);
+		log__debug("vcpu%u: MTRRdefType not set", id);
 	return 0;
 }
 
@@ -86,7 +86,7 @@ static void vcpu__handle_io(struct vcpu *v)
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 	for (uint32_t i = 0; i < run->io.count; i++) {
 		if (!io__dispatch(&v->vm->io, run->io.port, write, data, run->io.size))
-			st_debug("vcpu%u: unclaimed port 0x%x %s", v->id, run->io.port,
+			log__debug("vcpu%u: unclaimed port 0x%x %s", v->id, run->io.port,
 				 write ? "write" : "read");
 		data += run->io.size;
 	}
@@ -97,7 +97,7 @@ static void vcpu__handle_mmio(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	unsigned len = run->mmio.len <= 8 ? run->mmio.len : 8;
 	if (!mmio__dispatch(&v->vm->mmio, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data, len))
-		st_debug("vcpu%u: unclaimed MMIO 0x%llx", v->id, (unsigned long long)run->mmio.phys_addr);
+		log__debug("vcpu%u: unclaimed MMIO 0x%llx", v->id, (unsigned long long)run->mmio.phys_addr);
 }
 
 static void vcpu__crash(struct vcpu *v, const char *what)
@@ -311,7 +311,7 @@ int vcpu__start_all(struct vm *vm, struct st_err *err)
 		if (r) {
 			/* the caller stops the VM; the threads already made must see that */
 			vcpu__open_gate(vm, started);
-			return st_fail(err, r, "cannot start vcpu%u thread", v->id);
+			return err__fail(err, r, "cannot start vcpu%u thread", v->id);
 		}
 		v->started = true;
 	}

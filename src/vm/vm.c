@@ -35,7 +35,7 @@ void vm__request_stop(struct vm *vm, int status, const char *fmt, ...)
 	vm__kick_all(vm);
 	uint64_t one = 1;
 	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
-		st_warn("cannot wake the main loop: %s", strerror(errno));
+		log__warn("cannot wake the main loop: %s", strerror(errno));
 }
 
 void vm__request_reset(struct vm *vm, const char *why)
@@ -48,7 +48,7 @@ int vm__pause(struct vm *vm, struct st_err *err)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state != VM_RUNNING) {
 		pthread_mutex_unlock(&vm->lock);
-		return st_fail(err, 0, "the VM is %s", vm__state_name(vm));
+		return err__fail(err, 0, "the VM is %s", vm__state_name(vm));
 	}
 	vm->state = VM_PAUSED;
 	pthread_mutex_unlock(&vm->lock);
@@ -65,7 +65,7 @@ int vm__pause(struct vm *vm, struct st_err *err)
 	unsigned parked = vm->paused_vcpus;
 	pthread_mutex_unlock(&vm->lock);
 	if (parked < vm->nr_vcpus)
-		return st_fail(err, 0, "only %u of %u vCPUs stopped in time", parked, vm->nr_vcpus);
+		return err__fail(err, 0, "only %u of %u vCPUs stopped in time", parked, vm->nr_vcpus);
 	return 0;
 }
 
@@ -74,7 +74,7 @@ int vm__resume(struct vm *vm, struct st_err *err)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state != VM_PAUSED) {
 		pthread_mutex_unlock(&vm->lock);
-		return st_fail(err, 0, "the VM is %s, not paused", vm__state_name(vm));
+		return err__fail(err, 0, "the VM is %s, not paused", vm__state_name(vm));
 	}
 	vm->state = VM_RUNNING;
 	pthread_cond_broadcast(&vm->cond);

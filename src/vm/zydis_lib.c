@@ -42,5 +42,5 @@ int zydis__load(struct st_err *err)
 	pthread_once(&once, load);
 	if (zy.RegisterGetWidth)
 		return 0;
-	return st_fail(err, 0, "cannot load the x86 decoder (%s): %s", soname, load_error);
+	return err__fail(err, 0, "cannot load the x86 decoder (%s): %s", soname, load_error);
 }

@@ -17,7 +17,7 @@ static int resolve(void *ctx, const char *pool, const char *volume, char **path,
 {
 	(void)ctx, (void)pool, (void)volume;
 	*path = strdup("/dev/null");
-	return *path ? 0 : st_fail(err, 0, "no memory");
+	return *path ? 0 : err__fail(err, 0, "no memory");
 }
 
 static json_t *parse(const char *text, size_t len)

@@ -6,21 +6,21 @@
 
 #include "common/util.h"
 
-int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err)
+int qcow2__cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	if (n < 2)
 		n = 2;
 	c->e = calloc(n, sizeof(*c->e));
 	if (!c->e)
-		return st_fail(err, ENOMEM, "metadata cache");
+		return err__fail(err, ENOMEM, "metadata cache");
 	c->n = n;
 	c->table_size = table_size;
 	c->b = b;
 	return 0;
 }
 
-void qcow2_cache_destroy(struct qcow2_cache *c)
+void qcow2__cache_destroy(struct qcow2_cache *c)
 {
 	if (!c->e)
 		return;
@@ -34,10 +34,10 @@ static int cache_write_entry(struct qcow2_cache *c, struct qcow2_cache_entry *e,
 {
 	if (!e->dirty)
 		return 0;
-	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
+	if (c->depends_on && qcow2__cache_flush(c->depends_on, err) < 0)
 		return -1;
-	if (blk_file_pwrite(c->b, e->data, c->table_size, e->offset, err) < 0)
-		return st_err_prefix(err, "writing metadata table");
+	if (block__file_pwrite(c->b, e->data, c->table_size, e->offset, err) < 0)
+		return err__prefix(err, "writing metadata table");
 	e->dirty = false;
 	return 0;
 }
@@ -63,9 +63,9 @@ static int cache_slot(struct qcow2_cache *c, uint64_t offset, bool *hit, struct 
 	if (e->offset && cache_write_entry(c, e, err) < 0)
 		return -1;
 	if (!e->data) {
-		e->data = blk_alloc_io(c->table_size);
+		e->data = block__alloc_io(c->table_size);
 		if (!e->data)
-			return st_fail(err, ENOMEM, "metadata cache");
+			return err__fail(err, ENOMEM, "metadata cache");
 	}
 	e->offset = 0;
 	c->last = victim;
@@ -82,8 +82,8 @@ static int cache_get(struct qcow2_cache *c, uint64_t offset, void **data, bool r
 	if (!hit) {
 		c->misses++;
 		if (read) {
-			if (blk_file_pread(c->b, e->data, c->table_size, offset, err) < 0)
-				return st_err_prefix(err, "reading metadata table");
+			if (block__file_pread(c->b, e->data, c->table_size, offset, err) < 0)
+				return err__prefix(err, "reading metadata table");
 		} else {
 			memset(e->data, 0, c->table_size);
 		}
@@ -99,17 +99,17 @@ static int cache_get(struct qcow2_cache *c, uint64_t offset, void **data, bool r
 	return 0;
 }
 
-int qcow2_cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
+int qcow2__cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
 {
 	return cache_get(c, offset, data, true, err);
 }
 
-int qcow2_cache_get_empty(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
+int qcow2__cache_get_empty(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err)
 {
 	return cache_get(c, offset, data, false, err);
 }
 
-void qcow2_cache_mark_dirty(struct qcow2_cache *c, const void *data)
+void qcow2__cache_mark_dirty(struct qcow2_cache *c, const void *data)
 {
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->e[i].data == data && c->e[i].offset) {
@@ -118,9 +118,9 @@ void qcow2_cache_mark_dirty(struct qcow2_cache *c, const void *data)
 		}
 }
 
-int qcow2_cache_flush(struct qcow2_cache *c, struct st_err *err)
+int qcow2__cache_flush(struct qcow2_cache *c, struct st_err *err)
 {
-	if (c->depends_on && qcow2_cache_flush(c->depends_on, err) < 0)
+	if (c->depends_on && qcow2__cache_flush(c->depends_on, err) < 0)
 		return -1;
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->e[i].offset && cache_write_entry(c, &c->e[i], err) < 0)
@@ -128,7 +128,7 @@ int qcow2_cache_flush(struct qcow2_cache *c, struct st_err *err)
 	return 0;
 }
 
-void qcow2_cache_forget(struct qcow2_cache *c, uint64_t offset)
+void qcow2__cache_forget(struct qcow2_cache *c, uint64_t offset)
 {
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->e[i].offset == offset) {
@@ -138,7 +138,7 @@ void qcow2_cache_forget(struct qcow2_cache *c, uint64_t offset)
 		}
 }
 
-bool qcow2_cache_is_dirty(const struct qcow2_cache *c)
+bool qcow2__cache_is_dirty(const struct qcow2_cache *c)
 {
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->e[i].offset && c->e[i].dirty)

@@ -30,16 +30,16 @@ struct qcow2_cache {
 	uint64_t hits, misses;
 };
 
-int qcow2_cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err);
-void qcow2_cache_destroy(struct qcow2_cache *c);
+int qcow2__cache_init(struct qcow2_cache *c, unsigned n, size_t table_size, struct blk *b, struct st_err *err);
+void qcow2__cache_destroy(struct qcow2_cache *c);
 /* The returned pointer stays valid until the next get on the same cache. */
-int qcow2_cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err);
+int qcow2__cache_get(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err);
 /* Same, for a table not yet on disk: no read, contents zeroed. */
-int qcow2_cache_get_empty(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err);
-void qcow2_cache_mark_dirty(struct qcow2_cache *c, const void *data);
-int qcow2_cache_flush(struct qcow2_cache *c, struct st_err *err);
+int qcow2__cache_get_empty(struct qcow2_cache *c, uint64_t offset, void **data, struct st_err *err);
+void qcow2__cache_mark_dirty(struct qcow2_cache *c, const void *data);
+int qcow2__cache_flush(struct qcow2_cache *c, struct st_err *err);
 /* Forget a table whose cluster was freed (its contents no longer matter). */
-void qcow2_cache_forget(struct qcow2_cache *c, uint64_t offset);
-bool qcow2_cache_is_dirty(const struct qcow2_cache *c);
+void qcow2__cache_forget(struct qcow2_cache *c, uint64_t offset);
+bool qcow2__cache_is_dirty(const struct qcow2_cache *c);
 
 #endif

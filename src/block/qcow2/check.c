@@ -42,16 +42,16 @@ static void walk_free(struct walk *w)
 #define cleanup_walk __attribute__((cleanup(walk_free)))
 static int walk_init(struct walk *w, struct blk *b, struct qcow2_check_result *r, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	struct stat st;
 	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
+		return err__fail_errno(err, "stat");
 	*w = (struct walk){.b = b, .s = s, .r = r, .file_size = (uint64_t)st.st_size};
-	w->file_clusters = w->nb = qcow2_size_to_clusters(s, w->file_size);
+	w->file_clusters = w->nb = qcow2__size_to_clusters(s, w->file_size);
 	w->refs = calloc(w->nb ? w->nb : 1, sizeof(uint64_t));
-	w->l2buf = blk_alloc_io(s->cluster_size);
+	w->l2buf = block__alloc_io(s->cluster_size);
 	if (!w->refs || !w->l2buf)
-		return st_fail(err, ENOMEM, "references of %llu clusters", (unsigned long long)w->nb);
+		return err__fail(err, ENOMEM, "references of %llu clusters", (unsigned long long)w->nb);
 	return 0;
 }
 
@@ -75,13 +75,13 @@ static void add_ref(struct walk *w, uint64_t off, uint64_t len, const char *what
 static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *err)
 {
 	struct qcow2 *s = w->s;
-	if (blk_file_pread(w->b, w->l2buf, s->cluster_size, l2off, err) < 0)
+	if (block__file_pread(w->b, w->l2buf, s->cluster_size, l2off, err) < 0)
 		return -1;
 	for (uint32_t i = 0; i < s->l2_entries; i++) {
 		uint64_t e = be64toh(w->l2buf[i]);
 		if (e & QCOW2_OFLAG_COMPRESSED) {
 			uint64_t host, len;
-			qcow2_compressed_extent(s, e, &host, &len);
+			qcow2__compressed_extent(s, e, &host, &len);
 			if (e & QCOW2_OFLAG_COPIED) {
 				fprintf(check_log(), "ERROR: coffset=0x%llx: copied flag must never be set for compressed "
 					"clusters\n", (unsigned long long)host);
@@ -97,7 +97,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, bool active, struct st_err *e
 		uint64_t host = e & QCOW2_OFFSET_MASK;
 		if (!host)
 			continue;
-		if (qcow2_offset_in_cluster(s, host)) {
+		if (qcow2__offset_in_cluster(s, host)) {
 			fprintf(check_log(), "ERROR offset=%llx: Cluster is not properly aligned; L2 entry corrupted.\n",
 				(unsigned long long)host);
 			w->r->corruptions++;
@@ -124,14 +124,14 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 	if (active) {
 		l1 = malloc((uint64_t)l1n * 8);
 		if (!l1)
-			return st_fail(err, ENOMEM, "check");
+			return err__fail(err, ENOMEM, "check");
 		memcpy(l1, s->l1, (uint64_t)l1n * 8);
 	} else {
 		l1 = calloc(l1n, 8);
 		if (!l1)
-			return st_fail(err, ENOMEM, "check");
+			return err__fail(err, ENOMEM, "check");
 		if (l1off + (uint64_t)l1n * 8 > w->file_clusters << s->cluster_bits ||
-		    blk_file_pread(w->b, l1, (uint64_t)l1n * 8, l1off, err) < 0) {
+		    block__file_pread(w->b, l1, (uint64_t)l1n * 8, l1off, err) < 0) {
 			fprintf(check_log(), "ERROR snapshot L1 table at 0x%llx cannot be read\n", (unsigned long long)l1off);
 			w->r->corruptions++;
 			return 0;
@@ -143,7 +143,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1n, bool active, st
 		uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
 		if (!l2off)
 			continue;
-		if (qcow2_offset_in_cluster(s, l2off) || l2off + s->cluster_size > w->file_clusters << s->cluster_bits) {
+		if (qcow2__offset_in_cluster(s, l2off) || l2off + s->cluster_size > w->file_clusters << s->cluster_bits) {
 			fprintf(check_log(), "ERROR l2_offset=%llx: Table is not cluster aligned or lies outside the "
 				"image; L1 entry corrupted\n", (unsigned long long)l2off);
 			w->r->corruptions++;
@@ -163,11 +163,11 @@ static int check_copied(struct walk *w, enum qcow2_repair repair, struct st_err 
 	struct qcow2 *s = w->s;
 	for (uint32_t i = 0; i < s->l1_size; i++) {
 		uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
-		if (!l2off || qcow2_offset_in_cluster(s, l2off) ||
+		if (!l2off || qcow2__offset_in_cluster(s, l2off) ||
 		    l2off + s->cluster_size > w->file_clusters << s->cluster_bits)
 			continue;
 		uint64_t rc;
-		if (qcow2_refcount_get(b, l2off >> s->cluster_bits, &rc, err) < 0)
+		if (qcow2__refcount_get(b, l2off >> s->cluster_bits, &rc, err) < 0)
 			return -1;
 		bool copied = s->l1[i] & QCOW2_OFLAG_COPIED;
 		if ((rc == 1) != copied) {
@@ -176,23 +176,23 @@ static int check_copied(struct walk *w, enum qcow2_repair repair, struct st_err 
 				(unsigned long long)rc);
 			if (repair & 2) {
 				s->l1[i] = rc == 1 ? s->l1[i] | QCOW2_OFLAG_COPIED : s->l1[i] & ~QCOW2_OFLAG_COPIED;
-				if (qcow2_write_l1_entry(b, i, err) < 0)
+				if (qcow2__write_l1_entry(b, i, err) < 0)
 					return -1;
 				w->r->corruptions_fixed++;
 			}
 			w->r->corruptions++;
 		}
 		uint64_t *t;
-		if (qcow2_cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
+		if (qcow2__cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
 			return -1;
 		for (uint32_t j = 0; j < s->l2_entries; j++) {
 			uint64_t e = be64toh(t[j]), host = e & QCOW2_OFFSET_MASK;
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !host || qcow2_offset_in_cluster(s, host) ||
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !host || qcow2__offset_in_cluster(s, host) ||
 			    host >> s->cluster_bits >= w->nb)
 				continue;
-			if (qcow2_refcount_get(b, host >> s->cluster_bits, &rc, err) < 0)
+			if (qcow2__refcount_get(b, host >> s->cluster_bits, &rc, err) < 0)
 				return -1;
-			if (qcow2_cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
+			if (qcow2__cache_get(&s->l2_cache, l2off, (void **)&t, err) < 0)
 				return -1;
 			if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
 				fprintf(check_log(), "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
@@ -201,7 +201,7 @@ static int check_copied(struct walk *w, enum qcow2_repair repair, struct st_err 
 				if (repair & 2) {
 					e = rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED;
 					t[j] = htobe64(e);
-					qcow2_cache_mark_dirty(&s->l2_cache, t);
+					qcow2__cache_mark_dirty(&s->l2_cache, t);
 					w->r->corruptions_fixed++;
 				}
 			}
@@ -223,13 +223,13 @@ static int compare_refcounts(struct walk *w, enum qcow2_repair repair, struct st
 				fprintf(check_log(), "ERROR cluster %llu refcount=0 reference=%llu\n",
 					(unsigned long long)c, (unsigned long long)want);
 				w->r->corruptions++;
-				if (repair & 2 && qcow2_refcount_update(b, c << s->cluster_bits, 1, (int64_t)want, err) == 0)
+				if (repair & 2 && qcow2__refcount_update(b, c << s->cluster_bits, 1, (int64_t)want, err) == 0)
 					w->r->corruptions_fixed++;
 			}
 			c = (r + 1) * s->refblock_entries - 1;
 			continue;
 		}
-		if (qcow2_refcount_get(b, c, &rc, err) < 0)
+		if (qcow2__refcount_get(b, c, &rc, err) < 0)
 			return -1;
 		if (rc)
 			w->r->image_end_offset = (c + 1) << s->cluster_bits;
@@ -244,7 +244,7 @@ static int compare_refcounts(struct walk *w, enum qcow2_repair repair, struct st
 		else
 			w->r->corruptions++;
 		if ((leak && (repair & 1)) || (!leak && (repair & 2))) {
-			if (qcow2_refcount_update(b, c << s->cluster_bits, 1, (int64_t)(want - rc), err) < 0)
+			if (qcow2__refcount_update(b, c << s->cluster_bits, 1, (int64_t)(want - rc), err) < 0)
 				return -1;
 			if (leak)
 				w->r->leaks_fixed++;
@@ -266,19 +266,19 @@ static int count_references(struct walk *w, struct st_err *err)
 		if (walk_l1(w, s->snaps[i].l1_offset, s->snaps[i].l1_size, false, err) < 0)
 			return -1;
 	if (s->nb_snapshots)
-		add_ref(w, s->snapshots_offset, qcow2_snapshot_table_size(s), "snapshot table");
+		add_ref(w, s->snapshots_offset, qcow2__snapshot_table_size(s), "snapshot table");
 	return 0;
 }
 
-int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err)
+int qcow2__count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err)
 {
 	struct qcow2_check_result r = {0};
 	cleanup_walk struct walk w = {0};
 	if (walk_init(&w, b, &r, err) < 0 || count_references(&w, err) < 0)
 		return -1;
 	if (r.corruptions)
-		return st_fail(err, EIO, "the tables reference clusters outside the image: refcounts cannot be rebuilt");
-	*refs = st_steal_ptr(w.refs);
+		return err__fail(err, EIO, "the tables reference clusters outside the image: refcounts cannot be rebuilt");
+	*refs = cleanup__steal_ptr(w.refs);
 	*nb = w.nb;
 	return 0;
 }
@@ -302,16 +302,16 @@ static bool refcounts_untrusted(const struct walk *w)
 	return w->bad_refblocks;
 }
 
-int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err)
+int qcow2__check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_result *r, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	memset(r, 0, sizeof(*r));
-	if (b->writable && qcow2_flush_metadata(b, err) < 0)
+	if (b->writable && qcow2__flush_metadata(b, err) < 0)
 		return -1;
 	cleanup_walk struct walk w = {0};
 	if (walk_init(&w, b, r, err) < 0)
 		return -1;
-	r->total_clusters = qcow2_size_to_clusters(s, b->size);
+	r->total_clusters = qcow2__size_to_clusters(s, b->size);
 
 	if (count_references(&w, err) < 0)
 		return -1;
@@ -320,7 +320,7 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 		uint64_t off = s->reftable[i] & QCOW2_OFFSET_MASK;
 		if (!off)
 			continue;
-		if (qcow2_offset_in_cluster(s, off) || off >> s->cluster_bits >= w.nb) {
+		if (qcow2__offset_in_cluster(s, off) || off >> s->cluster_bits >= w.nb) {
 			fprintf(check_log(), "ERROR refcount block %llu is not cluster aligned or lies outside the image\n",
 				(unsigned long long)i);
 			r->corruptions++;
@@ -337,7 +337,7 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 			return -1;
 		fprintf(check_log(), "Rebuilding refcount structure\n");
 		uint64_t found = r->corruptions, leaks = r->leaks;
-		if (qcow2_rebuild_refcounts(b, s->refcount_order, err) < 0 || qcow2_check(b, repair, r, err) < 0)
+		if (qcow2__rebuild_refcounts(b, s->refcount_order, err) < 0 || qcow2__check(b, repair, r, err) < 0)
 			return -1;
 		r->corruptions_fixed += found - ST_MIN(found, r->corruptions);
 		r->leaks_fixed += leaks;
@@ -345,19 +345,19 @@ int qcow2_check(struct blk *b, enum qcow2_repair repair, struct qcow2_check_resu
 	}
 	if (compare_refcounts(&w, repair, err) < 0 || check_copied(&w, repair, err) < 0)
 		return -1;
-	if (repair && b->writable && qcow2_flush_metadata(b, err) < 0)
+	if (repair && b->writable && qcow2__flush_metadata(b, err) < 0)
 		return -1;
 	if (!r->image_end_offset)
 		r->image_end_offset = w.file_size;
 	return 0;
 }
 
-int qcow2_clear_corrupt(struct blk *b, struct st_err *err)
+int qcow2__clear_corrupt(struct blk *b, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	if (!b->writable || !(s->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)))
 		return 0;
-	if (qcow2_header_set_incompat(b, s, QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY, false, err) < 0)
+	if (qcow2__header_set_incompat(b, s, QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY, false, err) < 0)
 		return -1;
 	s->corrupt = false;
 	return 0;

@@ -11,10 +11,10 @@
 
 /* References per cluster of the file from the header, the L1/L2 tables
  * (snapshots' too) and the snapshot table; not the refcount structures. */
-int qcow2_count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err);
+int qcow2__count_references(struct blk *b, uint64_t **refs, uint64_t *nb, struct st_err *err);
 /* New refcount table and blocks (of 2^order bits) after the end of the file,
  * counted from the references alone; the header switches to them in one
  * write. What the old ones occupied becomes free. Call with the lock held. */
-int qcow2_rebuild_refcounts(struct blk *b, uint32_t order, struct st_err *err);
+int qcow2__rebuild_refcounts(struct blk *b, uint32_t order, struct st_err *err);
 
 #endif

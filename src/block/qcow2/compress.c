@@ -6,7 +6,7 @@
 #include <zstd.h>
 
 /* Returns 0 and the compressed length, or -1 when the data does not shrink. */
-int qcow2_compress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_cap,
+int qcow2__compress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_cap,
 		   size_t *out_len)
 {
 	if (t == QCOW2_COMP_ZSTD) {
@@ -21,7 +21,7 @@ int qcow2_compress(enum qcow2_compression t, const void *in, size_t in_len, void
 	if (in_len > 16384) {
 		uint8_t probe[8192 + 512];
 		size_t plen;
-		if (qcow2_compress(t, in, 8192, probe, sizeof(probe), &plen) < 0 || plen > 8192 * 97 / 100)
+		if (qcow2__compress(t, in, 8192, probe, sizeof(probe), &plen) < 0 || plen > 8192 * 97 / 100)
 			return -1;
 	}
 	z_stream z;
@@ -42,7 +42,7 @@ int qcow2_compress(enum qcow2_compression t, const void *in, size_t in_len, void
 }
 
 /* Fills exactly out_len bytes; the input may carry padding after the stream. */
-int qcow2_decompress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_len)
+int qcow2__decompress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_len)
 {
 	if (t == QCOW2_COMP_ZSTD) {
 		ZSTD_DCtx *d = ZSTD_createDCtx();

@@ -41,7 +41,7 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-uint64_t qcow2_header_l1_size_for(uint64_t size, uint32_t cluster_bits)
+uint64_t qcow2__header_l1_size_for(uint64_t size, uint32_t cluster_bits)
 {
 	uint64_t per_l2 = 1ull << (cluster_bits - 3 + cluster_bits);
 	return (size + per_l2 - 1) / per_l2;
@@ -88,7 +88,7 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
-bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
+bool qcow2__overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
 {
 	return ranges_overlap(off, len, 0, s->cluster_size) ||
 	       ranges_overlap(off, len, s->l1_offset, (uint64_t)s->l1_size * 8) ||
@@ -105,10 +105,10 @@ static int parse_extensions(struct qcow2 *s, const uint8_t *h, uint64_t avail, u
 		if (type == QCOW2_EXT_END)
 			return 0;
 		if (len > avail - o)
-			return st_fail(err, 0, "header extension 0x%x does not fit in the first cluster", type);
+			return err__fail(err, 0, "header extension 0x%x does not fit in the first cluster", type);
 		if (type == QCOW2_EXT_BACKING_FMT) {
 			if (len > 63)
-				return st_fail(err, 0, "backing format name is too long (%u bytes)", len);
+				return err__fail(err, 0, "backing format name is too long (%u bytes)", len);
 			free(s->backing_fmt);
 			s->backing_fmt = strndup((const char *)h + o, len);
 		} else if (type == QCOW2_EXT_FEATURES) {
@@ -116,16 +116,16 @@ static int parse_extensions(struct qcow2 *s, const uint8_t *h, uint64_t avail, u
 			*feat_len = len;
 		} else {
 			if (s->n_exts >= 64)
-				return st_fail(err, 0, "too many header extensions");
+				return err__fail(err, 0, "too many header extensions");
 			struct qcow2_ext *n = realloc(s->exts, (s->n_exts + 1) * sizeof(*n));
 			if (!n)
-				return st_fail(err, ENOMEM, "header extensions");
+				return err__fail(err, ENOMEM, "header extensions");
 			s->exts = n;
 			n[s->n_exts].type = type;
 			n[s->n_exts].len = len;
 			n[s->n_exts].data = malloc(len ? len : 1);
 			if (!n[s->n_exts].data)
-				return st_fail(err, ENOMEM, "header extensions");
+				return err__fail(err, ENOMEM, "header extensions");
 			memcpy(n[s->n_exts++].data, h + o, len);
 		}
 		o += ST_ALIGN_UP((uint64_t)len, 8);
@@ -133,31 +133,31 @@ static int parse_extensions(struct qcow2 *s, const uint8_t *h, uint64_t avail, u
 	return 0;
 }
 
-int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
+int qcow2__header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 {
 	struct stat st;
 	if (fstat(b->fd, &st) < 0)
-		return st_fail_errno(err, "stat");
+		return err__fail_errno(err, "stat");
 	uint64_t file_size = (uint64_t)st.st_size;
 	uint8_t fixed[QCOW2_V3_HEADER_LEN] = {0};
 	if (file_size < QCOW2_V2_HEADER_LEN)
-		return st_fail(err, 0, "file too short for a qcow2 header (%llu bytes)",
+		return err__fail(err, 0, "file too short for a qcow2 header (%llu bytes)",
 			       (unsigned long long)file_size);
-	if (blk_file_pread(b, fixed, ST_MIN(file_size, sizeof(fixed)), 0, err) < 0)
+	if (block__file_pread(b, fixed, ST_MIN(file_size, sizeof(fixed)), 0, err) < 0)
 		return -1;
 	if (get32(fixed) != QCOW2_MAGIC)
-		return st_fail(err, 0, "not a qcow2 image (bad magic)");
+		return err__fail(err, 0, "not a qcow2 image (bad magic)");
 	s->version = get32(fixed + 4);
 	if (s->version != 2 && s->version != 3)
-		return st_fail(err, 0, "unsupported qcow2 version %u", s->version);
+		return err__fail(err, 0, "unsupported qcow2 version %u", s->version);
 	s->cluster_bits = get32(fixed + 20);
 	if (s->cluster_bits < QCOW2_MIN_CLUSTER_BITS || s->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-		return st_fail(err, 0, "unsupported cluster size: 2^%u bytes (must be 512 B to 2 MiB)",
+		return err__fail(err, 0, "unsupported cluster size: 2^%u bytes (must be 512 B to 2 MiB)",
 			       s->cluster_bits);
 	s->cluster_size = 1ull << s->cluster_bits;
 	s->l2_entries = (uint32_t)(s->cluster_size / 8);
 	if (get32(fixed + 32))
-		return st_fail(err, ENOTSUP, "encrypted qcow2 images are not supported");
+		return err__fail(err, ENOTSUP, "encrypted qcow2 images are not supported");
 	uint64_t backing_off = get64(fixed + 8);
 	uint32_t backing_len = get32(fixed + 16);
 	b->size = get64(fixed + 24);
@@ -172,23 +172,23 @@ int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 		s->header_len = QCOW2_V2_HEADER_LEN;
 	} else {
 		if (file_size < QCOW2_V3_HEADER_LEN)
-			return st_fail(err, 0, "file too short for a version 3 header");
+			return err__fail(err, 0, "file too short for a version 3 header");
 		s->incompat = get64(fixed + 72);
 		s->compat = get64(fixed + 80);
 		s->autoclear = get64(fixed + 88);
 		s->refcount_order = get32(fixed + 96);
 		s->header_len = get32(fixed + 100);
 		if (s->header_len < QCOW2_V3_HEADER_LEN || s->header_len > s->cluster_size)
-			return st_fail(err, 0, "invalid header length %u", s->header_len);
+			return err__fail(err, 0, "invalid header length %u", s->header_len);
 	}
 	if (s->refcount_order > 6)
-		return st_fail(err, 0, "invalid refcount order %u (at most 6)", s->refcount_order);
+		return err__fail(err, 0, "invalid refcount order %u (at most 6)", s->refcount_order);
 
 	uint64_t hlen = ST_MIN(s->cluster_size, file_size);
 	cleanup_free uint8_t *h = calloc(1, s->cluster_size);
 	if (!h)
-		return st_fail(err, ENOMEM, "header");
-	if (blk_file_pread(b, h, hlen, 0, err) < 0)
+		return err__fail(err, ENOMEM, "header");
+	if (block__file_pread(b, h, hlen, 0, err) < 0)
 		return -1;
 	if (s->version == 3 && s->header_len > QCOW2_V3_HEADER_LEN)
 		s->comp = h[104];
@@ -202,13 +202,13 @@ int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 	if (unknown) {
 		char names[256];
 		describe_features(feat, feat_len, unknown, names, sizeof(names));
-		return st_fail(err, ENOTSUP, "unsupported incompatible qcow2 feature(s): %s", names);
+		return err__fail(err, ENOTSUP, "unsupported incompatible qcow2 feature(s): %s", names);
 	}
 	if (s->incompat & QCOW2_INCOMPAT_COMPRESSION) {
 		if (s->comp != QCOW2_COMP_ZSTD)
-			return st_fail(err, 0, "unknown compression type %u", s->comp);
+			return err__fail(err, 0, "unknown compression type %u", s->comp);
 	} else if (s->comp != QCOW2_COMP_ZLIB) {
-		return st_fail(err, 0, "compression type %u without its incompatible feature bit", s->comp);
+		return err__fail(err, 0, "compression type %u without its incompatible feature bit", s->comp);
 	}
 	s->corrupt = s->incompat & QCOW2_INCOMPAT_CORRUPT;
 	s->lazy = s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS;
@@ -216,41 +216,41 @@ int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 	if (backing_off) {
 		if (backing_len > QCOW2_MAX_BACKING_NAME || backing_off > s->cluster_size ||
 		    backing_len > s->cluster_size - backing_off || backing_off + backing_len > hlen)
-			return st_fail(err, 0, "backing file name lies outside the first cluster");
+			return err__fail(err, 0, "backing file name lies outside the first cluster");
 		s->backing_name = strndup((const char *)h + backing_off, backing_len);
 		if (!s->backing_name)
-			return st_fail(err, ENOMEM, "header");
+			return err__fail(err, ENOMEM, "header");
 	}
 	if (b->size > (1ull << 62))
-		return st_fail(err, 0, "virtual size %llu is too large", (unsigned long long)b->size);
+		return err__fail(err, 0, "virtual size %llu is too large", (unsigned long long)b->size);
 	if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-		return st_fail(err, 0, "L1 table is too large (%u entries)", s->l1_size);
-	if (s->l1_size < qcow2_header_l1_size_for(b->size, s->cluster_bits))
-		return st_fail(err, 0, "L1 table (%u entries) is too small for the virtual size", s->l1_size);
-	if (s->l1_size && (qcow2_offset_in_cluster(s, s->l1_offset) || !s->l1_offset))
-		return st_fail(err, 0, "L1 table offset 0x%llx is invalid", (unsigned long long)s->l1_offset);
+		return err__fail(err, 0, "L1 table is too large (%u entries)", s->l1_size);
+	if (s->l1_size < qcow2__header_l1_size_for(b->size, s->cluster_bits))
+		return err__fail(err, 0, "L1 table (%u entries) is too small for the virtual size", s->l1_size);
+	if (s->l1_size && (qcow2__offset_in_cluster(s, s->l1_offset) || !s->l1_offset))
+		return err__fail(err, 0, "L1 table offset 0x%llx is invalid", (unsigned long long)s->l1_offset);
 	if (s->l1_size && s->l1_offset + (uint64_t)s->l1_size * 8 > file_size)
-		return st_fail(err, 0, "L1 table extends beyond the end of the file");
+		return err__fail(err, 0, "L1 table extends beyond the end of the file");
 	if ((uint64_t)s->reftable_clusters << s->cluster_bits > QCOW2_MAX_REFTABLE_BYTES ||
 	    !s->reftable_clusters)
-		return st_fail(err, 0, "refcount table size (%u clusters) is invalid", s->reftable_clusters);
-	if (qcow2_offset_in_cluster(s, s->reftable_offset) || !s->reftable_offset)
-		return st_fail(err, 0, "refcount table offset 0x%llx is invalid",
+		return err__fail(err, 0, "refcount table size (%u clusters) is invalid", s->reftable_clusters);
+	if (qcow2__offset_in_cluster(s, s->reftable_offset) || !s->reftable_offset)
+		return err__fail(err, 0, "refcount table offset 0x%llx is invalid",
 			       (unsigned long long)s->reftable_offset);
 	if (s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) > file_size)
-		return st_fail(err, 0, "refcount table extends beyond the end of the file");
+		return err__fail(err, 0, "refcount table extends beyond the end of the file");
 	if (ranges_overlap(s->reftable_offset, (uint64_t)s->reftable_clusters << s->cluster_bits, 0,
 			   s->cluster_size) ||
 	    ranges_overlap(s->l1_offset, (uint64_t)s->l1_size * 8, 0, s->cluster_size))
-		return st_fail(err, 0, "metadata table overlaps the header");
+		return err__fail(err, 0, "metadata table overlaps the header");
 	if (ranges_overlap(s->reftable_offset, (uint64_t)s->reftable_clusters << s->cluster_bits,
 			   s->l1_offset, (uint64_t)s->l1_size * 8))
-		return st_fail(err, 0, "L1 table overlaps the refcount table");
+		return err__fail(err, 0, "L1 table overlaps the refcount table");
 	if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-		return st_fail(err, 0, "too many snapshots (%u)", s->nb_snapshots);
-	if (s->nb_snapshots && (qcow2_offset_in_cluster(s, s->snapshots_offset) || !s->snapshots_offset ||
+		return err__fail(err, 0, "too many snapshots (%u)", s->nb_snapshots);
+	if (s->nb_snapshots && (qcow2__offset_in_cluster(s, s->snapshots_offset) || !s->snapshots_offset ||
 				s->snapshots_offset >= file_size))
-		return st_fail(err, 0, "snapshot table offset 0x%llx is invalid",
+		return err__fail(err, 0, "snapshot table offset 0x%llx is invalid",
 			       (unsigned long long)s->snapshots_offset);
 	return 0;
 }
@@ -265,11 +265,11 @@ static size_t put_ext(uint8_t *p, uint32_t type, const void *data, uint32_t len)
 	return total;
 }
 
-int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
+int qcow2__header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
 {
 	cleanup_free uint8_t *h = calloc(1, s->cluster_size);
 	if (!h)
-		return st_fail(err, ENOMEM, "header");
+		return err__fail(err, ENOMEM, "header");
 	uint32_t hl = s->version == 2 ? QCOW2_V2_HEADER_LEN : 112;
 	if (s->version == 3)
 		s->header_len = hl;
@@ -300,7 +300,7 @@ int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
 	for (unsigned i = 0; i < s->n_exts; i++)
 		need += 8 + ST_ALIGN_UP((uint64_t)s->exts[i].len, 8);
 	if (need > s->cluster_size)
-		return st_fail(err, ENOSPC, "header, extensions and backing name do not fit in one cluster");
+		return err__fail(err, ENOSPC, "header, extensions and backing name do not fit in one cluster");
 	bool with_table = s->version == 3 && need + table_len <= s->cluster_size;
 	size_t o = hl;
 	if (s->backing_fmt)
@@ -325,10 +325,10 @@ int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err)
 		memcpy(h + o, s->backing_name, len);
 		o += len;
 	}
-	return blk_file_pwrite(b, h, o, 0, err);
+	return block__file_pwrite(b, h, o, 0, err);
 }
 
-int qcow2_header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, bool on, struct st_err *err)
+int qcow2__header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, bool on, struct st_err *err)
 {
 	if (s->version < 3)
 		return 0;
@@ -337,27 +337,27 @@ int qcow2_header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, boo
 		return 0;
 	uint8_t buf[8];
 	put64(buf, v);
-	if (blk_file_pwrite(b, buf, 8, 72, err) < 0)
+	if (block__file_pwrite(b, buf, 8, 72, err) < 0)
 		return -1;
 	if (fdatasync(b->fd) < 0)
-		return st_fail_errno(err, "fdatasync");
+		return err__fail_errno(err, "fdatasync");
 	s->incompat = v;
 	return 0;
 }
 
-int qcow2_corrupt_err(struct blk *b, struct st_err *err, const char *fmt, ...)
+int qcow2__corrupt_err(struct blk *b, struct st_err *err, const char *fmt, ...)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	char msg[ST_ERR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (b->writable && !s->corrupt) {
-		st_warn("%s: marking the image corrupt: %s", b->path, msg);
+		log__warn("%s: marking the image corrupt: %s", b->path, msg);
 		s->corrupt = true;
-		qcow2_header_set_incompat(b, s, QCOW2_INCOMPAT_CORRUPT, true, NULL);
+		qcow2__header_set_incompat(b, s, QCOW2_INCOMPAT_CORRUPT, true, NULL);
 	}
 	s->corrupt = s->corrupt || b->writable;
-	return st_fail(err, EIO, "image is corrupt: %s", msg);
+	return err__fail(err, EIO, "image is corrupt: %s", msg);
 }

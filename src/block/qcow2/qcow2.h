@@ -109,74 +109,74 @@ struct qcow2 {
 	uint8_t *dbuf;               /* one cluster of guest data */
 };
 
-static inline struct qcow2 *qcow2_of(struct blk *b)
+static inline struct qcow2 *qcow2__of(struct blk *b)
 {
 	return b->opaque;
 }
 
-static inline uint64_t qcow2_offset_in_cluster(const struct qcow2 *s, uint64_t off)
+static inline uint64_t qcow2__offset_in_cluster(const struct qcow2 *s, uint64_t off)
 {
 	return off & (s->cluster_size - 1);
 }
 
-static inline uint64_t qcow2_size_to_clusters(const struct qcow2 *s, uint64_t size)
+static inline uint64_t qcow2__size_to_clusters(const struct qcow2 *s, uint64_t size)
 {
 	return (size + s->cluster_size - 1) >> s->cluster_bits;
 }
 
 /* header.c */
-int qcow2_header_read(struct blk *b, struct qcow2 *s, struct st_err *err);
-int qcow2_header_write(struct blk *b, struct qcow2 *s, struct st_err *err);
-int qcow2_header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, bool on, struct st_err *err);
+int qcow2__header_read(struct blk *b, struct qcow2 *s, struct st_err *err);
+int qcow2__header_write(struct blk *b, struct qcow2 *s, struct st_err *err);
+int qcow2__header_set_incompat(struct blk *b, struct qcow2 *s, uint64_t bits, bool on, struct st_err *err);
 /* marks the image corrupt (on disk if writable) and fails with the reason */
-int qcow2_corrupt_err(struct blk *b, struct st_err *err, const char *fmt, ...)
+int qcow2__corrupt_err(struct blk *b, struct st_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-uint64_t qcow2_header_l1_size_for(uint64_t size, uint32_t cluster_bits);
+uint64_t qcow2__header_l1_size_for(uint64_t size, uint32_t cluster_bits);
 /* whether [off, off+len) overlaps the header, the L1 table or the refcount table */
-bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+bool qcow2__overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* refcount.c */
-int qcow2_refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err);
-int qcow2_refcount_get(struct blk *b, uint64_t cluster_index, uint64_t *rc, struct st_err *err);
-int qcow2_refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t delta, struct st_err *err);
+int qcow2__refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err);
+int qcow2__refcount_get(struct blk *b, uint64_t cluster_index, uint64_t *rc, struct st_err *err);
+int qcow2__refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t delta, struct st_err *err);
 /* allocates n contiguous fresh clusters with refcount 1; returns the host offset */
-int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err);
+int64_t qcow2__alloc_clusters(struct blk *b, uint64_t n, struct st_err *err);
 /* byte allocation for compressed data (never crosses into a cluster it does not own) */
-int64_t qcow2_alloc_bytes(struct blk *b, uint64_t size, struct st_err *err);
+int64_t qcow2__alloc_bytes(struct blk *b, uint64_t size, struct st_err *err);
 /* queue a refcount decrement for after the next metadata flush */
-int qcow2_free_later(struct blk *b, uint64_t offset, struct st_err *err);
-int qcow2_apply_pending_frees(struct blk *b, struct st_err *err);
-uint64_t qcow2_refcount_read_entry(const struct qcow2 *s, const void *block, uint64_t idx);
-void qcow2_refcount_write_entry(const struct qcow2 *s, void *block, uint64_t idx, uint64_t v);
+int qcow2__free_later(struct blk *b, uint64_t offset, struct st_err *err);
+int qcow2__apply_pending_frees(struct blk *b, struct st_err *err);
+uint64_t qcow2__refcount_read_entry(const struct qcow2 *s, const void *block, uint64_t idx);
+void qcow2__refcount_write_entry(const struct qcow2 *s, void *block, uint64_t idx, uint64_t v);
 
 /* cluster.c */
 /* L2 entry of guest offset off (0 when the L1 entry is empty) */
-int qcow2_get_l2_entry(struct blk *b, uint64_t off, uint64_t *entry, struct st_err *err);
+int qcow2__get_l2_entry(struct blk *b, uint64_t off, uint64_t *entry, struct st_err *err);
 /* pointer to the cached, writable L2 entry (copying a shared L2 table first) */
-int qcow2_l2_entry_for_write(struct blk *b, uint64_t off, uint64_t **slot, struct st_err *err);
-void qcow2_l2_mark_dirty(struct blk *b, uint64_t *slot);
-int qcow2_write_l1_entry(struct blk *b, uint32_t idx, struct st_err *err);
-int qcow2_check_l2_entry(struct blk *b, uint64_t entry, struct st_err *err);
-void qcow2_compressed_extent(const struct qcow2 *s, uint64_t entry, uint64_t *host, uint64_t *len);
-int qcow2_flush_metadata(struct blk *b, struct st_err *err);
+int qcow2__l2_entry_for_write(struct blk *b, uint64_t off, uint64_t **slot, struct st_err *err);
+void qcow2__l2_mark_dirty(struct blk *b, uint64_t *slot);
+int qcow2__write_l1_entry(struct blk *b, uint32_t idx, struct st_err *err);
+int qcow2__check_l2_entry(struct blk *b, uint64_t entry, struct st_err *err);
+void qcow2__compressed_extent(const struct qcow2 *s, uint64_t entry, uint64_t *host, uint64_t *len);
+int qcow2__flush_metadata(struct blk *b, struct st_err *err);
 
 /* compress.c */
-int qcow2_compress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_cap,
+int qcow2__compress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_cap,
 		   size_t *out_len);
-int qcow2_decompress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_len);
+int qcow2__decompress(enum qcow2_compression t, const void *in, size_t in_len, void *out, size_t out_len);
 
 /* snapshot.c */
-int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err);
-void qcow2_snapshots_free(struct qcow2 *s);
-uint64_t qcow2_snapshot_table_size(const struct qcow2 *s);
-int qcow2_snapshots_write(struct blk *b, struct st_err *err);
-int qcow2_write_l1_all(struct blk *b, struct st_err *err);
+int qcow2__snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err);
+void qcow2__snapshots_free(struct qcow2 *s);
+uint64_t qcow2__snapshot_table_size(const struct qcow2 *s);
+int qcow2__snapshots_write(struct blk *b, struct st_err *err);
+int qcow2__write_l1_all(struct blk *b, struct st_err *err);
 
 /* driver.c */
-int qcow2_read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, uint64_t **out,
+int qcow2__read_l1(struct blk *b, struct qcow2 *s, uint64_t offset, uint32_t n, uint64_t **out,
 		  struct st_err *err);
-int qcow2_grow_l1(struct blk *b, uint32_t min_size, struct st_err *err);
+int qcow2__grow_l1(struct blk *b, uint32_t min_size, struct st_err *err);
 /* lazy refcounts on or off: whether L2 writes wait for refcount writes */
-void qcow2_set_lazy(struct qcow2 *s, bool lazy);
+void qcow2__set_lazy(struct qcow2 *s, bool lazy);
 
 #endif

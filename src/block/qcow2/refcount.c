@@ -16,7 +16,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-uint64_t qcow2_refcount_read_entry(const struct qcow2 *s, const void *block, uint64_t idx)
+uint64_t qcow2__refcount_read_entry(const struct qcow2 *s, const void *block, uint64_t idx)
 {
 	const uint8_t *p = block;
 	switch (s->refcount_order) {
@@ -30,7 +30,7 @@ uint64_t qcow2_refcount_read_entry(const struct qcow2 *s, const void *block, uin
 	}
 }
 
-void qcow2_refcount_write_entry(const struct qcow2 *s, void *block, uint64_t idx, uint64_t v)
+void qcow2__refcount_write_entry(const struct qcow2 *s, void *block, uint64_t idx, uint64_t v)
 {
 	uint8_t *p = block;
 	unsigned bits = 1u << s->refcount_order;
@@ -48,7 +48,7 @@ void qcow2_refcount_write_entry(const struct qcow2 *s, void *block, uint64_t idx
 	}
 }
 
-int qcow2_refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err)
+int qcow2__refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err)
 {
 	uint64_t bytes = (uint64_t)s->reftable_clusters << s->cluster_bits;
 	s->reftable_entries = bytes / 8;
@@ -56,9 +56,9 @@ int qcow2_refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err)
 	s->refcount_max = s->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << s->refcount_order)) - 1;
 	s->reftable = malloc(bytes);
 	if (!s->reftable)
-		return st_fail(err, ENOMEM, "refcount table");
-	if (blk_file_pread(b, s->reftable, bytes, s->reftable_offset, err) < 0)
-		return st_err_prefix(err, "reading the refcount table");
+		return err__fail(err, ENOMEM, "refcount table");
+	if (block__file_pread(b, s->reftable, bytes, s->reftable_offset, err) < 0)
+		return err__prefix(err, "reading the refcount table");
 	for (uint64_t i = 0; i < s->reftable_entries; i++)
 		s->reftable[i] = be64toh(s->reftable[i]);
 	return 0;
@@ -67,41 +67,41 @@ int qcow2_refcount_init(struct blk *b, struct qcow2 *s, struct st_err *err)
 /* The refcount block covering a cluster, or NULL (all zero) when there is none. */
 static int refblock_get(struct blk *b, uint64_t rt_idx, void **blk, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	*blk = NULL;
 	if (rt_idx >= s->reftable_entries)
 		return 0;
 	uint64_t off = s->reftable[rt_idx] & QCOW2_OFFSET_MASK;
 	if (!off)
 		return 0;
-	if (qcow2_offset_in_cluster(s, off) || off == 0)
-		return qcow2_corrupt_err(b, err, "refcount block offset 0x%llx is not cluster aligned",
+	if (qcow2__offset_in_cluster(s, off) || off == 0)
+		return qcow2__corrupt_err(b, err, "refcount block offset 0x%llx is not cluster aligned",
 					 (unsigned long long)off);
 	if (off >= s->file_end)
-		return qcow2_corrupt_err(b, err, "refcount block at 0x%llx lies beyond the end of the file",
+		return qcow2__corrupt_err(b, err, "refcount block at 0x%llx lies beyond the end of the file",
 					 (unsigned long long)off);
-	return qcow2_cache_get(&s->rb_cache, off, blk, err);
+	return qcow2__cache_get(&s->rb_cache, off, blk, err);
 }
 
-int qcow2_refcount_get(struct blk *b, uint64_t ci, uint64_t *rc, struct st_err *err)
+int qcow2__refcount_get(struct blk *b, uint64_t ci, uint64_t *rc, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	void *blk;
 	if (refblock_get(b, ci / s->refblock_entries, &blk, err) < 0)
 		return -1;
-	*rc = blk ? qcow2_refcount_read_entry(s, blk, ci % s->refblock_entries) : 0;
+	*rc = blk ? qcow2__refcount_read_entry(s, blk, ci % s->refblock_entries) : 0;
 	return 0;
 }
 
 static int write_be64_array(struct blk *b, const uint64_t *v, uint64_t n, uint64_t bytes, uint64_t off,
 			    struct st_err *err)
 {
-	cleanup_free uint64_t *buf = blk_alloc_io(bytes);
+	cleanup_free uint64_t *buf = block__alloc_io(bytes);
 	if (!buf)
-		return st_fail(err, ENOMEM, "table");
+		return err__fail(err, ENOMEM, "table");
 	for (uint64_t i = 0; i < n; i++)
 		buf[i] = htobe64(v[i]);
-	return blk_file_pwrite(b, buf, bytes, off, err);
+	return block__file_pwrite(b, buf, bytes, off, err);
 }
 
 /* Allocates n clusters at the end of the file together with the refcount
@@ -111,7 +111,7 @@ static int write_be64_array(struct blk *b, const uint64_t *v, uint64_t n, uint64
  * or the table points to it. Returns the offset of the n clusters. */
 static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	uint64_t cs = s->cluster_size, per = s->refblock_entries;
 	uint64_t t = s->file_end >> s->cluster_bits;
 	uint64_t first_missing = t / per;
@@ -137,22 +137,22 @@ static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, stru
 	if (nc) {
 		entries = nc * cs / 8;
 		if (nc * cs > QCOW2_MAX_REFTABLE_BYTES)
-			return st_fail(err, EFBIG, "refcount table would exceed %u bytes", QCOW2_MAX_REFTABLE_BYTES);
+			return err__fail(err, EFBIG, "refcount table would exceed %u bytes", QCOW2_MAX_REFTABLE_BYTES);
 	}
 	uint64_t area_end = t + nb + nc + n;
 	cleanup_free uint64_t *table = calloc(entries, 8);
 	cleanup_free uint8_t *blocks = calloc(nb ? nb : 1, cs);
 	if (!table || !blocks)
-		return st_fail(err, ENOMEM, "refcount blocks");
+		return err__fail(err, ENOMEM, "refcount blocks");
 	memcpy(table, s->reftable, s->reftable_entries * 8);
 	for (uint64_t k = 0; k < nb; k++)
 		table[first_missing + k] = (t + k) << s->cluster_bits;
 	for (uint64_t c = t; c < area_end; c++) {
 		uint64_t r = c / per;
 		if (r >= first_missing)
-			qcow2_refcount_write_entry(s, blocks + (r - first_missing) * cs, c % per, 1);
+			qcow2__refcount_write_entry(s, blocks + (r - first_missing) * cs, c % per, 1);
 	}
-	if (nb && blk_file_pwrite(b, blocks, nb * cs, (t << s->cluster_bits), err) < 0)
+	if (nb && block__file_pwrite(b, blocks, nb * cs, (t << s->cluster_bits), err) < 0)
 		return -1;
 	s->file_end = area_end << s->cluster_bits;
 	if (nc) {
@@ -161,36 +161,36 @@ static int64_t alloc_area(struct blk *b, uint64_t n, uint64_t need_entries, stru
 			return -1;
 		uint64_t old_off = s->reftable_offset, old_clusters = s->reftable_clusters;
 		free(s->reftable);
-		s->reftable = st_steal_ptr(table);
+		s->reftable = cleanup__steal_ptr(table);
 		s->reftable_entries = entries;
 		/* area clusters in a block that already existed (the first range) */
 		for (uint64_t c = t; c < area_end && c / per < first_missing; c++)
-			if (qcow2_refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
+			if (qcow2__refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
 				return -1;
-		if (qcow2_cache_flush(&s->rb_cache, err) < 0)
+		if (qcow2__cache_flush(&s->rb_cache, err) < 0)
 			return -1;
 		if (fdatasync(b->fd) < 0)
-			return st_fail_errno(err, "fdatasync");
+			return err__fail_errno(err, "fdatasync");
 		uint8_t hdr[12];
 		uint64_t o = htobe64(new_off);
 		uint32_t nn = htobe32((uint32_t)nc);
 		memcpy(hdr, &o, 8);
 		memcpy(hdr + 8, &nn, 4);
-		if (blk_file_pwrite(b, hdr, 12, 48, err) < 0)
+		if (block__file_pwrite(b, hdr, 12, 48, err) < 0)
 			return -1;
 		s->reftable_offset = new_off;
 		s->reftable_clusters = (uint32_t)nc;
-		if (qcow2_refcount_update(b, old_off, old_clusters << s->cluster_bits, -1, err) < 0)
+		if (qcow2__refcount_update(b, old_off, old_clusters << s->cluster_bits, -1, err) < 0)
 			return -1;
 	} else {
 		for (uint64_t k = 0; k < nb; k++) {
 			uint64_t be = htobe64(table[first_missing + k]);
-			if (blk_file_pwrite(b, &be, 8, (s->reftable_offset + (first_missing + k) * 8), err) < 0)
+			if (block__file_pwrite(b, &be, 8, (s->reftable_offset + (first_missing + k) * 8), err) < 0)
 				return -1;
 			s->reftable[first_missing + k] = table[first_missing + k];
 		}
 		for (uint64_t c = t; c < area_end && c / per < first_missing; c++)
-			if (qcow2_refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
+			if (qcow2__refcount_update(b, c << s->cluster_bits, 1, 1, err) < 0)
 				return -1;
 	}
 	return (int64_t)((t + nb + nc) << s->cluster_bits);
@@ -206,26 +206,26 @@ static int grow_reftable(struct blk *b, uint64_t need_entries, struct st_err *er
  * describes itself and needs no further allocation. */
 static int create_refblock(struct blk *b, uint64_t r, uint64_t from, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	uint64_t c = ST_MAX(r * s->refblock_entries, from);
 	uint64_t off = c << s->cluster_bits;
 	void *blk;
-	if (qcow2_cache_get_empty(&s->rb_cache, off, &blk, err) < 0)
+	if (qcow2__cache_get_empty(&s->rb_cache, off, &blk, err) < 0)
 		return -1;
-	qcow2_refcount_write_entry(s, blk, c % s->refblock_entries, 1);
-	if (blk_file_pwrite(b, blk, s->cluster_size, off, err) < 0)
+	qcow2__refcount_write_entry(s, blk, c % s->refblock_entries, 1);
+	if (block__file_pwrite(b, blk, s->cluster_size, off, err) < 0)
 		return -1;
 	uint64_t be = htobe64(off);
-	if (blk_file_pwrite(b, &be, 8, (s->reftable_offset + r * 8), err) < 0)
+	if (block__file_pwrite(b, &be, 8, (s->reftable_offset + r * 8), err) < 0)
 		return -1;
 	s->reftable[r] = off;
 	s->file_end = ST_MAX(s->file_end, off + s->cluster_size);
 	return 0;
 }
 
-int qcow2_refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t delta, struct st_err *err)
+int qcow2__refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t delta, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	if (!len)
 		return 0;
 	uint64_t first = offset >> s->cluster_bits, last = (offset + len - 1) >> s->cluster_bits;
@@ -240,31 +240,31 @@ int qcow2_refcount_update(struct blk *b, uint64_t offset, uint64_t len, int64_t 
 		if (refblock_get(b, r, &blk, err) < 0)
 			return -1;
 		if (!blk)
-			return qcow2_corrupt_err(b, err, "freeing cluster 0x%llx that has no refcount",
+			return qcow2__corrupt_err(b, err, "freeing cluster 0x%llx that has no refcount",
 						 (unsigned long long)c << s->cluster_bits);
 		uint64_t idx = c % s->refblock_entries;
-		uint64_t v = qcow2_refcount_read_entry(s, blk, idx);
+		uint64_t v = qcow2__refcount_read_entry(s, blk, idx);
 		if ((delta < 0 && v < (uint64_t)-delta) || (delta > 0 && s->refcount_max - v < (uint64_t)delta))
-			return qcow2_corrupt_err(b, err, "refcount of cluster 0x%llx would be out of range",
+			return qcow2__corrupt_err(b, err, "refcount of cluster 0x%llx would be out of range",
 						 (unsigned long long)c << s->cluster_bits);
 		v += (uint64_t)delta;
-		qcow2_refcount_write_entry(s, blk, idx, v);
-		qcow2_cache_mark_dirty(&s->rb_cache, blk);
+		qcow2__refcount_write_entry(s, blk, idx, v);
+		qcow2__cache_mark_dirty(&s->rb_cache, blk);
 		if (v == 0) {
 			/* a freed cluster may come back as anything: no more packing into it */
 			if (s->comp_next && s->comp_next >> s->cluster_bits == c)
 				s->comp_next = 0;
 			if (c < s->free_cluster_index)
 				s->free_cluster_index = c;
-			qcow2_cache_forget(&s->l2_cache, c << s->cluster_bits);
+			qcow2__cache_forget(&s->l2_cache, c << s->cluster_bits);
 		}
 	}
 	return 0;
 }
 
-int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
+int64_t qcow2__alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	uint64_t end_cluster;
 	/* a run this long would cross ranges without blocks again and again */
 	if (n > s->refblock_entries / 2)
@@ -275,7 +275,7 @@ int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
 		bool first_free_seen = false;
 		while (run < n) {
 			uint64_t rc = 0;
-			if (c < end_cluster && qcow2_refcount_get(b, c, &rc, err) < 0)
+			if (c < end_cluster && qcow2__refcount_get(b, c, &rc, err) < 0)
 				return -1;
 			if (rc) {
 				run = 0;
@@ -309,10 +309,10 @@ int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
 		if (changed)
 			continue;
 		uint64_t off = start << s->cluster_bits;
-		if (qcow2_overlaps_metadata(s, off, n << s->cluster_bits))
-			return qcow2_corrupt_err(b, err, "free cluster 0x%llx overlaps metadata",
+		if (qcow2__overlaps_metadata(s, off, n << s->cluster_bits))
+			return qcow2__corrupt_err(b, err, "free cluster 0x%llx overlaps metadata",
 						 (unsigned long long)off);
-		if (qcow2_refcount_update(b, off, n << s->cluster_bits, 1, err) < 0)
+		if (qcow2__refcount_update(b, off, n << s->cluster_bits, 1, err) < 0)
 			return -1;
 		if (s->free_cluster_index == start)
 			s->free_cluster_index = start + n;
@@ -321,41 +321,41 @@ int64_t qcow2_alloc_clusters(struct blk *b, uint64_t n, struct st_err *err)
 	}
 }
 
-int64_t qcow2_alloc_bytes(struct blk *b, uint64_t size, struct st_err *err)
+int64_t qcow2__alloc_bytes(struct blk *b, uint64_t size, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	uint64_t cs = s->cluster_size;
-	if (s->comp_next && qcow2_offset_in_cluster(s, s->comp_next) + size <= cs) {
+	if (s->comp_next && qcow2__offset_in_cluster(s, s->comp_next) + size <= cs) {
 		uint64_t off = s->comp_next;
 		uint64_t rc;
-		if (qcow2_refcount_get(b, off >> s->cluster_bits, &rc, err) < 0)
+		if (qcow2__refcount_get(b, off >> s->cluster_bits, &rc, err) < 0)
 			return -1;
 		/* shared while its refcount has room (1-bit refcounts: never); comp_next
 		 * is cleared when its cluster is freed */
 		if (rc && rc < s->refcount_max) {
-			if (qcow2_refcount_update(b, off, 1, 1, err) < 0)
+			if (qcow2__refcount_update(b, off, 1, 1, err) < 0)
 				return -1;
-			s->comp_next = qcow2_offset_in_cluster(s, off + size) ? off + size : 0;
+			s->comp_next = qcow2__offset_in_cluster(s, off + size) ? off + size : 0;
 			return (int64_t)off;
 		}
 	}
 	uint64_t n = (size + cs - 1) / cs;
-	int64_t off = qcow2_alloc_clusters(b, n, err);
+	int64_t off = qcow2__alloc_clusters(b, n, err);
 	if (off < 0)
 		return -1;
 	uint64_t end = (uint64_t)off + size;
-	s->comp_next = qcow2_offset_in_cluster(s, end) ? end : 0;
+	s->comp_next = qcow2__offset_in_cluster(s, end) ? end : 0;
 	return off;
 }
 
-int qcow2_free_later(struct blk *b, uint64_t offset, struct st_err *err)
+int qcow2__free_later(struct blk *b, uint64_t offset, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
+	struct qcow2 *s = qcow2__of(b);
 	if (s->n_pending == s->cap_pending) {
 		size_t cap = s->cap_pending ? s->cap_pending * 2 : 64;
 		uint64_t *n = realloc(s->pending_free, cap * sizeof(*n));
 		if (!n)
-			return st_fail(err, ENOMEM, "free list");
+			return err__fail(err, ENOMEM, "free list");
 		s->pending_free = n;
 		s->cap_pending = cap;
 	}
@@ -363,14 +363,14 @@ int qcow2_free_later(struct blk *b, uint64_t offset, struct st_err *err)
 	return 0;
 }
 
-int qcow2_apply_pending_frees(struct blk *b, struct st_err *err)
+int qcow2__apply_pending_frees(struct blk *b, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
-	qcow2_drain(b); /* a freed cluster may be reused at once: no I/O may still target it */
+	struct qcow2 *s = qcow2__of(b);
+	qcow2__drain(b); /* a freed cluster may be reused at once: no I/O may still target it */
 	size_t n = s->n_pending;
 	s->n_pending = 0;
 	for (size_t i = 0; i < n; i++)
-		if (qcow2_refcount_update(b, s->pending_free[i], 1, -1, err) < 0)
+		if (qcow2__refcount_update(b, s->pending_free[i], 1, -1, err) < 0)
 			return -1;
 	return 0;
 }

@@ -21,7 +21,7 @@ static void p64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }
 static void p32(uint8_t *p, uint32_t v) { v = htobe32(v); memcpy(p, &v, 4); }
 static void p16(uint8_t *p, uint16_t v) { v = htobe16(v); memcpy(p, &v, 2); }
 
-void qcow2_snapshots_free(struct qcow2 *s)
+void qcow2__snapshots_free(struct qcow2 *s)
 {
 	for (uint32_t i = 0; s->snaps && i < s->nb_snapshots; i++) {
 		free(s->snaps[i].id);
@@ -37,7 +37,7 @@ static uint64_t entry_size(const struct qcow2_snapshot *sn)
 	return ST_ALIGN_UP(40 + (uint64_t)sn->extra_len + strlen(sn->id) + strlen(sn->name), 8);
 }
 
-uint64_t qcow2_snapshot_table_size(const struct qcow2 *s)
+uint64_t qcow2__snapshot_table_size(const struct qcow2 *s)
 {
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < s->nb_snapshots; i++)
@@ -45,19 +45,19 @@ uint64_t qcow2_snapshot_table_size(const struct qcow2 *s)
 	return n;
 }
 
-int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
+int qcow2__snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 {
 	if (!s->nb_snapshots)
 		return 0;
 	s->snaps = calloc(s->nb_snapshots, sizeof(*s->snaps));
 	if (!s->snaps)
-		return st_fail(err, ENOMEM, "snapshot table");
+		return err__fail(err, ENOMEM, "snapshot table");
 	uint64_t off = s->snapshots_offset, total = 0;
 	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
 		struct qcow2_snapshot *sn = &s->snaps[i];
 		uint8_t h[40];
-		if (blk_file_pread(b, h, sizeof(h), off, err) < 0)
-			return st_err_prefix(err, "snapshot table");
+		if (block__file_pread(b, h, sizeof(h), off, err) < 0)
+			return err__prefix(err, "snapshot table");
 		sn->l1_offset = g64(h);
 		sn->l1_size = g32(h + 8);
 		uint16_t id_len = g16(h + 12), name_len = g16(h + 14);
@@ -68,17 +68,17 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 		sn->extra_len = g32(h + 36);
 		sn->icount = UINT64_MAX;
 		if (sn->extra_len > SNAPSHOT_EXTRA_MAX)
-			return st_fail(err, 0, "snapshot %u has too much extra data (%u bytes)", i, sn->extra_len);
+			return err__fail(err, 0, "snapshot %u has too much extra data (%u bytes)", i, sn->extra_len);
 		uint64_t size = ST_ALIGN_UP(40 + (uint64_t)sn->extra_len + id_len + name_len, 8);
 		total += size;
 		if (total > SNAPSHOT_TABLE_MAX)
-			return st_fail(err, 0, "snapshot table is larger than %u bytes", SNAPSHOT_TABLE_MAX);
+			return err__fail(err, 0, "snapshot table is larger than %u bytes", SNAPSHOT_TABLE_MAX);
 		cleanup_free uint8_t *rest = calloc(1, size - 40 + 1);
 		if (!rest)
-			return st_fail(err, ENOMEM, "snapshot table");
+			return err__fail(err, ENOMEM, "snapshot table");
 		/* the padding of the last entry may lie past the end of the file (QEMU) */
-		if (blk_file_pread(b, rest, (uint64_t)sn->extra_len + id_len + name_len, off + 40, err) < 0)
-			return st_err_prefix(err, "snapshot table");
+		if (block__file_pread(b, rest, (uint64_t)sn->extra_len + id_len + name_len, off + 40, err) < 0)
+			return err__prefix(err, "snapshot table");
 		if (sn->extra_len >= 8)
 			sn->vm_state_size = g64(rest);
 		if (sn->extra_len >= 16)
@@ -91,10 +91,10 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 		sn->id = strndup((char *)rest + sn->extra_len, id_len);
 		sn->name = strndup((char *)rest + sn->extra_len + id_len, name_len);
 		if (!sn->extra || !sn->id || !sn->name)
-			return st_fail(err, ENOMEM, "snapshot table");
+			return err__fail(err, ENOMEM, "snapshot table");
 		memcpy(sn->extra, rest, sn->extra_len);
-		if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES || qcow2_offset_in_cluster(s, sn->l1_offset))
-			return st_fail(err, 0, "snapshot '%s' has an invalid L1 table", sn->name);
+		if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES || qcow2__offset_in_cluster(s, sn->l1_offset))
+			return err__fail(err, 0, "snapshot '%s' has an invalid L1 table", sn->name);
 		off += size;
 	}
 	s->snapshots_old_size = total;
@@ -103,18 +103,18 @@ int qcow2_snapshots_read(struct blk *b, struct qcow2 *s, struct st_err *err)
 
 /* Writes the table to fresh clusters, then points the header at it (one
  * 12-byte write), then frees the old table. */
-int qcow2_snapshots_write(struct blk *b, struct st_err *err)
+int qcow2__snapshots_write(struct blk *b, struct st_err *err)
 {
-	struct qcow2 *s = qcow2_of(b);
-	uint64_t size = qcow2_snapshot_table_size(s);
+	struct qcow2 *s = qcow2__of(b);
+	uint64_t size = qcow2__snapshot_table_size(s);
 	int64_t off = 0;
 	if (size) {
-		off = qcow2_alloc_clusters(b, qcow2_size_to_clusters(s, size), err);
+		off = qcow2__alloc_clusters(b, qcow2__size_to_clusters(s, size), err);
 		if (off < 0)
 			return -1;
 		cleanup_free uint8_t *buf = calloc(1, size);
 		if (!buf)
-			return st_fail(err, ENOMEM, "snapshot table");
+			return err__fail(err, ENOMEM, "snapshot table");
 		uint64_t o = 0;
 		for (uint32_t i = 0; i < s->nb_snapshots; i++) {
 			struct qcow2_snapshot *sn = &s->snaps[i];
@@ -140,22 +140,22 @@ int qcow2_snapshots_write(struct blk *b, struct st_err *err)
 			memcpy(h + 40 + sn->extra_len + il, sn->name, nl);
 			o += entry_size(sn);
 		}
-		if (blk_file_pwrite(b, buf, size, off, err) < 0)
+		if (block__file_pwrite(b, buf, size, off, err) < 0)
 			return -1;
 	}
-	if (qcow2_flush_metadata(b, err) < 0)
+	if (qcow2__flush_metadata(b, err) < 0)
 		return -1;
 	if (fdatasync(b->fd) < 0)
-		return st_fail_errno(err, "fdatasync");
+		return err__fail_errno(err, "fdatasync");
 	uint8_t hdr[12];
 	p32(hdr, s->nb_snapshots);
 	p64(hdr + 4, (uint64_t)off);
-	if (blk_file_pwrite(b, hdr, 12, 60, err) < 0)
+	if (block__file_pwrite(b, hdr, 12, 60, err) < 0)
 		return -1;
 	uint64_t old = s->snapshots_offset, old_size = s->snapshots_old_size;
 	s->snapshots_offset = (uint64_t)off;
 	s->snapshots_old_size = size;
 	if (old && old_size)
-		return qcow2_refcount_update(b, old, old_size, -1, err);
+		return qcow2__refcount_update(b, old, old_size, -1, err);
 	return 0;
 }

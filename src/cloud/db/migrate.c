@@ -41,7 +41,7 @@ static int apply(struct db *db, const char *component, const struct db_migration
 {
 	for (const char *const *s = m->statements; *s; s++)
 		if (db__exec(db, *s, NULL, 0, err) < 0)
-			return st_err_prefix(err, "%s schema version %d", component, m->version);
+			return err__prefix(err, "%s schema version %d", component, m->version);
 	char v[16];
 	snprintf(v, sizeof(v), "%d", m->version);
 	const char *p[] = {component, v};
@@ -63,7 +63,7 @@ static int migrate_locked(struct db *db, const char *component,
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (migrations[i].version != (int)i + 1)
-			return st_fail(err, EINVAL, "%s: migration %zu has version %d", component,
+			return err__fail(err, EINVAL, "%s: migration %zu has version %d", component,
 				       i, migrations[i].version);
 		if (db__begin(db, err) < 0)
 			return -1;
@@ -71,7 +71,7 @@ static int migrate_locked(struct db *db, const char *component,
 		if (read_version(db, component, &at, err) < 0)
 			goto fail;
 		if (at > (int)n) {
-			st_fail(err, EINVAL,
+			err__fail(err, EINVAL,
 				"%s schema is at version %d, newer than this program's %zu",
 				component, at, n);
 			goto fail;

@@ -123,7 +123,7 @@ int identity__bootstrap(struct identity *id, const struct identity_bootstrap *b,
 		return -1;
 	if (bootstrap_tx(id, b, err) < 0) {
 		db__rollback(id->db);
-		return st_err_prefix(err, "bootstrap");
+		return err__prefix(err, "bootstrap");
 	}
 	return db__commit(id->db, err);
 }

@@ -27,7 +27,7 @@ int fernet__key_parse(const char *text, size_t len, struct fernet_key *key, stru
 	cleanup_free uint8_t *raw = NULL;
 	size_t n;
 	if (base64__decode(BASE64_URL, text, len, &raw, &n, err) < 0 || n != 32)
-		return st_fail(err, EINVAL, "Fernet key: not 32 bytes of base64url");
+		return err__fail(err, EINVAL, "Fernet key: not 32 bytes of base64url");
 	memcpy(key->signing, raw, 16);
 	memcpy(key->encryption, raw + 16, 16);
 	return 0;
@@ -37,7 +37,7 @@ int fernet__key_generate(char **text, struct st_err *err)
 {
 	uint8_t raw[32];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return st_fail(err, EIO, "Fernet key: no random bytes");
+		return err__fail(err, EIO, "Fernet key: no random bytes");
 	return base64__encode(BASE64_URL, raw, sizeof(raw), 1, text, err);
 }
 
@@ -66,22 +66,22 @@ int fernet__encrypt(const struct fernet_key *key, uint64_t now, const uint8_t *m
 	size_t cipher_max = (len / BLOCK + 1) * BLOCK;
 	cleanup_free uint8_t *raw = malloc(HEADER + cipher_max + MAC);
 	if (!raw)
-		return st_fail(err, ENOMEM, "Fernet: out of memory");
+		return err__fail(err, ENOMEM, "Fernet: out of memory");
 	raw[0] = VERSION;
 	for (int i = 0; i < 8; i++)
 		raw[1 + i] = (uint8_t)(now >> (56 - 8 * i));
 	if (RAND_bytes(raw + 9, 16) != 1)
-		return st_fail(err, EIO, "Fernet: no random bytes");
+		return err__fail(err, EIO, "Fernet: no random bytes");
 	size_t clen;
 	if (aes(1, key, raw + 9, msg, len, raw + HEADER, &clen) < 0)
-		return st_fail(err, EIO, "Fernet: encryption failed");
+		return err__fail(err, EIO, "Fernet: encryption failed");
 	mac(key, raw, HEADER + clen, raw + HEADER + clen);
 	return base64__encode(BASE64_URL, raw, HEADER + clen + MAC, 0, token, err);
 }
 
 static int invalid(struct st_err *err)
 {
-	return st_fail(err, EINVAL, "invalid Fernet token");
+	return err__fail(err, EINVAL, "invalid Fernet token");
 }
 
 int fernet__decrypt(const struct fernet_key *keys, size_t nkeys, const char *token,
@@ -101,7 +101,7 @@ int fernet__decrypt(const struct fernet_key *keys, size_t nkeys, const char *tok
 			continue;
 		uint8_t *plain = malloc(clen);
 		if (!plain)
-			return st_fail(err, ENOMEM, "Fernet: out of memory");
+			return err__fail(err, ENOMEM, "Fernet: out of memory");
 		if (aes(0, &keys[k], raw + 9, raw + HEADER, clen, plain, len) < 0) {
 			free(plain);
 			return invalid(err); /* bad padding under a valid MAC */

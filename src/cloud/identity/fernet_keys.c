@@ -17,15 +17,15 @@ static int list_keys(const char *dir, unsigned *numbers, size_t *n, struct st_er
 {
 	cleanup_dir DIR *d = opendir(dir);
 	if (!d)
-		return st_fail_errno(err, "Fernet key repository %s", dir);
+		return err__fail_errno(err, "Fernet key repository %s", dir);
 	*n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		uint64_t num;
-		if (e->d_name[0] == '.' || st_parse_u64(e->d_name, 1u << 30, &num, NULL) < 0)
+		if (e->d_name[0] == '.' || util__parse_u64(e->d_name, 1u << 30, &num, NULL) < 0)
 			continue; /* "0.tmp" and other files are not keys */
 		if (*n == FERNET_KEYS_MAX)
-			return st_fail(err, E2BIG, "Fernet key repository %s: more than %d keys", dir,
+			return err__fail(err, E2BIG, "Fernet key repository %s: more than %d keys", dir,
 				       FERNET_KEYS_MAX);
 		size_t i = (*n)++;
 		while (i && numbers[i - 1] > num) {
@@ -53,19 +53,19 @@ int fernet_keys__load(const char *dir, struct fernet_keys *out, struct st_err *e
 		char path[4096], name[16];
 		snprintf(name, sizeof(name), "%u", numbers[i]);
 		if (key_path(path, sizeof(path), dir, name) < 0)
-			return st_fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
+			return err__fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
 		cleanup_free char *text = NULL;
 		size_t len;
-		if (st_read_file(path, 4096, &text, &len, err) < 0)
+		if (util__read_file(path, 4096, &text, &len, err) < 0)
 			return -1;
 		if (len == 0)
 			continue; /* Keystone ignores empty key files too */
 		if (fernet__key_parse(text, len, &out->keys[out->n], err) < 0)
-			return st_err_prefix(err, "%s", path);
+			return err__prefix(err, "%s", path);
 		out->numbers[out->n++] = numbers[i];
 	}
 	if (out->n == 0)
-		return st_fail(err, ENOENT, "Fernet key repository %s has no keys", dir);
+		return err__fail(err, ENOENT, "Fernet key repository %s has no keys", dir);
 	return 0;
 }
 
@@ -74,37 +74,37 @@ static int stage_new_key(const char *dir, struct st_err *err)
 {
 	char tmp[4096], staged[4096];
 	if (key_path(tmp, sizeof(tmp), dir, "0.tmp") < 0 || key_path(staged, sizeof(staged), dir, "0") < 0)
-		return st_fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
+		return err__fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
 	cleanup_free char *text = NULL;
 	if (fernet__key_generate(&text, err) < 0)
 		return -1;
 	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return st_fail_errno(err, "create %s", tmp);
-	if (st_write_all(fd, text, strlen(text), err) < 0 || fsync(fd) < 0)
-		return st_fail_errno(err, "write %s", tmp);
+		return err__fail_errno(err, "create %s", tmp);
+	if (util__write_all(fd, text, strlen(text), err) < 0 || fsync(fd) < 0)
+		return err__fail_errno(err, "write %s", tmp);
 	if (rename(tmp, staged) < 0)
-		return st_fail_errno(err, "rename %s", tmp);
+		return err__fail_errno(err, "rename %s", tmp);
 	return 0;
 }
 
 int fernet_keys__rotate(const char *dir, unsigned max_active, struct st_err *err)
 {
 	if (max_active < 2)
-		return st_fail(err, EINVAL, "Fernet keys: at least 2 active keys are needed");
+		return err__fail(err, EINVAL, "Fernet keys: at least 2 active keys are needed");
 	unsigned numbers[FERNET_KEYS_MAX];
 	size_t n;
 	if (list_keys(dir, numbers, &n, err) < 0)
 		return -1;
 	if (n == 0 || numbers[0] != 0)
-		return st_fail(err, ENOENT, "Fernet key repository %s has no staged key 0", dir);
+		return err__fail(err, ENOENT, "Fernet key repository %s has no staged key 0", dir);
 	char from[4096], to[4096], name[16];
 	unsigned primary = numbers[n - 1] + 1;
 	snprintf(name, sizeof(name), "%u", primary);
 	if (key_path(from, sizeof(from), dir, "0") < 0 || key_path(to, sizeof(to), dir, name) < 0)
-		return st_fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
+		return err__fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
 	if (rename(from, to) < 0)
-		return st_fail_errno(err, "promote %s", from);
+		return err__fail_errno(err, "promote %s", from);
 	if (stage_new_key(dir, err) < 0)
 		return -1;
 	/* Besides the new primary and the new staged key, keep the newest
@@ -113,7 +113,7 @@ int fernet_keys__rotate(const char *dir, unsigned max_active, struct st_err *err
 	for (size_t i = 1; old > keep && i < n; i++, old--) {
 		snprintf(name, sizeof(name), "%u", numbers[i]);
 		if (key_path(to, sizeof(to), dir, name) < 0 || unlink(to) < 0)
-			return st_fail_errno(err, "remove the excess key %s/%s", dir, name);
+			return err__fail_errno(err, "remove the excess key %s/%s", dir, name);
 	}
 	return 0;
 }
@@ -121,10 +121,10 @@ int fernet_keys__rotate(const char *dir, unsigned max_active, struct st_err *err
 int fernet_keys__setup(const char *dir, struct st_err *err)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return st_fail_errno(err, "create %s", dir);
+		return err__fail_errno(err, "create %s", dir);
 	char staged[4096];
 	if (key_path(staged, sizeof(staged), dir, "0") < 0)
-		return st_fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
+		return err__fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
 	if (access(staged, F_OK) == 0)
 		return 0;
 	if (stage_new_key(dir, err) < 0)

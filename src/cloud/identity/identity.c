@@ -18,7 +18,7 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 	id->lockout_failures = IDENTITY_DEFAULT_LOCKOUT;
 	if (snprintf(id->key_dir, sizeof(id->key_dir), "%s/fernet-keys", state_dir) >=
 	    (int)sizeof(id->key_dir))
-		return st_fail(err, ENAMETOOLONG, "state directory path too long");
+		return err__fail(err, ENAMETOOLONG, "state directory path too long");
 	pthread_mutex_init(&id->keys_lock, NULL);
 	if (fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
 		pthread_mutex_destroy(&id->keys_lock);
@@ -37,7 +37,7 @@ static int current_keys(struct identity *id, struct fernet_keys *out, struct st_
 {
 	struct stat st;
 	if (stat(id->key_dir, &st) < 0)
-		return st_fail_errno(err, "Fernet key repository %s", id->key_dir);
+		return err__fail_errno(err, "Fernet key repository %s", id->key_dir);
 	pthread_mutex_lock(&id->keys_lock);
 	int rc = 0;
 	if (id->keys.n == 0 || st.st_mtim.tv_sec != id->keys_mtime.tv_sec ||
@@ -70,7 +70,7 @@ int identity__issue(struct identity *id, const struct token *t, char **text, str
 
 static int unauthorized(struct st_err *err)
 {
-	return st_fail(err, ENOENT, "The request you have made requires authentication.");
+	return err__fail(err, ENOENT, "The request you have made requires authentication.");
 }
 
 /* The user, and the project or domain of the scope, exist and are enabled. */

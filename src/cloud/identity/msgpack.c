@@ -108,7 +108,7 @@ void msgpack__buf_free(struct msgpack_buf *b)
 static int take_be(struct msgpack_reader *r, int bytes, uint64_t *v, struct st_err *err)
 {
 	if (r->len - r->off < (size_t)bytes)
-		return st_fail(err, EINVAL, "msgpack: truncated");
+		return err__fail(err, EINVAL, "msgpack: truncated");
 	*v = 0;
 	for (int i = 0; i < bytes; i++)
 		*v = *v << 8 | r->p[r->off++];
@@ -119,7 +119,7 @@ static int take_bytes(struct msgpack_reader *r, struct msgpack_item *item, enum 
 		      uint64_t len, struct st_err *err)
 {
 	if (r->len - r->off < len)
-		return st_fail(err, EINVAL, "msgpack: truncated");
+		return err__fail(err, EINVAL, "msgpack: truncated");
 	item->type = t;
 	item->u = len;
 	item->data = r->p + r->off;
@@ -136,7 +136,7 @@ static int sized(struct msgpack_reader *r, struct msgpack_item *item, enum msgpa
 	if (t == MSGPACK_ARRAY) {
 		/* Each element is at least one byte: a larger count is a lie. */
 		if (len > r->len - r->off)
-			return st_fail(err, EINVAL, "msgpack: array longer than its data");
+			return err__fail(err, EINVAL, "msgpack: array longer than its data");
 		item->type = t;
 		item->u = len;
 		return 0;
@@ -181,7 +181,7 @@ int msgpack__get(struct msgpack_reader *r, struct msgpack_item *item, struct st_
 {
 	memset(item, 0, sizeof(*item));
 	if (r->off >= r->len)
-		return st_fail(err, EINVAL, "msgpack: truncated");
+		return err__fail(err, EINVAL, "msgpack: truncated");
 	uint8_t tag = r->p[r->off++];
 	if (tag < 0x80 || tag >= 0xe0) {
 		item->type = tag < 0x80 ? MSGPACK_UINT : MSGPACK_INT;
@@ -192,7 +192,7 @@ int msgpack__get(struct msgpack_reader *r, struct msgpack_item *item, struct st_
 	if ((tag & 0xf0) == 0x90) {
 		item->type = MSGPACK_ARRAY;
 		item->u = tag & 0x0f;
-		return item->u > r->len - r->off ? st_fail(err, EINVAL, "msgpack: array longer than its data") : 0;
+		return item->u > r->len - r->off ? err__fail(err, EINVAL, "msgpack: array longer than its data") : 0;
 	}
 	if ((tag & 0xe0) == 0xa0)
 		return take_bytes(r, item, MSGPACK_STR, tag & 0x1f, err);
@@ -216,6 +216,6 @@ int msgpack__get(struct msgpack_reader *r, struct msgpack_item *item, struct st_
 	default:
 		if (tag >= 0xca && tag <= 0xd3)
 			return number(r, item, tag, err);
-		return st_fail(err, EINVAL, "msgpack: unsupported type 0x%02x", tag);
+		return err__fail(err, EINVAL, "msgpack: unsupported type 0x%02x", tag);
 	}
 }

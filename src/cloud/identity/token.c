@@ -16,7 +16,7 @@ int token__new_audit_id(char out[TOKEN_AUDIT_LEN + 1], struct st_err *err)
 	uint8_t raw[16];
 	cleanup_free char *text = NULL;
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return st_fail(err, EIO, "token: no random bytes");
+		return err__fail(err, EIO, "token: no random bytes");
 	if (base64__encode(BASE64_URL, raw, sizeof(raw), 0, &text, err) < 0)
 		return -1;
 	memcpy(out, text, TOKEN_AUDIT_LEN + 1);
@@ -76,7 +76,7 @@ static int put_audit_ids(struct msgpack_buf *b, const struct token *t, struct st
 		size_t len;
 		if (base64__decode(BASE64_URL, t->audit_ids[i], strlen(t->audit_ids[i]), &raw, &len,
 				   err) < 0 || len != 16)
-			return st_fail(err, EINVAL, "token: malformed audit id");
+			return err__fail(err, EINVAL, "token: malformed audit id");
 		msgpack__put_bin(b, raw, len);
 	}
 	return 0;
@@ -88,7 +88,7 @@ static int assemble(const struct token *t, struct msgpack_buf *b, struct st_err 
 					  [TOKEN_PROJECT] = 5, [TOKEN_SYSTEM] = 5,
 					  [TOKEN_APP_CRED] = 6};
 	if ((unsigned)t->scope >= sizeof(fields) / sizeof(fields[0]) || !fields[t->scope])
-		return st_fail(err, EINVAL, "token: unknown scope %d", t->scope);
+		return err__fail(err, EINVAL, "token: unknown scope %d", t->scope);
 	msgpack__put_array(b, 1 + fields[t->scope]);
 	msgpack__put_uint(b, (uint64_t)t->scope);
 	put_id(b, t->user_id);
@@ -113,7 +113,7 @@ int token__encode(const struct token *t, const struct fernet_key *primary, uint6
 	struct msgpack_buf b = {0};
 	int rc = assemble(t, &b, err);
 	if (rc == 0 && b.failed)
-		rc = st_fail(err, ENOMEM, "token: out of memory");
+		rc = err__fail(err, ENOMEM, "token: out of memory");
 	if (rc == 0)
 		rc = fernet__encrypt(primary, now, b.data, b.len, out, err);
 	msgpack__buf_free(&b);
@@ -122,7 +122,7 @@ int token__encode(const struct token *t, const struct fernet_key *primary, uint6
 
 static int bad(struct st_err *err, const char *what)
 {
-	return st_fail(err, EINVAL, "token payload: %s", what);
+	return err__fail(err, EINVAL, "token payload: %s", what);
 }
 
 static int get_text(const struct msgpack_item *it, char *out, size_t size, struct st_err *err)
@@ -253,6 +253,6 @@ int token__decode(const struct fernet_key *keys, size_t nkeys, const char *text,
 		return -1;
 	out->issued_at = issued;
 	if (out->expires_at <= (int64_t)now)
-		return st_fail(err, ETIME, "token expired");
+		return err__fail(err, ETIME, "token expired");
 	return 0;
 }

@@ -170,7 +170,7 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 	const uint64_t mcfg = ST_ALIGN_UP(dsdt + dsdt_max, 64ull);
 	uint8_t *area = mem__ptr(&vm->mem, LAYOUT_ACPI, mcfg - LAYOUT_ACPI + mcfg_len);
 	if (!area || mcfg + mcfg_len > LAYOUT_ACPI_END)
-		return st_fail(err, 0, "no room for ACPI tables");
+		return err__fail(err, 0, "no room for ACPI tables");
 #define AT(gpa) (area + ((gpa) - LAYOUT_ACPI))
 	memset(area, 0, mcfg - LAYOUT_ACPI + mcfg_len);
 
@@ -189,7 +189,7 @@ int acpi__write(struct vm *vm, uint64_t *rsdp_out, struct st_err *err)
 		size_t n = pci__acpi_dsdt(vm->pci, aml + aml_len,
 					  dsdt_max - sizeof(struct acpi_header) - aml_len);
 		if (!n)
-			return st_fail(err, 0, "the PCI part of the DSDT does not fit in %zu bytes",
+			return err__fail(err, 0, "the PCI part of the DSDT does not fit in %zu bytes",
 				       dsdt_max);
 		aml_len += n;
 	}

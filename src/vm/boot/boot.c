@@ -29,20 +29,20 @@ int initrd__load(struct vm *vm, uint64_t limit, uint64_t *addr, uint64_t *size,
 	if (!vm->cfg.initrd)
 		return 0;
 	uint64_t len;
-	cleanup_close int fd = st_open_regular("initrd", vm->cfg.initrd, &len, err);
+	cleanup_close int fd = util__open_regular("initrd", vm->cfg.initrd, &len, err);
 	if (fd < 0)
 		return -1;
 	uint64_t top = ST_MIN(limit, vm->mem.low_size);
 	uint64_t kernel_end = ST_ALIGN_UP(vm->boot.kernel_end, 4096ull);
 	if (len > top || ((top - len) & ~4095ull) < kernel_end)
-		return st_fail(err, 0,
+		return err__fail(err, 0,
 			       "initrd %s (%llu MiB) does not fit in guest memory (%llu MiB) above the kernel",
 			       vm->cfg.initrd, (unsigned long long)(len >> 20),
 			       (unsigned long long)(vm->mem.size >> 20));
 	uint64_t gpa = (top - len) & ~4095ull;
 	/* Straight into guest memory: no intermediate copy of a large initrd. */
-	if (st_pread_all(fd, mem__ptr(&vm->mem, gpa, len), len, 0, err) < 0)
-		return st_err_prefix(err, "initrd %s", vm->cfg.initrd);
+	if (util__pread_all(fd, mem__ptr(&vm->mem, gpa, len), len, 0, err) < 0)
+		return err__prefix(err, "initrd %s", vm->cfg.initrd);
 	*addr = gpa;
 	*size = len;
 	return 0;
@@ -77,10 +77,10 @@ int boot__build_cmdline(struct vm *vm, bool linux_kernel, struct st_err *err)
 	free(vm->cmdline);
 	vm->cmdline = malloc(n);
 	if (!vm->cmdline)
-		return st_fail(err, ENOMEM, "cmdline");
+		return err__fail(err, ENOMEM, "cmdline");
 	/* The user's own options come last, so they win where they repeat ours. */
 	snprintf(vm->cmdline, n, "%s%s%s", ours, *ours && *user ? " " : "", user);
-	st_info("kernel command line (%s%s): '%s'", linux_kernel ? "Linux" : "not Linux",
+	log__info("kernel command line (%s%s): '%s'", linux_kernel ? "Linux" : "not Linux",
 		*ours ? ", nested profile options first" : "", vm->cmdline);
 	return 0;
 }
@@ -89,16 +89,16 @@ int boot__load(struct vm *vm, struct st_err *err)
 {
 	const char *path = vm->cfg.kernel;
 	uint64_t size;
-	cleanup_close int fd = st_open_regular("kernel", path, &size, err);
+	cleanup_close int fd = util__open_regular("kernel", path, &size, err);
 	if (fd < 0)
 		return -1;
 	if (size < 64 || size > KERNEL_MAX)
-		return st_fail(err, 0, "kernel %s is not a kernel (size %llu bytes)", path,
+		return err__fail(err, 0, "kernel %s is not a kernel (size %llu bytes)", path,
 			       (unsigned long long)size);
 	size_t len = (size_t)size;
 	uint8_t *img = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (img == MAP_FAILED)
-		return st_fail_errno(err, "kernel %s", path);
+		return err__fail_errno(err, "kernel %s", path);
 
 	bool is_linux = linux__is_bzimage(img, len) || (elf__is_elf(img, len) && elf__is_linux(img, len));
 	if (boot__build_cmdline(vm, is_linux, err) < 0) {
@@ -112,7 +112,7 @@ int boot__load(struct vm *vm, struct st_err *err)
 	size_t cmdlen = strlen(vm->cmdline);
 	int r;
 	if (cmdlen >= LAYOUT_CMDLINE_MAX)
-		r = st_fail(err, 0, "command line too long (%zu bytes)", cmdlen);
+		r = err__fail(err, 0, "command line too long (%zu bytes)", cmdlen);
 	else if (mem__write(&vm->mem, LAYOUT_CMDLINE, vm->cmdline, cmdlen + 1, err) < 0)
 		r = -1;
 	else if (linux__is_bzimage(img, len))
@@ -120,10 +120,10 @@ int boot__load(struct vm *vm, struct st_err *err)
 	else if (elf__is_elf(img, len))
 		r = boot__load_elf(vm, img, len, err);
 	else
-		r = st_fail(err, 0, "not a kernel: neither a bzImage nor an ELF image");
+		r = err__fail(err, 0, "not a kernel: neither a bzImage nor an ELF image");
 	munmap(img, len);
 	if (r < 0)
-		return st_err_prefix(err, "kernel %s", path);
+		return err__prefix(err, "kernel %s", path);
 	if (mptable__write(vm, err) < 0)
 		return -1;
 	uint64_t rsdp;
@@ -152,7 +152,7 @@ static int boot__write_page_tables(struct vm *vm, struct st_err *err)
 	uint64_t *pdpt = mem__ptr(&vm->mem, LAYOUT_PDPT, 4096);
 	uint64_t *pd = mem__ptr(&vm->mem, LAYOUT_PD, 4 * 4096);
 	if (!pml4 || !pdpt || !pd)
-		return st_fail(err, 0, "no room for boot page tables");
+		return err__fail(err, 0, "no room for boot page tables");
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
 	pml4[0] = LAYOUT_PDPT | 3;
@@ -169,7 +169,7 @@ int boot__setup_bsp(struct vm *vm, struct vcpu *bsp, struct st_err *err)
 		return -1;
 	struct kvm_sregs s;
 	if (ioctl(bsp->fd, KVM_GET_SREGS, &s) < 0)
-		return st_fail_errno(err, "KVM_GET_SREGS");
+		return err__fail_errno(err, "KVM_GET_SREGS");
 	struct kvm_regs r = {.rflags = 2, .rip = vm->boot.entry};
 	s.gdt.base = LAYOUT_GDT;
 	s.gdt.limit = sizeof(boot_gdt) - 1;
@@ -196,8 +196,8 @@ int boot__setup_bsp(struct vm *vm, struct vcpu *bsp, struct st_err *err)
 		r.rsi = vm->boot.params;
 	}
 	if (ioctl(bsp->fd, KVM_SET_SREGS, &s) < 0)
-		return st_fail_errno(err, "KVM_SET_SREGS");
+		return err__fail_errno(err, "KVM_SET_SREGS");
 	if (ioctl(bsp->fd, KVM_SET_REGS, &r) < 0)
-		return st_fail_errno(err, "KVM_SET_REGS");
+		return err__fail_errno(err, "KVM_SET_REGS");
 	return 0;
 }

@@ -68,7 +68,7 @@ static int elf__headers(const uint8_t *img, size_t len, struct elf_headers *h, s
 {
 	Elf64_Ehdr eh;
 	if (len < sizeof(eh))
-		return st_fail(err, 0, "truncated ELF header");
+		return err__fail(err, 0, "truncated ELF header");
 	memcpy(&eh, img, sizeof(eh));
 	h->is64 = eh.e_ident[EI_CLASS] == ELFCLASS64;
 	unsigned phentsize;
@@ -79,15 +79,15 @@ static int elf__headers(const uint8_t *img, size_t len, struct elf_headers *h, s
 		Elf32_Ehdr e32;
 		memcpy(&e32, img, sizeof(e32));
 		if (e32.e_machine != EM_386)
-			return st_fail(err, 0, "not an x86 ELF image");
+			return err__fail(err, 0, "not an x86 ELF image");
 		h->entry = e32.e_entry, h->phoff = e32.e_phoff, h->phnum = e32.e_phnum;
 		phentsize = e32.e_phentsize;
 	} else {
-		return st_fail(err, 0, "not an x86-64 ELF image");
+		return err__fail(err, 0, "not an x86-64 ELF image");
 	}
 	if (phentsize != (h->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || h->phnum == 0 ||
 	    h->phoff > len || (uint64_t)h->phnum * phentsize > len - h->phoff)
-		return st_fail(err, 0, "malformed ELF program headers");
+		return err__fail(err, 0, "malformed ELF program headers");
 	return 0;
 }
 
@@ -139,21 +139,21 @@ int elf__load(struct vm *vm, const uint8_t *img, size_t len, enum boot_mode mode
 	for (unsigned i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
 		if (!elf__phdr(img, len, is64, phoff, i, &ph))
-			return st_fail(err, 0, "malformed ELF program headers");
+			return err__fail(err, 0, "malformed ELF program headers");
 		if (ph.p_type == PT_NOTE)
 			elf__read_notes(img, len, &ph, out);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-			return st_fail(err, 0, "ELF segment %u lies outside the file (truncated?)", i);
+			return err__fail(err, 0, "ELF segment %u lies outside the file (truncated?)", i);
 		uint8_t *dst = mem__ptr(&vm->mem, ph.p_paddr, ph.p_memsz);
 		if (!dst)
-			return st_fail(err, 0, "ELF segment %u (0x%llx, %llu KiB) does not fit in guest memory",
+			return err__fail(err, 0, "ELF segment %u (0x%llx, %llu KiB) does not fit in guest memory",
 				       i, (unsigned long long)ph.p_paddr,
 				       (unsigned long long)(ph.p_memsz >> 10));
 		const char *taken = layout__claimed(vm, mode, ph.p_paddr, ph.p_memsz);
 		if (taken)
-			return st_fail(err, 0, "ELF segment %u (0x%llx-0x%llx) overlaps %s", i,
+			return err__fail(err, 0, "ELF segment %u (0x%llx-0x%llx) overlaps %s", i,
 				       (unsigned long long)ph.p_paddr,
 				       (unsigned long long)(ph.p_paddr + ph.p_memsz - 1), taken);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
@@ -163,6 +163,6 @@ int elf__load(struct vm *vm, const uint8_t *img, size_t len, enum boot_mode mode
 		loaded++;
 	}
 	if (!loaded)
-		return st_fail(err, 0, "ELF image has nothing to load");
+		return err__fail(err, 0, "ELF image has nothing to load");
 	return 0;
 }

@@ -56,7 +56,7 @@ int linux__write_boot_params(struct vm *vm, const uint8_t *hdr, size_t hdr_len,
 {
 	uint8_t *bp = mem__ptr(&vm->mem, LAYOUT_BOOT_PARAMS, BP_SIZE);
 	if (!bp)
-		return st_fail(err, 0, "no room for boot_params");
+		return err__fail(err, 0, "no room for boot_params");
 	memset(bp, 0, BP_SIZE);
 	if (hdr) {
 		memcpy(bp + HDR_START, hdr + HDR_START, hdr_len - HDR_START);
@@ -72,7 +72,7 @@ int linux__write_boot_params(struct vm *vm, const uint8_t *hdr, size_t hdr_len,
 	}
 	size_t cmdlen = strlen(vm->cmdline);
 	if (cmdlen >= rd32(bp + HDR_CMDLINE_SIZE))
-		return st_fail(err, 0, "command line too long for this kernel (%zu bytes, limit %u)",
+		return err__fail(err, 0, "command line too long for this kernel (%zu bytes, limit %u)",
 			       cmdlen, rd32(bp + HDR_CMDLINE_SIZE) - 1);
 	bp[HDR_LOADER] = 0xff; /* an undefined boot loader */
 	bp[HDR_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
@@ -100,22 +100,22 @@ static int linux__parse_header(const uint8_t *img, size_t len, size_t *setup_siz
 {
 	uint16_t version = rd16(img + HDR_VERSION);
 	if (version < 0x20c)
-		return st_fail(err, 0, "boot protocol %u.%02u is too old (2.12 or newer needed)",
+		return err__fail(err, 0, "boot protocol %u.%02u is too old (2.12 or newer needed)",
 			       version >> 8, version & 0xff);
 	if (!(rd16(img + HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return st_fail(err, 0, "this bzImage has no 64-bit entry point");
+		return err__fail(err, 0, "this bzImage has no 64-bit entry point");
 	unsigned sects = img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
 	*setup_size = (size_t)(sects + 1) * 512;
 	*hdr_len = (size_t)HDR_JUMP + 2 + img[HDR_JUMP + 1];
 	if (*hdr_len > 0x300 || *setup_size >= len)
-		return st_fail(err, 0, "malformed setup header");
+		return err__fail(err, 0, "malformed setup header");
 	/* syssize counts the protected-mode part in 16-byte units: the whole image. */
 	uint64_t want = *setup_size + (uint64_t)rd32(img + HDR_SYSSIZE) * 16;
 	uint64_t payload_end = (uint64_t)rd32(img + HDR_PAYLOAD_OFF) + rd32(img + HDR_PAYLOAD_LEN);
 	if (*setup_size + payload_end > want)
 		want = *setup_size + payload_end;
 	if (want > len)
-		return st_fail(err, 0, "bzImage is truncated (%zu bytes, its header says %llu)", len,
+		return err__fail(err, 0, "bzImage is truncated (%zu bytes, its header says %llu)", len,
 			       (unsigned long long)want);
 	return 0;
 }
@@ -129,17 +129,17 @@ static int linux__load_unpacked(struct vm *vm, const uint8_t *img, size_t setup_
 	cleanup_free uint8_t *elf = NULL;
 	size_t elf_len;
 	if (unpack__payload(payload, rd32(img + HDR_PAYLOAD_LEN), &elf, &elf_len, err) < 0)
-		return st_err_prefix(err, "unpacking the kernel payload");
+		return err__prefix(err, "unpacking the kernel payload");
 	struct elf_image ei;
 	if (elf__load(vm, elf, elf_len, BOOT_LINUX64, &ei, err) < 0)
-		return st_err_prefix(err, "unpacked kernel");
+		return err__prefix(err, "unpacked kernel");
 	vm->boot.entry = ei.entry;
 	vm->boot.kernel_end = ei.end;
 	/* The in-guest decompressor would have received this same header. */
 	uint64_t initrd = 0, initrd_size = 0;
 	if (initrd__load(vm, (uint64_t)rd32(img + HDR_INITRD_MAX) + 1, &initrd, &initrd_size, err) < 0)
 		return -1;
-	st_info("kernel payload unpacked on the host: %zu bytes, entry 0x%llx", elf_len,
+	log__info("kernel payload unpacked on the host: %zu bytes, entry 0x%llx", elf_len,
 		(unsigned long long)ei.entry);
 	return linux__write_boot_params(vm, img, hdr_len, initrd, initrd_size, err);
 }
@@ -159,7 +159,7 @@ int linux__load_bzimage(struct vm *vm, const uint8_t *img, size_t len, struct st
 		load = pref; /* no relocation copy in the guest */
 	uint64_t need = init_size > kernel_len ? init_size : kernel_len;
 	if (load + need > vm->mem.low_size)
-		return st_fail(err, 0, "kernel needs %llu MiB, more than the guest memory",
+		return err__fail(err, 0, "kernel needs %llu MiB, more than the guest memory",
 			       (unsigned long long)((load + need + (1 << 20) - 1) >> 20));
 	if (mem__write(&vm->mem, load, img + setup_size, kernel_len, err) < 0)
 		return -1;

@@ -51,7 +51,7 @@ int mptable__write(struct vm *vm, struct st_err *err)
 		     (2 + 16 + 2) * sizeof(struct mpc_small);
 	uint8_t *base = mem__ptr(&vm->mem, MP_CONFIG_ADDR, len);
 	if (!base)
-		return st_fail(err, 0, "no room for the MP table");
+		return err__fail(err, 0, "no room for the MP table");
 	memset(base, 0, len);
 	struct mpc_header *h = (struct mpc_header *)base;
 	uint8_t *p = base + sizeof(*h);

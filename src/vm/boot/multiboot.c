@@ -66,7 +66,7 @@ int multiboot__write_info(struct vm *vm, uint64_t initrd_addr, uint64_t initrd_s
 		.mmap_addr = (uint32_t)map_gpa,
 	};
 	if (initrd_addr + initrd_size > UINT32_MAX)
-		return st_fail(err, 0, "multiboot: the initrd must lie below 4 GiB");
+		return err__fail(err, 0, "multiboot: the initrd must lie below 4 GiB");
 	if (mem__write(&vm->mem, info_gpa, &info, sizeof(info), err) < 0 ||
 	    mem__write(&vm->mem, mod_gpa, &mod, sizeof(mod), err) < 0 ||
 	    mem__write(&vm->mem, map_gpa, map, n * sizeof(map[0]), err) < 0)

@@ -26,10 +26,10 @@ static int outbuf_reserve(struct outbuf *o, size_t extra, struct st_err *err)
 	while (cap < o->len + extra)
 		cap *= 2;
 	if (cap > UNPACK_MAX)
-		return st_fail(err, 0, "decompressed kernel exceeds %llu MiB", UNPACK_MAX >> 20);
+		return err__fail(err, 0, "decompressed kernel exceeds %llu MiB", UNPACK_MAX >> 20);
 	uint8_t *p = realloc(o->p, cap);
 	if (!p)
-		return st_fail(err, ENOMEM, "decompressing");
+		return err__fail(err, ENOMEM, "decompressing");
 	o->p = p;
 	o->cap = cap;
 	return 0;
@@ -39,7 +39,7 @@ static int unpack_gzip(const uint8_t *in, size_t len, struct outbuf *o, struct s
 {
 	z_stream z = {.next_in = (Bytef *)in, .avail_in = (uInt)len};
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return st_fail(err, 0, "zlib init failed");
+		return err__fail(err, 0, "zlib init failed");
 	int r;
 	do {
 		if (outbuf_reserve(o, 16u << 20, err) < 0)
@@ -51,7 +51,7 @@ static int unpack_gzip(const uint8_t *in, size_t len, struct outbuf *o, struct s
 	} while (r == Z_OK);
 	inflateEnd(&z);
 	if (r != Z_STREAM_END)
-		return err->msg[0] ? -1 : st_fail(err, 0, "gzip data is corrupt (zlib %d)", r);
+		return err->msg[0] ? -1 : err__fail(err, 0, "gzip data is corrupt (zlib %d)", r);
 	return 0;
 }
 
@@ -59,7 +59,7 @@ static int unpack_xz(const uint8_t *in, size_t len, struct outbuf *o, struct st_
 {
 	lzma_stream s = LZMA_STREAM_INIT;
 	if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK)
-		return st_fail(err, 0, "liblzma init failed");
+		return err__fail(err, 0, "liblzma init failed");
 	s.next_in = in;
 	s.avail_in = len;
 	lzma_ret r;
@@ -73,7 +73,7 @@ static int unpack_xz(const uint8_t *in, size_t len, struct outbuf *o, struct st_
 	} while (r == LZMA_OK);
 	lzma_end(&s);
 	if (r != LZMA_STREAM_END)
-		return err->msg[0] ? -1 : st_fail(err, 0, "xz data is corrupt (liblzma %d)", r);
+		return err->msg[0] ? -1 : err__fail(err, 0, "xz data is corrupt (liblzma %d)", r);
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static int unpack_lz4(const uint8_t *in, size_t len, struct outbuf *o, struct st
 		int d = LZ4_decompress_safe((const char *)in + pos + 4, (char *)o->p + o->len,
 					    (int)n, (int)block_max);
 		if (d < 0)
-			return st_fail(err, 0, "lz4 data is corrupt at offset %zu", pos);
+			return err__fail(err, 0, "lz4 data is corrupt at offset %zu", pos);
 		o->len += (size_t)d;
 		pos += 4 + n;
 	}
@@ -106,7 +106,7 @@ static int unpack_lz4(const uint8_t *in, size_t len, struct outbuf *o, struct st
 	if (len - pos == 4)
 		memcpy(&tail, in + pos, 4);
 	if (!o->len || (len != pos && (len - pos != 4 || tail != o->len)))
-		return st_fail(err, 0, "lz4 payload is truncated or corrupt at offset %zu", pos);
+		return err__fail(err, 0, "lz4 payload is truncated or corrupt at offset %zu", pos);
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static int unpack_zstd(const uint8_t *in, size_t len, struct outbuf *o, struct s
 {
 	ZSTD_DStream *z = ZSTD_createDStream();
 	if (!z)
-		return st_fail(err, ENOMEM, "zstd");
+		return err__fail(err, ENOMEM, "zstd");
 	ZSTD_inBuffer ib = {in, len, 0};
 	size_t r;
 	do {
@@ -128,7 +128,7 @@ static int unpack_zstd(const uint8_t *in, size_t len, struct outbuf *o, struct s
 	} while (r != 0 && !ZSTD_isError(r) && (ib.pos < ib.size || o->len == o->cap));
 	ZSTD_freeDStream(z);
 	if (ZSTD_isError(r) || r != 0)
-		return st_fail(err, 0, "zstd data is corrupt%s%s", ZSTD_isError(r) ? ": " : "",
+		return err__fail(err, 0, "zstd data is corrupt%s%s", ZSTD_isError(r) ? ": " : "",
 			       ZSTD_isError(r) ? ZSTD_getErrorName(r) : " (truncated)");
 	return 0;
 }
@@ -158,6 +158,6 @@ int unpack__payload(const uint8_t *in, size_t len, uint8_t **out, size_t *out_le
 		*out_len = o.len;
 		return 0;
 	}
-	return st_fail(err, 0, "unsupported payload compression (magic %02x %02x)", len ? in[0] : 0,
+	return err__fail(err, 0, "unsupported payload compression (magic %02x %02x)", len ? in[0] : 0,
 		       len > 1 ? in[1] : 0);
 }

@@ -40,7 +40,7 @@ static uint8_t acpi_pm__read_byte(struct acpi_pm *pm, unsigned off)
 	case 4: case 5: return (uint8_t)((pm->cnt | PM1_SCI_EN) >> (8 * (off & 1)));
 	case 8: case 9: case 10: case 11:
 		/* 24-bit counter at 3.579545 MHz, from the host's monotonic clock. */
-		tmr = (uint32_t)((st_now_ns() * PM_TMR_HZ / 1000000000ull) & 0xffffff);
+		tmr = (uint32_t)((util__now_ns() * PM_TMR_HZ / 1000000000ull) & 0xffffff);
 		return (uint8_t)(tmr >> (8 * (off - 8)));
 	default: return 0;
 	}
@@ -60,7 +60,7 @@ static void acpi_pm__write_byte(struct acpi_pm *pm, unsigned off, uint8_t val)
 			if (typ == ACPI_S5_TYP)
 				vm__request_stop(pm->vm, VM_EXIT_POWEROFF, "guest powered off (ACPI S5)");
 			else
-				st_warn("guest asked for sleep state SLP_TYP %u, which is not supported", typ);
+				log__warn("guest asked for sleep state SLP_TYP %u, which is not supported", typ);
 		}
 		pm->cnt = cnt & (uint16_t)~PM1_SLP_EN;
 		break;
@@ -134,7 +134,7 @@ int acpi_pm__init(struct vm *vm, struct st_err *err)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	if (!pm)
-		return st_fail(err, ENOMEM, "acpi pm");
+		return err__fail(err, ENOMEM, "acpi pm");
 	pm->vm = vm;
 	pthread_mutex_init(&pm->lock, NULL);
 	vm->pm = pm;

@@ -73,7 +73,7 @@ int fw_cfg__parse_user(const char *spec, struct fw_cfg_user *out, struct st_err 
 			out->string = p + 7; /* the rest, commas included, as a string's value may have them */
 			break;
 		} else {
-			return st_fail(err, 0, "--fw-cfg: unknown part '%.*s' (name=opt/X,file=F or string=S)",
+			return err__fail(err, 0, "--fw-cfg: unknown part '%.*s' (name=opt/X,file=F or string=S)",
 				       (int)len, p);
 		}
 		if (!end)
@@ -81,15 +81,15 @@ int fw_cfg__parse_user(const char *spec, struct fw_cfg_user *out, struct st_err 
 		p = end + 1;
 	}
 	if (!name || !name_len)
-		return st_fail(err, 0, "--fw-cfg: no name= (name=opt/X,file=F or string=S)");
+		return err__fail(err, 0, "--fw-cfg: no name= (name=opt/X,file=F or string=S)");
 	if (name_len < 5 || strncmp(name, "opt/", 4))
-		return st_fail(err, 0, "--fw-cfg: '%.*s': user items must be named opt/... (QEMU's rule)",
+		return err__fail(err, 0, "--fw-cfg: '%.*s': user items must be named opt/... (QEMU's rule)",
 			       (int)name_len, name);
 	if (name_len >= FW_CFG_NAME_MAX)
-		return st_fail(err, 0, "--fw-cfg: the name '%.*s' is longer than %d bytes", (int)name_len,
+		return err__fail(err, 0, "--fw-cfg: the name '%.*s' is longer than %d bytes", (int)name_len,
 			       name, FW_CFG_NAME_MAX - 1);
 	if (!out->file == !out->string)
-		return st_fail(err, 0, "--fw-cfg %.*s: give exactly one of file= and string=",
+		return err__fail(err, 0, "--fw-cfg %.*s: give exactly one of file= and string=",
 			       (int)name_len, name);
 	memcpy(out->name, name, name_len);
 	return 0;
@@ -112,11 +112,11 @@ static int add_copy(struct fw_cfg *f, uint16_t key, const char *name, const void
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
-		return st_fail(err, ENOMEM, "fw_cfg");
+		return err__fail(err, ENOMEM, "fw_cfg");
 	memcpy(copy, data, len);
 	if (!add(f, key, name, copy, len, true)) {
 		free(copy);
-		return st_fail(err, 0, "fw_cfg: too many items");
+		return err__fail(err, 0, "fw_cfg: too many items");
 	}
 	return 0;
 }
@@ -132,7 +132,7 @@ static int add_file(struct fw_cfg *f, const char *name, const void *data, uint32
 {
 	for (unsigned i = 0; i < f->nr; i++)
 		if (f->items[i].name[0] && !strcmp(f->items[i].name, name))
-			return st_fail(err, 0, "--fw-cfg: %s given twice", name);
+			return err__fail(err, 0, "--fw-cfg: %s given twice", name);
 	return add_copy(f, (uint16_t)(KEY_FILE_FIRST + f->nr_files++), name, data, len, err);
 }
 
@@ -154,7 +154,7 @@ static int build_dir(struct fw_cfg *f, struct st_err *err)
 	size_t len = 4 + n * 64;
 	f->dir = calloc(1, len);
 	if (!f->dir)
-		return st_fail(err, ENOMEM, "fw_cfg");
+		return err__fail(err, ENOMEM, "fw_cfg");
 	uint32_t count = htobe32(n);
 	memcpy(f->dir, &count, 4);
 	for (unsigned i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ static int build_dir(struct fw_cfg *f, struct st_err *err)
 		memcpy(e + 8, files[i].name, FW_CFG_NAME_MAX);
 	}
 	return add(f, KEY_FILE_DIR, NULL, f->dir, (uint32_t)len, false) ? 0
-									 : st_fail(err, 0, "fw_cfg: too many items");
+									 : err__fail(err, 0, "fw_cfg: too many items");
 }
 
 static const struct item *find(const struct fw_cfg *f, uint16_t key)
@@ -253,11 +253,11 @@ static const uint8_t *map_file(const char *what, const char *path, uint32_t *len
 			       struct st_err *err)
 {
 	uint64_t size;
-	cleanup_close int fd = st_open_regular(what, path, &size, err);
+	cleanup_close int fd = util__open_regular(what, path, &size, err);
 	if (fd < 0)
 		return NULL;
 	if (size > UINT32_MAX) {
-		st_fail(err, 0, "%s %s is too large for fw_cfg", what, path);
+		err__fail(err, 0, "%s %s is too large for fw_cfg", what, path);
 		return NULL;
 	}
 	*len = (uint32_t)size;
@@ -265,7 +265,7 @@ static const uint8_t *map_file(const char *what, const char *path, uint32_t *len
 		return (const uint8_t *)"";
 	void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED) {
-		st_fail_errno(err, "%s %s", what, path);
+		err__fail_errno(err, "%s %s", what, path);
 		return NULL;
 	}
 	return p;
@@ -284,13 +284,13 @@ static int add_boot_files(struct fw_cfg *f, const struct vm_config *cfg, struct 
 	}
 	if (add_u32(f, KEY_SETUP_SIZE, setup, err) < 0 || add_u32(f, KEY_KERNEL_SIZE, len - setup, err) < 0 ||
 	    !add(f, KEY_SETUP_DATA, NULL, k, setup, false) || !add(f, KEY_KERNEL_DATA, NULL, k + setup, len - setup, false))
-		return st_fail(err, 0, "fw_cfg: too many items");
+		return err__fail(err, 0, "fw_cfg: too many items");
 	if (!cfg->initrd)
 		return 0;
 	const uint8_t *i = map_file("initrd", cfg->initrd, &len, err);
 	if (!i || add_u32(f, KEY_INITRD_SIZE, len, err) < 0)
 		return -1;
-	return add(f, KEY_INITRD_DATA, NULL, i, len, false) ? 0 : st_fail(err, 0, "fw_cfg: too many items");
+	return add(f, KEY_INITRD_DATA, NULL, i, len, false) ? 0 : err__fail(err, 0, "fw_cfg: too many items");
 }
 
 static int add_user_files(struct fw_cfg *f, const struct vm_config *cfg, struct st_err *err)
@@ -305,17 +305,17 @@ static int add_user_files(struct fw_cfg *f, const struct vm_config *cfg, struct 
 		uint64_t size;
 		cleanup_free char *path = strndup(user->file, user->file_len);
 		if (!path)
-			return st_fail(err, ENOMEM, "--fw-cfg");
-		cleanup_close int fd = st_open_regular("--fw-cfg file", path, &size, err);
+			return err__fail(err, ENOMEM, "--fw-cfg");
+		cleanup_close int fd = util__open_regular("--fw-cfg file", path, &size, err);
 		if (fd < 0)
 			return -1;
 		if (size > FW_CFG_FILE_MAX)
-			return st_fail(err, 0, "--fw-cfg %s: %s is larger than %u MiB", user->name, path,
+			return err__fail(err, 0, "--fw-cfg %s: %s is larger than %u MiB", user->name, path,
 				       FW_CFG_FILE_MAX >> 20);
 		cleanup_free uint8_t *buf = malloc(size ? size : 1);
 		if (!buf)
-			return st_fail(err, ENOMEM, "--fw-cfg");
-		if (st_pread_all(fd, buf, size, 0, err) < 0 ||
+			return err__fail(err, ENOMEM, "--fw-cfg");
+		if (util__pread_all(fd, buf, size, 0, err) < 0 ||
 		    add_file(f, user->name, buf, (uint32_t)size, err) < 0)
 			return -1;
 	}
@@ -326,7 +326,7 @@ int fw_cfg__init(struct vm *vm, struct st_err *err)
 {
 	struct fw_cfg *f = calloc(1, sizeof(*f));
 	if (!f)
-		return st_fail(err, ENOMEM, "fw_cfg");
+		return err__fail(err, ENOMEM, "fw_cfg");
 	pthread_mutex_init(&f->lock, NULL);
 	f->vm = vm;
 	vm->fw_cfg = f;

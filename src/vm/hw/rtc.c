@@ -88,7 +88,7 @@ int rtc__parse_base(const char *spec, struct rtc_base *out, struct st_err *err)
 		end = strptime(spec, "%Y-%m-%d", &tm);
 	}
 	if (!end || *end || tm.tm_year < 0 || tm.tm_year > 8099)
-		return st_fail(err, 0, "--rtc-base: '%s' is not utc, localtime, YYYY-MM-DD or "
+		return err__fail(err, 0, "--rtc-base: '%s' is not utc, localtime, YYYY-MM-DD or "
 			       "YYYY-MM-DDTHH:MM:SS", spec);
 	out->offset = (int64_t)timegm(&tm) - (int64_t)time(NULL);
 	return 0;
@@ -221,7 +221,7 @@ static void rtc__write_b(struct rtc *r, uint8_t v)
 		if (r->ticker)
 			pthread_detach(t);
 		else
-			st_warn("rtc: no thread for update interrupts; they will come late");
+			log__warn("rtc: no thread for update interrupts; they will come late");
 	}
 	pthread_cond_signal(&r->changed);
 }
@@ -299,7 +299,7 @@ int rtc__init(struct vm *vm, struct st_err *err)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
 	if (!r)
-		return st_fail(err, ENOMEM, "rtc");
+		return err__fail(err, ENOMEM, "rtc");
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->changed, NULL);
 	r->vm = vm;

@@ -170,7 +170,7 @@ int serial8250__init(struct vm *vm, struct console *out, struct st_err *err)
 {
 	struct serial8250 *s = calloc(1, sizeof(*s));
 	if (!s)
-		return st_fail(err, ENOMEM, "serial");
+		return err__fail(err, ENOMEM, "serial");
 	s->vm = vm;
 	s->out = out;
 	pthread_mutex_init(&s->lock, NULL);

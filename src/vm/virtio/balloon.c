@@ -139,7 +139,7 @@ static struct virtio_balloon *balloon__find(struct vm *vm, struct st_err *err)
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		if (vm->virtio[i]->ops == &balloon_ops)
 			return vm->virtio[i]->priv;
-	st_fail(err, 0, "this VM has no balloon (start it with --balloon)");
+	err__fail(err, 0, "this VM has no balloon (start it with --balloon)");
 	return NULL;
 }
 
@@ -150,7 +150,7 @@ int virtio_balloon__set(struct vm *vm, uint64_t target_mib, struct st_err *err)
 		return -1;
 	uint64_t mem_mib = vm->mem.size >> 20;
 	if (target_mib > mem_mib)
-		return st_fail(err, 0, "target %llu MiB is above the guest's %llu MiB",
+		return err__fail(err, 0, "target %llu MiB is above the guest's %llu MiB",
 			       (unsigned long long)target_mib, (unsigned long long)mem_mib);
 	pthread_mutex_lock(&b->dev.lock);
 	b->config.num_pages = (uint32_t)((mem_mib - target_mib) << 20) / BALLOON_PAGE;
@@ -191,13 +191,13 @@ int virtio_balloon__create(struct vm *vm, const char *spec, struct st_err *err)
 	(void)spec;
 	cleanup_free struct virtio_balloon *b = calloc(1, sizeof(*b));
 	if (!b)
-		return st_fail(err, ENOMEM, "virtio-balloon");
+		return err__fail(err, ENOMEM, "virtio-balloon");
 	b->dev.priv = b;
 	snprintf(b->dev.name, sizeof(b->dev.name), "virtio-balloon%u", vm->virtio_seq);
 	if (virtio__register(vm, &b->dev, &balloon_ops, 3, 128,
 			     (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
 			     &b->config, sizeof(b->config), err) < 0)
 		return -1;
-	st_steal_ptr(b); /* the VM owns it now */
+	cleanup__steal_ptr(b); /* the VM owns it now */
 	return 0;
 }

@@ -52,9 +52,9 @@ int vblk__parse(const struct vq_elem *e, struct vblk_req *r, struct st_err *err)
 {
 	struct { uint32_t type, reserved; uint64_t sector; } hdr;
 	if (!e->nr_in)
-		return st_fail(err, 0, "request %u has no writable status byte", e->head);
+		return err__fail(err, 0, "request %u has no writable status byte", e->head);
 	if (iov__to_buf(e->iov, e->nr_out, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
-		return st_fail(err, 0, "request %u: header shorter than 16 bytes", e->head);
+		return err__fail(err, 0, "request %u: header shorter than 16 bytes", e->head);
 	r->type = hdr.type;
 	r->sector = hdr.sector;
 	const struct iovec *last = &e->iov[e->nr_out + e->nr_in - 1];
@@ -67,10 +67,10 @@ int vblk__parse(const struct vq_elem *e, struct vblk_req *r, struct st_err *err)
 	/* Data the device would write must sit in writable buffers and data it
 	 * reads in readable ones: anything else asks it to write read-only memory. */
 	if (!out && e->out_len != sizeof(hdr))
-		return st_fail(err, 0, "request %u (type %u) puts its data in read-only buffers",
+		return err__fail(err, 0, "request %u (type %u) puts its data in read-only buffers",
 			       e->head, r->type);
 	if (out && e->in_len != 1)
-		return st_fail(err, 0, "request %u (type %u) has %llu writable bytes, expected 1",
+		return err__fail(err, 0, "request %u (type %u) has %llu writable bytes, expected 1",
 			       e->head, r->type, (unsigned long long)e->in_len);
 	unsigned first = out ? 0 : e->nr_out, end = out ? e->nr_out : e->nr_out + e->nr_in;
 	size_t skip = out ? sizeof(hdr) : 0;
@@ -208,7 +208,7 @@ int vblk__serve(struct vblk_engine *be, unsigned q, unsigned *pushed, struct st_
 		if (s)
 			be->free = s->next_free;
 		else if (!(s = malloc(sizeof(*s))))
-			return st_fail(err, ENOMEM, "queue %u: no memory for a request", q);
+			return err__fail(err, ENOMEM, "queue %u: no memory for a request", q);
 		int r = vq__pop(vq, be->mem, &s->elem, err);
 		if (r <= 0 || vblk__parse(&s->elem, &s->req, err) < 0) {
 			vblk__put_slot(be, s);
@@ -378,11 +378,11 @@ static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool 
 {
 	char buf[512];
 	if (strlen(spec) >= sizeof(buf))
-		return st_fail(err, 0, "disk spec too long");
+		return err__fail(err, 0, "disk spec too long");
 	strcpy(buf, spec);
 	char *save = NULL, *tok = strtok_r(buf, ",", &save);
 	if (!tok || strlen(tok) >= path_len)
-		return st_fail(err, 0, "'%s': no usable path (PATH[,ro][,serial=S][,queues=N])", spec);
+		return err__fail(err, 0, "'%s': no usable path (PATH[,ro][,serial=S][,queues=N])", spec);
 	strcpy(path, tok);
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		uint64_t v;
@@ -390,19 +390,19 @@ static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool 
 			*ro = true;
 		} else if (!strncmp(tok, "serial=", 7)) {
 			if (strlen(tok + 7) > VIRTIO_BLK_ID_BYTES)
-				return st_fail(err, 0, "serial '%s' is longer than %d bytes", tok + 7,
+				return err__fail(err, 0, "serial '%s' is longer than %d bytes", tok + 7,
 					       VIRTIO_BLK_ID_BYTES);
 			strcpy(serial, tok + 7);
 		} else if (!strncmp(tok, "format=", 7)) {
 			if (strcmp(tok + 7, "raw") && strcmp(tok + 7, "qcow2"))
-				return st_fail(err, 0, "format=%s: raw or qcow2", tok + 7);
+				return err__fail(err, 0, "format=%s: raw or qcow2", tok + 7);
 			strcpy(format, tok + 7);
 		} else if (!strncmp(tok, "queues=", 7)) {
-			if (st_parse_u64(tok + 7, VIRTIO_BLK_MAX_QUEUES, &v, err) < 0 || v == 0)
-				return st_fail(err, 0, "queues=%s: 1..%d", tok + 7, VIRTIO_BLK_MAX_QUEUES);
+			if (util__parse_u64(tok + 7, VIRTIO_BLK_MAX_QUEUES, &v, err) < 0 || v == 0)
+				return err__fail(err, 0, "queues=%s: 1..%d", tok + 7, VIRTIO_BLK_MAX_QUEUES);
 			*queues = (unsigned)v;
 		} else {
-			return st_fail(err, 0, "unknown disk option '%s' (ro, serial=S, queues=N, format=F)",
+			return err__fail(err, 0, "unknown disk option '%s' (ro, serial=S, queues=N, format=F)",
 				       tok);
 		}
 	}
@@ -414,7 +414,7 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 {
 	cleanup_free struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
-		return st_fail(err, ENOMEM, "virtio-blk");
+		return err__fail(err, ENOMEM, "virtio-blk");
 	bool ro = false;
 	unsigned queues = 1;
 	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->virtio_seq);
@@ -450,12 +450,12 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 			     sizeof(*c), err) < 0) {
 		iothread__del(&b->disk_done);
 		disk__close(b->disk);
-		return st_err_prefix(err, "%s", b->path);
+		return err__prefix(err, "%s", b->path);
 	}
-	st_info("%s: %s, %llu MiB%s, %u queue(s)", b->dev.name, b->path,
+	log__info("%s: %s, %llu MiB%s, %u queue(s)", b->dev.name, b->path,
 		(unsigned long long)(b->disk->size >> 20), ro ? ", read-only" : "", queues);
 	*out = &b->dev;
-	st_steal_ptr(b); /* the VM owns it now */
+	cleanup__steal_ptr(b); /* the VM owns it now */
 	return 0;
 }
 
@@ -470,9 +470,9 @@ int virtio_blk__hotplug(struct vm *vm, const char *spec, struct virtio_dev **out
 {
 	/* Refused before the image is opened: nothing to undo. */
 	if (pci__free_slot(vm->pci) < 0)
-		return st_fail(err, 0, "no free PCI slot (all %d are in use)", PCI_MAX_SLOTS - 1);
+		return err__fail(err, 0, "no free PCI slot (all %d are in use)", PCI_MAX_SLOTS - 1);
 	if (vm->nr_virtio == ST_ARRAY_SIZE(vm->virtio))
-		return st_fail(err, 0, "too many virtio devices");
+		return err__fail(err, 0, "too many virtio devices");
 	if (virtio_blk__add(vm, spec, out, err) < 0)
 		return -1;
 	virtio__plug(*out);

@@ -33,8 +33,8 @@ static void console__write_out(struct virtio_console *c, const struct iovec *iov
 {
 	for (unsigned i = 0; i < n; i++) {
 		c->tx_bytes += iov[i].iov_len;
-		if (c->out_fd >= 0 && st_write_all(c->out_fd, iov[i].iov_base, iov[i].iov_len, NULL) < 0)
-			st_debug("virtio-console: output: %s", strerror(errno));
+		if (c->out_fd >= 0 && util__write_all(c->out_fd, iov[i].iov_base, iov[i].iov_len, NULL) < 0)
+			log__debug("virtio-console: output: %s", strerror(errno));
 	}
 }
 
@@ -48,7 +48,7 @@ static void console__fill_rx(struct virtio_console *c)
 		int r = vq__pop(&d->vqs[RXQ], &d->vm->mem, &c->elem, &err);
 		if (r < 0 || (r > 0 && c->elem.nr_out)) {
 			if (r > 0)
-				st_fail(&err, 0, "receive buffer %u is read-only", c->elem.head);
+				err__fail(&err, 0, "receive buffer %u is read-only", c->elem.head);
 			virtio__queue_error(d, RXQ, &err);
 			break;
 		}
@@ -121,7 +121,7 @@ static void console__accept(struct io_watch *w, uint32_t events)
 	c->out_fd = fd;
 	struct st_err err = {0};
 	if (iothread__add(&c->client, EPOLLIN, &err) < 0)
-		st_warn("virtio-console: %s", err.msg);
+		log__warn("virtio-console: %s", err.msg);
 	pthread_mutex_unlock(&c->dev.lock);
 }
 
@@ -144,21 +144,21 @@ int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err)
 {
 	cleanup_free struct virtio_console *c = calloc(1, sizeof(*c));
 	if (!c)
-		return st_fail(err, ENOMEM, "virtio-console");
+		return err__fail(err, ENOMEM, "virtio-console");
 	c->out_fd = c->client.fd = c->listen.fd = -1;
 	if (!strcmp(spec, "stdio")) {
 		c->out_fd = STDOUT_FILENO;
 	} else if (!strncmp(spec, "file:", 5)) {
 		c->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
 		if (c->out_fd < 0)
-			return st_fail_errno(err, "cannot open %s", spec + 5);
+			return err__fail_errno(err, "cannot open %s", spec + 5);
 	} else if (!strncmp(spec, "socket:", 7)) {
 		c->listen = (struct io_watch){.fn = console__accept, .opaque = c};
-		c->listen.fd = st_unix_listen(spec + 7, err);
+		c->listen.fd = sock__unix_listen(spec + 7, err);
 		if (c->listen.fd < 0 || iothread__add(&c->listen, EPOLLIN, err) < 0)
 			return -1;
 	} else {
-		return st_fail(err, 0, "'%s' is not stdio, file:PATH or socket:PATH", spec);
+		return err__fail(err, 0, "'%s' is not stdio, file:PATH or socket:PATH", spec);
 	}
 	c->dev.priv = c;
 	snprintf(c->dev.name, sizeof(c->dev.name), "virtio-console%u", vm->virtio_seq);
@@ -166,6 +166,6 @@ int virtio_console__create(struct vm *vm, const char *spec, struct st_err *err)
 	static uint8_t config[12];
 	if (virtio__register(vm, &c->dev, &console_ops, 2, 64, 0, config, sizeof(config), err) < 0)
 		return -1;
-	st_steal_ptr(c); /* the VM owns it now */
+	cleanup__steal_ptr(c); /* the VM owns it now */
 	return 0;
 }

@@ -13,7 +13,7 @@ int disk__init_async(struct disk *dk, struct st_err *err)
 {
 	dk->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dk->event_fd < 0)
-		return st_fail_errno(err, "eventfd");
+		return err__fail_errno(err, "eventfd");
 	pthread_mutex_init(&dk->done_lock, NULL);
 	return 0;
 }

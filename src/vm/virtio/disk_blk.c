@@ -15,7 +15,7 @@ static struct blk *blk_of(struct disk *dk) { return dk->opaque; }
 
 static int fail(struct disk *dk, const char *what, const struct st_err *err)
 {
-	st_debug("disk %s: %s: %s", blk_of(dk)->path, what, err->msg);
+	log__debug("disk %s: %s: %s", blk_of(dk)->path, what, err->msg);
 	errno = err->errnum ? err->errnum : EIO;
 	return -1;
 }
@@ -24,8 +24,8 @@ static int blkd__rw(struct disk *dk, const struct iovec *iov, int n, uint64_t of
 {
 	struct st_err err = {0};
 	for (int i = 0; i < n; i++) {
-		int r = write ? blk_pwrite(blk_of(dk), iov[i].iov_base, iov[i].iov_len, off, &err)
-			      : blk_pread(blk_of(dk), iov[i].iov_base, iov[i].iov_len, off, &err);
+		int r = write ? block__pwrite(blk_of(dk), iov[i].iov_base, iov[i].iov_len, off, &err)
+			      : block__pread(blk_of(dk), iov[i].iov_base, iov[i].iov_len, off, &err);
 		if (r < 0)
 			return fail(dk, write ? "write" : "read", &err);
 		off += iov[i].iov_len;
@@ -46,20 +46,20 @@ static int blkd__writev(struct disk *dk, const struct iovec *iov, int n, uint64_
 static int blkd__flush(struct disk *dk)
 {
 	struct st_err err = {0};
-	return blk_flush(blk_of(dk), &err) < 0 ? fail(dk, "flush", &err) : 0;
+	return block__flush(blk_of(dk), &err) < 0 ? fail(dk, "flush", &err) : 0;
 }
 
 static int blkd__discard(struct disk *dk, uint64_t off, uint64_t len)
 {
 	struct st_err err = {0};
-	return blk_discard(blk_of(dk), len, off, &err) < 0 ? fail(dk, "discard", &err) : 0;
+	return block__discard(blk_of(dk), len, off, &err) < 0 ? fail(dk, "discard", &err) : 0;
 }
 
 static int blkd__write_zeroes(struct disk *dk, uint64_t off, uint64_t len, bool may_unmap)
 {
 	(void)may_unmap; /* the block layer picks zero clusters or unmapping itself */
 	struct st_err err = {0};
-	return blk_pwrite_zeroes(blk_of(dk), len, off, &err) < 0 ? fail(dk, "write-zeroes", &err) : 0;
+	return block__pwrite_zeroes(blk_of(dk), len, off, &err) < 0 ? fail(dk, "write-zeroes", &err) : 0;
 }
 
 #define BLKD_POOL_THREADS 4
@@ -76,7 +76,7 @@ static void blkd__part_done(struct blk_aio_req *req, int ret, const struct st_er
 	struct blkd_parts *p = req->opaque;
 	struct disk_io *io = p->io;
 	if (ret < 0) {
-		st_debug("disk %s: %s", blk_of(p->dk)->path, err->msg);
+		log__debug("disk %s: %s", blk_of(p->dk)->path, err->msg);
 		int e = -(err->errnum ? err->errnum : EIO);
 		__atomic_store_n(&io->result, e, __ATOMIC_RELAXED);
 	}
@@ -116,16 +116,16 @@ static void blkd__submit(struct disk *dk, struct disk_io *io)
 		off += p->req[i].len;
 	}
 	for (unsigned i = 0; i < n; i++) /* p lives until the last part, queued last, is done */
-		blk_aio_submit(dk->pool, &p->req[i]);
+		block__aio_submit(dk->pool, &p->req[i]);
 }
 
 static void blkd__close(struct disk *dk)
 {
 	if (dk->pool)
-		blk_aio_pool_free(dk->pool);
+		block__aio_pool_free(dk->pool);
 	struct st_err err = {0};
-	if (blk_close(blk_of(dk), &err) < 0)
-		st_warn("closing a disk: %s", err.msg);
+	if (block__close(blk_of(dk), &err) < 0)
+		log__warn("closing a disk: %s", err.msg);
 	free(dk);
 }
 
@@ -139,27 +139,27 @@ int disk__open(const char *path, const char *format, bool read_only, struct disk
 	       struct st_err *err)
 {
 	const char *fmt = format;
-	if (!fmt && blk_probe_file(path, &fmt, err) < 0)
-		return st_err_prefix(err, "disk image %s", path);
+	if (!fmt && block__probe_file(path, &fmt, err) < 0)
+		return err__prefix(err, "disk image %s", path);
 	if (!strcmp(fmt, "raw") && !sandbox__applied())
 		return disk__open_raw(path, read_only, out, err);
 	/* raw under the seccomp filter (a disk attached at run time) goes through
 	 * the block layer's thread pool: no io_uring can be set up any more */
 	struct blk_open_opts o = {.format = fmt, .writable = !read_only};
 	struct blk *b;
-	if (blk_open(path, &o, &b, err) < 0)
-		return st_err_prefix(err, "disk image %s", path);
+	if (block__open(path, &o, &b, err) < 0)
+		return err__prefix(err, "disk image %s", path);
 	struct disk *dk = calloc(1, sizeof(*dk));
 	if (!dk) {
-		blk_close(b, err);
-		return st_fail(err, ENOMEM, "disk");
+		block__close(b, err);
+		return err__fail(err, ENOMEM, "disk");
 	}
 	*dk = (struct disk){.ops = &blk_ops, .size = b->size, .read_only = read_only, .fd = -1,
 			    .opaque = b};
 	if (disk__init_async(dk, err) < 0 ||
-	    blk_aio_pool_new(BLKD_POOL_THREADS, (struct blk_aio_pool **)&dk->pool, err) < 0) {
+	    block__aio_pool_new(BLKD_POOL_THREADS, (struct blk_aio_pool **)&dk->pool, err) < 0) {
 		blkd__close(dk);
-		return st_err_prefix(err, "disk image %s", path);
+		return err__prefix(err, "disk image %s", path);
 	}
 	*out = dk;
 	return 0;

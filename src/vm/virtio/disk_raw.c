@@ -392,7 +392,7 @@ static void raw__start_uring(struct disk *dk, const char *path)
 	int r = ra ? raw__ring_init(&ra->ring, dk->fd, dk->event_fd) : -ENOMEM;
 	if (r < 0) {
 		free(ra);
-		st_warn("%s: no io_uring (%s): requests run one at a time on the I/O thread", path,
+		log__warn("%s: no io_uring (%s): requests run one at a time on the I/O thread", path,
 			strerror(-r));
 		return;
 	}
@@ -415,15 +415,15 @@ int disk__open_raw(const char *path, bool read_only, struct disk **out, struct s
 {
 	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
-		return st_fail_errno(err, "cannot open disk image %s", path);
+		return err__fail_errno(err, "cannot open disk image %s", path);
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return st_fail_errno(err, "stat %s", path);
+		return err__fail_errno(err, "stat %s", path);
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		close(fd);
-		return st_fail(err, 0, "disk image %s is not a regular file or block device", path);
+		return err__fail(err, 0, "disk image %s is not a regular file or block device", path);
 	}
 	uint64_t size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode)) {
@@ -432,13 +432,13 @@ int disk__open_raw(const char *path, bool read_only, struct disk **out, struct s
 	}
 	if (size < 512 || size % 512) {
 		close(fd);
-		return st_fail(err, 0, "disk image %s: size %llu is not a nonzero multiple of 512",
+		return err__fail(err, 0, "disk image %s: size %llu is not a nonzero multiple of 512",
 			       path, (unsigned long long)size);
 	}
 	struct disk *dk = calloc(1, sizeof(*dk));
 	if (!dk) {
 		close(fd);
-		return st_fail(err, ENOMEM, "disk");
+		return err__fail(err, ENOMEM, "disk");
 	}
 	*dk = (struct disk){.ops = &raw_ops, .size = size, .read_only = read_only, .fd = fd};
 	if (disk__init_async(dk, err) < 0) {

@@ -67,7 +67,7 @@ static void net__watch_tap(struct net_pair *p, bool on)
 		return;
 	struct st_err err = {0};
 	if (on && iothread__add(&p->tap, EPOLLIN, &err) < 0) {
-		st_warn("%s: %s", p->n->dev.name, err.msg);
+		log__warn("%s: %s", p->n->dev.name, err.msg);
 		return;
 	}
 	if (!on)
@@ -93,7 +93,7 @@ static bool net__deliver(struct net_pair *p)
 		int r = vq__pop(vq, &d->vm->mem, &p->elem, &err);
 		if (r < 0 || (r > 0 && (p->elem.nr_out || p->elem.in_len < NET_HDR_LEN))) {
 			if (r > 0)
-				st_fail(&err, 0, "receive chain %u is read-only or shorter than the header",
+				err__fail(&err, 0, "receive chain %u is read-only or shorter than the header",
 					p->elem.head);
 			virtio__queue_error(d, rxq, &err);
 			return true; /* drop: the queue is dead */
@@ -163,9 +163,9 @@ static int net__tx_chain(struct virtio_dev *d, struct vq_elem *e, struct st_err 
 	struct virtio_net *n = d->priv;
 	struct net_pair *p = (struct net_pair *)((uint8_t *)e - offsetof(struct net_pair, elem));
 	if (e->nr_in || e->out_len < NET_HDR_LEN)
-		return st_fail(err, 0, "transmit chain %u has writable buffers or no header", e->head);
+		return err__fail(err, 0, "transmit chain %u has writable buffers or no header", e->head);
 	if (writev(p->tap.fd, e->iov, (int)e->nr_out) < 0)
-		st_debug("%s: tap write: %s", d->name, strerror(errno)); /* dropped, like a wire */
+		log__debug("%s: tap write: %s", d->name, strerror(errno)); /* dropped, like a wire */
 	else
 		n->tx_frames++, n->tx_bytes += e->out_len - NET_HDR_LEN;
 	return 0;
@@ -180,7 +180,7 @@ static int net__set_pairs(struct virtio_net *n, unsigned k)
 	for (unsigned i = 0; i < n->nr_pairs && n->nr_pairs > 1; i++) {
 		struct ifreq ifr = {.ifr_flags = i < k ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE};
 		if (ioctl(n->pairs[i].tap.fd, TUNSETQUEUE, &ifr) < 0 && i < k)
-			st_warn("%s: attaching tap queue %u: %s", n->dev.name, i, strerror(errno));
+			log__warn("%s: attaching tap queue %u: %s", n->dev.name, i, strerror(errno));
 		if (i >= k) {
 			net__watch_tap(&n->pairs[i], false);
 			n->pairs[i].frame_len = 0;
@@ -198,7 +198,7 @@ static int net__ctrl_chain(struct virtio_dev *d, struct vq_elem *e, struct st_er
 	struct virtio_net *n = d->priv;
 	uint8_t cmd[2];
 	if (!e->nr_in || iov__to_buf(e->iov, e->nr_out, 0, cmd, 2) != 2)
-		return st_fail(err, 0, "control command %u without class, command or ack byte", e->head);
+		return err__fail(err, 0, "control command %u without class, command or ack byte", e->head);
 	uint8_t ack = CTRL_ERR;
 	uint16_t pairs;
 	if (cmd[0] == CTRL_CLASS_MQ && cmd[1] == CTRL_MQ_VQ_PAIRS_SET &&
@@ -251,7 +251,7 @@ static void net__driver_ok(struct virtio_dev *d)
 	}
 	for (unsigned i = 0; i < n->nr_pairs; i++)
 		if (ioctl(n->pairs[i].tap.fd, TUNSETOFFLOAD, off) < 0)
-			st_warn("%s: TUNSETOFFLOAD 0x%x: %s", d->name, off, strerror(errno));
+			log__warn("%s: TUNSETOFFLOAD 0x%x: %s", d->name, off, strerror(errno));
 	net__set_pairs(n, 1); /* one pair until the driver asks for more */
 }
 
@@ -297,11 +297,11 @@ static int net__parse_mac(const char *s, uint8_t mac[6], struct st_err *err)
 	unsigned v[6];
 	char end;
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
-		return st_fail(err, 0, "mac=%s is not six hex bytes like 52:54:00:12:34:56", s);
+		return err__fail(err, 0, "mac=%s is not six hex bytes like 52:54:00:12:34:56", s);
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
 	if (mac[0] & 1)
-		return st_fail(err, 0, "mac=%s is a multicast address", s);
+		return err__fail(err, 0, "mac=%s is a multicast address", s);
 	return 0;
 }
 
@@ -312,21 +312,21 @@ static int net__open_tap(struct virtio_net *n, struct net_pair *p, const char *n
 	if (fd < 0) {
 		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0)
-			return st_fail_errno(err, "cannot open /dev/net/tun");
+			return err__fail_errno(err, "cannot open /dev/net/tun");
 		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 		if (n->nr_pairs > 1)
 			ifr.ifr_flags |= IFF_MULTI_QUEUE;
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 			close(fd);
-			return st_fail_errno(err, "cannot attach to tap %s", name);
+			return err__fail_errno(err, "cannot attach to tap %s", name);
 		}
 	} else {
 		if (ioctl(fd, TUNGETIFF, &ifr) < 0)
-			return st_fail_errno(err, "fd %d is not a tap device", fd);
+			return err__fail_errno(err, "fd %d is not a tap device", fd);
 		if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_VNET_HDR) ||
 		    (ifr.ifr_flags & 0x1000 /* IFF_NO_PI missing means packet info */) == 0)
-			return st_fail(err, 0, "tap fd %d needs IFF_TAP, IFF_NO_PI and IFF_VNET_HDR", fd);
+			return err__fail(err, 0, "tap fd %d needs IFF_TAP, IFF_NO_PI and IFF_VNET_HDR", fd);
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
@@ -335,7 +335,7 @@ static int net__open_tap(struct virtio_net *n, struct net_pair *p, const char *n
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		int e = errno;
 		close(fd);
-		return st_fail(err, e, "tap %s: TUNSETVNETHDRSZ", n->ifname);
+		return err__fail(err, e, "tap %s: TUNSETVNETHDRSZ", n->ifname);
 	}
 	p->tap = (struct io_watch){.fd = fd, .fn = net__tap_event, .opaque = p};
 	return 0;
@@ -345,13 +345,13 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 {
 	cleanup_free struct virtio_net *n = calloc(1, sizeof(*n));
 	if (!n)
-		return st_fail(err, ENOMEM, "virtio-net");
+		return err__fail(err, ENOMEM, "virtio-net");
 	char buf[256], tap[IFNAMSIZ] = "";
 	int fd = -1;
 	/* default MAC: locally administered, unique per device in this VM */
 	uint8_t mac[6] = {0x52, 0x54, 0x00, 0x57, (uint8_t)(getpid() & 0xff), (uint8_t)vm->nr_virtio};
 	if (strlen(spec) >= sizeof(buf))
-		return st_fail(err, 0, "net spec too long");
+		return err__fail(err, 0, "net spec too long");
 	strcpy(buf, spec);
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -359,30 +359,30 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 		if (!strncmp(tok, "tap=", 4) && strlen(tok + 4) < IFNAMSIZ) {
 			strcpy(tap, tok + 4);
 		} else if (!strncmp(tok, "fd=", 3)) {
-			if (st_parse_u64(tok + 3, 1 << 20, &v, err) < 0)
-				return st_err_prefix(err, "fd");
+			if (util__parse_u64(tok + 3, 1 << 20, &v, err) < 0)
+				return err__prefix(err, "fd");
 			fd = (int)v;
 		} else if (!strncmp(tok, "mac=", 4)) {
 			if (net__parse_mac(tok + 4, mac, err) < 0)
 				return -1;
 		} else if (!strncmp(tok, "queues=", 7)) {
-			if (st_parse_u64(tok + 7, NET_MAX_PAIRS, &v, err) < 0 || v == 0)
-				return st_fail(err, 0, "queues=%s: 1..%d queue pairs", tok + 7, NET_MAX_PAIRS);
+			if (util__parse_u64(tok + 7, NET_MAX_PAIRS, &v, err) < 0 || v == 0)
+				return err__fail(err, 0, "queues=%s: 1..%d queue pairs", tok + 7, NET_MAX_PAIRS);
 			n->nr_pairs = (unsigned)v;
 		} else {
-			return st_fail(err, 0, "unknown net option '%s' (tap=NAME, fd=N, mac=MAC, queues=N)",
+			return err__fail(err, 0, "unknown net option '%s' (tap=NAME, fd=N, mac=MAC, queues=N)",
 				       tok);
 		}
 	}
 	if (!tap[0] && fd < 0)
-		return st_fail(err, 0, "'%s': give tap=NAME or fd=N", spec);
+		return err__fail(err, 0, "'%s': give tap=NAME or fd=N", spec);
 	if (!n->nr_pairs)
 		n->nr_pairs = 1;
 	if (fd >= 0 && n->nr_pairs > 1)
-		return st_fail(err, 0, "'%s': queues=N needs tap=NAME (one fd is one tap queue)", spec);
+		return err__fail(err, 0, "'%s': queues=N needs tap=NAME (one fd is one tap queue)", spec);
 	cleanup_free struct net_pair *pairs = calloc(n->nr_pairs, sizeof(*pairs));
 	if (!pairs)
-		return st_fail(err, ENOMEM, "virtio-net");
+		return err__fail(err, ENOMEM, "virtio-net");
 	n->pairs = pairs;
 	for (unsigned i = 0; i < n->nr_pairs; i++) {
 		pairs[i] = (struct net_pair){.n = n, .index = i};
@@ -411,9 +411,9 @@ int virtio_net__create(struct vm *vm, const char *spec, struct st_err *err)
 	if (virtio__register(vm, &n->dev, &net_ops, nr_queues, 256, features, &n->config,
 			     sizeof(n->config), err) < 0)
 		return -1;
-	st_info("%s: tap %s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair(s)", n->dev.name,
+	log__info("%s: tap %s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair(s)", n->dev.name,
 		n->ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n->nr_pairs);
-	st_steal_ptr(pairs);
-	st_steal_ptr(n); /* the VM owns it now */
+	cleanup__steal_ptr(pairs);
+	cleanup__steal_ptr(n); /* the VM owns it now */
 	return 0;
 }

@@ -57,7 +57,7 @@ static void virtio__needs_reset(struct virtio_dev *d, const char *what)
 {
 	d->errors++;
 	if (!d->error_logged)
-		st_warn("%s: %s; the device needs a reset", d->name, what);
+		log__warn("%s: %s; the device needs a reset", d->name, what);
 	d->error_logged = true;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK) {
 		d->status |= VIRTIO_STATUS_NEEDS_RESET;
@@ -120,7 +120,7 @@ static void virtio__kick_queue(struct virtio_dev *d, unsigned q)
 {
 	uint64_t one = 1;
 	if (write(d->kick[q].fd, &one, sizeof(one)) < 0)
-		st_debug("%s: kick: %s", d->name, strerror(errno));
+		log__debug("%s: kick: %s", d->name, strerror(errno));
 }
 
 static void virtio__start_queue(struct virtio_dev *d, unsigned q)
@@ -397,7 +397,7 @@ static void virtio__unplug(struct pci_dev *p)
 	}
 	d->retired_next = vm->retired;
 	vm->retired = d;
-	st_info("%s: removed from slot %u", d->name, d->pci.slot);
+	log__info("%s: removed from slot %u", d->name, d->pci.slot);
 }
 
 static const struct pci_dev_ops virtio_pci_ops = {
@@ -420,7 +420,7 @@ static void virtio__kick_event(struct io_watch *w, uint32_t events)
 	}
 	struct virtqueue *vq = &d->vqs[w->index];
 	if (!(d->status & VIRTIO_STATUS_DRIVER_OK) || !vq->enabled)
-		st_debug("%s: queue %u notified before it is live; ignored", d->name, w->index);
+		log__debug("%s: queue %u notified before it is live; ignored", d->name, w->index);
 	else if (!vq->broken && vq->desc)
 		d->ops->queue_notify(d, w->index);
 	pthread_mutex_unlock(&d->lock);
@@ -460,9 +460,9 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 		     unsigned config_len, struct st_err *err)
 {
 	if (!nr_queues || nr_queues > VIRTIO_MAX_QUEUES)
-		return st_fail(err, 0, "%u queues (1..%d)", nr_queues, VIRTIO_MAX_QUEUES);
+		return err__fail(err, 0, "%u queues (1..%d)", nr_queues, VIRTIO_MAX_QUEUES);
 	if (vm->nr_virtio == ST_ARRAY_SIZE(vm->virtio))
-		return st_fail(err, 0, "too many virtio devices");
+		return err__fail(err, 0, "too many virtio devices");
 	d->vm = vm;
 	d->ops = ops;
 	d->nr_queues = nr_queues;
@@ -493,7 +493,7 @@ int virtio__register(struct vm *vm, struct virtio_dev *d, const struct virtio_de
 		d->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (d->kick[q].fd < 0 || iothread__add(&d->kick[q], EPOLLIN, err) < 0) {
 			if (d->kick[q].fd < 0)
-				st_fail_errno(err, "eventfd");
+				err__fail_errno(err, "eventfd");
 			else
 				close(d->kick[q].fd);
 			d->kick[q].fd = -1;
@@ -533,7 +533,7 @@ static void virtio__bind(struct virtio_dev *d, bool have)
 	if (have && base && virtio__ioeventfd(d, base, true) == 0)
 		d->notify_gpa = base;
 	else
-		st_info("%s: no ioeventfd; notifications exit to the VMM", d->name);
+		log__info("%s: no ioeventfd; notifications exit to the VMM", d->name);
 }
 
 void virtio__plug(struct virtio_dev *d)

@@ -25,7 +25,7 @@ static void rng__fill(const struct iovec *iov, unsigned n)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				st_warn("virtio-rng: getrandom: %s", r < 0 ? strerror(errno) : "no bytes");
+				log__warn("virtio-rng: getrandom: %s", r < 0 ? strerror(errno) : "no bytes");
 				return;
 			}
 			done += (size_t)r;
@@ -37,7 +37,7 @@ static int rng__chain(struct virtio_dev *d, struct vq_elem *e, struct st_err *er
 {
 	struct virtio_rng *rng = d->priv;
 	if (e->nr_out)
-		return st_fail(err, 0, "request %u offers read-only buffers to fill", e->head);
+		return err__fail(err, 0, "request %u offers read-only buffers to fill", e->head);
 	rng__fill(e->iov, e->nr_in);
 	rng->bytes += e->in_len;
 	return (int)e->in_len;
@@ -68,11 +68,11 @@ int virtio_rng__create(struct vm *vm, const char *spec, struct st_err *err)
 	(void)spec;
 	cleanup_free struct virtio_rng *rng = calloc(1, sizeof(*rng));
 	if (!rng)
-		return st_fail(err, ENOMEM, "virtio-rng");
+		return err__fail(err, ENOMEM, "virtio-rng");
 	rng->dev.priv = rng;
 	snprintf(rng->dev.name, sizeof(rng->dev.name), "virtio-rng%u", vm->virtio_seq);
 	if (virtio__register(vm, &rng->dev, &rng_ops, 1, 64, 0, NULL, 0, err) < 0)
 		return -1;
-	st_steal_ptr(rng); /* the VM owns it now */
+	cleanup__steal_ptr(rng); /* the VM owns it now */
 	return 0;
 }

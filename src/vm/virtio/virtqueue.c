@@ -18,10 +18,10 @@ int vq__start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 {
 	uint16_t n = vq->size;
 	if (!n || n > VQ_MAX_SIZE || (n & (n - 1)))
-		return st_fail(err, 0, "queue size %u is not a power of two up to %d", n, VQ_MAX_SIZE);
+		return err__fail(err, 0, "queue size %u is not a power of two up to %d", n, VQ_MAX_SIZE);
 	uint64_t avail_align = vq->packed ? 3 : 1;
 	if ((vq->desc_gpa & 15) || (vq->avail_gpa & avail_align) || (vq->used_gpa & 3))
-		return st_fail(err, 0, "misaligned ring (desc 0x%llx, avail 0x%llx, used 0x%llx)",
+		return err__fail(err, 0, "misaligned ring (desc 0x%llx, avail 0x%llx, used 0x%llx)",
 			       (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
 			       (unsigned long long)vq->used_gpa);
 	vq->desc = mem__ptr(mem, vq->desc_gpa, 16ull * n);
@@ -29,7 +29,7 @@ int vq__start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->avail = mem__ptr(mem, vq->avail_gpa, vq->packed ? 4 : 6 + 2ull * n);
 	vq->used = mem__ptr(mem, vq->used_gpa, vq->packed ? 4 : 6 + 8ull * n);
 	if (!vq->desc || !vq->avail || !vq->used)
-		return st_fail(err, 0, "ring outside guest RAM (desc 0x%llx, avail 0x%llx, used 0x%llx)",
+		return err__fail(err, 0, "ring outside guest RAM (desc 0x%llx, avail 0x%llx, used 0x%llx)",
 			       (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
 			       (unsigned long long)vq->used_gpa);
 	vq->event_idx = event_idx;
@@ -52,17 +52,17 @@ static int vq__add_buf(struct vq_elem *e, const struct virtq_desc *d, const stru
 		       struct st_err *err)
 {
 	if (!d->len)
-		return st_fail(err, 0, "zero-length buffer in chain %u", e->head);
+		return err__fail(err, 0, "zero-length buffer in chain %u", e->head);
 	void *p = mem__ptr(mem, d->addr, d->len);
 	if (!p)
-		return st_fail(err, 0, "buffer 0x%llx+0x%x of chain %u is outside guest RAM",
+		return err__fail(err, 0, "buffer 0x%llx+0x%x of chain %u is outside guest RAM",
 			       (unsigned long long)d->addr, d->len, e->head);
 	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
 	if (!writable && e->nr_in)
-		return st_fail(err, 0, "chain %u has a readable buffer after a writable one", e->head);
+		return err__fail(err, 0, "chain %u has a readable buffer after a writable one", e->head);
 	unsigned i = e->nr_out + e->nr_in;
 	if (i == VQ_MAX_SEGS)
-		return st_fail(err, 0, "chain %u has more than %d buffers", e->head, VQ_MAX_SEGS);
+		return err__fail(err, 0, "chain %u has more than %d buffers", e->head, VQ_MAX_SEGS);
 	e->iov[i] = (struct iovec){p, d->len};
 	if (writable)
 		e->nr_in++, e->in_len += d->len;
@@ -79,20 +79,20 @@ static int vq__walk(struct virtqueue *vq, const struct guest_mem *mem, struct vq
 	bool indirect = false;
 	for (;;) {
 		if (++seen > table_size)
-			return st_fail(err, 0, "chain %u loops or is longer than its table (%u)",
+			return err__fail(err, 0, "chain %u loops or is longer than its table (%u)",
 				       e->head, table_size);
 		struct virtq_desc d;
 		memcpy(&d, table + 16 * (size_t)idx, sizeof(d)); /* read once: the guest may change it */
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (indirect)
-				return st_fail(err, 0, "chain %u nests indirect tables", e->head);
+				return err__fail(err, 0, "chain %u nests indirect tables", e->head);
 			if (d.flags & VIRTQ_DESC_F_NEXT)
-				return st_fail(err, 0, "chain %u: indirect descriptor with NEXT", e->head);
+				return err__fail(err, 0, "chain %u: indirect descriptor with NEXT", e->head);
 			if (!d.len || d.len % 16 || d.len / 16 > VQ_MAX_SEGS)
-				return st_fail(err, 0, "chain %u: bad indirect table length %u", e->head, d.len);
+				return err__fail(err, 0, "chain %u: bad indirect table length %u", e->head, d.len);
 			table = mem__ptr(mem, d.addr, d.len);
 			if (!table)
-				return st_fail(err, 0, "chain %u: indirect table 0x%llx+0x%x outside guest RAM",
+				return err__fail(err, 0, "chain %u: indirect table 0x%llx+0x%x outside guest RAM",
 					       e->head, (unsigned long long)d.addr, d.len);
 			table_size = d.len / 16;
 			idx = 0;
@@ -106,7 +106,7 @@ static int vq__walk(struct virtqueue *vq, const struct guest_mem *mem, struct vq
 			return 0;
 		idx = d.next;
 		if (idx >= table_size)
-			return st_fail(err, 0, "chain %u: next index %u beyond the table (%u)", e->head, idx,
+			return err__fail(err, 0, "chain %u: next index %u beyond the table (%u)", e->head, idx,
 				       table_size);
 	}
 }
@@ -116,18 +116,18 @@ static int vq__walk_indirect_packed(struct vq_elem *e, const struct virtq_pdesc 
 				    const struct guest_mem *mem, struct st_err *err)
 {
 	if (d->flags & VIRTQ_DESC_F_NEXT)
-		return st_fail(err, 0, "chain %u: indirect descriptor with NEXT", e->head);
+		return err__fail(err, 0, "chain %u: indirect descriptor with NEXT", e->head);
 	if (!d->len || d->len % 16 || d->len / 16 > VQ_MAX_SEGS)
-		return st_fail(err, 0, "chain %u: bad indirect table length %u", e->head, d->len);
+		return err__fail(err, 0, "chain %u: bad indirect table length %u", e->head, d->len);
 	const uint8_t *table = mem__ptr(mem, d->addr, d->len);
 	if (!table)
-		return st_fail(err, 0, "chain %u: indirect table 0x%llx+0x%x outside guest RAM", e->head,
+		return err__fail(err, 0, "chain %u: indirect table 0x%llx+0x%x outside guest RAM", e->head,
 			       (unsigned long long)d->addr, d->len);
 	for (unsigned k = 0; k < d->len / 16; k++) {
 		struct virtq_pdesc t;
 		memcpy(&t, table + 16 * (size_t)k, sizeof(t)); /* read once */
 		if (t.flags & VIRTQ_DESC_F_INDIRECT)
-			return st_fail(err, 0, "chain %u nests indirect tables", e->head);
+			return err__fail(err, 0, "chain %u nests indirect tables", e->head);
 		struct virtq_desc b = {t.addr, t.len, t.flags, 0};
 		if (vq__add_buf(e, &b, mem, err) < 0)
 			return -1;
@@ -153,7 +153,7 @@ static int vq__pop_packed(struct virtqueue *vq, const struct guest_mem *mem, str
 	struct virtq_pdesc d;
 	do {
 		if (++count > vq->size)
-			return st_fail(err, 0, "chain at %u is longer than the ring (%u)", e->head, vq->size);
+			return err__fail(err, 0, "chain at %u is longer than the ring (%u)", e->head, vq->size);
 		memcpy(&d, &ring[i], sizeof(d)); /* read once: the guest may change it */
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (vq__walk_indirect_packed(e, &d, mem, err) < 0)
@@ -167,7 +167,7 @@ static int vq__pop_packed(struct virtqueue *vq, const struct guest_mem *mem, str
 			i = 0, wrap = !wrap;
 	} while (d.flags & VIRTQ_DESC_F_NEXT);
 	if (d.id >= vq->size)
-		return st_fail(err, 0, "buffer id %u beyond the queue size %u", d.id, vq->size);
+		return err__fail(err, 0, "buffer id %u beyond the queue size %u", d.id, vq->size);
 	e->head = d.id;
 	vq->chain_len[d.id] = (uint16_t)count;
 	vq->last_avail = i;
@@ -195,11 +195,11 @@ int vq__pop(struct virtqueue *vq, const struct guest_mem *mem, struct vq_elem *e
 			return 0;
 	}
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
-		return st_fail(err, 0, "available index moved by %u on a queue of %u",
+		return err__fail(err, 0, "available index moved by %u on a queue of %u",
 			       (uint16_t)(avail_idx - vq->last_avail), vq->size);
 	uint16_t head = ld16(&vq->avail[2 + vq->last_avail % vq->size]);
 	if (head >= vq->size)
-		return st_fail(err, 0, "head %u beyond the queue size %u", head, vq->size);
+		return err__fail(err, 0, "head %u beyond the queue size %u", head, vq->size);
 	e->head = head;
 	e->nr_out = e->nr_in = 0;
 	e->out_len = e->in_len = 0;

@@ -209,7 +209,7 @@ static bool vsock__put(struct virtio_vsock *vs, struct vsock_conn *c, uint16_t o
 	struct vq_mark before = vq__mark(&d->vqs[RXQ]);
 	int r = vq__pop(&d->vqs[RXQ], &d->vm->mem, &vs->elem, &err);
 	if (r > 0 && (vs->elem.nr_out || vs->elem.in_len < sizeof(struct vsock_hdr))) {
-		st_fail(&err, 0, "receive buffer %u is read-only or shorter than a header", vs->elem.head);
+		err__fail(&err, 0, "receive buffer %u is read-only or shorter than a header", vs->elem.head);
 		r = -1;
 	}
 	if (r < 0)
@@ -389,9 +389,9 @@ static int vsock__tx_chain(struct virtio_dev *d, struct vq_elem *elem, struct st
 	struct vsock_hdr h;
 	const struct vq_elem *e = elem;
 	if (e->nr_in || iov__to_buf(e->iov, e->nr_out, 0, &h, sizeof(h)) != sizeof(h))
-		return st_fail(err, 0, "packet %u: writable buffers or a short header", e->head);
+		return err__fail(err, 0, "packet %u: writable buffers or a short header", e->head);
 	if (h.len != e->out_len - sizeof(h))
-		return st_fail(err, 0, "packet %u: header says %u payload bytes, chain has %llu", e->head,
+		return err__fail(err, 0, "packet %u: header says %u payload bytes, chain has %llu", e->head,
 			       h.len, (unsigned long long)(e->out_len - sizeof(h)));
 	if (h.type != TYPE_STREAM || h.dst_cid != HOST_CID || h.src_cid != vs->config.guest_cid) {
 		if (h.op != OP_RST)
@@ -513,33 +513,33 @@ int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err)
 {
 	cleanup_free struct virtio_vsock *vs = calloc(1, sizeof(*vs));
 	if (!vs)
-		return st_fail(err, ENOMEM, "virtio-vsock");
+		return err__fail(err, ENOMEM, "virtio-vsock");
 	char buf[256];
 	if (strlen(spec) >= sizeof(buf))
-		return st_fail(err, 0, "vsock spec too long");
+		return err__fail(err, 0, "vsock spec too long");
 	strcpy(buf, spec);
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 		if (!strncmp(tok, "cid=", 4)) {
-			if (st_parse_u64(tok + 4, UINT32_MAX - 1, &v, err) < 0 || v < 3)
-				return st_fail(err, 0, "cid=%s: guest CIDs start at 3", tok + 4);
+			if (util__parse_u64(tok + 4, UINT32_MAX - 1, &v, err) < 0 || v < 3)
+				return err__fail(err, 0, "cid=%s: guest CIDs start at 3", tok + 4);
 			vs->config.guest_cid = v;
 		} else if (!strncmp(tok, "uds=", 4) && strlen(tok + 4) < sizeof(vs->uds) - 12) {
 			strcpy(vs->uds, tok + 4);
 		} else {
-			return st_fail(err, 0, "unknown vsock option '%s' (cid=N, uds=PATH)", tok);
+			return err__fail(err, 0, "unknown vsock option '%s' (cid=N, uds=PATH)", tok);
 		}
 	}
 	if (!vs->config.guest_cid || !vs->uds[0])
-		return st_fail(err, 0, "'%s': give cid=N and uds=PATH", spec);
+		return err__fail(err, 0, "'%s': give cid=N and uds=PATH", spec);
 	for (int i = 0; i < VSOCK_CONNS; i++) {
 		vs->conns[i].vs = vs;
 		vs->conns[i].w.fd = -1;
 	}
 	vs->next_host_port = 1u << 30;
 	vs->listen = (struct io_watch){.fn = vsock__accept, .opaque = vs};
-	vs->listen.fd = st_unix_listen(vs->uds, err);
+	vs->listen.fd = sock__unix_listen(vs->uds, err);
 	if (vs->listen.fd < 0 || iothread__add(&vs->listen, EPOLLIN, err) < 0)
 		return -1;
 	vs->dev.priv = vs;
@@ -547,6 +547,6 @@ int virtio_vsock__create(struct vm *vm, const char *spec, struct st_err *err)
 	if (virtio__register(vm, &vs->dev, &vsock_ops, 3, 128, 0, &vs->config, sizeof(vs->config),
 			     err) < 0)
 		return -1;
-	st_steal_ptr(vs); /* the VM owns it now */
+	cleanup__steal_ptr(vs); /* the VM owns it now */
 	return 0;
 }

@@ -24,8 +24,8 @@ int main(int argc, char **argv)
 	if (!every)
 		every = 8;
 	struct blk *b;
-	if (blk_open(argv[1], &o, &b, &err) < 0) {
-		st_err_print(&err);
+	if (block__open(argv[1], &o, &b, &err) < 0) {
+		err__print(&err);
 		return 1;
 	}
 	srandom((unsigned)strtoul(argv[2], NULL, 10));
@@ -41,15 +41,15 @@ int main(int argc, char **argv)
 		unsigned char byte = zero ? 0 : (unsigned char)(id % 251 + 1);
 		printf("W %lu %llu %llu %u\n", id, (unsigned long long)off, (unsigned long long)len, byte);
 		fflush(stdout);
-		int r = zero ? blk_pwrite_zeroes(b, len, off, &err)
-			     : (memset(buf, byte, len), blk_pwrite(b, buf, len, off, &err));
+		int r = zero ? block__pwrite_zeroes(b, len, off, &err)
+			     : (memset(buf, byte, len), block__pwrite(b, buf, len, off, &err));
 		if (r < 0) {
-			st_err_print(&err);
+			err__print(&err);
 			return 1;
 		}
 		if (id % every == 0) {
-			if (blk_flush(b, &err) < 0) {
-				st_err_print(&err);
+			if (block__flush(b, &err) < 0) {
+				err__print(&err);
 				return 1;
 			}
 			printf("F %lu\n", id);

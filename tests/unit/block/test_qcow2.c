@@ -31,9 +31,9 @@ static void refcount_entries_round_trip(void **state)
 		uint64_t bits = 1u << order, entries = 512 * 8 / bits;
 		uint64_t max = order == 6 ? UINT64_MAX : (1ull << bits) - 1;
 		for (uint64_t i = 0; i < entries; i++)
-			qcow2_refcount_write_entry(&s, block, i, (i * 7) & max);
+			qcow2__refcount_write_entry(&s, block, i, (i * 7) & max);
 		for (uint64_t i = 0; i < entries; i++)
-			assert_true(qcow2_refcount_read_entry(&s, block, i) == ((i * 7) & max));
+			assert_true(qcow2__refcount_read_entry(&s, block, i) == ((i * 7) & max));
 	}
 }
 
@@ -50,30 +50,30 @@ static void write_reopen_read(uint64_t cluster, int compat, int refbits)
 	struct st_err err = {0};
 	struct blk_create_opts co = {.format = "qcow2", .size = 8 << 20, .cluster_size = cluster,
 				     .compat = compat, .refcount_bits = refbits};
-	assert_int_equal(blk_create(p, &co, &err), 0);
+	assert_int_equal(block__create(p, &co, &err), 0);
 	struct blk_open_opts oo = {.writable = true};
 	struct blk *b;
-	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
+	assert_int_equal(block__open(p, &oo, &b, &err), 0);
 	static uint8_t buf[300000], back[300000];
 	fill(buf, sizeof(buf), (unsigned)cluster);
 	/* unaligned writes across clusters, an overwrite, zeroes, a discard */
-	assert_int_equal(blk_pwrite(b, buf, sizeof(buf), 1234, &err), 0);
-	assert_int_equal(blk_pwrite(b, buf, 1000, 5 << 20, &err), 0);
-	assert_int_equal(blk_pwrite(b, buf + 7, 5000, 2000, &err), 0);
-	assert_int_equal(blk_pwrite_zeroes(b, 70000, 100000, &err), 0);
-	assert_int_equal(blk_close(b, &err), 0);
+	assert_int_equal(block__pwrite(b, buf, sizeof(buf), 1234, &err), 0);
+	assert_int_equal(block__pwrite(b, buf, 1000, 5 << 20, &err), 0);
+	assert_int_equal(block__pwrite(b, buf + 7, 5000, 2000, &err), 0);
+	assert_int_equal(block__pwrite_zeroes(b, 70000, 100000, &err), 0);
+	assert_int_equal(block__close(b, &err), 0);
 	oo.writable = false;
-	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
-	assert_int_equal(blk_pread(b, back, sizeof(back), 1234, &err), 0);
+	assert_int_equal(block__open(p, &oo, &b, &err), 0);
+	assert_int_equal(block__pread(b, back, sizeof(back), 1234, &err), 0);
 	static uint8_t orig[5000];
 	memcpy(orig, buf + 7, sizeof(orig));
 	memcpy(buf + 2000 - 1234, orig, sizeof(orig));
 	memset(buf + 100000 - 1234, 0, 70000);
 	assert_memory_equal(buf, back, sizeof(buf));
 	struct qcow2_check_result r;
-	assert_int_equal(qcow2_check(b, QCOW2_REPAIR_NONE, &r, &err), 0);
+	assert_int_equal(qcow2__check(b, QCOW2_REPAIR_NONE, &r, &err), 0);
 	assert_true(r.corruptions == 0 && r.leaks == 0);
-	blk_close(b, NULL);
+	block__close(b, NULL);
 }
 
 static void cluster_sizes_and_versions(void **state)
@@ -98,7 +98,7 @@ static void *write_stripes(void *arg)
 	for (int i = 0; i < 200; i++) {
 		memset(buf, w->id * 50 + i % 50, sizeof(buf));
 		uint64_t off = ((uint64_t)(i * 4 + w->id) * 4096 * 3) % (16 << 20);
-		if (blk_pwrite(w->b, buf, sizeof(buf), off, &err) < 0)
+		if (block__pwrite(w->b, buf, sizeof(buf), off, &err) < 0)
 			return (void *)1;
 	}
 	return NULL;
@@ -113,8 +113,8 @@ static void *flush_and_discard(void *arg)
 		/* the gap between stripes: offsets no writer uses */
 		uint64_t off = ((uint64_t)i * 4096 * 3 + 4096) % (16 << 20);
 		memset(buf, 0xee, sizeof(buf));
-		if (blk_pwrite(b, buf, sizeof(buf), off, &err) < 0 || blk_discard(b, 4096, off, &err) < 0 ||
-		    blk_flush(b, &err) < 0)
+		if (block__pwrite(b, buf, sizeof(buf), off, &err) < 0 || block__discard(b, 4096, off, &err) < 0 ||
+		    block__flush(b, &err) < 0)
 			return (void *)1;
 	}
 	return NULL;
@@ -127,10 +127,10 @@ static void threads_share_one_image(void **state)
 	path_of(p, sizeof(p), "mt.qcow2");
 	struct st_err err = {0};
 	struct blk_create_opts co = {.format = "qcow2", .size = 16 << 20, .cluster_size = 4096};
-	assert_int_equal(blk_create(p, &co, &err), 0);
+	assert_int_equal(block__create(p, &co, &err), 0);
 	struct blk_open_opts oo = {.writable = true};
 	struct blk *b;
-	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
+	assert_int_equal(block__open(p, &oo, &b, &err), 0);
 	pthread_t th[5];
 	struct writer w[4];
 	for (int i = 0; i < 4; i++) {
@@ -151,14 +151,14 @@ static void threads_share_one_image(void **state)
 	for (int id = 0; id < 4; id++)
 		for (int i = 0; i < 200; i++) {
 			uint64_t off = ((uint64_t)(i * 4 + id) * 4096 * 3) % (16 << 20);
-			assert_int_equal(blk_pread(b, buf, sizeof(buf), off, &err), 0);
+			assert_int_equal(block__pread(b, buf, sizeof(buf), off, &err), 0);
 			assert_int_equal(buf[0], id * 50 + i % 50);
 			assert_int_equal(buf[4095], id * 50 + i % 50);
 		}
 	struct qcow2_check_result r;
-	assert_int_equal(qcow2_check(b, QCOW2_REPAIR_NONE, &r, &err), 0);
+	assert_int_equal(qcow2__check(b, QCOW2_REPAIR_NONE, &r, &err), 0);
 	assert_true(r.corruptions == 0 && r.leaks == 0);
-	assert_int_equal(blk_close(b, &err), 0);
+	assert_int_equal(block__close(b, &err), 0);
 }
 
 static void unknown_feature_refused(void **state)
@@ -168,7 +168,7 @@ static void unknown_feature_refused(void **state)
 	path_of(p, sizeof(p), "feat.qcow2");
 	struct st_err err = {0};
 	struct blk_create_opts co = {.format = "qcow2", .size = 1 << 20};
-	assert_int_equal(blk_create(p, &co, &err), 0);
+	assert_int_equal(block__create(p, &co, &err), 0);
 	FILE *f = fopen(p, "r+b");
 	assert_non_null(f);
 	uint8_t bit = 0x80; /* incompatible bit 7 */
@@ -177,7 +177,7 @@ static void unknown_feature_refused(void **state)
 	fclose(f);
 	struct blk *b;
 	struct blk_open_opts oo = {0};
-	assert_true(blk_open(p, &oo, &b, &err) < 0);
+	assert_true(block__open(p, &oo, &b, &err) < 0);
 	assert_non_null(strstr(err.msg, "unsupported"));
 }
 
@@ -205,12 +205,12 @@ static void aio_requests_complete(void **state)
 	path_of(p, sizeof(p), "aio.qcow2");
 	struct st_err err = {0};
 	struct blk_create_opts co = {.format = "qcow2", .size = 4 << 20};
-	assert_int_equal(blk_create(p, &co, &err), 0);
+	assert_int_equal(block__create(p, &co, &err), 0);
 	struct blk_open_opts oo = {.writable = true};
 	struct blk *b;
-	assert_int_equal(blk_open(p, &oo, &b, &err), 0);
+	assert_int_equal(block__open(p, &oo, &b, &err), 0);
 	struct blk_aio_pool *pool;
-	assert_int_equal(blk_aio_pool_new(3, &pool, &err), 0);
+	assert_int_equal(block__aio_pool_new(3, &pool, &err), 0);
 	struct aio_done d = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 	static uint8_t bufs[32][8192];
 	struct blk_aio_req reqs[32];
@@ -218,7 +218,7 @@ static void aio_requests_complete(void **state)
 		memset(bufs[i], i + 1, sizeof(bufs[i]));
 		reqs[i] = (struct blk_aio_req){.op = BLK_AIO_WRITE, .b = b, .buf = bufs[i], .len = 8192,
 					       .off = (uint64_t)i * 100000, .done = on_done, .opaque = &d};
-		blk_aio_submit(pool, &reqs[i]);
+		block__aio_submit(pool, &reqs[i]);
 	}
 	pthread_mutex_lock(&d.mu);
 	while (d.completed < 32)
@@ -227,16 +227,16 @@ static void aio_requests_complete(void **state)
 	assert_int_equal(d.failed, 0);
 	struct blk_aio_req bad = {.op = BLK_AIO_READ, .b = b, .buf = bufs[0], .len = 8192, .off = 8 << 20,
 				  .done = on_done, .opaque = &d};
-	blk_aio_submit(pool, &bad);
-	blk_aio_pool_free(pool);
+	block__aio_submit(pool, &bad);
+	block__aio_pool_free(pool);
 	assert_int_equal(d.completed, 33);
 	assert_int_equal(d.failed, 1);
 	uint8_t back[8192];
 	for (int i = 0; i < 32; i++) {
-		assert_int_equal(blk_pread(b, back, sizeof(back), (uint64_t)i * 100000, &err), 0);
+		assert_int_equal(block__pread(b, back, sizeof(back), (uint64_t)i * 100000, &err), 0);
 		assert_memory_equal(back, bufs[i], sizeof(back));
 	}
-	assert_int_equal(blk_close(b, &err), 0);
+	assert_int_equal(block__close(b, &err), 0);
 }
 
 static int setup(void **state)

@@ -30,34 +30,34 @@ int main(int argc, char **argv)
 	if (getenv("TORTURE_TINY_CACHES"))
 		o.l2_cache_bytes = o.refcount_cache_bytes = 1;
 	struct blk *b;
-	if (blk_open(argv[1], &o, &b, &err) < 0)
+	if (block__open(argv[1], &o, &b, &err) < 0)
 		goto fail;
 	srandom((unsigned)strtoul(argv[3], NULL, 10));
 	long ops = strtol(argv[4], NULL, 10);
-	uint64_t size = b->size, cs = blk_cluster_size(b);
+	uint64_t size = b->size, cs = block__cluster_size(b);
 	struct qcow2_info qi;
-	qcow2_get_info(b, &qi);
+	qcow2__get_info(b, &qi);
 	const char *bname, *bfmt;
 	bool backed = block__backing_file(b, &bname, &bfmt);
 	uint8_t *mirror = malloc(size), *buf = malloc(cs > (1 << 20) ? cs : (1 << 20));
 	uint8_t *snaps[MAX_SNAPS] = {0};
 	char names[MAX_SNAPS][8];
-	if (!mirror || !buf || blk_pread(b, mirror, size, 0, &err) < 0)
+	if (!mirror || !buf || block__pread(b, mirror, size, 0, &err) < 0)
 		goto fail;
 	/* snapshots of an earlier run are not mirrored: start without them */
 	struct blk_snapshot *old;
 	unsigned nold;
-	if (blk_snapshot_list(b, &old, &nold, &err) < 0)
+	if (block__snapshot_list(b, &old, &nold, &err) < 0)
 		goto fail;
 	for (unsigned k = 0; k < nold; k++)
-		if (blk_snapshot_delete(b, old[k].id, &err) < 0)
+		if (block__snapshot_delete(b, old[k].id, &err) < 0)
 			goto fail;
-	blk_snapshots_free(old, nold);
+	block__snapshots_free(old, nold);
 	bool verify = getenv("TORTURE_CHECK") != NULL; /* debugging: check after every operation */
 	for (long i = 0; i < ops; i++) {
 		if (verify) {
 			struct qcow2_check_result cr;
-			if (blk_flush(b, &err) < 0 || qcow2_check(b, QCOW2_REPAIR_NONE, &cr, &err) < 0)
+			if (block__flush(b, &err) < 0 || qcow2__check(b, QCOW2_REPAIR_NONE, &cr, &err) < 0)
 				goto fail;
 			if (cr.corruptions || cr.leaks) {
 				fprintf(stderr, "torture: inconsistent before operation %ld\n", i);
@@ -78,15 +78,15 @@ int main(int argc, char **argv)
 			memset(buf, byte, len);
 			for (uint64_t k = 0; k < len; k += 97)
 				buf[k] = (uint8_t)(k ^ i);
-			if (blk_pwrite(b, buf, len, off, &err) < 0)
+			if (block__pwrite(b, buf, len, off, &err) < 0)
 				goto fail;
 			memcpy(mirror + off, buf, len);
 		} else if (what < 62) {
-			if (blk_pwrite_zeroes(b, len, off, &err) < 0)
+			if (block__pwrite_zeroes(b, len, off, &err) < 0)
 				goto fail;
 			memset(mirror + off, 0, len);
 		} else if (what < 72) {
-			if (blk_discard(b, len, off, &err) < 0)
+			if (block__discard(b, len, off, &err) < 0)
 				goto fail;
 			/* whole clusters only; v2 over a backing file keeps the data */
 			uint64_t from = (off + cs - 1) / cs * cs, to = (off + len) / cs * cs;
@@ -101,11 +101,11 @@ int main(int argc, char **argv)
 			if (rnd() % 2)
 				for (uint64_t k = 0; k < cs; k += 61)
 					buf[k] = (uint8_t)rnd();
-			if (blk_pwrite_compressed(b, buf, c, &err) < 0)
+			if (block__pwrite_compressed(b, buf, c, &err) < 0)
 				goto fail;
 			memcpy(mirror + c, buf, n);
 		} else if (what < 88) {
-			if (blk_flush(b, &err) < 0)
+			if (block__flush(b, &err) < 0)
 				goto fail;
 		} else if (qi.refcount_bits >= 2) {
 			/* a few snapshots only where refcounts have room (qemu refuses the same way) */
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 			snprintf(names[s], sizeof(names[s]), "s%d", s);
 			/* a refusal for lack of refcount room must leave the image as it was */
 			if (!snaps[s]) {
-				if (blk_snapshot_create(b, names[s], &err) < 0) {
+				if (block__snapshot_create(b, names[s], &err) < 0) {
 					if (err.errnum != EOVERFLOW)
 						goto fail;
 					continue;
@@ -121,27 +121,27 @@ int main(int argc, char **argv)
 				snaps[s] = malloc(size);
 				memcpy(snaps[s], mirror, size);
 			} else if (rnd() % 2) {
-				if (blk_snapshot_apply(b, names[s], &err) < 0) {
+				if (block__snapshot_apply(b, names[s], &err) < 0) {
 					if (err.errnum != EOVERFLOW)
 						goto fail;
 					continue;
 				}
 				memcpy(mirror, snaps[s], size);
 			} else {
-				if (blk_snapshot_delete(b, names[s], &err) < 0)
+				if (block__snapshot_delete(b, names[s], &err) < 0)
 					goto fail;
 				free(snaps[s]);
 				snaps[s] = NULL;
 			}
 		}
 	}
-	if (blk_pread(b, buf, size < (1 << 20) ? size : (1 << 20), 0, &err) < 0)
+	if (block__pread(b, buf, size < (1 << 20) ? size : (1 << 20), 0, &err) < 0)
 		goto fail;
 	if (memcmp(buf, mirror, size < (1 << 20) ? size : (1 << 20))) {
 		fprintf(stderr, "torture: the image does not read back what was written\n");
 		return 1;
 	}
-	if (blk_close(b, &err) < 0)
+	if (block__close(b, &err) < 0)
 		goto fail;
 	FILE *f = fopen(argv[2], "wb");
 	int ret = !f || fwrite(mirror, 1, size, f) != size || fclose(f);
@@ -151,6 +151,6 @@ int main(int argc, char **argv)
 	free(buf);
 	return ret;
 fail:
-	st_err_print(&err);
+	err__print(&err);
 	return 1;
 }

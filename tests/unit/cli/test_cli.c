@@ -251,7 +251,7 @@ static void exit_status(void **state)
 	struct st_err err = {0};
 	cli__usage_fail(&err, "usage: %s", "x");
 	assert_int_equal(cli__report(&err), 2);
-	st_fail(&err, 0, "no domain named 'x'");
+	err__fail(&err, 0, "no domain named 'x'");
 	assert_int_equal(cli__report(&err), 1);
 }
 

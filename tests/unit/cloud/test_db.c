@@ -35,7 +35,7 @@ static int setup(void **state)
 	struct db *db;
 	struct st_err err = {0};
 	if (db__open(url, &db, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return -1;
 	}
 	db__exec(db, "DROP TABLE IF EXISTS thing", NULL, 0, NULL);
@@ -131,7 +131,7 @@ static void *increment(void *arg)
 		struct db_rows *rows;
 		if (db__begin(db, &err) < 0 ||
 		    db__query_for_update(db, "SELECT n FROM counter WHERE id = 1", NULL, 0, &rows, &err) < 0) {
-			st_err_print(&err);
+			err__print(&err);
 			db__rollback(db);
 			db__close(db);
 			return (void *)1;
@@ -142,7 +142,7 @@ static void *increment(void *arg)
 		const char *p[] = {next};
 		if (db__exec(db, "UPDATE counter SET n = ? WHERE id = 1", p, 1, &err) < 0 ||
 		    db__commit(db, &err) < 0) {
-			st_err_print(&err);
+			err__print(&err);
 			db__rollback(db);
 			db__close(db);
 			return (void *)1;

@@ -36,7 +36,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct st_err err = {0};
 	if (db__open(url, &f->db, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return -1;
 	}
 	for (size_t i = 0; i < ST_ARRAY_SIZE(drop); i++) {
@@ -47,7 +47,7 @@ static int setup(void **state)
 	struct identity_bootstrap b = {.admin_password = "secret", .public_url = "http://c:5000/"};
 	if (identity__init(&f->id, f->db, state_dir, &err) < 0 ||
 	    identity__bootstrap(&f->id, &b, &err) < 0 || identity__bootstrap(&f->id, &b, &err) < 0) {
-		st_err_print(&err);
+		err__print(&err);
 		return -1;
 	}
 	*state = f;

@@ -36,16 +36,16 @@ static void fail_fills_err(void **state)
 {
 	(void)state;
 	struct st_err err = {0};
-	assert_int_equal(st_fail(&err, 0, "bad %s %d", "thing", 7), -1);
+	assert_int_equal(err__fail(&err, 0, "bad %s %d", "thing", 7), -1);
 	assert_string_equal(err.msg, "bad thing 7");
 	assert_int_equal(err.errnum, 0);
-	assert_int_equal(st_fail(&err, ENOENT, "open %s", "/x"), -1);
+	assert_int_equal(err__fail(&err, ENOENT, "open %s", "/x"), -1);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_string_equal(err.msg, "open /x: No such file or directory");
 	/* a caller that does not want the message passes NULL */
-	assert_int_equal(st_fail(NULL, EIO, "ignored"), -1);
+	assert_int_equal(err__fail(NULL, EIO, "ignored"), -1);
 	errno = EACCES;
-	assert_int_equal(st_fail_errno(&err, "mkdir"), -1);
+	assert_int_equal(err__fail_errno(&err, "mkdir"), -1);
 	assert_string_equal(err.msg, "mkdir: Permission denied");
 }
 
@@ -57,9 +57,9 @@ static void long_messages_are_cut(void **state)
 	char big[2 * ST_ERR_MSG_MAX];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
-	st_fail(&err, ENOENT, "%s", big);
+	err__fail(&err, ENOENT, "%s", big);
 	assert_int_equal(strlen(err.msg), ST_ERR_MSG_MAX - 1);
-	st_err_prefix(&err, "%s", big);
+	err__prefix(&err, "%s", big);
 	assert_int_equal(strlen(err.msg), ST_ERR_MSG_MAX - 1);
 	assert_int_equal(err.errnum, ENOENT);
 }
@@ -68,25 +68,25 @@ static void prefix_adds_context(void **state)
 {
 	(void)state;
 	struct st_err err = {0};
-	st_fail(&err, 0, "inner");
-	assert_int_equal(st_err_prefix(&err, "middle %d", 2), -1);
-	st_err_prefix(&err, "outer");
+	err__fail(&err, 0, "inner");
+	assert_int_equal(err__prefix(&err, "middle %d", 2), -1);
+	err__prefix(&err, "outer");
 	assert_string_equal(err.msg, "outer: middle 2: inner");
-	assert_int_equal(st_err_prefix(NULL, "x"), -1);
+	assert_int_equal(err__prefix(NULL, "x"), -1);
 }
 
 static void print_err(void *arg)
 {
-	st_err_print(arg);
+	err__print(arg);
 }
 
 static void print_is_one_line(void **state)
 {
 	(void)state;
-	st_set_progname("/usr/bin/strata-test");
-	assert_string_equal(st_progname(), "strata-test");
+	err__set_progname("/usr/bin/strata-test");
+	assert_string_equal(err__progname(), "strata-test");
 	struct st_err err = {0};
-	st_fail(&err, 0, "no domain named 'x'");
+	err__fail(&err, 0, "no domain named 'x'");
 	assert_string_equal(capture_stderr(print_err, &err), "strata-test: error: no domain named 'x'\n");
 	struct st_err empty = {0};
 	assert_string_equal(capture_stderr(print_err, &empty), "strata-test: error: unknown error\n");
@@ -95,35 +95,35 @@ static void print_is_one_line(void **state)
 static void log_levels(void *arg)
 {
 	(void)arg;
-	st_error("e %d", 1);
-	st_warn("w");
-	st_info("i");
-	st_debug("d");
+	log__error("e %d", 1);
+	log__warn("w");
+	log__info("i");
+	log__debug("d");
 }
 
 static void log_filters_by_level(void **state)
 {
 	(void)state;
-	st_set_progname("strata-test");
+	err__set_progname("strata-test");
 	/* the first message reads STRATA_LOG */
 	setenv("STRATA_LOG", "info", 1);
 	assert_string_equal(capture_stderr(log_levels, NULL),
 			    "strata-test: error: e 1\nstrata-test: warning: w\nstrata-test: info: i\n");
-	st_log_set_level(ST_LOG_ERROR);
+	log__set_level(ST_LOG_ERROR);
 	assert_string_equal(capture_stderr(log_levels, NULL), "strata-test: error: e 1\n");
-	st_log_set_level(ST_LOG_DEBUG);
+	log__set_level(ST_LOG_DEBUG);
 	assert_non_null(strstr(capture_stderr(log_levels, NULL), "strata-test: debug: d\n"));
 }
 
 static void log_long(void *arg)
 {
-	st_warn("%s", (const char *)arg);
+	log__warn("%s", (const char *)arg);
 }
 
 static void log_long_line_stays_one_line(void **state)
 {
 	(void)state;
-	st_log_set_level(ST_LOG_WARN);
+	log__set_level(ST_LOG_WARN);
 	char big[3000];
 	memset(big, 'b', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;

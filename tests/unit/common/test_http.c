@@ -58,7 +58,7 @@ static int upload_begin(struct http_request *req, void **state, struct st_err *e
 	if (!strcmp(http_request__capture(req, "name"), "refused"))
 		return err__fail_class(err, EACCES, "no uploads into 'refused'");
 	*state = calloc(1, sizeof(struct upload));
-	return *state ? 0 : st_fail(err, ENOMEM, "upload");
+	return *state ? 0 : err__fail(err, ENOMEM, "upload");
 }
 
 static int upload_write(void *state, const char *data, size_t len, struct st_err *err)
@@ -101,7 +101,7 @@ static int counter(struct http_request *req, struct http_reply *rp, struct st_er
 	(void)req;
 	int *n = calloc(1, sizeof(*n));
 	if (!n)
-		return st_fail(err, ENOMEM, "stream");
+		return err__fail(err, ENOMEM, "stream");
 	http_reply__stream(rp, 200, "text/plain", count_read, n, free);
 	return 0;
 }
@@ -111,10 +111,10 @@ static void echo_upgraded(void *cls, int sock, const char *extra, size_t extra_l
 	(void)cls, (void)s;
 	char buf[256];
 	if (extra_len)
-		st_write_all(sock, extra, extra_len, NULL);
+		util__write_all(sock, extra, extra_len, NULL);
 	ssize_t n = read(sock, buf, sizeof(buf));
 	if (n > 0)
-		st_write_all(sock, buf, (size_t)n, NULL);
+		util__write_all(sock, buf, (size_t)n, NULL);
 }
 
 static int upgrade(struct http_request *req, struct http_reply *rp, struct st_err *err)
@@ -313,7 +313,7 @@ static int temp_file(size_t size, uint32_t *sum)
 			buf[i] = (char)((done + i) * 7 + (done + i) / 4096);
 			*sum = *sum * 31 + (uint8_t)buf[i];
 		}
-		assert_int_equal(st_write_all(fd, buf, sizeof(buf), NULL), 0);
+		assert_int_equal(util__write_all(fd, buf, sizeof(buf), NULL), 0);
 	}
 	lseek(fd, 0, SEEK_SET);
 	return fd;
@@ -364,7 +364,7 @@ static void upgraded_connection(void **state)
 	struct st_err err = {0};
 	cleanup_close int fd = http_client__open_stream(&f->t, "/v1/upgrade", "echo", &err);
 	assert_true(fd >= 0);
-	assert_int_equal(st_write_all(fd, "hello", 5, &err), 0);
+	assert_int_equal(util__write_all(fd, "hello", 5, &err), 0);
 	char buf[16] = {0};
 	size_t got = 0;
 	for (ssize_t n; got < 5 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0;)

@@ -43,7 +43,7 @@ static int setup(void **state)
 {
 	(void)state;
 	struct st_err err = {0};
-	st_log_set_level(ST_LOG_ERROR); /* IRQ 8 on a VM that is not there */
+	log__set_level(ST_LOG_ERROR); /* IRQ 8 on a VM that is not there */
 	vm.kvm.vm_fd = -1;
 	assert_int_equal(rtc__init(&vm, &err), 0);
 	wr(0x0b, 0x06); /* 24 h, binary */
