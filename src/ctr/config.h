@@ -181,6 +181,10 @@ const char *config__ns_proc_name(int flag);
 /* The container has a namespace of this kind, created or joined by path. */
 bool config__has_ns(const struct ctr_config *cfg, int flag);
 
+/* The config.json `spec` writes (malloc'd): runc's defaults, or with rootless
+ * a user namespace mapping our uid/gid, no network namespace, no limits. */
+char *config__default_spec(bool rootless);
+
 /* Hook list parsing shared with the state file (poststop kept there). */
 int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *err);
 

@@ -1,11 +1,11 @@
 /* exec: a new process in a running container's namespaces and cgroups. The
  * process starts from the bundle's process (user, caps, rlimits, seccomp)
- * with --process or the command line replacing what they give. */
+ * with --process or the command line replacing what they give. The command
+ * line is parsed in cmd_exec.c. */
 #include "ctr/caps.h"
 #include "ctr/cgroup.h"
 #include "ctr/config.h"
 #include "ctr/container.h"
-#include "ctr/ctr_cmd.h"
 #include "ctr/process.h"
 #include "ctr/seccomp_profile.h"
 #include "ctr/state.h"
@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,16 +25,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-struct exec_opts {
-	const char *process_file, *cwd, *pid_file, *console_socket, *user;
-	const char *env[64];
-	size_t n_env;
-	bool tty, detach, nnp;
-	uint64_t add_caps; /* --cap: added to every set, as runc does */
-	unsigned preserve_fds;
-	char **args;
-};
 
 static const int ns_order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 			       CLONE_NEWCGROUP, CLONE_NEWNS};
@@ -53,7 +42,7 @@ static int open_ns(pid_t pid, int type)
 }
 
 /* Merge the exec options into the bundle's process. */
-static int build_process(struct ctr_config *cfg, const struct exec_opts *eo, struct ctr_process *out,
+static int build_process(struct ctr_config *cfg, const struct ctr_exec_opts *eo, struct ctr_process *out,
 			 struct ctr_config **pcfg, struct st_err *err)
 {
 	*out = cfg->process;
@@ -181,7 +170,7 @@ static void exec_release(struct exec_run *x)
 	json_decref(x->state);
 }
 
-static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct exec_opts *eo, struct st_err *err)
+int container__exec(const char *root, const char *id, const struct ctr_exec_opts *eo, struct st_err *err)
 {
 	__attribute__((cleanup(exec_release))) struct exec_run x = {
 		.sv = {-1, -1}, .console = -1, .pidns = -1, .own_pidns = -1, .master = -1, .child = -1};
@@ -190,7 +179,7 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 	const char *status;
 	struct ctr_process p;
 	char path[4096];
-	if (container__load(g->root, id, &x.state, &status, err) < 0)
+	if (container__load(root, id, &x.state, &status, err) < 0)
 		return -1;
 	if (strcmp(status, "running"))
 		return err__fail(err, 0, "container '%s' is %s, not running: cannot exec", id, status);
@@ -252,50 +241,4 @@ static int do_exec(const struct ctr_cmd_global *g, const char *id, const struct 
 		;
 	x.child = -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-int ctr_cmd__exec(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
-{
-	static const struct option opts[] = {
-		{"process", required_argument, NULL, 'p'}, {"cwd", required_argument, NULL, 'w'},
-		{"env", required_argument, NULL, 'e'},     {"tty", no_argument, NULL, 't'},
-		{"detach", no_argument, NULL, 'd'},        {"pid-file", required_argument, NULL, 'P'},
-		{"console-socket", required_argument, NULL, 'c'}, {"user", required_argument, NULL, 'u'},
-		{"no-new-privs", no_argument, NULL, 'N'},  {"cap", required_argument, NULL, 'C'},
-		{"preserve-fds", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-	struct exec_opts eo = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "+p:w:e:tdu:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': eo.process_file = optarg; break;
-		case 'w': eo.cwd = optarg; break;
-		case 'e':
-			if (eo.n_env >= ST_ARRAY_SIZE(eo.env))
-				return err__fail(err, 0, "exec: too many --env");
-			eo.env[eo.n_env++] = optarg;
-			break;
-		case 't': eo.tty = true; break;
-		case 'd': eo.detach = true; break;
-		case 'P': eo.pid_file = optarg; break;
-		case 'c': eo.console_socket = optarg; break;
-		case 'u': eo.user = optarg; break;
-		case 'N': eo.nnp = true; break;
-		case 'f':
-			if (ctr_cmd__preserve_fds(optarg, &eo.preserve_fds, err) < 0)
-				return -1;
-			break;
-		case 'C': {
-			int cap = caps__from_name(optarg);
-			if (cap < 0)
-				return err__fail(err, 0, "exec --cap: unknown capability %s", optarg);
-			eo.add_caps |= 1ull << cap;
-			break;
-		}
-		default: return err__fail(err, 0, "exec: unknown option");
-		}
-	}
-	if (ctr_cmd__need_id(argc, argv, err) < 0)
-		return -1;
-	eo.args = argv + optind + 1;
-	return do_exec(g, argv[optind], &eo, err);
 }

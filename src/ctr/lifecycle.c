@@ -1,4 +1,4 @@
-/* start, kill, pause/resume and delete of an existing container. */
+/* start, kill, pause/resume, update, ps and delete of an existing container. */
 #include "ctr/cgroup.h"
 #include "ctr/config.h"
 #include "ctr/container.h"
@@ -177,6 +177,42 @@ int container__pause(const char *root, const char *id, bool pause, struct st_err
 		cgroup__free(&cg);
 	}
 	json_decref(state);
+	return r;
+}
+
+/* The cgroup recorded in a running (or created, paused) container's state. */
+static int running_cgroup(const char *root, const char *id, struct ctr_cgroup *cg, struct st_err *err)
+{
+	json_t *state;
+	const char *status;
+	if (container__load(root, id, &state, &status, err) < 0)
+		return -1;
+	int r;
+	if (!strcmp(status, "stopped"))
+		r = err__fail(err, 0, "container '%s' is not running", id);
+	else
+		r = load_cgroup(state, cg, err);
+	json_decref(state);
+	return r;
+}
+
+int container__update(const char *root, const char *id, const struct ctr_resources *res, struct st_err *err)
+{
+	struct ctr_cgroup cg = {0};
+	int r = running_cgroup(root, id, &cg, err);
+	if (r == 0)
+		r = cgroup__apply(&cg, res, err);
+	cgroup__free(&cg);
+	return r;
+}
+
+int container__pids(const char *root, const char *id, pid_t **pids, size_t *n, struct st_err *err)
+{
+	struct ctr_cgroup cg = {0};
+	int r = running_cgroup(root, id, &cg, err);
+	if (r == 0)
+		r = cgroup__pids(&cg, pids, n, err);
+	cgroup__free(&cg);
 	return r;
 }
 

@@ -1,7 +1,12 @@
-#include "ctr/ctr_cmd.h"
+/* The config.json of `spec`: runc's defaults, so bundles made for runc
+ * behave the same, and runc's rootless variant. */
+#include "ctr/config.h"
 
-/* The defaults of `runc spec`, so bundles made for runc behave the same. */
-const char ctr_cmd__default_spec[] =
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char default_spec[] =
 	"{\n"
 	"\t\"ociVersion\": \"1.0.2\",\n"
 	"\t\"process\": {\n"
@@ -47,3 +52,43 @@ const char ctr_cmd__default_spec[] =
 	"\t\t\t\"/proc/sysrq-trigger\"]\n"
 	"\t}\n"
 	"}\n";
+
+/* runc's rootless defaults: a user namespace mapping our ids, no network
+ * namespace (so /sys is bound, not mounted), no gid=5 on devpts, no limits. */
+static void make_rootless(json_t *spec)
+{
+	json_t *lin = json_object_get(spec, "linux"), *ns = json_object_get(lin, "namespaces"), *m;
+	size_t i;
+	for (i = json_array_size(ns); i-- > 0;)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")), "network"))
+			json_array_remove(ns, i);
+	json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
+	json_object_set_new(lin, "uidMappings", json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
+							  (int)geteuid(), "size", 1));
+	json_object_set_new(lin, "gidMappings", json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
+							  (int)getegid(), "size", 1));
+	json_object_del(lin, "resources");
+	json_array_foreach(json_object_get(spec, "mounts"), i, m) {
+		const char *dest = json_string_value(json_object_get(m, "destination"));
+		json_t *opts = json_object_get(m, "options");
+		if (!strcmp(dest, "/sys")) {
+			json_object_set_new(m, "type", json_string("none"));
+			json_object_set_new(m, "source", json_string("/sys"));
+			json_object_set_new(m, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec", "nodev", "ro"));
+		}
+		for (size_t j = json_array_size(opts); j-- > 0;)
+			if (!strcmp(json_string_value(json_array_get(opts, j)), "gid=5"))
+				json_array_remove(opts, j);
+	}
+}
+
+char *config__default_spec(bool rootless)
+{
+	if (!rootless)
+		return strdup(default_spec);
+	json_t *spec = json_loads(default_spec, 0, NULL);
+	make_rootless(spec);
+	char *text = json_dumps(spec, JSON_INDENT(2));
+	json_decref(spec);
+	return text;
+}

@@ -1,0 +1,27 @@
+/* pause and resume: freeze and thaw the container's cgroup. */
+#include "ctr/container.h"
+#include "ctr/ctr_cmd.h"
+
+static int pause_or_resume(const struct ctr_cmd_global *g, int argc, char **argv, bool pause, struct st_err *err)
+{
+	static const struct option opts[] = {{NULL, 0, NULL, 0}};
+	int c = ctr_cmd__getopt(argc, argv, "", opts);
+	if (c != -1)
+		return ctr_cmd__bad_option(argv, c, err);
+	if (ctr_cmd__need_id(argc, argv, err) < 0)
+		return -1;
+	return container__pause(g->root, argv[optind], pause, err);
+}
+
+static int cmd_pause(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
+{
+	return pause_or_resume(g, argc, argv, true, err);
+}
+
+static int cmd_resume(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
+{
+	return pause_or_resume(g, argc, argv, false, err);
+}
+
+const struct ctr_cmd ctr_cmd__pause = {"pause", cmd_pause};
+const struct ctr_cmd ctr_cmd__resume = {"resume", cmd_resume};
