@@ -4,10 +4,9 @@
 static int cmd_features(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
 	(void)g;
-	static const struct option opts[] = {{NULL, 0, NULL, 0}};
-	int c = ctr_cmd__getopt(argc, argv, "", opts);
-	if (c != -1)
-		return ctr_cmd__bad_option(argv, c, err);
+	int r = ctr_cmd__no_options(argc, argv, false, err);
+	if (r < 0)
+		return r;
 	puts("{\n"
 	     "  \"ociVersionMin\": \"1.0.0\",\n"
 	     "  \"ociVersionMax\": \"1.1.0\",\n"

@@ -9,12 +9,9 @@
 
 static int cmd_state(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {
-	static const struct option opts[] = {{NULL, 0, NULL, 0}};
-	int c = ctr_cmd__getopt(argc, argv, "", opts);
-	if (c != -1)
-		return ctr_cmd__bad_option(argv, c, err);
-	if (ctr_cmd__need_id(argc, argv, err) < 0)
-		return -1;
+	int r = ctr_cmd__no_options(argc, argv, true, err);
+	if (r < 0)
+		return r;
 	cleanup_json json_t *state = NULL;
 	const char *status;
 	if (container__load(g->root, argv[optind], &state, &status, err) < 0)

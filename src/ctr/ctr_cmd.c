@@ -40,7 +40,8 @@ int ctr_cmd__getopt(int argc, char **argv, const char *shortopts, const struct o
 	return getopt_long(argc, argv, spec, longopts, NULL);
 }
 
-int ctr_cmd__bad_option(char **argv, int c, struct st_err *err)
+/* who: the command, NULL for the global options. */
+static int bad_option(const char *who, char **argv, int c, struct st_err *err)
 {
 	/* After getopt, argv[optind - 1] holds the option (or its cluster). */
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
@@ -50,10 +51,15 @@ int ctr_cmd__bad_option(char **argv, int c, struct st_err *err)
 	else
 		snprintf(name, sizeof(name), "-%c", optopt ? optopt : '?');
 	if (c == ':')
-		err__fail(err, 0, "%s: option '%s' needs an argument", argv[0], name);
+		err__fail(err, 0, "%s%soption '%s' needs an argument", who ? who : "", who ? ": " : "", name);
 	else
-		err__fail(err, 0, "%s: unknown option '%s' (see --help)", argv[0], name);
+		err__fail(err, 0, "%s%sunknown option '%s' (see --help)", who ? who : "", who ? ": " : "", name);
 	return CTR_CMD_USAGE;
+}
+
+int ctr_cmd__bad_option(char **argv, int c, struct st_err *err)
+{
+	return bad_option(argv[0], argv, c, err);
 }
 
 int ctr_cmd__format_json(int argc, char **argv, bool *quiet, struct st_err *err)
@@ -81,6 +87,15 @@ int ctr_cmd__need_id(int argc, char **argv, struct st_err *err)
 	if (optind >= argc)
 		return err__fail(err, 0, "%s: a container id is required", argv[0]);
 	return 0;
+}
+
+int ctr_cmd__no_options(int argc, char **argv, bool need_id, struct st_err *err)
+{
+	static const struct option none[] = {{NULL, 0, NULL, 0}};
+	int c = ctr_cmd__getopt(argc, argv, "", none);
+	if (c != -1)
+		return ctr_cmd__bad_option(argv, c, err);
+	return need_id ? ctr_cmd__need_id(argc, argv, err) : 0;
 }
 
 int ctr_cmd__preserve_fds(const char *arg, unsigned *out, struct st_err *err)
@@ -128,7 +143,7 @@ int ctr_cmd__parse_global(int argc, char **argv, struct ctr_cmd_global *g, struc
 		case 'R': case 'L': break;
 		case 'h': ctr_cmd__usage(stdout); return 0;
 		case 'v': printf("strata-ctr version %s\nspec: 1.0.2\n", STRATA_VERSION); return 0;
-		default: return ctr_cmd__bad_option(argv, c, err);
+		default: return bad_option(NULL, argv, c, err);
 		}
 	}
 	if (!g->root)

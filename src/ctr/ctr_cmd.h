@@ -51,6 +51,8 @@ int ctr_cmd__getopt(int argc, char **argv, const char *shortopts, const struct o
 int ctr_cmd__bad_option(char **argv, int c, struct st_err *err);
 /* --format table|json (and -q where quiet is given): 1 for json, 0 for table. */
 int ctr_cmd__format_json(int argc, char **argv, bool *quiet, struct st_err *err);
+/* A command without options of its own, with a container id when need_id. */
+int ctr_cmd__no_options(int argc, char **argv, bool need_id, struct st_err *err);
 int ctr_cmd__need_id(int argc, char **argv, struct st_err *err);
 int ctr_cmd__preserve_fds(const char *arg, unsigned *out, struct st_err *err);
 

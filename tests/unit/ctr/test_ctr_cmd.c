@@ -83,11 +83,11 @@ static void bad_global_usage(void **state)
 	struct ctr_cmd_global g;
 	struct st_err err;
 	assert_int_equal(CLI(&g, &err, "--bogus", "list"), CTR_CMD_USAGE);
-	assert_string_equal(err.msg, "strata-ctr: unknown option '--bogus' (see --help)");
+	assert_string_equal(err.msg, "unknown option '--bogus' (see --help)");
 	assert_int_equal(CLI(&g, &err, "-x", "list"), CTR_CMD_USAGE);
-	assert_string_equal(err.msg, "strata-ctr: unknown option '-x' (see --help)");
+	assert_string_equal(err.msg, "unknown option '-x' (see --help)");
 	assert_int_equal(CLI(&g, &err, "--root"), CTR_CMD_USAGE);
-	assert_string_equal(err.msg, "strata-ctr: option '--root' needs an argument");
+	assert_string_equal(err.msg, "option '--root' needs an argument");
 	assert_int_equal(CLI(&g, &err, "--root", "/tmp"), CTR_CMD_USAGE);
 	assert_string_equal(err.msg, "a command is required (see --help)");
 	assert_int_equal(CLI(&g, &err, "frob", "id"), CTR_CMD_USAGE);
