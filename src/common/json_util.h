@@ -8,6 +8,7 @@
 #define STRATA_COMMON_JSON_UTIL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -42,5 +43,19 @@ int json_util__object(const json_t *obj, const char *where, const char *key, boo
 		      struct st_err *err);
 int json_util__array(const json_t *obj, const char *where, const char *key, bool required, json_t **out,
 		     struct st_err *err);
+
+/* The config-file flavour (OCI config.json, read as runc's Go reader does):
+ * an absent field leaves *out untouched (objects and arrays: NULL), null is
+ * absent for integers, objects and arrays, and errors name the field as a
+ * path: "WHERE.KEY must be an integer", "WHERE.KEY is out of range: N". */
+int json_util__field_string(const json_t *obj, const char *where, const char *key, const char **out,
+			    struct st_err *err);
+int json_util__field_int(const json_t *obj, const char *where, const char *key, int64_t min, int64_t max,
+			 int64_t *out, struct st_err *err);
+int json_util__field_bool(const json_t *obj, const char *where, const char *key, bool *out, struct st_err *err);
+int json_util__field_object(const json_t *obj, const char *where, const char *key, json_t **out,
+			    struct st_err *err);
+int json_util__field_array(const json_t *obj, const char *where, const char *key, json_t **out,
+			   struct st_err *err);
 
 #endif

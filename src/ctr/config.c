@@ -2,6 +2,7 @@
 #include "ctr/caps.h"
 #include "ctr/config_json.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -132,9 +133,9 @@ static int parse_mount(struct ctr_config *cfg, json_t *m, size_t idx, struct ctr
 	snprintf(where, sizeof(where), "mounts[%zu]", idx);
 	if (!json_is_object(m))
 		return err__fail(err, 0, "%s must be an object", where);
-	if (config_json__str(m, "destination", where, &out->dest, err) < 0 ||
-	    config_json__str(m, "type", where, &out->type, err) < 0 ||
-	    config_json__str(m, "source", where, &out->source, err) < 0)
+	if (json_util__field_string(m, where, "destination", &out->dest, err) < 0 ||
+	    json_util__field_string(m, where, "type", &out->type, err) < 0 ||
+	    json_util__field_string(m, where, "source", &out->source, err) < 0)
 		return -1;
 	if (!out->dest || out->dest[0] != '/')
 		return err__fail(err, 0, "%s.destination must be an absolute path", where);
@@ -226,11 +227,11 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 	const char *w = "process";
 	json_t *user, *caps, *rl;
 	int64_t v = 0;
-	if (config_json__bool(proc, "terminal", w, &p->terminal, err) < 0 ||
-	    config_json__bool(proc, "noNewPrivileges", w, &p->no_new_privs, err) < 0 ||
-	    config_json__str(proc, "cwd", w, &p->cwd, err) < 0 || config_json__strv(cfg, proc, "args", w, &p->args, err) < 0 ||
-	    config_json__strv(cfg, proc, "env", w, &p->env, err) < 0 || config_json__obj(proc, "user", w, &user, err) < 0 ||
-	    config_json__obj(proc, "capabilities", w, &caps, err) < 0 || config_json__arr(proc, "rlimits", w, &rl, err) < 0)
+	if (json_util__field_bool(proc, w, "terminal", &p->terminal, err) < 0 ||
+	    json_util__field_bool(proc, w, "noNewPrivileges", &p->no_new_privs, err) < 0 ||
+	    json_util__field_string(proc, w, "cwd", &p->cwd, err) < 0 || config_json__strv(cfg, proc, "args", w, &p->args, err) < 0 ||
+	    config_json__strv(cfg, proc, "env", w, &p->env, err) < 0 || json_util__field_object(proc, w, "user", &user, err) < 0 ||
+	    json_util__field_object(proc, w, "capabilities", &caps, err) < 0 || json_util__field_array(proc, w, "rlimits", &rl, err) < 0)
 		return -1;
 	if (!p->args || !p->args[0])
 		return err__fail(err, 0, "process.args must not be empty");
@@ -240,13 +241,13 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		return err__fail(err, 0, "process.cwd must be an absolute path");
 	json_t *size;
 	int64_t rows = 0, cols = 0;
-	if (config_json__obj(proc, "consoleSize", w, &size, err) < 0 ||
-	    (size && (config_json__int(size, "height", "process.consoleSize", 0, 65535, &rows, err) < 0 ||
-		      config_json__int(size, "width", "process.consoleSize", 0, 65535, &cols, err) < 0)))
+	if (json_util__field_object(proc, w, "consoleSize", &size, err) < 0 ||
+	    (size && (json_util__field_int(size, "process.consoleSize", "height", 0, 65535, &rows, err) < 0 ||
+		      json_util__field_int(size, "process.consoleSize", "width", 0, 65535, &cols, err) < 0)))
 		return -1;
 	p->console_rows = (unsigned short)rows;
 	p->console_cols = (unsigned short)cols;
-	int r = config_json__int(proc, "oomScoreAdj", w, -1000, 1000, &v, err);
+	int r = json_util__field_int(proc, w, "oomScoreAdj", -1000, 1000, &v, err);
 	if (r < 0)
 		return -1;
 	if (r) {
@@ -254,20 +255,20 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		p->oom_score_adj = (int)v;
 	}
 	if (user) {
-		if (config_json__int(user, "uid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (json_util__field_int(user, "process.user", "uid", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		p->uid = (uint32_t)v;
 		v = 0;
-		if (config_json__int(user, "gid", "process.user", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (json_util__field_int(user, "process.user", "gid", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		p->gid = (uint32_t)v;
-		if (config_json__int(user, "umask", "process.user", 0, 0777, &v, err) < 0)
+		if (json_util__field_int(user, "process.user", "umask", 0, 0777, &v, err) < 0)
 			return -1;
 		if (json_object_get(user, "umask"))
 			p->umask = (int)v;
 		json_t *gids, *g;
 		size_t i;
-		if (config_json__arr(user, "additionalGids", "process.user", &gids, err) < 0)
+		if (json_util__field_array(user, "process.user", "additionalGids", &gids, err) < 0)
 			return -1;
 		if (gids) {
 			p->additional_gids = config__alloc(cfg, json_array_size(gids) * sizeof(gid_t) + 1);
@@ -288,9 +289,9 @@ static int parse_process(struct ctr_config *cfg, json_t *proc, struct st_err *er
 		json_array_foreach(rl, i, e) {
 			const char *type = NULL;
 			int64_t soft = 0, hard = 0;
-			if (!json_is_object(e) || config_json__str(e, "type", "process.rlimits", &type, err) < 0 ||
-			    config_json__int(e, "soft", "process.rlimits", 0, INT64_MAX, &soft, err) < 0 ||
-			    config_json__int(e, "hard", "process.rlimits", 0, INT64_MAX, &hard, err) < 0)
+			if (!json_is_object(e) || json_util__field_string(e, "process.rlimits", "type", &type, err) < 0 ||
+			    json_util__field_int(e, "process.rlimits", "soft", 0, INT64_MAX, &soft, err) < 0 ||
+			    json_util__field_int(e, "process.rlimits", "hard", 0, INT64_MAX, &hard, err) < 0)
 				return err__fail(err, 0, "process.rlimits[%zu] is malformed", i);
 			int res = -1;
 			for (size_t j = 0; type && j < ST_ARRAY_SIZE(rlimit_table); j++)
@@ -312,15 +313,15 @@ static int parse_idmaps(struct ctr_config *cfg, json_t *lin, const char *key, st
 {
 	json_t *arr, *e;
 	size_t i;
-	int r = config_json__arr(lin, key, "linux", &arr, err);
+	int r = json_util__field_array(lin, "linux", key, &arr, err);
 	if (r <= 0)
 		return r;
 	*out = config__alloc(cfg, json_array_size(arr) * sizeof(**out) + 1);
 	json_array_foreach(arr, i, e) {
 		int64_t c = -1, h = -1, s = -1;
-		if (!json_is_object(e) || config_json__int(e, "containerID", key, 0, UINT32_MAX - 1, &c, err) < 0 ||
-		    config_json__int(e, "hostID", key, 0, UINT32_MAX - 1, &h, err) < 0 ||
-		    config_json__int(e, "size", key, 1, UINT32_MAX, &s, err) < 0 || c < 0 || h < 0 || s < 1)
+		if (!json_is_object(e) || json_util__field_int(e, key, "containerID", 0, UINT32_MAX - 1, &c, err) < 0 ||
+		    json_util__field_int(e, key, "hostID", 0, UINT32_MAX - 1, &h, err) < 0 ||
+		    json_util__field_int(e, key, "size", 1, UINT32_MAX, &s, err) < 0 || c < 0 || h < 0 || s < 1)
 			return err__fail(err, 0, "linux.%s[%zu]: invalid id mapping", key, i);
 		if ((uint64_t)c + (uint64_t)s > UINT32_MAX || (uint64_t)h + (uint64_t)s > UINT32_MAX)
 			return err__fail(err, 0, "linux.%s[%zu]: id range overflows", key, i);
@@ -337,8 +338,8 @@ static int parse_namespaces(struct ctr_config *cfg, json_t *arr, struct st_err *
 	cfg->ns = config__alloc(cfg, json_array_size(arr) * sizeof(*cfg->ns) + 1);
 	json_array_foreach(arr, i, e) {
 		const char *type = NULL, *path = NULL;
-		if (!json_is_object(e) || config_json__str(e, "type", "linux.namespaces", &type, err) < 0 ||
-		    config_json__str(e, "path", "linux.namespaces", &path, err) < 0 || !type)
+		if (!json_is_object(e) || json_util__field_string(e, "linux.namespaces", "type", &type, err) < 0 ||
+		    json_util__field_string(e, "linux.namespaces", "path", &path, err) < 0 || !type)
 			return err__fail(err, 0, "linux.namespaces[%zu] is malformed", i);
 		int flag = config__ns_flag(type);
 		if (!flag)
@@ -366,26 +367,26 @@ static int parse_devices(struct ctr_config *cfg, json_t *arr, struct st_err *err
 		struct ctr_device d = {.mode = 0666};
 		const char *type = NULL;
 		int64_t v = 0;
-		if (!json_is_object(e) || config_json__str(e, "path", "linux.devices", &d.path, err) < 0 ||
-		    config_json__str(e, "type", "linux.devices", &type, err) < 0 ||
-		    config_json__int(e, "major", "linux.devices", 0, INT32_MAX, &d.major, err) < 0 ||
-		    config_json__int(e, "minor", "linux.devices", 0, INT32_MAX, &d.minor, err) < 0)
+		if (!json_is_object(e) || json_util__field_string(e, "linux.devices", "path", &d.path, err) < 0 ||
+		    json_util__field_string(e, "linux.devices", "type", &type, err) < 0 ||
+		    json_util__field_int(e, "linux.devices", "major", 0, INT32_MAX, &d.major, err) < 0 ||
+		    json_util__field_int(e, "linux.devices", "minor", 0, INT32_MAX, &d.minor, err) < 0)
 			return err__fail(err, 0, "linux.devices[%zu] is malformed", i);
 		if (!d.path || d.path[0] != '/' || !type || strlen(type) != 1 || !strchr("cbup", type[0]))
 			return err__fail(err, 0, "linux.devices[%zu] needs an absolute path and type c, b, u or p", i);
 		d.type = type[0];
 		/* podman sends the whole st_mode (0o20600): the permission bits
 		 * are what counts, as for runc and crun. */
-		if (config_json__int(e, "fileMode", "linux.devices", 0, 0177777, &v, err) < 0)
+		if (json_util__field_int(e, "linux.devices", "fileMode", 0, 0177777, &v, err) < 0)
 			return -1;
 		if (json_object_get(e, "fileMode"))
 			d.mode = (uint32_t)v & 07777;
 		v = 0;
-		if (config_json__int(e, "uid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (json_util__field_int(e, "linux.devices", "uid", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		d.uid = (uint32_t)v;
 		v = 0;
-		if (config_json__int(e, "gid", "linux.devices", 0, UINT32_MAX - 1, &v, err) < 0)
+		if (json_util__field_int(e, "linux.devices", "gid", 0, UINT32_MAX - 1, &v, err) < 0)
 			return -1;
 		d.gid = (uint32_t)v;
 		cfg->devices[cfg->n_devices++] = d;
@@ -397,7 +398,7 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 {
 	json_t *arr, *res;
 	const char *prop = NULL;
-	if (config_json__arr(lin, "namespaces", "linux", &arr, err) < 0 ||
+	if (json_util__field_array(lin, "linux", "namespaces", &arr, err) < 0 ||
 	    (arr && parse_namespaces(cfg, arr, err) < 0))
 		return -1;
 	if (parse_idmaps(cfg, lin, "uidMappings", &cfg->uid_maps, &cfg->n_uid_maps, err) < 0 ||
@@ -407,9 +408,9 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 		return err__fail(err, 0, "linux.uidMappings/gidMappings need a new user namespace");
 	if ((cfg->ns_flags & CLONE_NEWUSER) && (!cfg->n_uid_maps || !cfg->n_gid_maps))
 		return err__fail(err, 0, "a new user namespace needs linux.uidMappings and linux.gidMappings");
-	if (config_json__arr(lin, "devices", "linux", &arr, err) < 0 || (arr && parse_devices(cfg, arr, err) < 0))
+	if (json_util__field_array(lin, "linux", "devices", &arr, err) < 0 || (arr && parse_devices(cfg, arr, err) < 0))
 		return -1;
-	if (config_json__obj(lin, "resources", "linux", &res, err) < 0 ||
+	if (json_util__field_object(lin, "linux", "resources", &res, err) < 0 ||
 	    (res && config__parse_resources(cfg, res, err) < 0))
 		return -1;
 	cfg->has_resources = res != NULL;
@@ -417,12 +418,12 @@ static int parse_linux(struct ctr_config *cfg, json_t *lin, struct st_err *err)
 				    cfg->res.n_hugepages;
 	for (int l = 0; l < BLKIO_LISTS; l++)
 		cfg->has_resources_limits |= cfg->res.n_blkio[l] > 0;
-	if (config_json__str(lin, "cgroupsPath", "linux", &cfg->cgroups_path, err) < 0 ||
+	if (json_util__field_string(lin, "linux", "cgroupsPath", &cfg->cgroups_path, err) < 0 ||
 	    config_json__strv(cfg, lin, "maskedPaths", "linux", &cfg->masked, err) < 0 ||
 	    config_json__strv(cfg, lin, "readonlyPaths", "linux", &cfg->readonly, err) < 0 ||
 	    config_json__str_map(cfg, lin, "sysctl", "linux", &cfg->sysctl, err) < 0 ||
-	    config_json__str(lin, "rootfsPropagation", "linux", &prop, err) < 0 ||
-	    config_json__obj(lin, "seccomp", "linux", &cfg->seccomp, err) < 0)
+	    json_util__field_string(lin, "linux", "rootfsPropagation", &prop, err) < 0 ||
+	    json_util__field_object(lin, "linux", "seccomp", &cfg->seccomp, err) < 0)
 		return -1;
 	if (prop && *prop && !(cfg->rootfs_propagation = propagation_flag(prop)))
 		return err__fail(err, 0, "linux.rootfsPropagation: unknown value '%s'", prop);
@@ -439,7 +440,7 @@ int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *er
 	for (int k = 0; k < HOOK_KINDS; k++) {
 		json_t *arr, *h;
 		size_t i;
-		if (config_json__arr(hooks, names[k], "hooks", &arr, err) < 0)
+		if (json_util__field_array(hooks, "hooks", names[k], &arr, err) < 0)
 			return -1;
 		if (!arr)
 			continue;
@@ -447,10 +448,10 @@ int config__parse_hooks(struct ctr_config *cfg, json_t *hooks, struct st_err *er
 		json_array_foreach(arr, i, h) {
 			struct ctr_hook hk = {0};
 			int64_t t = 0;
-			if (!json_is_object(h) || config_json__str(h, "path", names[k], &hk.path, err) < 0 ||
+			if (!json_is_object(h) || json_util__field_string(h, names[k], "path", &hk.path, err) < 0 ||
 			    config_json__strv(cfg, h, "args", names[k], &hk.argv, err) < 0 ||
 			    config_json__strv(cfg, h, "env", names[k], &hk.env, err) < 0 ||
-			    config_json__int(h, "timeout", names[k], 1, 3600, &t, err) < 0 || !hk.path || hk.path[0] != '/')
+			    json_util__field_int(h, names[k], "timeout", 1, 3600, &t, err) < 0 || !hk.path || hk.path[0] != '/')
 				return err__fail(err, 0, "hooks.%s[%zu] is malformed (needs an absolute path)", names[k], i);
 			if (!hk.argv || !hk.argv[0]) {
 				hk.argv = config__alloc(cfg, 2 * sizeof(char *));
@@ -470,20 +471,20 @@ static int parse_root(struct ctr_config *cfg, struct st_err *err)
 	size_t i;
 	if (!json_is_object(j))
 		return err__fail(err, 0, "the top level must be a JSON object");
-	if (config_json__str(j, "ociVersion", "config", &ver, err) < 0)
+	if (json_util__field_string(j, "config", "ociVersion", &ver, err) < 0)
 		return -1;
 	if (!ver)
 		return err__fail(err, 0, "ociVersion is missing");
-	if (config_json__obj(j, "root", "config", &root, err) < 0 || config_json__obj(j, "process", "config", &proc, err) < 0 ||
-	    config_json__obj(j, "linux", "config", &lin, err) < 0 || config_json__obj(j, "hooks", "config", &hooks, err) < 0 ||
-	    config_json__arr(j, "mounts", "config", &mounts, err) < 0 ||
-	    config_json__str(j, "hostname", "config", &cfg->hostname, err) < 0 ||
-	    config_json__str(j, "domainname", "config", &cfg->domainname, err) < 0 ||
-	    config_json__obj(j, "annotations", "config", &cfg->annotations, err) < 0)
+	if (json_util__field_object(j, "config", "root", &root, err) < 0 || json_util__field_object(j, "config", "process", &proc, err) < 0 ||
+	    json_util__field_object(j, "config", "linux", &lin, err) < 0 || json_util__field_object(j, "config", "hooks", &hooks, err) < 0 ||
+	    json_util__field_array(j, "config", "mounts", &mounts, err) < 0 ||
+	    json_util__field_string(j, "config", "hostname", &cfg->hostname, err) < 0 ||
+	    json_util__field_string(j, "config", "domainname", &cfg->domainname, err) < 0 ||
+	    json_util__field_object(j, "config", "annotations", &cfg->annotations, err) < 0)
 		return -1;
-	if (!root || config_json__str(root, "path", "root", &cfg->root_path, err) <= 0)
+	if (!root || json_util__field_string(root, "root", "path", &cfg->root_path, err) <= 0)
 		return err__fail(err, 0, "root.path is missing");
-	if (config_json__bool(root, "readonly", "root", &cfg->root_readonly, err) < 0)
+	if (json_util__field_bool(root, "root", "readonly", &cfg->root_readonly, err) < 0)
 		return -1;
 	if (!proc)
 		return err__fail(err, 0, "process is missing");

@@ -1,73 +1,13 @@
 #include "ctr/config_json.h"
 
-int config_json__str(json_t *obj, const char *key, const char *where, const char **out,
-		     struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return err__fail(err, 0, "%s.%s must be a string", where, key);
-	*out = json_string_value(v);
-	return 1;
-}
-
-int config_json__int(json_t *obj, const char *key, const char *where, int64_t min, int64_t max,
-		     int64_t *out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v))
-		return err__fail(err, 0, "%s.%s must be an integer", where, key);
-	json_int_t n = json_integer_value(v);
-	if (n < min || n > max)
-		return err__fail(err, 0, "%s.%s is out of range: %lld", where, key, (long long)n);
-	*out = n;
-	return 1;
-}
-
-int config_json__bool(json_t *obj, const char *key, const char *where, bool *out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return err__fail(err, 0, "%s.%s must be a boolean", where, key);
-	*out = json_is_true(v);
-	return 1;
-}
-
-int config_json__obj(json_t *obj, const char *key, const char *where, json_t **out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_object(v))
-		return err__fail(err, 0, "%s.%s must be an object", where, key);
-	*out = v;
-	return 1;
-}
-
-int config_json__arr(json_t *obj, const char *key, const char *where, json_t **out, struct st_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return err__fail(err, 0, "%s.%s must be an array", where, key);
-	*out = v;
-	return 1;
-}
+#include "common/json_util.h"
 
 /* A JSON array of strings as a NULL-terminated vector. */
 int config_json__strv(struct ctr_config *cfg, json_t *obj, const char *key, const char *where,
 		      const char ***out, struct st_err *err)
 {
 	json_t *arr;
-	int r = config_json__arr(obj, key, where, &arr, err);
+	int r = json_util__field_array(obj, where, key, &arr, err);
 	if (r <= 0)
 		return r;
 	size_t n = json_array_size(arr);
@@ -87,7 +27,7 @@ int config_json__str_map(struct ctr_config *cfg, json_t *obj, const char *key, c
 		         const char ***out, struct st_err *err)
 {
 	json_t *map;
-	int r = config_json__obj(obj, key, where, &map, err);
+	int r = json_util__field_object(obj, where, key, &map, err);
 	if (r <= 0)
 		return r;
 	const char **v = config__alloc(cfg, (2 * json_object_size(map) + 1) * sizeof(*v));

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json_util.h"
+
 static const char default_spec[] =
 	"{\n"
 	"\t\"ociVersion\": \"1.0.2\",\n"
@@ -86,9 +88,7 @@ char *config__default_spec(bool rootless)
 {
 	if (!rootless)
 		return strdup(default_spec);
-	json_t *spec = json_loads(default_spec, 0, NULL);
+	cleanup_json json_t *spec = json_loads(default_spec, 0, NULL);
 	make_rootless(spec);
-	char *text = json_dumps(spec, JSON_INDENT(2));
-	json_decref(spec);
-	return text;
+	return json_dumps(spec, JSON_INDENT(2));
 }

@@ -11,6 +11,7 @@
 #include "ctr/state.h"
 #include "ctr/terminal.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -55,12 +56,10 @@ static int build_process(struct ctr_config *cfg, const struct ctr_exec_opts *eo,
 		json_t *proc = json_loadb(text, len, 0, &jerr);
 		if (!proc)
 			return err__fail(err, 0, "%s: malformed JSON: %s", eo->process_file, jerr.text);
-		json_t *wrap = json_pack("{s:s, s:{s:s}, s:o}", "ociVersion", "1.0.2", "root", "path", "/",
-					 "process", proc);
-		char *s = json_dumps(wrap, JSON_COMPACT);
-		json_decref(wrap);
+		cleanup_json json_t *wrap = json_pack("{s:s, s:{s:s}, s:o}", "ociVersion", "1.0.2", "root", "path",
+						      "/", "process", proc);
+		cleanup_free char *s = json_dumps(wrap, JSON_COMPACT);
 		int r = config__parse(s, strlen(s), pcfg, err);
-		free(s);
 		if (r < 0)
 			return err__prefix(err, "%s", eo->process_file);
 		*out = (*pcfg)->process;

@@ -5,6 +5,7 @@
 #include "ctr/hooks.h"
 #include "ctr/state.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -37,11 +38,9 @@ int container__state_hooks(json_t *state, int kind, const char *status, struct s
 	struct ctr_config *cfg = config__new_empty();
 	int r = config__parse_hooks(cfg, hooks, err);
 	if (r == 0 && cfg->hooks.n[kind]) {
-		json_t *oci = state__oci(state, status);
-		char *s = json_dumps(oci, JSON_COMPACT);
+		cleanup_json json_t *oci = state__oci(state, status);
+		cleanup_free char *s = json_dumps(oci, JSON_COMPACT);
 		hooks__run_warn(cfg->hooks.list[kind], cfg->hooks.n[kind], s);
-		free(s);
-		json_decref(oci);
 	}
 	config__free(cfg);
 	return r;
@@ -101,40 +100,30 @@ static bool wait_exec(int fd, json_t *state)
 
 int container__start(const char *root, const char *id, struct st_err *err)
 {
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	const char *status;
 	char fifo[PATH_MAX];
 	if (container__load(root, id, &state, &status, err) < 0)
 		return -1;
-	int r = -1;
-	if (strcmp(status, "created")) {
-		err__fail(err, 0, "container '%s' is %s, not created: cannot start it", id, status);
-		goto out;
-	}
+	if (strcmp(status, "created"))
+		return err__fail(err, 0, "container '%s' is %s, not created: cannot start it", id, status);
 	state__path(root, id, "exec.fifo", fifo, sizeof(fifo));
 	/* Non-blocking, so an init that died meanwhile cannot hang us: its
 	 * liveness is checked while waiting for its byte. */
 	int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		err__fail_errno(err, "open %s", fifo);
-		goto out;
-	}
+	if (fd < 0)
+		return err__fail_errno(err, "open %s", fifo);
 	bool got = wait_exec(fd, state);
 	close(fd);
 	unlink(fifo);
-	if (!got) {
-		err__fail(err, 0, "container '%s' exited before it could start", id);
-		goto out;
-	}
-	r = container__state_hooks(state, HOOK_POSTSTART, "running", err);
-out:
-	json_decref(state);
-	return r;
+	if (!got)
+		return err__fail(err, 0, "container '%s' exited before it could start", id);
+	return container__state_hooks(state, HOOK_POSTSTART, "running", err);
 }
 
 int container__kill(const char *root, const char *id, int sig, bool all, struct st_err *err)
 {
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	const char *status;
 	if (container__load(root, id, &state, &status, err) < 0)
 		return -1;
@@ -155,13 +144,12 @@ int container__kill(const char *root, const char *id, int sig, bool all, struct 
 		if (pfd >= 0)
 			close(pfd);
 	}
-	json_decref(state);
 	return r;
 }
 
 int container__pause(const char *root, const char *id, bool pause, struct st_err *err)
 {
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	const char *status;
 	if (container__load(root, id, &state, &status, err) < 0)
 		return -1;
@@ -176,14 +164,13 @@ int container__pause(const char *root, const char *id, bool pause, struct st_err
 			r = -1;
 		cgroup__free(&cg);
 	}
-	json_decref(state);
 	return r;
 }
 
 /* The cgroup recorded in a running (or created, paused) container's state. */
 static int running_cgroup(const char *root, const char *id, struct ctr_cgroup *cg, struct st_err *err)
 {
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	const char *status;
 	if (container__load(root, id, &state, &status, err) < 0)
 		return -1;
@@ -192,7 +179,6 @@ static int running_cgroup(const char *root, const char *id, struct ctr_cgroup *c
 		r = err__fail(err, 0, "container '%s' is not running", id);
 	else
 		r = load_cgroup(state, cg, err);
-	json_decref(state);
 	return r;
 }
 
@@ -230,7 +216,7 @@ static void wait_gone(json_t *state)
 
 int container__delete(const char *root, const char *id, bool force, struct st_err *err)
 {
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	const char *status;
 	if (container__load(root, id, &state, &status, err) < 0) {
 		char path[PATH_MAX];
@@ -251,9 +237,7 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 		return 0;
 	}
 	if (!force && strcmp(status, "stopped") && strcmp(status, "created")) {
-		err__fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
-		json_decref(state);
-		return -1;
+		return err__fail(err, 0, "container '%s' is %s: stop it first or use delete --force", id, status);
 	}
 	struct ctr_cgroup cg = {0};
 	bool have_cg = load_cgroup(state, &cg, NULL) == 0;
@@ -277,6 +261,5 @@ int container__delete(const char *root, const char *id, bool force, struct st_er
 	if (container__state_hooks(state, HOOK_POSTSTOP, "stopped", err) < 0)
 		err__print(err); /* a malformed hook list: reported, the delete still happens */
 	state__remove_dir(root, id);
-	json_decref(state);
 	return 0;
 }

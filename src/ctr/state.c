@@ -1,6 +1,7 @@
 #include "ctr/state.h"
 #include "ctr/cgroup.h"
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 #include <dirent.h>
@@ -152,11 +153,9 @@ json_t *state__oci(json_t *state, const char *status)
 char *state__oci_string(const char *id, const char *status, pid_t pid, const char *bundle,
 			json_t *annotations)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ociVersion", "1.0.2", "id", id, "status",
-			      status, "pid", (int)pid, "bundle", bundle);
+	cleanup_json json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ociVersion", "1.0.2", "id", id,
+					   "status", status, "pid", (int)pid, "bundle", bundle);
 	if (annotations && json_object_size(annotations))
 		json_object_set(o, "annotations", annotations);
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	return json_dumps(o, JSON_COMPACT);
 }

@@ -75,6 +75,60 @@ static void bools_objects_arrays(void **state)
 	assert_true(json_util__array(j, "d", "none", true, &v, &err) < 0);
 }
 
+/* The config-file flavour: absent leaves *out alone, null is absent for
+ * integers, objects and arrays (not strings and booleans), errors name a path. */
+static void config_fields(void **state)
+{
+	(void)state;
+	cleanup_json json_t *j = body("{\"s\": \"x\", \"n\": 5, \"b\": true, \"o\": {}, \"a\": [], "
+				      "\"null\": null, \"z\": \"a\\u0000b\"}");
+	struct st_err err = {0};
+	const char *s = "kept";
+	int64_t n = 42;
+	bool b = false;
+	json_t *v = NULL;
+	assert_int_equal(json_util__field_string(j, "root", "none", &s, &err), 0);
+	assert_string_equal(s, "kept");
+	assert_int_equal(json_util__field_string(j, "root", "s", &s, &err), 1);
+	assert_string_equal(s, "x");
+	assert_true(json_util__field_string(j, "root", "null", &s, &err) < 0);
+	assert_string_equal(err.msg, "root.null must be a string");
+	assert_true(json_util__field_string(j, "root", "z", &s, &err) < 0);
+	assert_string_equal(err.msg, "root.z contains a NUL byte");
+
+	assert_int_equal(json_util__field_int(j, "process.user", "none", 0, 10, &n, &err), 0);
+	assert_int_equal(json_util__field_int(j, "process.user", "null", 0, 10, &n, &err), 0);
+	assert_int_equal(n, 42);
+	assert_int_equal(json_util__field_int(j, "process.user", "n", 0, 10, &n, &err), 1);
+	assert_int_equal(n, 5);
+	assert_true(json_util__field_int(j, "process.user", "n", 6, 10, &n, &err) < 0);
+	assert_string_equal(err.msg, "process.user.n is out of range: 5");
+	assert_int_equal(n, 5);
+	assert_true(json_util__field_int(j, "process.user", "s", 0, 10, &n, &err) < 0);
+	assert_string_equal(err.msg, "process.user.s must be an integer");
+
+	assert_int_equal(json_util__field_bool(j, "root", "none", &b, &err), 0);
+	assert_false(b);
+	assert_int_equal(json_util__field_bool(j, "root", "b", &b, &err), 1);
+	assert_true(b);
+	assert_true(json_util__field_bool(j, "root", "null", &b, &err) < 0);
+	assert_string_equal(err.msg, "root.null must be a boolean");
+
+	assert_int_equal(json_util__field_object(j, "linux", "o", &v, &err), 1);
+	assert_true(json_is_object(v));
+	assert_int_equal(json_util__field_object(j, "linux", "null", &v, &err), 0);
+	assert_null(v);
+	assert_true(json_util__field_object(j, "linux", "a", &v, &err) < 0);
+	assert_string_equal(err.msg, "linux.a must be an object");
+	assert_int_equal(json_util__field_array(j, "linux", "a", &v, &err), 1);
+	assert_true(json_is_array(v));
+	assert_int_equal(json_util__field_array(j, "linux", "none", &v, &err), 0);
+	assert_null(v);
+	assert_true(json_util__field_array(j, "linux", "o", &v, &err) < 0);
+	assert_string_equal(err.msg, "linux.o must be an array");
+	assert_int_equal(err.errnum, 0);
+}
+
 static void check_keys_names_the_unknown_one(void **state)
 {
 	(void)state;
@@ -111,6 +165,7 @@ int main(void)
 		cmocka_unit_test(strings_required_optional_and_typed),
 		cmocka_unit_test(integers_have_range_and_default),
 		cmocka_unit_test(bools_objects_arrays),
+		cmocka_unit_test(config_fields),
 		cmocka_unit_test(check_keys_names_the_unknown_one),
 		cmocka_unit_test(cleanup_json_releases),
 	};
