@@ -163,7 +163,7 @@ int json_util__field_string(const json_t *obj, const char *where, const char *ke
 int json_util__field_int(const json_t *obj, const char *where, const char *key, int64_t min, int64_t max,
 			 int64_t *out, struct st_err *err)
 {
-	json_int_t v;
+	json_int_t v = 0;
 	int r = get_int(obj, where, key, PATH | NULL_ABSENT, min, max, &v, err);
 	if (r > 0)
 		*out = v;
