@@ -1,6 +1,7 @@
 /* create and run: the same options; run waits for the process. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
+
+#include "ctr/container.h"
 
 static int create_or_run(const struct ctr_cmd_global *g, int argc, char **argv, bool run, struct st_err *err)
 {

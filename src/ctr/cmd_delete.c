@@ -1,6 +1,7 @@
 /* delete [--force] ID */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
+
+#include "ctr/container.h"
 
 static int cmd_delete(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

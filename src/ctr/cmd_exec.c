@@ -1,10 +1,10 @@
 /* exec [options] ID [CMD...]: options parsed here, the process started by
  * container__exec. */
-#include "ctr/caps.h"
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
 
 #include "common/util.h"
+#include "ctr/caps.h"
+#include "ctr/container.h"
 
 static int cmd_exec(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

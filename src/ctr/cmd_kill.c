@@ -1,6 +1,7 @@
 /* kill [--all] ID [SIGNAL]: SIGNAL as KILL, SIGKILL or 9, TERM by default. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
+
+#include "ctr/container.h"
 
 static int cmd_kill(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

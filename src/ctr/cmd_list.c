@@ -1,7 +1,5 @@
 /* list [-q] [--format table|json]: every container under --root. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
-#include "ctr/state.h"
 
 #include <dirent.h>
 #include <pwd.h>
@@ -11,6 +9,8 @@
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "ctr/container.h"
+#include "ctr/state.h"
 
 /* The owner of the container's state directory, by name when it has one. */
 static void owner_of(const char *root, const char *id, char *owner, size_t size)

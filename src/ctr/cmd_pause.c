@@ -1,6 +1,7 @@
 /* pause and resume: freeze and thaw the container's cgroup. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
+
+#include "ctr/container.h"
 
 static int pause_or_resume(const struct ctr_cmd_global *g, int argc, char **argv, bool pause, struct st_err *err)
 {

@@ -1,11 +1,11 @@
 /* ps [--format table|json] ID: the processes in the container's cgroup. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "ctr/container.h"
 
 /* /proc/PID/cmdline with its NULs as spaces (empty when gone). */
 static void cmdline(pid_t pid, char *out, size_t size)

@@ -1,5 +1,4 @@
 /* spec [--bundle B] [--rootless]: write a default config.json (never over one). */
-#include "ctr/config.h"
 #include "ctr/ctr_cmd.h"
 
 #include <errno.h>
@@ -9,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "ctr/config.h"
 
 static int cmd_spec(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

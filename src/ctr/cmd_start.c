@@ -1,6 +1,7 @@
 /* start: the created container's process execs its program. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
+
+#include "ctr/container.h"
 
 static int cmd_start(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

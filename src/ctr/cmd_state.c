@@ -1,11 +1,11 @@
 /* state: the runtime-spec state JSON of one container. */
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
-#include "ctr/state.h"
 
 #include <stdlib.h>
 
 #include "common/json_util.h"
+#include "ctr/container.h"
+#include "ctr/state.h"
 
 static int cmd_state(const struct ctr_cmd_global *g, int argc, char **argv, struct st_err *err)
 {

@@ -1,12 +1,12 @@
 /* update [-r FILE|-] [--memory N] ... ID: live limits of a running container. */
-#include "ctr/config.h"
-#include "ctr/container.h"
 #include "ctr/ctr_cmd.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "ctr/config.h"
+#include "ctr/container.h"
 
 static const struct option opts[] = {
 	{"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, 'm'},
