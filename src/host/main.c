@@ -12,6 +12,7 @@
 #include "host/events.h"
 #include "host/host.h"
 #include "host/networks.h"
+#include "host/statedir.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 		return 1;
 	aopts.unix_path = sock ? sock : default_sock;
 	if (mkdir_p(state_dir, 0711, &err) < 0 || mkdir_p(h.run_dir, 0750, &err) < 0 ||
-	    mkdir_p(h.log_dir, 0750, &err) < 0) {
+	    mkdir_p(h.log_dir, 0750, &err) < 0 || statedir__check(state_dir, &err) < 0) {
 		err__print(&err);
 		return 1;
 	}

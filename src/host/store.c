@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 struct store {
@@ -79,7 +80,7 @@ static int store__migrate(struct store *s, struct st_err *err)
 	return 0;
 }
 
-int store__open(const char *path, struct store **out, struct st_err *err)
+static int open_db(const char *path, struct store **out, struct st_err *err)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -102,6 +103,17 @@ int store__open(const char *path, struct store **out, struct st_err *err)
 	}
 	*out = s;
 	return 0;
+}
+
+/* The database holds every definition and the audit log: only stratad's uid
+ * may read it. SQLite creates the -wal and -shm files with the database's
+ * mode; the umask covers every file it creates while opening. */
+int store__open(const char *path, struct store **out, struct st_err *err)
+{
+	mode_t old = umask(077);
+	int rc = open_db(path, out, err);
+	umask(old);
+	return rc;
 }
 
 void store__close(struct store *s)
