@@ -3,11 +3,15 @@ burst of clients."""
 import os
 import signal
 import socket
+import sqlite3
 import stat
+import subprocess
+import time
 
 import pytest
 
-from hostlib import guest, stratad  # noqa: F401  (fixture)
+from conftest import program
+from hostlib import Stratad, cleanup, guest, short_tmpdir, stratad  # noqa: F401  (fixture)
 
 
 def private(path):
@@ -94,3 +98,50 @@ def test_a_burst_of_clients_is_queued_not_refused(stratad):
         s.close()
         replies.append(data.split(b"\r\n", 1)[0].split(b" ", 1)[-1])
     assert replies == [b"200 OK"] * 64, replies
+
+
+def audit_rows(d):
+    db = sqlite3.connect(d.state_dir / "stratad.db")
+    rows = db.execute("SELECT id, ts, path FROM audit ORDER BY id").fetchall()
+    db.close()
+    return rows
+
+
+def test_audit_table_keeps_the_newest_rows():
+    """Item 5: the audit table grew without bound (3,000 refused requests a
+    second from any local user). --audit-max-rows keeps the newest N."""
+    d = Stratad(short_tmpdir(), extra_args=["--audit-max-rows", "20"]).start()
+    try:
+        for i in range(60):
+            d.call("POST", f"/v1/domains/nosuch{i}/destroy")
+        rows = audit_rows(d)
+        assert len(rows) <= 20, len(rows)
+        assert rows[-1][2] == "/v1/domains/nosuch59/destroy", rows[-1]
+        assert [r["path"] for r in d.ok("GET", "/v1/audit?limit=1000")][-1:] == ["/v1/domains/nosuch59/destroy"]
+    finally:
+        cleanup(d)
+
+
+def test_audit_rows_older_than_the_limit_go_at_start():
+    d = Stratad(short_tmpdir(), extra_args=["--audit-max-days", "7"]).start()
+    try:
+        d.call("POST", "/v1/domains/recent/destroy")
+        d.stop()
+        db = sqlite3.connect(d.state_dir / "stratad.db")
+        now = int(time.time())
+        db.executemany("INSERT INTO audit(ts, uid, pid, method, path, status) VALUES(?, 0, 1, 'GET', ?, 404)",
+                       [(now - 8 * 86400, "/v1/domains/old"), (now - 6 * 86400, "/v1/domains/young")])
+        db.commit()
+        db.close()
+        d.start()
+        paths = [r[2] for r in audit_rows(d)]
+        assert "/v1/domains/old" not in paths and "/v1/domains/young" in paths and "/v1/domains/recent/destroy" in paths
+    finally:
+        cleanup(d)
+
+
+def test_bad_audit_options_are_one_line():
+    for args in (["--audit-max-rows", "lots"], ["--audit-max-days", "-1"]):
+        r = subprocess.run([str(program("src", "host", "stratad")), "-d", short_tmpdir()] + args,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and args[0] in r.stderr, r.stderr
