@@ -140,8 +140,8 @@ def test_audit_rows_older_than_the_limit_go_at_start():
         cleanup(d)
 
 
-def test_bad_audit_options_are_one_line():
+def test_bad_audit_options_are_one_line(tmp_path):
     for args in (["--audit-max-rows", "lots"], ["--audit-max-days", "-1"]):
-        r = subprocess.run([str(program("src", "host", "stratad")), "-d", short_tmpdir()] + args,
+        r = subprocess.run([str(program("src", "host", "stratad")), "-d", str(tmp_path)] + args,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and args[0] in r.stderr, r.stderr
