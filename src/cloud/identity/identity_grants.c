@@ -7,7 +7,7 @@
 
 static int forbidden(struct st_err *err)
 {
-	return err__fail(err, EPERM, "You are not authorized to perform the requested action.");
+	return err__fail_class(err, EPERM, "You are not authorized to perform the requested action.");
 }
 
 static int exists(struct identity *id, enum identity_kind kind, const char *oid, struct st_err *err)
@@ -37,7 +37,7 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 	bool group = !strcmp(actor_kind, "groups");
 	const char *type = assignment_type(target_kind, group);
 	if (!type || (!group && strcmp(actor_kind, "users")))
-		return err__fail(err, ENOENT, "Not found.");
+		return err__fail_class(err, ENOENT, "Not found.");
 	if (op == 'H' ? !(c->admin || c->reader) : !c->admin)
 		return forbidden(err);
 	bool system = !strcmp(target_kind, "system");
@@ -57,7 +57,7 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 		return -1;
 	size_t n = json_array_size(list);
 	json_decref(list);
-	return n ? 0 : err__fail(err, ENOENT, "Could not find role assignment.");
+	return n ? 0 : err__fail_class(err, ENOENT, "Could not find role assignment.");
 }
 
 /* {"id", "name", "domain": {"id", "name"}} or {"id"} of one object. */
