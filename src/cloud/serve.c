@@ -108,10 +108,10 @@ int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
 		http_server__free(srv);
 		return err__prefix(err, "--listen %s", listen);
 	}
-	log__info("strata-cloud: serving on http://%s (identity at /identity/v3)", listen);
+	log__info("serving on http://%s (identity at /identity/v3)", listen);
 	int sig;
 	sigwait(&set, &sig);
-	log__info("strata-cloud: signal %d, stopping", sig);
+	log__info("signal %d, stopping", sig);
 	http_server__free(srv);
 	return 0;
 }

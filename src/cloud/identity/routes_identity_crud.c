@@ -137,6 +137,18 @@ static int role_assignments(struct http_request *r, struct http_reply *rp, struc
 	return 0;
 }
 
+static int user_projects(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity_caller c;
+	json_t *out;
+	if (routes_identity__caller(r, &c, err) < 0 ||
+	    identity_ops__user_projects(routes_identity__id(r), &c, http_request__capture(r, "id"),
+					&out, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, routes_identity__collection(r, "projects", out));
+	return 0;
+}
+
 static const enum identity_kind k_domain = IDENTITY_DOMAIN, k_project = IDENTITY_PROJECT,
 				k_user = IDENTITY_USER, k_group = IDENTITY_GROUP, k_role = IDENTITY_ROLE,
 				k_region = IDENTITY_REGION, k_service = IDENTITY_SERVICE,
@@ -174,6 +186,7 @@ static const struct http_route routes[] = {
 	GRANT("system", "users", g_su),
 	GRANT("system", "groups", g_sg),
 	{"GET", "/identity/v3/role_assignments", role_assignments, NULL, NULL},
+	{"GET", "/identity/v3/users/{id}/projects", user_projects, NULL, NULL},
 };
 
 const struct http_route *routes_identity__crud(size_t *n)

@@ -67,6 +67,9 @@ def test_projects_users_roles(cloud):
     bad = cloud.openstack("user", "list", check=False, user="alice", password="alice-pw",
                           project="demo")
     assert bad.returncode != 0 and "403" in bad.stderr
+    # a non-admin's project list is GET /v3/users/{self}/projects: only demo
+    mine = cloud.openstack("project", "list", user="alice", password="alice-pw", project="demo")
+    assert [x["Name"] for x in mine] == ["demo"]
 
     cloud.openstack("user", "delete", "alice", fmt_json=False)
     cloud.openstack("project", "delete", "demo", fmt_json=False)
