@@ -122,6 +122,9 @@ def test_bad_input_over_http(cloud):
         "X-Auth-Token": token, "X-Subject-Token": token})
     assert status == 200 and h["X-Subject-Token"] == token
     assert body["token"]["project"]["name"] == "admin"
+    status, _, _ = cloud.request("HEAD", "/identity/v3/auth/tokens", headers={
+        "X-Auth-Token": token, "X-Subject-Token": token})
+    assert status == 200
     second = cloud.admin_token()
     status, _, _ = cloud.request("DELETE", "/identity/v3/auth/tokens", headers={
         "X-Auth-Token": second, "X-Subject-Token": token})
