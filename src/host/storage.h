@@ -1,9 +1,10 @@
-/* Storage pools of type dir: a directory whose regular files are the
- * volumes (raw or qcow2, told apart by their header); and logical pools
- * (storage_lvm.h): an LVM volume group whose LVs are raw volumes. Volume names are
- * checked with domdef__name_ok, so none can leave the pool. Called with
- * host->lock held, except the streaming halves of upload/download, which
- * work on a file descriptor opened under the lock. */
+/* Storage pools and their volumes, for the API's routes and the domains'
+ * disks. Types: dir (a directory whose regular files are the volumes, raw
+ * or qcow2, told apart by their header) and logical (an LVM volume group
+ * whose LVs are raw volumes); each is a backend (storage_backend.h). Volume
+ * names are checked with domdef__name_ok, so none can leave the pool.
+ * Called with host->lock held, except the streaming halves of
+ * upload/download, which work on a file descriptor opened under the lock. */
 #ifndef STRATA_HOST_STORAGE_H
 #define STRATA_HOST_STORAGE_H
 
