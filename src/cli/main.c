@@ -2,6 +2,7 @@
  * default, --json for scripts. Exit status: 0 done, 1 the operation failed
  * (one line on stderr), 2 bad usage. The commands are in commands.c's
  * table, one cmd_*.c file per object. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@ static int run(int argc, char **argv, char **token, struct st_err *err)
 int main(int argc, char **argv)
 {
 	err__set_progname("strata");
+	/* a server or reader that hangs up is an error line (EPIPE), never a silent death */
+	signal(SIGPIPE, SIG_IGN);
 	cleanup_free char *token = NULL;
 	struct st_err err = {0};
 	if (run(argc, argv, &token, &err) < 0)

@@ -21,10 +21,13 @@ int err__fail(struct st_err *err, int errnum, const char *fmt, ...)
 {
 	if (!err)
 		return -1;
+	/* formatted aside first: an argument may be err->msg itself ("what: %s", err->msg) */
+	char msg[ST_ERR_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err->msg, msg, sizeof(msg));
 	if (errnum) {
 		size_t n = strlen(err->msg);
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));

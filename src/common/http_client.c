@@ -30,6 +30,26 @@ static int connect_target(const struct http_client_target *t, struct st_err *err
 	return fd;
 }
 
+/* Writes to the server without SIGPIPE: a server that hangs up is one error
+ * line (errnum EPIPE or ECONNRESET), never a client killed without a word. */
+static int send_all(int fd, const struct http_client_target *t, const void *buf, size_t len, struct st_err *err)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return err__fail_errno(err, "%s closed the connection while the request was being sent",
+					       server_name(t));
+		if (n < 0)
+			return err__fail_errno(err, "sending the request to %s", server_name(t));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* snprintf at *n that stops at the end of buf: a too long head is then seen by *n >= size. */
 static void append(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void append(char *buf, size_t size, size_t *n, const char *fmt, ...)
@@ -63,7 +83,7 @@ static int send_head_upgrade(int fd, const struct http_client_target *t, const c
 	append(head, sizeof(head), &n, "\r\n");
 	if (n >= sizeof(head))
 		return err__fail(err, 0, "request head too long");
-	return util__write_all(fd, head, n, err);
+	return send_all(fd, t, head, n, err);
 }
 
 static int send_head(int fd, const struct http_client_target *t, const char *method, const char *path, const char *ctype,
@@ -94,12 +114,41 @@ static int read_head(int fd, const struct http_client_target *t, struct http_cli
 	if (sscanf(buf, "HTTP/%*s %u", &out->status) != 1)
 		return err__fail(err, 0, "unreadable reply from %s", server_name(t));
 	size_t head = (size_t)(end + 4 - buf);
+	out->content_length = -1;
+	for (const char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line, "\r\n")) {
+		line += 2;
+		if (!strncasecmp(line, "Content-Length:", 15))
+			out->content_length = strtoll(line + 15, NULL, 10);
+	}
 	if (out->keep_head) {
 		free(out->head);
 		out->head = strndup(buf, head);
 	}
 	*rest_len = have - head;
 	memcpy(rest, end + 4, *rest_len);
+	return 0;
+}
+
+/* After sending: a server may refuse a request (413, 404) and hang up before
+ * reading all of it; its reply then says why, else the failed send does. */
+static int read_head_after(int fd, const struct http_client_target *t, int sent, struct http_client_resp *out,
+			   char *rest, size_t *rest_len, struct st_err *err)
+{
+	if (sent == 0)
+		return read_head(fd, t, out, rest, rest_len, err);
+	if (err->errnum != EPIPE && err->errnum != ECONNRESET)
+		return -1;
+	struct st_err no_reply = {0};
+	return read_head(fd, t, out, rest, rest_len, &no_reply);
+}
+
+/* A reply shorter than its Content-Length was cut off: never a result. */
+static int check_complete(const struct http_client_target *t, const struct http_client_resp *out, uint64_t got,
+			  struct st_err *err)
+{
+	if (out->content_length >= 0 && got < (uint64_t)out->content_length)
+		return err__fail(err, 0, "the reply from %s ended early (%llu of %lld bytes)", server_name(t),
+				 (unsigned long long)got, (long long)out->content_length);
 	return 0;
 }
 
@@ -118,11 +167,10 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 	cleanup_close int fd = connect_target(t, err);
 	if (fd < 0)
 		return -1;
-	if (send_head(fd, t, method, path, upload_fd >= 0 ? "application/octet-stream" : NULL,
-		      upload_fd >= 0 ? (int64_t)size : -1, err) < 0)
-		return -1;
+	int sent = send_head(fd, t, method, path, upload_fd >= 0 ? "application/octet-stream" : NULL,
+			     upload_fd >= 0 ? (int64_t)size : -1, err);
 	static char buf[1 << 16];
-	if (upload_fd >= 0) {
+	if (sent == 0 && upload_fd >= 0) {
 		uint64_t done = 0;
 		while (done < size) {
 			ssize_t n = read(upload_fd, buf, sizeof(buf));
@@ -130,18 +178,18 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 				continue;
 			if (n <= 0)
 				return err__fail(err, n < 0 ? errno : 0, "the file ended early");
-			if (util__write_all(fd, buf, (size_t)n, err) < 0)
-				return err__prefix(err, "upload");
+			if ((sent = send_all(fd, t, buf, (size_t)n, err)) < 0)
+				break;
 			done += (size_t)n;
 			if (show_progress && (done % (8u << 20) < (uint64_t)n || done == size))
 				progress("uploaded", done, size);
 		}
-		if (show_progress)
+		if (show_progress && sent == 0)
 			fputc('\n', stderr);
 	}
 	char rest[8192];
 	size_t rest_len;
-	if (read_head(fd, t, out, rest, &rest_len, err) < 0)
+	if (read_head_after(fd, t, sent, out, rest, &rest_len, err) < 0)
 		return -1;
 	size_t cap = 4096;
 	out->len = 0;
@@ -188,7 +236,7 @@ int http_client__transfer(const struct http_client_target *t, const char *method
 	if (to_sink && show_progress)
 		progress("downloaded", got, size), fputc('\n', stderr);
 	out->body[out->len] = 0;
-	return 0;
+	return check_complete(t, out, to_sink ? got : out->len, err);
 }
 
 int http_client__request(const struct http_client_target *t, const char *method, const char *path, const char *ctype,
@@ -197,12 +245,12 @@ int http_client__request(const struct http_client_target *t, const char *method,
 	cleanup_close int fd = connect_target(t, err);
 	if (fd < 0)
 		return -1;
-	if (send_head(fd, t, method, path, body ? ctype : NULL, body ? (int64_t)len : -1, err) < 0 ||
-	    (body && util__write_all(fd, body, len, err) < 0))
-		return -1;
+	int sent = send_head(fd, t, method, path, body ? ctype : NULL, body ? (int64_t)len : -1, err);
+	if (sent == 0 && body)
+		sent = send_all(fd, t, body, len, err);
 	char rest[8192];
 	size_t rest_len;
-	if (read_head(fd, t, out, rest, &rest_len, err) < 0)
+	if (read_head_after(fd, t, sent, out, rest, &rest_len, err) < 0)
 		return -1;
 	size_t cap = rest_len + 4096;
 	out->body = malloc(cap);
@@ -227,7 +275,7 @@ int http_client__request(const struct http_client_target *t, const char *method,
 		out->len += (size_t)n;
 	}
 	out->body[out->len] = 0;
-	return 0;
+	return check_complete(t, out, out->len, err);
 }
 
 /* The error message of a refused stream request (its JSON body: HTTP/1.1

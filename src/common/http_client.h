@@ -27,6 +27,7 @@ struct http_client_resp {
 	size_t len;
 	bool keep_head; /* set by the caller: keep the reply's head for http_client__header */
 	char *head;     /* the status line and headers */
+	int64_t content_length; /* the reply's Content-Length, -1 when it has none */
 };
 
 /* Sends a request with an optional in-memory body; reads the whole reply. */

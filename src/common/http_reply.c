@@ -99,7 +99,8 @@ unsigned http_reply__status(const struct http_reply *rp)
 }
 
 /* Error messages echo names from the request: one line of valid UTF-8, so
- * the body always encodes (jansson refuses invalid UTF-8). */
+ * the body always encodes (jansson refuses invalid UTF-8); control
+ * characters are escaped as in C (\n, \x07). */
 static void sanitize(const char *in, char *out, size_t size)
 {
 	size_t n = 0;
@@ -116,8 +117,10 @@ static void sanitize(const char *in, char *out, size_t size)
 			p++;
 			continue;
 		}
-		if (len == 1 && (*p < 0x20 || *p == 0x7f)) {
-			out[n++] = ' ';
+		if (len == 1 && (*p < 0x20 || *p == 0x7f)) { /* escaped: the name stays recognisable, the message one line */
+			const char *named = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r" : NULL;
+			n += (size_t)(named ? snprintf(out + n, size - n, "%s", named)
+					    : snprintf(out + n, size - n, "\\x%02x", *p));
 			p++;
 			continue;
 		}

@@ -9,6 +9,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* The system's maximum listen backlog (net.core.somaxconn, per network
+ * namespace): a burst of clients is queued, not refused, while the server is
+ * busy. The kernel caps a larger value at it anyway. */
+static int listen_backlog(void)
+{
+	int backlog = SOMAXCONN;
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+	if (f) {
+		int v;
+		if (fscanf(f, "%d", &v) == 1 && v > backlog)
+			backlog = v;
+		fclose(f);
+	}
+	return backlog;
+}
+
 int sock__unix_listen(const char *path, struct st_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -21,7 +37,7 @@ int sock__unix_listen(const char *path, struct st_err *err)
 	unlink(path); /* a stale socket from an earlier run */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return err__fail_errno(err, "cannot bind %s", path);
-	if (listen(fd, 8) < 0)
+	if (listen(fd, listen_backlog()) < 0)
 		return err__fail_errno(err, "listen on %s", path);
 	return cleanup__steal_fd(&fd);
 }
@@ -84,7 +100,7 @@ int sock__tcp_listen(const char *hostport, struct st_err *err)
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, listen_backlog()) < 0) {
 		err__fail_errno(err, "cannot listen on %s", hostport);
 		if (fd >= 0)
 			close(fd);

@@ -220,23 +220,38 @@ static void silent_errors(void *ctx, const char *msg, ...)
 	(void)ctx, (void)msg;
 }
 
+/* libxml2 goes on after an error and reports what follows from it; the
+ * first error is the cause, so that one is kept. */
+static void keep_first_error(void *first, xmlErrorPtr e)
+{
+	xmlError *keep = first;
+	if (keep->code == XML_ERR_OK && e && e->level >= XML_ERR_ERROR)
+		xmlCopyError(e, keep);
+}
+
 int domxml__import(const char *xml, size_t len, json_t **out, struct st_err *err)
 {
 	if (len > INT_MAX)
 		return err__fail(err, 0, "XML document too large");
 	xmlSetGenericErrorFunc(NULL, silent_errors);
+	xmlError first = {0};
+	xmlSetStructuredErrorFunc(&first, keep_first_error);
 	/* NONET: never fetch a DTD; no NOENT: entities are not expanded. */
 	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
 				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 	if (!doc) {
-		const xmlError *e = xmlGetLastError();
+		const xmlError *e = first.code != XML_ERR_OK ? &first : xmlGetLastError();
 		char msg[200] = "not well-formed";
 		if (e && e->message) {
 			snprintf(msg, sizeof(msg), "%s", e->message);
 			msg[strcspn(msg, "\n")] = 0;
 		}
-		return err__fail(err, 0, "invalid XML (line %d): %s", e ? e->line : 0, msg);
+		int line = e ? e->line : 0;
+		xmlResetError(&first);
+		return err__fail(err, 0, "invalid XML (line %d): %s", line, msg);
 	}
+	xmlResetError(&first);
 	json_t *o = json_object();
 	int rc = parse_domain(xmlDocGetRootElement(doc), o, err);
 	xmlFreeDoc(doc);

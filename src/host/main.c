@@ -12,6 +12,8 @@
 #include "host/events.h"
 #include "host/host.h"
 #include "host/networks.h"
+#include "host/statedir.h"
+#include "host/store.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +41,8 @@ static void usage(void)
 	       "      --vm-binary PATH       strata-vm to run (default: next to stratad)\n"
 	       "      --shutdown-timeout S   seconds a shutdown waits before destroying (default 60)\n"
 	       "      --lvm-config CONFIG    passed as --config to lvm2's commands (logical pools)\n"
+	       "      --audit-max-rows N     the audit log keeps the last N requests (default 100000, 0: all)\n"
+	       "      --audit-max-days D     and none older than D days (default 90, 0: no age limit)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -76,6 +80,21 @@ static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
 	return 0;
 }
 
+/* --shutdown-timeout S, --audit-max-rows N, --audit-max-days D */
+static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows, uint64_t *audit_days)
+{
+	struct st_err err = {0};
+	const char *name = opt == 'o' ? "--shutdown-timeout" : opt == 'A' ? "--audit-max-rows" : "--audit-max-days";
+	uint64_t *out = opt == 'o' ? timeout : opt == 'A' ? audit_rows : audit_days;
+	uint64_t max = opt == 'o' ? 86400 : opt == 'A' ? 1000000000 : 36500;
+	if (util__parse_u64(optarg, max, out, &err) < 0) {
+		err__prefix(&err, "%s", name);
+		err__print(&err);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("stratad");
@@ -83,13 +102,14 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
 		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
-		{"lvm-config", required_argument, NULL, 'L'},
+		{"lvm-config", required_argument, NULL, 'L'}, {"audit-max-rows", required_argument, NULL, 'A'},
+		{"audit-max-days", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
 	struct api_opts aopts = {0};
 	cleanup_free char *vm_binary = NULL;
-	uint64_t timeout = 60;
+	uint64_t timeout = 60, audit_rows = 100000, audit_days = 90;
 	struct st_err err = {0};
 	int opt;
 	opterr = 0;
@@ -102,11 +122,10 @@ int main(int argc, char **argv)
 		case 'L': lvm_config = optarg; break;
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
 		case 'o':
-			if (util__parse_u64(optarg, 86400, &timeout, &err) < 0) {
-				err__prefix(&err, "--shutdown-timeout");
-				err__print(&err);
+		case 'A':
+		case 'D':
+			if (parse_number_option(opt, &timeout, &audit_rows, &audit_days) < 0)
 				return 1;
-			}
 			break;
 		case 'h': usage(); return 0;
 		case 'V': printf("stratad %s\n", STRATA_VERSION); return 0;
@@ -144,7 +163,7 @@ int main(int argc, char **argv)
 		return 1;
 	aopts.unix_path = sock ? sock : default_sock;
 	if (mkdir_p(state_dir, 0711, &err) < 0 || mkdir_p(h.run_dir, 0750, &err) < 0 ||
-	    mkdir_p(h.log_dir, 0750, &err) < 0) {
+	    mkdir_p(h.log_dir, 0750, &err) < 0 || statedir__check(state_dir, &err) < 0) {
 		err__print(&err);
 		return 1;
 	}
@@ -167,7 +186,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (store__open(db, &h.store, &err) < 0 || domains__load(&h, &err) < 0) {
+	if (store__open(db, &h.store, &err) < 0 ||
+	    store__audit_retention(h.store, audit_rows, audit_days * 86400, &err) < 0 || domains__load(&h, &err) < 0) {
 		err__print(&err);
 		return 1;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/json_util.h"
+#include "common/util.h"
 
 const struct routes_ctx *routes__ctx(const struct http_request *r)
 {
@@ -45,6 +46,14 @@ int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out)
 		return -1;
 	}
 	http_reply__json(rp, status, *out);
+	return 0;
+}
+
+int routes__query_u64(const struct http_request *r, const char *name, uint64_t max, uint64_t *out, struct st_err *err)
+{
+	const char *v = http_request__query(r, name);
+	if (v && util__parse_u64(v, max, out, err) < 0)
+		return err__class(err, EINVAL, err__prefix(err, "%s", name));
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -38,6 +39,10 @@ struct http_route *routes__table(size_t *n);
 /* For the route files: replies *out (status 0: 200) when rc is 0; else drops *out, fails.
  * A pointer, read after rc was computed: routes__json(rp, 200, fn(..., &out), &out). */
 int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out);
+/* The query parameter name as a number up to max into *out (left as it is
+ * when the request has none); a bad one is a 400 naming it. */
+int routes__query_u64(const struct http_request *r, const char *name, uint64_t max, uint64_t *out,
+		      struct st_err *err);
 /* The body {"autostart": true|false}. */
 int routes__autostart_body(const struct http_request *r, bool *on, struct st_err *err);
 

@@ -226,9 +226,8 @@ static int dom_shutdown(struct http_request *r, struct http_reply *rp, struct st
 	if (!d)
 		return -1;
 	uint64_t t = routes__host(r)->shutdown_timeout_s;
-	const char *ts = http_request__query(r, "timeout");
-	if (ts && util__parse_u64(ts, 86400, &t, err) < 0)
-		return err__fail_class(err, EINVAL, "timeout: %s", err->msg);
+	if (routes__query_u64(r, "timeout", 86400, &t, err) < 0)
+		return -1;
 	return action_done(rp, d, domains__shutdown(routes__host(r), d, (unsigned)t, err));
 }
 

@@ -30,9 +30,8 @@ static int host_info(struct http_request *r, struct http_reply *rp, struct st_er
 static int audit_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	uint64_t limit = 100;
-	const char *l = http_request__query(r, "limit");
-	if (l && util__parse_u64(l, 100000, &limit, err) < 0)
-		return err__fail_class(err, EINVAL, "limit: %s", err->msg);
+	if (routes__query_u64(r, "limit", 100000, &limit, err) < 0)
+		return -1;
 	if (!routes__ctx(r)->can_write)
 		return err__fail_class(err, EACCES, "the audit log needs full access");
 	http_reply__json(rp, 200, store__audit_list(routes__host(r)->store, (unsigned)limit));

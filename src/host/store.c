@@ -6,10 +6,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 struct store {
 	sqlite3 *db;
+	uint64_t audit_max_rows, audit_max_age_s; /* 0: unbounded */
+	unsigned audits_since_age_trim;
 };
 
 /* Migration N takes the schema from version N to N+1. Never edit a released
@@ -79,7 +82,7 @@ static int store__migrate(struct store *s, struct st_err *err)
 	return 0;
 }
 
-int store__open(const char *path, struct store **out, struct st_err *err)
+static int open_db(const char *path, struct store **out, struct st_err *err)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -102,6 +105,17 @@ int store__open(const char *path, struct store **out, struct st_err *err)
 	}
 	*out = s;
 	return 0;
+}
+
+/* The database holds every definition and the audit log: only stratad's uid
+ * may read it. SQLite creates the -wal and -shm files with the database's
+ * mode; the umask covers every file it creates while opening. */
+int store__open(const char *path, struct store **out, struct st_err *err)
+{
+	mode_t old = umask(077);
+	int rc = open_db(path, out, err);
+	umask(old);
+	return rc;
 }
 
 void store__close(struct store *s)
@@ -222,12 +236,38 @@ int store__runtime_clear(struct store *s, const char *uuid, struct st_err *err)
 	return store__run(s, "DELETE FROM runtime WHERE uuid = ?", "s", err, uuid);
 }
 
+/* Ids grow with time (INTEGER PRIMARY KEY, oldest deleted first), so keeping
+ * the last N rows is a range delete on the primary key, cheap enough for
+ * every insert; the age rule scans the table, so it runs every 1024 inserts. */
+static int audit_trim(struct store *s, bool by_age, struct st_err *err)
+{
+	if (s->audit_max_rows && store__run(s, "DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?", "i",
+					    err, (int64_t)s->audit_max_rows) < 0)
+		return -1;
+	int64_t oldest = (int64_t)time(NULL) - (int64_t)s->audit_max_age_s;
+	if (by_age && s->audit_max_age_s && store__run(s, "DELETE FROM audit WHERE ts < ?", "i", err, oldest) < 0)
+		return -1;
+	return 0;
+}
+
+int store__audit_retention(struct store *s, uint64_t max_rows, uint64_t max_age_s, struct st_err *err)
+{
+	s->audit_max_rows = max_rows;
+	s->audit_max_age_s = max_age_s;
+	return audit_trim(s, true, err);
+}
+
 int store__audit(struct store *s, uid_t uid, pid_t pid, const char *method, const char *path,
 		 unsigned status, struct st_err *err)
 {
-	return store__run(s, "INSERT INTO audit(ts, uid, pid, method, path, status) VALUES(?, ?, ?, ?, ?, ?)",
-			  "iiissi", err, (int64_t)time(NULL), (int64_t)uid, (int64_t)pid, method, path,
-			  (int64_t)status);
+	if (store__run(s, "INSERT INTO audit(ts, uid, pid, method, path, status) VALUES(?, ?, ?, ?, ?, ?)",
+		       "iiissi", err, (int64_t)time(NULL), (int64_t)uid, (int64_t)pid, method, path,
+		       (int64_t)status) < 0)
+		return -1;
+	bool by_age = ++s->audits_since_age_trim >= 1024;
+	if (by_age)
+		s->audits_since_age_trim = 0;
+	return audit_trim(s, by_age, err);
 }
 
 /* Runs a SELECT whose columns are all text or integers into an array of

@@ -41,6 +41,9 @@ int store__runtime_clear(struct store *s, const char *uuid, struct st_err *err);
 int store__audit(struct store *s, uid_t uid, pid_t pid, const char *method, const char *path,
 		 unsigned status, struct st_err *err);
 json_t *store__audit_list(struct store *s, unsigned limit);
+/* The audit table keeps at most max_rows rows, none older than max_age_s
+ * (0: no bound); applied now and as rows are added. */
+int store__audit_retention(struct store *s, uint64_t max_rows, uint64_t max_age_s, struct st_err *err);
 
 int store__pool_insert(struct store *s, const char *name, const char *type, const char *path,
 		       struct st_err *err);

@@ -75,6 +75,19 @@ static void prefix_adds_context(void **state)
 	assert_int_equal(err__prefix(NULL, "x"), -1);
 }
 
+/* Issue 13 item 10: a message formatted from the err it goes into
+ * ("capacity: %s", err->msg) read its own output ("timeout: timeout: ti"). */
+static void fail_may_quote_the_old_message(void **state)
+{
+	(void)state;
+	struct st_err e = {0};
+	err__fail(&e, 0, "'%s' is not a number", "soon");
+	err__fail(&e, 0, "timeout: %s", e.msg);
+	assert_string_equal(e.msg, "timeout: 'soon' is not a number");
+	err__fail(&e, EINVAL, "again: %s", e.msg);
+	assert_string_equal(e.msg, "again: timeout: 'soon' is not a number: Invalid argument");
+}
+
 static void print_err(void *arg)
 {
 	err__print(arg);
@@ -136,7 +149,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fail_fills_err),     cmocka_unit_test(long_messages_are_cut),
-		cmocka_unit_test(prefix_adds_context), cmocka_unit_test(print_is_one_line),
+		cmocka_unit_test(prefix_adds_context), cmocka_unit_test(fail_may_quote_the_old_message),
+		cmocka_unit_test(print_is_one_line),
 		cmocka_unit_test(log_filters_by_level), cmocka_unit_test(log_long_line_stays_one_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

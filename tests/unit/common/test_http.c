@@ -273,10 +273,10 @@ static void errors_map_to_statuses(void **state)
 	assert_int_equal(call(f, "DELETE", "/v1/echo", NULL, &j), 405);
 	assert_string_equal(field(j, "error", "message"), "method not allowed here");
 	json_decref(j);
-	/* a message with invalid UTF-8 and a newline is still one line of JSON */
+	/* a message with invalid UTF-8 and a newline is still one line of JSON (the newline escaped) */
 	assert_int_equal(call(f, "GET", "/v1/bad", NULL, &j), 404);
 	assert_non_null(j);
-	assert_string_equal(field(j, "error", "message"), "no thing '?" "?' here second line");
+	assert_string_equal(field(j, "error", "message"), "no thing '?" "?' here\\nsecond line");
 	json_decref(j);
 }
 
