@@ -15,6 +15,7 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/serve.h"
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
@@ -27,6 +28,8 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL]\n"
+		"            run the daemon (identity at http://HOST:PORT/identity/v3)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -132,6 +135,19 @@ static int cmd_bootstrap(const struct options *o, struct st_err *err)
 	return rc;
 }
 
+static int cmd_serve(const struct options *o, struct st_err *err)
+{
+	if (!o->listen)
+		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
+	struct cloud cloud;
+	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
+		return -1;
+	int rc = serve__run(&cloud, o->listen, err);
+	identity__fini(&cloud.identity);
+	db__close(cloud.db);
+	return rc;
+}
+
 static int cmd_fernet_rotate(const struct options *o, struct st_err *err)
 {
 	char dir[4096];
@@ -157,6 +173,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(const struct options *, struct st_err *);
 	} commands[] = {
+		{"serve", cmd_serve},
 		{"bootstrap", cmd_bootstrap},
 		{"fernet-rotate", cmd_fernet_rotate},
 	};

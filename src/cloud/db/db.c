@@ -29,10 +29,10 @@ static int has_prefix(const char *s, const char *p)
 int db__open(const char *url, struct db **out, struct st_err *err)
 {
 	if (!url || !*url)
-		return err__fail(err, EINVAL, "database: empty URL");
+		return err__fail_class(err, EINVAL, "database: empty URL");
 	struct db *db = calloc(1, sizeof(*db));
 	if (!db)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	pthread_mutexattr_t attr;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -100,10 +100,10 @@ int db__query_for_update(struct db *db, const char *sql, const char *const *para
 {
 	*out = NULL;
 	if (!db->in_tx)
-		return err__fail(err, EINVAL, "database: a locking query outside a transaction");
+		return err__fail_class(err, EINVAL, "database: a locking query outside a transaction");
 	cleanup_free char *locked = NULL;
 	if (asprintf(&locked, "%s%s", sql, db->ops->for_update) < 0)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	return run(db, locked, params, nparams, out, err) < 0 ? -1 : 0;
 }
 
@@ -112,7 +112,7 @@ int db__begin(struct db *db, struct st_err *err)
 	pthread_mutex_lock(&db->lock);
 	if (db->in_tx) {
 		pthread_mutex_unlock(&db->lock);
-		return err__fail(err, EINVAL, "database: nested transaction");
+		return err__fail_class(err, EINVAL, "database: nested transaction");
 	}
 	if (db->ops->run(db->conn, db->ops->begin_sql, NULL, 0, NULL, err) < 0) {
 		pthread_mutex_unlock(&db->lock);
@@ -125,7 +125,7 @@ int db__begin(struct db *db, struct st_err *err)
 int db__commit(struct db *db, struct st_err *err)
 {
 	if (!db->in_tx)
-		return err__fail(err, EINVAL, "database: commit without a transaction");
+		return err__fail_class(err, EINVAL, "database: commit without a transaction");
 	int rc = db->ops->run(db->conn, "COMMIT", NULL, 0, NULL, err);
 	if (rc < 0) /* PostgreSQL leaves a failed COMMIT's transaction ended; SQLite may not */
 		db->ops->run(db->conn, "ROLLBACK", NULL, 0, NULL, NULL);
@@ -156,7 +156,7 @@ int db_rows__append(struct db_rows *rows, const char *const *cells, struct st_er
 	size_t n = (rows->nrows + 1) * rows->ncols;
 	char **grown = realloc(rows->cells, (n ? n : 1) * sizeof(*grown));
 	if (!grown)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	rows->cells = grown;
 	char **row = grown + rows->nrows * rows->ncols;
 	for (size_t c = 0; c < rows->ncols; c++) {
@@ -164,7 +164,7 @@ int db_rows__append(struct db_rows *rows, const char *const *cells, struct st_er
 		if (cells[c] && !row[c]) {
 			while (c--)
 				free(row[c]);
-			return err__fail(err, ENOMEM, "database: out of memory");
+			return err__fail_class(err, ENOMEM, "database: out of memory");
 		}
 	}
 	rows->nrows++;

@@ -14,7 +14,7 @@ int db_pg__open(const char *conninfo, void **out, struct st_err *err)
 {
 	PGconn *conn = PQconnectdb(conninfo);
 	if (!conn)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	if (PQstatus(conn) != CONNECTION_OK) {
 		db__fail(err, EIO, "cannot connect to PostgreSQL", PQerrorMessage(conn));
 		PQfinish(conn);
@@ -68,7 +68,7 @@ static int collect(PGresult *res, struct db_rows **rows, struct st_err *err)
 	size_t ncols = (size_t)PQnfields(res);
 	struct db_rows *result = db_rows__new(ncols);
 	if (!result)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	const char *cells[ncols ? ncols : 1];
 	for (int r = 0; r < PQntuples(res); r++) {
 		for (size_t c = 0; c < ncols; c++)
@@ -89,7 +89,7 @@ static int run(void *conn_, const char *sql, const char *const *params, size_t n
 	PGconn *conn = conn_;
 	cleanup_free char *numbered = number_placeholders(sql);
 	if (!numbered)
-		return err__fail(err, ENOMEM, "database: out of memory");
+		return err__fail_class(err, ENOMEM, "database: out of memory");
 	PGresult *res = PQexecParams(conn, numbered, (int)nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -63,7 +63,7 @@ static int migrate_locked(struct db *db, const char *component,
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (migrations[i].version != (int)i + 1)
-			return err__fail(err, EINVAL, "%s: migration %zu has version %d", component,
+			return err__fail_class(err, EINVAL, "%s: migration %zu has version %d", component,
 				       i, migrations[i].version);
 		if (db__begin(db, err) < 0)
 			return -1;

@@ -19,7 +19,7 @@ int identity_db__user_secret(struct db *db, const char *user_id, char **hash, in
 		return -1;
 	int rc = 0;
 	if (rows->nrows == 0)
-		rc = err__fail(err, ENOENT, "Could not find user: %s.", user_id);
+		rc = err__fail_class(err, ENOENT, "Could not find user: %s.", user_id);
 	else {
 		const char *h = db_rows__get(rows, 0, 0);
 		*hash = h ? strdup(h) : NULL;
@@ -46,7 +46,7 @@ int identity_db__assign(struct db *db, const char *type, const char *actor, cons
 	int rc = db__exec(db, "INSERT INTO assignment (type, actor_id, target_id, role_id)"
 			      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", p, 4, err);
 	if (rc < 0 && err && err->errnum == EINVAL)
-		return err__fail(err, ENOENT, "Could not find role: %s.", role);
+		return err__fail_class(err, ENOENT, "Could not find role: %s.", role);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -58,7 +58,7 @@ int identity_db__unassign(struct db *db, const char *type, const char *actor, co
 				   " target_id = ? AND role_id = ?", p, 4, err);
 	if (changed < 0)
 		return -1;
-	return changed ? 0 : err__fail(err, ENOENT, "Could not find role assignment.");
+	return changed ? 0 : err__fail_class(err, ENOENT, "Could not find role assignment.");
 }
 
 int identity_db__assignments(struct db *db, const char *type, const char *actor,

@@ -14,12 +14,12 @@
 
 static int unauthorized(struct st_err *err)
 {
-	return err__fail(err, EACCES, "The request you have made requires authentication.");
+	return err__fail_class(err, EACCES, "The request you have made requires authentication.");
 }
 
 static int bad_request(struct st_err *err, const char *what)
 {
-	return err__fail(err, EINVAL, "%s", what);
+	return err__fail_class(err, EINVAL, "%s", what);
 }
 
 /* {"id"} or {"name"} of a domain; sets out to its id. */
@@ -112,7 +112,7 @@ static int check_token(struct identity *id, json_t *token, struct token *t, stru
 	if (identity__validate(id, text, &old, NULL) < 0)
 		return unauthorized(err);
 	if (old.scope == TOKEN_APP_CRED)
-		return err__fail(err, EPERM, "An application credential token cannot be re-scoped.");
+		return err__fail_class(err, EPERM, "An application credential token cannot be re-scoped.");
 	snprintf(t->user_id, sizeof(t->user_id), "%s", old.user_id);
 	t->methods |= old.methods | TOKEN_METHOD_TOKEN;
 	/* A re-scoped token expires with the one it came from. */

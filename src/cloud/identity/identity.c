@@ -18,7 +18,7 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 	id->lockout_failures = IDENTITY_DEFAULT_LOCKOUT;
 	if (snprintf(id->key_dir, sizeof(id->key_dir), "%s/fernet-keys", state_dir) >=
 	    (int)sizeof(id->key_dir))
-		return err__fail(err, ENAMETOOLONG, "state directory path too long");
+		return err__fail_class(err, ENAMETOOLONG, "state directory path too long");
 	pthread_mutex_init(&id->keys_lock, NULL);
 	if (fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
 		pthread_mutex_destroy(&id->keys_lock);
@@ -70,7 +70,7 @@ int identity__issue(struct identity *id, const struct token *t, char **text, str
 
 static int unauthorized(struct st_err *err)
 {
-	return err__fail(err, ENOENT, "The request you have made requires authentication.");
+	return err__fail_class(err, ENOENT, "The request you have made requires authentication.");
 }
 
 /* The user, and the project or domain of the scope, exist and are enabled. */

@@ -61,7 +61,7 @@ int identity_db__new_id(char out[33], struct st_err *err)
 {
 	uint8_t b[16];
 	if (RAND_bytes(b, sizeof(b)) != 1)
-		return err__fail(err, EIO, "no random bytes");
+		return err__fail_class(err, EIO, "no random bytes");
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	for (int i = 0; i < 16; i++)
@@ -77,22 +77,22 @@ static int param_of(json_t *v, char type, const char **out, char **buf, const ch
 	if (!v || json_is_null(v)) {
 		if (type == 'n' || type == 'h')
 			return *out = NULL, 0;
-		return err__fail(err, EINVAL, "'%s' may not be null", column);
+		return err__fail_class(err, EINVAL, "'%s' may not be null", column);
 	}
 	if (type == 'b') {
 		if (!json_is_boolean(v))
-			return err__fail(err, EINVAL, "'%s' must be a boolean", column);
+			return err__fail_class(err, EINVAL, "'%s' must be a boolean", column);
 		return *out = json_is_true(v) ? "1" : "0", 0;
 	}
 	if (type == 'i') {
 		if (!json_is_integer(v))
-			return err__fail(err, EINVAL, "'%s' must be an integer", column);
+			return err__fail_class(err, EINVAL, "'%s' must be an integer", column);
 		if (asprintf(buf, "%lld", (long long)json_integer_value(v)) < 0)
-			return err__fail(err, ENOMEM, "out of memory");
+			return err__fail_class(err, ENOMEM, "out of memory");
 		return *out = *buf, 0;
 	}
 	if (!json_is_string(v))
-		return err__fail(err, EINVAL, "'%s' must be a string", column);
+		return err__fail_class(err, EINVAL, "'%s' must be a string", column);
 	return *out = json_string_value(v), 0;
 }
 
@@ -160,10 +160,10 @@ int identity_db__insert(struct db *db, enum identity_kind kind, json_t *obj, str
 	}
 	cleanup_free char *sql = NULL;
 	if (rc == 0 && asprintf(&sql, "INSERT INTO %s (%s) VALUES (%s)", e->table, cols, marks) < 0)
-		rc = err__fail(err, ENOMEM, "out of memory");
+		rc = err__fail_class(err, ENOMEM, "out of memory");
 	if (rc == 0 && db__exec(db, sql, params, np, err) < 0)
 		rc = err && err->errnum == EEXIST
-			     ? err__fail(err, EEXIST, "a %s with that name already exists", e->what)
+			     ? err__fail_class(err, EEXIST, "a %s with that name already exists", e->what)
 			     : -1;
 	for (size_t i = 0; i < np; i++)
 		free(bufs[i]);
@@ -184,14 +184,14 @@ int identity_db__list(struct db *db, enum identity_kind kind, const char *const 
 		while (c < ncolumns(e) && strcmp(e->columns[c], filters[2 * np]))
 			c++;
 		if (c == ncolumns(e))
-			return err__fail(err, EINVAL, "%s has no column %s", e->what, filters[2 * np]);
+			return err__fail_class(err, EINVAL, "%s has no column %s", e->what, filters[2 * np]);
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s = ?",
 			 np ? " AND " : " WHERE ", e->columns[c]);
 		params[np] = filters[2 * np + 1];
 	}
 	cleanup_free char *sql = NULL;
 	if (asprintf(&sql, "SELECT %s FROM %s%s ORDER BY id", cols, e->table, where) < 0)
-		return err__fail(err, ENOMEM, "out of memory");
+		return err__fail_class(err, ENOMEM, "out of memory");
 	struct db_rows *rows;
 	if (db__query(db, sql, params, np, &rows, err) < 0)
 		return -1;
@@ -208,7 +208,7 @@ int identity_db__get(struct db *db, enum identity_kind kind, const char *id, jso
 		return -1;
 	if (json_array_size(list) == 0) {
 		json_decref(list);
-		return err__fail(err, ENOENT, "Could not find %s: %s.", entities[kind].what, id);
+		return err__fail_class(err, ENOENT, "Could not find %s: %s.", entities[kind].what, id);
 	}
 	*out = json_incref(json_array_get(list, 0));
 	json_decref(list);
@@ -242,13 +242,13 @@ int identity_db__update(struct db *db, enum identity_kind kind, const char *id, 
 	if (rc == 0 && np == 0)
 		goto out; /* nothing to change */
 	if (rc == 0 && asprintf(&sql, "UPDATE %s SET %s WHERE id = ?", e->table, sets) < 0)
-		rc = err__fail(err, ENOMEM, "out of memory");
+		rc = err__fail_class(err, ENOMEM, "out of memory");
 	if (rc == 0 && (changed = db__exec(db, sql, params, np + 1, err)) < 0)
 		rc = err && err->errnum == EEXIST
-			     ? err__fail(err, EEXIST, "a %s with that name already exists", e->what)
+			     ? err__fail_class(err, EEXIST, "a %s with that name already exists", e->what)
 			     : -1;
 	if (rc == 0 && changed == 0)
-		rc = err__fail(err, ENOENT, "Could not find %s: %s.", e->what, id);
+		rc = err__fail_class(err, ENOENT, "Could not find %s: %s.", e->what, id);
 out:
 	for (size_t i = 0; i < np; i++)
 		free(bufs[i]);
@@ -260,7 +260,7 @@ int identity_db__delete(struct db *db, enum identity_kind kind, const char *id, 
 	const struct entity *e = &entities[kind];
 	cleanup_free char *sql = NULL;
 	if (asprintf(&sql, "DELETE FROM %s WHERE id = ?", e->table) < 0)
-		return err__fail(err, ENOMEM, "out of memory");
+		return err__fail_class(err, ENOMEM, "out of memory");
 	/* The assignments on or of it go with it (they reference no table). */
 	const char *p[] = {id, id};
 	if ((kind == IDENTITY_PROJECT || kind == IDENTITY_DOMAIN || kind == IDENTITY_USER ||
@@ -270,7 +270,7 @@ int identity_db__delete(struct db *db, enum identity_kind kind, const char *id, 
 	int changed = db__exec(db, sql, p, 1, err);
 	if (changed < 0)
 		return err && err->errnum == EINVAL
-			       ? err__fail(err, EINVAL, "the %s %s is still in use", e->what, id)
+			       ? err__fail_class(err, EINVAL, "the %s %s is still in use", e->what, id)
 			       : -1;
-	return changed ? 0 : err__fail(err, ENOENT, "Could not find %s: %s.", e->what, id);
+	return changed ? 0 : err__fail_class(err, ENOENT, "Could not find %s: %s.", e->what, id);
 }

@@ -7,7 +7,7 @@
 
 static int forbidden(struct st_err *err)
 {
-	return err__fail(err, EPERM, "You are not authorized to perform the requested action.");
+	return err__fail_class(err, EPERM, "You are not authorized to perform the requested action.");
 }
 
 static int exists(struct identity *id, enum identity_kind kind, const char *oid, struct st_err *err)
@@ -37,7 +37,7 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 	bool group = !strcmp(actor_kind, "groups");
 	const char *type = assignment_type(target_kind, group);
 	if (!type || (!group && strcmp(actor_kind, "users")))
-		return err__fail(err, ENOENT, "Not found.");
+		return err__fail_class(err, ENOENT, "Not found.");
 	if (op == 'H' ? !(c->admin || c->reader) : !c->admin)
 		return forbidden(err);
 	bool system = !strcmp(target_kind, "system");
@@ -57,7 +57,7 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 		return -1;
 	size_t n = json_array_size(list);
 	json_decref(list);
-	return n ? 0 : err__fail(err, ENOENT, "Could not find role assignment.");
+	return n ? 0 : err__fail_class(err, ENOENT, "Could not find role assignment.");
 }
 
 /* {"id", "name", "domain": {"id", "name"}} or {"id"} of one object. */
@@ -146,12 +146,13 @@ int identity_ops__role_assignments(struct identity *id, const struct identity_ca
 	return 0;
 }
 
-int identity_ops__auth_targets(struct identity *id, const struct identity_caller *c,
-			       enum identity_kind kind, json_t **out, struct st_err *err)
+/* The enabled projects or domains a user has a role on. */
+static int targets_of(struct identity *id, const char *user_id, enum identity_kind kind,
+		      json_t **out, struct st_err *err)
 {
 	json_t *rows, *row;
 	const char *type = kind == IDENTITY_PROJECT ? ASSIGN_USER_PROJECT : ASSIGN_USER_DOMAIN;
-	if (identity_db__assignments(id->db, type, c->token.user_id, NULL, NULL, &rows, err) < 0)
+	if (identity_db__assignments(id->db, type, user_id, NULL, NULL, &rows, err) < 0)
 		return -1;
 	json_t *list = json_array();
 	const char *last = "";
@@ -170,4 +171,23 @@ int identity_ops__auth_targets(struct identity *id, const struct identity_caller
 	json_decref(rows);
 	*out = list;
 	return 0;
+}
+
+int identity_ops__auth_targets(struct identity *id, const struct identity_caller *c,
+			       enum identity_kind kind, json_t **out, struct st_err *err)
+{
+	return targets_of(id, c->token.user_id, kind, out, err);
+}
+
+int identity_ops__user_projects(struct identity *id, const struct identity_caller *c,
+				const char *user_id, json_t **out, struct st_err *err)
+{
+	if (!c->admin && strcmp(user_id, c->token.user_id))
+		return err__fail_class(err, EPERM,
+				       "You are not authorized to perform the requested action.");
+	json_t *user;
+	if (identity_db__get(id->db, IDENTITY_USER, user_id, &user, err) < 0)
+		return -1;
+	json_decref(user);
+	return targets_of(id, user_id, IDENTITY_PROJECT, out, err);
 }

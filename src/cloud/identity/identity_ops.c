@@ -52,7 +52,7 @@ const char *identity_ops__member(enum identity_kind kind)
 
 static int forbidden(struct st_err *err)
 {
-	return err__fail(err, EPERM, "You are not authorized to perform the requested action.");
+	return err__fail_class(err, EPERM, "You are not authorized to perform the requested action.");
 }
 
 int identity_ops__caller(struct identity *id, const char *auth_token,
@@ -60,9 +60,9 @@ int identity_ops__caller(struct identity *id, const char *auth_token,
 {
 	memset(out, 0, sizeof(*out));
 	if (!auth_token || !*auth_token)
-		return err__fail(err, EACCES, "The request you have made requires authentication.");
+		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
 	if (identity__validate(id, auth_token, &out->token, err) < 0)
-		return err__fail(err, EACCES, "The request you have made requires authentication.");
+		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
 	json_t *roles, *r;
 	size_t i;
 	if (identity__token_roles(id, &out->token, &roles, err) < 0)
@@ -135,7 +135,7 @@ static int member_fields(enum identity_kind kind, json_t *body, bool creating, j
 	const struct kind_info *k = &kinds[kind];
 	json_t *in = json_object_get(body, k->member);
 	if (!json_is_object(in))
-		return err__fail(err, EINVAL, "Expecting to find %s in request body.", k->member);
+		return err__fail_class(err, EINVAL, "Expecting to find %s in request body.", k->member);
 	json_t *fields = json_object();
 	for (size_t i = 0; i < 8 && k->fields[i]; i++) {
 		json_t *v = json_object_get(in, k->fields[i]);
@@ -147,7 +147,7 @@ static int member_fields(enum identity_kind kind, json_t *body, bool creating, j
 		const char *s = json_string_value(name);
 		if (!s || !*s || strlen(s) > k->name_max) {
 			json_decref(fields);
-			return err__fail(err, EINVAL, "Invalid input for field 'name': must be a string of"
+			return err__fail_class(err, EINVAL, "Invalid input for field 'name': must be a string of"
 				       " 1 to %zu characters.", k->name_max);
 		}
 	}
@@ -169,9 +169,9 @@ static int complete_create(enum identity_kind kind, json_t *fields, struct st_er
 	if (kind == IDENTITY_USER)
 		json_object_set_new(fields, "created_at", json_integer((json_int_t)time(NULL)));
 	if (kind == IDENTITY_ENDPOINT && !json_object_get(fields, "url"))
-		return err__fail(err, EINVAL, "Expecting to find url in endpoint.");
+		return err__fail_class(err, EINVAL, "Expecting to find url in endpoint.");
 	if (kind == IDENTITY_SERVICE && !json_object_get(fields, "type"))
-		return err__fail(err, EINVAL, "Expecting to find type in service.");
+		return err__fail_class(err, EINVAL, "Expecting to find type in service.");
 	return 0;
 }
 
@@ -182,7 +182,7 @@ static int hash_password(json_t *fields, struct st_err *err)
 	if (!pw)
 		return 0;
 	if (!json_is_string(pw) && !json_is_null(pw))
-		return err__fail(err, EINVAL, "Invalid input for field 'password'.");
+		return err__fail_class(err, EINVAL, "Invalid input for field 'password'.");
 	char hash[PASSWORD_HASH_MAX];
 	if (json_is_string(pw) && password__hash(json_string_value(pw), hash, err) < 0)
 		return -1;
@@ -278,7 +278,7 @@ int identity_ops__delete(struct identity *id, const struct identity_caller *c,
 		bool enabled = json_is_true(json_object_get(dom, "enabled"));
 		json_decref(dom);
 		if (enabled)
-			return err__fail(err, EPERM, "Cannot delete a domain that is enabled, please"
+			return err__fail_class(err, EPERM, "Cannot delete a domain that is enabled, please"
 				       " disable it first.");
 	}
 	return identity_db__delete(id->db, kind, oid, err);

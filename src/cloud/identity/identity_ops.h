@@ -63,5 +63,8 @@ int identity_ops__role_assignments(struct identity *id, const struct identity_ca
  * role on. kind: PROJECT or DOMAIN. */
 int identity_ops__auth_targets(struct identity *id, const struct identity_caller *c,
 			       enum identity_kind kind, json_t **out, struct st_err *err);
+/* GET /v3/users/{user_id}/projects: admins, and the user about themselves. */
+int identity_ops__user_projects(struct identity *id, const struct identity_caller *c,
+				const char *user_id, json_t **out, struct st_err *err);
 
 #endif

@@ -1,0 +1,15 @@
+/* What every service's HTTP handlers reach through http_request__app(): the
+ * daemon's shared state. Services use each other only through their own
+ * headers; this struct only holds them. */
+#ifndef STRATA_CLOUD_CLOUD_H
+#define STRATA_CLOUD_CLOUD_H
+
+#include "cloud/db/db.h"
+#include "cloud/identity/identity.h"
+
+struct cloud {
+	struct db *db;
+	struct identity identity;
+};
+
+#endif

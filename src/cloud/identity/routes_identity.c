@@ -1,0 +1,231 @@
+/* Keystone v3's version discovery and /v3/auth/...: issuing, validating and
+ * revoking tokens, and what a token may reach (projects, domains, catalog). */
+#include "cloud/identity/routes_identity.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+#include "common/json_util.h"
+#include "cloud/cloud.h"
+#include "cloud/identity/identity_db.h"
+
+struct identity *routes_identity__id(const struct http_request *r)
+{
+	return &((struct cloud *)http_request__app(r))->identity;
+}
+
+void routes_identity__base(const struct http_request *r, char *out, size_t size)
+{
+	const char *host = http_request__header(r, "Host");
+	/* A Host header is the client's to choose: keep it to what a host
+	 * name and port can hold so it cannot inject into the JSON's URLs
+	 * beyond that. */
+	if (!host || !*host || strlen(host) > 255 || strpbrk(host, "/\"\\ \t<>"))
+		host = "localhost";
+	snprintf(out, size, "http://%s/identity", host);
+}
+
+int routes_identity__caller(const struct http_request *r, struct identity_caller *c,
+			    struct st_err *err)
+{
+	return identity_ops__caller(routes_identity__id(r), http_request__header(r, "X-Auth-Token"), c,
+				    err);
+}
+
+void routes_identity__links(const struct http_request *r, const char *collection, json_t *list)
+{
+	char base[320], self[512];
+	routes_identity__base(r, base, sizeof(base));
+	size_t i;
+	json_t *obj;
+	json_array_foreach(list, i, obj) {
+		const char *oid = json_string_value(json_object_get(obj, "id"));
+		snprintf(self, sizeof(self), "%s/v3/%s/%s", base, collection, oid ? oid : "");
+		json_object_set_new(obj, "links", json_pack("{s:s}", "self", self));
+	}
+}
+
+json_t *routes_identity__collection(const struct http_request *r, const char *collection,
+				    json_t *list)
+{
+	char base[320], self[512];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/%s", base, collection);
+	routes_identity__links(r, collection, list);
+	return json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self, "previous",
+			 "next");
+}
+
+/* --- version discovery --- */
+
+static json_t *version_v3(const struct http_request *r)
+{
+	char base[320], self[512];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/", base);
+	return json_pack("{s:s,s:s,s:s,s:[{s:s,s:s}],s:[{s:s,s:s}]}", "id", "v3.14", "status", "stable",
+			 "updated", "2020-04-07T00:00:00Z", "links", "rel", "self", "href", self,
+			 "media-types", "base", "application/json", "type",
+			 "application/vnd.openstack.identity-v3+json");
+}
+
+static int versions(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	(void)err;
+	http_reply__json(rp, 300, json_pack("{s:{s:[o]}}", "versions", "values", version_v3(r)));
+	return 0;
+}
+
+static int version(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	(void)err;
+	http_reply__json(rp, 200, json_pack("{s:o}", "version", version_v3(r)));
+	return 0;
+}
+
+/* --- tokens --- */
+
+static int token_reply(struct http_request *r, struct http_reply *rp, unsigned status,
+		       const struct token *t, struct st_err *err)
+{
+	json_t *body;
+	bool nocatalog = http_request__query(r, "nocatalog") != NULL;
+	if (identity__token_body(routes_identity__id(r), t, !nocatalog, &body, err) < 0)
+		return -1;
+	http_reply__json(rp, status, body);
+	return 0;
+}
+
+static int token_issue(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *body = NULL;
+	if (http_request__body_json(r, &body, err) < 0)
+		return -1;
+	json_t *auth = json_object_get(body, "auth");
+	if (!json_is_object(auth))
+		return err__fail_class(err, EINVAL, "Expecting to find auth in request body.");
+	struct identity *id = routes_identity__id(r);
+	struct token t;
+	cleanup_free char *text = NULL;
+	if (identity__authenticate(id, auth, &t, err) < 0)
+		return -1;
+	/* The Fernet timestamp is the creation time: the same second. */
+	t.issued_at = (uint64_t)time(NULL);
+	if (identity__issue(id, &t, &text, err) < 0)
+		return -1;
+	if (token_reply(r, rp, 201, &t, err) < 0)
+		return -1;
+	/* after the body: setting a body starts the reply afresh */
+	http_reply__header(rp, "X-Subject-Token", text);
+	return 0;
+}
+
+/* The caller (X-Auth-Token) and the token it asks about (X-Subject-Token):
+ * Keystone lets admins and the subject's own user ask. */
+static int subject(struct http_request *r, struct identity_caller *c, struct token *t,
+		   struct st_err *err)
+{
+	if (routes_identity__caller(r, c, err) < 0)
+		return -1;
+	const char *text = http_request__header(r, "X-Subject-Token");
+	if (!text || !*text)
+		return err__fail_class(err, EINVAL, "Expecting to find X-Subject-Token in the headers.");
+	if (identity__validate(routes_identity__id(r), text, t, err) < 0)
+		return err->errnum == ENOENT
+			       ? err__fail_class(err, ENOENT, "Could not find token: %.64s.", text)
+			       : -1;
+	if (!c->admin && strcmp(c->token.user_id, t->user_id))
+		return err__fail_class(err, EPERM,
+				       "You are not authorized to perform the requested action.");
+	return 0;
+}
+
+static int token_validate(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity_caller c;
+	struct token t;
+	if (subject(r, &c, &t, err) < 0)
+		return -1;
+	if (token_reply(r, rp, 200, &t, err) < 0)
+		return -1;
+	http_reply__header(rp, "X-Subject-Token", http_request__header(r, "X-Subject-Token"));
+	return 0;
+}
+
+static int token_check(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity_caller c;
+	struct token t;
+	if (subject(r, &c, &t, err) < 0)
+		return -1;
+	http_reply__text(rp, 200, "application/json", strdup(""));
+	return 0;
+}
+
+static int token_revoke(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity_caller c;
+	struct token t;
+	if (subject(r, &c, &t, err) < 0 || identity__revoke(routes_identity__id(r), &t, err) < 0)
+		return -1;
+	http_reply__text(rp, 204, "application/json", strdup(""));
+	return 0;
+}
+
+/* --- what a token reaches --- */
+
+static int auth_targets(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	enum identity_kind kind = *(const enum identity_kind *)http_request__route(r)->data;
+	struct identity_caller c;
+	json_t *list;
+	if (routes_identity__caller(r, &c, err) < 0 ||
+	    identity_ops__auth_targets(routes_identity__id(r), &c, kind, &list, err) < 0)
+		return -1;
+	http_reply__json(rp, 200,
+			 routes_identity__collection(r, identity_ops__collection(kind), list));
+	return 0;
+}
+
+static int auth_catalog(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity_caller c;
+	json_t *catalog;
+	if (routes_identity__caller(r, &c, err) < 0)
+		return -1;
+	if (c.token.scope == TOKEN_UNSCOPED)
+		return err__fail_class(err, EPERM, "The service catalog needs a scoped token.");
+	if (identity_db__catalog(routes_identity__id(r)->db, &catalog, err) < 0)
+		return -1;
+	char base[320], self[512];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/auth/catalog", base);
+	http_reply__json(rp, 200, json_pack("{s:o,s:{s:s}}", "catalog", catalog, "links", "self", self));
+	return 0;
+}
+
+static const enum identity_kind project_kind = IDENTITY_PROJECT, domain_kind = IDENTITY_DOMAIN;
+
+static const struct http_route routes[] = {
+	{"GET", "/identity", versions, NULL, NULL},
+	{"GET", "/identity/", versions, NULL, NULL},
+	{"GET", "/identity/v3", version, NULL, NULL},
+	{"GET", "/identity/v3/", version, NULL, NULL},
+	{"POST", "/identity/v3/auth/tokens", token_issue, NULL, NULL},
+	{"GET", "/identity/v3/auth/tokens", token_validate, NULL, NULL},
+	{"HEAD", "/identity/v3/auth/tokens", token_check, NULL, NULL},
+	{"DELETE", "/identity/v3/auth/tokens", token_revoke, NULL, NULL},
+	{"GET", "/identity/v3/auth/projects", auth_targets, NULL, &project_kind},
+	{"GET", "/identity/v3/auth/domains", auth_targets, NULL, &domain_kind},
+	{"GET", "/identity/v3/auth/catalog", auth_catalog, NULL, NULL},
+};
+
+const struct http_route *routes_identity__auth(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}

@@ -1,0 +1,35 @@
+/* Identity's HTTP face: Keystone v3 under /identity. The handlers parse the
+ * request, call identity__* / identity_ops__* and shape the reply; the app
+ * is a struct cloud (cloud/cloud.h). */
+#ifndef STRATA_CLOUD_ROUTES_IDENTITY_H
+#define STRATA_CLOUD_ROUTES_IDENTITY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "common/http_server.h"
+#include "cloud/identity/identity.h"
+#include "cloud/identity/identity_ops.h"
+
+/* Version discovery and /v3/auth/... (routes_identity.c). */
+const struct http_route *routes_identity__auth(size_t *n);
+/* The CRUD collections, grants and role assignments (routes_identity_crud.c). */
+const struct http_route *routes_identity__crud(size_t *n);
+
+/* The identity service's public base URL as this request reached it:
+ * "http://HOST/identity" (Host header). */
+void routes_identity__base(const struct http_request *r, char *out, size_t size);
+/* The identity service of the request's app. */
+struct identity *routes_identity__id(const struct http_request *r);
+/* The caller of the request's X-Auth-Token (401 without a valid one). */
+int routes_identity__caller(const struct http_request *r, struct identity_caller *c,
+			    struct st_err *err);
+/* Adds Keystone's "links": {"self": ...} to each object of the list. */
+void routes_identity__links(const struct http_request *r, const char *collection, json_t *list);
+/* {collection: list, "links": {"self", "previous", "next"}} (takes list). */
+json_t *routes_identity__collection(const struct http_request *r, const char *collection,
+				    json_t *list);
+
+#endif

@@ -1,0 +1,117 @@
+/* The daemon: one HTTP server with every service's route table, Keystone's
+ * error bodies, an access-log line per request, and a clean stop on SIGTERM
+ * (the server waits for the requests in flight). */
+#include "cloud/serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "cloud/identity/routes_identity.h"
+
+#define CLOUD_BODY_MAX (1 << 20)
+
+static const char *title_of(unsigned status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Request Entity Too Large";
+	default: return status < 500 ? "Client Error" : "Internal Server Error";
+	}
+}
+
+/* Keystone's {"error": {"code", "title", "message"}}. */
+static json_t *format_error(const struct http_request *req, unsigned status, const char *message,
+			    void *app)
+{
+	(void)req;
+	(void)app;
+	return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "title", title_of(status),
+			 "message", message ? message : title_of(status));
+}
+
+/* The services speak identity.h's classes, where EACCES is "authenticate
+ * first" (401); the server core's 401 class is EKEYREJECTED. */
+static int wrap(struct http_request *req, struct http_reply *reply, http_handler_fn fn,
+		struct st_err *err)
+{
+	int rc = fn(req, reply, err);
+	if (rc < 0 && err->errnum == EACCES)
+		err->errnum = EKEYREJECTED;
+	return rc;
+}
+
+static int not_found(struct http_request *req, struct http_reply *reply, struct st_err *err)
+{
+	(void)req;
+	(void)reply;
+	return err__fail_class(err, ENOENT, "The resource could not be found.");
+}
+
+static void access_log(const struct http_request *req, unsigned status, void *app)
+{
+	(void)app;
+	log__info("%s %s %u %s", http_request__method(req), http_request__path(req), status,
+		  http_request__id(req) ? http_request__id(req) : "-");
+}
+
+/* Every service's routes in one table (identity only, so far). */
+static struct http_route *all_routes(size_t *n)
+{
+	size_t na, nc;
+	const struct http_route *a = routes_identity__auth(&na), *c = routes_identity__crud(&nc);
+	struct http_route *all = calloc(na + nc, sizeof(*all));
+	if (!all)
+		return NULL;
+	memcpy(all, a, na * sizeof(*a));
+	memcpy(all + na, c, nc * sizeof(*c));
+	*n = na + nc;
+	return all;
+}
+
+int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Before any thread starts, so that they all inherit the mask and the
+	 * signals wait for sigwait below. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* the access log is info; STRATA_LOG still chooses */
+	if (!getenv("STRATA_LOG"))
+		log__set_level(ST_LOG_INFO);
+	size_t n = 0;
+	cleanup_free struct http_route *routes = all_routes(&n);
+	if (!routes)
+		return err__fail(err, ENOMEM, "out of memory");
+	struct http_server_opts o = {.routes = routes, .nr_routes = n, .app = cloud,
+				     .body_max = CLOUD_BODY_MAX,
+				     .request_id_header = "x-openstack-request-id",
+				     .format_error = format_error, .wrap = wrap, .log = access_log,
+				     .not_found = not_found};
+	struct http_server *srv;
+	if (http_server__new(&o, &srv, err) < 0)
+		return -1;
+	if (http_server__listen_tcp(srv, listen, 0, err) < 0) {
+		http_server__free(srv);
+		return err__prefix(err, "--listen %s", listen);
+	}
+	log__info("serving on http://%s (identity at /identity/v3)", listen);
+	int sig;
+	sigwait(&set, &sig);
+	log__info("signal %d, stopping", sig);
+	http_server__free(srv);
+	return 0;
+}

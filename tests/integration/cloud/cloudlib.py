@@ -1,0 +1,131 @@
+"""strata-cloud under test: a bootstrapped state directory, the daemon on a
+free loopback port, and the real `openstack` CLI pointed at it through a
+clouds.yaml in a temporary directory (OS_CLOUD=strata)."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from conftest import program, skip_loudly
+
+OPENSTACK = "/usr/bin/openstack"
+ADMIN_PASSWORD = "s3cret-admin"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cloud:
+    def __init__(self, db_url=None):
+        self.tmp = Path(tempfile.mkdtemp(prefix="strata-cloud-"))
+        self.state = self.tmp / "state"
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.log = self.tmp / "serve.log"
+
+    def db_args(self):
+        return ["--db", self.db_url] if self.db_url else []
+
+    def cloud(self, *args, check=True):
+        r = subprocess.run([str(program("src", "cloud", "strata-cloud")), *args],
+                           capture_output=True, text=True, timeout=300)
+        if check and r.returncode:
+            raise AssertionError(f"strata-cloud {' '.join(args)}: {r.stderr}")
+        return r
+
+    def bootstrap(self):
+        pw = self.tmp / "admin-password"
+        pw.write_text(ADMIN_PASSWORD + "\n")
+        return self.cloud("bootstrap", "-d", str(self.state), *self.db_args(),
+                          "--admin-password-file", str(pw), "--public-url", self.url)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [str(program("src", "cloud", "strata-cloud")), "serve", "-d", str(self.state),
+             "--listen", f"127.0.0.1:{self.port}", *self.db_args()],
+            stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/identity/v3", timeout=5).read()
+                return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"strata-cloud serve exited: {self.log.read_text()}")
+                if time.monotonic() > deadline:
+                    raise AssertionError("strata-cloud serve did not answer in 120 s")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def clouds_yaml(self, name="strata", user="admin", password=ADMIN_PASSWORD, project="admin"):
+        path = self.tmp / "clouds.yaml"
+        path.write_text(
+            "clouds:\n"
+            f"  {name}:\n"
+            "    auth:\n"
+            f"      auth_url: {self.url}/identity/v3\n"
+            f"      username: {user}\n"
+            f"      password: {password}\n"
+            f"      project_name: {project}\n"
+            "      user_domain_name: Default\n"
+            "      project_domain_name: Default\n"
+            "    region_name: RegionOne\n"
+            "    identity_api_version: 3\n")
+        return path
+
+    def openstack(self, *args, check=True, fmt_json=True, **auth):
+        if not os.path.exists(OPENSTACK):
+            skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
+        yaml = self.clouds_yaml(**auth)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata", HOME=str(self.tmp))
+        cmd = [OPENSTACK, *args]
+        if fmt_json:
+            cmd += ["-f", "json"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        if check and r.returncode:
+            raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
+                                 f"server log:\n{self.log.read_text()[-3000:]}")
+        if check and fmt_json and r.stdout.strip():
+            return json.loads(r.stdout)
+        return r
+
+    def request(self, method, path, body=None, headers=None, raw=None):
+        """(status, headers, parsed JSON or None) of one raw HTTP request."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                text = r.read()
+                return r.status, r.headers, json.loads(text) if text else None
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            return e.code, e.headers, json.loads(text) if text else None
+
+    def admin_token(self):
+        status, headers, _ = self.request("POST", "/identity/v3/auth/tokens", {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+        assert status == 201
+        return headers["X-Subject-Token"]
