@@ -6,10 +6,12 @@
 
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
+#include "cloud/images/images.h"
 
 struct cloud {
 	struct db *db;
 	struct identity identity;
+	struct images images;
 };
 
 #endif

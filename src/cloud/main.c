@@ -18,8 +18,9 @@
 #include "cloud/serve.h"
 
 struct options {
-	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *image_dir;
 	unsigned max_active;
+	int64_t image_quota_count, image_quota_bytes;
 };
 
 static void usage(FILE *to)
@@ -28,8 +29,11 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL]\n"
-		"            run the daemon (identity at http://HOST:PORT/identity/v3)\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--image-dir DIR]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N]\n"
+		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
+		"            at /image, their data in DIR, default STATEDIR/images; quotas per\n"
+		"            project, 0 for none)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -48,6 +52,9 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"image-dir", required_argument, NULL, 'i'},
+		{"image-quota-count", required_argument, NULL, 'C'},
+		{"image-quota-bytes", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -66,6 +73,14 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
 			o->max_active = (unsigned)n;
+			break;
+		case 'i': o->image_dir = optarg; break;
+		case 'C':
+		case 'B':
+			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
+				return err__prefix(err, "--%s", opt == 'C' ? "image-quota-count"
+									   : "image-quota-bytes");
+			*(opt == 'C' ? &o->image_quota_count : &o->image_quota_bytes) = (int64_t)n;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case ':': return err__fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
@@ -139,10 +154,17 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 {
 	if (!o->listen)
 		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
-	struct cloud cloud;
+	struct cloud cloud = {0};
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
-	int rc = serve__run(&cloud, o->listen, err);
+	char image_dir[4096];
+	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
+	cloud.images.quota_count = o->image_quota_count;
+	cloud.images.quota_bytes = o->image_quota_bytes;
+	int rc = images__init(&cloud.images, cloud.db, &cloud.identity,
+			      o->image_dir ? o->image_dir : image_dir, err);
+	if (rc == 0)
+		rc = serve__run(&cloud, o->listen, err);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

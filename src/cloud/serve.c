@@ -12,7 +12,9 @@
 #include "common/cleanup.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "cloud/identity/routes_identity.h"
+#include "cloud/images/routes_images.h"
 
 #define CLOUD_BODY_MAX (1 << 20)
 
@@ -25,17 +27,22 @@ static const char *title_of(unsigned status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 410: return "Gone";
 	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Requested Range Not Satisfiable";
 	default: return status < 500 ? "Client Error" : "Internal Server Error";
 	}
 }
 
-/* Keystone's {"error": {"code", "title", "message"}}. */
+/* Keystone's {"error": {"code", "title", "message"}}; the Image service's
+ * paths get Glance's own shape. */
 static json_t *format_error(const struct http_request *req, unsigned status, const char *message,
 			    void *app)
 {
-	(void)req;
 	(void)app;
+	if (req && routes_images__owns(http_request__path(req)))
+		return routes_images__error(status, title_of(status), message);
 	return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "title", title_of(status),
 			 "message", message ? message : title_of(status));
 }
@@ -65,17 +72,27 @@ static void access_log(const struct http_request *req, unsigned status, void *ap
 		  http_request__id(req) ? http_request__id(req) : "-");
 }
 
-/* Every service's routes in one table (identity only, so far). */
+typedef const struct http_route *(*routes_fn)(size_t *n);
+
+/* Every service's routes in one table. */
 static struct http_route *all_routes(size_t *n)
 {
-	size_t na, nc;
-	const struct http_route *a = routes_identity__auth(&na), *c = routes_identity__crud(&nc);
-	struct http_route *all = calloc(na + nc, sizeof(*all));
+	static const routes_fn tables[] = {routes_identity__auth, routes_identity__crud,
+					   routes_images__api, routes_images__data};
+	size_t total = 0, k;
+	for (size_t i = 0; i < ST_ARRAY_SIZE(tables); i++) {
+		tables[i](&k);
+		total += k;
+	}
+	struct http_route *all = calloc(total, sizeof(*all));
 	if (!all)
 		return NULL;
-	memcpy(all, a, na * sizeof(*a));
-	memcpy(all + na, c, nc * sizeof(*c));
-	*n = na + nc;
+	*n = 0;
+	for (size_t i = 0; i < ST_ARRAY_SIZE(tables); i++) {
+		const struct http_route *t = tables[i](&k);
+		memcpy(all + *n, t, k * sizeof(*t));
+		*n += k;
+	}
 	return all;
 }
 
@@ -108,7 +125,7 @@ int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
 		http_server__free(srv);
 		return err__prefix(err, "--listen %s", listen);
 	}
-	log__info("serving on http://%s (identity at /identity/v3)", listen);
+	log__info("serving on http://%s (identity at /identity/v3, images at /image)", listen);
 	int sig;
 	sigwait(&set, &sig);
 	log__info("signal %d, stopping", sig);

@@ -62,19 +62,26 @@ static int ensure_roles(struct db *db, char admin[65], struct st_err *err)
 	return 0;
 }
 
-static int ensure_catalog(struct db *db, const struct identity_bootstrap *b, struct st_err *err)
+/* The services strata-cloud serves, each at its path under the public URL. */
+static const struct {
+	const char *type, *name, *path;
+} services[] = {
+	{"identity", "keystone", "/identity"},
+	{"image", "glance", "/image"},
+};
+
+static int ensure_service(struct db *db, const struct identity_bootstrap *b, const char *region,
+			  size_t k, struct st_err *err)
 {
-	const char *region = b->region ? b->region : "RegionOne";
-	char rid[65], sid[65], eid[65], url[2048];
-	if (ensure(db, IDENTITY_REGION, (const char *[]){"id", region, NULL},
-		   json_pack("{s:s}", "id", region), rid, err) < 0 ||
-	    ensure(db, IDENTITY_SERVICE, (const char *[]){"type", "identity", NULL},
-		   json_pack("{s:s,s:s}", "type", "identity", "name", "keystone"), sid, err) < 0)
+	char sid[65], eid[65], url[2048];
+	if (ensure(db, IDENTITY_SERVICE, (const char *[]){"type", services[k].type, NULL},
+		   json_pack("{s:s,s:s}", "type", services[k].type, "name", services[k].name), sid,
+		   err) < 0)
 		return -1;
 	size_t len = strlen(b->public_url);
 	while (len && b->public_url[len - 1] == '/')
 		len--;
-	snprintf(url, sizeof(url), "%.*s/identity", (int)len, b->public_url);
+	snprintf(url, sizeof(url), "%.*s%s", (int)len, b->public_url, services[k].path);
 	static const char *const interfaces[] = {"public", "internal", "admin"};
 	for (size_t i = 0; i < 3; i++) {
 		/* An endpoint per interface; a changed URL is updated in place. */
@@ -86,6 +93,19 @@ static int ensure_catalog(struct db *db, const struct identity_bootstrap *b, str
 					json_pack("{s:s,s:s}", "url", url, "region_id", region), err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int ensure_catalog(struct db *db, const struct identity_bootstrap *b, struct st_err *err)
+{
+	const char *region = b->region ? b->region : "RegionOne";
+	char rid[65];
+	if (ensure(db, IDENTITY_REGION, (const char *[]){"id", region, NULL},
+		   json_pack("{s:s}", "id", region), rid, err) < 0)
+		return -1;
+	for (size_t k = 0; k < sizeof(services) / sizeof(services[0]); k++)
+		if (ensure_service(db, b, region, k, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -1,0 +1,79 @@
+/* The Image service (Glance v2): its operations, JSON in and JSON out, each
+ * checked against the caller's token first (through identity.h), over its
+ * tables (images_db.h) and the data store (image_store.h). The HTTP
+ * handlers (routes_images*.c) parse requests and call these. Errors carry
+ * the HTTP meaning in errnum: EINVAL 400, EACCES 401 (as identity.h),
+ * EPERM 403, ENOENT 404, EEXIST/EBUSY 409, E2BIG 413. */
+#ifndef STRATA_CLOUD_IMAGES_H
+#define STRATA_CLOUD_IMAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "cloud/db/db.h"
+#include "cloud/identity/identity.h"
+#include "cloud/images/image_store.h"
+
+struct images {
+	struct db *db;
+	struct identity *identity;
+	struct image_store store;
+	int64_t quota_count; /* images per project; 0: no limit */
+	int64_t quota_bytes; /* bytes of image data per project; 0: no limit */
+};
+
+/* Migrates the tables, opens the store (default STATEDIR/images) and puts
+ * back to queued the uploads a killed process left in saving. */
+int images__init(struct images *im, struct db *db, struct identity *id, const char *store_dir,
+		 struct st_err *err);
+
+/* Who asks: a project-scoped token's project and roles. */
+struct images_caller {
+	char user_id[TOKEN_ID_MAX + 1];
+	char project_id[TOKEN_ID_MAX + 1];
+	bool admin;  /* the admin role */
+	bool member; /* may write: admin or member */
+};
+int images__caller(struct images *im, const char *auth_token, struct images_caller *c,
+		   struct st_err *err);
+
+/* POST /v2/images: body is the request's object; *out Glance's view. */
+int images__create(struct images *im, const struct images_caller *c, json_t *body, json_t **out,
+		   struct st_err *err);
+int images__show(struct images *im, const struct images_caller *c, const char *id, json_t **out,
+		 struct st_err *err);
+int images__delete(struct images *im, const struct images_caller *c, const char *id,
+		   struct st_err *err);
+
+/* The record of an image the caller may see (ENOENT otherwise), and whether
+ * it may change it (owner project with a writing role, or admin). */
+int images__visible(struct images *im, const struct images_caller *c, const char *id,
+		    json_t **rec, struct st_err *err);
+bool images__may_modify(const struct images_caller *c, const json_t *rec);
+/* Glance's view of a record ({"id", "name", ..., "self", "file", "schema"}). */
+json_t *images__view(const json_t *rec);
+
+/* --- data (images_data.c) --- */
+struct images_upload;
+/* PUT /v2/images/ID/file: the image must be queued and the caller may
+ * modify it; declared is the Content-Length (-1 when chunked), checked
+ * against the quota before anything is written. The image is saving. */
+int images__upload_begin(struct images *im, const struct images_caller *c, const char *id,
+			 int64_t declared, struct images_upload **out, struct st_err *err);
+int images__upload_write(struct images_upload *up, const char *data, size_t len,
+			 struct st_err *err);
+/* The body is complete: checks the client's md5 (hex, or NULL), inspects the
+ * format, commits the data and makes the image active. Frees up. */
+int images__upload_finish(struct images_upload *up, const char *md5, struct st_err *err);
+/* The upload failed or the client went away: no data, the image queued. */
+void images__upload_abort(struct images_upload *up);
+
+/* GET /v2/images/ID/file: the data's fd, size and md5 (ENOENT with no
+ * data: Glance answers 204). */
+int images__download(struct images *im, const struct images_caller *c, const char *id, int *fd,
+		     uint64_t *size, char md5[33], struct st_err *err);
+
+#endif

@@ -1,0 +1,206 @@
+/* The Image service's tables: images with their properties and tags, kept
+ * apart from the service's rules (images.c). */
+#include "cloud/images/images_db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+const char *const images_db__columns[] = {
+	"id", "name", "status", "disk_format", "container_format", "visibility", "size",
+	"virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_disk", "min_ram",
+	"protected", "os_hidden", "owner", "created_at", "updated_at", NULL,
+};
+/* s text (or null), i integer (or null), b boolean */
+static const char types[] = "ssssssiisssiibbsii";
+#define NCOLS (sizeof(types) - 1)
+#define SELECT_COLUMNS                                                                    \
+	"id, name, status, disk_format, container_format, visibility, size, virtual_size," \
+	" checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden," \
+	" owner, created_at, updated_at"
+
+int images_db__migrate(struct db *db, struct st_err *err)
+{
+	return db__migrate(db, "images", images_db__migrations, images_db__n_migrations, err);
+}
+
+static json_t *cell_json(const char *cell, char type)
+{
+	if (!cell)
+		return json_null();
+	switch (type) {
+	case 'i': return json_integer(strtoll(cell, NULL, 10));
+	case 'b': return json_boolean(atoi(cell) != 0);
+	default: return json_string(cell);
+	}
+}
+
+/* A bound parameter from a JSON value: text, a decimal, 1/0, or NULL. */
+static const char *param_of(const json_t *v, char buf[32])
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "1" : "0";
+	return NULL;
+}
+
+static int insert_tx(struct db *db, const json_t *rec, struct st_err *err)
+{
+	const char *params[NCOLS];
+	char bufs[NCOLS][32];
+	for (size_t i = 0; i < NCOLS; i++)
+		params[i] = param_of(json_object_get(rec, images_db__columns[i]), bufs[i]);
+	if (db__exec(db, "INSERT INTO images (" SELECT_COLUMNS ") VALUES"
+			 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		     params, NCOLS, err) < 0)
+		return -1;
+	const char *id = params[0], *key;
+	json_t *v;
+	json_object_foreach((json_t *)json_object_get(rec, "properties"), key, v) {
+		const char *p[] = {id, key, json_string_value(v)};
+		if (db__exec(db, "INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)",
+			     p, 3, err) < 0)
+			return -1;
+	}
+	size_t i;
+	json_array_foreach(json_object_get(rec, "tags"), i, v) {
+		const char *p[] = {id, json_string_value(v)};
+		if (db__exec(db, "INSERT INTO image_tags (image_id, value) VALUES (?, ?)", p, 2, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int images_db__insert(struct db *db, const json_t *rec, struct st_err *err)
+{
+	if (db__begin(db, err) < 0)
+		return -1;
+	if (insert_tx(db, rec, err) < 0) {
+		db__rollback(db);
+		return -1;
+	}
+	return db__commit(db, err);
+}
+
+/* The properties and tags of one image into rec. */
+static int get_extras(struct db *db, const char *id, json_t *rec, struct st_err *err)
+{
+	cleanup_rows struct db_rows *props = NULL, *tags = NULL;
+	const char *p[] = {id};
+	if (db__query(db, "SELECT name, value FROM image_properties WHERE image_id = ? ORDER BY name",
+		      p, 1, &props, err) < 0 ||
+	    db__query(db, "SELECT value FROM image_tags WHERE image_id = ? ORDER BY value", p, 1,
+		      &tags, err) < 0)
+		return -1;
+	json_t *po = json_object(), *ta = json_array();
+	for (size_t r = 0; r < props->nrows; r++)
+		json_object_set_new(po, db_rows__get(props, r, 0), json_string(db_rows__get(props, r, 1)));
+	for (size_t r = 0; r < tags->nrows; r++)
+		json_array_append_new(ta, json_string(db_rows__get(tags, r, 0)));
+	json_object_set_new(rec, "properties", po);
+	json_object_set_new(rec, "tags", ta);
+	return 0;
+}
+
+int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	const char *p[] = {id};
+	if (db__query(db, "SELECT " SELECT_COLUMNS " FROM images WHERE id = ?", p, 1, &rows, err) < 0)
+		return -1;
+	if (rows->nrows == 0)
+		return err__fail_class(err, ENOENT, "No image found with ID %s", id);
+	json_t *rec = json_object();
+	for (size_t c = 0; c < NCOLS; c++)
+		json_object_set_new(rec, images_db__columns[c], cell_json(db_rows__get(rows, 0, c), types[c]));
+	if (get_extras(db, id, rec, err) < 0) {
+		json_decref(rec);
+		return -1;
+	}
+	*out = rec;
+	return 0;
+}
+
+int images_db__delete(struct db *db, const char *id, struct st_err *err)
+{
+	const char *p[] = {id};
+	int n = db__exec(db, "DELETE FROM images WHERE id = ?", p, 1, err);
+	if (n == 0)
+		return err__fail_class(err, ENOENT, "No image found with ID %s", id);
+	return n < 0 ? -1 : 0;
+}
+
+int images_db__set_status(struct db *db, const char *id, const char *from, const char *to,
+			  struct st_err *err)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *p[] = {to, now, id, from};
+	return db__exec(db, "UPDATE images SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+			p, 4, err);
+}
+
+int images_db__ids_in_status(struct db *db, const char *status, json_t **out,
+			     struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	const char *p[] = {status};
+	if (db__query(db, "SELECT id FROM images WHERE status = ?", p, 1, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (size_t r = 0; r < rows->nrows; r++)
+		json_array_append_new(*out, json_string(db_rows__get(rows, r, 0)));
+	return 0;
+}
+
+int images_db__activate(struct db *db, const char *id, const struct images_db_data *d,
+			struct st_err *err)
+{
+	char size[32], vsize[32], now[32];
+	snprintf(size, sizeof(size), "%" PRId64, d->size);
+	snprintf(vsize, sizeof(vsize), "%" PRId64, d->virtual_size);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *p[] = {size, d->virtual_size >= 0 ? vsize : NULL, d->md5, d->sha512, now, id};
+	return db__exec(db, "UPDATE images SET status = 'active', size = ?, virtual_size = ?,"
+			    " checksum = ?, os_hash_algo = 'sha512', os_hash_value = ?, updated_at = ?"
+			    " WHERE id = ? AND status = 'saving'",
+			p, 6, err);
+}
+
+int images_db__usage(struct db *db, const char *owner, int64_t *count, int64_t *bytes,
+		     struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	const char *p[] = {owner};
+	if (db__query(db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM images WHERE owner = ?", p, 1,
+		      &rows, err) < 0)
+		return -1;
+	*count = strtoll(db_rows__get(rows, 0, 0), NULL, 10);
+	*bytes = strtoll(db_rows__get(rows, 0, 1), NULL, 10);
+	return 0;
+}
+
+int images_db__member_status(struct db *db, const char *image_id, const char *member,
+			     char status[16], struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	const char *p[] = {image_id, member};
+	if (db__query(db, "SELECT status FROM image_members WHERE image_id = ? AND member = ?", p, 2,
+		      &rows, err) < 0)
+		return -1;
+	if (rows->nrows == 0)
+		return err__fail_class(err, ENOENT, "%s is not a member of image %s", member, image_id);
+	snprintf(status, 16, "%s", db_rows__get(rows, 0, 0));
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* The Image service's tables (component "images" in schema_version): images,
+ * their extra properties, tags and members. Records come out as JSON objects
+ * with the core columns typed (NULL columns as null, booleans as true/false,
+ * times as epoch seconds), "properties" an object of strings and "tags" an
+ * array; the service (images.c) turns them into Glance's view. */
+#ifndef STRATA_CLOUD_IMAGES_DB_H
+#define STRATA_CLOUD_IMAGES_DB_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "cloud/db/db.h"
+
+extern const struct db_migration images_db__migrations[];
+extern const size_t images_db__n_migrations;
+
+int images_db__migrate(struct db *db, struct st_err *err);
+
+/* A record's core columns, in the table's order. */
+extern const char *const images_db__columns[];
+
+/* rec: the core columns (id included) plus "properties" and "tags". */
+int images_db__insert(struct db *db, const json_t *rec, struct st_err *err);
+/* ENOENT when there is no such image. */
+int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *err);
+int images_db__delete(struct db *db, const char *id, struct st_err *err);
+/* Moves an image from status `from` to `to` (and touches updated_at);
+ * returns the rows changed (0: the image was not in `from`). */
+int images_db__set_status(struct db *db, const char *id, const char *from, const char *to,
+			  struct st_err *err);
+/* Every image in status `status`: a JSON array of ids. */
+int images_db__ids_in_status(struct db *db, const char *status, json_t **out,
+			     struct st_err *err);
+
+/* What an upload found: saving -> active with these. Returns rows changed. */
+struct images_db_data {
+	int64_t size, virtual_size; /* virtual_size < 0: unknown (null) */
+	char md5[33], sha512[129];
+};
+int images_db__activate(struct db *db, const char *id, const struct images_db_data *d,
+			struct st_err *err);
+
+/* A project's images and the bytes of their data (for quotas). */
+int images_db__usage(struct db *db, const char *owner, int64_t *count, int64_t *bytes,
+		     struct st_err *err);
+
+/* A member's status on an image ("pending", "accepted", "rejected");
+ * ENOENT when the project is not a member. */
+int images_db__member_status(struct db *db, const char *image_id, const char *member,
+			     char status[16], struct st_err *err);
+
+#endif
