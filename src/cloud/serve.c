@@ -78,7 +78,8 @@ typedef const struct http_route *(*routes_fn)(size_t *n);
 static struct http_route *all_routes(size_t *n)
 {
 	static const routes_fn tables[] = {routes_identity__auth, routes_identity__crud,
-					   routes_images__api, routes_images__data};
+					   routes_images__api, routes_images__data,
+					   routes_images__members, routes_images__schemas};
 	size_t total = 0, k;
 	for (size_t i = 0; i < ST_ARRAY_SIZE(tables); i++) {
 		tables[i](&k);

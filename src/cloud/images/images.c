@@ -46,8 +46,9 @@ int images__caller(struct images *im, const char *auth_token, struct images_call
 	if (!auth_token || !*auth_token)
 		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
 	struct token t;
+	/* identity says "no such token" (ENOENT): to a service, authenticate first */
 	if (identity__validate(im->identity, auth_token, &t, err) < 0)
-		return -1;
+		return err->errnum == ENOENT ? err__fail_class(err, EACCES, "%s", err->msg) : -1;
 	if (t.scope != TOKEN_PROJECT && t.scope != TOKEN_APP_CRED)
 		return err__fail_class(err, EPERM, "The Image service needs a project-scoped token.");
 	cleanup_json json_t *roles = NULL;

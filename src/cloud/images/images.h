@@ -16,6 +16,7 @@
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
 #include "cloud/images/image_store.h"
+#include "cloud/images/images_db.h"
 
 struct images {
 	struct db *db;
@@ -47,6 +48,32 @@ int images__show(struct images *im, const struct images_caller *c, const char *i
 		 struct st_err *err);
 int images__delete(struct images *im, const struct images_caller *c, const char *id,
 		   struct st_err *err);
+/* GET /v2/images: {"images": [...], "first", "schema", "next" when there is
+ * more}; query gives the request's parameters (images_db.h says which). */
+int images__list(struct images *im, const struct images_caller *c, images_db_query_fn query,
+		 void *qctx, json_t **out, struct st_err *err);
+
+/* PATCH (images_patch.c): changes is the JSON Patch array. */
+int images__update(struct images *im, const struct images_caller *c, const char *id,
+		   json_t *changes, json_t **out, struct st_err *err);
+/* PUT/DELETE /v2/images/ID/tags/TAG. */
+int images__tag(struct images *im, const struct images_caller *c, const char *id,
+		const char *tag, bool add, struct st_err *err);
+/* POST /v2/images/ID/actions/reactivate (active) or deactivate. */
+int images__activate(struct images *im, const struct images_caller *c, const char *id,
+		     bool active, struct st_err *err);
+
+/* Members (images_members.c): body {"member": PROJECT} / {"status": S}. */
+int images__member_add(struct images *im, const struct images_caller *c, const char *id,
+		       json_t *body, json_t **out, struct st_err *err);
+int images__member_list(struct images *im, const struct images_caller *c, const char *id,
+			json_t **out, struct st_err *err);
+int images__member_show(struct images *im, const struct images_caller *c, const char *id,
+			const char *member, json_t **out, struct st_err *err);
+int images__member_update(struct images *im, const struct images_caller *c, const char *id,
+			  const char *member, json_t *body, json_t **out, struct st_err *err);
+int images__member_delete(struct images *im, const struct images_caller *c, const char *id,
+			  const char *member, struct st_err *err);
 
 /* The record of an image the caller may see (ENOENT otherwise), and whether
  * it may change it (owner project with a writing role, or admin). */

@@ -55,17 +55,10 @@ static const char *param_of(const json_t *v, char buf[32])
 	return NULL;
 }
 
-static int insert_tx(struct db *db, const json_t *rec, struct st_err *err)
+/* The record's properties and tags, rows of image id. */
+static int insert_extras(struct db *db, const char *id, const json_t *rec, struct st_err *err)
 {
-	const char *params[NCOLS];
-	char bufs[NCOLS][32];
-	for (size_t i = 0; i < NCOLS; i++)
-		params[i] = param_of(json_object_get(rec, images_db__columns[i]), bufs[i]);
-	if (db__exec(db, "INSERT INTO images (" SELECT_COLUMNS ") VALUES"
-			 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     params, NCOLS, err) < 0)
-		return -1;
-	const char *id = params[0], *key;
+	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)json_object_get(rec, "properties"), key, v) {
 		const char *p[] = {id, key, json_string_value(v)};
@@ -82,15 +75,62 @@ static int insert_tx(struct db *db, const json_t *rec, struct st_err *err)
 	return 0;
 }
 
-int images_db__insert(struct db *db, const json_t *rec, struct st_err *err)
+static int insert_tx(struct db *db, const json_t *rec, struct st_err *err)
+{
+	const char *params[NCOLS];
+	char bufs[NCOLS][32];
+	for (size_t i = 0; i < NCOLS; i++)
+		params[i] = param_of(json_object_get(rec, images_db__columns[i]), bufs[i]);
+	if (db__exec(db, "INSERT INTO images (" SELECT_COLUMNS ") VALUES"
+			 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		     params, NCOLS, err) < 0)
+		return -1;
+	return insert_extras(db, params[0], rec, err);
+}
+
+/* Runs fn(db, rec) in one transaction. */
+static int in_tx(struct db *db, int (*fn)(struct db *, const json_t *, struct st_err *),
+		 const json_t *rec, struct st_err *err)
 {
 	if (db__begin(db, err) < 0)
 		return -1;
-	if (insert_tx(db, rec, err) < 0) {
+	if (fn(db, rec, err) < 0) {
 		db__rollback(db);
 		return -1;
 	}
 	return db__commit(db, err);
+}
+
+int images_db__insert(struct db *db, const json_t *rec, struct st_err *err)
+{
+	return in_tx(db, insert_tx, rec, err);
+}
+
+/* The columns a PATCH may change, then the extras replaced. */
+static int update_tx(struct db *db, const json_t *rec, struct st_err *err)
+{
+	static const char *const cols[] = {"name", "disk_format", "container_format", "visibility",
+					   "min_disk", "min_ram", "protected", "os_hidden", "owner",
+					   "updated_at", "id", NULL};
+	const char *params[11];
+	char bufs[11][32];
+	for (size_t i = 0; cols[i]; i++)
+		params[i] = param_of(json_object_get(rec, cols[i]), bufs[i]);
+	const char *id = params[10], *p[] = {id};
+	int n = db__exec(db, "UPDATE images SET name = ?, disk_format = ?, container_format = ?,"
+			     " visibility = ?, min_disk = ?, min_ram = ?, protected = ?, os_hidden = ?,"
+			     " owner = ?, updated_at = ? WHERE id = ?", params, 11, err);
+	if (n == 0)
+		return err__fail_class(err, ENOENT, "No image found with ID %s", id);
+	if (n < 0 || db__exec(db, "DELETE FROM image_properties WHERE image_id = ?", p, 1, err) < 0 ||
+	    db__exec(db, "DELETE FROM image_tags WHERE image_id = ?", p, 1, err) < 0)
+		return -1;
+	return insert_extras(db, id, rec, err);
+}
+
+int images_db__update(struct db *db, const json_t *rec, struct st_err *err)
+{
+	return in_tx(db, update_tx, rec, err);
 }
 
 /* The properties and tags of one image into rec. */
@@ -203,4 +243,56 @@ int images_db__member_status(struct db *db, const char *image_id, const char *me
 		return err__fail_class(err, ENOENT, "%s is not a member of image %s", member, image_id);
 	snprintf(status, 16, "%s", db_rows__get(rows, 0, 0));
 	return 0;
+}
+
+/* A member row as the API shows it (without "schema"). */
+static json_t *member_json(const struct db_rows *rows, size_t r)
+{
+	return json_pack("{s:s,s:s,s:s,s:I,s:I}", "image_id", db_rows__get(rows, r, 0), "member_id",
+			 db_rows__get(rows, r, 1), "status", db_rows__get(rows, r, 2), "created_at",
+			 (json_int_t)strtoll(db_rows__get(rows, r, 3), NULL, 10), "updated_at",
+			 (json_int_t)strtoll(db_rows__get(rows, r, 4), NULL, 10));
+}
+
+int images_db__members(struct db *db, const char *image_id, const char *member, json_t **out,
+		       struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	const char *p[] = {image_id, member};
+	if (db__query(db, member ? "SELECT image_id, member, status, created_at, updated_at FROM"
+				   " image_members WHERE image_id = ? AND member = ?"
+				 : "SELECT image_id, member, status, created_at, updated_at FROM"
+				   " image_members WHERE image_id = ? ORDER BY created_at, member",
+		      p, member ? 2 : 1, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (size_t r = 0; r < rows->nrows; r++)
+		json_array_append_new(*out, member_json(rows, r));
+	return 0;
+}
+
+int images_db__member_set(struct db *db, const char *image_id, const char *member,
+			  const char *status, bool create, struct st_err *err)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (create) {
+		const char *p[] = {image_id, member, status, now, now};
+		return db__exec(db, "INSERT INTO image_members (image_id, member, status, created_at,"
+				    " updated_at) VALUES (?, ?, ?, ?, ?)", p, 5, err) < 0 ? -1 : 0;
+	}
+	const char *p[] = {status, now, image_id, member};
+	int n = db__exec(db, "UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ?"
+			     " AND member = ?", p, 4, err);
+	return n == 0 ? err__fail_class(err, ENOENT, "%s is not a member of image %s", member, image_id)
+		      : n < 0 ? -1 : 0;
+}
+
+int images_db__member_delete(struct db *db, const char *image_id, const char *member,
+			     struct st_err *err)
+{
+	const char *p[] = {image_id, member};
+	int n = db__exec(db, "DELETE FROM image_members WHERE image_id = ? AND member = ?", p, 2, err);
+	return n == 0 ? err__fail_class(err, ENOENT, "%s is not a member of image %s", member, image_id)
+		      : n < 0 ? -1 : 0;
 }

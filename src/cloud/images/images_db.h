@@ -6,6 +6,7 @@
 #ifndef STRATA_CLOUD_IMAGES_DB_H
 #define STRATA_CLOUD_IMAGES_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -23,6 +24,10 @@ extern const char *const images_db__columns[];
 
 /* rec: the core columns (id included) plus "properties" and "tags". */
 int images_db__insert(struct db *db, const json_t *rec, struct st_err *err);
+/* Writes what a PATCH may change (name, formats, visibility, min_disk,
+ * min_ram, protected, os_hidden, owner, updated_at) and replaces the
+ * properties and tags. */
+int images_db__update(struct db *db, const json_t *rec, struct st_err *err);
 /* ENOENT when there is no such image. */
 int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *err);
 int images_db__delete(struct db *db, const char *id, struct st_err *err);
@@ -50,5 +55,31 @@ int images_db__usage(struct db *db, const char *owner, int64_t *count, int64_t *
  * ENOENT when the project is not a member. */
 int images_db__member_status(struct db *db, const char *image_id, const char *member,
 			     char status[16], struct st_err *err);
+
+/* An image's members ([{"image_id", "member_id", "status", "created_at",
+ * "updated_at"}], times as epoch seconds), or the one member asked for (an
+ * empty array when not a member). */
+int images_db__members(struct db *db, const char *image_id, const char *member, json_t **out,
+		       struct st_err *err);
+/* Adds a member (EEXIST when it is one) or changes its status (ENOENT). */
+int images_db__member_set(struct db *db, const char *image_id, const char *member,
+			  const char *status, bool create, struct st_err *err);
+int images_db__member_delete(struct db *db, const char *image_id, const char *member,
+			     struct st_err *err);
+
+/* GET /v2/images: the ids of the images the caller sees that pass Glance's
+ * filters (query: name, status, visibility, owner, tag, disk_format,
+ * container_format, id, member_status, size_min/max, created_at/updated_at
+ * with operators, protected, os_hidden) in the order asked (sort, or
+ * sort_key/sort_dir). project: the caller's; admin sees every project's. */
+typedef const char *(*images_db_query_fn)(void *ctx, const char *key);
+struct images_db_list {
+	const char *project;
+	bool admin;
+	images_db_query_fn query;
+	void *qctx;
+};
+int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
+		    struct st_err *err);
 
 #endif

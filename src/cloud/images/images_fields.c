@@ -9,11 +9,11 @@
 
 #include <openssl/rand.h>
 
-static const char *const disk_formats[] = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
+const char *const images_fields__disk_formats[] = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
 					   "qcow2", "vdi", "iso", "ploop", NULL};
-static const char *const container_formats[] = {"ami", "ari", "aki", "bare", "ovf", "ova",
+const char *const images_fields__container_formats[] = {"ami", "ari", "aki", "bare", "ovf", "ova",
 						"docker", "compressed", NULL};
-static const char *const visibilities[] = {"public", "private", "shared", "community", NULL};
+const char *const images_fields__visibilities[] = {"public", "private", "shared", "community", NULL};
 static const char *const read_only[] = {"status", "size", "virtual_size", "checksum",
 					"os_hash_algo", "os_hash_value", "created_at",
 					"updated_at", "self", "file", "schema", "direct_url",
@@ -90,7 +90,7 @@ static int set_core(json_t *rec, const char *key, json_t *v, const struct images
 		return json_object_set_new(rec, key, v ? json_incref(v) : json_null()), 0;
 	}
 	if (!strcmp(key, "visibility")) {
-		if (set_enum(rec, key, v, visibilities, false, err) < 0)
+		if (set_enum(rec, key, v, images_fields__visibilities, false, err) < 0)
 			return -1;
 		if (!strcmp(json_string_value(v), "public") && !c->admin)
 			return err__fail_class(err, EPERM,
@@ -98,9 +98,9 @@ static int set_core(json_t *rec, const char *key, json_t *v, const struct images
 		return 0;
 	}
 	if (!strcmp(key, "disk_format"))
-		return set_enum(rec, key, v, disk_formats, true, err);
+		return set_enum(rec, key, v, images_fields__disk_formats, true, err);
 	if (!strcmp(key, "container_format"))
-		return set_enum(rec, key, v, container_formats, true, err);
+		return set_enum(rec, key, v, images_fields__container_formats, true, err);
 	if (!strcmp(key, "min_disk") || !strcmp(key, "min_ram"))
 		return v ? set_int(rec, key, v, err) : (json_object_set_new(rec, key, json_integer(0)), 0);
 	if (!strcmp(key, "protected") || !strcmp(key, "os_hidden")) {

@@ -11,6 +11,11 @@
 #include "common/err.h"
 #include "cloud/images/images.h"
 
+/* The allowed values (NULL-terminated), also what the schemas say. */
+extern const char *const images_fields__disk_formats[];
+extern const char *const images_fields__container_formats[];
+extern const char *const images_fields__visibilities[];
+
 /* Sets key to value in rec (a record as images_db.h describes it: core
  * columns, "properties", "tags"), checked. value NULL removes an extra
  * property (ENOENT when absent) or resets a core one where Glance allows. */

@@ -103,6 +103,66 @@ static int image_delete(struct http_request *r, struct http_reply *rp, struct st
 	return 0;
 }
 
+static const char *query(void *ctx, const char *key)
+{
+	return http_request__query(ctx, key);
+}
+
+static int image_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct images_caller c;
+	json_t *out;
+	if (routes_images__caller(r, &c, err) < 0 ||
+	    images__list(routes_images__service(r), &c, query, r, &out, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, out);
+	return 0;
+}
+
+static int image_update(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct images_caller c;
+	cleanup_json json_t *body = NULL;
+	json_t *out;
+	const char *ctype = http_request__header(r, "Content-Type");
+	if (routes_images__caller(r, &c, err) < 0)
+		return -1;
+	if (!ctype || (strncmp(ctype, "application/openstack-images-v2.1-json-patch", 44) &&
+		       strncmp(ctype, "application/openstack-images-v2.0-json-patch", 44)))
+		return http_reply__error(rp, 415, "Unsupported Content-Type: a PATCH takes"
+						  " application/openstack-images-v2.1-json-patch");
+	if (http_request__body_json(r, &body, err) < 0 ||
+	    images__update(routes_images__service(r), &c, http_request__capture(r, "id"), body, &out,
+			   err) < 0)
+		return -1;
+	http_reply__json(rp, 200, out);
+	return 0;
+}
+
+static int image_tag(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct images_caller c;
+	bool add = !strcmp(http_request__method(r), "PUT");
+	if (routes_images__caller(r, &c, err) < 0 ||
+	    images__tag(routes_images__service(r), &c, http_request__capture(r, "id"),
+			http_request__capture(r, "tag"), add, err) < 0)
+		return -1;
+	http_reply__text(rp, 204, "text/plain", strdup(""));
+	return 0;
+}
+
+static int image_action(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct images_caller c;
+	bool reactivate = http_request__route(r)->data != NULL;
+	if (routes_images__caller(r, &c, err) < 0 ||
+	    images__activate(routes_images__service(r), &c, http_request__capture(r, "id"), reactivate,
+			     err) < 0)
+		return -1;
+	http_reply__text(rp, 204, "text/plain", strdup(""));
+	return 0;
+}
+
 static const struct http_route routes[] = {
 	{"GET", "/image", versions, NULL, NULL},
 	{"GET", "/image/", versions, NULL, NULL},
@@ -110,6 +170,12 @@ static const struct http_route routes[] = {
 	{"POST", "/image/v2/images", image_create, NULL, NULL},
 	{"GET", "/image/v2/images/{id}", image_show, NULL, NULL},
 	{"DELETE", "/image/v2/images/{id}", image_delete, NULL, NULL},
+	{"GET", "/image/v2/images", image_list, NULL, NULL},
+	{"PATCH", "/image/v2/images/{id}", image_update, NULL, NULL},
+	{"PUT", "/image/v2/images/{id}/tags/{tag}", image_tag, NULL, NULL},
+	{"DELETE", "/image/v2/images/{id}/tags/{tag}", image_tag, NULL, NULL},
+	{"POST", "/image/v2/images/{id}/actions/deactivate", image_action, NULL, NULL},
+	{"POST", "/image/v2/images/{id}/actions/reactivate", image_action, NULL, "reactivate"},
 };
 
 const struct http_route *routes_images__api(size_t *n)

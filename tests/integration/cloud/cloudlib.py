@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import program, skip_loudly
 
 OPENSTACK = "/usr/bin/openstack"
@@ -24,8 +26,9 @@ def free_port():
 
 
 class Cloud:
-    def __init__(self, db_url=None):
+    def __init__(self, db_url=None, serve_args=()):
         self.tmp = Path(tempfile.mkdtemp(prefix="strata-cloud-"))
+        self.serve_args = list(serve_args)
         self.state = self.tmp / "state"
         self.db_url = db_url
         self.port = free_port()
@@ -52,7 +55,7 @@ class Cloud:
     def start(self):
         self.proc = subprocess.Popen(
             [str(program("src", "cloud", "strata-cloud")), "serve", "-d", str(self.state),
-             "--listen", f"127.0.0.1:{self.port}", *self.db_args()],
+             "--listen", f"127.0.0.1:{self.port}", *self.db_args(), *self.serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
@@ -129,3 +132,24 @@ class Cloud:
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
         assert status == 201
         return headers["X-Subject-Token"]
+
+
+def started(request, *serve_args):
+    """A bootstrapped, running Cloud on the backend of request.param
+    ("sqlite" or "postgresql", the latter a database of pglib's fixture)."""
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    c = Cloud(db_url=url, serve_args=serve_args)
+    c.bootstrap()
+    c.start()
+    return c
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cloud(request):
+    """strata-cloud serve on SQLite and on PostgreSQL; it must stop cleanly."""
+    c = started(request)
+    try:
+        yield c
+    finally:
+        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"

@@ -1,0 +1,268 @@
+/* GET /v2/images as SQL: Glance's filters, the caller's visibility and the
+ * sort order, turned into one query over the images table that returns the
+ * ids in order (the service pages through them and reads the records). */
+#include "cloud/images/images_db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+
+#define WHERE_MAX 8192
+#define PARAMS_MAX 64
+
+struct where {
+	char sql[WHERE_MAX];
+	size_t len;
+	const char *params[PARAMS_MAX];
+	size_t n;
+	char *owned[PARAMS_MAX]; /* copies freed at the end */
+	size_t nowned;
+};
+
+static int add(struct where *w, const char *clause, struct st_err *err)
+{
+	int n = snprintf(w->sql + w->len, WHERE_MAX - w->len, "%s%s", w->len ? " AND " : "", clause);
+	if (n < 0 || (size_t)n >= WHERE_MAX - w->len)
+		return err__fail_class(err, EINVAL, "too many filters");
+	w->len += (size_t)n;
+	return 0;
+}
+
+static int param(struct where *w, const char *value, struct st_err *err)
+{
+	if (w->n == PARAMS_MAX)
+		return err__fail_class(err, EINVAL, "too many filters");
+	w->params[w->n++] = value;
+	return 0;
+}
+
+static int owned_param(struct where *w, char *value, struct st_err *err)
+{
+	if (!value)
+		return err__fail(err, ENOMEM, "out of memory");
+	w->owned[w->nowned++] = value;
+	return param(w, value, err);
+}
+
+static void where_free(struct where *w)
+{
+	for (size_t i = 0; i < w->nowned; i++)
+		free(w->owned[i]);
+}
+
+/* column = value, or column IN (...) for "in:a,b,c". */
+static int filter_eq(struct where *w, const char *column, const char *value, struct st_err *err)
+{
+	char clause[2048];
+	if (strncmp(value, "in:", 3)) {
+		snprintf(clause, sizeof(clause), "%s = ?", column);
+		return add(w, clause, err) < 0 ? -1 : param(w, value, err);
+	}
+	size_t len = (size_t)snprintf(clause, sizeof(clause), "%s IN (", column);
+	for (const char *p = value + 3;;) {
+		size_t k = strcspn(p, ",");
+		if (owned_param(w, strndup(p, k), err) < 0)
+			return -1;
+		len += (size_t)snprintf(clause + len, sizeof(clause) - len, "%s?", p == value + 3 ? "" : ", ");
+		if (!p[k] || len > sizeof(clause) - 8)
+			break;
+		p += k + 1;
+	}
+	snprintf(clause + len, sizeof(clause) - len, ")");
+	return add(w, clause, err);
+}
+
+static int filter_size(struct where *w, const char *value, const char *op, struct st_err *err)
+{
+	char *end;
+	long long n = strtoll(value, &end, 10);
+	if (!*value || *end || n < 0)
+		return err__fail_class(err, EINVAL, "Invalid value '%.64s' for a size filter.", value);
+	char clause[64];
+	snprintf(clause, sizeof(clause), "size %s ?", op);
+	char *text;
+	if (asprintf(&text, "%lld", n) < 0)
+		text = NULL;
+	return add(w, clause, err) < 0 ? -1 : owned_param(w, text, err);
+}
+
+/* "gte:2026-12-07T10:00:00Z" (or a bare time, eq) on created_at/updated_at. */
+static int filter_time(struct where *w, const char *column, const char *value, struct st_err *err)
+{
+	static const char *const ops[][2] = {{"gt:", ">"}, {"gte:", ">="}, {"lt:", "<"},
+					     {"lte:", "<="}, {"eq:", "="}, {"neq:", "<>"}};
+	const char *op = "=";
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strncmp(value, ops[i][0], strlen(ops[i][0]))) {
+			op = ops[i][1];
+			value += strlen(ops[i][0]);
+			break;
+		}
+	struct tm tm = {0};
+	const char *end = strptime(value, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (*end == 'Z' || !strcmp(end, "+00:00")))
+		end += *end == 'Z' ? 1 : 6;
+	if (!end || *end)
+		return err__fail_class(err, EINVAL, "Invalid date format '%.64s' for %s: use"
+					       " operator:YYYY-MM-DDThh:mm:ssZ.", value, column);
+	char clause[64], *text;
+	snprintf(clause, sizeof(clause), "%s %s ?", column, op);
+	if (asprintf(&text, "%lld", (long long)timegm(&tm)) < 0)
+		text = NULL;
+	return add(w, clause, err) < 0 ? -1 : owned_param(w, text, err);
+}
+
+static int filter_bool(struct where *w, const char *column, const char *value, struct st_err *err)
+{
+	if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "True") &&
+	    strcmp(value, "False"))
+		return err__fail_class(err, EINVAL, "Invalid value '%.64s' for %s: true or false.", value,
+				       column);
+	char clause[64];
+	snprintf(clause, sizeof(clause), "%s = %d", column, value[0] == 't' || value[0] == 'T');
+	return add(w, clause, err);
+}
+
+#define MEMBER_OF "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member = ?"
+
+/* What the caller sees (Glance's default list and the visibility filter). */
+static int filter_visibility(struct where *w, const struct images_db_list *l, struct st_err *err)
+{
+	const char *vis = l->query(l->qctx, "visibility");
+	const char *ms = l->query(l->qctx, "member_status");
+	if (!ms)
+		ms = "accepted";
+	if (strcmp(ms, "accepted") && strcmp(ms, "pending") && strcmp(ms, "rejected") &&
+	    strcmp(ms, "all"))
+		return err__fail_class(err, EINVAL, "Invalid status value: %.32s", ms);
+	if (vis && strcmp(vis, "public") && strcmp(vis, "private") && strcmp(vis, "shared") &&
+	    strcmp(vis, "community") && strcmp(vis, "all"))
+		return err__fail_class(err, EINVAL, "Invalid visibility value: %.32s", vis);
+	if (vis && strcmp(vis, "all") && filter_eq(w, "visibility", vis, err) < 0)
+		return -1;
+	if (l->admin)
+		return 0;
+	bool all_ms = !strcmp(ms, "all");
+	const char *member = all_ms ? MEMBER_OF ")" : MEMBER_OF " AND m.status = ?)";
+	char clause[512];
+	if (vis && !strcmp(vis, "community"))
+		return 0; /* every community image */
+	snprintf(clause, sizeof(clause), "(owner = ? OR visibility = 'public'%s OR (visibility = "
+					 "'shared' AND %s))",
+		 vis && !strcmp(vis, "all") ? " OR visibility = 'community'" : "", member);
+	if (add(w, clause, err) < 0 || param(w, l->project, err) < 0 || param(w, l->project, err) < 0)
+		return -1;
+	return all_ms ? 0 : param(w, ms, err);
+}
+
+static int build_filters(struct where *w, const struct images_db_list *l, struct st_err *err)
+{
+	static const char *const eq[] = {"id", "name", "status", "disk_format", "container_format",
+					 "owner", NULL};
+	const char *v;
+	for (const char *const *k = eq; *k; k++)
+		if ((v = l->query(l->qctx, *k)) && filter_eq(w, *k, v, err) < 0)
+			return -1;
+	if ((v = l->query(l->qctx, "tag")) &&
+	    (add(w, "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.value = ?)",
+		 err) < 0 || param(w, v, err) < 0))
+		return -1;
+	if (((v = l->query(l->qctx, "size_min")) && filter_size(w, v, ">=", err) < 0) ||
+	    ((v = l->query(l->qctx, "size_max")) && filter_size(w, v, "<=", err) < 0) ||
+	    ((v = l->query(l->qctx, "created_at")) && filter_time(w, "created_at", v, err) < 0) ||
+	    ((v = l->query(l->qctx, "updated_at")) && filter_time(w, "updated_at", v, err) < 0) ||
+	    ((v = l->query(l->qctx, "protected")) && filter_bool(w, "protected", v, err) < 0))
+		return -1;
+	v = l->query(l->qctx, "os_hidden");
+	if (filter_bool(w, "os_hidden", v ? v : "false", err) < 0)
+		return -1;
+	return filter_visibility(w, l, err);
+}
+
+static const char *const sort_keys[] = {"name", "status", "container_format", "disk_format",
+					"size", "id", "created_at", "updated_at", "visibility",
+					"owner", "min_disk", "min_ram", "virtual_size", NULL};
+
+static int add_sort(char *order, size_t size, const char *key, size_t klen, const char *dir,
+		    struct st_err *err)
+{
+	const char *const *k;
+	for (k = sort_keys; *k; k++)
+		if (strlen(*k) == klen && !strncmp(*k, key, klen))
+			break;
+	if (!*k)
+		return err__fail_class(err, EINVAL, "Invalid sort key: %.*s.", (int)(klen > 64 ? 64 : klen),
+				       key);
+	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
+		return err__fail_class(err, EINVAL, "Invalid sort direction: %.16s.", dir);
+	size_t len = strlen(order);
+	/* NULL is the smallest value on both engines (as on SQLite and MySQL):
+	 * first ascending, last descending */
+	snprintf(order + len, size - len, "%s(%s IS NULL) %s, %s %s", len ? ", " : "", *k,
+		 strcmp(dir, "asc") ? "ASC" : "DESC", *k, strcmp(dir, "asc") ? "DESC" : "ASC");
+	return 0;
+}
+
+/* sort=name:asc,size or sort_key=K&sort_dir=D; default created_at desc; id last. */
+static int build_order(char *order, size_t size, const struct images_db_list *l,
+		       struct st_err *err)
+{
+	const char *sort = l->query(l->qctx, "sort"), *key = l->query(l->qctx, "sort_key");
+	const char *dir = l->query(l->qctx, "sort_dir");
+	order[0] = 0;
+	if (sort && (key || dir))
+		return err__fail_class(err, EINVAL, "The sort and the sort_key/sort_dir parameters cannot"
+					       " be used together.");
+	char last_dir[8] = "desc";
+	for (const char *p = sort; p && *p;) {
+		size_t k = strcspn(p, ",");
+		const char *colon = memchr(p, ':', k);
+		size_t klen = colon ? (size_t)(colon - p) : k;
+		char d[8] = "desc";
+		if (colon)
+			snprintf(d, sizeof(d), "%.*s", (int)(k - klen - 1 < 7 ? k - klen - 1 : 7), colon + 1);
+		if (add_sort(order, size, p, klen, d, err) < 0)
+			return -1;
+		snprintf(last_dir, sizeof(last_dir), "%s", d);
+		p += k + (p[k] == ',');
+	}
+	if (!sort) {
+		key = key ? key : "created_at";
+		snprintf(last_dir, sizeof(last_dir), "%s", dir ? dir : "desc");
+		if (add_sort(order, size, key, strlen(key), last_dir, err) < 0)
+			return -1;
+	}
+	size_t len = strlen(order);
+	snprintf(order + len, size - len, ", id %s", strcmp(last_dir, "asc") ? "DESC" : "ASC");
+	return 0;
+}
+
+int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
+		    struct st_err *err)
+{
+	struct where w = {0};
+	char order[1024], *sql = NULL;
+	int rc = -1;
+	cleanup_rows struct db_rows *rows = NULL;
+	if (build_filters(&w, l, err) < 0 || build_order(order, sizeof(order), l, err) < 0)
+		goto out;
+	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s", w.sql, order) < 0) {
+		sql = NULL;
+		err__fail(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (db__query(db, sql, w.params, w.n, &rows, err) < 0)
+		goto out;
+	*ids = json_array();
+	for (size_t r = 0; r < rows->nrows; r++)
+		json_array_append_new(*ids, json_string(db_rows__get(rows, r, 0)));
+	rc = 0;
+out:
+	free(sql);
+	where_free(&w);
+	return rc;
+}

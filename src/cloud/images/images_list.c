@@ -1,0 +1,113 @@
+/* GET /v2/images: a page of what the caller sees, in Glance's shape, with
+ * the link to the next page carrying the same filters. */
+#include "cloud/images/images.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/json_util.h"
+#include "cloud/images/images_db.h"
+
+#define LIMIT_DEFAULT 25
+#define LIMIT_MAX 1000
+
+/* The parameters a next link repeats (the marker is its own). */
+static const char *const carried[] = {"name", "status", "visibility", "owner", "tag", "disk_format",
+				      "container_format", "id", "member_status", "size_min",
+				      "size_max", "created_at", "updated_at", "protected",
+				      "os_hidden", "sort", "sort_key", "sort_dir", "limit", NULL};
+
+static void url_encode(const char *in, char *out, size_t size)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < size; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.~:", *p)) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hexd[*p >> 4];
+			out[n++] = hexd[*p & 15];
+		}
+	}
+	out[n] = 0;
+}
+
+static json_t *next_link(images_db_query_fn q, void *ctx, const char *marker)
+{
+	char link[4096], enc[1024];
+	size_t len = (size_t)snprintf(link, sizeof(link), "/v2/images?");
+	for (const char *const *k = carried; *k; k++) {
+		const char *v = q(ctx, *k);
+		if (!v)
+			continue;
+		url_encode(v, enc, sizeof(enc));
+		len += (size_t)snprintf(link + len, sizeof(link) - len, "%s=%s&", *k, enc);
+		if (len >= sizeof(link))
+			return json_string("/v2/images"); /* absurd filters: no next */
+	}
+	snprintf(link + len, sizeof(link) - len, "marker=%s", marker);
+	return json_string(link);
+}
+
+static int parse_limit(const char *text, size_t *limit, struct st_err *err)
+{
+	*limit = LIMIT_DEFAULT;
+	if (!text)
+		return 0;
+	char *end;
+	long long n = strtoll(text, &end, 10);
+	if (!*text || *end)
+		return err__fail_class(err, EINVAL, "limit param must be an integer");
+	if (n < 0)
+		return err__fail_class(err, EINVAL, "limit param must be positive");
+	*limit = n > LIMIT_MAX ? LIMIT_MAX : (size_t)n;
+	return 0;
+}
+
+int images__list(struct images *im, const struct images_caller *c, images_db_query_fn q,
+		 void *ctx, json_t **out, struct st_err *err)
+{
+	size_t limit, start = 0;
+	if (parse_limit(q(ctx, "limit"), &limit, err) < 0)
+		return -1;
+	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .query = q, .qctx = ctx};
+	cleanup_json json_t *ids = NULL;
+	if (images_db__list(im->db, &l, &ids, err) < 0)
+		return -1;
+	const char *marker = q(ctx, "marker");
+	if (marker) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(ids, i, v)
+			if (!strcmp(json_string_value(v), marker))
+				break;
+		if (i == json_array_size(ids))
+			return err__fail_class(err, EINVAL, "Invalid marker. Image %.64s could not be found.",
+					       marker);
+		start = i + 1;
+	}
+	json_t *images = json_array();
+	*out = json_pack("{s:o,s:s,s:s}", "images", images, "first", "/v2/images", "schema",
+			 "/v2/schemas/images");
+	size_t end = start + limit < json_array_size(ids) ? start + limit : json_array_size(ids);
+	for (size_t i = start; i < end; i++) {
+		json_t *rec;
+		if (images_db__get(im->db, json_string_value(json_array_get(ids, i)), &rec, err) < 0) {
+			if (err->errnum == ENOENT)
+				continue; /* deleted meanwhile */
+			json_decref(*out);
+			return -1;
+		}
+		json_array_append_new(images, images__view(rec));
+		json_decref(rec);
+	}
+	if (end < json_array_size(ids) && end > start)
+		json_object_set_new(*out, "next",
+				    next_link(q, ctx, json_string_value(json_array_get(ids, end - 1))));
+	return 0;
+}
