@@ -15,7 +15,7 @@
 #include "cloud/images/images_fields.h"
 
 /* A JSON pointer's one segment ("/a~1b" is "a/b"); index is set for "/tags/N". */
-static int parse_path(const char *path, char *key, size_t size, const char **index,
+static int parse_path(const char *path, char *key, size_t size, const char **tag_index,
 		      struct st_err *err)
 {
 	if (!path || path[0] != '/')
@@ -34,25 +34,25 @@ static int parse_path(const char *path, char *key, size_t size, const char **ind
 		}
 	}
 	key[n] = 0;
-	*index = NULL;
+	*tag_index = NULL;
 	if (*p == '/') {
 		if (strcmp(key, "tags") || strchr(p + 1, '/'))
 			return err__fail_class(err, EINVAL, "Nested paths are not allowed: %.64s", path);
-		*index = p + 1;
+		*tag_index = p + 1;
 	}
 	return n ? 0 : err__fail_class(err, EINVAL, "Invalid json pointer %.64s", path);
 }
 
 /* add/replace/remove on tags/N (N or "-"), on a copy of the tags. */
-static int patch_tag(json_t *rec, const char *op, const char *index, json_t *value,
+static int patch_tag(json_t *rec, const char *op, const char *at, json_t *value,
 		     const struct images_caller *c, struct st_err *err)
 {
 	cleanup_json json_t *tags = json_copy(json_object_get(rec, "tags"));
 	size_t n = json_array_size(tags);
 	char *end;
-	long i = !strcmp(index, "-") ? (long)n : strtol(index, &end, 10);
-	if (strcmp(index, "-") && (!*index || *end || i < 0))
-		return err__fail_class(err, EINVAL, "Invalid tag index %.16s", index);
+	long i = !strcmp(at, "-") ? (long)n : strtol(at, &end, 10);
+	if (strcmp(at, "-") && (!*at || *end || i < 0))
+		return err__fail_class(err, EINVAL, "Invalid tag index %.16s", at);
 	bool adding = !strcmp(op, "add");
 	if ((size_t)i > n || (!adding && (size_t)i >= n))
 		return err__fail_class(err, EEXIST, "Tag index %ld is out of range", i);
@@ -73,18 +73,18 @@ static int patch_one(json_t *rec, json_t *change, const struct images_caller *c,
 	const char *op = json_string_value(json_object_get(change, "op"));
 	json_t *value = json_object_get(change, "value");
 	char key[256];
-	const char *index;
+	const char *tag_index = NULL;
 	if (!json_is_object(change) || !op ||
 	    (strcmp(op, "add") && strcmp(op, "replace") && strcmp(op, "remove")))
 		return err__fail_class(err, EINVAL, "Operation objects must contain exactly one member"
 					       " named \"add\", \"remove\", or \"replace\".");
-	if (parse_path(json_string_value(json_object_get(change, "path")), key, sizeof(key), &index,
+	if (parse_path(json_string_value(json_object_get(change, "path")), key, sizeof(key), &tag_index,
 		       err) < 0)
 		return -1;
 	if (strcmp(op, "remove") && !value)
 		return err__fail_class(err, EINVAL, "Operation \"%s\" requires a member named \"value\".", op);
-	if (index)
-		return patch_tag(rec, op, index, value, c, err);
+	if (tag_index)
+		return patch_tag(rec, op, tag_index, value, c, err);
 	bool property = !json_object_get(rec, key) || json_object_get(json_object_get(rec, "properties"), key);
 	if (property && !strcmp(op, "replace") && !json_object_get(json_object_get(rec, "properties"), key))
 		return err__fail_class(err, EEXIST, "Property %.64s does not exist.", key);
