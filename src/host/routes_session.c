@@ -19,7 +19,7 @@
 
 static json_t *session_json(const struct web_session *s)
 {
-	return json_pack("{s:s, s:i, s:b, s:s, s:i}", "user", s->user, "uid", (int)s->uid, "write_access",
+	return json_pack("{s:b, s:s, s:i, s:b, s:s, s:i}", "logged_in", 1, "user", s->user, "uid", (int)s->uid, "write_access",
 			 s->can_write, "csrf_token", s->csrf, "idle_timeout", (int)web_session__idle_timeout());
 }
 
@@ -69,12 +69,14 @@ static int login(struct http_request *r, struct http_reply *rp, struct st_err *e
 	return 0;
 }
 
+/* Not logged in is an answer, not an error: the page asks this first. */
 static int whoami(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
+	(void)err;
 	const struct routes_ctx *p = routes__ctx(r);
-	if (!p->session)
-		return err__fail_class(err, EKEYREJECTED, "not logged in");
-	http_reply__json(rp, 200, session_json(&p->ws));
+	json_t *o = p->session ? session_json(&p->ws) : json_object();
+	json_object_set_new(o, "logged_in", json_boolean(p->session));
+	http_reply__json(rp, 200, o);
 	http_reply__header(rp, "Cache-Control", "no-store");
 	return 0;
 }

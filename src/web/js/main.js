@@ -48,4 +48,4 @@ document.getElementById('logout').addEventListener('click', async () => {
 
 setLoggedOutHandler(() => loggedOut('Your session has ended; log in again.'));
 
-get('/v1/session').then(loggedIn, (e) => loggedOut(e.status === 401 ? '' : e.message));
+get('/v1/session').then((s) => (s.logged_in ? loggedIn(s) : loggedOut('')), (e) => loggedOut(e.message));

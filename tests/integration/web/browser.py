@@ -76,3 +76,28 @@ def screenshot(drv, name, size=DESKTOP):
 def console_errors(drv):
     """The page's console errors (a failed request the test makes on purpose is not one)."""
     return [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def row_texts(drv, table_css):
+    """{data-key: the row's text} of a table, read in one go (the page redraws rows as events come)."""
+    return drv.execute_script("""
+        const out = {};
+        for (const tr of document.querySelectorAll(arguments[0] + ' tbody tr[data-key]'))
+            out[tr.dataset.key] = tr.innerText;
+        return out;""", table_css)
+
+
+def click(drv, css, what=None):
+    """Clicks the element css finds, again if the page redrew it in between."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def attempt():
+        try:
+            els = by_css(drv, css)
+            if els:
+                els[0].click()
+                return True
+        except StaleElementReferenceException:
+            pass
+        return None
+    wait_for(attempt, what or f"a click on {css}")

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from browser import PHONE, browser, by_css, login, quit, screenshot, wait_css, wait_text
+from browser import PHONE, browser, click, login, quit, row_texts, screenshot, wait_css, wait_text
 from weblib import Stratad, cleanup, short_tmpdir, skip_loudly, users, wait_for  # noqa: F401
 
 
@@ -72,7 +72,7 @@ def netweb():
 
 
 def net_rows(drv):
-    return {r.get_attribute("data-key"): r for r in by_css(drv, "table[aria-label=Networks] tbody tr[data-key]")}
+    return row_texts(drv, "table[aria-label=Networks]")
 
 
 def test_network_create_start_stop_delete(netweb, users):
@@ -99,20 +99,18 @@ def test_network_create_start_stop_delete(netweb, users):
         wait_for(lambda: "webnet" in net_rows(drv), "the network in the table")
         net = d.ok("GET", "/v1/networks/webnet")
         assert net["mode"] == "nat" and net["ip"] == "10.77.0.1/24" and net["active"] is False
-        net_rows(drv)["webnet"].find_element("css selector", "button[data-action=start]").click()
-        wait_for(lambda: "active" == net_rows(drv)["webnet"].find_elements("css selector", ".state")[0].text,
-                 "active in the table")
+        click(drv, "tr[data-key=webnet] button[data-action=start]")
+        wait_for(lambda: "\tactive\t" in net_rows(drv)["webnet"], "active in the table")
         assert d.ok("GET", "/v1/networks/webnet")["active"] is True
-        net_rows(drv)["webnet"].find_element("css selector", "button", ).click()  # its leases
+        click(drv, "tr[data-key=webnet] button")  # its leases
         wait_text(drv, "#leases", "Leases of webnet")
         screenshot(drv, "networks")
         screenshot(drv, "networks", PHONE)
         drv.set_window_size(1280, 900)
-        net_rows(drv)["webnet"].find_element("css selector", "button[data-action=stop]").click()
-        wait_for(lambda: "inactive" == net_rows(drv)["webnet"].find_elements("css selector", ".state")[0].text,
-                 "inactive in the table")
+        click(drv, "tr[data-key=webnet] button[data-action=stop]")
+        wait_for(lambda: "\tinactive\t" in net_rows(drv)["webnet"], "inactive in the table")
         assert d.ok("GET", "/v1/networks/webnet")["active"] is False
-        net_rows(drv)["webnet"].find_element("css selector", "button[data-action=delete]").click()
+        click(drv, "tr[data-key=webnet] button[data-action=delete]")
         drv.switch_to.alert.accept()
         wait_for(lambda: "webnet" not in net_rows(drv), "the network gone from the table")
         assert d.ok("GET", "/v1/networks") == []

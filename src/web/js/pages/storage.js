@@ -44,8 +44,9 @@ function uploadForm(pool, refresh) {
   return h('div', {}, form.el, h('div', {class: 'toolbar'}, bar, cancel), status);
 }
 
-async function poolCard(p, refresh) {
-  const vols = await get(`/v1/pools/${q(p.name)}/volumes`);
+// One pool's card, made once: refreshes update its bar and table in place, so
+// a form being filled in is never replaced under the user.
+function poolCard(p, refresh) {
   const columns = [
     {key: 'name', label: 'Volume'}, {key: 'format', label: 'Format'},
     {key: 'capacity', label: 'Capacity', render: (v) => bytes(v.capacity)},
@@ -59,18 +60,21 @@ async function poolCard(p, refresh) {
         refresh();
       }}, 'Delete')});
   const table = tableView({columns, rowKey: (v) => v.name, empty: 'No volumes', label: `Volumes of ${p.name}`});
-  table.update(vols);
-  const card = h('section', {class: 'card', dataset: {pool: p.name}},
-    h('h2', {}, `${p.name} `, h('small', {class: 'muted'}, `${p.type} ${p.path || p.vg || ''}`)), fillBar(p), table.el);
+  const bar = h('div');
+  const el = h('section', {class: 'card', dataset: {pool: p.name}},
+    h('h2', {}, `${p.name} `, h('small', {class: 'muted'}, `${p.type} ${p.path || p.vg || ''}`)), bar, table.el);
   if (canWrite()) {
     const create = formView({label: `New volume in ${p.name}`, submit: 'Create volume', fields: [
       {name: 'name', label: 'Name', required: true, pattern: '[A-Za-z0-9_.+-]+'},
       {name: 'capacity', label: 'Capacity', required: true, placeholder: '1G', pattern: '[0-9]+[KMGT]?'},
       {name: 'format', label: 'Format', options: ['qcow2', 'raw']},
     ], onSubmit: async (v) => { await post(`/v1/pools/${q(p.name)}/volumes`, v); refresh(); }});
-    card.append(h('h2', {}, 'New volume'), create.el, h('h2', {}, 'Upload'), uploadForm(p.name, refresh));
+    el.append(h('h2', {}, 'New volume'), create.el, h('h2', {}, 'Upload'), uploadForm(p.name, refresh));
   }
-  return card;
+  return {el, async update(info) {
+    mount(bar, fillBar(info));
+    table.update(await get(`/v1/pools/${q(p.name)}/volumes`));
+  }};
 }
 
 export async function storagePage(outlet) {
@@ -83,22 +87,34 @@ export async function storagePage(outlet) {
     ], onSubmit: async (v) => { await post('/v1/pools', {...v, type: 'dir'}); refresh(); }});
     outlet.append(h('h2', {}, 'New dir pool'), form.el);
   }
-  let busy = false;
+  const cards = new Map();
+  const none = h('p', {class: 'muted'}, 'No storage pools');
+  let running = null, again = false;
   async function refresh() {
-    if (busy) return;
-    busy = true;
-    try {
-      const pools = await get('/v1/pools');
-      const cards = [];
-      for (const p of pools) cards.push(await poolCard(p, refresh));
-      mount(list, cards.length ? cards : h('p', {class: 'muted'}, 'No storage pools'));
-    } catch (e) {
-      toast(`storage: ${e.message}`, true);
-    } finally {
-      busy = false;
-    }
+    if (running) { again = true; return running; }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          const pools = await get('/v1/pools');
+          for (const name of [...cards.keys()])
+            if (!pools.some((p) => p.name === name)) { cards.get(name).el.remove(); cards.delete(name); }
+          for (const p of pools) {
+            if (!cards.has(p.name)) cards.set(p.name, poolCard(p, refresh));
+            await cards.get(p.name).update(p);
+          }
+          const want = pools.length ? pools.map((p) => cards.get(p.name).el) : [none];
+          if (want.length !== list.children.length || want.some((el, i) => list.children[i] !== el))
+            mount(list, want);  // only when pools came or went: a focused field keeps its focus
+        } catch (e) {
+          toast(`storage: ${e.message}`, true);
+        }
+      } while (again);
+      running = null;
+    })();
+    return running;
   }
-  const off = subscribe((e) => { if ((e.object === 'pool' || e.object === 'volume') && !document.querySelector('progress:not([hidden])')) refresh(); });
+  const off = subscribe((e) => { if (e.object === 'pool' || e.object === 'volume') refresh(); });
   await refresh();
   return off;
 }
