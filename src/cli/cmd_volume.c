@@ -31,14 +31,15 @@ static void print_vols(json_t *r)
 
 static void print_vol(json_t *v)
 {
-	char b[32];
-	printf("%-12s %s\n%-12s %s\n%-12s %s\n", "Name:", output__str(v, "name"), "Path:", output__str(v, "path"),
-	       "Format:", output__str(v, "format"));
-	printf("%-12s %s\n", "Capacity:", output__size_of(v, "capacity", b, sizeof(b)));
-	printf("%-12s %s\n", "Allocation:",
-	       output__size_of(v, "allocation", b, sizeof(b)));
-	if (json_object_get(v, "backing"))
-		printf("%-12s %s\n", "Backing:", output__str(v, "backing"));
+	static const struct output_field f[] = {
+		{"Name:", "name", OUTPUT_STR, 0},
+		{"Path:", "path", OUTPUT_STR, 0},
+		{"Format:", "format", OUTPUT_STR, 0},
+		{"Capacity:", "capacity", OUTPUT_SIZE, 0},
+		{"Allocation:", "allocation", OUTPUT_SIZE, 0},
+		{"Backing:", "backing", OUTPUT_STR, 1},
+		{0}};
+	output__fields(v, 12, f);
 }
 
 static void print_vol_path(json_t *v)
