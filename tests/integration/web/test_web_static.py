@@ -94,3 +94,20 @@ def test_missing_web_dir_is_a_clear_404(tmp_path):
         assert d.ok("GET", "/v1/host")["version"]  # the API works all the same
     finally:
         cleanup(d)
+
+
+def test_vendored_files_served(webd):
+    """xterm.js and uPlot from npm (src/web/vendor.lock, checked by hash) are in
+    the build tree and served with their licences."""
+    from conftest import BUILD
+    from weblib import skip_loudly
+    if (BUILD / "src" / "web" / "vendor" / "MISSING").exists():
+        skip_loudly("the vendored npm packages are not cached: run scripts/install-web.sh")
+    for path, ctype in [("/vendor/uplot/uPlot.esm.js", "text/javascript; charset=utf-8"),
+                        ("/vendor/xterm/xterm.mjs", "text/javascript; charset=utf-8"),
+                        ("/vendor/xterm/xterm.css", "text/css; charset=utf-8")]:
+        status, hdrs, body = webd.tcp("GET", path)
+        assert status == 200 and hdrs["content-type"] == ctype and len(body) > 1000, path
+    for name in ("uplot", "xterm"):
+        status, _, body = webd.tcp("GET", f"/vendor/{name}/LICENSE")
+        assert status == 200 and b"MIT License" in body or b"Permission is hereby granted" in body

@@ -18,18 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
 from conftest import ROOT, skip_loudly  # noqa: E402
-from hostlib import Stratad, cleanup, short_tmpdir  # noqa: E402,F401
+from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402,F401
 
 TOKEN = "web-test-token-0123456789abcdef"
 RESULTS = ROOT / "build" / "test-results" / "web"  # screenshots
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class WebStratad(Stratad):
