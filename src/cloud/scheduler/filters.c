@@ -16,6 +16,9 @@ int filters__prepare(struct filter_request *fr, const struct scheduler_config *c
 	int64_t root = req->boot_from_volume ? 0 : req->root_gb;
 	fr->disk_gb = root + req->ephemeral_gb + (req->swap_mb + 1023) / 1024;
 	fr->group_has_hosts = req->n_group_hosts > 0;
+	fr->text = calloc(1, sizeof(*fr->text));
+	if (!fr->text)
+		return err__fail(err, ENOMEM, "scheduler: out of memory");
 	if (req->n_extra_specs) {
 		fr->specs = calloc(req->n_extra_specs, sizeof(*fr->specs));
 		if (!fr->specs)
@@ -48,6 +51,10 @@ void filters__release(struct filter_request *fr)
 	}
 	free(fr->specs);
 	fr->specs = NULL;
+	if (fr->text)
+		free(fr->text->buf);
+	free(fr->text);
+	fr->text = NULL;
 	fr->n_specs = 0;
 }
 

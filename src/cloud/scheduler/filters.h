@@ -29,6 +29,13 @@ struct filter_spec {
 	const char *aggregate_key;
 };
 
+/* A growing text buffer, reused from host to host. */
+struct filter_text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
 /* What the filters and weighers read of the request, prepared once. */
 struct filter_request {
 	const struct scheduler_config *cfg;
@@ -40,6 +47,7 @@ struct filter_request {
 	char image_arch[SCHEDULER_NAME_MAX], image_hv_type[SCHEDULER_NAME_MAX], image_vm_mode[SCHEDULER_NAME_MAX];
 	const char *image_hv_version; /* img_hv_requested_version */
 	bool group_has_hosts; /* affinity: some member is placed already */
+	struct filter_text *text; /* scratch for ComputeCapabilitiesFilter */
 };
 
 /* A host as this request sees it: the caller's state plus what the
@@ -53,6 +61,7 @@ struct host_state {
 	bool same_host_hit, different_host_hit;
 	bool selected;
 	double weight;
+	double multipliers[SCHEDULER_WEIGHER_COUNT]; /* the configuration's or its aggregates' */
 };
 
 /* Parses the extra specs and image properties; fails with EINVAL on a bad request. */
@@ -70,7 +79,10 @@ bool filters__capabilities_pass(const struct filter_request *fr, const struct ho
 bool filters__aggregate_specs_pass(const struct filter_request *fr, const struct host_state *hs);
 int filters__prepare_spec(struct filter_spec *fs, const char *key, const char *value, struct st_err *err);
 
-/* Python's str() of a JSON value, as Nova's str(cap): malloc'd, NULL for null or no memory. */
+/* Python's str() of a JSON value, as Nova's str(cap), into t (valid until
+ * its next use); NULL for null or no memory. */
+const char *filters__python_str_into(const json_t *v, struct filter_text *t);
+/* The same, malloc'd. */
 char *filters__python_str(const json_t *v);
 
 /* ImagePropertiesFilter (filters_image.c). */

@@ -9,13 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct text *t, const char *s, size_t n)
+static void put(struct filter_text *t, const char *s, size_t n)
 {
 	if (t->failed)
 		return;
@@ -36,19 +30,27 @@ static void put(struct text *t, const char *s, size_t n)
 	t->buf[t->len] = '\0';
 }
 
-static void puts_(struct text *t, const char *s)
+static void puts_(struct filter_text *t, const char *s)
 {
 	put(t, s, strlen(s));
 }
 
 /* repr() of a str: single quotes unless it holds ' and no ". */
-static void put_repr(struct text *t, const char *s, size_t n)
+static void put_repr(struct filter_text *t, const char *s, size_t n)
 {
 	char q = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
 	put(t, &q, 1);
+	size_t run = 0; /* characters copied as they are, in one go */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
+		bool plain = c >= 0x20 && c != 0x7f && c != '\\' && c != (unsigned char)q;
+		if (plain) {
+			run++;
+			continue;
+		}
+		put(t, s + i - run, run);
+		run = 0;
 		if (c == '\\' || c == (unsigned char)q) {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -59,19 +61,18 @@ static void put_repr(struct text *t, const char *s, size_t n)
 			puts_(t, "\\r");
 		} else if (c == '\t') {
 			puts_(t, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
+		} else {
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
 			puts_(t, esc);
-		} else {
-			put(t, (const char *)&c, 1);
 		}
 	}
+	put(t, s + n - run, run);
 	put(t, &q, 1);
 }
 
 /* repr() of a float: the shortest digits that read back, in fixed notation
  * for exponents -4..15 and d.ddde+XX otherwise, with ".0" on integers. */
-static void put_float(struct text *t, double d)
+static void put_float(struct filter_text *t, double d)
 {
 	if (isnan(d)) {
 		puts_(t, "nan");
@@ -132,7 +133,7 @@ static void put_float(struct text *t, double d)
 	puts_(t, out);
 }
 
-static void put_value(struct text *t, const json_t *v, bool nested, int depth)
+static void put_value(struct filter_text *t, const json_t *v, bool nested, int depth)
 {
 	char num[32];
 	if (depth > 64) {
@@ -185,15 +186,22 @@ static void put_value(struct text *t, const json_t *v, bool nested, int depth)
 	}
 }
 
-char *filters__python_str(const json_t *v)
+const char *filters__python_str_into(const json_t *v, struct filter_text *t)
 {
 	if (!v || json_is_null(v))
 		return NULL;
-	struct text t = {0};
-	put_value(&t, v, false, 0);
-	if (t.failed || !t.buf) {
-		free(t.buf);
-		return t.failed ? NULL : strdup("");
-	}
-	return t.buf;
+	t->len = 0;
+	t->failed = false;
+	put(t, "", 0);
+	put_value(t, v, false, 0);
+	return t->failed ? NULL : t->buf;
+}
+
+char *filters__python_str(const json_t *v)
+{
+	struct filter_text t = {0};
+	const char *s = filters__python_str_into(v, &t);
+	char *copy = s ? strdup(s) : NULL;
+	free(t.buf);
+	return copy;
 }

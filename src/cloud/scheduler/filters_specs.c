@@ -112,7 +112,7 @@ static const json_t *capability_lookup(const json_t *caps, const char *const *pa
 	return cur && !json_is_null(cur) ? cur : NULL;
 }
 
-static bool spec_satisfied(const struct filter_spec *fs, const struct host_state *hs)
+static bool spec_satisfied(const struct filter_spec *fs, const struct host_state *hs, struct filter_text *scratch)
 {
 	char attr[64];
 	if (fs->n_path == 1 && host_attribute(hs, fs->path[0], attr, sizeof(attr)))
@@ -126,15 +126,16 @@ static bool spec_satisfied(const struct filter_spec *fs, const struct host_state
 		/* An unscoped key the host knows nothing of is someone else's extra spec. */
 		return fs->unscoped;
 	}
-	cleanup_free char *text = filters__python_str(cap);
+	const char *text = filters__python_str_into(cap, scratch);
+	bool ok = text && extra_specs__match(&fs->req, text);
 	json_decref(owned);
-	return text && extra_specs__match(&fs->req, text);
+	return ok;
 }
 
 bool filters__capabilities_pass(const struct filter_request *fr, const struct host_state *hs)
 {
 	for (size_t i = 0; i < fr->n_specs; i++)
-		if (fr->specs[i].n_path && !spec_satisfied(&fr->specs[i], hs))
+		if (fr->specs[i].n_path && !spec_satisfied(&fr->specs[i], hs, fr->text))
 			return false;
 	return true;
 }

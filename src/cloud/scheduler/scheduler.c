@@ -58,7 +58,7 @@ static bool listed(const char *name, const char *const *list, size_t n)
 }
 
 /* The working copy of every host, with what the request's lists say of it. */
-static int init_states(const struct scheduler_request *req, const struct scheduler_host *hosts, size_t n,
+static int init_states(const struct scheduler_config *cfg, const struct scheduler_request *req, const struct scheduler_host *hosts, size_t n,
 		       struct host_state *st, struct st_err *err)
 {
 	cleanup_free const char **members = NULL;
@@ -88,6 +88,7 @@ static int init_states(const struct scheduler_request *req, const struct schedul
 			.same_host_hit = count_in(h, same, req->n_same_host) > 0,
 			.different_host_hit = count_in(h, different, req->n_different_host) > 0,
 		};
+		weighers__host_multipliers(cfg, h, st[i].multipliers);
 	}
 	return 0;
 }
@@ -237,7 +238,7 @@ int scheduler__select(const struct scheduler_config *cfg, const struct scheduler
 	cleanup_free size_t(*counts)[2] = r.counts = calloc(SCHEDULER_FILTER_COUNT, sizeof(*counts));
 	if (!st || !cand || !scratch || !counts)
 		return err__fail(err, ENOMEM, "scheduler: out of memory");
-	if (init_states(req, hosts, n_hosts, st, err) < 0)
+	if (init_states(cfg, req, hosts, n_hosts, st, err) < 0)
 		return -1;
 	if (filters__prepare(&r.fr, cfg, req, err) < 0)
 		return -1;

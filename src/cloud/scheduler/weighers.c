@@ -96,12 +96,15 @@ static bool take_min(const char *v, size_t len, void *arg)
 	return false;
 }
 
-static double multiplier(const struct filter_request *fr, enum scheduler_weigher w, const struct host_state *hs)
+void weighers__host_multipliers(const struct scheduler_config *cfg, const struct scheduler_host *h,
+				double out[SCHEDULER_WEIGHER_COUNT])
 {
-	struct min_value m = {0};
-	if (hs->h->n_aggregates)
-		filters__aggregate_values(hs->h, multiplier_keys[w], take_min, &m, NULL);
-	return m.any ? m.min : fr->cfg->multipliers[w];
+	for (size_t w = 0; w < SCHEDULER_WEIGHER_COUNT; w++) {
+		struct min_value m = {0};
+		if (h->n_aggregates)
+			filters__aggregate_values(h, multiplier_keys[w], take_min, &m, NULL);
+		out[w] = m.any ? m.min : cfg->multipliers[w];
+	}
 }
 
 /* RAM, CPU and disk weigh from 0 (Nova's minval = 0): a host with no room left weighs 0. */
@@ -125,7 +128,7 @@ void weighers__weigh(const struct filter_request *fr, struct host_state **hosts,
 		}
 		weighers__normalize(scratch, n, floor, 0, false, 0);
 		for (size_t i = 0; i < n; i++)
-			hosts[i]->weight += multiplier(fr, w, hosts[i]) * scratch[i];
+			hosts[i]->weight += hosts[i]->multipliers[w] * scratch[i];
 	}
 }
 

@@ -19,6 +19,11 @@ double weighers__raw(enum scheduler_weigher w, const struct filter_request *fr, 
  * scratch holds n doubles. */
 void weighers__weigh(const struct filter_request *fr, struct host_state **hosts, size_t n, double *scratch);
 
+/* Each weigher's multiplier for h: the smallest "<key>" value in its
+ * aggregates' metadata, else the configuration's (Nova's get_weight_multiplier). */
+void weighers__host_multipliers(const struct scheduler_config *cfg, const struct scheduler_host *h,
+				double out[SCHEDULER_WEIGHER_COUNT]);
+
 /* "ram_weight_multiplier", ...: the configuration key and aggregate metadata key of w's multiplier. */
 const char *weighers__multiplier_key(enum scheduler_weigher w);
 
