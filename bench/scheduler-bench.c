@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	struct scheduler_kv ssd_md[] = {{"ssd", "true"}}, hdd_md[] = {{"ssd", "false"}};
 	struct scheduler_aggregate aggs[] = {{"ssd", ssd_md, 1}, {"hdd", hdd_md, 1}};
 	struct scheduler_host *h = calloc(n, sizeof(*h));
-	char (*names)[24] = calloc(n, sizeof(*names));
+	char (*names)[32] = calloc(n, sizeof(*names));
 	if (!h || !names)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
