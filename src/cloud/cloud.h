@@ -7,11 +7,13 @@
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
 #include "cloud/images/images.h"
+#include "cloud/scheduler/scheduler.h"
 
 struct cloud {
 	struct db *db;
 	struct identity identity;
 	struct images images;
+	struct scheduler_config scheduler; /* serve --scheduler-config, over the defaults */
 };
 
 #endif

@@ -15,10 +15,12 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
 
 struct options {
-	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *image_dir;
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *scheduler_config;
+	const char *image_dir;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
 };
@@ -29,11 +31,12 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N]\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
+		"        [--image-dir DIR] [--image-quota-count N] [--image-quota-bytes N]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
-		"            at /image, their data in DIR, default STATEDIR/images; quotas per\n"
-		"            project, 0 for none)\n"
+		"            at /image); F: the scheduler's filters, weighers and options\n"
+		"            (docs/cloud.md); image data in DIR, default STATEDIR/images;\n"
+		"            image quotas per project, 0 for none\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -52,6 +55,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"scheduler-config", required_argument, NULL, 's'},
 		{"image-dir", required_argument, NULL, 'i'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
@@ -69,6 +73,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'u': o->public_url = optarg; break;
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 's': o->scheduler_config = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
@@ -155,6 +160,10 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	if (!o->listen)
 		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
 	struct cloud cloud = {0};
+	/* A bad scheduler configuration stops the daemon before it serves anything. */
+	scheduler__config_default(&cloud.scheduler);
+	if (o->scheduler_config && scheduler__config_load(o->scheduler_config, &cloud.scheduler, err) < 0)
+		return err__prefix(err, "--scheduler-config");
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
 	char image_dir[4096];
