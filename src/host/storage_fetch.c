@@ -194,5 +194,7 @@ int storage_fetch__create(struct host *h, const char *pool, const json_t *in, js
 		events__emit("volume-fetch-failed", "volume", vol, NULL, pool);
 		return -1;
 	}
-	return storage__volume_upload_commit(h, pool, vol, fmt, &u, out, err);
+	/* the format as the request declared it (or not): commit inspects declared content */
+	return storage__volume_upload_commit(h, pool, vol, json_string_value(json_object_get(in, "format")), &u, out,
+					     err);
 }
