@@ -174,8 +174,7 @@ struct scheduler_request {
 	size_t n_same_host;
 	const char *const *different_host;
 	size_t n_different_host;
-	size_t num_instances;                 /* 0 is taken as 1 */
-	const char *const *instance_uuids;    /* optional, num_instances of them */
+	size_t num_instances; /* 0 is taken as 1; all or none are placed */
 };
 
 /* scheduler__select() keeps no state between calls and writes nothing but
