@@ -183,8 +183,14 @@ char *domains__disk_spec(const json_t *disk)
 	return spec;
 }
 
-int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
+int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
+			    struct st_err *err)
 {
+	json_t *info;
+	if (storage__volume_info(ctx, pool, volume, &info, err) < 0)
+		return -1;
+	*format = strcmp(json_string_value(json_object_get(info, "format")), "qcow2") ? "raw" : "qcow2";
+	json_decref(info);
 	return storage__volume_path(ctx, pool, volume, path, err);
 }
 

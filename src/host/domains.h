@@ -30,7 +30,8 @@ char *domains__console_path(struct host *h, const struct dom *d);
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
 
 /* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
-int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err);
+int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
+			    struct st_err *err);
 /* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
 char *domains__disk_spec(const json_t *disk);
 
