@@ -5,11 +5,14 @@
 #include "host/storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "block/image_inspect.h"
+#include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/util.h"
 #include "host/domdef.h"
@@ -367,6 +370,20 @@ int storage__volume_upload_begin(struct host *h, const char *name, const char *v
 	return pool.ops->volume_upload_begin(&pool.p, vol, u, err);
 }
 
+/* What the uploader declared (?format=) must be what the data is, and the
+ * data must name no other file (block/image_inspect.h: headers only, read
+ * before any driver opens the file). u->fd is write-only: read it anew. */
+static int inspect_upload(const struct storage_upload *u, const char *vol, const char *fmt, struct st_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", u->fd);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err__fail_errno(err, "upload of %s", vol);
+	struct image_inspect ii = {0};
+	return image_inspect__fd(fd, fmt, &ii, err) < 0 ? err__prefix(err, "%s", vol) : 0;
+}
+
 /* What is declared qcow2 must be a qcow2 image, and one that opens no other
  * file: a backing file could name any host path. */
 static int check_qcow2(const struct storage_upload *u, const char *vol, struct st_err *err)
@@ -388,9 +405,11 @@ int storage__volume_upload_commit(struct host *h, const char *name, const char *
 				  struct storage_upload *u, json_t **out, struct st_err *err)
 {
 	cleanup_pool struct pool pool = {0};
+	const char *declared = fmt; /* undeclared content is raw bytes, never looked at */
 	/* a domain may have started on the volume while the body came in */
 	if (storage_format__parse(fmt, &fmt, err) < 0 || volume_in_use(h, name, vol, err) < 0 ||
-	    pool_open(h, name, &pool, err) < 0 || (!strcmp(fmt, "qcow2") && check_qcow2(u, vol, err) < 0)) {
+	    pool_open(h, name, &pool, err) < 0 || (declared && inspect_upload(u, vol, fmt, err) < 0) ||
+	    (!strcmp(fmt, "qcow2") && check_qcow2(u, vol, err) < 0)) {
 		storage__volume_upload_abort(u);
 		return -1;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "cloud/scheduler/scheduler.h"
 
 static const struct {
 	const char *name;
@@ -228,4 +229,27 @@ int extra_specs__validate(const char *req, struct st_err *err)
 	}
 	extra_specs__free(&r);
 	return rc;
+}
+
+static bool key_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-_:. ", c);
+}
+
+int scheduler__validate_extra_spec(const char *key, const char *value, struct st_err *err)
+{
+	size_t klen = key ? strlen(key) : 0;
+	if (klen < 1 || klen > 255)
+		return err__fail_class(err, EINVAL, "extra spec key must be 1 to 255 characters");
+	for (size_t i = 0; i < klen; i++)
+		if (!key_char((unsigned char)key[i]))
+			return err__fail_class(err, EINVAL, "extra spec key \"%.64s\": only letters, digits and -_:. "
+					       "and spaces are allowed", key);
+	if (!value || strlen(value) > 255)
+		return err__fail_class(err, EINVAL, "extra spec %.64s: the value must be at most 255 characters", key);
+	const char *colon = strchr(key, ':');
+	bool ours = !colon || !strncmp(key, "capabilities:", 13) || !strncmp(key, "aggregate_instance_extra_specs:", 31);
+	if (ours && extra_specs__validate(value, err) < 0)
+		return err__prefix(err, "extra spec %.64s", key);
+	return 0;
 }

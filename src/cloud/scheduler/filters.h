@@ -25,6 +25,9 @@ struct filter_spec {
 	bool unscoped;
 	bool too_deep; /* more parts than FILTERS_PATH_MAX: no host has it */
 	char *path_buf;
+	/* The last capability object it was matched against, and the answer. */
+	const json_t *cached_cap;
+	bool cached_ok;
 	/* AggregateInstanceExtraSpecsFilter: the metadata key, NULL: another scope. */
 	const char *aggregate_key;
 };

@@ -112,7 +112,7 @@ static const json_t *capability_lookup(const json_t *caps, const char *const *pa
 	return cur && !json_is_null(cur) ? cur : NULL;
 }
 
-static bool spec_satisfied(const struct filter_spec *fs, const struct host_state *hs, struct filter_text *scratch)
+static bool spec_satisfied(struct filter_spec *fs, const struct host_state *hs, struct filter_text *scratch)
 {
 	char attr[64];
 	if (fs->n_path == 1 && host_attribute(hs, fs->path[0], attr, sizeof(attr)))
@@ -126,8 +126,16 @@ static bool spec_satisfied(const struct filter_spec *fs, const struct host_state
 		/* An unscoped key the host knows nothing of is someone else's extra spec. */
 		return fs->unscoped;
 	}
+	/* Hosts that share one capability object (the same CPU model) cost one
+	 * evaluation; text parsed on the way (owned) has no stable address. */
+	if (!owned && cap == fs->cached_cap)
+		return fs->cached_ok;
 	const char *text = filters__python_str_into(cap, scratch);
 	bool ok = text && extra_specs__match(&fs->req, text);
+	if (!owned) {
+		fs->cached_cap = cap;
+		fs->cached_ok = ok;
+	}
 	json_decref(owned);
 	return ok;
 }

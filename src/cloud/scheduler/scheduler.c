@@ -148,9 +148,9 @@ static int by_weight(const void *a, const void *b)
 
 static int no_valid_host(const struct scheduler_config *cfg, size_t counts[][2], struct st_err *err)
 {
-	char detail[360] = "";
+	char detail[360] = "no hosts";
 	size_t used = 0;
-	for (size_t f = 0; f < cfg->n_filters && used < sizeof(detail); f++)
+	for (size_t f = 0; f < cfg->n_filters && counts[0][0] && used < sizeof(detail); f++)
 		used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s%s %zu->%zu", f ? ", " : "",
 					 scheduler__filter_name(cfg->filters[f]), counts[f][0], counts[f][1]);
 	return err__fail_class(err, ENOSPC, "No valid host was found. There are not enough hosts available. (%s)",

@@ -174,15 +174,25 @@ struct scheduler_request {
 	size_t n_same_host;
 	const char *const *different_host;
 	size_t n_different_host;
-	size_t num_instances;                 /* 0 is taken as 1 */
-	const char *const *instance_uuids;    /* optional, num_instances of them */
+	size_t num_instances; /* 0 is taken as 1; all or none are placed */
 };
 
+/* scheduler__select() keeps no state between calls and writes nothing but
+ * out: calls may run in parallel over the same hosts. */
 struct scheduler_selection {
 	size_t hosts[SCHEDULER_MAX_ATTEMPTS]; /* indexes into the host array; [0] is the choice */
 	size_t n_hosts;                       /* 1 + alternates */
 	double weight;                        /* the chosen host's total weight */
 };
+
+/* The check the compute API applies when a flavor's extra spec is set:
+ * Nova's key syntax (1 to 255 of [A-Za-z0-9-_:. ]) and a value of at most
+ * 255 characters; for the keys this scheduler reads ("capabilities:...",
+ * "aggregate_instance_extra_specs:..." and unscoped ones) the value must be
+ * a well-formed requirement (extra_specs.h: operators with their operands,
+ * numbers where numbers are compared). Other scopes (hw:, ...) are not the
+ * scheduler's. Fails with EINVAL and the reason. */
+int scheduler__validate_extra_spec(const char *key, const char *value, struct st_err *err);
 
 /* Fills out[0 .. num_instances) (the caller's array). When an instance
  * finds no host it fails with ENOSPC and Nova's message "No valid host was

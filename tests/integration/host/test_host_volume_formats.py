@@ -78,7 +78,7 @@ def test_upload_declares_the_format(pool, tmp_path):
     st, reply = d.call("PUT", "/v1/pools/images/volumes/up2/data?format=qcow2", raw=hostile)
     assert st == 400 and "backing file" in reply["error"]["message"], reply
     st, reply = d.call("PUT", "/v1/pools/images/volumes/up2/data?format=qcow2", raw=b"\0" * 4096)
-    assert st == 400 and "not a usable qcow2" in reply["error"]["message"], reply
+    assert st == 400 and "the data is raw data, not qcow2 as declared" in reply["error"]["message"], reply
     assert not (path / "up2").exists()
     st, reply = d.call("PUT", "/v1/pools/images/volumes/up2/data?format=vmdk", raw=b"\0" * 4096)
     assert st == 400 and "not raw or qcow2" in reply["error"]["message"], reply

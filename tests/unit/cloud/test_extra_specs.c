@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cloud/scheduler/extra_specs.h"
+#include "cloud/scheduler/scheduler.h"
 
 struct match_case {
 	const char *value; /* NULL: the host lacks the capability */
@@ -202,6 +203,38 @@ static void test_numbers(void **state)
 	assert_false(extra_specs__parse_number("1_000", &d));
 }
 
+static void test_validate_extra_spec(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *value, *says;
+	} cases[] = {
+		{"capabilities:cpu_info:features", "<in> avx", NULL},
+		{"aggregate_instance_extra_specs:ssd", "true", NULL},
+		{"hw:cpu_policy", "dedicated", NULL},
+		{"hw:mem_page_size", "<in>", NULL}, /* not a scope the scheduler reads */
+		{"quota:disk_read_bytes_sec", "10240000", NULL},
+		{"capabilities:cpu_info:features", "<in>", "extra spec capabilities:cpu_info:features: "},
+		{"aggregate_instance_extra_specs:cores", ">= many", "is not one"},
+		{"ssd", "<or> a b", "<or> V1"},
+		{"", "x", "1 to 255"},
+		{"bad/key", "x", "only letters"},
+		{"k\n", "x", "only letters"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct st_err err = {0};
+		int rc = scheduler__validate_extra_spec(cases[i].key, cases[i].value, &err);
+		if ((rc == 0) != !cases[i].says)
+			fail_msg("%s = %s: rc %d (%s)", cases[i].key, cases[i].value, rc, err.msg);
+		if (cases[i].says && (!strstr(err.msg, cases[i].says) || err.errnum != EINVAL))
+			fail_msg("%s = %s: \"%s\" lacks \"%s\"", cases[i].key, cases[i].value, err.msg, cases[i].says);
+	}
+	char long_value[300];
+	memset(long_value, 'v', sizeof(long_value) - 1);
+	long_value[sizeof(long_value) - 1] = '\0';
+	assert_int_equal(scheduler__validate_extra_spec("hw:x", long_value, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_parse_words),
 		cmocka_unit_test(test_validate_table),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_validate_extra_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,6 +274,7 @@ static void test_no_valid_host(void **state)
 	assert_non_null(strstr(err.msg, "AvailabilityZoneFilter 2->0"));
 	assert_int_equal(scheduler__select(&cfg, &req, h, 0, sel, &err), -1);
 	assert_int_equal(err.errnum, ENOSPC);
+	assert_non_null(strstr(err.msg, "(no hosts)"));
 	req.ram_mb = -1;
 	assert_int_equal(scheduler__select(&cfg, &req, h, 3, sel, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
