@@ -12,9 +12,9 @@
 #include "common/cleanup.h"
 #include "common/http_server.h"
 #include "common/log.h"
-#include "common/util.h"
-#include "cloud/identity/routes_identity.h"
+#include "cloud/compute/routes_compute.h"
 #include "cloud/images/routes_images.h"
+#include "cloud/identity/routes_identity.h"
 
 #define CLOUD_BODY_MAX (1 << 20)
 
@@ -35,14 +35,17 @@ static const char *title_of(unsigned status)
 	}
 }
 
-/* Keystone's {"error": {"code", "title", "message"}}; the Image service's
- * paths get Glance's own shape. */
+/* Nova's bodies under /compute, else Keystone's {"error": {"code",
+ * "title", "message"}}. */
 static json_t *format_error(const struct http_request *req, unsigned status, const char *message,
 			    void *app)
 {
 	(void)app;
 	if (req && routes_images__owns(http_request__path(req)))
 		return routes_images__error(status, title_of(status), message);
+	json_t *nova = routes_compute__error_body(req, status, message ? message : title_of(status));
+	if (nova)
+		return nova;
 	return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "title", title_of(status),
 			 "message", message ? message : title_of(status));
 }
@@ -72,16 +75,18 @@ static void access_log(const struct http_request *req, unsigned status, void *ap
 		  http_request__id(req) ? http_request__id(req) : "-");
 }
 
-typedef const struct http_route *(*routes_fn)(size_t *n);
-
 /* Every service's routes in one table. */
+static const struct http_route *(*const tables[])(size_t *n) = {
+	routes_identity__auth, routes_identity__crud,
+	routes_compute__versions, routes_compute__flavors, routes_compute__keypairs,
+	routes_compute__aggregates, routes_compute__quotas,
+	routes_images__api, routes_images__data, routes_images__members, routes_images__schemas,
+};
+
 static struct http_route *all_routes(size_t *n)
 {
-	static const routes_fn tables[] = {routes_identity__auth, routes_identity__crud,
-					   routes_images__api, routes_images__data,
-					   routes_images__members, routes_images__schemas};
 	size_t total = 0, k;
-	for (size_t i = 0; i < ST_ARRAY_SIZE(tables); i++) {
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		tables[i](&k);
 		total += k;
 	}
@@ -89,7 +94,7 @@ static struct http_route *all_routes(size_t *n)
 	if (!all)
 		return NULL;
 	*n = 0;
-	for (size_t i = 0; i < ST_ARRAY_SIZE(tables); i++) {
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		const struct http_route *t = tables[i](&k);
 		memcpy(all + *n, t, k * sizeof(*t));
 		*n += k;
@@ -126,7 +131,7 @@ int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
 		http_server__free(srv);
 		return err__prefix(err, "--listen %s", listen);
 	}
-	log__info("serving on http://%s (identity at /identity/v3, images at /image)", listen);
+	log__info("serving on http://%s (identity at /identity/v3, compute at /compute/v2.1, images at /image)", listen);
 	int sig;
 	sigwait(&set, &sig);
 	log__info("signal %d, stopping", sig);

@@ -1,8 +1,23 @@
 """strata-cloud serve driven by the real `openstack` CLI (Debian's
 python3-openstackclient) through a clouds.yaml, on SQLite and on a throwaway
 PostgreSQL, and bad input through raw HTTP."""
-from cloudlib import ADMIN_PASSWORD, Cloud, cloud  # noqa: F401  (fixture)
+import pytest
+
+from cloudlib import ADMIN_PASSWORD, Cloud
 from pglib import postgres  # noqa: F401  (fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cloud(request):
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    c = Cloud(db_url=url)
+    c.bootstrap()
+    c.start()
+    try:
+        yield c
+    finally:
+        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"
 
 
 def test_token_catalog_and_endpoints(cloud):
@@ -16,9 +31,14 @@ def test_token_catalog_and_endpoints(cloud):
     assert identity["Name"] == "keystone"
     assert sorted((e["interface"], e["url"], e["region"]) for e in identity["Endpoints"]) == [
         (i, f"{cloud.url}/identity", "RegionOne") for i in ("admin", "internal", "public")]
-    endpoints = [e for e in cloud.openstack("endpoint", "list") if e["Service Type"] == "identity"]
-    assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]
-    assert {e["URL"] for e in endpoints} == {f"{cloud.url}/identity"}
+    compute = next(e for e in catalog if e["Type"] == "compute")
+    assert compute["Name"] == "nova"
+    assert {e["url"] for e in compute["Endpoints"]} == {f"{cloud.url}/compute/v2.1"}
+    endpoints = cloud.openstack("endpoint", "list")
+    for kind, url in (("identity", "/identity"), ("compute", "/compute/v2.1")):
+        mine = [e for e in endpoints if e["Service Type"] == kind]
+        assert sorted(e["Interface"] for e in mine) == ["admin", "internal", "public"]
+        assert {e["URL"] for e in mine} == {cloud.url + url}
     assert {e["Region"] for e in endpoints} == {"RegionOne"}
 
 
