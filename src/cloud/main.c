@@ -15,10 +15,12 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/policy/policy.h"
 #include "cloud/serve.h"
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
+	const char *policy_file;
 	unsigned max_active;
 };
 
@@ -28,8 +30,9 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL]\n"
-		"            run the daemon (identity at http://HOST:PORT/identity/v3)\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--policy-file F]\n"
+		"            run the daemon (identity at http://HOST:PORT/identity/v3);\n"
+		"            F (YAML or JSON, as Keystone's) overrides default policy rules\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -48,6 +51,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"policy-file", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -62,6 +66,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'u': o->public_url = optarg; break;
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'P': o->policy_file = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
@@ -142,7 +147,9 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	struct cloud cloud;
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
-	int rc = serve__run(&cloud, o->listen, err);
+	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
+	if (rc == 0)
+		rc = serve__run(&cloud, o->listen, err);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

@@ -20,8 +20,10 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 	    (int)sizeof(id->key_dir))
 		return err__fail_class(err, ENAMETOOLONG, "state directory path too long");
 	pthread_mutex_init(&id->keys_lock, NULL);
-	if (fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
-		pthread_mutex_destroy(&id->keys_lock);
+	if (policy__new(&id->policy, err) < 0 ||
+	    policy__add_defaults(id->policy, identity__policy_rules, identity__n_policy_rules, err) < 0 ||
+	    fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
+		identity__fini(id);
 		return -1;
 	}
 	return 0;
@@ -29,6 +31,8 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 
 void identity__fini(struct identity *id)
 {
+	policy__free(id->policy);
+	id->policy = NULL;
 	pthread_mutex_destroy(&id->keys_lock);
 }
 

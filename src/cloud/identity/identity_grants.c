@@ -5,18 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
-static int forbidden(struct st_err *err)
-{
-	return err__fail_class(err, EPERM, "You are not authorized to perform the requested action.");
-}
-
-static int exists(struct identity *id, enum identity_kind kind, const char *oid, struct st_err *err)
+/* target[key] = the row of kind oid; the first missing one goes to missing. */
+static void add_row(struct identity *id, json_t *target, const char *key, enum identity_kind kind,
+		    const char *oid, struct st_err *missing)
 {
 	json_t *row;
-	if (identity_db__get(id->db, kind, oid, &row, err) < 0)
-		return -1;
-	json_decref(row);
-	return 0;
+	struct st_err e = {0};
+	if (identity_db__get(id->db, kind, oid, &row, &e) < 0) {
+		if (!missing->errnum)
+			*missing = e;
+		return;
+	}
+	if (kind == IDENTITY_ROLE)
+		json_object_set_new(row, "domain_id", json_null());
+	json_object_set_new(target, key, row);
 }
 
 static const char *assignment_type(const char *target_kind, bool group)
@@ -38,16 +40,35 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 	const char *type = assignment_type(target_kind, group);
 	if (!type || (!group && strcmp(actor_kind, "users")))
 		return err__fail_class(err, ENOENT, "Not found.");
-	if (op == 'H' ? !(c->admin || c->reader) : !c->admin)
-		return forbidden(err);
 	bool system = !strcmp(target_kind, "system");
 	if (system)
 		target = "system";
-	if ((!system && exists(id, strcmp(target_kind, "projects") ? IDENTITY_DOMAIN : IDENTITY_PROJECT,
-			       target, err) < 0) ||
-	    exists(id, group ? IDENTITY_GROUP : IDENTITY_USER, actor, err) < 0 ||
-	    exists(id, IDENTITY_ROLE, role, err) < 0)
+	/* Keystone's grant target: the project or domain, the user or group,
+	 * the role; a caller the rule refuses does not learn what exists. */
+	json_t *t = json_object();
+	struct st_err missing = {0};
+	bool on_project = !strcmp(target_kind, "projects");
+	if (!system)
+		add_row(id, t, on_project ? "project" : "domain",
+			on_project ? IDENTITY_PROJECT : IDENTITY_DOMAIN, target, &missing);
+	add_row(id, t, group ? "group" : "user", group ? IDENTITY_GROUP : IDENTITY_USER, actor, &missing);
+	add_row(id, t, "role", IDENTITY_ROLE, role, &missing);
+	const char *verb = op == 'P' ? "create" : op == 'D' ? "revoke" : "check";
+	char rule[64];
+	if (system)
+		snprintf(rule, sizeof(rule), "identity:%s_system_grant_for_%s", verb, group ? "group" : "user");
+	else
+		snprintf(rule, sizeof(rule), "identity:%s_grant", verb);
+	json_t *policy_target = json_pack("{s:o}", "target", t);
+	int rc = identity__authorize(id, c, rule, policy_target, err);
+	json_decref(policy_target);
+	if (rc < 0)
 		return -1;
+	if (missing.errnum) {
+		if (err)
+			*err = missing;
+		return -1;
+	}
 	if (op == 'P')
 		return identity_db__assign(id->db, type, actor, target, role, err);
 	if (op == 'D')
@@ -96,6 +117,19 @@ static json_t *format(struct identity *id, const char *type, const char *actor,
 			 "links");
 }
 
+/* Whether an assignment's target is the domain or one of its projects. */
+static bool in_domain(struct identity *id, const char *type, const char *tgt, const char *dom)
+{
+	if (strstr(type, "Domain"))
+		return !strcmp(tgt, dom);
+	json_t *row;
+	if (!strstr(type, "Project") || identity_db__get(id->db, IDENTITY_PROJECT, tgt, &row, NULL) < 0)
+		return false;
+	bool ok = !strcmp(json_string_value(json_object_get(row, "domain_id")), dom);
+	json_decref(row);
+	return ok;
+}
+
 static bool truthy(const char *v)
 {
 	return v && (!*v || !strcasecmp(v, "true") || !strcmp(v, "1"));
@@ -109,10 +143,26 @@ int identity_ops__role_assignments(struct identity *id, const struct identity_ca
 	const char *project = query(qctx, "scope.project.id"), *domain = query(qctx, "scope.domain.id");
 	const char *role = query(qctx, "role.id"), *system = query(qctx, "scope.system");
 	bool names = truthy(query(qctx, "include_names")), effective = truthy(query(qctx, "effective"));
-	/* Non-admins see their own assignments only. */
-	if (!c->admin && !(c->reader && c->token.scope == TOKEN_SYSTEM) &&
-	    !(user && !strcmp(user, c->token.user_id)))
-		return forbidden(err);
+	/* Keystone's target: what the filters name, and a domain-scoped
+	 * token's domain (its list holds that domain's assignments only). */
+	const char *dom = c->token.scope == TOKEN_DOMAIN ? c->token.domain_id : NULL;
+	json_t *t = json_object();
+	struct st_err ignored = {0};
+	if (project)
+		add_row(id, t, "project", IDENTITY_PROJECT, project, &ignored);
+	if (domain)
+		add_row(id, t, "domain", IDENTITY_DOMAIN, domain, &ignored);
+	if (user)
+		add_row(id, t, "user", IDENTITY_USER, user, &ignored);
+	if (group)
+		add_row(id, t, "group", IDENTITY_GROUP, group, &ignored);
+	if (dom)
+		json_object_set_new(t, "domain_id", json_string(dom));
+	json_t *policy_target = json_pack("{s:o}", "target", t);
+	int rc = identity__authorize(id, c, "identity:list_role_assignments", policy_target, err);
+	json_decref(policy_target);
+	if (rc < 0)
+		return -1;
 	const char *target = project ? project : domain ? domain : system ? "system" : NULL;
 	json_t *rows, *row;
 	if (identity_db__assignments(id->db, NULL, user ? user : group, target, NULL, &rows, err) < 0)
@@ -124,7 +174,8 @@ int identity_ops__role_assignments(struct identity *id, const struct identity_ca
 		const char *actor = json_string_value(json_object_get(row, "actor_id"));
 		const char *tgt = json_string_value(json_object_get(row, "target_id"));
 		if ((user && strncmp(type, "User", 4)) || (group && strncmp(type, "Group", 5)) ||
-		    (project && !strstr(type, "Project")) || (domain && !strstr(type, "Domain")))
+		    (project && !strstr(type, "Project")) || (domain && !strstr(type, "Domain")) ||
+		    (dom && !in_domain(id, type, tgt, dom)))
 			continue;
 		json_t *roles = NULL, *r;
 		size_t j;
@@ -176,18 +227,28 @@ static int targets_of(struct identity *id, const char *user_id, enum identity_ki
 int identity_ops__auth_targets(struct identity *id, const struct identity_caller *c,
 			       enum identity_kind kind, json_t **out, struct st_err *err)
 {
+	if (identity__authorize(id, c, kind == IDENTITY_PROJECT ? "identity:get_auth_projects"
+								 : "identity:get_auth_domains",
+				NULL, err) < 0)
+		return -1;
 	return targets_of(id, c->token.user_id, kind, out, err);
 }
 
 int identity_ops__user_projects(struct identity *id, const struct identity_caller *c,
 				const char *user_id, json_t **out, struct st_err *err)
 {
-	if (!c->admin && strcmp(user_id, c->token.user_id))
-		return err__fail_class(err, EPERM,
-				       "You are not authorized to perform the requested action.");
-	json_t *user;
-	if (identity_db__get(id->db, IDENTITY_USER, user_id, &user, err) < 0)
+	json_t *t = json_object();
+	struct st_err missing = {0};
+	add_row(id, t, "user", IDENTITY_USER, user_id, &missing);
+	json_t *policy_target = json_pack("{s:o,s:s}", "target", t, "user_id", user_id);
+	int rc = identity__authorize(id, c, "identity:list_user_projects", policy_target, err);
+	json_decref(policy_target);
+	if (rc < 0)
 		return -1;
-	json_decref(user);
+	if (missing.errnum) {
+		if (err)
+			*err = missing;
+		return -1;
+	}
 	return targets_of(id, user_id, IDENTITY_PROJECT, out, err);
 }

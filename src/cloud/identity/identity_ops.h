@@ -12,17 +12,6 @@
 #include "cloud/identity/identity.h"
 #include "cloud/identity/identity_db.h"
 
-/* Who asks: a validated token and its effective role names. */
-struct identity_caller {
-	struct token token;
-	bool admin;  /* has the admin role in its scope */
-	bool reader; /* has any role in its scope (reader is implied by all) */
-};
-
-/* Validates the X-Auth-Token and fills the caller. */
-int identity_ops__caller(struct identity *id, const char *auth_token,
-			 struct identity_caller *out, struct st_err *err);
-
 /* A query parameter of the request (NULL when absent). */
 typedef const char *(*identity_query_fn)(void *ctx, const char *key);
 

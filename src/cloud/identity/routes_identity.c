@@ -32,7 +32,7 @@ void routes_identity__base(const struct http_request *r, char *out, size_t size)
 int routes_identity__caller(const struct http_request *r, struct identity_caller *c,
 			    struct st_err *err)
 {
-	return identity_ops__caller(routes_identity__id(r), http_request__header(r, "X-Auth-Token"), c,
+	return identity__caller(routes_identity__id(r), http_request__header(r, "X-Auth-Token"), c,
 				    err);
 }
 
@@ -125,7 +125,8 @@ static int token_issue(struct http_request *r, struct http_reply *rp, struct st_
 }
 
 /* The caller (X-Auth-Token) and the token it asks about (X-Subject-Token):
- * Keystone lets admins and the subject's own user ask. */
+ * identity:validate_token, check_token or revoke_token decides (admins,
+ * system readers and the subject's own user, by Keystone's defaults). */
 static int subject(struct http_request *r, struct identity_caller *c, struct token *t,
 		   struct st_err *err)
 {
@@ -138,10 +139,14 @@ static int subject(struct http_request *r, struct identity_caller *c, struct tok
 		return err->errnum == ENOENT
 			       ? err__fail_class(err, ENOENT, "Could not find token: %.64s.", text)
 			       : -1;
-	if (!c->admin && strcmp(c->token.user_id, t->user_id))
-		return err__fail_class(err, EPERM,
-				       "You are not authorized to perform the requested action.");
-	return 0;
+	const char *method = http_request__method(r);
+	const char *rule = !strcmp(method, "GET")    ? "identity:validate_token"
+			   : !strcmp(method, "HEAD") ? "identity:check_token"
+						     : "identity:revoke_token";
+	json_t *target = json_pack("{s:{s:{s:s}}}", "target", "token", "user_id", t->user_id);
+	int rc = identity__authorize(routes_identity__id(r), c, rule, target, err);
+	json_decref(target);
+	return rc;
 }
 
 static int token_validate(struct http_request *r, struct http_reply *rp, struct st_err *err)
