@@ -40,6 +40,14 @@ int identity__caller(struct identity *id, const char *auth_token, struct identit
 			snprintf(out->roles[out->n_roles++], TOKEN_ID_MAX + 1, "%s", name);
 	}
 	json_decref(roles);
+	json_t *acs;
+	if (out->token.scope == TOKEN_APP_CRED &&
+	    identity_db__app_creds(id->db, out->token.user_id, out->token.app_cred_id, NULL, &acs,
+				   NULL) == 0) {
+		out->app_cred_unrestricted =
+			json_is_true(json_object_get(json_array_get(acs, 0), "unrestricted"));
+		json_decref(acs);
+	}
 	domain_of(id, IDENTITY_USER, out->token.user_id, out->user_domain_id);
 	domain_of(id, IDENTITY_PROJECT, out->token.project_id, out->project_domain_id);
 	return 0;

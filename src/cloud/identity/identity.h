@@ -53,6 +53,7 @@ struct identity_caller {
 	size_t n_roles;
 	bool admin;  /* has the admin role in its scope */
 	bool reader; /* has any role in its scope (reader is implied by all) */
+	bool app_cred_unrestricted; /* TOKEN_APP_CRED: may manage credentials */
 };
 
 /* Validates an X-Auth-Token and fills the caller (EACCES without a valid

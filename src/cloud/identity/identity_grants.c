@@ -71,8 +71,14 @@ int identity_ops__role_grant(struct identity *id, const struct identity_caller *
 	}
 	if (op == 'P')
 		return identity_db__assign(id->db, type, actor, target, role, err);
+	/* Keystone drops the user's application credentials on a project
+	 * when a role of theirs there goes. */
 	if (op == 'D')
-		return identity_db__unassign(id->db, type, actor, target, role, err);
+		return identity_db__unassign(id->db, type, actor, target, role, err) < 0 ||
+				       (!strcmp(type, ASSIGN_USER_PROJECT) &&
+					identity_db__app_creds_drop(id->db, actor, target, err) < 0)
+			       ? -1
+			       : 0;
 	json_t *list;
 	if (identity_db__assignments(id->db, type, actor, target, role, &list, err) < 0)
 		return -1;

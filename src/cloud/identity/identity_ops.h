@@ -56,4 +56,21 @@ int identity_ops__auth_targets(struct identity *id, const struct identity_caller
 int identity_ops__user_projects(struct identity *id, const struct identity_caller *c,
 				const char *user_id, json_t **out, struct st_err *err);
 
+/* /v3/users/{user_id}/application_credentials[/{ac_id}] (app_creds.c):
+ * create takes {"application_credential": {"name", "description", "secret",
+ * "expires_at", "roles": [{"id"} or {"name"}], "unrestricted"}} and shows the
+ * secret once; roles default to the token's and must be the user's on the
+ * token's project. */
+int identity_ops__app_cred_create(struct identity *id, const struct identity_caller *c,
+				  const char *user_id, json_t *body, json_t **out, struct st_err *err);
+/* name: the ?name= filter or NULL. */
+int identity_ops__app_cred_list(struct identity *id, const struct identity_caller *c,
+				const char *user_id, const char *name, json_t **out,
+				struct st_err *err);
+int identity_ops__app_cred_get(struct identity *id, const struct identity_caller *c,
+			       const char *user_id, const char *ac_id, json_t **out,
+			       struct st_err *err);
+int identity_ops__app_cred_delete(struct identity *id, const struct identity_caller *c,
+				  const char *user_id, const char *ac_id, struct st_err *err);
+
 #endif

@@ -4,6 +4,7 @@
 #include "cloud/identity/routes_identity.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,56 @@ static int user_projects(struct http_request *r, struct http_reply *rp, struct s
 	return 0;
 }
 
+/* --- /v3/users/{id}/application_credentials[/{ac}] --- */
+
+static json_t *app_cred_links(const struct http_request *r, json_t *obj)
+{
+	char base[320], self[640];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/users/%s/application_credentials/%s", base,
+		 http_request__capture(r, "id"), json_string_value(json_object_get(obj, "id")));
+	json_object_set_new(obj, "links", json_pack("{s:s}", "self", self));
+	return obj;
+}
+
+static int app_creds(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity *id = routes_identity__id(r);
+	const char *method = http_request__method(r), *uid = http_request__capture(r, "id");
+	const char *ac = http_request__capture(r, "ac");
+	struct identity_caller c;
+	cleanup_json json_t *body = NULL;
+	json_t *out = NULL;
+	if (routes_identity__caller(r, &c, err) < 0)
+		return -1;
+	if (!strcmp(method, "DELETE"))
+		return identity_ops__app_cred_delete(id, &c, uid, ac, err) < 0 ? -1 : no_body(rp);
+	if (!strcmp(method, "POST")) {
+		if (http_request__body_json(r, &body, err) < 0 ||
+		    identity_ops__app_cred_create(id, &c, uid, body, &out, err) < 0)
+			return -1;
+	} else if (ac) {
+		if (identity_ops__app_cred_get(id, &c, uid, ac, &out, err) < 0)
+			return -1;
+	} else {
+		if (identity_ops__app_cred_list(id, &c, uid, http_request__query(r, "name"), &out, err) < 0)
+			return -1;
+		size_t i;
+		json_t *obj;
+		json_array_foreach(out, i, obj)
+			app_cred_links(r, obj);
+		char base[320], self[640];
+		routes_identity__base(r, base, sizeof(base));
+		snprintf(self, sizeof(self), "%s/v3/users/%s/application_credentials", base, uid);
+		http_reply__json(rp, 200, json_pack("{s:o,s:{s:s,s:n,s:n}}", "application_credentials", out,
+						    "links", "self", self, "previous", "next"));
+		return 0;
+	}
+	http_reply__json(rp, ac ? 200 : 201,
+			 json_pack("{s:o}", "application_credential", app_cred_links(r, out)));
+	return 0;
+}
+
 static const enum identity_kind k_domain = IDENTITY_DOMAIN, k_project = IDENTITY_PROJECT,
 				k_user = IDENTITY_USER, k_group = IDENTITY_GROUP, k_role = IDENTITY_ROLE,
 				k_region = IDENTITY_REGION, k_service = IDENTITY_SERVICE,
@@ -187,6 +238,10 @@ static const struct http_route routes[] = {
 	GRANT("system", "groups", g_sg),
 	{"GET", "/identity/v3/role_assignments", role_assignments, NULL, NULL},
 	{"GET", "/identity/v3/users/{id}/projects", user_projects, NULL, NULL},
+	{"GET", "/identity/v3/users/{id}/application_credentials", app_creds, NULL, NULL},
+	{"POST", "/identity/v3/users/{id}/application_credentials", app_creds, NULL, NULL},
+	{"GET", "/identity/v3/users/{id}/application_credentials/{ac}", app_creds, NULL, NULL},
+	{"DELETE", "/identity/v3/users/{id}/application_credentials/{ac}", app_creds, NULL, NULL},
 };
 
 const struct http_route *routes_identity__crud(size_t *n)
