@@ -251,3 +251,44 @@ int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
 	}
 	return apply_scope(id, json_object_get(auth, "scope"), out, err);
 }
+
+int identity__change_password(struct identity *id, const char *user_id, json_t *user,
+			      struct st_err *err)
+{
+	const char *original = json_string_value(json_object_get(user, "original_password"));
+	const char *password = json_string_value(json_object_get(user, "password"));
+	if (!json_is_object(user) || !original || !password || !*password ||
+	    strlen(password) > PASSWORD_MAX)
+		return bad_request(err, "Expecting to find original_password and password in user.");
+	cleanup_free char *hash = NULL;
+	int failures;
+	json_t *row;
+	if (identity_db__get(id->db, IDENTITY_USER, user_id, &row, err) < 0)
+		return -1;
+	int enabled = json_is_true(json_object_get(row, "enabled"));
+	json_decref(row);
+	if (identity_db__user_secret(id->db, user_id, &hash, &failures, err) < 0)
+		return -1;
+	if (!enabled || password__verify(hash, original, NULL) < 0)
+		return err__fail_class(err, EACCES, "Error when changing user password: the original"
+				       " password is not right.");
+	char new_hash[PASSWORD_HASH_MAX];
+	if (password__hash(password, new_hash, err) < 0)
+		return -1;
+	json_t *change = json_pack("{s:s}", "password_hash", new_hash);
+	int rc = identity_db__update(id->db, IDENTITY_USER, user_id, change, err);
+	json_decref(change);
+	if (rc < 0)
+		return -1;
+	/* Every token of the user issued until now goes. Fernet times are
+	 * whole seconds and an event covers its own second: wait for the next
+	 * one, so that the tokens made with the new password are not. */
+	time_t now = time(NULL);
+	if (identity_db__revoke(id->db, NULL, user_id, NULL, (long long)now, err) < 0)
+		return -1;
+	while (time(NULL) <= now) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}

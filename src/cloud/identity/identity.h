@@ -96,6 +96,12 @@ int identity__validate(struct identity *id, const char *text, struct token *out,
 		       struct st_err *err);
 int identity__revoke(struct identity *id, const struct token *t, struct st_err *err);
 
+/* POST /v3/users/{user_id}/password: user is {"original_password",
+ * "password"}; the original must be right (EACCES 401). The user's tokens
+ * issued before are revoked. */
+int identity__change_password(struct identity *id, const char *user_id, json_t *user,
+			      struct st_err *err);
+
 /* Keystone's {"token": {...}} for a validated token (catalog optional). */
 int identity__token_body(struct identity *id, const struct token *t, int with_catalog,
 			 json_t **out, struct st_err *err);

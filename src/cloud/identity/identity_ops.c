@@ -77,7 +77,7 @@ static int authorize(struct identity *id, const struct identity_caller *c, const
 }
 
 /* Keystone's extra fields, and nothing it would not show. */
-static void decorate(enum identity_kind kind, json_t *obj)
+void identity_ops__decorate(enum identity_kind kind, json_t *obj)
 {
 	switch (kind) {
 	case IDENTITY_PROJECT:
@@ -185,7 +185,7 @@ static int authorize_existing(struct identity *id, const struct identity_caller 
 	json_t *row = NULL;
 	struct st_err missing = {0};
 	if (identity_db__get(id->db, kind, oid, &row, &missing) == 0)
-		decorate(kind, row);
+		identity_ops__decorate(kind, row);
 	int rc = authorize(id, c, verb, kind, oid, row, err);
 	json_decref(row);
 	if (rc == 0 && !row) {
@@ -204,7 +204,7 @@ int identity_ops__get(struct identity *id, const struct identity_caller *c,
 	if (identity_db__get(id->db, kind, oid, out, &missing) < 0)
 		*out = NULL;
 	else
-		decorate(kind, *out);
+		identity_ops__decorate(kind, *out);
 	if (authorize(id, c, "get", kind, oid, *out, err) < 0) {
 		json_decref(*out);
 		return -1;
@@ -236,7 +236,7 @@ int identity_ops__create(struct identity *id, const struct identity_caller *c,
 		rc = identity_db__get(id->db, kind, json_string_value(json_object_get(fields, "id")), out, err);
 	json_decref(fields);
 	if (rc == 0)
-		decorate(kind, *out);
+		identity_ops__decorate(kind, *out);
 	return rc;
 }
 
@@ -280,7 +280,7 @@ int identity_ops__list(struct identity *id, const struct identity_caller *c,
 	size_t i;
 	json_t *obj;
 	json_array_foreach(*out, i, obj)
-		decorate(kind, obj);
+		identity_ops__decorate(kind, obj);
 	return 0;
 }
 

@@ -73,4 +73,21 @@ int identity_ops__app_cred_get(struct identity *id, const struct identity_caller
 int identity_ops__app_cred_delete(struct identity *id, const struct identity_caller *c,
 				  const char *user_id, const char *ac_id, struct st_err *err);
 
+/* Keystone's extra fields of an object as the API shows it. */
+void identity_ops__decorate(enum identity_kind kind, json_t *obj);
+
+/* PUT ('P'), DELETE ('D') and HEAD ('H') /v3/groups/{g}/users/{u}
+ * (group_members.c); the lists /v3/groups/{g}/users and /v3/users/{u}/groups. */
+int identity_ops__group_member(struct identity *id, const struct identity_caller *c, char op,
+			       const char *group_id, const char *user_id, struct st_err *err);
+int identity_ops__group_users(struct identity *id, const struct identity_caller *c,
+			      const char *group_id, json_t **out, struct st_err *err);
+int identity_ops__user_groups(struct identity *id, const struct identity_caller *c,
+			      const char *user_id, json_t **out, struct st_err *err);
+/* GET /v3/{projects|domains}/{t}/{users|groups}/{a}/roles: the roles
+ * granted directly (identity:list_grants). */
+int identity_ops__grants(struct identity *id, const struct identity_caller *c,
+			 const char *target_kind, const char *target, const char *actor_kind,
+			 const char *actor, json_t **out, struct st_err *err);
+
 #endif

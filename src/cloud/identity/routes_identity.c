@@ -49,15 +49,59 @@ void routes_identity__links(const struct http_request *r, const char *collection
 	}
 }
 
-json_t *routes_identity__collection(const struct http_request *r, const char *collection,
-				    json_t *list)
+/* ?limit=N&marker=ID: the objects after marker (lists are in id order), at
+ * most N; *truncated when more follow. */
+static int page(const struct http_request *r, json_t *list, bool *truncated, struct st_err *err)
 {
-	char base[320], self[512];
+	const char *limit = http_request__query(r, "limit"), *marker = http_request__query(r, "marker");
+	*truncated = false;
+	if (marker) {
+		size_t skip = 0;
+		while (skip < json_array_size(list) &&
+		       strcmp(json_string_value(json_object_get(json_array_get(list, skip), "id")),
+			      marker) <= 0)
+			skip++;
+		for (size_t i = 0; i < skip; i++)
+			json_array_remove(list, 0);
+	}
+	if (!limit)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(limit, &end, 10);
+	if (!*limit || *end || errno || n < 1)
+		return err__fail_class(err, EINVAL, "Invalid input for field 'limit': a positive integer is"
+				       " expected.");
+	while (json_array_size(list) > (size_t)n) {
+		json_array_remove(list, json_array_size(list) - 1);
+		*truncated = true;
+	}
+	return 0;
+}
+
+int routes_identity__reply_list(const struct http_request *r, struct http_reply *rp,
+				const char *collection, json_t *list, struct st_err *err)
+{
+	char base[320], self[512], next[1024];
+	bool truncated;
+	if (page(r, list, &truncated, err) < 0) {
+		json_decref(list);
+		return -1;
+	}
 	routes_identity__base(r, base, sizeof(base));
 	snprintf(self, sizeof(self), "%s/v3/%s", base, collection);
 	routes_identity__links(r, collection, list);
-	return json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self, "previous",
-			 "next");
+	json_t *body = json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self,
+				 "previous", "next");
+	if (truncated) {
+		json_t *last = json_array_get(list, json_array_size(list) - 1);
+		snprintf(next, sizeof(next), "%s?limit=%s&marker=%s", self,
+			 http_request__query(r, "limit"), json_string_value(json_object_get(last, "id")));
+		json_object_set_new(json_object_get(body, "links"), "next", json_string(next));
+		json_object_set_new(body, "truncated", json_true());
+	}
+	http_reply__json(rp, 200, body);
+	return 0;
 }
 
 /* --- version discovery --- */
@@ -191,9 +235,7 @@ static int auth_targets(struct http_request *r, struct http_reply *rp, struct st
 	if (routes_identity__caller(r, &c, err) < 0 ||
 	    identity_ops__auth_targets(routes_identity__id(r), &c, kind, &list, err) < 0)
 		return -1;
-	http_reply__json(rp, 200,
-			 routes_identity__collection(r, identity_ops__collection(kind), list));
-	return 0;
+	return routes_identity__reply_list(r, rp, identity_ops__collection(kind), list, err);
 }
 
 static int auth_catalog(struct http_request *r, struct http_reply *rp, struct st_err *err)
