@@ -16,10 +16,11 @@
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
 #include "cloud/policy/policy.h"
+#include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
 
 struct options {
-	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *scheduler_config;
 	const char *policy_file;
 	unsigned max_active;
 };
@@ -30,9 +31,11 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--policy-file F]\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
+		"        [--policy-file P]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3);\n"
-		"            F (YAML or JSON, as Keystone's) overrides default policy rules\n"
+		"            F: the scheduler's filters, weighers and options (docs/cloud.md);\n"
+		"            P (YAML or JSON, as Keystone's) overrides default policy rules\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -52,6 +55,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
 		{"policy-file", required_argument, NULL, 'P'},
+		{"scheduler-config", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -67,6 +71,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'P': o->policy_file = optarg; break;
+		case 's': o->scheduler_config = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
@@ -145,6 +150,10 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	if (!o->listen)
 		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
 	struct cloud cloud;
+	/* A bad scheduler configuration stops the daemon before it serves anything. */
+	scheduler__config_default(&cloud.scheduler);
+	if (o->scheduler_config && scheduler__config_load(o->scheduler_config, &cloud.scheduler, err) < 0)
+		return err__prefix(err, "--scheduler-config");
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
 	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;

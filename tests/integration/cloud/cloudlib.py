@@ -49,10 +49,10 @@ class Cloud:
         return self.cloud("bootstrap", "-d", str(self.state), *self.db_args(),
                           "--admin-password-file", str(pw), "--public-url", self.url)
 
-    def start(self):
+    def start(self, *serve_args):
         self.proc = subprocess.Popen(
             [str(program("src", "cloud", "strata-cloud")), "serve", "-d", str(self.state),
-             "--listen", f"127.0.0.1:{self.port}", *self.db_args()],
+             "--listen", f"127.0.0.1:{self.port}", *self.db_args(), *serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
