@@ -16,12 +16,14 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/policy/policy.h"
 #include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *scheduler_config;
 	const char *image_dir;
+	const char *policy_file;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
 };
@@ -33,11 +35,13 @@ static void usage(FILE *to)
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
-		"        [--image-dir DIR] [--image-quota-count N] [--image-quota-bytes N]\n"
+		"        [--policy-file P] [--image-dir DIR] [--image-quota-count N]\n"
+		"        [--image-quota-bytes N]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
-		"            (docs/cloud.md); image data in DIR, default STATEDIR/images;\n"
-		"            image quotas per project, 0 for none\n"
+		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
+		"            policy rules; image data in DIR, default STATEDIR/images; image\n"
+		"            quotas per project, 0 for none\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -56,6 +60,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"policy-file", required_argument, NULL, 'P'},
 		{"scheduler-config", required_argument, NULL, 's'},
 		{"image-dir", required_argument, NULL, 'i'},
 		{"image-quota-count", required_argument, NULL, 'C'},
@@ -74,6 +79,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'u': o->public_url = optarg; break;
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'P': o->policy_file = optarg; break;
 		case 's': o->scheduler_config = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
@@ -177,8 +183,10 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
 	cloud.images.quota_bytes = o->image_quota_bytes;
-	int rc = images__init(&cloud.images, cloud.db, &cloud.identity,
-			      o->image_dir ? o->image_dir : image_dir, err);
+	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
+	if (rc == 0)
+		rc = images__init(&cloud.images, cloud.db, &cloud.identity,
+				  o->image_dir ? o->image_dir : image_dir, err);
 	if (rc == 0)
 		rc = serve__run(&cloud, o->listen, err);
 	identity__fini(&cloud.identity);
