@@ -18,7 +18,7 @@
 #include "cloud/serve.h"
 
 struct options {
-	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen;
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
 	unsigned max_active;
 };
 
@@ -28,8 +28,10 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL]\n"
-		"            run the daemon (identity at http://HOST:PORT/identity/v3)\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--tls-cert F --tls-key F]\n"
+		"            run the daemon (identity at http://HOST:PORT/identity/v3); with\n"
+		"            a PEM certificate and key it serves HTTPS, without them only a\n"
+		"            loopback address is allowed\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -48,6 +50,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -62,6 +66,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'u': o->public_url = optarg; break;
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
@@ -139,10 +145,13 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 {
 	if (!o->listen)
 		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
+	if (!o->tls_cert != !o->tls_key)
+		return err__fail(err, EINVAL, "--tls-cert and --tls-key go together");
 	struct cloud cloud;
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
-	int rc = serve__run(&cloud, o->listen, err);
+	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
+	int rc = serve__run(&cloud, &so, err);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;
