@@ -26,9 +26,14 @@ static void print_nets(json_t *r)
 
 static void print_net(json_t *n)
 {
-	printf("%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "Name:", output__str(n, "name"), "Mode:",
-	       output__str(n, "mode"), "Bridge:", output__str(n, "bridge"), "Address:", output__str(n, "ip"), "Active:",
-	       json_is_true(json_object_get(n, "active")) ? "yes" : "no");
+	static const struct output_field f[] = {
+		{"Name:", "name", OUTPUT_STR, 0},
+		{"Mode:", "mode", OUTPUT_STR, 0},
+		{"Bridge:", "bridge", OUTPUT_STR, 0},
+		{"Address:", "ip", OUTPUT_STR, 0},
+		{"Active:", "active", OUTPUT_YESNO, 0},
+		{0}};
+	output__fields(n, 12, f);
 }
 
 static json_t *leases_row(json_t *l)

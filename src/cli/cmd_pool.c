@@ -27,14 +27,16 @@ static void print_pools(json_t *r)
 
 static void print_pool(json_t *p)
 {
-	char b[32];
-	printf("%-14s %s\n%-14s %s\n%-14s %s\n", "Name:", output__str(p, "name"), "State:", output__str(p, "state"),
-	       "Path:", output__str(p, "path"));
-	printf("%-14s %s\n", "Capacity:", output__size_of(p, "capacity", b, sizeof(b)));
-	printf("%-14s %s\n", "Allocation:",
-	       output__size_of(p, "allocation", b, sizeof(b)));
-	printf("%-14s %s\n", "Available:", output__size_of(p, "available", b, sizeof(b)));
-	printf("%-14s %lld\n", "Volumes:", (long long)json_integer_value(json_object_get(p, "volumes")));
+	static const struct output_field f[] = {
+		{"Name:", "name", OUTPUT_STR, 0},
+		{"State:", "state", OUTPUT_STR, 0},
+		{"Path:", "path", OUTPUT_STR, 0},
+		{"Capacity:", "capacity", OUTPUT_SIZE, 0},
+		{"Allocation:", "allocation", OUTPUT_SIZE, 0},
+		{"Available:", "available", OUTPUT_SIZE, 0},
+		{"Volumes:", "volumes", OUTPUT_INT, 0},
+		{0}};
+	output__fields(p, 14, f);
 }
 
 static int cmd_pool_list(struct cli *c, struct st_err *err)

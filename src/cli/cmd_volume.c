@@ -31,14 +31,15 @@ static void print_vols(json_t *r)
 
 static void print_vol(json_t *v)
 {
-	char b[32];
-	printf("%-12s %s\n%-12s %s\n%-12s %s\n", "Name:", output__str(v, "name"), "Path:", output__str(v, "path"),
-	       "Format:", output__str(v, "format"));
-	printf("%-12s %s\n", "Capacity:", output__size_of(v, "capacity", b, sizeof(b)));
-	printf("%-12s %s\n", "Allocation:",
-	       output__size_of(v, "allocation", b, sizeof(b)));
-	if (json_object_get(v, "backing"))
-		printf("%-12s %s\n", "Backing:", output__str(v, "backing"));
+	static const struct output_field f[] = {
+		{"Name:", "name", OUTPUT_STR, 0},
+		{"Path:", "path", OUTPUT_STR, 0},
+		{"Format:", "format", OUTPUT_STR, 0},
+		{"Capacity:", "capacity", OUTPUT_SIZE, 0},
+		{"Allocation:", "allocation", OUTPUT_SIZE, 0},
+		{"Backing:", "backing", OUTPUT_STR, 1},
+		{0}};
+	output__fields(v, 12, f);
 }
 
 static void print_vol_path(json_t *v)
@@ -70,7 +71,11 @@ static int transfer(struct cli *c, bool upload, struct st_err *err)
 	const char *pool;
 	if (need_pool(c, &pool, err) < 0)
 		return -1;
-	cleanup_free char *path = vol_path(pool, c->argv[0], "/data");
+	const char *fmt = upload ? cli__opt(c, "--format") : NULL;
+	cleanup_free char *esc = fmt ? cli__escape(fmt) : NULL, *query = NULL;
+	if (fmt && (!esc || asprintf(&query, "/data?format=%s", esc) < 0))
+		return err__fail(err, ENOMEM, "request");
+	cleanup_free char *path = vol_path(pool, c->argv[0], query ? query : "/data");
 	struct http_client_resp r = {0};
 	int rc;
 	bool progress = isatty(STDERR_FILENO) || getenv("STRATA_PROGRESS");
@@ -189,8 +194,9 @@ static const struct cli_cmd cmds[] = {
 	 .max_args = 2, .help = "copies a volume, or makes a qcow2 overlay on it", .opts = "--pool= --overlay"},
 	{.name = "vol-resize", .run = cmd_vol_resize, .args = "VOL CAPACITY --pool POOL [--shrink]", .min_args = 2,
 	 .max_args = 2, .help = "changes a volume's capacity", .opts = "--pool= --shrink"},
-	{.name = "vol-upload", .run = cmd_upload, .args = "VOL FILE --pool POOL", .min_args = 2, .max_args = 2,
-	 .help = "writes a file's bytes into a volume", .opts = "--pool="},
+	{.name = "vol-upload", .run = cmd_upload, .args = "VOL FILE --pool POOL [--format raw|qcow2]", .min_args = 2,
+	 .max_args = 2, .help = "replaces a volume's content with a file's (raw unless --format says)",
+	 .opts = "--pool= --format="},
 	{.name = "vol-download", .run = cmd_download, .args = "VOL FILE --pool POOL", .min_args = 2, .max_args = 2,
 	 .help = "reads a volume into a file", .opts = "--pool="},
 };

@@ -89,3 +89,21 @@ const char *output__time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)t);
 	return buf;
 }
+
+void output__fields(json_t *o, int width, const struct output_field *f)
+{
+	char b[32];
+	for (; f->label; f++) {
+		json_t *v = json_object_get(o, f->key);
+		if (!v && f->optional)
+			continue;
+		const char *text = "";
+		switch (f->kind) {
+		case OUTPUT_STR: text = output__str(o, f->key); break;
+		case OUTPUT_SIZE: text = output__size_of(o, f->key, b, sizeof(b)); break;
+		case OUTPUT_INT: text = output__int(o, f->key, b, sizeof(b)); break;
+		case OUTPUT_YESNO: text = json_is_true(v) ? "yes" : "no"; break;
+		}
+		printf("%-*s %s\n", width, f->label, text);
+	}
+}

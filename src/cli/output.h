@@ -19,6 +19,17 @@ const char *output__size_of(json_t *o, const char *k, char *buf, size_t len);
 const char *output__int(json_t *o, const char *k, char *buf, size_t len);
 /* o's string member k, "" when absent */
 const char *output__str(json_t *o, const char *k);
+/* How output__fields shows one member of an object. */
+enum output_kind { OUTPUT_STR, OUTPUT_SIZE, OUTPUT_INT, OUTPUT_YESNO };
+struct output_field {
+	const char *label; /* "Name:"; NULL ends the list */
+	const char *key;
+	enum output_kind kind;
+	int optional; /* skip the line when the member is absent */
+};
+/* One "Label:  value" line per field, labels padded to width (virsh's
+ * pool-info/vol-info/net-info layout). */
+void output__fields(json_t *o, int width, const struct output_field *fields);
 /* a seconds-since-epoch time as local "YYYY-MM-DD HH:MM:SS" */
 const char *output__time(time_t t, char *buf, size_t len);
 

@@ -6,10 +6,12 @@
 
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
+#include "cloud/scheduler/scheduler.h"
 
 struct cloud {
 	struct db *db;
 	struct identity identity;
+	struct scheduler_config scheduler; /* serve --scheduler-config, over the defaults */
 };
 
 #endif

@@ -15,10 +15,12 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
+	const char *scheduler_config;
 	unsigned max_active;
 };
 
@@ -28,10 +30,12 @@ static void usage(FILE *to)
 		"Usage: strata-cloud COMMAND [options]\n"
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
-		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--tls-cert F --tls-key F]\n"
-		"            run the daemon (identity at http://HOST:PORT/identity/v3); with\n"
-		"            a PEM certificate and key it serves HTTPS, without them only a\n"
-		"            loopback address is allowed\n"
+		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
+		"            [--tls-cert F --tls-key F]\n"
+		"            run the daemon (identity at http://HOST:PORT/identity/v3);\n"
+		"            F: the scheduler's filters, weighers and options (docs/cloud.md);\n"
+		"            with a PEM certificate and key it serves HTTPS, without them\n"
+		"            only a loopback address is allowed\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -52,6 +56,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"max-active", required_argument, NULL, 'm'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
+		{"scheduler-config", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -68,6 +73,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'l': o->listen = optarg; break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
+		case 's': o->scheduler_config = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
 				return err__fail(err, EINVAL, "--max-active must be 2 to 64");
@@ -148,6 +154,10 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	if (!o->tls_cert != !o->tls_key)
 		return err__fail(err, EINVAL, "--tls-cert and --tls-key go together");
 	struct cloud cloud;
+	/* A bad scheduler configuration stops the daemon before it serves anything. */
+	scheduler__config_default(&cloud.scheduler);
+	if (o->scheduler_config && scheduler__config_load(o->scheduler_config, &cloud.scheduler, err) < 0)
+		return err__prefix(err, "--scheduler-config");
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
 	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};

@@ -23,14 +23,20 @@ int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err
 
 const char *domains__state_name(const struct dom *d);
 json_t *domains__summary(const struct dom *d);
+/* What stratad knows of d (definition, state, pid), without asking its VMM. */
 json_t *domains__info(struct host *h, const struct dom *d);
+/* The same with the running VMM's status and devices. Called with h->lock
+ * held, it lets go of the lock while it asks the VMM (a VMM that stops
+ * answering stalls no other call), so d must not be used afterwards. */
+json_t *domains__info_live(struct host *h, struct dom *d);
 /* Path of the console socket of a running domain (malloc'd). */
 char *domains__console_path(struct host *h, const struct dom *d);
 /* Path of one of a run's files ("ctl": its control socket) (malloc'd). */
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
 
 /* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
-int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err);
+int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
+			    struct st_err *err);
 /* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
 char *domains__disk_spec(const json_t *disk);
 

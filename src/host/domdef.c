@@ -122,10 +122,16 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 			return err__fail(err, 0, "%s: give either \"path\" or both \"pool\" and \"volume\"", where);
 		}
 		cleanup_free char *resolved = NULL;
-		if (!resolve || resolve(ctx, pool, volume, &resolved, err) < 0) {
+		const char *vfmt = NULL;
+		if (!resolve || resolve(ctx, pool, volume, &resolved, &vfmt, err) < 0) {
 			json_decref(o);
 			return resolve ? err__prefix(err, "%s", where) : err__fail(err, 0, "%s: no pools", where);
 		}
+		if (format && strcmp(format, vfmt)) {
+			json_decref(o);
+			return err__fail(err, 0, "%s: volume %s of pool %s is %s, not %s", where, volume, pool, vfmt, format);
+		}
+		format = vfmt;
 		json_object_set_new(o, "pool", json_string(pool));
 		json_object_set_new(o, "volume", json_string(volume));
 		json_object_set_new(o, "path", json_string(resolved));

@@ -14,8 +14,9 @@
 #define DOMDEF_DISKS_MAX 8 /* strata-vm's limit */
 
 /* Resolves a disk given as {"pool": P, "volume": V} to a file path
- * (malloc'd), or fails. */
-typedef int (*domdef_volume_fn)(void *ctx, const char *pool, const char *volume, char **path,
+ * (malloc'd) and the volume's recorded format ("raw"/"qcow2", static), or
+ * fails. A disk's format must be its volume's. */
+typedef int (*domdef_volume_fn)(void *ctx, const char *pool, const char *volume, char **path, const char **format,
 				struct st_err *err);
 
 int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t **out, struct st_err *err);

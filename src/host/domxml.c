@@ -1,6 +1,7 @@
 #include "host/domxml.h"
 #include "common/util.h"
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <limits.h>
@@ -229,17 +230,81 @@ static void keep_first_error(void *first, xmlErrorPtr e)
 		xmlCopyError(e, keep);
 }
 
+/* A definition never needs a DTD: an entity can grow a 1 MiB body into
+ * gigabytes (inside attributes too, where libxml2 expands them whatever the
+ * options), and an external one names a host file or a URL. So a DOCTYPE
+ * with an external identifier and any entity declaration stop the parse at
+ * once, before anything is expanded; a bare <!DOCTYPE domain> is harmless. */
+struct xml_guard {
+	char refused[160];
+};
+
+static void refuse(xmlParserCtxtPtr c, const char *what, const xmlChar *name)
+{
+	struct xml_guard *g = c->_private;
+	if (!g->refused[0])
+		snprintf(g->refused, sizeof(g->refused), "%s%s%s are not accepted (no DTD, no entities)", what,
+			 name ? " " : "", name ? (const char *)name : "");
+	xmlStopParser(c);
+}
+
+static void guard_subset(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+	if (external_id || system_id)
+		refuse(ctx, "DOCTYPEs with an external DTD like", name);
+	else
+		xmlSAX2InternalSubset(ctx, name, external_id, system_id);
+}
+
+static void guard_entity(void *ctx, const xmlChar *name, int type, const xmlChar *public_id, const xmlChar *system_id,
+			 xmlChar *content)
+{
+	(void)type, (void)public_id, (void)system_id, (void)content;
+	refuse(ctx, "entity declarations like", name);
+}
+
+/* libxml2 calls this at the end of every DOCTYPE; only one naming a DTD is refused */
+static void guard_external(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+	if (external_id || system_id)
+		refuse(ctx, "DOCTYPEs with an external DTD like", name);
+}
+
+static xmlDoc *read_guarded(const char *xml, size_t len, struct xml_guard *g)
+{
+	xmlParserCtxtPtr c = xmlNewParserCtxt();
+	if (!c)
+		return NULL;
+	c->sax->internalSubset = guard_subset;
+	c->sax->externalSubset = guard_external;
+	c->sax->entityDecl = guard_entity;
+	c->_private = g;
+	/* NONET: never fetch; no NOENT, DTDLOAD, DTDATTR, XINCLUDE, HUGE: nothing
+	 * is substituted, loaded or included, and libxml2's own limits stay */
+	xmlDoc *doc = xmlCtxtReadMemory(c, xml, (int)len, "domain.xml", NULL,
+					XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (g->refused[0] && doc) {
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	xmlFreeParserCtxt(c);
+	return doc;
+}
+
 int domxml__import(const char *xml, size_t len, json_t **out, struct st_err *err)
 {
 	if (len > INT_MAX)
 		return err__fail(err, 0, "XML document too large");
 	xmlSetGenericErrorFunc(NULL, silent_errors);
 	xmlError first = {0};
+	struct xml_guard guard = {0};
 	xmlSetStructuredErrorFunc(&first, keep_first_error);
-	/* NONET: never fetch a DTD; no NOENT: entities are not expanded. */
-	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDoc *doc = read_guarded(xml, len, &guard);
 	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (guard.refused[0]) {
+		xmlResetError(&first);
+		return err__fail(err, 0, "invalid XML: %s", guard.refused);
+	}
 	if (!doc) {
 		const xmlError *e = first.code != XML_ERR_OK ? &first : xmlGetLastError();
 		char msg[200] = "not well-formed";

@@ -91,7 +91,8 @@ static int dom_info(struct http_request *r, struct http_reply *rp, struct st_err
 	struct dom *d = dom_arg(r, err);
 	if (!d)
 		return -1;
-	http_reply__json(rp, 200, domains__info(routes__host(r), d));
+	/* lets go of the host lock while the VMM is asked: d is not used after */
+	http_reply__json(rp, 200, domains__info_live(routes__host(r), d));
 	return 0;
 }
 
@@ -110,7 +111,7 @@ static int dom_disk_detach(struct http_request *r, struct http_reply *rp, struct
 	struct dom *d = dom_arg(r, err);
 	if (!d || domain_disks__detach(routes__host(r), d, http_request__capture(r, "target"), err) < 0)
 		return -1;
-	http_reply__json(rp, 200, domains__info(routes__host(r), d));
+	http_reply__json(rp, 200, domains__info_live(routes__host(r), d));
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "common/json_util.h"
 #include "common/util.h"
 #include "host/storage.h"
+#include "host/storage_format.h"
 
 static const char *pool_arg(const struct http_request *r)
 {
@@ -111,46 +112,52 @@ static int vol_download(struct http_request *r, struct http_reply *rp, struct st
 	return 0;
 }
 
-/* Upload: the body goes straight into the volume (opened under the lock
- * when the headers are in), then the volume's info is the reply. */
+/* Upload: the body goes into a hidden file in the pool (opened under the
+ * lock when the headers are in), which replaces the volume once it is all
+ * there (storage.h); ?format=raw|qcow2 (default raw) is what it is from
+ * then on. The volume's info is the reply. */
 static int upload_begin(struct http_request *r, void **state, struct st_err *err)
 {
 	if (!routes__ctx(r)->can_write)
 		return err__fail_class(err, EACCES, "uploading needs full access");
+	const char *fmt;
+	if (storage_format__parse(http_request__query(r, "format"), &fmt, err) < 0)
+		return -1;
 	struct host *h = routes__host(r);
-	int *fd = malloc(sizeof(*fd));
-	if (!fd)
+	struct storage_upload *u = malloc(sizeof(*u));
+	if (!u)
 		return err__fail(err, ENOMEM, "upload");
 	pthread_mutex_lock(&h->lock);
-	*fd = storage__volume_open_upload(h, pool_arg(r), vol_arg(r), err);
+	int rc = storage__volume_upload_begin(h, pool_arg(r), vol_arg(r), u, err);
 	pthread_mutex_unlock(&h->lock);
-	if (*fd < 0) {
-		free(fd);
+	if (rc < 0) {
+		free(u);
 		return -1;
 	}
-	*state = fd;
+	*state = u;
 	return 0;
 }
 
 static int upload_write(void *state, const char *data, size_t len, struct st_err *err)
 {
-	return util__write_all(*(int *)state, data, len, err);
+	struct storage_upload *u = state;
+	if (util__write_all(u->fd, data, len, err) < 0)
+		return err__prefix(err, "upload (the volume is unchanged)");
+	return 0;
 }
 
 static void upload_abort(void *state)
 {
-	close(*(int *)state);
+	storage__volume_upload_abort(state);
 	free(state);
 }
 
 static int vol_uploaded(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
-	cleanup_free int *fd = http_request__upload_state(r);
-	int rc = fsync(*fd) < 0 ? err__fail_errno(err, "upload") : 0;
-	close(*fd);
+	cleanup_free struct storage_upload *u = http_request__upload_state(r);
 	json_t *out = NULL;
-	if (rc == 0)
-		rc = storage__volume_info(routes__host(r), pool_arg(r), vol_arg(r), &out, err);
+	int rc = storage__volume_upload_commit(routes__host(r), pool_arg(r), vol_arg(r), http_request__query(r, "format"),
+					       u, &out, err);
 	return routes__json(rp, 200, rc, &out);
 }
 

@@ -5,15 +5,21 @@
 #include "host/storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "block/image_inspect.h"
+#include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/util.h"
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/storage_backend.h"
+#include "host/storage_format.h"
+#include "host/storage_img.h"
 
 #define VOLUME_MAX_BYTES (1ull << 50)
 #define POOL_KEYS_MAX 16
@@ -252,14 +258,13 @@ int storage__volume_create(struct host *h, const char *name, const json_t *in, j
 	const char *vol = json_string_value(json_object_get(in, "name"));
 	const char *fmt = json_string_value(json_object_get(in, "format"));
 	uint64_t cap;
-	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0)
+	if (check_vol_name(vol, err) < 0 || parse_capacity(json_object_get(in, "capacity"), &cap, err) < 0 ||
+	    storage_format__parse(fmt, &fmt, err) < 0)
 		return -1;
-	if (!fmt)
-		fmt = "raw";
-	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
-		return err__fail_class(err, EINVAL, "format \"%s\" is not raw or qcow2", fmt);
 	cleanup_pool struct pool pool = {0};
 	if (pool_open(h, name, &pool, err) < 0 || pool.ops->volume_create(&pool.p, vol, fmt, cap, err) < 0)
+		return -1;
+	if (storage_format__set(&pool.p, vol, fmt, err) < 0)
 		return -1;
 	events__emit("volume-created", "volume", vol, NULL, name);
 	return pool.ops->volume_info(&pool.p, vol, out, err);
@@ -284,7 +289,13 @@ int storage__volume_clone(struct host *h, const char *name, const char *vol, con
 		return -1;
 	if (!pool.ops->volume_clone)
 		return unsupported(&pool, "cloning", err);
-	if (pool.ops->volume_clone(&pool.p, vol, clone, !strcmp(mode, "overlay"), err) < 0)
+	cleanup_json json_t *src = NULL;
+	if (pool.ops->volume_info(&pool.p, vol, &src, err) < 0)
+		return -1;
+	const char *fmt = json_string_value(json_object_get(src, "format"));
+	bool overlay = !strcmp(mode, "overlay");
+	if (pool.ops->volume_clone(&pool.p, vol, fmt, clone, overlay, err) < 0 ||
+	    storage_format__set(&pool.p, clone, overlay ? "qcow2" : fmt, err) < 0)
 		return -1;
 	events__emit("volume-created", "volume", clone, NULL, name);
 	return pool.ops->volume_info(&pool.p, clone, out, err);
@@ -342,18 +353,81 @@ int storage__volume_delete(struct host *h, const char *name, const char *vol, st
 	if (check_vol_name(vol, err) < 0 || volume_in_use(h, name, vol, err) < 0 || pool_open(h, name, &pool, err) < 0 ||
 	    pool.ops->volume_delete(&pool.p, vol, err) < 0)
 		return -1;
+	storage_format__forget(&pool.p, vol);
 	events__emit("volume-deleted", "volume", vol, NULL, name);
 	return 0;
 }
 
-int storage__volume_open_upload(struct host *h, const char *name, const char *vol, struct st_err *err)
+int storage__volume_upload_begin(struct host *h, const char *name, const char *vol, struct storage_upload *u,
+				 struct st_err *err)
 {
+	*u = (struct storage_upload){.dfd = -1, .fd = -1};
 	cleanup_pool struct pool pool = {0};
 	if (check_vol_name(vol, err) < 0 || volume_in_use(h, name, vol, err) < 0 || pool_open(h, name, &pool, err) < 0)
 		return -1;
-	if (!pool.ops->volume_open_upload)
+	if (!pool.ops->volume_upload_begin)
 		return unsupported(&pool, "uploading", err);
-	return pool.ops->volume_open_upload(&pool.p, vol, err);
+	return pool.ops->volume_upload_begin(&pool.p, vol, u, err);
+}
+
+/* What the uploader declared (?format=) must be what the data is, and the
+ * data must name no other file (block/image_inspect.h: headers only, read
+ * before any driver opens the file). u->fd is write-only: read it anew. */
+static int inspect_upload(const struct storage_upload *u, const char *vol, const char *fmt, struct st_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", u->fd);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err__fail_errno(err, "upload of %s", vol);
+	struct image_inspect ii = {0};
+	return image_inspect__fd(fd, fmt, &ii, err) < 0 ? err__prefix(err, "%s", vol) : 0;
+}
+
+/* What is declared qcow2 must be a qcow2 image, and one that opens no other
+ * file: a backing file could name any host path. */
+static int check_qcow2(const struct storage_upload *u, const char *vol, struct st_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", u->fd);
+	json_t *info;
+	if (storage_img__info(path, "qcow2", &info, err) < 0)
+		return err__class(err, EINVAL, err__prefix(err, "%s was declared qcow2 but is not a usable qcow2 image", vol));
+	bool backing = json_object_get(info, "backing-filename") != NULL;
+	json_decref(info);
+	if (backing)
+		return err__fail_class(err, EINVAL, "%s: a qcow2 image with a backing file is refused (it could name any "
+				       "host file)", vol);
+	return 0;
+}
+
+int storage__volume_upload_commit(struct host *h, const char *name, const char *vol, const char *fmt,
+				  struct storage_upload *u, json_t **out, struct st_err *err)
+{
+	cleanup_pool struct pool pool = {0};
+	const char *declared = fmt; /* undeclared content is raw bytes, never looked at */
+	/* a domain may have started on the volume while the body came in */
+	if (storage_format__parse(fmt, &fmt, err) < 0 || volume_in_use(h, name, vol, err) < 0 ||
+	    pool_open(h, name, &pool, err) < 0 || (declared && inspect_upload(u, vol, fmt, err) < 0) ||
+	    (!strcmp(fmt, "qcow2") && check_qcow2(u, vol, err) < 0)) {
+		storage__volume_upload_abort(u);
+		return -1;
+	}
+	if (pool.ops->volume_upload_commit(&pool.p, vol, u, err) < 0 || storage_format__set(&pool.p, vol, fmt, err) < 0)
+		return -1;
+	events__emit("volume-uploaded", "volume", vol, NULL, name);
+	return pool.ops->volume_info(&pool.p, vol, out, err);
+}
+
+void storage__volume_upload_abort(struct storage_upload *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->tmp[0] && u->dfd >= 0)
+		unlinkat(u->dfd, u->tmp, 0);
+	if (u->dfd >= 0)
+		close(u->dfd);
+	*u = (struct storage_upload){.dfd = -1, .fd = -1};
 }
 
 int storage__volume_open_download(struct host *h, const char *name, const char *vol, uint64_t *size,

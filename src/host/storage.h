@@ -1,6 +1,6 @@
 /* Storage pools and their volumes, for the API's routes and the domains'
  * disks. Types: dir (a directory whose regular files are the volumes, raw
- * or qcow2, told apart by their header) and logical (an LVM volume group
+ * or qcow2 as recorded in the store: storage_format.h) and logical (an LVM volume group
  * whose LVs are raw volumes); each is a backend (storage_backend.h). Volume
  * names are checked with domdef__name_ok, so none can leave the pool.
  * Called with host->lock held, except the streaming halves of
@@ -32,8 +32,25 @@ int storage__volume_clone(struct host *h, const char *pool, const char *vol, con
 int storage__volume_resize(struct host *h, const char *pool, const char *vol, const json_t *input, json_t **out,
 			   struct st_err *err);
 int storage__volume_delete(struct host *h, const char *pool, const char *vol, struct st_err *err);
-/* An fd to write the new content to (the volume is created or truncated). */
-int storage__volume_open_upload(struct host *h, const char *pool, const char *vol, struct st_err *err);
+/* A volume's new content (an upload, a download from a URL) goes to a file
+ * in the pool that nobody sees (O_TMPFILE, or a hidden name when the file
+ * system has none) and replaces the volume in one rename once it is
+ * complete and on disk: a failed or interrupted transfer leaves the volume
+ * as it was and nothing behind. */
+struct storage_upload {
+	int dfd;                /* the pool's directory */
+	int fd;                 /* the new content */
+	char tmp[64];           /* its name, "" for an O_TMPFILE */
+};
+int storage__volume_upload_begin(struct host *h, const char *pool, const char *vol, struct storage_upload *u,
+				 struct st_err *err);
+/* Puts the content in place as a volume of format fmt (raw or qcow2: a qcow2
+ * must be one, without a backing file); *out is the volume's info. Either
+ * way u is done with. */
+int storage__volume_upload_commit(struct host *h, const char *pool, const char *vol, const char *fmt,
+				  struct storage_upload *u, json_t **out, struct st_err *err);
+/* Drops the content (no lock needed). */
+void storage__volume_upload_abort(struct storage_upload *u);
 /* An fd to read the content from, and its size. */
 int storage__volume_open_download(struct host *h, const char *pool, const char *vol, uint64_t *size,
 				  struct st_err *err);

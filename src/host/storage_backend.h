@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "host/host.h"
+#include "host/storage.h"
 
 /* A defined pool, as the store keeps it. */
 struct storage_pool {
@@ -44,17 +45,22 @@ struct storage_backend {
 	/* fmt is "raw" or "qcow2"; EEXIST when the name is taken */
 	int (*volume_create)(const struct storage_pool *p, const char *vol, const char *fmt, uint64_t bytes,
 			     struct st_err *err);
-	/* A new volume name from vol: a full copy, or a qcow2 overlay on vol.
-	 * NULL: not supported for this type. */
-	int (*volume_clone)(const struct storage_pool *p, const char *vol, const char *name, bool overlay,
-			    struct st_err *err);
+	/* A new volume name from vol (of format fmt): a full copy, or a qcow2
+	 * overlay on vol. NULL: not supported for this type. */
+	int (*volume_clone)(const struct storage_pool *p, const char *vol, const char *fmt, const char *name,
+			    bool overlay, struct st_err *err);
 	/* info is vol's volume_info; shrinking is already allowed by the caller */
 	int (*volume_resize)(const struct storage_pool *p, const char *vol, const json_t *info, uint64_t bytes,
 			     struct st_err *err);
 	/* ENOENT when there is no such volume */
 	int (*volume_delete)(const struct storage_pool *p, const char *vol, struct st_err *err);
-	/* An fd to write vol's new content to (created or truncated). NULL: not supported. */
-	int (*volume_open_upload)(const struct storage_pool *p, const char *vol, struct st_err *err);
+	/* A hidden file for vol's new content (storage.h's struct storage_upload),
+	 * and putting it in place of vol (u is done with either way); abort
+	 * drops it. NULL: not supported. */
+	int (*volume_upload_begin)(const struct storage_pool *p, const char *vol, struct storage_upload *u,
+				   struct st_err *err);
+	int (*volume_upload_commit)(const struct storage_pool *p, const char *vol, struct storage_upload *u,
+				    struct st_err *err);
 	/* An fd to read vol's content from, and its size. NULL: not supported. */
 	int (*volume_open_download)(const struct storage_pool *p, const char *vol, uint64_t *size,
 				    struct st_err *err);

@@ -1,5 +1,5 @@
 /* Dir pools: a directory whose regular files are the volumes, raw or qcow2
- * (told apart by the block layer's probe). Raw files are handled here
+ * (as recorded: storage_format.h; never probed). Raw files are handled here
  * directly, qcow2 images through storage_img.c. Volumes are opened relative
  * to the pool directory's fd with names that cannot contain '/' (storage.c
  * checks them), so nothing escapes the pool. */
@@ -15,9 +15,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "block/block.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 #include "host/domdef.h"
+#include "host/storage_format.h"
 #include "host/storage_img.h"
 
 static int dir_define(struct host *h, const json_t *in, char path[PATH_MAX], struct st_err *err)
@@ -65,22 +66,14 @@ static int no_volume(const struct storage_pool *p, const char *vol, struct st_er
 	return err__fail_class(err, ENOENT, "no volume '%s' in pool '%s'", vol, p->name);
 }
 
-/* The block layer's probe; an unreadable header is taken for raw. */
-static const char *detect_format(int fd)
+static json_t *describe_volume(const struct storage_pool *p, int dfd, const char *vol)
 {
-	const char *fmt;
-	return block__probe_fd(fd, &fmt, NULL) < 0 ? "raw" : fmt;
-}
-
-static json_t *describe_volume(int dfd, const char *dir, const char *vol)
-{
-	cleanup_close int fd = openat(dfd, vol, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+	if (fstatat(dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
 		return NULL;
-	const char *fmt = detect_format(fd);
+	const char *fmt = storage_format__get(p, vol);
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, vol);
+	snprintf(path, sizeof(path), "%s/%s", p->path, vol);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", vol, "path", path, "format", fmt, "capacity",
 			      (json_int_t)sb.st_size, "allocation", (json_int_t)sb.st_blocks * 512);
 	if (!strcmp(fmt, "qcow2")) {
@@ -110,7 +103,7 @@ static int dir_volume_list(const struct storage_pool *p, json_t **out, struct st
 	for (struct dirent *de; (de = readdir(dp));) {
 		if (!domdef__name_ok(de->d_name))
 			continue;
-		json_t *v = describe_volume(dirfd(dp), p->path, de->d_name);
+		json_t *v = describe_volume(p, dirfd(dp), de->d_name);
 		if (v)
 			json_array_append_new(list, v);
 	}
@@ -124,7 +117,7 @@ static int dir_volume_info(const struct storage_pool *p, const char *vol, json_t
 	cleanup_close int dfd = pool_dirfd(p, err);
 	if (dfd < 0)
 		return -1;
-	*out = describe_volume(dfd, p->path, vol);
+	*out = describe_volume(p, dfd, vol);
 	return *out ? 0 : no_volume(p, vol, err);
 }
 
@@ -192,8 +185,8 @@ static int copy_raw(int src, int dst, off_t size, const char *vol, struct st_err
 	return 0;
 }
 
-static int dir_volume_clone(const struct storage_pool *p, const char *vol, const char *name, bool overlay,
-			    struct st_err *err)
+static int dir_volume_clone(const struct storage_pool *p, const char *vol, const char *fmt, const char *name,
+			    bool overlay, struct st_err *err)
 {
 	cleanup_close int dfd = pool_dirfd(p, err);
 	if (dfd < 0)
@@ -202,7 +195,6 @@ static int dir_volume_clone(const struct storage_pool *p, const char *vol, const
 	struct stat sb;
 	if (src < 0 || fstat(src, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return no_volume(p, vol, err);
-	const char *fmt = detect_format(src);
 	cleanup_close int dst = create_file(dfd, p, name, err);
 	if (dst < 0)
 		return -1;
@@ -243,15 +235,72 @@ static int dir_volume_delete(const struct storage_pool *p, const char *vol, stru
 	return 0;
 }
 
-static int dir_volume_open_upload(const struct storage_pool *p, const char *vol, struct st_err *err)
+/* The new content's file: unnamed where the file system can (O_TMPFILE,
+ * gone by itself even if stratad is killed), else a name volume names
+ * cannot have (they never start with '.'). */
+static int upload_file(int dfd, const char *vol, struct storage_upload *u, struct st_err *err)
 {
-	cleanup_close int dfd = pool_dirfd(p, err);
-	if (dfd < 0)
+	u->tmp[0] = 0;
+	u->fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (u->fd >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return err__fail_errno(err, "upload into %s", vol);
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(u->tmp, sizeof(u->tmp), ".upload-%d-%u-%llx", (int)getpid(), i,
+			 (unsigned long long)util__now_ns());
+		u->fd = openat(dfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (u->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (u->fd < 0) {
+		u->tmp[0] = 0;
+		return err__fail_errno(err, "upload into %s", vol);
+	}
+	return 0;
+}
+
+static int dir_volume_upload_begin(const struct storage_pool *p, const char *vol, struct storage_upload *u,
+				   struct st_err *err)
+{
+	u->fd = -1;
+	u->dfd = pool_dirfd(p, err);
+	if (u->dfd < 0)
 		return -1;
-	int fd = openat(dfd, vol, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return err__fail_errno(err, "volume %s", vol);
-	return fd;
+	struct stat sb;
+	if (fstatat(u->dfd, vol, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(sb.st_mode)) {
+		err__fail_class(err, EINVAL, "volume '%s' in pool '%s' is not a regular file", vol, p->name);
+	} else if (upload_file(u->dfd, vol, u, err) == 0)
+		return 0;
+	close(u->dfd);
+	u->dfd = -1;
+	return -1;
+}
+
+/* On disk first (the data, then the name, then the directory entry), so a
+ * crash leaves either the old volume or the whole new one. */
+static int dir_volume_upload_commit(const struct storage_pool *p, const char *vol, struct storage_upload *u,
+				    struct st_err *err)
+{
+	int rc = fsync(u->fd) < 0 ? err__fail_errno(err, "upload into %s/%s", p->name, vol) : 0;
+	if (rc == 0 && !u->tmp[0]) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->fd);
+		snprintf(u->tmp, sizeof(u->tmp), ".upload-%d-%llx", (int)getpid(), (unsigned long long)util__now_ns());
+		if (linkat(AT_FDCWD, proc, u->dfd, u->tmp, AT_SYMLINK_FOLLOW) < 0) {
+			rc = err__fail_errno(err, "upload into %s/%s", p->name, vol);
+			u->tmp[0] = 0;
+		}
+	}
+	if (rc == 0 && renameat(u->dfd, u->tmp, u->dfd, vol) < 0)
+		rc = err__fail_errno(err, "upload into %s/%s", p->name, vol);
+	else if (rc == 0) {
+		u->tmp[0] = 0; /* it is the volume now */
+		if (fsync(u->dfd) < 0)
+			rc = err__fail_errno(err, "upload into %s/%s", p->name, vol);
+	}
+	storage__volume_upload_abort(u);
+	return rc;
 }
 
 static int dir_volume_open_download(const struct storage_pool *p, const char *vol, uint64_t *size,
@@ -285,6 +334,7 @@ const struct storage_backend storage_dir__backend = {
 	.volume_clone = dir_volume_clone,
 	.volume_resize = dir_volume_resize,
 	.volume_delete = dir_volume_delete,
-	.volume_open_upload = dir_volume_open_upload,
+	.volume_upload_begin = dir_volume_upload_begin,
+	.volume_upload_commit = dir_volume_upload_commit,
 	.volume_open_download = dir_volume_open_download,
 };

@@ -29,6 +29,10 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL);"
 	"CREATE TABLE networks(name TEXT PRIMARY KEY, def TEXT NOT NULL,"
 	"  autostart INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);",
+	/* each volume's format as created or uploaded: never guessed from
+	 * content a guest may have written (storage_format.c) */
+	("CREATE TABLE volumes(pool TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE, name TEXT NOT NULL,"
+	 "  format TEXT NOT NULL, PRIMARY KEY(pool, name));"),
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -322,6 +326,35 @@ json_t *store__pool_list(struct store *s)
 {
 	static const char *const names[] = {"name", "type", "path", NULL};
 	return store__select(s, "SELECT name, type, path FROM pools ORDER BY name", names, -1);
+}
+
+int store__volume_format_set(struct store *s, const char *pool, const char *vol, const char *format,
+			     struct st_err *err)
+{
+	return store__run(s, "INSERT OR REPLACE INTO volumes(pool, name, format) VALUES(?, ?, ?)", "sss", err, pool,
+			  vol, format);
+}
+
+int store__volume_format_get(struct store *s, const char *pool, const char *vol, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT format FROM volumes WHERE pool = ? AND name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, vol, -1, SQLITE_TRANSIENT);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store__volume_format_delete(struct store *s, const char *pool, const char *vol, struct st_err *err)
+{
+	return store__run(s, "DELETE FROM volumes WHERE pool = ? AND name = ?", "ss", err, pool, vol);
 }
 
 int store__network_insert(struct store *s, const char *name, const json_t *def, struct st_err *err)

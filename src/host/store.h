@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -50,6 +51,13 @@ int store__pool_insert(struct store *s, const char *name, const char *type, cons
 int store__pool_delete(struct store *s, const char *name, struct st_err *err);
 /* Array of {"name","type","path"}. */
 json_t *store__pool_list(struct store *s);
+
+/* Each volume's format ("raw", "qcow2"), as stratad recorded it. get: 0 and
+ * out, -1 when none is recorded. A pool's rows go with the pool. */
+int store__volume_format_set(struct store *s, const char *pool, const char *vol, const char *format,
+			     struct st_err *err);
+int store__volume_format_get(struct store *s, const char *pool, const char *vol, char *out, size_t len);
+int store__volume_format_delete(struct store *s, const char *pool, const char *vol, struct st_err *err);
 
 int store__network_insert(struct store *s, const char *name, const json_t *def, struct st_err *err);
 int store__network_delete(struct store *s, const char *name, struct st_err *err);

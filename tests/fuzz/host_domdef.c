@@ -13,9 +13,11 @@
 
 /* Pool volumes resolve to a fixed file: the parsers, not the pools, are
  * under test. */
-static int resolve(void *ctx, const char *pool, const char *volume, char **path, struct st_err *err)
+static int resolve(void *ctx, const char *pool, const char *volume, char **path, const char **format,
+		   struct st_err *err)
 {
 	(void)ctx, (void)pool, (void)volume;
+	*format = "raw";
 	*path = strdup("/dev/null");
 	return *path ? 0 : err__fail(err, 0, "no memory");
 }

@@ -86,9 +86,9 @@ class Cloud:
         return self.cloud("bootstrap", "-d", str(self.state), *self.db_args(),
                           "--admin-password-file", str(pw), "--public-url", self.url)
 
-    def start(self):
+    def start(self, *serve_args):
         self.proc = subprocess.Popen(
-            [str(program("src", "cloud", "strata-cloud")), *self.serve_args()],
+            [str(program("src", "cloud", "strata-cloud")), *self.serve_args(), *serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         wait_answering(self.proc, self.url + "/identity/v3", self.log, "strata-cloud serve", 120,
                        self.ssl)

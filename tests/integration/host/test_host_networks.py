@@ -112,6 +112,9 @@ def test_network_cli(netd):
     d.cli("net-define", f)
     d.cli("net-start", "clinet")
     assert "active" in d.cli("net-list").stdout
+    assert d.cli("net-info", "clinet").stdout.splitlines() == [
+        "Name:        clinet", "Mode:        nat", "Bridge:      stbr-clinet", "Address:     10.81.0.1/24",
+        "Active:      yes"]
     d.cli("net-autostart", "clinet")
     assert "Expiry" in d.cli("net-dhcp-leases", "clinet").stdout
     d.cli("net-destroy", "clinet")

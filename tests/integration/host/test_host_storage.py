@@ -108,7 +108,14 @@ def test_volumes_cli_upload_download(pool, tmp_path):
     vols = json.loads(d.cli("--json", "vol-list", "images").stdout)
     assert {v["name"]: v["capacity"] for v in vols} == {"up.raw": 4 << 20, "base.qcow2": 100 << 20,
                                                       "child.qcow2": 200 << 20}
-    assert "Capacity" in d.cli("pool-info", "images").stdout
+    info = d.cli("pool-info", "images").stdout.splitlines()
+    assert info[0] == "Name:          images" and "Volumes:       3" in info
+    assert info[3].startswith("Capacity:      ") and info[3].endswith("iB")
+    vol = d.cli("vol-info", "child.qcow2", "--pool", "images").stdout.splitlines()
+    assert vol[0] == "Name:        child.qcow2" and "Format:      qcow2" in vol
+    assert "Capacity:    200.00 MiB" in vol and "Backing:     " + str(path / "base.qcow2") in vol
+    assert not any(line.startswith("Backing:") for line in d.cli("vol-info", "up.raw", "--pool",
+                                                                 "images").stdout.splitlines())
     assert "images" in d.cli("pool-list").stdout
     assert d.cli("vol-path", "child.qcow2", "--pool", "images").stdout.strip() == str(path / "child.qcow2")
     r = d.cli("vol-delete", "nope", "--pool", "images", check=False)

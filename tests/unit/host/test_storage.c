@@ -161,14 +161,21 @@ static void dir_pool_volumes(void **state)
 	json_decref(v);
 	json_decref(in);
 
-	/* upload replaces the content; download reads it back */
-	int fd = storage__volume_open_upload(&host, "p", "a", &err);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "hello", 5), 5);
-	close(fd);
+	/* upload replaces the content, once complete; download reads it back */
+	struct storage_upload u;
+	MUST(storage__volume_upload_begin(&host, "p", "a", &u, &err));
+	assert_int_equal(write(u.fd, "hello", 5), 5);
+	MUST(storage__volume_upload_commit(&host, "p", "a", NULL, &u, &v, &err));
+	assert_string_equal(str(v, "format"), "raw");
+	assert_int_equal(num(v, "capacity"), 5);
+	json_decref(v);
+	/* an abandoned upload leaves the volume as it was */
+	MUST(storage__volume_upload_begin(&host, "p", "a", &u, &err));
+	assert_int_equal(write(u.fd, "goodbye", 7), 7);
+	storage__volume_upload_abort(&u);
 	uint64_t size = 0;
 	char buf[8] = "";
-	fd = storage__volume_open_download(&host, "p", "a", &size, &err);
+	int fd = storage__volume_open_download(&host, "p", "a", &size, &err);
 	assert_true(fd >= 0);
 	assert_int_equal(size, 5);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
@@ -200,7 +207,8 @@ static void in_use_refusals(void **state)
 	refused(storage__volume_resize(&host, "p", "b", in, &v, &err), &err, EBUSY, "running domain 'guest'");
 	json_decref(in);
 	refused(storage__volume_delete(&host, "p", "b", &err), &err, EBUSY, "running domain 'guest'");
-	refused(storage__volume_open_upload(&host, "p", "b", &err), &err, EBUSY, "running domain 'guest'");
+	struct storage_upload u;
+	refused(storage__volume_upload_begin(&host, "p", "b", &u, &err), &err, EBUSY, "running domain 'guest'");
 	refused(storage__pool_undefine(&host, "p", &err), &err, EBUSY, "used by domain 'guest'");
 	d.state = DOM_SHUTOFF;
 	refused(storage__pool_undefine(&host, "p", &err), &err, EBUSY, "used by domain 'guest'");
@@ -229,6 +237,8 @@ static void backends_are_complete(void **state)
 		assert_non_null(b->volume_create);
 		assert_non_null(b->volume_resize);
 		assert_non_null(b->volume_delete);
+		/* an upload is begun and committed by the same backend */
+		assert_true(!b->volume_upload_begin == !b->volume_upload_commit);
 	}
 }
 
