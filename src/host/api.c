@@ -4,16 +4,18 @@
 #include "host/api.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "host/access.h"
 #include "host/events.h"
 #include "host/routes.h"
 #include "host/store.h"
+#include "host/web_session.h"
+#include "host/web_static.h"
 
 enum { LISTENER_UNIX, LISTENER_TCP };
 
@@ -22,16 +24,8 @@ struct api {
 	struct http_server *srv;
 	struct http_route *routes;
 	char *token;
+	char *web_dir;
 };
-
-static gid_t strata_gid(void)
-{
-	struct group gr, *res = NULL;
-	char buf[4096];
-	if (getgrnam_r("strata", &gr, buf, sizeof(buf), &res) || !res)
-		return (gid_t)-1;
-	return gr.gr_gid;
-}
 
 /* Unix socket: the peer's credentials decide. */
 static void peer_access(int fd, struct routes_ctx *p)
@@ -46,23 +40,11 @@ static void peer_access(int fd, struct routes_ctx *p)
 	}
 	p->uid = cred.uid;
 	p->pid = cred.pid;
-	if (cred.uid == 0) {
-		p->can_write = true;
-		return;
-	}
-	gid_t g = strata_gid();
-	if (g == (gid_t)-1)
-		return;
-	if (cred.gid == g) {
-		p->can_write = true;
-		return;
-	}
 	gid_t groups[256];
 	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
-		for (size_t i = 0; i < len / sizeof(gid_t); i++)
-			if (groups[i] == g)
-				p->can_write = true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		len = 0;
+	p->can_write = access__full(cred.uid, cred.gid, groups, len / sizeof(gid_t));
 }
 
 static bool token_ok(const struct api *a, const char *auth)
@@ -77,6 +59,43 @@ static bool token_ok(const struct api *a, const char *auth)
 	return diff == 0;
 }
 
+/* A request from a browser's page changes something only with the session's
+ * CSRF token in X-CSRF-Token and, when the browser says where it comes from,
+ * from this server's own origin: another site's page can make the browser send
+ * the cookie (not with SameSite=Strict, but older browsers) but can neither
+ * read the token nor fake Origin. */
+static bool same_origin(const struct http_request *r, bool tls)
+{
+	const char *origin = http_request__header(r, "Origin");
+	const char *site = http_request__header(r, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return false;
+	if (!origin)
+		return true;
+	const char *host = http_request__header(r, "Host");
+	const char *scheme = tls ? "https://" : "http://";
+	size_t n = strlen(scheme);
+	return host && !strncmp(origin, scheme, n) && !strcmp(origin + n, host);
+}
+
+static const char *csrf_header(const struct http_request *r)
+{
+	const char *v = http_request__header(r, "X-CSRF-Token");
+	return v ? v : "";
+}
+
+static bool changes_something(const struct http_request *r)
+{
+	const char *m = http_request__method(r);
+	return strcmp(m, "GET") && strcmp(m, "HEAD");
+}
+
+/* The web UI's own paths, open to anyone: its files and the login itself. */
+static bool open_path(const char *path)
+{
+	return strncmp(path, "/v1/", 4) || !strcmp(path, "/v1/session");
+}
+
 static int authenticate(struct http_request *r, struct st_err *err)
 {
 	struct api *a = http_request__app(r);
@@ -85,17 +104,35 @@ static int authenticate(struct http_request *r, struct st_err *err)
 		return err__fail(err, ENOMEM, "request");
 	p->h = a->h;
 	p->uid = (uid_t)-1;
-	if (http_request__listener(r) == LISTENER_TCP) {
-		if (!token_ok(a, http_request__header(r, "Authorization"))) {
-			free(p);
-			return err__fail_class(err, EKEYREJECTED,
-					       "a valid 'Authorization: Bearer TOKEN' header is required");
-		}
-		p->can_write = true;
-	} else {
-		peer_access(http_request__socket(r), p);
-	}
 	http_request__set_user(r, p, free);
+	bool tcp = http_request__listener(r) == LISTENER_TCP;
+	const char *path = http_request__path(r);
+	if (tcp && token_ok(a, http_request__header(r, "Authorization"))) {
+		p->can_write = true;
+		return 0;
+	}
+	if (web_session__find(http_request__header(r, "Cookie"), &p->ws)) {
+		p->session = true;
+		p->uid = p->ws.uid;
+		p->can_write = p->ws.can_write;
+		if (changes_something(r) && !same_origin(r, p->tls))
+			return err__fail_class(err, EACCES, "cross-origin request refused");
+		if (changes_something(r) &&
+		    !web_session__equal(p->ws.csrf, csrf_header(r)))
+			return err__fail_class(err, EACCES, "missing or wrong X-CSRF-Token for this session");
+		return 0;
+	}
+	if (open_path(path)) { /* anonymous: the page and the login form; a login from elsewhere is refused */
+		if (changes_something(r) && !same_origin(r, p->tls))
+			return err__fail_class(err, EACCES, "cross-origin request refused");
+		if (!tcp)
+			peer_access(http_request__socket(r), p);
+		return 0;
+	}
+	if (tcp)
+		return err__fail_class(err, EKEYREJECTED,
+				       "a valid 'Authorization: Bearer TOKEN' header or a login (POST /v1/session) is required");
+	peer_access(http_request__socket(r), p);
 	return 0;
 }
 
@@ -104,6 +141,8 @@ static int wrap(struct http_request *r, struct http_reply *rp, http_handler_fn f
 {
 	const struct routes_ctx *p = routes__ctx(r);
 	struct host *h = p->h;
+	if (http_request__route(r)->data == routes__open)
+		return fn(r, rp, err);
 	pthread_mutex_lock(&h->lock);
 	int rc;
 	if (strcmp(http_request__method(r), "GET") && !p->can_write)
@@ -116,11 +155,12 @@ static int wrap(struct http_request *r, struct http_reply *rp, http_handler_fn f
 	return rc;
 }
 
+/* Outside /v1/: the web UI's files. */
 static int not_found(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
-	(void)rp;
+	struct api *a = http_request__app(r);
 	if (strncmp(http_request__path(r), "/v1/", 4))
-		return err__fail_class(err, ENOENT, "no such endpoint (the API lives under /v1/)");
+		return web_static__serve(r, rp, a->web_dir, err);
 	return err__fail_class(err, ENOENT, "no such endpoint");
 }
 
@@ -146,6 +186,7 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 	if (!a)
 		return err__fail(err, ENOMEM, "api");
 	a->h = h;
+	a->web_dir = strdup(opts->web_dir ? opts->web_dir : WEB_DIR_DEFAULT);
 	size_t n;
 	a->routes = routes__table(&n);
 	struct http_server_opts so = {.routes = a->routes, .nr_routes = n, .app = a, .body_max = API_BODY_MAX,
@@ -180,5 +221,7 @@ void api__stop(struct api *a)
 	http_server__free(a->srv);
 	free(a->routes);
 	free(a->token);
+	free(a->web_dir);
+	web_session__clear();
 	free(a);
 }

@@ -11,6 +11,9 @@
 #include "host/host.h"
 
 #define API_BODY_MAX (1u << 20)
+#ifndef WEB_DIR_DEFAULT
+#define WEB_DIR_DEFAULT "/usr/local/share/strata/web"
+#endif
 
 struct api;
 
@@ -18,6 +21,7 @@ struct api_opts {
 	const char *unix_path;
 	const char *tcp_addr; /* "HOST:PORT" or NULL */
 	const char *token;    /* required with tcp_addr */
+	const char *web_dir;  /* the web UI's files; NULL: WEB_DIR_DEFAULT */
 };
 
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err);

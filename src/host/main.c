@@ -14,6 +14,7 @@
 #include "host/networks.h"
 #include "host/statedir.h"
 #include "host/store.h"
+#include "host/web_session.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +44,9 @@ static void usage(void)
 	       "      --lvm-config CONFIG    passed as --config to lvm2's commands (logical pools)\n"
 	       "      --audit-max-rows N     the audit log keeps the last N requests (default 100000, 0: all)\n"
 	       "      --audit-max-days D     and none older than D days (default 90, 0: no age limit)\n"
+	       "      --web-dir DIR          the web UI's files, served at / (default: the build tree's or\n"
+	       "                             " WEB_DIR_DEFAULT ")\n"
+	       "      --session-idle-timeout S  web logins end after S idle seconds (default 900)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -71,6 +75,29 @@ static char *default_vm_binary(void)
 	free(candidates[0]);
 	free(candidates[1]);
 	return strdup("/usr/local/bin/strata-vm");
+}
+
+/* The build tree's web UI (build/src/web beside build/src/host/stratad) when
+ * stratad runs from there, else the installed one. */
+static char *default_web_dir(void)
+{
+	char self[PATH_MAX], *dir = NULL;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		if (asprintf(&dir, "%s/../web", dirname(self)) < 0)
+			dir = NULL;
+	}
+	char *index = NULL;
+	if (dir && asprintf(&index, "%s/index.html", dir) > 0 && access(index, R_OK) == 0) {
+		free(index);
+		char *res = realpath(dir, NULL);
+		free(dir);
+		return res;
+	}
+	free(index);
+	free(dir);
+	return NULL; /* api.c's WEB_DIR_DEFAULT */
 }
 
 static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
@@ -103,7 +130,8 @@ int main(int argc, char **argv)
 		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
 		{"lvm-config", required_argument, NULL, 'L'}, {"audit-max-rows", required_argument, NULL, 'A'},
-		{"audit-max-days", required_argument, NULL, 'D'},
+		{"audit-max-days", required_argument, NULL, 'D'}, {"web-dir", required_argument, NULL, 'W'},
+		{"session-idle-timeout", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
@@ -120,6 +148,16 @@ int main(int argc, char **argv)
 		case 'T': aopts.tcp_addr = optarg; break;
 		case 't': token_file = optarg; break;
 		case 'L': lvm_config = optarg; break;
+		case 'W': aopts.web_dir = optarg; break;
+		case 'I': {
+			uint64_t idle;
+			if (util__parse_u64(optarg, 86400 * 7, &idle, &err) < 0 || idle == 0) {
+				fprintf(stderr, "stratad: --session-idle-timeout: %s\n", err.msg[0] ? err.msg : "must be > 0");
+				return 1;
+			}
+			web_session__set_idle_timeout((unsigned)idle);
+			break;
+		}
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
 		case 'o':
 		case 'A':
@@ -152,6 +190,9 @@ int main(int argc, char **argv)
 	}
 	if (!vm_binary)
 		vm_binary = default_vm_binary();
+	cleanup_free char *web_dir = NULL;
+	if (!aopts.web_dir)
+		aopts.web_dir = web_dir = default_web_dir();
 	static struct host h = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	h.vm_binary = vm_binary;
 	h.lvm_config = lvm_config;

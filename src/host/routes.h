@@ -16,10 +16,15 @@
 #include "common/err.h"
 #include "common/http_server.h"
 #include "host/host.h"
+#include "host/web_session.h"
 
 extern const struct http_route routes__table_domains[], routes__table_storage[], routes__table_networks[],
-	routes__table_host[];
-extern const size_t routes__nr_domains, routes__nr_storage, routes__nr_networks, routes__nr_host;
+	routes__table_host[], routes__table_session[];
+extern const size_t routes__nr_domains, routes__nr_storage, routes__nr_networks, routes__nr_host,
+	routes__nr_session;
+/* A route's data saying it runs without the host lock and decides access
+ * itself (the web login: routes_session.c). */
+extern const char routes__open[];
 
 /* Who asks, of which host: what the server (api.c) attaches to each request
  * it lets through (http_request__set_user). */
@@ -28,6 +33,9 @@ struct routes_ctx {
 	uid_t uid;  /* -1 on TCP */
 	pid_t pid;  /* the peer's, on the unix socket */
 	bool can_write;
+	bool tls;          /* the connection is HTTPS (cookies get Secure) */
+	bool session;      /* authenticated by the web UI's session cookie: ws */
+	struct web_session ws;
 };
 
 const struct routes_ctx *routes__ctx(const struct http_request *r);

@@ -225,6 +225,15 @@ def guest(name):
     return str(p)
 
 
+def free_port():
+    """A loopback TCP port free right now (for --listen-tcp)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def short_tmpdir():
     """Unix socket paths are limited to 108 bytes: keep the state dir short."""
     return tempfile.mkdtemp(prefix="sd", dir="/tmp")

@@ -4,17 +4,9 @@ import json
 import socket
 
 from conftest import program
-from hostlib import Stratad, cleanup, guest, short_tmpdir
+from hostlib import Stratad, cleanup, free_port, guest, short_tmpdir
 
 TOKEN = "s3cret-token-0123456789abcdef"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_tcp_token(tmp_path):
