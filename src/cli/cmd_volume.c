@@ -1,5 +1,5 @@
 /* strata's volume commands: vol-list, vol-create-as, vol-info, vol-path,
- * vol-delete, vol-clone, vol-resize, vol-upload, vol-download. */
+ * vol-create-from, vol-delete, vol-clone, vol-resize, vol-upload, vol-download. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -136,6 +136,22 @@ static int cmd_vol_create_as(struct cli *c, struct st_err *err)
 	return rc;
 }
 
+/* vol-create-from POOL NAME --url URL --sha512 HEX: stratad fetches it */
+static int cmd_vol_create_from(struct cli *c, struct st_err *err)
+{
+	const char *url = cli__opt(c, "--url"), *sha = cli__opt(c, "--sha512"), *fmt = cli__opt(c, "--format");
+	if (!url || !sha)
+		return cli__usage_fail(err, "--url URL and --sha512 HEX are required");
+	cleanup_free char *path = vol_path(c->argv[0], NULL, "");
+	json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s}", "name", c->argv[1], "source", "url", url, "sha512", sha,
+				 "format", fmt ? fmt : "raw");
+	int rc = cli__call(c, "POST", path, body, NULL, err);
+	json_decref(body);
+	if (rc == 0 && !c->json)
+		printf("Vol %s created from %s\n", c->argv[1], url);
+	return rc;
+}
+
 /* vol-info, vol-path, vol-delete: one request on the volume */
 static int cmd_vol(struct cli *c, struct st_err *err)
 {
@@ -188,6 +204,10 @@ static const struct cli_cmd cmds[] = {
 	 .help = "a volume's path", .opts = "--pool=", .method = "GET", .suffix = "", .human = print_vol_path},
 	{.name = "vol-create-as", .run = cmd_vol_create_as, .args = "POOL NAME CAPACITY [--format raw|qcow2]",
 	 .min_args = 3, .max_args = 3, .help = "creates a volume", .opts = "--format="},
+	{.name = "vol-create-from", .run = cmd_vol_create_from,
+	 .args = "POOL NAME --url URL --sha512 HEX [--format raw|qcow2]", .min_args = 2, .max_args = 2,
+	 .help = "creates a volume from an HTTP(S) URL, checked against its SHA-512",
+	 .opts = "--url= --sha512= --format="},
 	{.name = "vol-delete", .run = cmd_vol, .args = "VOL --pool POOL", .min_args = 1, .max_args = 1,
 	 .help = "deletes a volume", .opts = "--pool=", .method = "DELETE", .suffix = ""},
 	{.name = "vol-clone", .run = cmd_vol_clone, .args = "VOL NEWNAME --pool POOL [--overlay]", .min_args = 2,

@@ -25,6 +25,7 @@ unsigned http_server__status_of(const struct st_err *err)
 	case ENOENT: return 404;
 	case EEXIST: case EBUSY: return 409;
 	case E2BIG: return 413;
+	case EREMOTEIO: return 502;
 	case ENOSPC: case EDQUOT: return 507;
 	default: return 500;
 	}

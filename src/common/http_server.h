@@ -114,8 +114,9 @@ bool http_server__stopping(const struct http_server *s);
 const char *http_server__scheme(const struct http_server *s);
 
 /* The status for an error class: EINVAL 400, EKEYREJECTED 401, EACCES/EPERM 403,
- * ENOENT 404, EEXIST/EBUSY 409, E2BIG 413, ENOSPC/EDQUOT 507 (a full disk or
- * quota); anything else 500. */
+ * ENOENT 404, EEXIST/EBUSY 409, E2BIG 413, EREMOTEIO 502 (a server this one
+ * fetched from failed), ENOSPC/EDQUOT 507 (a full disk or quota); anything
+ * else 500. */
 unsigned http_server__status_of(const struct st_err *err);
 
 /* --- the request --- */

@@ -25,6 +25,12 @@ void events__init(void)
 
 void events__emit(const char *kind, const char *object, const char *name, const char *uuid, const char *reason)
 {
+	events__emit_extra(kind, object, name, uuid, reason, NULL);
+}
+
+void events__emit_extra(const char *kind, const char *object, const char *name, const char *uuid, const char *reason,
+			json_t *extra)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	pthread_mutex_lock(&ev.lock);
@@ -34,6 +40,9 @@ void events__emit(const char *kind, const char *object, const char *name, const 
 	if (uuid)
 		json_object_set_new(e, "uuid", json_string(uuid));
 	json_object_set_new(e, "reason", json_string(reason ? reason : ""));
+	if (extra)
+		json_object_update_missing(e, extra);
+	json_decref(extra);
 	json_t **slot = &ev.ring[ev.next % EVENTS_RING];
 	json_decref(*slot);
 	*slot = e;

@@ -11,6 +11,10 @@ void events__init(void);
 /* kind: defined, started, paused, resumed, stopped, crashed, undefined (and
  * pool-/net- kinds); reason: why, in a word or two. */
 void events__emit(const char *kind, const char *object, const char *name, const char *uuid, const char *reason);
+/* The same with more fields (extra: an object, taken over; its keys never
+ * replace the ones above): a volume download's bytes done and total. */
+void events__emit_extra(const char *kind, const char *object, const char *name, const char *uuid, const char *reason,
+			json_t *extra);
 /* The sequence number the next event will get. */
 uint64_t events__next_seq(void);
 /* Waits up to timeout_ms for the event numbered seq (or the oldest kept one

@@ -13,6 +13,7 @@
 #include "host/host.h"
 #include "host/networks.h"
 #include "host/statedir.h"
+#include "host/storage_fetch.h"
 #include "host/store.h"
 #include "host/web_session.h"
 
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (store__open(db, &h.store, &err) < 0 ||
+	if (storage_fetch__init(&err) < 0 || store__open(db, &h.store, &err) < 0 ||
 	    store__audit_retention(h.store, audit_rows, audit_days * 86400, &err) < 0 || domains__load(&h, &err) < 0) {
 		err__print(&err);
 		return 1;

@@ -10,6 +10,7 @@
 #include "common/json_util.h"
 #include "common/util.h"
 #include "host/storage.h"
+#include "host/storage_fetch.h"
 #include "host/storage_format.h"
 
 static const char *pool_arg(const struct http_request *r)
@@ -64,6 +65,9 @@ static int vol_create(struct http_request *r, struct http_reply *rp, struct st_e
 	json_t *out = NULL;
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
+	/* from a URL: the host lock is let go during the download */
+	if (json_object_get(in, "source"))
+		return routes__json(rp, 201, storage_fetch__create(routes__host(r), pool_arg(r), in, &out, err), &out);
 	return routes__json(rp, 201, storage__volume_create(routes__host(r), pool_arg(r), in, &out, err), &out);
 }
 

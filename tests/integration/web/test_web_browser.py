@@ -254,3 +254,25 @@ def test_guest_start_from_the_page(webd, users, chrome, tmp_path):
     click(drv, "tr[data-key=g] button[data-action=start]")
     wait_for(lambda: "running" in guest_rows(drv)["g"], "running in the table")
     assert webd.ok("GET", "/v1/domains/g")["state"] == "running"
+
+
+def test_session_expiring_mid_action(users, chrome, tmp_path):
+    """An idle session ends; the next click gets the login form with a
+    message, and the action did not happen."""
+    import time
+    from weblib import WebStratad, cleanup, short_tmpdir
+    d = WebStratad(short_tmpdir(), ["--session-idle-timeout", "3"]).start()
+    try:
+        name, password, _ = users.add(full_access=True)
+        drv = chrome()
+        login(drv, d, name, password)
+        wait_css(drv, "table[aria-label=Guests]")
+        define_guest(d, "exp", tmp_path)
+        wait_for(lambda: "exp" in guest_rows(drv), "the guest in the table")
+        time.sleep(5.5)  # idle for longer than the timeout: the idle time is what is tested
+        click(drv, "tr[data-key=exp] button[data-action=delete]")
+        drv.switch_to.alert.accept()
+        wait_text(drv, "#login-error", "Your session has ended")
+        assert d.ok("GET", "/v1/domains/exp")["state"] == "shutoff"
+    finally:
+        cleanup(d)
