@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "cloud/compute/compute.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
@@ -93,7 +94,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 	return 0;
 }
 
-/* The database (migrated) and the identity service over it. */
+/* The database (every service's tables migrated) and the identity service
+ * over it. */
 static int open_state(const struct options *o, struct db **db, struct identity *id,
 		      struct st_err *err)
 {
@@ -103,6 +105,11 @@ static int open_state(const struct options *o, struct db **db, struct identity *
 	if (db__open(o->db_url ? o->db_url : url, db, err) < 0)
 		return -1;
 	if (identity__init(id, *db, o->state_dir, err) < 0) {
+		db__close(*db);
+		return -1;
+	}
+	if (compute__migrate(*db, err) < 0) {
+		identity__fini(id);
 		db__close(*db);
 		return -1;
 	}

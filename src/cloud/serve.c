@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "cloud/compute/routes_compute.h"
 #include "cloud/identity/routes_identity.h"
 
 #define CLOUD_BODY_MAX (1 << 20)
@@ -31,12 +32,15 @@ static const char *title_of(unsigned status)
 	}
 }
 
-/* Keystone's {"error": {"code", "title", "message"}}. */
+/* Nova's bodies under /compute, else Keystone's {"error": {"code",
+ * "title", "message"}}. */
 static json_t *format_error(const struct http_request *req, unsigned status, const char *message,
 			    void *app)
 {
-	(void)req;
 	(void)app;
+	json_t *nova = routes_compute__error_body(req, status, message ? message : title_of(status));
+	if (nova)
+		return nova;
 	return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", (int)status, "title", title_of(status),
 			 "message", message ? message : title_of(status));
 }
@@ -78,17 +82,29 @@ static void access_log(const struct http_request *req, unsigned status, void *ap
 		  http_request__id(req) ? http_request__id(req) : "-");
 }
 
-/* Every service's routes in one table (identity only, so far). */
+/* Every service's routes in one table. */
+static const struct http_route *(*const tables[])(size_t *n) = {
+	routes_identity__auth, routes_identity__crud,
+	routes_compute__versions, routes_compute__flavors, routes_compute__keypairs,
+	routes_compute__aggregates, routes_compute__quotas,
+};
+
 static struct http_route *all_routes(size_t *n)
 {
-	size_t na, nc;
-	const struct http_route *a = routes_identity__auth(&na), *c = routes_identity__crud(&nc);
-	struct http_route *all = calloc(na + nc, sizeof(*all));
+	size_t total = 0, k;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		tables[i](&k);
+		total += k;
+	}
+	struct http_route *all = calloc(total, sizeof(*all));
 	if (!all)
 		return NULL;
-	memcpy(all, a, na * sizeof(*a));
-	memcpy(all + na, c, nc * sizeof(*c));
-	*n = na + nc;
+	*n = 0;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		const struct http_route *t = tables[i](&k);
+		memcpy(all + *n, t, k * sizeof(*t));
+		*n += k;
+	}
 	return all;
 }
 
@@ -122,7 +138,8 @@ int serve__run(struct cloud *cloud, const struct serve_opts *so, struct st_err *
 		http_server__free(srv);
 		return err__prefix(err, "--listen");
 	}
-	log__info("serving on %s://%s (identity at /identity/v3)", http_server__scheme(srv), so->listen);
+	log__info("serving on %s://%s (identity at /identity/v3, compute at /compute/v2.1)", http_server__scheme(srv),
+		  so->listen);
 	int sig;
 	sigwait(&set, &sig);
 	log__info("signal %d, stopping", sig);

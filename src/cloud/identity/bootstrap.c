@@ -62,30 +62,51 @@ static int ensure_roles(struct db *db, char admin[65], struct st_err *err)
 	return 0;
 }
 
-static int ensure_catalog(struct db *db, const struct identity_bootstrap *b, struct st_err *err)
+/* The services of the catalog: type, name, path under the public URL. */
+static const struct {
+	const char *type, *name, *path;
+} catalog[] = {
+	{"identity", "keystone", "/identity"},
+	{"compute", "nova", "/compute/v2.1"},
+};
+
+static int ensure_service(struct db *db, const char *region, const char *base, size_t i,
+			  struct st_err *err)
 {
-	const char *region = b->region ? b->region : "RegionOne";
-	char rid[65], sid[65], eid[65], url[2048];
-	if (ensure(db, IDENTITY_REGION, (const char *[]){"id", region, NULL},
-		   json_pack("{s:s}", "id", region), rid, err) < 0 ||
-	    ensure(db, IDENTITY_SERVICE, (const char *[]){"type", "identity", NULL},
-		   json_pack("{s:s,s:s}", "type", "identity", "name", "keystone"), sid, err) < 0)
+	char sid[65], eid[65], url[2048];
+	if (ensure(db, IDENTITY_SERVICE, (const char *[]){"type", catalog[i].type, NULL},
+		   json_pack("{s:s,s:s}", "type", catalog[i].type, "name", catalog[i].name), sid,
+		   err) < 0)
 		return -1;
-	size_t len = strlen(b->public_url);
-	while (len && b->public_url[len - 1] == '/')
-		len--;
-	snprintf(url, sizeof(url), "%.*s/identity", (int)len, b->public_url);
+	snprintf(url, sizeof(url), "%s%s", base, catalog[i].path);
 	static const char *const interfaces[] = {"public", "internal", "admin"};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t k = 0; k < 3; k++) {
 		/* An endpoint per interface; a changed URL is updated in place. */
-		const char *f[] = {"service_id", sid, "interface", interfaces[i], NULL};
+		const char *f[] = {"service_id", sid, "interface", interfaces[k], NULL};
 		if (ensure(db, IDENTITY_ENDPOINT, f,
-			   json_pack("{s:s,s:s,s:s,s:s}", "service_id", sid, "interface", interfaces[i],
+			   json_pack("{s:s,s:s,s:s,s:s}", "service_id", sid, "interface", interfaces[k],
 				     "url", url, "region_id", region), eid, err) < 0 ||
 		    update_new(db, IDENTITY_ENDPOINT, eid,
 					json_pack("{s:s,s:s}", "url", url, "region_id", region), err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int ensure_catalog(struct db *db, const struct identity_bootstrap *b, struct st_err *err)
+{
+	const char *region = b->region ? b->region : "RegionOne";
+	char rid[65], base[2048];
+	if (ensure(db, IDENTITY_REGION, (const char *[]){"id", region, NULL},
+		   json_pack("{s:s}", "id", region), rid, err) < 0)
+		return -1;
+	size_t len = strlen(b->public_url);
+	while (len && b->public_url[len - 1] == '/')
+		len--;
+	snprintf(base, sizeof(base), "%.*s", (int)len, b->public_url);
+	for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++)
+		if (ensure_service(db, region, base, i, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -44,7 +44,8 @@ struct identity_bootstrap {
 /* What keystone-manage bootstrap does, idempotently: the Default domain,
  * the admin project and user (password set again), roles admin > member >
  * reader (implied), admin on the admin project and on the system, the
- * region and the identity service with its three endpoints. */
+ * region, and the catalog: identity (/identity) and compute (/compute/v2.1),
+ * each with its three endpoints. */
 int identity__bootstrap(struct identity *id, const struct identity_bootstrap *b,
 			struct st_err *err);
 

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import program, skip_loudly
 
 OPENSTACK = "/usr/bin/openstack"
@@ -150,3 +152,58 @@ class Cloud:
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
         assert status == 201
         return headers["X-Subject-Token"]
+
+    def api(self, method, path, token, body=None, version=None, raw=None):
+        """A request with a token (and a compute microversion when given)."""
+        headers = {"X-Auth-Token": token}
+        if version:
+            headers["OpenStack-API-Version"] = f"compute {version}"
+        return self.request(method, path, body, headers=headers, raw=raw)
+
+    def member_token(self, project, user, password="pw-" + "member", role="member"):
+        """A project, a user with role on it (raw identity API calls, much
+        faster than the CLI) and the user's project-scoped token."""
+        admin = self.admin_token()
+        ids = {}
+        for kind, body in (("projects", {"project": {"name": project}}),
+                           ("users", {"user": {"name": user, "password": password}})):
+            status, _, obj = self.api("POST", f"/identity/v3/{kind}", admin, body)
+            if status == 409:
+                status, _, found = self.api("GET", f"/identity/v3/{kind}?name={body[kind[:-1]]['name']}",
+                                            admin)
+                obj = {kind[:-1]: found[kind][0]}
+            else:
+                assert status == 201, obj
+            ids[kind] = obj[kind[:-1]]["id"]
+        _, _, roles = self.api("GET", f"/identity/v3/roles?name={role}", admin)
+        status, _, _ = self.api("PUT", f"/identity/v3/projects/{ids['projects']}/users/"
+                                f"{ids['users']}/roles/{roles['roles'][0]['id']}", admin)
+        assert status == 204
+        status, headers, _ = self.request("POST", "/identity/v3/auth/tokens", {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}})
+        assert status == 201
+        return headers["X-Subject-Token"], ids["projects"], ids["users"]
+
+
+def nova_error(body, name, code):
+    """Nova's fault body: {name: {"code", "message"}}; returns the message."""
+    assert set(body) == {name}, body
+    assert body[name]["code"] == code and body[name]["message"], body
+    return body[name]["message"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cloud(request):
+    """A bootstrapped, serving cloud on SQLite and on a throwaway PostgreSQL
+    (the test module imports pglib's postgres fixture)."""
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    c = Cloud(db_url=url)
+    c.bootstrap()
+    c.start()
+    try:
+        yield c
+    finally:
+        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"

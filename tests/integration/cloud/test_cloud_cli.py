@@ -31,9 +31,14 @@ def test_token_catalog_and_endpoints(cloud):
     assert identity["Name"] == "keystone"
     assert sorted((e["interface"], e["url"], e["region"]) for e in identity["Endpoints"]) == [
         (i, f"{cloud.url}/identity", "RegionOne") for i in ("admin", "internal", "public")]
+    compute = next(e for e in catalog if e["Type"] == "compute")
+    assert compute["Name"] == "nova"
+    assert {e["url"] for e in compute["Endpoints"]} == {f"{cloud.url}/compute/v2.1"}
     endpoints = cloud.openstack("endpoint", "list")
-    assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]
-    assert {e["URL"] for e in endpoints} == {f"{cloud.url}/identity"}
+    for kind, url in (("identity", "/identity"), ("compute", "/compute/v2.1")):
+        mine = [e for e in endpoints if e["Service Type"] == kind]
+        assert sorted(e["Interface"] for e in mine) == ["admin", "internal", "public"]
+        assert {e["URL"] for e in mine} == {cloud.url + url}
     assert {e["Region"] for e in endpoints} == {"RegionOne"}
 
 
