@@ -16,12 +16,13 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/policy/policy.h"
 #include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
-	const char *scheduler_config;
+	const char *scheduler_config, *policy_file;
 	unsigned max_active;
 };
 
@@ -32,9 +33,10 @@ static void usage(FILE *to)
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
-		"            [--tls-cert F --tls-key F]\n"
+		"        [--policy-file P] [--tls-cert F --tls-key F]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3);\n"
 		"            F: the scheduler's filters, weighers and options (docs/cloud.md);\n"
+		"            P (YAML or JSON, as Keystone's) overrides default policy rules;\n"
 		"            with a PEM certificate and key it serves HTTPS, without them\n"
 		"            only a loopback address is allowed\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
@@ -57,6 +59,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"max-active", required_argument, NULL, 'm'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
+		{"policy-file", required_argument, NULL, 'P'},
 		{"scheduler-config", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -74,6 +77,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'l': o->listen = optarg; break;
 		case 'c': o->tls_cert = optarg; break;
 		case 'k': o->tls_key = optarg; break;
+		case 'P': o->policy_file = optarg; break;
 		case 's': o->scheduler_config = optarg; break;
 		case 'm':
 			if (util__parse_u64(optarg, 64, &n, err) < 0 || n < 2)
@@ -168,7 +172,9 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
 	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
-	int rc = serve__run(&cloud, &so, err);
+	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
+	if (rc == 0)
+		rc = serve__run(&cloud, &so, err);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

@@ -124,6 +124,22 @@ int identity_db__effective_roles(struct db *db, const char *user_id, const char 
 	return 0;
 }
 
+int identity_db__implied_closure(struct db *db, const char *role_id, json_t **out,
+				 struct st_err *err)
+{
+	const char *p[] = {role_id, role_id};
+	struct db_rows *rows;
+	if (db__query(db, "WITH RECURSIVE r(id) AS (SELECT CAST(? AS TEXT) UNION SELECT"
+			  " i.implied_role_id FROM implied_role i JOIN r ON i.prior_role_id = r.id)"
+			  " SELECT id FROM r ORDER BY id = ? DESC, id", p, 2, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (size_t r = 0; r < rows->nrows; r++)
+		json_array_append_new(*out, json_string(db_rows__get(rows, r, 0)));
+	db_rows__free(rows);
+	return 0;
+}
+
 int identity_db__catalog(struct db *db, json_t **out, struct st_err *err)
 {
 	struct db_rows *rows;

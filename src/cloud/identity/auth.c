@@ -123,6 +123,59 @@ static int check_token(struct identity *id, json_t *token, struct token *t, stru
 	return 0;
 }
 
+/* {"id", "secret"} or {"name", "user": {...}, "secret"}: the credential
+ * scopes the token to its project; it must not have expired. */
+static int check_app_cred(struct identity *id, json_t *ac, struct token *t, struct st_err *err)
+{
+	const char *secret = json_string_value(json_object_get(ac, "secret"));
+	const char *ac_id = json_string_value(json_object_get(ac, "id"));
+	const char *name = json_string_value(json_object_get(ac, "name"));
+	if (!json_is_object(ac) || !secret || (!ac_id && !name))
+		return bad_request(err, "Expecting to find id or name, and secret in application_credential.");
+	json_t *user = NULL, *list;
+	if (!ac_id && find_in_domain(id->db, IDENTITY_USER, json_object_get(ac, "user"), &user, err) < 0)
+		return -1;
+	const char *uid = user ? json_string_value(json_object_get(user, "id")) : NULL;
+	int rc = identity_db__app_creds(id->db, uid, ac_id, ac_id ? NULL : name, &list, err);
+	json_decref(user);
+	if (rc < 0)
+		return -1;
+	json_t *row = json_array_get(list, 0), *exp = json_object_get(row, "expires_at");
+	if (!row || password__verify(json_string_value(json_object_get(row, "secret_hash")), secret,
+				     NULL) < 0 ||
+	    (json_is_integer(exp) && json_integer_value(exp) <= (json_int_t)time(NULL))) {
+		json_decref(list);
+		return unauthorized(err);
+	}
+	t->scope = TOKEN_APP_CRED;
+	snprintf(t->user_id, sizeof(t->user_id), "%s", json_string_value(json_object_get(row, "user_id")));
+	snprintf(t->project_id, sizeof(t->project_id), "%s",
+		 json_string_value(json_object_get(row, "project_id")));
+	snprintf(t->app_cred_id, sizeof(t->app_cred_id), "%s",
+		 json_string_value(json_object_get(row, "id")));
+	if (json_is_integer(exp) && json_integer_value(exp) < t->expires_at)
+		t->expires_at = (int64_t)json_integer_value(exp);
+	t->methods |= TOKEN_METHOD_APP_CRED;
+	json_decref(list);
+	json_t *u;
+	if (identity_db__get(id->db, IDENTITY_USER, t->user_id, &u, NULL) < 0)
+		return unauthorized(err);
+	int enabled = json_is_true(json_object_get(u, "enabled"));
+	json_decref(u);
+	return enabled ? 0 : unauthorized(err);
+}
+
+/* The user still has a role the token carries on its scope. */
+static int has_roles(struct identity *id, const struct token *t, struct st_err *err)
+{
+	json_t *roles;
+	if (identity__token_roles(id, t, &roles, err) < 0)
+		return -1;
+	size_t n = json_array_size(roles);
+	json_decref(roles);
+	return n ? 0 : unauthorized(err);
+}
+
 /* The scope, and that the user has a role on it. */
 static int apply_scope(struct identity *id, json_t *scope, struct token *t, struct st_err *err)
 {
@@ -152,12 +205,7 @@ static int apply_scope(struct identity *id, json_t *scope, struct token *t, stru
 	} else {
 		return bad_request(err, "Invalid scope.");
 	}
-	json_t *roles;
-	if (identity__token_roles(id, t, &roles, err) < 0)
-		return -1;
-	size_t n = json_array_size(roles);
-	json_decref(roles);
-	return n ? 0 : unauthorized(err);
+	return has_roles(id, t, err);
 }
 
 int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
@@ -181,6 +229,8 @@ int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
 			rc = check_password(id, json_object_get(ident, "password"), out, err);
 		else if (name && !strcmp(name, "token"))
 			rc = check_token(id, json_object_get(ident, "token"), out, err);
+		else if (name && !strcmp(name, "application_credential"))
+			rc = check_app_cred(id, json_object_get(ident, "application_credential"), out, err);
 		else
 			return unauthorized(err); /* Keystone: an unknown method is a 401 */
 		if (rc < 0)
@@ -192,5 +242,53 @@ int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
 	}
 	if (token__new_audit_id(out->audit_ids[0], err) < 0)
 		return -1;
+	if (out->methods & TOKEN_METHOD_APP_CRED) {
+		/* Keystone: an application credential's scope is its own; it
+		 * is the only method then. */
+		if (json_object_get(auth, "scope") || json_array_size(methods) != 1)
+			return unauthorized(err);
+		return has_roles(id, out, err);
+	}
 	return apply_scope(id, json_object_get(auth, "scope"), out, err);
+}
+
+int identity__change_password(struct identity *id, const char *user_id, json_t *user,
+			      struct st_err *err)
+{
+	const char *original = json_string_value(json_object_get(user, "original_password"));
+	const char *password = json_string_value(json_object_get(user, "password"));
+	if (!json_is_object(user) || !original || !password || !*password ||
+	    strlen(password) > PASSWORD_MAX)
+		return bad_request(err, "Expecting to find original_password and password in user.");
+	cleanup_free char *hash = NULL;
+	int failures;
+	json_t *row;
+	if (identity_db__get(id->db, IDENTITY_USER, user_id, &row, err) < 0)
+		return -1;
+	int enabled = json_is_true(json_object_get(row, "enabled"));
+	json_decref(row);
+	if (identity_db__user_secret(id->db, user_id, &hash, &failures, err) < 0)
+		return -1;
+	if (!enabled || password__verify(hash, original, NULL) < 0)
+		return err__fail_class(err, EACCES, "Error when changing user password: the original"
+				       " password is not right.");
+	char new_hash[PASSWORD_HASH_MAX];
+	if (password__hash(password, new_hash, err) < 0)
+		return -1;
+	json_t *change = json_pack("{s:s}", "password_hash", new_hash);
+	int rc = identity_db__update(id->db, IDENTITY_USER, user_id, change, err);
+	json_decref(change);
+	if (rc < 0)
+		return -1;
+	/* Every token of the user issued until now goes. Fernet times are
+	 * whole seconds and an event covers its own second: wait for the next
+	 * one, so that the tokens made with the new password are not. */
+	time_t now = time(NULL);
+	if (identity_db__revoke(id->db, NULL, user_id, NULL, (long long)now, err) < 0)
+		return -1;
+	while (time(NULL) <= now) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
 }

@@ -2,6 +2,7 @@
 #include "cloud/identity/identity.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,10 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 	    (int)sizeof(id->key_dir))
 		return err__fail_class(err, ENAMETOOLONG, "state directory path too long");
 	pthread_mutex_init(&id->keys_lock, NULL);
-	if (fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
-		pthread_mutex_destroy(&id->keys_lock);
+	if (policy__new(&id->policy, err) < 0 ||
+	    policy__add_defaults(id->policy, identity__policy_rules, identity__n_policy_rules, err) < 0 ||
+	    fernet_keys__setup(id->key_dir, err) < 0 || identity_db__migrate(db, err) < 0) {
+		identity__fini(id);
 		return -1;
 	}
 	return 0;
@@ -29,6 +32,8 @@ int identity__init(struct identity *id, struct db *db, const char *state_dir, st
 
 void identity__fini(struct identity *id)
 {
+	policy__free(id->policy);
+	id->policy = NULL;
 	pthread_mutex_destroy(&id->keys_lock);
 }
 
@@ -96,6 +101,15 @@ static int still_valid(struct identity *id, const struct token *t, struct st_err
 		ok = json_is_true(json_object_get(obj, "enabled"));
 		json_decref(obj);
 	}
+	if (ok && t->scope == TOKEN_APP_CRED) {
+		/* The credential still exists and its user still has one of
+		 * its roles: identity__token_roles says both. */
+		json_t *roles;
+		if (identity__token_roles(id, t, &roles, err) < 0)
+			return -1;
+		ok = json_array_size(roles) > 0;
+		json_decref(roles);
+	}
 	return ok ? 0 : unauthorized(err);
 }
 
@@ -128,13 +142,39 @@ int identity__revoke(struct identity *id, const struct token *t, struct st_err *
 	return identity_db__revoke(id->db, t->audit_ids[0], NULL, NULL, (long long)time(NULL), err);
 }
 
+/* An application credential's roles that its user still has on its
+ * project (none once it is deleted or has expired). */
+static int app_cred_roles(struct identity *id, const struct token *t, json_t **out,
+			  struct st_err *err)
+{
+	json_t *acs, *have, *r;
+	if (identity_db__app_creds(id->db, t->user_id, t->app_cred_id, NULL, &acs, err) < 0)
+		return -1;
+	if (identity_db__effective_roles(id->db, t->user_id, t->project_id, 0, &have, err) < 0) {
+		json_decref(acs);
+		return -1;
+	}
+	json_t *ac = json_array_get(acs, 0), *exp = json_object_get(ac, "expires_at"), *mine;
+	bool expired = json_is_integer(exp) && json_integer_value(exp) <= (json_int_t)time(NULL);
+	*out = json_array();
+	size_t i, j;
+	json_array_foreach(have, i, r)
+		json_array_foreach(expired ? NULL : json_object_get(ac, "roles"), j, mine)
+			if (json_equal(mine, json_object_get(r, "id")))
+				json_array_append(*out, r);
+	json_decref(acs);
+	json_decref(have);
+	return 0;
+}
+
 int identity__token_roles(struct identity *id, const struct token *t, json_t **out,
 			  struct st_err *err)
 {
 	switch (t->scope) {
 	case TOKEN_PROJECT:
-	case TOKEN_APP_CRED:
 		return identity_db__effective_roles(id->db, t->user_id, t->project_id, 0, out, err);
+	case TOKEN_APP_CRED:
+		return app_cred_roles(id, t, out, err);
 	case TOKEN_DOMAIN:
 		return identity_db__effective_roles(id->db, t->user_id, t->domain_id, 0, out, err);
 	case TOKEN_SYSTEM:
@@ -188,9 +228,16 @@ static int add_scope(struct identity *id, const struct token *t, json_t *body, s
 	} else if (t->scope == TOKEN_SYSTEM) {
 		json_object_set_new(body, "system", json_pack("{s:b}", "all", 1));
 	}
-	if (t->scope == TOKEN_APP_CRED)
+	json_t *acs;
+	if (t->scope == TOKEN_APP_CRED &&
+	    identity_db__app_creds(id->db, t->user_id, t->app_cred_id, NULL, &acs, err) == 0) {
+		json_t *ac = json_array_get(acs, 0);
 		json_object_set_new(body, "application_credential",
-				    json_pack("{s:s,s:b}", "id", t->app_cred_id, "restricted", 1));
+				    json_pack("{s:s,s:O?,s:b}", "id", t->app_cred_id, "name",
+					      json_object_get(ac, "name"), "restricted",
+					      !json_is_true(json_object_get(ac, "unrestricted"))));
+		json_decref(acs);
+	}
 	return 0;
 }
 

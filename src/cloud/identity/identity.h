@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -14,6 +15,7 @@
 #include "cloud/db/db.h"
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/token.h"
+#include "cloud/policy/policy.h"
 
 #define IDENTITY_DEFAULT_TTL 3600
 #define IDENTITY_DEFAULT_LOCKOUT 10
@@ -29,7 +31,43 @@ struct identity {
 	pthread_mutex_t keys_lock;
 	struct fernet_keys keys;
 	struct timespec keys_mtime;
+	/* Keystone's default rules (identity__policy_rules), made by
+	 * identity__init; the daemon loads an operator's file into it and
+	 * other services add their own defaults to it. */
+	struct policy *policy;
 };
+
+/* Keystone 22's default identity policy (policy_rules.c). */
+extern const struct policy_rule identity__policy_rules[];
+extern const size_t identity__n_policy_rules;
+
+#define IDENTITY_ROLES_MAX 16
+
+/* Who asks: a validated token, its effective role names and the domains
+ * its user and project belong to (what a policy check reads). */
+struct identity_caller {
+	struct token token;
+	char user_domain_id[TOKEN_ID_MAX + 1];
+	char project_domain_id[TOKEN_ID_MAX + 1];
+	char roles[IDENTITY_ROLES_MAX][TOKEN_ID_MAX + 1];
+	size_t n_roles;
+	bool admin;  /* has the admin role in its scope */
+	bool reader; /* has any role in its scope (reader is implied by all) */
+	bool app_cred_unrestricted; /* TOKEN_APP_CRED: may manage credentials */
+};
+
+/* Validates an X-Auth-Token and fills the caller (EACCES without a valid
+ * one). */
+int identity__caller(struct identity *id, const char *auth_token, struct identity_caller *out,
+		     struct st_err *err);
+/* The caller as oslo.policy's credentials: user_id, user_domain_id,
+ * project_id, project_domain_id, domain_id, system_scope, roles and
+ * Keystone's "token" ({"user", "project", "domain", "system"}). */
+json_t *identity__credentials(const struct identity_caller *c);
+/* policy__enforce(id->policy, rule, the caller's credentials, target):
+ * what every service calls before it acts (EPERM 403). */
+int identity__authorize(struct identity *id, const struct identity_caller *c, const char *rule,
+			json_t *target, struct st_err *err);
 
 /* state_dir holds fernet-keys/ (created with a primary and a staged key). */
 int identity__init(struct identity *id, struct db *db, const char *state_dir, struct st_err *err);
@@ -58,6 +96,12 @@ int identity__issue(struct identity *id, const struct token *t, char **text, str
 int identity__validate(struct identity *id, const char *text, struct token *out,
 		       struct st_err *err);
 int identity__revoke(struct identity *id, const struct token *t, struct st_err *err);
+
+/* POST /v3/users/{user_id}/password: user is {"original_password",
+ * "password"}; the original must be right (EACCES 401). The user's tokens
+ * issued before are revoked. */
+int identity__change_password(struct identity *id, const char *user_id, json_t *user,
+			      struct st_err *err);
 
 /* Keystone's {"token": {...}} for a validated token (catalog optional). */
 int identity__token_body(struct identity *id, const struct token *t, int with_catalog,

@@ -72,6 +72,26 @@ int identity_db__effective_roles(struct db *db, const char *user_id, const char 
 				 int system, json_t **out, struct st_err *err);
 int identity_db__imply(struct db *db, const char *prior, const char *implied, struct st_err *err);
 
+/* Application credentials (app_creds.c) matching the non-NULL arguments:
+ * [{"id", "name", "user_id", "project_id", "secret_hash", "description",
+ * "expires_at" (seconds or null), "unrestricted", "roles": [ids]}]. */
+int identity_db__app_creds(struct db *db, const char *user_id, const char *ac_id,
+			   const char *name, json_t **out, struct st_err *err);
+/* Deletes the user's credentials on the project (the user lost a role there). */
+int identity_db__app_creds_drop(struct db *db, const char *user_id, const char *project_id,
+				struct st_err *err);
+
+/* Group membership: 'P' adds (idempotent), 'D' removes, 'H' checks (ENOENT
+ * when not a member). */
+int identity_db__group_member(struct db *db, char op, const char *group_id, const char *user_id,
+			      struct st_err *err);
+/* The ids of a group's members. */
+int identity_db__group_user_ids(struct db *db, const char *group_id, json_t **out,
+				struct st_err *err);
+/* A role and the roles it implies, transitively: [ids], role_id first. */
+int identity_db__implied_closure(struct db *db, const char *role_id, json_t **out,
+				 struct st_err *err);
+
 /* Keystone's catalog: [{"id","type","name","endpoints":[{"id","interface",
  * "region","region_id","url"}]}] of enabled services and endpoints. */
 int identity_db__catalog(struct db *db, json_t **out, struct st_err *err);

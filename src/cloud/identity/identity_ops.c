@@ -50,49 +50,34 @@ const char *identity_ops__member(enum identity_kind kind)
 	return kinds[kind].member;
 }
 
-static int forbidden(struct st_err *err)
+/* Keystone's policy target of one object: {"target": {"user": obj}} and
+ * the URL's "user_id" (Keystone adds the view's arguments). */
+static json_t *target_of(enum identity_kind kind, const char *oid, json_t *obj)
 {
-	return err__fail_class(err, EPERM, "You are not authorized to perform the requested action.");
+	json_t *target = json_pack("{s:{s:O}}", "target", kinds[kind].member, obj);
+	char key[32];
+	snprintf(key, sizeof(key), "%s_id", kinds[kind].member);
+	if (oid)
+		json_object_set_new(target, key, json_string(oid));
+	return target;
 }
 
-int identity_ops__caller(struct identity *id, const char *auth_token,
-			 struct identity_caller *out, struct st_err *err)
+/* identity:VERB_MEMBER on obj. */
+static int authorize(struct identity *id, const struct identity_caller *c, const char *verb,
+		     enum identity_kind kind, const char *oid, json_t *obj, struct st_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (!auth_token || !*auth_token)
-		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
-	if (identity__validate(id, auth_token, &out->token, err) < 0)
-		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
-	json_t *roles, *r;
-	size_t i;
-	if (identity__token_roles(id, &out->token, &roles, err) < 0)
-		return -1;
-	json_array_foreach(roles, i, r) {
-		out->reader = true;
-		if (!strcmp(json_string_value(json_object_get(r, "name")), "admin"))
-			out->admin = true;
-	}
-	json_decref(roles);
-	return 0;
-}
-
-/* Reading: admins, system-scoped readers, and anyone about themselves or
- * the project their token is scoped to. */
-static bool may_read(const struct identity_caller *c, enum identity_kind kind, const char *oid)
-{
-	if (c->admin || (c->reader && c->token.scope == TOKEN_SYSTEM))
-		return true;
-	if (kind == IDENTITY_USER && oid)
-		return !strcmp(oid, c->token.user_id);
-	if (kind == IDENTITY_PROJECT && oid)
-		return c->token.scope == TOKEN_PROJECT && !strcmp(oid, c->token.project_id);
-	/* the catalog's parts are no secret to a token holder (Keystone too) */
-	return kind == IDENTITY_SERVICE || kind == IDENTITY_ENDPOINT || kind == IDENTITY_REGION ||
-	       kind == IDENTITY_ROLE;
+	char rule[64];
+	snprintf(rule, sizeof(rule), "identity:%s_%s", verb, kinds[kind].member);
+	json_t *empty = obj ? NULL : json_object();
+	json_t *target = target_of(kind, oid, obj ? obj : empty);
+	int rc = identity__authorize(id, c, rule, target, err);
+	json_decref(target);
+	json_decref(empty);
+	return rc;
 }
 
 /* Keystone's extra fields, and nothing it would not show. */
-static void decorate(enum identity_kind kind, json_t *obj)
+void identity_ops__decorate(enum identity_kind kind, json_t *obj)
 {
 	switch (kind) {
 	case IDENTITY_PROJECT:
@@ -191,25 +176,57 @@ static int hash_password(json_t *fields, struct st_err *err)
 	return 0;
 }
 
+/* The rule for an existing object (its row in the target), then 404 if
+ * there is none. */
+static int authorize_existing(struct identity *id, const struct identity_caller *c,
+			      const char *verb, enum identity_kind kind, const char *oid,
+			      struct st_err *err)
+{
+	json_t *row = NULL;
+	struct st_err missing = {0};
+	if (identity_db__get(id->db, kind, oid, &row, &missing) == 0)
+		identity_ops__decorate(kind, row);
+	int rc = authorize(id, c, verb, kind, oid, row, err);
+	json_decref(row);
+	if (rc == 0 && !row) {
+		if (err)
+			*err = missing;
+		rc = -1;
+	}
+	return rc;
+}
+
 int identity_ops__get(struct identity *id, const struct identity_caller *c,
 		      enum identity_kind kind, const char *oid, json_t **out, struct st_err *err)
 {
-	if (!may_read(c, kind, oid))
-		return forbidden(err);
-	if (identity_db__get(id->db, kind, oid, out, err) < 0)
+	/* A caller the rule refuses learns nothing of whether oid exists. */
+	struct st_err missing = {0};
+	if (identity_db__get(id->db, kind, oid, out, &missing) < 0)
+		*out = NULL;
+	else
+		identity_ops__decorate(kind, *out);
+	if (authorize(id, c, "get", kind, oid, *out, err) < 0) {
+		json_decref(*out);
 		return -1;
-	decorate(kind, *out);
+	}
+	if (!*out) {
+		if (err)
+			*err = missing;
+		return -1;
+	}
 	return 0;
 }
 
 int identity_ops__create(struct identity *id, const struct identity_caller *c,
 			 enum identity_kind kind, json_t *body, json_t **out, struct st_err *err)
 {
-	if (!c->admin)
-		return forbidden(err);
 	json_t *fields;
 	if (member_fields(kind, body, true, &fields, err) < 0)
 		return -1;
+	if (authorize(id, c, "create", kind, NULL, fields, err) < 0) {
+		json_decref(fields);
+		return -1;
+	}
 	int rc = complete_create(kind, fields, err);
 	if (rc == 0 && kind == IDENTITY_USER)
 		rc = hash_password(fields, err);
@@ -219,7 +236,7 @@ int identity_ops__create(struct identity *id, const struct identity_caller *c,
 		rc = identity_db__get(id->db, kind, json_string_value(json_object_get(fields, "id")), out, err);
 	json_decref(fields);
 	if (rc == 0)
-		decorate(kind, *out);
+		identity_ops__decorate(kind, *out);
 	return rc;
 }
 
@@ -227,25 +244,43 @@ int identity_ops__list(struct identity *id, const struct identity_caller *c,
 		       enum identity_kind kind, identity_query_fn query, void *qctx, json_t **out,
 		       struct st_err *err)
 {
-	if (!may_read(c, kind, NULL))
-		return forbidden(err);
-	const char *filters[9] = {0};
+	/* Keystone's list target: the query's filters, and a domain-scoped
+	 * token's domain (whose lists hold that domain's objects only). */
+	const char *dom = c->token.scope == TOKEN_DOMAIN ? c->token.domain_id : NULL;
+	json_t *target = json_pack("{s:{}}", "target");
+	const char *filters[11] = {0};
 	size_t n = 0;
 	for (size_t i = 0; i < 4 && kinds[kind].filters[i]; i++) {
 		const char *v = query ? query(qctx, kinds[kind].filters[i]) : NULL;
-		if (!v)
+		if (!v || (dom && kinds[kind].in_domain && !strcmp(kinds[kind].filters[i], "domain_id")))
 			continue;
+		json_object_set_new(target, kinds[kind].filters[i], json_string(v));
 		if (!strcmp(kinds[kind].filters[i], "enabled"))
 			v = !strcasecmp(v, "false") || !strcmp(v, "0") ? "0" : "1";
 		filters[n++] = kinds[kind].filters[i];
 		filters[n++] = v;
 	}
-	if (identity_db__list(id->db, kind, filters, out, err) < 0)
+	if (dom) {
+		json_t *t = json_object_get(target, "target");
+		json_object_set_new(t, "domain_id", json_string(dom));
+		json_object_set_new(t, "group", json_pack("{s:s}", "domain_id", dom));
+		const char *asked = query ? query(qctx, "domain_id") : NULL;
+		if (kinds[kind].in_domain) {
+			filters[n++] = "domain_id";
+			/* another domain's objects are not this token's to list */
+			filters[n++] = asked && strcmp(asked, dom) ? "" : dom;
+		}
+	}
+	char rule[64];
+	snprintf(rule, sizeof(rule), "identity:list_%s", kinds[kind].collection);
+	int rc = identity__authorize(id, c, rule, target, err);
+	json_decref(target);
+	if (rc < 0 || identity_db__list(id->db, kind, filters, out, err) < 0)
 		return -1;
 	size_t i;
 	json_t *obj;
 	json_array_foreach(*out, i, obj)
-		decorate(kind, obj);
+		identity_ops__decorate(kind, obj);
 	return 0;
 }
 
@@ -253,8 +288,8 @@ int identity_ops__update(struct identity *id, const struct identity_caller *c,
 			 enum identity_kind kind, const char *oid, json_t *body, json_t **out,
 			 struct st_err *err)
 {
-	if (!c->admin)
-		return forbidden(err);
+	if (authorize_existing(id, c, "update", kind, oid, err) < 0)
+		return -1;
 	json_t *fields;
 	if (member_fields(kind, body, false, &fields, err) < 0)
 		return -1;
@@ -269,8 +304,8 @@ int identity_ops__update(struct identity *id, const struct identity_caller *c,
 int identity_ops__delete(struct identity *id, const struct identity_caller *c,
 			 enum identity_kind kind, const char *oid, struct st_err *err)
 {
-	if (!c->admin)
-		return forbidden(err);
+	if (authorize_existing(id, c, "delete", kind, oid, err) < 0)
+		return -1;
 	if (kind == IDENTITY_DOMAIN) {
 		json_t *dom;
 		if (identity_db__get(id->db, kind, oid, &dom, err) < 0)

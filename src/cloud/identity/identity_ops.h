@@ -12,17 +12,6 @@
 #include "cloud/identity/identity.h"
 #include "cloud/identity/identity_db.h"
 
-/* Who asks: a validated token and its effective role names. */
-struct identity_caller {
-	struct token token;
-	bool admin;  /* has the admin role in its scope */
-	bool reader; /* has any role in its scope (reader is implied by all) */
-};
-
-/* Validates the X-Auth-Token and fills the caller. */
-int identity_ops__caller(struct identity *id, const char *auth_token,
-			 struct identity_caller *out, struct st_err *err);
-
 /* A query parameter of the request (NULL when absent). */
 typedef const char *(*identity_query_fn)(void *ctx, const char *key);
 
@@ -66,5 +55,39 @@ int identity_ops__auth_targets(struct identity *id, const struct identity_caller
 /* GET /v3/users/{user_id}/projects: admins, and the user about themselves. */
 int identity_ops__user_projects(struct identity *id, const struct identity_caller *c,
 				const char *user_id, json_t **out, struct st_err *err);
+
+/* /v3/users/{user_id}/application_credentials[/{ac_id}] (app_creds.c):
+ * create takes {"application_credential": {"name", "description", "secret",
+ * "expires_at", "roles": [{"id"} or {"name"}], "unrestricted"}} and shows the
+ * secret once; roles default to the token's and must be the user's on the
+ * token's project. */
+int identity_ops__app_cred_create(struct identity *id, const struct identity_caller *c,
+				  const char *user_id, json_t *body, json_t **out, struct st_err *err);
+/* name: the ?name= filter or NULL. */
+int identity_ops__app_cred_list(struct identity *id, const struct identity_caller *c,
+				const char *user_id, const char *name, json_t **out,
+				struct st_err *err);
+int identity_ops__app_cred_get(struct identity *id, const struct identity_caller *c,
+			       const char *user_id, const char *ac_id, json_t **out,
+			       struct st_err *err);
+int identity_ops__app_cred_delete(struct identity *id, const struct identity_caller *c,
+				  const char *user_id, const char *ac_id, struct st_err *err);
+
+/* Keystone's extra fields of an object as the API shows it. */
+void identity_ops__decorate(enum identity_kind kind, json_t *obj);
+
+/* PUT ('P'), DELETE ('D') and HEAD ('H') /v3/groups/{g}/users/{u}
+ * (group_members.c); the lists /v3/groups/{g}/users and /v3/users/{u}/groups. */
+int identity_ops__group_member(struct identity *id, const struct identity_caller *c, char op,
+			       const char *group_id, const char *user_id, struct st_err *err);
+int identity_ops__group_users(struct identity *id, const struct identity_caller *c,
+			      const char *group_id, json_t **out, struct st_err *err);
+int identity_ops__user_groups(struct identity *id, const struct identity_caller *c,
+			      const char *user_id, json_t **out, struct st_err *err);
+/* GET /v3/{projects|domains}/{t}/{users|groups}/{a}/roles: the roles
+ * granted directly (identity:list_grants). */
+int identity_ops__grants(struct identity *id, const struct identity_caller *c,
+			 const char *target_kind, const char *target, const char *actor_kind,
+			 const char *actor, json_t **out, struct st_err *err);
 
 #endif

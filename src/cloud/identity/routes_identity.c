@@ -32,7 +32,7 @@ void routes_identity__base(const struct http_request *r, char *out, size_t size)
 int routes_identity__caller(const struct http_request *r, struct identity_caller *c,
 			    struct st_err *err)
 {
-	return identity_ops__caller(routes_identity__id(r), http_request__header(r, "X-Auth-Token"), c,
+	return identity__caller(routes_identity__id(r), http_request__header(r, "X-Auth-Token"), c,
 				    err);
 }
 
@@ -49,15 +49,59 @@ void routes_identity__links(const struct http_request *r, const char *collection
 	}
 }
 
-json_t *routes_identity__collection(const struct http_request *r, const char *collection,
-				    json_t *list)
+/* ?limit=N&marker=ID: the objects after marker (lists are in id order), at
+ * most N; *truncated when more follow. */
+static int page(const struct http_request *r, json_t *list, bool *truncated, struct st_err *err)
 {
-	char base[320], self[512];
+	const char *limit = http_request__query(r, "limit"), *marker = http_request__query(r, "marker");
+	*truncated = false;
+	if (marker) {
+		size_t skip = 0;
+		while (skip < json_array_size(list) &&
+		       strcmp(json_string_value(json_object_get(json_array_get(list, skip), "id")),
+			      marker) <= 0)
+			skip++;
+		for (size_t i = 0; i < skip; i++)
+			json_array_remove(list, 0);
+	}
+	if (!limit)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(limit, &end, 10);
+	if (!*limit || *end || errno || n < 1)
+		return err__fail_class(err, EINVAL, "Invalid input for field 'limit': a positive integer is"
+				       " expected.");
+	while (json_array_size(list) > (size_t)n) {
+		json_array_remove(list, json_array_size(list) - 1);
+		*truncated = true;
+	}
+	return 0;
+}
+
+int routes_identity__reply_list(const struct http_request *r, struct http_reply *rp,
+				const char *collection, json_t *list, struct st_err *err)
+{
+	char base[320], self[512], next[1024];
+	bool truncated;
+	if (page(r, list, &truncated, err) < 0) {
+		json_decref(list);
+		return -1;
+	}
 	routes_identity__base(r, base, sizeof(base));
 	snprintf(self, sizeof(self), "%s/v3/%s", base, collection);
 	routes_identity__links(r, collection, list);
-	return json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self, "previous",
-			 "next");
+	json_t *body = json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self,
+				 "previous", "next");
+	if (truncated) {
+		json_t *last = json_array_get(list, json_array_size(list) - 1);
+		snprintf(next, sizeof(next), "%s?limit=%s&marker=%s", self,
+			 http_request__query(r, "limit"), json_string_value(json_object_get(last, "id")));
+		json_object_set_new(json_object_get(body, "links"), "next", json_string(next));
+		json_object_set_new(body, "truncated", json_true());
+	}
+	http_reply__json(rp, 200, body);
+	return 0;
 }
 
 /* --- version discovery --- */
@@ -125,7 +169,8 @@ static int token_issue(struct http_request *r, struct http_reply *rp, struct st_
 }
 
 /* The caller (X-Auth-Token) and the token it asks about (X-Subject-Token):
- * Keystone lets admins and the subject's own user ask. */
+ * identity:validate_token, check_token or revoke_token decides (admins,
+ * system readers and the subject's own user, by Keystone's defaults). */
 static int subject(struct http_request *r, struct identity_caller *c, struct token *t,
 		   struct st_err *err)
 {
@@ -138,10 +183,14 @@ static int subject(struct http_request *r, struct identity_caller *c, struct tok
 		return err->errnum == ENOENT
 			       ? err__fail_class(err, ENOENT, "Could not find token: %.64s.", text)
 			       : -1;
-	if (!c->admin && strcmp(c->token.user_id, t->user_id))
-		return err__fail_class(err, EPERM,
-				       "You are not authorized to perform the requested action.");
-	return 0;
+	const char *method = http_request__method(r);
+	const char *rule = !strcmp(method, "GET")    ? "identity:validate_token"
+			   : !strcmp(method, "HEAD") ? "identity:check_token"
+						     : "identity:revoke_token";
+	json_t *target = json_pack("{s:{s:{s:s}}}", "target", "token", "user_id", t->user_id);
+	int rc = identity__authorize(routes_identity__id(r), c, rule, target, err);
+	json_decref(target);
+	return rc;
 }
 
 static int token_validate(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -186,9 +235,7 @@ static int auth_targets(struct http_request *r, struct http_reply *rp, struct st
 	if (routes_identity__caller(r, &c, err) < 0 ||
 	    identity_ops__auth_targets(routes_identity__id(r), &c, kind, &list, err) < 0)
 		return -1;
-	http_reply__json(rp, 200,
-			 routes_identity__collection(r, identity_ops__collection(kind), list));
-	return 0;
+	return routes_identity__reply_list(r, rp, identity_ops__collection(kind), list, err);
 }
 
 static int auth_catalog(struct http_request *r, struct http_reply *rp, struct st_err *err)

@@ -28,8 +28,9 @@ int routes_identity__caller(const struct http_request *r, struct identity_caller
 			    struct st_err *err);
 /* Adds Keystone's "links": {"self": ...} to each object of the list. */
 void routes_identity__links(const struct http_request *r, const char *collection, json_t *list);
-/* {collection: list, "links": {"self", "previous", "next"}} (takes list). */
-json_t *routes_identity__collection(const struct http_request *r, const char *collection,
-				    json_t *list);
+/* 200 {collection: list, "links": {"self", "previous", "next"}} (takes
+ * list), paged by ?limit and ?marker with Keystone's "truncated": true. */
+int routes_identity__reply_list(const struct http_request *r, struct http_reply *rp,
+				const char *collection, json_t *list, struct st_err *err);
 
 #endif

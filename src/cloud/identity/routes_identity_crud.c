@@ -4,6 +4,7 @@
 #include "cloud/identity/routes_identity.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,7 @@ static int list(struct http_request *r, struct http_reply *rp, struct st_err *er
 	if (routes_identity__caller(r, &c, err) < 0 ||
 	    identity_ops__list(routes_identity__id(r), &c, kind, query, r, &out, err) < 0)
 		return -1;
-	http_reply__json(rp, 200, routes_identity__collection(r, identity_ops__collection(kind), out));
-	return 0;
+	return routes_identity__reply_list(r, rp, identity_ops__collection(kind), out, err);
 }
 
 static int create(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -145,7 +145,109 @@ static int user_projects(struct http_request *r, struct http_reply *rp, struct s
 	    identity_ops__user_projects(routes_identity__id(r), &c, http_request__capture(r, "id"),
 					&out, err) < 0)
 		return -1;
-	http_reply__json(rp, 200, routes_identity__collection(r, "projects", out));
+	return routes_identity__reply_list(r, rp, "projects", out, err);
+}
+
+/* --- group members, a user's groups, password change, grant lists --- */
+
+static int group_membership(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	const char *method = http_request__method(r);
+	char op = !strcmp(method, "PUT") ? 'P' : !strcmp(method, "DELETE") ? 'D' : 'H';
+	struct identity_caller c;
+	if (routes_identity__caller(r, &c, err) < 0 ||
+	    identity_ops__group_member(routes_identity__id(r), &c, op, http_request__capture(r, "id"),
+				       http_request__capture(r, "user"), err) < 0)
+		return -1;
+	return no_body(rp);
+}
+
+/* GET /v3/groups/{id}/users and /v3/users/{id}/groups */
+static int memberships(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	enum identity_kind kind = route_kind(r);
+	struct identity *id = routes_identity__id(r);
+	struct identity_caller c;
+	json_t *out;
+	const char *oid = http_request__capture(r, "id");
+	if (routes_identity__caller(r, &c, err) < 0 ||
+	    (kind == IDENTITY_USER ? identity_ops__group_users(id, &c, oid, &out, err)
+				   : identity_ops__user_groups(id, &c, oid, &out, err)) < 0)
+		return -1;
+	return routes_identity__reply_list(r, rp, identity_ops__collection(kind), out, err);
+}
+
+/* Keystone's is unauthenticated: the original password is the check. */
+static int change_password(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *body = NULL;
+	if (http_request__body_json(r, &body, err) < 0 ||
+	    identity__change_password(routes_identity__id(r), http_request__capture(r, "id"),
+				      json_object_get(body, "user"), err) < 0)
+		return -1;
+	return no_body(rp);
+}
+
+static int grant_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	const struct grant_route *g = http_request__route(r)->data;
+	const char *target = http_request__capture(r, "target");
+	struct identity_caller c;
+	json_t *out;
+	if (routes_identity__caller(r, &c, err) < 0 ||
+	    identity_ops__grants(routes_identity__id(r), &c, g->target_kind, target ? target : "system",
+				 g->actor_kind, http_request__capture(r, "actor"), &out, err) < 0)
+		return -1;
+	return routes_identity__reply_list(r, rp, "roles", out, err);
+}
+
+/* --- /v3/users/{id}/application_credentials[/{ac}] --- */
+
+static json_t *app_cred_links(const struct http_request *r, json_t *obj)
+{
+	char base[320], self[640];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/users/%s/application_credentials/%s", base,
+		 http_request__capture(r, "id"), json_string_value(json_object_get(obj, "id")));
+	json_object_set_new(obj, "links", json_pack("{s:s}", "self", self));
+	return obj;
+}
+
+static int app_creds(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct identity *id = routes_identity__id(r);
+	const char *method = http_request__method(r), *uid = http_request__capture(r, "id");
+	const char *ac = http_request__capture(r, "ac");
+	struct identity_caller c;
+	cleanup_json json_t *body = NULL;
+	json_t *out = NULL;
+	if (routes_identity__caller(r, &c, err) < 0)
+		return -1;
+	if (!strcmp(method, "DELETE"))
+		return identity_ops__app_cred_delete(id, &c, uid, ac, err) < 0 ? -1 : no_body(rp);
+	if (!strcmp(method, "POST")) {
+		if (http_request__body_json(r, &body, err) < 0 ||
+		    identity_ops__app_cred_create(id, &c, uid, body, &out, err) < 0)
+			return -1;
+	} else if (ac) {
+		if (identity_ops__app_cred_get(id, &c, uid, ac, &out, err) < 0)
+			return -1;
+	} else {
+		if (identity_ops__app_cred_list(id, &c, uid, http_request__query(r, "name"), &out, err) < 0)
+			return -1;
+		size_t i;
+		json_t *obj;
+		json_array_foreach(out, i, obj)
+			app_cred_links(r, obj);
+		char base[320], self[640];
+		routes_identity__base(r, base, sizeof(base));
+		snprintf(self, sizeof(self), "%s/v3/users/%s/application_credentials", base, uid);
+		http_reply__json(rp, 200, json_pack("{s:o,s:{s:s,s:n,s:n}}", "application_credentials", out,
+						    "links", "self", self, "previous", "next"));
+		return 0;
+	}
+	http_reply__json(rp, ac ? 200 : 201,
+			 json_pack("{s:o}", "application_credential", app_cred_links(r, out)));
 	return 0;
 }
 
@@ -168,7 +270,8 @@ static const struct grant_route g_pu = {"projects", "users"}, g_pg = {"projects"
 #define GRANT(prefix, actors, g)                                                 \
 	{"PUT", "/identity/v3/" prefix "/" actors "/{actor}/roles/{role}", grant, NULL, &g},    \
 	{"DELETE", "/identity/v3/" prefix "/" actors "/{actor}/roles/{role}", grant, NULL, &g}, \
-	{"HEAD", "/identity/v3/" prefix "/" actors "/{actor}/roles/{role}", grant, NULL, &g}
+	{"HEAD", "/identity/v3/" prefix "/" actors "/{actor}/roles/{role}", grant, NULL, &g},   \
+	{"GET", "/identity/v3/" prefix "/" actors "/{actor}/roles", grant_list, NULL, &g}
 
 static const struct http_route routes[] = {
 	CRUD("domains", k_domain),
@@ -187,6 +290,16 @@ static const struct http_route routes[] = {
 	GRANT("system", "groups", g_sg),
 	{"GET", "/identity/v3/role_assignments", role_assignments, NULL, NULL},
 	{"GET", "/identity/v3/users/{id}/projects", user_projects, NULL, NULL},
+	{"PUT", "/identity/v3/groups/{id}/users/{user}", group_membership, NULL, NULL},
+	{"HEAD", "/identity/v3/groups/{id}/users/{user}", group_membership, NULL, NULL},
+	{"DELETE", "/identity/v3/groups/{id}/users/{user}", group_membership, NULL, NULL},
+	{"GET", "/identity/v3/groups/{id}/users", memberships, NULL, &k_user},
+	{"GET", "/identity/v3/users/{id}/groups", memberships, NULL, &k_group},
+	{"POST", "/identity/v3/users/{id}/password", change_password, NULL, NULL},
+	{"GET", "/identity/v3/users/{id}/application_credentials", app_creds, NULL, NULL},
+	{"POST", "/identity/v3/users/{id}/application_credentials", app_creds, NULL, NULL},
+	{"GET", "/identity/v3/users/{id}/application_credentials/{ac}", app_creds, NULL, NULL},
+	{"DELETE", "/identity/v3/users/{id}/application_credentials/{ac}", app_creds, NULL, NULL},
 };
 
 const struct http_route *routes_identity__crud(size_t *n)

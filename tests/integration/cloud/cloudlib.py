@@ -132,6 +132,32 @@ class Cloud:
             return json.loads(r.stdout)
         return r
 
+    def openstack_env(self, *args, env=None, check=True, fmt_json=True):
+        """The CLI with no clouds.yaml: its options and OS_* variables only
+        (auth URL and region are set; env adds to them)."""
+        if not os.path.exists(OPENSTACK):
+            skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
+        full = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        full.update(OS_AUTH_URL=f"{self.url}/identity/v3", OS_IDENTITY_API_VERSION="3",
+                    OS_REGION_NAME="RegionOne", HOME=str(self.tmp), **(env or {}))
+        cmd = [OPENSTACK, *args] + (["-f", "json"] if fmt_json else [])
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=full)
+        if check and r.returncode:
+            raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
+                                 f"server log:\n{self.log.read_text()[-3000:]}")
+        if check and fmt_json and r.stdout.strip():
+            return json.loads(r.stdout)
+        return r
+
+    def token(self, user, password, project):
+        """A project-scoped token of user (raw HTTP)."""
+        status, headers, body = self.request("POST", "/identity/v3/auth/tokens", {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}})
+        assert status == 201, body
+        return headers["X-Subject-Token"]
+
     def request(self, method, path, body=None, headers=None, raw=None):
         """(status, headers, parsed JSON or None) of one raw HTTP request."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -146,12 +172,7 @@ class Cloud:
             return e.code, e.headers, json.loads(text) if text else None
 
     def admin_token(self):
-        status, headers, _ = self.request("POST", "/identity/v3/auth/tokens", {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
-        assert status == 201
-        return headers["X-Subject-Token"]
+        return self.token("admin", ADMIN_PASSWORD, "admin")
 
     def api(self, method, path, token, body=None, version=None, raw=None):
         """A request with a token (and a compute microversion when given)."""

@@ -237,7 +237,7 @@ static void caller_of(struct fixture *f, const char *user, const char *password,
 	char *text;
 	assert_int_equal(authenticate(f, password_auth(user, password, scope), &t, NULL), 0);
 	assert_int_equal(identity__issue(&f->id, &t, &text, NULL), 0);
-	assert_int_equal(identity_ops__caller(&f->id, text, c, NULL), 0);
+	assert_int_equal(identity__caller(&f->id, text, c, NULL), 0);
 	free(text);
 }
 
