@@ -21,9 +21,9 @@
 #include "cloud/serve.h"
 
 struct options {
-	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *scheduler_config;
+	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
+	const char *scheduler_config, *policy_file;
 	const char *image_dir;
-	const char *policy_file;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
 };
@@ -35,13 +35,14 @@ static void usage(FILE *to)
 		"The Strata cloud control plane (OpenStack-compatible APIs).\n"
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
-		"        [--policy-file P] [--image-dir DIR] [--image-quota-count N]\n"
-		"        [--image-quota-bytes N]\n"
+		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
 		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
-		"            policy rules; image data in DIR, default STATEDIR/images; image\n"
-		"            quotas per project, 0 for none\n"
+		"            policy rules; with a PEM certificate and key it serves HTTPS,\n"
+		"            without them only a loopback address is allowed; image data in\n"
+		"            DIR, default STATEDIR/images; image quotas per project, 0 for none\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -60,6 +61,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"region", required_argument, NULL, 'r'},
 		{"listen", required_argument, NULL, 'l'},
 		{"max-active", required_argument, NULL, 'm'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
 		{"policy-file", required_argument, NULL, 'P'},
 		{"scheduler-config", required_argument, NULL, 's'},
 		{"image-dir", required_argument, NULL, 'i'},
@@ -79,6 +82,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		case 'u': o->public_url = optarg; break;
 		case 'r': o->region = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
 		case 'P': o->policy_file = optarg; break;
 		case 's': o->scheduler_config = optarg; break;
 		case 'm':
@@ -172,6 +177,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 {
 	if (!o->listen)
 		return err__fail(err, EINVAL, "serve needs --listen HOST:PORT");
+	if (!o->tls_cert != !o->tls_key)
+		return err__fail(err, EINVAL, "--tls-cert and --tls-key go together");
 	struct cloud cloud = {0};
 	/* A bad scheduler configuration stops the daemon before it serves anything. */
 	scheduler__config_default(&cloud.scheduler);
@@ -183,12 +190,13 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
 	cloud.images.quota_bytes = o->image_quota_bytes;
+	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
 	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
 	if (rc == 0)
 		rc = images__init(&cloud.images, cloud.db, &cloud.identity,
 				  o->image_dir ? o->image_dir : image_dir, err);
 	if (rc == 0)
-		rc = serve__run(&cloud, o->listen, err);
+		rc = serve__run(&cloud, &so, err);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

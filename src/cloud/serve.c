@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,18 @@ static int not_found(struct http_request *req, struct http_reply *reply, struct 
 	return err__fail_class(err, ENOENT, "The resource could not be found.");
 }
 
+/* Keystone's challenge on a 401: where to authenticate (its base URL). */
+static char *challenge(const struct http_request *req, void *app)
+{
+	(void)app;
+	const char *host = http_request__header(req, "Host");
+	char *out;
+	if (!host || strpbrk(host, "\"\\\r\n") || asprintf(&out, "Keystone uri=\"%s://%s/identity\"",
+						      http_server__scheme(http_request__server(req)), host) < 0)
+		return NULL;
+	return out;
+}
+
 static void access_log(const struct http_request *req, unsigned status, void *app)
 {
 	(void)app;
@@ -102,7 +115,7 @@ static struct http_route *all_routes(size_t *n)
 	return all;
 }
 
-int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
+int serve__run(struct cloud *cloud, const struct serve_opts *so, struct st_err *err)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -123,15 +136,17 @@ int serve__run(struct cloud *cloud, const char *listen, struct st_err *err)
 				     .body_max = CLOUD_BODY_MAX,
 				     .request_id_header = "x-openstack-request-id",
 				     .format_error = format_error, .wrap = wrap, .log = access_log,
-				     .not_found = not_found};
+				     .not_found = not_found, .challenge = challenge,
+				     .tls_cert_file = so->tls_cert, .tls_key_file = so->tls_key};
 	struct http_server *srv;
 	if (http_server__new(&o, &srv, err) < 0)
 		return -1;
-	if (http_server__listen_tcp(srv, listen, 0, err) < 0) {
+	if (http_server__listen_tcp(srv, so->listen, 0, err) < 0) {
 		http_server__free(srv);
-		return err__prefix(err, "--listen %s", listen);
+		return err__prefix(err, "--listen");
 	}
-	log__info("serving on http://%s (identity at /identity/v3, compute at /compute/v2.1, images at /image)", listen);
+	log__info("serving on %s://%s (identity at /identity/v3, compute at /compute/v2.1, images at /image)", http_server__scheme(srv),
+		  so->listen);
 	int sig;
 	sigwait(&set, &sig);
 	log__info("signal %d, stopping", sig);

@@ -6,7 +6,13 @@
 #include "common/err.h"
 #include "cloud/cloud.h"
 
-/* listen: "HOST:PORT". Returns 0 after a clean stop. */
-int serve__run(struct cloud *cloud, const char *listen, struct st_err *err);
+struct serve_opts {
+	const char *listen;   /* "HOST:PORT" */
+	const char *tls_cert; /* PEM files: HTTPS; without them only a loopback address */
+	const char *tls_key;
+};
+
+/* Returns 0 after a clean stop. */
+int serve__run(struct cloud *cloud, const struct serve_opts *opts, struct st_err *err);
 
 #endif

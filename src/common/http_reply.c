@@ -254,6 +254,12 @@ enum MHD_Result http_server_int__send(struct http_reply *rp)
 		MHD_add_response_header(resp, rp->headers[i].name, rp->headers[i].value);
 	if (req->srv->opts.request_id_header)
 		MHD_add_response_header(resp, req->srv->opts.request_id_header, req->id);
+	if (rp->status == MHD_HTTP_UNAUTHORIZED && req->srv->opts.challenge) {
+		char *challenge = req->srv->opts.challenge(req, req->srv->opts.app);
+		if (challenge)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+		free(challenge);
+	}
 	enum MHD_Result r = MHD_queue_response(req->conn, rp->status, resp);
 	MHD_destroy_response(resp);
 	if (req->srv->opts.log)

@@ -36,6 +36,11 @@ bool http_server__stopping(const struct http_server *s)
 	return s->stopping;
 }
 
+const char *http_server__scheme(const struct http_server *s)
+{
+	return s->tls_cert ? "https" : "http";
+}
+
 /* --- the request, as handlers see it --- */
 
 const char *http_request__method(const struct http_request *r)
@@ -114,6 +119,11 @@ const struct http_route *http_request__route(const struct http_request *r)
 void *http_request__app(const struct http_request *r)
 {
 	return r->srv->opts.app;
+}
+
+const struct http_server *http_request__server(const struct http_request *r)
+{
+	return r->srv;
 }
 
 int http_request__listener(const struct http_request *r)
@@ -408,6 +418,10 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 		s->opts.body_max = BODY_MAX_DEFAULT;
 	if (!s->opts.timeout_s)
 		s->opts.timeout_s = 120;
+	if (http_server_int__tls_load(s, err) < 0) {
+		http_server__free(s);
+		return -1;
+	}
 	*out = s;
 	return 0;
 }
@@ -415,7 +429,7 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 static const unsigned daemon_flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 				     MHD_USE_ITC | MHD_ALLOW_UPGRADE;
 
-static int serve_fd(struct http_server *s, int fd, int tag, const char *where, struct st_err *err)
+static int serve_fd(struct http_server *s, int fd, int tag, bool tls, const char *where, struct st_err *err)
 {
 	if (s->nr_listeners == (int)(sizeof(s->listeners) / sizeof(s->listeners[0]))) {
 		close(fd);
@@ -423,14 +437,18 @@ static int serve_fd(struct http_server *s, int fd, int tag, const char *where, s
 	}
 	struct http_listener *ln = &s->listeners[s->nr_listeners];
 	*ln = (struct http_listener){.srv = s, .tag = tag};
-	ln->daemon = MHD_start_daemon(daemon_flags, 0, NULL, NULL, handle, ln, MHD_OPTION_LISTEN_SOCKET, fd,
-				      MHD_OPTION_URI_LOG_CALLBACK, request_new, ln, MHD_OPTION_NOTIFY_COMPLETED,
-				      request_completed, ln, MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
+	/* The TLS options come last: MHD_OPTION_END ends the list early without them. */
+	ln->daemon = MHD_start_daemon(daemon_flags | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, ln,
+				      MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, request_new, ln,
+				      MHD_OPTION_NOTIFY_COMPLETED, request_completed, ln, MHD_OPTION_CONNECTION_TIMEOUT,
+				      s->opts.timeout_s,
 				      /* a thread per connection: a small stack makes creating one cheap */
-				      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
+				      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
+				      tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+				      MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (!ln->daemon) {
 		close(fd);
-		return err__fail(err, 0, "cannot start the HTTP server on %s", where);
+		return err__fail(err, 0, "cannot start the HTTP%s server on %s", tls ? "S" : "", where);
 	}
 	s->nr_listeners++;
 	return 0;
@@ -439,13 +457,21 @@ static int serve_fd(struct http_server *s, int fd, int tag, const char *where, s
 int http_server__listen_unix(struct http_server *s, const char *path, int tag, struct st_err *err)
 {
 	int fd = sock__unix_listen(path, err);
-	return fd < 0 ? -1 : serve_fd(s, fd, tag, path, err);
+	return fd < 0 ? -1 : serve_fd(s, fd, tag, false, path, err);
 }
 
 int http_server__listen_tcp(struct http_server *s, const char *addr, int tag, struct st_err *err)
 {
 	int fd = sock__tcp_listen(addr, err);
-	return fd < 0 ? -1 : serve_fd(s, fd, tag, addr, err);
+	if (fd < 0)
+		return -1;
+	if (!s->tls_cert && !sock__is_loopback(fd)) {
+		close(fd);
+		return err__fail_class(err, EINVAL,
+				       "%s is not a loopback address: plain HTTP is refused there, give a TLS "
+				       "certificate and key", addr);
+	}
+	return serve_fd(s, fd, tag, s->tls_cert != NULL, addr, err);
 }
 
 void http_server__free(struct http_server *s)
@@ -455,5 +481,7 @@ void http_server__free(struct http_server *s)
 	s->stopping = 1;
 	for (int i = 0; i < s->nr_listeners; i++)
 		MHD_stop_daemon(s->listeners[i].daemon);
+	free(s->tls_cert);
+	free(s->tls_key);
 	free(s);
 }

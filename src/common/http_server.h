@@ -74,6 +74,11 @@ typedef int (*http_auth_fn)(struct http_request *req, struct st_err *err);
 /* After each reply is queued: access logs, audit tables. */
 typedef void (*http_log_fn)(const struct http_request *req, unsigned status, void *app);
 
+/* The WWW-Authenticate challenge sent with every 401 (RFC 9110 wants one),
+ * e.g. Keystone's `Keystone uri="https://host/identity"`. Returns a malloc'd
+ * value, or NULL for none. */
+typedef char *(*http_challenge_fn)(const struct http_request *req, void *app);
+
 struct http_server_opts {
 	const struct http_route *routes;
 	size_t nr_routes;
@@ -86,17 +91,27 @@ struct http_server_opts {
 	http_log_fn log;               /* optional */
 	http_handler_fn not_found;     /* no route's path matches; NULL: 404 "no such endpoint" */
 	unsigned timeout_s;            /* idle connection timeout; 0: 120 */
+	http_challenge_fn challenge;   /* optional */
+	/* HTTPS (GnuTLS through libmicrohttpd) on every TCP listener: PEM files of
+	 * the certificate (chain) and its private key, both or neither; checked by
+	 * http_server__new. Without them a TCP listener must be on a loopback
+	 * address: plain HTTP elsewhere is refused. */
+	const char *tls_cert_file;
+	const char *tls_key_file;
 };
 
 int http_server__new(const struct http_server_opts *opts, struct http_server **out, struct st_err *err);
 /* Serves on a unix socket (created; an old socket file is replaced) or on
- * "HOST:PORT"; tag tells the listeners apart (http_request__listener). */
+ * "HOST:PORT" (HTTPS when the server has a certificate; plain HTTP only on a
+ * loopback address); tag tells the listeners apart (http_request__listener). */
 int http_server__listen_unix(struct http_server *s, const char *path, int tag, struct st_err *err);
 int http_server__listen_tcp(struct http_server *s, const char *addr, int tag, struct st_err *err);
 /* Stops every listener (waits for their connections: upgraded ones see
  * http_server__stopping()) and frees the server. */
 void http_server__free(struct http_server *s);
 bool http_server__stopping(const struct http_server *s);
+/* The scheme TCP clients use: "https" with a certificate, else "http". */
+const char *http_server__scheme(const struct http_server *s);
 
 /* The status for an error class: EINVAL 400, EKEYREJECTED 401, EACCES/EPERM 403,
  * ENOENT 404, EEXIST/EBUSY 409, E2BIG 413, EREMOTEIO 502 (a server this one
@@ -122,6 +137,7 @@ int http_request__body_json(const struct http_request *r, json_t **out, struct s
 bool http_request__wants_upgrade(const struct http_request *r, const char *proto);
 const struct http_route *http_request__route(const struct http_request *r);
 void *http_request__app(const struct http_request *r);
+const struct http_server *http_request__server(const struct http_request *r);
 int http_request__listener(const struct http_request *r); /* the listener's tag */
 int http_request__socket(const struct http_request *r);   /* the connection's fd (peer credentials) */
 void *http_request__upload_state(const struct http_request *r);

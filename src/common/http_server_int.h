@@ -23,6 +23,7 @@ struct http_server {
 	struct http_listener listeners[4];
 	int nr_listeners;
 	volatile int stopping;
+	char *tls_cert, *tls_key; /* PEM text (MHD keeps pointers to it); NULL: plain HTTP */
 };
 
 enum http_reply_kind { REPLY_JSON, REPLY_TEXT, REPLY_FILE, REPLY_STREAM, REPLY_UPGRADE };
@@ -83,6 +84,9 @@ struct http_upgrade_ctx {
 	struct http_server *srv;
 };
 
+/* Reads and checks opts.tls_cert_file and tls_key_file into tls_cert and
+ * tls_key (none: plain HTTP). */
+int http_server_int__tls_load(struct http_server *s, struct st_err *err);
 /* Queues rp on its connection and frees what it owns; the log hook runs. */
 enum MHD_Result http_server_int__send(struct http_reply *rp);
 void http_server_int__reply_init(struct http_reply *rp, struct http_request *req);

@@ -56,8 +56,14 @@ int fernet_keys__load(const char *dir, struct fernet_keys *out, struct st_err *e
 			return err__fail(err, ENAMETOOLONG, "Fernet key repository %s: path too long", dir);
 		cleanup_free char *text = NULL;
 		size_t len;
-		if (util__read_file(path, 4096, &text, &len, err) < 0)
+		struct st_err rerr = {0};
+		if (util__read_file(path, 4096, &text, &len, &rerr) < 0) {
+			if (rerr.errnum == ENOENT)
+				continue; /* a rotation elsewhere promoted or dropped it since the listing */
+			if (err)
+				*err = rerr;
 			return -1;
+		}
 		if (len == 0)
 			continue; /* Keystone ignores empty key files too */
 		if (fernet__key_parse(text, len, &out->keys[out->n], err) < 0)

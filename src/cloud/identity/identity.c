@@ -48,8 +48,13 @@ static int current_keys(struct identity *id, struct fernet_keys *out, struct st_
 	if (id->keys.n == 0 || st.st_mtim.tv_sec != id->keys_mtime.tv_sec ||
 	    st.st_mtim.tv_nsec != id->keys_mtime.tv_nsec) {
 		rc = fernet_keys__load(id->key_dir, &id->keys, err);
+		/* A rotation's later steps in the same clock tick as this load leave
+		 * the mtime as it is: trust it only once the directory has been
+		 * still for a while (git's "racily clean"); until then, reload. */
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
 		if (rc == 0)
-			id->keys_mtime = st.st_mtim;
+			id->keys_mtime = now.tv_sec - st.st_mtim.tv_sec >= 2 ? st.st_mtim : (struct timespec){0};
 	}
 	if (rc == 0)
 		*out = id->keys;

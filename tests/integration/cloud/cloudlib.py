@@ -4,6 +4,7 @@ clouds.yaml in a temporary directory (OS_CLOUD=strata)."""
 import json
 import os
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -25,16 +26,52 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_answering(proc, url, log, what, seconds, context=None):
+    """Polls url until it answers; fails with log's tail if proc exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=10, context=context).read()
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if proc.poll() is not None:
+                raise AssertionError(f"{what} exited: {log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not answer in {seconds} s")
+            time.sleep(0.1)
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 60 s; the exit status (None: never started)."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode if proc else None
+
+
 class Cloud:
-    def __init__(self, db_url=None, serve_args=()):
+    """tls: (certificate, key, CA) PEM paths: serve HTTPS and trust that CA."""
+    def __init__(self, db_url=None, tls=None, listen_host="127.0.0.1", extra_args=()):
         self.tmp = Path(tempfile.mkdtemp(prefix="strata-cloud-"))
-        self.serve_args = list(serve_args)
+        self.extra_args = list(extra_args)
         self.state = self.tmp / "state"
         self.db_url = db_url
+        self.tls = tls
+        self.listen_host = listen_host
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.ssl = ssl.create_default_context(cafile=str(tls[2])) if tls else None
         self.proc = None
         self.log = self.tmp / "serve.log"
+
+    def serve_args(self):
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
+        return ["serve", "-d", str(self.state), "--listen", f"{self.listen_host}:{self.port}",
+                *self.db_args(), *tls, *self.extra_args]
 
     def db_args(self):
         return ["--db", self.db_url] if self.db_url else []
@@ -54,31 +91,13 @@ class Cloud:
 
     def start(self, *serve_args):
         self.proc = subprocess.Popen(
-            [str(program("src", "cloud", "strata-cloud")), "serve", "-d", str(self.state),
-             "--listen", f"127.0.0.1:{self.port}", *self.db_args(), *self.serve_args,
-             *serve_args],
+            [str(program("src", "cloud", "strata-cloud")), *self.serve_args(), *serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/identity/v3", timeout=5).read()
-                return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"strata-cloud serve exited: {self.log.read_text()}")
-                if time.monotonic() > deadline:
-                    raise AssertionError("strata-cloud serve did not answer in 120 s")
-                time.sleep(0.1)
+        wait_answering(self.proc, self.url + "/identity/v3", self.log, "strata-cloud serve", 120,
+                       self.ssl)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
+        return stop_process(self.proc)
 
     def clouds_yaml(self, name="strata", user="admin", password=ADMIN_PASSWORD, project="admin"):
         path = self.tmp / "clouds.yaml"
@@ -96,13 +115,14 @@ class Cloud:
             "    identity_api_version: 3\n")
         return path
 
-    def openstack(self, *args, check=True, fmt_json=True, **auth):
+    def openstack(self, *args, check=True, fmt_json=True, cacert=None, **auth):
+        """Over HTTPS the CLI trusts the test's CA (--os-cacert), or cacert."""
         if not os.path.exists(OPENSTACK):
             skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
         yaml = self.clouds_yaml(**auth)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         env.update(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata", HOME=str(self.tmp))
-        cmd = [OPENSTACK, *args]
+        cmd = [OPENSTACK, *(["--os-cacert", str(cacert or self.tls[2])] if self.tls else []), *args]
         if fmt_json:
             cmd += ["-f", "json"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
@@ -145,7 +165,7 @@ class Cloud:
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=60, context=self.ssl) as r:
                 text = r.read()
                 return r.status, r.headers, json.loads(text) if text else None
         except urllib.error.HTTPError as e:
@@ -161,7 +181,7 @@ def started(request, *serve_args):
     ("sqlite" or "postgresql", the latter a database of pglib's fixture)."""
     url = request.getfixturevalue("postgres").new_database() \
         if request.param == "postgresql" else None
-    c = Cloud(db_url=url, serve_args=serve_args)
+    c = Cloud(db_url=url, extra_args=serve_args)
     c.bootstrap()
     c.start()
     return c
