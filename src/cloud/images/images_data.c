@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "block/image_inspect.h"
 #include "common/base64.h"
 #include "common/cleanup.h"
 #include "common/json_util.h"
@@ -130,16 +131,16 @@ static int md5_hex(const char *in, char out[33])
 	return 1;
 }
 
-/* THE FORMAT INSPECTION HOOK: the complete data, before it becomes the
- * image's. Here the block layer's probe (image_inspect__fd) checks that the
- * data is what disk_format declares, refuses qcow2 backing and data files
- * and absurd sizes, and reads the virtual size. Until it lands, the
- * virtual size stays unknown (-1). */
+/* Format inspection, as Glance does since OSSA-2023-002: before the data
+ * becomes the image's, its headers (only) must show the declared disk_format,
+ * no backing or data file and a sane virtual size (block/image_inspect.h);
+ * a refusal is a 400 and the image stays queued. */
 static int inspect_upload(struct images_upload *up, int64_t *virtual_size, struct st_err *err)
 {
-	(void)image_store__fd(up->data);
-	(void)err;
-	*virtual_size = -1;
+	struct image_inspect ii = {0};
+	if (image_inspect__fd(image_store__fd(up->data), up->disk_format, &ii, err) < 0)
+		return -1;
+	*virtual_size = (int64_t)ii.virtual_size;
 	return 0;
 }
 
