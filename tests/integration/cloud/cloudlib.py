@@ -175,17 +175,6 @@ class Cloud:
     def admin_token(self):
         return self.token("admin", ADMIN_PASSWORD, "admin")
 
-
-def started(request, *serve_args):
-    """A bootstrapped, running Cloud on the backend of request.param
-    ("sqlite" or "postgresql", the latter a database of pglib's fixture)."""
-    url = request.getfixturevalue("postgres").new_database() \
-        if request.param == "postgresql" else None
-    c = Cloud(db_url=url, extra_args=serve_args)
-    c.bootstrap()
-    c.start()
-    return c
-
     def api(self, method, path, token, body=None, version=None, raw=None):
         """A request with a token (and a compute microversion when given)."""
         headers = {"X-Auth-Token": token}
@@ -220,6 +209,17 @@ def started(request, *serve_args):
         return headers["X-Subject-Token"], ids["projects"], ids["users"]
 
 
+def started(request, *serve_args):
+    """A bootstrapped, running Cloud on the backend of request.param
+    ("sqlite" or "postgresql", the latter a database of pglib's fixture)."""
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    c = Cloud(db_url=url, extra_args=serve_args)
+    c.bootstrap()
+    c.start()
+    return c
+
+
 def nova_error(body, name, code):
     """Nova's fault body: {name: {"code", "message"}}; returns the message."""
     assert set(body) == {name}, body
@@ -229,16 +229,10 @@ def nova_error(body, name, code):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def cloud(request):
-    """strata-cloud serve on SQLite and on PostgreSQL; it must stop cleanly."""
-    c = started(request)
-
     """A bootstrapped, serving cloud on SQLite and on a throwaway PostgreSQL
-    (the test module imports pglib's postgres fixture)."""
-    url = request.getfixturevalue("postgres").new_database() \
-        if request.param == "postgresql" else None
-    c = Cloud(db_url=url)
-    c.bootstrap()
-    c.start()
+    (the test module imports pglib's postgres fixture); it must stop cleanly
+    on SIGTERM."""
+    c = started(request)
     try:
         yield c
     finally:

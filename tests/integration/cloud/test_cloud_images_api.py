@@ -3,7 +3,7 @@ sorting and paging; PATCH (JSON Patch); tags; deactivate/reactivate;
 visibility rules and members across projects; the schemas. Through the
 `openstack image` CLI where it has a command, raw HTTP for the rest, on
 SQLite and on a throwaway PostgreSQL."""
-import os
+import subprocess
 
 import pytest
 
@@ -20,13 +20,16 @@ def names(cloud, tok, query=""):
     return [i["name"] for i in body["images"]]
 
 
-def test_list_filters_sort_and_paging(cloud):
+def test_list_filters_sort_and_paging(cloud, tmp_path):
     tok = token(cloud)
+    # uploads are format-inspected: beta's data must be the qcow2 it declares
+    qcow2 = tmp_path / "beta.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(qcow2), "1M"], check=True)
     a = create(cloud, tok, name="alpha", tags=["x"], min_ram=64)
     b = create(cloud, tok, name="beta", disk_format="qcow2", tags=["x", "y"])
     create(cloud, tok, name="gamma", visibility="private")
     assert upload(cloud, tok, a["id"], b"1234")[0] == 204
-    assert upload(cloud, tok, b["id"], os.urandom(5000))[0] == 204
+    assert upload(cloud, tok, b["id"], qcow2.read_bytes())[0] == 204
     assert sorted(names(cloud, tok)) == ["alpha", "beta", "gamma"]
     assert names(cloud, tok, "?name=beta") == ["beta"]
     assert names(cloud, tok, "?name=in:alpha,gamma&sort=name:asc") == ["alpha", "gamma"]
