@@ -4,7 +4,9 @@
  * the UPDATE takes the row's lock and re-checks its WHERE against the
  * newest committed row, so two transactions (threads or cloud nodes) can
  * never both pass on the last room; SQLite's transactions are serialized
- * (BEGIN IMMEDIATE). */
+ * (BEGIN IMMEDIATE). The parameters are text: the CASTs make SQLite
+ * compare numbers (an integer is less than any text there, so without
+ * them every claim would pass). */
 #include "cloud/compute/servers_db.h"
 
 #include <errno.h>
@@ -138,7 +140,9 @@ static int claim_in_tx(struct db *db, void *arg, struct st_err *err)
 	const char *p[] = {v, m, d, cl->host, v, cv, m, cm, d, cd};
 	int n = db__exec(db, "UPDATE compute_claim_total SET vcpus = vcpus + ?, memory_mb = memory_mb + ?,"
 			 " disk_gb = disk_gb + ?, instances = instances + 1 WHERE host = ?"
-			 " AND vcpus + ? <= ? AND memory_mb + ? <= ? AND disk_gb + ? <= ?", p, 10, err);
+			 " AND vcpus + CAST(? AS BIGINT) <= CAST(? AS BIGINT)"
+			 " AND memory_mb + CAST(? AS BIGINT) <= CAST(? AS BIGINT)"
+			 " AND disk_gb + CAST(? AS BIGINT) <= CAST(? AS BIGINT)", p, 10, err);
 	if (n <= 0)
 		return n;
 	const char *c[] = {cl->instance, cl->host, v, m, d, now};
