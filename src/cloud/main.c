@@ -22,7 +22,7 @@
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
-	const char *scheduler_config, *policy_file, *host_url;
+	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
@@ -95,7 +95,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 			o->max_active = (unsigned)n;
 			break;
 		case 'i': o->image_dir = optarg; break;
-		case 'H': o->host_url = optarg; break;
+		case 'H': o->fetch_url = optarg; break;
 		case 'C':
 		case 'B':
 			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
@@ -204,7 +204,7 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	bool servers = false;
 	if (rc == 0)
 		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler,
-				   o->host_url ? o->host_url : host_url, err);
+				   o->fetch_url ? o->fetch_url : host_url, err);
 	servers = rc == 0;
 	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
