@@ -109,7 +109,8 @@ def fd_kinds(pid):
 def hung_call(run):
     """Runs the CLI (through run, in a thread) against a socket that accepts
     and never answers; returns the descriptors of the CLI's process while it
-    waits for the answer."""
+    waits for the answer (then the socket closes: the CLI fails)."""
+    holder = {}
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -117,7 +118,6 @@ def hung_call(run):
                               OS_USERNAME="u", OS_PASSWORD="p", OS_PROJECT_NAME="p",
                               OS_USER_DOMAIN_NAME="Default", OS_PROJECT_DOMAIN_NAME="Default",
                               OS_IDENTITY_API_VERSION="3")
-        holder = {}
         t = threading.Thread(target=lambda: holder.update(r=run(env, holder)))
         t.start()
         listener.settimeout(300)
@@ -128,9 +128,9 @@ def hung_call(run):
             while holder["pid"]() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             kinds = fd_kinds(holder["pid"]())
-        t.join(300)
-        assert holder["r"].returncode == 1
-        return kinds
+    t.join(300)
+    assert holder["r"].returncode == 1
+    return kinds
 
 
 def test_child_holds_what_a_plain_cli_holds():
@@ -148,7 +148,8 @@ def test_child_holds_what_a_plain_cli_holds():
         out, err = p.communicate(timeout=300)
         return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
-    assert hung_call(forked) == hung_call(plain)
+    ours, theirs = hung_call(forked), hung_call(plain)
+    assert ours == theirs and (3, "socket") in ours
 
 
 def test_timeout_kills_the_call():
