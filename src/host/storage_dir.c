@@ -213,6 +213,24 @@ static int dir_volume_clone(const struct storage_pool *p, const char *vol, const
 	return rc;
 }
 
+static int dir_volume_overlay(const struct storage_pool *p, const char *vol, const char *backing,
+			      const char *backing_fmt, uint64_t bytes, struct st_err *err)
+{
+	cleanup_close int dfd = pool_dirfd(p, err);
+	if (dfd < 0)
+		return -1;
+	cleanup_close int fd = create_file(dfd, p, vol, err);
+	if (fd < 0)
+		return -1;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", p->path, vol);
+	if (storage_img__create_qcow2(path, bytes, backing, backing_fmt, err) < 0) {
+		unlinkat(dfd, vol, 0);
+		return -1;
+	}
+	return 0;
+}
+
 static int dir_volume_resize(const struct storage_pool *p, const char *vol, const json_t *info, uint64_t bytes,
 			     struct st_err *err)
 {
@@ -332,6 +350,7 @@ const struct storage_backend storage_dir__backend = {
 	.volume_path = dir_volume_path,
 	.volume_create = dir_volume_create,
 	.volume_clone = dir_volume_clone,
+	.volume_overlay = dir_volume_overlay,
 	.volume_resize = dir_volume_resize,
 	.volume_delete = dir_volume_delete,
 	.volume_upload_begin = dir_volume_upload_begin,
