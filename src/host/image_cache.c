@@ -25,6 +25,7 @@
 #include "host/storage_format.h"
 
 #define PREFIX_MIN 8
+#define TOKEN_MAX 8192
 
 static const char *const state_names[] = {"ready", "fetching", "verifying"};
 
@@ -148,29 +149,39 @@ int image_cache__check(struct host *h, struct image *im)
 	return 0;
 }
 
-static int parse_image(const json_t *in, const char **url, char sha[STORAGE_FETCH_SHA512_HEX + 1],
-		       const char **fmt, struct st_err *err)
+/* The request's image: {"url", "sha512", "format", "token"}. */
+struct image_req {
+	const char *url, *fmt, *token;
+	char sha[STORAGE_FETCH_SHA512_HEX + 1];
+};
+
+static int parse_image(const json_t *in, struct image_req *rq, struct st_err *err)
 {
-	static const char *const keys[] = {"url", "sha512", "format", NULL};
+	static const char *const keys[] = {"url", "sha512", "format", "token", NULL};
 	if (!json_is_object(in))
 		return err__fail_class(err, EINVAL, "the image is an object {\"url\", \"sha512\", \"format\"}");
 	if (json_util__check_keys(in, "image", keys, err) < 0)
 		return err__class(err, EINVAL, -1);
-	*url = json_string_value(json_object_get(in, "url"));
+	rq->url = json_string_value(json_object_get(in, "url"));
+	rq->token = json_string_value(json_object_get(in, "token"));
 	const char *s = json_string_value(json_object_get(in, "sha512"));
-	if (!*url || (strncmp(*url, "http://", 7) && strncmp(*url, "https://", 8)))
+	if (!rq->url || (strncmp(rq->url, "http://", 7) && strncmp(rq->url, "https://", 8)))
 		return err__fail_class(err, EINVAL, "the image's url must be an http:// or https:// URL");
 	if (!storage_fetch__sha512_ok(s))
 		return err__fail_class(err, EINVAL, "the image's sha512 must be 128 hex digits");
+	if (json_object_get(in, "token") && (!rq->token || !*rq->token || strlen(rq->token) > TOKEN_MAX ||
+					     strpbrk(rq->token, "\r\n")))
+		return err__fail_class(err, EINVAL, "the image's token must be a string of 1-%d characters, one line",
+				       TOKEN_MAX);
 	for (size_t i = 0; i <= STORAGE_FETCH_SHA512_HEX; i++)
-		sha[i] = (char)tolower((unsigned char)s[i]);
+		rq->sha[i] = (char)tolower((unsigned char)s[i]);
 	/* a base is handed to guests: what it is gets checked, raw included */
-	return storage_format__parse(json_string_value(json_object_get(in, "format")), fmt, err);
+	return storage_format__parse(json_string_value(json_object_get(in, "format")), &rq->fmt, err);
 }
 
 /* The download into a hidden file of the cache directory, hashed and
  * format-checked, renamed to its hash: without host->lock. */
-static int download(struct host *h, struct image *im, struct st_err *err)
+static int download(struct host *h, struct image *im, const char *token, struct st_err *err)
 {
 	struct image_cache *c = h->images;
 	const struct storage_pool p = {.host = h, .name = "image-cache", .path = c->dir};
@@ -179,7 +190,7 @@ static int download(struct host *h, struct image *im, struct st_err *err)
 	struct storage_upload u;
 	if (storage_dir__backend.volume_upload_begin(&p, im->sha, &u, err) < 0)
 		return -1;
-	int rc = storage_fetch__download(im->url, u.fd, &pr, got, &im->size, err);
+	int rc = storage_fetch__download(im->url, token, u.fd, &pr, got, &im->size, err);
 	if (rc == 0 && strcmp(got, im->sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "
 				     "nothing was cached", im->url, im->sha, got, (unsigned long long)im->size);
@@ -194,9 +205,9 @@ static int download(struct host *h, struct image *im, struct st_err *err)
 	return storage_dir__backend.volume_upload_commit(&p, im->sha, &u, err);
 }
 
-static int fetch(struct host *h, const char *url, const char *sha, const char *fmt, struct image **out,
-		 struct st_err *err)
+static int fetch(struct host *h, const struct image_req *rq, struct image **out, struct st_err *err)
 {
+	const char *url = rq->url, *sha = rq->sha, *fmt = rq->fmt;
 	struct image_cache *c = h->images;
 	struct image *im = calloc(1, sizeof(*im));
 	if (!im || !(im->url = strdup(url))) {
@@ -210,7 +221,7 @@ static int fetch(struct host *h, const char *url, const char *sha, const char *f
 	c->list = im;
 	events__emit("image-fetch-started", "image", sha, NULL, "fetch");
 	pthread_mutex_unlock(&h->lock);
-	int rc = download(h, im, err);
+	int rc = download(h, im, rq->token, err);
 	pthread_mutex_lock(&h->lock);
 	if (rc == 0 && fstatat(c->dfd, im->sha, &im->seen, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = err__fail_errno(err, "image cache");
@@ -234,9 +245,9 @@ static int fetch(struct host *h, const char *url, const char *sha, const char *f
 }
 
 /* The base of hash sha, ready and checked: 1 fetched now, 0 was there. */
-static int ensure(struct host *h, const char *url, const char *sha, const char *fmt, struct image **out,
-		  struct st_err *err)
+static int ensure(struct host *h, const struct image_req *rq, struct image **out, struct st_err *err)
 {
+	const char *sha = rq->sha, *fmt = rq->fmt;
 	struct image_cache *c = h->images;
 	bool joined = false;
 	for (;;) {
@@ -249,7 +260,7 @@ static int ensure(struct host *h, const char *url, const char *sha, const char *
 			continue;
 		}
 		if (!im)
-			return fetch(h, url, sha, fmt, out, err);
+			return fetch(h, rq, out, err);
 		if (strcmp(im->fmt, fmt))
 			return err__fail_class(err, EINVAL, "image %.16s... is %s, not %s", sha, im->fmt, fmt);
 		if (image_cache__check(h, im) == 0)
@@ -296,12 +307,11 @@ static json_t *info_of(struct host *h, const struct image *im)
 
 int image_cache__fetch(struct host *h, const json_t *in, json_t **out, bool *created, struct st_err *err)
 {
-	const char *url, *fmt;
-	char sha[STORAGE_FETCH_SHA512_HEX + 1];
+	struct image_req rq;
 	struct image *im;
-	if (parse_image(in, &url, sha, &fmt, err) < 0)
+	if (parse_image(in, &rq, err) < 0)
 		return -1;
-	int rc = ensure(h, url, sha, fmt, &im, err);
+	int rc = ensure(h, &rq, &im, err);
 	if (rc < 0)
 		return -1;
 	*created = rc == 1;
@@ -321,13 +331,12 @@ int image_cache__create_volume(struct host *h, const char *pool, const json_t *i
 	const char *vfmt = json_string_value(json_object_get(in, "format"));
 	if (vfmt && strcmp(vfmt, "qcow2"))
 		return err__fail_class(err, EINVAL, "a volume on a cached image is a qcow2 overlay, not %s", vfmt);
-	const char *url, *fmt;
-	char sha[STORAGE_FETCH_SHA512_HEX + 1];
+	struct image_req rq;
 	struct image *im;
-	if (parse_image(json_object_get(in, "image"), &url, sha, &fmt, err) < 0 ||
+	if (parse_image(json_object_get(in, "image"), &rq, err) < 0 ||
 	    storage__volume_check_free(h, pool, vol, err) < 0)
 		return -1;
-	int rc = ensure(h, url, sha, fmt, &im, err);
+	int rc = ensure(h, &rq, &im, err);
 	/* the lock was let go: the name may be taken now (im stays: the lock is held from here on) */
 	if (rc < 0 || storage__volume_check_free(h, pool, vol, err) < 0)
 		return -1;

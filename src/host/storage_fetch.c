@@ -75,11 +75,18 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 }
 
 /* The whole body into f->fd: 0, or an error whose class says whose fault. */
-static int download(const char *url, struct fetch *f, struct st_err *err)
+static int download(const char *url, const char *token, struct fetch *f, struct st_err *err)
 {
 	CURL *c = curl_easy_init();
 	if (!c)
 		return err__fail(err, ENOMEM, "libcurl");
+	struct curl_slist *headers = NULL;
+	cleanup_free char *auth = NULL;
+	if (token && (asprintf(&auth, "X-Auth-Token: %s", token) < 0 || !(headers = curl_slist_append(NULL, auth)))) {
+		curl_easy_cleanup(c);
+		return err__fail(err, ENOMEM, "libcurl");
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	char cerr[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -100,6 +107,7 @@ static int download(const char *url, struct fetch *f, struct st_err *err)
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
 	if (rc == CURLE_OK)
 		return 0;
 	if (rc == CURLE_WRITE_ERROR && f->write_errno)
@@ -149,13 +157,13 @@ static int sha512_end(EVP_MD_CTX *md, char got[STORAGE_FETCH_SHA512_HEX + 1], st
 	return 0;
 }
 
-int storage_fetch__download(const char *url, int fd, const struct storage_fetch_progress *pr,
+int storage_fetch__download(const char *url, const char *token, int fd, const struct storage_fetch_progress *pr,
 			    char got[STORAGE_FETCH_SHA512_HEX + 1], uint64_t *bytes, struct st_err *err)
 {
 	struct fetch f = {.pr = pr, .fd = fd, .md = sha512_new(err)};
 	if (!f.md)
 		return -1;
-	if (download(url, &f, err) < 0) {
+	if (download(url, token, &f, err) < 0) {
 		EVP_MD_CTX_free(f.md);
 		return -1;
 	}
@@ -222,7 +230,7 @@ int storage_fetch__create(struct host *h, const char *pool, const json_t *in, js
 	uint64_t bytes = 0;
 	events__emit("volume-fetch-started", "volume", vol, NULL, pool);
 	pthread_mutex_unlock(&h->lock);
-	int rc = storage_fetch__download(url, u.fd, &pr, got, &bytes, err);
+	int rc = storage_fetch__download(url, NULL, u.fd, &pr, got, &bytes, err);
 	pthread_mutex_lock(&h->lock);
 	if (rc == 0 && strcasecmp(got, sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "

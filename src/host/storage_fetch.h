@@ -29,10 +29,11 @@ struct storage_fetch_progress {
 	const char *event, *object, *name, *reason;
 };
 /* The body of url (http or https only) appended to fd, hashed on the way:
- * got is its SHA-512 in lowercase hex, *bytes its length. No lock needed.
+ * got is its SHA-512 in lowercase hex, *bytes its length; token (if not
+ * NULL) goes as X-Auth-Token (an image service's). No lock needed.
  * Errors: EINVAL a refused URL, EREMOTEIO the server failed, else the
  * write's errno. */
-int storage_fetch__download(const char *url, int fd, const struct storage_fetch_progress *pr,
+int storage_fetch__download(const char *url, const char *token, int fd, const struct storage_fetch_progress *pr,
 			    char got[STORAGE_FETCH_SHA512_HEX + 1], uint64_t *bytes, struct st_err *err);
 /* The SHA-512 of what fd holds (read from offset 0), in lowercase hex. */
 int storage_fetch__hash_fd(int fd, char got[STORAGE_FETCH_SHA512_HEX + 1], uint64_t *bytes, struct st_err *err);

@@ -31,6 +31,10 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
         srv = self.server
         with srv.lock:
             srv.gets[self.path] = srv.gets.get(self.path, 0) + 1
+        need = srv.tokens.get(self.path)
+        if need is not None and self.headers.get("X-Auth-Token") != need:
+            self.send_error(401)
+            return
         gate = srv.gates.get(self.path)
         if gate is not None:
             gate.wait(120)
@@ -46,6 +50,7 @@ def server(tmp_path):
     srv.lock = threading.Lock()
     srv.gets = {}
     srv.gates = {}
+    srv.tokens = {}
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     srv.root = root
     srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -383,3 +388,21 @@ def test_cli(stratad_pool, server):
     r = d.cli("vol-create-from", "images", "x", "--url", img["url"], "--sha512", img["sha512"], "--capacity", "1G",
               check=False)
     assert r.returncode == 2 and "--cache" in r.stderr, r.stderr
+
+
+def test_token_sent_to_the_image_service(stratad_pool, server):
+    """An image service (Glance's /v2/images/ID/file) wants a token: it goes
+    as X-Auth-Token, and is kept nowhere."""
+    d, pool = stratad_pool
+    img = make_raw(server, "secret.raw")
+    server.tokens["/secret.raw"] = "tok-" + "x" * 40
+    st, reply = d.call("POST", "/v1/pools/images/volumes", {"name": "v", "image": img})
+    assert st == 502 and "401" in reply["error"]["message"], reply
+    st, reply = d.call("POST", "/v1/images", {**img, "token": "a\r\nX-Evil: 1"})
+    assert st == 400 and "one line" in reply["error"]["message"], reply
+    create_on(d, "v", {**img, "token": server.tokens["/secret.raw"]})
+    assert server.gets["/secret.raw"] == 2
+    d.stop()
+    db = (d.state_dir / "stratad.db").read_bytes() + (d.state_dir / "stratad.log").read_bytes()
+    assert b"tok-xxxx" not in db
+    d.start()
