@@ -23,6 +23,7 @@
 #include "host/storage_backend.h"
 #include "host/storage_fetch.h"
 #include "host/storage_format.h"
+#include "host/storage_img.h"
 
 #define PREFIX_MIN 8
 #define TOKEN_MAX 8192
@@ -103,21 +104,23 @@ static const char *check_size(struct image_cache *c, const struct image *im, str
 	return NULL;
 }
 
-/* Hashes the base (host->lock let go meanwhile; im stays: a verifying
- * base is neither removed nor used). */
-static int hash_base(struct host *h, struct image *im, const struct stat *sb, char *why, size_t len)
+/* Hashes the base; with unlock, host->lock is let go meanwhile (im stays: a
+ * verifying base is neither removed nor used). */
+static int hash_base(struct host *h, struct image *im, const struct stat *sb, bool unlock, char *why, size_t len)
 {
 	struct image_cache *c = h->images;
 	char got[STORAGE_FETCH_SHA512_HEX + 1] = "";
 	uint64_t bytes = 0;
 	struct st_err err = {0};
 	im->state = IMAGE_VERIFYING;
-	pthread_mutex_unlock(&h->lock);
+	if (unlock)
+		pthread_mutex_unlock(&h->lock);
 	int fd = openat(c->dfd, im->sha, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	int rc = fd < 0 ? err__fail_errno(&err, "open") : storage_fetch__hash_fd(fd, got, &bytes, &err);
 	if (fd >= 0)
 		close(fd);
-	pthread_mutex_lock(&h->lock);
+	if (unlock)
+		pthread_mutex_lock(&h->lock);
 	im->state = IMAGE_READY;
 	pthread_cond_broadcast(&c->changed);
 	if (rc < 0)
@@ -133,20 +136,76 @@ static int hash_base(struct host *h, struct image *im, const struct stat *sb, ch
 }
 
 /* 1: the base is whole and is what its hash says; 0: it was not, and is
- * gone (event image-corrupt). */
-int image_cache__check(struct host *h, struct image *im)
+ * gone (event image-corrupt), why says how. */
+static int verify(struct host *h, struct image *im, bool unlock, char *why, size_t len)
 {
 	struct image_cache *c = h->images;
 	struct stat sb;
-	char why[ST_ERR_MSG_MAX];
-	if (!check_size(c, im, &sb, why, sizeof(why))) {
+	if (!check_size(c, im, &sb, why, len)) {
 		if (im->verified && same_file(&sb, &im->seen))
 			return 1;
-		if (hash_base(h, im, &sb, why, sizeof(why)) == 0)
+		if (hash_base(h, im, &sb, unlock, why, len) == 0)
 			return 1;
 	}
 	image_cache__remove(h, im, "image-corrupt", why);
 	return 0;
+}
+
+int image_cache__check(struct host *h, struct image *im)
+{
+	char why[ST_ERR_MSG_MAX];
+	return verify(h, im, true, why, sizeof(why));
+}
+
+const char *image_cache__base_of(const struct image_cache *c, const char *path)
+{
+	size_t n = strlen(c->dir);
+	if (!path || strncmp(path, c->dir, n) || path[n] != '/' || strchr(path + n + 1, '/'))
+		return NULL;
+	return path + n + 1;
+}
+
+/* A base under a disk: whole, and what its hash says, now. */
+static int check_disk_base(struct host *h, const char *sha, struct st_err *err)
+{
+	struct image *im = find(h->images, sha);
+	char why[ST_ERR_MSG_MAX - 100];
+	if (!im)
+		return err__fail_class(err, EBUSY, "its base image %.16s... is not in the image cache (it was removed): "
+				       "make the volume again", sha);
+	if (im->state != IMAGE_READY)
+		return err__fail_class(err, EBUSY, "its base image %.16s... is being %s: try again", sha,
+				       im->state == IMAGE_FETCHING ? "fetched" : "verified");
+	char id[24];
+	snprintf(id, sizeof(id), "%.16s", sha); /* im goes with a failed check */
+	if (verify(h, im, false, why, sizeof(why)) == 0)
+		return err__fail_class(err, EBUSY, "its base image %s... was corrupt (%s) and has been removed", id, why);
+	return 0;
+}
+
+int image_cache__check_disk(struct host *h, const char *path, const char *fmt, struct st_err *err)
+{
+	if (!h->images || !path || !fmt)
+		return 0;
+	cleanup_free char *p = strdup(path), *f = strdup(fmt);
+	for (unsigned depth = 0; p && f && depth < 16; depth++) {
+		const char *sha = image_cache__base_of(h->images, p);
+		if (sha)
+			return check_disk_base(h, sha, err);
+		json_t *info;
+		if (strcmp(f, "qcow2") || storage_img__info(p, "qcow2", &info, NULL) < 0)
+			return 0; /* no backing file (or the VMM will say what is wrong) */
+		const char *b = json_string_value(json_object_get(info, "backing-filename"));
+		const char *bf = json_string_value(json_object_get(info, "backing-format"));
+		free(p);
+		free(f);
+		p = b ? strdup(b) : NULL;
+		f = b ? strdup(bf ? bf : "raw") : NULL;
+		json_decref(info);
+		if (!b)
+			return 0;
+	}
+	return p && f ? 0 : err__fail(err, ENOMEM, "disk check");
 }
 
 /* The request's image: {"url", "sha512", "format", "token"}. */

@@ -61,6 +61,11 @@ int image_cache__info(struct host *h, const char *id, json_t **out, struct st_er
 int image_cache__delete(struct host *h, const char *id, struct st_err *err);
 /* Hashes the base now; a corrupt one is removed (ENOENT then, with why). */
 int image_cache__verify(struct host *h, const char *id, json_t **out, struct st_err *err);
+/* A domain start's check of a disk (path, format raw|qcow2): when its
+ * backing chain (or the disk itself) is a cached base, the base must be
+ * ready, whole and what its hash says (hashed now, with host->lock held, if
+ * this stratad has not or the file changed); else EBUSY with why. */
+int image_cache__check_disk(struct host *h, const char *path, const char *fmt, struct st_err *err);
 
 /* For image_cache_gc.c, which decides which bases go. */
 enum image_state { IMAGE_READY, IMAGE_FETCHING, IMAGE_VERIFYING };
@@ -92,6 +97,8 @@ struct image_cache {
  * not, or the file changed; host->lock let go meanwhile); 0: it was not,
  * and is gone (event image-corrupt). */
 int image_cache__check(struct host *h, struct image *im);
+/* The base's hash when path is a base of the cache, else NULL. */
+const char *image_cache__base_of(const struct image_cache *c, const char *path);
 /* im was used now (last_used, in the store too). */
 void image_cache__touch(struct host *h, struct image *im);
 /* Drops im: file, row, entry; event kind with reason. */

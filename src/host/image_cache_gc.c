@@ -10,15 +10,6 @@
 #include "host/image_cache.h"
 #include "host/storage.h"
 
-/* The base a path names, if it is one of the cache's. */
-static const char *base_of(const struct image_cache *c, const char *path)
-{
-	size_t n = strlen(c->dir);
-	if (!path || strncmp(path, c->dir, n) || path[n] != '/' || strchr(path + n + 1, '/'))
-		return NULL;
-	return path + n + 1;
-}
-
 static void add_user(json_t *users, const char *sha, const char *who)
 {
 	json_t *a = json_object_get(users, sha);
@@ -36,7 +27,7 @@ static int pool_users(struct host *h, const char *pool, json_t *users, struct st
 	if (storage__volume_list(h, pool, &vols, err) < 0)
 		return err__prefix(err, "pool %s", pool);
 	json_array_foreach(vols, i, v) {
-		const char *sha = base_of(h->images, json_string_value(json_object_get(v, "backing")));
+		const char *sha = image_cache__base_of(h->images, json_string_value(json_object_get(v, "backing")));
 		char who[256];
 		snprintf(who, sizeof(who), "%s/%s", pool, json_string_value(json_object_get(v, "name")));
 		if (sha)
@@ -61,7 +52,7 @@ int image_cache_gc__users(struct host *h, json_t **out, struct st_err *err)
 		char who[128];
 		snprintf(who, sizeof(who), "domain %s", d->name);
 		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-			const char *sha = base_of(h->images, json_string_value(json_object_get(disk, "path")));
+			const char *sha = image_cache__base_of(h->images, json_string_value(json_object_get(disk, "path")));
 			if (sha)
 				add_user(users, sha, who);
 		}

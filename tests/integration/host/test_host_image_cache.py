@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import skip_loudly
-from hostlib import Events, Stratad, cleanup, short_tmpdir
+from hostlib import Events, Stratad, UnixHTTPConnection, cleanup, guest, short_tmpdir
 
 MIB = 1 << 20
 
@@ -406,3 +406,37 @@ def test_token_sent_to_the_image_service(stratad_pool, server):
     db = (d.state_dir / "stratad.db").read_bytes() + (d.state_dir / "stratad.log").read_bytes()
     assert b"tok-xxxx" not in db
     d.start()
+
+
+def post_start(d, name):
+    """POST .../start without hostlib's guard: the start must be refused
+    before any VMM runs, so no guest is needed (a start that got through
+    would fail differently here, without /dev/kvm)."""
+    conn = UnixHTTPConnection(d.sock)
+    conn.request("POST", f"/v1/domains/{name}/start")
+    resp = conn.getresponse()
+    reply = json.loads(resp.read())
+    conn.close()
+    return resp.status, reply
+
+
+def test_start_refused_on_a_corrupt_base(stratad_pool, server):
+    d, pool = stratad_pool
+    img = make_raw(server, "boot.raw")
+    create_on(d, "root", img)
+    d.ok("POST", "/v1/pools/images/volumes/root/clone", {"name": "layer2", "mode": "overlay"})
+    base = d.state_dir / "images" / img["sha512"]
+    for vol in ("root", "layer2"):
+        d.ok("POST", "/v1/domains", {"name": f"g-{vol}", "os": {"kernel": guest("pwrbtn")},
+                                     "disks": [{"pool": "images", "volume": vol, "target": "vda"}]})
+    flip_bytes(base)
+    # the overlay on an overlay on the base: the chain is followed to it
+    st, reply = post_start(d, "g-layer2")
+    assert st == 409 and "was corrupt" in reply["error"]["message"] and "disk vda" in reply["error"]["message"], reply
+    assert not base.exists()
+    st, reply = post_start(d, "g-root")
+    assert st == 409 and "not in the image cache" in reply["error"]["message"], reply
+    assert d.vmm_pids() == [] and all(x["state"] == "shutoff" for x in d.ok("GET", "/v1/domains"))
+    # fetched again by the next request that names it: the overlays have their base back
+    create_on(d, "root2", img)
+    assert base.read_bytes() == (server.root / "boot.raw").read_bytes()
