@@ -124,7 +124,7 @@ static int hash_base(struct host *h, struct image *im, const struct stat *sb, bo
 	im->state = IMAGE_READY;
 	pthread_cond_broadcast(&c->changed);
 	if (rc < 0)
-		snprintf(why, len, "reading it failed: %.400s", err.msg);
+		snprintf(why, len, "reading it failed: %.300s", err.msg);
 	else if (strcmp(got, im->sha))
 		snprintf(why, len, "its sha512 is now %.16s... (%llu bytes)", got, (unsigned long long)bytes);
 	else {
