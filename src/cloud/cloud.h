@@ -4,6 +4,7 @@
 #ifndef STRATA_CLOUD_CLOUD_H
 #define STRATA_CLOUD_CLOUD_H
 
+#include "cloud/compute/servers.h"
 #include "cloud/compute/hosts.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
@@ -15,6 +16,7 @@ struct cloud {
 	struct identity identity;
 	struct images images;
 	struct scheduler_config scheduler; /* serve --scheduler-config, over the defaults */
+	struct servers servers;            /* the compute servers and their workers */
 	struct hosts_config hosts;         /* the heartbeat's interval and timeout */
 };
 

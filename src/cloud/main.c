@@ -25,7 +25,7 @@
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
-	const char *scheduler_config, *policy_file;
+	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
 	const char *host_name, *host_url, *token_file; /* host-add */
 	unsigned max_active;
@@ -41,7 +41,7 @@ static void usage(FILE *to)
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N] [--host-url URL]\n"
 		"        [--host-poll-interval S] [--service-down-time S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
@@ -50,7 +50,9 @@ static void usage(FILE *to)
 		"            without them only a loopback address is allowed; image data in\n"
 		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
 		"            compute hosts are polled every S seconds (10), a host not seen up\n"
-		"            for S seconds (60) is down\n"
+		"            for S seconds (60) is down;\n"
+		"            URL: this cloud as hosts reach it (their image fetches), default\n"
+		"            http(s)://HOST:PORT\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -77,6 +79,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"policy-file", required_argument, NULL, 'P'},
 		{"scheduler-config", required_argument, NULL, 's'},
 		{"image-dir", required_argument, NULL, 'i'},
+		{"host-url", required_argument, NULL, 'H'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
 		{"name", required_argument, NULL, 'N'},
@@ -108,6 +111,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 			o->max_active = (unsigned)n;
 			break;
 		case 'i': o->image_dir = optarg; break;
+		case 'H': o->fetch_url = optarg; break;
 		case 'C':
 		case 'B':
 			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
@@ -228,11 +232,20 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	cloud.hosts = (struct hosts_config){o->poll_interval ? o->poll_interval : HOSTS_POLL_INTERVAL_DEFAULT,
 					    o->service_down ? o->service_down : HOSTS_SERVICE_DOWN_DEFAULT};
 	struct hosts_poller *poller = NULL;
+	char host_url[SERVERS_URL_MAX];
+	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
+	bool servers = false;
+	if (rc == 0)
+		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler,
+				   o->fetch_url ? o->fetch_url : host_url, err);
+	servers = rc == 0;
 	if (rc == 0)
 		rc = hosts__poller_start(cloud.db, &cloud.hosts, &poller, err);
 	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
 	hosts__poller_stop(poller);
+	if (servers)
+		servers__fini(&cloud.servers);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;
