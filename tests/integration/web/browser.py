@@ -73,8 +73,13 @@ def wait_css(drv, css, what=None, timeout=30):
 
 
 def wait_text(drv, css, text, timeout=30):
+    from selenium.common.exceptions import StaleElementReferenceException
+
     def found():
-        return any(text in e.text for e in by_css(drv, css))
+        try:
+            return any(text in e.text for e in by_css(drv, css))
+        except StaleElementReferenceException:  # redrawn between finding and reading: look again
+            return False
     wait_for(found, f"{text!r} in {css}", timeout)
 
 
