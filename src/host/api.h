@@ -22,6 +22,7 @@ struct api_opts {
 	const char *tcp_addr; /* "HOST:PORT" or NULL */
 	const char *token;    /* required with tcp_addr */
 	const char *web_dir;  /* the web UI's files; NULL: WEB_DIR_DEFAULT */
+	unsigned conn_max, conn_max_peer, request_timeout_s; /* 0: the HTTP core's defaults */
 };
 
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err);

@@ -48,6 +48,10 @@ static void usage(void)
 	       "      --web-dir DIR          the web UI's files, served at / (default: the build tree's or\n"
 	       "                             " WEB_DIR_DEFAULT ")\n"
 	       "      --session-idle-timeout S  web logins end after S idle seconds (default 900)\n"
+	       "      --max-connections N    open API connections in all (default 256; root keeps 8)\n"
+	       "      --max-connections-per-client N  per uid (unix socket) or address (TCP) (default 32)\n"
+	       "      --request-timeout S    a request's headers, and each S of its body, must come within S\n"
+	       "                             seconds however they trickle (default 30)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -123,6 +127,22 @@ static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows,
 	return 0;
 }
 
+/* --max-connections N, --max-connections-per-client N, --request-timeout S */
+static int parse_connection_option(int opt, struct api_opts *o)
+{
+	struct st_err err = {0};
+	const char *name = opt == 'M' ? "--max-connections" : opt == 'P' ? "--max-connections-per-client"
+									 : "--request-timeout";
+	unsigned *out = opt == 'M' ? &o->conn_max : opt == 'P' ? &o->conn_max_peer : &o->request_timeout_s;
+	uint64_t v;
+	if (util__parse_u64(optarg, opt == 'R' ? 3600 : 4096, &v, &err) < 0 || v == 0) {
+		fprintf(stderr, "stratad: %s: %s\n", name, err.msg[0] ? err.msg : "must be > 0");
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("stratad");
@@ -132,7 +152,9 @@ int main(int argc, char **argv)
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
 		{"lvm-config", required_argument, NULL, 'L'}, {"audit-max-rows", required_argument, NULL, 'A'},
 		{"audit-max-days", required_argument, NULL, 'D'}, {"web-dir", required_argument, NULL, 'W'},
-		{"session-idle-timeout", required_argument, NULL, 'I'},
+		{"session-idle-timeout", required_argument, NULL, 'I'}, {"max-connections", required_argument, NULL, 'M'},
+		{"max-connections-per-client", required_argument, NULL, 'P'},
+		{"request-timeout", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
@@ -160,6 +182,12 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
+		case 'M':
+		case 'P':
+		case 'R':
+			if (parse_connection_option(opt, &aopts) < 0)
+				return 1;
+			break;
 		case 'o':
 		case 'A':
 		case 'D':
