@@ -427,9 +427,9 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 	if (!s->opts.timeout_s)
 		s->opts.timeout_s = 120;
 	if (!s->opts.conn_max)
-		s->opts.conn_max = 256;
+		s->opts.conn_max = 512;
 	if (!s->opts.conn_max_peer)
-		s->opts.conn_max_peer = 32;
+		s->opts.conn_max_peer = s->opts.conn_max;
 	if (!s->opts.conn_reserve)
 		s->opts.conn_reserve = ST_MIN(8u, s->opts.conn_max / 4);
 	if (!s->opts.request_timeout_s)

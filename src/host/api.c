@@ -213,8 +213,8 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 	a->routes = routes__table(&n);
 	struct http_server_opts so = {.routes = a->routes, .nr_routes = n, .app = a, .body_max = API_BODY_MAX,
 				      .authenticate = authenticate, .wrap = wrap, .log = audit,
-				      .not_found = not_found, .conn_max = opts->conn_max,
-				      .conn_max_peer = opts->conn_max_peer, .request_timeout_s = opts->request_timeout_s};
+				      .not_found = not_found, .conn_max = opts->conn_max ? opts->conn_max : 256,
+				      .conn_max_peer = opts->conn_max_peer ? opts->conn_max_peer : 32, .request_timeout_s = opts->request_timeout_s};
 	if (!a->routes || http_server__new(&so, &a->srv, err) < 0) {
 		api__stop(a);
 		return a->routes ? -1 : err__fail(err, ENOMEM, "api");
