@@ -2,12 +2,12 @@
 // header), pages of pageSize rows (only one page is in the document, so a
 // thousand guests stay quick), rows updated in place with update(rows).
 //   tableView({columns: [{key, label, render(row) -> node|string, value(row), narrow}],
-//              rowKey: (row) => id, filter: true, empty: 'No guests', pageSize: 50})
+//              rowKey: (row) => id, filter: true, empty: 'No guests', pageSize: 50, sortKey})
 import {h, mount} from './dom.js';
 
-export function tableView({columns, rowKey, filter = true, empty = 'Nothing here', label, pageSize = 50}) {
+export function tableView({columns, rowKey, filter = true, empty = 'Nothing here', label, pageSize = 50, sortKey: firstSort}) {
   let rows = [];
-  let sortKey = columns[0].key, sortDir = 1, text = '', page = 0;
+  let sortKey = firstSort || columns[0].key, sortDir = 1, text = '', page = 0;
   const body = h('tbody');
   const input = filter ? h('input', {type: 'search', placeholder: 'Filter', 'aria-label': `Filter ${label || ''}`.trim(),
     oninput: (e) => { text = e.target.value.toLowerCase(); page = 0; draw(); }}) : null;
