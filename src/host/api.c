@@ -14,6 +14,7 @@
 #include "common/ratelimit.h"
 #include "host/access.h"
 #include "host/events.h"
+#include "host/hoststats.h"
 #include "host/routes.h"
 #include "host/store.h"
 #include "host/web_session.h"
@@ -116,6 +117,7 @@ static int authenticate(struct http_request *r, struct st_err *err)
 	p->uid = (uid_t)-1;
 	http_request__set_user(r, p, free);
 	bool tcp = http_request__listener(r) == LISTENER_TCP;
+	p->tls = tcp && !strcmp(http_server__scheme(http_request__server(r)), "https");
 	const char *path = http_request__path(r);
 	if (tcp && token_ok(a, http_request__header(r, "Authorization"))) {
 		p->can_write = true;
@@ -211,13 +213,20 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 	a->web_dir = strdup(opts->web_dir ? opts->web_dir : WEB_DIR_DEFAULT);
 	size_t n;
 	a->routes = routes__table(&n);
+	if (web_session__open(h->store, &h->lock, err) < 0 || hoststats__start(err) < 0) {
+		api__stop(a);
+		return -1;
+	}
 	struct http_server_opts so = {.routes = a->routes, .nr_routes = n, .app = a, .body_max = API_BODY_MAX,
 				      .authenticate = authenticate, .wrap = wrap, .log = audit,
-				      .not_found = not_found, .conn_max = opts->conn_max ? opts->conn_max : 256,
-				      .conn_max_peer = opts->conn_max_peer ? opts->conn_max_peer : 32, .request_timeout_s = opts->request_timeout_s};
+				      .not_found = not_found, .tls_cert_file = opts->tls_cert,
+				      .tls_key_file = opts->tls_key, .conn_max = opts->conn_max ? opts->conn_max : 256,
+				      .conn_max_peer = opts->conn_max_peer ? opts->conn_max_peer : 32,
+				      .request_timeout_s = opts->request_timeout_s};
 	if (!a->routes || http_server__new(&so, &a->srv, err) < 0) {
+		bool no_routes = !a->routes; /* a is gone after api__stop */
 		api__stop(a);
-		return a->routes ? -1 : err__fail(err, ENOMEM, "api");
+		return no_routes ? err__fail(err, ENOMEM, "api") : -1;
 	}
 	if (http_server__listen_unix(a->srv, opts->unix_path, LISTENER_UNIX, err) < 0) {
 		api__stop(a);
@@ -242,6 +251,7 @@ void api__stop(struct api *a)
 		return;
 	events__shutdown();
 	http_server__free(a->srv);
+	hoststats__stop();
 	free(a->routes);
 	free(a->token);
 	free(a->web_dir);
