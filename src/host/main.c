@@ -60,6 +60,10 @@ static void usage(void)
 	       "      --image-cache-max-bytes SIZE  unused bases go, least recently used first, while the\n"
 	       "                             cache holds more (e.g. 20G; default 0: no limit)\n"
 	       "      --image-cache-interval S   seconds between the cache's maintenance passes (default 600)\n"
+	       "      --max-connections N    open API connections in all (default 256; root keeps 8)\n"
+	       "      --max-connections-per-client N  per uid (unix socket) or address (TCP) (default 32)\n"
+	       "      --request-timeout S    a request's headers, and each S of its body, must come within S\n"
+	       "                             seconds however they trickle (default 30)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -148,6 +152,22 @@ static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows,
 	return 0;
 }
 
+/* --max-connections N, --max-connections-per-client N, --request-timeout S */
+static int parse_connection_option(int opt, struct api_opts *o)
+{
+	struct st_err err = {0};
+	const char *name = opt == 'c' ? "--max-connections" : opt == 'p' ? "--max-connections-per-client"
+									 : "--request-timeout";
+	unsigned *out = opt == 'c' ? &o->conn_max : opt == 'p' ? &o->conn_max_peer : &o->request_timeout_s;
+	uint64_t v;
+	if (util__parse_u64(optarg, opt == 'r' ? 3600 : 4096, &v, &err) < 0 || v == 0) {
+		fprintf(stderr, "stratad: %s: %s\n", name, err.msg[0] ? err.msg : "must be > 0");
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* --image-cache-max-age S, --image-cache-max-bytes SIZE, --image-cache-interval S */
 static int parse_cache_option(int opt, struct image_cache_opts *o)
 {
@@ -178,6 +198,8 @@ int main(int argc, char **argv)
 		{"image-cache-max-age", required_argument, NULL, 'G'}, {"image-cache-max-bytes", required_argument, NULL, 'M'},
 		{"image-cache-interval", required_argument, NULL, 'N'}, {"tls-cert", required_argument, NULL, 'P'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"max-connections", required_argument, NULL, 'c'}, {"max-connections-per-client", required_argument, NULL, 'p'},
+		{"request-timeout", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
@@ -215,6 +237,12 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
+		case 'c':
+		case 'p':
+		case 'r':
+			if (parse_connection_option(opt, &aopts) < 0)
+				return 1;
+			break;
 		case 'o':
 		case 'A':
 		case 'D':
