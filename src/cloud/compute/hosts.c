@@ -56,8 +56,8 @@ static int parse_url(const char *url, char *tcp, size_t tsize, char *ip, size_t 
 		     struct st_err *err)
 {
 	if (!strncmp(url, "https://", 8))
-		return err__fail_class(err, EINVAL, "%s: stratad's TCP API is plain HTTP with a token "
-				       "(use http:// on a trusted network)", url);
+		return err__fail_class(err, EINVAL, "%s: https:// to hosts is not supported yet (the cloud's "
+				       "host client speaks plain HTTP: a stratad listening on loopback)", url);
 	if (strncmp(url, "http://", 7))
 		return err__fail_class(err, EINVAL, "%s: the host's URL must be http://HOST:PORT", url);
 	const char *hp = url + 7;

@@ -352,6 +352,9 @@ def test_prune_by_size_and_periodic(server, tmp_path):
     try:
         d.ok("POST", "/v1/pools", {"name": "images", "type": "dir", "path": str(tmp_path / "pool")})
         create_on(d, "uses-a", imgs[0])
+        # a is the least recently used one: only its use keeps it
+        used_a = d.ok("GET", f"/v1/images/{imgs[0]['sha512']}")["last_used"]
+        wait_for(lambda: time.time() >= used_a + 1.05, "the clock a second past a's last use")
         d.ok("POST", "/v1/images", imgs[1])
         # 6 MiB over 5: b, the least recently used one not in use, goes; a is in use, c was just asked for
         d.ok("POST", "/v1/images", imgs[2])
