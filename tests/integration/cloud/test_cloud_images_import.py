@@ -29,9 +29,19 @@ class Site:
         self.pages, self.hits = {}, {}
         site = self
 
+        self.release = threading.Event()
+
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                if self.path == "/stalls":  # a little of a promised 2 MiB, then nothing
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(2 << 20))
+                    self.end_headers()
+                    self.wfile.write(b"x" * 1000)
+                    self.wfile.flush()
+                    site.release.wait(600)
+                    return
                 status, headers, body = site.pages.get(self.path, (404, {}, b"no such page"))
                 self.send_response(status)
                 for k, v in headers.items():
@@ -51,6 +61,7 @@ class Site:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def close(self):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -292,3 +303,25 @@ def test_kill9_during_stage_then_restart(env):
     tok = token(cloud)
     assert wait_status(cloud, tok, img["id"], "queued")
     assert store_files(cloud, under="images/staging") == []
+
+
+def test_sigterm_stops_a_fetch_in_flight(env):
+    """SIGTERM while web-download waits on a stalled server: strata-cloud
+    stops cleanly, the image is queued again and its task failed."""
+    cloud, site, _ = env
+    tok = token(cloud)
+    img = create(cloud, tok, name="stalled")
+    method = {"method": {"name": "web-download", "uri": site.url("/stalls")}}
+    assert api(cloud, tok, "POST", f"/images/{img['id']}/import", method)[0] == 202
+    wait_status(cloud, tok, img["id"], "importing")
+    deadline = time.monotonic() + 120
+    while not site.hits.get("/stalls"):
+        assert time.monotonic() < deadline, "the fetch did not start"
+        time.sleep(0.1)
+    assert cloud.stop() == 0, cloud.log.read_text()[-3000:]
+    cloud.start()
+    tok = token(cloud)
+    img = wait_status(cloud, tok, img["id"], "queued")
+    assert store_files(cloud) == []
+    task = last_task(cloud, tok, img["id"])
+    assert task["status"] == "failure" and "stopping" in task["message"], task
