@@ -292,7 +292,10 @@ int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
 	cleanup_rows struct db_rows *rows = NULL;
 	if (build_filters(&w, l, err) < 0 || build_order(order, sizeof(order), l, err) < 0)
 		goto out;
-	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s", w.sql, order) < 0) {
+	char limit[32] = "";
+	if (l->max)
+		snprintf(limit, sizeof(limit), " LIMIT %zu", l->max);
+	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s%s", w.sql, order, limit) < 0) {
 		sql = NULL;
 		err__fail(err, ENOMEM, "out of memory");
 		goto out;

@@ -72,11 +72,13 @@ int images__list(struct images *im, const struct images_caller *c, const struct 
 	size_t limit, start = 0;
 	if (parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
 		return -1;
-	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .q = q};
+	const char *marker = q->get(q->ctx, "marker", 0);
+	/* the first page needs one id past it (is there a next page?), not all */
+	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .q = q,
+				   .max = marker ? 0 : limit + 1};
 	cleanup_json json_t *ids = NULL;
 	if (images_db__list(im->db, &l, &ids, err) < 0)
 		return -1;
-	const char *marker = q->get(q->ctx, "marker", 0);
 	if (marker) {
 		size_t i;
 		json_t *v;
