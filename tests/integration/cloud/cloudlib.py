@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import oscfork
 from conftest import program, skip_loudly
 
 OPENSTACK = "/usr/bin/openstack"
@@ -93,8 +94,16 @@ class Cloud:
         self.proc = subprocess.Popen(
             [str(program("src", "cloud", "strata-cloud")), *self.serve_args(), *serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        oscfork.prepare(self.cli_env())  # the CLI's imports overlap the daemon's start
         wait_answering(self.proc, self.url + "/identity/v3", self.log, "strata-cloud serve", 120,
                        self.ssl)
+
+    def cli_env(self, **more):
+        """The CLI's environment: the tests' without OS_*, HOME in the cloud's
+        directory, and more."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(HOME=str(self.tmp), **more)
+        return env
 
     def stop(self):
         return stop_process(self.proc)
@@ -120,12 +129,11 @@ class Cloud:
         if not os.path.exists(OPENSTACK):
             skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
         yaml = self.clouds_yaml(**auth)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        env.update(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata", HOME=str(self.tmp))
+        env = self.cli_env(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata")
         cmd = [OPENSTACK, *(["--os-cacert", str(cacert or self.tls[2])] if self.tls else []), *args]
         if fmt_json:
             cmd += ["-f", "json"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        r = oscfork.run(cmd, env, timeout=300)
         if check and r.returncode:
             raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
                                  f"server log:\n{self.log.read_text()[-3000:]}")
@@ -138,11 +146,10 @@ class Cloud:
         (auth URL and region are set; env adds to them)."""
         if not os.path.exists(OPENSTACK):
             skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
-        full = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        full.update(OS_AUTH_URL=f"{self.url}/identity/v3", OS_IDENTITY_API_VERSION="3",
-                    OS_REGION_NAME="RegionOne", HOME=str(self.tmp), **(env or {}))
+        full = self.cli_env(OS_AUTH_URL=f"{self.url}/identity/v3", OS_IDENTITY_API_VERSION="3",
+                            OS_REGION_NAME="RegionOne", **(env or {}))
         cmd = [OPENSTACK, *args] + (["-f", "json"] if fmt_json else [])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=full)
+        r = oscfork.run(cmd, full, timeout=300)
         if check and r.returncode:
             raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
                                  f"server log:\n{self.log.read_text()[-3000:]}")
