@@ -51,6 +51,7 @@ class Server:
         self.sock = ours
         self.buf = b""
         self.ready = False
+        self.broken = False
         self.last_pid = None
 
     def log_tail(self):
@@ -94,7 +95,15 @@ class Server:
         finally:
             os.close(out_w)
             os.close(err_w)
-        return self.collect(cmd, out_r, err_r, timeout)
+        try:
+            return self.collect(cmd, out_r, err_r, timeout)
+        except subprocess.TimeoutExpired:
+            raise  # the child was killed and reaped: in step
+        except BaseException:
+            # mid-call (an interrupt, a dead server): its answers would be
+            # out of step with the next call's, so this server is done
+            self.broken = True
+            raise
 
     def collect(self, cmd, out_r, err_r, timeout):
         """Like Popen.communicate with a timeout: the child's output and
@@ -141,7 +150,11 @@ class Server:
         return [json.loads(line) for line in lines]
 
     def close(self):
+        """EOF ends the server; a broken one is killed (a child it still
+        runs ends on its own, as a plain subprocess would)."""
         self.sock.close()
+        if self.broken:
+            self.proc.kill()
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -158,7 +171,9 @@ def decode(data):
 def server_for(env, cwd):
     key = key_of(env, cwd)
     server = _servers.get(key)
-    if server is None or server.proc.poll() is not None:
+    if server is None or server.broken or server.proc.poll() is not None:
+        if server is not None:
+            server.close()
         server = _servers[key] = Server(env, cwd)
         while len(_servers) > KEEP:
             _servers.popitem(last=False)[1].close()
