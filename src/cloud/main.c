@@ -30,7 +30,8 @@ struct options {
 	const char *host_name, *host_url, *token_file; /* host-add */
 	unsigned max_active;
 	unsigned poll_interval, service_down;
-	int64_t image_quota_count, image_quota_bytes;
+	int64_t image_quota_count, image_quota_bytes, image_size_cap;
+	const char *image_import_ports;
 };
 
 static void usage(FILE *to)
@@ -41,7 +42,8 @@ static void usage(FILE *to)
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N] [--host-url URL]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N] [--image-size-cap N]\n"
+		"        [--image-import-ports P,P...] [--host-url URL]\n"
 		"        [--host-poll-interval S] [--service-down-time S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
@@ -49,10 +51,11 @@ static void usage(FILE *to)
 		"            policy rules; with a PEM certificate and key it serves HTTPS,\n"
 		"            without them only a loopback address is allowed; image data in\n"
 		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
-		"            compute hosts are polled every S seconds (10), a host not seen up\n"
-		"            for S seconds (60) is down;\n"
-		"            URL: this cloud as hosts reach it (their image fetches), default\n"
-		"            http(s)://HOST:PORT\n"
+		"            the largest image (default 1 TiB); the ports web-download may\n"
+		"            fetch from (default 80,443); URL: this cloud as hosts reach it\n"
+		"            (their image fetches), default http(s)://HOST:PORT; compute\n"
+		"            hosts are polled every S seconds (10), a host not seen up for S\n"
+		"            seconds (60) is down\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -87,6 +90,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"token-file", required_argument, NULL, 'T'},
 		{"host-poll-interval", required_argument, NULL, 'I'},
 		{"service-down-time", required_argument, NULL, 'D'},
+		{"image-size-cap", required_argument, NULL, 'S'},
+		{"image-import-ports", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -128,6 +133,17 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__fail(err, EINVAL, "--%s must be 1 to 86400 seconds",
 						 opt == 'I' ? "host-poll-interval" : "service-down-time");
 			*(opt == 'I' ? &o->poll_interval : &o->service_down) = (unsigned)n;
+			break;
+		case 'S':
+			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
+				return err__prefix(err, "--image-size-cap");
+			o->image_size_cap = (int64_t)n;
+			break;
+		case 'W':
+			if (!*optarg || optarg[strspn(optarg, "0123456789,")])
+				return err__fail(err, EINVAL, "--image-import-ports takes port numbers"
+							      " separated by commas");
+			o->image_import_ports = optarg;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case ':': return err__fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
@@ -220,6 +236,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
 	cloud.images.quota_bytes = o->image_quota_bytes;
+	cloud.images.import_max_bytes = o->image_size_cap;
+	cloud.images.import_ports = o->image_import_ports;
 	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
 	/* compute's defaults beside identity's; an operator's file overrides both */
 	int rc = policy__add_defaults(cloud.identity.policy, compute_policy__rules,
@@ -232,6 +250,7 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	cloud.hosts = (struct hosts_config){o->poll_interval ? o->poll_interval : HOSTS_POLL_INTERVAL_DEFAULT,
 					    o->service_down ? o->service_down : HOSTS_SERVICE_DOWN_DEFAULT};
 	struct hosts_poller *poller = NULL;
+	bool images = rc == 0;
 	char host_url[SERVERS_URL_MAX];
 	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
 	bool servers = false;
@@ -246,6 +265,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	hosts__poller_stop(poller);
 	if (servers)
 		servers__fini(&cloud.servers);
+	if (images)
+		images__fini(&cloud.images); /* web-download's fetches in flight */
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

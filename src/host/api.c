@@ -32,7 +32,8 @@ struct api {
 };
 
 /* A flood of refused requests (3,000 a second from any local user) must not
- * fill the disk through the audit table: per uid, a burst of them is written,
+ * fill the disk through the audit table: per read-only uid (full access may
+ * change anything anyway and is always recorded), a burst of them is written,
  * then one a second, and one summary row a period counts what was left out. */
 #define AUDIT_REFUSED_BURST 20
 #define AUDIT_REFUSED_RATE 1.0
@@ -195,7 +196,7 @@ static void audit(const struct http_request *r, unsigned status, void *app)
 		if (store__audit(a->h->store, (uid_t)uid, 0, "-", what, 429, &err) < 0)
 			log__warn("audit: %s", err.msg);
 	}
-	if ((status < 400 || ratelimit__allow(&a->refused, (long)p->uid, now)) &&
+	if ((status < 400 || p->can_write || ratelimit__allow(&a->refused, (long)p->uid, now)) &&
 	    store__audit(a->h->store, p->uid, p->pid, http_request__method(r), http_request__path(r), status, &err) < 0)
 		log__warn("audit: %s", err.msg);
 	pthread_mutex_unlock(&a->h->lock);
