@@ -60,6 +60,17 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration identity_db__migrations[] = {{1, v1}};
+/* Keystone keeps a user's description among its "extra" attributes: a user
+ * created without one shows none (v1 stored ''). Both engines rename and
+ * drop columns (SQLite >= 3.35). */
+static const char *const v2[] = {
+	"ALTER TABLE users RENAME COLUMN description TO description_v1",
+	"ALTER TABLE users ADD COLUMN description TEXT",
+	"UPDATE users SET description = description_v1",
+	"ALTER TABLE users DROP COLUMN description_v1",
+	NULL,
+};
+
+const struct db_migration identity_db__migrations[] = {{1, v1}, {2, v2}};
 const size_t identity_db__n_migrations = sizeof(identity_db__migrations) /
 					 sizeof(identity_db__migrations[0]);

@@ -13,6 +13,7 @@ says "Connection: close": uwsgi closes connections after a reply (also with
 Keystone.missing() says why it cannot run here (None when it can)."""
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
@@ -27,7 +28,7 @@ CONF = """[DEFAULT]
 log_dir = {tmp}
 log_file = keystone.log
 [database]
-connection = sqlite:///{tmp}/keystone.db
+connection = sqlite:///{tmp}/keystone.db?timeout=120
 [fernet_tokens]
 key_repository = {tmp}/fernet-keys
 max_active_keys = 3
@@ -69,6 +70,12 @@ class Keystone:
     def setup(self, password=ADMIN_PASSWORD):
         self.conf.write_text(CONF.format(tmp=self.tmp))
         self.manage("db_sync")
+        # SQLite's default rollback journal locks readers out while a write
+        # commits, and its 5 s busy timeout is short on a loaded machine:
+        # Keystone answers "database is locked". WAL (kept in the file) lets
+        # reads go on beside the one writer.
+        with sqlite3.connect(self.tmp / "keystone.db") as db:
+            assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
         user = os.environ.get("USER") or "root"
         for what in ("fernet_setup", "credential_setup"):
             self.manage(what, "--keystone-user", user, "--keystone-group", user)
