@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """strata-cloud's identity vs the real Keystone (Debian's keystone 22 on SQLite
-under uwsgi, 4 processes x 8 threads, as tests/integration/cloud/keystonelib.py
-runs it), side by side in one run, through the same HTTP client:
+under uwsgi, 4 processes of 1 thread: Keystone on SQLite with threads
+answers "database is locked"; tests/integration/cloud/keystonelib.py), side by side in one run, through the same HTTP client:
 
   token issue/s   POST /identity/v3/auth/tokens (password, project scope)
   validate/s      GET /identity/v3/auth/tokens (X-Subject-Token, whole body)
@@ -169,7 +169,7 @@ def main():
     if why:
         print(f"bench: no Keystone to compare with: {why}")
         return 1
-    ks = Keystone()
+    ks = Keystone(processes=4, threads=1)
     try:
         ks.setup()
         ks.start()

@@ -26,6 +26,7 @@ struct options {
 	const char *image_dir;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
+	int64_t token_expiration; /* seconds; 0: identity's default */
 };
 
 static void usage(FILE *to)
@@ -36,13 +37,14 @@ static void usage(FILE *to)
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N] [--token-expiration S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
 		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
 		"            policy rules; with a PEM certificate and key it serves HTTPS,\n"
 		"            without them only a loopback address is allowed; image data in\n"
-		"            DIR, default STATEDIR/images; image quotas per project, 0 for none\n"
+		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
+		"            tokens expire S seconds after issue (default 3600)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -68,6 +70,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"image-dir", required_argument, NULL, 'i'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
+		{"token-expiration", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -98,6 +101,12 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__prefix(err, "--%s", opt == 'C' ? "image-quota-count"
 									   : "image-quota-bytes");
 			*(opt == 'C' ? &o->image_quota_count : &o->image_quota_bytes) = (int64_t)n;
+			break;
+		case 'e':
+			if (util__parse_u64(optarg, 366 * 86400, &n, err) < 0 || n < 1)
+				return err__fail(err, EINVAL, "--token-expiration must be 1 to %d seconds",
+						 366 * 86400);
+			o->token_expiration = (int64_t)n;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case ':': return err__fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
@@ -186,6 +195,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		return err__prefix(err, "--scheduler-config");
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
+	if (o->token_expiration)
+		cloud.identity.token_ttl = o->token_expiration;
 	char image_dir[4096];
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
