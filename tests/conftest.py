@@ -1,7 +1,11 @@
 """Shared pytest fixtures: where the built programs are, and loud skips."""
 import functools
 import os
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,28 @@ def program(*parts):
 @pytest.fixture(scope="session")
 def build_dir():
     return BUILD
+
+
+def free_port():
+    """A loopback TCP port free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_answering(proc, url, log, what, seconds, context=None):
+    """Polls url until it answers; fails with log's tail if proc exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=10, context=context).read()
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if proc.poll() is not None:
+                raise AssertionError(f"{what} exited: {log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not answer in {seconds} s")
+            time.sleep(0.1)
 
 
 def skip_loudly(reason):

@@ -136,15 +136,24 @@ static int cmd_vol_create_as(struct cli *c, struct st_err *err)
 	return rc;
 }
 
-/* vol-create-from POOL NAME --url URL --sha512 HEX: stratad fetches it */
+/* vol-create-from POOL NAME --url URL --sha512 HEX: stratad fetches it;
+ * with --cache, into its image cache, and the volume is a qcow2 overlay on it */
 static int cmd_vol_create_from(struct cli *c, struct st_err *err)
 {
 	const char *url = cli__opt(c, "--url"), *sha = cli__opt(c, "--sha512"), *fmt = cli__opt(c, "--format");
+	const char *cap = cli__opt(c, "--capacity");
+	bool cache = cli__has(c, "--cache");
 	if (!url || !sha)
 		return cli__usage_fail(err, "--url URL and --sha512 HEX are required");
+	if (cap && !cache)
+		return cli__usage_fail(err, "--capacity goes with --cache (an overlay may be larger than its image)");
 	cleanup_free char *path = vol_path(c->argv[0], NULL, "");
-	json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s}", "name", c->argv[1], "source", "url", url, "sha512", sha,
-				 "format", fmt ? fmt : "raw");
+	/* a cached image's format is the image's (the volume is qcow2); a fetched volume's is the volume's */
+	json_t *src = json_pack("{s:s, s:s}", "url", url, "sha512", sha);
+	json_t *body = json_pack("{s:s, s:o}", "name", c->argv[1], cache ? "image" : "source", src);
+	json_object_set_new(cache ? src : body, "format", json_string(fmt ? fmt : "raw"));
+	if (cap)
+		json_object_set_new(body, "capacity", json_string(cap));
 	int rc = cli__call(c, "POST", path, body, NULL, err);
 	json_decref(body);
 	if (rc == 0 && !c->json)
@@ -205,9 +214,11 @@ static const struct cli_cmd cmds[] = {
 	{.name = "vol-create-as", .run = cmd_vol_create_as, .args = "POOL NAME CAPACITY [--format raw|qcow2]",
 	 .min_args = 3, .max_args = 3, .help = "creates a volume", .opts = "--format="},
 	{.name = "vol-create-from", .run = cmd_vol_create_from,
-	 .args = "POOL NAME --url URL --sha512 HEX [--format raw|qcow2]", .min_args = 2, .max_args = 2,
-	 .help = "creates a volume from an HTTP(S) URL, checked against its SHA-512",
-	 .opts = "--url= --sha512= --format="},
+	 .args = "POOL NAME --url URL --sha512 HEX [--format raw|qcow2] [--cache [--capacity SIZE]]", .min_args = 2,
+	 .max_args = 2,
+	 .help = "creates a volume from an HTTP(S) URL, checked against its SHA-512; --cache: a qcow2 overlay on the "
+		 "host's cached copy (fetched once)",
+	 .opts = "--url= --sha512= --format= --cache --capacity="},
 	{.name = "vol-delete", .run = cmd_vol, .args = "VOL --pool POOL", .min_args = 1, .max_args = 1,
 	 .help = "deletes a volume", .opts = "--pool=", .method = "DELETE", .suffix = ""},
 	{.name = "vol-clone", .run = cmd_vol_clone, .args = "VOL NEWNAME --pool POOL [--overlay]", .min_args = 2,

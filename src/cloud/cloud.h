@@ -4,6 +4,7 @@
 #ifndef STRATA_CLOUD_CLOUD_H
 #define STRATA_CLOUD_CLOUD_H
 
+#include "cloud/compute/servers.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
 #include "cloud/images/images.h"
@@ -14,6 +15,7 @@ struct cloud {
 	struct identity identity;
 	struct images images;
 	struct scheduler_config scheduler; /* serve --scheduler-config, over the defaults */
+	struct servers servers;            /* the compute servers and their workers */
 };
 
 #endif

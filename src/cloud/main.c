@@ -22,7 +22,7 @@
 
 struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
-	const char *scheduler_config, *policy_file;
+	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
 	unsigned max_active;
 	int64_t image_quota_count, image_quota_bytes;
@@ -37,14 +37,16 @@ static void usage(FILE *to)
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N] [--token-expiration S]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N] [--host-url URL]\n"
+		"        [--token-expiration S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
 		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
 		"            policy rules; with a PEM certificate and key it serves HTTPS,\n"
 		"            without them only a loopback address is allowed; image data in\n"
 		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
-		"            tokens expire S seconds after issue (default 3600)\n"
+		"            URL: this cloud as hosts reach it (their image fetches), default\n"
+		"            http(s)://HOST:PORT; tokens expire S seconds after issue (3600)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -68,6 +70,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"policy-file", required_argument, NULL, 'P'},
 		{"scheduler-config", required_argument, NULL, 's'},
 		{"image-dir", required_argument, NULL, 'i'},
+		{"host-url", required_argument, NULL, 'H'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
 		{"token-expiration", required_argument, NULL, 'e'},
@@ -95,6 +98,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 			o->max_active = (unsigned)n;
 			break;
 		case 'i': o->image_dir = optarg; break;
+		case 'H': o->fetch_url = optarg; break;
 		case 'C':
 		case 'B':
 			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
@@ -206,8 +210,17 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	if (rc == 0)
 		rc = images__init(&cloud.images, cloud.db, &cloud.identity,
 				  o->image_dir ? o->image_dir : image_dir, err);
+	char host_url[SERVERS_URL_MAX];
+	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
+	bool servers = false;
+	if (rc == 0)
+		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler,
+				   o->fetch_url ? o->fetch_url : host_url, err);
+	servers = rc == 0;
 	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
+	if (servers)
+		servers__fini(&cloud.servers);
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

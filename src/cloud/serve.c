@@ -14,6 +14,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "cloud/compute/routes_compute.h"
+#include "cloud/compute/routes_servers.h"
 #include "cloud/images/routes_images.h"
 #include "cloud/identity/routes_identity.h"
 
@@ -92,7 +93,7 @@ static void access_log(const struct http_request *req, unsigned status, void *ap
 static const struct http_route *(*const tables[])(size_t *n) = {
 	routes_identity__auth, routes_identity__crud,
 	routes_compute__versions, routes_compute__flavors, routes_compute__keypairs,
-	routes_compute__aggregates, routes_compute__quotas,
+	routes_compute__aggregates, routes_compute__quotas, routes_servers__api,
 	routes_images__api, routes_images__data, routes_images__members, routes_images__schemas,
 };
 

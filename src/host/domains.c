@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "host/domdef.h"
 #include "host/events.h"
+#include "host/image_cache.h"
 #include "host/networks.h"
 #include "host/storage.h"
 
@@ -250,15 +251,19 @@ int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err
 	return 0;
 }
 
-static int check_sources(const struct dom *d, struct st_err *err)
+/* A disk on a cached base is started only on a base that is what its hash
+ * says (image_cache.h). */
+static int check_sources(struct host *h, const struct dom *d, struct st_err *err)
 {
 	size_t i;
 	json_t *disk;
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
+		const char *target = json_string_value(json_object_get(disk, "target"));
 		if (access(path, R_OK) < 0)
-			return err__fail_class(err, EINVAL, "disk %s: %s: %s", json_string_value(json_object_get(disk, "target")),
-				       path, strerror(errno));
+			return err__fail_class(err, EINVAL, "disk %s: %s: %s", target, path, strerror(errno));
+		if (image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
+			return err__prefix(err, "disk %s", target);
 	}
 	const char *kernel = json_string_value(json_object_get(json_object_get(d->def, "os"), "kernel"));
 	if (access(kernel, R_OK) < 0)
@@ -334,7 +339,7 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 {
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
-	if (check_sources(d, err) < 0)
+	if (check_sources(h, d, err) < 0)
 		return -1;
 	/* the taps exist before the VMM starts: it gets each one's fd */
 	json_t *nics = json_object_get(d->def, "interfaces");

@@ -48,6 +48,7 @@ struct host {
 	unsigned shutdown_timeout_s;
 	volatile int quitting;
 	pthread_t supervisor;
+	struct image_cache *images; /* image_cache.h */
 };
 
 #endif

@@ -10,6 +10,8 @@
 #include "host/api.h"
 #include "host/domains.h"
 #include "host/events.h"
+#include "host/image_cache.h"
+#include "host/image_cache_gc.h"
 #include "host/host.h"
 #include "host/networks.h"
 #include "host/statedir.h"
@@ -48,6 +50,11 @@ static void usage(void)
 	       "      --web-dir DIR          the web UI's files, served at / (default: the build tree's or\n"
 	       "                             " WEB_DIR_DEFAULT ")\n"
 	       "      --session-idle-timeout S  web logins end after S idle seconds (default 900)\n"
+	       "      --image-cache DIR      cached base images (default DIR/images)\n"
+	       "      --image-cache-max-age S    an unused base goes after S seconds (default 86400, 0: never)\n"
+	       "      --image-cache-max-bytes SIZE  unused bases go, least recently used first, while the\n"
+	       "                             cache holds more (e.g. 20G; default 0: no limit)\n"
+	       "      --image-cache-interval S   seconds between the cache's maintenance passes (default 600)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -123,6 +130,23 @@ static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows,
 	return 0;
 }
 
+/* --image-cache-max-age S, --image-cache-max-bytes SIZE, --image-cache-interval S */
+static int parse_cache_option(int opt, struct image_cache_opts *o)
+{
+	struct st_err err = {0};
+	const char *name = opt == 'G' ? "--image-cache-max-age" : opt == 'M' ? "--image-cache-max-bytes"
+									: "--image-cache-interval";
+	int rc = opt == 'M' ? util__parse_size(optarg, 1, &o->max_bytes, &err)
+			    : util__parse_u64(optarg, 86400 * 3650, opt == 'G' ? &o->max_age_s : &o->interval_s, &err);
+	if (rc == 0 && opt == 'N' && o->interval_s == 0)
+		rc = err__fail(&err, 0, "must be at least 1");
+	if (rc < 0) {
+		err__prefix(&err, "%s", name);
+		err__print(&err);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("stratad");
@@ -132,13 +156,16 @@ int main(int argc, char **argv)
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
 		{"lvm-config", required_argument, NULL, 'L'}, {"audit-max-rows", required_argument, NULL, 'A'},
 		{"audit-max-days", required_argument, NULL, 'D'}, {"web-dir", required_argument, NULL, 'W'},
-		{"session-idle-timeout", required_argument, NULL, 'I'},
+		{"session-idle-timeout", required_argument, NULL, 'I'}, {"image-cache", required_argument, NULL, 'C'},
+		{"image-cache-max-age", required_argument, NULL, 'G'}, {"image-cache-max-bytes", required_argument, NULL, 'M'},
+		{"image-cache-interval", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
 	struct api_opts aopts = {0};
 	cleanup_free char *vm_binary = NULL;
 	uint64_t timeout = 60, audit_rows = 100000, audit_days = 90;
+	struct image_cache_opts copts = {.max_age_s = 86400, .interval_s = 600};
 	struct st_err err = {0};
 	int opt;
 	opterr = 0;
@@ -150,6 +177,13 @@ int main(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'L': lvm_config = optarg; break;
 		case 'W': aopts.web_dir = optarg; break;
+		case 'C': copts.dir = optarg; break;
+		case 'G':
+		case 'M':
+		case 'N':
+			if (parse_cache_option(opt, &copts) < 0)
+				return 1;
+			break;
 		case 'I': {
 			uint64_t idle;
 			if (util__parse_u64(optarg, 86400 * 7, &idle, &err) < 0 || idle == 0) {
@@ -198,11 +232,14 @@ int main(int argc, char **argv)
 	h.vm_binary = vm_binary;
 	h.lvm_config = lvm_config;
 	h.shutdown_timeout_s = (unsigned)timeout;
-	cleanup_free char *db = NULL, *default_sock = NULL;
+	cleanup_free char *db = NULL, *default_sock = NULL, *default_cache = NULL;
 	if (asprintf(&h.state_dir, "%s", state_dir) < 0 || asprintf(&h.run_dir, "%s/run", state_dir) < 0 ||
 	    asprintf(&h.log_dir, "%s/log", state_dir) < 0 || asprintf(&db, "%s/stratad.db", state_dir) < 0 ||
-	    asprintf(&default_sock, "%s/stratad.sock", state_dir) < 0)
+	    asprintf(&default_sock, "%s/stratad.sock", state_dir) < 0 ||
+	    asprintf(&default_cache, "%s/images", state_dir) < 0)
 		return 1;
+	if (!copts.dir)
+		copts.dir = default_cache;
 	aopts.unix_path = sock ? sock : default_sock;
 	if (mkdir_p(state_dir, 0711, &err) < 0 || mkdir_p(h.run_dir, 0750, &err) < 0 ||
 	    mkdir_p(h.log_dir, 0750, &err) < 0 || statedir__check(state_dir, &err) < 0) {
@@ -229,12 +266,14 @@ int main(int argc, char **argv)
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (storage_fetch__init(&err) < 0 || store__open(db, &h.store, &err) < 0 ||
-	    store__audit_retention(h.store, audit_rows, audit_days * 86400, &err) < 0 || domains__load(&h, &err) < 0) {
+	    store__audit_retention(h.store, audit_rows, audit_days * 86400, &err) < 0 || domains__load(&h, &err) < 0 ||
+	    image_cache__open(&h, &copts, &err) < 0) {
 		err__print(&err);
 		return 1;
 	}
 	struct api *api = NULL;
-	if (domains__supervise(&h, &err) < 0 || api__start(&h, &aopts, &api, &err) < 0) {
+	if (domains__supervise(&h, &err) < 0 || image_cache_gc__start(&h, &err) < 0 ||
+	    api__start(&h, &aopts, &api, &err) < 0) {
 		err__print(&err);
 		return 1;
 	}
@@ -249,7 +288,9 @@ int main(int argc, char **argv)
 	api__stop(api);
 	h.quitting = 1;
 	pthread_join(h.supervisor, NULL);
+	image_cache_gc__stop(&h);
 	pthread_mutex_lock(&h.lock);
+	image_cache__close(&h);
 	while (h.doms) {
 		struct dom *d = h.doms;
 		h.doms = d->next;

@@ -28,6 +28,7 @@ struct http_route *routes__table(size_t *n)
 		{routes__table_storage, routes__nr_storage},
 		{routes__table_networks, routes__nr_networks},
 		{routes__table_session, routes__nr_session},
+		{routes__table_images, routes__nr_images},
 	};
 	*n = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)

@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/util.h"
+#include "host/image_cache.h"
 #include "host/storage.h"
 #include "host/storage_fetch.h"
 #include "host/storage_format.h"
@@ -66,6 +67,8 @@ static int vol_create(struct http_request *r, struct http_reply *rp, struct st_e
 	if (http_request__body_json(r, &in, err) < 0)
 		return -1;
 	/* from a URL: the host lock is let go during the download */
+	if (json_object_get(in, "image"))
+		return routes__json(rp, 201, image_cache__create_volume(routes__host(r), pool_arg(r), in, &out, err), &out);
 	if (json_object_get(in, "source"))
 		return routes__json(rp, 201, storage_fetch__create(routes__host(r), pool_arg(r), in, &out, err), &out);
 	return routes__json(rp, 201, storage__volume_create(routes__host(r), pool_arg(r), in, &out, err), &out);

@@ -270,6 +270,43 @@ int storage__volume_create(struct host *h, const char *name, const json_t *in, j
 	return pool.ops->volume_info(&pool.p, vol, out, err);
 }
 
+int storage__volume_check_free(struct host *h, const char *pool, const char *vol, struct st_err *err)
+{
+	json_t *info = NULL;
+	struct st_err e = {0};
+	if (storage__volume_info(h, pool, vol, &info, &e) == 0) {
+		json_decref(info);
+		return err__fail_class(err, EEXIST, "volume '%s' in pool '%s' already exists", vol, pool);
+	}
+	if (e.errnum != ENOENT || strstr(e.msg, "no storage pool")) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+int storage__volume_create_overlay(struct host *h, const char *name, const char *vol, const char *backing,
+				   const char *backing_fmt, const json_t *capacity, uint64_t min, json_t **out,
+				   struct st_err *err)
+{
+	cleanup_pool struct pool pool = {0};
+	uint64_t bytes = 0;
+	if (capacity && parse_capacity(capacity, &bytes, err) < 0)
+		return -1;
+	if (capacity && bytes < min)
+		return err__fail_class(err, EINVAL, "capacity %llu is smaller than the image (%llu bytes)",
+				       (unsigned long long)bytes, (unsigned long long)min);
+	if (check_vol_name(vol, err) < 0 || pool_open(h, name, &pool, err) < 0)
+		return -1;
+	if (!pool.ops->volume_overlay)
+		return unsupported(&pool, "a volume on a cached image", err);
+	if (pool.ops->volume_overlay(&pool.p, vol, backing, backing_fmt, bytes, err) < 0 ||
+	    storage_format__set(&pool.p, vol, "qcow2", err) < 0)
+		return -1;
+	events__emit("volume-created", "volume", vol, NULL, name);
+	return pool.ops->volume_info(&pool.p, vol, out, err);
+}
+
 int storage__volume_clone(struct host *h, const char *name, const char *vol, const json_t *in, json_t **out,
 			  struct st_err *err)
 {
@@ -372,32 +409,43 @@ int storage__volume_upload_begin(struct host *h, const char *name, const char *v
 
 /* What the uploader declared (?format=) must be what the data is, and the
  * data must name no other file (block/image_inspect.h: headers only, read
- * before any driver opens the file). u->fd is write-only: read it anew. */
-static int inspect_upload(const struct storage_upload *u, const char *vol, const char *fmt, struct st_err *err)
+ * before any driver opens the file). u->fd may be write-only: read it anew. */
+static int inspect_fd(int wfd, const char *what, const char *fmt, uint64_t *virtual_size, struct st_err *err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", u->fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err__fail_errno(err, "upload of %s", vol);
+		return err__fail_errno(err, "upload of %s", what);
 	struct image_inspect ii = {0};
-	return image_inspect__fd(fd, fmt, &ii, err) < 0 ? err__prefix(err, "%s", vol) : 0;
+	if (image_inspect__fd(fd, fmt, &ii, err) < 0)
+		return err__prefix(err, "%s", what);
+	if (virtual_size)
+		*virtual_size = ii.virtual_size;
+	return 0;
 }
 
 /* What is declared qcow2 must be a qcow2 image, and one that opens no other
  * file: a backing file could name any host path. */
-static int check_qcow2(const struct storage_upload *u, const char *vol, struct st_err *err)
+static int check_qcow2(int wfd, const char *what, struct st_err *err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", u->fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
 	json_t *info;
 	if (storage_img__info(path, "qcow2", &info, err) < 0)
-		return err__class(err, EINVAL, err__prefix(err, "%s was declared qcow2 but is not a usable qcow2 image", vol));
+		return err__class(err, EINVAL, err__prefix(err, "%s was declared qcow2 but is not a usable qcow2 image", what));
 	bool backing = json_object_get(info, "backing-filename") != NULL;
 	json_decref(info);
 	if (backing)
 		return err__fail_class(err, EINVAL, "%s: a qcow2 image with a backing file is refused (it could name any "
-				       "host file)", vol);
+				       "host file)", what);
+	return 0;
+}
+
+int storage__check_content(int fd, const char *what, const char *fmt, uint64_t *virtual_size, struct st_err *err)
+{
+	if (inspect_fd(fd, what, fmt, virtual_size, err) < 0 || (!strcmp(fmt, "qcow2") && check_qcow2(fd, what, err) < 0))
+		return -1;
 	return 0;
 }
 
@@ -408,8 +456,8 @@ int storage__volume_upload_commit(struct host *h, const char *name, const char *
 	const char *declared = fmt; /* undeclared content is raw bytes, never looked at */
 	/* a domain may have started on the volume while the body came in */
 	if (storage_format__parse(fmt, &fmt, err) < 0 || volume_in_use(h, name, vol, err) < 0 ||
-	    pool_open(h, name, &pool, err) < 0 || (declared && inspect_upload(u, vol, fmt, err) < 0) ||
-	    (!strcmp(fmt, "qcow2") && check_qcow2(u, vol, err) < 0)) {
+	    pool_open(h, name, &pool, err) < 0 || (declared && inspect_fd(u->fd, vol, fmt, NULL, err) < 0) ||
+	    (!strcmp(fmt, "qcow2") && check_qcow2(u->fd, vol, err) < 0)) {
 		storage__volume_upload_abort(u);
 		return -1;
 	}

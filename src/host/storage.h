@@ -25,6 +25,14 @@ int storage__volume_info(struct host *h, const char *pool, const char *vol, json
 /* {"name", "capacity" (bytes or "10G"), "format": raw|qcow2} */
 int storage__volume_create(struct host *h, const char *pool, const json_t *input, json_t **out,
 			   struct st_err *err);
+/* 0 when pool exists and has no volume vol; EEXIST when it has. */
+int storage__volume_check_free(struct host *h, const char *pool, const char *vol, struct st_err *err);
+/* A qcow2 volume vol whose backing file is backing (an image cache base,
+ * image_cache.h, of format backing_fmt); capacity as a create's (NULL: the
+ * base's virtual size), at least min bytes. */
+int storage__volume_create_overlay(struct host *h, const char *pool, const char *vol, const char *backing,
+				   const char *backing_fmt, const json_t *capacity, uint64_t min, json_t **out,
+				   struct st_err *err);
 /* {"name": new volume, "mode": "copy" (default) | "overlay"} */
 int storage__volume_clone(struct host *h, const char *pool, const char *vol, const json_t *input, json_t **out,
 			  struct st_err *err);
@@ -49,6 +57,11 @@ int storage__volume_upload_begin(struct host *h, const char *pool, const char *v
  * way u is done with. */
 int storage__volume_upload_commit(struct host *h, const char *pool, const char *vol, const char *fmt,
 				  struct storage_upload *u, json_t **out, struct st_err *err);
+/* fd's content is what fmt ("raw" or "qcow2") declares and names no other
+ * file (block/image_inspect.h; a qcow2 must also open as one): else EINVAL
+ * with one line starting with what. *virtual_size (if not NULL): the
+ * size the guest sees. No lock needed. */
+int storage__check_content(int fd, const char *what, const char *fmt, uint64_t *virtual_size, struct st_err *err);
 /* Drops the content (no lock needed). */
 void storage__volume_upload_abort(struct storage_upload *u);
 /* An fd to read the content from, and its size. */

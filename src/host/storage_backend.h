@@ -49,6 +49,10 @@ struct storage_backend {
 	 * overlay on vol. NULL: not supported for this type. */
 	int (*volume_clone)(const struct storage_pool *p, const char *vol, const char *fmt, const char *name,
 			    bool overlay, struct st_err *err);
+	/* A new qcow2 volume on a file outside the pool (an image cache base):
+	 * bytes 0 is the backing file's size. NULL: not supported. */
+	int (*volume_overlay)(const struct storage_pool *p, const char *vol, const char *backing,
+			      const char *backing_fmt, uint64_t bytes, struct st_err *err);
 	/* info is vol's volume_info; shrinking is already allowed by the caller */
 	int (*volume_resize)(const struct storage_pool *p, const char *vol, const json_t *info, uint64_t bytes,
 			     struct st_err *err);

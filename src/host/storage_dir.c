@@ -153,8 +153,9 @@ static int create_file(int dfd, const struct storage_pool *p, const char *vol, s
 	return fd;
 }
 
-static int dir_volume_create(const struct storage_pool *p, const char *vol, const char *fmt, uint64_t bytes,
-			     struct st_err *err)
+/* A new volume file: raw of bytes, or qcow2 (on backing, if not NULL). */
+static int make_volume(const struct storage_pool *p, const char *vol, const char *fmt, uint64_t bytes,
+		       const char *backing, const char *backing_fmt, struct st_err *err)
 {
 	cleanup_close int dfd = pool_dirfd(p, err);
 	if (dfd < 0)
@@ -165,10 +166,16 @@ static int dir_volume_create(const struct storage_pool *p, const char *vol, cons
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", p->path, vol);
 	int rc = !strcmp(fmt, "raw") ? (ftruncate(fd, (off_t)bytes) < 0 ? err__fail_errno(err, "truncate") : 0)
-				     : storage_img__create_qcow2(path, bytes, NULL, NULL, err);
+				     : storage_img__create_qcow2(path, bytes, backing, backing_fmt, err);
 	if (rc < 0)
 		unlinkat(dfd, vol, 0);
 	return rc;
+}
+
+static int dir_volume_create(const struct storage_pool *p, const char *vol, const char *fmt, uint64_t bytes,
+			     struct st_err *err)
+{
+	return make_volume(p, vol, fmt, bytes, NULL, NULL, err);
 }
 
 /* raw: copy_file_range keeps holes on filesystems that reflink or share
@@ -211,6 +218,12 @@ static int dir_volume_clone(const struct storage_pool *p, const char *vol, const
 	if (rc < 0)
 		unlinkat(dfd, name, 0);
 	return rc;
+}
+
+static int dir_volume_overlay(const struct storage_pool *p, const char *vol, const char *backing,
+			      const char *backing_fmt, uint64_t bytes, struct st_err *err)
+{
+	return make_volume(p, vol, "qcow2", bytes, backing, backing_fmt, err);
 }
 
 static int dir_volume_resize(const struct storage_pool *p, const char *vol, const json_t *info, uint64_t bytes,
@@ -332,6 +345,7 @@ const struct storage_backend storage_dir__backend = {
 	.volume_path = dir_volume_path,
 	.volume_create = dir_volume_create,
 	.volume_clone = dir_volume_clone,
+	.volume_overlay = dir_volume_overlay,
 	.volume_resize = dir_volume_resize,
 	.volume_delete = dir_volume_delete,
 	.volume_upload_begin = dir_volume_upload_begin,

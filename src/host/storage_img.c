@@ -88,7 +88,10 @@ int storage_img__info(const char *path, const char *fmt, json_t **out, struct st
 		return -1;
 	*out = json_pack("{s:I}", "virtual-size", (json_int_t)b->size);
 	const char *name, *bfmt;
-	if (block__backing_file(b, &name, &bfmt))
+	if (block__backing_file(b, &name, &bfmt)) {
 		json_object_set_new(*out, "backing-filename", json_string(name));
+		if (bfmt)
+			json_object_set_new(*out, "backing-format", json_string(bfmt));
+	}
 	return 0;
 }

@@ -33,6 +33,11 @@ static const char *const migrations[] = {
 	 * content a guest may have written (storage_format.c) */
 	("CREATE TABLE volumes(pool TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE, name TEXT NOT NULL,"
 	 "  format TEXT NOT NULL, PRIMARY KEY(pool, name));"),
+	/* the image cache's index (image_cache.c): one row per base, written
+	 * once its file is complete and its hash checked */
+	("CREATE TABLE images(sha512 TEXT PRIMARY KEY, url TEXT NOT NULL, format TEXT NOT NULL,"
+	 "  size INTEGER NOT NULL, virtual_size INTEGER NOT NULL, created INTEGER NOT NULL,"
+	 "  last_used INTEGER NOT NULL);"),
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -355,6 +360,33 @@ int store__volume_format_get(struct store *s, const char *pool, const char *vol,
 int store__volume_format_delete(struct store *s, const char *pool, const char *vol, struct st_err *err)
 {
 	return store__run(s, "DELETE FROM volumes WHERE pool = ? AND name = ?", "ss", err, pool, vol);
+}
+
+int store__image_put(struct store *s, const struct store_image *im, struct st_err *err)
+{
+	return store__run(s,
+			  "INSERT OR REPLACE INTO images(sha512, url, format, size, virtual_size, created, last_used)"
+			  " VALUES(?, ?, ?, ?, ?, ?, ?)",
+			  "sssiiii", err, im->sha512, im->url, im->format, (int64_t)im->size, (int64_t)im->virtual_size,
+			  im->created, im->last_used);
+}
+
+int store__image_touch(struct store *s, const char *sha512, int64_t last_used, struct st_err *err)
+{
+	return store__run(s, "UPDATE images SET last_used = ? WHERE sha512 = ?", "is", err, last_used, sha512);
+}
+
+int store__image_delete(struct store *s, const char *sha512, struct st_err *err)
+{
+	return store__run(s, "DELETE FROM images WHERE sha512 = ?", "s", err, sha512);
+}
+
+json_t *store__image_list(struct store *s)
+{
+	static const char *const names[] = {"sha512", "url", "format", "size", "virtual_size", "created", "last_used",
+					    NULL};
+	return store__select(s, "SELECT sha512, url, format, size, virtual_size, created, last_used FROM images"
+			     " ORDER BY created", names, -1);
 }
 
 int store__network_insert(struct store *s, const char *name, const json_t *def, struct st_err *err)

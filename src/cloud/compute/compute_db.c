@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "cloud/compute/compute.h"
+#include "cloud/compute/servers_db.h"
 
 void compute_db__isotime(long long t, char out[32])
 {
@@ -137,5 +138,8 @@ int compute_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_
 
 int compute__migrate(struct db *db, struct st_err *err)
 {
-	return db__migrate(db, "compute", compute_db__migrations, compute_db__nr_migrations, err);
+	if (db__migrate(db, "compute", compute_db__migrations, compute_db__nr_migrations, err) < 0)
+		return -1;
+	/* the servers' tables, a component of their own (servers_schema.c) */
+	return db__migrate(db, "servers", servers_db__migrations, servers_db__nr_migrations, err);
 }

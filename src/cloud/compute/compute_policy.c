@@ -56,6 +56,13 @@ static const struct {
 	{"os_compute_api:os-quota-class-sets:update", ADMIN},
 	{"os_compute_api:limits", ANY},
 	{"os_compute_api:limits:other_project", ADMIN},
+	{"os_compute_api:servers:create", MEMBER_OR_ADMIN},
+	{"os_compute_api:servers:index", READER_OR_ADMIN},
+	{"os_compute_api:servers:index:get_all_tenants", ADMIN},
+	{"os_compute_api:servers:detail", READER_OR_ADMIN},
+	{"os_compute_api:servers:detail:get_all_tenants", ADMIN},
+	{"os_compute_api:servers:show", READER_OR_ADMIN},
+	{"os_compute_api:servers:delete", MEMBER_OR_ADMIN},
 };
 
 static bool passes(const struct compute_caller *c, enum check check, const char *owner)

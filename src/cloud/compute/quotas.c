@@ -1,7 +1,7 @@
 /* Quota sets (per project, over the default class, over Nova's defaults),
  * quota classes and absolute limits, with the resources each microversion
- * shows. Usage counts what exists: server groups now; instances, cores and
- * RAM once servers do. */
+ * shows. Usage counts what exists: server groups, and the servers'
+ * instances, cores and RAM (compute_server, servers_schema.c). */
 #include "cloud/compute/compute.h"
 
 #include <errno.h>
@@ -76,6 +76,16 @@ static int in_use(struct db *db, const char *project, const char *resource, long
 		  struct st_err *err)
 {
 	*out = 0;
+	static const struct {
+		const char *resource, *sql;
+	} servers[] = {
+		{"instances", "SELECT COUNT(*) FROM compute_server WHERE project_id = ? AND deleted = 0"},
+		{"cores", "SELECT COALESCE(SUM(vcpus), 0) FROM compute_server WHERE project_id = ? AND deleted = 0"},
+		{"ram", "SELECT COALESCE(SUM(memory_mb), 0) FROM compute_server WHERE project_id = ? AND deleted = 0"},
+	};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(servers); i++)
+		if (!strcmp(resource, servers[i].resource))
+			return compute_db__count(db, servers[i].sql, &project, 1, out, err);
 	if (!strcmp(resource, "server_groups"))
 		return compute_db__count(db, "SELECT COUNT(*) FROM compute_server_group WHERE project_id = ?",
 					 &project, 1, out, err);
@@ -284,6 +294,12 @@ int compute__limits(struct db *db, const struct compute_caller *c, const char *t
 			rc = compute__quota_limit(db, project, absolute[i].resource, &v, err);
 		else if (!strcmp(absolute[i].name, "totalServerGroupsUsed"))
 			rc = in_use(db, project, "server_groups", &v, err);
+		else if (!strcmp(absolute[i].name, "totalInstancesUsed"))
+			rc = in_use(db, project, "instances", &v, err);
+		else if (!strcmp(absolute[i].name, "totalCoresUsed"))
+			rc = in_use(db, project, "cores", &v, err);
+		else if (!strcmp(absolute[i].name, "totalRAMUsed"))
+			rc = in_use(db, project, "ram", &v, err);
 		if (rc < 0) {
 			json_decref(abs);
 			return -1;

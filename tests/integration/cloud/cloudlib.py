@@ -3,42 +3,23 @@ free loopback port, and the real `openstack` CLI pointed at it through a
 clouds.yaml in a temporary directory (OS_CLOUD=strata)."""
 import json
 import os
-import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import program, skip_loudly
+import oscfork
+from conftest import free_port, program, skip_loudly, wait_answering  # noqa: F401
 
 OPENSTACK = "/usr/bin/openstack"
 ADMIN_PASSWORD = "s3cret-admin"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_answering(proc, url, log, what, seconds, context=None):
-    """Polls url until it answers; fails with log's tail if proc exits first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=10, context=context).read()
-            return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if proc.poll() is not None:
-                raise AssertionError(f"{what} exited: {log.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} did not answer in {seconds} s")
-            time.sleep(0.1)
+# The CLI's HOME, one for all clouds: it keeps only stevedore's entry point
+# cache there, and one HOME means one fork-server (oscfork) for the session.
+CLI_HOME = tempfile.mkdtemp(prefix="strata-cli-home-")
 
 
 def stop_process(proc):
@@ -93,8 +74,15 @@ class Cloud:
         self.proc = subprocess.Popen(
             [str(program("src", "cloud", "strata-cloud")), *self.serve_args(), *serve_args],
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        oscfork.prepare(self.cli_env())  # the CLI's imports overlap the daemon's start
         wait_answering(self.proc, self.url + "/identity/v3", self.log, "strata-cloud serve", 120,
                        self.ssl)
+
+    def cli_env(self, **more):
+        """The CLI's environment: the tests' without OS_*, HOME=CLI_HOME, and more."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(HOME=CLI_HOME, **more)
+        return env
 
     def stop(self):
         return stop_process(self.proc)
@@ -120,12 +108,11 @@ class Cloud:
         if not os.path.exists(OPENSTACK):
             skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
         yaml = self.clouds_yaml(**auth)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        env.update(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata", HOME=str(self.tmp))
+        env = self.cli_env(OS_CLIENT_CONFIG_FILE=str(yaml), OS_CLOUD="strata")
         cmd = [OPENSTACK, *(["--os-cacert", str(cacert or self.tls[2])] if self.tls else []), *args]
         if fmt_json:
             cmd += ["-f", "json"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        r = oscfork.run(cmd, env, timeout=300)
         if check and r.returncode:
             raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
                                  f"server log:\n{self.log.read_text()[-3000:]}")
@@ -138,11 +125,10 @@ class Cloud:
         (auth URL and region are set; env adds to them)."""
         if not os.path.exists(OPENSTACK):
             skip_loudly("python3-openstackclient is not installed (/usr/bin/openstack)")
-        full = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        full.update(OS_AUTH_URL=f"{self.url}/identity/v3", OS_IDENTITY_API_VERSION="3",
-                    OS_REGION_NAME="RegionOne", HOME=str(self.tmp), **(env or {}))
+        full = self.cli_env(OS_AUTH_URL=f"{self.url}/identity/v3", OS_IDENTITY_API_VERSION="3",
+                            OS_REGION_NAME="RegionOne", **(env or {}))
         cmd = [OPENSTACK, *args] + (["-f", "json"] if fmt_json else [])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=full)
+        r = oscfork.run(cmd, full, timeout=300)
         if check and r.returncode:
             raise AssertionError(f"openstack {' '.join(args)} failed: {r.stderr}\n"
                                  f"server log:\n{self.log.read_text()[-3000:]}")
@@ -175,9 +161,9 @@ class Cloud:
     def admin_token(self):
         return self.token("admin", ADMIN_PASSWORD, "admin")
 
-    def api(self, method, path, token, body=None, version=None, raw=None):
+    def api(self, method, path, token, body=None, version=None, raw=None, headers=None):
         """A request with a token (and a compute microversion when given)."""
-        headers = {"X-Auth-Token": token}
+        headers = {"X-Auth-Token": token, **(headers or {})}
         if version:
             headers["OpenStack-API-Version"] = f"compute {version}"
         return self.request(method, path, body, headers=headers, raw=raw)
@@ -201,12 +187,7 @@ class Cloud:
         status, _, _ = self.api("PUT", f"/identity/v3/projects/{ids['projects']}/users/"
                                 f"{ids['users']}/roles/{roles['roles'][0]['id']}", admin)
         assert status == 204
-        status, headers, _ = self.request("POST", "/identity/v3/auth/tokens", {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": user, "domain": {"name": "Default"}, "password": password}}},
-            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}})
-        assert status == 201
-        return headers["X-Subject-Token"], ids["projects"], ids["users"]
+        return self.token(user, password, project), ids["projects"], ids["users"]
 
 
 def started(request, *serve_args):

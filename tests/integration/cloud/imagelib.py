@@ -8,18 +8,12 @@ from cloudlib import ADMIN_PASSWORD
 
 
 def token(cloud, user="admin", password=ADMIN_PASSWORD, project="admin"):
-    status, headers, _ = cloud.request("POST", "/identity/v3/auth/tokens", {"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}})
-    assert status == 201, status
-    return headers["X-Subject-Token"]
+    return cloud.token(user, password, project)
 
 
 def api(cloud, tok, method, path, body=None, headers=None, raw=None):
     """(status, headers, JSON or None) of one request to /image/v2 + path."""
-    return cloud.request(method, "/image/v2" + path, body,
-                         headers={"X-Auth-Token": tok, **(headers or {})}, raw=raw)
+    return cloud.api(method, "/image/v2" + path, tok, body, headers=headers, raw=raw)
 
 
 def create(cloud, tok, **fields):

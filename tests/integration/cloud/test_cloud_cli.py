@@ -1,23 +1,8 @@
 """strata-cloud serve driven by the real `openstack` CLI (Debian's
 python3-openstackclient) through a clouds.yaml, on SQLite and on a throwaway
 PostgreSQL, and bad input through raw HTTP."""
-import pytest
-
-from cloudlib import ADMIN_PASSWORD, Cloud
+from cloudlib import ADMIN_PASSWORD, Cloud, cloud  # noqa: F401  (cloud: a fixture)
 from pglib import postgres  # noqa: F401  (fixture)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cloud(request):
-    url = request.getfixturevalue("postgres").new_database() \
-        if request.param == "postgresql" else None
-    c = Cloud(db_url=url)
-    c.bootstrap()
-    c.start()
-    try:
-        yield c
-    finally:
-        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"
 
 
 def test_token_catalog_and_endpoints(cloud):

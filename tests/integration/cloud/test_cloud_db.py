@@ -28,3 +28,12 @@ def test_identity_logic_on_postgresql(postgres):
     run_unit("test-cloud-identity", url)
     dbname = url.split("dbname=")[1]
     assert postgres.psql(dbname, "SELECT version FROM schema_version WHERE component = 'identity'").strip() == "2"
+
+
+def test_server_claims_on_postgresql(postgres):
+    """16 connections claim one host with room for 6 at once: exactly 6 win
+    (the claim's conditional UPDATE under PostgreSQL's row lock)."""
+    url = postgres.new_database()
+    run_unit("test-cloud-servers-claims", url)
+    dbname = url.split("dbname=")[1]
+    assert postgres.psql(dbname, "SELECT COUNT(*) FROM compute_claim").strip() == "0"

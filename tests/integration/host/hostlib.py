@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, kvm_missing_reason, program, skip_loudly
+from conftest import BUILD, free_port, kvm_missing_reason, program, skip_loudly  # noqa: F401  (free_port: for the tests)
 
 # Requests and CLI verbs that make stratad run a VMM: a test reaching one on a
 # host without a usable /dev/kvm SKIPs there, loudly; what it checked before stands.
@@ -223,15 +223,6 @@ def guest(name):
     p = BUILD / "tests" / "guest" / f"{name}.elf"
     assert p.exists(), f"{p} was not built"
     return str(p)
-
-
-def free_port():
-    """A loopback TCP port free right now (for --listen-tcp)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def short_tmpdir():

@@ -107,9 +107,10 @@ def test_volumes_from_before_formats_were_recorded(pool, tmp_path):
         d.ok("POST", "/v1/pools/images/volumes", {"name": name, "capacity": "1M"})
         plant(path / name, qcow2_header(tmp_path, secret))
     d.stop()
-    # the database of a stratad before schema 3: no volumes table
+    # the database of a stratad before schema 3: no volumes table (nor the later images table)
     db = sqlite3.connect(d.state_dir / "stratad.db")
     db.execute("DROP TABLE volumes")
+    db.execute("DROP TABLE images")
     db.execute("PRAGMA user_version=2")
     db.commit()
     db.close()

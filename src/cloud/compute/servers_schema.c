@@ -1,0 +1,40 @@
+/* The servers' tables (component "servers" in schema_version, apart from
+ * "compute" so that the two sets of migrations grow independently): the
+ * servers, their claims on hosts, the hosts' claimed totals, and the key
+ * that signs image fetch URLs. */
+#include "cloud/compute/servers_db.h"
+
+static const char *const v1[] = {
+	/* deleted rows stay (Nova's soft delete) until purged; the flavor and
+	 * the scheduling request are copied in, as Nova's instance does */
+	"CREATE TABLE compute_server (uuid TEXT PRIMARY KEY, id BIGINT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" reservation_id TEXT NOT NULL, launch_index INTEGER NOT NULL DEFAULT 0,"
+	" flavor TEXT NOT NULL, vcpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL,"
+	" disk_gb BIGINT NOT NULL, description TEXT, image_ref TEXT NOT NULL, key_name TEXT, key_data TEXT,"
+	" availability_zone TEXT, metadata TEXT NOT NULL, user_data TEXT,"
+	" access_ipv4 TEXT, access_ipv6 TEXT, request_spec TEXT NOT NULL,"
+	" vm_state TEXT NOT NULL, task_state TEXT, power_state INTEGER NOT NULL DEFAULT 0,"
+	" host TEXT, node TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+	" fault_code INTEGER, fault_message TEXT, fault_details TEXT, fault_created BIGINT,"
+	" launched_at BIGINT, terminated_at BIGINT, created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)",
+	"CREATE INDEX compute_server_project ON compute_server (project_id, deleted)",
+	"CREATE INDEX compute_server_host ON compute_server (host)",
+	/* one claim per instance: what it holds of its host */
+	"CREATE TABLE compute_claim (instance_uuid TEXT PRIMARY KEY, host TEXT NOT NULL,"
+	" vcpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL, disk_gb BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX compute_claim_host ON compute_claim (host)",
+	/* the sum of a host's claims, kept in step in the claims' transactions:
+	 * the row a claim's conditional UPDATE locks */
+	"CREATE TABLE compute_claim_total (host TEXT PRIMARY KEY, vcpus BIGINT NOT NULL,"
+	" memory_mb BIGINT NOT NULL, disk_gb BIGINT NOT NULL, instances BIGINT NOT NULL)",
+	/* the row a create locks while it counts the project's quota usage */
+	"CREATE TABLE compute_project_lock (project_id TEXT PRIMARY KEY)",
+	"CREATE TABLE compute_secret (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	NULL,
+};
+
+const struct db_migration servers_db__migrations[] = {{1, v1}};
+const size_t servers_db__nr_migrations = 1;
