@@ -114,6 +114,10 @@ void identity_ops__decorate(enum identity_kind kind, json_t *obj)
 	case IDENTITY_ENDPOINT:
 		json_object_set(obj, "region", json_object_get(obj, "region_id"));
 		break;
+	case IDENTITY_SERVICE:
+		if (json_is_null(json_object_get(obj, "description")))
+			json_object_del(obj, "description");
+		break;
 	default:
 		break;
 	}

@@ -60,14 +60,18 @@ static const char *const v1[] = {
 	NULL,
 };
 
-/* Keystone keeps a user's description among its "extra" attributes: a user
- * created without one shows none (v1 stored ''). Both engines rename and
- * drop columns (SQLite >= 3.35). */
+/* Keystone shows no description for a user or service created without one
+ * (it keeps theirs among the "extra" attributes) and null for such a role;
+ * v1 stored ''. Both engines rename and drop columns (SQLite >= 3.35). */
+#define NULLABLE_DESCRIPTION(table)                                                  \
+	"ALTER TABLE " table " RENAME COLUMN description TO description_v1",         \
+		"ALTER TABLE " table " ADD COLUMN description TEXT",                 \
+		"UPDATE " table " SET description = NULLIF(description_v1, '')",     \
+		"ALTER TABLE " table " DROP COLUMN description_v1"
 static const char *const v2[] = {
-	"ALTER TABLE users RENAME COLUMN description TO description_v1",
-	"ALTER TABLE users ADD COLUMN description TEXT",
-	"UPDATE users SET description = description_v1",
-	"ALTER TABLE users DROP COLUMN description_v1",
+	NULLABLE_DESCRIPTION("users"),
+	NULLABLE_DESCRIPTION("role"),
+	NULLABLE_DESCRIPTION("service"),
 	NULL,
 };
 

@@ -235,7 +235,10 @@ class World:
         return headers["X-Subject-Token"]
 
     def seen(self, body):
-        """What a list showed, ids as names (made objects get their names)."""
+        """Which objects a list showed (by the names they were made with;
+        role assignments whole, their ids as names): what a persona may see,
+        not how each object is shaped (test_same_cli_flows_print_the_same
+        compares shapes)."""
         if not isinstance(body, dict):
             return None
         lists = [v for k, v in body.items() if isinstance(v, list)]
@@ -247,7 +250,8 @@ class World:
             if isinstance(v, str):
                 return self.names.get(v, "<id>" if Normal.HEX_ID.match(v) else v)
             return v
-        return sorted(json.dumps(name(x), sort_keys=True) for x in lists[0])
+        return sorted(self.names.get(x["id"], "<id>") if "id" in x else
+                      json.dumps(name(x), sort_keys=True) for x in lists[0])
 
     def verdict(self, persona, token, label, method, path, body):
         ids = dict(self.ids, me=self.users[persona], p=persona)
