@@ -2,12 +2,16 @@
  * a filled reply goes out on its connection. */
 #include "common/http_server_int.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "common/http_conn.h"
 
 void http_server_int__reply_init(struct http_reply *rp, struct http_request *req)
 {
@@ -137,13 +141,19 @@ static json_t *default_error(const struct http_request *req, unsigned status, co
 	return json_pack("{s:{s:i, s:s}}", "error", "code", (int)status, "message", message);
 }
 
-json_t *http_server_int__error_body(const struct http_request *req, unsigned status, const char *message)
+json_t *http_server_int__error_json(const struct http_server *s, const struct http_request *req, unsigned status,
+				    const char *message)
 {
 	char clean[ST_ERR_MSG_MAX * 2];
 	sanitize(message, clean, sizeof(clean));
-	http_error_fn fmt = req && req->srv->opts.format_error ? req->srv->opts.format_error : default_error;
-	json_t *body = fmt(req, status, clean, req ? req->srv->opts.app : NULL);
+	http_error_fn fmt = s && s->opts.format_error ? s->opts.format_error : default_error;
+	json_t *body = fmt(req, status, clean, s ? s->opts.app : NULL);
 	return body ? body : default_error(req, status, "the error could not be formatted", NULL);
+}
+
+json_t *http_server_int__error_body(const struct http_request *req, unsigned status, const char *message)
+{
+	return http_server_int__error_json(req ? req->srv : NULL, req, status, message);
 }
 
 int http_reply__error(struct http_reply *rp, unsigned status, const char *message)
@@ -240,6 +250,69 @@ static struct MHD_Response *response_of(struct http_reply *rp)
 	}
 }
 
+/* libmicrohttpd answers the protocol errors it finds itself (a malformed
+ * request line or header, headers over its memory pool, a bad chunk, an
+ * unsupported HTTP version) with HTML pages of its own, through its exported
+ * MHD_queue_response. This definition, exported by the executable (meson's
+ * export_dynamic_symbol), comes first in the dynamic lookup, so the library's
+ * own calls land here: an error status gets the server's JSON error body
+ * instead. The core's replies call the library's function directly. */
+typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned, struct MHD_Response *);
+
+static queue_fn real_queue;
+
+static void find_real_queue(void)
+{
+	*(void **)&real_queue = dlsym(RTLD_NEXT, "MHD_queue_response");
+}
+
+static queue_fn real_queue_response(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, find_real_queue);
+	return real_queue;
+}
+
+static const char *protocol_error(unsigned status)
+{
+	switch (status) {
+	case 400: return "malformed HTTP request (request line, header, length or chunk encoding)";
+	case 413: return "request body or chunk too large";
+	case 414: return "request URI too long";
+	case 431: return "request header fields too large";
+	case 505: return "HTTP version not supported";
+	default: return "the HTTP request could not be processed";
+	}
+}
+
+enum MHD_Result MHD_queue_response(struct MHD_Connection *conn, unsigned int status, struct MHD_Response *resp)
+{
+	queue_fn queue = real_queue_response();
+	if (!queue)
+		return MHD_NO;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct http_server *s = http_conn__server(ci ? ci->socket_context : NULL);
+	if (status < 400 || !s)
+		return queue(conn, status, resp);
+	json_t *body = http_server_int__error_json(s, NULL, status, protocol_error(status));
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	struct MHD_Response *json = NULL;
+	if (text) {
+		size_t n = strlen(text);
+		text[n] = '\n'; /* replaces the NUL: freed by length */
+		json = MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
+		if (!json)
+			free(text);
+	}
+	if (!json)
+		return queue(conn, status, resp);
+	MHD_add_response_header(json, "Content-Type", "application/json");
+	enum MHD_Result r = queue(conn, status, json);
+	MHD_destroy_response(json);
+	return r;
+}
+
 enum MHD_Result http_server_int__send(struct http_reply *rp)
 {
 	struct http_request *req = rp->req;
@@ -260,7 +333,8 @@ enum MHD_Result http_server_int__send(struct http_reply *rp)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
 		free(challenge);
 	}
-	enum MHD_Result r = MHD_queue_response(req->conn, rp->status, resp);
+	http_conn__phase(req->conn, HTTP_CONN_REPLY);
+	enum MHD_Result r = real_queue_response()(req->conn, rp->status, resp);
 	MHD_destroy_response(resp);
 	if (req->srv->opts.log)
 		req->srv->opts.log(req, rp->status, req->srv->opts.app);

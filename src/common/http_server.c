@@ -8,8 +8,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/http_conn.h"
 #include "common/http_server_int.h"
 #include "common/sock.h"
 #include "common/util.h"
@@ -174,6 +176,9 @@ static void request_id(char out[48])
 static void *request_new(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http_listener *ln = cls;
+	if (http_conn__refused(conn))
+		return NULL;
+	http_conn__phase(conn, HTTP_CONN_HEAD);
 	struct http_request *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
@@ -219,10 +224,11 @@ static void request_free(struct http_request *r)
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)conn, (void)toe;
+	(void)cls, (void)toe;
 	if (*con_cls)
 		request_free(*con_cls);
 	*con_cls = NULL;
+	http_conn__phase(conn, HTTP_CONN_IDLE);
 }
 
 static int parse_query(struct http_request *r, struct st_err *err)
@@ -308,6 +314,7 @@ static enum MHD_Result request_start(struct http_request *r)
 {
 	const struct http_server_opts *o = &r->srv->opts;
 	r->started = true;
+	http_conn__phase(r->conn, HTTP_CONN_BODY);
 	struct st_err err = {0};
 	if (o->authenticate && o->authenticate(r, &err) < 0)
 		return reply_error_now(r, http_server__status_of(&err), err.msg);
@@ -333,6 +340,7 @@ static enum MHD_Result request_start(struct http_request *r)
 
 static enum MHD_Result request_data(struct http_request *r, const char *data, size_t size)
 {
+	http_conn__body(r->conn, size);
 	if (r->route && r->route->upload) {
 		if (r->upload_open && r->route->upload->write(r->upload, data, size, &r->err) < 0) {
 			r->route->upload->abort(r->upload);
@@ -418,7 +426,15 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 		s->opts.body_max = BODY_MAX_DEFAULT;
 	if (!s->opts.timeout_s)
 		s->opts.timeout_s = 120;
-	if (http_server_int__tls_load(s, err) < 0) {
+	if (!s->opts.conn_max)
+		s->opts.conn_max = 512;
+	if (!s->opts.conn_max_peer)
+		s->opts.conn_max_peer = s->opts.conn_max;
+	if (!s->opts.conn_reserve)
+		s->opts.conn_reserve = ST_MIN(8u, s->opts.conn_max / 4);
+	if (!s->opts.request_timeout_s)
+		s->opts.request_timeout_s = 30;
+	if (http_server_int__tls_load(s, err) < 0 || http_conn__start(s, err) < 0) {
 		http_server__free(s);
 		return -1;
 	}
@@ -429,6 +445,13 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 static const unsigned daemon_flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 				     MHD_USE_ITC | MHD_ALLOW_UPGRADE;
 
+static bool is_unix(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
+}
+
 static int serve_fd(struct http_server *s, int fd, int tag, bool tls, const char *where, struct st_err *err)
 {
 	if (s->nr_listeners == (int)(sizeof(s->listeners) / sizeof(s->listeners[0]))) {
@@ -436,11 +459,12 @@ static int serve_fd(struct http_server *s, int fd, int tag, bool tls, const char
 		return err__fail(err, 0, "too many listeners");
 	}
 	struct http_listener *ln = &s->listeners[s->nr_listeners];
-	*ln = (struct http_listener){.srv = s, .tag = tag};
+	*ln = (struct http_listener){.srv = s, .tag = tag, .unix_socket = is_unix(fd), .tls = tls};
 	/* The TLS options come last: MHD_OPTION_END ends the list early without them. */
 	ln->daemon = MHD_start_daemon(daemon_flags | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, ln,
 				      MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, request_new, ln,
-				      MHD_OPTION_NOTIFY_COMPLETED, request_completed, ln, MHD_OPTION_CONNECTION_TIMEOUT,
+				      MHD_OPTION_NOTIFY_COMPLETED, request_completed, ln, MHD_OPTION_NOTIFY_CONNECTION,
+				      http_conn__notify, ln, MHD_OPTION_CONNECTION_TIMEOUT,
 				      s->opts.timeout_s,
 				      /* a thread per connection: a small stack makes creating one cheap */
 				      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
@@ -479,8 +503,13 @@ void http_server__free(struct http_server *s)
 	if (!s)
 		return;
 	s->stopping = 1;
+	http_conn__stop(s);
 	for (int i = 0; i < s->nr_listeners; i++)
 		MHD_stop_daemon(s->listeners[i].daemon);
+	if (s->conn_init) {
+		pthread_mutex_destroy(&s->conn_lock);
+		pthread_cond_destroy(&s->conn_wake);
+	}
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s);

@@ -91,6 +91,12 @@ struct http_server_opts {
 	http_log_fn log;               /* optional */
 	http_handler_fn not_found;     /* no route's path matches; NULL: 404 "no such endpoint" */
 	unsigned timeout_s;            /* idle connection timeout; 0: 120 */
+	/* Connections (common/http_conn.h has the rules): a peer is a uid on a
+	 * unix socket, an address on TCP; root keeps conn_reserve places. */
+	unsigned conn_max;             /* in all; 0: 512 */
+	unsigned conn_max_peer;        /* per peer; 0: conn_max (behind a proxy every client is one address) */
+	unsigned conn_reserve;         /* of conn_max, root's only; 0: 8 */
+	unsigned request_timeout_s;    /* a request's line and headers, and each window of its body; 0: 30 */
 	http_challenge_fn challenge;   /* optional */
 	/* HTTPS (GnuTLS through libmicrohttpd) on every TCP listener: PEM files of
 	 * the certificate (chain) and its private key, both or neither; checked by

@@ -4,9 +4,13 @@
 #ifndef STRATA_COMMON_HTTP_SERVER_INT_H
 #define STRATA_COMMON_HTTP_SERVER_INT_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include <microhttpd.h>
 
 #include "common/http_path.h"
+#include "common/ratelimit.h"
 #include "common/http_server.h"
 
 #define HTTP_REPLY_HEADERS_MAX 8
@@ -16,6 +20,7 @@ struct http_listener {
 	struct http_server *srv;
 	struct MHD_Daemon *daemon;
 	int tag;
+	bool unix_socket, tls;
 };
 
 struct http_server {
@@ -24,6 +29,13 @@ struct http_server {
 	int nr_listeners;
 	volatile int stopping;
 	char *tls_cert, *tls_key; /* PEM text (MHD keeps pointers to it); NULL: plain HTTP */
+	/* connections (http_conn.c) */
+	pthread_mutex_t conn_lock;
+	pthread_cond_t conn_wake;
+	struct http_conn *conns;
+	pthread_t watchdog;
+	bool conn_init, watchdog_on, watchdog_quit;
+	struct ratelimit refusal_log; /* under conn_lock */
 };
 
 enum http_reply_kind { REPLY_JSON, REPLY_TEXT, REPLY_FILE, REPLY_STREAM, REPLY_UPGRADE };
@@ -93,5 +105,8 @@ void http_server_int__reply_init(struct http_reply *rp, struct http_request *req
 void http_server_int__reply_release(struct http_reply *rp);
 /* The error body for status and message (made one line of valid UTF-8). */
 json_t *http_server_int__error_body(const struct http_request *req, unsigned status, const char *message);
+/* The same from server s's formatter, for errors outside a request (req NULL). */
+json_t *http_server_int__error_json(const struct http_server *s, const struct http_request *req, unsigned status,
+				    const char *message);
 
 #endif

@@ -4,14 +4,17 @@
 #include "host/api.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "host/access.h"
 #include "host/events.h"
+#include "host/hoststats.h"
 #include "host/routes.h"
 #include "host/store.h"
 #include "host/web_session.h"
@@ -25,7 +28,16 @@ struct api {
 	struct http_route *routes;
 	char *token;
 	char *web_dir;
+	struct ratelimit refused; /* audit rows of refused requests per uid (under h->lock) */
 };
+
+/* A flood of refused requests (3,000 a second from any local user) must not
+ * fill the disk through the audit table: per read-only uid (full access may
+ * change anything anyway and is always recorded), a burst of them is written,
+ * then one a second, and one summary row a period counts what was left out. */
+#define AUDIT_REFUSED_BURST 20
+#define AUDIT_REFUSED_RATE 1.0
+#define AUDIT_SUMMARY_PERIOD 5.0
 
 /* Unix socket: the peer's credentials decide. */
 static void peer_access(int fd, struct routes_ctx *p)
@@ -106,6 +118,7 @@ static int authenticate(struct http_request *r, struct st_err *err)
 	p->uid = (uid_t)-1;
 	http_request__set_user(r, p, free);
 	bool tcp = http_request__listener(r) == LISTENER_TCP;
+	p->tls = tcp && !strcmp(http_server__scheme(http_request__server(r)), "https");
 	const char *path = http_request__path(r);
 	if (tcp && token_ok(a, http_request__header(r, "Authorization"))) {
 		p->can_write = true;
@@ -173,7 +186,18 @@ static void audit(const struct http_request *r, unsigned status, void *app)
 		return;
 	struct st_err err = {0};
 	pthread_mutex_lock(&a->h->lock);
-	if (store__audit(a->h->store, p->uid, p->pid, http_request__method(r), http_request__path(r), status, &err) < 0)
+	double now = ratelimit__now();
+	long uid;
+	unsigned long n;
+	while (ratelimit__take_suppressed(&a->refused, now, AUDIT_SUMMARY_PERIOD, &uid, &n)) {
+		char what[96];
+		snprintf(what, sizeof(what), "(%lu refused requests not recorded: rate limit)", n);
+		log__warn("audit: uid %ld: %s", uid, what);
+		if (store__audit(a->h->store, (uid_t)uid, 0, "-", what, 429, &err) < 0)
+			log__warn("audit: %s", err.msg);
+	}
+	if ((status < 400 || p->can_write || ratelimit__allow(&a->refused, (long)p->uid, now)) &&
+	    store__audit(a->h->store, p->uid, p->pid, http_request__method(r), http_request__path(r), status, &err) < 0)
 		log__warn("audit: %s", err.msg);
 	pthread_mutex_unlock(&a->h->lock);
 }
@@ -186,15 +210,24 @@ int api__start(struct host *h, const struct api_opts *opts, struct api **out, st
 	if (!a)
 		return err__fail(err, ENOMEM, "api");
 	a->h = h;
+	a->refused = (struct ratelimit){.rate = AUDIT_REFUSED_RATE, .burst = AUDIT_REFUSED_BURST};
 	a->web_dir = strdup(opts->web_dir ? opts->web_dir : WEB_DIR_DEFAULT);
 	size_t n;
 	a->routes = routes__table(&n);
+	if (web_session__open(h->store, &h->lock, err) < 0 || hoststats__start(err) < 0) {
+		api__stop(a);
+		return -1;
+	}
 	struct http_server_opts so = {.routes = a->routes, .nr_routes = n, .app = a, .body_max = API_BODY_MAX,
 				      .authenticate = authenticate, .wrap = wrap, .log = audit,
-				      .not_found = not_found};
+				      .not_found = not_found, .tls_cert_file = opts->tls_cert,
+				      .tls_key_file = opts->tls_key, .conn_max = opts->conn_max ? opts->conn_max : 256,
+				      .conn_max_peer = opts->conn_max_peer ? opts->conn_max_peer : 32,
+				      .request_timeout_s = opts->request_timeout_s};
 	if (!a->routes || http_server__new(&so, &a->srv, err) < 0) {
+		bool no_routes = !a->routes; /* a is gone after api__stop */
 		api__stop(a);
-		return a->routes ? -1 : err__fail(err, ENOMEM, "api");
+		return no_routes ? err__fail(err, ENOMEM, "api") : -1;
 	}
 	if (http_server__listen_unix(a->srv, opts->unix_path, LISTENER_UNIX, err) < 0) {
 		api__stop(a);
@@ -219,6 +252,7 @@ void api__stop(struct api *a)
 		return;
 	events__shutdown();
 	http_server__free(a->srv);
+	hoststats__stop();
 	free(a->routes);
 	free(a->token);
 	free(a->web_dir);

@@ -22,6 +22,10 @@ struct api_opts {
 	const char *tcp_addr; /* "HOST:PORT" or NULL */
 	const char *token;    /* required with tcp_addr */
 	const char *web_dir;  /* the web UI's files; NULL: WEB_DIR_DEFAULT */
+	const char *tls_cert; /* PEM files: HTTPS on TCP (both or neither) */
+	const char *tls_key;
+	unsigned conn_max, conn_max_peer; /* 0: 256 in all, 32 per uid or address */
+	unsigned request_timeout_s;       /* 0: the HTTP core's default */
 };
 
 int api__start(struct host *h, const struct api_opts *opts, struct api **out, struct st_err *err);

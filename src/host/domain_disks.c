@@ -6,6 +6,7 @@
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/helper.h"
+#include "host/image_cache.h"
 #include "host/store.h"
 #include "host/vmproc.h"
 
@@ -117,6 +118,10 @@ int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t
 	cleanup_free char *ctl = domains__run_file(h, d, "ctl");
 	if (rc == 0 && !ctl)
 		rc = err__fail(err, ENOMEM, "attach");
+	/* a running guest gets the disk now: a cached base under it is checked as a start's would be */
+	if (rc == 0 && d->state != DOM_SHUTOFF &&
+	    image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
+		rc = err__prefix(err, "disk %s", target);
 	if (rc == 0 && d->state != DOM_SHUTOFF)
 		rc = dom__attach_live(ctl, d, disk, &ret, err);
 	json_t *list = rc == 0 ? (disks ? json_copy(disks) : json_array()) : NULL;

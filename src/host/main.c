@@ -5,6 +5,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sock.h"
 #include "common/token_file.h"
 #include "common/util.h"
 #include "host/api.h"
@@ -14,6 +15,7 @@
 #include "host/image_cache_gc.h"
 #include "host/host.h"
 #include "host/networks.h"
+#include "host/selfsigned.h"
 #include "host/statedir.h"
 #include "host/storage_fetch.h"
 #include "host/store.h"
@@ -42,6 +44,9 @@ static void usage(void)
 	       "  -s, --socket PATH          API unix socket (default DIR/stratad.sock)\n"
 	       "      --listen-tcp HOST:PORT also serve the API on TCP (needs --token-file)\n"
 	       "      --token-file FILE      bearer token required on TCP\n"
+	       "      --tls-cert FILE        HTTPS on TCP: the certificate (chain), PEM (with --tls-key)\n"
+	       "      --tls-key FILE         and its private key, PEM (plain HTTP only on loopback; off\n"
+	       "                             loopback without them: a self-signed one in DIR/tls/)\n"
 	       "      --vm-binary PATH       strata-vm to run (default: next to stratad)\n"
 	       "      --shutdown-timeout S   seconds a shutdown waits before destroying (default 60)\n"
 	       "      --lvm-config CONFIG    passed as --config to lvm2's commands (logical pools)\n"
@@ -55,6 +60,10 @@ static void usage(void)
 	       "      --image-cache-max-bytes SIZE  unused bases go, least recently used first, while the\n"
 	       "                             cache holds more (e.g. 20G; default 0: no limit)\n"
 	       "      --image-cache-interval S   seconds between the cache's maintenance passes (default 600)\n"
+	       "      --max-connections N    open API connections in all (default 256; root keeps 8)\n"
+	       "      --max-connections-per-client N  per uid (unix socket) or address (TCP) (default 32)\n"
+	       "      --request-timeout S    a request's headers, and each S of its body, must come within S\n"
+	       "                             seconds however they trickle (default 30)\n"
 	       "  -h, --help                 this help\n"
 	       "  -V, --version              version\n"
 	       "\n"
@@ -108,6 +117,19 @@ static char *default_web_dir(void)
 	return NULL; /* api.c's WEB_DIR_DEFAULT */
 }
 
+/* Whether --listen-tcp's address is a loopback one (plain HTTP is allowed
+ * there); an address that cannot be bound is left for api__start to report. */
+static bool tcp_on_loopback(const char *addr)
+{
+	struct st_err err = {0};
+	int fd = sock__tcp_listen(addr, &err);
+	if (fd < 0)
+		return true;
+	bool lo = sock__is_loopback(fd);
+	close(fd);
+	return lo;
+}
+
 static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -127,6 +149,22 @@ static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows,
 		err__print(&err);
 		return -1;
 	}
+	return 0;
+}
+
+/* --max-connections N, --max-connections-per-client N, --request-timeout S */
+static int parse_connection_option(int opt, struct api_opts *o)
+{
+	struct st_err err = {0};
+	const char *name = opt == 'c' ? "--max-connections" : opt == 'p' ? "--max-connections-per-client"
+									 : "--request-timeout";
+	unsigned *out = opt == 'c' ? &o->conn_max : opt == 'p' ? &o->conn_max_peer : &o->request_timeout_s;
+	uint64_t v;
+	if (util__parse_u64(optarg, opt == 'r' ? 3600 : 4096, &v, &err) < 0 || v == 0) {
+		fprintf(stderr, "stratad: %s: %s\n", name, err.msg[0] ? err.msg : "must be > 0");
+		return -1;
+	}
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -158,7 +196,10 @@ int main(int argc, char **argv)
 		{"audit-max-days", required_argument, NULL, 'D'}, {"web-dir", required_argument, NULL, 'W'},
 		{"session-idle-timeout", required_argument, NULL, 'I'}, {"image-cache", required_argument, NULL, 'C'},
 		{"image-cache-max-age", required_argument, NULL, 'G'}, {"image-cache-max-bytes", required_argument, NULL, 'M'},
-		{"image-cache-interval", required_argument, NULL, 'N'},
+		{"image-cache-interval", required_argument, NULL, 'N'}, {"tls-cert", required_argument, NULL, 'P'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"max-connections", required_argument, NULL, 'c'}, {"max-connections-per-client", required_argument, NULL, 'p'},
+		{"request-timeout", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0},
 	};
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
@@ -177,6 +218,8 @@ int main(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'L': lvm_config = optarg; break;
 		case 'W': aopts.web_dir = optarg; break;
+		case 'P': aopts.tls_cert = optarg; break;
+		case 'K': aopts.tls_key = optarg; break;
 		case 'C': copts.dir = optarg; break;
 		case 'G':
 		case 'M':
@@ -194,6 +237,12 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'b': vm_binary = realpath(optarg, NULL); if (!vm_binary) { err__fail_errno(&err, "--vm-binary %s", optarg); err__print(&err); return 1; } break;
+		case 'c':
+		case 'p':
+		case 'r':
+			if (parse_connection_option(opt, &aopts) < 0)
+				return 1;
+			break;
 		case 'o':
 		case 'A':
 		case 'D':
@@ -221,6 +270,10 @@ int main(int argc, char **argv)
 	}
 	if (aopts.tcp_addr && !aopts.token) {
 		fprintf(stderr, "stratad: --listen-tcp needs --token-file\n");
+		return 1;
+	}
+	if (!aopts.tls_cert != !aopts.tls_key || (aopts.tls_cert && !aopts.tcp_addr)) {
+		fprintf(stderr, "stratad: --tls-cert and --tls-key go together, with --listen-tcp\n");
 		return 1;
 	}
 	if (!vm_binary)
@@ -270,6 +323,15 @@ int main(int argc, char **argv)
 	    image_cache__open(&h, &copts, &err) < 0) {
 		err__print(&err);
 		return 1;
+	}
+	cleanup_free char *own_cert = NULL, *own_key = NULL;
+	if (aopts.tcp_addr && !aopts.tls_cert && !tcp_on_loopback(aopts.tcp_addr)) {
+		if (selfsigned__ensure(state_dir, &own_cert, &own_key, &err) < 0) {
+			err__print(&err);
+			return 1;
+		}
+		aopts.tls_cert = own_cert;
+		aopts.tls_key = own_key;
 	}
 	struct api *api = NULL;
 	if (domains__supervise(&h, &err) < 0 || image_cache_gc__start(&h, &err) < 0 ||

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "host/domains.h"
 #include "host/events.h"
+#include "host/hoststats.h"
 #include "host/store.h"
 
 #define SSE_KEEPALIVE_MS 15000
@@ -24,6 +26,24 @@ static int host_info(struct http_request *r, struct http_reply *rp, struct st_er
 			 json_pack("{s:s, s:i, s:i, s:i, s:i, s:b}", "version", STRATA_VERSION, "schema",
 				   store__schema_version(h->store), "domains", (int)h->nr_doms, "active", (int)running,
 				   "uid", (int)p->uid, "write_access", p->can_write));
+	return 0;
+}
+
+/* The dashboard's figures: the host's samples after ?since= (epoch ms) and the guests by state. */
+static int host_stats(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	uint64_t since = 0;
+	if (routes__query_u64(r, "since", UINT64_MAX / 2, &since, err) < 0)
+		return -1;
+	struct host *h = routes__host(r);
+	json_t *guests = json_pack("{s:i, s:i, s:i}", "running", 0, "paused", 0, "shutoff", 0);
+	for (struct dom *d = h->doms; d; d = d->next) {
+		const char *state = domains__state_name(d);
+		json_object_set_new(guests, state, json_integer(json_integer_value(json_object_get(guests, state)) + 1));
+	}
+	json_t *o = hoststats__since((int64_t)since);
+	json_object_set_new(o, "guests", guests);
+	http_reply__json(rp, 200, o);
 	return 0;
 }
 
@@ -110,6 +130,7 @@ static int events_stream(struct http_request *r, struct http_reply *rp, struct s
 
 const struct http_route routes__table_host[] = {
 	{"GET", "/v1/host", host_info, NULL, NULL},
+	{"GET", "/v1/host/stats", host_stats, NULL, NULL},
 	{"GET", "/v1/audit", audit_list, NULL, NULL},
 	{"GET", "/v1/events", events_stream, NULL, NULL},
 };

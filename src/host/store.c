@@ -38,6 +38,10 @@ static const char *const migrations[] = {
 	("CREATE TABLE images(sha512 TEXT PRIMARY KEY, url TEXT NOT NULL, format TEXT NOT NULL,"
 	 "  size INTEGER NOT NULL, virtual_size INTEGER NOT NULL, created INTEGER NOT NULL,"
 	 "  last_used INTEGER NOT NULL);"),
+	/* the web UI's logins, so they outlive a restart: the cookie's SHA-256,
+	 * never the cookie (web_session.c) */
+	("CREATE TABLE web_sessions(hash TEXT PRIMARY KEY, user TEXT NOT NULL, uid INTEGER NOT NULL,"
+	 "  can_write INTEGER NOT NULL, last_used INTEGER NOT NULL);"),
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -419,4 +423,46 @@ json_t *store__network_list(struct store *s)
 		json_object_set_new(o, "def", def ? def : json_object());
 	}
 	return list;
+}
+
+int store__web_session_put(struct store *s, const struct store_web_session *ws, struct st_err *err)
+{
+	return store__run(s, "INSERT OR REPLACE INTO web_sessions(hash, user, uid, can_write, last_used)"
+			  " VALUES(?, ?, ?, ?, ?)", "ssiii", err, ws->hash, ws->user, (int64_t)ws->uid,
+			  (int64_t)ws->can_write, ws->last_used);
+}
+
+int store__web_session_touch(struct store *s, const char *hash, int64_t last_used, struct st_err *err)
+{
+	return store__run(s, "UPDATE web_sessions SET last_used = ? WHERE hash = ?", "is", err, last_used, hash);
+}
+
+int store__web_session_delete(struct store *s, const char *hash, struct st_err *err)
+{
+	return store__run(s, "DELETE FROM web_sessions WHERE hash = ?", "s", err, hash);
+}
+
+int store__web_session_expire(struct store *s, int64_t before, struct st_err *err)
+{
+	return store__run(s, "DELETE FROM web_sessions WHERE last_used < ?", "i", err, before);
+}
+
+int store__web_session_each(struct store *s, void (*fn)(void *ctx, const struct store_web_session *ws), void *ctx,
+			    struct st_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT hash, user, uid, can_write, last_used FROM web_sessions", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store__fail(s, err, "database");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_web_session ws = {.uid = (uid_t)sqlite3_column_int64(st, 2),
+					       .can_write = sqlite3_column_int(st, 3) != 0,
+					       .last_used = sqlite3_column_int64(st, 4)};
+		snprintf(ws.hash, sizeof(ws.hash), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(ws.user, sizeof(ws.user), "%s", (const char *)sqlite3_column_text(st, 1));
+		fn(ctx, &ws);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store__fail(s, err, "database");
 }

@@ -77,4 +77,20 @@ int store__network_set_autostart(struct store *s, const char *name, bool on, str
 /* Array of {"name","def","autostart"}. */
 json_t *store__network_list(struct store *s);
 
+/* The web UI's login sessions (web_session.h): the cookie's SHA-256 (hex), never the cookie. */
+struct store_web_session {
+	char hash[65];
+	char user[64];
+	uid_t uid;
+	bool can_write;
+	int64_t last_used; /* seconds since the epoch */
+};
+int store__web_session_put(struct store *s, const struct store_web_session *ws, struct st_err *err);
+int store__web_session_touch(struct store *s, const char *hash, int64_t last_used, struct st_err *err);
+int store__web_session_delete(struct store *s, const char *hash, struct st_err *err);
+/* Removes the sessions last used before `before`. */
+int store__web_session_expire(struct store *s, int64_t before, struct st_err *err);
+int store__web_session_each(struct store *s, void (*fn)(void *ctx, const struct store_web_session *ws), void *ctx,
+			    struct st_err *err);
+
 #endif

@@ -4,6 +4,7 @@ import {h} from './dom.js';
 import {close as closeEvents} from './events.js';
 import {router} from './router.js';
 import {session} from './session.js';
+import {dashboardPage} from './pages/dashboard.js';
 import {eventsPage} from './pages/events.js';
 import {guestPage} from './pages/guest.js';
 import {guestsPage} from './pages/guests.js';
@@ -33,6 +34,7 @@ function loggedIn(s) {
     h('span', {class: 'muted', id: 'access'}, s.write_access ? '(full access)' : '(read-only)'));
   document.body.classList.toggle('read-only', !s.write_access);
   app = router(main, [
+    [/^#\/dashboard$/, dashboardPage],
     [/^#\/guests\/(.+)$/, guestPage],
     [/^#\/guests$/, guestsPage],
     [/^#\/storage$/, storagePage],

@@ -18,8 +18,8 @@ Why the children behave as a plain `/usr/bin/openstack` would:
 Protocol on the socket (fd argv[1]): the server sends {"ready": ...} once; per
 call the client sends a 4-byte length and a JSON {"args", "env", "cwd"} with
 the child's stdin, stdout and stderr as SCM_RIGHTS; the server answers
-{"pid": n} at once and {"status": returncode as subprocess gives it} at the
-child's exit. EOF on the socket ends the server."""
+{"pid": n} at once and {"status": returncode as subprocess gives it, "cpu":
+seconds} at the child's exit. EOF on the socket ends the server."""
 import sys
 
 OPENSTACK = "/usr/bin/openstack"
@@ -138,8 +138,9 @@ def serve(sock, replay):
         for fd in fds:
             os.close(fd)
         send(sock, {"pid": pid})
-        _, status = os.waitpid(pid, 0)
-        send(sock, {"status": os.waitstatus_to_exitcode(status)})
+        _, status, usage = os.wait4(pid, 0)
+        send(sock, {"status": os.waitstatus_to_exitcode(status),
+                    "cpu": usage.ru_utime + usage.ru_stime})
 
 
 def become(call, fds, replay):

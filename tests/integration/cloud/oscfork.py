@@ -53,6 +53,7 @@ class Server:
         self.ready = False
         self.broken = False
         self.last_pid = None
+        self.last_cpu = None  # CPU seconds of the last call's child
 
     def log_tail(self):
         return (self.logs / "stderr").read_text(errors="replace")[-3000:]
@@ -124,6 +125,7 @@ class Server:
                                 raise AssertionError(f"openstack fork-server: {msg['error']}")
                             pid = self.last_pid = msg.get("pid", pid)
                             status = msg.get("status", status)
+                            self.last_cpu = msg.get("cpu", self.last_cpu)
                         continue
                     data = os.read(k.fd, 65536)
                     if data:

@@ -2,44 +2,18 @@
 CA and server certificate made with openssl, the real `openstack` CLI trusting
 that CA (and refusing another), plain HTTP refused off loopback, and bad
 certificate or key files refused at start with one error line."""
-import shutil
 import subprocess
 
 import pytest
 
 from cloudlib import Cloud, free_port
-from conftest import program, skip_loudly
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=120)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
-            cwd=d)
-    return d / f"{name}.pem"
-
-
-def make_server_cert(d, ca):
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1", cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", ca.name, "-CAkey", ca.stem + ".key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext", cwd=d)
-    return d / "server.pem", d / "server.key"
+from conftest import program
+from pkilib import make_pki
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        skip_loudly("openssl is not installed: no throwaway certificates for the TLS tests")
-    d = tmp_path_factory.mktemp("pki")
-    ca = make_ca(d, "ca")
-    other = make_ca(d, "other-ca")
-    cert, key = make_server_cert(d, ca)
-    return {"dir": d, "ca": ca, "other_ca": other, "cert": cert, "key": key}
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def start_tls_cloud(pki, listen_host="127.0.0.1"):

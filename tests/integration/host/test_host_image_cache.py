@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import skip_loudly
-from hostlib import Events, Stratad, UnixHTTPConnection, cleanup, guest, short_tmpdir
+from hostlib import Events, Stratad, UnixHTTPConnection, cleanup, guest, in_ns, netd, short_tmpdir  # noqa: F401
 
 MIB = 1 << 20
 
@@ -41,24 +41,30 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
+def start_server(root, addr="127.0.0.1"):
+    """An HTTP server of root's files on addr that counts GETs per path,
+    holds a path's response while srv.gates[path] is unset, and wants
+    srv.tokens[path] as X-Auth-Token."""
     root.mkdir()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                          functools.partial(CountingHandler, directory=str(root)))
-    srv.lock = threading.Lock()
-    srv.gets = {}
-    srv.gates = {}
-    srv.tokens = {}
+    srv = http.server.ThreadingHTTPServer((addr, 0), functools.partial(CountingHandler, directory=str(root)))
+    srv.lock, srv.gets, srv.gates, srv.tokens = threading.Lock(), {}, {}, {}
+    srv.root, srv.base = root, f"http://{addr}:{srv.server_address[1]}"
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    srv.root = root
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
+    return srv
+
+
+def stop_server(srv):
     for g in srv.gates.values():
         g.set()
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = start_server(tmp_path / "www")
+    yield srv
+    stop_server(srv)
 
 
 def need_qemu_img():
@@ -346,6 +352,9 @@ def test_prune_by_size_and_periodic(server, tmp_path):
     try:
         d.ok("POST", "/v1/pools", {"name": "images", "type": "dir", "path": str(tmp_path / "pool")})
         create_on(d, "uses-a", imgs[0])
+        # a is the least recently used one: only its use keeps it
+        used_a = d.ok("GET", f"/v1/images/{imgs[0]['sha512']}")["last_used"]
+        wait_for(lambda: time.time() >= used_a + 1.05, "the clock a second past a's last use")
         d.ok("POST", "/v1/images", imgs[1])
         # 6 MiB over 5: b, the least recently used one not in use, goes; a is in use, c was just asked for
         d.ok("POST", "/v1/images", imgs[2])
@@ -440,3 +449,44 @@ def test_start_refused_on_a_corrupt_base(stratad_pool, server):
     # fetched again by the next request that names it: the overlays have their base back
     create_on(d, "root2", img)
     assert base.read_bytes() == (server.root / "boot.raw").read_bytes()
+
+
+def test_host_in_a_network_namespace(netd, tmp_path):
+    """The issue's setting: stratad in a network namespace of its own
+    (unshare -n) reaches the image server over a veth pair, and two
+    overlays made at once cost one GET."""
+    need_qemu_img()
+    d = netd
+    tag = os.urandom(3).hex()
+    host_end, ns_end = f"ich{tag}", f"icn{tag}"
+    subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", ns_end], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", ns_end, "netns", str(d.proc.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", "169.254.77.1/30", "dev", host_end], check=True)
+        subprocess.run(["ip", "link", "set", host_end, "up"], check=True)
+        in_ns(d, "ip", "addr", "add", "169.254.77.2/30", "dev", ns_end)
+        in_ns(d, "ip", "link", "set", ns_end, "up")
+        srv = start_server(tmp_path / "www", "169.254.77.1")
+        try:
+            img = make_qcow2(srv, "ns.qcow2")
+            d.ok("POST", "/v1/pools", {"name": "images", "type": "dir", "path": str(tmp_path / "pool")})
+            results = {}
+
+            def create(name):
+                results[name] = d.call("POST", "/v1/pools/images/volumes", {"name": name, "image": img})
+
+            threads = [threading.Thread(target=create, args=(n,)) for n in ("a", "b")]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert all(results[n][0] == 201 for n in "ab"), results
+            assert srv.gets == {"/ns.qcow2": 1}, srv.gets
+            base = d.state_dir / "images" / img["sha512"]
+            for n in "ab":
+                assert qemu_info(tmp_path / "pool" / n)["backing-filename"] == str(base)
+                qemu_check(tmp_path / "pool" / n)
+        finally:
+            stop_server(srv)
+    finally:
+        subprocess.run(["ip", "link", "del", host_end], capture_output=True)

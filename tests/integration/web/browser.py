@@ -1,6 +1,8 @@
 """A real Chromium for the web UI's tests: Debian's chromium + chromium-driver
 driven by python3-selenium, headless; screenshots into build/test-results/web/."""
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,21 @@ DESKTOP = (1280, 900)
 PHONE = (390, 844)
 
 
-def browser(size=DESKTOP):
+def trusting_home(ca):
+    """A HOME whose NSS database (where Chromium on Linux looks) trusts the CA ca."""
+    if shutil.which("certutil") is None:
+        skip_loudly("certutil is not installed: install libnss3-tools (scripts/deps/web.txt)")
+    home = tempfile.mkdtemp(prefix="stw-home")
+    db = Path(home) / ".pki" / "nssdb"
+    db.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{db}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{db}", "-A", "-n", "strata-test-ca", "-t", "C,,", "-i", str(ca)],
+                   check=True, capture_output=True)
+    return home
+
+
+def browser(size=DESKTOP, ca=None):
+    """ca: a CA certificate the browser trusts (HTTPS tests); none: the system's."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
@@ -29,9 +45,12 @@ def browser(size=DESKTOP):
                 f"--window-size={size[0]},{size[1]}", f"--user-data-dir={profile}", "--no-first-run"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    home = trusting_home(ca) if ca else None
+    env = dict(os.environ, HOME=home) if home else None
+    drv = webdriver.Chrome(service=Service(DRIVER, env=env), options=opts)
     drv.set_script_timeout(60)
     drv.strata_profile = profile
+    drv.strata_home = home
     return drv
 
 
@@ -40,6 +59,8 @@ def quit(drv):
         drv.quit()
     finally:
         shutil.rmtree(drv.strata_profile, ignore_errors=True)
+        if drv.strata_home:
+            shutil.rmtree(drv.strata_home, ignore_errors=True)
 
 
 def by_css(drv, css):
@@ -52,8 +73,13 @@ def wait_css(drv, css, what=None, timeout=30):
 
 
 def wait_text(drv, css, text, timeout=30):
+    from selenium.common.exceptions import StaleElementReferenceException
+
     def found():
-        return any(text in e.text for e in by_css(drv, css))
+        try:
+            return any(text in e.text for e in by_css(drv, css))
+        except StaleElementReferenceException:  # redrawn between finding and reading: look again
+            return False
     wait_for(found, f"{text!r} in {css}", timeout)
 
 

@@ -209,6 +209,53 @@ def test_volume_create_and_upload_with_progress(webd, users, chrome, tmp_path):
     screenshot(drv, "storage", PHONE)
 
 
+def files_open_in(pid, directory):
+    """What process pid has open in directory (an unnamed O_TMPFILE file shows as DIR/#INODE (deleted))."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(directory) + "/"):
+            out.append(target)
+    return out
+
+
+def test_upload_cancel_leaves_nothing(webd, users, chrome, tmp_path):
+    """Cancel in the page: the partial upload is gone from the host (no
+    volume, no file in the pool's directory, no unnamed file held open)."""
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    webd.ok("POST", "/v1/pools", {"name": "images", "type": "dir", "path": str(pool)})
+    name, password, _ = users.add(full_access=True)
+    drv = chrome()
+    login(drv, webd, name, password)
+    drv.get(webd.origin + "/#/storage")
+    form = wait_css(drv, "form[aria-label='Upload to images']")
+    src = tmp_path / "big.raw"
+    with open(src, "wb") as f:
+        for i in range(64):
+            f.write(hashlib.sha256(str(i).encode()).digest() * (1 << 15))
+    # 64 MiB at 1 MiB/s: the upload is certainly under way when the test cancels it
+    drv.set_network_conditions(offline=False, latency=0, download_throughput=64 << 20,
+                               upload_throughput=1 << 20)
+    form.find_element("css selector", "input[name=name]").send_keys("cancelled")
+    form.find_element("css selector", "input[name=file]").send_keys(str(src))
+    form.find_element("css selector", "button[type=submit]").click()
+    # the partial upload exists on the host: stratad holds its file open in the pool
+    held = wait_for(lambda: files_open_in(webd.proc.pid, pool), "the partial upload's file in stratad")
+    wait_for(lambda: float(by_css(drv, "#upload-progress")[0].get_attribute("value") or 0) > 0, "progress")
+    click(drv, "#upload-cancel", "Cancel")
+    wait_text(drv, "form[aria-label='Upload to images'] .form-error", "upload cancelled")
+    assert float(by_css(drv, "#upload-progress")[0].get_attribute("value")) < 100
+    wait_for(lambda: files_open_in(webd.proc.pid, pool) == [], f"stratad to let go of {held}")
+    assert sorted(os.listdir(pool)) == []
+    status, _ = webd.call("GET", "/v1/pools/images/volumes/cancelled")
+    assert status == 404
+    assert webd.ok("GET", "/v1/pools/images/volumes") == []
+
+
 def test_guest_appears_live_in_a_second_browser(webd, users, chrome, tmp_path):
     name, password, _ = users.add(full_access=True)
     a, b = chrome(), chrome()
@@ -276,3 +323,24 @@ def test_session_expiring_mid_action(users, chrome, tmp_path):
         assert d.ok("GET", "/v1/domains/exp")["state"] == "shutoff"
     finally:
         cleanup(d)
+
+
+def test_stratad_restarted_under_an_open_page(webd, users, chrome, tmp_path):
+    """The page stays logged in across a restart (sessions are in the
+    database) and its table catches up with what changed meanwhile."""
+    name, password, _ = users.add(full_access=True)
+    drv = chrome()
+    login(drv, webd, name, password)
+    wait_css(drv, "table[aria-label=Guests]")
+    wait_text(drv, "#guest-count", "(0)")
+    webd.stop()
+    webd.start()
+    define_guest(webd, "after-restart", tmp_path)
+    wait_for(lambda: "after-restart" in guest_rows(drv), "the guest defined after the restart, without a reload",
+             timeout=60)
+    # the same session still acts: delete it from the page
+    click(drv, "tr[data-key=after-restart] button[data-action=delete]")
+    drv.switch_to.alert.accept()
+    wait_for(lambda: webd.call("GET", "/v1/domains/after-restart")[0] == 404, "the guest deleted")
+    wait_for(lambda: "after-restart" not in guest_rows(drv), "the row gone")
+    assert by_css(drv, "#top")[0].get_attribute("hidden") is None  # never sent back to the login form

@@ -1,5 +1,7 @@
 """The web login: PAM-checked host accounts, the session cookie's flags, CSRF
 and Origin checks, read-only users, logout, idle timeout, the audit table."""
+import hashlib
+import sqlite3
 import time
 
 from weblib import TOKEN, Session, WebStratad, cleanup, short_tmpdir, users, webd  # noqa: F401
@@ -110,5 +112,42 @@ def test_idle_timeout(users):
             time.sleep(0.5)
         time.sleep(5.5)  # idle for longer than the timeout (the idle time is what is tested)
         assert s.call("GET", "/v1/host")[0] == 401
+    finally:
+        cleanup(d)
+
+
+def test_sessions_survive_a_restart(users, tmp_path):
+    """Logins are kept in the database (the cookie's SHA-256 only): a restarted
+    stratad keeps them, their CSRF tokens and their idle time; a logged-out
+    session stays out."""
+    name, password, uid = users.add(full_access=True)
+    d = WebStratad(short_tmpdir(), ["--session-idle-timeout", "20"]).start()
+    try:
+        s = Session(d, name, password)
+        out = Session(d, name, password)
+        assert out.call("DELETE", "/v1/session")[0] == 200
+        d.stop()
+        db = sqlite3.connect(d.state_dir / "stratad.db")
+        rows = db.execute("SELECT hash, user, uid, can_write FROM web_sessions").fetchall()
+        db.close()
+        cookie = s.cookie.split("=", 1)[1]
+        assert rows == [(hashlib.sha256(cookie.encode()).hexdigest(), name, uid, 1)]
+        for f in d.state_dir.glob("stratad.db*"):  # neither the cookie nor the CSRF token is on disk
+            data = f.read_bytes()
+            assert cookie.encode() not in data and s.csrf.encode() not in data, f
+        d.start()
+        status, _, me = s.call("GET", "/v1/session")
+        assert status == 200 and me["logged_in"] is True and me["uid"] == uid and me["csrf_token"] == s.csrf
+        status, _, body = s.call("POST", "/v1/pools", {"name": "p1", "type": "dir", "path": str(tmp_path)})
+        assert status == 201, body
+        assert out.call("GET", "/v1/host")[0] == 401
+        # idle while stratad is down counts: past the timeout the session is gone after the restart
+        d.stop()
+        time.sleep(21.5)  # the idle time is what is tested
+        d.start()
+        assert s.call("GET", "/v1/host")[0] == 401
+        db = sqlite3.connect(d.state_dir / "stratad.db")
+        assert db.execute("SELECT count(*) FROM web_sessions").fetchone() == (0,)
+        db.close()
     finally:
         cleanup(d)

@@ -9,6 +9,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -27,21 +28,28 @@ RESULTS = ROOT / "build" / "test-results" / "web"  # screenshots
 class WebStratad(Stratad):
     """stratad with --listen-tcp on a free loopback port: what a browser talks to."""
 
-    def __init__(self, state_dir, extra_args=(), wrapper=()):
+    def __init__(self, state_dir, extra_args=(), wrapper=(), pki=None):
+        """pki: pkilib.make_pki()'s certificates: HTTPS on TCP, clients trusting its CA."""
         self.port = free_port()
+        self.pki = pki
         token = Path(state_dir) / "token"
         token.write_text(TOKEN + "\n")
         token.chmod(0o600)
+        tls = ["--tls-cert", str(pki["cert"]), "--tls-key", str(pki["key"])] if pki else []
         super().__init__(state_dir, ["--listen-tcp", f"127.0.0.1:{self.port}", "--token-file", str(token)]
-                         + list(extra_args), wrapper)
+                         + tls + list(extra_args), wrapper)
 
     @property
     def origin(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.pki else 'http'}://127.0.0.1:{self.port}"
 
     def tcp(self, method, path, body=None, headers=None, raw=None):
         """One request on TCP: (status, headers dict (lower-case names), body as JSON or bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        if self.pki:
+            ctx = ssl.create_default_context(cafile=str(self.pki["ca"]))
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=60, context=ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         hdrs = dict(headers or {})
         data = raw
         if body is not None:

@@ -40,7 +40,7 @@ static void migrations_and_persistence(void **state)
 	struct store *s;
 	struct st_err err = {0};
 	assert_int_equal(store__open(path, &s, &err), 0);
-	assert_int_equal(store__schema_version(s), 4);
+	assert_int_equal(store__schema_version(s), 5);
 	json_t *def = json_pack("{s:i}", "vcpus", 3);
 	const char *uuid = "11111111-2222-4333-8444-555555555555";
 	assert_int_equal(store__domain_insert(s, uuid, "one", def, &err), 0);
@@ -75,8 +75,51 @@ static void migrations_and_persistence(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void collect_session(void *ctx, const struct store_web_session *ws)
+{
+	struct store_web_session *out = ctx;
+	out[out[0].uid == 0 ? 0 : 1] = *ws;
+}
+
+/* The web sessions' rows: kept across a reopen, touched, expired by last use, deleted. */
+static void web_sessions(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/strata-store-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/db", dir);
+	struct store *s;
+	struct st_err err = {0};
+	assert_int_equal(store__open(path, &s, &err), 0);
+	struct store_web_session a = {.hash = "aa", .user = "alice", .uid = 1001, .can_write = true, .last_used = 100};
+	struct store_web_session b = {.hash = "bb", .user = "bob", .uid = 1002, .last_used = 200};
+	assert_int_equal(store__web_session_put(s, &a, &err), 0);
+	assert_int_equal(store__web_session_put(s, &b, &err), 0);
+	assert_int_equal(store__web_session_touch(s, "aa", 300, &err), 0);
+	store__close(s);
+	assert_int_equal(store__open(path, &s, &err), 0);
+	assert_int_equal(store__web_session_expire(s, 250, &err), 0); /* bob's last use, 200, is older */
+	struct store_web_session got[2] = {0};
+	assert_int_equal(store__web_session_each(s, collect_session, got, &err), 0);
+	assert_string_equal(got[0].hash, "aa");
+	assert_string_equal(got[0].user, "alice");
+	assert_int_equal(got[0].uid, 1001);
+	assert_true(got[0].can_write);
+	assert_int_equal(got[0].last_used, 300);
+	assert_int_equal(got[1].uid, 0); /* nothing else */
+	assert_int_equal(store__web_session_delete(s, "aa", &err), 0);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(store__web_session_each(s, collect_session, got, &err), 0);
+	assert_int_equal(got[0].uid, 0);
+	store__close(s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(migrations_and_persistence)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(migrations_and_persistence), cmocka_unit_test(web_sessions)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@ import {formView} from '../form.js';
 import {canWrite} from '../session.js';
 import {tableView} from '../table.js';
 
-function fillBar(p) {
+export function fillBar(p) {
   if (!p.capacity) return '';
   const used = Math.max(0, p.capacity - (p.available ?? 0));
   const pct = Math.round((used / p.capacity) * 100);
@@ -21,7 +21,7 @@ function uploadForm(pool, refresh) {
   const bar = h('progress', {max: 100, value: 0, id: 'upload-progress', hidden: true});
   const status = h('span', {class: 'muted', id: 'upload-status'});
   let current = null;
-  const cancel = h('button', {type: 'button', hidden: true, onclick: () => current && current.abort()}, 'Cancel');
+  const cancel = h('button', {type: 'button', id: 'upload-cancel', hidden: true, onclick: () => current && current.abort()}, 'Cancel');
   const form = formView({label: `Upload to ${pool}`, submit: 'Upload', fields: [
     {name: 'name', label: 'Volume name', required: true, pattern: '[A-Za-z0-9_.+-]+'},
     {name: 'file', label: 'File', type: 'file', required: true},
