@@ -25,7 +25,8 @@ struct options {
 	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
 	unsigned max_active;
-	int64_t image_quota_count, image_quota_bytes;
+	int64_t image_quota_count, image_quota_bytes, image_size_cap;
+	const char *image_import_ports;
 	int64_t token_expiration; /* seconds; 0: identity's default */
 };
 
@@ -37,7 +38,8 @@ static void usage(FILE *to)
 		"\n"
 		"  serve -d STATEDIR --listen HOST:PORT [--db URL] [--scheduler-config F]\n"
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
-		"        [--image-quota-count N] [--image-quota-bytes N] [--host-url URL]\n"
+		"        [--image-quota-count N] [--image-quota-bytes N] [--image-size-cap N]\n"
+		"        [--image-import-ports P,P...] [--host-url URL]\n"
 		"        [--token-expiration S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
@@ -45,8 +47,10 @@ static void usage(FILE *to)
 		"            policy rules; with a PEM certificate and key it serves HTTPS,\n"
 		"            without them only a loopback address is allowed; image data in\n"
 		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
-		"            URL: this cloud as hosts reach it (their image fetches), default\n"
-		"            http(s)://HOST:PORT; tokens expire S seconds after issue (3600)\n"
+		"            the largest image (default 1 TiB); the ports web-download may\n"
+		"            fetch from (default 80,443); URL: this cloud as hosts reach it\n"
+		"            (their image fetches), default http(s)://HOST:PORT; tokens\n"
+		"            expire S seconds after issue (default 3600)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -73,6 +77,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"host-url", required_argument, NULL, 'H'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
+		{"image-size-cap", required_argument, NULL, 'S'},
+		{"image-import-ports", required_argument, NULL, 'W'},
 		{"token-expiration", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -111,6 +117,17 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__fail(err, EINVAL, "--token-expiration must be 1 to %d seconds",
 						 366 * 86400);
 			o->token_expiration = (int64_t)n;
+			break;
+		case 'S':
+			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
+				return err__prefix(err, "--image-size-cap");
+			o->image_size_cap = (int64_t)n;
+			break;
+		case 'W':
+			if (!*optarg || optarg[strspn(optarg, "0123456789,")])
+				return err__fail(err, EINVAL, "--image-import-ports takes port numbers"
+							      " separated by commas");
+			o->image_import_ports = optarg;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case ':': return err__fail(err, EINVAL, "option %s needs a value", argv[optind - 1]);
@@ -205,11 +222,14 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
 	cloud.images.quota_bytes = o->image_quota_bytes;
+	cloud.images.import_max_bytes = o->image_size_cap;
+	cloud.images.import_ports = o->image_import_ports;
 	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
 	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
 	if (rc == 0)
 		rc = images__init(&cloud.images, cloud.db, &cloud.identity,
 				  o->image_dir ? o->image_dir : image_dir, err);
+	bool images = rc == 0;
 	char host_url[SERVERS_URL_MAX];
 	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
 	bool servers = false;
@@ -221,6 +241,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		rc = serve__run(&cloud, &so, err);
 	if (servers)
 		servers__fini(&cloud.servers);
+	if (images)
+		images__fini(&cloud.images); /* web-download's fetches in flight */
 	identity__fini(&cloud.identity);
 	db__close(cloud.db);
 	return rc;

@@ -95,6 +95,7 @@ static const struct http_route *(*const tables[])(size_t *n) = {
 	routes_compute__versions, routes_compute__flavors, routes_compute__keypairs,
 	routes_compute__aggregates, routes_compute__quotas, routes_servers__api,
 	routes_images__api, routes_images__data, routes_images__members, routes_images__schemas,
+	routes_images__import,
 };
 
 static struct http_route *all_routes(size_t *n)

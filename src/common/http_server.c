@@ -71,10 +71,25 @@ const char *http_request__capture(const struct http_request *r, const char *name
 
 const char *http_request__query(const struct http_request *r, const char *name)
 {
+	return http_request__query_nth(r, name, 0);
+}
+
+const char *http_request__query_nth(const struct http_request *r, const char *name, size_t nth)
+{
 	for (size_t i = 0; i < r->nr_args; i++)
-		if (!strcmp(r->args[i].name, name))
+		if (!strcmp(r->args[i].name, name) && nth-- == 0)
 			return r->args[i].value;
 	return NULL;
+}
+
+bool http_request__query_at(const struct http_request *r, size_t i, const char **name,
+			    const char **value)
+{
+	if (i >= r->nr_args)
+		return false;
+	*name = r->args[i].name;
+	*value = r->args[i].value;
+	return true;
 }
 
 bool http_request__query_flag(const struct http_request *r, const char *name)

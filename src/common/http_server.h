@@ -135,6 +135,13 @@ const char *http_request__capture(const struct http_request *r, const char *name
 const char *http_request__query(const struct http_request *r, const char *name);
 /* A query flag: present as 1, true or yes. */
 bool http_request__query_flag(const struct http_request *r, const char *name);
+/* Repeated names ("tag=a&tag=b"): the nth value of name (0 is the one
+ * http_request__query gives), NULL past the last. */
+const char *http_request__query_nth(const struct http_request *r, const char *name, size_t nth);
+/* Every argument in the request's order: the ith's name and value (decoded);
+ * false past the last. */
+bool http_request__query_at(const struct http_request *r, size_t i, const char **name,
+			    const char **value);
 const char *http_request__header(const struct http_request *r, const char *name);
 /* The buffered body ("" and 0 when none). */
 const char *http_request__body(const struct http_request *r, size_t *len);

@@ -88,8 +88,13 @@ static void upload_free(struct image_store_upload *up)
 	free(up);
 }
 
-int image_store__begin(struct image_store *s, const char *id, struct image_store_upload **out,
-		       struct st_err *err)
+static int final_path(struct image_store *s, const char *id, char *out, size_t size,
+		      struct st_err *err);
+
+/* A temporary file of the store for image id, locked: the lock says "a live
+ * process writes this" (a kill -9 drops it). */
+static int new_upload(struct image_store *s, const char *id, struct image_store_upload **out,
+		      struct st_err *err)
 {
 	struct image_store_upload *up = calloc(1, sizeof(*up));
 	if (!up)
@@ -111,9 +116,68 @@ int image_store__begin(struct image_store *s, const char *id, struct image_store
 		upload_free(up);
 		return -1;
 	}
-	/* The lock says "a live process writes this": a kill -9 drops it. */
 	if (flock(up->fd, LOCK_EX | LOCK_NB) < 0) {
 		err__fail_errno(err, "cannot lock %s", up->tmp);
+		image_store__abort(up);
+		return -1;
+	}
+	*out = up;
+	return 0;
+}
+
+int image_store__begin(struct image_store *s, const char *id, struct image_store_upload **out,
+		       struct st_err *err)
+{
+	return new_upload(s, id, out, err);
+}
+
+/* Feeds the whole of up->fd to the hashes. */
+static int hash_file(struct image_store_upload *up, struct st_err *err)
+{
+	enum { CHUNK = 1 << 20 };
+	cleanup_free char *buf = malloc(CHUNK);
+	if (!buf)
+		return err__fail(err, ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t n = read(up->fd, buf, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err__fail_errno(err, "reading %s", up->tmp);
+		if (n == 0)
+			return 0;
+		if (!EVP_DigestUpdate(up->md5, buf, (size_t)n) ||
+		    !EVP_DigestUpdate(up->sha512, buf, (size_t)n))
+			return err__fail(err, EIO, "hashing the image failed");
+		up->size += (uint64_t)n;
+	}
+}
+
+int image_store__adopt(struct image_store *s, const char *id, struct image_store *from,
+		       struct image_store_upload **out, struct st_err *err)
+{
+	char src[4400];
+	if (final_path(from, id, src, sizeof(src), err) < 0)
+		return -1;
+	cleanup_close int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? err__fail_class(err, ENOENT, "Image %s has no staged data", id)
+				       : err__fail_errno(err, "cannot open %s", src);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return err__fail_class(err, EBUSY, "Image %s's staged data is being imported", id);
+	struct image_store_upload *up;
+	if (new_upload(s, id, &up, err) < 0)
+		return -1;
+	/* the staged file takes the temporary name (replacing the empty one) */
+	if (rename(src, up->tmp) < 0) {
+		err__fail_errno(err, "cannot move %s", src);
+		image_store__abort(up);
+		return -1;
+	}
+	close(up->fd);
+	up->fd = fd;
+	fd = -1;
+	if (hash_file(up, err) < 0) {
 		image_store__abort(up);
 		return -1;
 	}

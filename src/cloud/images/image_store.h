@@ -29,6 +29,12 @@ int image_store__begin(struct image_store *s, const char *id, struct image_store
 		       struct st_err *err);
 int image_store__write(struct image_store_upload *up, const char *data, size_t len,
 		       struct st_err *err);
+/* An upload whose data is already complete: image id's file in the store
+ * `from` (on the same file system: the staging area), moved under this
+ * store's temporary name and read once for its hashes. EBUSY when another
+ * process holds it, ENOENT when there is none. */
+int image_store__adopt(struct image_store *s, const char *id, struct image_store *from,
+		       struct image_store_upload **out, struct st_err *err);
 uint64_t image_store__size(const struct image_store_upload *up);
 /* The temporary file (for format inspection before the commit). */
 int image_store__fd(const struct image_store_upload *up);

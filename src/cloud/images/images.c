@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
@@ -13,30 +16,55 @@
 #include "cloud/images/images_db.h"
 #include "cloud/images/images_fields.h"
 
+/* Images left in a busy status by a killed process (no live writer holds a
+ * temporary file of theirs) go back to queued; an uploading image whose
+ * stage completed keeps its staged data and status. */
+static int recover(struct images *im, const char *status, struct image_store *where,
+		   struct st_err *err)
+{
+	cleanup_json json_t *ids = NULL;
+	if (images_db__ids_in_status(im->db, status, &ids, err) < 0)
+		return -1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) {
+		const char *iid = json_string_value(v);
+		int fd;
+		uint64_t size;
+		if (image_store__uploading(where, iid))
+			continue;
+		if (where == &im->staging && image_store__open(where, iid, &fd, &size, NULL) == 0) {
+			close(fd);
+			continue;
+		}
+		log__info("image %s: its %s was interrupted, back to queued", iid, status);
+		if (images_db__set_status(im->db, iid, status, "queued", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int images__init(struct images *im, struct db *db, struct identity *id, const char *store_dir,
 		 struct st_err *err)
 {
 	im->db = db;
 	im->identity = id;
-	if (images_db__migrate(db, err) < 0 || image_store__init(&im->store, store_dir, err) < 0)
+	pthread_mutex_init(&im->lock, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err__fail(err, EIO, "libcurl could not start");
+	pthread_cond_init(&im->idle, NULL);
+	char staging[4200];
+	snprintf(staging, sizeof(staging), "%s/staging", store_dir);
+	if (images_db__migrate(db, err) < 0 || image_store__init(&im->store, store_dir, err) < 0 ||
+	    image_store__init(&im->staging, staging, err) < 0)
 		return -1;
-	/* An upload in saving whose writer is gone (kill -9) goes back to queued:
-	 * its temporary file was just removed. A live writer (another process
-	 * on the same database and store) holds its file's lock. */
-	cleanup_json json_t *saving = NULL;
-	if (images_db__ids_in_status(db, "saving", &saving, err) < 0)
-		return -1;
-	size_t i;
-	json_t *v;
-	json_array_foreach(saving, i, v) {
-		const char *iid = json_string_value(v);
-		if (image_store__uploading(&im->store, iid))
-			continue;
-		log__info("image %s: its upload was interrupted, back to queued", iid);
-		if (images_db__set_status(db, iid, "saving", "queued", err) < 0)
-			return -1;
-	}
-	return 0;
+	/* A live writer (another process on the same database and store) holds
+	 * its temporary file's lock. */
+	return recover(im, "saving", &im->store, err) < 0 ||
+			       recover(im, "importing", &im->store, err) < 0 ||
+			       recover(im, "uploading", &im->staging, err) < 0
+		       ? -1
+		       : 0;
 }
 
 int images__caller(struct images *im, const char *auth_token, struct images_caller *c,
@@ -201,5 +229,6 @@ int images__delete(struct images *im, const struct images_caller *c, const char 
 	if (images_db__delete(im->db, id, err) < 0)
 		return -1;
 	/* An upload in flight finds the image gone when it completes and drops its data. */
-	return image_store__remove(&im->store, id, err);
+	return image_store__remove(&im->staging, id, err) < 0 ? -1
+							       : image_store__remove(&im->store, id, err);
 }

@@ -7,6 +7,7 @@
 #ifndef STRATA_CLOUD_IMAGES_H
 #define STRATA_CLOUD_IMAGES_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,14 +23,27 @@ struct images {
 	struct db *db;
 	struct identity *identity;
 	struct image_store store;
+	struct image_store staging; /* glance-direct's staged data: STORE/staging */
 	int64_t quota_count; /* images per project; 0: no limit */
 	int64_t quota_bytes; /* bytes of image data per project; 0: no limit */
+	/* the largest image data, uploaded or fetched (0: 1 TiB, Glance's
+	 * image_size_cap), and the ports web-download may reach ("80,443"
+	 * when NULL) */
+	int64_t import_max_bytes;
+	const char *import_ports;
+	/* web-download's fetches in flight (images__fini stops and waits) */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned fetching;
+	bool stopping;
 };
 
 /* Migrates the tables, opens the store (default STATEDIR/images) and puts
- * back to queued the uploads a killed process left in saving. */
+ * back to queued the uploads and imports a killed process left behind. */
 int images__init(struct images *im, struct db *db, struct identity *id, const char *store_dir,
 		 struct st_err *err);
+/* Stops the imports in flight (their images back to queued) and waits. */
+void images__fini(struct images *im);
 
 /* Who asks: a project-scoped token's project and roles. */
 struct images_caller {
@@ -50,8 +64,8 @@ int images__delete(struct images *im, const struct images_caller *c, const char 
 		   struct st_err *err);
 /* GET /v2/images: {"images": [...], "first", "schema", "next" when there is
  * more}; query gives the request's parameters (images_db.h says which). */
-int images__list(struct images *im, const struct images_caller *c, images_db_query_fn query,
-		 void *qctx, json_t **out, struct st_err *err);
+int images__list(struct images *im, const struct images_caller *c, const struct images_query *q,
+		 json_t **out, struct st_err *err);
 
 /* PATCH (images_patch.c): changes is the JSON Patch array. */
 int images__update(struct images *im, const struct images_caller *c, const char *id,
@@ -97,6 +111,30 @@ int images__upload_write(struct images_upload *up, const char *data, size_t len,
 int images__upload_finish(struct images_upload *up, const char *md5, struct st_err *err);
 /* The upload failed or the client went away: no data, the image queued. */
 void images__upload_abort(struct images_upload *up);
+
+/* PUT /v2/images/ID/stage (glance-direct): as an upload, but the data is
+ * kept aside and the image is uploading until its import. */
+int images__stage_begin(struct images *im, const struct images_caller *c, const char *id,
+			int64_t declared, struct images_upload **out, struct st_err *err);
+/* The import's data (images_import.c): the staged file (read once for its
+ * hashes) or an empty one to write (web-download); the image (rec) is
+ * importing; images__upload_finish inspects and activates it. */
+int images__import_begin(struct images *im, const json_t *rec, bool staged,
+			 struct images_upload **out, struct st_err *err);
+
+/* --- import (images_import.c) --- */
+/* GET /v2/info/import and /v2/info/stores. */
+json_t *images__import_info(void);
+json_t *images__stores_info(void);
+/* POST /v2/images/ID/import: body {"method": {"name", "uri"?}}; starts the
+ * task (its id in task_id) and answers at once (202). */
+int images__import(struct images *im, const struct images_caller *c, const char *id,
+		   json_t *body, const char *request_id, char task_id[37], struct st_err *err);
+/* GET /v2/tasks/ID and GET /v2/images/ID/tasks ({"tasks": [...]}). */
+int images__task_show(struct images *im, const struct images_caller *c, const char *id,
+		      json_t **out, struct st_err *err);
+int images__image_tasks(struct images *im, const struct images_caller *c, const char *id,
+			json_t **out, struct st_err *err);
 
 /* GET /v2/images/ID/file: the data's fd, size and md5 (ENOENT with no
  * data: Glance answers 204). */

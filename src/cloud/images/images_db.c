@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/json_util.h"
 #include "common/util.h"
 
 const char *const images_db__columns[] = {
@@ -153,6 +154,15 @@ static int get_extras(struct db *db, const char *id, json_t *rec, struct st_err 
 	return 0;
 }
 
+/* Row r's core columns as a record. */
+static json_t *row_record(const struct db_rows *rows, size_t r)
+{
+	json_t *rec = json_object();
+	for (size_t c = 0; c < NCOLS; c++)
+		json_object_set_new(rec, images_db__columns[c], cell_json(db_rows__get(rows, r, c), types[c]));
+	return rec;
+}
+
 int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *err)
 {
 	cleanup_rows struct db_rows *rows = NULL;
@@ -161,14 +171,80 @@ int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *e
 		return -1;
 	if (rows->nrows == 0)
 		return err__fail_class(err, ENOENT, "No image found with ID %s", id);
-	json_t *rec = json_object();
-	for (size_t c = 0; c < NCOLS; c++)
-		json_object_set_new(rec, images_db__columns[c], cell_json(db_rows__get(rows, 0, c), types[c]));
+	json_t *rec = row_record(rows, 0);
 	if (get_extras(db, id, rec, err) < 0) {
 		json_decref(rec);
 		return -1;
 	}
 	*out = rec;
+	return 0;
+}
+
+/* The images of a page with their properties and tags, one row per extra
+ * (kind 'p' or 't'; an image without extras has one row with kind NULL). */
+#define GET_MANY_SQL                                                                      \
+	"SELECT " SELECT_COLUMNS ", x.xkind, x.xname, x.xvalue FROM images LEFT JOIN"     \
+	" (SELECT image_id, 'p' AS xkind, name AS xname, value AS xvalue FROM"            \
+	" image_properties UNION ALL SELECT image_id, 't', value, NULL FROM image_tags) x" \
+	" ON x.image_id = images.id WHERE images.id IN (%s) ORDER BY images.id, x.xkind, x.xname"
+
+static void add_extra(json_t *rec, const struct db_rows *rows, size_t r)
+{
+	const char *kind = db_rows__get(rows, r, NCOLS), *name = db_rows__get(rows, r, NCOLS + 1);
+	if (kind && kind[0] == 'p')
+		json_object_set_new(json_object_get(rec, "properties"), name,
+				    json_string(db_rows__get(rows, r, NCOLS + 2)));
+	else if (kind)
+		json_array_append_new(json_object_get(rec, "tags"), json_string(name));
+}
+
+/* The rows (ordered by id) into records by id. */
+static json_t *records_by_id(const struct db_rows *rows)
+{
+	json_t *by_id = json_object(), *rec = NULL;
+	for (size_t r = 0; r < rows->nrows; r++) {
+		const char *id = db_rows__get(rows, r, 0);
+		if (!rec || strcmp(json_string_value(json_object_get(rec, "id")), id)) {
+			rec = row_record(rows, r);
+			json_object_set_new(rec, "properties", json_object());
+			json_object_set_new(rec, "tags", json_array());
+			json_object_set_new(by_id, id, rec);
+		}
+		add_extra(rec, rows, r);
+	}
+	return by_id;
+}
+
+int images_db__get_many(struct db *db, const json_t *ids, json_t **recs, struct st_err *err)
+{
+	size_t n = json_array_size(ids);
+	*recs = json_array();
+	if (n == 0)
+		return 0;
+	cleanup_free const char **params = calloc(n, sizeof(*params));
+	cleanup_free char *marks = malloc(3 * n), *sql = NULL;
+	cleanup_rows struct db_rows *rows = NULL;
+	if (!params || !marks)
+		return err__fail(err, ENOMEM, "out of memory");
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		params[i] = json_string_value(json_array_get(ids, i));
+		memcpy(marks + len, i ? ", ?" : "?", i ? 3 : 1);
+		len += i ? 3 : 1;
+	}
+	marks[len] = 0;
+	if (asprintf(&sql, GET_MANY_SQL, marks) < 0) {
+		sql = NULL;
+		return err__fail(err, ENOMEM, "out of memory");
+	}
+	if (db__query(db, sql, params, n, &rows, err) < 0)
+		return -1;
+	cleanup_json json_t *by_id = records_by_id(rows);
+	for (size_t i = 0; i < n; i++) {
+		json_t *rec = json_object_get(by_id, params[i]);
+		if (rec)
+			json_array_append(*recs, rec);
+	}
 	return 0;
 }
 
@@ -204,18 +280,60 @@ int images_db__ids_in_status(struct db *db, const char *status, json_t **out,
 	return 0;
 }
 
-int images_db__activate(struct db *db, const char *id, const struct images_db_data *d,
+static int activate_row(struct db *db, const char *id, const struct images_db_data *d,
 			struct st_err *err)
 {
 	char size[32], vsize[32], now[32];
 	snprintf(size, sizeof(size), "%" PRId64, d->size);
 	snprintf(vsize, sizeof(vsize), "%" PRId64, d->virtual_size);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	const char *p[] = {size, d->virtual_size >= 0 ? vsize : NULL, d->md5, d->sha512, now, id};
+	const char *p[] = {size, d->virtual_size >= 0 ? vsize : NULL, d->md5, d->sha512, now, id,
+			   d->from ? d->from : "saving"};
 	return db__exec(db, "UPDATE images SET status = 'active', size = ?, virtual_size = ?,"
 			    " checksum = ?, os_hash_algo = 'sha512', os_hash_value = ?, updated_at = ?"
-			    " WHERE id = ? AND status = 'saving'",
-			p, 6, err);
+			    " WHERE id = ? AND status = ?",
+			p, 7, err);
+}
+
+/* The owner's bytes without this image, its rows locked until the end of the
+ * transaction (PostgreSQL; SQLite's transaction holds the write lock). */
+static int locked_usage(struct db *db, const char *id, const char *owner, int64_t *bytes,
+			struct st_err *err)
+{
+	cleanup_rows struct db_rows *locked = NULL, *sum = NULL;
+	const char *p[] = {owner, id};
+	if (db__query_for_update(db, "SELECT id FROM images WHERE owner = ? ORDER BY id",
+				 p, 1, &locked, err) < 0 ||
+	    db__query(db, "SELECT COALESCE(SUM(size), 0) FROM images WHERE owner = ? AND id <> ?", p,
+		      2, &sum, err) < 0)
+		return -1;
+	*bytes = strtoll(db_rows__get(sum, 0, 0), NULL, 10);
+	return 0;
+}
+
+int images_db__activate(struct db *db, const char *id, const struct images_db_data *d,
+			struct st_err *err)
+{
+	if (d->quota_bytes <= 0 || !d->owner)
+		return activate_row(db, id, d, err);
+	int64_t used;
+	if (db__begin(db, err) < 0)
+		return -1;
+	if (locked_usage(db, id, d->owner, &used, err) < 0)
+		goto fail;
+	if (used + d->size > d->quota_bytes) {
+		err__fail_class(err, E2BIG, "Attempted: %" PRId64 ", Maximum: %" PRId64 ". Over the"
+					    " image_size_total limit of the image's project.",
+				used + d->size, d->quota_bytes);
+		goto fail;
+	}
+	int n = activate_row(db, id, d, err);
+	if (n < 0 || db__commit(db, err) < 0)
+		goto fail;
+	return n;
+fail:
+	db__rollback(db);
+	return -1;
 }
 
 int images_db__usage(struct db *db, const char *owner, int64_t *count, int64_t *bytes,

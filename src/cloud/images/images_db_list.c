@@ -1,6 +1,7 @@
 /* GET /v2/images as SQL: Glance's filters, the caller's visibility and the
  * sort order, turned into one query over the images table that returns the
- * ids in order (the service pages through them and reads the records). */
+ * ids in order (the service pages through them and reads the page's records
+ * with images_db__get_many, one query). */
 #include "cloud/images/images_db.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include "common/cleanup.h"
 
 #define WHERE_MAX 8192
-#define PARAMS_MAX 64
+#define PARAMS_MAX 128
 
 struct where {
 	char sql[WHERE_MAX];
@@ -44,6 +45,10 @@ static int owned_param(struct where *w, char *value, struct st_err *err)
 {
 	if (!value)
 		return err__fail(err, ENOMEM, "out of memory");
+	if (w->nowned == PARAMS_MAX) {
+		free(value);
+		return err__fail_class(err, EINVAL, "too many filters");
+	}
 	w->owned[w->nowned++] = value;
 	return param(w, value, err);
 }
@@ -127,13 +132,18 @@ static int filter_bool(struct where *w, const char *column, const char *value, s
 	return add(w, clause, err);
 }
 
+static const char *qget(const struct images_db_list *l, const char *key)
+{
+	return l->q->get(l->q->ctx, key, 0);
+}
+
 #define MEMBER_OF "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member = ?"
 
 /* What the caller sees (Glance's default list and the visibility filter). */
 static int filter_visibility(struct where *w, const struct images_db_list *l, struct st_err *err)
 {
-	const char *vis = l->query(l->qctx, "visibility");
-	const char *ms = l->query(l->qctx, "member_status");
+	const char *vis = qget(l, "visibility");
+	const char *ms = qget(l, "member_status");
 	if (!ms)
 		ms = "accepted";
 	if (strcmp(ms, "accepted") && strcmp(ms, "pending") && strcmp(ms, "rejected") &&
@@ -159,25 +169,57 @@ static int filter_visibility(struct where *w, const struct images_db_list *l, st
 	return all_ms ? 0 : param(w, ms, err);
 }
 
+/* The parameters of GET /v2/images that are not property filters. */
+static const char *const list_params[] = {
+	"id", "name", "status", "disk_format", "container_format", "owner", "checksum",
+	"os_hash_value", "tag", "visibility", "member_status", "size_min", "size_max", "created_at",
+	"updated_at", "protected", "os_hidden", "sort", "sort_key", "sort_dir", "limit", "marker",
+	NULL,
+};
+
+bool images_db__list_param(const char *name)
+{
+	for (const char *const *k = list_params; *k; k++)
+		if (!strcmp(*k, name))
+			return true;
+	return false;
+}
+
+/* Every tag given must be on the image (Glance ANDs them), and so must every
+ * extra property given by name. */
+static int filter_extras(struct where *w, const struct images_db_list *l, struct st_err *err)
+{
+	const char *name, *v;
+	for (size_t i = 0; (v = l->q->get(l->q->ctx, "tag", i)); i++)
+		if (add(w, "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND"
+			   " t.value = ?)", err) < 0 || param(w, v, err) < 0)
+			return -1;
+	for (size_t i = 0; l->q->at(l->q->ctx, i, &name, &v); i++)
+		if (!images_db__list_param(name) &&
+		    (add(w, "EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND"
+			    " p.name = ? AND p.value = ?)", err) < 0 ||
+		     param(w, name, err) < 0 || param(w, v, err) < 0))
+			return -1;
+	return 0;
+}
+
 static int build_filters(struct where *w, const struct images_db_list *l, struct st_err *err)
 {
 	static const char *const eq[] = {"id", "name", "status", "disk_format", "container_format",
-					 "owner", NULL};
+					 "owner", "checksum", "os_hash_value", NULL};
 	const char *v;
 	for (const char *const *k = eq; *k; k++)
-		if ((v = l->query(l->qctx, *k)) && filter_eq(w, *k, v, err) < 0)
+		if ((v = qget(l, *k)) && filter_eq(w, *k, v, err) < 0)
 			return -1;
-	if ((v = l->query(l->qctx, "tag")) &&
-	    (add(w, "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.value = ?)",
-		 err) < 0 || param(w, v, err) < 0))
+	if (filter_extras(w, l, err) < 0)
 		return -1;
-	if (((v = l->query(l->qctx, "size_min")) && filter_size(w, v, ">=", err) < 0) ||
-	    ((v = l->query(l->qctx, "size_max")) && filter_size(w, v, "<=", err) < 0) ||
-	    ((v = l->query(l->qctx, "created_at")) && filter_time(w, "created_at", v, err) < 0) ||
-	    ((v = l->query(l->qctx, "updated_at")) && filter_time(w, "updated_at", v, err) < 0) ||
-	    ((v = l->query(l->qctx, "protected")) && filter_bool(w, "protected", v, err) < 0))
+	if (((v = qget(l, "size_min")) && filter_size(w, v, ">=", err) < 0) ||
+	    ((v = qget(l, "size_max")) && filter_size(w, v, "<=", err) < 0) ||
+	    ((v = qget(l, "created_at")) && filter_time(w, "created_at", v, err) < 0) ||
+	    ((v = qget(l, "updated_at")) && filter_time(w, "updated_at", v, err) < 0) ||
+	    ((v = qget(l, "protected")) && filter_bool(w, "protected", v, err) < 0))
 		return -1;
-	v = l->query(l->qctx, "os_hidden");
+	v = qget(l, "os_hidden");
 	if (filter_bool(w, "os_hidden", v ? v : "false", err) < 0)
 		return -1;
 	return filter_visibility(w, l, err);
@@ -211,8 +253,8 @@ static int add_sort(char *order, size_t size, const char *key, size_t klen, cons
 static int build_order(char *order, size_t size, const struct images_db_list *l,
 		       struct st_err *err)
 {
-	const char *sort = l->query(l->qctx, "sort"), *key = l->query(l->qctx, "sort_key");
-	const char *dir = l->query(l->qctx, "sort_dir");
+	const char *sort = qget(l, "sort"), *key = qget(l, "sort_key");
+	const char *dir = qget(l, "sort_dir");
 	order[0] = 0;
 	if (sort && (key || dir))
 		return err__fail_class(err, EINVAL, "The sort and the sort_key/sort_dir parameters cannot"
@@ -250,7 +292,10 @@ int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
 	cleanup_rows struct db_rows *rows = NULL;
 	if (build_filters(&w, l, err) < 0 || build_order(order, sizeof(order), l, err) < 0)
 		goto out;
-	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s", w.sql, order) < 0) {
+	char limit[32] = "";
+	if (l->max)
+		snprintf(limit, sizeof(limit), " LIMIT %zu", l->max);
+	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s%s", w.sql, order, limit) < 0) {
 		sql = NULL;
 		err__fail(err, ENOMEM, "out of memory");
 		goto out;

@@ -142,6 +142,14 @@ int images_fields__set(json_t *rec, const char *key, json_t *value,
 	if (!*key || strlen(key) > FIELD_MAX)
 		return schema_error(err, "a property name must have 1 to 255 characters", key);
 	json_t *props = json_object_get(rec, "properties");
+	/* direct kernel boot (Nova's libvirt driver): the aki/ari images by id;
+	 * Glance's schema takes a UUID or null (null: none) */
+	if (!strcmp(key, "kernel_id") || !strcmp(key, "ramdisk_id")) {
+		if (json_is_null(value))
+			return json_object_del(props, key), 0;
+		if (value && !images_fields__is_uuid(json_string_value(value)))
+			return schema_error(err, "the value does not match the UUID pattern", key);
+	}
 	if (!value) {
 		if (!json_object_get(props, key))
 			return err__fail_class(err, ENOENT, "Property %.64s does not exist.", key);

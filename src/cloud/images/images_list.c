@@ -14,12 +14,6 @@
 #define LIMIT_DEFAULT 25
 #define LIMIT_MAX 1000
 
-/* The parameters a next link repeats (the marker is its own). */
-static const char *const carried[] = {"name", "status", "visibility", "owner", "tag", "disk_format",
-				      "container_format", "id", "member_status", "size_min",
-				      "size_max", "created_at", "updated_at", "protected",
-				      "os_hidden", "sort", "sort_key", "sort_dir", "limit", NULL};
-
 static void url_encode(const char *in, char *out, size_t size)
 {
 	static const char hexd[] = "0123456789ABCDEF";
@@ -37,16 +31,19 @@ static void url_encode(const char *in, char *out, size_t size)
 	out[n] = 0;
 }
 
-static json_t *next_link(images_db_query_fn q, void *ctx, const char *marker)
+/* The next page: every argument of this request again (repeated tags and
+ * property filters too), the marker its own. */
+static json_t *next_link(const struct images_query *q, const char *marker)
 {
-	char link[4096], enc[1024];
+	char link[4096], enc[1024], name_enc[256];
+	const char *name, *v;
 	size_t len = (size_t)snprintf(link, sizeof(link), "/v2/images?");
-	for (const char *const *k = carried; *k; k++) {
-		const char *v = q(ctx, *k);
-		if (!v)
+	for (size_t i = 0; q->at(q->ctx, i, &name, &v); i++) {
+		if (!strcmp(name, "marker"))
 			continue;
+		url_encode(name, name_enc, sizeof(name_enc));
 		url_encode(v, enc, sizeof(enc));
-		len += (size_t)snprintf(link + len, sizeof(link) - len, "%s=%s&", *k, enc);
+		len += (size_t)snprintf(link + len, sizeof(link) - len, "%s=%s&", name_enc, enc);
 		if (len >= sizeof(link))
 			return json_string("/v2/images"); /* absurd filters: no next */
 	}
@@ -69,17 +66,19 @@ static int parse_limit(const char *text, size_t *limit, struct st_err *err)
 	return 0;
 }
 
-int images__list(struct images *im, const struct images_caller *c, images_db_query_fn q,
-		 void *ctx, json_t **out, struct st_err *err)
+int images__list(struct images *im, const struct images_caller *c, const struct images_query *q,
+		 json_t **out, struct st_err *err)
 {
 	size_t limit, start = 0;
-	if (parse_limit(q(ctx, "limit"), &limit, err) < 0)
+	if (parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
 		return -1;
-	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .query = q, .qctx = ctx};
+	const char *marker = q->get(q->ctx, "marker", 0);
+	/* the first page needs one id past it (is there a next page?), not all */
+	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .q = q,
+				   .max = marker ? 0 : limit + 1};
 	cleanup_json json_t *ids = NULL;
 	if (images_db__list(im->db, &l, &ids, err) < 0)
 		return -1;
-	const char *marker = q(ctx, "marker");
 	if (marker) {
 		size_t i;
 		json_t *v;
@@ -91,23 +90,21 @@ int images__list(struct images *im, const struct images_caller *c, images_db_que
 					       marker);
 		start = i + 1;
 	}
-	json_t *images = json_array();
+	size_t end = start + limit < json_array_size(ids) ? start + limit : json_array_size(ids);
+	cleanup_json json_t *page = json_array(), *recs = NULL;
+	for (size_t i = start; i < end; i++)
+		json_array_append(page, json_array_get(ids, i));
+	/* the page's records in one query, not one each */
+	if (images_db__get_many(im->db, page, &recs, err) < 0)
+		return -1;
+	json_t *images = json_array(), *rec;
+	size_t i;
+	json_array_foreach(recs, i, rec)
+		json_array_append_new(images, images__view(rec));
 	*out = json_pack("{s:o,s:s,s:s}", "images", images, "first", "/v2/images", "schema",
 			 "/v2/schemas/images");
-	size_t end = start + limit < json_array_size(ids) ? start + limit : json_array_size(ids);
-	for (size_t i = start; i < end; i++) {
-		json_t *rec;
-		if (images_db__get(im->db, json_string_value(json_array_get(ids, i)), &rec, err) < 0) {
-			if (err->errnum == ENOENT)
-				continue; /* deleted meanwhile */
-			json_decref(*out);
-			return -1;
-		}
-		json_array_append_new(images, images__view(rec));
-		json_decref(rec);
-	}
 	if (end < json_array_size(ids) && end > start)
 		json_object_set_new(*out, "next",
-				    next_link(q, ctx, json_string_value(json_array_get(ids, end - 1))));
+				    next_link(q, json_string_value(json_array_get(ids, end - 1))));
 	return 0;
 }

@@ -103,17 +103,23 @@ static int image_delete(struct http_request *r, struct http_reply *rp, struct st
 	return 0;
 }
 
-static const char *query(void *ctx, const char *key)
+static const char *query_nth(void *ctx, const char *key, size_t nth)
 {
-	return http_request__query(ctx, key);
+	return http_request__query_nth(ctx, key, nth);
+}
+
+static bool query_at(void *ctx, size_t i, const char **name, const char **value)
+{
+	return http_request__query_at(ctx, i, name, value);
 }
 
 static int image_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	struct images_caller c;
+	struct images_query q = {query_nth, query_at, r};
 	json_t *out;
 	if (routes_images__caller(r, &c, err) < 0 ||
-	    images__list(routes_images__service(r), &c, query, r, &out, err) < 0)
+	    images__list(routes_images__service(r), &c, &q, &out, err) < 0)
 		return -1;
 	http_reply__json(rp, 200, out);
 	return 0;

@@ -19,6 +19,8 @@ const struct http_route *routes_images__data(size_t *n);
 /* Members (routes_images_members.c) and the schemas (routes_images_schemas.c). */
 const struct http_route *routes_images__members(size_t *n);
 const struct http_route *routes_images__schemas(size_t *n);
+/* Import: discovery, POST .../import and tasks (routes_images_import.c). */
+const struct http_route *routes_images__import(size_t *n);
 
 /* Whether a request path is the Image service's (errors in its shape). */
 bool routes_images__owns(const char *path);

@@ -1,4 +1,4 @@
-/* PUT and GET /v2/images/{id}/file: the upload streams through the server's
+/* PUT and GET /v2/images/{id}/file, PUT .../stage: the upload streams through the server's
  * upload_ops into the store (never buffered); the download is the stored
  * file, whole (with Content-MD5) or one byte range. */
 #include "cloud/images/routes_images.h"
@@ -34,9 +34,13 @@ static int upload_begin(struct http_request *r, void **state, struct st_err *err
 	struct images_caller c;
 	const char *cl = http_request__header(r, "Content-Length");
 	int64_t declared = cl ? (int64_t)strtoll(cl, NULL, 10) : -1;
+	/* PUT .../stage (route data set) keeps the data aside for an import */
+	int (*begin)(struct images *, const struct images_caller *, const char *, int64_t,
+		     struct images_upload **, struct st_err *) =
+		http_request__route(r)->data ? images__stage_begin : images__upload_begin;
 	if (routes_images__caller(r, &c, err) < 0 ||
-	    images__upload_begin(routes_images__service(r), &c, http_request__capture(r, "id"), declared,
-				 &s->up, err) < 0) {
+	    begin(routes_images__service(r), &c, http_request__capture(r, "id"), declared, &s->up,
+		  err) < 0) {
 		free(s);
 		/* outside the server's wrap: identity's "authenticate first" is a 401 */
 		if (err->errnum == EACCES)
@@ -174,6 +178,7 @@ static int image_download(struct http_request *r, struct http_reply *rp, struct 
 
 static const struct http_route routes[] = {
 	{"PUT", "/image/v2/images/{id}/file", image_upload, &upload_ops, NULL},
+	{"PUT", "/image/v2/images/{id}/stage", image_upload, &upload_ops, "stage"},
 	{"GET", "/image/v2/images/{id}/file", image_download, NULL, NULL},
 };
 

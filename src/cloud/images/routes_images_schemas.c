@@ -65,6 +65,17 @@ static json_t *image_schema(void)
 	json_object_set_new(p, "tags", json_pack("{s:s,s:s,s:{s:s,s:i}}", "type", "array", "description",
 						 "List of strings related to the image", "items", "type",
 						 "string", "maxLength", 255));
+	static const char *const boot[][2] = {
+		{"kernel_id", "ID of image stored in Glance that should be used as the kernel when"
+			      " booting an AMI-style image."},
+		{"ramdisk_id", "ID of image stored in Glance that should be used as the ramdisk when"
+			       " booting an AMI-style image."}};
+	for (size_t i = 0; i < 2; i++) {
+		json_t *id = typed("string", true, false, boot[i][1]);
+		json_object_set_new(id, "pattern", json_string(UUID_PATTERN));
+		json_object_set_new(id, "is_base", json_false());
+		json_object_set_new(p, boot[i][0], id);
+	}
 	json_object_set_new(p, "self", typed("string", false, true, "An image self url"));
 	json_object_set_new(p, "file", typed("string", false, true, "An image file url"));
 	json_object_set_new(p, "schema", typed("string", false, true, "An image schema url"));

@@ -29,6 +29,17 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration images_db__migrations[] = {{1, v1}};
+/* Image import tasks (Glance's api_image_import): status pending,
+ * processing, success, failure; input and result as JSON text. */
+static const char *const v2[] = {
+	"CREATE TABLE image_tasks (id TEXT PRIMARY KEY, type TEXT NOT NULL,"
+	" status TEXT NOT NULL, owner TEXT NOT NULL, image_id TEXT, user_id TEXT,"
+	" request_id TEXT, input TEXT, result TEXT, message TEXT NOT NULL DEFAULT '',"
+	" created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, expires_at BIGINT)",
+	"CREATE INDEX image_tasks_image ON image_tasks (image_id)",
+	NULL,
+};
+
+const struct db_migration images_db__migrations[] = {{1, v1}, {2, v2}};
 const size_t images_db__n_migrations = sizeof(images_db__migrations) /
 				       sizeof(images_db__migrations[0]);

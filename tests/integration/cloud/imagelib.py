@@ -40,11 +40,12 @@ def upload(cloud, tok, image_id, data, headers=None):
     return r.status, json.loads(text) if text else None
 
 
-def start_upload(cloud, tok, image_id, declared, first):
-    """An upload that declares `declared` bytes and sends only `first`: the
-    open connection (close it to interrupt the upload)."""
+def start_upload(cloud, tok, image_id, declared, first, what="file"):
+    """An upload (what="stage": glance-direct's stage) that declares
+    `declared` bytes and sends only `first`: the open connection (close it
+    to interrupt the upload)."""
     conn = connect(cloud)
-    conn.putrequest("PUT", f"/image/v2/images/{image_id}/file")
+    conn.putrequest("PUT", f"/image/v2/images/{image_id}/{what}")
     conn.putheader("X-Auth-Token", tok)
     conn.putheader("Content-Type", "application/octet-stream")
     conn.putheader("Content-Length", str(declared))
@@ -53,11 +54,13 @@ def start_upload(cloud, tok, image_id, declared, first):
     return conn
 
 
-def store_files(cloud, hidden=True):
-    d = cloud.state / "images"
+def store_files(cloud, hidden=True, under="images"):
+    """The files of the store (under="images/staging": glance-direct's staged data)."""
+    d = cloud.state / under
     if not d.exists():
         return []
-    return sorted(p.name for p in d.iterdir() if hidden or not p.name.startswith("."))
+    return sorted(p.name for p in d.iterdir()
+                  if p.is_file() and (hidden or not p.name.startswith(".")))
 
 
 def add_user(cloud, name, project):

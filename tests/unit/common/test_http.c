@@ -31,10 +31,15 @@ static unsigned last_logged;
 static int thing(struct http_request *req, struct http_reply *rp, struct st_err *err)
 {
 	(void)err;
-	const char *q = http_request__query(req, "q");
-	http_reply__json(rp, 0, json_pack("{s:s, s:s, s:s?, s:b}", "name", http_request__capture(req, "name"), "part",
-					  http_request__capture(req, "part"), "q", q, "flag",
-					  http_request__query_flag(req, "flag")));
+	const char *q = http_request__query(req, "q"), *name, *value;
+	json_t *all_q = json_array(), *args = json_array();
+	for (size_t i = 0; (value = http_request__query_nth(req, "q", i)); i++)
+		json_array_append_new(all_q, json_string(value));
+	for (size_t i = 0; http_request__query_at(req, i, &name, &value); i++)
+		json_array_append_new(args, json_pack("[s,s]", name, value));
+	http_reply__json(rp, 0, json_pack("{s:s, s:s, s:s?, s:b, s:o, s:o}", "name", http_request__capture(req, "name"),
+					  "part", http_request__capture(req, "part"), "q", q, "flag",
+					  http_request__query_flag(req, "flag"), "all_q", all_q, "args", args));
 	return 0;
 }
 
@@ -228,6 +233,17 @@ static void routes_and_captures(void **state)
 	assert_string_equal(field(j, NULL, "part"), "p1");
 	assert_string_equal(field(j, NULL, "q"), "x y!");
 	assert_true(json_is_true(json_object_get(j, "flag")));
+	json_decref(j);
+	/* a repeated name keeps every value, in order; the first is query()'s */
+	assert_int_equal(call(f, "GET", "/v1/things/a/parts/p?q=1&x=%3D&q=2&q=", NULL, &j), 200);
+	assert_string_equal(field(j, NULL, "q"), "1");
+	json_t *all = json_object_get(j, "all_q"), *args = json_object_get(j, "args");
+	assert_int_equal(json_array_size(all), 3);
+	assert_string_equal(json_string_value(json_array_get(all, 1)), "2");
+	assert_string_equal(json_string_value(json_array_get(all, 2)), "");
+	assert_int_equal(json_array_size(args), 4);
+	assert_string_equal(json_string_value(json_array_get(json_array_get(args, 1), 0)), "x");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(args, 1), 1)), "=");
 	json_decref(j);
 	/* empty segments do not count */
 	assert_int_equal(call(f, "GET", "/v1//things/x/parts/y/", NULL, &j), 200);
