@@ -5,6 +5,7 @@
 #define STRATA_CLOUD_CLOUD_H
 
 #include "cloud/compute/servers.h"
+#include "cloud/compute/hosts.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/identity.h"
 #include "cloud/images/images.h"
@@ -16,6 +17,7 @@ struct cloud {
 	struct images images;
 	struct scheduler_config scheduler; /* serve --scheduler-config, over the defaults */
 	struct servers servers;            /* the compute servers and their workers */
+	struct hosts_config hosts;         /* the heartbeat's interval and timeout */
 };
 
 #endif

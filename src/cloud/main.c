@@ -10,8 +10,11 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/token_file.h"
 #include "common/util.h"
 #include "cloud/compute/compute.h"
+#include "cloud/compute/compute_policy.h"
+#include "cloud/compute/hosts.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
@@ -24,7 +27,9 @@ struct options {
 	const char *state_dir, *db_url, *password_file, *public_url, *region, *listen, *tls_cert, *tls_key;
 	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
+	const char *host_name, *host_url, *token_file; /* host-add */
 	unsigned max_active;
+	unsigned poll_interval, service_down;
 	int64_t image_quota_count, image_quota_bytes, image_size_cap;
 	const char *image_import_ports;
 	int64_t token_expiration; /* seconds; 0: identity's default */
@@ -40,6 +45,7 @@ static void usage(FILE *to)
 		"        [--policy-file P] [--tls-cert F --tls-key F] [--image-dir DIR]\n"
 		"        [--image-quota-count N] [--image-quota-bytes N] [--image-size-cap N]\n"
 		"        [--image-import-ports P,P...] [--host-url URL]\n"
+		"        [--host-poll-interval S] [--service-down-time S]\n"
 		"        [--token-expiration S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
@@ -49,12 +55,16 @@ static void usage(FILE *to)
 		"            DIR, default STATEDIR/images; image quotas per project, 0 for none;\n"
 		"            the largest image (default 1 TiB); the ports web-download may\n"
 		"            fetch from (default 80,443); URL: this cloud as hosts reach it\n"
-		"            (their image fetches), default http(s)://HOST:PORT; tokens\n"
-		"            expire S seconds after issue (default 3600)\n"
+		"            (their image fetches), default http(s)://HOST:PORT; compute\n"
+		"            hosts are polled every S seconds (10), a host not seen up for S\n"
+		"            seconds (60) is down; tokens expire S seconds after issue (3600)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
 		"  fernet-rotate -d STATEDIR [--max-active 3]   rotate the token keys\n"
+		"  host-add -d STATEDIR [--db URL] --name NAME --url http://HOST:PORT --token-file F\n"
+		"            register a stratad (its --listen-tcp and --token-file) as a compute\n"
+		"            host; it must answer (its resources are read once)\n"
 		"\n"
 		"  --db URL   sqlite:PATH (default STATEDIR/cloud.db) or postgresql://...\n");
 }
@@ -77,6 +87,11 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"host-url", required_argument, NULL, 'H'},
 		{"image-quota-count", required_argument, NULL, 'C'},
 		{"image-quota-bytes", required_argument, NULL, 'B'},
+		{"name", required_argument, NULL, 'N'},
+		{"url", required_argument, NULL, 'U'},
+		{"token-file", required_argument, NULL, 'T'},
+		{"host-poll-interval", required_argument, NULL, 'I'},
+		{"service-down-time", required_argument, NULL, 'D'},
 		{"image-size-cap", required_argument, NULL, 'S'},
 		{"image-import-ports", required_argument, NULL, 'W'},
 		{"token-expiration", required_argument, NULL, 'e'},
@@ -117,6 +132,16 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__fail(err, EINVAL, "--token-expiration must be 1 to %d seconds",
 						 366 * 86400);
 			o->token_expiration = (int64_t)n;
+			break;
+		case 'N': o->host_name = optarg; break;
+		case 'U': o->host_url = optarg; break;
+		case 'T': o->token_file = optarg; break;
+		case 'I':
+		case 'D':
+			if (util__parse_u64(optarg, 86400, &n, err) < 0 || n == 0)
+				return err__fail(err, EINVAL, "--%s must be 1 to 86400 seconds",
+						 opt == 'I' ? "host-poll-interval" : "service-down-time");
+			*(opt == 'I' ? &o->poll_interval : &o->service_down) = (unsigned)n;
 			break;
 		case 'S':
 			if (util__parse_u64(optarg, INT64_MAX, &n, err) < 0)
@@ -225,10 +250,17 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	cloud.images.import_max_bytes = o->image_size_cap;
 	cloud.images.import_ports = o->image_import_ports;
 	struct serve_opts so = {.listen = o->listen, .tls_cert = o->tls_cert, .tls_key = o->tls_key};
-	int rc = o->policy_file ? policy__load_file(cloud.identity.policy, o->policy_file, err) : 0;
+	/* compute's defaults beside identity's; an operator's file overrides both */
+	int rc = policy__add_defaults(cloud.identity.policy, compute_policy__rules,
+				      compute_policy__n_rules, err);
+	if (rc == 0 && o->policy_file)
+		rc = policy__load_file(cloud.identity.policy, o->policy_file, err);
 	if (rc == 0)
 		rc = images__init(&cloud.images, cloud.db, &cloud.identity,
 				  o->image_dir ? o->image_dir : image_dir, err);
+	cloud.hosts = (struct hosts_config){o->poll_interval ? o->poll_interval : HOSTS_POLL_INTERVAL_DEFAULT,
+					    o->service_down ? o->service_down : HOSTS_SERVICE_DOWN_DEFAULT};
+	struct hosts_poller *poller = NULL;
 	bool images = rc == 0;
 	char host_url[SERVERS_URL_MAX];
 	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
@@ -238,7 +270,10 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 				   o->fetch_url ? o->fetch_url : host_url, err);
 	servers = rc == 0;
 	if (rc == 0)
+		rc = hosts__poller_start(cloud.db, &cloud.hosts, &poller, err);
+	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
+	hosts__poller_stop(poller);
 	if (servers)
 		servers__fini(&cloud.servers);
 	if (images)
@@ -262,6 +297,25 @@ static int cmd_fernet_rotate(const struct options *o, struct st_err *err)
 	return 0;
 }
 
+static int cmd_host_add(const struct options *o, struct st_err *err)
+{
+	if (!o->host_name || !o->host_url || !o->token_file)
+		return err__fail(err, EINVAL, "host-add needs --name, --url and --token-file");
+	cleanup_free char *token = NULL;
+	if (token_file__read(o->token_file, 1, &token, err) < 0)
+		return err__prefix(err, "--token-file");
+	struct db *db;
+	struct identity id;
+	if (open_state(o, &db, &id, err) < 0)
+		return -1;
+	int rc = hosts__add(db, o->host_name, o->host_url, token, err);
+	identity__fini(&id);
+	db__close(db);
+	if (rc == 0)
+		printf("host %s added (%s)\n", o->host_name, o->host_url);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("strata-cloud");
@@ -276,6 +330,7 @@ int main(int argc, char **argv)
 		{"serve", cmd_serve},
 		{"bootstrap", cmd_bootstrap},
 		{"fernet-rotate", cmd_fernet_rotate},
+		{"host-add", cmd_host_add},
 	};
 	struct st_err err = {0};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(commands); i++) {

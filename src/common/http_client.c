@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +28,12 @@ static int connect_target(const struct http_client_target *t, struct st_err *err
 		return err__fail(err, err->errnum, "cannot connect to %s at %s%s", server_name(t),
 			       t->tcp ? t->tcp : t->unix_path,
 			       t->tcp || t->server ? "" : " (is it running? --socket or STRATA_SOCKET)");
+	if (fd >= 0 && t->timeout_ms) {
+		/* a hung server fails the call (EAGAIN) instead of holding the caller */
+		struct timeval tv = {.tv_sec = t->timeout_ms / 1000, .tv_usec = (t->timeout_ms % 1000) * 1000};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	return fd;
 }
 

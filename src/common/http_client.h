@@ -19,6 +19,7 @@ struct http_client_target {
 	const char *token;              /* sent as "Authorization: Bearer" on TCP */
 	const char *const *headers;     /* more "Name: value" lines, NULL-terminated, or NULL */
 	const char *server;             /* what messages call the server; NULL: stratad */
+	unsigned timeout_ms;            /* per send/receive on the socket; 0: none */
 };
 
 struct http_client_resp {

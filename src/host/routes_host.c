@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "host/domains.h"
 #include "host/events.h"
+#include "host/host_resources.h"
 #include "host/hoststats.h"
 #include "host/store.h"
 
@@ -23,9 +24,10 @@ static int host_info(struct http_request *r, struct http_reply *rp, struct st_er
 	for (struct dom *d = h->doms; d; d = d->next)
 		running += d->state != DOM_SHUTOFF;
 	http_reply__json(rp, 200,
-			 json_pack("{s:s, s:i, s:i, s:i, s:i, s:b}", "version", STRATA_VERSION, "schema",
+			 json_pack("{s:s, s:i, s:i, s:i, s:i, s:b, s:o}", "version", STRATA_VERSION, "schema",
 				   store__schema_version(h->store), "domains", (int)h->nr_doms, "active", (int)running,
-				   "uid", (int)p->uid, "write_access", p->can_write));
+				   "uid", (int)p->uid, "write_access", p->can_write, "resources",
+				   host_resources__get(h->state_dir)));
 	return 0;
 }
 

@@ -21,12 +21,19 @@
 
 #define COMPUTE_DEFAULT_AZ "nova"
 
+struct policy;
+
 /* Who asks, and at which microversion (2.mv). */
 struct compute_caller {
 	char project_id[65];
 	char user_id[65];
 	bool admin, member, reader; /* roles in the token's scope (admin > member > reader) */
 	int mv;
+	/* What compute_policy__check asks: the daemon's policy and the
+	 * caller's oslo.policy credentials (identity__credentials), both
+	 * borrowed for the request. */
+	const struct policy *policy;
+	json_t *creds;
 };
 
 /* A request's query parameter (NULL when absent). */

@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "cloud/compute/compute.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/compute_valid.h"
 
 void compute_db__isotime(long long t, char out[32])
 {
@@ -52,6 +53,24 @@ int compute_db__objects(struct db *db, const char *sql, const char *const *param
 			json_object_set_new(obj, cols[i].name, cell_json(db_rows__get(rows, r, i), cols[i].type));
 		json_array_append_new(list, obj);
 	}
+	*out = list;
+	return 0;
+}
+
+int compute_db__list(struct db *db, const struct compute_caller *c, const struct compute_query *q,
+		     const struct compute_db_list *l, json_t **out, struct st_err *err)
+{
+	json_t *list;
+	if (compute_db__objects(db, l->sql, l->params, l->nparams, l->cols, l->ncols, &list, err) < 0)
+		return -1;
+	if (l->page_key && compute_valid__page(q, list, l->page_key, NULL, err) < 0) {
+		json_decref(list);
+		return -1;
+	}
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item)
+		l->shape(c, item, l->detail);
 	*out = list;
 	return 0;
 }

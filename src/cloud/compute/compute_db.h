@@ -5,9 +5,11 @@
 #define STRATA_CLOUD_COMPUTE_DB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
+#include "cloud/compute/compute.h"
 #include "cloud/db/db.h"
 
 enum compute_col_type {
@@ -32,6 +34,22 @@ extern const size_t compute_db__nr_migrations;
 int compute_db__objects(struct db *db, const char *sql, const char *const *params,
 			size_t nparams, const struct compute_col *cols, size_t ncols,
 			json_t **out, struct st_err *err);
+/* A list as the API returns it: the query's rows as objects
+ * (compute_db__objects), paged by the caller's marker and limit on page_key
+ * (compute_valid__page; no paging when page_key is NULL), then each item
+ * given Nova's shape at the caller's microversion. */
+struct compute_db_list {
+	const char *sql;
+	const char *const *params;
+	size_t nparams;
+	const struct compute_col *cols;
+	size_t ncols;
+	const char *page_key;
+	void (*shape)(const struct compute_caller *c, json_t *item, bool detail);
+	bool detail;
+};
+int compute_db__list(struct db *db, const struct compute_caller *c, const struct compute_query *q,
+		     const struct compute_db_list *l, json_t **out, struct st_err *err);
 /* The first row as an object, or ENOENT with not_found's message. */
 int compute_db__object(struct db *db, const char *sql, const char *const *params,
 		       size_t nparams, const struct compute_col *cols, size_t ncols,

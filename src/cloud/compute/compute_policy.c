@@ -1,22 +1,26 @@
-/* Nova's default rules, by name. */
+/* Nova's default rules as check strings. Nova writes admin as
+ * "is_admin:True", which oslo.context derives from context_is_admin; here
+ * it is that rule itself. */
 #include "cloud/compute/compute_policy.h"
 
 #include <errno.h>
 #include <string.h>
 
-enum check {
-	ANY,                /* "@" */
-	ADMIN,              /* rule:context_is_admin */
-	READER_OR_ADMIN,    /* admin, or a reader of the target project */
-	MEMBER_OR_ADMIN,    /* admin, or a member of the target project */
-	OWNER_OR_ADMIN,     /* admin, or the target is the caller's project */
-	USER_OR_ADMIN,      /* admin, or the target is the caller (owner is a user id) */
-};
+#include "common/json_util.h"
+#include "common/util.h"
 
-static const struct {
-	const char *rule;
-	enum check check;
-} rules[] = {
+#define ADMIN "rule:context_is_admin"
+#define READER_OR_ADMIN "rule:project_reader_or_admin"
+#define MEMBER_OR_ADMIN "rule:project_member_or_admin"
+#define USER_OR_ADMIN "(rule:context_is_admin) or user_id:%(user_id)s"
+
+const struct policy_rule compute_policy__rules[] = {
+	{"context_is_admin", "role:admin"},
+	{"admin_api", "rule:context_is_admin"},
+	{"project_member_api", "role:member and project_id:%(project_id)s"},
+	{"project_reader_api", "role:reader and project_id:%(project_id)s"},
+	{"project_member_or_admin", "rule:project_member_api or rule:context_is_admin"},
+	{"project_reader_or_admin", "rule:project_reader_api or rule:context_is_admin"},
 	{"os_compute_api:os-flavor-manage:create", ADMIN},
 	{"os_compute_api:os-flavor-manage:update", ADMIN},
 	{"os_compute_api:os-flavor-manage:delete", ADMIN},
@@ -40,7 +44,7 @@ static const struct {
 	{"os_compute_api:os-aggregates:add_host", ADMIN},
 	{"os_compute_api:os-aggregates:remove_host", ADMIN},
 	{"os_compute_api:os-aggregates:set_metadata", ADMIN},
-	{"os_compute_api:os-availability-zone:list", ANY},
+	{"os_compute_api:os-availability-zone:list", "@"},
 	{"os_compute_api:os-availability-zone:detail", ADMIN},
 	{"os_compute_api:os-server-groups:create", MEMBER_OR_ADMIN},
 	{"os_compute_api:os-server-groups:index", READER_OR_ADMIN},
@@ -48,13 +52,13 @@ static const struct {
 	{"os_compute_api:os-server-groups:show", READER_OR_ADMIN},
 	{"os_compute_api:os-server-groups:delete", MEMBER_OR_ADMIN},
 	{"os_compute_api:os-quota-sets:show", READER_OR_ADMIN},
-	{"os_compute_api:os-quota-sets:defaults", ANY},
+	{"os_compute_api:os-quota-sets:defaults", "@"},
 	{"os_compute_api:os-quota-sets:detail", READER_OR_ADMIN},
 	{"os_compute_api:os-quota-sets:update", ADMIN},
 	{"os_compute_api:os-quota-sets:delete", ADMIN},
 	{"os_compute_api:os-quota-class-sets:show", ADMIN},
 	{"os_compute_api:os-quota-class-sets:update", ADMIN},
-	{"os_compute_api:limits", ANY},
+	{"os_compute_api:limits", "@"},
 	{"os_compute_api:limits:other_project", ADMIN},
 	{"os_compute_api:servers:create", MEMBER_OR_ADMIN},
 	{"os_compute_api:servers:index", READER_OR_ADMIN},
@@ -63,30 +67,26 @@ static const struct {
 	{"os_compute_api:servers:detail:get_all_tenants", ADMIN},
 	{"os_compute_api:servers:show", READER_OR_ADMIN},
 	{"os_compute_api:servers:delete", MEMBER_OR_ADMIN},
+	{"os_compute_api:os-services:list", ADMIN},
+	{"os_compute_api:os-services:update", ADMIN},
+	{"os_compute_api:os-services:delete", ADMIN},
+	{"os_compute_api:os-hypervisors:list", ADMIN},
+	{"os_compute_api:os-hypervisors:list-detail", ADMIN},
+	{"os_compute_api:os-hypervisors:statistics", ADMIN},
+	{"os_compute_api:os-hypervisors:show", ADMIN},
+	{"os_compute_api:os-hypervisors:uptime", ADMIN},
+	{"os_compute_api:os-hypervisors:search", ADMIN},
 };
-
-static bool passes(const struct compute_caller *c, enum check check, const char *owner)
-{
-	bool own = !owner || (c->project_id[0] && !strcmp(owner, c->project_id));
-	switch (check) {
-	case ANY: return true;
-	case ADMIN: return c->admin;
-	case READER_OR_ADMIN: return c->admin || (c->reader && own);
-	case MEMBER_OR_ADMIN: return c->admin || (c->member && own);
-	case OWNER_OR_ADMIN: return c->admin || own;
-	case USER_OR_ADMIN: return c->admin || !owner || !strcmp(owner, c->user_id);
-	}
-	return false;
-}
+const size_t compute_policy__n_rules = ST_ARRAY_SIZE(compute_policy__rules);
 
 int compute_policy__check(const struct compute_caller *c, const char *rule, const char *owner,
 			  struct st_err *err)
 {
-	enum check check = ADMIN;
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (!strcmp(rules[i].rule, rule))
-			check = rules[i].check;
-	if (passes(c, check, owner))
+	if (!c->policy)
+		return 0;
+	cleanup_json json_t *target = json_pack("{s:s,s:s}", "project_id", owner ? owner : c->project_id,
+						"user_id", owner ? owner : c->user_id);
+	if (target && policy__check(c->policy, rule, c->creds, target))
 		return 0;
 	return err__fail_class(err, EPERM, "Policy doesn't allow %s to be performed.", rule);
 }

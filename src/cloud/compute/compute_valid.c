@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,7 +175,10 @@ int compute_valid__page(const struct compute_query *q, json_t *list, const char 
 		json_t *o;
 		bool found = false;
 		json_array_foreach(list, i, o) {
-			if (!strcmp(json_string_value(json_object_get(o, id_key)), marker)) {
+			json_t *id = json_object_get(o, id_key);
+			char text[24];
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(id));
+			if (!strcmp(json_is_string(id) ? json_string_value(id) : text, marker)) {
 				start = i + 1;
 				found = true;
 				break;

@@ -38,7 +38,7 @@ bool compute_valid__chars(const char *s, const char *set, bool alnum);
 /* A query parameter, NULL when absent (q may be NULL). */
 const char *compute_valid__query(const struct compute_query *q, const char *key);
 /* Nova's paging of a list already sorted: the items after the one whose
- * id_key is q's "marker" (an unknown marker is ENOENT "MARKER_WHAT X could
+ * id_key (a string, or an integer compared as its decimal text) is q's "marker" (an unknown marker is ENOENT "MARKER_WHAT X could
  * not be found.", or when marker_what is NULL EINVAL "marker [X] not
  * found"), at most q's "limit"
  * (an integer >= 0; COMPUTE_PAGE_MAX at most). */

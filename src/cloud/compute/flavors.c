@@ -327,17 +327,6 @@ int compute__flavor_list(struct db *db, const struct compute_caller *c,
 	    order_by(q, order, sizeof(order), err) < 0)
 		return -1;
 	snprintf(sql, sizeof(sql), "%s%s%s", select_cols, where, order);
-	json_t *list;
-	if (compute_db__objects(db, sql, params, np, cols, ST_ARRAY_SIZE(cols), &list, err) < 0)
-		return -1;
-	if (compute_valid__page(q, list, "id", NULL, err) < 0) {
-		json_decref(list);
-		return -1;
-	}
-	size_t i;
-	json_t *f;
-	json_array_foreach(list, i, f)
-		shape(c, f, detail);
-	*out = list;
-	return 0;
+	struct compute_db_list l = {sql, params, np, cols, ST_ARRAY_SIZE(cols), "id", shape, detail};
+	return compute_db__list(db, c, q, &l, out, err);
 }

@@ -78,24 +78,14 @@ int compute__keypair_list(struct db *db, const struct compute_caller *c,
 {
 	const char *user;
 	char sql[256];
-	json_t *list;
 	if (target_user(c, compute_valid__query(q, "user_id"), "os_compute_api:os-keypairs:index",
 			&user, err) < 0)
 		return -1;
 	snprintf(sql, sizeof(sql), "%s WHERE user_id = ? ORDER BY id", select_cols);
-	if (compute_db__objects(db, sql, &user, 1, cols, ST_ARRAY_SIZE(cols), &list, err) < 0)
-		return -1;
 	/* paging from 2.35 */
-	if (c->mv >= 35 && compute_valid__page(q, list, "name", NULL, err) < 0) {
-		json_decref(list);
-		return -1;
-	}
-	size_t i;
-	json_t *k;
-	json_array_foreach(list, i, k)
-		shape(c, k, false);
-	*out = list;
-	return 0;
+	struct compute_db_list l = {sql, &user, 1, cols, ST_ARRAY_SIZE(cols),
+				    c->mv >= 35 ? "name" : NULL, shape, false};
+	return compute_db__list(db, c, q, &l, out, err);
 }
 
 int compute__keypair_delete(struct db *db, const struct compute_caller *c, const char *name,

@@ -203,29 +203,25 @@ static void version_headers(struct http_reply *rp, int mv)
 	http_reply__header(rp, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
 }
 
-/* The token's user, project and roles. */
+/* The token's user, project and roles, and its credentials for the policy. */
 static int caller_of(struct http_request *r, struct compute_caller *c, struct st_err *err)
 {
 	struct identity *id = routes_identity__id(r);
 	const char *text = http_request__header(r, "X-Auth-Token");
-	struct token t;
-	if (!text || !*text || identity__validate(id, text, &t, err) < 0)
+	struct identity_caller ic;
+	if (!text || !*text || identity__caller(id, text, &ic, err) < 0)
 		return err__fail_class(err, EACCES, "The request you have made requires authentication.");
-	cleanup_json json_t *roles = NULL;
-	if (identity__token_roles(id, &t, &roles, err) < 0)
-		return -1;
-	snprintf(c->user_id, sizeof(c->user_id), "%s", t.user_id);
-	if (t.scope == TOKEN_PROJECT || t.scope == TOKEN_APP_CRED)
-		snprintf(c->project_id, sizeof(c->project_id), "%s", t.project_id);
-	size_t i;
-	json_t *role;
-	json_array_foreach(roles, i, role) {
-		const char *name = json_string_value(json_object_get(role, "name"));
+	snprintf(c->user_id, sizeof(c->user_id), "%s", ic.token.user_id);
+	if (ic.token.scope == TOKEN_PROJECT || ic.token.scope == TOKEN_APP_CRED)
+		snprintf(c->project_id, sizeof(c->project_id), "%s", ic.token.project_id);
+	for (size_t i = 0; i < ic.n_roles; i++) {
 		c->reader = true;
-		c->member |= name && (!strcmp(name, "member") || !strcmp(name, "admin"));
-		c->admin |= name && !strcmp(name, "admin");
+		c->member |= !strcmp(ic.roles[i], "member") || !strcmp(ic.roles[i], "admin");
+		c->admin |= !strcmp(ic.roles[i], "admin");
 	}
-	return 0;
+	c->policy = id->policy;
+	c->creds = identity__credentials(&ic);
+	return c->creds ? 0 : err__fail(err, ENOMEM, "out of memory");
 }
 
 int routes_compute__run(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -242,6 +238,7 @@ int routes_compute__run(struct http_request *r, struct http_reply *rp, struct st
 		if (rc == 0)
 			rc = op->fn(r, rp, &c, err);
 	}
+	json_decref(c.creds);
 	if (rc < 0) {
 		/* identity.h's EACCES is "authenticate first" */
 		unsigned status = err->errnum == EACCES ? 401 : http_server__status_of(err);

@@ -45,6 +45,8 @@ const struct http_route *routes_compute__flavors(size_t *n);
 const struct http_route *routes_compute__keypairs(size_t *n);
 const struct http_route *routes_compute__aggregates(size_t *n);
 const struct http_route *routes_compute__quotas(size_t *n);
+/* os-services and os-hypervisors (routes_services.c) */
+const struct http_route *routes_compute__services(size_t *n);
 
 /* Nova's error body for a /compute reply: {"itemNotFound": {"code",
  * "message"}}, badRequest, forbidden, conflictingRequest ...; NULL for a

@@ -44,5 +44,28 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration compute_db__migrations[] = {{1, v1}};
-const size_t compute_db__nr_migrations = 1;
+/* Compute hosts (hosts.h): one row is the host's nova-compute service and
+ * its hypervisor (id is both one's integer id); the resources are what the
+ * host's stratad last reported, last_seen_up its heartbeat. A claim is one
+ * instance's share of a host. */
+static const char *const v2[] = {
+	"CREATE TABLE compute_host (id BIGINT PRIMARY KEY, host TEXT NOT NULL UNIQUE,"
+	" service_uuid TEXT NOT NULL UNIQUE, hypervisor_uuid TEXT NOT NULL UNIQUE,"
+	" api_tcp TEXT NOT NULL UNIQUE, token TEXT NOT NULL, host_ip TEXT NOT NULL,"
+	" disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,"
+	" forced_down INTEGER NOT NULL DEFAULT 0, last_seen_up BIGINT, last_error TEXT,"
+	" vcpus BIGINT NOT NULL DEFAULT 0, memory_mb BIGINT NOT NULL DEFAULT 0,"
+	" memory_available_mb BIGINT NOT NULL DEFAULT 0, local_gb BIGINT NOT NULL DEFAULT 0,"
+	" disk_available_gb BIGINT NOT NULL DEFAULT 0, cpu_info TEXT,"
+	" load_1m DOUBLE PRECISION NOT NULL DEFAULT -1, hypervisor_version BIGINT NOT NULL DEFAULT 0,"
+	" created_at BIGINT NOT NULL, updated_at BIGINT)",
+	"CREATE TABLE compute_claim (instance_uuid TEXT PRIMARY KEY,"
+	" host TEXT NOT NULL REFERENCES compute_host(host),"
+	" vcpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL, disk_gb BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX compute_claim_host ON compute_claim (host)",
+	NULL,
+};
+
+const struct db_migration compute_db__migrations[] = {{1, v1}, {2, v2}};
+const size_t compute_db__nr_migrations = 2;

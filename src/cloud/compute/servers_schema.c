@@ -1,7 +1,8 @@
 /* The servers' tables (component "servers" in schema_version, apart from
- * "compute" so that the two sets of migrations grow independently): the
- * servers, their claims on hosts, the hosts' claimed totals, and the key
- * that signs image fetch URLs. */
+ * "compute" so that the two sets of migrations grow independently; it runs
+ * after compute's, whose compute_claim it writes): the servers, the hosts'
+ * claimed totals, the per-project lock row, and the key that signs image
+ * fetch URLs. */
 #include "cloud/compute/servers_db.h"
 
 static const char *const v1[] = {
@@ -21,12 +22,8 @@ static const char *const v1[] = {
 	" updated_at BIGINT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)",
 	"CREATE INDEX compute_server_project ON compute_server (project_id, deleted)",
 	"CREATE INDEX compute_server_host ON compute_server (host)",
-	/* one claim per instance: what it holds of its host */
-	"CREATE TABLE compute_claim (instance_uuid TEXT PRIMARY KEY, host TEXT NOT NULL,"
-	" vcpus BIGINT NOT NULL, memory_mb BIGINT NOT NULL, disk_gb BIGINT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
-	"CREATE INDEX compute_claim_host ON compute_claim (host)",
-	/* the sum of a host's claims, kept in step in the claims' transactions:
+	/* the claims themselves are compute_claim (hosts.h, schema.c: one row
+	 * per instance on a host); the sum of a host's claims, kept in step in the claims' transactions:
 	 * the row a claim's conditional UPDATE locks */
 	"CREATE TABLE compute_claim_total (host TEXT PRIMARY KEY, vcpus BIGINT NOT NULL,"
 	" memory_mb BIGINT NOT NULL, disk_gb BIGINT NOT NULL, instances BIGINT NOT NULL)",
