@@ -3,6 +3,7 @@ changed (issue 15's list): wrong types, unknown auth methods, oversized
 bodies, names of 10 k characters, duplicate names, expired, truncated
 tokens, tokens of a disabled user or a deleted project, and a scope to a
 project the user has no role on. On SQLite and PostgreSQL."""
+import json
 import time
 
 import pytest
@@ -138,3 +139,37 @@ def test_expired_token_refused(short_lived):
         "X-Auth-Token": fresh, "X-Subject-Token": token})
     error(status, out, 404)
 
+
+
+def raw_post(cloud, path, body, headers):
+    """Sends a whole request on one socket, then reads the whole answer: a
+    client that writes its body before it reads, as urllib and requests do."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(cloud.url)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection((u.hostname, u.port), timeout=120) as s:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\nConnection: close\r\n{head}\r\n".encode() + body)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, text = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(text)
+
+
+def test_refusal_reaches_a_client_still_sending(cloud):
+    """A 16 MiB body (more than the loopback socket buffers hold) over the
+    1 MiB limit, and one with a bad token: the client writes all of it and
+    then reads a 413 / 401 with the JSON body. Before the server read and
+    dropped such bodies it answered after the headers and closed with the
+    body unread, and the client got a reset (EPIPE) instead of the answer."""
+    admin = cloud.admin_token()
+    big = json.dumps({"project": {"name": "huge", "description": "x" * (16 << 20)}}).encode()
+    status, body = raw_post(cloud, "/identity/v3/projects", big, {"X-Auth-Token": admin})
+    error(status, body, 413)
+    status, body = raw_post(cloud, "/identity/v3/projects", big[:(1 << 20) - 64] + b'"}}',
+                            {"X-Auth-Token": "not-a-token"})
+    error(status, body, 401)
+    status, _, out = cloud.api("GET", "/identity/v3/projects?name=huge", admin)
+    assert status == 200 and out["projects"] == [], out
