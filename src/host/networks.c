@@ -6,6 +6,7 @@
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/helper.h"
+#include "host/network_hosts.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -203,6 +204,9 @@ int networks__undefine(struct host *h, const char *name, struct st_err *err)
 		return err__fail_class(err, EBUSY, "network '%s' is active: stop it first", name);
 	if (store__network_delete(h->store, name, err) < 0)
 		return -1;
+	char hosts[512];
+	network_hosts__path(h, name, hosts, sizeof(hosts));
+	unlink(hosts);
 	events__emit("net-undefined", "network", name, NULL, "deleted");
 	return 0;
 }
@@ -267,21 +271,29 @@ static int net__start(struct host *h, const json_t *def, struct st_err *err)
 		}
 	}
 	char pidf[512], leases[512], pidarg[600], leasearg[600], iface[64], listen[96], range[128];
+	char hosts[512], hostsarg[600];
 	net__paths(h, name, pidf, leases, sizeof(pidf));
+	network_hosts__path(h, name, hosts, sizeof(hosts));
 	snprintf(pidarg, sizeof(pidarg), "--pid-file=%s", pidf);
 	snprintf(leasearg, sizeof(leasearg), "--dhcp-leasefile=%s", leases);
+	snprintf(hostsarg, sizeof(hostsarg), "--dhcp-hostsfile=%s", hosts);
 	snprintf(iface, sizeof(iface), "--interface=%s", br);
 	snprintf(listen, sizeof(listen), "--listen-address=%s", addr);
 	json_t *dhcp = json_object_get(def, "dhcp");
 	const char *dm[16] = {"dnsmasq", "--conf-file=/dev/null", "--strict-order", "--bind-interfaces",
 			      "--except-interface=lo", iface, listen, pidarg, "--user=root", "--group=root"};
 	int n = 10;
-	if (dhcp) {
+	/* Without a dynamic range dnsmasq still answers the reserved hosts
+	 * (network_hosts.h): a static-only range over the subnet. */
+	if (dhcp)
 		snprintf(range, sizeof(range), "--dhcp-range=%s,%s", s(dhcp, "start"), s(dhcp, "end"));
-		dm[n++] = range;
-		dm[n++] = leasearg;
+	else
+		snprintf(range, sizeof(range), "--dhcp-range=%.*s,static", (int)strcspn(net, "/"), net);
+	dm[n++] = range;
+	dm[n++] = leasearg;
+	dm[n++] = hostsarg;
+	if (dhcp)
 		dm[n++] = "--dhcp-authoritative";
-	}
 	dm[n] = NULL;
 	if (run(err, dm) < 0) {
 		err__prefix(err, "dnsmasq");
@@ -299,6 +311,18 @@ undo:;
 	return -1;
 }
 
+pid_t networks__dnsmasq_pid(struct host *h, const char *name)
+{
+	char pidf[512], leases[512];
+	net__paths(h, name, pidf, leases, sizeof(pidf));
+	cleanup_free char *text = NULL;
+	size_t len;
+	if (util__read_file(pidf, 64, &text, &len, NULL) < 0)
+		return 0;
+	int pid = atoi(text);
+	return pid > 0 ? pid : 0;
+}
+
 static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 {
 	const char *name = s(def, "name"), *br = s(def, "bridge");
@@ -306,10 +330,8 @@ static int net__stop(struct host *h, const json_t *def, struct st_err *err)
 		return err__fail_class(err, EBUSY, "network '%s' is not active", name);
 	char pidf[512], leases[512], table[80];
 	net__paths(h, name, pidf, leases, sizeof(pidf));
-	cleanup_free char *text = NULL;
-	size_t len;
-	if (util__read_file(pidf, 64, &text, &len, NULL) == 0 && atoi(text) > 0) {
-		pid_t pid = atoi(text);
+	pid_t pid = networks__dnsmasq_pid(h, name);
+	if (pid > 0) {
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
 			usleep(10000);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 #include "host/host.h"
@@ -26,6 +27,8 @@ int networks__leases(struct host *h, const char *name, json_t **out, struct st_e
 int networks__set_autostart(struct host *h, const char *name, bool on, json_t **out, struct st_err *err);
 
 void networks__autostart(struct host *h);
+/* The pid of the network's dnsmasq (its pid file's), 0 when none runs. */
+pid_t networks__dnsmasq_pid(struct host *h, const char *name);
 /* A domain's NICs with their tap (while it runs) and the address the
  * network's dnsmasq leased to their MAC, if any. */
 json_t *networks__domain_addresses(struct host *h, const struct dom *d);

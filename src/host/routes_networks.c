@@ -2,6 +2,7 @@
 #include "host/routes.h"
 
 #include "common/json_util.h"
+#include "host/network_hosts.h"
 #include "host/networks.h"
 
 static const char *net_arg(const struct http_request *r)
@@ -67,6 +68,30 @@ static int net_autostart(struct http_request *r, struct http_reply *rp, struct s
 	return routes__json(rp, 200, networks__set_autostart(routes__host(r), net_arg(r), on, &out, err), &out);
 }
 
+static int net_hosts(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *out = NULL;
+	return routes__json(rp, 200, network_hosts__list(routes__host(r), net_arg(r), &out, err), &out);
+}
+
+static int net_host_add(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	cleanup_json json_t *in = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	return routes__json(rp, 201, network_hosts__add(routes__host(r), net_arg(r), in, &out, err), &out);
+}
+
+static int net_host_delete(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	const char *mac = http_request__capture(r, "mac");
+	if (network_hosts__delete(routes__host(r), net_arg(r), mac, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, json_pack("{s:s}", "deleted", mac));
+	return 0;
+}
+
 const struct http_route routes__table_networks[] = {
 	{"GET", "/v1/networks", net_list, NULL, NULL},
 	{"POST", "/v1/networks", net_define, NULL, NULL},
@@ -76,5 +101,8 @@ const struct http_route routes__table_networks[] = {
 	{"POST", "/v1/networks/{name}/stop", net_stop, NULL, NULL},
 	{"GET", "/v1/networks/{name}/leases", net_leases, NULL, NULL},
 	{"PUT", "/v1/networks/{name}/autostart", net_autostart, NULL, NULL},
+	{"GET", "/v1/networks/{name}/hosts", net_hosts, NULL, NULL},
+	{"POST", "/v1/networks/{name}/hosts", net_host_add, NULL, NULL},
+	{"DELETE", "/v1/networks/{name}/hosts/{mac}", net_host_delete, NULL, NULL},
 };
 const size_t routes__nr_networks = sizeof(routes__table_networks) / sizeof(routes__table_networks[0]);
