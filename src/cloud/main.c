@@ -19,6 +19,7 @@
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
 #include "cloud/identity/password.h"
+#include "cloud/network/network.h"
 #include "cloud/policy/policy.h"
 #include "cloud/scheduler/scheduler.h"
 #include "cloud/serve.h"
@@ -182,7 +183,7 @@ static int open_state(const struct options *o, struct db **db, struct identity *
 		db__close(*db);
 		return -1;
 	}
-	if (compute__migrate(*db, err) < 0) {
+	if (compute__migrate(*db, err) < 0 || network__migrate(*db, err) < 0) {
 		identity__fini(id);
 		db__close(*db);
 		return -1;

@@ -17,6 +17,7 @@
 #include "cloud/compute/routes_servers.h"
 #include "cloud/images/routes_images.h"
 #include "cloud/identity/routes_identity.h"
+#include "cloud/network/routes_network.h"
 
 #define CLOUD_BODY_MAX (1 << 20)
 
@@ -45,6 +46,8 @@ static json_t *format_error(const struct http_request *req, unsigned status, con
 	(void)app;
 	if (req && routes_images__owns(http_request__path(req)))
 		return routes_images__error(status, title_of(status), message);
+	if (req && routes_network__owns(http_request__path(req)))
+		return routes_network__error(status, message ? message : title_of(status));
 	json_t *nova = routes_compute__error_body(req, status, message ? message : title_of(status));
 	if (nova)
 		return nova;
@@ -96,7 +99,7 @@ static const struct http_route *(*const tables[])(size_t *n) = {
 	routes_compute__aggregates, routes_compute__quotas, routes_servers__api,
 	routes_compute__aggregates, routes_compute__quotas, routes_compute__services,
 	routes_images__api, routes_images__data, routes_images__members, routes_images__schemas,
-	routes_images__import,
+	routes_images__import, routes_network__api,
 };
 
 static struct http_route *all_routes(size_t *n)

@@ -21,6 +21,7 @@
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/compute_valid.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/servers_nics.h"
 #include "cloud/compute/servers_worker.h"
 
 #define SERVERS_MAX_COUNT 100 /* instances one request may ask for */
@@ -209,37 +210,6 @@ static int check_zone(struct servers *s, struct db *db, struct new_servers *n, j
 	return found ? 0 : bad(err, "%s", "The requested availability zone is not available");
 }
 
-/* networks: before 2.37 a list (there are no networks yet, so any is
- * unknown); from 2.37 required, "none", "auto" or a list. */
-static int check_networks(struct new_servers *n, json_t *server, struct st_err *err)
-{
-	json_t *nets = json_object_get(server, "networks");
-	if (!nets)
-		return n->c->mv >= 37 ? bad(err, "%s", "Invalid input for field/attribute server. "
-					    "'networks' is a required property") : 0;
-	if (json_is_string(nets) && n->c->mv >= 37) {
-		if (!strcmp(json_string_value(nets), "none"))
-			return 0;
-		if (!strcmp(json_string_value(nets), "auto"))
-			return bad(err, "Unable to automatically allocate a network for project %s",
-				   n->c->project_id);
-	}
-	if (!json_is_array(nets))
-		return bad(err, "%s", "Invalid input for field/attribute networks. It is not of type 'array'");
-	size_t i;
-	json_t *net;
-	json_array_foreach(nets, i, net) {
-		const char *uuid = json_string_value(json_object_get(net, "uuid"));
-		const char *port = json_string_value(json_object_get(net, "port"));
-		if (!json_is_object(net) || (!uuid && !port))
-			return bad(err, "%s", "Bad networks format: network uuid is not in proper format");
-		if (port)
-			return bad(err, "Port id %.64s could not be found.", port);
-		return bad(err, "Network %.64s could not be found.", uuid);
-	}
-	return 0;
-}
-
 /* A hint naming instances: a uuid or a list of them. */
 static int hint_uuids(json_t *hints, const char *key, json_t *spec, struct st_err *err)
 {
@@ -328,7 +298,8 @@ static int check_body(struct servers *s, struct new_servers *n, json_t *body, st
 	json_t *ref = json_object_get(server, "flavorRef");
 	if (!ref)
 		return bad(err, "%s", "Invalid input for field/attribute server. 'flavorRef' is a required property");
-	if (check_networks(n, server, err) < 0 || check_user_data(n, server, err) < 0 ||
+	if (servers_nics__check(db, n->c, server, n->max_count, n->spec, err) < 0 ||
+	    check_user_data(n, server, err) < 0 ||
 	    load_flavor(db, n, ref, err) < 0 || load_image(s, n, server, err) < 0 ||
 	    check_metadata(db, n, server, err) < 0 || check_key(db, n, server, err) < 0 ||
 	    check_zone(s, db, n, server, err) < 0 || check_hints(db, n, body, err) < 0)

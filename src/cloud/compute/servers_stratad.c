@@ -15,6 +15,7 @@
 #include "common/json_util.h"
 #include "common/http_client.h"
 #include "common/util.h"
+#include "cloud/compute/servers_nics.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 root=/dev/vda rw"
 
@@ -128,8 +129,14 @@ static int define_and_start(const struct servers_host *h, const json_t *row, con
 		"vcpus", json_integer_value(json_object_get(row, "vcpus")), "os", os, "disks", "pool", h->pool,
 		"volume", disk, "format", image_field(row, "disk_format"), "target", "vda");
 	cleanup_json json_t *out = NULL, *started = NULL;
-	if (http_client__json(&t, "POST", "/v1/domains", def, &out, err) < 0)
+	json_t *ifaces;
+	if (servers_nics__host_setup(h, row, &ifaces, err) < 0)
+		return -1;
+	json_object_set_new(def, "interfaces", ifaces);
+	if (http_client__json(&t, "POST", "/v1/domains", def, &out, err) < 0) {
+		servers_nics__host_clean(h, row);
 		return err__prefix(err, "defining %s", name);
+	}
 	snprintf(api, sizeof(api), "/v1/domains/%s/start", name);
 	if (http_client__json(&t, "POST", api, NULL, &started, err) < 0)
 		return err__prefix(err, "starting %s", name);
@@ -178,6 +185,7 @@ int servers_stratad__clean(const struct servers_host *h, const json_t *row, stru
 	char name[32], api[256], vol[64];
 	struct st_err ignored = {0};
 	domain_name(row, name);
+	servers_nics__host_clean(h, row);
 	/* a domain that runs (or failed half-way) is stopped first; its state
 	 * may make this refuse, the undefine below says what matters */
 	snprintf(api, sizeof(api), "/v1/domains/%s/destroy", name);

@@ -19,6 +19,7 @@
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/compute_valid.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/servers_nics.h"
 #include "cloud/compute/servers_worker.h"
 
 /* Nova's status from vm_state (nova.api.openstack.common._STATE_MAP). */
@@ -182,6 +183,7 @@ int servers__get(struct servers *s, const struct compute_caller *c, const char *
 	if (find(s, c, id, "os_compute_api:servers:show", &row, err) < 0)
 		return -1;
 	*out = view(c, row);
+	servers_nics__addresses(s, *out);
 	json_decref(row);
 	return 0;
 }
@@ -286,7 +288,9 @@ int servers__list(struct servers *s, const struct compute_caller *c,
 			json_decref(v);
 			continue;
 		}
-		if (!detail) {
+		if (detail)
+			servers_nics__addresses(s, v);
+		else {
 			json_t *brief = json_pack("{s:O, s:O}", "id", json_object_get(v, "id"), "name",
 						  json_object_get(v, "name"));
 			json_decref(v);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/servers_nics.h"
 
 struct job {
 	struct servers *s;
@@ -63,6 +64,8 @@ static void finish_delete(struct servers *s, const char *uuid)
 	}
 	json_t *row = json_array_get(rows, 0);
 	const char *host = json_string_value(json_object_get(row, "host"));
+	if (servers_nics__load(s, row, &err) < 0)
+		log__warn("server %s: its NICs: %s", uuid, err.msg);
 	if (host) {
 		struct servers_hosts hs;
 		const struct servers_host *h = NULL;
@@ -85,6 +88,7 @@ static void finish_delete(struct servers *s, const char *uuid)
 		log__error("server %s: delete: %s", uuid, err.msg);
 	else
 		log__info("server %s: deleted", uuid);
+	servers_nics__detach(s, uuid);
 }
 
 static enum scheduler_group_policy group_policy(const char *p)
@@ -296,6 +300,12 @@ static void build(struct servers *s, json_t *uuids)
 	json_t *row;
 	json_array_foreach(rows, i, row) {
 		const char *uuid = json_string_value(json_object_get(row, "uuid"));
+		struct st_err nerr = {0};
+		if (servers_nics__attach(s, row, &nerr) < 0 || servers_nics__load(s, row, &nerr) < 0) {
+			if (set_error(s->db, uuid, nerr.msg, NULL) == 0)
+				finish_delete(s, uuid);
+			continue;
+		}
 		if (rc < 0) {
 			if (set_error(s->db, uuid, err.msg, NULL) == 0)
 				finish_delete(s, uuid);

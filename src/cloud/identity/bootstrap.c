@@ -69,6 +69,7 @@ static const struct {
 	{"identity", "keystone", "/identity"},
 	{"compute", "nova", "/compute/v2.1"},
 	{"image", "glance", "/image"},
+	{"network", "neutron", "/networking"},
 };
 
 static int ensure_service(struct db *db, const char *region, const char *base, size_t i,

@@ -1,0 +1,86 @@
+#include "cloud/network/network_db.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "common/cleanup.h"
+#include "common/json_util.h"
+
+int network_db__uuid(char out[37], struct st_err *err)
+{
+	uint8_t b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return err__fail_class(err, EIO, "no random bytes");
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return 0;
+}
+
+void network_db__isotime(long long t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int network_db__bodies(struct db *db, const char *sql, const char *const *p, size_t np,
+		       json_t **out, struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, sql, p, np, &rows, err) < 0)
+		return -1;
+	json_t *list = json_array();
+	for (size_t i = 0; i < rows->nrows; i++) {
+		json_t *body = json_loads(db_rows__get(rows, i, 0), 0, NULL);
+		if (!body) {
+			json_decref(list);
+			return err__fail(err, EIO, "a stored network resource is not JSON");
+		}
+		json_array_append_new(list, body);
+	}
+	*out = list;
+	return 0;
+}
+
+int network_db__network(struct db *db, const char *id, json_t **out, struct st_err *err)
+{
+	cleanup_json json_t *list = NULL;
+	if (network_db__bodies(db, "SELECT body FROM network_network WHERE id = ?", &id, 1, &list, err) < 0)
+		return -1;
+	if (!json_array_size(list))
+		return err__fail_class(err, ENOENT, "Network %.64s could not be found.", id ? id : "");
+	*out = json_incref(json_array_get(list, 0));
+	return 0;
+}
+
+bool network_db__sees(const struct network_caller *c, const json_t *net)
+{
+	const char *owner = json_string_value(json_object_get(net, "project_id"));
+	return c->admin || json_is_true(json_object_get(net, "shared")) ||
+	       (owner && !strcmp(owner, c->project_id));
+}
+
+int network_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
+		   struct st_err *err)
+{
+	if (db__begin(db, err) < 0)
+		return -1;
+	int rc = fn(db, arg, err);
+	if (rc < 0) {
+		db__rollback(db);
+		return -1;
+	}
+	if (db__commit(db, err) < 0)
+		return -1;
+	return rc;
+}

@@ -1,0 +1,49 @@
+/* The Networking service's tables (schema.c) and what its logic shares:
+ * ids, times, the stored views, the visibility rules. */
+#ifndef STRATA_CLOUD_NETWORK_DB_H
+#define STRATA_CLOUD_NETWORK_DB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "cloud/db/db.h"
+#include "cloud/network/network.h"
+
+extern const struct db_migration network_db__migrations[];
+extern const size_t network_db__nr_migrations;
+
+/* A random (version 4) UUID, 8-4-4-4-12. */
+int network_db__uuid(char out[37], struct st_err *err);
+/* Neutron's time stamps: 2026-12-07T10:00:00Z */
+void network_db__isotime(long long t, char out[32]);
+
+/* The bodies (parsed) of sql's rows, whose first column is the body. */
+int network_db__bodies(struct db *db, const char *sql, const char *const *p, size_t np,
+		       json_t **out, struct st_err *err);
+/* One network's stored body (no visibility check); ENOENT NetworkNotFound. */
+int network_db__network(struct db *db, const char *id, json_t **out, struct st_err *err);
+/* Whether the caller sees the network (admin, owner, or shared). */
+bool network_db__sees(const struct network_caller *c, const json_t *net);
+
+/* fn inside a transaction: committed when it returns >= 0. */
+int network_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
+		   struct st_err *err);
+
+/* The ports' side (ports.c) of network.h's create and delete. */
+int ports__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
+		  struct st_err *err);
+int ports__delete(struct db *db, const struct network_caller *c, const char *id, struct st_err *err);
+/* A server's new NIC port (device_owner compute:nova, deleted with it). */
+int ports__for_device(struct db *db, const struct network_caller *c, const char *network_id,
+		      const char *device_id, const char *fixed_ip, int nic_index, json_t **out,
+		      struct st_err *err);
+/* An existing port bound to device_id ("" unbinds). */
+int ports__bind(struct db *db, const char *port_id, const char *device_id, int nic_index, struct st_err *err);
+/* Subnets (subnets.c). */
+int subnets__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
+		    struct st_err *err);
+/* Whether an IPv4 address string is inside the subnet's cidr. */
+bool subnets__contains(const json_t *subnet, const char *ip);
+
+#endif

@@ -1,0 +1,403 @@
+/* Ports: a MAC (Neutron's fa:16:3e base unless given) and fixed IPs chosen
+ * here, in one transaction that locks the network's subnets first, so two
+ * ports never get one address (network_ip's primary key would refuse the
+ * second anyway). Servers' NICs are ports made (or bound) for the server
+ * and deleted (or unbound) with it. */
+#include "cloud/network/network_db.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "common/cleanup.h"
+#include "common/json_util.h"
+#include "common/util.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static uint32_t ip_of(const char *s)
+{
+	struct in_addr a = {0};
+	inet_pton(AF_INET, s, &a);
+	return ntohl(a.s_addr);
+}
+
+static bool mac_ok(const char *m)
+{
+	if (!m || strlen(m) != 17)
+		return false;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
+			return false;
+	return !(strtoul(m, NULL, 16) & 1);
+}
+
+/* What one port's transaction makes. */
+struct alloc {
+	const char *network_id, *device_id;
+	json_t *port;          /* the view without fixed_ips; id and mac_address set */
+	const json_t *want;    /* fixed_ips asked for, or NULL */
+	const char *fixed_ip;  /* a server NIC's address asked for, or NULL */
+	int nic_index, auto_delete;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The subnet's addresses in use, sorted. */
+static int used_ips(struct db *db, const char *subnet, uint32_t **out, size_t *n, struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, "SELECT ip_address FROM network_ip WHERE subnet_id = ?", &subnet, 1, &rows, err) < 0)
+		return -1;
+	uint32_t *v = calloc(rows->nrows + 1, sizeof(*v));
+	if (!v)
+		return err__fail(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < rows->nrows; i++)
+		v[i] = ip_of(db_rows__get(rows, i, 0));
+	qsort(v, rows->nrows, sizeof(*v), cmp_u32);
+	*out = v;
+	*n = rows->nrows;
+	return 0;
+}
+
+static bool in_set(const uint32_t *v, size_t n, uint32_t ip)
+{
+	return bsearch(&ip, v, n, sizeof(*v), cmp_u32) != NULL;
+}
+
+/* The first free address of the subnet's pools (1), or none (0). */
+static int first_free(struct db *db, const json_t *subnet, char out[INET_ADDRSTRLEN], struct st_err *err)
+{
+	cleanup_free uint32_t *used = NULL;
+	size_t n;
+	if (used_ips(db, str(subnet, "id"), &used, &n, err) < 0)
+		return -1;
+	const char *gws = str(subnet, "gateway_ip");
+	uint32_t gw = gws ? ip_of(gws) : 0;
+	size_t i;
+	json_t *pool;
+	json_array_foreach(json_object_get(subnet, "allocation_pools"), i, pool) {
+		uint32_t a = ip_of(str(pool, "start")), b = ip_of(str(pool, "end"));
+		for (uint64_t ip = a; ip <= b; ip++) {
+			if (in_set(used, n, (uint32_t)ip) || (gws && ip == gw))
+				continue;
+			struct in_addr x = {.s_addr = htonl((uint32_t)ip)};
+			inet_ntop(AF_INET, &x, out, INET_ADDRSTRLEN);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A given address: inside the subnet, not its gateway, not held. */
+static int take_given(struct db *db, const json_t *subnet, const char *ip, struct st_err *err)
+{
+	if (!subnets__contains(subnet, ip))
+		return err__fail_class(err, EINVAL, "IP address %.64s is not a valid IP for the specified subnet.", ip);
+	if (str(subnet, "gateway_ip") && !strcmp(str(subnet, "gateway_ip"), ip))
+		return err__fail_class(err, EEXIST, "IP address %s is the gateway of subnet %s.", ip, str(subnet, "id"));
+	cleanup_free uint32_t *used = NULL;
+	size_t n;
+	if (used_ips(db, str(subnet, "id"), &used, &n, err) < 0)
+		return -1;
+	if (in_set(used, n, ip_of(ip)))
+		return err__fail_class(err, EEXIST, "IP address %s already allocated in subnet %s", ip,
+				       str(subnet, "id"));
+	return 0;
+}
+
+static const json_t *subnet_by_id(const json_t *subnets, const char *id)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(subnets, i, s)
+		if (id && !strcmp(str(s, "id"), id))
+			return s;
+	return NULL;
+}
+
+/* The fixed IPs: those asked for, else one from the first subnet with room. */
+static int choose_ips(struct db *db, struct alloc *a, const json_t *subnets, json_t *ips, struct st_err *err)
+{
+	char ip[INET_ADDRSTRLEN];
+	if (a->want) {
+		size_t i;
+		json_t *w;
+		json_array_foreach(a->want, i, w) {
+			const char *sid = str(w, "subnet_id"), *want = str(w, "ip_address");
+			const json_t *sub = sid ? subnet_by_id(subnets, sid) : NULL;
+			for (size_t k = 0; !sub && want && k < json_array_size(subnets); k++)
+				if (subnets__contains(json_array_get(subnets, k), want))
+					sub = json_array_get(subnets, k);
+			if (!sub)
+				return err__fail_class(err, EINVAL, "Invalid input for operation: no subnet of network "
+						       "%s for fixed IP %zu.", a->network_id, i);
+			if (want && take_given(db, sub, want, err) < 0)
+				return -1;
+			int got = want ? 1 : first_free(db, sub, ip, err);
+			if (got < 0)
+				return -1;
+			if (!got)
+				return err__fail_class(err, ENOSPC, "No more IP addresses available on network %s.",
+						       a->network_id);
+			json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(sub, "id"), "ip_address",
+							     want ? want : ip));
+		}
+		return 0;
+	}
+	size_t i;
+	json_t *sub;
+	json_array_foreach(subnets, i, sub) {
+		int got = first_free(db, sub, ip, err);
+		if (got < 0)
+			return -1;
+		if (got) {
+			json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(sub, "id"), "ip_address", ip));
+			return 0;
+		}
+	}
+	if (json_array_size(subnets))
+		return err__fail_class(err, ENOSPC, "No more IP addresses available on network %s.", a->network_id);
+	return 0;
+}
+
+static int alloc_tx(struct db *db, void *arg, struct st_err *err)
+{
+	struct alloc *a = arg;
+	cleanup_rows struct db_rows *rows = NULL, *macs = NULL;
+	const char *mac = str(a->port, "mac_address");
+	/* the network's subnets, locked: ports of one network choose one at a time */
+	if (db__query_for_update(db, "SELECT body FROM network_subnet WHERE network_id = ? ORDER BY created_at, id",
+				 &a->network_id, 1, &rows, err) < 0 ||
+	    db__query(db, "SELECT id FROM network_port WHERE mac_address = ?", &mac, 1, &macs, err) < 0)
+		return -1;
+	if (macs->nrows)
+		return err__fail_class(err, EEXIST, "Unable to complete operation for network %s. The mac address "
+				       "%s is in use.", a->network_id, mac);
+	cleanup_json json_t *subnets = json_array();
+	for (size_t i = 0; i < rows->nrows; i++)
+		json_array_append_new(subnets, json_loads(db_rows__get(rows, i, 0), 0, NULL));
+	json_t *ips = json_array();
+	json_object_set_new(a->port, "fixed_ips", ips);
+	if (choose_ips(db, a, subnets, ips, err) < 0)
+		return -1;
+	cleanup_free char *text = json_dumps(a->port, JSON_COMPACT);
+	char at[24], idx[16];
+	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	snprintf(idx, sizeof(idx), "%d", a->nic_index);
+	const char *p[] = {str(a->port, "id"), a->network_id, str(a->port, "project_id"), a->device_id, idx,
+			   a->auto_delete ? "1" : "0", mac, text, at};
+	if (!text)
+		return err__fail(err, ENOMEM, "out of memory");
+	if (db__exec(db, "INSERT INTO network_port (id, network_id, project_id, device_id, nic_index, auto_delete,"
+		     " mac_address, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, ST_ARRAY_SIZE(p), err) < 0)
+		return -1;
+	size_t i;
+	json_t *f;
+	json_array_foreach(ips, i, f) {
+		const char *q[] = {str(f, "subnet_id"), str(f, "ip_address"), str(a->port, "id")};
+		if (db__exec(db, "INSERT INTO network_ip (subnet_id, ip_address, port_id) VALUES (?, ?, ?)", q, 3,
+			     err) < 0) {
+			if (err->errnum == EEXIST)
+				err__fail_class(err, EEXIST, "IP address %s already allocated in subnet %s", q[1], q[0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void random_mac(char out[18])
+{
+	unsigned char r[3] = {0};
+	RAND_bytes(r, sizeof(r));
+	snprintf(out, 18, "fa:16:3e:%02x:%02x:%02x", r[0], r[1], r[2]);
+}
+
+/* The port's view before its addresses are chosen. */
+static json_t *new_port(const char *id, const char *network_id, const char *project, const char *mac,
+			const char *name, const char *device_id, const char *device_owner)
+{
+	char now[32];
+	network_db__isotime((long long)time(NULL), now);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:[], s:[], s:[], s:b,"
+			 " s:s, s:s, s:s, s:{}, s:{}, s:s, s:[], s:s, s:n, s:n, s:s, s:b, s:i, s:[], s:s, s:s}",
+			 "id", id, "name", name, "description", "", "network_id", network_id, "project_id", project,
+			 "tenant_id", project, "mac_address", mac, "device_id", device_id, "device_owner",
+			 device_owner, "admin_state_up", true, "status", *device_id ? "ACTIVE" : "DOWN",
+			 "allowed_address_pairs", "extra_dhcp_opts", "security_groups", "port_security_enabled",
+			 true, "binding:host_id", "", "binding:vif_type", "unbound", "binding:vnic_type", "normal",
+			 "binding:profile", "binding:vif_details", "dns_name", "", "dns_assignment", "dns_domain", "",
+			 "qos_policy_id", "data_plane_status", "ip_allocation", "immediate",
+			 "propagate_uplink_status", false, "revision_number", 1, "tags", "created_at", now,
+			 "updated_at", now);
+}
+
+/* A port on a network the caller sees, in one transaction; *out its view. */
+static int make_port(struct db *db, const struct network_caller *c, struct alloc *a, const char *project,
+		     const char *mac, const char *name, const char *owner, json_t **out, struct st_err *err)
+{
+	cleanup_json json_t *net = NULL;
+	if (network_db__network(db, a->network_id, &net, err) < 0)
+		return -1;
+	if (!network_db__sees(c, net))
+		return err__fail_class(err, ENOENT, "Network %.64s could not be found.", a->network_id);
+	char id[37], gen[18];
+	if (network_db__uuid(id, err) < 0)
+		return -1;
+	if (!mac)
+		random_mac(gen);
+	a->port = new_port(id, a->network_id, project, mac ? mac : gen, name, a->device_id, owner);
+	if (!a->port)
+		return err__fail(err, ENOMEM, "out of memory");
+	if (network_db__tx(db, alloc_tx, a, err) < 0) {
+		json_decref(a->port);
+		return -1;
+	}
+	*out = a->port;
+	return 0;
+}
+
+int ports__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
+		  struct st_err *err)
+{
+	static const char *const keys[] = {"name", "network_id", "description", "admin_state_up", "mac_address",
+		"fixed_ips", "device_id", "device_owner", "project_id", "tenant_id", "security_groups",
+		"port_security_enabled", "binding:host_id", "binding:vnic_type", "binding:profile", "dns_name",
+		"allowed_address_pairs", "extra_dhcp_opts", NULL};
+	if (json_util__check_keys(body, "port", keys, err) < 0)
+		return err__fail_class(err, EINVAL, "Unrecognized attribute(s): %s", err->msg);
+	const char *nid = str(body, "network_id"), *mac = str(body, "mac_address");
+	const char *name = str(body, "name"), *dev = str(body, "device_id"), *owner = str(body, "device_owner");
+	const char *p = str(body, "project_id") ? str(body, "project_id") : str(body, "tenant_id");
+	json_t *fixed = json_object_get(body, "fixed_ips");
+	if (!nid)
+		return err__fail_class(err, EINVAL, "Invalid input for operation: 'network_id' is required");
+	if (json_object_get(body, "mac_address") && !mac_ok(mac))
+		return err__fail_class(err, EINVAL, "Invalid input for mac_address. Reason: '%.32s' is not a valid "
+				       "unicast MAC address.", mac ? mac : "");
+	if (p && strcmp(p, c->project_id) && !c->admin)
+		return err__fail_class(err, EPERM, "Specifying 'project_id' or 'tenant_id' other than the "
+				       "authenticated project in request requires admin privileges");
+	if (fixed && !json_is_array(fixed))
+		return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: it is not a list");
+	size_t i;
+	json_t *f;
+	json_array_foreach(fixed, i, f) {
+		const char *ip = str(f, "ip_address");
+		if (!json_is_object(f) || (!ip && !str(f, "subnet_id")) ||
+		    (ip && inet_pton(AF_INET, ip, &(struct in_addr){0}) != 1))
+			return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: each is {\"subnet_id\"} "
+					       "and/or {\"ip_address\": IPv4}");
+	}
+	char lower[18] = "";
+	for (size_t k = 0; mac && k < 18; k++)
+		lower[k] = (char)tolower((unsigned char)mac[k]);
+	struct alloc a = {.network_id = nid, .device_id = dev ? dev : "", .want = fixed};
+	return make_port(db, c, &a, p ? p : c->project_id, mac ? lower : NULL, name ? name : "",
+			 owner ? owner : "", out, err);
+}
+
+static int drop_port(struct db *db, const char *id, struct st_err *err)
+{
+	if (db__exec(db, "DELETE FROM network_ip WHERE port_id = ?", &id, 1, err) < 0 ||
+	    db__exec(db, "DELETE FROM network_port WHERE id = ?", &id, 1, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int drop_tx(struct db *db, void *arg, struct st_err *err)
+{
+	return drop_port(db, arg, err);
+}
+
+int ports__delete(struct db *db, const struct network_caller *c, const char *id, struct st_err *err)
+{
+	cleanup_json json_t *list = NULL;
+	if (network_db__bodies(db, "SELECT body FROM network_port WHERE id = ?", &id, 1, &list, err) < 0)
+		return -1;
+	const json_t *port = json_array_get(list, 0);
+	const char *owner = str(port, "project_id");
+	if (!port || (!c->admin && strcmp(owner, c->project_id)))
+		return err__fail_class(err, ENOENT, "Port %.64s could not be found.", id ? id : "");
+	return network_db__tx(db, drop_tx, (void *)id, err);
+}
+
+int ports__for_device(struct db *db, const struct network_caller *c, const char *network_id,
+		      const char *device_id, const char *fixed_ip, int nic_index, json_t **out,
+		      struct st_err *err)
+{
+	cleanup_json json_t *want = fixed_ip ? json_pack("[{s:s}]", "ip_address", fixed_ip) : NULL;
+	struct alloc a = {.network_id = network_id, .device_id = device_id, .want = want,
+			  .nic_index = nic_index, .auto_delete = 1};
+	return make_port(db, c, &a, c->project_id, NULL, "", "compute:nova", out, err);
+}
+
+/* The port's stored view with device_id (and owner, status) set. */
+static int set_device(struct db *db, const char *id, const char *device_id, int nic_index,
+		      struct st_err *err)
+{
+	cleanup_json json_t *list = NULL;
+	if (network_db__bodies(db, "SELECT body FROM network_port WHERE id = ?", &id, 1, &list, err) < 0)
+		return -1;
+	json_t *port = json_array_get(list, 0);
+	if (!port)
+		return err__fail_class(err, ENOENT, "Port %.64s could not be found.", id);
+	char now[32], idx[16];
+	network_db__isotime((long long)time(NULL), now);
+	snprintf(idx, sizeof(idx), "%d", nic_index);
+	json_object_set_new(port, "device_id", json_string(device_id));
+	json_object_set_new(port, "device_owner", json_string(*device_id ? "compute:nova" : ""));
+	json_object_set_new(port, "status", json_string(*device_id ? "ACTIVE" : "DOWN"));
+	json_object_set_new(port, "updated_at", json_string(now));
+	cleanup_free char *text = json_dumps(port, JSON_COMPACT);
+	const char *p[] = {device_id, idx, text, id};
+	return db__exec(db, "UPDATE network_port SET device_id = ?, nic_index = ?, body = ? WHERE id = ?", p, 4,
+			err) < 0 ? -1 : 0;
+}
+
+int ports__bind(struct db *db, const char *port_id, const char *device_id, int nic_index, struct st_err *err)
+{
+	return set_device(db, port_id, device_id, nic_index, err);
+}
+
+struct release {
+	const char *device_id;
+};
+
+static int release_tx(struct db *db, void *arg, struct st_err *err)
+{
+	struct release *r = arg;
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, "SELECT id, auto_delete FROM network_port WHERE device_id = ?", &r->device_id, 1, &rows,
+		      err) < 0)
+		return -1;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		const char *id = db_rows__get(rows, i, 0);
+		int rc = !strcmp(db_rows__get(rows, i, 1), "1") ? drop_port(db, id, err) : set_device(db, id, "", 0, err);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int network__detach_all(struct db *db, const char *device_id, struct st_err *err)
+{
+	if (!device_id || !*device_id)
+		return 0;
+	struct release r = {device_id};
+	return network_db__tx(db, release_tx, &r, err);
+}
