@@ -149,8 +149,11 @@ static int create(struct http_request *r, struct http_reply *rp, struct st_err *
 				       network__collection(k));
 	if (!json_is_object(member) || json_object_size(body) != 1)
 		return err__fail_class(err, EINVAL, "Resource body required: {\"%s\": {...}}", network__member(k));
-	if (network__create(cloud_of(r)->db, &c, k, member, &out, err) < 0)
+	if (network__create(cloud_of(r)->db, &c, k, member, &out, err) < 0) {
+		if (err->errnum == ENOSPC) /* IpAddressGenerationFailure is Neutron's 409 */
+			err->errnum = EEXIST;
 		return -1;
+	}
 	http_reply__json(rp, 201, json_pack("{s:o}", network__member(k), out));
 	return 0;
 }

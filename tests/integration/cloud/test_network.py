@@ -7,7 +7,9 @@ PostgreSQL), the port freed with the server. The NIC on a real stratad
 host (its DHCP reservation) is test_network_hosts.py's."""
 import threading
 
-from cloudlib import cloud, nova_error  # noqa: F401  (cloud: a fixture)
+import pytest
+
+from cloudlib import Cloud, cloud, nova_error  # noqa: F401  (cloud: a fixture)
 from pglib import postgres  # noqa: F401  (fixture)
 from test_compute_servers import SERVERS, bootable_image, flavor, wait_gone, wait_server
 
@@ -213,3 +215,53 @@ def test_concurrent_builds_never_share_an_address(cloud):
     assert sorted(got) == sorted(f"10.90.0.{i}" for i in range(100, 120)), got
     _, _, body = cloud.api("GET", f"{NET}/ports?network_id={net['id']}", token)
     assert len({p["mac_address"] for p in body["ports"]}) == 20
+
+
+@pytest.fixture
+def two_nodes(postgres):  # noqa: F811
+    url = postgres.new_database()
+    a, b = Cloud(db_url=url), Cloud(db_url=url)
+    a.bootstrap()
+    b.state = a.state  # one key repository
+    a.start()
+    b.start()
+    try:
+        yield a, b
+    finally:
+        assert a.stop() == 0, a.log.read_text()[-3000:]
+        assert b.stop() == 0, b.log.read_text()[-3000:]
+
+
+def test_two_nodes_never_give_one_address_twice(two_nodes):
+    """Two cloud processes on one PostgreSQL, 24 port creates at once on a
+    pool of 24 addresses: each gets a port and no address is given twice
+    (failed with the subnet rows read without FOR UPDATE: 409s for
+    addresses another node had chosen at the same time)."""
+    a, b = two_nodes
+    token = a.admin_token()
+    status, _, net = a.api("POST", f"{NET}/networks", token, {"network": {"name": "prov", "shared": True}})
+    assert status == 201, net
+    nid = net["network"]["id"]
+    status, _, sub = a.api("POST", f"{NET}/subnets", token, {"subnet": {
+        "network_id": nid, "cidr": "10.90.0.0/24", "ip_version": 4,
+        "allocation_pools": [{"start": "10.90.0.100", "end": "10.90.0.123"}]}})
+    assert status == 201, sub
+    gate = threading.Barrier(24)
+    results = []
+
+    def one(i):
+        node = (a, b)[i % 2]
+        gate.wait(timeout=300)
+        for _ in range(1):
+            results.append(node.api("POST", f"{NET}/ports", token, {"port": {"network_id": nid}})[::2])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in results] == [201] * 24, [r for s, r in results if s != 201]
+    got = [r["port"]["fixed_ips"][0]["ip_address"] for _, r in results]
+    assert sorted(got) == sorted(f"10.90.0.{i}" for i in range(100, 124)), got
+    status, _, body = b.api("POST", f"{NET}/ports", token, {"port": {"network_id": nid}})
+    assert status == 409 and "No more IP addresses" in body["NeutronError"]["message"]
