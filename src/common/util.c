@@ -116,6 +116,16 @@ int util__open_regular(const char *what, const char *path, uint64_t *size, struc
 	return cleanup__steal_fd(&fd);
 }
 
+bool util__mac_unicast(const char *m)
+{
+	if (!m || strlen(m) != 17)
+		return false;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
+			return false;
+	return !(strtoul(m, NULL, 16) & 1); /* the first octet's group bit */
+}
+
 int util__read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err)
 {
 	uint64_t size;

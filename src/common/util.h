@@ -1,6 +1,7 @@
 #ifndef STRATA_COMMON_UTIL_H
 #define STRATA_COMMON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,8 @@ int util__open_regular(const char *what, const char *path, uint64_t *size, struc
 
 /* Read a whole regular file into a malloc'd buffer (NUL-terminated for
  * convenience; *len excludes the NUL). Refuses files above max_len. */
+/* "xx:xx:xx:xx:xx:xx" (hex digits, either case) and not a group address. */
+bool util__mac_unicast(const char *mac);
 int util__read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);
 
 /* A process's start time (clock ticks since boot, /proc/PID/stat field 22); 0 when

@@ -29,17 +29,6 @@ void network_hosts__path(const struct host *h, const char *name, char *out, size
 	snprintf(out, len, "%s/net-%s.hostsfile", h->state_dir, name);
 }
 
-static bool mac_ok(const char *m)
-{
-	if (!m || strlen(m) != 17)
-		return false;
-	for (int i = 0; i < 17; i++)
-		if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
-			return false;
-	/* a group (multicast) address cannot be a NIC's */
-	return !(strtoul(m, NULL, 16) & 1);
-}
-
 static bool hostname_ok(const char *n)
 {
 	size_t len = strlen(n);
@@ -172,7 +161,7 @@ int network_hosts__add(struct host *h, const char *name, const json_t *in, json_
 		return -1;
 	}
 	const char *mac = str(in, "mac"), *ip = str(in, "ip"), *host = str(in, "name");
-	if (!mac_ok(mac))
+	if (!util__mac_unicast(mac))
 		return err__fail_class(err, EINVAL, "\"mac\" must be a unicast MAC address like 52:54:00:12:34:56");
 	if (json_object_get(in, "name") && (!host || !hostname_ok(host)))
 		return err__fail_class(err, EINVAL, "\"name\" must be a host name: 1-63 of A-Z a-z 0-9 -");

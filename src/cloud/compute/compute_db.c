@@ -143,16 +143,7 @@ int compute_db__uuid(char out[37], struct st_err *err)
 int compute_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err),
 		   void *arg, struct st_err *err)
 {
-	if (db__begin(db, err) < 0)
-		return -1;
-	int rc = fn(db, arg, err);
-	if (rc < 0) {
-		db__rollback(db);
-		return -1;
-	}
-	if (db__commit(db, err) < 0)
-		return -1;
-	return rc;
+	return db__tx(db, fn, arg, err);
 }
 
 int compute__migrate(struct db *db, struct st_err *err)

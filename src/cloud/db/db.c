@@ -134,6 +134,21 @@ int db__commit(struct db *db, struct st_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+int db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
+	   struct st_err *err)
+{
+	if (db__begin(db, err) < 0)
+		return -1;
+	int rc = fn(db, arg, err);
+	if (rc < 0) {
+		db__rollback(db);
+		return -1;
+	}
+	if (db__commit(db, err) < 0)
+		return -1;
+	return rc;
+}
+
 void db__rollback(struct db *db)
 {
 	if (!db->in_tx)

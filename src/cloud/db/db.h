@@ -51,6 +51,11 @@ int db__begin(struct db *db, struct st_err *err);
 int db__commit(struct db *db, struct st_err *err);
 void db__rollback(struct db *db);
 
+/* fn(db, arg, err) inside a transaction: committed when it returns >= 0
+ * (its value is returned), rolled back otherwise. */
+int db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
+	   struct st_err *err);
+
 /* One step of a component's schema: its statements run in one transaction
  * and move the component from version - 1 to version. */
 struct db_migration {

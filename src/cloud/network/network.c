@@ -226,7 +226,7 @@ static int create_network(struct db *db, const struct network_caller *c, const j
 	if (!c->admin)
 		return err__fail_class(err, EPERM, "(rule:create_network) is disallowed by policy: networks "
 				       "here are provider networks, made by an administrator");
-	const char *name, *descr, *project, *physnet, *type;
+	const char *name = "", *descr = "", *project = "", *physnet = "", *type = "";
 	bool up, shared, external, portsec;
 	if (check_name(body, "name", &name, err) < 0 || check_name(body, "description", &descr, err) < 0 ||
 	    check_bool(body, "admin_state_up", true, &up, err) < 0 ||
@@ -337,5 +337,5 @@ int network__delete(struct db *db, const struct network_caller *c, enum network_
 	if (!c->admin && (!owner || strcmp(owner, c->project_id)))
 		return err__fail_class(err, EPERM, "(rule:delete_%s) is disallowed by policy", members[k]);
 	struct del d = {k, id};
-	return network_db__tx(db, delete_tx, &d, err);
+	return db__tx(db, delete_tx, &d, err);
 }

@@ -70,17 +70,3 @@ bool network_db__sees(const struct network_caller *c, const json_t *net)
 	       (owner && !strcmp(owner, c->project_id));
 }
 
-int network_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
-		   struct st_err *err)
-{
-	if (db__begin(db, err) < 0)
-		return -1;
-	int rc = fn(db, arg, err);
-	if (rc < 0) {
-		db__rollback(db);
-		return -1;
-	}
-	if (db__commit(db, err) < 0)
-		return -1;
-	return rc;
-}

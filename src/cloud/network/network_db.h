@@ -26,9 +26,6 @@ int network_db__network(struct db *db, const char *id, json_t **out, struct st_e
 /* Whether the caller sees the network (admin, owner, or shared). */
 bool network_db__sees(const struct network_caller *c, const json_t *net);
 
-/* fn inside a transaction: committed when it returns >= 0. */
-int network_db__tx(struct db *db, int (*fn)(struct db *db, void *arg, struct st_err *err), void *arg,
-		   struct st_err *err);
 
 /* The ports' side (ports.c) of network.h's create and delete. */
 int ports__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,

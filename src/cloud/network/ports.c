@@ -32,16 +32,6 @@ static uint32_t ip_of(const char *s)
 	return ntohl(a.s_addr);
 }
 
-static bool mac_ok(const char *m)
-{
-	if (!m || strlen(m) != 17)
-		return false;
-	for (int i = 0; i < 17; i++)
-		if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
-			return false;
-	return !(strtoul(m, NULL, 16) & 1);
-}
-
 /* What one port's transaction makes. */
 struct alloc {
 	const char *network_id, *device_id;
@@ -263,7 +253,7 @@ static int make_port(struct db *db, const struct network_caller *c, struct alloc
 	a->port = new_port(id, a->network_id, project, mac ? mac : gen, name, a->device_id, owner);
 	if (!a->port)
 		return err__fail(err, ENOMEM, "out of memory");
-	if (network_db__tx(db, alloc_tx, a, err) < 0) {
+	if (db__tx(db, alloc_tx, a, err) < 0) {
 		json_decref(a->port);
 		return -1;
 	}
@@ -286,7 +276,7 @@ int ports__create(struct db *db, const struct network_caller *c, const json_t *b
 	json_t *fixed = json_object_get(body, "fixed_ips");
 	if (!nid)
 		return err__fail_class(err, EINVAL, "Invalid input for operation: 'network_id' is required");
-	if (json_object_get(body, "mac_address") && !mac_ok(mac))
+	if (json_object_get(body, "mac_address") && !util__mac_unicast(mac))
 		return err__fail_class(err, EINVAL, "Invalid input for mac_address. Reason: '%.32s' is not a valid "
 				       "unicast MAC address.", mac ? mac : "");
 	if (p && strcmp(p, c->project_id) && !c->admin)
@@ -333,7 +323,7 @@ int ports__delete(struct db *db, const struct network_caller *c, const char *id,
 	const char *owner = str(port, "project_id");
 	if (!port || (!c->admin && strcmp(owner, c->project_id)))
 		return err__fail_class(err, ENOENT, "Port %.64s could not be found.", id ? id : "");
-	return network_db__tx(db, drop_tx, (void *)id, err);
+	return db__tx(db, drop_tx, (void *)id, err);
 }
 
 int ports__for_device(struct db *db, const struct network_caller *c, const char *network_id,
@@ -399,5 +389,5 @@ int network__detach_all(struct db *db, const char *device_id, struct st_err *err
 	if (!device_id || !*device_id)
 		return 0;
 	struct release r = {device_id};
-	return network_db__tx(db, release_tx, &r, err);
+	return db__tx(db, release_tx, &r, err);
 }

@@ -7,10 +7,9 @@ PostgreSQL), the port freed with the server. The NIC on a real stratad
 host (its DHCP reservation) is test_network_hosts.py's."""
 import threading
 
-import pytest
-
-from cloudlib import Cloud, cloud, nova_error  # noqa: F401  (cloud: a fixture)
+from cloudlib import cloud, nova_error  # noqa: F401  (cloud: a fixture)
 from pglib import postgres  # noqa: F401  (fixture)
+from test_cloud_two_nodes import two_nodes  # noqa: F401  (fixture)
 from test_compute_servers import SERVERS, bootable_image, flavor, wait_gone, wait_server
 
 NET = "/networking/v2.0"
@@ -215,21 +214,6 @@ def test_concurrent_builds_never_share_an_address(cloud):
     assert sorted(got) == sorted(f"10.90.0.{i}" for i in range(100, 120)), got
     _, _, body = cloud.api("GET", f"{NET}/ports?network_id={net['id']}", token)
     assert len({p["mac_address"] for p in body["ports"]}) == 20
-
-
-@pytest.fixture
-def two_nodes(postgres):  # noqa: F811
-    url = postgres.new_database()
-    a, b = Cloud(db_url=url), Cloud(db_url=url)
-    a.bootstrap()
-    b.state = a.state  # one key repository
-    a.start()
-    b.start()
-    try:
-        yield a, b
-    finally:
-        assert a.stop() == 0, a.log.read_text()[-3000:]
-        assert b.stop() == 0, b.log.read_text()[-3000:]
 
 
 def test_two_nodes_never_give_one_address_twice(two_nodes):
