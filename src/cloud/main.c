@@ -32,6 +32,7 @@ struct options {
 	unsigned poll_interval, service_down;
 	int64_t image_quota_count, image_quota_bytes, image_size_cap;
 	const char *image_import_ports;
+	int64_t token_expiration; /* seconds; 0: identity's default */
 };
 
 static void usage(FILE *to)
@@ -45,6 +46,7 @@ static void usage(FILE *to)
 		"        [--image-quota-count N] [--image-quota-bytes N] [--image-size-cap N]\n"
 		"        [--image-import-ports P,P...] [--host-url URL]\n"
 		"        [--host-poll-interval S] [--service-down-time S]\n"
+		"        [--token-expiration S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
 		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
@@ -55,7 +57,7 @@ static void usage(FILE *to)
 		"            fetch from (default 80,443); URL: this cloud as hosts reach it\n"
 		"            (their image fetches), default http(s)://HOST:PORT; compute\n"
 		"            hosts are polled every S seconds (10), a host not seen up for S\n"
-		"            seconds (60) is down\n"
+		"            seconds (60) is down; tokens expire S seconds after issue (3600)\n"
 		"  bootstrap -d STATEDIR [--db URL] --admin-password-file F --public-url URL\n"
 		"            [--region RegionOne]   the Default domain, admin user and project,\n"
 		"                                   roles and catalog (idempotent)\n"
@@ -92,6 +94,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"service-down-time", required_argument, NULL, 'D'},
 		{"image-size-cap", required_argument, NULL, 'S'},
 		{"image-import-ports", required_argument, NULL, 'W'},
+		{"token-expiration", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -123,6 +126,12 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__prefix(err, "--%s", opt == 'C' ? "image-quota-count"
 									   : "image-quota-bytes");
 			*(opt == 'C' ? &o->image_quota_count : &o->image_quota_bytes) = (int64_t)n;
+			break;
+		case 'e':
+			if (util__parse_u64(optarg, 366 * 86400, &n, err) < 0 || n < 1)
+				return err__fail(err, EINVAL, "--token-expiration must be 1 to %d seconds",
+						 366 * 86400);
+			o->token_expiration = (int64_t)n;
 			break;
 		case 'N': o->host_name = optarg; break;
 		case 'U': o->host_url = optarg; break;
@@ -232,6 +241,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		return err__prefix(err, "--scheduler-config");
 	if (open_state(o, &cloud.db, &cloud.identity, err) < 0)
 		return -1;
+	if (o->token_expiration)
+		cloud.identity.token_ttl = o->token_expiration;
 	char image_dir[4096];
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
@@ -255,7 +266,7 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
 	bool servers = false;
 	if (rc == 0)
-		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler,
+		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler, &cloud.hosts,
 				   o->fetch_url ? o->fetch_url : host_url, err);
 	servers = rc == 0;
 	if (rc == 0)

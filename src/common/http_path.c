@@ -1,5 +1,6 @@
 #include "common/http_path.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,4 +86,25 @@ int http_path__decode(const char *src, size_t len, bool segment, bool plus_is_sp
 	d[n] = 0;
 	*out = d;
 	return 0;
+}
+
+void http_path__encode(const char *in, char *out, size_t size)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t n = 0;
+	if (!size)
+		return;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		bool plain = isalnum(*p) || strchr("-._~", *p);
+		if (n + (plain ? 1 : 3) >= size)
+			break;
+		if (plain) {
+			out[n++] = (char)*p;
+			continue;
+		}
+		out[n++] = '%';
+		out[n++] = digits[*p >> 4];
+		out[n++] = digits[*p & 15];
+	}
+	out[n] = 0;
 }

@@ -28,4 +28,9 @@ bool http_path__match(const char *tmpl, const char *raw, struct http_path_captur
  * a query (plus_is_space) '+' is a space. */
 int http_path__decode(const char *src, size_t len, bool segment, bool plus_is_space, char **out, struct st_err *err);
 
+/* Percent-encodes in (what is not unreserved: ALPHA DIGIT - . _ ~) for a
+ * path segment or a query value, into out (truncated to fit, always
+ * terminated). */
+void http_path__encode(const char *in, char *out, size_t size);
+
 #endif

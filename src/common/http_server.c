@@ -324,32 +324,55 @@ static enum MHD_Result too_large(struct http_request *r)
 	return reply_error_now(r, 413, msg);
 }
 
+/* A refusal sent while the client is still writing its body is often lost:
+ * the connection closes with the body unread, the kernel answers the rest
+ * with a reset, and the client sees EPIPE or ECONNRESET instead of the 4xx.
+ * So a body of known, moderate size is read and dropped before the answer (as
+ * nginx's lingering close does); a huge or unknown one, or one the client
+ * holds back until "100 Continue", is answered at once. */
+#define HTTP_DRAIN_MAX (64u << 20)
+
+static bool drains(struct http_request *r, const char *content_length)
+{
+	if (!content_length || strtoull(content_length, NULL, 10) > HTTP_DRAIN_MAX)
+		return false;
+	const char *expect = http_request__header(r, "Expect");
+	return !expect || strcasecmp(expect, "100-continue");
+}
+
 /* The headers are in: authenticate, route, open an upload. */
 static enum MHD_Result request_start(struct http_request *r)
 {
 	const struct http_server_opts *o = &r->srv->opts;
 	r->started = true;
 	http_conn__phase(r->conn, HTTP_CONN_BODY);
-	struct st_err err = {0};
-	if (o->authenticate && o->authenticate(r, &err) < 0)
-		return reply_error_now(r, http_server__status_of(&err), err.msg);
 	const char *cl = http_request__header(r, "Content-Length");
 	bool large = !cl || strtoull(cl, NULL, 10) > o->body_max;
+	bool answer_now = !drains(r, cl);
+	if (o->authenticate && o->authenticate(r, &r->err) < 0) {
+		if (answer_now)
+			return reply_error_now(r, http_server__status_of(&r->err), r->err.msg);
+		r->failed = true; /* request_run answers once the body is dropped */
+		return MHD_YES;
+	}
 	if (parse_query(r, &r->err) < 0 || find_route(r, &r->err) < 0) {
 		r->failed = true;
 		r->route = NULL;
 	} else if (r->route && r->route->upload) {
 		if (r->route->upload->begin(r, &r->upload, &r->err) < 0) {
 			r->failed = true;
-			if (large)
+			if (large && answer_now)
 				return reply_error_now(r, http_server__status_of(&r->err), r->err.msg);
 		} else {
 			r->upload_open = true;
 		}
 		return MHD_YES;
 	}
-	if (cl && strtoull(cl, NULL, 10) > o->body_max)
-		return too_large(r);
+	if (cl && strtoull(cl, NULL, 10) > o->body_max) {
+		if (answer_now)
+			return too_large(r);
+		r->too_large = true; /* request_data drops the body, request_run answers */
+	}
 	return MHD_YES;
 }
 
@@ -365,6 +388,8 @@ static enum MHD_Result request_data(struct http_request *r, const char *data, si
 		return MHD_YES;
 	}
 	size_t max = r->srv->opts.body_max;
+	if (r->failed)
+		return MHD_YES; /* refused already: the body is dropped */
 	if (r->too_large || r->len + size > max) {
 		r->too_large = true;
 		return MHD_YES;
@@ -387,7 +412,7 @@ static enum MHD_Result request_data(struct http_request *r, const char *data, si
 static enum MHD_Result request_run(struct http_request *r)
 {
 	const struct http_server_opts *o = &r->srv->opts;
-	if (r->too_large)
+	if (r->too_large && !r->failed)
 		return too_large(r);
 	struct http_reply rp;
 	http_server_int__reply_init(&rp, r);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "common/http_path.h"
 #include "common/json_util.h"
 #include "common/util.h"
 #include "cloud/cloud.h"
@@ -40,25 +41,12 @@ static void base_url(const struct http_request *r, char *out, size_t size)
 		snprintf(slash, size - (size_t)(slash - out), "/compute");
 }
 
-/* An id in a URL: what is not unreserved is percent-encoded. */
-static void url_part(const char *in, char *out, size_t size)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < size; p++) {
-		if (isalnum(*p) || strchr("-._~", *p))
-			out[n++] = (char)*p;
-		else
-			n += (size_t)snprintf(out + n, size - n, "%%%02X", *p);
-	}
-	out[n] = 0;
-}
-
 json_t *routes_compute__links(const struct http_request *r, const char *collection,
 			      const char *id)
 {
 	char base[320], part[800], self[1200], bookmark[1200];
 	base_url(r, base, sizeof(base));
-	url_part(id ? id : "", part, sizeof(part));
+	http_path__encode(id ? id : "", part, sizeof(part));
 	snprintf(self, sizeof(self), "%s/v2.1/%s/%s", base, collection, part);
 	snprintf(bookmark, sizeof(bookmark), "%s/%s/%s", base, collection, part);
 	return json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel", "bookmark",
@@ -78,7 +66,7 @@ json_t *routes_compute__next(struct http_request *r, const char *collection, jso
 	char id[64];
 	if (json_is_integer(last))
 		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(last));
-	url_part(json_is_string(last) ? json_string_value(last) : id, part, sizeof(part));
+	http_path__encode(json_is_string(last) ? json_string_value(last) : id, part, sizeof(part));
 	snprintf(href, sizeof(href), "%s/v2.1/%s?limit=%s&marker=%s", base, collection, limit, part);
 	return json_pack("[{s:s,s:s}]", "href", href, "rel", "next");
 }

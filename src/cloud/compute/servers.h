@@ -25,6 +25,7 @@
 
 #include "common/err.h"
 #include "cloud/compute/compute.h"
+#include "cloud/compute/hosts.h"
 #include "cloud/db/db.h"
 #include "cloud/images/images.h"
 #include "cloud/scheduler/scheduler.h"
@@ -35,6 +36,7 @@ struct servers {
 	struct db *db;
 	struct images *images;
 	const struct scheduler_config *sched;
+	const struct hosts_config *hosts;
 	/* How hosts reach this cloud (the image fetch URLs): "http://HOST:PORT". */
 	char base_url[SERVERS_URL_MAX];
 	unsigned char key[32]; /* signs the image fetch URLs; shared by the cloud's nodes */
@@ -45,7 +47,8 @@ struct servers {
 
 /* Loads (or makes) the signing key; the tables are compute__migrate's. */
 int servers__init(struct servers *s, struct db *db, struct images *im,
-		  const struct scheduler_config *sched, const char *base_url, struct st_err *err);
+		  const struct scheduler_config *sched, const struct hosts_config *hosts,
+		  const char *base_url, struct st_err *err);
 /* Waits for the workers to finish (the daemon's stop). */
 void servers__fini(struct servers *s);
 

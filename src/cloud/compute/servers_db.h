@@ -42,10 +42,4 @@ int servers_db__claim(struct db *db, const struct servers_claim *cl,
 		      struct st_err *err);
 /* Gives back what the instance holds (nothing held: no change). */
 int servers_db__release(struct db *db, const char *instance, struct st_err *err);
-/* Sets each host's *_used and num_instances to its claims, and
- * instance_uuids to its servers: slices of *ptrs (free() it) whose strings
- * the array strings holds. */
-int servers_db__apply_claims(struct db *db, struct scheduler_host *hosts, size_t n,
-			     json_t *strings, const char ***ptrs, struct st_err *err);
-
 #endif

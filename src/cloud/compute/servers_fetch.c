@@ -56,9 +56,10 @@ static int load_key(struct servers *s, struct st_err *err)
 }
 
 int servers__init(struct servers *s, struct db *db, struct images *im,
-		  const struct scheduler_config *sched, const char *base_url, struct st_err *err)
+		  const struct scheduler_config *sched, const struct hosts_config *hosts,
+		  const char *base_url, struct st_err *err)
 {
-	*s = (struct servers){.db = db, .images = im, .sched = sched};
+	*s = (struct servers){.db = db, .images = im, .sched = sched, .hosts = hosts};
 	if (snprintf(s->base_url, sizeof(s->base_url), "%s", base_url) >= (int)sizeof(s->base_url))
 		return err__fail(err, EINVAL, "the cloud's URL is too long: %s", base_url);
 	pthread_mutex_init(&s->lock, NULL);

@@ -1,32 +1,31 @@
 /* The hosts as the servers' worker needs them: the scheduler's host states
- * (resources used are this cloud's claims) and, per host, how to reach its
- * stratad and which pool holds its instances' disks. */
+ * (hosts.h: their used resources are the claims) and, per host, how to
+ * reach its stratad and which pool holds its instances' disks. */
 #ifndef STRATA_CLOUD_SERVERS_HOSTS_H
 #define STRATA_CLOUD_SERVERS_HOSTS_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "common/err.h"
+#include "cloud/compute/hosts.h"
 #include "cloud/db/db.h"
-#include "cloud/scheduler/scheduler.h"
+
+/* The pool every host keeps its instances' disks in (Nova's instances_path). */
+#define SERVERS_POOL "instances"
 
 struct servers_host {
 	const char *name;
-	const char *tcp;   /* stratad's HOST:PORT */
-	const char *token; /* its bearer token */
-	const char *pool;  /* the pool for instance disks */
+	struct hosts_endpoint ep;
+	const char *pool;
 };
 
 struct servers_hosts {
-	struct scheduler_host *states; /* n, the scheduler's input */
-	struct servers_host *hosts;    /* n, the same order */
-	size_t n;
-	json_t *strings;               /* owns every string above */
-	const char **uuids;
+	struct hosts_states st;        /* st.hosts: the scheduler's input */
+	struct servers_host *hosts;    /* st.n, the same order */
 };
 
-int servers_hosts__load(struct db *db, struct servers_hosts *out, struct st_err *err);
+int servers_hosts__load(struct db *db, const struct hosts_config *cfg, struct servers_hosts *out,
+			struct st_err *err);
 void servers_hosts__free(struct servers_hosts *h);
 /* The host named name in h, or NULL. */
 const struct servers_host *servers_hosts__find(const struct servers_hosts *h, const char *name);

@@ -56,9 +56,15 @@ static void volume_name(const json_t *row, const char *what, char out[64])
 	snprintf(out, 64, "%s-%s", json_string_value(json_object_get(row, "uuid")), what);
 }
 
+/* A volume's fetch answers when the download is done: far longer than
+ * hosts.h's per-call timeout. */
+#define FETCH_TIMEOUT_MS (3600 * 1000)
+
 static struct http_client_target target(const struct servers_host *h)
 {
-	return (struct http_client_target){.tcp = h->tcp, .token = h->token};
+	struct http_client_target t;
+	hosts__target(&h->ep, &t);
+	return t;
 }
 
 /* A volume from an image's data; *path (when asked) where it is on the host. */
@@ -69,6 +75,7 @@ static int fetch_volume(struct servers *s, const struct servers_host *h, const c
 	char url[SERVERS_URL_MAX + 256], api[300];
 	struct http_client_target t = target(h);
 	cleanup_json json_t *out = NULL, *info = NULL;
+	t.timeout_ms = FETCH_TIMEOUT_MS;
 	if (servers__fetch_url(s, image, url, sizeof(url), err) < 0)
 		return -1;
 	cleanup_json json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s}", "name", vol, "source", "url", url,

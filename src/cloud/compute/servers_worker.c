@@ -66,14 +66,13 @@ static void finish_delete(struct servers *s, const char *uuid)
 	if (host) {
 		struct servers_hosts hs;
 		const struct servers_host *h = NULL;
-		if (servers_hosts__load(s->db, &hs, &err) == 0)
+		if (servers_hosts__load(s->db, s->hosts, &hs, &err) == 0)
 			h = servers_hosts__find(&hs, host);
 		if (!h)
 			log__warn("server %s: host %s is not known: nothing removed there", uuid, host);
 		else if (servers_stratad__clean(h, row, &err) < 0)
 			log__warn("server %s: cleaning host %s: %s", uuid, host, err.msg);
-		if (hs.strings)
-			servers_hosts__free(&hs);
+		servers_hosts__free(&hs);
 	}
 	char now[24];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
@@ -210,7 +209,7 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 	char last[1024] = "";
 	unsigned tried = 0;
 	for (size_t k = 0; k < sel->n_hosts; k++) {
-		const struct scheduler_host *st = &hs->states[sel->hosts[k]];
+		const struct scheduler_host *st = &hs->st.hosts[sel->hosts[k]];
 		const struct servers_host *h = &hs->hosts[sel->hosts[k]];
 		struct st_err err = {0};
 		cl.host = st->name;
@@ -291,9 +290,9 @@ static void build(struct servers *s, json_t *uuids)
 	if (rc == 0)
 		rc = make_spec(s->db, first, n, &sp, &err);
 	if (rc == 0)
-		rc = servers_hosts__load(s->db, &hs, &err);
+		rc = servers_hosts__load(s->db, s->hosts, &hs, &err);
 	if (rc == 0)
-		rc = scheduler__select(s->sched, &sp.req, hs.states, hs.n, sel, &err);
+		rc = scheduler__select(s->sched, &sp.req, hs.st.hosts, hs.st.n, sel, &err);
 	json_t *row;
 	json_array_foreach(rows, i, row) {
 		const char *uuid = json_string_value(json_object_get(row, "uuid"));
@@ -307,8 +306,7 @@ static void build(struct servers *s, json_t *uuids)
 out:
 	free(sel);
 	free_spec(&sp);
-	if (hs.strings)
-		servers_hosts__free(&hs);
+	servers_hosts__free(&hs);
 	json_decref(rows);
 }
 

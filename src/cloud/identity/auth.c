@@ -217,7 +217,8 @@ int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
 	if (!json_is_object(auth) || !json_is_object(ident) || !json_is_array(methods) ||
 	    json_array_size(methods) == 0)
 		return bad_request(err, "Expecting to find identity with methods in auth.");
-	out->expires_at = (int64_t)time(NULL) + id->token_ttl;
+	const int64_t ttl_end = (int64_t)time(NULL) + id->token_ttl;
+	out->expires_at = ttl_end; /* what a re-scoped token or an app credential may shorten */
 	out->n_audit_ids = 1;
 	size_t i;
 	json_t *m;
@@ -247,9 +248,15 @@ int identity__authenticate(struct identity *id, json_t *auth, struct token *out,
 		 * is the only method then. */
 		if (json_object_get(auth, "scope") || json_array_size(methods) != 1)
 			return unauthorized(err);
-		return has_roles(id, out, err);
 	}
-	return apply_scope(id, json_object_get(auth, "scope"), out, err);
+	int rc = out->methods & TOKEN_METHOD_APP_CRED
+			 ? has_roles(id, out, err)
+			 : apply_scope(id, json_object_get(auth, "scope"), out, err);
+	/* A token lives its whole lifetime from its issue, not from before the
+	 * password check (Argon2id takes a while on a busy machine). */
+	if (rc == 0 && out->expires_at == ttl_end)
+		out->expires_at = (int64_t)time(NULL) + id->token_ttl;
+	return rc;
 }
 
 int identity__change_password(struct identity *id, const char *user_id, json_t *user,

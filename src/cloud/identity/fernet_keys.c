@@ -12,8 +12,10 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-/* The numbers of the key files in dir, ascending. */
-static int list_keys(const char *dir, unsigned *numbers, size_t *n, struct st_err *err)
+/* The numbers of the key files in dir, ascending, and their inodes (inos
+ * may be NULL). */
+static int list_keys(const char *dir, unsigned *numbers, ino_t *inos, size_t *n,
+		     struct st_err *err)
 {
 	cleanup_dir DIR *d = opendir(dir);
 	if (!d)
@@ -30,9 +32,13 @@ static int list_keys(const char *dir, unsigned *numbers, size_t *n, struct st_er
 		size_t i = (*n)++;
 		while (i && numbers[i - 1] > num) {
 			numbers[i] = numbers[i - 1];
+			if (inos)
+				inos[i] = inos[i - 1];
 			i--;
 		}
 		numbers[i] = (unsigned)num;
+		if (inos)
+			inos[i] = e->d_ino;
 	}
 	return 0;
 }
@@ -44,10 +50,11 @@ static int key_path(char *buf, size_t size, const char *dir, const char *name)
 
 int fernet_keys__load(const char *dir, struct fernet_keys *out, struct st_err *err)
 {
-	unsigned numbers[FERNET_KEYS_MAX];
-	size_t n;
-	if (list_keys(dir, numbers, &n, err) < 0)
+	unsigned *numbers = out->listed;
+	size_t n = 0;
+	if (list_keys(dir, numbers, out->listed_ino, &n, err) < 0)
 		return -1;
+	out->nlisted = n;
 	out->n = 0;
 	for (size_t i = n; i-- > 0;) { /* descending: primary first, staged (0) last */
 		char path[4096], name[16];
@@ -75,6 +82,19 @@ int fernet_keys__load(const char *dir, struct fernet_keys *out, struct st_err *e
 	return 0;
 }
 
+int fernet_keys__changed(const char *dir, const struct fernet_keys *keys, bool *changed,
+			 struct st_err *err)
+{
+	unsigned numbers[FERNET_KEYS_MAX];
+	ino_t inos[FERNET_KEYS_MAX];
+	size_t n = 0;
+	if (list_keys(dir, numbers, inos, &n, err) < 0)
+		return -1;
+	*changed = n != keys->nlisted || memcmp(numbers, keys->listed, n * sizeof(*numbers)) ||
+		   memcmp(inos, keys->listed_ino, n * sizeof(*inos));
+	return 0;
+}
+
 /* Writes a new key as dir/0.tmp (0600, synced), then renames it to dir/0. */
 static int stage_new_key(const char *dir, struct st_err *err)
 {
@@ -99,8 +119,8 @@ int fernet_keys__rotate(const char *dir, unsigned max_active, struct st_err *err
 	if (max_active < 2)
 		return err__fail(err, EINVAL, "Fernet keys: at least 2 active keys are needed");
 	unsigned numbers[FERNET_KEYS_MAX];
-	size_t n;
-	if (list_keys(dir, numbers, &n, err) < 0)
+	size_t n = 0;
+	if (list_keys(dir, numbers, NULL, &n, err) < 0)
 		return -1;
 	if (n == 0 || numbers[0] != 0)
 		return err__fail(err, ENOENT, "Fernet key repository %s has no staged key 0", dir);

@@ -63,6 +63,8 @@ static int members(struct db *db, enum identity_kind kind, const char *oid, json
 		if (identity_db__get(db, kind, db_rows__get(rows, r, 0), &row, NULL) < 0)
 			continue;
 		identity_ops__decorate(kind, row);
+		if (kind == IDENTITY_GROUP) /* Keystone's expiring (federated) memberships */
+			json_object_set_new(row, "membership_expires_at", json_null());
 		json_array_append_new(*out, row);
 	}
 	return 0;

@@ -37,7 +37,12 @@ void identity__fini(struct identity *id)
 	pthread_mutex_destroy(&id->keys_lock);
 }
 
-/* A copy of the current keys, reloaded when the directory changed. */
+/* A copy of the current keys. A rotation renames, creates and removes key
+ * files: that changes the directory's mtime and its (name, inode) listing.
+ * The mtime alone misses a rotation step in the same clock tick as the
+ * last look (git's "racily clean"), so until the directory has been still
+ * for 2 s its listing is compared too (one readdir); key files are read
+ * only when the listing differs. Once still, a request costs one stat. */
 static int current_keys(struct identity *id, struct fernet_keys *out, struct st_err *err)
 {
 	struct stat st;
@@ -45,16 +50,20 @@ static int current_keys(struct identity *id, struct fernet_keys *out, struct st_
 		return err__fail_errno(err, "Fernet key repository %s", id->key_dir);
 	pthread_mutex_lock(&id->keys_lock);
 	int rc = 0;
-	if (id->keys.n == 0 || st.st_mtim.tv_sec != id->keys_mtime.tv_sec ||
-	    st.st_mtim.tv_nsec != id->keys_mtime.tv_nsec) {
-		rc = fernet_keys__load(id->key_dir, &id->keys, err);
-		/* A rotation's later steps in the same clock tick as this load leave
-		 * the mtime as it is: trust it only once the directory has been
-		 * still for a while (git's "racily clean"); until then, reload. */
+	bool same_mtime = id->keys.n && st.st_mtim.tv_sec == id->keys_mtime.tv_sec &&
+			  st.st_mtim.tv_nsec == id->keys_mtime.tv_nsec;
+	if (!same_mtime || !id->keys_settled) {
+		bool changed = true;
+		if (id->keys.n)
+			rc = fernet_keys__changed(id->key_dir, &id->keys, &changed, err);
+		if (rc == 0 && changed && (rc = fernet_keys__load(id->key_dir, &id->keys, err)) < 0)
+			id->keys.n = 0; /* half loaded: load again next time */
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (rc == 0)
-			id->keys_mtime = now.tv_sec - st.st_mtim.tv_sec >= 2 ? st.st_mtim : (struct timespec){0};
+		if (rc == 0) {
+			id->keys_mtime = st.st_mtim;
+			id->keys_settled = now.tv_sec - st.st_mtim.tv_sec >= 2;
+		}
 	}
 	if (rc == 0)
 		*out = id->keys;

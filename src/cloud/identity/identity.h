@@ -31,6 +31,7 @@ struct identity {
 	pthread_mutex_t keys_lock;
 	struct fernet_keys keys;
 	struct timespec keys_mtime;
+	bool keys_settled; /* keys_mtime was >= 2 s old when last looked at */
 	/* Keystone's default rules (identity__policy_rules), made by
 	 * identity__init; the daemon loads an operator's file into it and
 	 * other services add their own defaults to it. */

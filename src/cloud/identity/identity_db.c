@@ -27,12 +27,12 @@ static const struct entity entities[IDENTITY_KIND_COUNT] = {
 	[IDENTITY_USER] = {"users", "user",
 			   {"id", "name", "domain_id", "default_project_id", "description", "email",
 			    "enabled", "password_hash", "created_at"},
-			   "ssnsnbhi"},
+			   "ssnnnbhi"},
 	[IDENTITY_GROUP] = {"groups", "group", {"id", "name", "domain_id", "description"}, "sss"},
-	[IDENTITY_ROLE] = {"role", "role", {"id", "name", "description"}, "ss"},
+	[IDENTITY_ROLE] = {"role", "role", {"id", "name", "description"}, "sn"},
 	[IDENTITY_REGION] = {"region", "region", {"id", "description", "parent_region_id"}, "sn"},
 	[IDENTITY_SERVICE] = {"service", "service", {"id", "type", "name", "description", "enabled"},
-			      "sssb"},
+			      "ssnb"},
 	[IDENTITY_ENDPOINT] = {"endpoint", "endpoint",
 			       {"id", "service_id", "interface", "url", "region_id", "enabled"},
 			       "sssnb"},
@@ -107,12 +107,13 @@ static json_t *value_of(const char *cell, char type)
 	return json_string(cell);
 }
 
-/* Rows of the visible columns (in order, hidden ones skipped) as objects. */
-static json_t *rows_to_json(const struct entity *e, const struct db_rows *rows)
+/* The first nrows rows' visible columns (in order, hidden ones skipped)
+ * as objects. */
+static json_t *rows_to_json(const struct entity *e, const struct db_rows *rows, size_t nrows)
 {
 	json_t *list = json_array();
 	size_t n = ncolumns(e);
-	for (size_t r = 0; r < rows->nrows; r++) {
+	for (size_t r = 0; r < nrows; r++) {
 		json_t *obj = json_object();
 		for (size_t c = 0, k = 0; c < n; c++) {
 			if (type_of(e, c) == 'h')
@@ -170,14 +171,14 @@ int identity_db__insert(struct db *db, enum identity_kind kind, json_t *obj, str
 	return rc;
 }
 
-int identity_db__list(struct db *db, enum identity_kind kind, const char *const *filters,
-		      json_t **out, struct st_err *err)
+int identity_db__list_page(struct db *db, enum identity_kind kind, const char *const *filters,
+			   struct identity_page *page, json_t **out, struct st_err *err)
 {
 	const struct entity *e = &entities[kind];
 	char cols[512];
 	select_list(e, cols, sizeof(cols));
-	char where[512] = "";
-	const char *params[8];
+	char where[512] = "", limit[32] = "";
+	const char *params[9];
 	size_t np = 0;
 	for (; filters && filters[2 * np] && np < 8; np++) {
 		size_t c = 0;
@@ -189,15 +190,32 @@ int identity_db__list(struct db *db, enum identity_kind kind, const char *const 
 			 np ? " AND " : " WHERE ", e->columns[c]);
 		params[np] = filters[2 * np + 1];
 	}
+	if (page && page->marker) {
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), "%sid > ?",
+			 np ? " AND " : " WHERE ");
+		params[np++] = page->marker;
+	}
+	/* one row more than the page tells whether more follow */
+	if (page && page->limit)
+		snprintf(limit, sizeof(limit), " LIMIT %zu", page->limit + 1);
 	cleanup_free char *sql = NULL;
-	if (asprintf(&sql, "SELECT %s FROM %s%s ORDER BY id", cols, e->table, where) < 0)
+	if (asprintf(&sql, "SELECT %s FROM %s%s ORDER BY id%s", cols, e->table, where, limit) < 0)
 		return err__fail_class(err, ENOMEM, "out of memory");
 	struct db_rows *rows;
 	if (db__query(db, sql, params, np, &rows, err) < 0)
 		return -1;
-	*out = rows_to_json(e, rows);
+	size_t n = rows->nrows;
+	if (page && (page->truncated = page->limit && n > page->limit))
+		n = page->limit;
+	*out = rows_to_json(e, rows, n);
 	db_rows__free(rows);
 	return 0;
+}
+
+int identity_db__list(struct db *db, enum identity_kind kind, const char *const *filters,
+		      json_t **out, struct st_err *err)
+{
+	return identity_db__list_page(db, kind, filters, NULL, out, err);
 }
 
 int identity_db__get(struct db *db, enum identity_kind kind, const char *id, json_t **out,

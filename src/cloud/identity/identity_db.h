@@ -6,6 +6,7 @@
 #define STRATA_CLOUD_IDENTITY_DB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -39,6 +40,17 @@ int identity_db__get(struct db *db, enum identity_kind kind, const char *id, jso
  * pairs "column", "value"; columns must be the kind's own), ordered by id. */
 int identity_db__list(struct db *db, enum identity_kind kind, const char *const *filters,
 		      json_t **out, struct st_err *err);
+/* One page of a list in id order (?marker, ?limit): the rows after marker
+ * (NULL: from the start), at most limit (0: all); truncated: more follow. */
+struct identity_page {
+	const char *marker;
+	size_t limit;
+	bool truncated;
+};
+/* identity_db__list's rows, one page of them (page may be NULL: all), cut
+ * by the database (a keyset "id > marker" and LIMIT), not after it. */
+int identity_db__list_page(struct db *db, enum identity_kind kind, const char *const *filters,
+			   struct identity_page *page, json_t **out, struct st_err *err);
 /* Sets the columns changes names (except id). */
 int identity_db__update(struct db *db, enum identity_kind kind, const char *id, json_t *changes,
 			struct st_err *err);

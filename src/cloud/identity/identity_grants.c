@@ -307,6 +307,7 @@ static int targets_of(struct identity *id, const char *user_id, enum identity_ki
 		if (!strcmp(tgt, last) || identity_db__get(id->db, kind, tgt, &obj, NULL) < 0)
 			continue; /* rows come sorted by target within the user */
 		last = tgt;
+		identity_ops__decorate(kind, obj);
 		if (json_is_true(json_object_get(obj, "enabled")))
 			json_array_append_new(list, obj);
 		else

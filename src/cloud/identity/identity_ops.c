@@ -13,7 +13,7 @@
 struct kind_info {
 	const char *member, *collection;
 	const char *const fields[8];  /* what a create or update may set */
-	const char *const filters[4]; /* list query parameters = columns */
+	const char *const filters[5]; /* list query parameters = columns */
 	size_t name_max;              /* 0: no name */
 	bool in_domain;               /* domain_id defaults to "default" */
 };
@@ -43,6 +43,11 @@ static const struct kind_info kinds[IDENTITY_KIND_COUNT] = {
 const char *identity_ops__collection(enum identity_kind kind)
 {
 	return kinds[kind].collection;
+}
+
+const char *const *identity_ops__filters(enum identity_kind kind)
+{
+	return kinds[kind].filters;
 }
 
 const char *identity_ops__member(enum identity_kind kind)
@@ -91,6 +96,8 @@ void identity_ops__decorate(enum identity_kind kind, json_t *obj)
 		json_object_del(obj, "created_at");
 		if (json_is_null(json_object_get(obj, "email")))
 			json_object_del(obj, "email");
+		if (json_is_null(json_object_get(obj, "description")))
+			json_object_del(obj, "description");
 		if (json_is_null(json_object_get(obj, "default_project_id")))
 			json_object_del(obj, "default_project_id");
 		json_object_set_new(obj, "password_expires_at", json_null());
@@ -106,6 +113,10 @@ void identity_ops__decorate(enum identity_kind kind, json_t *obj)
 		break;
 	case IDENTITY_ENDPOINT:
 		json_object_set(obj, "region", json_object_get(obj, "region_id"));
+		break;
+	case IDENTITY_SERVICE:
+		if (json_is_null(json_object_get(obj, "description")))
+			json_object_del(obj, "description");
 		break;
 	default:
 		break;
@@ -241,8 +252,8 @@ int identity_ops__create(struct identity *id, const struct identity_caller *c,
 }
 
 int identity_ops__list(struct identity *id, const struct identity_caller *c,
-		       enum identity_kind kind, identity_query_fn query, void *qctx, json_t **out,
-		       struct st_err *err)
+		       enum identity_kind kind, identity_query_fn query, void *qctx,
+		       struct identity_page *page, json_t **out, struct st_err *err)
 {
 	/* Keystone's list target: the query's filters, and a domain-scoped
 	 * token's domain (whose lists hold that domain's objects only). */
@@ -275,7 +286,7 @@ int identity_ops__list(struct identity *id, const struct identity_caller *c,
 	snprintf(rule, sizeof(rule), "identity:list_%s", kinds[kind].collection);
 	int rc = identity__authorize(id, c, rule, target, err);
 	json_decref(target);
-	if (rc < 0 || identity_db__list(id->db, kind, filters, out, err) < 0)
+	if (rc < 0 || identity_db__list_page(id->db, kind, filters, page, out, err) < 0)
 		return -1;
 	size_t i;
 	json_t *obj;

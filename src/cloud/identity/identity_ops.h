@@ -21,10 +21,13 @@ int identity_ops__create(struct identity *id, const struct identity_caller *c,
 			 enum identity_kind kind, json_t *body, json_t **out, struct st_err *err);
 int identity_ops__get(struct identity *id, const struct identity_caller *c,
 		      enum identity_kind kind, const char *oid, json_t **out, struct st_err *err);
-/* The filtered list, as a JSON array. */
+/* The filtered list, as a JSON array; page (may be NULL: all) cuts it in
+ * the database and says whether more follow. */
 int identity_ops__list(struct identity *id, const struct identity_caller *c,
-		       enum identity_kind kind, identity_query_fn query, void *qctx, json_t **out,
-		       struct st_err *err);
+		       enum identity_kind kind, identity_query_fn query, void *qctx,
+		       struct identity_page *page, json_t **out, struct st_err *err);
+/* The list's filters (query parameters), NULL-terminated. */
+const char *const *identity_ops__filters(enum identity_kind kind);
 int identity_ops__update(struct identity *id, const struct identity_caller *c,
 			 enum identity_kind kind, const char *oid, json_t *body, json_t **out,
 			 struct st_err *err);

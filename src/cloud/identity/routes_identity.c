@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/http_path.h"
 #include "common/json_util.h"
 #include "cloud/cloud.h"
 #include "cloud/identity/identity_db.h"
@@ -49,21 +50,11 @@ void routes_identity__links(const struct http_request *r, const char *collection
 	}
 }
 
-/* ?limit=N&marker=ID: the objects after marker (lists are in id order), at
- * most N; *truncated when more follow. */
-static int page(const struct http_request *r, json_t *list, bool *truncated, struct st_err *err)
+int routes_identity__page(const struct http_request *r, struct identity_page *p,
+			  struct st_err *err)
 {
-	const char *limit = http_request__query(r, "limit"), *marker = http_request__query(r, "marker");
-	*truncated = false;
-	if (marker) {
-		size_t skip = 0;
-		while (skip < json_array_size(list) &&
-		       strcmp(json_string_value(json_object_get(json_array_get(list, skip), "id")),
-			      marker) <= 0)
-			skip++;
-		for (size_t i = 0; i < skip; i++)
-			json_array_remove(list, 0);
-	}
+	const char *limit = http_request__query(r, "limit");
+	*p = (struct identity_page){.marker = http_request__query(r, "marker")};
 	if (!limit)
 		return 0;
 	char *end;
@@ -72,36 +63,73 @@ static int page(const struct http_request *r, json_t *list, bool *truncated, str
 	if (!*limit || *end || errno || n < 1)
 		return err__fail_class(err, EINVAL, "Invalid input for field 'limit': a positive integer is"
 				       " expected.");
-	while (json_array_size(list) > (size_t)n) {
-		json_array_remove(list, json_array_size(list) - 1);
-		*truncated = true;
+	p->limit = (size_t)n;
+	return 0;
+}
+
+/* The page of a list made whole (lists are in id order): the objects after
+ * the marker, at most limit. */
+static void cut(json_t *list, struct identity_page *p)
+{
+	if (p->marker) {
+		size_t skip = 0;
+		while (skip < json_array_size(list) &&
+		       strcmp(json_string_value(json_object_get(json_array_get(list, skip), "id")),
+			      p->marker) <= 0)
+			skip++;
+		for (size_t i = 0; i < skip; i++)
+			json_array_remove(list, 0);
 	}
+	p->truncated = p->limit && json_array_size(list) > p->limit;
+	while (p->limit && json_array_size(list) > p->limit)
+		json_array_remove(list, json_array_size(list) - 1);
+}
+
+int routes_identity__reply_page(const struct http_request *r, struct http_reply *rp,
+				const char *collection, json_t *list, const struct identity_page *p,
+				const char *const *carry)
+{
+	char base[320], self[512];
+	routes_identity__base(r, base, sizeof(base));
+	snprintf(self, sizeof(self), "%s/v3/%s", base, collection);
+	routes_identity__links(r, collection, list);
+	json_t *body = json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self,
+				 "previous", "next");
+	if (p->truncated) {
+		/* the next page: the same filters, after this page's last id */
+		json_t *last = json_array_get(list, json_array_size(list) - 1);
+		char *next = NULL;
+		size_t size = 0;
+		FILE *f = open_memstream(&next, &size);
+		fprintf(f, "%s?limit=%zu&marker=%s", self, p->limit,
+			json_string_value(json_object_get(last, "id")));
+		for (size_t i = 0; carry && carry[i]; i++) {
+			const char *v = http_request__query(r, carry[i]);
+			char enc[3 * 256 + 1];
+			if (!v)
+				continue;
+			http_path__encode(v, enc, sizeof(enc));
+			fprintf(f, "&%s=%s", carry[i], enc);
+		}
+		fclose(f);
+		json_object_set_new(json_object_get(body, "links"), "next", json_string(next));
+		json_object_set_new(body, "truncated", json_true());
+		free(next);
+	}
+	http_reply__json(rp, 200, body);
 	return 0;
 }
 
 int routes_identity__reply_list(const struct http_request *r, struct http_reply *rp,
 				const char *collection, json_t *list, struct st_err *err)
 {
-	char base[320], self[512], next[1024];
-	bool truncated;
-	if (page(r, list, &truncated, err) < 0) {
+	struct identity_page p;
+	if (routes_identity__page(r, &p, err) < 0) {
 		json_decref(list);
 		return -1;
 	}
-	routes_identity__base(r, base, sizeof(base));
-	snprintf(self, sizeof(self), "%s/v3/%s", base, collection);
-	routes_identity__links(r, collection, list);
-	json_t *body = json_pack("{s:o,s:{s:s,s:n,s:n}}", collection, list, "links", "self", self,
-				 "previous", "next");
-	if (truncated) {
-		json_t *last = json_array_get(list, json_array_size(list) - 1);
-		snprintf(next, sizeof(next), "%s?limit=%s&marker=%s", self,
-			 http_request__query(r, "limit"), json_string_value(json_object_get(last, "id")));
-		json_object_set_new(json_object_get(body, "links"), "next", json_string(next));
-		json_object_set_new(body, "truncated", json_true());
-	}
-	http_reply__json(rp, 200, body);
-	return 0;
+	cut(list, &p);
+	return routes_identity__reply_page(r, rp, collection, list, &p, NULL);
 }
 
 /* --- version discovery --- */

@@ -28,8 +28,17 @@ int routes_identity__caller(const struct http_request *r, struct identity_caller
 			    struct st_err *err);
 /* Adds Keystone's "links": {"self": ...} to each object of the list. */
 void routes_identity__links(const struct http_request *r, const char *collection, json_t *list);
+/* The request's ?limit and ?marker (400 for a limit that is not a
+ * positive integer). */
+int routes_identity__page(const struct http_request *r, struct identity_page *p,
+			  struct st_err *err);
 /* 200 {collection: list, "links": {"self", "previous", "next"}} (takes
- * list), paged by ?limit and ?marker with Keystone's "truncated": true. */
+ * list) of a page the database cut: "truncated": true and a next link
+ * (which keeps the carry query parameters) when more follow. */
+int routes_identity__reply_page(const struct http_request *r, struct http_reply *rp,
+				const char *collection, json_t *list, const struct identity_page *p,
+				const char *const *carry);
+/* The same of a whole list, paged by ?limit and ?marker here. */
 int routes_identity__reply_list(const struct http_request *r, struct http_reply *rp,
 				const char *collection, json_t *list, struct st_err *err);
 

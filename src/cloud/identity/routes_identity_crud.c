@@ -43,11 +43,13 @@ static int list(struct http_request *r, struct http_reply *rp, struct st_err *er
 {
 	enum identity_kind kind = route_kind(r);
 	struct identity_caller c;
+	struct identity_page page;
 	json_t *out;
-	if (routes_identity__caller(r, &c, err) < 0 ||
-	    identity_ops__list(routes_identity__id(r), &c, kind, query, r, &out, err) < 0)
+	if (routes_identity__caller(r, &c, err) < 0 || routes_identity__page(r, &page, err) < 0 ||
+	    identity_ops__list(routes_identity__id(r), &c, kind, query, r, &page, &out, err) < 0)
 		return -1;
-	return routes_identity__reply_list(r, rp, identity_ops__collection(kind), out, err);
+	return routes_identity__reply_page(r, rp, identity_ops__collection(kind), out, &page,
+					   identity_ops__filters(kind));
 }
 
 static int create(struct http_request *r, struct http_reply *rp, struct st_err *err)

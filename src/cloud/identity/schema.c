@@ -60,6 +60,21 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration identity_db__migrations[] = {{1, v1}};
+/* Keystone shows no description for a user or service created without one
+ * (it keeps theirs among the "extra" attributes) and null for such a role;
+ * v1 stored ''. Both engines rename and drop columns (SQLite >= 3.35). */
+#define NULLABLE_DESCRIPTION(table)                                                  \
+	"ALTER TABLE " table " RENAME COLUMN description TO description_v1",         \
+		"ALTER TABLE " table " ADD COLUMN description TEXT",                 \
+		"UPDATE " table " SET description = NULLIF(description_v1, '')",     \
+		"ALTER TABLE " table " DROP COLUMN description_v1"
+static const char *const v2[] = {
+	NULLABLE_DESCRIPTION("users"),
+	NULLABLE_DESCRIPTION("role"),
+	NULLABLE_DESCRIPTION("service"),
+	NULL,
+};
+
+const struct db_migration identity_db__migrations[] = {{1, v1}, {2, v2}};
 const size_t identity_db__n_migrations = sizeof(identity_db__migrations) /
 					 sizeof(identity_db__migrations[0]);

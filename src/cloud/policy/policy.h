@@ -41,6 +41,10 @@ int policy__set(struct policy *p, const char *name, const char *check, struct st
 /* An operator's policy file, as Keystone reads it: a YAML or JSON mapping
  * of rule name to check string; each one replaces the rule of that name. */
 int policy__load_file(struct policy *p, const char *path, struct st_err *err);
+/* The same of a file's len bytes of text; name says where they came from
+ * in errors. */
+int policy__load_text(struct policy *p, const char *text, size_t len, const char *name,
+		      struct st_err *err);
 
 /* Whether the rule allows creds on target (target may be NULL). An unknown
  * rule falls back to the rule "default", and is denied without one. */

@@ -88,6 +88,16 @@ static int read_start(struct reader *r)
 	}
 }
 
+/* The file or text r's parser was given. */
+static int load(struct reader *r, struct policy *p)
+{
+	int rc = read_start(r);
+	if (rc == 0)
+		rc = read_pairs(r, p);
+	yaml_parser_delete(&r->parser);
+	return rc < 0 ? -1 : 0;
+}
+
 int policy__load_file(struct policy *p, const char *path, struct st_err *err)
 {
 	cleanup_fclose FILE *f = fopen(path, "r");
@@ -97,9 +107,15 @@ int policy__load_file(struct policy *p, const char *path, struct st_err *err)
 	if (!yaml_parser_initialize(&r.parser))
 		return err__fail_class(err, ENOMEM, "out of memory");
 	yaml_parser_set_input_file(&r.parser, f);
-	int rc = read_start(&r);
-	if (rc == 0)
-		rc = read_pairs(&r, p);
-	yaml_parser_delete(&r.parser);
-	return rc < 0 ? -1 : 0;
+	return load(&r, p);
+}
+
+int policy__load_text(struct policy *p, const char *text, size_t len, const char *name,
+		      struct st_err *err)
+{
+	struct reader r = {.path = name, .err = err};
+	if (!yaml_parser_initialize(&r.parser))
+		return err__fail_class(err, ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+	return load(&r, p);
 }

@@ -27,7 +27,7 @@ def test_identity_logic_on_postgresql(postgres):
     url = postgres.new_database()
     run_unit("test-cloud-identity", url)
     dbname = url.split("dbname=")[1]
-    assert postgres.psql(dbname, "SELECT version FROM schema_version WHERE component = 'identity'").strip() == "1"
+    assert postgres.psql(dbname, "SELECT version FROM schema_version WHERE component = 'identity'").strip() == "2"
 
 
 def test_server_claims_on_postgresql(postgres):

@@ -265,3 +265,23 @@ def test_protocol_errors_are_json_on_tcp(daemons, tmp_path):
     reply, _ = raw_exchange(("127.0.0.1", port), [b"GET /v1/host\r\n\r\n"])
     check_json_error(reply, 400)
     assert d.ok("GET", "/v1/host")["version"]
+
+
+def test_refusal_reaches_a_client_still_sending(daemons, tmp_path):
+    """A client that writes its whole 16 MiB upload before it reads (more
+    than loopback's socket buffers hold) and has no token gets the 401 with
+    its JSON body. Before, stratad answered right after the headers and
+    closed with the body unread: the client's write met a reset (EPIPE) and
+    it never saw the answer."""
+    tok = tmp_path / "token"
+    tok.write_text("0123456789abcdef0123\n")
+    port = free_port()
+    daemons("--listen-tcp", f"127.0.0.1:{port}", "--token-file", str(tok))
+    body = b"\0" * (16 << 20)
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        s.sendall(b"PUT /v1/pools/default/volumes/x/data HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    check_json_error(reply.decode(errors="replace"), 401)

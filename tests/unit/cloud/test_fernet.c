@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +146,39 @@ static void rotation_keeps_tokens_until_their_key_leaves(void **state)
 	char *made_by_1;
 	assert_int_equal(token__encode(&t, &keys.keys[0], now, &made_by_1, &err), 0);
 
+	/* the listing tells a rotation apart from no change, each of its
+	 * steps too (the same clock tick leaves the mtime as it was) */
+	bool changed = true;
+	assert_int_equal(fernet_keys__changed(dir, &keys, &changed, &err), 0);
+	assert_false(changed);
+	char from[64], to[64];
+	snprintf(from, sizeof(from), "%s/0", dir);
+	snprintf(to, sizeof(to), "%s/0.tmp", dir);
+	assert_int_equal(rename(from, to), 0); /* key 0 gone, 0.tmp is no key */
+	assert_int_equal(fernet_keys__changed(dir, &keys, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(rename(to, from), 0); /* back: the same name and inode */
+	assert_int_equal(fernet_keys__changed(dir, &keys, &changed, &err), 0);
+	assert_false(changed);
+	char *text;
+	size_t len;
+	assert_int_equal(util__read_file(from, 4096, &text, &len, &err), 0);
+	/* key 0 replaced as rotations do (a new file renamed over it): the same
+	 * name, a new inode */
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	free(text);
+	assert_int_equal(rename(to, from), 0);
+	assert_int_equal(fernet_keys__changed(dir, &keys, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(fernet_keys__load(dir, &keys, &err), 0);
+
 	/* 1 becomes a secondary: its tokens still validate */
 	assert_int_equal(fernet_keys__rotate(dir, 3, &err), 0);
+	assert_int_equal(fernet_keys__changed(dir, &keys, &changed, &err), 0);
+	assert_true(changed);
 	assert_int_equal(fernet_keys__load(dir, &keys, &err), 0);
 	assert_int_equal(keys.n, 3);
 	assert_int_equal(keys.numbers[0], 2);

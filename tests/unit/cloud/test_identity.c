@@ -283,11 +283,33 @@ static void crud_grants_and_policy(void **state)
 	snprintf(bob, sizeof(bob), "%s", json_string_value(json_object_get(out, "id")));
 	json_decref(out);
 	assert_int_equal(identity_ops__list(&f->id, &admin, IDENTITY_ROLE, query_of,
-					    (const char *[]){"name", "member", NULL}, &list, &err), 0);
+					    (const char *[]){"name", "member", NULL}, NULL, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 1);
 	char role[33];
 	snprintf(role, sizeof(role), "%s", json_string_value(json_object_get(json_array_get(list, 0), "id")));
 	json_decref(list);
+
+	/* pages of 2 in the database (keyset marker, LIMIT) add up to the whole list */
+	json_t *all;
+	assert_int_equal(identity_ops__list(&f->id, &admin, IDENTITY_ROLE, NULL, NULL, NULL, &all, &err), 0);
+	assert_true(json_array_size(all) >= 3);
+	char marker[33] = "";
+	size_t seen = 0;
+	for (bool more = true; more;) {
+		struct identity_page page = {.marker = *marker ? marker : NULL, .limit = 2};
+		assert_int_equal(identity_ops__list(&f->id, &admin, IDENTITY_ROLE, NULL, NULL, &page, &list, &err), 0);
+		assert_true(json_array_size(list) <= 2);
+		for (size_t i = 0; i < json_array_size(list); i++, seen++)
+			assert_true(json_equal(json_array_get(list, i), json_array_get(all, seen)));
+		more = page.truncated;
+		assert_true(!more || json_array_size(list) == 2);
+		if (json_array_size(list))
+			snprintf(marker, sizeof(marker), "%s",
+				 json_string_value(json_object_get(json_array_get(list, json_array_size(list) - 1), "id")));
+		json_decref(list);
+	}
+	assert_int_equal(seen, json_array_size(all));
+	json_decref(all);
 	assert_int_equal(identity_ops__role_grant(&f->id, &admin, 'P', "projects", project, "users", bob, role, &err), 0);
 	assert_int_equal(identity_ops__role_grant(&f->id, &admin, 'P', "projects", project, "users", bob, "nope", &err), -1);
 	assert_int_equal(err.errnum, ENOENT);
@@ -298,7 +320,7 @@ static void crud_grants_and_policy(void **state)
 	assert_false(member.admin);
 	assert_int_equal(identity_ops__get(&f->id, &member, IDENTITY_PROJECT, project, &out, &err), 0);
 	json_decref(out);
-	assert_int_equal(identity_ops__list(&f->id, &member, IDENTITY_PROJECT, NULL, NULL, &list, &err), -1);
+	assert_int_equal(identity_ops__list(&f->id, &member, IDENTITY_PROJECT, NULL, NULL, NULL, &list, &err), -1);
 	assert_int_equal(err.errnum, EPERM);
 	body = json_pack("{s:{s:s}}", "project", "name", "mine");
 	assert_int_equal(identity_ops__create(&f->id, &member, IDENTITY_PROJECT, body, &out, &err), -1);
