@@ -438,7 +438,7 @@ static const char zone_rows[] =
 	" (SELECT ah.host, MIN(m.meta_value) AS zone FROM compute_aggregate_metadata m"
 	"  JOIN compute_aggregate_host ah ON ah.aggregate_id = m.aggregate_id"
 	"  WHERE m.meta_key = 'availability_zone' GROUP BY ah.host) z ON z.host = h.host"
-	" UNION ALL SELECT DISTINCT m.meta_value, ah.host, 0, 0, NULL FROM compute_aggregate_metadata m"
+	" UNION ALL SELECT DISTINCT m.meta_value, ah.host, 0, 0, CAST(NULL AS BIGINT) FROM compute_aggregate_metadata m"
 	" JOIN compute_aggregate_host ah ON ah.aggregate_id = m.aggregate_id"
 	" WHERE m.meta_key = 'availability_zone'"
 	" AND ah.host NOT IN (SELECT host FROM compute_host) ORDER BY 1, 2";

@@ -167,6 +167,7 @@ def test_services_api_microversions(cloud, hosts, tmp_path):
     assert a1["state"] == "down" and a1["status"] == "disabled"
     # the hosts' zone (no aggregate: the default one) says what their services do
     _, _, body = cloud.api("GET", base + "/os-availability-zone/detail", token)
+    assert "availabilityZoneInfo" in body, body
     (nova,) = body["availabilityZoneInfo"]
     assert nova["zoneName"] == "nova" and nova["zoneState"]["available"] is True
     assert nova["hosts"]["a1"]["nova-compute"]["available"] is False
