@@ -94,6 +94,20 @@ static int extensions(struct http_request *r, struct http_reply *rp, struct st_e
 	return 0;
 }
 
+/* Neutron's default quotas, so that `openstack quota show` (which asks
+ * every service) works; they are shown, not enforced. */
+static int quotas(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct network_caller c;
+	if (caller(r, &c, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, json_pack("{s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}}", "quota", "network",
+					    100, "subnet", 100, "port", 500, "router", 10, "floatingip", 50,
+					    "security_group", 10, "security_group_rule", 100, "rbac_policy", 10,
+					    "subnetpool", -1));
+	return 0;
+}
+
 /* The resource kind a route's path names (its datum). */
 static enum network_kind kind_of(const struct http_request *r)
 {
@@ -179,6 +193,8 @@ static const struct http_route routes[] = {
 	{"GET", PREFIX "/v2.0", resources, NULL, NULL},
 	{"GET", PREFIX "/v2.0/", resources, NULL, NULL},
 	{"GET", PREFIX "/v2.0/extensions", extensions, NULL, NULL},
+	{"GET", PREFIX "/v2.0/quotas/{project}", quotas, NULL, NULL},
+	{"GET", PREFIX "/v2.0/quotas/{project}/default", quotas, NULL, NULL},
 	COLLECTION("networks"),
 	COLLECTION("subnets"),
 	COLLECTION("ports"),

@@ -93,19 +93,21 @@ static void bootstrap_is_idempotent(void **state)
 	assert_int_equal(json_array_size(list), 1);
 	assert_null(json_object_get(json_array_get(list, 0), "password_hash"));
 	json_decref(list);
-	/* identity's, compute's and image's three endpoints, once each after two bootstraps */
+	/* identity's, compute's, image's and network's three endpoints, once each after two bootstraps */
 	assert_int_equal(identity_db__list(f->db, IDENTITY_ENDPOINT, NULL, &list, NULL), 0);
-	assert_int_equal(json_array_size(list), 9);
-	int identity = 0, compute = 0, image = 0;
+	assert_int_equal(json_array_size(list), 12);
+	int identity = 0, compute = 0, image = 0, network = 0;
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const char *u = json_string_value(json_object_get(json_array_get(list, i), "url"));
 		identity += !strcmp(u, "http://c:5000/identity");
 		compute += !strcmp(u, "http://c:5000/compute/v2.1");
 		image += !strcmp(u, "http://c:5000/image");
+		network += !strcmp(u, "http://c:5000/networking");
 	}
 	assert_int_equal(identity, 3);
 	assert_int_equal(compute, 3);
 	assert_int_equal(image, 3);
+	assert_int_equal(network, 3);
 	json_decref(list);
 	assert_int_equal(identity_db__list(f->db, IDENTITY_ROLE, NULL, &list, NULL), 0);
 	assert_int_equal(json_array_size(list), 3);
@@ -132,10 +134,11 @@ static void project_token_has_implied_roles_and_catalog(void **state)
 	assert_int_equal(json_array_size(roles), 3); /* admin, member and reader through it */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(roles, 2), "name")), "reader");
 	json_t *catalog = json_object_get(tok, "catalog");
-	assert_int_equal(json_array_size(catalog), 3); /* identity, compute and image */
-	for (size_t i = 0; i < 3; i++) {
+	assert_int_equal(json_array_size(catalog), 4); /* identity, compute, image and network */
+	for (size_t i = 0; i < 4; i++) {
 		const char *type = json_string_value(json_object_get(json_array_get(catalog, i), "type"));
-		assert_true(!strcmp(type, "identity") || !strcmp(type, "compute") || !strcmp(type, "image"));
+		assert_true(!strcmp(type, "identity") || !strcmp(type, "compute") || !strcmp(type, "image") ||
+			    !strcmp(type, "network"));
 		assert_int_equal(json_array_size(json_object_get(json_array_get(catalog, i), "endpoints")), 3);
 	}
 	assert_string_equal(json_string_value(json_array_get(json_object_get(tok, "methods"), 0)), "password");
