@@ -253,6 +253,7 @@ static int parse_disk_driver(const xmlNode *c, json_t *o, struct st_err *err)
 	static const char *const W = "<disk>";
 	if (xmldoc__check(c, W, (const char *const[]){"name", "type", "cache", "io", NULL}, NULL, err) < 0 ||
 	    attr_is(c, W, "name", (const char *const[]){"qemu", NULL}, "stratad's disks are qemu-format images", err) ||
+	    attr_is(c, W, "type", (const char *const[]){"raw", "qcow2", NULL}, "images are raw or qcow2", err) < 0 ||
 	    attr_is(c, W, "cache", (const char *const[]){"writeback", NULL},
 		    "disks go through the host's page cache and honour flushes (cache='writeback')", err) < 0 ||
 	    attr_is(c, W, "io", (const char *const[]){"threads", "io_uring", NULL}, "I/O is threads or io_uring", err))

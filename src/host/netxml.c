@@ -256,7 +256,7 @@ int netxml__pool_import(const char *xml, size_t len, json_t **out, struct st_err
 	xmlFree(type);
 	if (rc == 0)
 		rc = only_children(root, "<pool>", known, NULL, err);
-	json_object_set_new(o, "type", json_string(logical ? "lvm" : "dir"));
+	json_object_set_new(o, "type", json_string(logical ? "logical" : "dir"));
 	if (rc == 0 && child(root, "name"))
 		set_text(o, "name", xmldoc__text(child(root, "name")));
 	if (rc == 0)
@@ -274,7 +274,7 @@ int netxml__pool_import(const char *xml, size_t len, json_t **out, struct st_err
 
 char *netxml__pool_export(const json_t *info)
 {
-	bool logical = !strcmp(str(info, "type") ? str(info, "type") : "", "lvm");
+	bool logical = !strcmp(str(info, "type") ? str(info, "type") : "", "logical");
 	xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
 	xmlNode *pool = xmlNewNode(NULL, (const xmlChar *)"pool");
 	xmlDocSetRootElement(doc, pool);
