@@ -288,7 +288,10 @@ static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
 		} else if (xmldoc__is(c, "source")) {
 			rc = parse_disk_source(c, type, o, err);
 		} else if (xmldoc__is(c, "target")) {
-			rc = xmldoc__check(c, W, (const char *const[]){"dev", "bus", NULL}, NULL, err);
+			rc = xmldoc__check(c, W, (const char *const[]){"dev", "bus", NULL}, NULL, err) < 0 ||
+					     attr_is(c, W, "bus", (const char *const[]){"virtio", NULL}, "disks are virtio", err) < 0
+				     ? -1
+				     : 0;
 			set_text(o, "target", xmldoc__attr(c, "dev"));
 			set_text(o, "bus", xmldoc__attr(c, "bus"));
 		} else if (xmldoc__is(c, "readonly")) {
@@ -351,7 +354,10 @@ static int parse_interface(const xmlNode *n, json_t *nics, struct st_err *err)
 			rc = xmldoc__check(c, W, (const char *const[]){"address", NULL}, NULL, err);
 			set_text(o, "mac", xmldoc__attr(c, "address"));
 		} else if (xmldoc__is(c, "model")) {
-			rc = xmldoc__check(c, W, (const char *const[]){"type", NULL}, NULL, err);
+			rc = xmldoc__check(c, W, (const char *const[]){"type", NULL}, NULL, err) < 0 ||
+					     attr_is(c, W, "type", (const char *const[]){"virtio", NULL}, "NICs are virtio", err) < 0
+				     ? -1
+				     : 0;
 			set_text(o, "model", xmldoc__attr(c, "type"));
 		} else if (!xmldoc__is(c, "alias") && !xmldoc__is(c, "address") && !xmldoc__is(c, "target")) {
 			rc = xmldoc__unsupported(c, W, NULL, err);

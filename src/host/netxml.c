@@ -89,6 +89,17 @@ static int net_dhcp(const xmlNode *dhcp, json_t *out, struct st_err *err)
 	if (xmldoc__check(r, W, (const char *const[]){"start", "end", NULL}, NULL, err) < 0 ||
 	    only_children(r, "<network><ip><dhcp><range>", NULL, NULL, err) < 0)
 		return -1;
+	struct in_addr a;
+	for (int i = 0; i < 2; i++)
+		if (!xmldoc__attr_in(r, i ? "end" : "start", NULL)) {
+			char *v = xmldoc__attr(r, i ? "end" : "start");
+			bool ok = inet_pton(AF_INET, v, &a) == 1;
+			if (!ok)
+				err__fail(err, 0, "%s<range %s='%.40s'> is not an IPv4 address", W, i ? "end" : "start", v);
+			xmlFree(v);
+			if (!ok)
+				return -1;
+		}
 	json_t *o = json_object();
 	set_text(o, "start", xmldoc__attr(r, "start"));
 	set_text(o, "end", xmldoc__attr(r, "end"));
@@ -107,13 +118,17 @@ static int net_ip(const xmlNode *ip, json_t *out, struct st_err *err)
 	char *addr = xmldoc__attr(ip, "address"), *mask = xmldoc__attr(ip, "netmask"), *pfx = xmldoc__attr(ip, "prefix");
 	unsigned prefix = 24;
 	int rc = 0;
+	struct in_addr a;
+	char tail;
 	if (!addr)
 		rc = err__fail(err, 0, "<network><ip> needs an address");
+	else if (inet_pton(AF_INET, addr, &a) != 1)
+		rc = err__fail(err, 0, "<network><ip address='%.40s'> is not an IPv4 address", addr);
 	else if (mask && pfx)
 		rc = err__fail(err, 0, "<network><ip> has both a netmask and a prefix");
 	else if (mask)
 		rc = prefix_of(mask, &prefix, err);
-	else if (pfx && (sscanf(pfx, "%u", &prefix) != 1 || prefix > 32))
+	else if (pfx && (sscanf(pfx, "%2u%c", &prefix, &tail) != 1 || prefix > 32))
 		rc = err__fail(err, 0, "<network><ip prefix='%.10s'> is not 0..32", pfx);
 	if (rc == 0) {
 		char cidr[80];
@@ -165,12 +180,14 @@ char *netxml__network_export(const json_t *info)
 	xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
 	xmlNode *net = xmlNewNode(NULL, (const xmlChar *)"network");
 	xmlDocSetRootElement(doc, net);
-	xmldoc__add(net, "name", str(info, "name"), NULL);
+	if (str(info, "name"))
+		xmldoc__add(net, "name", str(info, "name"), NULL);
 	const char *mode = str(info, "mode");
 	for (size_t i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(mode, modes[i][0]))
 			xmldoc__add(net, "forward", NULL, "mode", modes[i][1], NULL);
-	xmldoc__add(net, "bridge", NULL, "name", str(info, "bridge"), NULL);
+	if (str(info, "bridge"))
+		xmldoc__add(net, "bridge", NULL, "name", str(info, "bridge"), NULL);
 	const char *cidr = str(info, "ip");
 	if (cidr) {
 		char addr[64];
@@ -263,6 +280,9 @@ int netxml__pool_import(const char *xml, size_t len, json_t **out, struct st_err
 		rc = pool_source(child(root, "source"), logical, o, err);
 	if (rc == 0)
 		rc = pool_target(child(root, "target"), logical, o, err);
+	if (rc == 0 && !json_object_get(o, logical ? "vg" : "path"))
+		rc = err__fail(err, 0, logical ? "<pool type='logical'> needs <source><name> (its volume group)"
+					       : "<pool type='dir'> needs <target><path>");
 	xmlFreeDoc(doc);
 	if (rc < 0) {
 		json_decref(o);
@@ -279,7 +299,8 @@ char *netxml__pool_export(const json_t *info)
 	xmlNode *pool = xmlNewNode(NULL, (const xmlChar *)"pool");
 	xmlDocSetRootElement(doc, pool);
 	xmlNewProp(pool, (const xmlChar *)"type", (const xmlChar *)(logical ? "logical" : "dir"));
-	xmldoc__add(pool, "name", str(info, "name"), NULL);
+	if (str(info, "name"))
+		xmldoc__add(pool, "name", str(info, "name"), NULL);
 	if (logical) {
 		xmlNode *src = xmldoc__add(pool, "source", NULL, NULL);
 		xmldoc__add(src, "name", str(info, "vg"), NULL);

@@ -39,12 +39,23 @@ def names_in(root):
     return out
 
 
+JSON_FIELDS = {"disks": "disk", "interfaces": "interface", "memory_mib": "memory", "vcpus": "vcpu"}
+
+
 def refused_well(msg, root):
-    """One line that names an element or attribute of the document."""
+    """One line that names an element or attribute of the document: as
+    <element>, attribute='value', or the definition's field for it
+    (disks[0]: ..., "os" ...); or that quotes the value the host lacks."""
     if not msg or "\n" in msg:
         return False
-    words = set(re.findall(r"[A-Za-z_][\w-]*", msg))
-    return bool(words & names_in(root))
+    named = set(re.findall(r"<(?:[\w.-]+:)?([\w.-]+)", msg)) | set(re.findall(r"\b([\w-]+)=", msg))
+    named |= set(re.findall(r"^([\w-]+)(?:\[\d+\])?:", msg)) | set(re.findall(r'"(\w+)"', msg))
+    named |= set(re.findall(r"(?:domain|network|pool) (name|type)\b", msg))
+    named = {JSON_FIELDS.get(n, n) for n in named}
+    # or a value of the document that the host has not (a volume group, a pool)
+    values = {(e.text or "").strip() for e in root.iter()} | {v for e in root.iter() for v in e.attrib.values()}
+    quoted = set(re.findall(r"'([^']+)'", msg))
+    return bool(named & names_in(root)) or bool(quoted & (values - {""}))
 
 
 def post(d, path, text):
