@@ -232,6 +232,9 @@ int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
+	/* an operation that let go of the lock still holds d */
+	if (domains__check_idle(d, true, err) < 0)
+		return -1;
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
 		size_t i;
@@ -423,19 +426,21 @@ static int require_active(const struct dom *d, struct st_err *err)
 
 int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct st_err *err)
 {
-	(void)h;
-	char path[512];
-	if (require_active(d, err) < 0)
+	struct dom_op op;
+	if (domains__op_begin(h, d, "shutting down", &op, err) < 0)
 		return -1;
-	run_path(h, d, "ctl", path, sizeof(path));
-	if (d->state == DOM_PAUSED && vmproc__control(path, "resume", NULL, err) < 0)
+	/* a paused guest cannot see the power button: it runs again first */
+	bool paused = d->state == DOM_PAUSED;
+	int rc = paused ? vmproc__control(op.ctl, "resume", NULL, err) : 0;
+	if (rc == 0)
+		rc = vmproc__control(op.ctl, "powerdown", NULL, err);
+	if (domains__op_end(h, &op, rc < 0 ? NULL : err) < 0 || rc < 0)
 		return -1;
-	if (d->state == DOM_PAUSED) {
+	if (paused) {
 		d->state = DOM_RUNNING;
+		dom__save_runtime(h, d, NULL);
 		events__emit("resumed", "domain", d->name, d->uuid, "shutdown");
 	}
-	if (vmproc__control(path, "powerdown", NULL, err) < 0)
-		return -1;
 	if (!d->shutting_down) /* a second request keeps the first deadline */
 		d->shutdown_deadline_ns = util__now_ns() + (uint64_t)timeout_s * 1000000000ull;
 	d->shutting_down = true;
@@ -479,9 +484,13 @@ static int dom__control_transition(struct host *h, struct dom *d, enum dom_state
 	if (d->state != from)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
 			       from == DOM_RUNNING ? "running" : "paused");
-	char path[512];
-	run_path(h, d, "ctl", path, sizeof(path));
-	if (vmproc__control(path, cmd, NULL, err) < 0)
+	if (d->shutting_down)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: shutting down", d->name);
+	struct dom_op op;
+	if (domains__op_begin(h, d, to == DOM_PAUSED ? "suspending" : "resuming", &op, err) < 0)
+		return -1;
+	int rc = vmproc__control(op.ctl, cmd, NULL, err);
+	if (domains__op_end(h, &op, rc < 0 ? NULL : err) < 0 || rc < 0)
 		return -1;
 	d->state = to;
 	if (dom__save_runtime(h, d, err) < 0)
@@ -529,25 +538,69 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	return o;
 }
 
+int domains__check_idle(const struct dom *d, bool readers, struct st_err *err)
+{
+	if (d->busy)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: %s for %llu s; try again later", d->name, d->busy,
+				       (unsigned long long)((util__now_ns() - d->busy_since_ns) / 1000000000ull));
+	if (readers && d->readers)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: its VMM is being asked; try again later",
+				       d->name);
+	return 0;
+}
+
+int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err)
+{
+	if (require_active(d, err) < 0 || (what && domains__check_idle(d, false, err) < 0))
+		return -1;
+	*op = (struct dom_op){.d = d, .gen = d->gen, .reader = !what};
+	run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
+	if (what) {
+		d->busy = what;
+		d->busy_since_ns = util__now_ns();
+	} else {
+		d->readers++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+int domains__op_end(struct host *h, struct dom_op *op, struct st_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	struct dom *d = op->d;
+	if (op->reader)
+		d->readers--;
+	else
+		d->busy = NULL;
+	if (d->state == DOM_SHUTOFF || d->gen != op->gen)
+		return err__fail_class(err, EBUSY, "domain '%s' stopped meanwhile", d->name);
+	return 0;
+}
+
 /* A VMM that stops answering must hold up only the caller who asked it:
  * the lock every call needs is let go while the control socket is asked. */
 json_t *domains__info_live(struct host *h, struct dom *d)
 {
 	json_t *o = domains__info(h, d);
-	if (d->state == DOM_SHUTOFF)
+	struct dom_op op;
+	if (d->state == DOM_SHUTOFF || domains__op_begin(h, d, NULL, &op, NULL) < 0)
 		return o;
-	char path[512];
 	json_t *status = NULL, *devs = NULL;
-	run_path(h, d, "ctl", path, sizeof(path));
-	pthread_mutex_unlock(&h->lock);
-	int got_status = vmproc__control(path, "status", &status, NULL);
+	int got_status = vmproc__control(op.ctl, "status", &status, NULL);
 	/* the VMM's view of the disks and NICs: paths, taps, counters */
-	int got_devs = got_status == 0 ? vmproc__control(path, "query-devices", &devs, NULL) : -1;
-	pthread_mutex_lock(&h->lock);
-	if (got_status == 0)
-		json_object_set_new(o, "vmm", status);
-	if (got_devs == 0)
-		json_object_set(o, "devices", json_object_get(devs, "devices"));
+	int got_devs = got_status == 0 ? vmproc__control(op.ctl, "query-devices", &devs, NULL) : -1;
+	if (domains__op_end(h, &op, NULL) < 0) {
+		/* stopped meanwhile: what stratad knows now */
+		json_decref(o);
+		o = domains__info(h, d);
+	} else {
+		if (got_status == 0)
+			json_object_set(o, "vmm", status);
+		if (got_devs == 0)
+			json_object_set(o, "devices", json_object_get(devs, "devices"));
+	}
+	json_decref(status);
 	json_decref(devs);
 	return o;
 }

@@ -70,15 +70,8 @@ static int dom_list(struct http_request *r, struct http_reply *rp, struct st_err
 static int dom_define(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	cleanup_json json_t *in = NULL;
-	size_t len;
-	const char *body = http_request__body(r, &len), *ctype = http_request__header(r, "Content-Type");
-	bool xml = (ctype && strstr(ctype, "xml")) || (len && body[0] == '<');
-	if (xml) {
-		if (domxml__import(body, len, &in, err) < 0)
-			return err__class(err, EINVAL, -1);
-	} else if (http_request__body_json(r, &in, err) < 0) {
+	if (routes__domain_body(r, &in, err) < 0)
 		return -1;
-	}
 	struct dom *d;
 	if (domains__define(routes__host(r), in, &d, err) < 0)
 		return -1;
