@@ -309,7 +309,9 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
 	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
 			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
-			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
+			       "--kernel", json_string_value(json_object_get(os, "kernel")),
+			       /* libvirt's default memballoon: setmem and dommemstat go through it */
+			       "--balloon"};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
 		a->argv[n++] = fixed[i];
 	if (json_object_get(os, "initrd")) {
@@ -481,6 +483,9 @@ int domains__reboot(struct host *h, struct dom *d, struct st_err *err)
 static int dom__control_transition(struct host *h, struct dom *d, enum dom_state from, enum dom_state to,
 				   const char *cmd, const char *event, struct st_err *err)
 {
+	/* busy first: the state may be about to change */
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
 	if (d->state != from)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
 			       from == DOM_RUNNING ? "running" : "paused");
