@@ -29,6 +29,9 @@ static json_int_t def_int(const struct dom *d, const char *key)
 int domain_tune__set_memory(struct host *h, struct dom *d, uint64_t kib, struct st_err *err)
 {
 	uint64_t max = (uint64_t)def_int(d, "memory_mib") * 1024;
+	if (d->state == DOM_SHUTOFF)
+		return err__fail_class(err, EBUSY, "domain '%s' is not running: setmem changes a running guest's memory",
+				       d->name);
 	if (kib < 1024 || kib > max)
 		return err__fail_class(err, EINVAL, "memory %llu KiB is outside 1024..%llu KiB (the definition's)",
 				       (unsigned long long)kib, (unsigned long long)max);
@@ -201,16 +204,20 @@ json_t *domain_tune__vcpus(struct host *h, const struct dom *d)
 {
 	(void)h;
 	json_int_t n = def_int(d, "vcpus");
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	/* until a vCPU runs: any host CPU */
+	char any[1025] = "";
+	for (long c = 0; c < ncpu && c < 1024; c++)
+		any[c] = 'y';
 	json_t *list = json_array();
 	for (json_int_t i = 0; list && i < n; i++)
-		json_array_append_new(list, json_pack("{s:I}", "vcpu", i));
+		json_array_append_new(list, json_pack("{s:I, s:s}", "vcpu", i, "affinity", any));
 	if (d->state == DOM_SHUTOFF)
 		return list;
 	/* strata-vm names each vCPU's thread "vcpuN" */
 	char dir[64];
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)d->proc.vm_pid);
 	DIR *tasks = opendir(dir);
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	struct dirent *e;
 	while (tasks && (e = readdir(tasks))) {
 		char path[384], comm[32] = "";

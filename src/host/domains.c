@@ -78,7 +78,7 @@ static int dom__save_runtime(struct host *h, struct dom *d, struct st_err *err)
 {
 	struct store_runtime rt = {.vm_pid = d->proc.vm_pid, .keeper_pid = d->proc.keeper_pid,
 				   .vm_start = d->proc.vm_start, .keeper_start = d->proc.keeper_start,
-				   .started_at = d->started_at};
+				   .started_at = d->started_at, .transient = d->transient};
 	snprintf(rt.state, sizeof(rt.state), "%s", domains__state_name(d));
 	return store__runtime_set(h->store, d->uuid, &rt, err);
 }
@@ -516,6 +516,8 @@ int domains__resume(struct host *h, struct dom *d, struct st_err *err)
 
 int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err *err)
 {
+	if (d->transient && on)
+		return err__fail_class(err, EINVAL, "domain '%s' is transient: it cannot be autostarted", d->name);
 	if (store__domain_set_autostart(h->store, d->uuid, on, err) < 0)
 		return -1;
 	d->autostart = on;
@@ -537,6 +539,7 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	json_object_set(o, "definition", d->def);
 	json_object_set_new(o, "shutting_down", json_boolean(d->shutting_down));
 	json_object_set_new(o, "last_stop_reason", json_string(d->last_reason));
+	json_object_set_new(o, "transient", json_boolean(d->transient));
 	if (d->state != DOM_SHUTOFF)
 		json_object_set_new(o, "started_at", json_integer(d->started_at));
 	(void)h;
@@ -629,6 +632,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	d->proc = (struct vmproc){.vm_pid = rt->vm_pid, .keeper_pid = rt->keeper_pid, .vm_start = rt->vm_start,
 				  .keeper_start = rt->keeper_start};
 	d->started_at = rt->started_at;
+	d->transient = rt->transient;
 	d->state = !strcmp(rt->state, "paused") ? DOM_PAUSED : DOM_RUNNING;
 	/* a complete exit file means the run is over, even while its keeper
 	 * is still on its way out */
@@ -696,6 +700,32 @@ void domains__autostart(struct host *h)
 	}
 }
 
+void domains__sweep_transient(struct host *h)
+{
+	struct dom *next;
+	for (struct dom *d = h->doms; d; d = next) {
+		next = d->next;
+		struct st_err err = {0};
+		if (d->transient && d->state == DOM_SHUTOFF && !d->busy && !d->readers &&
+		    domains__undefine(h, d, false, &err) < 0)
+			log__warn("transient domain %s: %s", d->name, err.msg);
+	}
+}
+
+int domains__create(struct host *h, const json_t *input, struct dom **out, struct st_err *err)
+{
+	struct dom *d;
+	if (domains__define(h, input, &d, err) < 0)
+		return -1;
+	d->transient = true;
+	if (domains__start(h, d, "created", err) < 0) {
+		domains__undefine(h, d, false, NULL);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
 static void *supervisor(void *arg)
 {
 	struct host *h = arg;
@@ -709,6 +739,7 @@ static void *supervisor(void *arg)
 					dom__ended(h, d);
 					break;
 				}
+		domains__sweep_transient(h);
 		uint64_t now = util__now_ns();
 		for (struct dom *d = h->doms; d; d = d->next) {
 			if (d->shutting_down && d->state != DOM_SHUTOFF && now > d->shutdown_deadline_ns) {

@@ -20,6 +20,11 @@ int domains__reboot(struct host *h, struct dom *d, struct st_err *err);
 int domains__suspend(struct host *h, struct dom *d, struct st_err *err);
 int domains__resume(struct host *h, struct dom *d, struct st_err *err);
 int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err *err);
+/* Defines and starts a transient domain (virsh create): one that is
+ * undefined when it stops; a failed start leaves nothing defined. */
+int domains__create(struct host *h, const json_t *input, struct dom **out, struct st_err *err);
+/* Undefines the transient domains that have stopped (the supervisor, each tick). */
+void domains__sweep_transient(struct host *h);
 
 const char *domains__state_name(const struct dom *d);
 json_t *domains__summary(const struct dom *d);

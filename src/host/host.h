@@ -39,6 +39,7 @@ struct dom {
 	 * another one is refused (409) rather than queued behind a VMM that may
 	 * not answer; readers (GETs) share the domain with it. Either keeps the
 	 * domain from being undefined. */
+	bool transient; /* undefined once it is shut off (strata create) */
 	const char *busy;
 	uint64_t busy_since_ns;
 	unsigned readers;
