@@ -9,10 +9,10 @@ cannot be activated: the pool then runs with activation off (stratad's
 --lvm-config), which covers every metadata operation, and the test that
 hands an LV to a guest SKIPs loudly."""
 import json
-import xml.etree.ElementTree as ET
 import os
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 
