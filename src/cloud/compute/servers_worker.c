@@ -19,6 +19,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "cloud/compute/servers_actions.h"
 #include "cloud/compute/servers_db.h"
 
 struct job {
@@ -47,6 +48,7 @@ static int set_error(struct db *db, const char *uuid, const char *message, const
 	if (n < 0)
 		log__error("server %s: recording its error: %s", uuid, err.msg);
 	log__info("server %s: ERROR: %s", uuid, message);
+	servers_actions__event_latest(db, uuid, "create", SERVERS_BUILD_EVENT, "Error", message);
 	return n;
 }
 
@@ -239,6 +241,7 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 				finish_delete(s, uuid);
 			else
 				log__info("server %s: ACTIVE on %s", uuid, st->name);
+			servers_actions__event_latest(s->db, uuid, "create", SERVERS_BUILD_EVENT, "Success", NULL);
 			return;
 		}
 		log__warn("server %s: build on %s failed (attempt %u): %s", uuid, st->name, tried, fault);
