@@ -104,7 +104,7 @@ static int reboot_args(const json_t *args, struct servers_actions_guard *g, cons
 	if (!json_is_object(args))
 		return bad(err, "%s", "Invalid input for field/attribute reboot. Value: None. None is not of type 'object'");
 	if (compute_valid__keys(args, allowed, err) < 0 ||
-	    compute_valid__string(args, "type", true, 1, 4, false, &type, err) < 0)
+	    compute_valid__string(args, "type", true, 0, 255, false, &type, err) < 0)
 		return -1;
 	if (!strcmp(type, "HARD") || !strcmp(type, "Hard") || !strcmp(type, "hard")) {
 		g->vm_states = REBOOTABLE;
@@ -184,10 +184,13 @@ int servers_actions__run(struct servers *s, const struct compute_caller *c, cons
 	const char *task = a->task;
 	if (!strcmp(a->key, "reboot") && reboot_args(args, &g, &task, err) < 0)
 		return -1;
-	if (servers_actions__check(c, row, &g, err) < 0)
-		return -1;
+	/* the body's schema first, as Nova's API validates before its checks */
 	cleanup_json json_t *work = NULL;
 	if (!strcmp(a->key, "rebuild") && servers_actions__rebuild_args(s, c, row, args, &work, err) < 0)
+		return -1;
+	if (!strcmp(a->key, "createImage") && servers_actions__snapshot_valid(s, c, args, err) < 0)
+		return -1;
+	if (servers_actions__check(c, row, &g, err) < 0)
 		return -1;
 	if (!strcmp(a->key, "createImage") &&
 	    servers_actions__snapshot_args(s, c, row, args, &work, err) < 0)

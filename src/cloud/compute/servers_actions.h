@@ -75,6 +75,9 @@ int servers_actions__show(struct servers *s, const struct compute_caller *c, con
  * image, "name", "metadata", "adminPass"}). */
 int servers_actions__rebuild_args(struct servers *s, const struct compute_caller *c,
 				  const json_t *row, json_t *args, json_t **work, struct st_err *err);
+/* createImage's body as Nova's schema wants it (checked before the state). */
+int servers_actions__snapshot_valid(struct servers *s, const struct compute_caller *c, json_t *args,
+				    struct st_err *err);
 /* {"createImage": {"name", "metadata"}}: the image made at once (queued,
  * Nova's snapshot properties); *work {"image_id"}. */
 int servers_actions__snapshot_args(struct servers *s, const struct compute_caller *c,

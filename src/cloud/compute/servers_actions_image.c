@@ -79,11 +79,10 @@ int servers_actions__rebuild_args(struct servers *s, const struct compute_caller
 	return 0;
 }
 
-int servers_actions__snapshot_args(struct servers *s, const struct compute_caller *c,
-				   const json_t *row, json_t *args, json_t **work, struct st_err *err)
+int servers_actions__snapshot_valid(struct servers *s, const struct compute_caller *c, json_t *args,
+				    struct st_err *err)
 {
 	static const char *const keys[] = {"name", "metadata", NULL};
-	static const char *const inherited[] = {"kernel_id", "ramdisk_id", "os_command_line"};
 	const char *name;
 	if (!json_is_object(args))
 		return err__fail_class(err, EINVAL, "Invalid input for field/attribute createImage. It is not of type 'object'");
@@ -91,8 +90,17 @@ int servers_actions__snapshot_args(struct servers *s, const struct compute_calle
 	    compute_valid__string(args, "name", true, 1, 255, true, &name, err) < 0)
 		return -1;
 	json_t *meta = json_object_get(args, "metadata");
-	if (meta && servers_meta__check(s->db, c->project_id, meta, "metadata", err) < 0)
+	return meta ? servers_meta__check(s->db, c->project_id, meta, "metadata", err) : 0;
+}
+
+int servers_actions__snapshot_args(struct servers *s, const struct compute_caller *c,
+				   const json_t *row, json_t *args, json_t **work, struct st_err *err)
+{
+	if (servers_actions__snapshot_valid(s, c, args, err) < 0)
 		return -1;
+	static const char *const inherited[] = {"kernel_id", "ramdisk_id", "os_command_line"};
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *meta = json_object_get(args, "metadata");
 	const json_t *src = json_object_get(json_object_get(row, "request_spec"), "image");
 	const json_t *props = json_object_get(src, "properties");
 	cleanup_json json_t *body = json_pack(

@@ -79,12 +79,12 @@ static json_t *server_usage(const json_t *row, double start, double stop, double
 	double launched = (double)json_integer_value(json_object_get(row, "launched_at"));
 	double ended = json_is_integer(t) ? (double)json_integer_value(t) : now;
 	const char *vm = json_string_value(json_object_get(row, "vm_state"));
-	json_t *u = json_pack("{s:O, s:O, s:f, s:O, s:O, s:O, s:O, s:O, s:o, s:s, s:I}", "instance_id",
+	json_t *u = json_pack("{s:O, s:O, s:f, s:O, s:O, s:O, s:O, s:O?, s:o, s:s, s:I}", "instance_id",
 			      json_object_get(row, "uuid"), "name", json_object_get(row, "name"), "hours",
 			      hours_for(row, start, stop), "memory_mb", json_object_get(row, "memory_mb"),
 			      "local_gb", json_object_get(row, "disk_gb"), "vcpus", json_object_get(row, "vcpus"),
 			      "tenant_id", json_object_get(row, "project_id"), "flavor",
-			      json_object_get(f, "name"), "started_at", iso(launched), "state",
+			      json_object_get(f, json_object_get(f, "name") ? "name" : "original_name"), "started_at", iso(launched), "state",
 			      json_is_integer(t) ? "terminated" : vm ? vm : "", "uptime",
 			      (json_int_t)(ended - launched));
 	json_object_set_new(u, "ended_at", json_is_integer(t) ? iso(ended) : json_null());

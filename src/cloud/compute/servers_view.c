@@ -172,6 +172,7 @@ int servers__find(struct servers *s, const struct compute_caller *c, const char 
 	const char *owner = json_string_value(json_object_get(*row, "project_id"));
 	if (compute_policy__check(c, rule, owner, err) < 0) {
 		json_decref(*row);
+		*row = NULL;
 		/* another project's server is not there for the caller, as in Nova */
 		return err__fail_class(err, ENOENT, "Instance %.64s could not be found.", id);
 	}
