@@ -11,7 +11,6 @@
 #include "cloud/compute/servers_actions.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,17 +191,19 @@ static void work(struct job *j)
 	finish(s, j, row, st, rc, err.msg);
 }
 
+static void free_job(struct job *j)
+{
+	json_decref(j->work);
+	free(j);
+}
+
 static void *run(void *arg)
 {
 	struct job *j = arg;
 	struct servers *s = j->s;
 	work(j);
-	json_decref(j->work);
-	free(j);
-	pthread_mutex_lock(&s->lock);
-	s->busy--;
-	pthread_cond_broadcast(&s->idle);
-	pthread_mutex_unlock(&s->lock);
+	free_job(j);
+	servers_worker__done(s);
 	return NULL;
 }
 
@@ -210,8 +211,6 @@ void servers_actions__start_worker(struct servers *s, const char *uuid, const ch
 				   long long action_id, json_t *args)
 {
 	struct job *j = calloc(1, sizeof(*j));
-	pthread_t t;
-	pthread_attr_t attr;
 	if (!j) {
 		log__error("server %s: out of memory starting its %s", uuid, action);
 		return;
@@ -219,16 +218,10 @@ void servers_actions__start_worker(struct servers *s, const char *uuid, const ch
 	*j = (struct job){.s = s, .action_id = action_id, .work = json_incref(args)};
 	snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
 	snprintf(j->action, sizeof(j->action), "%s", action);
-	pthread_mutex_lock(&s->lock);
-	s->busy++;
-	pthread_mutex_unlock(&s->lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, run, j) != 0) {
+	if (servers_worker__spawn(s, run, j) < 0) {
+		/* no thread: done in the request, the task_state must not stay set */
 		log__warn("server %s: no thread for its %s: done in the request", uuid, action);
-		pthread_attr_destroy(&attr);
-		run(j);
-		return;
+		work(j);
+		free_job(j);
 	}
-	pthread_attr_destroy(&attr);
 }

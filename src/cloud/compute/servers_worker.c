@@ -327,28 +327,40 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static void start(struct servers *s, json_t *uuids, bool delete)
+int servers_worker__spawn(struct servers *s, void *(*fn)(void *), void *arg)
 {
-	struct job *j = malloc(sizeof(*j));
 	pthread_t t;
 	pthread_attr_t attr;
-	if (!j) {
-		log__error("servers: out of memory starting a worker");
-		return;
-	}
-	*j = (struct job){s, json_incref(uuids), delete};
 	pthread_mutex_lock(&s->lock);
 	s->busy++;
 	pthread_mutex_unlock(&s->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, run, j) != 0) {
+	int rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		job_done(s);
+	return rc ? -1 : 0;
+}
+
+void servers_worker__done(struct servers *s)
+{
+	job_done(s);
+}
+
+static void start(struct servers *s, json_t *uuids, bool delete)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (!j) {
+		log__error("servers: out of memory starting a worker");
+		return;
+	}
+	*j = (struct job){s, json_incref(uuids), delete};
+	if (servers_worker__spawn(s, run, j) < 0) {
 		log__error("servers: cannot start a worker thread");
 		json_decref(j->uuids);
 		free(j);
-		job_done(s);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 void servers_worker__build(struct servers *s, json_t *uuids)

@@ -18,24 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from cloudlib import started
 from conftest import kvm_missing_reason, skip_loudly
 from pglib import postgres  # noqa: F401  (fixture)
 from test_compute_server_actions import put_state
 from test_compute_servers import SERVERS, bootable_image, flavor, wait_server
-from test_compute_servers_hosts import POOL, TOKEN, add_hosts
+from test_compute_servers_hosts import POOL, TOKEN, add_hosts, cloud  # noqa: F401  (cloud: a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
 from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402
-
-
-@pytest.fixture(params=["sqlite"])
-def cloud(request):
-    c = started(request, "--host-poll-interval", "1")
-    try:
-        yield c
-    finally:
-        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"
 
 
 @pytest.fixture
