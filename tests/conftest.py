@@ -3,6 +3,7 @@ import functools
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +50,21 @@ def wait_answering(proc, url, log, what, seconds, context=None):
             time.sleep(0.1)
 
 
+def wait_for(cond, what, timeout=120, interval=0.1):
+    """cond() until it returns something true, which is returned; fails
+    saying what was awaited (and cond's last value) after timeout seconds.
+    The default is generous: the suite must pass on a machine whose cores
+    are all busy (scripts/test.sh --load)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
+        time.sleep(interval)
+
+
 def skip_loudly(reason):
     """SKIP with the reason on the terminal too, so a skip is never silent."""
     print(f"\nSKIP: {reason}")
@@ -86,3 +102,16 @@ def _needs_kvm(request):
     """Tests marked needs_kvm SKIP loudly (the kvm fixture) where /dev/kvm is unusable."""
     if request.node.get_closest_marker("needs_kvm"):
         request.getfixturevalue("kvm")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole session
+    (integration/cloud/pglib.py); each cloud asks it for a database of its own
+    (new_database, drop_database). Defined here, not in a test module: a
+    session fixture a module imports is one instance per module."""
+    cloud_tests = str(ROOT / "tests" / "integration" / "cloud")
+    if cloud_tests not in sys.path:
+        sys.path.insert(0, cloud_tests)
+    import pglib
+    yield from pglib.session_cluster()
