@@ -6,28 +6,16 @@ gone, daemon killed) leaving the image queued and no stray file; quotas."""
 import hashlib
 import os
 import signal
-import time
 
 import pytest
 
 from cloudlib import cloud, started  # noqa: F401  (fixture)
+from conftest import wait_for
 from imagelib import add_user, api, create, start_upload, store_files, token, upload
-from pglib import postgres  # noqa: F401  (fixture)
 
 FIELDS = {"id", "name", "status", "disk_format", "container_format", "visibility", "size",
           "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_disk", "min_ram",
           "protected", "tags", "owner", "created_at", "updated_at", "self", "file", "schema"}
-
-
-def wait_for(what, check, seconds=120):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_cli_create_show_save_delete(cloud, tmp_path):
@@ -198,12 +186,12 @@ def test_interrupted_upload_leaves_queued_and_no_file(cloud):
     tok = token(cloud)
     img = create(cloud, tok, name="interrupted")
     conn = start_upload(cloud, tok, img["id"], 64 * 1024 * 1024, os.urandom(1024 * 1024))
-    wait_for("the upload to start", lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]
-             ["status"] == "saving")
+    wait_for(lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]["status"] == "saving",
+             "the upload to start")
     conn.close()  # the client goes away
-    wait_for("the image back to queued", lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]
-             ["status"] == "queued")
-    wait_for("no file left", lambda: store_files(cloud) == [])
+    wait_for(lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]["status"] == "queued",
+             "the image back to queued")
+    wait_for(lambda: store_files(cloud) == [], "no file left")
     # it can be uploaded again
     assert upload(cloud, tok, img["id"], b"second try")[0] == 204
 
@@ -212,7 +200,7 @@ def test_kill9_during_upload(cloud):
     tok = token(cloud)
     img = create(cloud, tok, name="killed")
     conn = start_upload(cloud, tok, img["id"], 64 * 1024 * 1024, os.urandom(1024 * 1024))
-    wait_for("the temporary file", lambda: any(f.startswith(".tmp-") for f in store_files(cloud)))
+    wait_for(lambda: any(f.startswith(".tmp-") for f in store_files(cloud)), "the temporary file")
     cloud.proc.send_signal(signal.SIGKILL)
     cloud.proc.wait()
     conn.close()

@@ -4,19 +4,14 @@ reports, and the real `openstack` CLI shows them as compute services and
 hypervisors; a stopped stratad goes down, a disabled one says why. On
 SQLite and PostgreSQL."""
 import os
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from cloudlib import nova_error, started
-from pglib import postgres  # noqa: F401  (fixture)
+from cloudlib import free_port, nova_error, started
+from conftest import wait_for
+from hostslib import stratad_hosts, token_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402
-
-TOKEN = "host-token-0123456789abcdef"
 DOWN_TIME = 4  # --service-down-time: a host not seen for this long is down
 
 
@@ -32,36 +27,13 @@ def cloud(request):
 @pytest.fixture
 def hosts(tmp_path):
     """Three stratad on loopback TCP with one token: (daemon, url) each."""
-    tok = tmp_path / "token"
-    tok.write_text(TOKEN + "\n")
-    out = []
-    try:
-        for _ in range(3):
-            port = free_port()
-            d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", f"127.0.0.1:{port}",
-                                                    "--token-file", str(tok)]).start()
-            out.append((d, f"http://127.0.0.1:{port}"))
+    with stratad_hosts(tmp_path) as out:
         yield out
-    finally:
-        for d, _ in out:
-            cleanup(d)
 
 
 def host_add(cloud, name, url, token_file, check=True):
     return cloud.cloud("host-add", "-d", str(cloud.state), *cloud.db_args(), "--name", name,
                        "--url", url, "--token-file", str(token_file), check=check)
-
-
-def wait_for(what, fn, seconds=90):
-    """fn() until it returns something true; its last value in the failure."""
-    deadline = time.time() + seconds
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {seconds} s")
-        time.sleep(0.5)
 
 
 def services(cloud):
@@ -97,9 +69,10 @@ def test_hosts_join_report_and_go_down(cloud, hosts, tmp_path):
     r = host_add(cloud, "bad name", hosts[1][1], tok, check=False)
     assert r.returncode != 0 and "host name" in r.stderr
 
-    listed = wait_for("three compute services up", lambda: (
+    listed = wait_for(lambda: (
         lambda s: s if sorted(s) == ["h0", "h1", "h2"] and
-        all(v["State"] == "up" for v in s.values()) else None)(services(cloud)))
+        all(v["State"] == "up" for v in s.values()) else None)(services(cloud)),
+        "three compute services up", interval=0.5)
     for s in listed.values():
         assert s["Binary"] == "nova-compute" and s["Status"] == "enabled"
         assert s["Zone"] == "nova" and s["Disabled Reason"] is None
@@ -131,17 +104,16 @@ def test_hosts_join_report_and_go_down(cloud, hosts, tmp_path):
 
     # a stopped stratad misses its heartbeats: down after the down time
     hosts[2][0].stop()
-    wait_for("h2 down", lambda: services(cloud)["h2"]["State"] == "down")
+    wait_for(lambda: services(cloud)["h2"]["State"] == "down", "h2 down", interval=0.5)
     hv = {h["Hypervisor Hostname"]: h for h in cloud.openstack("hypervisor", "list")}
     assert hv["h2"]["State"] == "down" and hv["h0"]["State"] == "up"
     # and it comes back up when it answers again
     hosts[2][0].start()
-    wait_for("h2 up again", lambda: services(cloud)["h2"]["State"] == "up")
+    wait_for(lambda: services(cloud)["h2"]["State"] == "up", "h2 up again", interval=0.5)
 
 
 def test_services_api_microversions(cloud, hosts, tmp_path):
-    tok = tmp_path / "token"
-    tok.write_text(TOKEN + "\n")
+    tok = token_file(tmp_path)
     host_add(cloud, "a1", hosts[0][1], tok)
     host_add(cloud, "a2", hosts[1][1], tok)
     token = cloud.admin_token()

@@ -2,23 +2,13 @@
 each test failed before its fix (issue 12)."""
 import os
 import subprocess
-import time
 from pathlib import Path
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from ctrlib import ctr  # noqa: F401  (fixture)
 from test_isolation import first_and_join, out
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-def wait_for(cond, what, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def wait_stopped(ctr, cid):

@@ -5,11 +5,10 @@ and nothing else (no file, no space used)."""
 import os
 import socket
 import subprocess
-import time
 
 import pytest
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from hostlib import stratad  # noqa: F401  (fixture)
 
 FS_BYTES = 8 << 20
@@ -34,15 +33,6 @@ def small_pool(stratad, tmp_path):
 
 def free_blocks(path):
     return os.statvfs(path).f_bfree
-
-
-def wait_for(cond, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def test_full_disk_leaves_the_volume_as_it_was(small_pool):
