@@ -50,19 +50,18 @@ def wait_answering(proc, url, log, what, seconds, context=None):
             time.sleep(0.1)
 
 
-def wait_for(cond, what, timeout=120, interval=0.1):
-    """cond() until it returns something true, which is returned; fails
-    saying what was awaited (and cond's last value) after timeout seconds.
-    The default is generous: the suite must pass on a machine whose cores
-    are all busy (scripts/test.sh --load)."""
-    deadline = time.monotonic() + timeout
+def wait_for(what, check, seconds=120):
+    """check() until it returns something true (returned); fails naming what
+    and check's last value once seconds pass. Never a fixed sleep: a slow
+    machine only waits longer."""
+    deadline = time.monotonic() + seconds
     while True:
-        value = cond()
+        value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
-        time.sleep(interval)
+            raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
+        time.sleep(0.1)
 
 
 def skip_loudly(reason):

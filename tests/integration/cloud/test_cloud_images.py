@@ -186,12 +186,12 @@ def test_interrupted_upload_leaves_queued_and_no_file(cloud):
     tok = token(cloud)
     img = create(cloud, tok, name="interrupted")
     conn = start_upload(cloud, tok, img["id"], 64 * 1024 * 1024, os.urandom(1024 * 1024))
-    wait_for(lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]["status"] == "saving",
-             "the upload to start")
+    wait_for("the upload to start", lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]
+             ["status"] == "saving")
     conn.close()  # the client goes away
-    wait_for(lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]["status"] == "queued",
-             "the image back to queued")
-    wait_for(lambda: store_files(cloud) == [], "no file left")
+    wait_for("the image back to queued", lambda: api(cloud, tok, "GET", f"/images/{img['id']}")[2]
+             ["status"] == "queued")
+    wait_for("no file left", lambda: store_files(cloud) == [])
     # it can be uploaded again
     assert upload(cloud, tok, img["id"], b"second try")[0] == 204
 
@@ -200,7 +200,7 @@ def test_kill9_during_upload(cloud):
     tok = token(cloud)
     img = create(cloud, tok, name="killed")
     conn = start_upload(cloud, tok, img["id"], 64 * 1024 * 1024, os.urandom(1024 * 1024))
-    wait_for(lambda: any(f.startswith(".tmp-") for f in store_files(cloud)), "the temporary file")
+    wait_for("the temporary file", lambda: any(f.startswith(".tmp-") for f in store_files(cloud)))
     cloud.proc.send_signal(signal.SIGKILL)
     cloud.proc.wait()
     conn.close()

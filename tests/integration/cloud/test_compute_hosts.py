@@ -69,10 +69,9 @@ def test_hosts_join_report_and_go_down(cloud, hosts, tmp_path):
     r = host_add(cloud, "bad name", hosts[1][1], tok, check=False)
     assert r.returncode != 0 and "host name" in r.stderr
 
-    listed = wait_for(lambda: (
+    listed = wait_for("three compute services up", lambda: (
         lambda s: s if sorted(s) == ["h0", "h1", "h2"] and
-        all(v["State"] == "up" for v in s.values()) else None)(services(cloud)),
-        "three compute services up", interval=0.5)
+        all(v["State"] == "up" for v in s.values()) else None)(services(cloud)))
     for s in listed.values():
         assert s["Binary"] == "nova-compute" and s["Status"] == "enabled"
         assert s["Zone"] == "nova" and s["Disabled Reason"] is None
@@ -104,12 +103,12 @@ def test_hosts_join_report_and_go_down(cloud, hosts, tmp_path):
 
     # a stopped stratad misses its heartbeats: down after the down time
     hosts[2][0].stop()
-    wait_for(lambda: services(cloud)["h2"]["State"] == "down", "h2 down", interval=0.5)
+    wait_for("h2 down", lambda: services(cloud)["h2"]["State"] == "down")
     hv = {h["Hypervisor Hostname"]: h for h in cloud.openstack("hypervisor", "list")}
     assert hv["h2"]["State"] == "down" and hv["h0"]["State"] == "up"
     # and it comes back up when it answers again
     hosts[2][0].start()
-    wait_for(lambda: services(cloud)["h2"]["State"] == "up", "h2 up again", interval=0.5)
+    wait_for("h2 up again", lambda: services(cloud)["h2"]["State"] == "up")
 
 
 def test_services_api_microversions(cloud, hosts, tmp_path):
@@ -149,6 +148,15 @@ def test_services_api_microversions(cloud, hosts, tmp_path):
     _, _, body = cloud.api("GET", base + "/os-services?host=a1", token, version="2.53")
     a1 = body["services"][0]
     assert a1["state"] == "down" and a1["status"] == "disabled"
+    # the hosts' zone (no aggregate: the default one) says what their services do
+    _, _, body = cloud.api("GET", base + "/os-availability-zone/detail", token)
+    assert "availabilityZoneInfo" in body, body
+    (nova,) = body["availabilityZoneInfo"]
+    assert nova["zoneName"] == "nova" and nova["zoneState"]["available"] is True
+    assert nova["hosts"]["a1"]["nova-compute"]["available"] is False
+    assert nova["hosts"]["a1"]["nova-compute"]["active"] is False
+    assert nova["hosts"]["a2"]["nova-compute"]["available"] is True
+    assert nova["hosts"]["a2"]["nova-compute"]["active"] is True
     status, _, body = cloud.api("PUT", base + f"/os-services/{a1['id']}", token,
                                 {"status": "enabled", "forced_down": False}, version="2.53")
     assert status == 200 and body["service"]["status"] == "enabled"

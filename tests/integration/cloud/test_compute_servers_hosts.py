@@ -43,8 +43,8 @@ def add_hosts(cloud, hosts, tmp_path):
         cloud.cloud("host-add", "-d", str(cloud.state), *cloud.db_args(), "--name", f"h{i}",
                     "--url", url, "--token-file", str(tok))
     names = [f"h{i}" for i in range(len(hosts))]
-    wait_for(lambda: sorted(s["Host"] for s in cloud.openstack("compute", "service", "list")
-                            if s["State"] == "up") == names, f"hosts {names} up", interval=0.5)
+    wait_for(f"hosts {names} up", lambda: sorted(
+        s["Host"] for s in cloud.openstack("compute", "service", "list") if s["State"] == "up") == names)
 
 
 def attempts(cloud, sid):

@@ -12,7 +12,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def wait_stopped(ctr, cid):
-    wait_for(lambda: ctr.state(cid)["status"] == "stopped", f"{cid} to stop")
+    wait_for(f"{cid} to stop", lambda: ctr.state(cid)["status"] == "stopped")
 
 
 def test_delete_force_of_a_missing_container_succeeds(ctr):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import skip_loudly, wait_for
+from conftest import skip_loudly
 from hostlib import Events, Stratad, UnixHTTPConnection, cleanup, guest, in_ns, netd, short_tmpdir  # noqa: F401
 
 MIB = 1 << 20
@@ -115,6 +115,16 @@ def stratad_pool(tmp_path):
 
 def create_on(d, name, img, **extra):
     return d.ok("POST", "/v1/pools/images/volumes", {"name": name, "image": img, **extra})
+
+
+def wait_for(pred, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def test_one_fetch_shared_by_overlays(stratad_pool, server):

@@ -12,12 +12,13 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from conftest import ROOT, skip_loudly, wait_for  # noqa: E402,F401  (wait_for: for the tests)
+from conftest import ROOT, skip_loudly  # noqa: E402
 from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402,F401
 
 TOKEN = "web-test-token-0123456789abcdef"
@@ -157,3 +158,13 @@ def users():
     u = HostUsers()
     yield u
     u.remove()
+
+
+def wait_for(cond, what, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
