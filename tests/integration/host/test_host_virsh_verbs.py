@@ -87,13 +87,16 @@ def test_edit(stratad, tmp_path):
     r = cli_env(d, {"EDITOR": "true", "VISUAL": ""}, "edit", "web")
     assert r.returncode == 0 and r.stdout == "Domain 'web' XML configuration not changed.\n", r
     # a change is checked and kept
-    r = cli_env(d, {"EDITOR": editor(tmp_path, "s|>2</vcpu>|>5</vcpu>|"), "VISUAL": ""}, "edit", "web")
+    r = cli_env(d, {"EDITOR": editor(tmp_path, "s|>2</vcpu>|>5</vcpu>|; s|>65536</memory>|>98304</memory>|; "
+                                                 "s|>65536</currentMemory>|>98304</currentMemory>|"),
+                    "VISUAL": ""}, "edit", "web")
     assert r.returncode == 0 and r.stdout == "Domain 'web' XML configuration edited.\n", r
     after = d.ok("GET", "/v1/domains/web")["definition"]
-    assert after["vcpus"] == 5
-    assert {k: v for k, v in after.items() if k != "vcpus"} == {k: v for k, v in before.items() if k != "vcpus"}
+    assert (after["vcpus"], after["memory_mib"]) == (5, 96)
+    assert {k: v for k, v in after.items() if k not in ("vcpus", "memory_mib")} == \
+        {k: v for k, v in before.items() if k not in ("vcpus", "memory_mib")}
     # invalid XML, a refused value, a rename: one error line, nothing changed
-    for script, msg in [("s|</vcpu>|</vcpux>|", "invalid XML"), ("s|>5</vcpu>|>500</vcpu>|", "vcpu"),
+    for script, msg in [("s|>5</vcpu>|>5</vcpu|", "invalid XML"), ("s|>5</vcpu>|>500</vcpu>|", "vcpus"),
                         ("s|<name>web<|<name>other<|", "cannot change its name")]:
         r = cli_env(d, {"EDITOR": editor(tmp_path, script), "VISUAL": ""}, "edit", "web")
         assert r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1, (script, r.stderr)
@@ -178,46 +181,3 @@ def test_net_list_all_and_vol_list_pool(stratad, tmp_path):
     assert by_opt == d.cli("vol-list", "p").stdout and "v.raw" in by_opt
     r = d.cli("vol-list", "p", "--pool", "p", check=False)
     assert r.returncode == 2 and "usage: strata vol-list" in r.stderr
-
-
-def test_pool_start_destroy_build_autostart(stratad, tmp_path):
-    d = stratad
-    path = tmp_path / "p1"
-    d.cli("pool-define-as", "p1", "dir", str(path))
-    d.ok("POST", "/v1/pools/p1/volumes", {"name": "v.raw", "capacity": "1M"})
-    assert d.cli("pool-list").stdout.splitlines()[2].split() == ["p1", "active", "yes"]
-    assert d.cli("pool-destroy", "p1").stdout == "Pool p1 destroyed\n"
-    # inactive: listed with --all/--inactive only; its volumes are refused, its files stay
-    assert len(d.cli("pool-list").stdout.splitlines()) == 2
-    assert d.cli("pool-list", "--all").stdout.splitlines()[2].split() == ["p1", "inactive", "yes"]
-    assert d.cli("pool-list", "--inactive").stdout.splitlines()[2].split()[0] == "p1"
-    st, reply = d.call("GET", "/v1/pools/p1/volumes")
-    assert st == 409 and "not active" in reply["error"]["message"]
-    assert (path / "v.raw").exists()
-    r = d.cli("pool-destroy", "p1", check=False)
-    assert r.returncode == 1 and "not active already" in r.stderr
-    # autostart off: it stays inactive over a restart; on: active again
-    d.cli("pool-autostart", "p1", "--disable")
-    d.stop()
-    d.start()
-    assert d.ok("GET", "/v1/pools/p1")["state"] == "inactive"
-    # the directory is gone: start refuses, build makes it, start then works
-    (path / "v.raw").unlink()
-    path.rmdir()
-    r = d.cli("pool-start", "p1", check=False)
-    assert r.returncode == 1 and "pool-build" in r.stderr
-    assert d.cli("pool-build", "p1").stdout == "Pool p1 built\n"
-    assert path.is_dir()
-    assert d.cli("pool-start", "p1").stdout == "Pool p1 started\n"
-    assert d.cli("pool-list", "--details").stdout.splitlines()[0].split() == \
-        ["Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"]
-    d.cli("pool-autostart", "p1")
-    d.cli("pool-destroy", "p1")
-    d.stop()
-    d.start()
-    assert d.ok("GET", "/v1/pools/p1")["state"] == "active"
-    # pool-start --build on a missing directory
-    d.cli("pool-destroy", "p1")
-    path.rmdir()
-    d.cli("pool-start", "p1", "--build")
-    assert d.ok("GET", "/v1/pools/p1")["active"] is True and path.is_dir()
