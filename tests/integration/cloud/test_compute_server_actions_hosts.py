@@ -11,37 +11,24 @@ made stopped on the host by writing its row (put_state), with its root
 disk put on the host through stratad's API: what a build that had started
 would have left. Whatever needs a running guest (stop/start/reboot acting
 on the VMM, a snapshot that boots) skips loudly."""
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from conftest import kvm_missing_reason, skip_loudly
+from hostslib import stratad_hosts
 from pglib import postgres  # noqa: F401  (fixture)
 from test_compute_server_actions import put_state
 from test_compute_servers import SERVERS, bootable_image, flavor, wait_server
-from test_compute_servers_hosts import POOL, TOKEN, add_hosts, cloud  # noqa: F401  (cloud: a fixture)
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402
+from test_compute_servers_hosts import POOL, add_hosts, cloud  # noqa: F401  (cloud: a fixture)
 
 
 @pytest.fixture
 def host(tmp_path):
     """One stratad on loopback TCP with the instances pool."""
-    (tmp_path / "token").write_text(TOKEN + "\n")
-    port = free_port()
-    d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", f"127.0.0.1:{port}",
-                                            "--token-file", str(tmp_path / "token")]).start()
-    try:
-        pool = Path(d.state_dir) / "pool"
-        pool.mkdir()
-        d.ok("POST", "/v1/pools", {"name": POOL, "type": "dir", "path": str(pool)})
-        yield d, f"http://127.0.0.1:{port}"
-    finally:
-        cleanup(d)
+    with stratad_hosts(tmp_path, count=1, pool=POOL) as out:
+        yield out[0]
 
 
 def stopped_on_host(request, cloud, d, token, disk):
