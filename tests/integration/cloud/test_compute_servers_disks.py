@@ -238,7 +238,7 @@ def test_config_drive(cloud, host, tmp_path):
     fl = flavor(cloud, token)
     key = tmp_path / "key"
     subprocess.run(["ssh-keygen", "-t", "ed25519", "-N", "", "-q", "-f", str(key)], check=True)
-    pub = (tmp_path / "key.pub").read_text().strip()
+    pub = (tmp_path / "key.pub").read_text()  # as the CLI sent it (Nova keeps its newline)
     cloud.openstack("keypair", "create", "--public-key", str(key) + ".pub", "mykey")
     ud = tmp_path / "user-data"
     ud.write_bytes(b"#cloud-config\nruncmd:\n - echo hello \xc3\xa9\n")
