@@ -149,3 +149,61 @@ def test_console_echo_of_a_real_guest(webd):
     ws.send("ping\n")
     ws.read_until("line 'ping'", timeout=120)
     ws.close()
+
+
+@pytest.fixture
+def chrome():
+    from browser import browser, quit
+    made = []
+    yield lambda: made.append(browser()) or made[-1]
+    for drv in made:
+        quit(drv)
+
+
+def screen_text(drv):
+    return drv.execute_script("const r = document.querySelector('#console-screen'); return r ? r.innerText : ''")
+
+
+def type_into(drv, text):
+    from browser import wait_css
+    wait_css(drv, "#console-screen .xterm-helper-textarea").send_keys(text)
+
+
+def test_console_in_the_browser(fakevm, users, chrome):
+    """xterm.js on the guest page: waits for the guest to start, shows its
+    output, types into it; a read-only viewer watches the same console and its
+    keys reach nothing; after stratad restarts the page reconnects by itself."""
+    from browser import console_errors, login, screenshot, wait_text
+    from weblib import wait_for
+    define(fakevm, "c4")
+    full = users.add(full_access=True)
+    ro = users.add(full_access=False)
+    a, b = chrome(), chrome()
+    login(a, fakevm, full[0], full[1])
+    login(b, fakevm, ro[0], ro[1])
+    wait_text(a, "#access", "(full access)")
+    wait_text(b, "#access", "(read-only)")
+    for drv in (a, b):
+        drv.get(fakevm.origin + "/#/guests/c4")
+        wait_text(drv, "#console-status", "the guest is shutoff: no console")
+    start_fake(fakevm, "c4")
+    for drv in (a, b):  # the started event connects both
+        wait_for(lambda: "guest console ready" in screen_text(drv), "the console's banner")
+        wait_text(drv, "#console-status", "connected")
+    type_into(a, "hi")
+    for drv in (a, b):
+        wait_for(lambda: "ECHO:H" in screen_text(drv) and "ECHO:I" in screen_text(drv), "the echo of hi")
+    type_into(b, "z")  # read-only: nothing is sent
+    type_into(a, "k")
+    wait_for(lambda: "ECHO:K" in screen_text(b), "the echo of k")
+    assert "ECHO:Z" not in screen_text(a) and "ECHO:Z" not in screen_text(b)
+    screenshot(a, "console")
+    assert console_errors(a) == [] and console_errors(b) == []
+    # stratad restarts under the open page: the guest runs on, the page reconnects
+    fakevm.stop()
+    fakevm.start()
+    wait_for(lambda: "reconnecting" in a.find_element("css selector", "#console-status").text
+             or "connected" == a.find_element("css selector", "#console-status").text, "a reconnect")
+    wait_text(a, "#console-status", "connected", timeout=60)
+    type_into(a, "r")
+    wait_for(lambda: "ECHO:R" in screen_text(a), "the echo after the reconnect", timeout=60)
