@@ -49,6 +49,20 @@ def wait_answering(proc, url, log, what, seconds, context=None):
             time.sleep(0.1)
 
 
+def wait_for(what, check, seconds=120):
+    """check() until it returns something true (returned); fails naming what
+    and check's last value once seconds pass. Never a fixed sleep: a slow
+    machine only waits longer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
+        time.sleep(0.1)
+
+
 def skip_loudly(reason):
     """SKIP with the reason on the terminal too, so a skip is never silent."""
     print(f"\nSKIP: {reason}")

@@ -15,6 +15,7 @@
 #include "cloud/compute/compute_db.h"
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/compute_valid.h"
+#include "cloud/compute/hosts.h"
 
 #define AZ_KEY "availability_zone"
 
@@ -427,22 +428,38 @@ int compute__host_aggregate_metadata(struct db *db, const char *host, json_t **o
 	return 0;
 }
 
-int compute__availability_zones(struct db *db, const struct compute_caller *c, bool detail,
-				json_t **out, struct st_err *err)
+/* Zone, host, up, enabled, heartbeat: the registered hosts (the first
+ * parameter is the oldest heartbeat that still counts as up), then the
+ * aggregates' hosts that are not registered. */
+static const char zone_rows[] =
+	"SELECT COALESCE(z.zone, '" COMPUTE_DEFAULT_AZ "'), h.host,"
+	" CASE WHEN h.forced_down = 0 AND h.last_seen_up >= ? THEN 1 ELSE 0 END,"
+	" 1 - h.disabled, h.last_seen_up FROM compute_host h LEFT JOIN"
+	" (SELECT ah.host, MIN(m.meta_value) AS zone FROM compute_aggregate_metadata m"
+	"  JOIN compute_aggregate_host ah ON ah.aggregate_id = m.aggregate_id"
+	"  WHERE m.meta_key = 'availability_zone' GROUP BY ah.host) z ON z.host = h.host"
+	" UNION ALL SELECT DISTINCT m.meta_value, ah.host, 0, 0, CAST(NULL AS BIGINT) FROM compute_aggregate_metadata m"
+	" JOIN compute_aggregate_host ah ON ah.aggregate_id = m.aggregate_id"
+	" WHERE m.meta_key = 'availability_zone'"
+	" AND ah.host NOT IN (SELECT host FROM compute_host) ORDER BY 1, 2";
+
+int compute__availability_zones(struct db *db, const struct compute_caller *c,
+				const struct hosts_config *hosts, bool detail, json_t **out,
+				struct st_err *err)
 {
 	cleanup_rows struct db_rows *rows = NULL;
+	char since[24];
+	const char *p = since;
+	unsigned down = hosts && hosts->service_down_s ? hosts->service_down_s : HOSTS_SERVICE_DOWN_DEFAULT;
+	snprintf(since, sizeof(since), "%lld", (long long)time(NULL) - (long long)down);
 	if (compute_policy__check(c, detail ? "os_compute_api:os-availability-zone:detail"
 					    : "os_compute_api:os-availability-zone:list", NULL, err) < 0 ||
-	    db__query(db, "SELECT DISTINCT m.meta_value, h.host FROM compute_aggregate_metadata m"
-		      " JOIN compute_aggregate_host h ON h.aggregate_id = m.aggregate_id"
-		      " WHERE m.meta_key = 'availability_zone' ORDER BY 1, 2", NULL, 0, &rows, err) < 0)
+	    db__query(db, zone_rows, &p, 1, &rows, err) < 0)
 		return -1;
-	/* A zone is listed once it has hosts. No compute service reports yet
-	 * (hosts register in later work), so none is up: zones are not
-	 * available, hosts neither available nor active. */
 	json_t *zones = json_array(), *zone = NULL;
 	for (size_t r = 0; r < rows->nrows; r++) {
 		const char *name = db_rows__get(rows, r, 0), *host = db_rows__get(rows, r, 1);
+		bool up = !strcmp(db_rows__get(rows, r, 2), "1"), enabled = !strcmp(db_rows__get(rows, r, 3), "1");
 		if (!zone || strcmp(json_string_value(json_object_get(zone, "zoneName")), name)) {
 			zone = json_pack("{s:s,s:{s:b},s:n}", "zoneName", name, "zoneState", "available", 0,
 					 "hosts");
@@ -450,10 +467,17 @@ int compute__availability_zones(struct db *db, const struct compute_caller *c, b
 			if (detail)
 				json_object_set_new(zone, "hosts", json_object());
 		}
-		if (detail)
-			json_object_set_new(json_object_get(zone, "hosts"), host,
-					    json_pack("{s:{s:b,s:b,s:n}}", "nova-compute", "available", 0,
-						      "active", 0, "updated_at"));
+		if (enabled)
+			json_object_set_new(json_object_get(zone, "zoneState"), "available", json_true());
+		if (!detail)
+			continue;
+		const char *seen = db_rows__get(rows, r, 4);
+		char t[32];
+		if (seen)
+			compute_db__isotime(strtoll(seen, NULL, 10), t);
+		json_object_set_new(json_object_get(zone, "hosts"), host,
+				    json_pack("{s:{s:b,s:b,s:o}}", "nova-compute", "available", up, "active",
+					      enabled, "updated_at", seen ? json_string(t) : json_null()));
 	}
 	*out = zones;
 	return 0;

@@ -117,9 +117,16 @@ int compute__aggregate_action(struct db *db, const struct compute_caller *c, con
  * check: what the scheduler reads. */
 int compute__host_aggregate_metadata(struct db *db, const char *host, json_t **out,
 				     struct st_err *err);
-/* GET /os-availability-zone[/detail]: availabilityZoneInfo's array. */
-int compute__availability_zones(struct db *db, const struct compute_caller *c, bool detail,
-				json_t **out, struct st_err *err);
+/* GET /os-availability-zone[/detail]: availabilityZoneInfo's array: the
+ * zones of the registered compute hosts (an aggregate's availability_zone,
+ * else the default zone) and of aggregates' hosts not registered (yet).
+ * A zone is available while one of its hosts is enabled; a host's
+ * nova-compute is available while it is up (its heartbeat within
+ * service_down_s of hosts.h's config) and active while enabled. */
+struct hosts_config;
+int compute__availability_zones(struct db *db, const struct compute_caller *c,
+				const struct hosts_config *hosts, bool detail, json_t **out,
+				struct st_err *err);
 
 /* --- server groups (server_groups.c) --- */
 int compute__server_group_create(struct db *db, const struct compute_caller *c, json_t *body,

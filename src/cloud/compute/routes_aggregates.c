@@ -4,6 +4,7 @@
 #include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/util.h"
+#include "cloud/cloud.h"
 
 static int aggregate_list(struct http_request *r, struct http_reply *rp,
 			  const struct compute_caller *c, struct st_err *err)
@@ -56,7 +57,8 @@ static int zones(struct http_request *r, struct http_reply *rp, const struct com
 		 bool detail, struct st_err *err)
 {
 	json_t *list;
-	if (compute__availability_zones(routes_compute__db(r), c, detail, &list, err) < 0)
+	if (compute__availability_zones(routes_compute__db(r), c,
+					&((struct cloud *)http_request__app(r))->hosts, detail, &list, err) < 0)
 		return -1;
 	return routes_compute__member(rp, "availabilityZoneInfo", list);
 }

@@ -6,28 +6,17 @@ gone, daemon killed) leaving the image queued and no stray file; quotas."""
 import hashlib
 import os
 import signal
-import time
 
 import pytest
 
 from cloudlib import cloud, started  # noqa: F401  (fixture)
+from conftest import wait_for
 from imagelib import add_user, api, create, start_upload, store_files, token, upload
 from pglib import postgres  # noqa: F401  (fixture)
 
 FIELDS = {"id", "name", "status", "disk_format", "container_format", "visibility", "size",
           "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_disk", "min_ram",
           "protected", "tags", "owner", "created_at", "updated_at", "self", "file", "schema"}
-
-
-def wait_for(what, check, seconds=120):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_cli_create_show_save_delete(cloud, tmp_path):

@@ -5,12 +5,12 @@ hypervisors; a stopped stratad goes down, a disabled one says why. On
 SQLite and PostgreSQL."""
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from cloudlib import nova_error, started
+from conftest import wait_for
 from pglib import postgres  # noqa: F401  (fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
@@ -50,18 +50,6 @@ def hosts(tmp_path):
 def host_add(cloud, name, url, token_file, check=True):
     return cloud.cloud("host-add", "-d", str(cloud.state), *cloud.db_args(), "--name", name,
                        "--url", url, "--token-file", str(token_file), check=check)
-
-
-def wait_for(what, fn, seconds=90):
-    """fn() until it returns something true; its last value in the failure."""
-    deadline = time.time() + seconds
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {seconds} s")
-        time.sleep(0.5)
 
 
 def services(cloud):
@@ -177,6 +165,15 @@ def test_services_api_microversions(cloud, hosts, tmp_path):
     _, _, body = cloud.api("GET", base + "/os-services?host=a1", token, version="2.53")
     a1 = body["services"][0]
     assert a1["state"] == "down" and a1["status"] == "disabled"
+    # the hosts' zone (no aggregate: the default one) says what their services do
+    _, _, body = cloud.api("GET", base + "/os-availability-zone/detail", token)
+    assert "availabilityZoneInfo" in body, body
+    (nova,) = body["availabilityZoneInfo"]
+    assert nova["zoneName"] == "nova" and nova["zoneState"]["available"] is True
+    assert nova["hosts"]["a1"]["nova-compute"]["available"] is False
+    assert nova["hosts"]["a1"]["nova-compute"]["active"] is False
+    assert nova["hosts"]["a2"]["nova-compute"]["available"] is True
+    assert nova["hosts"]["a2"]["nova-compute"]["active"] is True
     status, _, body = cloud.api("PUT", base + f"/os-services/{a1['id']}", token,
                                 {"status": "enabled", "forced_down": False}, version="2.53")
     assert status == 200 and body["service"]["status"] == "enabled"
