@@ -182,6 +182,13 @@ int cli__call(struct cli *c, const char *method, const char *path, const json_t 
 		return err__fail(err, ENOMEM, "%s", c->cmd ? c->cmd->name : "request");
 	if (http_client__json(&c->target, method, path, body, &reply, err) < 0)
 		return -1;
+	cli__print(c, reply, human);
+	json_decref(reply);
+	return 0;
+}
+
+void cli__print(const struct cli *c, json_t *reply, void (*human)(json_t *reply))
+{
 	if (c->json) {
 		char *text = json_dumps(reply, JSON_INDENT(2) | JSON_ENCODE_ANY);
 		puts(text ? text : "null");
@@ -189,14 +196,26 @@ int cli__call(struct cli *c, const char *method, const char *path, const json_t 
 	} else if (human) {
 		human(reply);
 	}
-	json_decref(reply);
-	return 0;
 }
 
 int cli__call_object(struct cli *c, const char *collection, struct st_err *err)
 {
 	cleanup_free char *path = cli__object_path(collection, c->argv[0], c->cmd->suffix);
 	return cli__call(c, c->cmd->method, path, NULL, c->cmd->human, err);
+}
+
+int cli__get_text(struct cli *c, const char *path, struct st_err *err)
+{
+	struct http_client_resp r = {0};
+	if (!path)
+		return err__fail(err, ENOMEM, "request");
+	if (http_client__request(&c->target, "GET", path, NULL, NULL, 0, &r, err) < 0)
+		return -1;
+	cleanup_free char *body = r.body;
+	if (r.status >= 300)
+		return cli__reply_fail(body, r.len, "request failed", err);
+	fwrite(body, 1, r.len, stdout);
+	return 0;
 }
 
 int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err)

@@ -80,8 +80,12 @@ char *cli__object_path(const char *collection, const char *name, const char *suf
  * human(reply) (or prints nothing if human is NULL). */
 int cli__call(struct cli *c, const char *method, const char *path, const json_t *body,
 	      void (*human)(json_t *reply), struct st_err *err);
+/* reply as JSON with --json, else human(reply) (nothing if NULL) */
+void cli__print(const struct cli *c, json_t *reply, void (*human)(json_t *reply));
 /* cli__call of c->cmd's method on COLLECTION/argv[0] + cmd's suffix. */
 int cli__call_object(struct cli *c, const char *collection, struct st_err *err);
+/* GETs path and prints the body as it is (XML). */
+int cli__get_text(struct cli *c, const char *path, struct st_err *err);
 /* The body of a raw reply (not through http_client__json) with status >= 300:
  * fails with the API's error message, or with what when it has none. */
 int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err);

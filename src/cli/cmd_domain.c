@@ -139,14 +139,7 @@ static int cmd_define(struct cli *c, struct st_err *err)
 static int cmd_dumpxml(struct cli *c, struct st_err *err)
 {
 	cleanup_free char *path = cli__object_path("domains", c->argv[0], "/xml");
-	struct http_client_resp r = {0};
-	if (http_client__request(&c->target, "GET", path, NULL, NULL, 0, &r, err) < 0)
-		return -1;
-	cleanup_free char *body = r.body;
-	if (r.status >= 300)
-		return cli__reply_fail(body, r.len, "dumpxml failed", err);
-	fwrite(body, 1, r.len, stdout);
-	return 0;
+	return cli__get_text(c, path, err);
 }
 
 static int cmd_console(struct cli *c, struct st_err *err)
@@ -217,9 +210,22 @@ static int cmd_list(struct cli *c, struct st_err *err)
 	return cli__call(c, "GET", path, NULL, print_list, err);
 }
 
+/* start NAME [--console]: attaches to the console once the guest runs */
+static int cmd_start(struct cli *c, struct st_err *err)
+{
+	bool console = cli__has(c, "--console");
+	if (cli__call_object(c, "domains", err) < 0)
+		return -1;
+	fflush(stdout);
+	return console ? cmd_console(c, err) : 0;
+}
+
 static int cmd_shutdown(struct cli *c, struct st_err *err)
 {
-	const char *timeout = cli__opt(c, "--timeout");
+	const char *timeout = cli__opt(c, "--timeout"), *mode = cli__opt(c, "--mode");
+	/* virsh's default and ours: the ACPI power button */
+	if (mode && strcmp(mode, "acpi"))
+		return cli__usage_fail(err, "shutdown mode '%s' is not supported (acpi: the guest's power button)", mode);
 	bool wait = cli__has(c, "--wait");
 	cleanup_free char *base = cli__object_path("domains", c->argv[0], "/shutdown");
 	cleanup_free char *info = cli__object_path("domains", c->argv[0], "");
@@ -274,10 +280,12 @@ static const struct cli_cmd cmds[] = {
 	 .help = "defines a domain from a JSON or libvirt XML file"},
 	{.name = "undefine", .run = cmd_undefine, .args = "NAME [--remove-all-storage]", .min_args = 1, .max_args = 1,
 	 .help = "removes a domain's definition (and its pool volumes)", .opts = "--remove-all-storage"},
-	{.name = "start", .run = cmd_simple, .args = "NAME", .min_args = 1, .max_args = 1, .help = "starts a domain",
-	 .method = "POST", .suffix = "/start", .human = print_started},
-	{.name = "shutdown", .run = cmd_shutdown, .args = "NAME [--timeout S] [--wait]", .min_args = 1, .max_args = 1,
-	 .help = "asks the guest to power off (ACPI), destroys it after S seconds", .opts = "--timeout= --wait"},
+	{.name = "start", .run = cmd_start, .args = "NAME [--console]", .min_args = 1, .max_args = 1,
+	 .help = "starts a domain (and attaches to its console)", .opts = "--console", .method = "POST",
+	 .suffix = "/start", .human = print_started},
+	{.name = "shutdown", .run = cmd_shutdown, .args = "NAME [--mode acpi] [--timeout S] [--wait]", .min_args = 1,
+	 .max_args = 1, .help = "asks the guest to power off (ACPI), destroys it after S seconds",
+	 .opts = "--timeout= --wait --mode="},
 	{.name = "destroy", .run = cmd_simple, .args = "NAME", .min_args = 1, .max_args = 1, .help = "stops a domain at once",
 	 .method = "POST", .suffix = "/destroy", .human = print_destroyed},
 	{.name = "reboot", .run = cmd_simple, .args = "NAME", .min_args = 1, .max_args = 1, .help = "reboots a domain",

@@ -109,6 +109,29 @@ static int cmd_event(struct cli *c, struct st_err *err)
 	}
 }
 
+static void print_nodeinfo(json_t *r)
+{
+	printf("%-20s %s\n", "CPU model:", output__str(r, "cpu_model"));
+	static const struct {
+		const char *label, *key, *unit;
+	} f[] = {{"CPU(s):", "cpus", ""}, {"CPU frequency:", "mhz", " MHz"}, {"CPU socket(s):", "sockets", ""},
+		 {"Core(s) per socket:", "cores_per_socket", ""}, {"Thread(s) per core:", "threads_per_core", ""},
+		 {"NUMA cell(s):", "numa_cells", ""}, {"Memory size:", "memory_kib", " KiB"}};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(f); i++)
+		printf("%-20s %lld%s\n", f[i].label, (long long)json_integer_value(json_object_get(r, f[i].key)), f[i].unit);
+	printf("\n");
+}
+
+static int cmd_nodeinfo(struct cli *c, struct st_err *err)
+{
+	return cli__call(c, "GET", "/v1/host/node", NULL, print_nodeinfo, err);
+}
+
+static int cmd_capabilities(struct cli *c, struct st_err *err)
+{
+	return cli__get_text(c, "/v1/host/capabilities", err);
+}
+
 static int cmd_version(struct cli *c, struct st_err *err)
 {
 	return cli__call(c, "GET", "/v1/host", NULL, print_version, err);
@@ -126,6 +149,9 @@ static int cmd_audit(struct cli *c, struct st_err *err)
 }
 
 static const struct cli_cmd cmds[] = {
+	{.name = "nodeinfo", .run = cmd_nodeinfo, .args = "", .help = "the host's CPUs, topology and memory"},
+	{.name = "capabilities", .run = cmd_capabilities, .args = "",
+	 .help = "what the host offers guests, as libvirt's capabilities XML"},
 	{.name = "version", .run = cmd_version, .args = "", .help = "stratad's version, its domains, your access"},
 	{.name = "audit", .run = cmd_audit, .args = "[--limit N]", .help = "the last N writes to the API (full access)",
 	 .opts = "--limit="},

@@ -12,15 +12,15 @@
 
 static json_t *net_row(json_t *n)
 {
-	return json_pack("[s, s, s, s, s]", output__str(n, "name"), output__str(n, "mode"),
-		output__str(n, "bridge"), json_is_true(json_object_get(n, "active")) ? "active" : "inactive",
+	return json_pack("[s, s, s, s]", output__str(n, "name"),
+		json_is_true(json_object_get(n, "active")) ? "active" : "inactive",
 		json_integer_value(json_object_get(n, "autostart")) || json_is_true(json_object_get(n, "autostart"))
-			? "yes" : "no");
+			? "yes" : "no", "yes");
 }
 
 static void print_nets(json_t *r)
 {
-	static const char *const h[] = {"Name", "Mode", "Bridge", "State", "Autostart", NULL};
+	static const char *const h[] = {"Name", "State", "Autostart", "Persistent", NULL};
 	output__list(h, r, net_row);
 }
 
@@ -52,9 +52,31 @@ static void print_leases(json_t *r)
 	output__list(h, r, leases_row);
 }
 
+/* The items of list whose "active" is want (a new array). */
+static json_t *only_active(json_t *list, bool want)
+{
+	json_t *out = json_array(), *n;
+	size_t i;
+	json_array_foreach(list, i, n)
+		if (json_is_true(json_object_get(n, "active")) == want)
+			json_array_append(out, n);
+	return out;
+}
+
+/* like virsh: the active networks, unless --all or --inactive */
 static int cmd_net_list(struct cli *c, struct st_err *err)
 {
-	return cli__call(c, "GET", "/v1/networks", NULL, print_nets, err);
+	bool all = cli__has(c, "--all"), inactive = cli__has(c, "--inactive");
+	json_t *list;
+	if (all && inactive)
+		return cli__usage_fail(err, "--all and --inactive exclude each other");
+	if (http_client__json(&c->target, "GET", "/v1/networks", NULL, &list, err) < 0)
+		return -1;
+	json_t *shown = all ? json_incref(list) : only_active(list, !inactive);
+	json_decref(list);
+	cli__print(c, shown, print_nets);
+	json_decref(shown);
+	return 0;
 }
 
 static int cmd_net_define(struct cli *c, struct st_err *err)
@@ -83,7 +105,8 @@ static int cmd_simple(struct cli *c, struct st_err *err)
 }
 
 static const struct cli_cmd cmds[] = {
-	{.name = "net-list", .run = cmd_net_list, .args = "", .help = "the networks"},
+	{.name = "net-list", .run = cmd_net_list, .args = "[--all | --inactive]",
+	 .help = "the active networks, or all, or the inactive ones", .opts = "--all --inactive"},
 	{.name = "net-define", .run = cmd_net_define, .args = "FILE", .min_args = 1, .max_args = 1,
 	 .help = "defines a network from a JSON file"},
 	{.name = "net-undefine", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,

@@ -118,9 +118,17 @@ static int cmd_download(struct cli *c, struct st_err *err)
 	return transfer(c, false, err);
 }
 
+/* vol-list POOL, or virsh's vol-list --pool POOL */
 static int cmd_vol_list(struct cli *c, struct st_err *err)
 {
-	return cli__call_object(c, "pools", err);
+	const char *pool = cli__opt(c, "--pool");
+	if ((pool != NULL) == (c->argc == 1)) {
+		char usage[256];
+		cli__usage_line(c->cmd, usage, sizeof(usage));
+		return cli__usage_fail(err, "usage: %s", usage);
+	}
+	cleanup_free char *path = vol_path(pool ? pool : c->argv[0], NULL, "");
+	return cli__call(c, "GET", path, NULL, print_vols, err);
 }
 
 static int cmd_vol_create_as(struct cli *c, struct st_err *err)
@@ -204,8 +212,8 @@ static int cmd_vol_resize(struct cli *c, struct st_err *err)
 }
 
 static const struct cli_cmd cmds[] = {
-	{.name = "vol-list", .run = cmd_vol_list, .args = "POOL", .min_args = 1, .max_args = 1,
-	 .help = "a pool's volumes", .method = "GET", .suffix = "/volumes", .human = print_vols},
+	{.name = "vol-list", .run = cmd_vol_list, .args = "POOL | --pool POOL", .max_args = 1,
+	 .help = "a pool's volumes", .opts = "--pool="},
 	{.name = "vol-info", .run = cmd_vol, .args = "VOL --pool POOL", .min_args = 1, .max_args = 1,
 	 .help = "a volume's path, format and sizes", .opts = "--pool=", .method = "GET", .suffix = "",
 	 .human = print_vol},

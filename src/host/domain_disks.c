@@ -93,8 +93,23 @@ static int dom__attach_live(const char *ctl, const struct dom *d, const json_t *
 	return rc;
 }
 
+/* The live half of an attach, without the host lock (domains__op_begin):
+ * 0 with *ret when the guest got the disk. A run that ended meanwhile is no
+ * error: the disk is in the definition for the next start. */
+static int attach_live(struct host *h, struct dom *d, const json_t *disk, json_t **ret, struct st_err *err)
+{
+	struct dom_op op;
+	if (domains__op_begin(h, d, "attaching a disk", &op, err) < 0)
+		return -1;
+	int rc = dom__attach_live(op.ctl, d, disk, ret, err);
+	domains__op_end(h, &op, NULL);
+	return rc;
+}
+
 int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t **out, struct st_err *err)
 {
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
 	json_t *disks = json_object_get(d->def, "disks");
 	if (json_array_size(disks) >= DOMDEF_DISKS_MAX)
 		return err__fail_class(err, EBUSY, "domain '%s' has %d disks already, the most it can have", d->name,
@@ -123,7 +138,7 @@ int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t
 	    image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
 		rc = err__prefix(err, "disk %s", target);
 	if (rc == 0 && d->state != DOM_SHUTOFF)
-		rc = dom__attach_live(ctl, d, disk, &ret, err);
+		rc = attach_live(h, d, disk, &ret, err);
 	json_t *list = rc == 0 ? (disks ? json_copy(disks) : json_array()) : NULL;
 	if (rc == 0 && (!list || json_array_append(list, disk) < 0))
 		rc = err__fail(err, ENOMEM, "attach");
@@ -147,26 +162,39 @@ int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t
 	return rc;
 }
 
+/* The live half of a detach, without the host lock: asks the guest to eject
+ * the disk; *live says it had it. */
+static int detach_live(struct host *h, struct dom *d, const char *target, bool *live, struct st_err *err)
+{
+	struct dom_op op;
+	if (domains__op_begin(h, d, "detaching a disk", &op, err) < 0)
+		return -1;
+	json_t *devs = NULL, *dev = NULL;
+	int found = running_device(op.ctl, target, &devs, &dev, err);
+	int rc = found < 0 ? -1 : 0;
+	if (found > 0 && json_is_true(json_object_get(dev, "unplug_pending")))
+		rc = err__fail_class(err, EBUSY, "disk %s of '%s' is being detached already", target, d->name);
+	else if (found > 0 && dom__control_device(op.ctl, "disk-detach", json_object_get(dev, "name"), err) < 0)
+		rc = err__class(err, EBUSY, err__prefix(err, "detach %s from '%s'", target, d->name));
+	*live = found > 0;
+	json_decref(devs);
+	domains__op_end(h, &op, NULL);
+	return rc;
+}
+
 int domain_disks__detach(struct host *h, struct dom *d, const char *target, struct st_err *err)
 {
 	size_t index;
-	if (!disk_by_target(d, target, &index))
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
+	if (!disk_by_target(d, target, NULL))
 		return err__fail_class(err, ENOENT, "domain '%s' has no disk %s", d->name, target);
 	bool live = false;
-	if (d->state != DOM_SHUTOFF) {
-		cleanup_free char *ctl = domains__run_file(h, d, "ctl");
-		json_t *devs = NULL, *dev = NULL;
-		int found = ctl ? running_device(ctl, target, &devs, &dev, err) : err__fail(err, ENOMEM, "detach");
-		int rc = found < 0 ? -1 : 0;
-		if (found > 0 && json_is_true(json_object_get(dev, "unplug_pending")))
-			rc = err__fail_class(err, EBUSY, "disk %s of '%s' is being detached already", target, d->name);
-		else if (found > 0 && dom__control_device(ctl, "disk-detach", json_object_get(dev, "name"), err) < 0)
-			rc = err__class(err, EBUSY, err__prefix(err, "detach %s from '%s'", target, d->name));
-		live = found > 0;
-		json_decref(devs);
-		if (rc < 0)
-			return -1;
-	}
+	if (d->state != DOM_SHUTOFF && detach_live(h, d, target, &live, err) < 0)
+		return -1;
+	/* looked up again: the index is the definition's as it is now */
+	if (!disk_by_target(d, target, &index))
+		return err__fail_class(err, ENOENT, "domain '%s' has no disk %s", d->name, target);
 	json_t *list = json_copy(json_object_get(d->def, "disks"));
 	if (!list || json_array_remove(list, index) < 0) {
 		json_decref(list);

@@ -78,7 +78,7 @@ static int dom__save_runtime(struct host *h, struct dom *d, struct st_err *err)
 {
 	struct store_runtime rt = {.vm_pid = d->proc.vm_pid, .keeper_pid = d->proc.keeper_pid,
 				   .vm_start = d->proc.vm_start, .keeper_start = d->proc.keeper_start,
-				   .started_at = d->started_at};
+				   .started_at = d->started_at, .transient = d->transient};
 	snprintf(rt.state, sizeof(rt.state), "%s", domains__state_name(d));
 	return store__runtime_set(h->store, d->uuid, &rt, err);
 }
@@ -232,6 +232,9 @@ int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
+	/* an operation that let go of the lock still holds d */
+	if (domains__check_idle(d, true, err) < 0)
+		return -1;
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
 		size_t i;
@@ -306,7 +309,9 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
 	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
 			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
-			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
+			       "--kernel", json_string_value(json_object_get(os, "kernel")),
+			       /* libvirt's default memballoon: setmem and dommemstat go through it */
+			       "--balloon"};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
 		a->argv[n++] = fixed[i];
 	if (json_object_get(os, "initrd")) {
@@ -423,19 +428,21 @@ static int require_active(const struct dom *d, struct st_err *err)
 
 int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct st_err *err)
 {
-	(void)h;
-	char path[512];
-	if (require_active(d, err) < 0)
+	struct dom_op op;
+	if (domains__op_begin(h, d, "shutting down", &op, err) < 0)
 		return -1;
-	run_path(h, d, "ctl", path, sizeof(path));
-	if (d->state == DOM_PAUSED && vmproc__control(path, "resume", NULL, err) < 0)
+	/* a paused guest cannot see the power button: it runs again first */
+	bool paused = d->state == DOM_PAUSED;
+	int rc = paused ? vmproc__control(op.ctl, "resume", NULL, err) : 0;
+	if (rc == 0)
+		rc = vmproc__control(op.ctl, "powerdown", NULL, err);
+	if (domains__op_end(h, &op, rc < 0 ? NULL : err) < 0 || rc < 0)
 		return -1;
-	if (d->state == DOM_PAUSED) {
+	if (paused) {
 		d->state = DOM_RUNNING;
+		dom__save_runtime(h, d, NULL);
 		events__emit("resumed", "domain", d->name, d->uuid, "shutdown");
 	}
-	if (vmproc__control(path, "powerdown", NULL, err) < 0)
-		return -1;
 	if (!d->shutting_down) /* a second request keeps the first deadline */
 		d->shutdown_deadline_ns = util__now_ns() + (uint64_t)timeout_s * 1000000000ull;
 	d->shutting_down = true;
@@ -476,12 +483,19 @@ int domains__reboot(struct host *h, struct dom *d, struct st_err *err)
 static int dom__control_transition(struct host *h, struct dom *d, enum dom_state from, enum dom_state to,
 				   const char *cmd, const char *event, struct st_err *err)
 {
+	/* busy first: the state may be about to change */
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
 	if (d->state != from)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s, not %s", d->name, domains__state_name(d),
 			       from == DOM_RUNNING ? "running" : "paused");
-	char path[512];
-	run_path(h, d, "ctl", path, sizeof(path));
-	if (vmproc__control(path, cmd, NULL, err) < 0)
+	if (d->shutting_down)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: shutting down", d->name);
+	struct dom_op op;
+	if (domains__op_begin(h, d, to == DOM_PAUSED ? "suspending" : "resuming", &op, err) < 0)
+		return -1;
+	int rc = vmproc__control(op.ctl, cmd, NULL, err);
+	if (domains__op_end(h, &op, rc < 0 ? NULL : err) < 0 || rc < 0)
 		return -1;
 	d->state = to;
 	if (dom__save_runtime(h, d, err) < 0)
@@ -502,6 +516,8 @@ int domains__resume(struct host *h, struct dom *d, struct st_err *err)
 
 int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err *err)
 {
+	if (d->transient && on)
+		return err__fail_class(err, EINVAL, "domain '%s' is transient: it cannot be autostarted", d->name);
 	if (store__domain_set_autostart(h->store, d->uuid, on, err) < 0)
 		return -1;
 	d->autostart = on;
@@ -523,10 +539,51 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	json_object_set(o, "definition", d->def);
 	json_object_set_new(o, "shutting_down", json_boolean(d->shutting_down));
 	json_object_set_new(o, "last_stop_reason", json_string(d->last_reason));
+	json_object_set_new(o, "transient", json_boolean(d->transient));
 	if (d->state != DOM_SHUTOFF)
 		json_object_set_new(o, "started_at", json_integer(d->started_at));
 	(void)h;
 	return o;
+}
+
+int domains__check_idle(const struct dom *d, bool readers, struct st_err *err)
+{
+	if (d->busy)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: %s for %llu s; try again later", d->name, d->busy,
+				       (unsigned long long)((util__now_ns() - d->busy_since_ns) / 1000000000ull));
+	if (readers && d->readers)
+		return err__fail_class(err, EBUSY, "domain '%s' is busy: its VMM is being asked; try again later",
+				       d->name);
+	return 0;
+}
+
+int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err)
+{
+	if (require_active(d, err) < 0 || (what && domains__check_idle(d, false, err) < 0))
+		return -1;
+	*op = (struct dom_op){.d = d, .gen = d->gen, .reader = !what};
+	run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
+	if (what) {
+		d->busy = what;
+		d->busy_since_ns = util__now_ns();
+	} else {
+		d->readers++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+int domains__op_end(struct host *h, struct dom_op *op, struct st_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	struct dom *d = op->d;
+	if (op->reader)
+		d->readers--;
+	else
+		d->busy = NULL;
+	if (d->state == DOM_SHUTOFF || d->gen != op->gen)
+		return err__fail_class(err, EBUSY, "domain '%s' stopped meanwhile", d->name);
+	return 0;
 }
 
 /* A VMM that stops answering must hold up only the caller who asked it:
@@ -534,20 +591,24 @@ json_t *domains__info(struct host *h, const struct dom *d)
 json_t *domains__info_live(struct host *h, struct dom *d)
 {
 	json_t *o = domains__info(h, d);
-	if (d->state == DOM_SHUTOFF)
+	struct dom_op op;
+	if (d->state == DOM_SHUTOFF || domains__op_begin(h, d, NULL, &op, NULL) < 0)
 		return o;
-	char path[512];
 	json_t *status = NULL, *devs = NULL;
-	run_path(h, d, "ctl", path, sizeof(path));
-	pthread_mutex_unlock(&h->lock);
-	int got_status = vmproc__control(path, "status", &status, NULL);
+	int got_status = vmproc__control(op.ctl, "status", &status, NULL);
 	/* the VMM's view of the disks and NICs: paths, taps, counters */
-	int got_devs = got_status == 0 ? vmproc__control(path, "query-devices", &devs, NULL) : -1;
-	pthread_mutex_lock(&h->lock);
-	if (got_status == 0)
-		json_object_set_new(o, "vmm", status);
-	if (got_devs == 0)
-		json_object_set(o, "devices", json_object_get(devs, "devices"));
+	int got_devs = got_status == 0 ? vmproc__control(op.ctl, "query-devices", &devs, NULL) : -1;
+	if (domains__op_end(h, &op, NULL) < 0) {
+		/* stopped meanwhile: what stratad knows now */
+		json_decref(o);
+		o = domains__info(h, d);
+	} else {
+		if (got_status == 0)
+			json_object_set(o, "vmm", status);
+		if (got_devs == 0)
+			json_object_set(o, "devices", json_object_get(devs, "devices"));
+	}
+	json_decref(status);
 	json_decref(devs);
 	return o;
 }
@@ -571,6 +632,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	d->proc = (struct vmproc){.vm_pid = rt->vm_pid, .keeper_pid = rt->keeper_pid, .vm_start = rt->vm_start,
 				  .keeper_start = rt->keeper_start};
 	d->started_at = rt->started_at;
+	d->transient = rt->transient;
 	d->state = !strcmp(rt->state, "paused") ? DOM_PAUSED : DOM_RUNNING;
 	/* a complete exit file means the run is over, even while its keeper
 	 * is still on its way out */
@@ -638,6 +700,32 @@ void domains__autostart(struct host *h)
 	}
 }
 
+void domains__sweep_transient(struct host *h)
+{
+	struct dom *next;
+	for (struct dom *d = h->doms; d; d = next) {
+		next = d->next;
+		struct st_err err = {0};
+		if (d->transient && d->state == DOM_SHUTOFF && !d->busy && !d->readers &&
+		    domains__undefine(h, d, false, &err) < 0)
+			log__warn("transient domain %s: %s", d->name, err.msg);
+	}
+}
+
+int domains__create(struct host *h, const json_t *input, struct dom **out, struct st_err *err)
+{
+	struct dom *d;
+	if (domains__define(h, input, &d, err) < 0)
+		return -1;
+	d->transient = true;
+	if (domains__start(h, d, "created", err) < 0) {
+		domains__undefine(h, d, false, NULL);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
 static void *supervisor(void *arg)
 {
 	struct host *h = arg;
@@ -651,6 +739,7 @@ static void *supervisor(void *arg)
 					dom__ended(h, d);
 					break;
 				}
+		domains__sweep_transient(h);
 		uint64_t now = util__now_ns();
 		for (struct dom *d = h->doms; d; d = d->next) {
 			if (d->shutting_down && d->state != DOM_SHUTOFF && now > d->shutdown_deadline_ns) {

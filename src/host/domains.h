@@ -20,6 +20,11 @@ int domains__reboot(struct host *h, struct dom *d, struct st_err *err);
 int domains__suspend(struct host *h, struct dom *d, struct st_err *err);
 int domains__resume(struct host *h, struct dom *d, struct st_err *err);
 int domains__set_autostart(struct host *h, struct dom *d, bool on, struct st_err *err);
+/* Defines and starts a transient domain (virsh create): one that is
+ * undefined when it stops; a failed start leaves nothing defined. */
+int domains__create(struct host *h, const json_t *input, struct dom **out, struct st_err *err);
+/* Undefines the transient domains that have stopped (the supervisor, each tick). */
+void domains__sweep_transient(struct host *h);
 
 const char *domains__state_name(const struct dom *d);
 json_t *domains__summary(const struct dom *d);
@@ -27,8 +32,29 @@ json_t *domains__summary(const struct dom *d);
 json_t *domains__info(struct host *h, const struct dom *d);
 /* The same with the running VMM's status and devices. Called with h->lock
  * held, it lets go of the lock while it asks the VMM (a VMM that stops
- * answering stalls no other call), so d must not be used afterwards. */
+ * answering stalls no other call) as a reader of d (domains__op_begin). */
 json_t *domains__info_live(struct host *h, struct dom *d);
+
+/* One exchange with a running domain's VMM, done without h->lock so that a
+ * VMM that does not answer stalls only its own caller. */
+struct dom_op {
+	struct dom *d;
+	uint64_t gen;  /* the run it is for */
+	char ctl[512]; /* the VMM's control socket */
+	bool reader;
+};
+/* Called with h->lock held, on a running domain: marks d busy with what
+ * ("suspending"; NULL: a reader, who shares d with anyone), or fails with
+ * EBUSY (409) naming the operation under way, then lets go of h->lock. d
+ * stays allocated (undefine refuses a busy domain) but may change: read it
+ * only after domains__op_end. */
+int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err);
+/* Takes h->lock back and clears the mark. 0 when d is still in the run the
+ * operation began in; else fails (EBUSY: the run ended meanwhile). */
+int domains__op_end(struct host *h, struct dom_op *op, struct st_err *err);
+/* Fails with EBUSY (409) when an operation is under way on d (or, with
+ * readers, when anyone is still asking its VMM). */
+int domains__check_idle(const struct dom *d, bool readers, struct st_err *err);
 /* Path of the console socket of a running domain (malloc'd). */
 char *domains__console_path(struct host *h, const struct dom *d);
 /* Path of one of a run's files ("ctl": its control socket) (malloc'd). */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define MEMORY_MIB_MAX (1u << 20)
-#define VCPUS_MAX 64
+#define VCPUS_MAX DOMDEF_VCPUS_MAX
 #define NICS_MAX 8
 
 bool domdef__name_ok(const char *name)

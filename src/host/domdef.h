@@ -12,6 +12,7 @@
 
 #define DOMDEF_NAME_MAX 64
 #define DOMDEF_DISKS_MAX 8 /* strata-vm's limit */
+#define DOMDEF_VCPUS_MAX 64
 
 /* Resolves a disk given as {"pool": P, "volume": V} to a file path
  * (malloc'd) and the volume's recorded format ("raw"/"qcow2", static), or

@@ -1,7 +1,9 @@
 /* The daemon's shared state. One lock (host.lock) serializes every
  * operation that reads or changes domains, pools or networks: operations are
  * short (milliseconds), and two conflicting calls (start twice, undefine
- * while starting) then simply see each other's result. */
+ * while starting) then simply see each other's result. What waits on a
+ * guest's VMM lets go of the lock and marks the domain busy instead
+ * (struct dom's busy, domains__op_begin). */
 #ifndef STRATA_HOST_HOST_H
 #define STRATA_HOST_HOST_H
 
@@ -33,6 +35,14 @@ struct dom {
 	bool restart;            /* start again once the process has ended (reboot) */
 	/* how the last run ended */
 	char last_reason[64];
+	/* The operation talking to the VMM without host.lock (domains__op_begin):
+	 * another one is refused (409) rather than queued behind a VMM that may
+	 * not answer; readers (GETs) share the domain with it. Either keeps the
+	 * domain from being undefined. */
+	bool transient; /* undefined once it is shut off (strata create) */
+	const char *busy;
+	uint64_t busy_since_ns;
+	unsigned readers;
 };
 
 struct host {

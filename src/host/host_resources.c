@@ -118,3 +118,57 @@ json_t *host_resources__get(const char *state_dir)
 	json_object_set_new(r, "cpu_info", cpu_info());
 	return r;
 }
+
+/* /proc/cpuinfo's figures over every processor block: the first "cpu MHz",
+ * the distinct "physical id"s, "cpu cores" and "siblings". */
+static void cpu_topology(json_int_t *mhz, json_int_t *sockets, json_int_t *cores, json_int_t *siblings)
+{
+	*mhz = *sockets = *cores = *siblings = 0;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return;
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	unsigned long long seen = 0; /* physical ids below 64 */
+	while (getline(&line, &cap, f) > 0) {
+		char *v;
+		if ((v = cpuinfo_value(line, "cpu MHz")) && !*mhz)
+			*mhz = (json_int_t)strtod(v, NULL);
+		else if ((v = cpuinfo_value(line, "physical id")) && strtoul(v, NULL, 10) < 64)
+			seen |= 1ull << strtoul(v, NULL, 10);
+		else if ((v = cpuinfo_value(line, "cpu cores")))
+			*cores = strtoll(v, NULL, 10);
+		else if ((v = cpuinfo_value(line, "siblings")))
+			*siblings = strtoll(v, NULL, 10);
+	}
+	fclose(f);
+	*sockets = __builtin_popcountll(seen);
+}
+
+json_t *host_resources__node(void)
+{
+	struct utsname u;
+	json_int_t mhz, sockets, cores, siblings, cells = 0;
+	cpu_topology(&mhz, &sockets, &cores, &siblings);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!sockets)
+		sockets = 1;
+	if (!cores)
+		cores = cpus > 0 ? cpus / sockets : 1;
+	for (int n = 0; n < 1024; n++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/sys/devices/system/node/node%d", n);
+		if (access(p, F_OK) < 0)
+			break;
+		cells++;
+	}
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "cpu_model", uname(&u) == 0 ? u.machine : "",
+			 "cpus", (int)(cpus > 0 ? cpus : 0), "mhz", mhz, "sockets", sockets, "cores_per_socket", cores,
+			 "threads_per_core", siblings >= cores && cores ? siblings / cores : 1, "numa_cells",
+			 cells ? cells : 1, "memory_kib", (json_int_t)meminfo_kb("MemTotal"));
+}
+
+json_t *host_resources__cpu_info(void)
+{
+	return cpu_info();
+}

@@ -12,5 +12,11 @@
  * (/proc/cpuinfo's flags of the first CPU, sorted)}. A value the host cannot
  * read is left out. */
 json_t *host_resources__get(const char *state_dir);
+/* virsh nodeinfo's figures: {"cpu_model" (the architecture, as virsh
+ * says), "cpus", "mhz", "sockets", "cores_per_socket", "threads_per_core",
+ * "numa_cells", "memory_kib"}. */
+json_t *host_resources__node(void);
+/* "cpu_info" of host_resources__get alone. */
+json_t *host_resources__cpu_info(void);
 
 #endif

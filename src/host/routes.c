@@ -6,6 +6,7 @@
 
 #include "common/json_util.h"
 #include "common/util.h"
+#include "host/domxml.h"
 
 const struct routes_ctx *routes__ctx(const struct http_request *r)
 {
@@ -29,6 +30,7 @@ struct http_route *routes__table(size_t *n)
 		{routes__table_networks, routes__nr_networks},
 		{routes__table_session, routes__nr_session},
 		{routes__table_images, routes__nr_images},
+		{routes__table_virsh, routes__nr_virsh},
 		{routes__table_templates, routes__nr_templates},
 		{routes__table_console, routes__nr_console},
 	};
@@ -71,4 +73,13 @@ int routes__autostart_body(const struct http_request *r, bool *on, struct st_err
 		return err__fail_class(err, EINVAL, "the body is {\"autostart\": true|false}");
 	*on = json_is_true(v);
 	return 0;
+}
+
+int routes__domain_body(const struct http_request *r, json_t **out, struct st_err *err)
+{
+	size_t len;
+	const char *body = http_request__body(r, &len), *ctype = http_request__header(r, "Content-Type");
+	if ((ctype && strstr(ctype, "xml")) || (len && body[0] == '<'))
+		return domxml__import(body, len, out, err) < 0 ? err__class(err, EINVAL, -1) : 0;
+	return http_request__body_json(r, out, err);
 }

@@ -21,11 +21,10 @@
 #include "host/web_session.h"
 
 extern const struct http_route routes__table_domains[], routes__table_storage[], routes__table_networks[],
-	routes__table_host[], routes__table_session[], routes__table_images[],
+	routes__table_host[], routes__table_session[], routes__table_images[], routes__table_virsh[],
 	routes__table_templates[], routes__table_console[];
 extern const size_t routes__nr_domains, routes__nr_storage, routes__nr_networks, routes__nr_host,
-	routes__nr_session, routes__nr_images, routes__nr_templates,
-	routes__nr_console;
+	routes__nr_session, routes__nr_images, routes__nr_virsh, routes__nr_templates, routes__nr_console;
 /* A route's data saying it runs without the host lock and decides access
  * itself (the web login: routes_session.c). */
 extern const char routes__open[];
@@ -55,6 +54,9 @@ int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out);
  * when the request has none); a bad one is a 400 naming it. */
 int routes__query_u64(const struct http_request *r, const char *name, uint64_t max, uint64_t *out,
 		      struct st_err *err);
+/* A domain definition in the body: JSON, or libvirt XML (Content-Type
+ * ...xml, or a body starting with '<'), as JSON; bad XML is a 400. */
+int routes__domain_body(const struct http_request *r, json_t **out, struct st_err *err);
 /* The body {"autostart": true|false}. */
 int routes__autostart_body(const struct http_request *r, bool *on, struct st_err *err);
 

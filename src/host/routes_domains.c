@@ -70,17 +70,13 @@ static int dom_list(struct http_request *r, struct http_reply *rp, struct st_err
 static int dom_define(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	cleanup_json json_t *in = NULL;
-	size_t len;
-	const char *body = http_request__body(r, &len), *ctype = http_request__header(r, "Content-Type");
-	bool xml = (ctype && strstr(ctype, "xml")) || (len && body[0] == '<');
-	if (xml) {
-		if (domxml__import(body, len, &in, err) < 0)
-			return err__class(err, EINVAL, -1);
-	} else if (http_request__body_json(r, &in, err) < 0) {
+	if (routes__domain_body(r, &in, err) < 0)
 		return -1;
-	}
 	struct dom *d;
-	if (domains__define(routes__host(r), in, &d, err) < 0)
+	bool transient = http_request__query_flag(r, "transient");
+	if (transient != http_request__query_flag(r, "start"))
+		return err__fail_class(err, EINVAL, "transient=1 and start=1 go together (a transient domain runs)");
+	if ((transient ? domains__create : domains__define)(routes__host(r), in, &d, err) < 0)
 		return -1;
 	http_reply__json(rp, 201, domains__info(routes__host(r), d));
 	return 0;

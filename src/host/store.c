@@ -42,6 +42,8 @@ static const char *const migrations[] = {
 	 * never the cookie (web_session.c) */
 	("CREATE TABLE web_sessions(hash TEXT PRIMARY KEY, user TEXT NOT NULL, uid INTEGER NOT NULL,"
 	 "  can_write INTEGER NOT NULL, last_used INTEGER NOT NULL);"),
+	/* a run of a transient domain (strata create): undefined when it ends */
+	"ALTER TABLE runtime ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;",
 	/* guest templates (templates.c): a checked recipe each */
 	("CREATE TABLE templates(name TEXT PRIMARY KEY, def TEXT NOT NULL, created INTEGER NOT NULL,"
 	 "  updated INTEGER NOT NULL);"),
@@ -204,7 +206,7 @@ int store__domain_each(struct store *s,
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT d.uuid, d.name, d.def, d.autostart, r.state, r.vm_pid, r.vm_start,"
-			       " r.keeper_pid, r.keeper_start, r.started_at"
+			       " r.keeper_pid, r.keeper_start, r.started_at, r.transient"
 			       " FROM domains d LEFT JOIN runtime r ON r.uuid = d.uuid ORDER BY d.created, d.name",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store__fail(s, err, "database");
@@ -225,6 +227,7 @@ int store__domain_each(struct store *s,
 			rt.keeper_pid = (pid_t)sqlite3_column_int64(st, 7);
 			rt.keeper_start = (uint64_t)sqlite3_column_int64(st, 8);
 			rt.started_at = sqlite3_column_int64(st, 9);
+			rt.transient = sqlite3_column_int64(st, 10) != 0;
 			rtp = &rt;
 		}
 		ret = fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -242,9 +245,9 @@ int store__runtime_set(struct store *s, const char *uuid, const struct store_run
 {
 	return store__run(s,
 			  "INSERT OR REPLACE INTO runtime(uuid, state, vm_pid, vm_start, keeper_pid, keeper_start,"
-			  " started_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
-			  "ssiiiii", err, uuid, rt->state, (int64_t)rt->vm_pid, (int64_t)rt->vm_start,
-			  (int64_t)rt->keeper_pid, (int64_t)rt->keeper_start, rt->started_at);
+			  " started_at, transient) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+			  "ssiiiiii", err, uuid, rt->state, (int64_t)rt->vm_pid, (int64_t)rt->vm_start,
+			  (int64_t)rt->keeper_pid, (int64_t)rt->keeper_start, rt->started_at, (int64_t)rt->transient);
 }
 
 int store__runtime_clear(struct store *s, const char *uuid, struct st_err *err)

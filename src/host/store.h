@@ -19,6 +19,7 @@ struct store_runtime {
 	pid_t vm_pid, keeper_pid;
 	uint64_t vm_start, keeper_start; /* /proc/PID/stat starttime: tells a reused pid apart */
 	int64_t started_at;
+	bool transient; /* the domain goes when the run ends */
 };
 
 int store__open(const char *path, struct store **out, struct st_err *err);

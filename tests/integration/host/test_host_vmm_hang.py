@@ -127,3 +127,65 @@ def test_a_hung_vmm_stalls_only_its_own_caller(hung):
     t.join(60)
     st, info = result["hung"]
     assert st == 200 and info["state"] == "running" and info["vmm"] == {"status": "running"}, info
+
+
+def run_held(d, vmm, method, path, body=None):
+    """Sends one request that the held VMM keeps open; returns the thread and
+    where its (status, reply) lands once the VMM lets go."""
+    result = {}
+
+    def send():
+        result["reply"] = d.call(method, path, body)
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    vmm.wait_waiting()
+    return t, result
+
+
+# (operation on the hung domain, what the domain says once the VMM answers)
+HELD_OPERATIONS = {
+    "suspend": ("POST", "/v1/domains/hung/suspend", None),
+    "shutdown": ("POST", "/v1/domains/hung/shutdown", None),
+    "attach": ("POST", "/v1/domains/hung/disks", "DISK"),
+}
+
+
+@pytest.mark.parametrize("op", sorted(HELD_OPERATIONS))
+def test_a_long_operation_busies_only_its_domain(hung, op, tmp_path):
+    """The follow-up of item 9: shutdown, suspend and disk attach held the
+    lock every call needs while their VMM answered (before: the calls on
+    'other' below timed out after 30 s); a second operation on the same
+    domain is refused as busy (409) instead of queueing behind it."""
+    d, vmm = hung
+    disk = tmp_path / "extra.img"
+    disk.write_bytes(b"\0" * 65536)
+    method, path, body = HELD_OPERATIONS[op]
+    vmm.hold.set()
+    t, result = run_held(d, vmm, method, path, {"path": str(disk)} if body == "DISK" else None)
+    # other domains, the host and writes elsewhere go on
+    assert d.ok("GET", "/v1/domains/other")["name"] == "other"
+    assert d.call("GET", "/v1/domains")[0] == 200
+    assert d.ok("POST", "/v1/domains", {"name": "third", "memory_mib": 16,
+                                        "os": {"kernel": guest("pwrbtn")}})["name"] == "third"
+    # a second operation on the busy domain: 409 at once, naming what it waits for
+    for second in [("POST", "/v1/domains/hung/resume", None), ("POST", "/v1/domains/hung/suspend", None),
+                   ("POST", "/v1/domains/hung/disks", {"path": str(disk), "target": "vdq"}),
+                   ("DELETE", "/v1/domains/hung/disks/vdq", None)]:
+        st, reply = d.call(*second)
+        assert st == 409 and "busy" in reply["error"]["message"], (second, st, reply)
+    assert t.is_alive() and "reply" not in result, "the held request ended on its own"
+    vmm.hold.clear()
+    t.join(60)
+    st, reply = result["reply"]
+    assert st in (200, 201), reply
+    info = d.ok("GET", "/v1/domains/hung")
+    if op == "suspend":
+        assert info["state"] == "paused"
+    elif op == "shutdown":
+        assert info["shutting_down"] is True
+    else:
+        assert [x["path"] for x in info["definition"]["disks"]] == [str(disk)]
+    # the busy mark is gone: the next operation goes through
+    if op != "shutdown":
+        assert d.ok("POST", "/v1/domains/hung/resume" if op == "suspend" else "/v1/domains/hung/suspend")

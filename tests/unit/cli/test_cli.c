@@ -17,7 +17,7 @@
 #include "cli/output.h"
 
 static const struct cli_group *const groups[] = {
-	&cmd_domain_group, &cmd_disk_group,    &cmd_pool_group,
+	&cmd_domain_group, &cmd_domstat_group, &cmd_domedit_group, &cmd_disk_group,    &cmd_pool_group,
 	&cmd_volume_group, &cmd_network_group, &cmd_host_group, &cmd_template_group,
 };
 
@@ -95,7 +95,7 @@ static void arg_counts(void **state)
 	char *none[] = {NULL};
 	assert_true(parse(&c, "start", none, 0, &err) < 0);
 	assert_int_equal(err.errnum, CLI_EUSAGE);
-	assert_string_equal(err.msg, "usage: strata start NAME");
+	assert_string_equal(err.msg, "usage: strata start NAME [--console]");
 	char *one[] = {"dom"};
 	assert_int_equal(parse(&c, "start", one, 1, &err), 0);
 	assert_int_equal(c.argc, 1);
@@ -150,6 +150,48 @@ static void options_anywhere(void **state)
 	char *w5[] = {"--po", "p", "v"};
 	assert_true(parse(&c, "vol-info", w5, 3, &err) < 0);
 	assert_non_null(strstr(err.msg, "unknown option --po"));
+}
+
+/* virsh's verbs and options (issue 13 item 13) as virsh spells them */
+static void virsh_verbs(void **state)
+{
+	(void)state;
+	struct cli c;
+	struct st_err err = {0};
+	static const char *const names[] = {"edit", "domstate", "domiflist", "dommemstat", "domuuid", "vcpuinfo",
+					    "setmem", "setvcpus", "create", "nodeinfo", "capabilities"};
+	for (size_t i = 0; i < ST_ARRAY_SIZE(names); i++)
+		assert_non_null(commands__find(names[i]));
+	char *st[] = {"dom", "--reason"};
+	assert_int_equal(parse(&c, "domstate", st, 2, &err), 0);
+	assert_true(cli__has(&c, "--reason"));
+	char *sv[] = {"dom", "4", "--config"};
+	assert_int_equal(parse(&c, "setvcpus", sv, 3, &err), 0);
+	assert_string_equal(c.argv[1], "4");
+	assert_true(cli__has(&c, "--config"));
+	char *svmax[] = {"dom", "4", "--maximum"};
+	assert_true(parse(&c, "setvcpus", svmax, 3, &err) < 0);
+	char *sm[] = {"dom", "512M", "--live"};
+	assert_int_equal(parse(&c, "setmem", sm, 3, &err), 0);
+	char *sd[] = {"dom", "--mode", "acpi"};
+	assert_int_equal(parse(&c, "shutdown", sd, 3, &err), 0);
+	assert_string_equal(cli__opt(&c, "--mode"), "acpi");
+	char *sc[] = {"dom", "--console"};
+	assert_int_equal(parse(&c, "start", sc, 2, &err), 0);
+	assert_true(cli__has(&c, "--console"));
+	/* vol-list POOL and vol-list --pool POOL */
+	char *vl[] = {"--pool", "p"}, *vp[] = {"p"};
+	assert_int_equal(parse(&c, "vol-list", vl, 2, &err), 0);
+	assert_int_equal(c.argc, 0);
+	assert_string_equal(cli__opt(&c, "--pool"), "p");
+	assert_int_equal(parse(&c, "vol-list", vp, 1, &err), 0);
+	assert_int_equal(c.argc, 1);
+	char *nl[] = {"--all"};
+	assert_int_equal(parse(&c, "net-list", nl, 1, &err), 0);
+	char *none[] = {NULL};
+	assert_true(parse(&c, "edit", none, 0, &err) < 0);
+	assert_string_equal(err.msg, "usage: strata edit NAME");
+	assert_true(parse(&c, "nodeinfo", vp, 1, &err) < 0);
 }
 
 static void bad_options(void **state)
@@ -262,7 +304,7 @@ int main(void)
 		cmocka_unit_test(arg_counts),     cmocka_unit_test(options_anywhere),
 		cmocka_unit_test(bad_options),    cmocka_unit_test(global_options),
 		cmocka_unit_test(escape_and_paths), cmocka_unit_test(sizes),
-		cmocka_unit_test(exit_status),
+		cmocka_unit_test(exit_status),    cmocka_unit_test(virsh_verbs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
