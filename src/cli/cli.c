@@ -235,3 +235,52 @@ int cli__read_json_file(const char *file, json_t **out, struct st_err *err)
 		return err__fail(err, 0, "%s: line %d: %s", file, jerr.line, jerr.text);
 	return 0;
 }
+
+int cli__define_file(struct cli *c, const char *path, void (*human)(json_t *reply), struct st_err *err)
+{
+	cleanup_free char *text = NULL;
+	size_t len;
+	if (util__read_file(c->argv[0], 1 << 20, &text, &len, err) < 0)
+		return -1;
+	const char *p = text + strspn(text, " \t\r\n");
+	if (*p != '<') {
+		json_t *body;
+		if (cli__read_json_file(c->argv[0], &body, err) < 0)
+			return -1;
+		int rc = cli__call(c, "POST", path, body, human, err);
+		json_decref(body);
+		return rc;
+	}
+	struct http_client_resp r = {0};
+	if (http_client__request(&c->target, "POST", path, "application/xml", text, len, &r, err) < 0)
+		return -1;
+	cleanup_free char *body = r.body;
+	if (r.status >= 300)
+		return cli__reply_fail(body, r.len, "define failed", err);
+	json_t *reply = json_loadb(body, r.len, 0, NULL);
+	if (!reply)
+		return err__fail(err, 0, "define: the reply is not JSON");
+	if (c->json) {
+		char *out = json_dumps(reply, JSON_INDENT(2));
+		puts(out ? out : "null");
+		free(out);
+	} else if (human) {
+		human(reply);
+	}
+	json_decref(reply);
+	return 0;
+}
+
+int cli__print_body(struct cli *c, const char *path, struct st_err *err)
+{
+	struct http_client_resp r = {0};
+	if (!path)
+		return err__fail(err, ENOMEM, "%s", c->cmd ? c->cmd->name : "request");
+	if (http_client__request(&c->target, "GET", path, NULL, NULL, 0, &r, err) < 0)
+		return -1;
+	cleanup_free char *body = r.body;
+	if (r.status >= 300)
+		return cli__reply_fail(body, r.len, "request failed", err);
+	fwrite(body, 1, r.len, stdout);
+	return 0;
+}

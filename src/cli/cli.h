@@ -90,5 +90,10 @@ int cli__get_text(struct cli *c, const char *path, struct st_err *err);
  * fails with the API's error message, or with what when it has none. */
 int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err);
 int cli__read_json_file(const char *file, json_t **out, struct st_err *err);
+/* POSTs the file argv[0] to path: as application/xml when it is XML (it
+ * starts with '<'), else as JSON; prints the reply as cli__call does. */
+int cli__define_file(struct cli *c, const char *path, void (*human)(json_t *reply), struct st_err *err);
+/* GETs path and writes the reply's body to stdout as it is (dumpxml). */
+int cli__print_body(struct cli *c, const char *path, struct st_err *err);
 
 #endif

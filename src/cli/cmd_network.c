@@ -81,12 +81,13 @@ static int cmd_net_list(struct cli *c, struct st_err *err)
 
 static int cmd_net_define(struct cli *c, struct st_err *err)
 {
-	json_t *body;
-	if (cli__read_json_file(c->argv[0], &body, err) < 0)
-		return -1;
-	int rc = cli__call(c, "POST", "/v1/networks", body, print_net, err);
-	json_decref(body);
-	return rc;
+	return cli__define_file(c, "/v1/networks", print_net, err);
+}
+
+static int cmd_net_dumpxml(struct cli *c, struct st_err *err)
+{
+	cleanup_free char *path = cli__object_path("networks", c->argv[0], "/xml");
+	return cli__print_body(c, path, err);
 }
 
 static int cmd_net_autostart(struct cli *c, struct st_err *err)
@@ -108,7 +109,9 @@ static const struct cli_cmd cmds[] = {
 	{.name = "net-list", .run = cmd_net_list, .args = "[--all | --inactive]",
 	 .help = "the active networks, or all, or the inactive ones", .opts = "--all --inactive"},
 	{.name = "net-define", .run = cmd_net_define, .args = "FILE", .min_args = 1, .max_args = 1,
-	 .help = "defines a network from a JSON file"},
+	 .help = "defines a network from libvirt network XML or JSON"},
+	{.name = "net-dumpxml", .run = cmd_net_dumpxml, .args = "NET", .min_args = 1, .max_args = 1,
+	 .help = "prints a network as libvirt network XML"},
 	{.name = "net-undefine", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,
 	 .help = "removes a network's definition", .method = "DELETE", .suffix = ""},
 	{.name = "net-start", .run = cmd_simple, .args = "NET", .min_args = 1, .max_args = 1,

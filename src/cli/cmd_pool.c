@@ -58,12 +58,13 @@ static int cmd_pool_define_as(struct cli *c, struct st_err *err)
 
 static int cmd_pool_define(struct cli *c, struct st_err *err)
 {
-	json_t *body;
-	if (cli__read_json_file(c->argv[0], &body, err) < 0)
-		return -1;
-	int rc = cli__call(c, "POST", "/v1/pools", body, print_pool, err);
-	json_decref(body);
-	return rc;
+	return cli__define_file(c, "/v1/pools", print_pool, err);
+}
+
+static int cmd_pool_dumpxml(struct cli *c, struct st_err *err)
+{
+	cleanup_free char *path = cli__object_path("pools", c->argv[0], "/xml");
+	return cli__print_body(c, path, err);
 }
 
 static int cmd_pool_info(struct cli *c, struct st_err *err)
@@ -82,7 +83,9 @@ static int cmd_pool_undefine(struct cli *c, struct st_err *err)
 static const struct cli_cmd cmds[] = {
 	{.name = "pool-list", .run = cmd_pool_list, .args = "", .help = "the storage pools"},
 	{.name = "pool-define", .run = cmd_pool_define, .args = "FILE", .min_args = 1, .max_args = 1,
-	 .help = "defines a pool from a JSON file"},
+	 .help = "defines a pool from libvirt pool XML or JSON"},
+	{.name = "pool-dumpxml", .run = cmd_pool_dumpxml, .args = "POOL", .min_args = 1, .max_args = 1,
+	 .help = "prints a pool as libvirt pool XML"},
 	{.name = "pool-define-as", .run = cmd_pool_define_as, .args = "NAME dir PATH | NAME logical VG",
 	 .min_args = 3, .max_args = 3, .help = "defines a directory pool or an LVM volume group's pool"},
 	{.name = "pool-info", .run = cmd_pool_info, .args = "POOL", .min_args = 1, .max_args = 1,

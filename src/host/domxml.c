@@ -1,30 +1,18 @@
 #include "host/domxml.h"
-#include "common/util.h"
 
-#include <libxml/SAX2.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static bool is(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
-}
+#include <libxml/tree.h>
 
-/* Text content, attribute: malloc'd by libxml; xmlFree() them. Wrapped so
- * the callers read as plain C strings. */
-static char *text_of(const xmlNode *n)
-{
-	return (char *)xmlNodeGetContent(n);
-}
+#include "common/util.h"
+#include "host/xmldoc.h"
 
-static char *attr(const xmlNode *n, const char *name)
-{
-	return (char *)xmlGetProp(n, (const xmlChar *)name);
-}
+#define MIB (1ull << 20)
 
 static void set_text(json_t *obj, const char *key, char *value)
 {
@@ -33,182 +21,120 @@ static void set_text(json_t *obj, const char *key, char *value)
 	xmlFree(value);
 }
 
-static int parse_count(const xmlNode *n, const char *what, unsigned long long *out, struct st_err *err)
+/* The element's text is value: one line naming it when not. */
+static int text_is(const xmlNode *n, const char *where, const char *value, const char *why, struct st_err *err)
 {
-	char *t = text_of(n);
-	char *s = t;
-	while (s && (*s == ' ' || *s == '\n' || *s == '\t'))
-		s++;
+	char *t = xmldoc__text(n);
+	bool ok = t && !strcmp(t, value);
+	if (!ok)
+		err__fail(err, 0, "%s<%s>%.40s</%s> is not supported: %s", where, n->name, t ? t : "", n->name, why);
+	xmlFree(t);
+	return ok ? 0 : -1;
+}
+
+static int attr_is(const xmlNode *n, const char *where, const char *name, const char *const *values,
+		   const char *why, struct st_err *err)
+{
+	if (xmldoc__attr_in(n, name, values))
+		return 0;
+	char *v = xmldoc__attr(n, name);
+	err__fail(err, 0, "%s<%s %s='%.40s'> is not supported: %s", where, n->name, name, v, why);
+	xmlFree(v);
+	return -1;
+}
+
+static int parse_count(const xmlNode *n, const char *where, unsigned long long *out, struct st_err *err)
+{
+	char *t = xmldoc__text(n);
+	char *s = t ? t : (char *)"";
+	s += strspn(s, " \t\r\n");
+	size_t len = strlen(s);
+	while (len && strchr(" \t\r\n", s[len - 1]))
+		s[--len] = 0;
 	uint64_t v;
-	int rc = util__parse_u64(s ? s : "", ULLONG_MAX >> 10, &v, err);
+	int rc = util__parse_u64(s, ULLONG_MAX >> 10, &v, err);
 	xmlFree(t);
 	if (rc < 0)
-		return err__prefix(err, "<%s>", what);
+		return err__prefix(err, "%s<%s>", where, n->name);
 	*out = v;
 	return 0;
 }
 
-static int memory_mib(const xmlNode *n, json_t *out, struct st_err *err)
+/* libvirt's units (default KiB); the size in bytes, or fails. */
+static int parse_size(const xmlNode *n, const char *where, unsigned long long *bytes, struct st_err *err)
 {
-	unsigned long long v;
-	if (parse_count(n, "memory", &v, err) < 0)
-		return -1;
-	char *unit = attr(n, "unit");
 	static const struct {
 		const char *name;
-		unsigned shift; /* to KiB: positive multiplies */
-		int dir;
-	} units[] = {{"b", 10, -1}, {"bytes", 10, -1}, {"KiB", 0, 0}, {"k", 0, 0}, {"MiB", 10, 1},
-		     {"M", 10, 1},  {"GiB", 20, 1},     {"G", 20, 1},   {"TiB", 30, 1}};
-	int found = -1;
-	for (size_t i = 0; i < ST_ARRAY_SIZE(units) && found < 0; i++)
-		if (!unit || !strcmp(unit, units[i].name))
-			found = unit ? (int)i : 2;
-	if (found < 0) {
-		err__fail(err, 0, "<memory unit='%s'>: unknown unit", unit);
+		unsigned long long mult;
+	} units[] = {{"b", 1},		   {"bytes", 1},	   {"KB", 1000},	  {"k", 1 << 10},
+		     {"KiB", 1 << 10},	   {"MB", 1000000},	   {"M", 1 << 20},	  {"MiB", 1 << 20},
+		     {"GB", 1000000000ull}, {"G", 1ull << 30},	   {"GiB", 1ull << 30},	  {"TB", 1000000000000ull},
+		     {"T", 1ull << 40},	   {"TiB", 1ull << 40}};
+	unsigned long long v;
+	if (xmldoc__check(n, where, (const char *const[]){"unit", NULL}, NULL, err) < 0 ||
+	    parse_count(n, where, &v, err) < 0)
+		return -1;
+	char *unit = xmldoc__attr(n, "unit");
+	unsigned long long mult = 0;
+	for (size_t i = 0; i < ST_ARRAY_SIZE(units) && !mult; i++)
+		if (!strcmp(unit ? unit : "KiB", units[i].name))
+			mult = units[i].mult;
+	if (!mult) {
+		err__fail(err, 0, "%s<%s unit='%.20s'>: unknown unit", where, n->name, unit);
 		xmlFree(unit);
 		return -1;
 	}
 	xmlFree(unit);
-	unsigned long long kib = units[found].dir < 0 ? v >> 10 : v << units[found].shift;
-	if (units[found].dir > 0 && (kib >> units[found].shift) != v)
-		return err__fail(err, 0, "<memory> is too large");
-	json_object_set_new(out, "memory_mib", json_integer((json_int_t)(kib >> 10)));
+	if (__builtin_mul_overflow(v, mult, bytes))
+		return err__fail(err, 0, "%s<%s> is too large", where, n->name);
 	return 0;
+}
+
+static int parse_vcpu(const xmlNode *n, json_t *out, struct st_err *err)
+{
+	unsigned long long v;
+	uint64_t cur;
+	if (xmldoc__check(n, "<domain>", (const char *const[]){"placement", "cpuset", "current", NULL}, NULL, err) < 0 ||
+	    parse_count(n, "<domain>", &v, err) < 0)
+		return -1;
+	char *current = xmldoc__attr(n, "current");
+	int rc = 0;
+	if (current && (util__parse_u64(current, ULLONG_MAX, &cur, err) < 0 || cur != v))
+		rc = err__fail(err, 0, "<vcpu current='%.20s'> is not supported: a guest starts with all of its vcpus",
+			       current);
+	xmlFree(current);
+	if (rc == 0)
+		json_object_set_new(out, "vcpus", json_integer((json_int_t)ST_MIN(v, 1ull << 31)));
+	return rc;
 }
 
 static int parse_os(const xmlNode *os, json_t *out, struct st_err *err)
 {
+	static const char *const W = "<os>";
 	json_t *o = json_object();
 	json_object_set_new(out, "os", o);
+	if (xmldoc__check(os, "<domain>", NULL, (const char *const[]){"boot", NULL}, err) < 0)
+		return -1;
 	for (const xmlNode *c = os->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (is(c, "kernel"))
-			set_text(o, "kernel", text_of(c));
-		else if (is(c, "initrd"))
-			set_text(o, "initrd", text_of(c));
-		else if (is(c, "cmdline"))
-			set_text(o, "cmdline", text_of(c));
-		else if (!is(c, "type") && !is(c, "boot") && !is(c, "bootmenu") && !is(c, "smbios"))
-			return err__fail(err, 0, "<os><%s> is not supported", c->name);
-	}
-	return 0;
-}
-
-static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
-{
-	char *device = attr(d, "device");
-	bool plain = !device || !strcmp(device, "disk");
-	xmlFree(device);
-	if (!plain)
-		return err__fail(err, 0, "<disk device=...>: only device='disk' is supported");
-	json_t *o = json_object();
-	json_array_append_new(disks, o);
-	for (const xmlNode *c = d->children; c; c = c->next) {
-		if (is(c, "driver")) {
-			set_text(o, "format", attr(c, "type"));
-		} else if (is(c, "source")) {
-			set_text(o, "path", attr(c, "file"));
-			set_text(o, "path", attr(c, "dev"));
-			set_text(o, "pool", attr(c, "pool"));
-			set_text(o, "volume", attr(c, "volume"));
-		} else if (is(c, "target")) {
-			set_text(o, "target", attr(c, "dev"));
-			set_text(o, "bus", attr(c, "bus"));
-		} else if (is(c, "readonly")) {
-			json_object_set_new(o, "readonly", json_true());
-		} else if (c->type == XML_ELEMENT_NODE && !is(c, "alias") && !is(c, "address") && !is(c, "serial")) {
-			return err__fail(err, 0, "<disk><%s> is not supported", c->name);
-		}
-	}
-	return 0;
-}
-
-static int parse_interface(const xmlNode *n, json_t *nics, struct st_err *err)
-{
-	char *type = attr(n, "type");
-	json_t *o = json_object();
-	json_array_append_new(nics, o);
-	set_text(o, "type", type);
-	for (const xmlNode *c = n->children; c; c = c->next) {
-		if (is(c, "source")) {
-			set_text(o, "source", attr(c, "network"));
-			set_text(o, "source", attr(c, "bridge"));
-			set_text(o, "source", attr(c, "dev"));
-		} else if (is(c, "mac")) {
-			set_text(o, "mac", attr(c, "address"));
-		} else if (is(c, "model")) {
-			set_text(o, "model", attr(c, "type"));
-		} else if (c->type == XML_ELEMENT_NODE && !is(c, "alias") && !is(c, "address") && !is(c, "target")) {
-			return err__fail(err, 0, "<interface><%s> is not supported", c->name);
-		}
-	}
-	return 0;
-}
-
-static int parse_devices(const xmlNode *devs, json_t *out, struct st_err *err)
-{
-	static const char *const dropped[] = {"emulator", "serial", "console", "controller", "input", "graphics",
-					      "video", "memballoon", "rng", "channel", NULL};
-	json_t *disks = json_array(), *nics = json_array();
-	json_object_set_new(out, "disks", disks);
-	json_object_set_new(out, "interfaces", nics);
-	for (const xmlNode *c = devs->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		if (is(c, "disk")) {
-			if (parse_disk(c, disks, err) < 0)
-				return -1;
-		} else if (is(c, "interface")) {
-			if (parse_interface(c, nics, err) < 0)
-				return -1;
-		} else {
-			bool ok = false;
-			for (int i = 0; dropped[i] && !ok; i++)
-				ok = is(c, dropped[i]);
-			if (!ok)
-				return err__fail(err, 0, "<devices><%s> is not supported", c->name);
-		}
-	}
-	return 0;
-}
-
-static int parse_domain(const xmlNode *root, json_t *out, struct st_err *err)
-{
-	static const char *const dropped[] = {"currentMemory", "features", "clock", "cpu", "on_poweroff", "pm",
-					      "title", "description", "metadata", "resource", NULL};
-	if (!is(root, "domain"))
-		return err__fail(err, 0, "the document's root is <%s>, not <domain>", root->name);
-	for (const xmlNode *c = root->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
 		int rc = 0;
-		unsigned long long v;
-		if (is(c, "name")) {
-			set_text(out, "name", text_of(c));
-		} else if (is(c, "uuid")) {
-			set_text(out, "uuid", text_of(c));
-		} else if (is(c, "memory")) {
-			rc = memory_mib(c, out, err);
-		} else if (is(c, "vcpu")) {
-			rc = parse_count(c, "vcpu", &v, err);
+		if (xmldoc__is(c, "type")) {
+			rc = xmldoc__check(c, W, (const char *const[]){"arch", "machine", NULL}, NULL, err);
 			if (rc == 0)
-				json_object_set_new(out, "vcpus", json_integer((json_int_t)ST_MIN(v, 1ull << 31)));
-		} else if (is(c, "os")) {
-			rc = parse_os(c, out, err);
-		} else if (is(c, "on_reboot")) {
-			set_text(out, "on_reboot", text_of(c));
-		} else if (is(c, "on_crash")) {
-			set_text(out, "on_crash", text_of(c));
-		} else if (is(c, "devices")) {
-			rc = parse_devices(c, out, err);
+				rc = attr_is(c, W, "arch", (const char *const[]){"x86_64", NULL},
+					     "stratad runs x86_64 guests only", err);
+			if (rc == 0)
+				rc = text_is(c, W, "hvm", "stratad runs hardware-virtualized guests (hvm)", err);
+		} else if (xmldoc__is(c, "kernel") || xmldoc__is(c, "initrd") || xmldoc__is(c, "cmdline")) {
+			rc = xmldoc__check(c, W, NULL, NULL, err);
+			set_text(o, (const char *)c->name, xmldoc__text(c));
+		} else if (xmldoc__is(c, "boot")) { /* the kernel is booted directly: no boot order */
+			rc = xmldoc__check(c, W, (const char *const[]){"dev", NULL}, NULL, err);
+		} else if (xmldoc__is(c, "bootmenu")) {
+			rc = xmldoc__check(c, W, (const char *const[]){"enable", "timeout", NULL}, NULL, err);
 		} else {
-			bool ok = false;
-			for (int i = 0; dropped[i] && !ok; i++)
-				ok = is(c, dropped[i]);
-			if (!ok)
-				rc = err__fail(err, 0, "<domain><%s> is not supported", c->name);
+			rc = xmldoc__unsupported(c, W, NULL, err);
 		}
 		if (rc < 0)
 			return -1;
@@ -216,107 +142,400 @@ static int parse_domain(const xmlNode *root, json_t *out, struct st_err *err)
 	return 0;
 }
 
-static void silent_errors(void *ctx, const char *msg, ...)
+/* strata-vm's machine has ACPI tables, a local APIC and long mode (PAE);
+ * any other feature would change what the guest sees. */
+static int parse_features(const xmlNode *f, struct st_err *err)
 {
-	(void)ctx, (void)msg;
-}
-
-/* libxml2 goes on after an error and reports what follows from it; the
- * first error is the cause, so that one is kept. */
-static void keep_first_error(void *first, xmlErrorPtr e)
-{
-	xmlError *keep = first;
-	if (keep->code == XML_ERR_OK && e && e->level >= XML_ERR_ERROR)
-		xmlCopyError(e, keep);
-}
-
-/* A definition never needs a DTD: an entity can grow a 1 MiB body into
- * gigabytes (inside attributes too, where libxml2 expands them whatever the
- * options), and an external one names a host file or a URL. So a DOCTYPE
- * with an external identifier and any entity declaration stop the parse at
- * once, before anything is expanded; a bare <!DOCTYPE domain> is harmless. */
-struct xml_guard {
-	char refused[160];
-};
-
-static void refuse(xmlParserCtxtPtr c, const char *what, const xmlChar *name)
-{
-	struct xml_guard *g = c->_private;
-	if (!g->refused[0])
-		snprintf(g->refused, sizeof(g->refused), "%s%s%s are not accepted (no DTD, no entities)", what,
-			 name ? " " : "", name ? (const char *)name : "");
-	xmlStopParser(c);
-}
-
-static void guard_subset(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
-{
-	if (external_id || system_id)
-		refuse(ctx, "DOCTYPEs with an external DTD like", name);
-	else
-		xmlSAX2InternalSubset(ctx, name, external_id, system_id);
-}
-
-static void guard_entity(void *ctx, const xmlChar *name, int type, const xmlChar *public_id, const xmlChar *system_id,
-			 xmlChar *content)
-{
-	(void)type, (void)public_id, (void)system_id, (void)content;
-	refuse(ctx, "entity declarations like", name);
-}
-
-/* libxml2 calls this at the end of every DOCTYPE; only one naming a DTD is refused */
-static void guard_external(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
-{
-	if (external_id || system_id)
-		refuse(ctx, "DOCTYPEs with an external DTD like", name);
-}
-
-static xmlDoc *read_guarded(const char *xml, size_t len, struct xml_guard *g)
-{
-	xmlParserCtxtPtr c = xmlNewParserCtxt();
-	if (!c)
-		return NULL;
-	c->sax->internalSubset = guard_subset;
-	c->sax->externalSubset = guard_external;
-	c->sax->entityDecl = guard_entity;
-	c->_private = g;
-	/* NONET: never fetch; no NOENT, DTDLOAD, DTDATTR, XINCLUDE, HUGE: nothing
-	 * is substituted, loaded or included, and libxml2's own limits stay */
-	xmlDoc *doc = xmlCtxtReadMemory(c, xml, (int)len, "domain.xml", NULL,
-					XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (g->refused[0] && doc) {
-		xmlFreeDoc(doc);
-		doc = NULL;
+	static const char *const have[] = {"acpi", "apic", "pae", NULL};
+	if (xmldoc__check(f, "<domain>", NULL, NULL, err) < 0)
+		return -1;
+	for (const xmlNode *c = f->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!xmldoc__in((const char *)c->name, have))
+			return xmldoc__unsupported(c, "<features>", "the machine has acpi, apic and pae only", err);
+		if (xmldoc__check(c, "<features>", NULL, NULL, err) < 0 || c->children)
+			return c->children ? xmldoc__unsupported(c->children, "<features>", NULL, err) : -1;
 	}
-	xmlFreeParserCtxt(c);
-	return doc;
+	return 0;
+}
+
+/* The guest gets the host's CPU (what KVM supports), with one socket of
+ * as many cores as vcpus: host-passthrough without a topology. */
+static int parse_cpu(const xmlNode *cpu, struct st_err *err)
+{
+	if (xmldoc__check(cpu, "<domain>", (const char *const[]){"mode", "check", "migratable", NULL}, NULL, err) < 0)
+		return -1;
+	for (const xmlNode *c = cpu->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return xmldoc__unsupported(c, "<cpu>", "the guest's CPU is the host's (host-passthrough)", err);
+	char *mode = xmldoc__attr(cpu, "mode");
+	bool ok = mode && !strcmp(mode, "host-passthrough");
+	if (!ok)
+		err__fail(err, 0, "<cpu mode='%.40s'> is not supported: the guest's CPU is the host's (host-passthrough)",
+			  mode ? mode : "custom");
+	xmlFree(mode);
+	return ok ? 0 : -1;
+}
+
+/* The RTC runs in UTC; there is an RTC and a PIT but no HPET. */
+static int parse_clock(const xmlNode *clock, struct st_err *err)
+{
+	static const char *const W = "<clock>";
+	if (xmldoc__check(clock, "<domain>", (const char *const[]){"offset", NULL}, (const char *const[]){"timer", NULL},
+			  err) < 0 ||
+	    attr_is(clock, "<domain>", "offset", (const char *const[]){"utc", NULL}, "the guest's clock is UTC", err) < 0)
+		return -1;
+	for (const xmlNode *c = clock->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!xmldoc__is(c, "timer"))
+			return xmldoc__unsupported(c, W, NULL, err);
+		if (xmldoc__check(c, W, (const char *const[]){"name", "tickpolicy", "present", NULL}, NULL, err) < 0)
+			return -1;
+		char *name = xmldoc__attr(c, "name"), *present = xmldoc__attr(c, "present");
+		bool have = name && (!strcmp(name, "rtc") || !strcmp(name, "pit"));
+		bool ok = have ? !present || !strcmp(present, "yes")
+			       : name && !strcmp(name, "hpet") && present && !strcmp(present, "no");
+		if (!ok)
+			err__fail(err, 0, "<clock><timer name='%.20s'%s%.5s%s> is not supported: the guest has an RTC "
+				  "and a PIT, no other timer", name ? name : "", present ? " present='" : "",
+				  present ? present : "", present ? "'" : "");
+		xmlFree(name);
+		xmlFree(present);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* No suspend to RAM or disk: only their absence can be kept. */
+static int parse_pm(const xmlNode *pm, struct st_err *err)
+{
+	if (xmldoc__check(pm, "<domain>", NULL, NULL, err) < 0)
+		return -1;
+	for (const xmlNode *c = pm->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!xmldoc__is(c, "suspend-to-mem") && !xmldoc__is(c, "suspend-to-disk"))
+			return xmldoc__unsupported(c, "<pm>", NULL, err);
+		if (xmldoc__check(c, "<pm>", (const char *const[]){"enabled", NULL}, NULL, err) < 0 ||
+		    attr_is(c, "<pm>", "enabled", (const char *const[]){"no", NULL}, "guests cannot suspend", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_disk_source(const xmlNode *c, const char *type, json_t *o, struct st_err *err)
+{
+	static const char *const W = "<disk>";
+	for (const xmlNode *s = c->children; s; s = s->next)
+		if (s->type == XML_ELEMENT_NODE)
+			return xmldoc__unsupported(s, "<disk><source>", NULL, err);
+	if (!strcmp(type, "volume")) {
+		if (xmldoc__check(c, W, (const char *const[]){"pool", "volume", NULL}, NULL, err) < 0)
+			return -1;
+		set_text(o, "pool", xmldoc__attr(c, "pool"));
+		set_text(o, "volume", xmldoc__attr(c, "volume"));
+	} else {
+		const char *key = !strcmp(type, "block") ? "dev" : "file";
+		if (xmldoc__check(c, W, (const char *const[]){key, NULL}, NULL, err) < 0)
+			return -1;
+		set_text(o, "path", xmldoc__attr(c, key));
+	}
+	return 0;
+}
+
+/* The driver: raw or qcow2 through the host's page cache with flushes
+ * honoured (cache='writeback'), I/O in threads or io_uring (host side). */
+static int parse_disk_driver(const xmlNode *c, json_t *o, struct st_err *err)
+{
+	static const char *const W = "<disk>";
+	if (xmldoc__check(c, W, (const char *const[]){"name", "type", "cache", "io", NULL}, NULL, err) < 0 ||
+	    attr_is(c, W, "name", (const char *const[]){"qemu", NULL}, "stratad's disks are qemu-format images", err) ||
+	    attr_is(c, W, "type", (const char *const[]){"raw", "qcow2", NULL}, "images are raw or qcow2", err) < 0 ||
+	    attr_is(c, W, "cache", (const char *const[]){"writeback", NULL},
+		    "disks go through the host's page cache and honour flushes (cache='writeback')", err) < 0 ||
+	    attr_is(c, W, "io", (const char *const[]){"threads", "io_uring", NULL}, "I/O is threads or io_uring", err))
+		return -1;
+	if (c->children)
+		return xmldoc__unsupported(c, W, "no child elements", err);
+	set_text(o, "format", xmldoc__attr(c, "type"));
+	return 0;
+}
+
+static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
+{
+	static const char *const W = "<disk>";
+	if (xmldoc__check(d, "<devices>", (const char *const[]){"type", "device", NULL}, NULL, err) < 0 ||
+	    attr_is(d, "<devices>", "device", (const char *const[]){"disk", NULL}, "only device='disk'", err) < 0 ||
+	    attr_is(d, "<devices>", "type", (const char *const[]){"file", "block", "volume", NULL},
+		    "disks are files, block devices or pool volumes", err) < 0)
+		return -1;
+	char *t = xmldoc__attr(d, "type");
+	char type[8];
+	snprintf(type, sizeof(type), "%s", t ? t : "file");
+	xmlFree(t);
+	json_t *o = json_object();
+	json_array_append_new(disks, o);
+	char *serial = NULL;
+	int rc = 0;
+	for (const xmlNode *c = d->children; c && rc == 0; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmldoc__is(c, "driver")) {
+			rc = parse_disk_driver(c, o, err);
+		} else if (xmldoc__is(c, "source")) {
+			rc = parse_disk_source(c, type, o, err);
+		} else if (xmldoc__is(c, "target")) {
+			rc = xmldoc__check(c, W, (const char *const[]){"dev", "bus", NULL}, NULL, err) < 0 ||
+					     attr_is(c, W, "bus", (const char *const[]){"virtio", NULL}, "disks are virtio", err) < 0
+				     ? -1
+				     : 0;
+			set_text(o, "target", xmldoc__attr(c, "dev"));
+			set_text(o, "bus", xmldoc__attr(c, "bus"));
+		} else if (xmldoc__is(c, "readonly")) {
+			rc = xmldoc__check(c, W, NULL, NULL, err);
+			json_object_set_new(o, "readonly", json_true());
+		} else if (xmldoc__is(c, "serial")) {
+			rc = xmldoc__check(c, W, NULL, NULL, err);
+			serial = xmldoc__text(c);
+		} else if (xmldoc__is(c, "backingStore")) { /* libvirt's "none": the image's own chain is used */
+			rc = c->children || c->properties ? xmldoc__unsupported(c, W, "the chain is the image's own", err)
+							  : 0;
+		} else if (!xmldoc__is(c, "alias") && !xmldoc__is(c, "address") && !xmldoc__is(c, "boot")) {
+			rc = xmldoc__unsupported(c, W, NULL, err);
+		}
+	}
+	/* strata-vm's serial of a disk is its target: that is how stratad finds a running disk again */
+	const char *target = json_string_value(json_object_get(o, "target"));
+	if (rc == 0 && serial && (!target || strcmp(serial, target)))
+		rc = err__fail(err, 0, "<disk><serial>%.40s</serial> is not supported: a disk's serial is its target "
+			       "(%s)", serial, target ? target : "vdX");
+	if (rc == 0 && !json_object_get(o, "path") && !json_object_get(o, "volume"))
+		rc = err__fail(err, 0, "<disk><source> is required");
+	xmlFree(serial);
+	return rc;
+}
+
+static int parse_interface(const xmlNode *n, json_t *nics, struct st_err *err)
+{
+	static const char *const W = "<interface>";
+	char *type = xmldoc__attr(n, "type");
+	int rc = xmldoc__check(n, "<devices>", (const char *const[]){"type", NULL}, NULL, err);
+	if (rc == 0 && type && !strcmp(type, "user"))
+		rc = err__fail(err, 0, "<interface type='user'> is not supported: stratad has no user-mode "
+			       "networking; use type='network' with a nat network (net-define) or type='bridge'");
+	else if (rc == 0 && !xmldoc__attr_in(n, "type", (const char *const[]){"network", "bridge", "direct", NULL}))
+		rc = err__fail(err, 0, "<interface type='%.20s'> is not supported (network, bridge or direct)", type);
+	else if (rc == 0 && !type)
+		rc = err__fail(err, 0, "<interface> needs a type (network, bridge or direct)");
+	if (rc < 0) {
+		xmlFree(type);
+		return -1;
+	}
+	json_t *o = json_object();
+	json_array_append_new(nics, o);
+	const char *key = !strcmp(type, "network") ? "network" : !strcmp(type, "bridge") ? "bridge" : "dev";
+	set_text(o, "type", type);
+	for (const xmlNode *c = n->children; c && rc == 0; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmldoc__is(c, "source")) {
+			bool direct = !strcmp(key, "dev");
+			rc = xmldoc__check(c, W, (const char *const[]){key, direct ? "mode" : NULL, NULL}, NULL, err);
+			if (rc == 0 && direct)
+				rc = attr_is(c, W, "mode", (const char *const[]){"bridge", NULL},
+					     "a direct interface is a macvtap in bridge mode", err);
+			if (rc == 0 && c->children)
+				rc = xmldoc__unsupported(c, W, "no child elements", err);
+			set_text(o, "source", xmldoc__attr(c, key));
+		} else if (xmldoc__is(c, "mac")) {
+			rc = xmldoc__check(c, W, (const char *const[]){"address", NULL}, NULL, err);
+			set_text(o, "mac", xmldoc__attr(c, "address"));
+		} else if (xmldoc__is(c, "model")) {
+			rc = xmldoc__check(c, W, (const char *const[]){"type", NULL}, NULL, err) < 0 ||
+					     attr_is(c, W, "type", (const char *const[]){"virtio", NULL}, "NICs are virtio", err) < 0
+				     ? -1
+				     : 0;
+			set_text(o, "model", xmldoc__attr(c, "type"));
+		} else if (!xmldoc__is(c, "alias") && !xmldoc__is(c, "address") && !xmldoc__is(c, "target")) {
+			rc = xmldoc__unsupported(c, W, NULL, err);
+		}
+	}
+	if (rc == 0 && !json_object_get(o, "source"))
+		rc = err__fail(err, 0, "<interface type='%s'><source %s=...> is required", json_string_value(json_object_get(o, "type")), key);
+	return rc;
+}
+
+/* One serial port (port 0) on a pty, which is also the console. */
+static int parse_chardev(const xmlNode *n, unsigned *seen, struct st_err *err)
+{
+	const char *W = xmldoc__is(n, "serial") ? "<serial>" : "<console>";
+	unsigned bit = xmldoc__is(n, "serial") ? 1 : 2;
+	if (*seen & bit)
+		return xmldoc__unsupported(n, "<devices>", "a guest has one serial port, which is its console", err);
+	*seen |= bit;
+	if (xmldoc__check(n, "<devices>", (const char *const[]){"type", NULL}, NULL, err) < 0 ||
+	    attr_is(n, "<devices>", "type", (const char *const[]){"pty", NULL}, "the console is a pty", err) < 0)
+		return -1;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || xmldoc__is(c, "alias"))
+			continue;
+		if (!xmldoc__is(c, "target"))
+			return xmldoc__unsupported(c, W, NULL, err);
+		const char *kind = bit == 1 ? "isa-serial" : "serial";
+		if (xmldoc__check(c, W, (const char *const[]){"type", "port", NULL}, NULL, err) < 0 ||
+		    attr_is(c, W, "type", (const char *const[]){kind, NULL}, "the port is an ISA 16550", err) < 0 ||
+		    attr_is(c, W, "port", (const char *const[]){"0", NULL}, "one serial port (0)", err) < 0)
+			return -1;
+		for (const xmlNode *m = c->children; m; m = m->next) {
+			if (m->type != XML_ELEMENT_NODE)
+				continue;
+			if (!xmldoc__is(m, "model") ||
+			    xmldoc__check(m, "<target>", (const char *const[]){"name", NULL}, NULL, err) < 0 ||
+			    attr_is(m, "<target>", "name", (const char *const[]){"isa-serial", NULL}, "an ISA 16550", err) < 0)
+				return xmldoc__is(m, "model") ? -1 : xmldoc__unsupported(m, "<target>", NULL, err);
+		}
+	}
+	return 0;
+}
+
+/* What a guest loses nothing by: the host-side emulator path, controllers
+ * (the machine's are fixed), a display, input devices and video (the
+ * console is the serial port), the memory balloon (driven by the host
+ * only) and libvirt's "no audio". */
+static int parse_dropped_device(const xmlNode *c, struct st_err *err)
+{
+	static const char *const dropped[] = {"emulator", "controller", "input", "graphics", "video", "memballoon", NULL};
+	if (xmldoc__is(c, "audio")) {
+		if (xmldoc__check(c, "<devices>", (const char *const[]){"id", "type", NULL}, NULL, err) < 0)
+			return -1;
+		char *type = xmldoc__attr(c, "type");
+		bool none = type && !strcmp(type, "none");
+		if (!none)
+			err__fail(err, 0, "<devices><audio type='%.20s'> is not supported: guests have no sound",
+				  type ? type : "");
+		xmlFree(type);
+		for (const xmlNode *a = c->children; a && none; a = a->next)
+			if (a->type == XML_ELEMENT_NODE)
+				return xmldoc__unsupported(a, "<audio>", NULL, err);
+		return none ? 0 : -1;
+	}
+	if (!xmldoc__in((const char *)c->name, dropped))
+		return xmldoc__unsupported(c, "<devices>", NULL, err);
+	return 0;
+}
+
+static int parse_devices(const xmlNode *devs, json_t *out, struct st_err *err)
+{
+	static const char *const repeatable[] = {"disk",  "interface", "controller", "input", "graphics",
+						 "video", "serial",    "console",    "audio", NULL};
+	json_t *disks = json_array(), *nics = json_array();
+	json_object_set_new(out, "disks", disks);
+	json_object_set_new(out, "interfaces", nics);
+	if (xmldoc__check(devs, "<domain>", NULL, repeatable, err) < 0)
+		return -1;
+	unsigned chardevs = 0;
+	for (const xmlNode *c = devs->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		int rc;
+		if (xmldoc__is(c, "disk"))
+			rc = parse_disk(c, disks, err);
+		else if (xmldoc__is(c, "interface"))
+			rc = parse_interface(c, nics, err);
+		else if (xmldoc__is(c, "serial") || xmldoc__is(c, "console"))
+			rc = parse_chardev(c, &chardevs, err);
+		else
+			rc = parse_dropped_device(c, err);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* <memory> in whole MiB (what strata-vm gives), <currentMemory> the same:
+ * a guest starts with all its memory. */
+static int set_memory(const xmlNode *mem, const xmlNode *cur, json_t *out, struct st_err *err)
+{
+	unsigned long long bytes, cbytes;
+	if (!mem)
+		return err__fail(err, 0, "<domain><memory> is required");
+	if (parse_size(mem, "<domain>", &bytes, err) < 0 || (cur && parse_size(cur, "<domain>", &cbytes, err) < 0))
+		return -1;
+	if (bytes % MIB)
+		return err__fail(err, 0, "<memory> of %llu KiB is not supported: guests have whole MiB", bytes >> 10);
+	if (cur && cbytes != bytes)
+		return err__fail(err, 0, "<currentMemory> of %llu KiB is not supported: a guest starts with all of its "
+			       "<memory> (%llu KiB)", cbytes >> 10, bytes >> 10);
+	json_object_set_new(out, "memory_mib", json_integer((json_int_t)ST_MIN(bytes / MIB, 1ull << 40)));
+	return 0;
+}
+
+static int parse_domain_child(const xmlNode *c, json_t *out, struct st_err *err)
+{
+	static const char *const dropped[] = {"title", "description", "metadata", "resource", "seclabel", NULL};
+	if (xmldoc__is(c, "name") || xmldoc__is(c, "uuid") || xmldoc__is(c, "on_reboot") || xmldoc__is(c, "on_crash")) {
+		if (xmldoc__check(c, "<domain>", NULL, NULL, err) < 0)
+			return -1;
+		set_text(out, xmldoc__is(c, "uuid") ? "uuid" : (const char *)c->name, xmldoc__text(c));
+		return 0;
+	}
+	if (xmldoc__is(c, "memory") || xmldoc__is(c, "currentMemory"))
+		return 0; /* set_memory, once both are known */
+	if (xmldoc__is(c, "vcpu"))
+		return parse_vcpu(c, out, err);
+	if (xmldoc__is(c, "os"))
+		return parse_os(c, out, err);
+	if (xmldoc__is(c, "features"))
+		return parse_features(c, err);
+	if (xmldoc__is(c, "cpu"))
+		return parse_cpu(c, err);
+	if (xmldoc__is(c, "clock"))
+		return parse_clock(c, err);
+	if (xmldoc__is(c, "pm"))
+		return parse_pm(c, err);
+	if (xmldoc__is(c, "on_poweroff"))
+		return xmldoc__check(c, "<domain>", NULL, NULL, err) < 0 ||
+				       text_is(c, "<domain>", "destroy", "a guest that powers off is shut off", err) < 0
+			       ? -1
+			       : 0;
+	if (xmldoc__is(c, "devices"))
+		return parse_devices(c, out, err);
+	if (xmldoc__in((const char *)c->name, dropped))
+		return 0;
+	return xmldoc__unsupported(c, "<domain>", NULL, err);
+}
+
+static int parse_domain(const xmlNode *root, json_t *out, struct st_err *err)
+{
+	if (xmldoc__check(root, "", (const char *const[]){"type", "id", NULL}, (const char *const[]){"seclabel", NULL},
+			  err) < 0 ||
+	    attr_is(root, "", "type", (const char *const[]){"kvm", "qemu", NULL}, "stratad runs KVM guests", err) < 0)
+		return -1;
+	const xmlNode *mem = NULL, *cur = NULL;
+	for (const xmlNode *c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (c->ns && c->ns != root->ns)
+			return err__fail(err, 0, "<domain><%s:%s> is not supported (another namespace)",
+					 c->ns->prefix ? (const char *)c->ns->prefix : "", c->name);
+		if (xmldoc__is(c, "memory"))
+			mem = c;
+		if (xmldoc__is(c, "currentMemory"))
+			cur = c;
+		if (parse_domain_child(c, out, err) < 0)
+			return -1;
+	}
+	return set_memory(mem, cur, out, err);
 }
 
 int domxml__import(const char *xml, size_t len, json_t **out, struct st_err *err)
 {
-	if (len > INT_MAX)
-		return err__fail(err, 0, "XML document too large");
-	xmlSetGenericErrorFunc(NULL, silent_errors);
-	xmlError first = {0};
-	struct xml_guard guard = {0};
-	xmlSetStructuredErrorFunc(&first, keep_first_error);
-	xmlDoc *doc = read_guarded(xml, len, &guard);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (guard.refused[0]) {
-		xmlResetError(&first);
-		return err__fail(err, 0, "invalid XML: %s", guard.refused);
-	}
-	if (!doc) {
-		const xmlError *e = first.code != XML_ERR_OK ? &first : xmlGetLastError();
-		char msg[200] = "not well-formed";
-		if (e && e->message) {
-			snprintf(msg, sizeof(msg), "%s", e->message);
-			msg[strcspn(msg, "\n")] = 0;
-		}
-		int line = e ? e->line : 0;
-		xmlResetError(&first);
-		return err__fail(err, 0, "invalid XML (line %d): %s", line, msg);
-	}
-	xmlResetError(&first);
+	xmlDoc *doc;
+	if (xmldoc__read(xml, len, "domain", &doc, err) < 0)
+		return -1;
 	json_t *o = json_object();
 	int rc = parse_domain(xmlDocGetRootElement(doc), o, err);
 	xmlFreeDoc(doc);
@@ -333,78 +552,70 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+static void export_disk(xmlNode *devs, const json_t *d)
+{
+	struct stat sb;
+	const char *path = str(d, "path");
+	bool vol = str(d, "pool") != NULL, block = !vol && path && stat(path, &sb) == 0 && S_ISBLK(sb.st_mode);
+	xmlNode *disk = xmldoc__add(devs, "disk", NULL, "type", vol ? "volume" : block ? "block" : "file", "device",
+				    "disk", NULL);
+	xmldoc__add(disk, "driver", NULL, "name", "qemu", "type", str(d, "format"), NULL);
+	if (vol)
+		xmldoc__add(disk, "source", NULL, "pool", str(d, "pool"), "volume", str(d, "volume"), NULL);
+	else
+		xmldoc__add(disk, "source", NULL, block ? "dev" : "file", path, NULL);
+	xmldoc__add(disk, "target", NULL, "dev", str(d, "target"), "bus", "virtio", NULL);
+	if (json_is_true(json_object_get(d, "readonly")))
+		xmldoc__add(disk, "readonly", NULL, NULL);
+	xmldoc__add(disk, "serial", str(d, "target"), NULL);
+}
+
+static void export_nic(xmlNode *devs, const json_t *d)
+{
+	const char *type = str(d, "type");
+	bool direct = !strcmp(type, "direct");
+	xmlNode *nic = xmldoc__add(devs, "interface", NULL, "type", type, NULL);
+	xmldoc__add(nic, "mac", NULL, "address", str(d, "mac"), NULL);
+	const char *key = !strcmp(type, "network") ? "network" : !strcmp(type, "bridge") ? "bridge" : "dev";
+	xmldoc__add(nic, "source", NULL, key, str(d, "source"), "mode", direct ? "bridge" : NULL, NULL);
+	xmldoc__add(nic, "model", NULL, "type", "virtio", NULL);
+}
+
 char *domxml__export(const json_t *def)
 {
 	xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
 	xmlNode *dom = xmlNewNode(NULL, (const xmlChar *)"domain");
 	xmlDocSetRootElement(doc, dom);
 	xmlNewProp(dom, (const xmlChar *)"type", (const xmlChar *)"kvm");
-	char buf[64];
-	xmlNewTextChild(dom, NULL, (const xmlChar *)"name", (const xmlChar *)str(def, "name"));
-	xmlNewTextChild(dom, NULL, (const xmlChar *)"uuid", (const xmlChar *)str(def, "uuid"));
-	snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(def, "memory_mib")));
-	xmlNode *mem = xmlNewTextChild(dom, NULL, (const xmlChar *)"memory", (const xmlChar *)buf);
-	xmlNewProp(mem, (const xmlChar *)"unit", (const xmlChar *)"MiB");
-	snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(def, "vcpus")));
-	xmlNewTextChild(dom, NULL, (const xmlChar *)"vcpu", (const xmlChar *)buf);
-	xmlNode *os = xmlNewChild(dom, NULL, (const xmlChar *)"os", NULL);
-	xmlNewTextChild(os, NULL, (const xmlChar *)"type", (const xmlChar *)"hvm");
+	char mem[32], vcpus[32];
+	snprintf(mem, sizeof(mem), "%lld", (long long)json_integer_value(json_object_get(def, "memory_mib")) * 1024);
+	snprintf(vcpus, sizeof(vcpus), "%lld", (long long)json_integer_value(json_object_get(def, "vcpus")));
+	xmldoc__add(dom, "name", str(def, "name"), NULL);
+	xmldoc__add(dom, "uuid", str(def, "uuid"), NULL);
+	xmldoc__add(dom, "memory", mem, "unit", "KiB", NULL);
+	xmldoc__add(dom, "currentMemory", mem, "unit", "KiB", NULL);
+	xmldoc__add(dom, "vcpu", vcpus, "placement", "static", NULL);
+	xmlNode *os = xmldoc__add(dom, "os", NULL, NULL);
+	xmldoc__add(os, "type", "hvm", "arch", "x86_64", NULL);
 	json_t *jos = json_object_get(def, "os");
-	xmlNewTextChild(os, NULL, (const xmlChar *)"kernel", (const xmlChar *)str(jos, "kernel"));
+	xmldoc__add(os, "kernel", str(jos, "kernel"), NULL);
 	if (str(jos, "initrd"))
-		xmlNewTextChild(os, NULL, (const xmlChar *)"initrd", (const xmlChar *)str(jos, "initrd"));
-	xmlNewTextChild(os, NULL, (const xmlChar *)"cmdline", (const xmlChar *)str(jos, "cmdline"));
-	xmlNewTextChild(dom, NULL, (const xmlChar *)"on_reboot", (const xmlChar *)str(def, "on_reboot"));
-	xmlNewTextChild(dom, NULL, (const xmlChar *)"on_crash", (const xmlChar *)str(def, "on_crash"));
-	xmlNode *devs = xmlNewChild(dom, NULL, (const xmlChar *)"devices", NULL);
+		xmldoc__add(os, "initrd", str(jos, "initrd"), NULL);
+	xmldoc__add(os, "cmdline", str(jos, "cmdline"), NULL);
+	xmldoc__add(dom, "cpu", NULL, "mode", "host-passthrough", NULL);
+	xmldoc__add(dom, "clock", NULL, "offset", "utc", NULL);
+	xmldoc__add(dom, "on_poweroff", "destroy", NULL);
+	xmldoc__add(dom, "on_reboot", str(def, "on_reboot"), NULL);
+	xmldoc__add(dom, "on_crash", str(def, "on_crash"), NULL);
+	xmlNode *devs = xmldoc__add(dom, "devices", NULL, NULL);
 	size_t i;
 	json_t *d;
-	json_array_foreach(json_object_get(def, "disks"), i, d) {
-		bool vol = str(d, "pool") != NULL;
-		xmlNode *disk = xmlNewChild(devs, NULL, (const xmlChar *)"disk", NULL);
-		xmlNewProp(disk, (const xmlChar *)"type", (const xmlChar *)(vol ? "volume" : "file"));
-		xmlNewProp(disk, (const xmlChar *)"device", (const xmlChar *)"disk");
-		xmlNode *drv = xmlNewChild(disk, NULL, (const xmlChar *)"driver", NULL);
-		xmlNewProp(drv, (const xmlChar *)"name", (const xmlChar *)"qemu");
-		xmlNewProp(drv, (const xmlChar *)"type", (const xmlChar *)str(d, "format"));
-		xmlNode *src = xmlNewChild(disk, NULL, (const xmlChar *)"source", NULL);
-		if (vol) {
-			xmlNewProp(src, (const xmlChar *)"pool", (const xmlChar *)str(d, "pool"));
-			xmlNewProp(src, (const xmlChar *)"volume", (const xmlChar *)str(d, "volume"));
-		} else {
-			xmlNewProp(src, (const xmlChar *)"file", (const xmlChar *)str(d, "path"));
-		}
-		xmlNode *tgt = xmlNewChild(disk, NULL, (const xmlChar *)"target", NULL);
-		xmlNewProp(tgt, (const xmlChar *)"dev", (const xmlChar *)str(d, "target"));
-		xmlNewProp(tgt, (const xmlChar *)"bus", (const xmlChar *)"virtio");
-		if (json_is_true(json_object_get(d, "readonly")))
-			xmlNewChild(disk, NULL, (const xmlChar *)"readonly", NULL);
-	}
-	json_array_foreach(json_object_get(def, "interfaces"), i, d) {
-		const char *type = str(d, "type");
-		xmlNode *nic = xmlNewChild(devs, NULL, (const xmlChar *)"interface", NULL);
-		xmlNewProp(nic, (const xmlChar *)"type", (const xmlChar *)type);
-		xmlNode *mac = xmlNewChild(nic, NULL, (const xmlChar *)"mac", NULL);
-		xmlNewProp(mac, (const xmlChar *)"address", (const xmlChar *)str(d, "mac"));
-		xmlNode *src = xmlNewChild(nic, NULL, (const xmlChar *)"source", NULL);
-		const char *attr_name = !strcmp(type, "network") ? "network" : !strcmp(type, "bridge") ? "bridge" : "dev";
-		xmlNewProp(src, (const xmlChar *)attr_name, (const xmlChar *)str(d, "source"));
-		if (!strcmp(type, "direct"))
-			xmlNewProp(src, (const xmlChar *)"mode", (const xmlChar *)"bridge");
-		xmlNode *model = xmlNewChild(nic, NULL, (const xmlChar *)"model", NULL);
-		xmlNewProp(model, (const xmlChar *)"type", (const xmlChar *)"virtio");
-	}
-	xmlNode *serial = xmlNewChild(devs, NULL, (const xmlChar *)"serial", NULL);
-	xmlNewProp(serial, (const xmlChar *)"type", (const xmlChar *)"pty");
-	xmlNode *tgt = xmlNewChild(serial, NULL, (const xmlChar *)"target", NULL);
-	xmlNewProp(tgt, (const xmlChar *)"port", (const xmlChar *)"0");
-	xmlNode *console = xmlNewChild(devs, NULL, (const xmlChar *)"console", NULL);
-	xmlNewProp(console, (const xmlChar *)"type", (const xmlChar *)"pty");
-	xmlChar *mem_out = NULL;
-	int size = 0;
-	xmlDocDumpFormatMemoryEnc(doc, &mem_out, &size, "UTF-8", 1);
-	xmlFreeDoc(doc);
-	char *text = mem_out ? strndup((const char *)mem_out, (size_t)size) : NULL;
-	xmlFree(mem_out);
-	return text;
+	json_array_foreach(json_object_get(def, "disks"), i, d)
+		export_disk(devs, d);
+	json_array_foreach(json_object_get(def, "interfaces"), i, d)
+		export_nic(devs, d);
+	xmldoc__add(xmldoc__add(devs, "serial", NULL, "type", "pty", NULL), "target", NULL, "port", "0", NULL);
+	xmldoc__add(xmldoc__add(devs, "console", NULL, "type", "pty", NULL), "target", NULL, "type", "serial", "port",
+		    "0", NULL);
+	return xmldoc__dump(doc);
 }

@@ -75,11 +75,32 @@ int routes__autostart_body(const struct http_request *r, bool *on, struct st_err
 	return 0;
 }
 
-int routes__domain_body(const struct http_request *r, json_t **out, struct st_err *err)
+int routes__body_def(const struct http_request *r, routes_xml_import_fn import, json_t **in, struct st_err *err)
 {
 	size_t len;
 	const char *body = http_request__body(r, &len), *ctype = http_request__header(r, "Content-Type");
-	if ((ctype && strstr(ctype, "xml")) || (len && body[0] == '<'))
-		return domxml__import(body, len, out, err) < 0 ? err__class(err, EINVAL, -1) : 0;
-	return http_request__body_json(r, out, err);
+	size_t ws = 0;
+	while (ws < len && strchr(" \t\r\n", body[ws]))
+		ws++;
+	if ((ctype && strstr(ctype, "xml")) || (ws < len && body[ws] == '<'))
+		return import(body, len, in, err) < 0 ? err__class(err, EINVAL, -1) : 0;
+	return http_request__body_json(r, in, err);
+}
+
+int routes__domain_body(const struct http_request *r, json_t **out, struct st_err *err)
+{
+	return routes__body_def(r, domxml__import, out, err);
+}
+
+int routes__xml(struct http_reply *rp, int rc, json_t **info, char *(*export)(const json_t *info),
+		struct st_err *err)
+{
+	if (rc < 0)
+		return -1;
+	char *text = export(*info);
+	json_decref(*info);
+	if (!text)
+		return err__fail(err, ENOMEM, "XML export");
+	http_reply__text(rp, 200, "application/xml", text);
+	return 0;
 }

@@ -54,9 +54,15 @@ int routes__json(struct http_reply *rp, unsigned status, int rc, json_t **out);
  * when the request has none); a bad one is a 400 naming it. */
 int routes__query_u64(const struct http_request *r, const char *name, uint64_t max, uint64_t *out,
 		      struct st_err *err);
-/* A domain definition in the body: JSON, or libvirt XML (Content-Type
- * ...xml, or a body starting with '<'), as JSON; bad XML is a 400. */
+/* A definition's body: libvirt XML (Content-Type *xml*, or a body
+ * starting with '<') through import (a refusal is a 400), else JSON. */
+typedef int (*routes_xml_import_fn)(const char *xml, size_t len, json_t **out, struct st_err *err);
+int routes__body_def(const struct http_request *r, routes_xml_import_fn import, json_t **in, struct st_err *err);
+/* A domain definition in the body: routes__body_def with domxml__import. */
 int routes__domain_body(const struct http_request *r, json_t **out, struct st_err *err);
+/* Replies the XML export of *info when rc is 0 (then drops *info); else fails. */
+int routes__xml(struct http_reply *rp, int rc, json_t **info, char *(*export)(const json_t *info),
+		struct st_err *err);
 /* The body {"autostart": true|false}. */
 int routes__autostart_body(const struct http_request *r, bool *on, struct st_err *err);
 

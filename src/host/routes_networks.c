@@ -3,6 +3,7 @@
 
 #include "common/json_util.h"
 #include "host/networks.h"
+#include "host/netxml.h"
 
 static const char *net_arg(const struct http_request *r)
 {
@@ -20,7 +21,7 @@ static int net_define(struct http_request *r, struct http_reply *rp, struct st_e
 {
 	cleanup_json json_t *in = NULL;
 	json_t *out = NULL;
-	if (http_request__body_json(r, &in, err) < 0)
+	if (routes__body_def(r, netxml__network_import, &in, err) < 0)
 		return -1;
 	return routes__json(rp, 201, networks__define(routes__host(r), in, &out, err), &out);
 }
@@ -29,6 +30,13 @@ static int net_info(struct http_request *r, struct http_reply *rp, struct st_err
 {
 	json_t *out = NULL;
 	return routes__json(rp, 200, networks__info(routes__host(r), net_arg(r), &out, err), &out);
+}
+
+static int net_xml(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *info = NULL;
+	return routes__xml(rp, networks__info(routes__host(r), net_arg(r), &info, err), &info, netxml__network_export,
+			   err);
 }
 
 static int net_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -72,6 +80,7 @@ const struct http_route routes__table_networks[] = {
 	{"POST", "/v1/networks", net_define, NULL, NULL},
 	{"GET", "/v1/networks/{name}", net_info, NULL, NULL},
 	{"DELETE", "/v1/networks/{name}", net_undefine, NULL, NULL},
+	{"GET", "/v1/networks/{name}/xml", net_xml, NULL, NULL},
 	{"POST", "/v1/networks/{name}/start", net_start, NULL, NULL},
 	{"POST", "/v1/networks/{name}/stop", net_stop, NULL, NULL},
 	{"GET", "/v1/networks/{name}/leases", net_leases, NULL, NULL},

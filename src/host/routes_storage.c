@@ -10,6 +10,7 @@
 #include "common/json_util.h"
 #include "common/util.h"
 #include "host/image_cache.h"
+#include "host/netxml.h"
 #include "host/storage.h"
 #include "host/storage_fetch.h"
 #include "host/storage_format.h"
@@ -35,7 +36,7 @@ static int pool_define(struct http_request *r, struct http_reply *rp, struct st_
 {
 	cleanup_json json_t *in = NULL;
 	json_t *out = NULL;
-	if (http_request__body_json(r, &in, err) < 0)
+	if (routes__body_def(r, netxml__pool_import, &in, err) < 0)
 		return -1;
 	return routes__json(rp, 201, storage__pool_define(routes__host(r), in, &out, err), &out);
 }
@@ -44,6 +45,13 @@ static int pool_info(struct http_request *r, struct http_reply *rp, struct st_er
 {
 	json_t *out = NULL;
 	return routes__json(rp, 200, storage__pool_info(routes__host(r), pool_arg(r), &out, err), &out);
+}
+
+static int pool_xml(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	json_t *info = NULL;
+	return routes__xml(rp, storage__pool_info(routes__host(r), pool_arg(r), &info, err), &info,
+			   netxml__pool_export, err);
 }
 
 static int pool_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -175,6 +183,7 @@ const struct http_route routes__table_storage[] = {
 	{"POST", "/v1/pools", pool_define, NULL, NULL},
 	{"GET", "/v1/pools/{pool}", pool_info, NULL, NULL},
 	{"DELETE", "/v1/pools/{pool}", pool_undefine, NULL, NULL},
+	{"GET", "/v1/pools/{pool}/xml", pool_xml, NULL, NULL},
 	{"GET", "/v1/pools/{pool}/volumes", vol_list, NULL, NULL},
 	{"POST", "/v1/pools/{pool}/volumes", vol_create, NULL, NULL},
 	{"GET", "/v1/pools/{pool}/volumes/{volume}", vol_info, NULL, NULL},

@@ -129,7 +129,7 @@ static void xml_roundtrip(void **state)
 	char xml[1024];
 	snprintf(xml, sizeof(xml),
 		 "<domain type='kvm'><name>vm1</name><uuid>11111111-2222-4333-8444-555555555555</uuid>"
-		 "<memory unit='GiB'>1</memory><currentMemory>1</currentMemory><vcpu placement='static'>2</vcpu>"
+		 "<memory unit='GiB'>1</memory><currentMemory>1048576</currentMemory><vcpu placement='static'>2</vcpu>"
 		 "<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><cmdline>console=ttyS0</cmdline></os>"
 		 "<features><acpi/></features><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
 		 "<source file='%s'/><target dev='vdb' bus='virtio'/><readonly/></disk>"
@@ -165,7 +165,9 @@ static void xml_refusals(void **state)
 	struct st_err err = {0};
 	const char *bad[] = {"<domain><name>x</name>", "<pool/>", "<domain><hugepages/></domain>",
 			     "<domain><devices><hostdev/></devices></domain>", "<domain><memory unit='parsec'>1</memory></domain>",
-			     "<domain><vcpu>many</vcpu></domain>"};
+			     "<domain><vcpu>many</vcpu></domain>",
+			     /* a balloon at 1 KiB of a 1 GiB guest: was dropped, the guest started with 1 GiB */
+			     "<domain><memory unit='GiB'>1</memory><currentMemory>1</currentMemory></domain>"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(domxml__import(bad[i], strlen(bad[i]), &out, &err), -1);
 		assert_null(out);
