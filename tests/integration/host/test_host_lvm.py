@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -174,3 +175,17 @@ def test_guest_writes_to_a_logical_volume(lvd):
     with open(f"/dev/{vg}/root", "rb") as f:
         f.seek(1 << 20)
         assert f.read(65536) == pattern(77, 1 << 20, 65536)
+
+
+def test_logical_pool_from_libvirt_xml(lvd, tmp_path):
+    """Issue 13, item 12: a logical pool from libvirt's pool XML, and pool-dumpxml."""
+    d, vg, cfg = lvd
+    f = tmp_path / "pool.xml"
+    f.write_text(f"<pool type='logical'><name>lvx</name><source><name>{vg}</name><device path='/dev/loop9'/>"
+                 f"<format type='lvm2'/></source><target><path>/dev/{vg}</path></target></pool>")
+    d.cli("pool-define", f)
+    assert d.ok("GET", "/v1/pools/lvx")["vg"] == vg
+    x = ET.fromstring(d.cli("pool-dumpxml", "lvx").stdout)
+    assert x.get("type") == "logical" and x.find("source/name").text == vg
+    assert x.find("target/path").text == f"/dev/{vg}"
+    d.ok("DELETE", "/v1/pools/lvx")

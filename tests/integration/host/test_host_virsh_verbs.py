@@ -87,7 +87,8 @@ def test_edit(stratad, tmp_path):
     r = cli_env(d, {"EDITOR": "true", "VISUAL": ""}, "edit", "web")
     assert r.returncode == 0 and r.stdout == "Domain 'web' XML configuration not changed.\n", r
     # a change is checked and kept
-    r = cli_env(d, {"EDITOR": editor(tmp_path, "s|<vcpu>2<|<vcpu>5<|; s|64</memory>|96</memory>|"),
+    r = cli_env(d, {"EDITOR": editor(tmp_path, "s|>2</vcpu>|>5</vcpu>|; s|>65536</memory>|>98304</memory>|; "
+                                                 "s|>65536</currentMemory>|>98304</currentMemory>|"),
                     "VISUAL": ""}, "edit", "web")
     assert r.returncode == 0 and r.stdout == "Domain 'web' XML configuration edited.\n", r
     after = d.ok("GET", "/v1/domains/web")["definition"]
@@ -95,7 +96,7 @@ def test_edit(stratad, tmp_path):
     assert {k: v for k, v in after.items() if k not in ("vcpus", "memory_mib")} == \
         {k: v for k, v in before.items() if k not in ("vcpus", "memory_mib")}
     # invalid XML, a refused value, a rename: one error line, nothing changed
-    for script, msg in [("s|<vcpu>5<|<vcpu>5|", "invalid XML"), ("s|<vcpu>5<|<vcpu>500<|", "vcpus"),
+    for script, msg in [("s|>5</vcpu>|>5</vcpu|", "invalid XML"), ("s|>5</vcpu>|>500</vcpu>|", "vcpus"),
                         ("s|<name>web<|<name>other<|", "cannot change its name")]:
         r = cli_env(d, {"EDITOR": editor(tmp_path, script), "VISUAL": ""}, "edit", "web")
         assert r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1, (script, r.stderr)
