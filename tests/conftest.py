@@ -3,6 +3,7 @@ import functools
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -100,3 +101,16 @@ def _needs_kvm(request):
     """Tests marked needs_kvm SKIP loudly (the kvm fixture) where /dev/kvm is unusable."""
     if request.node.get_closest_marker("needs_kvm"):
         request.getfixturevalue("kvm")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole session
+    (integration/cloud/pglib.py); each cloud asks it for a database of its own
+    (new_database, drop_database). Defined here, not in a test module: a
+    session fixture a module imports is one instance per module."""
+    cloud_tests = str(ROOT / "tests" / "integration" / "cloud")
+    if cloud_tests not in sys.path:
+        sys.path.insert(0, cloud_tests)
+    import pglib
+    yield from pglib.session_cluster()

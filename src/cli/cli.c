@@ -204,6 +204,25 @@ int cli__call_object(struct cli *c, const char *collection, struct st_err *err)
 	return cli__call(c, c->cmd->method, path, NULL, c->cmd->human, err);
 }
 
+int cli__list_active(struct cli *c, const char *path, void (*human)(json_t *list), struct st_err *err)
+{
+	bool all = cli__has(c, "--all"), inactive = cli__has(c, "--inactive");
+	json_t *list, *item;
+	if (all && inactive)
+		return cli__usage_fail(err, "--all and --inactive exclude each other");
+	if (http_client__json(&c->target, "GET", path, NULL, &list, err) < 0)
+		return -1;
+	json_t *shown = json_array();
+	size_t i;
+	json_array_foreach(list, i, item)
+		if (all || json_is_true(json_object_get(item, "active")) != inactive)
+			json_array_append(shown, item);
+	json_decref(list);
+	cli__print(c, shown, human);
+	json_decref(shown);
+	return 0;
+}
+
 int cli__get_text(struct cli *c, const char *path, struct st_err *err)
 {
 	struct http_client_resp r = {0};

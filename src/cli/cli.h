@@ -84,6 +84,9 @@ int cli__call(struct cli *c, const char *method, const char *path, const json_t 
 void cli__print(const struct cli *c, json_t *reply, void (*human)(json_t *reply));
 /* cli__call of c->cmd's method on COLLECTION/argv[0] + cmd's suffix. */
 int cli__call_object(struct cli *c, const char *collection, struct st_err *err);
+/* GETs the list at path and prints its active items (virsh's default),
+ * or all (--all), or the inactive ones (--inactive): c->cmd declares both. */
+int cli__list_active(struct cli *c, const char *path, void (*human)(json_t *list), struct st_err *err);
 /* GETs path and prints the body as it is (XML). */
 int cli__get_text(struct cli *c, const char *path, struct st_err *err);
 /* The body of a raw reply (not through http_client__json) with status >= 300:

@@ -52,31 +52,10 @@ static void print_leases(json_t *r)
 	output__list(h, r, leases_row);
 }
 
-/* The items of list whose "active" is want (a new array). */
-static json_t *only_active(json_t *list, bool want)
-{
-	json_t *out = json_array(), *n;
-	size_t i;
-	json_array_foreach(list, i, n)
-		if (json_is_true(json_object_get(n, "active")) == want)
-			json_array_append(out, n);
-	return out;
-}
-
 /* like virsh: the active networks, unless --all or --inactive */
 static int cmd_net_list(struct cli *c, struct st_err *err)
 {
-	bool all = cli__has(c, "--all"), inactive = cli__has(c, "--inactive");
-	json_t *list;
-	if (all && inactive)
-		return cli__usage_fail(err, "--all and --inactive exclude each other");
-	if (http_client__json(&c->target, "GET", "/v1/networks", NULL, &list, err) < 0)
-		return -1;
-	json_t *shown = all ? json_incref(list) : only_active(list, !inactive);
-	json_decref(list);
-	cli__print(c, shown, print_nets);
-	json_decref(shown);
-	return 0;
+	return cli__list_active(c, "/v1/networks", print_nets, err);
 }
 
 static int cmd_net_define(struct cli *c, struct st_err *err)

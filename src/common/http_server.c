@@ -347,7 +347,8 @@ static enum MHD_Result request_start(struct http_request *r)
 	r->started = true;
 	http_conn__phase(r->conn, HTTP_CONN_BODY);
 	const char *cl = http_request__header(r, "Content-Length");
-	bool large = !cl || strtoull(cl, NULL, 10) > o->body_max;
+	bool over = cl && strtoull(cl, NULL, 10) > o->body_max;
+	bool large = !cl || over; /* an unknown length may be large too */
 	bool answer_now = !drains(r, cl);
 	if (o->authenticate && o->authenticate(r, &r->err) < 0) {
 		if (answer_now)
@@ -368,7 +369,7 @@ static enum MHD_Result request_start(struct http_request *r)
 		}
 		return MHD_YES;
 	}
-	if (cl && strtoull(cl, NULL, 10) > o->body_max) {
+	if (over) {
 		if (answer_now)
 			return too_large(r);
 		r->too_large = true; /* request_data drops the body, request_run answers */

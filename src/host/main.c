@@ -17,6 +17,7 @@
 #include "host/networks.h"
 #include "host/selfsigned.h"
 #include "host/statedir.h"
+#include "host/storage.h"
 #include "host/storage_fetch.h"
 #include "host/store.h"
 #include "host/web_session.h"
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_lock(&h.lock);
+	storage__pools_autostart(&h);
 	networks__autostart(&h);
 	domains__autostart(&h);
 	pthread_mutex_unlock(&h.lock);

@@ -62,6 +62,38 @@ static int pool_undefine(struct http_request *r, struct http_reply *rp, struct s
 	return 0;
 }
 
+/* pool-start, pool-destroy, pool-build: the pool's info after */
+static int pool_action(struct http_request *r, struct http_reply *rp, int rc, struct st_err *err)
+{
+	json_t *out = NULL;
+	if (rc < 0)
+		return -1;
+	return routes__json(rp, 200, storage__pool_info(routes__host(r), pool_arg(r), &out, err), &out);
+}
+
+static int pool_start(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	return pool_action(r, rp, storage__pool_set_active(routes__host(r), pool_arg(r), true, err), err);
+}
+
+static int pool_stop(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	return pool_action(r, rp, storage__pool_set_active(routes__host(r), pool_arg(r), false, err), err);
+}
+
+static int pool_build(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	return pool_action(r, rp, storage__pool_build(routes__host(r), pool_arg(r), err), err);
+}
+
+static int pool_autostart(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	bool on;
+	if (routes__autostart_body(r, &on, err) < 0)
+		return -1;
+	return pool_action(r, rp, storage__pool_set_autostart(routes__host(r), pool_arg(r), on, err), err);
+}
+
 static int vol_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	json_t *out = NULL;
@@ -183,6 +215,10 @@ const struct http_route routes__table_storage[] = {
 	{"POST", "/v1/pools", pool_define, NULL, NULL},
 	{"GET", "/v1/pools/{pool}", pool_info, NULL, NULL},
 	{"DELETE", "/v1/pools/{pool}", pool_undefine, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/start", pool_start, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/stop", pool_stop, NULL, NULL},
+	{"POST", "/v1/pools/{pool}/build", pool_build, NULL, NULL},
+	{"PUT", "/v1/pools/{pool}/autostart", pool_autostart, NULL, NULL},
 	{"GET", "/v1/pools/{pool}/xml", pool_xml, NULL, NULL},
 	{"GET", "/v1/pools/{pool}/volumes", vol_list, NULL, NULL},
 	{"POST", "/v1/pools/{pool}/volumes", vol_create, NULL, NULL},

@@ -14,6 +14,7 @@
 #include "block/image_inspect.h"
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "host/domdef.h"
 #include "host/events.h"
@@ -70,7 +71,7 @@ static int no_pool(const char *name, struct st_err *err)
 }
 
 /* ENOENT when there is no such pool; close it with pool_close either way. */
-static int pool_open(struct host *h, const char *name, struct pool *pool, struct st_err *err)
+static int pool_load(struct host *h, const char *name, struct pool *pool, struct st_err *err)
 {
 	pool->row = pool_row(h, name);
 	if (!pool->row)
@@ -81,6 +82,21 @@ static int pool_open(struct host *h, const char *name, struct pool *pool, struct
 		return err__fail(err, EIO, "pool %s has type '%s', which this stratad does not know", name, type);
 	pool->p = (struct storage_pool){.host = h, .name = json_string_value(json_object_get(pool->row, "name")),
 					.path = json_string_value(json_object_get(pool->row, "path"))};
+	return 0;
+}
+
+static bool pool_flag(const struct pool *pool, const char *key)
+{
+	return json_integer_value(json_object_get(pool->row, key)) != 0;
+}
+
+/* pool_load of an active pool: the volumes of an inactive one are not used */
+static int pool_open(struct host *h, const char *name, struct pool *pool, struct st_err *err)
+{
+	if (pool_load(h, name, pool, err) < 0)
+		return -1;
+	if (!pool_flag(pool, "active"))
+		return err__fail_class(err, EBUSY, "storage pool '%s' is not active (strata pool-start %s)", name, name);
 	return 0;
 }
 
@@ -164,21 +180,17 @@ int storage__pool_define(struct host *h, const json_t *in, json_t **out, struct 
 	return storage__pool_info(h, name, out, err);
 }
 
+static const struct dom *pool_user(struct host *h, const char *pool, bool running);
+
 int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err)
 {
 	json_t *p = pool_row(h, pool);
 	if (!p)
 		return no_pool(pool, err);
 	json_decref(p);
-	for (struct dom *d = h->doms; d; d = d->next) {
-		size_t i;
-		json_t *disk;
-		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-			const char *dp = json_string_value(json_object_get(disk, "pool"));
-			if (dp && !strcmp(dp, pool))
-				return err__fail_class(err, EBUSY, "pool '%s' is used by domain '%s'", pool, d->name);
-		}
-	}
+	const struct dom *user = pool_user(h, pool, false);
+	if (user)
+		return err__fail_class(err, EBUSY, "pool '%s' is used by domain '%s'", pool, user->name);
 	if (store__pool_delete(h->store, pool, err) < 0)
 		return -1;
 	events__emit("pool-undefined", "pool", pool, NULL, "deleted");
@@ -201,11 +213,16 @@ json_t *storage__pool_list(struct host *h)
 int storage__pool_info(struct host *h, const char *name, json_t **out, struct st_err *err)
 {
 	cleanup_pool struct pool pool = {0};
-	if (pool_open(h, name, &pool, err) < 0)
+	if (pool_load(h, name, &pool, err) < 0)
 		return -1;
+	bool active = pool_flag(&pool, "active");
+	json_object_set_new(pool.row, "active", json_boolean(active));
+	json_object_set_new(pool.row, "autostart", json_boolean(pool_flag(&pool, "autostart")));
 	pool.ops->describe(&pool.p, pool.row);
+	if (!active)
+		json_object_set_new(pool.row, "state", json_string("inactive"));
 	json_t *vols;
-	if (pool.ops->volume_list(&pool.p, &vols, NULL) == 0) {
+	if (active && pool.ops->volume_list(&pool.p, &vols, NULL) == 0) {
 		uint64_t used = 0;
 		size_t i;
 		json_t *v;
@@ -489,4 +506,72 @@ int storage__volume_open_download(struct host *h, const char *name, const char *
 	if (check_vol_name(vol, err) < 0)
 		return -1;
 	return pool.ops->volume_open_download(&pool.p, vol, size, err);
+}
+
+/* The domain (running, or any when running is false) with a disk in pool, or NULL. */
+static const struct dom *pool_user(struct host *h, const char *pool, bool running)
+{
+	for (const struct dom *d = h->doms; d; d = d->next) {
+		size_t i;
+		json_t *disk;
+		json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
+			const char *dp = json_string_value(json_object_get(disk, "pool"));
+			if (dp && !strcmp(dp, pool) && (!running || d->state != DOM_SHUTOFF))
+				return d;
+		}
+	}
+	return NULL;
+}
+
+int storage__pool_set_active(struct host *h, const char *name, bool on, struct st_err *err)
+{
+	cleanup_pool struct pool pool = {0};
+	if (pool_load(h, name, &pool, err) < 0)
+		return -1;
+	if (pool_flag(&pool, "active") == on)
+		return err__fail_class(err, EBUSY, "storage pool '%s' is %s already", name, on ? "active" : "not active");
+	const struct dom *user = on ? NULL : pool_user(h, name, true);
+	if (user)
+		return err__fail_class(err, EBUSY, "pool '%s' is used by running domain '%s'", name, user->name);
+	if (on) {
+		json_t *state = json_object();
+		pool.ops->describe(&pool.p, state);
+		bool there = !strcmp(json_string_value(json_object_get(state, "state")), "active");
+		json_decref(state);
+		if (!there)
+			return err__fail_class(err, EINVAL, "storage pool '%s': %s is not there (strata pool-build %s)", name,
+					       pool.p.path, name);
+	}
+	if (store__pool_set(h->store, name, false, on, err) < 0)
+		return -1;
+	events__emit(on ? "pool-started" : "pool-stopped", "pool", name, NULL, "api");
+	return 0;
+}
+
+int storage__pool_set_autostart(struct host *h, const char *name, bool on, struct st_err *err)
+{
+	cleanup_pool struct pool pool = {0};
+	if (pool_load(h, name, &pool, err) < 0 || store__pool_set(h->store, name, true, on, err) < 0)
+		return -1;
+	return 0;
+}
+
+int storage__pool_build(struct host *h, const char *name, struct st_err *err)
+{
+	cleanup_pool struct pool pool = {0};
+	if (pool_load(h, name, &pool, err) < 0)
+		return -1;
+	if (!pool.ops->build)
+		return unsupported(&pool, "pool-build", err);
+	if (pool.ops->build(&pool.p, err) < 0)
+		return -1;
+	events__emit("pool-built", "pool", name, NULL, pool.p.path);
+	return 0;
+}
+
+void storage__pools_autostart(struct host *h)
+{
+	struct st_err err = {0};
+	if (store__pools_autostart(h->store, &err) < 0)
+		log__warn("pool autostart: %s", err.msg);
 }

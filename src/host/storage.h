@@ -17,6 +17,14 @@
 int storage__pool_define(struct host *h, const json_t *input, json_t **out, struct st_err *err);
 int storage__pool_undefine(struct host *h, const char *pool, struct st_err *err);
 json_t *storage__pool_list(struct host *h);
+/* pool-start (its storage must be there) and pool-destroy (no running
+ * domain may use it): an inactive pool's volumes are refused (409). */
+int storage__pool_set_active(struct host *h, const char *pool, bool on, struct st_err *err);
+/* Whether stratad's start makes the pool active. */
+int storage__pool_set_autostart(struct host *h, const char *pool, bool on, struct st_err *err);
+/* pool-build: makes the pool's storage (a dir pool's directory). */
+int storage__pool_build(struct host *h, const char *pool, struct st_err *err);
+void storage__pools_autostart(struct host *h);
 int storage__pool_info(struct host *h, const char *pool, json_t **out, struct st_err *err);
 
 int storage__volume_path(struct host *h, const char *pool, const char *vol, char **path, struct st_err *err);

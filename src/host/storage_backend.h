@@ -68,6 +68,9 @@ struct storage_backend {
 	/* An fd to read vol's content from, and its size. NULL: not supported. */
 	int (*volume_open_download)(const struct storage_pool *p, const char *vol, uint64_t *size,
 				    struct st_err *err);
+	/* Makes the pool's storage (virsh pool-build) where it is missing;
+	 * what is there is kept. NULL: not supported. */
+	int (*build)(const struct storage_pool *p, struct st_err *err);
 };
 
 /* storage_dir.c: a directory whose regular files are the volumes */

@@ -335,6 +335,28 @@ static int dir_volume_open_download(const struct storage_pool *p, const char *vo
 
 static const char *const dir_keys[] = {"path", NULL};
 
+/* The pool directory and its missing parents. */
+static int dir_build(const struct storage_pool *p, struct st_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", p->path);
+	for (char *s = path + 1;; s++) {
+		bool end = !*s;
+		if (*s != '/' && !end)
+			continue;
+		*s = 0;
+		if (mkdir(path, 0711) < 0 && errno != EEXIST)
+			return err__fail_class(err, EINVAL, "pool %s: mkdir %s: %s", p->name, path, strerror(errno));
+		if (end)
+			break;
+		*s = '/';
+	}
+	struct stat sb;
+	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return err__fail_class(err, EINVAL, "pool %s: %s is not a directory", p->name, path);
+	return 0;
+}
+
 const struct storage_backend storage_dir__backend = {
 	.type = "dir",
 	.keys = dir_keys,
@@ -351,4 +373,5 @@ const struct storage_backend storage_dir__backend = {
 	.volume_upload_begin = dir_volume_upload_begin,
 	.volume_upload_commit = dir_volume_upload_commit,
 	.volume_open_download = dir_volume_open_download,
+	.build = dir_build,
 };

@@ -44,6 +44,9 @@ static const char *const migrations[] = {
 	 "  can_write INTEGER NOT NULL, last_used INTEGER NOT NULL);"),
 	/* a run of a transient domain (strata create): undefined when it ends */
 	"ALTER TABLE runtime ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;",
+	/* pool-start/-destroy/-autostart: a pool's state; the older pools were always active */
+	("ALTER TABLE pools ADD COLUMN active INTEGER NOT NULL DEFAULT 1;"
+	 "ALTER TABLE pools ADD COLUMN autostart INTEGER NOT NULL DEFAULT 1;"),
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -336,8 +339,20 @@ int store__pool_delete(struct store *s, const char *name, struct st_err *err)
 
 json_t *store__pool_list(struct store *s)
 {
-	static const char *const names[] = {"name", "type", "path", NULL};
-	return store__select(s, "SELECT name, type, path FROM pools ORDER BY name", names, -1);
+	static const char *const names[] = {"name", "type", "path", "active", "autostart", NULL};
+	return store__select(s, "SELECT name, type, path, active, autostart FROM pools ORDER BY name", names, -1);
+}
+
+int store__pool_set(struct store *s, const char *name, bool autostart, bool on, struct st_err *err)
+{
+	return store__run(s, autostart ? "UPDATE pools SET autostart = ? WHERE name = ?"
+				       : "UPDATE pools SET active = ? WHERE name = ?",
+			  "is", err, (int64_t)on, name);
+}
+
+int store__pools_autostart(struct store *s, struct st_err *err)
+{
+	return store__run(s, "UPDATE pools SET active = 1 WHERE autostart = 1", "", err);
 }
 
 int store__volume_format_set(struct store *s, const char *pool, const char *vol, const char *format,

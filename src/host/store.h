@@ -52,6 +52,10 @@ int store__pool_insert(struct store *s, const char *name, const char *type, cons
 int store__pool_delete(struct store *s, const char *name, struct st_err *err);
 /* Array of {"name","type","path"}. */
 json_t *store__pool_list(struct store *s);
+/* A pool's "active" (autostart false) or "autostart" flag. */
+int store__pool_set(struct store *s, const char *name, bool autostart, bool on, struct st_err *err);
+/* Every autostart pool active (stratad's start). */
+int store__pools_autostart(struct store *s, struct st_err *err);
 
 /* Each volume's format ("raw", "qcow2"), as stratad recorded it. get: 0 and
  * out, -1 when none is recorded. A pool's rows go with the pool. */

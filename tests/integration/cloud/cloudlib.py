@@ -1,8 +1,11 @@
 """strata-cloud under test: a bootstrapped state directory, the daemon on a
 free loopback port, and the real `openstack` CLI pointed at it through a
 clouds.yaml in a temporary directory (OS_CLOUD=strata)."""
+import atexit
 import json
 import os
+import shutil
+import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -20,6 +23,10 @@ ADMIN_PASSWORD = "s3cret-admin"
 # The CLI's HOME, one for all clouds: it keeps only stevedore's entry point
 # cache there, and one HOME means one fork-server (oscfork) for the session.
 CLI_HOME = tempfile.mkdtemp(prefix="strata-cli-home-")
+# The public URL of the bootstrapped templates (template()), replaced by each
+# copy's own. STRATA_TEST_BOOTSTRAP=1 bootstraps every cloud instead.
+TEMPLATE_URL = "http://template.invalid:1"
+_templates = {}
 
 
 def stop_process(proc):
@@ -69,6 +76,22 @@ class Cloud:
         pw.write_text(ADMIN_PASSWORD + "\n")
         return self.cloud("bootstrap", "-d", str(self.state), *self.db_args(),
                           "--admin-password-file", str(pw), "--public-url", self.url)
+
+    def bootstrap_copy(self, pg=None):
+        """What bootstrap() makes, copied from the session's template of this
+        backend (pg: the postgres fixture's cluster, whose new_database
+        (template=...) copied the rows already): the same rows with this
+        cloud's public URL in the catalog; no token keys, which serve makes
+        afresh as for any state directory without them."""
+        t = template(pg)
+        shutil.copytree(t.state, self.state, ignore=shutil.ignore_patterns("fernet-keys"))
+        sql = f"UPDATE endpoint SET url = replace(url, '{TEMPLATE_URL}', '{self.url}')"
+        if pg:
+            pg.psql(self.db_url.split("dbname=")[1], sql)
+        else:
+            with sqlite3.connect(self.state / "cloud.db") as db:
+                db.execute(sql)
+            db.close()
 
     def start(self, *serve_args):
         self.proc = subprocess.Popen(
@@ -190,13 +213,37 @@ class Cloud:
         return self.token(user, password, project), ids["projects"], ids["users"]
 
 
+def template(pg=None):
+    """The session's bootstrapped cloud (not serving) of a backend, made at
+    its first use: its state directory, and on PostgreSQL (pg: the cluster)
+    its database, are what each cloud of started() copies."""
+    key = id(pg) if pg else "sqlite"
+    if key not in _templates:
+        t = Cloud(db_url=pg.new_database() if pg else None)
+        t.url = TEMPLATE_URL
+        t.bootstrap()
+        _templates[key] = t
+        atexit.register(shutil.rmtree, t.tmp, ignore_errors=True)
+    return _templates[key]
+
+
 def started(request, *serve_args):
     """A bootstrapped, running Cloud on the backend of request.param
-    ("sqlite" or "postgresql", the latter a database of pglib's fixture)."""
-    url = request.getfixturevalue("postgres").new_database() \
-        if request.param == "postgresql" else None
+    ("sqlite" or "postgresql", the latter a database of its own in the
+    session's cluster (the postgres fixture), dropped after the fixture that
+    asked for it is done). Its state is a copy of the session's bootstrapped
+    template (bootstrap_copy): bootstrap's own tests bootstrap for real."""
+    fresh = os.environ.get("STRATA_TEST_BOOTSTRAP") == "1"
+    url = pg = None
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("postgres")
+        url = pg.new_database(template=None if fresh else template(pg).db_url)
+        request.addfinalizer(lambda: pg.drop_database(url))
     c = Cloud(db_url=url, extra_args=serve_args)
-    c.bootstrap()
+    if fresh:
+        c.bootstrap()
+    else:
+        c.bootstrap_copy(pg)
     c.start()
     return c
 
@@ -211,7 +258,7 @@ def nova_error(body, name, code):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def cloud(request):
     """A bootstrapped, serving cloud on SQLite and on a throwaway PostgreSQL
-    (the test module imports pglib's postgres fixture); it must stop cleanly
+    (tests/conftest.py's postgres fixture); it must stop cleanly
     on SIGTERM."""
     c = started(request)
     try:

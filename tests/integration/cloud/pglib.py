@@ -2,8 +2,11 @@
 package, initdb into a temporary directory, listening only on a unix socket
 in that directory, stopped and removed afterwards.
 
-    from pglib import postgres            # the session fixture
     def test_x(postgres): url = postgres.new_database()
+
+The `postgres` fixture is tests/conftest.py's: one cluster for the whole
+session, every test's databases in it (a cloud's is dropped when it stops).
+Importing `postgres` from here still works (it hands out that one cluster).
 """
 import os
 import pwd
@@ -59,12 +62,20 @@ class PostgresCluster:
     def url(self, dbname):
         return f"host={self.dir} user=postgres dbname={dbname}"
 
-    def new_database(self):
-        """A fresh empty database; returns its libpq connection string."""
+    def new_database(self, template=None):
+        """A fresh empty database, or a copy of template's (a url of
+        new_database's, no longer in use); returns its libpq connection string."""
         self.count += 1
         name = f"strata{self.count}"
-        self._run("createdb", "-h", str(self.dir), "-U", "postgres", name)
+        copy = ["-T", template.split("dbname=")[1]] if template else []
+        self._run("createdb", "-h", str(self.dir), "-U", "postgres", *copy, name)
         return self.url(name)
+
+    def drop_database(self, url):
+        """Drops the database of url (new_database's), closing what is still
+        connected to it."""
+        name = url.split("dbname=")[1]
+        self.psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def psql(self, dbname, sql):
         return self._run("psql", "-h", str(self.dir), "-U", "postgres", "-d", dbname, "-At",
@@ -76,8 +87,8 @@ class PostgresCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres():
+def session_cluster():
+    """The body of tests/conftest.py's session fixture `postgres`."""
     if _pg_bindir() is None:
         skip_loudly("PostgreSQL is not installed (scripts/deps/cloud.txt: postgresql)")
     if os.getuid() == 0 and shutil.which("runuser") is None:
@@ -88,3 +99,10 @@ def postgres():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres):  # noqa: F811  (the session's cluster: tests/conftest.py)
+    """For test modules that import it: the session's one cluster, not one
+    cluster per module."""
+    return postgres

@@ -3,7 +3,6 @@ PostgreSQL: create (secret given or generated), list, show, delete, then
 `--os-auth-type v3applicationcredential token issue` by id and by name; the
 credential's token loses its access when the credential is deleted or its
 user loses the role; bad requests are 4xx and change nothing."""
-from pglib import postgres  # noqa: F401  (fixture)
 from test_cloud_cli import cloud  # noqa: F401  (fixture: SQLite and PostgreSQL)
 
 ALICE = dict(user="alice", password="alice-pw", project="demo")

@@ -2,7 +2,6 @@
 python3-openstackclient) through a clouds.yaml, on SQLite and on a throwaway
 PostgreSQL, and bad input through raw HTTP."""
 from cloudlib import ADMIN_PASSWORD, Cloud, cloud  # noqa: F401  (cloud: a fixture)
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 def test_token_catalog_and_endpoints(cloud):

@@ -4,7 +4,6 @@ import sqlite3
 import subprocess
 
 from conftest import program
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 def cloud(*args):

@@ -4,7 +4,6 @@ import os
 import subprocess
 
 from conftest import program
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 def run_unit(name, url):

@@ -2,7 +2,6 @@
 roles), password change, direct grant lists and paging, through the real
 `openstack` CLI on SQLite and PostgreSQL; and why `--os-username/--os-password/
 --os-project-name` on top of OS_CLOUD gives a 401."""
-from pglib import postgres  # noqa: F401  (fixture)
 from test_cloud_cli import cloud  # noqa: F401  (fixture: SQLite and PostgreSQL)
 
 

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from cloudlib import ADMIN_PASSWORD, Cloud, cloud  # noqa: F401  (fixture: SQLite and PostgreSQL)
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from cloudlib import cloud, started  # noqa: F401  (fixture)
 from conftest import wait_for
 from imagelib import add_user, api, create, start_upload, store_files, token, upload
-from pglib import postgres  # noqa: F401  (fixture)
 
 FIELDS = {"id", "name", "status", "disk_format", "container_format", "visibility", "size",
           "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_disk", "min_ram",

@@ -9,7 +9,6 @@ import pytest
 
 from cloudlib import cloud  # noqa: F401  (fixture)
 from imagelib import add_user, api, create, token, upload
-from pglib import postgres  # noqa: F401  (fixture)
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 

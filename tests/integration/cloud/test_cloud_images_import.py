@@ -17,7 +17,6 @@ import pytest
 
 from cloudlib import ADMIN_PASSWORD, started
 from imagelib import api, connect, create, start_upload, store_files, token
-from pglib import postgres  # noqa: F401  (fixture)
 
 GLANCE = "/usr/bin/glance"
 SIZE_CAP = 4 << 20

@@ -11,7 +11,6 @@ import pytest
 
 from cloudlib import started
 from imagelib import api, create, start_upload, store_files, token
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cloudlib import Cloud
-from pglib import postgres  # noqa: F401  (fixture)
 
 CLIENTS = 16
 SHARED_NAMES = 6  # every client tries these: exactly one wins each

@@ -2,7 +2,6 @@
 microversion negotiation, and flavors with extra specs and access lists,
 through the real `openstack` CLI and raw HTTP, on SQLite and PostgreSQL."""
 from cloudlib import cloud, nova_error  # noqa: F401  (cloud: a fixture)
-from pglib import postgres  # noqa: F401  (fixture)
 
 VARY = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 

@@ -4,19 +4,14 @@ reports, and the real `openstack` CLI shows them as compute services and
 hypervisors; a stopped stratad goes down, a disabled one says why. On
 SQLite and PostgreSQL."""
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-from cloudlib import nova_error, started
+from cloudlib import free_port, nova_error, started
 from conftest import wait_for
-from pglib import postgres  # noqa: F401  (fixture)
+from hostslib import stratad_hosts, token_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402
-
-TOKEN = "host-token-0123456789abcdef"
 DOWN_TIME = 4  # --service-down-time: a host not seen for this long is down
 
 
@@ -32,19 +27,8 @@ def cloud(request):
 @pytest.fixture
 def hosts(tmp_path):
     """Three stratad on loopback TCP with one token: (daemon, url) each."""
-    tok = tmp_path / "token"
-    tok.write_text(TOKEN + "\n")
-    out = []
-    try:
-        for _ in range(3):
-            port = free_port()
-            d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", f"127.0.0.1:{port}",
-                                                    "--token-file", str(tok)]).start()
-            out.append((d, f"http://127.0.0.1:{port}"))
+    with stratad_hosts(tmp_path) as out:
         yield out
-    finally:
-        for d, _ in out:
-            cleanup(d)
 
 
 def host_add(cloud, name, url, token_file, check=True):
@@ -128,8 +112,7 @@ def test_hosts_join_report_and_go_down(cloud, hosts, tmp_path):
 
 
 def test_services_api_microversions(cloud, hosts, tmp_path):
-    tok = tmp_path / "token"
-    tok.write_text(TOKEN + "\n")
+    tok = token_file(tmp_path)
     host_add(cloud, "a1", hosts[0][1], tok)
     host_add(cloud, "a2", hosts[1][1], tok)
     token = cloud.admin_token()

@@ -7,7 +7,6 @@ import subprocess
 import pytest
 
 from cloudlib import cloud, nova_error  # noqa: F401  (cloud: a fixture)
-from pglib import postgres  # noqa: F401  (fixture)
 
 
 def ssh_keygen(*args):

@@ -7,7 +7,6 @@ on real stratad hosts is test_compute_servers_hosts.py's."""
 import time
 
 from cloudlib import cloud, nova_error  # noqa: F401  (cloud: a fixture)
-from pglib import postgres  # noqa: F401  (fixture)
 import imagelib
 
 SERVERS = "/compute/v2.1/servers"

@@ -10,21 +10,14 @@ so no server reaches ACTIVE here (test_server_reaches_active skips loudly);
 everything before the start, and the failure path, is asserted for real."""
 import os
 import re
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from cloudlib import nova_error, started
-from conftest import kvm_missing_reason, skip_loudly
-from pglib import postgres  # noqa: F401  (fixture)
+from conftest import kvm_missing_reason, skip_loudly, wait_for
+from hostslib import stratad_hosts
 from test_compute_servers import SERVERS, bootable_image, flavor, wait_gone, wait_server
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402
-
-TOKEN = "host-token-0123456789abcdef"
 POOL = "instances"
 
 
@@ -40,22 +33,8 @@ def cloud(request):
 @pytest.fixture
 def hosts(tmp_path):
     """Three stratad on loopback TCP, each with the instances pool."""
-    tok = tmp_path / "token"
-    tok.write_text(TOKEN + "\n")
-    out = []
-    try:
-        for i in range(3):
-            port = free_port()
-            d = Stratad(short_tmpdir(), extra_args=["--listen-tcp", f"127.0.0.1:{port}",
-                                                    "--token-file", str(tok)]).start()
-            pool = Path(d.state_dir) / "pool"
-            pool.mkdir()
-            d.ok("POST", "/v1/pools", {"name": POOL, "type": "dir", "path": str(pool)})
-            out.append((d, f"http://127.0.0.1:{port}"))
+    with stratad_hosts(tmp_path, pool=POOL) as out:
         yield out
-    finally:
-        for d, _ in out:
-            cleanup(d)
 
 
 def add_hosts(cloud, hosts, tmp_path):
@@ -63,14 +42,9 @@ def add_hosts(cloud, hosts, tmp_path):
     for i, (_, url) in enumerate(hosts):
         cloud.cloud("host-add", "-d", str(cloud.state), *cloud.db_args(), "--name", f"h{i}",
                     "--url", url, "--token-file", str(tok))
-    deadline = time.time() + 90
-    while True:
-        up = [s["Host"] for s in cloud.openstack("compute", "service", "list")
-              if s["State"] == "up"]
-        if sorted(up) == [f"h{i}" for i in range(len(hosts))]:
-            return
-        assert time.time() < deadline, f"hosts not up: {up}"
-        time.sleep(0.5)
+    names = [f"h{i}" for i in range(len(hosts))]
+    wait_for(f"hosts {names} up", lambda: sorted(
+        s["Host"] for s in cloud.openstack("compute", "service", "list") if s["State"] == "up") == names)
 
 
 def attempts(cloud, sid):

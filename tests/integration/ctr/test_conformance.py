@@ -2,27 +2,17 @@
 each test failed before its fix (issue 12)."""
 import os
 import subprocess
-import time
 from pathlib import Path
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from ctrlib import ctr  # noqa: F401  (fixture)
 from test_isolation import first_and_join, out
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def wait_for(cond, what, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_stopped(ctr, cid):
-    wait_for(lambda: ctr.state(cid)["status"] == "stopped", f"{cid} to stop")
+    wait_for(f"{cid} to stop", lambda: ctr.state(cid)["status"] == "stopped")
 
 
 def test_delete_force_of_a_missing_container_succeeds(ctr):

@@ -51,14 +51,24 @@ class Stratad:
         self.proc = None
 
     def start(self):
+        return self.spawn().wait_up()
+
+    def spawn(self):
+        """Starts the process; wait_up() waits until it answers (several
+        daemons spawned first come up side by side)."""
         log = open(self.state_dir / "stratad.log", "ab")
         env = dict(os.environ, STRATA_LOG="info")
         self.proc = subprocess.Popen(
             self.wrapper + [str(program("src", "host", "stratad")), "-d", str(self.state_dir),
                             "--vm-binary", str(program("src", "vm", "strata-vm"))] + self.extra_args,
             stdout=log, stderr=log, env=env)
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        return self
+
+    def wait_up(self, seconds=120):
+        """Until GET /v1/host answers 200 (generous: an ASan stratad on a
+        machine whose cores are all busy starts slowly)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("stratad exited: " + self.log())
             try:
@@ -68,7 +78,7 @@ class Stratad:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("stratad did not come up: " + self.log())
+        raise RuntimeError(f"stratad did not come up in {seconds} s: " + self.log())
 
     def log(self):
         return (self.state_dir / "stratad.log").read_text(errors="replace")

@@ -109,8 +109,8 @@ def test_volumes_cli_upload_download(pool, tmp_path):
     assert {v["name"]: v["capacity"] for v in vols} == {"up.raw": 4 << 20, "base.qcow2": 100 << 20,
                                                       "child.qcow2": 200 << 20}
     info = d.cli("pool-info", "images").stdout.splitlines()
-    assert info[0] == "Name:          images" and "Volumes:       3" in info
-    assert info[3].startswith("Capacity:      ") and info[3].endswith("iB")
+    assert info[0] == "Name:          images" and "Volumes:       3" in info and info[2] == "Autostart:     yes"
+    assert info[4].startswith("Capacity:      ") and info[4].endswith("iB")
     vol = d.cli("vol-info", "child.qcow2", "--pool", "images").stdout.splitlines()
     assert vol[0] == "Name:        child.qcow2" and "Format:      qcow2" in vol
     assert "Capacity:    200.00 MiB" in vol and "Backing:     " + str(path / "base.qcow2") in vol

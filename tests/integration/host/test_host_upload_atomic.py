@@ -5,11 +5,10 @@ and nothing else (no file, no space used)."""
 import os
 import socket
 import subprocess
-import time
 
 import pytest
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from hostlib import stratad  # noqa: F401  (fixture)
 
 FS_BYTES = 8 << 20
@@ -36,15 +35,6 @@ def free_blocks(path):
     return os.statvfs(path).f_bfree
 
 
-def wait_for(cond, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
-
-
 def test_full_disk_leaves_the_volume_as_it_was(small_pool):
     d, mnt = small_pool
     old = os.urandom(4 << 20)
@@ -59,13 +49,13 @@ def test_full_disk_leaves_the_volume_as_it_was(small_pool):
     assert "No space left on device" in msg and "unchanged" in msg and "\n" not in msg, msg
     assert (mnt / "v").read_bytes() == old
     assert os.listdir(mnt) == ["v"]
-    wait_for(lambda: free_blocks(mnt) == free, "the failed upload's blocks are freed")
+    wait_for("the failed upload's blocks freed", lambda: free_blocks(mnt) == free)
 
     # a new volume that does not fit: nothing is left behind
     st, reply = d.call("PUT", "/v1/pools/small/volumes/w/data", raw=os.urandom(6 << 20))
     assert st == 507, (st, reply)
     assert os.listdir(mnt) == ["v"] and d.call("GET", "/v1/pools/small/volumes/w")[0] == 404
-    wait_for(lambda: free_blocks(mnt) == free, "the failed upload's blocks are freed")
+    wait_for("the failed upload's blocks freed", lambda: free_blocks(mnt) == free)
 
     # an upload that fits still replaces the volume
     new = os.urandom(1 << 20)
@@ -86,10 +76,10 @@ def test_interrupted_upload_leaves_the_volume_as_it_was(small_pool):
         s.sendall(os.urandom(1 << 20))
         # the half-sent body takes space until the connection goes (or, in
         # place, changes the volume)
-        wait_for(lambda: free_blocks(mnt) < free - 128 or (mnt / "v").read_bytes() != old,
-                 "the upload's first half is written")
+        wait_for("the upload's first half written",
+                 lambda: free_blocks(mnt) < free - 128 or (mnt / "v").read_bytes() != old)
         s.close()
-        wait_for(lambda: free_blocks(mnt) == free, "the interrupted upload's blocks are freed")
+        wait_for("the interrupted upload's blocks freed", lambda: free_blocks(mnt) == free)
         assert (mnt / "v").read_bytes() == old
         assert os.listdir(mnt) == ["v"]
     assert d.call("GET", "/v1/pools/small/volumes/fresh")[0] == 404
