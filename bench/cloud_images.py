@@ -10,7 +10,9 @@ run, the same workload through the same client code (issue 16's benchmark):
             an extra-property filter, a name filter, sorted by name; the
             median of R runs each
 
-with a plain copy of the same file (dd, fsync'd) as the disk's speed. Both
+with a plain copy of the same file (dd, fsync'd) as the disk's speed, and
+the CPU time each service used for the upload and the download (its whole
+process group: glance-api's parent and worker). Both
 services keep their data on the same file system and their records in
 SQLite. glance-api runs with its file store, one worker and no
 authentication (paste flavor ""); strata-cloud with a token, as a client
@@ -60,10 +62,25 @@ def wait_answering(proc, port, path, log, seconds=300):
             time.sleep(0.5)
 
 
+def group_cpu(pgid):
+    """CPU seconds (user + system) used so far by the processes of a group."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(f[2]) == pgid:
+            total += int(f[11]) + int(f[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Target:
-    """One Image service: where it listens, its path prefix, its headers."""
-    def __init__(self, name, port, prefix, headers):
+    """One Image service: where it listens, its path prefix, its headers;
+    pgid: its process group (its own session), for its CPU time."""
+    def __init__(self, name, port, prefix, headers, pgid):
         self.name, self.port, self.prefix, self.headers = name, port, prefix, headers
+        self.pgid = pgid
         self.conn = None
 
     def request(self, method, path, body=None, headers=None):
@@ -133,8 +150,11 @@ def start_strata(build, scratch, port):
     subprocess.run([prog, "bootstrap", "-d", state, "--admin-password-file", pw, "--public-url",
                     f"http://127.0.0.1:{port}"], check=True, capture_output=True)
     log = scratch / "strata.log"
+    # its own session, as glance-api's: the scheduler's autogroups then give
+    # each service the same share of a busy machine
     proc = subprocess.Popen([prog, "serve", "-d", state, "--listen", f"127.0.0.1:{port}"],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
     wait_answering(proc, port, "/identity/v3", log)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("POST", "/identity/v3/auth/tokens", json.dumps({"auth": {
@@ -145,7 +165,8 @@ def start_strata(build, scratch, port):
     r = conn.getresponse()
     r.read()
     assert r.status == 201, r.status
-    return proc, Target("strata-cloud", port, "/image", {"X-Auth-Token": r.getheader("X-Subject-Token")})
+    return proc, Target("strata-cloud", port, "/image",
+                        {"X-Auth-Token": r.getheader("X-Subject-Token")}, proc.pid)
 
 
 def start_glance(scratch, port):
@@ -177,7 +198,7 @@ lock_path = {d}/lock
     proc = subprocess.Popen(["glance-api", "--config-file", conf], stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     wait_answering(proc, port, "/v2/images", log)
-    return proc, Target("glance-api", port, "", {})
+    return proc, Target("glance-api", port, "", {}, proc.pid)
 
 
 def stop(proc, group=False):
@@ -226,8 +247,11 @@ def workload(t, data, images, runs):
     out = {}
     size = os.path.getsize(data)
     iid = t.create(name="big")
+    cpu = group_cpu(t.pgid)
     out["upload"], _ = timed(t.upload, iid, data)
+    out["upload cpu"], cpu = group_cpu(t.pgid) - cpu, group_cpu(t.pgid)
     out["download"], n = timed(t.download, iid)
+    out["download cpu"] = group_cpu(t.pgid) - cpu
     assert n == size, (t.name, n, size)
     start = time.monotonic()
     for i in range(images):
@@ -277,7 +301,8 @@ def main():
     print(f"{'':28} {'strata-cloud':>14} {'glance-api':>14} {'ratio':>8}")
     for k in s:
         rate = k in ("upload", "download")
-        fmt = (lambda v: f"{mib / v:10.0f} MiB/s") if rate else (lambda v: f"{v * 1000:11.2f} ms")
+        fmt = (lambda v: f"{mib / v:10.0f} MiB/s") if rate else \
+            (lambda v: f"{v:10.2f} s  ") if k.endswith(" cpu") else (lambda v: f"{v * 1000:11.2f} ms")
         ratio = f"{g[k] / s[k]:7.1f}x" if g else ""
         print(f"{k:28} {fmt(s[k]):>14} {fmt(g[k]) if g else '-':>14} {ratio:>8}")
     for k in ("upload", "download"):

@@ -33,6 +33,7 @@ struct options {
 	int64_t image_quota_count, image_quota_bytes, image_size_cap;
 	const char *image_import_ports;
 	int64_t token_expiration; /* seconds; 0: identity's default */
+	int64_t password_cache;   /* seconds; -1: password.h's default */
 };
 
 static void usage(FILE *to)
@@ -46,7 +47,7 @@ static void usage(FILE *to)
 		"        [--image-quota-count N] [--image-quota-bytes N] [--image-size-cap N]\n"
 		"        [--image-import-ports P,P...] [--host-url URL]\n"
 		"        [--host-poll-interval S] [--service-down-time S]\n"
-		"        [--token-expiration S]\n"
+		"        [--token-expiration S] [--password-cache-time S]\n"
 		"            run the daemon (identity at http://HOST:PORT/identity/v3, images\n"
 		"            at /image); F: the scheduler's filters, weighers and options\n"
 		"            (docs/cloud.md); P (YAML or JSON, as Keystone's) overrides default\n"
@@ -95,6 +96,7 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"image-size-cap", required_argument, NULL, 'S'},
 		{"image-import-ports", required_argument, NULL, 'W'},
 		{"token-expiration", required_argument, NULL, 'e'},
+		{"password-cache-time", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -132,6 +134,12 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 				return err__fail(err, EINVAL, "--token-expiration must be 1 to %d seconds",
 						 366 * 86400);
 			o->token_expiration = (int64_t)n;
+			break;
+		case 'A':
+			if (util__parse_u64(optarg, 86400, &n, err) < 0)
+				return err__fail(err, EINVAL, "--password-cache-time must be 0 to 86400"
+							      " seconds");
+			o->password_cache = (int64_t)n;
 			break;
 		case 'N': o->host_name = optarg; break;
 		case 'U': o->host_url = optarg; break;
@@ -243,6 +251,8 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		return -1;
 	if (o->token_expiration)
 		cloud.identity.token_ttl = o->token_expiration;
+	if (o->password_cache >= 0)
+		password__set_cache_seconds((unsigned)o->password_cache);
 	char image_dir[4096];
 	snprintf(image_dir, sizeof(image_dir), "%s/images", o->state_dir);
 	cloud.images.quota_count = o->image_quota_count;
@@ -336,7 +346,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ST_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		struct options o = {0};
+		struct options o = {.password_cache = -1};
 		if (parse(argc - 1, argv + 1, &o, &err) < 0 || commands[i].run(&o, &err) < 0) {
 			err__print(&err);
 			return 1;

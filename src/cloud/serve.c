@@ -94,6 +94,7 @@ static const struct http_route *(*const tables[])(size_t *n) = {
 	routes_identity__auth, routes_identity__crud,
 	routes_compute__versions, routes_compute__flavors, routes_compute__keypairs,
 	routes_compute__aggregates, routes_compute__quotas, routes_servers__api,
+	routes_servers__meta, routes_servers__actions,
 	routes_compute__aggregates, routes_compute__quotas, routes_compute__services,
 	routes_images__api, routes_images__data, routes_images__members, routes_images__schemas,
 	routes_images__import,

@@ -56,10 +56,17 @@ void http_reply__text(struct http_reply *rp, unsigned status, const char *ctype,
 
 void http_reply__file(struct http_reply *rp, unsigned status, const char *ctype, int fd, uint64_t size)
 {
+	http_reply__file_range(rp, status, ctype, fd, 0, size);
+}
+
+void http_reply__file_range(struct http_reply *rp, unsigned status, const char *ctype, int fd,
+			    uint64_t offset, uint64_t size)
+{
 	http_server_int__reply_release(rp);
 	rp->status = status ? status : 200;
 	rp->kind = REPLY_FILE;
 	rp->fd = fd;
+	rp->offset = offset;
 	rp->size = size;
 	set_ctype(rp, ctype);
 }
@@ -204,7 +211,7 @@ static struct MHD_Response *response_of(struct http_reply *rp)
 		return r;
 	}
 	case REPLY_FILE: {
-		struct MHD_Response *r = MHD_create_response_from_fd64(rp->size, rp->fd);
+		struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(rp->size, rp->fd, rp->offset);
 		if (r)
 			rp->fd = -1;
 		return r;

@@ -509,6 +509,8 @@ static int serve_fd(struct http_server *s, int fd, int tag, bool tls, const char
 				      s->opts.timeout_s,
 				      /* a thread per connection: a small stack makes creating one cheap */
 				      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20),
+				      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128u << 10),
+				      MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(32u << 10),
 				      tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
 				      MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (!ln->daemon) {

@@ -165,8 +165,12 @@ void http_reply__json(struct http_reply *rp, unsigned status, json_t *body);
 void http_reply__text(struct http_reply *rp, unsigned status, const char *ctype, char *text);
 /* An error body through the server's formatter, with an explicit status; returns 0. */
 int http_reply__error(struct http_reply *rp, unsigned status, const char *message);
-/* size bytes of a file from its start (downloads). */
+/* size bytes of a file from its start (downloads; sent with sendfile on
+ * plain HTTP); the fd is the reply's. */
 void http_reply__file(struct http_reply *rp, unsigned status, const char *ctype, int fd, uint64_t size);
+/* size bytes of a file from offset (a Range's 206). */
+void http_reply__file_range(struct http_reply *rp, unsigned status, const char *ctype, int fd,
+			    uint64_t offset, uint64_t size);
 
 /* A body produced piece by piece (event streams): read fills buf (at most max
  * bytes) and returns how many, HTTP_STREAM_END or HTTP_STREAM_ERROR; it may

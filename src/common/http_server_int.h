@@ -48,7 +48,7 @@ struct http_reply {
 	char *text;
 	char ctype[64];
 	int fd;
-	uint64_t size;
+	uint64_t size, offset; /* REPLY_FILE: size bytes from offset */
 	void *fn; /* http_stream_fn or http_upgrade_fn */
 	void *cls;
 	void (*free_cls)(void *);

@@ -15,8 +15,7 @@ static struct servers *servers_of(const struct http_request *r)
 	return &((struct cloud *)http_request__app(r))->servers;
 }
 
-/* Nova's links on a server, its image and (before 2.47) its flavor. */
-static void add_links(struct http_request *r, const struct compute_caller *c, json_t *v)
+void routes_servers__links(struct http_request *r, const struct compute_caller *c, json_t *v)
 {
 	const char *id = json_string_value(json_object_get(v, "id"));
 	json_object_set_new(v, "links", routes_compute__links(r, "servers", id));
@@ -54,7 +53,7 @@ static int list(struct http_request *r, struct http_reply *rp, const struct comp
 	if (servers__list(servers_of(r), c, &q, detail, &items, err) < 0)
 		return -1;
 	json_array_foreach(items, i, v)
-		add_links(r, c, v);
+		routes_servers__links(r, c, v);
 	json_t *body = json_pack("{s:O}", "servers", items);
 	json_t *next = routes_compute__next(r, detail ? "servers/detail" : "servers", items, "id");
 	if (next)
@@ -81,7 +80,7 @@ static int server_show(struct http_request *r, struct http_reply *rp,
 	json_t *v;
 	if (servers__get(servers_of(r), c, http_request__capture(r, "id"), &v, err) < 0)
 		return -1;
-	add_links(r, c, v);
+	routes_servers__links(r, c, v);
 	return routes_compute__member(rp, "server", v);
 }
 

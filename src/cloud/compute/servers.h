@@ -62,6 +62,10 @@ int servers__list(struct servers *s, const struct compute_caller *c,
 		  const struct compute_query *q, bool detail, json_t **out, struct st_err *err);
 int servers__get(struct servers *s, const struct compute_caller *c, const char *id,
 		 json_t **out, struct st_err *err);
+/* The server's row (servers_db.h) if c may act on it under policy rule;
+ * another project's server is ENOENT, as in Nova. */
+int servers__find(struct servers *s, const struct compute_caller *c, const char *id,
+		  const char *rule, json_t **row, struct st_err *err);
 /* DELETE /servers/{id}: answered at once; the worker cleans the host. */
 int servers__delete(struct servers *s, const struct compute_caller *c, const char *id,
 		    struct st_err *err);

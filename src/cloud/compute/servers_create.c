@@ -16,11 +16,14 @@
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "cloud/compute/compute_db.h"
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/compute_valid.h"
+#include "cloud/compute/servers_actions.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/servers_meta.h"
 #include "cloud/compute/servers_worker.h"
 
 #define SERVERS_MAX_COUNT 100 /* instances one request may ask for */
@@ -141,26 +144,7 @@ static int load_image(struct servers *s, struct new_servers *n, json_t *server, 
 static int check_metadata(struct db *db, struct new_servers *n, json_t *server, struct st_err *err)
 {
 	n->metadata = json_object_get(server, "metadata");
-	if (!n->metadata)
-		return 0;
-	if (!json_is_object(n->metadata))
-		return bad(err, "%s", "Invalid input for field/attribute metadata. It is not of type 'object'");
-	const char *k;
-	json_t *v;
-	json_object_foreach(n->metadata, k, v) {
-		if (!*k || strlen(k) > 255)
-			return bad(err, "Invalid input for field/attribute metadata. Value: %.64s. "
-				   "Keys must be 1 to 255 characters", k);
-		if (!json_is_string(v) || json_string_length(v) > 255)
-			return bad(err, "Invalid input for field/attribute metadata. Value of %.64s must be "
-				   "a string of at most 255 characters", k);
-	}
-	long long limit;
-	if (compute__quota_limit(db, n->c->project_id, "metadata_items", &limit, err) < 0)
-		return -1;
-	if (limit >= 0 && (long long)json_object_size(n->metadata) > limit)
-		return err__fail_class(err, EPERM, "Maximum number of metadata items exceeds %lld", limit);
-	return 0;
+	return n->metadata ? servers_meta__check(db, n->c->project_id, n->metadata, "metadata", err) : 0;
 }
 
 static int check_user_data(struct new_servers *n, json_t *server, struct st_err *err)
@@ -485,6 +469,17 @@ int servers__create(struct servers *s, const struct compute_caller *c, json_t *b
 		*out = json_pack("{s:{s:O, s:s, s:[{s:s}], s:s}}", "server", "id",
 				 json_array_get(n.uuids, 0), "OS-DCF:diskConfig", "MANUAL",
 				 "security_groups", "name", "default", "adminPass", pass);
+	size_t i;
+	json_t *u;
+	json_array_foreach(n.uuids, i, u) {
+		long long aid;
+		struct st_err lost = {0};
+		/* the servers are made: a lost record is logged, not their failure */
+		if (servers_actions__record(s->db, c, json_string_value(u), "create", NULL, &aid, &lost) < 0)
+			log__error("server %s: recording its create: %s", json_string_value(u), lost.msg);
+		else
+			servers_actions__event(s->db, aid, SERVERS_BUILD_EVENT, NULL, NULL);
+	}
 	servers_worker__build(s, n.uuids);
 	rc = 0;
 done:

@@ -26,14 +26,14 @@ static const char *const columns[] = {
 	"image_ref", "key_name", "key_data", "availability_zone", "metadata", "user_data",
 	"access_ipv4", "access_ipv6", "request_spec", "vm_state", "task_state", "power_state",
 	"host", "node", "attempts", "fault_code", "fault_message", "fault_details", "fault_created",
-	"launched_at", "terminated_at", "created_at", "updated_at", "deleted",
+	"launched_at", "terminated_at", "created_at", "updated_at", "deleted", "locked", "locked_by",
 };
 
 static bool is_int(const char *col)
 {
 	static const char *const ints[] = {"id", "launch_index", "vcpus", "memory_mb", "disk_gb", "power_state", "attempts",
 		"fault_code", "fault_created", "launched_at", "terminated_at", "created_at",
-		"updated_at", "deleted"};
+		"updated_at", "deleted", "locked"};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(ints); i++)
 		if (!strcmp(col, ints[i]))
 			return true;

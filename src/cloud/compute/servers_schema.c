@@ -33,5 +33,24 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration servers_db__migrations[] = {{1, v1}};
-const size_t servers_db__nr_migrations = 1;
+/* v2: what servers_meta.c and servers_actions*.c keep: tags, the lock
+ * (who locked: "owner" or "admin", Nova's locked_by), and the instance
+ * actions with their events (Nova's instance_actions[_events]). */
+static const char *const v2[] = {
+	"ALTER TABLE compute_server ADD COLUMN locked INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE compute_server ADD COLUMN locked_by TEXT",
+	"CREATE TABLE compute_server_tag (instance_uuid TEXT NOT NULL, tag TEXT NOT NULL,"
+	" PRIMARY KEY (instance_uuid, tag))",
+	"CREATE TABLE compute_instance_action (id BIGINT PRIMARY KEY, request_id TEXT NOT NULL,"
+	" instance_uuid TEXT NOT NULL, action TEXT NOT NULL, project_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, start_time BIGINT NOT NULL, finish_time BIGINT, message TEXT,"
+	" updated_at BIGINT NOT NULL)",
+	"CREATE INDEX compute_instance_action_instance ON compute_instance_action (instance_uuid)",
+	"CREATE TABLE compute_instance_action_event (action_id BIGINT NOT NULL, event TEXT NOT NULL,"
+	" start_time BIGINT NOT NULL, finish_time BIGINT, result TEXT, traceback TEXT, host TEXT,"
+	" PRIMARY KEY (action_id, event))",
+	NULL,
+};
+
+const struct db_migration servers_db__migrations[] = {{1, v1}, {2, v2}};
+const size_t servers_db__nr_migrations = 2;

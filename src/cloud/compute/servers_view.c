@@ -18,7 +18,9 @@
 #include "cloud/compute/compute_db.h"
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/compute_valid.h"
+#include "cloud/compute/servers_actions.h"
 #include "cloud/compute/servers_db.h"
+#include "cloud/compute/servers_meta.h"
 #include "cloud/compute/servers_worker.h"
 
 /* Nova's status from vm_state (nova.api.openstack.common._STATE_MAP). */
@@ -141,12 +143,14 @@ static json_t *view(const struct compute_caller *c, const json_t *row)
 	if (c->admin)
 		admin_fields(c, row, name, v);
 	if (c->mv >= 9)
-		json_object_set_new(v, "locked", json_false());
+		json_object_set_new(v, "locked", json_boolean(json_integer_value(json_object_get(row, "locked"))));
 	if (c->mv >= 19)
 		json_object_set(v, "description", json_object_get(row, "description") ?
 				json_object_get(row, "description") : json_null());
-	if (c->mv >= 26)
-		json_object_set_new(v, "tags", json_array());
+	if (c->mv >= 26) {
+		json_t *tags = json_object_get(row, "tags");
+		json_object_set_new(v, "tags", tags ? json_incref(tags) : json_array());
+	}
 	const json_t *code = json_object_get(row, "fault_code");
 	if (json_is_integer(code) && (!strcmp(status, "ERROR") || !strcmp(status, "DELETED"))) {
 		json_t *f = json_pack("{s:O, s:O, s:o}", "code", code, "message",
@@ -160,15 +164,15 @@ static json_t *view(const struct compute_caller *c, const json_t *row)
 	return v;
 }
 
-/* The row if the caller may see it under rule. */
-static int find(struct servers *s, const struct compute_caller *c, const char *id, const char *rule,
-		json_t **row, struct st_err *err)
+int servers__find(struct servers *s, const struct compute_caller *c, const char *id, const char *rule,
+		  json_t **row, struct st_err *err)
 {
 	if (servers_db__get(s->db, id, row, err) < 0)
 		return -1;
 	const char *owner = json_string_value(json_object_get(*row, "project_id"));
 	if (compute_policy__check(c, rule, owner, err) < 0) {
 		json_decref(*row);
+		*row = NULL;
 		/* another project's server is not there for the caller, as in Nova */
 		return err__fail_class(err, ENOENT, "Instance %.64s could not be found.", id);
 	}
@@ -179,8 +183,12 @@ int servers__get(struct servers *s, const struct compute_caller *c, const char *
 		 json_t **out, struct st_err *err)
 {
 	json_t *row;
-	if (find(s, c, id, "os_compute_api:servers:show", &row, err) < 0)
+	if (servers__find(s, c, id, "os_compute_api:servers:show", &row, err) < 0)
 		return -1;
+	if (c->mv >= 26 && servers_meta__attach_tags(s->db, row, err) < 0) {
+		json_decref(row);
+		return -1;
+	}
 	*out = view(c, row);
 	json_decref(row);
 	return 0;
@@ -190,9 +198,13 @@ int servers__delete(struct servers *s, const struct compute_caller *c, const cha
 		    struct st_err *err)
 {
 	json_t *row;
-	if (find(s, c, id, "os_compute_api:servers:delete", &row, err) < 0)
+	static const struct servers_actions_guard any = {"delete", NULL, NULL, true, false, false};
+	if (servers__find(s, c, id, "os_compute_api:servers:delete", &row, err) < 0)
 		return -1;
+	int locked = servers_actions__check(c, row, &any, err);
 	json_decref(row);
+	if (locked < 0 || servers_actions__record(s->db, c, id, "delete", NULL, NULL, err) < 0)
+		return -1;
 	/* building: the build's worker finishes the delete at its next step */
 	int n = db__exec(s->db, "UPDATE compute_server SET task_state = 'deleting' WHERE uuid = ? AND"
 			 " deleted = 0 AND vm_state = 'building'", &id, 1, err);
@@ -246,6 +258,8 @@ static bool passes(const struct compute_caller *c, const struct compute_query *q
 		return false;
 	if (rid && strcmp(rid, json_string_value(json_object_get(row, "reservation_id"))))
 		return false;
+	if (!servers_meta__tags_pass(q, json_object_get(row, "tags")))
+		return false;
 	if (since) {
 		struct tm tm = {0};
 		if (!strptime(since, "%Y-%m-%dT%H:%M:%S", &tm))
@@ -280,7 +294,12 @@ int servers__list(struct servers *s, const struct compute_caller *c,
 	json_t *list = json_array();
 	size_t i;
 	json_t *row;
+	bool tags = c->mv >= 26 || servers_meta__tags_asked(q);
 	json_array_foreach(rows, i, row) {
+		if (tags && servers_meta__attach_tags(s->db, row, err) < 0) {
+			json_decref(list);
+			return -1;
+		}
 		json_t *v = view(c, row);
 		if (!passes(c, q, row, v)) {
 			json_decref(v);

@@ -19,6 +19,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "cloud/compute/servers_actions.h"
 #include "cloud/compute/servers_db.h"
 
 struct job {
@@ -47,6 +48,7 @@ static int set_error(struct db *db, const char *uuid, const char *message, const
 	if (n < 0)
 		log__error("server %s: recording its error: %s", uuid, err.msg);
 	log__info("server %s: ERROR: %s", uuid, message);
+	servers_actions__event_latest(db, uuid, "create", SERVERS_BUILD_EVENT, "Error", message);
 	return n;
 }
 
@@ -239,6 +241,7 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 				finish_delete(s, uuid);
 			else
 				log__info("server %s: ACTIVE on %s", uuid, st->name);
+			servers_actions__event_latest(s->db, uuid, "create", SERVERS_BUILD_EVENT, "Success", NULL);
 			return;
 		}
 		log__warn("server %s: build on %s failed (attempt %u): %s", uuid, st->name, tried, fault);
@@ -324,28 +327,40 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static void start(struct servers *s, json_t *uuids, bool delete)
+int servers_worker__spawn(struct servers *s, void *(*fn)(void *), void *arg)
 {
-	struct job *j = malloc(sizeof(*j));
 	pthread_t t;
 	pthread_attr_t attr;
-	if (!j) {
-		log__error("servers: out of memory starting a worker");
-		return;
-	}
-	*j = (struct job){s, json_incref(uuids), delete};
 	pthread_mutex_lock(&s->lock);
 	s->busy++;
 	pthread_mutex_unlock(&s->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, run, j) != 0) {
+	int rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		job_done(s);
+	return rc ? -1 : 0;
+}
+
+void servers_worker__done(struct servers *s)
+{
+	job_done(s);
+}
+
+static void start(struct servers *s, json_t *uuids, bool delete)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (!j) {
+		log__error("servers: out of memory starting a worker");
+		return;
+	}
+	*j = (struct job){s, json_incref(uuids), delete};
+	if (servers_worker__spawn(s, run, j) < 0) {
 		log__error("servers: cannot start a worker thread");
 		json_decref(j->uuids);
 		free(j);
-		job_done(s);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 void servers_worker__build(struct servers *s, json_t *uuids)

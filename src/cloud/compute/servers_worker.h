@@ -15,6 +15,11 @@
 void servers_worker__build(struct servers *s, json_t *uuids);
 /* Finishes the delete of a server whose task_state is deleting. */
 void servers_worker__delete(struct servers *s, const char *uuid);
+/* fn(arg) in a detached thread counted in s->busy (servers__fini waits
+ * for it); fn ends with servers_worker__done(s). < 0: no thread, nothing
+ * counted. */
+int servers_worker__spawn(struct servers *s, void *(*fn)(void *), void *arg);
+void servers_worker__done(struct servers *s);
 
 /* --- the host's side (servers_stratad.c) --- */
 /* The server's disk (and kernel, ramdisk) as volumes fetched from this

@@ -15,14 +15,23 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "cloud/images/image_pipe.h"
 
 #define TMP_PREFIX ".tmp-"
+/* The disk is started on each this much written, and the window before is
+ * waited for: the commit's fsync finds at most two windows still to write,
+ * and the upload's dirty pages stay few. */
+#define WRITEBACK_WINDOW ((uint64_t)8 << 20)
 
 struct image_store_upload {
 	int fd;
 	uint64_t size;
 	char tmp[4200], final[4200], dir[4096];
 	EVP_MD_CTX *md5, *sha512;
+	/* the data goes through the pipe's threads: hashes and the writer */
+	struct image_pipe *pipe;
+	bool drained;
+	uint64_t written, started, waited; /* the writer's: bytes written, given to the disk, on disk */
 };
 
 int image_store__init(struct image_store *s, const char *dir, struct st_err *err)
@@ -81,6 +90,7 @@ bool image_store__uploading(struct image_store *s, const char *id)
 
 static void upload_free(struct image_store_upload *up)
 {
+	image_pipe__free(up->pipe); /* its threads use what follows */
 	if (up->fd >= 0)
 		close(up->fd);
 	EVP_MD_CTX_free(up->md5);
@@ -91,10 +101,60 @@ static void upload_free(struct image_store_upload *up)
 static int final_path(struct image_store *s, const char *id, char *out, size_t size,
 		      struct st_err *err);
 
+static int hash_block(void *ctx, const uint8_t *data, size_t len, struct st_err *err)
+{
+	if (!EVP_DigestUpdate(ctx, data, len))
+		return err__fail(err, EIO, "hashing the image failed");
+	return 0;
+}
+
+static int write_block(void *ctx, const uint8_t *data, size_t len, struct st_err *err)
+{
+	struct image_store_upload *up = ctx;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(up->fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err__fail_errno(err, "writing the image to %s", up->dir);
+		done += (size_t)n;
+	}
+	up->written += len;
+	if (up->written - up->started >= WRITEBACK_WINDOW) {
+		/* failures here only lose the overlap: the commit's fsync is the check */
+		sync_file_range(up->fd, (off_t)up->started, (off_t)(up->written - up->started),
+				SYNC_FILE_RANGE_WRITE);
+		if (up->started > up->waited)
+			sync_file_range(up->fd, (off_t)up->waited, (off_t)(up->started - up->waited),
+					SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+						SYNC_FILE_RANGE_WAIT_AFTER);
+		up->waited = up->started;
+		up->started = up->written;
+	}
+	return 0;
+}
+
+/* The pipe's threads: the two hashes, and with write the file's writer. */
+static int start_pipe(struct image_store_upload *up, bool write, struct st_err *err)
+{
+	const struct image_pipe_consumer consumers[] = {
+		{hash_block, up->md5}, {hash_block, up->sha512}, {write_block, up}};
+	return image_pipe__new(consumers, write ? 3 : 2, &up->pipe, err);
+}
+
+/* Every byte fed is hashed and written (once). */
+static int drain(struct image_store_upload *up, struct st_err *err)
+{
+	if (up->drained)
+		return 0;
+	up->drained = true;
+	return image_pipe__drain(up->pipe, err);
+}
+
 /* A temporary file of the store for image id, locked: the lock says "a live
  * process writes this" (a kill -9 drops it). */
-static int new_upload(struct image_store *s, const char *id, struct image_store_upload **out,
-		      struct st_err *err)
+static int new_upload(struct image_store *s, const char *id, bool write,
+		      struct image_store_upload **out, struct st_err *err)
 {
 	struct image_store_upload *up = calloc(1, sizeof(*up));
 	if (!up)
@@ -121,6 +181,10 @@ static int new_upload(struct image_store *s, const char *id, struct image_store_
 		image_store__abort(up);
 		return -1;
 	}
+	if (start_pipe(up, write, err) < 0) {
+		image_store__abort(up);
+		return -1;
+	}
 	*out = up;
 	return 0;
 }
@@ -128,27 +192,25 @@ static int new_upload(struct image_store *s, const char *id, struct image_store_
 int image_store__begin(struct image_store *s, const char *id, struct image_store_upload **out,
 		       struct st_err *err)
 {
-	return new_upload(s, id, out, err);
+	return new_upload(s, id, true, out, err);
 }
 
-/* Feeds the whole of up->fd to the hashes. */
+/* Feeds the whole of up->fd to the hashes (read straight into the pipe). */
 static int hash_file(struct image_store_upload *up, struct st_err *err)
 {
-	enum { CHUNK = 1 << 20 };
-	cleanup_free char *buf = malloc(CHUNK);
-	if (!buf)
-		return err__fail(err, ENOMEM, "out of memory");
 	for (;;) {
-		ssize_t n = read(up->fd, buf, CHUNK);
+		uint8_t *room;
+		size_t len;
+		if (image_pipe__space(up->pipe, &room, &len, err) < 0)
+			return -1;
+		ssize_t n = read(up->fd, room, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return err__fail_errno(err, "reading %s", up->tmp);
 		if (n == 0)
-			return 0;
-		if (!EVP_DigestUpdate(up->md5, buf, (size_t)n) ||
-		    !EVP_DigestUpdate(up->sha512, buf, (size_t)n))
-			return err__fail(err, EIO, "hashing the image failed");
+			return drain(up, err);
+		image_pipe__commit(up->pipe, (size_t)n);
 		up->size += (uint64_t)n;
 	}
 }
@@ -166,7 +228,7 @@ int image_store__adopt(struct image_store *s, const char *id, struct image_store
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return err__fail_class(err, EBUSY, "Image %s's staged data is being imported", id);
 	struct image_store_upload *up;
-	if (new_upload(s, id, &up, err) < 0)
+	if (new_upload(s, id, false, &up, err) < 0)
 		return -1;
 	/* the staged file takes the temporary name (replacing the empty one) */
 	if (rename(src, up->tmp) < 0) {
@@ -188,16 +250,10 @@ int image_store__adopt(struct image_store *s, const char *id, struct image_store
 int image_store__write(struct image_store_upload *up, const char *data, size_t len,
 		       struct st_err *err)
 {
-	if (!EVP_DigestUpdate(up->md5, data, len) || !EVP_DigestUpdate(up->sha512, data, len))
-		return err__fail(err, EIO, "hashing the image failed");
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(up->fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err__fail_errno(err, "writing the image to %s", up->dir);
-		done += (size_t)n;
-	}
+	if (up->drained)
+		return err__fail(err, EINVAL, "image data written after its end");
+	if (image_pipe__feed(up->pipe, data, len, err) < 0)
+		return -1;
 	up->size += len;
 	return 0;
 }
@@ -207,9 +263,9 @@ uint64_t image_store__size(const struct image_store_upload *up)
 	return up->size;
 }
 
-int image_store__fd(const struct image_store_upload *up)
+int image_store__fd(struct image_store_upload *up, struct st_err *err)
 {
-	return up->fd;
+	return drain(up, err) < 0 ? -1 : up->fd;
 }
 
 static void hex(const unsigned char *in, unsigned n, char *out)
@@ -218,20 +274,26 @@ static void hex(const unsigned char *in, unsigned n, char *out)
 		snprintf(out + 2 * i, 3, "%02x", in[i]);
 }
 
-void image_store__digests(struct image_store_upload *up, char md5[33], char sha512[129])
+int image_store__digests(struct image_store_upload *up, char md5[33], char sha512[129],
+			struct st_err *err)
 {
 	unsigned char buf[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
+	if (drain(up, err) < 0)
+		return -1;
 	EVP_DigestFinal_ex(up->md5, buf, &n);
 	hex(buf, n, md5);
 	EVP_DigestFinal_ex(up->sha512, buf, &n);
 	hex(buf, n, sha512);
+	return 0;
 }
 
 int image_store__commit(struct image_store_upload *up, struct st_err *err)
 {
 	int rc = 0;
-	if (fsync(up->fd) < 0)
+	if (drain(up, err) < 0)
+		rc = -1;
+	else if (fsync(up->fd) < 0)
 		rc = err__fail_errno(err, "fsync %s", up->tmp);
 	else if (rename(up->tmp, up->final) < 0)
 		rc = err__fail_errno(err, "rename %s", up->tmp);

@@ -2,7 +2,9 @@
  * by the image's id. An upload writes a temporary file (".tmp-ID.XXXXXX",
  * held under flock while it is written), hashes it as it goes, and renames
  * it into place only once complete and fsync'd, so a reader never sees a
- * partial image. A temporary file nobody holds the lock of is a leftover of
+ * partial image. The hashes and the writing run on threads of their own
+ * (image_pipe.h), and the disk is given the data as it comes (so the final
+ * fsync has little left to write). A temporary file nobody holds the lock of is a leftover of
  * a killed process: image_store__recover() removes those. */
 #ifndef STRATA_CLOUD_IMAGE_STORE_H
 #define STRATA_CLOUD_IMAGE_STORE_H
@@ -36,10 +38,13 @@ int image_store__write(struct image_store_upload *up, const char *data, size_t l
 int image_store__adopt(struct image_store *s, const char *id, struct image_store *from,
 		       struct image_store_upload **out, struct st_err *err);
 uint64_t image_store__size(const struct image_store_upload *up);
-/* The temporary file (for format inspection before the commit). */
-int image_store__fd(const struct image_store_upload *up);
-/* The md5 and sha512 of everything written, as lowercase hex (once). */
-void image_store__digests(struct image_store_upload *up, char md5[33], char sha512[129]);
+/* The temporary file, with everything written in it (for format
+ * inspection before the commit); -1 when writing it failed. */
+int image_store__fd(struct image_store_upload *up, struct st_err *err);
+/* The md5 and sha512 of everything written, as lowercase hex (once): fails
+ * when writing or hashing it failed. */
+int image_store__digests(struct image_store_upload *up, char md5[33], char sha512[129],
+			 struct st_err *err);
 /* fsync, rename into place, fsync the directory; frees up either way. */
 int image_store__commit(struct image_store_upload *up, struct st_err *err);
 /* Removes the temporary file and frees up. */

@@ -198,7 +198,8 @@ static int md5_hex(const char *in, char out[33])
 static int inspect_upload(struct images_upload *up, int64_t *virtual_size, struct st_err *err)
 {
 	struct image_inspect ii = {0};
-	if (image_inspect__fd(image_store__fd(up->data), up->disk_format, &ii, err) < 0)
+	int fd = image_store__fd(up->data, err);
+	if (fd < 0 || image_inspect__fd(fd, up->disk_format, &ii, err) < 0)
 		return -1;
 	*virtual_size = (int64_t)ii.virtual_size;
 	return 0;
@@ -212,7 +213,8 @@ static int finish(struct images_upload *up, const char *client_md5, struct st_er
 				   .owner = up->owner,
 				   .quota_bytes = up->im->quota_bytes};
 	char want[33];
-	image_store__digests(up->data, d.md5, d.sha512);
+	if (image_store__digests(up->data, d.md5, d.sha512, err) < 0)
+		return -1;
 	if (client_md5 && (!md5_hex(client_md5, want) || strcmp(want, d.md5)))
 		return err__fail_class(err, EINVAL, "Checksum verification failed: the data's md5 is %s,"
 					       " Content-MD5 said %.64s.", d.md5, client_md5);

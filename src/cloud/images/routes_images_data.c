@@ -1,6 +1,7 @@
 /* PUT and GET /v2/images/{id}/file, PUT .../stage: the upload streams through the server's
  * upload_ops into the store (never buffered); the download is the stored
- * file, whole (with Content-MD5) or one byte range. */
+ * file, whole (with Content-MD5) or one byte range, both sent from the file
+ * (sendfile). */
 #include "cloud/images/routes_images.h"
 
 #include <errno.h>
@@ -8,10 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/util.h"
 
 /* What an upload carries from its headers to its handler. A wrong Content-Type
  * is answered (415) once the body has been read and dropped. */
@@ -110,31 +109,6 @@ static bool parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *
 	return true;
 }
 
-struct range_reader {
-	int fd;
-	uint64_t pos, end; /* end exclusive */
-};
-
-static ssize_t range_read(void *cls, char *buf, size_t max)
-{
-	struct range_reader *rr = cls;
-	if (rr->pos >= rr->end)
-		return HTTP_STREAM_END;
-	size_t want = (size_t)ST_MIN((uint64_t)max, rr->end - rr->pos);
-	ssize_t n = pread(rr->fd, buf, want, (off_t)rr->pos);
-	if (n <= 0)
-		return HTTP_STREAM_ERROR;
-	rr->pos += (uint64_t)n;
-	return n;
-}
-
-static void range_free(void *cls)
-{
-	struct range_reader *rr = cls;
-	close(rr->fd);
-	free(rr);
-}
-
 static int image_download(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	struct images_caller c;
@@ -164,13 +138,7 @@ static int image_download(struct http_request *r, struct http_reply *rp, struct 
 		http_reply__header(rp, "Content-Range", text);
 		return 0;
 	}
-	struct range_reader *rr = malloc(sizeof(*rr));
-	if (!rr) {
-		close(fd);
-		return err__fail(err, ENOMEM, "out of memory");
-	}
-	*rr = (struct range_reader){fd, from, to + 1};
-	http_reply__stream(rp, 206, "application/octet-stream", range_read, rr, range_free);
+	http_reply__file_range(rp, 206, "application/octet-stream", fd, from, to - from + 1);
 	snprintf(text, sizeof(text), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
 	http_reply__header(rp, "Content-Range", text);
 	return 0;

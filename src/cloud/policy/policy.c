@@ -15,6 +15,15 @@
 
 /* rule:a -> rule:b -> ... deeper than this is a loop: denied. */
 #define POLICY_DEPTH_MAX 32
+/* What a hostile (or mistaken) policy file cannot pass. A check string has
+ * at most this many tokens and this deep a nesting of parentheses and
+ * "not" (each is a frame of the parser's recursion); one policy__check
+ * evaluates at most STEPS_MAX nodes ("rule:b or rule:b" chained through 30
+ * rules would be 2^30) and NEST_MAX nested ones, and denies past either. */
+#define POLICY_TOKENS_MAX 1024
+#define POLICY_PARSE_NEST_MAX 100
+#define POLICY_STEPS_MAX 100000
+#define POLICY_NEST_MAX 1000
 
 enum node_kind { N_TRUE, N_FALSE, N_AND, N_OR, N_NOT, N_RULE, N_ROLE, N_GENERIC };
 
@@ -60,10 +69,14 @@ struct parser {
 	size_t n, pos;
 	const char *check;
 	struct st_err *err;
+	unsigned nest; /* parse_unary's recursion */
 };
 
 static int push(struct parser *ps, enum tok_kind kind, const char *text, size_t len)
 {
+	if (ps->n == POLICY_TOKENS_MAX)
+		return err__fail_class(ps->err, EINVAL, "policy: more than %d tokens in check string"
+						       " '%.200s'", POLICY_TOKENS_MAX, ps->check);
 	struct tok *t = realloc(ps->toks, (ps->n + 1) * sizeof(*t));
 	if (!t)
 		return err__fail_class(ps->err, ENOMEM, "out of memory");
@@ -173,14 +186,22 @@ static struct node *parse_or(struct parser *ps);
 static struct node *parse_unary(struct parser *ps)
 {
 	struct tok *t = &ps->toks[ps->pos];
+	if ((t->kind == T_NOT || t->kind == T_LPAREN) && ps->nest >= POLICY_PARSE_NEST_MAX) {
+		syntax(ps, "parentheses and 'not' nested too deep");
+		return NULL;
+	}
 	if (t->kind == T_NOT) {
 		ps->pos++;
+		ps->nest++;
 		struct node *operand = parse_unary(ps);
+		ps->nest--;
 		return operand ? new_node(ps, N_NOT, operand, NULL) : NULL;
 	}
 	if (t->kind == T_LPAREN) {
 		ps->pos++;
+		ps->nest++;
 		struct node *inner = parse_or(ps);
+		ps->nest--;
 		if (inner && ps->toks[ps->pos].kind != T_RPAREN) {
 			node_free(inner);
 			syntax(ps, "a '(' without its ')'");
@@ -446,31 +467,30 @@ static bool find_in(json_t *v, char *path, const char *match)
 	return ok;
 }
 
-static bool eval(const struct policy *p, const struct node *n, json_t *creds, json_t *target,
-		 int depth);
+/* One policy__check's evaluation: its budget, and whether it ran out (then
+ * the answer is a denial, whatever a "not" above made of it). */
+struct eval {
+	const struct policy *p;
+	json_t *creds, *target;
+	size_t steps;
+	unsigned nest;
+	bool exhausted;
+};
 
-static bool eval_rule(const struct policy *p, const char *name, json_t *creds, json_t *target,
-		      int depth)
+static bool eval(struct eval *ev, const struct node *n, int depth);
+
+static bool eval_rule(struct eval *ev, const char *name, int depth)
 {
 	bool found;
-	size_t i = find(p, name, &found);
-	return found && depth < POLICY_DEPTH_MAX &&
-	       eval(p, p->rules[i].root, creds, target, depth + 1);
+	size_t i = find(ev->p, name, &found);
+	return found && depth < POLICY_DEPTH_MAX && eval(ev, ev->p->rules[i].root, depth + 1);
 }
 
-static bool eval(const struct policy *p, const struct node *n, json_t *creds, json_t *target,
-		 int depth)
+/* A check of creds or target (a leaf): apart, so that its buffers are not
+ * in every frame of eval's recursion. */
+static __attribute__((noinline)) bool eval_leaf(const struct node *n, json_t *creds, json_t *target)
 {
 	char match[512], lit[512], path[256];
-	switch (n->kind) {
-	case N_TRUE: return true;
-	case N_FALSE: return false;
-	case N_AND: return eval(p, n->l, creds, target, depth) && eval(p, n->r, creds, target, depth);
-	case N_OR: return eval(p, n->l, creds, target, depth) || eval(p, n->r, creds, target, depth);
-	case N_NOT: return !eval(p, n->l, creds, target, depth);
-	case N_RULE: return eval_rule(p, n->match, creds, target, depth);
-	default: break;
-	}
 	if (!substitute(n->match, target, match, sizeof(match)))
 		return false;
 	if (n->kind == N_ROLE) {
@@ -488,14 +508,36 @@ static bool eval(const struct policy *p, const struct node *n, json_t *creds, js
 	return find_in(creds, path, match);
 }
 
+static bool eval(struct eval *ev, const struct node *n, int depth)
+{
+	if (ev->exhausted || ++ev->steps > POLICY_STEPS_MAX || ev->nest >= POLICY_NEST_MAX) {
+		ev->exhausted = true;
+		return false;
+	}
+	bool ok;
+	ev->nest++;
+	switch (n->kind) {
+	case N_TRUE: ok = true; break;
+	case N_FALSE: ok = false; break;
+	case N_AND: ok = eval(ev, n->l, depth) && eval(ev, n->r, depth); break;
+	case N_OR: ok = eval(ev, n->l, depth) || eval(ev, n->r, depth); break;
+	case N_NOT: ok = !eval(ev, n->l, depth); break;
+	case N_RULE: ok = eval_rule(ev, n->match, depth); break;
+	default: ok = eval_leaf(n, ev->creds, ev->target); break;
+	}
+	ev->nest--;
+	return ok;
+}
+
 bool policy__check(const struct policy *p, const char *rule, json_t *creds, json_t *target)
 {
 	bool found;
 	json_t *empty = target ? NULL : json_object();
 	find(p, rule, &found);
-	bool ok = eval_rule(p, found ? rule : "default", creds, target ? target : empty, 0);
+	struct eval ev = {.p = p, .creds = creds, .target = target ? target : empty};
+	bool ok = eval_rule(&ev, found ? rule : "default", 0);
 	json_decref(empty);
-	return ok;
+	return ok && !ev.exhausted;
 }
 
 int policy__enforce(const struct policy *p, const char *rule, json_t *creds, json_t *target,

@@ -295,6 +295,38 @@ static void passwords(void **state)
 	assert_string_not_equal(hash, other); /* salted */
 }
 
+/* A password that matched is taken again without Argon2id; a wrong one,
+ * or the same one against a new hash, always pays it; 0 s turns it off. */
+static void password_cache(void **state)
+{
+	(void)state;
+	char hash[PASSWORD_HASH_MAX], other[PASSWORD_HASH_MAX];
+	struct st_err err = {0};
+	assert_int_equal(password__hash("pw-1", hash, &err), 0);
+	assert_int_equal(password__hash("pw-1", other, &err), 0);
+	unsigned long n = password__slow_checks();
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 1);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 1); /* remembered */
+	assert_int_equal(password__verify(hash, "pw-2", &err), -1);
+	assert_int_equal(password__verify(hash, "pw-1x", &err), -1);
+	assert_int_equal(password__slow_checks(), n + 3); /* wrong ones pay */
+	assert_int_equal(password__verify(other, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 4); /* a new hash (changed password) pays */
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 4);
+	password__set_cache_seconds(0);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 6);
+	password__set_cache_seconds(PASSWORD_CACHE_DEFAULT_S);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__verify(hash, "pw-1", &err), 0);
+	assert_int_equal(password__slow_checks(), n + 7);
+}
+
 static void base64_strict(void **state)
 {
 	(void)state;
@@ -324,6 +356,7 @@ int main(void)
 		cmocka_unit_test(python_reads_our_token),
 		cmocka_unit_test(we_read_pythons_token),
 		cmocka_unit_test(passwords),
+		cmocka_unit_test(password_cache),
 		cmocka_unit_test(base64_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,12 +217,80 @@ static void test_identity_defaults(void **state)
 	policy__free(p);
 }
 
+/* A hostile policy file cannot make a check run away: rules doubling their
+ * work 31 times over (2^31 evaluations before the step limit: the test ran
+ * out of its time), a "not" over such a rule (it must not turn the cut-off
+ * into an allow), and check strings nested or chained past the parser's
+ * limits (a stack overflow before: 100000 parentheses). */
+static void test_runaway_policies(void **state)
+{
+	(void)state;
+	struct policy *p;
+	struct st_err err = {0};
+	char name[16], check[64];
+	assert_int_equal(policy__new(&p, NULL), 0);
+	for (int i = 0; i < 31; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		snprintf(check, sizeof(check), "rule:r%d or rule:r%d", i + 1, i + 1);
+		assert_int_equal(policy__set(p, name, check, &err), 0);
+	}
+	assert_int_equal(policy__set(p, "r31", "role:nobody-has-this", &err), 0);
+	assert_int_equal(policy__set(p, "denied", "not rule:r0", &err), 0);
+	assert_int_equal(policy__set(p, "shallow", "rule:r28 or role:admin", &err), 0);
+	json_t *creds = json_pack("{s:[s]}", "roles", "admin");
+	assert_false(policy__check(p, "r0", creds, NULL));
+	assert_false(policy__check(p, "denied", creds, NULL));
+	/* a rule within the budget still answers: r28 is 8 evaluations of r31 */
+	assert_true(policy__check(p, "shallow", creds, NULL));
+	json_decref(creds);
+
+	size_t deep = 100000;
+	char *nested = malloc(2 * deep + 32);
+	memset(nested, '(', deep);
+	strcpy(nested + deep, "role:admin");
+	memset(nested + deep + 10, ')', deep);
+	nested[2 * deep + 10] = 0;
+	assert_int_equal(policy__set(p, "nested", nested, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	deep = 200; /* within the tokens allowed, past the nesting */
+	memset(nested, '(', deep);
+	strcpy(nested + deep, "role:admin");
+	memset(nested + deep + 10, ')', deep);
+	nested[2 * deep + 10] = 0;
+	assert_int_equal(policy__set(p, "nested", nested, &err), -1);
+	assert_non_null(strstr(err.msg, "nested too deep"));
+	deep = 100000;
+	char *nots = malloc(4 * deep + 32);
+	nots[0] = 0;
+	for (size_t i = 0; i < deep; i++)
+		memcpy(nots + 4 * i, "not ", 4);
+	strcpy(nots + 4 * deep, "@");
+	assert_int_equal(policy__set(p, "nots", nots, &err), -1);
+	assert_int_equal(err.errnum, EINVAL);
+	char *chain = malloc(14 * deep + 32), *w = chain;
+	for (size_t i = 0; i < deep; i++)
+		w += sprintf(w, "%srole:r%zu", i ? " or " : "", i % 10);
+	assert_int_equal(policy__set(p, "chain", chain, &err), -1);
+	assert_non_null(strstr(err.msg, "tokens"));
+	/* a file with one such rule is refused */
+	char *file = malloc(strlen(nested) + 32);
+	int n = sprintf(file, "{\"nested\": \"%s\"}", nested);
+	assert_int_equal(policy__load_text(p, file, (size_t)n, "hostile.json", &err), -1);
+	assert_non_null(strstr(err.msg, "nested too deep"));
+	free(file);
+	free(nested);
+	free(nots);
+	free(chain);
+	policy__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_language),       cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_files),
 		cmocka_unit_test(test_identity_defaults),
+		cmocka_unit_test(test_runaway_policies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
