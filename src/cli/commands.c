@@ -9,7 +9,7 @@
 
 static const struct cli_group *const groups[] = {
 	&cmd_domain_group, &cmd_domstat_group, &cmd_domedit_group, &cmd_disk_group,    &cmd_pool_group,
-	&cmd_volume_group, &cmd_image_group,   &cmd_network_group, &cmd_host_group,
+	&cmd_volume_group, &cmd_image_group,   &cmd_network_group, &cmd_template_group, &cmd_host_group,
 };
 
 /* names virsh also accepts for a command of ours */

@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 
 extern const struct cli_group cmd_domain_group, cmd_disk_group, cmd_pool_group, cmd_volume_group,
-	cmd_network_group, cmd_host_group, cmd_image_group, cmd_domstat_group, cmd_domedit_group;
+	cmd_network_group, cmd_host_group, cmd_image_group, cmd_domstat_group, cmd_domedit_group, cmd_template_group;
 
 /* The command named name, or NULL. */
 const struct cli_cmd *commands__find(const char *name);

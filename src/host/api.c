@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/ratelimit.h"
+#include "common/websocket.h"
 #include "host/access.h"
 #include "host/events.h"
 #include "host/hoststats.h"
@@ -130,6 +131,9 @@ static int authenticate(struct http_request *r, struct st_err *err)
 		p->can_write = p->ws.can_write;
 		if (changes_something(r) && !same_origin(r, p->tls))
 			return err__fail_class(err, EACCES, "cross-origin request refused");
+		/* a WebSocket is not covered by CORS: a browser always sends Origin with it */
+		if (websocket__requested(r) && (!http_request__header(r, "Origin") || !same_origin(r, p->tls)))
+			return err__fail_class(err, EACCES, "cross-origin WebSocket refused");
 		if (changes_something(r) &&
 		    !web_session__equal(p->ws.csrf, csrf_header(r)))
 			return err__fail_class(err, EACCES, "missing or wrong X-CSRF-Token for this session");

@@ -269,8 +269,14 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 			return err__prefix(err, "disk %s", target);
 	}
 	const char *kernel = json_string_value(json_object_get(json_object_get(d->def, "os"), "kernel"));
+	const char *initrd = json_string_value(json_object_get(json_object_get(d->def, "os"), "initrd"));
 	if (access(kernel, R_OK) < 0)
 		return err__fail_class(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
+	/* a cloud's server boots a cached kernel and ramdisk: checked as disks are */
+	if (image_cache__check_disk(h, kernel, "raw", err) < 0)
+		return err__prefix(err, "kernel");
+	if (initrd && image_cache__check_disk(h, initrd, "raw", err) < 0)
+		return err__prefix(err, "initrd");
 	return 0;
 }
 

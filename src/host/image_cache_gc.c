@@ -56,6 +56,14 @@ int image_cache_gc__users(struct host *h, json_t **out, struct st_err *err)
 			if (sha)
 				add_user(users, sha, who);
 		}
+		/* a cloud's server boots the cached kernel and ramdisk themselves */
+		static const char *const boot[] = {"kernel", "initrd"};
+		for (size_t k = 0; k < 2; k++) {
+			json_t *os = json_object_get(d->def, "os");
+			const char *sha = image_cache__base_of(h->images, json_string_value(json_object_get(os, boot[k])));
+			if (sha)
+				add_user(users, sha, who);
+		}
 	}
 	if (rc < 0) {
 		json_decref(users);

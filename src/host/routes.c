@@ -31,6 +31,8 @@ struct http_route *routes__table(size_t *n)
 		{routes__table_session, routes__nr_session},
 		{routes__table_images, routes__nr_images},
 		{routes__table_virsh, routes__nr_virsh},
+		{routes__table_templates, routes__nr_templates},
+		{routes__table_console, routes__nr_console},
 	};
 	*n = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)

@@ -1,6 +1,7 @@
 /* stratad's API routes, one file per kind of object: routes_domains.c,
  * routes_storage.c, routes_networks.c, routes_host.c (host, audit, events),
- * routes_images.c (the image cache).
+ * routes_images.c (the image cache), routes_templates.c (guest templates), console_ws.c (the console
+ * as a WebSocket).
  * Each parses its requests and calls the plain functions of domains.h,
  * storage.h, networks.h ...; nothing below the route files sees an HTTP type.
  * Handlers run with host->lock held (api.c's wrap). */
@@ -20,9 +21,10 @@
 #include "host/web_session.h"
 
 extern const struct http_route routes__table_domains[], routes__table_storage[], routes__table_networks[],
-	routes__table_host[], routes__table_session[], routes__table_images[], routes__table_virsh[];
+	routes__table_host[], routes__table_session[], routes__table_images[], routes__table_virsh[],
+	routes__table_templates[], routes__table_console[];
 extern const size_t routes__nr_domains, routes__nr_storage, routes__nr_networks, routes__nr_host,
-	routes__nr_session, routes__nr_images, routes__nr_virsh;
+	routes__nr_session, routes__nr_images, routes__nr_virsh, routes__nr_templates, routes__nr_console;
 /* A route's data saying it runs without the host lock and decides access
  * itself (the web login: routes_session.c). */
 extern const char routes__open[];

@@ -47,6 +47,9 @@ static const char *const migrations[] = {
 	/* pool-start/-destroy/-autostart: a pool's state; the older pools were always active */
 	("ALTER TABLE pools ADD COLUMN active INTEGER NOT NULL DEFAULT 1;"
 	 "ALTER TABLE pools ADD COLUMN autostart INTEGER NOT NULL DEFAULT 1;"),
+	/* guest templates (templates.c): a checked recipe each */
+	("CREATE TABLE templates(name TEXT PRIMARY KEY, def TEXT NOT NULL, created INTEGER NOT NULL,"
+	 "  updated INTEGER NOT NULL);"),
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -430,10 +433,9 @@ int store__network_set_autostart(struct store *s, const char *name, bool on, str
 	return store__run(s, "UPDATE networks SET autostart = ? WHERE name = ?", "is", err, (int64_t)on, name);
 }
 
-json_t *store__network_list(struct store *s)
+/* The "def" column of each row, stored as JSON text, parsed in place. */
+static json_t *parse_defs(json_t *list)
 {
-	static const char *const names[] = {"name", "def", "autostart", NULL};
-	json_t *list = store__select(s, "SELECT name, def, autostart FROM networks ORDER BY name", names, -1);
 	size_t i;
 	json_t *o;
 	json_array_foreach(list, i, o) {
@@ -441,6 +443,35 @@ json_t *store__network_list(struct store *s)
 		json_object_set_new(o, "def", def ? def : json_object());
 	}
 	return list;
+}
+
+json_t *store__network_list(struct store *s)
+{
+	static const char *const names[] = {"name", "def", "autostart", NULL};
+	return parse_defs(store__select(s, "SELECT name, def, autostart FROM networks ORDER BY name", names, -1));
+}
+
+int store__template_put(struct store *s, const char *name, const json_t *def, bool create, struct st_err *err)
+{
+	cleanup_free char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		return err__fail(err, ENOMEM, "template");
+	int64_t now = (int64_t)time(NULL);
+	if (create)
+		return store__run(s, "INSERT INTO templates(name, def, created, updated) VALUES(?, ?, ?, ?)", "ssii", err,
+				  name, text, now, now);
+	return store__run(s, "UPDATE templates SET def = ?, updated = ? WHERE name = ?", "sis", err, text, now, name);
+}
+
+int store__template_delete(struct store *s, const char *name, struct st_err *err)
+{
+	return store__run(s, "DELETE FROM templates WHERE name = ?", "s", err, name);
+}
+
+json_t *store__template_list(struct store *s)
+{
+	static const char *const names[] = {"name", "def", "created", "updated", NULL};
+	return parse_defs(store__select(s, "SELECT name, def, created, updated FROM templates ORDER BY name", names, -1));
 }
 
 int store__web_session_put(struct store *s, const struct store_web_session *ws, struct st_err *err)

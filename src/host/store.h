@@ -82,6 +82,13 @@ int store__network_set_autostart(struct store *s, const char *name, bool on, str
 /* Array of {"name","def","autostart"}. */
 json_t *store__network_list(struct store *s);
 
+/* Guest templates (templates.h): put creates (EEXIST when the name is
+ * taken) or replaces the def of an existing one. Array of {"name", "def",
+ * "created", "updated"}. */
+int store__template_put(struct store *s, const char *name, const json_t *def, bool create, struct st_err *err);
+int store__template_delete(struct store *s, const char *name, struct st_err *err);
+json_t *store__template_list(struct store *s);
+
 /* The web UI's login sessions (web_session.h): the cookie's SHA-256 (hex), never the cookie. */
 struct store_web_session {
 	char hash[65];

@@ -118,8 +118,10 @@ int web_static__serve(struct http_request *r, struct http_reply *rp, const char 
 	http_reply__header(rp, "X-Content-Type-Options", "nosniff");
 	http_reply__header(rp, "X-Frame-Options", "DENY");
 	http_reply__header(rp, "Referrer-Policy", "no-referrer");
+	/* styles may be inline: xterm.js (the console) sets its theme and cell
+	 * sizes in <style> elements it makes; scripts stay 'self' only */
 	http_reply__header(rp, "Content-Security-Policy",
-			   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+			   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
 			   "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
 			   "form-action 'self'");
 	return 0;

@@ -430,6 +430,11 @@ int servers__create(struct servers *s, const struct compute_caller *c, json_t *b
 	json_object_set(n.spec, "image", n.image);
 	if (n.az)
 		json_object_set_new(n.spec, "availability_zone", json_string(n.az));
+	bool drive;
+	if (compute_valid__bool(json_object_get(body, "server"), "config_drive", false, &drive, err) < 0)
+		goto done;
+	if (drive)
+		json_object_set_new(n.spec, "config_drive", json_true());
 	if (compute_db__tx(s->db, insert_all, &n, err) < 0)
 		goto done;
 	char pass[13];

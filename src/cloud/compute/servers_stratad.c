@@ -1,8 +1,10 @@
 /* A server on its host, through stratad's /v1 API only: its image (and the
- * kernel and ramdisk the image names) become volumes in the host's
- * instance pool, fetched by stratad from this cloud's signed URL and
- * checked against the image's SHA-512; then the domain is defined over
- * them and started. The domain is named instance-XXXXXXXX after the
+ * kernel and ramdisk the image names) go into the host's image cache,
+ * fetched by stratad from this cloud's signed URL once per host and
+ * checked against the image's SHA-512; the server's disk is a qcow2
+ * overlay on the cached base in the host's instance pool (Nova's libvirt
+ * image cache), the kernel and ramdisk are the cached files themselves;
+ * then the domain is defined over them and started. The domain is named instance-XXXXXXXX after the
  * server's integer id (Nova's instance_name), its uuid is the server's. */
 #include "cloud/compute/servers_worker.h"
 
@@ -15,6 +17,7 @@
 #include "common/json_util.h"
 #include "common/http_client.h"
 #include "common/util.h"
+#include "cloud/compute/servers_configdrive.h"
 #include "cloud/compute/servers_nics.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 root=/dev/vda rw"
@@ -68,39 +71,42 @@ static struct http_client_target target(const struct servers_host *h)
 	return t;
 }
 
-/* A volume from an image's data; *path (when asked) where it is on the host. */
-static int fetch_volume(struct servers *s, const struct servers_host *h, const char *vol,
-			const char *image, const char *sha512, const char *format, char **path,
-			struct st_err *err)
+/* The host's cached base of an image (stratad's image cache: fetched once
+ * per host, keyed by its SHA-512). With vol, the server's disk: a qcow2
+ * overlay named vol on the base in the instance pool; without, *path (when
+ * asked) is the base itself (a kernel or ramdisk the VMM reads). */
+static int cached_image(struct servers *s, const struct servers_host *h, const char *vol,
+			const char *image, const char *sha512, const char *format, long long disk_gb,
+			char **path, struct st_err *err)
 {
 	char url[SERVERS_URL_MAX + 256], api[300];
 	struct http_client_target t = target(h);
-	cleanup_json json_t *out = NULL, *info = NULL;
+	cleanup_json json_t *out = NULL;
 	t.timeout_ms = FETCH_TIMEOUT_MS;
 	if (servers__fetch_url(s, image, url, sizeof(url), err) < 0)
 		return -1;
-	cleanup_json json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s}", "name", vol, "source", "url", url,
-					      "sha512", sha512, "format", format);
-	snprintf(api, sizeof(api), "/v1/pools/%s/volumes", h->pool);
-	if (http_client__json(&t, "POST", api, body, &out, err) < 0)
-		return err__prefix(err, "creating volume %s from image %s", vol, image);
+	json_t *src = json_pack("{s:s, s:s, s:s}", "url", url, "sha512", sha512, "format", format);
+	cleanup_json json_t *body = vol ? json_pack("{s:s, s:o}", "name", vol, "image", src) : src;
+	/* the flavor's root disk size, as Nova grows the disk to it */
+	if (vol && disk_gb > 0)
+		json_object_set_new(body, "capacity", json_integer(disk_gb << 30));
+	if (vol)
+		snprintf(api, sizeof(api), "/v1/pools/%s/volumes", h->pool);
+	if (http_client__json(&t, "POST", vol ? api : "/v1/images", body, &out, err) < 0)
+		return err__prefix(err, "%s from image %s", vol ? vol : "caching", image);
 	if (!path)
 		return 0;
-	snprintf(api, sizeof(api), "/v1/pools/%s/volumes/%s", h->pool, vol);
-	if (http_client__json(&t, "GET", api, NULL, &info, err) < 0)
-		return err__prefix(err, "volume %s", vol);
-	const char *p = json_string_value(json_object_get(info, "path"));
+	const char *p = json_string_value(json_object_get(out, "path"));
 	if (!p)
-		return err__fail(err, EIO, "volume %s: stratad gave no path", vol);
+		return err__fail(err, EIO, "image %s: stratad gave no path", image);
 	*path = strdup(p);
 	return *path ? 0 : err__fail(err, ENOMEM, "out of memory");
 }
 
-/* A kernel or ramdisk image's volume: its SHA-512 from the image service. */
-static int fetch_boot_file(struct servers *s, const struct servers_host *h, const json_t *row,
-			   const char *what, const char *image, char **path, struct st_err *err)
+/* A kernel or ramdisk image's cached base: its SHA-512 from the image service. */
+static int fetch_boot_file(struct servers *s, const struct servers_host *h, const char *what,
+			   const char *image, char **path, struct st_err *err)
 {
-	char vol[64];
 	cleanup_json json_t *rec = NULL;
 	struct images_caller admin = {.admin = true, .member = true};
 	if (images__visible(s->images, &admin, image, &rec, err) < 0)
@@ -108,12 +114,11 @@ static int fetch_boot_file(struct servers *s, const struct servers_host *h, cons
 	const char *sha = json_string_value(json_object_get(rec, "os_hash_value"));
 	if (!sha)
 		return err__fail(err, EINVAL, "%s image %s has no data", what, image);
-	volume_name(row, what, vol);
-	return fetch_volume(s, h, vol, image, sha, "raw", path, err);
+	return cached_image(s, h, NULL, image, sha, "raw", 0, path, err);
 }
 
 static int define_and_start(const struct servers_host *h, const json_t *row, const char *kernel,
-			    const char *initrd, struct st_err *err)
+			    const char *initrd, const char *config, struct st_err *err)
 {
 	char name[32], disk[64], api[128];
 	struct http_client_target t = target(h);
@@ -127,7 +132,12 @@ static int define_and_start(const struct servers_host *h, const json_t *row, con
 		"{s:s, s:O, s:I, s:I, s:o, s:[{s:s, s:s, s:s, s:s}]}", "name", name, "uuid",
 		json_object_get(row, "uuid"), "memory_mib", json_integer_value(json_object_get(row, "memory_mb")),
 		"vcpus", json_integer_value(json_object_get(row, "vcpus")), "os", os, "disks", "pool", h->pool,
-		"volume", disk, "format", image_field(row, "disk_format"), "target", "vda");
+		"volume", disk, "format", "qcow2", "target", "vda");
+	/* the config drive: read-only, as Nova attaches disk.config */
+	if (config)
+		json_array_append_new(json_object_get(def, "disks"),
+				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "pool", h->pool, "volume", config, "format",
+						"raw", "target", "vdb", "readonly", 1));
 	cleanup_json json_t *out = NULL, *started = NULL;
 	json_t *ifaces;
 	if (servers_nics__host_setup(h, row, &ifaces, err) < 0)
@@ -151,14 +161,20 @@ int servers_stratad__build(struct servers *s, const struct servers_host *h, cons
 	cleanup_free char *kernel = NULL, *initrd = NULL;
 	const char *ramdisk_id = prop(row, "ramdisk_id");
 	volume_name(row, "disk", disk);
-	int rc = fetch_volume(s, h, disk, image_field(row, "id"), image_field(row, "os_hash_value"),
-			      image_field(row, "disk_format"), NULL, &err);
+	int rc = cached_image(s, h, disk, image_field(row, "id"), image_field(row, "os_hash_value"),
+			      image_field(row, "disk_format"), json_integer_value(json_object_get(row, "disk_gb")),
+			      NULL, &err);
 	if (rc == 0)
-		rc = fetch_boot_file(s, h, row, "kernel", prop(row, "kernel_id"), &kernel, &err);
+		rc = fetch_boot_file(s, h, "kernel", prop(row, "kernel_id"), &kernel, &err);
 	if (rc == 0 && ramdisk_id)
-		rc = fetch_boot_file(s, h, row, "ramdisk", ramdisk_id, &initrd, &err);
+		rc = fetch_boot_file(s, h, "ramdisk", ramdisk_id, &initrd, &err);
+	char config[64];
+	volume_name(row, "config", config);
+	bool drive = servers_configdrive__wanted(row);
+	if (rc == 0 && drive)
+		rc = servers_configdrive__put(s, h, row, config, &err);
 	if (rc == 0)
-		rc = define_and_start(h, row, kernel, initrd, &err);
+		rc = define_and_start(h, row, kernel, initrd, drive ? config : NULL, &err);
 	if (rc < 0)
 		snprintf(fault, size, "host %s: %s", h->name, err.msg);
 	return rc;
@@ -193,7 +209,7 @@ int servers_stratad__clean(const struct servers_host *h, const json_t *row, stru
 	snprintf(api, sizeof(api), "/v1/domains/%s", name);
 	if (call_gone_ok(h, "DELETE", api, err) < 0)
 		return err__prefix(err, "removing %s", name);
-	static const char *const vols[] = {"disk", "kernel", "ramdisk"};
+	static const char *const vols[] = {"disk", "config", "kernel", "ramdisk"};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(vols); i++) {
 		volume_name(row, vols[i], vol);
 		snprintf(api, sizeof(api), "/v1/pools/%s/volumes/%s", h->pool, vol);

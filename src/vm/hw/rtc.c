@@ -65,11 +65,23 @@ struct rtc {
 	uint8_t cmos[128];
 };
 
-static struct timespec rtc__host_now(void)
+static struct timespec realtime_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts;
+}
+
+static struct timespec (*_Atomic host_clock)(void) = realtime_now;
+
+void rtc__set_host_clock(struct timespec (*clock)(void))
+{
+	host_clock = clock ? clock : realtime_now;
+}
+
+static struct timespec rtc__host_now(void)
+{
+	return host_clock();
 }
 
 int rtc__parse_base(const char *spec, struct rtc_base *out, struct st_err *err)
@@ -204,8 +216,9 @@ static void *rtc__ticker(void *arg)
 			pthread_cond_wait(&r->changed, &r->lock);
 			continue;
 		}
-		struct timespec next = {.tv_sec = rtc__host_now().tv_sec + 1};
-		pthread_cond_timedwait(&r->changed, &r->lock, &next); /* CLOCK_REALTIME */
+		/* the wake-up is on the real clock whatever clock the RTC follows */
+		struct timespec next = {.tv_sec = realtime_now().tv_sec + 1};
+		pthread_cond_timedwait(&r->changed, &r->lock, &next);
 		rtc__catch_up(r);
 	}
 	return NULL;

@@ -10,7 +10,9 @@ import {guestPage} from './pages/guest.js';
 import {guestsPage} from './pages/guests.js';
 import {loginPage} from './pages/login.js';
 import {networksPage} from './pages/networks.js';
+import {newGuestPage} from './pages/new_guest.js';
 import {storagePage} from './pages/storage.js';
+import {templatesPage} from './pages/templates.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -37,6 +39,8 @@ function loggedIn(s) {
     [/^#\/dashboard$/, dashboardPage],
     [/^#\/guests\/(.+)$/, guestPage],
     [/^#\/guests$/, guestsPage],
+    [/^#\/new-guest(?:\/(.+))?$/, newGuestPage],
+    [/^#\/templates$/, templatesPage],
     [/^#\/storage$/, storagePage],
     [/^#\/networks$/, networksPage],
     [/^#\/events$/, eventsPage],

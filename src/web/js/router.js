@@ -13,7 +13,7 @@ export function router(outlet, routes, fallback) {
       outlet.replaceChildren();
       document.querySelectorAll('#nav a').forEach((a) =>
         a.classList.toggle('active', hash.startsWith(a.getAttribute('href'))));
-      teardown = await view(outlet, ...m.slice(1).map(decodeURIComponent));
+      teardown = await view(outlet, ...m.slice(1).map((s) => (s === undefined ? s : decodeURIComponent(s))));
       return;
     }
     location.hash = fallback;

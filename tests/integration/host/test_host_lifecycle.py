@@ -164,14 +164,40 @@ def test_lifecycle_cli(stratad):
 
 
 def test_cli_event_command(stratad):
+    import os
+    import select
     import subprocess
     from conftest import program
     d = stratad
     p = subprocess.Popen([str(program("src", "cli", "strata")), "--socket", d.sock, "--json", "event",
-                          "--count", "2", "--timeout", "60"], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)  # the subscription opens before the define (events are not replayed)
-    define(d, "evdom")
-    d.ok("DELETE", "/v1/domains/evdom")
-    out, _ = p.communicate(timeout=60)
-    lines = [json.loads(line) for line in out.splitlines()]
-    assert [(e["event"], e["name"]) for e in lines] == [("defined", "evdom"), ("undefined", "evdom")]
+                          "--timeout", "300"], stdout=subprocess.PIPE)
+    got, buf = [], b""
+
+    def read_until(done, seconds):
+        nonlocal buf
+        end = time.monotonic() + seconds
+        while not done() and time.monotonic() < end:
+            if select.select([p.stdout], [], [], 1)[0]:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                assert chunk, "strata event ended early"
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                got.extend((e["event"], e["name"]) for e in map(json.loads, lines))
+        return done()
+
+    try:
+        # events are not replayed: probe until the subscription shows one, however slow the start
+        for i in range(120):
+            define(d, f"probe{i}")
+            d.ok("DELETE", f"/v1/domains/probe{i}")
+            if read_until(lambda: got, 1):
+                break
+        assert got, "strata event never showed an event"
+        define(d, "evdom")
+        d.ok("DELETE", "/v1/domains/evdom")
+        assert read_until(lambda: ("undefined", "evdom") in got, 120), got
+    finally:
+        p.kill()
+        p.wait()
+    assert [e for e in got if e[1] == "evdom"] == [("defined", "evdom"), ("undefined", "evdom")]
+    assert {e[0] for e in got if e[1] != "evdom"} <= {"defined", "undefined"}

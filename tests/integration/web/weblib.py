@@ -167,4 +167,4 @@ def wait_for(cond, what, timeout=30):
         if got:
             return got
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")

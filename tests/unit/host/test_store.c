@@ -40,7 +40,7 @@ static void migrations_and_persistence(void **state)
 	struct store *s;
 	struct st_err err = {0};
 	assert_int_equal(store__open(path, &s, &err), 0);
-	assert_int_equal(store__schema_version(s), 7);
+	assert_int_equal(store__schema_version(s), 8);
 	json_t *def = json_pack("{s:i}", "vcpus", 3);
 	const char *uuid = "11111111-2222-4333-8444-555555555555";
 	assert_int_equal(store__domain_insert(s, uuid, "one", def, &err), 0);
@@ -50,6 +50,15 @@ static void migrations_and_persistence(void **state)
 	struct store_runtime rt = {.state = "paused", .vm_pid = 4242, .vm_start = 7};
 	assert_int_equal(store__runtime_set(s, uuid, &rt, &err), 0);
 	assert_int_equal(store__audit(s, 1000, 1, "POST", "/v1/domains", 201, &err), 0);
+	/* templates: created once (the name taken is EEXIST), replaced, deleted */
+	assert_int_equal(store__template_put(s, "t1", def, true, &err), 0);
+	assert_int_equal(store__template_put(s, "t1", def, true, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	json_t *def2 = json_pack("{s:i}", "vcpus", 4);
+	assert_int_equal(store__template_put(s, "t1", def2, false, &err), 0);
+	assert_int_equal(store__template_put(s, "gone", def2, true, &err), 0);
+	assert_int_equal(store__template_delete(s, "gone", &err), 0);
+	json_decref(def2);
 	store__close(s);
 
 	/* reopening migrates nothing and finds everything */
@@ -58,6 +67,11 @@ static void migrations_and_persistence(void **state)
 	assert_int_equal(store__domain_each(s, each, &seen, &err), 0);
 	assert_int_equal(seen.count, 1);
 	assert_string_equal(seen.name, "one");
+	json_t *tpls = store__template_list(s);
+	assert_int_equal(json_array_size(tpls), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tpls, 0), "name")), "t1");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(tpls, 0), "def"), "vcpus")), 4);
+	json_decref(tpls);
 	assert_true(seen.had_runtime);
 	json_t *audit = store__audit_list(s, 10);
 	assert_int_equal(json_array_size(audit), 1);

@@ -83,7 +83,9 @@ export async function guestsPage(outlet) {
   const table = tableView({columns, rowKey: (d) => d.name, empty: 'No guests defined', label: 'Guests',
     sortKey: 'name'});
   const count = h('span', {class: 'muted', id: 'guest-count'});
-  outlet.append(h('h1', {}, 'Guests ', count), bulk.el, table.el);
+  outlet.append(h('h1', {}, 'Guests ', count),
+    canWrite() ? h('div', {class: 'toolbar'}, h('a', {href: '#/new-guest', class: 'button primary', id: 'new-guest'}, 'New guest')) : null,
+    bulk.el, table.el);
   let pending = null;
   async function refresh() {
     try {
