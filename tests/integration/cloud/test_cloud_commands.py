@@ -25,10 +25,10 @@ def test_bootstrap_sqlite_idempotent(tmp_path):
     db = sqlite3.connect(tmp_path / "s" / "cloud.db")
     assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 1
     assert sorted(r[0] for r in db.execute("SELECT name FROM role")) == ["admin", "member", "reader"]
-    # identity's, compute's and image's endpoints, once each after two bootstraps
+    # identity's, compute's, image's and network's endpoints, once each after two bootstraps
     assert sorted(r[0] for r in db.execute("SELECT interface || ' ' || url FROM endpoint")) == sorted(
         f"{i} http://127.0.0.1:5000{path}" for i in ("admin", "internal", "public")
-        for path in ("/identity", "/compute/v2.1", "/image"))
+        for path in ("/identity", "/compute/v2.1", "/image", "/networking"))
     assert db.execute("SELECT count(*) FROM implied_role").fetchone()[0] == 2
     keys = sorted(p.name for p in (tmp_path / "s" / "fernet-keys").iterdir())
     assert keys == ["0", "1"]
@@ -43,7 +43,7 @@ def test_bootstrap_postgresql_idempotent(tmp_path, postgres):
         assert r.returncode == 0, r.stderr
     dbname = url.split("dbname=")[1]
     assert postgres.psql(dbname, "SELECT count(*) FROM users").strip() == "1"
-    assert postgres.psql(dbname, "SELECT count(*) FROM endpoint").strip() == "9"
+    assert postgres.psql(dbname, "SELECT count(*) FROM endpoint").strip() == "12"
     assert not (tmp_path / "s" / "cloud.db").exists()
 
 

@@ -107,11 +107,12 @@ def test_volumes_from_before_formats_were_recorded(pool, tmp_path):
         d.ok("POST", "/v1/pools/images/volumes", {"name": name, "capacity": "1M"})
         plant(path / name, qcow2_header(tmp_path, secret))
     d.stop()
-    # the database of a stratad before schema 3: no volumes table (nor the later images and web_sessions)
+    # the database of a stratad before schema 3: no volumes table (nor what later migrations added)
     db = sqlite3.connect(d.state_dir / "stratad.db")
-    db.execute("DROP TABLE volumes")
-    db.execute("DROP TABLE images")
-    db.execute("DROP TABLE web_sessions")
+    for undo in ("DROP TABLE volumes", "DROP TABLE images", "DROP TABLE web_sessions",
+                 "ALTER TABLE runtime DROP COLUMN transient", "ALTER TABLE pools DROP COLUMN active",
+                 "ALTER TABLE pools DROP COLUMN autostart", "DROP TABLE templates"):
+        db.execute(undo)
     db.execute("PRAGMA user_version=2")
     db.commit()
     db.close()
