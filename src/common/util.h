@@ -15,6 +15,9 @@
 /* The struct of type that holds member at ptr. */
 #define ST_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* A random (version 4) UUID, lower-case with dashes, from the kernel's CSPRNG. */
+int util__uuid4(char out[37], struct st_err *err);
+
 /* Strict unsigned parse: the whole string must be a number in [0, max]. */
 int util__parse_u64(const char *s, uint64_t max, uint64_t *out, struct st_err *err);
 

@@ -185,7 +185,7 @@ static int create_tx(struct db *db, struct agg_write *w, struct st_err *err)
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	if (name_free(db, w->name, NULL, err) < 0 ||
 	    compute_db__next_id(db, "compute_aggregate", "id", w->new_id, err) < 0 ||
-	    compute_db__uuid(uuid, err) < 0 ||
+	    util__uuid4(uuid, err) < 0 ||
 	    db__exec(db, "INSERT INTO compute_aggregate (id, uuid, name, created_at) VALUES (?, ?, ?, ?)",
 		     (const char *[]){w->new_id, uuid, w->name, now}, 4, err) < 0)
 		return -1;

@@ -64,8 +64,6 @@ int compute_db__pairs(struct db *db, const char *sql, const char *const *params,
  * transaction (a PostgreSQL race ends in EEXIST, a 409 to retry). */
 int compute_db__next_id(struct db *db, const char *table, const char *column, char out[24],
 			struct st_err *err);
-/* A random (version 4) UUID, 8-4-4-4-12. */
-int compute_db__uuid(char out[37], struct st_err *err);
 /* Nova's time stamps: 2026-12-07T10:00:00.000000 */
 void compute_db__isotime(long long t, char out[32]);
 

@@ -151,7 +151,7 @@ static int parse_flavor(const struct compute_caller *c, json_t *body, struct new
 					       "%.255s. It may hold only letters, digits, '.', ' ', '_' "
 					       "and '-'", nf->id);
 	} else {
-		if (compute_db__uuid(nf->made_id, err) < 0)
+		if (util__uuid4(nf->made_id, err) < 0)
 			return -1;
 		nf->id = nf->made_id;
 	}

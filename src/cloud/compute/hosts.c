@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "common/util.h"
 #include "cloud/compute/compute_db.h"
 
 bool hosts__is_up(const struct hosts_config *cfg, long long last_seen_up, bool forced_down,
@@ -157,9 +158,9 @@ int hosts__add(struct db *db, const char *name, const char *url, const char *tok
 	const char *p[] = {id, name, suuid, huuid, ep.tcp, token, ip, now};
 	int rc = compute_db__next_id(db, "compute_host", "id", id, err);
 	if (rc == 0)
-		rc = compute_db__uuid(suuid, err);
+		rc = util__uuid4(suuid, err);
 	if (rc == 0)
-		rc = compute_db__uuid(huuid, err);
+		rc = util__uuid4(huuid, err);
 	if (rc == 0)
 		rc = db__exec(db, "INSERT INTO compute_host (id, host, service_uuid, hypervisor_uuid,"
 			      " api_tcp, token, host_ip, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, err);

@@ -172,7 +172,7 @@ static int insert_group(struct db *db, void *arg, struct st_err *err)
 	char id[24], now[24];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	if (compute_db__next_id(db, "compute_server_group", "id", id, err) < 0 ||
-	    compute_db__uuid(g->uuid, err) < 0)
+	    util__uuid4(g->uuid, err) < 0)
 		return -1;
 	const char *p[] = {g->uuid, id, g->name, project, g->c->user_id, g->policy, now};
 	return db__exec(db, "INSERT INTO compute_server_group (uuid, id, name, project_id, user_id,"

@@ -43,7 +43,7 @@ int servers_actions__record(struct db *db, const struct compute_caller *c, const
 	char made[48];
 	if (!request_id || !*request_id) {
 		char u[37];
-		if (compute_db__uuid(u, err) < 0)
+		if (util__uuid4(u, err) < 0)
 			return -1;
 		snprintf(made, sizeof(made), "req-%s", u);
 		request_id = made;

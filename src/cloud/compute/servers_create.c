@@ -334,7 +334,7 @@ static int insert_one(struct db *db, struct new_servers *n, long long index, str
 	cleanup_free char *spec = json_dumps(n->spec, JSON_COMPACT);
 	if (!flavor || !meta || !spec)
 		return err__fail(err, ENOMEM, "out of memory");
-	if (compute_db__uuid(uuid, err) < 0 ||
+	if (util__uuid4(uuid, err) < 0 ||
 	    compute_db__next_id(db, "compute_server", "id", id, err) < 0)
 		return -1;
 	/* Nova's multi_instance_display_name_template: NAME-1, NAME-2 ... */

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "cloud/images/images_db.h"
 #include "cloud/images/images_fields.h"
 
@@ -191,7 +192,7 @@ int images__create(struct images *im, const struct images_caller *c, json_t *bod
 			return -1;
 	if (!json_object_get(rec, "id")) {
 		char id[37];
-		if (images_fields__uuid(id, err) < 0)
+		if (util__uuid4(id, err) < 0)
 			return -1;
 		json_object_set_new(rec, "id", json_string(id));
 	}

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 
 const char *const images_fields__disk_formats[] = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
 					   "qcow2", "vdi", "iso", "ploop", NULL};
@@ -160,19 +159,6 @@ int images_fields__set(json_t *rec, const char *key, json_t *value,
 				       "Provided object does not match schema 'image': the value of"
 				       " '%.64s' is not of type 'string'", key);
 	return json_object_set(props, key, value), 0;
-}
-
-int images_fields__uuid(char out[37], struct st_err *err)
-{
-	unsigned char b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return err__fail(err, EIO, "no random bytes");
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
 }
 
 bool images_fields__is_uuid(const char *s)

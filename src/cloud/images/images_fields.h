@@ -22,8 +22,6 @@ extern const char *const images_fields__visibilities[];
 int images_fields__set(json_t *rec, const char *key, json_t *value,
 		       const struct images_caller *c, bool creating, struct st_err *err);
 
-/* A random UUID (version 4) with dashes, as Glance's ids. */
-int images_fields__uuid(char out[37], struct st_err *err);
 bool images_fields__is_uuid(const char *s);
 
 /* Glance's time format: 2026-12-07T10:00:00Z */

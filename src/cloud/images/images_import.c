@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "cloud/images/images_db.h"
 #include "cloud/images/images_fields.h"
 #include "cloud/images/images_web.h"
@@ -191,7 +192,7 @@ int images__import(struct images *im, const struct images_caller *c, const char 
 		return err__fail_class(err, EPERM, "You are not authorized to complete import_image"
 					       " action.");
 	if (parse_method(im, body, &web, &uri, err) < 0 || check_image(rec, web, err) < 0 ||
-	    images_fields__uuid(task_id, err) < 0)
+	    util__uuid4(task_id, err) < 0)
 		return -1;
 	int n = images_db__set_status(im->db, id, web ? "queued" : "uploading", "importing", err);
 	if (n <= 0)

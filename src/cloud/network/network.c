@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "common/util.h"
 #include "cloud/network/network_db.h"
 
 #define NAME_MAX_LEN 255
@@ -254,7 +255,7 @@ static int create_network(struct db *db, const struct network_caller *c, const j
 	if (json_util__int(body, "network", "mtu", 68, 65535, 1500, &mtu, err) < 0)
 		return err__fail_class(err, EINVAL, "Invalid input for mtu: %s", err->msg);
 	char id[37], now[32], at[24];
-	if (network_db__uuid(id, err) < 0)
+	if (util__uuid4(id, err) < 0)
 		return -1;
 	long long t = (long long)time(NULL);
 	network_db__isotime(t, now);

@@ -7,23 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
-
-int network_db__uuid(char out[37], struct st_err *err)
-{
-	uint8_t b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return err__fail_class(err, EIO, "no random bytes");
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
-}
 
 void network_db__isotime(long long t, char out[32])
 {

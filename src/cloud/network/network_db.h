@@ -13,8 +13,6 @@
 extern const struct db_migration network_db__migrations[];
 extern const size_t network_db__nr_migrations;
 
-/* A random (version 4) UUID, 8-4-4-4-12. */
-int network_db__uuid(char out[37], struct st_err *err);
 /* Neutron's time stamps: 2026-12-07T10:00:00Z */
 void network_db__isotime(long long t, char out[32]);
 

@@ -246,7 +246,7 @@ static int make_port(struct db *db, const struct network_caller *c, struct alloc
 	if (!network_db__sees(c, net))
 		return err__fail_class(err, ENOENT, "Network %.64s could not be found.", a->network_id);
 	char id[37], gen[18];
-	if (network_db__uuid(id, err) < 0)
+	if (util__uuid4(id, err) < 0)
 		return -1;
 	if (!mac)
 		random_mac(gen);

@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/json_util.h"
+#include "common/util.h"
 
 static int parse_ip(const char *s, uint32_t *out)
 {
@@ -204,7 +205,7 @@ int subnets__create(struct db *db, const struct network_caller *c, const json_t 
 	    pools_of(body, base, mask, has_gw ? &gw : NULL, &pools, err) < 0 || check_dns(body, &dns, err) < 0)
 		return -1;
 	char id[37], now[32], at[24], gws[INET_ADDRSTRLEN];
-	if (network_db__uuid(id, err) < 0)
+	if (util__uuid4(id, err) < 0)
 		return -1;
 	long long t = (long long)time(NULL);
 	network_db__isotime(t, now);
