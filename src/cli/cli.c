@@ -223,20 +223,6 @@ int cli__list_active(struct cli *c, const char *path, void (*human)(json_t *list
 	return 0;
 }
 
-int cli__get_text(struct cli *c, const char *path, struct st_err *err)
-{
-	struct http_client_resp r = {0};
-	if (!path)
-		return err__fail(err, ENOMEM, "request");
-	if (http_client__request(&c->target, "GET", path, NULL, NULL, 0, &r, err) < 0)
-		return -1;
-	cleanup_free char *body = r.body;
-	if (r.status >= 300)
-		return cli__reply_fail(body, r.len, "request failed", err);
-	fwrite(body, 1, r.len, stdout);
-	return 0;
-}
-
 int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err)
 {
 	json_t *j = json_loadb(body, len, 0, NULL);

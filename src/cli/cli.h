@@ -87,8 +87,6 @@ int cli__call_object(struct cli *c, const char *collection, struct st_err *err);
 /* GETs the list at path and prints its active items (virsh's default),
  * or all (--all), or the inactive ones (--inactive): c->cmd declares both. */
 int cli__list_active(struct cli *c, const char *path, void (*human)(json_t *list), struct st_err *err);
-/* GETs path and prints the body as it is (XML). */
-int cli__get_text(struct cli *c, const char *path, struct st_err *err);
 /* The body of a raw reply (not through http_client__json) with status >= 300:
  * fails with the API's error message, or with what when it has none. */
 int cli__reply_fail(const char *body, size_t len, const char *what, struct st_err *err);

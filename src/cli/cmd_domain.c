@@ -139,7 +139,7 @@ static int cmd_define(struct cli *c, struct st_err *err)
 static int cmd_dumpxml(struct cli *c, struct st_err *err)
 {
 	cleanup_free char *path = cli__object_path("domains", c->argv[0], "/xml");
-	return cli__get_text(c, path, err);
+	return cli__print_body(c, path, err);
 }
 
 static int cmd_console(struct cli *c, struct st_err *err)

@@ -129,7 +129,7 @@ static int cmd_nodeinfo(struct cli *c, struct st_err *err)
 
 static int cmd_capabilities(struct cli *c, struct st_err *err)
 {
-	return cli__get_text(c, "/v1/host/capabilities", err);
+	return cli__print_body(c, "/v1/host/capabilities", err);
 }
 
 static int cmd_version(struct cli *c, struct st_err *err)
