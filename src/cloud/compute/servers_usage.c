@@ -116,12 +116,17 @@ int servers_usage__get(struct servers *s, const struct compute_caller *c, const 
 		       const struct compute_query *q, json_t **out, struct st_err *err)
 {
 	double start, stop, now;
+	const char *start_text = compute_valid__query(q, "start"), *end_text = compute_valid__query(q, "end");
 	if (compute_policy__check(c, tenant ? "os_compute_api:os-simple-tenant-usage:show" :
 				  "os_compute_api:os-simple-tenant-usage:list", tenant, err) < 0 ||
-	    parse_time(compute_valid__query(q, "start"), &start, err) < 0 ||
-	    parse_time(compute_valid__query(q, "end"), &stop, err) < 0 || parse_time(NULL, &now, err) < 0)
+	    parse_time(NULL, &now, err) < 0)
 		return -1;
-	if (!(start < stop))
+	start = stop = now; /* one reading: two could be equal in a double and fail the check below */
+	if ((start_text && parse_time(start_text, &start, err) < 0) ||
+	    (end_text && parse_time(end_text, &stop, err) < 0))
+		return -1;
+	/* neither given: Nova's two readings of now make an empty period, not an error */
+	if (!(start < stop) && (start_text || end_text))
 		return err__fail_class(err, EINVAL, "Invalid start time. The start time cannot occur after the end time.");
 	const char *d = compute_valid__query(q, "detailed");
 	bool detailed = tenant || (d && compute_valid__bool_text(d) == 1);
