@@ -38,13 +38,7 @@ static int dom__store_disks(struct host *h, struct dom *d, json_t *disks, struct
 		json_decref(def);
 		return err__fail(err, ENOMEM, "domain definition");
 	}
-	if (store__domain_update(h->store, d->uuid, def, err) < 0) {
-		json_decref(def);
-		return -1;
-	}
-	json_decref(d->def);
-	d->def = def;
-	return 0;
+	return domains__store_def(h, d, def, err);
 }
 
 /* One control command whose only argument is a device name. */

@@ -106,18 +106,6 @@ int domain_tune__memstats(struct host *h, struct dom *d, json_t **out, struct st
 	return 0;
 }
 
-/* The definition with key set to v, stored first, then kept in memory. */
-static int dom__store_def(struct host *h, struct dom *d, json_t *def, struct st_err *err)
-{
-	if (store__domain_update(h->store, d->uuid, def, err) < 0) {
-		json_decref(def);
-		return -1;
-	}
-	json_decref(d->def);
-	d->def = def;
-	return 0;
-}
-
 int domain_tune__set_vcpus(struct host *h, struct dom *d, uint64_t n, struct st_err *err)
 {
 	if (n < 1 || n > DOMDEF_VCPUS_MAX)
@@ -130,7 +118,7 @@ int domain_tune__set_vcpus(struct host *h, struct dom *d, uint64_t n, struct st_
 		json_decref(def);
 		return err__fail(err, ENOMEM, "setvcpus");
 	}
-	if (dom__store_def(h, d, def, err) < 0)
+	if (domains__store_def(h, d, def, err) < 0)
 		return -1;
 	events__emit("defined", "domain", d->name, d->uuid, "vcpus changed");
 	return 0;
@@ -164,7 +152,7 @@ int domain_tune__redefine(struct host *h, struct dom *d, const json_t *input, st
 		json_decref(def);
 		return 0;
 	}
-	if (dom__store_def(h, d, def, err) < 0)
+	if (domains__store_def(h, d, def, err) < 0)
 		return -1;
 	events__emit("defined", "domain", d->name, d->uuid, "updated");
 	return 0;

@@ -768,3 +768,14 @@ int domains__supervise(struct host *h, struct st_err *err)
 		return err__fail(err, rc, "supervisor thread");
 	return 0;
 }
+
+int domains__store_def(struct host *h, struct dom *d, json_t *def, struct st_err *err)
+{
+	if (store__domain_update(h->store, d->uuid, def, err) < 0) {
+		json_decref(def);
+		return -1;
+	}
+	json_decref(d->def);
+	d->def = def;
+	return 0;
+}

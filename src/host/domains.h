@@ -12,6 +12,9 @@ int domains__supervise(struct host *h, struct st_err *err); /* starts the superv
 
 struct dom *domains__find(struct host *h, const char *name_or_uuid, struct st_err *err);
 int domains__define(struct host *h, const json_t *input, struct dom **out, struct st_err *err);
+/* Stores def (taking it) as d's definition, then keeps it in memory; on
+ * failure def is freed and d keeps its old one. */
+int domains__store_def(struct host *h, struct dom *d, json_t *def, struct st_err *err);
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err);
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err);
 int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct st_err *err);
