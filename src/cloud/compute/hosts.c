@@ -161,10 +161,11 @@ int hosts__add(struct db *db, const char *name, const char *url, const char *tok
 		rc = util__uuid4(suuid, err);
 	if (rc == 0)
 		rc = util__uuid4(huuid, err);
+	/* db__exec answers the rows it changed: 1 here */
 	if (rc == 0)
 		rc = db__exec(db, "INSERT INTO compute_host (id, host, service_uuid, hypervisor_uuid,"
 			      " api_tcp, token, host_ip, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, err);
-	if (rc == 0)
+	if (rc >= 0)
 		rc = record(db, name, info, t, err);
 	if (rc < 0) {
 		db__rollback(db);
