@@ -181,11 +181,15 @@ int images_db__get(struct db *db, const char *id, json_t **out, struct st_err *e
 }
 
 /* The images of a page with their properties and tags, one row per extra
- * (kind 'p' or 't'; an image without extras has one row with kind NULL). */
-#define GET_MANY_SQL                                                                      \
-	"SELECT " SELECT_COLUMNS ", x.xkind, x.xname, x.xvalue FROM images LEFT JOIN"     \
-	" (SELECT image_id, 'p' AS xkind, name AS xname, value AS xvalue FROM"            \
-	" image_properties UNION ALL SELECT image_id, 't', value, NULL FROM image_tags) x" \
+ * (kind 'p' or 't'; an image without extras has one row with kind NULL).
+ * The ids are given three times (params repeated): each side of the union
+ * reads only the page's extras through its primary key, instead of every
+ * image's being materialized for the join (0.3 s with 10,000 images). */
+#define GET_MANY_SQL                                                                       \
+	"SELECT " SELECT_COLUMNS ", x.xkind, x.xname, x.xvalue FROM images LEFT JOIN"      \
+	" (SELECT image_id, 'p' AS xkind, name AS xname, value AS xvalue FROM"             \
+	" image_properties WHERE image_id IN (%s) UNION ALL SELECT image_id, 't', value,"  \
+	" NULL FROM image_tags WHERE image_id IN (%s)) x"                                  \
 	" ON x.image_id = images.id WHERE images.id IN (%s) ORDER BY images.id, x.xkind, x.xname"
 
 static void add_extra(json_t *rec, const struct db_rows *rows, size_t r)
@@ -221,23 +225,23 @@ int images_db__get_many(struct db *db, const json_t *ids, json_t **recs, struct 
 	*recs = json_array();
 	if (n == 0)
 		return 0;
-	cleanup_free const char **params = calloc(n, sizeof(*params));
+	cleanup_free const char **params = calloc(3 * n, sizeof(*params));
 	cleanup_free char *marks = malloc(3 * n), *sql = NULL;
 	cleanup_rows struct db_rows *rows = NULL;
 	if (!params || !marks)
 		return err__fail(err, ENOMEM, "out of memory");
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
-		params[i] = json_string_value(json_array_get(ids, i));
+		params[i] = params[n + i] = params[2 * n + i] = json_string_value(json_array_get(ids, i));
 		memcpy(marks + len, i ? ", ?" : "?", i ? 3 : 1);
 		len += i ? 3 : 1;
 	}
 	marks[len] = 0;
-	if (asprintf(&sql, GET_MANY_SQL, marks) < 0) {
+	if (asprintf(&sql, GET_MANY_SQL, marks, marks, marks) < 0) {
 		sql = NULL;
 		return err__fail(err, ENOMEM, "out of memory");
 	}
-	if (db__query(db, sql, params, n, &rows, err) < 0)
+	if (db__query(db, sql, params, 3 * n, &rows, err) < 0)
 		return -1;
 	cleanup_json json_t *by_id = records_by_id(rows);
 	for (size_t i = 0; i < n; i++) {

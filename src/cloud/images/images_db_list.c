@@ -228,6 +228,19 @@ static int build_filters(struct where *w, const struct images_db_list *l, struct
 static const char *const sort_keys[] = {"name", "status", "container_format", "disk_format",
 					"size", "id", "created_at", "updated_at", "visibility",
 					"owner", "min_disk", "min_ram", "virtual_size", NULL};
+/* The sort keys the schema declares NOT NULL: no NULL-first term for them,
+ * so that the default order (created_at, id) walks its index instead of
+ * sorting every image for a page. */
+static const char *const not_null_keys[] = {"status", "id", "created_at", "updated_at",
+					    "visibility", "min_disk", "min_ram", NULL};
+
+static bool never_null(const char *key)
+{
+	for (const char *const *k = not_null_keys; *k; k++)
+		if (!strcmp(*k, key))
+			return true;
+	return false;
+}
 
 static int add_sort(char *order, size_t size, const char *key, size_t klen, const char *dir,
 		    struct st_err *err)
@@ -242,10 +255,15 @@ static int add_sort(char *order, size_t size, const char *key, size_t klen, cons
 	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
 		return err__fail_class(err, EINVAL, "Invalid sort direction: %.16s.", dir);
 	size_t len = strlen(order);
+	const char *sql_dir = strcmp(dir, "asc") ? "DESC" : "ASC";
+	if (never_null(*k)) {
+		snprintf(order + len, size - len, "%s%s %s", len ? ", " : "", *k, sql_dir);
+		return 0;
+	}
 	/* NULL is the smallest value on both engines (as on SQLite and MySQL):
 	 * first ascending, last descending */
 	snprintf(order + len, size - len, "%s(%s IS NULL) %s, %s %s", len ? ", " : "", *k,
-		 strcmp(dir, "asc") ? "ASC" : "DESC", *k, strcmp(dir, "asc") ? "DESC" : "ASC");
+		 strcmp(dir, "asc") ? "ASC" : "DESC", *k, sql_dir);
 	return 0;
 }
 
