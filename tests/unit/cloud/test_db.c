@@ -116,6 +116,61 @@ static void transactions_roll_back(void **state)
 	db__close(db);
 }
 
+/* The same text again runs again, with its new parameters (SQLite keeps
+ * prepared statements by text): a failed run leaves nothing behind, a
+ * statement done with holds no table (DROP works), and statements pushed
+ * out of the cache and back behave the same. */
+static void statements_run_again(void **state)
+{
+	(void)state;
+	struct db *db;
+	struct st_err err = {0};
+	assert_int_equal(db__open(url, &db, &err), 0);
+	assert_int_equal(db__migrate(db, "test", migrations, 2, &err), 0);
+	static const char insert[] = "INSERT INTO thing (id, name, size) VALUES (?, ?, ?)";
+	static const char by_size[] = "SELECT id FROM thing WHERE size = ?";
+	char id[16], name[16], size[16];
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(size, sizeof(size), "%d", i);
+		const char *p[] = {id, name, size};
+		assert_int_equal(db__exec(db, insert, p, 3, &err), 1);
+		assert_int_equal(db__exec(db, insert, p, 3, &err), -1); /* the same id again */
+		assert_int_equal(err.errnum, EEXIST);
+	}
+	struct db_rows *rows;
+	for (int i = 0; i < 100; i += 7) {
+		/* a text of its own for each i: more than the cache holds */
+		char sql[96];
+		snprintf(sql, sizeof(sql), "SELECT name FROM thing WHERE size >= ? AND size < %d", i + 3);
+		snprintf(size, sizeof(size), "%d", i);
+		const char *p[] = {size};
+		assert_int_equal(db__query(db, sql, p, 1, &rows, &err), 0);
+		assert_int_equal(rows->nrows, i + 3 <= 100 ? 3 : 100 - i);
+		db_rows__free(rows);
+		assert_int_equal(db__query(db, by_size, p, 1, &rows, &err), 0);
+		assert_int_equal(rows->nrows, 1);
+		snprintf(id, sizeof(id), "r%d", i);
+		assert_string_equal(db_rows__get(rows, 0, 0), id);
+		db_rows__free(rows);
+	}
+	for (int i = 0; i < 200; i++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "SELECT %d FROM thing LIMIT 1", i);
+		assert_int_equal(db__query(db, sql, NULL, 0, &rows, &err), 0);
+		db_rows__free(rows);
+	}
+	const char *p[] = {"5"};
+	assert_int_equal(db__query(db, by_size, p, 1, &rows, &err), 0);
+	assert_int_equal(rows->nrows, 1);
+	assert_string_equal(db_rows__get(rows, 0, 0), "r5");
+	db_rows__free(rows);
+	assert_int_equal(db__exec(db, "DROP TABLE thing", NULL, 0, &err), 0);
+	assert_int_equal(db__query(db, by_size, p, 1, &rows, &err), -1); /* no such table now */
+	db__close(db);
+}
+
 enum { WORKERS = 4, ROUNDS = 25 };
 
 /* Read-modify-write under a row lock on its own connection: with a lost
@@ -180,6 +235,7 @@ static int run_suite(const char *name)
 		cmocka_unit_test_setup(migrations_params_and_errors, setup),
 		cmocka_unit_test_setup(transactions_roll_back, setup),
 		cmocka_unit_test_setup(row_locks_serialize_writers, setup),
+		cmocka_unit_test_setup(statements_run_again, setup),
 	};
 	printf("backend: %s\n", name);
 	fflush(stdout);
