@@ -112,7 +112,8 @@ struct images_db_list {
 	const char *project;
 	bool admin;
 	const struct images_query *q;
-	size_t max; /* at most this many ids (0: all) */
+	const char *marker; /* only the ids after this one (which must pass the filters) */
+	size_t max;         /* at most this many ids (0: all) */
 };
 int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
 		    struct st_err *err);

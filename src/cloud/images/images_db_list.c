@@ -242,7 +242,17 @@ static bool never_null(const char *key)
 	return false;
 }
 
-static int add_sort(char *order, size_t size, const char *key, size_t klen, const char *dir,
+/* The ORDER BY of a list, and its keys as columns (id last) for paging
+ * after a marker by their values. */
+struct order {
+	char sql[1024];
+	const char *keys[16];
+	bool desc[16];
+	size_t n;
+	bool nullable; /* a key may be NULL: no paging by values */
+};
+
+static int add_sort(struct order *o, const char *key, size_t klen, const char *dir,
 		    struct st_err *err)
 {
 	const char *const *k;
@@ -254,26 +264,31 @@ static int add_sort(char *order, size_t size, const char *key, size_t klen, cons
 				       key);
 	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
 		return err__fail_class(err, EINVAL, "Invalid sort direction: %.16s.", dir);
-	size_t len = strlen(order);
+	size_t len = strlen(o->sql), size = sizeof(o->sql);
 	const char *sql_dir = strcmp(dir, "asc") ? "DESC" : "ASC";
+	if (o->n < sizeof(o->keys) / sizeof(o->keys[0])) {
+		o->keys[o->n] = *k;
+		o->desc[o->n++] = strcmp(dir, "asc") != 0;
+	} else {
+		o->nullable = true; /* too many keys to page by: the slow way */
+	}
 	if (never_null(*k)) {
-		snprintf(order + len, size - len, "%s%s %s", len ? ", " : "", *k, sql_dir);
+		snprintf(o->sql + len, size - len, "%s%s %s", len ? ", " : "", *k, sql_dir);
 		return 0;
 	}
+	o->nullable = true;
 	/* NULL is the smallest value on both engines (as on SQLite and MySQL):
 	 * first ascending, last descending */
-	snprintf(order + len, size - len, "%s(%s IS NULL) %s, %s %s", len ? ", " : "", *k,
+	snprintf(o->sql + len, size - len, "%s(%s IS NULL) %s, %s %s", len ? ", " : "", *k,
 		 strcmp(dir, "asc") ? "ASC" : "DESC", *k, sql_dir);
 	return 0;
 }
 
 /* sort=name:asc,size or sort_key=K&sort_dir=D; default created_at desc; id last. */
-static int build_order(char *order, size_t size, const struct images_db_list *l,
-		       struct st_err *err)
+static int build_order(struct order *o, const struct images_db_list *l, struct st_err *err)
 {
 	const char *sort = qget(l, "sort"), *key = qget(l, "sort_key");
 	const char *dir = qget(l, "sort_dir");
-	order[0] = 0;
 	if (sort && (key || dir))
 		return err__fail_class(err, EINVAL, "The sort and the sort_key/sort_dir parameters cannot"
 					       " be used together.");
@@ -285,7 +300,7 @@ static int build_order(char *order, size_t size, const struct images_db_list *l,
 		char d[8] = "desc";
 		if (colon)
 			snprintf(d, sizeof(d), "%.*s", (int)(k - klen - 1 < 7 ? k - klen - 1 : 7), colon + 1);
-		if (add_sort(order, size, p, klen, d, err) < 0)
+		if (add_sort(o, p, klen, d, err) < 0)
 			return -1;
 		snprintf(last_dir, sizeof(last_dir), "%s", d);
 		p += k + (p[k] == ',');
@@ -293,11 +308,75 @@ static int build_order(char *order, size_t size, const struct images_db_list *l,
 	if (!sort) {
 		key = key ? key : "created_at";
 		snprintf(last_dir, sizeof(last_dir), "%s", dir ? dir : "desc");
-		if (add_sort(order, size, key, strlen(key), last_dir, err) < 0)
+		if (add_sort(o, key, strlen(key), last_dir, err) < 0)
 			return -1;
 	}
-	size_t len = strlen(order);
-	snprintf(order + len, size - len, ", id %s", strcmp(last_dir, "asc") ? "DESC" : "ASC");
+	return add_sort(o, "id", 2, strcmp(last_dir, "asc") ? "desc" : "asc", err);
+}
+
+static int invalid_marker(const char *marker, struct st_err *err)
+{
+	return err__fail_class(err, EINVAL, "Invalid marker. Image %.64s could not be found.", marker);
+}
+
+/* Only the images after the marker (which must pass the same filters), by
+ * the marker's values of the sort keys: (k1 after v1) OR (k1 = v1 AND (k2
+ * after v2 OR (...))). A page then reads its own rows, not every id. */
+static int after_marker(struct db *db, struct where *w, const struct order *o, const char *marker,
+			struct st_err *err)
+{
+	char cols[512] = "", *sql = NULL;
+	for (size_t i = 0, len = 0; i < o->n; i++)
+		len += (size_t)snprintf(cols + len, sizeof(cols) - len, "%s%s", i ? ", " : "", o->keys[i]);
+	const char *params[PARAMS_MAX + 1];
+	memcpy(params, w->params, w->n * sizeof(*params));
+	params[w->n] = marker;
+	cleanup_rows struct db_rows *rows = NULL;
+	if (asprintf(&sql, "SELECT %s FROM images WHERE %s AND id = ?", cols, w->sql) < 0)
+		return err__fail(err, ENOMEM, "out of memory");
+	int rc = db__query(db, sql, params, w->n + 1, &rows, err);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	if (rows->nrows == 0)
+		return invalid_marker(marker, err);
+	char clause[4096];
+	size_t len = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		const char *op = o->desc[i] ? "<" : ">";
+		len += (size_t)snprintf(clause + len, sizeof(clause) - len, "(%s %s ?%s", o->keys[i], op,
+					i + 1 < o->n ? " OR (" : "");
+		if (owned_param(w, strdup(db_rows__get(rows, 0, i)), err) < 0)
+			return -1;
+		if (i + 1 < o->n) {
+			len += (size_t)snprintf(clause + len, sizeof(clause) - len, "%s = ?", o->keys[i]);
+			if (owned_param(w, strdup(db_rows__get(rows, 0, i)), err) < 0)
+				return -1;
+			len += (size_t)snprintf(clause + len, sizeof(clause) - len, " AND (");
+		}
+	}
+	for (size_t i = 0; i < o->n; i++)
+		len += (size_t)snprintf(clause + len, sizeof(clause) - len, i + 1 < o->n ? ")))" : ")");
+	if (len >= sizeof(clause))
+		return err__fail_class(err, EINVAL, "too many sort keys");
+	return add(w, clause, err);
+}
+
+/* The ids after the marker in the old way: every id read, the marker found. */
+static int slice_after(json_t **ids, const char *marker, size_t max, struct st_err *err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(*ids, i, v)
+		if (!strcmp(json_string_value(v), marker))
+			break;
+	if (i == json_array_size(*ids))
+		return invalid_marker(marker, err);
+	json_t *rest = json_array();
+	for (size_t k = i + 1; k < json_array_size(*ids) && (!max || k - i - 1 < max); k++)
+		json_array_append(rest, json_array_get(*ids, k));
+	json_decref(*ids);
+	*ids = rest;
 	return 0;
 }
 
@@ -305,15 +384,20 @@ int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
 		    struct st_err *err)
 {
 	struct where w = {0};
-	char order[1024], *sql = NULL;
+	struct order o = {0};
+	char *sql = NULL;
 	int rc = -1;
 	cleanup_rows struct db_rows *rows = NULL;
-	if (build_filters(&w, l, err) < 0 || build_order(order, sizeof(order), l, err) < 0)
+	*ids = NULL;
+	if (build_filters(&w, l, err) < 0 || build_order(&o, l, err) < 0)
+		goto out;
+	bool by_values = l->marker && !o.nullable;
+	if (by_values && after_marker(db, &w, &o, l->marker, err) < 0)
 		goto out;
 	char limit[32] = "";
-	if (l->max)
+	if (l->max && (!l->marker || by_values))
 		snprintf(limit, sizeof(limit), " LIMIT %zu", l->max);
-	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s%s", w.sql, order, limit) < 0) {
+	if (asprintf(&sql, "SELECT id FROM images WHERE %s ORDER BY %s%s", w.sql, o.sql, limit) < 0) {
 		sql = NULL;
 		err__fail(err, ENOMEM, "out of memory");
 		goto out;
@@ -323,7 +407,11 @@ int images_db__list(struct db *db, const struct images_db_list *l, json_t **ids,
 	*ids = json_array();
 	for (size_t r = 0; r < rows->nrows; r++)
 		json_array_append_new(*ids, json_string(db_rows__get(rows, r, 0)));
-	rc = 0;
+	rc = l->marker && !by_values ? slice_after(ids, l->marker, l->max, err) : 0;
+	if (rc < 0) {
+		json_decref(*ids);
+		*ids = NULL;
+	}
 out:
 	free(sql);
 	where_free(&w);

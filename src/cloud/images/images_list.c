@@ -69,30 +69,18 @@ static int parse_limit(const char *text, size_t *limit, struct st_err *err)
 int images__list(struct images *im, const struct images_caller *c, const struct images_query *q,
 		 json_t **out, struct st_err *err)
 {
-	size_t limit, start = 0;
+	size_t limit;
 	if (parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
 		return -1;
-	const char *marker = q->get(q->ctx, "marker", 0);
-	/* the first page needs one id past it (is there a next page?), not all */
+	/* the page and one id past it (is there a next page?), not all */
 	struct images_db_list l = {.project = c->project_id, .admin = c->admin, .q = q,
-				   .max = marker ? 0 : limit + 1};
+				   .marker = q->get(q->ctx, "marker", 0), .max = limit + 1};
 	cleanup_json json_t *ids = NULL;
 	if (images_db__list(im->db, &l, &ids, err) < 0)
 		return -1;
-	if (marker) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(ids, i, v)
-			if (!strcmp(json_string_value(v), marker))
-				break;
-		if (i == json_array_size(ids))
-			return err__fail_class(err, EINVAL, "Invalid marker. Image %.64s could not be found.",
-					       marker);
-		start = i + 1;
-	}
-	size_t end = start + limit < json_array_size(ids) ? start + limit : json_array_size(ids);
+	size_t end = limit < json_array_size(ids) ? limit : json_array_size(ids);
 	cleanup_json json_t *page = json_array(), *recs = NULL;
-	for (size_t i = start; i < end; i++)
+	for (size_t i = 0; i < end; i++)
 		json_array_append(page, json_array_get(ids, i));
 	/* the page's records in one query, not one each */
 	if (images_db__get_many(im->db, page, &recs, err) < 0)
@@ -103,7 +91,7 @@ int images__list(struct images *im, const struct images_caller *c, const struct 
 		json_array_append_new(images, images__view(rec));
 	*out = json_pack("{s:o,s:s,s:s}", "images", images, "first", "/v2/images", "schema",
 			 "/v2/schemas/images");
-	if (end < json_array_size(ids) && end > start)
+	if (end < json_array_size(ids) && end > 0)
 		json_object_set_new(*out, "next",
 				    next_link(q, json_string_value(json_array_get(ids, end - 1))));
 	return 0;

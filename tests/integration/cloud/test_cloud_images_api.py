@@ -61,6 +61,19 @@ def test_list_filters_sort_and_paging(cloud, tmp_path):
     status, _, page2 = api(cloud, tok, "GET", page["next"][len("/v2"):])
     assert [i["name"] for i in page2["images"]] == ["gamma"] and "next" not in page2
     assert page["first"] == "/v2/images" and page["schema"] == "/v2/schemas/images"
+    # paging after a marker by its sort values (created_at, id: images made
+    # in the same second tie on created_at) gives the one-page order
+    for order in ("", "&sort_key=created_at&sort_dir=asc", "&sort=status:asc,visibility:desc"):
+        _, _, whole = api(cloud, tok, "GET", "/images?limit=100" + order)
+        seen, path = [], "/images?limit=1" + order
+        while path:
+            status, _, page = api(cloud, tok, "GET", path)
+            assert status == 200, (path, page)
+            seen += [i["id"] for i in page["images"]]
+            path = page.get("next", "/v2")[len("/v2"):]
+        assert seen == [i["id"] for i in whole["images"]] and len(seen) == 3, order
+    status, _, body = api(cloud, tok, "GET", f"/images?marker={a['id']}&name=beta")
+    assert status == 400 and "Invalid marker" in body["message"]  # filtered out
     # the CLI's list and its filters
     listed = cloud.openstack("image", "list", "--sort", "name:asc")
     assert [i["Name"] for i in listed] == ["alpha", "beta", "gamma"]
