@@ -50,8 +50,9 @@ static int dom__control_device(const char *ctl, const char *cmd, json_t *name, s
 	return rc;
 }
 
-/* The running guest's device for a disk target (its serial): 1 and *dev (in
- * *devs, to be freed), 0 when it has none, -1 when it cannot be asked. */
+/* The running guest's device for a disk target (its id; a VMM started
+ * before disks had ids has the target as serial): 1 and *dev (in *devs, to
+ * be freed), 0 when it has none, -1 when it cannot be asked. */
 static int running_device(const char *ctl, const char *target, json_t **devs, json_t **dev, struct st_err *err)
 {
 	if (vmproc__control(ctl, "query-devices", devs, err) < 0)
@@ -59,8 +60,10 @@ static int running_device(const char *ctl, const char *target, json_t **devs, js
 	size_t i;
 	json_array_foreach(json_object_get(*devs, "devices"), i, *dev) {
 		const char *type = json_string_value(json_object_get(*dev, "type"));
-		const char *serial = json_string_value(json_object_get(*dev, "serial"));
-		if (type && serial && !strcmp(type, "virtio-blk") && !strcmp(serial, target))
+		const char *id = json_string_value(json_object_get(*dev, "id"));
+		if (!id)
+			id = json_string_value(json_object_get(*dev, "serial"));
+		if (type && id && !strcmp(type, "virtio-blk") && !strcmp(id, target))
 			return 1;
 	}
 	*dev = NULL;

@@ -19,8 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 15000
 #define DESTROY_WAIT_MS 10000
+
+/* what a domain is busy with while its VMM comes up (domains__start) */
+static const char starting[] = "starting";
 
 static void run_path(struct host *h, const struct dom *d, const char *suffix, char *out, size_t len)
 {
@@ -85,7 +87,8 @@ static int dom__save_runtime(struct host *h, struct dom *d, struct st_err *err)
 
 static int dom__watch(struct host *h, struct dom *d, struct st_err *err)
 {
-	d->gen = ++h->next_gen;
+	if (!d->gen) /* a start numbered its run before waiting for the VMM */
+		d->gen = ++h->next_gen;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = d->gen};
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, d->pidfd, &ev) < 0)
 		return err__fail_errno(err, "epoll_ctl");
@@ -173,12 +176,16 @@ static void dom__ended(struct host *h, struct dom *d)
 		log__warn("domain %s: restart failed: %s", d->name, err.msg);
 }
 
-/* The target is the serial: that is how a running disk is found again. */
+/* The target is the disk's id in the VMM (query-devices): that is how a
+ * running disk is found again; the serial the guest reads is the target
+ * unless the definition gives one. */
 char *domains__disk_spec(const json_t *disk)
 {
+	const char *target = json_string_value(json_object_get(disk, "target"));
+	const char *serial = json_string_value(json_object_get(disk, "serial"));
 	char *spec;
-	if (asprintf(&spec, "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-		     json_string_value(json_object_get(disk, "format")), json_string_value(json_object_get(disk, "target")),
+	if (asprintf(&spec, "%s,format=%s,id=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
+		     json_string_value(json_object_get(disk, "format")), target, serial ? serial : target,
 		     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
 		return NULL;
 	return spec;
@@ -229,12 +236,13 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err)
 {
+	/* an operation that let go of the lock still holds d (busy first: a
+	 * starting domain is running, but says why) */
+	if (domains__check_idle(d, true, err) < 0)
+		return -1;
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
-	/* an operation that let go of the lock still holds d */
-	if (domains__check_idle(d, true, err) < 0)
-		return -1;
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
 		size_t i;
@@ -263,6 +271,12 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
 		const char *target = json_string_value(json_object_get(disk, "target"));
+		const char *pool = json_string_value(json_object_get(disk, "pool"));
+		cleanup_free char *vpath = NULL;
+		/* a stopped pool's volumes stay on disk, but are not to be used (409) */
+		if (pool && storage__volume_path(h, pool, json_string_value(json_object_get(disk, "volume")), &vpath,
+						 err) < 0)
+			return err__prefix(err, "disk %s", target);
 		if (access(path, R_OK) < 0)
 			return err__fail_class(err, EINVAL, "disk %s: %s: %s", target, path, strerror(errno));
 		if (image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
@@ -315,11 +329,13 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
 	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
 			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
-			       "--kernel", json_string_value(json_object_get(os, "kernel")),
-			       /* libvirt's default memballoon: setmem and dommemstat go through it */
-			       "--balloon"};
+			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
 		a->argv[n++] = fixed[i];
+	/* libvirt's default memballoon (setmem and dommemstat go through it)
+	 * unless the definition has none */
+	if (!json_is_false(json_object_get(d->def, "balloon")))
+		a->argv[n++] = "--balloon";
 	if (json_object_get(os, "initrd")) {
 		a->argv[n++] = "--initrd";
 		a->argv[n++] = json_string_value(json_object_get(os, "initrd"));
@@ -346,8 +362,53 @@ static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a
 	return 0;
 }
 
+/* A start whose VMM never came up (or stopped meanwhile): the run is undone. */
+static void dom__start_failed(struct host *h, struct dom *d, size_t nr_nics)
+{
+	vmproc__kill(&d->proc, SIGKILL, NULL);
+	if (d->pidfd < 0)
+		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
+	if (d->pidfd >= 0) {
+		struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
+		poll(&p, 1, DESTROY_WAIT_MS);
+		close(d->pidfd);
+	}
+	d->pidfd = -1;
+	d->gen = 0;
+	vmproc__reap(d->proc.keeper_pid);
+	d->proc = (struct vmproc){0};
+	d->state = DOM_SHUTOFF;
+	store__runtime_clear(h->store, d->uuid, NULL);
+	dom__remove_run_files(h, d);
+	networks__taps_delete(d->uuid, nr_nics, NULL);
+}
+
+/* Waits for the new VMM's control socket without h->lock (up to
+ * --start-timeout, and a VMM may take that long): other domains' calls go
+ * on; d is busy "starting" meanwhile, so a second operation on it is a 409,
+ * except destroy, which ends the run (the start then fails). */
+static int dom__wait_started(struct host *h, struct dom *d, const struct vmproc_spec *spec, json_t **status,
+			     struct st_err *err)
+{
+	struct vmproc proc = d->proc; /* d's may be cleared by a destroy meanwhile */
+	struct dom_op op;
+	if (domains__op_begin(h, d, starting, &op, err) < 0)
+		return -1;
+	int ready = vmproc__wait_ready(spec, &proc, (int)(h->start_timeout_s * 1000), status, err);
+	if (domains__op_end(h, &op, NULL) < 0) {
+		json_decref(*status);
+		*status = NULL;
+		err__fail_class(err, EBUSY, "domain '%s' was destroyed while it started", d->name);
+		return -2;
+	}
+	return ready;
+}
+
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
+	/* busy first: a start under way says so rather than "already running" */
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	if (check_sources(h, d, err) < 0)
@@ -379,10 +440,15 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	/* recorded before the wait: a stratad killed meanwhile finds the guest */
 	d->started_at = time(NULL);
 	d->state = DOM_RUNNING;
+	d->gen = ++h->next_gen;
+	/* a destroy while the VMM comes up waits on it */
+	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
 	json_t *status = NULL;
 	int ready = dom__save_runtime(h, d, err);
 	if (ready == 0)
-		ready = vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err);
+		ready = dom__wait_started(h, d, &spec, &status, err);
+	if (ready == -2) /* destroyed meanwhile: the destroy ended the run */
+		return err__prefix(err, "start %s", d->name);
 	if (ready == 1) {
 		events__emit("started", "domain", d->name, d->uuid, reason);
 		while (vmproc__alive(d->proc.keeper_pid, d->proc.keeper_start))
@@ -391,25 +457,13 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return 0;
 	}
 	if (ready < 0) {
-		vmproc__kill(&d->proc, SIGKILL, NULL);
-		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
-		if (d->pidfd >= 0) {
-			struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
-			poll(&p, 1, DESTROY_WAIT_MS);
-			close(d->pidfd);
-		}
-		d->pidfd = -1;
-		vmproc__reap(d->proc.keeper_pid);
-		d->proc = (struct vmproc){0};
-		d->state = DOM_SHUTOFF;
-		store__runtime_clear(h->store, d->uuid, NULL);
-		dom__remove_run_files(h, d);
-		networks__taps_delete(d->uuid, nr_nics, NULL);
+		dom__start_failed(h, d, nr_nics);
 		err->errnum = EIO;
 		return err__prefix(err, "start %s", d->name);
 	}
 	json_decref(status);
-	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
+	if (d->pidfd < 0)
+		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
 	if (d->pidfd < 0 || dom__watch(h, d, err) < 0) {
 		/* cannot supervise it: do not leave an orphan behind */
 		vmproc__kill(&d->proc, SIGKILL, NULL);
@@ -477,7 +531,7 @@ int domains__destroy(struct host *h, struct dom *d, struct st_err *err)
 
 int domains__reboot(struct host *h, struct dom *d, struct st_err *err)
 {
-	if (require_active(d, err) < 0)
+	if (require_active(d, err) < 0 || domains__check_idle(d, false, err) < 0)
 		return -1;
 	/* strata-vm has no guest-visible reset request yet: a reboot is a
 	 * cold restart of the VMM with the same definition */
@@ -548,6 +602,8 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	json_object_set_new(o, "transient", json_boolean(d->transient));
 	if (d->state != DOM_SHUTOFF)
 		json_object_set_new(o, "started_at", json_integer(d->started_at));
+	if (d->busy)
+		json_object_set_new(o, "busy", json_string(d->busy));
 	(void)h;
 	return o;
 }
@@ -565,7 +621,8 @@ int domains__check_idle(const struct dom *d, bool readers, struct st_err *err)
 
 int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err)
 {
-	if (require_active(d, err) < 0 || (what && domains__check_idle(d, false, err) < 0))
+	/* a VMM coming up has nothing to tell readers yet */
+	if (require_active(d, err) < 0 || ((what || d->busy == starting) && domains__check_idle(d, false, err) < 0))
 		return -1;
 	*op = (struct dom_op){.d = d, .gen = d->gen, .reader = !what};
 	run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));

@@ -5,12 +5,20 @@ path on a host without /dev/kvm: it serves the same two sockets stratad uses,
 gets the history, as strata-vm's console.c) and --control PATH (JSON lines:
 {"execute": CMD} -> {"return": {...}}). Its "guest" prints a banner and echoes
 every byte it is sent, upper-cased after the marker "ECHO:" so a test can
-tell the echo from its own input. "powerdown" or "quit" ends it (exit 0)."""
+tell the echo from its own input. "powerdown" or "quit" ends it (exit 0).
+
+For stratad's own tests it also writes its command line to
+STATE/fake-vmm-UUID.argv (JSON; STATE is stratad's state directory, UUID the
+domain's, both from --control STATE/run/UUID.ctl), and while a file
+STATE/fake-vmm-UUID.hold exists it does not come up: it writes
+STATE/fake-vmm-UUID.waiting and waits until the test removes the hold file,
+so a test can keep a start in progress for as long as it wants."""
 import json
 import os
 import selectors
 import socket
 import sys
+import time
 
 
 def arg(name):
@@ -28,7 +36,22 @@ def listen(path):
     return s
 
 
+def hold_while_asked():
+    """The command line for the test, then the hold (see above)."""
+    ctl = arg("--control")
+    state = os.path.dirname(os.path.dirname(ctl))
+    base = os.path.join(state, "fake-vmm-" + os.path.basename(ctl).rsplit(".", 1)[0])
+    with open(base + ".argv.tmp", "w") as f:
+        json.dump(sys.argv[1:], f)
+    os.rename(base + ".argv.tmp", base + ".argv")
+    if os.path.exists(base + ".hold"):
+        open(base + ".waiting", "w").close()
+        while os.path.exists(base + ".hold"):
+            time.sleep(0.05)
+
+
 def main():
+    hold_while_asked()
     console = listen(arg("--console").split(":", 1)[1])
     control = listen(arg("--control"))
     sel = selectors.DefaultSelector()
