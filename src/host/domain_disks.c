@@ -2,6 +2,7 @@
  * (strata-vm's disk-attach and disk-detach, ACPI PCI hotplug in the guest). */
 #include "host/domain_disks.h"
 #include "common/cleanup.h"
+#include "host/domain_vmargs.h"
 #include "host/domains.h"
 #include "host/domdef.h"
 #include "host/events.h"
@@ -81,7 +82,7 @@ static int dom__attach_live(const char *ctl, const struct dom *d, const json_t *
 		return -1;
 	if (found) /* detached from the definition, not yet ejected by the guest */
 		return err__fail_class(err, EBUSY, "disk %s of '%s' is still being detached", target, d->name);
-	cleanup_free char *spec = domains__disk_spec(disk);
+	cleanup_free char *spec = domain_vmargs__disk_spec(disk);
 	json_t *args = spec ? json_pack("{s:s}", "disk", spec) : NULL;
 	int rc = args ? vmproc__control_args(ctl, "disk-attach", args, ret, err) : err__fail(err, ENOMEM, "attach");
 	json_decref(args);

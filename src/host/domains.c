@@ -3,6 +3,7 @@
 #include "host/helper.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "host/domain_vmargs.h"
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/image_cache.h"
@@ -24,7 +25,7 @@
 /* what a domain is busy with while its VMM comes up (domains__start) */
 static const char starting[] = "starting";
 
-static void run_path(struct host *h, const struct dom *d, const char *suffix, char *out, size_t len)
+void domains__run_path(const struct host *h, const struct dom *d, const char *suffix, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s.%s", h->run_dir, d->uuid, suffix);
 }
@@ -110,7 +111,7 @@ static void dom__remove_run_files(struct host *h, struct dom *d)
 	static const char *const suffixes[] = {"ctl", "console", "exit"};
 	char path[512];
 	for (size_t i = 0; i < ST_ARRAY_SIZE(suffixes); i++) {
-		run_path(h, d, suffixes[i], path, sizeof(path));
+		domains__run_path(h, d, suffixes[i], path, sizeof(path));
 		unlink(path);
 	}
 }
@@ -127,7 +128,7 @@ static bool def_says_restart(const struct dom *d, const char *key)
 static void dom__ended(struct host *h, struct dom *d)
 {
 	char path[512];
-	run_path(h, d, "exit", path, sizeof(path));
+	domains__run_path(h, d, "exit", path, sizeof(path));
 	int code = -1, sig = -1;
 	bool known = vmproc__exit_status(path, &code, &sig) == 0;
 	vmproc__reap(d->proc.keeper_pid);
@@ -174,21 +175,6 @@ static void dom__ended(struct host *h, struct dom *d)
 	log__info("domain %s %s: %s", d->name, kind, reason);
 	if (restart && !h->quitting && domains__start(h, d, "reboot", &err) < 0)
 		log__warn("domain %s: restart failed: %s", d->name, err.msg);
-}
-
-/* The target is the disk's id in the VMM (query-devices): that is how a
- * running disk is found again; the serial the guest reads is the target
- * unless the definition gives one. */
-char *domains__disk_spec(const json_t *disk)
-{
-	const char *target = json_string_value(json_object_get(disk, "target"));
-	const char *serial = json_string_value(json_object_get(disk, "serial"));
-	char *spec;
-	if (asprintf(&spec, "%s,format=%s,id=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-		     json_string_value(json_object_get(disk, "format")), target, serial ? serial : target,
-		     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
-		return NULL;
-	return spec;
 }
 
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
@@ -294,74 +280,6 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 	return 0;
 }
 
-/* strata-vm's command line for a run of d. */
-struct vm_args {
-	const char *argv[64];
-	char *owned[2 * VMPROC_MAX_FDS];
-	size_t nown;
-	char cpus[16], mem[32], console[600], control[512], log[512], exit[512];
-};
-
-static void vm_args__free(struct vm_args *a)
-{
-	for (size_t i = 0; i < a->nown; i++)
-		free(a->owned[i]);
-	a->nown = 0;
-}
-
-static int vm_args__oom(struct vm_args *a, struct st_err *err)
-{
-	vm_args__free(a);
-	return err__fail(err, ENOMEM, "the VMM's arguments");
-}
-
-static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a, struct st_err *err)
-{
-	json_t *os = json_object_get(d->def, "os");
-	size_t n = 0;
-	a->nown = 0;
-	snprintf(a->cpus, sizeof(a->cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
-	snprintf(a->mem, sizeof(a->mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
-	run_path(h, d, "console", a->control, sizeof(a->control));
-	snprintf(a->console, sizeof(a->console), "socket:%s", a->control);
-	run_path(h, d, "ctl", a->control, sizeof(a->control));
-	run_path(h, d, "exit", a->exit, sizeof(a->exit));
-	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
-	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
-			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
-			       "--kernel", json_string_value(json_object_get(os, "kernel"))};
-	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
-		a->argv[n++] = fixed[i];
-	/* libvirt's default memballoon (setmem and dommemstat go through it)
-	 * unless the definition has none */
-	if (!json_is_false(json_object_get(d->def, "balloon")))
-		a->argv[n++] = "--balloon";
-	if (json_object_get(os, "initrd")) {
-		a->argv[n++] = "--initrd";
-		a->argv[n++] = json_string_value(json_object_get(os, "initrd"));
-	}
-	/* the format is always explicit: a raw disk is never probed, so a guest
-	 * that writes a qcow2 header cannot make its disk point elsewhere */
-	size_t i;
-	json_t *disk, *nic;
-	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-		if (a->nown == ST_ARRAY_SIZE(a->owned) || !(a->owned[a->nown] = domains__disk_spec(disk)))
-			return vm_args__oom(a, err);
-		a->argv[n++] = "--disk";
-		a->argv[n++] = a->owned[a->nown++];
-	}
-	/* NIC i is the fd the keeper puts at 3 + i */
-	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
-		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
-		    asprintf(&a->owned[a->nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
-			return vm_args__oom(a, err);
-		a->argv[n++] = "--net";
-		a->argv[n++] = a->owned[a->nown++];
-	}
-	a->argv[n] = NULL;
-	return 0;
-}
-
 /* A start whose VMM never came up (or stopped meanwhile): the run is undone. */
 static void dom__start_failed(struct host *h, struct dom *d, size_t nr_nics)
 {
@@ -423,13 +341,13 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return err__fail_class(err, EINVAL, "start %s: too many interfaces", d->name);
 	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return err__prefix(err, "start %s", d->name);
-	struct vm_args a;
-	int rc = vm_args__build(h, d, &a, err);
+	struct domain_vmargs a;
+	int rc = domain_vmargs__build(h, d, &a, err);
 	struct vmproc_spec spec = {.argv = (char *const *)a.argv, .log_path = a.log, .exit_path = a.exit,
 				   .control_path = a.control, .fds = fds, .nr_fds = (unsigned)nr_nics};
 	if (rc == 0)
 		rc = vmproc__spawn(&spec, &d->proc, err);
-	vm_args__free(&a);
+	domain_vmargs__free(&a);
 	if (rc < 0) {
 		networks__taps_delete(d->uuid, nr_nics, fds);
 		return err__prefix(err, "start %s", d->name);
@@ -625,7 +543,7 @@ int domains__op_begin(struct host *h, struct dom *d, const char *what, struct do
 	if (require_active(d, err) < 0 || ((what || d->busy == starting) && domains__check_idle(d, false, err) < 0))
 		return -1;
 	*op = (struct dom_op){.d = d, .gen = d->gen, .reader = !what};
-	run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
+	domains__run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
 	if (what) {
 		d->busy = what;
 		d->busy_since_ns = util__now_ns();
@@ -679,7 +597,7 @@ json_t *domains__info_live(struct host *h, struct dom *d)
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix)
 {
 	char path[512];
-	run_path(h, d, suffix, path, sizeof(path));
+	domains__run_path(h, d, suffix, path, sizeof(path));
 	return strdup(path);
 }
 
@@ -701,7 +619,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	 * is still on its way out */
 	char exitp[512];
 	int code, sig;
-	run_path(h, d, "exit", exitp, sizeof(exitp));
+	domains__run_path(h, d, "exit", exitp, sizeof(exitp));
 	if (vmproc__exit_status(exitp, &code, &sig) == 0) {
 		dom__ended(h, d);
 		return;
@@ -720,7 +638,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	}
 	char path[512];
 	json_t *status = NULL;
-	run_path(h, d, "ctl", path, sizeof(path));
+	domains__run_path(h, d, "ctl", path, sizeof(path));
 	if (vmproc__control(path, "status", &status, NULL) == 0) {
 		const char *s = json_string_value(json_object_get(status, "status"));
 		if (s)

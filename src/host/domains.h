@@ -65,13 +65,13 @@ int domains__op_end(struct host *h, struct dom_op *op, struct st_err *err);
 int domains__check_idle(const struct dom *d, bool readers, struct st_err *err);
 /* Path of the console socket of a running domain (malloc'd). */
 char *domains__console_path(struct host *h, const struct dom *d);
+/* Path of one of a run's files ("ctl": its control socket, "console", "exit") into out. */
+void domains__run_path(const struct host *h, const struct dom *d, const char *suffix, char *out, size_t len);
 /* Path of one of a run's files ("ctl": its control socket) (malloc'd). */
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
 
 /* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
 			    struct st_err *err);
-/* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
-char *domains__disk_spec(const json_t *disk);
 
 #endif
