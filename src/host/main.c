@@ -194,6 +194,17 @@ static int parse_cache_option(int opt, struct image_cache_opts *o)
 	return rc;
 }
 
+/* With the lock held, as by every caller of domains.h: a guest that
+ * rebooted while stratad was away is started again, which lets go of it
+ * while the VMM comes up. */
+static int load_domains(struct host *h, struct st_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	int rc = domains__load(h, err);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("stratad");
@@ -331,7 +342,7 @@ int main(int argc, char **argv)
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (storage_fetch__init(&err) < 0 || store__open(db, &h.store, &err) < 0 ||
-	    store__audit_retention(h.store, numbers[2], numbers[3] * 86400, &err) < 0 || domains__load(&h, &err) < 0 ||
+	    store__audit_retention(h.store, numbers[2], numbers[3] * 86400, &err) < 0 || load_domains(&h, &err) < 0 ||
 	    image_cache__open(&h, &copts, &err) < 0) {
 		err__print(&err);
 		return 1;
