@@ -236,9 +236,15 @@ static int parse_image(const json_t *in, struct image_req *rq, struct st_err *er
 	return storage_format__parse(json_string_value(json_object_get(in, "format")), &rq->fmt, err);
 }
 
+/* What a download found: into im only once the base is there, with host->lock. */
+struct fetched {
+	uint64_t size, virtual_size;
+};
+
 /* The download from url into a hidden file of the cache directory, hashed
  * and format-checked, renamed to its hash: without host->lock. */
-static int download(struct host *h, struct image *im, const char *url, const char *token, struct st_err *err)
+static int download(struct host *h, const struct image *im, const char *url, const char *token, struct fetched *f,
+		    struct st_err *err)
 {
 	struct image_cache *c = h->images;
 	const struct storage_pool p = {.host = h, .name = "image-cache", .path = c->dir};
@@ -247,12 +253,12 @@ static int download(struct host *h, struct image *im, const char *url, const cha
 	struct storage_upload u;
 	if (storage_dir__backend.volume_upload_begin(&p, im->sha, &u, err) < 0)
 		return -1;
-	int rc = storage_fetch__download(url, token, u.fd, &pr, got, &im->size, err);
+	int rc = storage_fetch__download(url, token, u.fd, &pr, got, &f->size, err);
 	if (rc == 0 && strcmp(got, im->sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "
-				     "nothing was cached", url, im->sha, got, (unsigned long long)im->size);
+				     "nothing was cached", url, im->sha, got, (unsigned long long)f->size);
 	if (rc == 0)
-		rc = storage__check_content(u.fd, "image", im->fmt, &im->virtual_size, err);
+		rc = storage__check_content(u.fd, "image", im->fmt, &f->virtual_size, err);
 	if (rc == 0 && fchmod(u.fd, 0444) < 0)
 		rc = err__fail_errno(err, "image cache");
 	if (rc < 0) {
@@ -290,14 +296,17 @@ static int fetch(struct host *h, struct image *im, const char *url, const char *
 			unlink_entry(c, im);
 		return err__fail(err, ENOMEM, "image cache");
 	}
+	struct fetched f = {0};
 	im->state = IMAGE_FETCHING;
 	events__emit("image-fetch-started", "image", im->sha, NULL, "fetch");
 	pthread_mutex_unlock(&h->lock);
-	int rc = download(h, im, u, token, err);
+	int rc = download(h, im, u, token, &f, err);
 	pthread_mutex_lock(&h->lock);
 	if (rc == 0 && fstatat(c->dfd, im->sha, &im->seen, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = err__fail_errno(err, "image cache");
 	if (rc == 0) {
+		im->size = f.size;
+		im->virtual_size = f.virtual_size;
 		free(im->url);
 		im->url = u;
 		u = NULL;
