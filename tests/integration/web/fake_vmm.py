@@ -5,7 +5,8 @@ path on a host without /dev/kvm: it serves the same two sockets stratad uses,
 gets the history, as strata-vm's console.c) and --control PATH (JSON lines:
 {"execute": CMD} -> {"return": {...}}). Its "guest" prints a banner and echoes
 every byte it is sent, upper-cased after the marker "ECHO:" so a test can
-tell the echo from its own input. "powerdown" or "quit" ends it (exit 0).
+tell the echo from its own input ("!flood LINES SIZE RATE" instead writes
+timestamped lines: flood()). "powerdown" or "quit" ends it (exit 0).
 
 For stratad's own tests it also writes its command line to
 STATE/fake-vmm-UUID.argv (JSON; STATE is stratad's state directory, UUID the
@@ -50,6 +51,21 @@ def hold_while_asked():
             time.sleep(0.05)
 
 
+def flood(sock, lines, size, rate):
+    """For the console bench: lines of size bytes ("T" + CLOCK_MONOTONIC ns
+    when written, padding, CRLF), rate a second (0: as fast as stratad takes
+    them), then "END-FLOOD". Not kept in the history."""
+    pad = b"x" * max(0, size - 23)
+    start = time.monotonic()
+    for i in range(lines):
+        if rate:
+            ahead = start + i / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        sock.sendall(b"T%019d " % time.monotonic_ns() + pad + b"\r\n")
+    sock.sendall(b"END-FLOOD\r\n")
+
+
 def main():
     hold_while_asked()
     console = listen(arg("--console").split(":", 1)[1])
@@ -75,6 +91,9 @@ def main():
                     sel.unregister(sock)
                     sock.close()
                     client = None
+                    continue
+                if data.startswith(b"!flood "):  # bench/web-console-viewers.py
+                    flood(sock, *(int(x) for x in data.split()[1:4]))
                     continue
                 out = b"ECHO:" + data.upper() + b"\r\n"
                 history += out
