@@ -15,7 +15,8 @@
 /* Everything the host states point into. */
 struct hosts_states_mem {
 	struct db_rows *hosts, *claims, *aggregates, *metadata;
-	json_t **capabilities;                      /* per host */
+	json_t **capabilities;                      /* per host (shared: see capabilities()) */
+	json_t *by_cpu_info;                        /* cpu_info text -> its capabilities object */
 	const char **uuids;                         /* the claims' instance uuids, by host */
 	struct scheduler_kv *kvs;                   /* every aggregate's metadata, by aggregate */
 	struct scheduler_aggregate *memberships;    /* (host, aggregate) rows, by host */
@@ -38,6 +39,7 @@ void hosts__states_free(struct hosts_states *s)
 		for (size_t i = 0; m->capabilities && i < s->n; i++)
 			json_decref(m->capabilities[i]);
 		free(m->capabilities);
+		json_decref(m->by_cpu_info);
 		free(m->uuids);
 		free(m->kvs);
 		free(m->memberships);
@@ -71,7 +73,8 @@ static int query_all(struct db *db, struct hosts_states_mem *m, struct st_err *e
 	m->uuids = calloc(m->claims->nrows + 1, sizeof(*m->uuids));
 	m->kvs = calloc(m->metadata->nrows + 1, sizeof(*m->kvs));
 	m->memberships = calloc(m->aggregates->nrows + 1, sizeof(*m->memberships));
-	if (!m->capabilities || !m->kinds || !m->uuids || !m->kvs || !m->memberships)
+	m->by_cpu_info = json_object();
+	if (!m->by_cpu_info || !m->capabilities || !m->kinds || !m->uuids || !m->kvs || !m->memberships)
 		return err__fail(err, ENOMEM, "host states");
 	for (size_t i = 0; i < m->metadata->nrows; i++)
 		m->kvs[i] = (struct scheduler_kv){db_rows__get(m->metadata, i, 1),
@@ -146,6 +149,21 @@ static void add_aggregates(struct hosts_states_mem *m, const struct finder *f)
 	}
 }
 
+/* Hosts reporting the same cpu_info text share one capabilities object:
+ * one parse per CPU model, not per host (a cloud has few models and many
+ * hosts), and ComputeCapabilitiesFilter evaluates a shared object once. */
+static json_t *capabilities(struct hosts_states_mem *m, const char *cpu)
+{
+	json_t *known = cpu ? json_object_get(m->by_cpu_info, cpu) : NULL;
+	if (known)
+		return json_incref(known);
+	json_t *cpu_info = cpu ? json_loads(cpu, 0, NULL) : NULL;
+	json_t *caps = json_pack("{s:o}", "cpu_info", cpu_info ? cpu_info : json_object());
+	if (caps && cpu)
+		json_object_set(m->by_cpu_info, cpu, caps);
+	return caps;
+}
+
 /* Resources, liveness and what the CPU offers, from the host's row i. */
 static void fill_host(const struct hosts_config *cfg, struct hosts_states_mem *m, size_t i,
 		      long long now, struct scheduler_host *h)
@@ -157,10 +175,9 @@ static void fill_host(const struct hosts_config *cfg, struct hosts_states_mem *m
 	h->vcpus_total = num(r, i, H_VCPUS);
 	h->ram_total_mb = num(r, i, H_MEM);
 	h->disk_total_gb = num(r, i, H_DISK);
-	const char *cpu = db_rows__get(r, i, H_CPU);
-	json_t *cpu_info = cpu ? json_loads(cpu, 0, NULL) : NULL;
-	m->capabilities[i] = json_pack("{s:o}", "cpu_info", cpu_info ? cpu_info : json_object());
+	m->capabilities[i] = capabilities(m, db_rows__get(r, i, H_CPU));
 	h->capabilities = m->capabilities[i];
+	const json_t *cpu_info = json_object_get(m->capabilities[i], "cpu_info");
 	h->hypervisor_type = "strata-vm";
 	h->hypervisor_version = (uint64_t)num(r, i, H_VERSION);
 	const char *arch = json_string_value(json_object_get(cpu_info, "arch"));
