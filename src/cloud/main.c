@@ -367,7 +367,7 @@ static void request_stop(int sig)
 
 /* The database the simulation runs on: --db, -d's, or a throwaway one in
  * throwaway (a directory it makes; the caller removes it). */
-static int open_sim_db(const struct options *o, char throwaway[64], struct db **db, const char **where,
+static int open_sim_db(const struct options *o, char throwaway[64], struct db **db, char where[128],
 		       struct st_err *err)
 {
 	char url[4200];
@@ -379,7 +379,10 @@ static int open_sim_db(const struct options *o, char throwaway[64], struct db **
 	snprintf(url, sizeof(url), "sqlite:%s/cloud.db", o->state_dir ? o->state_dir : throwaway);
 	if (db__open(o->db_url ? o->db_url : url, db, err) < 0)
 		return -1;
-	*where = *throwaway ? "a throwaway sqlite database" : db__kind(*db) == DB_POSTGRES ? "postgresql" : "sqlite";
+	if (*throwaway)
+		snprintf(where, 128, "a throwaway sqlite database (%s)", throwaway);
+	else
+		snprintf(where, 128, "%s", db__kind(*db) == DB_POSTGRES ? "postgresql" : "sqlite");
 	if (compute__migrate(*db, err) < 0) {
 		db__close(*db);
 		return -1;
@@ -411,12 +414,12 @@ static int cmd_scheduler_sim(const struct options *o, struct st_err *err)
 	if (sim_hosts__config(o->sim_filters ? o->sim_filters : fallback[0],
 			      o->sim_weighers ? o->sim_weighers : fallback[1], &cfg, err) < 0)
 		return -1;
-	char throwaway[64] = "";
+	char throwaway[64] = "", where[128];
 	struct db *db;
 	struct scheduler_sim_opts so = {.hosts = o->sim_hosts ? o->sim_hosts : 1000,
 					.requests = o->sim_requests ? o->sim_requests : 100,
-					.stop = &stop_requested};
-	if (open_sim_db(o, throwaway, &db, &so.where, err) < 0) {
+					.where = where, .stop = &stop_requested};
+	if (open_sim_db(o, throwaway, &db, where, err) < 0) {
 		if (*throwaway)
 			remove_throwaway(throwaway);
 		return -1;

@@ -73,13 +73,13 @@ static int one_request(struct sim *sim, size_t r, struct st_err *err)
 	static const struct hosts_config live = {HOSTS_POLL_INTERVAL_DEFAULT, 86400};
 	double w0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
 	struct servers_hosts hs;
-	if (servers_hosts__load(sim->db, &live, &hs, err) < 0)
-		return -1;
-	size_t n = only_ours(sim, &hs.st);
-	double w1 = seconds(CLOCK_MONOTONIC);
 	struct scheduler_request req;
 	struct scheduler_selection sel;
 	sim_hosts__request(r, sim->names.zone, &req);
+	if (servers_hosts__load_for(sim->db, &live, &req, &hs, err) < 0)
+		return -1;
+	size_t n = only_ours(sim, &hs.st);
+	double w1 = seconds(CLOCK_MONOTONIC);
 	int rc = scheduler__select(sim->cfg, &req, sim->hosts, n, &sel, err);
 	double w2 = seconds(CLOCK_MONOTONIC);
 	if (rc < 0 && err->errnum == ENOSPC) {
@@ -159,6 +159,7 @@ int scheduler_sim__run(struct db *db, const struct scheduler_config *cfg,
 	}
 	fprintf(out, "scheduler-sim: %zu simulated hosts (%s-*) added in %.1f s\n", o->hosts, sim.names.tag,
 		seconds(CLOCK_MONOTONIC) - t0);
+	fflush(out); /* who watches the output sees the rows are there */
 	int rc = run(&sim, o, out, err);
 	struct scheduler_sim_removed gone;
 	struct st_err rerr = {0};

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int servers_hosts__load(struct db *db, const struct hosts_config *cfg, struct servers_hosts *out,
-			struct st_err *err)
+static int load(struct db *db, const struct hosts_config *cfg, bool uuids, struct servers_hosts *out,
+		struct st_err *err)
 {
 	*out = (struct servers_hosts){0};
-	if (hosts__states(db, cfg, &out->st, err) < 0)
+	if (hosts__states_opt(db, cfg, uuids, &out->st, err) < 0)
 		return -1;
 	out->hosts = calloc(out->st.n + 1, sizeof(*out->hosts));
 	if (!out->hosts) {
@@ -19,6 +19,19 @@ int servers_hosts__load(struct db *db, const struct hosts_config *cfg, struct se
 		return err__fail(err, ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+int servers_hosts__load(struct db *db, const struct hosts_config *cfg, struct servers_hosts *out,
+			struct st_err *err)
+{
+	return load(db, cfg, true, out, err);
+}
+
+int servers_hosts__load_for(struct db *db, const struct hosts_config *cfg, const struct scheduler_request *req,
+			    struct servers_hosts *out, struct st_err *err)
+{
+	bool uuids = req->group_policy != SCHEDULER_GROUP_NONE || req->n_same_host || req->n_different_host;
+	return load(db, cfg, uuids, out, err);
 }
 
 void servers_hosts__free(struct servers_hosts *h)

@@ -28,6 +28,10 @@ struct servers_hosts {
  * (one query for the chosen host, not one per host of the cloud). */
 int servers_hosts__load(struct db *db, const struct hosts_config *cfg, struct servers_hosts *out,
 			struct st_err *err);
+/* For scheduling req: the instances' uuids only when its group or hints
+ * need them (hosts__states_opt). */
+int servers_hosts__load_for(struct db *db, const struct hosts_config *cfg, const struct scheduler_request *req,
+			    struct servers_hosts *out, struct st_err *err);
 void servers_hosts__free(struct servers_hosts *h);
 /* Host i of h->st with its endpoint; NULL (err set) when it left the cloud
  * since the states were read, or on a database error. */

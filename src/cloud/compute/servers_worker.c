@@ -301,7 +301,7 @@ static void build(struct servers *s, json_t *uuids)
 	if (rc == 0)
 		rc = make_spec(s->db, first, n, &sp, &err);
 	if (rc == 0)
-		rc = servers_hosts__load(s->db, s->hosts, &hs, &err);
+		rc = servers_hosts__load_for(s->db, s->hosts, &sp.req, &hs, &err);
 	if (rc == 0)
 		rc = scheduler__select(s->sched, &sp.req, hs.st.hosts, hs.st.n, sel, &err);
 	json_t *row;
