@@ -253,10 +253,12 @@ static int download(struct host *h, const struct image *im, const char *url, con
 	struct storage_upload u;
 	if (storage_dir__backend.volume_upload_begin(&p, im->sha, &u, err) < 0)
 		return -1;
+	char shown[1024];
+	storage_fetch__url_shown(url, shown, sizeof(shown));
 	int rc = storage_fetch__download(url, token, u.fd, &pr, got, &f->size, err);
 	if (rc == 0 && strcmp(got, im->sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "
-				     "nothing was cached", url, im->sha, got, (unsigned long long)f->size);
+				     "nothing was cached", shown, im->sha, got, (unsigned long long)f->size);
 	if (rc == 0)
 		rc = storage__check_content(u.fd, "image", im->fmt, &f->virtual_size, err);
 	if (rc == 0 && fchmod(u.fd, 0444) < 0)
@@ -377,12 +379,6 @@ static int ensure(struct host *h, const struct image_req *rq, struct image **out
 	}
 }
 
-/* The URL without its query (a signed URL's signature is a secret). */
-static void url_shown(const char *url, char *out, size_t len)
-{
-	snprintf(out, len, "%.*s", (int)strcspn(url, "?"), url);
-}
-
 /* A missing base under a disk, fetched again from its URL (no token: a URL
  * that needs one fails, and says so). */
 static int refetch(struct host *h, struct image *im, bool unlock, struct st_err *err)
@@ -390,7 +386,7 @@ static int refetch(struct host *h, struct image *im, bool unlock, struct st_err 
 	char id[24], url[512];
 	struct st_err ferr = {0};
 	snprintf(id, sizeof(id), "%.16s", im->sha);
-	url_shown(im->url, url, sizeof(url));
+	storage_fetch__url_shown(im->url, url, sizeof(url));
 	if (!unlock)
 		return err__fail_class(err, EBUSY, "its base image %s... (from %s) is missing from the image cache: "
 				       "start the domain to fetch it again", id, url);
