@@ -511,8 +511,8 @@ def test_restart_trusts_an_unchanged_base(stratad_pool, server):
     os.utime(base)
     d.start()
     start_result(d, "g")
-    info = wait_for(lambda: (lambda i: i if i["verified"] else None)(d.ok("GET", f"/v1/images/{img['sha512']}")),
-                    "the touched base hashed")
+    info = wait_for("the touched base hashed",
+                    lambda: (lambda i: i if i["verified"] else None)(d.ok("GET", f"/v1/images/{img['sha512']}")))
     assert info["hashes"] == 1 and info["state"] == "ready", info
     create_on(d, "third", img)
     assert d.ok("GET", f"/v1/images/{img['sha512']}")["hashes"] == 1
@@ -603,7 +603,7 @@ def test_a_start_is_not_blocked_while_another_base_is_hashed(stratad_pool, serve
         threads = [threading.Thread(target=start, args=(t,), daemon=True) for t in ("x", "y")]
         for t in threads:
             t.start()
-        wait_for(lambda: results, "one of two starts of ga answered")
+        wait_for("one of two starts of ga answered", lambda: results)
         (first, (st, reply)), = results.items()
         assert st == 409 and "busy: starting" in reply["error"]["message"], reply
         waiting = [t for t in threads if t.is_alive()]
