@@ -7,7 +7,9 @@
  * judged only when its row stayed the same across the listing with no task
  * in flight (a worker changes the host before it changes the row), and the
  * UPDATE is a compare-and-set on that row, so an action begun meanwhile
- * wins. Nova's _sync_instance_power_state decides the transitions. */
+ * wins. Nova's _sync_instance_power_state decides the transitions; where
+ * Nova only logs that an active (paused, suspended) instance's guest is
+ * not found, the server here is ERROR with a fault saying so. */
 #include "cloud/compute/servers_reconcile_host.h"
 
 #include <ctype.h>
@@ -149,11 +151,13 @@ static void sync_power(struct servers *s, const struct servers_host *h, const st
 	int power = power_of(dom), was = atoi(db_rows__get(rows, (size_t)i, C_POWER));
 	bool at_rest = !strcmp(vm, "active") || !strcmp(vm, "paused") || !strcmp(vm, "suspended") ||
 		       !strcmp(vm, "stopped");
-	if (!at_rest || (power == was && power != POWER_NOSTATE))
+	if (!at_rest || (power == was && (power != POWER_NOSTATE || !strcmp(vm, "stopped"))))
 		return;
 	const char *to = vm;
 	char msg[512] = "";
-	if (power == POWER_NOSTATE)
+	/* gone: a stopped server only records it (Nova); any other cannot be
+	 * what it says, and nothing on the host can bring it back */
+	if (power == POWER_NOSTATE && strcmp(vm, "stopped"))
 		to = "error";
 	else if (power == POWER_SHUTDOWN && strcmp(vm, "stopped"))
 		to = "stopped"; /* Nova: "Instance shutdown by itself. Calling the stop API." */
