@@ -238,3 +238,51 @@ def test_reap_power_sync_and_host_status(backend, hosts, tmp_path):
         assert [s["State"] for s in cloud.openstack("compute", "service", "list", "--host", "h0")] == ["down"]
     finally:
         assert cloud.stop() == 0, cloud.log.read_text()[-3000:]
+
+
+def test_another_controller_takes_over_a_dead_ones_build(postgres, hosts, tmp_path):  # noqa: F811
+    """Two controllers on one PostgreSQL (and one state directory, as
+    test_cloud_two_nodes.py's: only the first holds its lock). The build of
+    the one killed is ended by the other once the dead one's lease runs out
+    (the service down time), not by a restart."""
+    from cloudlib import Cloud
+    tarpit = Tarpit()
+    url = postgres.new_database()
+    opts = ["--host-poll-interval", "1", "--service-down-time", "6"]
+    a = Cloud(db_url=url, extra_args=[*opts, "--host-url", f"http://127.0.0.1:{tarpit.port}"])
+    b = Cloud(db_url=url, extra_args=opts)
+    a.bootstrap()
+    b.state = a.state
+    a.start()
+    b.start()
+    try:
+        add_hosts(a, hosts, tmp_path)
+        token = a.admin_token()
+        image = bootable_image(a, token)
+        fl = flavor(a, token)
+        status, _, made = a.api("POST", SERVERS, token, {"server": {
+            "name": "orphaned", "imageRef": image, "flavorRef": fl}})
+        assert status == 202, made
+        sid = made["server"]["id"]
+        wait_for("the build at the image fetch", tarpit.count, seconds=300)
+        assert show(b, token, sid)["OS-EXT-STS:task_state"] == "spawning"
+        dead = sql_pg(postgres, url, f"SELECT controller FROM compute_server WHERE uuid = '{sid}'").strip()
+        a.proc.kill()
+        a.proc.wait()
+        tarpit.release()
+        s = wait_status(b, token, sid, "ERROR")
+        assert f"the controller that drove it ({dead}) stopped" in s["fault"]["message"], s["fault"]
+        assert f"its controller {dead} is gone" in b.log.read_text()
+        assert sql_pg(postgres, url, f"SELECT controller FROM compute_server WHERE uuid = '{sid}'").strip() != dead
+        wait_for("every claim released", lambda: set(claims_used(b, token).values()) == {(0, 0)}, seconds=120)
+        for d, _ in hosts:
+            wait_for(f"host {d.state_dir} clean", lambda d=d: host_is_clean(d), seconds=120)
+    finally:
+        tarpit.release()
+        a.stop()
+        assert b.stop() == 0, b.log.read_text()[-3000:]
+        postgres.drop_database(url)
+
+
+def sql_pg(postgres, url, statement):
+    return postgres.psql(url.split("dbname=")[1], statement)
