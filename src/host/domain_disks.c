@@ -129,7 +129,7 @@ int domain_disks__attach(struct host *h, struct dom *d, const json_t *in, json_t
 		rc = err__fail(err, ENOMEM, "attach");
 	/* a running guest gets the disk now: a cached base under it is checked as a start's would be */
 	if (rc == 0 && d->state != DOM_SHUTOFF &&
-	    image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
+	    image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), false, err) < 0)
 		rc = err__prefix(err, "disk %s", target);
 	if (rc == 0 && d->state != DOM_SHUTOFF)
 		rc = attach_live(h, d, disk, &ret, err);

@@ -255,7 +255,8 @@ int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err
 }
 
 /* A disk on a cached base is started only on a base that is what its hash
- * says (image_cache.h). */
+ * says, fetched again first when its file went missing (image_cache.h).
+ * Checking a base may let go of h->lock: d is busy meanwhile. */
 static int check_sources(struct host *h, const struct dom *d, struct st_err *err)
 {
 	size_t i;
@@ -263,19 +264,19 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
 		const char *target = json_string_value(json_object_get(disk, "target"));
+		if (image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), true, err) < 0)
+			return err__prefix(err, "disk %s", target);
 		if (access(path, R_OK) < 0)
 			return err__fail_class(err, EINVAL, "disk %s: %s: %s", target, path, strerror(errno));
-		if (image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), err) < 0)
-			return err__prefix(err, "disk %s", target);
 	}
 	const char *kernel = json_string_value(json_object_get(json_object_get(d->def, "os"), "kernel"));
 	const char *initrd = json_string_value(json_object_get(json_object_get(d->def, "os"), "initrd"));
+	/* a cloud's server boots a cached kernel and ramdisk: checked as disks are */
+	if (image_cache__check_disk(h, kernel, "raw", true, err) < 0)
+		return err__prefix(err, "kernel");
 	if (access(kernel, R_OK) < 0)
 		return err__fail_class(err, EINVAL, "kernel %s: %s", kernel, strerror(errno));
-	/* a cloud's server boots a cached kernel and ramdisk: checked as disks are */
-	if (image_cache__check_disk(h, kernel, "raw", err) < 0)
-		return err__prefix(err, "kernel");
-	if (initrd && image_cache__check_disk(h, initrd, "raw", err) < 0)
+	if (initrd && image_cache__check_disk(h, initrd, "raw", true, err) < 0)
 		return err__prefix(err, "initrd");
 	return 0;
 }
@@ -350,7 +351,13 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 {
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
-	if (check_sources(h, d, err) < 0)
+	if (domains__check_idle(d, false, err) < 0)
+		return -1;
+	d->busy = "starting (checking its cached base images)";
+	d->busy_since_ns = util__now_ns();
+	int checked = check_sources(h, d, err);
+	d->busy = NULL;
+	if (checked < 0)
 		return -1;
 	/* the taps exist before the VMM starts: it gets each one's fd */
 	json_t *nics = json_object_get(d->def, "interfaces");

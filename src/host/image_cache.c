@@ -28,7 +28,7 @@
 #define PREFIX_MIN 8
 #define TOKEN_MAX 8192
 
-static const char *const state_names[] = {"ready", "fetching", "verifying"};
+static const char *const state_names[] = {"ready", "fetching", "verifying", "missing"};
 
 static struct image *find(struct image_cache *c, const char *sha)
 {
@@ -81,6 +81,44 @@ void image_cache__remove(struct host *h, struct image *im, const char *event, co
 	unlink_entry(c, im);
 }
 
+/* The row's "stat": the file as it was when its hash was checked. */
+static void stat_text(const struct image *im, char *out, size_t len)
+{
+	const struct stat *sb = &im->seen;
+	snprintf(out, len, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)sb->st_dev,
+		 (unsigned long long)sb->st_ino, (long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
+		 sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec, sb->st_ctim.tv_nsec);
+}
+
+/* im's row as it is now (its stat only while verified). */
+static int put_row(struct host *h, struct image *im, struct st_err *err)
+{
+	char st[160];
+	stat_text(im, st, sizeof(st));
+	const struct store_image row = {im->sha, im->url, im->fmt, im->verified ? st : NULL, im->size,
+					im->virtual_size, im->created, im->last_used};
+	if (store__image_put(h->store, &row, err) < 0)
+		return -1;
+	im->indexed = true;
+	return 0;
+}
+
+/* The file goes; the entry and its row (its URL) stay, so the next use
+ * fetches it again. */
+static void mark_missing(struct host *h, struct image *im, const char *reason)
+{
+	struct st_err err = {0};
+	if (unlinkat(h->images->dfd, im->sha, 0) < 0 && errno != ENOENT)
+		log__warn("image cache: removing %.16s...: %s", im->sha, strerror(errno));
+	im->state = IMAGE_MISSING;
+	im->verified = false;
+	if (put_row(h, im, &err) < 0)
+		log__warn("image cache: %s", err.msg);
+	log__info("image cache: image-corrupt %.16s... (%s): fetched again by its next use", im->sha, reason);
+	events__emit("image-corrupt", "image", im->sha, NULL, reason);
+	pthread_cond_broadcast(&h->images->changed);
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -113,6 +151,7 @@ static int hash_base(struct host *h, struct image *im, const struct stat *sb, bo
 	uint64_t bytes = 0;
 	struct st_err err = {0};
 	im->state = IMAGE_VERIFYING;
+	im->hashes++;
 	if (unlock)
 		pthread_mutex_unlock(&h->lock);
 	int fd = openat(c->dfd, im->sha, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -130,13 +169,15 @@ static int hash_base(struct host *h, struct image *im, const struct stat *sb, bo
 	else {
 		im->verified = true;
 		im->seen = *sb;
+		if (put_row(h, im, &err) < 0) /* a restart hashes it again: no harm */
+			log__warn("image cache: %s", err.msg);
 		return 0;
 	}
 	return -1;
 }
 
 /* 1: the base is whole and is what its hash says; 0: it was not, and is
- * gone (event image-corrupt), why says how. */
+ * missing now (event image-corrupt), why says how. */
 static int verify(struct host *h, struct image *im, bool unlock, char *why, size_t len)
 {
 	struct image_cache *c = h->images;
@@ -147,7 +188,7 @@ static int verify(struct host *h, struct image *im, bool unlock, char *why, size
 		if (hash_base(h, im, &sb, unlock, why, len) == 0)
 			return 1;
 	}
-	image_cache__remove(h, im, "image-corrupt", why);
+	mark_missing(h, im, why);
 	return 0;
 }
 
@@ -163,49 +204,6 @@ const char *image_cache__base_of(const struct image_cache *c, const char *path)
 	if (!path || strncmp(path, c->dir, n) || path[n] != '/' || strchr(path + n + 1, '/'))
 		return NULL;
 	return path + n + 1;
-}
-
-/* A base under a disk: whole, and what its hash says, now. */
-static int check_disk_base(struct host *h, const char *sha, struct st_err *err)
-{
-	struct image *im = find(h->images, sha);
-	char why[ST_ERR_MSG_MAX - 100];
-	if (!im)
-		return err__fail_class(err, EBUSY, "its base image %.16s... is not in the image cache (it was removed): "
-				       "make the volume again", sha);
-	if (im->state != IMAGE_READY)
-		return err__fail_class(err, EBUSY, "its base image %.16s... is being %s: try again", sha,
-				       im->state == IMAGE_FETCHING ? "fetched" : "verified");
-	char id[24];
-	snprintf(id, sizeof(id), "%.16s", sha); /* im goes with a failed check */
-	if (verify(h, im, false, why, sizeof(why)) == 0)
-		return err__fail_class(err, EBUSY, "its base image %s... was corrupt (%s) and has been removed", id, why);
-	return 0;
-}
-
-int image_cache__check_disk(struct host *h, const char *path, const char *fmt, struct st_err *err)
-{
-	if (!h->images || !path || !fmt)
-		return 0;
-	cleanup_free char *p = strdup(path), *f = strdup(fmt);
-	for (unsigned depth = 0; p && f && depth < 16; depth++) {
-		const char *sha = image_cache__base_of(h->images, p);
-		if (sha)
-			return check_disk_base(h, sha, err);
-		json_t *info;
-		if (strcmp(f, "qcow2") || storage_img__info(p, "qcow2", &info, NULL) < 0)
-			return 0; /* no backing file (or the VMM will say what is wrong) */
-		const char *b = json_string_value(json_object_get(info, "backing-filename"));
-		const char *bf = json_string_value(json_object_get(info, "backing-format"));
-		free(p);
-		free(f);
-		p = b ? strdup(b) : NULL;
-		f = b ? strdup(bf ? bf : "raw") : NULL;
-		json_decref(info);
-		if (!b)
-			return 0;
-	}
-	return p && f ? 0 : err__fail(err, ENOMEM, "disk check");
 }
 
 /* The request's image: {"url", "sha512", "format", "token"}. */
@@ -238,9 +236,15 @@ static int parse_image(const json_t *in, struct image_req *rq, struct st_err *er
 	return storage_format__parse(json_string_value(json_object_get(in, "format")), &rq->fmt, err);
 }
 
-/* The download into a hidden file of the cache directory, hashed and
- * format-checked, renamed to its hash: without host->lock. */
-static int download(struct host *h, struct image *im, const char *token, struct st_err *err)
+/* What a download found: into im only once the base is there, with host->lock. */
+struct fetched {
+	uint64_t size, virtual_size;
+};
+
+/* The download from url into a hidden file of the cache directory, hashed
+ * and format-checked, renamed to its hash: without host->lock. */
+static int download(struct host *h, const struct image *im, const char *url, const char *token, struct fetched *f,
+		    struct st_err *err)
 {
 	struct image_cache *c = h->images;
 	const struct storage_pool p = {.host = h, .name = "image-cache", .path = c->dir};
@@ -249,12 +253,14 @@ static int download(struct host *h, struct image *im, const char *token, struct 
 	struct storage_upload u;
 	if (storage_dir__backend.volume_upload_begin(&p, im->sha, &u, err) < 0)
 		return -1;
-	int rc = storage_fetch__download(im->url, token, u.fd, &pr, got, &im->size, err);
+	char shown[1024];
+	storage_fetch__url_shown(url, shown, sizeof(shown));
+	int rc = storage_fetch__download(url, token, u.fd, &pr, got, &f->size, err);
 	if (rc == 0 && strcmp(got, im->sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "
-				     "nothing was cached", im->url, im->sha, got, (unsigned long long)im->size);
+				     "nothing was cached", shown, im->sha, got, (unsigned long long)f->size);
 	if (rc == 0)
-		rc = storage__check_content(u.fd, "image", im->fmt, &im->virtual_size, err);
+		rc = storage__check_content(u.fd, "image", im->fmt, &f->virtual_size, err);
 	if (rc == 0 && fchmod(u.fd, 0444) < 0)
 		rc = err__fail_errno(err, "image cache");
 	if (rc < 0) {
@@ -264,46 +270,73 @@ static int download(struct host *h, struct image *im, const char *token, struct 
 	return storage_dir__backend.volume_upload_commit(&p, im->sha, &u, err);
 }
 
-static int fetch(struct host *h, const struct image_req *rq, struct image **out, struct st_err *err)
+/* A new entry (not in the store yet) for the request's base. */
+static struct image *add_entry(struct image_cache *c, const char *sha, const char *url, const char *fmt)
 {
-	const char *url = rq->url, *sha = rq->sha, *fmt = rq->fmt;
-	struct image_cache *c = h->images;
 	struct image *im = calloc(1, sizeof(*im));
 	if (!im || !(im->url = strdup(url))) {
 		free(im);
-		return err__fail(err, ENOMEM, "image cache");
+		return NULL;
 	}
 	snprintf(im->sha, sizeof(im->sha), "%s", sha);
 	snprintf(im->fmt, sizeof(im->fmt), "%s", fmt);
-	im->state = IMAGE_FETCHING;
+	im->state = IMAGE_MISSING;
 	im->next = c->list;
 	c->list = im;
-	events__emit("image-fetch-started", "image", sha, NULL, "fetch");
+	return im;
+}
+
+/* Fetches the file of im (new or missing) from url, host->lock let go
+ * meanwhile: 1 when it is ready; on failure a new entry goes, a missing one
+ * stays missing (its row and URL kept). */
+static int fetch(struct host *h, struct image *im, const char *url, const char *token, struct st_err *err)
+{
+	struct image_cache *c = h->images;
+	cleanup_free char *u = strdup(url);
+	if (!u) {
+		if (!im->indexed)
+			unlink_entry(c, im);
+		return err__fail(err, ENOMEM, "image cache");
+	}
+	struct fetched f = {0};
+	im->state = IMAGE_FETCHING;
+	events__emit("image-fetch-started", "image", im->sha, NULL, "fetch");
 	pthread_mutex_unlock(&h->lock);
-	int rc = download(h, im, rq->token, err);
+	int rc = download(h, im, u, token, &f, err);
 	pthread_mutex_lock(&h->lock);
 	if (rc == 0 && fstatat(c->dfd, im->sha, &im->seen, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = err__fail_errno(err, "image cache");
-	im->created = im->last_used = (int64_t)time(NULL);
-	const struct store_image row = {im->sha, im->url, im->fmt, im->size, im->virtual_size, im->created,
-					im->last_used};
-	if (rc == 0)
-		rc = store__image_put(h->store, &row, err);
+	if (rc == 0) {
+		im->size = f.size;
+		im->virtual_size = f.virtual_size;
+		free(im->url);
+		im->url = u;
+		u = NULL;
+		im->last_used = (int64_t)time(NULL);
+		if (!im->indexed)
+			im->created = im->last_used;
+		im->verified = true;
+		rc = put_row(h, im, err);
+	}
 	if (rc < 0) {
 		unlinkat(c->dfd, im->sha, 0);
-		events__emit("image-fetch-failed", "image", sha, NULL, err->msg);
-		unlink_entry(c, im);
+		events__emit("image-fetch-failed", "image", im->sha, NULL, err->msg);
+		im->verified = false;
+		if (im->indexed) {
+			im->state = IMAGE_MISSING;
+			pthread_cond_broadcast(&c->changed);
+		} else {
+			unlink_entry(c, im);
+		}
 		return -1;
 	}
-	im->verified = true;
 	im->state = IMAGE_READY;
 	pthread_cond_broadcast(&c->changed);
-	events__emit("image-cached", "image", sha, NULL, "fetch");
-	*out = im;
+	events__emit("image-cached", "image", im->sha, NULL, "fetch");
 	return 1;
 }
 
-/* The base of hash sha, ready and checked: 1 fetched now, 0 was there. */
+/* The base of the request's hash, ready and checked: 1 fetched now, 0 was there. */
 static int ensure(struct host *h, const struct image_req *rq, struct image **out, struct st_err *err)
 {
 	const char *sha = rq->sha, *fmt = rq->fmt;
@@ -311,22 +344,116 @@ static int ensure(struct host *h, const struct image_req *rq, struct image **out
 	bool joined = false;
 	for (;;) {
 		struct image *im = find(c, sha);
-		if (im && im->state != IMAGE_READY) {
+		if (im && (im->state == IMAGE_FETCHING || im->state == IMAGE_VERIFYING)) {
 			if (im->state == IMAGE_FETCHING && !joined)
 				events__emit("image-fetch-joined", "image", sha, NULL, "waits for the download under way");
 			joined = true;
 			pthread_cond_wait(&c->changed, &h->lock); /* one download (or hash) for all */
 			continue;
 		}
-		if (!im)
-			return fetch(h, rq, out, err);
+		if (!im && !(im = add_entry(c, sha, rq->url, fmt)))
+			return err__fail(err, ENOMEM, "image cache");
 		if (strcmp(im->fmt, fmt))
 			return err__fail_class(err, EINVAL, "image %.16s... is %s, not %s", sha, im->fmt, fmt);
+		if (im->state == IMAGE_MISSING) {
+			if (fetch(h, im, rq->url, rq->token, err) < 0)
+				return -1;
+			*out = im;
+			return 1;
+		}
 		if (image_cache__check(h, im) == 0)
-			continue; /* it was corrupt, and is gone: fetch it again */
+			continue; /* it was corrupt, and is missing now: fetched again */
+		/* the newest URL: a start that finds the file gone fetches from it (the cloud's are signed, and expire) */
+		if (strcmp(im->url, rq->url)) {
+			char *u = strdup(rq->url);
+			struct st_err uerr = {0};
+			if (u) {
+				free(im->url);
+				im->url = u;
+				if (put_row(h, im, &uerr) < 0)
+					log__warn("image cache: %s", uerr.msg);
+			}
+		}
 		*out = im;
 		return 0;
 	}
+}
+
+/* A missing base under a disk, fetched again from its URL (no token: a URL
+ * that needs one fails, and says so). */
+static int refetch(struct host *h, struct image *im, bool unlock, struct st_err *err)
+{
+	char id[24], url[512];
+	struct st_err ferr = {0};
+	snprintf(id, sizeof(id), "%.16s", im->sha);
+	storage_fetch__url_shown(im->url, url, sizeof(url));
+	if (!unlock)
+		return err__fail_class(err, EBUSY, "its base image %s... (from %s) is missing from the image cache: "
+				       "start the domain to fetch it again", id, url);
+	cleanup_free char *from = strdup(im->url);
+	if (!from)
+		return err__fail(err, ENOMEM, "image cache");
+	if (fetch(h, im, from, NULL, &ferr) < 0)
+		return err__fail_class(err, EBUSY, "its base image %s... is missing from the image cache and fetching it "
+				       "again from %s failed: %.400s", id, url, ferr.msg);
+	return 0;
+}
+
+/* A base under a disk: whole, and what its hash says, now. */
+static int check_disk_base(struct host *h, const char *sha, bool unlock, struct st_err *err)
+{
+	struct image_cache *c = h->images;
+	char why[ST_ERR_MSG_MAX - 100];
+	for (bool fetched = false;;) {
+		struct image *im = find(c, sha);
+		if (!im)
+			return err__fail_class(err, EBUSY, "its base image %.16s... is not in the image cache (it was "
+					       "deleted): make the volume again", sha);
+		if (im->state == IMAGE_FETCHING || im->state == IMAGE_VERIFYING) {
+			if (!unlock)
+				return err__fail_class(err, EBUSY, "its base image %.16s... is being %s: try again", sha,
+						       im->state == IMAGE_FETCHING ? "fetched" : "verified");
+			pthread_cond_wait(&c->changed, &h->lock); /* the one hash (or download) for all */
+			continue;
+		}
+		if (im->state == IMAGE_MISSING) {
+			/* fetched once: a base that is missing again at once is not fetched in a loop */
+			if (fetched)
+				return err__fail_class(err, EBUSY, "its base image %.16s... went missing again: try again", sha);
+			fetched = true;
+			if (refetch(h, im, unlock, err) < 0)
+				return -1;
+			continue;
+		}
+		if (verify(h, im, unlock, why, sizeof(why)) == 1)
+			return 0;
+		/* corrupt, and missing now: the next turn fetches it again */
+	}
+}
+
+int image_cache__check_disk(struct host *h, const char *path, const char *fmt, bool unlock, struct st_err *err)
+{
+	if (!h->images || !path || !fmt)
+		return 0;
+	cleanup_free char *p = strdup(path), *f = strdup(fmt);
+	for (unsigned depth = 0; p && f && depth < 16; depth++) {
+		const char *sha = image_cache__base_of(h->images, p);
+		if (sha)
+			return check_disk_base(h, sha, unlock, err);
+		json_t *info;
+		if (strcmp(f, "qcow2") || storage_img__info(p, "qcow2", &info, NULL) < 0)
+			return 0; /* no backing file (or the VMM will say what is wrong) */
+		const char *b = json_string_value(json_object_get(info, "backing-filename"));
+		const char *bf = json_string_value(json_object_get(info, "backing-format"));
+		free(p);
+		free(f);
+		p = b ? strdup(b) : NULL;
+		f = b ? strdup(bf ? bf : "raw") : NULL;
+		json_decref(info);
+		if (!b)
+			return 0;
+	}
+	return p && f ? 0 : err__fail(err, ENOMEM, "disk check");
 }
 
 void image_cache__touch(struct host *h, struct image *im)
@@ -341,11 +468,11 @@ static json_t *describe(struct image_cache *c, const struct image *im, json_t *u
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", c->dir, im->sha);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:b}", "sha512", im->sha, "url", im->url,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:b, s:I}", "sha512", im->sha, "url", im->url,
 			      "format", im->fmt, "size", (json_int_t)im->size, "virtual_size",
 			      (json_int_t)im->virtual_size, "path", path, "created", (json_int_t)im->created,
 			      "last_used", (json_int_t)im->last_used, "state", state_names[im->state], "verified",
-			      im->verified);
+			      im->verified, "hashes", (json_int_t)im->hashes);
 	json_t *u = users ? json_object_get(users, im->sha) : NULL;
 	if (users)
 		json_object_set_new(o, "users", u ? json_incref(u) : json_array());
@@ -436,7 +563,7 @@ int image_cache__delete(struct host *h, const char *id, struct st_err *err)
 	struct image *im;
 	if (lookup(h->images, id, &im, err) < 0)
 		return -1;
-	if (im->state != IMAGE_READY)
+	if (im->state == IMAGE_FETCHING || im->state == IMAGE_VERIFYING)
 		return err__fail_class(err, EBUSY, "image %.16s... is %s", im->sha, state_names[im->state]);
 	json_t *users = NULL;
 	if (image_cache_gc__users(h, &users, err) < 0)
@@ -458,24 +585,26 @@ int image_cache__verify(struct host *h, const char *id, json_t **out, struct st_
 	struct image *im;
 	if (lookup(h->images, id, &im, err) < 0)
 		return -1;
-	while (im->state != IMAGE_READY) {
+	while (im->state == IMAGE_FETCHING || im->state == IMAGE_VERIFYING) {
 		char sha[STORAGE_FETCH_SHA512_HEX + 1];
 		snprintf(sha, sizeof(sha), "%s", im->sha);
 		pthread_cond_wait(&h->images->changed, &h->lock);
 		if (!(im = find(h->images, sha)))
 			return err__fail_class(err, ENOENT, "image %.16s... is gone", sha);
 	}
+	if (im->state == IMAGE_MISSING)
+		return err__fail_class(err, ENOENT, "image %.16s... is missing: its next use fetches it again", im->sha);
 	im->verified = false; /* hash it now, whatever the file looks like */
-	char sha[STORAGE_FETCH_SHA512_HEX + 1];
-	snprintf(sha, sizeof(sha), "%s", im->sha);
 	if (image_cache__check(h, im) == 0)
-		return err__fail_class(err, ENOENT, "image %.16s... was corrupt and has been removed", sha);
+		return err__fail_class(err, ENOENT, "image %.16s... was corrupt and has been removed: its next use "
+				       "fetches it again", im->sha);
 	*out = info_of(h, im);
 	return 0;
 }
 
-/* What the store says, checked against the directory: a base missing or of
- * another size is dropped now (its hash is checked before first use). */
+/* What the store says, checked against the directory: a base whose file is
+ * gone or of another size is missing now; one whose file is the one last
+ * hashed (its row's stat) is trusted, the others are hashed before use. */
 static int load(struct host *h, struct st_err *err)
 {
 	struct image_cache *c = h->images;
@@ -494,12 +623,17 @@ static int load(struct host *h, struct st_err *err)
 		im->virtual_size = (uint64_t)json_integer_value(json_object_get(r, "virtual_size"));
 		im->created = json_integer_value(json_object_get(r, "created"));
 		im->last_used = json_integer_value(json_object_get(r, "last_used"));
+		im->indexed = true;
 		im->next = c->list;
 		c->list = im;
-		struct stat sb;
-		char why[256];
-		if (check_size(c, im, &sb, why, sizeof(why)))
-			image_cache__remove(h, im, "image-corrupt", why);
+		char why[256], now[160];
+		const char *was = json_string_value(json_object_get(r, "stat"));
+		if (check_size(c, im, &im->seen, why, sizeof(why))) {
+			mark_missing(h, im, why);
+			continue;
+		}
+		stat_text(im, now, sizeof(now));
+		im->verified = was && !strcmp(was, now);
 	}
 	json_decref(rows);
 	return 0;

@@ -9,16 +9,20 @@
  * - A base becomes visible only complete, hashed and format-checked
  *   (storage__check_content: Glance's rules); its row in the store's images
  *   table is the index, so the cache survives a restart.
- * - Before a base is used (an overlay made on it) it is checked: its size
- *   always, and its SHA-512 again when this stratad has not hashed it yet
- *   (after every restart) or the file changed since (inode, size, mtime,
- *   ctime); the maintenance thread also hashes unverified bases after a
- *   start. A base that fails is removed (event image-corrupt) and fetched
- *   again by the next request that names it: never used.
+ * - Before a base is used (an overlay made on it, a domain started on it)
+ *   it is checked: its size always, and its SHA-512 again when the file is
+ *   not the one last hashed (inode, size, mtime, ctime: kept in its row, so
+ *   a restart trusts an unchanged file); hashing lets go of host->lock, and
+ *   the maintenance thread also hashes unverified bases after a start.
+ * - A base whose file is gone, truncated or corrupt is "missing": its file
+ *   is removed (event image-corrupt) but its row and URL stay while anything
+ *   uses it, and the next use fetches it again (a domain start from the
+ *   stored URL, as Nova downloads a missing base on the next boot); it is
+ *   never used as it was.
  * - Unused bases (no volume's backing file, no domain's disk) are removed
  *   once unused for --image-cache-max-age seconds, and the least recently
  *   used first while the cache is over --image-cache-max-bytes; a base in
- *   use never.
+ *   use never. A missing base nothing uses goes at once.
  *
  * All calls but open/start/stop are made with host->lock held; fetching and
  * hashing let go of it. */
@@ -53,7 +57,9 @@ int image_cache__fetch(struct host *h, const json_t *in, json_t **out, bool *cre
  * "capacity"?, "format": "qcow2"?}: a qcow2 overlay on the cached base. */
 int image_cache__create_volume(struct host *h, const char *pool, const json_t *in, json_t **out, struct st_err *err);
 /* Each base: {"sha512", "url", "format", "size", "virtual_size", "path",
- * "created", "last_used", "state", "verified", "users"}. */
+ * "created", "last_used", "state" (ready, fetching, verifying, missing),
+ * "verified", "hashes" (how often this stratad hashed it to check it),
+ * "users"}. */
 json_t *image_cache__list(struct host *h);
 /* id: the hash or a unique prefix of it (at least 8 hex digits). */
 int image_cache__info(struct host *h, const char *id, json_t **out, struct st_err *err);
@@ -63,12 +69,16 @@ int image_cache__delete(struct host *h, const char *id, struct st_err *err);
 int image_cache__verify(struct host *h, const char *id, json_t **out, struct st_err *err);
 /* A domain start's check of a disk (path, format raw|qcow2): when its
  * backing chain (or the disk itself) is a cached base, the base must be
- * ready, whole and what its hash says (hashed now, with host->lock held, if
- * this stratad has not or the file changed); else EBUSY with why. */
-int image_cache__check_disk(struct host *h, const char *path, const char *fmt, struct st_err *err);
+ * ready, whole and what its hash says (hashed now if the file is not the one
+ * last hashed). With unlock, host->lock is let go while the base is hashed
+ * or fetched again from its URL (a missing one), and a base another request
+ * hashes or fetches is waited for: the caller keeps its domain busy
+ * meanwhile. Without, such a base fails (EBUSY), as does a missing one that
+ * cannot be fetched again: the error names the image. */
+int image_cache__check_disk(struct host *h, const char *path, const char *fmt, bool unlock, struct st_err *err);
 
 /* For image_cache_gc.c, which decides which bases go. */
-enum image_state { IMAGE_READY, IMAGE_FETCHING, IMAGE_VERIFYING };
+enum image_state { IMAGE_READY, IMAGE_FETCHING, IMAGE_VERIFYING, IMAGE_MISSING };
 
 struct image {
 	struct image *next;
@@ -78,8 +88,10 @@ struct image {
 	uint64_t size, virtual_size;
 	int64_t created, last_used;
 	enum image_state state;
-	bool verified;        /* hashed by this stratad, and seen is the file it hashed */
+	bool indexed;         /* it has its row in the store */
+	bool verified;        /* seen is the file whose hash was checked (by this stratad or, in its row, before) */
 	struct stat seen;
+	unsigned hashes;      /* checks that hashed it, by this stratad */
 };
 
 struct image_cache {
@@ -93,9 +105,9 @@ struct image_cache {
 	bool running, stopping;
 };
 
-/* 1: im is whole and what its hash says (hashed now when this stratad has
- * not, or the file changed; host->lock let go meanwhile); 0: it was not,
- * and is gone (event image-corrupt). */
+/* 1: im is whole and what its hash says (hashed now when the file is not
+ * the one last hashed; host->lock let go meanwhile); 0: it was not, and is
+ * missing now (event image-corrupt). */
 int image_cache__check(struct host *h, struct image *im);
 /* The base's hash when path is a base of the cache, else NULL. */
 const char *image_cache__base_of(const struct image_cache *c, const char *path);

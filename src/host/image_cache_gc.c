@@ -100,10 +100,18 @@ static int prune(struct host *h, const struct image *keep, json_t **out, struct 
 	int64_t now = (int64_t)time(NULL);
 	uint64_t total = 0;
 	json_t *removed = json_array();
-	/* a base in use is in use now: its age starts when its last user goes */
-	for (struct image *im = c->list; im; im = im->next) {
+	/* a base in use is in use now: its age starts when its last user goes;
+	 * a missing one is kept only for its users, to fetch it again */
+	for (struct image *im = c->list, *next; im; im = next) {
+		next = im->next;
+		bool used = json_object_get(users, im->sha);
+		if (im->state == IMAGE_MISSING) {
+			if (!used)
+				drop(h, im, removed, "its file is missing and nothing uses it");
+			continue;
+		}
 		total += im->size;
-		if (im->state == IMAGE_READY && json_object_get(users, im->sha))
+		if (im->state == IMAGE_READY && used)
 			image_cache__touch(h, im);
 	}
 	for (struct image *im = c->list, *next; c->max_age_s && im; im = next) {

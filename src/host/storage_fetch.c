@@ -110,11 +110,18 @@ static int download(const char *url, const char *token, struct fetch *f, struct 
 	curl_slist_free_all(headers);
 	if (rc == CURLE_OK)
 		return 0;
+	char shown[1024];
+	storage_fetch__url_shown(url, shown, sizeof(shown));
 	if (rc == CURLE_WRITE_ERROR && f->write_errno)
-		return err__fail(err, f->write_errno, "fetching %s (nothing was stored)", url);
+		return err__fail(err, f->write_errno, "fetching %s (nothing was stored)", shown);
 	cerr[strcspn(cerr, "\n")] = 0;
-	return err__fail_class(err, rc == CURLE_UNSUPPORTED_PROTOCOL ? EINVAL : EREMOTEIO, "fetching %s: %s", url,
+	return err__fail_class(err, rc == CURLE_UNSUPPORTED_PROTOCOL ? EINVAL : EREMOTEIO, "fetching %s: %s", shown,
 			       cerr[0] ? cerr : curl_easy_strerror(rc));
+}
+
+void storage_fetch__url_shown(const char *url, char *out, size_t len)
+{
+	snprintf(out, len, "%.*s", (int)strcspn(url, "?"), url);
 }
 
 bool storage_fetch__sha512_ok(const char *hex)
@@ -232,9 +239,11 @@ int storage_fetch__create(struct host *h, const char *pool, const json_t *in, js
 	pthread_mutex_unlock(&h->lock);
 	int rc = storage_fetch__download(url, NULL, u.fd, &pr, got, &bytes, err);
 	pthread_mutex_lock(&h->lock);
+	char shown[1024];
+	storage_fetch__url_shown(url, shown, sizeof(shown));
 	if (rc == 0 && strcasecmp(got, sha))
 		rc = err__fail_class(err, EINVAL, "sha512 mismatch for %s: expected %.16s..., got %.16s... (%llu bytes); "
-				     "nothing was stored", url, sha, got, (unsigned long long)bytes);
+				     "nothing was stored", shown, sha, got, (unsigned long long)bytes);
 	/* someone may have made the name while the body came in */
 	if (rc < 0 || storage__volume_check_free(h, pool, vol, err) < 0) {
 		storage__volume_upload_abort(&u);

@@ -39,5 +39,8 @@ int storage_fetch__download(const char *url, const char *token, int fd, const st
 int storage_fetch__hash_fd(int fd, char got[STORAGE_FETCH_SHA512_HEX + 1], uint64_t *bytes, struct st_err *err);
 /* 128 hex digits */
 bool storage_fetch__sha512_ok(const char *hex);
+/* url as errors show it: without its query, which may be a credential (a
+ * signed URL's signature). */
+void storage_fetch__url_shown(const char *url, char *out, size_t len);
 
 #endif

@@ -50,6 +50,9 @@ static const char *const migrations[] = {
 	/* guest templates (templates.c): a checked recipe each */
 	("CREATE TABLE templates(name TEXT PRIMARY KEY, def TEXT NOT NULL, created INTEGER NOT NULL,"
 	 "  updated INTEGER NOT NULL);"),
+	/* the image cache: the base file as it was when its hash was last
+	 * checked, so a restart trusts a base whose file did not change */
+	"ALTER TABLE images ADD COLUMN stat TEXT;",
 };
 
 static int store__fail(struct store *s, struct st_err *err, const char *what)
@@ -390,10 +393,10 @@ int store__volume_format_delete(struct store *s, const char *pool, const char *v
 int store__image_put(struct store *s, const struct store_image *im, struct st_err *err)
 {
 	return store__run(s,
-			  "INSERT OR REPLACE INTO images(sha512, url, format, size, virtual_size, created, last_used)"
-			  " VALUES(?, ?, ?, ?, ?, ?, ?)",
-			  "sssiiii", err, im->sha512, im->url, im->format, (int64_t)im->size, (int64_t)im->virtual_size,
-			  im->created, im->last_used);
+			  "INSERT OR REPLACE INTO images(sha512, url, format, size, virtual_size, created, last_used, stat)"
+			  " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+			  "sssiiiis", err, im->sha512, im->url, im->format, (int64_t)im->size, (int64_t)im->virtual_size,
+			  im->created, im->last_used, im->stat);
 }
 
 int store__image_touch(struct store *s, const char *sha512, int64_t last_used, struct st_err *err)
@@ -409,8 +412,8 @@ int store__image_delete(struct store *s, const char *sha512, struct st_err *err)
 json_t *store__image_list(struct store *s)
 {
 	static const char *const names[] = {"sha512", "url", "format", "size", "virtual_size", "created", "last_used",
-					    NULL};
-	return store__select(s, "SELECT sha512, url, format, size, virtual_size, created, last_used FROM images"
+					    "stat", NULL};
+	return store__select(s, "SELECT sha512, url, format, size, virtual_size, created, last_used, stat FROM images"
 			     " ORDER BY created", names, -1);
 }
 

@@ -67,13 +67,14 @@ int store__volume_format_delete(struct store *s, const char *pool, const char *v
 /* The image cache's index (image_cache.h): one row per verified base. */
 struct store_image {
 	const char *sha512, *url, *format;
+	const char *stat; /* the file when its hash was checked (image_cache.c's format); NULL: not known */
 	uint64_t size, virtual_size;
 	int64_t created, last_used;
 };
 int store__image_put(struct store *s, const struct store_image *im, struct st_err *err);
 int store__image_touch(struct store *s, const char *sha512, int64_t last_used, struct st_err *err);
 int store__image_delete(struct store *s, const char *sha512, struct st_err *err);
-/* Array of {"sha512", "url", "format", "size", "virtual_size", "created", "last_used"}. */
+/* Array of {"sha512", "url", "format", "size", "virtual_size", "created", "last_used", "stat"}. */
 json_t *store__image_list(struct store *s);
 
 int store__network_insert(struct store *s, const char *name, const json_t *def, struct st_err *err);

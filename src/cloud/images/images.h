@@ -66,6 +66,10 @@ int images__delete(struct images *im, const struct images_caller *c, const char 
  * more}; query gives the request's parameters (images_db.h says which). */
 int images__list(struct images *im, const struct images_caller *c, const struct images_query *q,
 		 json_t **out, struct st_err *err);
+/* A list's paging (images_list.c): limit (default 25, at most 1000) and the
+ * next page's link, path?every argument but marker&marker=MARKER. */
+int images__parse_limit(const char *text, size_t *limit, struct st_err *err);
+json_t *images__next_link(const struct images_query *q, const char *path, const char *marker);
 
 /* PATCH (images_patch.c): changes is the JSON Patch array. */
 int images__update(struct images *im, const struct images_caller *c, const char *id,
@@ -135,6 +139,11 @@ int images__task_show(struct images *im, const struct images_caller *c, const ch
 		      json_t **out, struct st_err *err);
 int images__image_tasks(struct images *im, const struct images_caller *c, const char *id,
 			json_t **out, struct st_err *err);
+/* GET /v2/tasks: the caller's project's tasks (an admin's: all), filtered by
+ * type and status, sorted (sort_key, sort_dir) and paged (limit, marker) as
+ * Glance's; each a stub without input, result and message. */
+int images__task_list(struct images *im, const struct images_caller *c, const struct images_query *q,
+		      json_t **out, struct st_err *err);
 
 /* GET /v2/images/ID/file: the data's fd, size and md5 (ENOENT with no
  * data: Glance answers 204). */

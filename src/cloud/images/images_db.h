@@ -88,6 +88,11 @@ int images_db__task_get(struct db *db, const char *id, json_t **out, struct st_e
 /* An image's tasks, newest first. */
 int images_db__image_tasks(struct db *db, const char *image_id, json_t **out,
 			   struct st_err *err);
+/* Tasks of owner (NULL: all) with the type and status given (NULL: any),
+ * in order of sort_key (a column: created_at, updated_at, expires_at, id,
+ * type, status), then id. */
+int images_db__task_list(struct db *db, const char *owner, const char *type, const char *status,
+			 const char *sort_key, bool asc, json_t **out, struct st_err *err);
 /* Sets one extra property of an image (os_glance_import_task ...). */
 int images_db__set_property(struct db *db, const char *image_id, const char *name,
 			    const char *value, struct st_err *err);

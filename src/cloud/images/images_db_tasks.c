@@ -84,6 +84,14 @@ static json_t *task_row(const struct db_rows *rows, size_t r)
 	return t;
 }
 
+static json_t *task_rows(const struct db_rows *rows)
+{
+	json_t *list = json_array();
+	for (size_t r = 0; r < rows->nrows; r++)
+		json_array_append_new(list, task_row(rows, r));
+	return list;
+}
+
 int images_db__task_get(struct db *db, const char *id, json_t **out, struct st_err *err)
 {
 	cleanup_rows struct db_rows *rows = NULL;
@@ -105,9 +113,42 @@ int images_db__image_tasks(struct db *db, const char *image_id, json_t **out,
 	if (db__query(db, "SELECT " TASK_COLUMNS " FROM image_tasks WHERE image_id = ?"
 			  " ORDER BY created_at DESC, id", p, 1, &rows, err) < 0)
 		return -1;
-	*out = json_array();
-	for (size_t r = 0; r < rows->nrows; r++)
-		json_array_append_new(*out, task_row(rows, r));
+	*out = task_rows(rows);
+	return 0;
+}
+
+int images_db__task_list(struct db *db, const char *owner, const char *type, const char *status,
+			 const char *sort_key, bool asc, json_t **out, struct st_err *err)
+{
+	static const char *const keys[] = {"created_at", "updated_at", "expires_at", "id", "type", "status"};
+	const char *col = NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(sort_key, keys[i]))
+			col = keys[i]; /* only a known column goes into the SQL */
+	if (!col)
+		return err__fail_class(err, EINVAL, "Invalid sort key: %.64s", sort_key);
+	const char *p[3];
+	size_t n = 0;
+	char sql[512];
+	int len = snprintf(sql, sizeof(sql), "SELECT " TASK_COLUMNS " FROM image_tasks WHERE 1 = 1");
+	if (owner) {
+		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND owner = ?");
+		p[n++] = owner;
+	}
+	if (type) {
+		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND type = ?");
+		p[n++] = type;
+	}
+	if (status) {
+		len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND status = ?");
+		p[n++] = status;
+	}
+	snprintf(sql + len, sizeof(sql) - (size_t)len, " ORDER BY %s %s, id %s", col, asc ? "ASC" : "DESC",
+		 asc ? "ASC" : "DESC");
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, sql, p, n, &rows, err) < 0)
+		return -1;
+	*out = task_rows(rows);
 	return 0;
 }
 

@@ -126,6 +126,12 @@ static int parse_method(const struct images *im, json_t *body, bool *web, const 
 						       " is '" STORE_ID "').", json_string_value(s));
 	*web = !strcmp(name, "web-download");
 	*uri = json_string_value(json_object_get(method, "uri"));
+	/* copy-image copies an active image into more stores: with the one
+	 * store, it is not offered (GET /v2/info/import), as Glance without
+	 * enabled_backends has nothing to copy to */
+	if (!strcmp(name, "copy-image"))
+		return err__fail_class(err, EINVAL, "Unknown import method name 'copy-image'. It copies an image"
+					       " into other stores: this cloud has one store ('" STORE_ID "').");
 	if (!*web && strcmp(name, "glance-direct"))
 		return err__fail_class(err, EINVAL, "Import method %.64s is not supported here"
 					       " (glance-direct, web-download).", name);
@@ -255,6 +261,67 @@ int images__task_show(struct images *im, const struct images_caller *c, const ch
 	if (!c->admin && (!owner || strcmp(owner, c->project_id)))
 		return err__fail_class(err, ENOENT, "Task with identifier %s not found", id);
 	*out = task_view(t);
+	return 0;
+}
+
+/* Glance's task list entry: no input, result or message. */
+static json_t *task_stub(const json_t *t)
+{
+	json_t *v = task_view(t);
+	json_object_del(v, "input");
+	json_object_del(v, "result");
+	json_object_del(v, "message");
+	json_object_del(v, "image_id");
+	json_object_del(v, "user_id");
+	json_object_del(v, "request_id");
+	return v;
+}
+
+/* A filter's value among those Glance knows (NULL: none given). */
+static int task_filter(const struct images_query *q, const char *name, const char *const *ok, const char **out,
+		       struct st_err *err)
+{
+	*out = q->get(q->ctx, name, 0);
+	for (size_t i = 0; *out && ok[i]; i++)
+		if (!strcmp(*out, ok[i]))
+			return 0;
+	return *out ? err__fail_class(err, EINVAL, "Invalid %s value: %.64s", name, *out) : 0;
+}
+
+int images__task_list(struct images *im, const struct images_caller *c, const struct images_query *q,
+		      json_t **out, struct st_err *err)
+{
+	static const char *const types[] = {"import", "api_image_import", NULL};
+	static const char *const statuses[] = {"pending", "processing", "success", "failure", NULL};
+	const char *type, *status, *marker = q->get(q->ctx, "marker", 0);
+	const char *key = q->get(q->ctx, "sort_key", 0), *dir = q->get(q->ctx, "sort_dir", 0);
+	size_t limit, start = 0;
+	if (task_filter(q, "type", types, &type, err) < 0 || task_filter(q, "status", statuses, &status, err) < 0 ||
+	    images__parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
+		return -1;
+	if (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))
+		return err__fail_class(err, EINVAL, "Invalid sort direction: %.64s", dir);
+	cleanup_json json_t *all = NULL;
+	if (images_db__task_list(im->db, c->admin ? NULL : c->project_id, type, status, key ? key : "created_at",
+				 dir && !strcmp(dir, "asc"), &all, err) < 0)
+		return -1;
+	json_t *t;
+	size_t i;
+	if (marker) {
+		json_array_foreach(all, i, t)
+			if (!strcmp(json_string_value(json_object_get(t, "id")), marker))
+				break;
+		if (i == json_array_size(all))
+			return err__fail_class(err, EINVAL, "Invalid marker. Task %.64s could not be found.", marker);
+		start = i + 1;
+	}
+	json_t *list = json_array();
+	for (i = start; i < json_array_size(all) && i < start + limit; i++)
+		json_array_append_new(list, task_stub(json_array_get(all, i)));
+	*out = json_pack("{s:o, s:s, s:s}", "tasks", list, "first", "/v2/tasks", "schema", "/v2/schemas/tasks");
+	if (i < json_array_size(all))
+		json_object_set_new(*out, "next", images__next_link(q, "/v2/tasks",
+			json_string_value(json_object_get(json_array_get(all, i - 1), "id"))));
 	return 0;
 }
 

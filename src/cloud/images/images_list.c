@@ -33,11 +33,11 @@ static void url_encode(const char *in, char *out, size_t size)
 
 /* The next page: every argument of this request again (repeated tags and
  * property filters too), the marker its own. */
-static json_t *next_link(const struct images_query *q, const char *marker)
+json_t *images__next_link(const struct images_query *q, const char *path, const char *marker)
 {
 	char link[4096], enc[1024], name_enc[256];
 	const char *name, *v;
-	size_t len = (size_t)snprintf(link, sizeof(link), "/v2/images?");
+	size_t len = (size_t)snprintf(link, sizeof(link), "%s?", path);
 	for (size_t i = 0; q->at(q->ctx, i, &name, &v); i++) {
 		if (!strcmp(name, "marker"))
 			continue;
@@ -45,13 +45,13 @@ static json_t *next_link(const struct images_query *q, const char *marker)
 		url_encode(v, enc, sizeof(enc));
 		len += (size_t)snprintf(link + len, sizeof(link) - len, "%s=%s&", name_enc, enc);
 		if (len >= sizeof(link))
-			return json_string("/v2/images"); /* absurd filters: no next */
+			return json_string(path); /* absurd filters: no next */
 	}
 	snprintf(link + len, sizeof(link) - len, "marker=%s", marker);
 	return json_string(link);
 }
 
-static int parse_limit(const char *text, size_t *limit, struct st_err *err)
+int images__parse_limit(const char *text, size_t *limit, struct st_err *err)
 {
 	*limit = LIMIT_DEFAULT;
 	if (!text)
@@ -70,7 +70,7 @@ int images__list(struct images *im, const struct images_caller *c, const struct 
 		 json_t **out, struct st_err *err)
 {
 	size_t limit, start = 0;
-	if (parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
+	if (images__parse_limit(q->get(q->ctx, "limit", 0), &limit, err) < 0)
 		return -1;
 	const char *marker = q->get(q->ctx, "marker", 0);
 	/* the first page needs one id past it (is there a next page?), not all */
@@ -105,6 +105,6 @@ int images__list(struct images *im, const struct images_caller *c, const struct 
 			 "/v2/schemas/images");
 	if (end < json_array_size(ids) && end > start)
 		json_object_set_new(*out, "next",
-				    next_link(q, json_string_value(json_array_get(ids, end - 1))));
+				    images__next_link(q, "/v2/images", json_string_value(json_array_get(ids, end - 1))));
 	return 0;
 }

@@ -113,10 +113,15 @@ static bool query_at(void *ctx, size_t i, const char **name, const char **value)
 	return http_request__query_at(ctx, i, name, value);
 }
 
+struct images_query routes_images__query(struct http_request *r)
+{
+	return (struct images_query){query_nth, query_at, r};
+}
+
 static int image_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	struct images_caller c;
-	struct images_query q = {query_nth, query_at, r};
+	struct images_query q = routes_images__query(r);
 	json_t *out;
 	if (routes_images__caller(r, &c, err) < 0 ||
 	    images__list(routes_images__service(r), &c, &q, &out, err) < 0)

@@ -32,5 +32,7 @@ json_t *routes_images__error(unsigned status, const char *title, const char *mes
 struct images *routes_images__service(const struct http_request *r);
 int routes_images__caller(const struct http_request *r, struct images_caller *c,
 			  struct st_err *err);
+/* The request's query string as a list's parameters. */
+struct images_query routes_images__query(struct http_request *r);
 
 #endif

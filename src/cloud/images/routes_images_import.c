@@ -56,10 +56,23 @@ static int image_tasks(struct http_request *r, struct http_reply *rp, struct st_
 	return 0;
 }
 
+static int task_list(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	struct images_caller c;
+	struct images_query q = routes_images__query(r);
+	json_t *out;
+	if (routes_images__caller(r, &c, err) < 0 ||
+	    images__task_list(routes_images__service(r), &c, &q, &out, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, out);
+	return 0;
+}
+
 static const struct http_route routes[] = {
 	{"GET", "/image/v2/info/import", info, NULL, NULL},
 	{"GET", "/image/v2/info/stores", info, NULL, "stores"},
 	{"POST", "/image/v2/images/{id}/import", image_import, NULL, NULL},
+	{"GET", "/image/v2/tasks", task_list, NULL, NULL},
 	{"GET", "/image/v2/tasks/{id}", task_show, NULL, NULL},
 	{"GET", "/image/v2/images/{id}/tasks", image_tasks, NULL, NULL},
 };

@@ -52,6 +52,18 @@ document.getElementById('logout').addEventListener('click', async () => {
   loggedOut('Logged out.');
 });
 
+// A browser keeps a page it navigates away from alive for a while (the
+// back/forward cache), and its open connections with it; Chromium allows 6
+// HTTP/1.1 connections per host, so 6 such pages holding their event streams
+// stalled the next load for about a minute, until the cache let them go. A page
+// put away lets go of its streams (the view's and the shared one) and, when it
+// is shown again, draws its view anew (what happened meanwhile included).
+window.addEventListener('pagehide', () => {
+  if (app) app.pause();
+  closeEvents();
+});
+window.addEventListener('pageshow', (e) => { if (e.persisted && app) app.reload(); });
+
 setLoggedOutHandler(() => loggedOut('Your session has ended; log in again.'));
 
 get('/v1/session').then((s) => (s.logged_in ? loggedIn(s) : loggedOut('')), (e) => loggedOut(e.message));

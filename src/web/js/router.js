@@ -1,6 +1,7 @@
 // Hash routes ("#/guests/NAME"): each route is a pattern and a view; a view
 // fills its element and may return a function that tears it down (closes its
-// event listeners) when the page changes.
+// event listeners) when the page changes. pause tears the view down and
+// keeps the routes (a page put away in the back/forward cache).
 export function router(outlet, routes, fallback) {
   let teardown = null;
   async function show() {
@@ -20,5 +21,6 @@ export function router(outlet, routes, fallback) {
   }
   window.addEventListener('hashchange', show);
   show();
-  return {reload: show, stop: () => { window.removeEventListener('hashchange', show); if (teardown) teardown(); }};
+  const pause = () => { if (typeof teardown === 'function') teardown(); teardown = null; };
+  return {reload: show, pause, stop: () => { window.removeEventListener('hashchange', show); pause(); }};
 }

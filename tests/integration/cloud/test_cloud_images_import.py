@@ -16,7 +16,7 @@ import time
 import pytest
 
 from cloudlib import ADMIN_PASSWORD, started
-from imagelib import api, connect, create, start_upload, store_files, token
+from imagelib import add_user, api, connect, create, start_upload, store_files, token
 
 GLANCE = "/usr/bin/glance"
 SIZE_CAP = 4 << 20
@@ -285,6 +285,48 @@ def test_web_download_refusals(env, tmp_path):
     # the redirect to the port not allowed was never followed
     assert other.hits == {}
     assert len(api(cloud, tok, "GET", f"/images/{img['id']}/tasks")[2]["tasks"]) == 7
+    tasks_list(cloud, tok, img["id"])
+
+
+def tasks_list(cloud, tok, image_id):
+    """GET /v2/tasks over the 7 failed imports: Glance's stubs (no input,
+    result, message), filters, sorting, paging; another project sees none.
+    copy-image is refused as a Glance with one store refuses it."""
+    status, _, page = api(cloud, tok, "GET", "/tasks?limit=3")
+    assert status == 200 and page["first"] == "/v2/tasks" and page["schema"] == "/v2/schemas/tasks", page
+    seen = []
+    while True:
+        assert len(page["tasks"]) <= 3
+        for t in page["tasks"]:
+            assert not {"input", "result", "message"} & set(t), t
+            assert t["type"] == "api_image_import" and t["status"] == "failure" and t["self"] == f"/v2/tasks/{t['id']}"
+        seen += [t["id"] for t in page["tasks"]]
+        if "next" not in page:
+            break
+        assert page["next"].startswith("/v2/tasks?limit=3&marker="), page["next"]
+        status, _, page = api(cloud, tok, "GET", page["next"][len("/v2"):])
+        assert status == 200, page
+    by_image = [t["id"] for t in api(cloud, tok, "GET", f"/images/{image_id}/tasks")[2]["tasks"]]
+    assert len(seen) == 7 and sorted(seen) == sorted(by_image), (seen, by_image)
+    created = [api(cloud, tok, "GET", f"/tasks/{i}")[2]["created_at"] for i in seen]
+    assert created == sorted(created, reverse=True), created
+    assert [t["id"] for t in api(cloud, tok, "GET", "/tasks?sort_dir=asc&limit=20")[2]["tasks"]] == seen[::-1]
+    for q, n in (("status=failure", 7), ("status=success", 0), ("type=api_image_import", 7),
+                 ("sort_key=updated_at&sort_dir=desc", 7), (f"marker={seen[5]}", 1)):
+        status, _, body = api(cloud, tok, "GET", "/tasks?" + q)
+        assert status == 200 and len(body["tasks"]) == n, (q, body)
+    for q in ("status=done", "type=cooking", "sort_dir=sideways", "sort_key=input", "limit=-1",
+              "marker=no-such-task"):
+        status, _, body = api(cloud, tok, "GET", "/tasks?" + q)
+        assert status == 400 and set(body) == {"message", "code", "title"}, (q, body)
+    other = add_user(cloud, "tasker", "elsewhere")
+    assert api(cloud, other, "GET", "/tasks")[2]["tasks"] == []
+    assert api(cloud, other, "GET", f"/tasks/{seen[0]}")[0] == 404
+    # copy-image copies an image into other stores: with one, refused before any task
+    status, _, body = api(cloud, tok, "POST", f"/images/{image_id}/import",
+                          {"method": {"name": "copy-image"}, "all_stores": True})
+    assert status == 400 and "Unknown import method name 'copy-image'" in body["message"], body
+    assert len(api(cloud, tok, "GET", "/tasks")[2]["tasks"]) == 7
 
 
 def test_kill9_during_stage_then_restart(env):

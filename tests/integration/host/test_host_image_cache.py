@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import shutil
+import struct
 import subprocess
 import threading
 import time
@@ -285,11 +286,13 @@ def test_restart_and_corruption(server, tmp_path):
         assert server.gets == {path: 3}, server.gets
         assert base.read_bytes() == good
 
-        # truncated while stratad is away: found by its size at start
+        # truncated while stratad is away: found by its size at start, its file removed; its
+        # row stays (volumes use it) so that its next use fetches it again
         d.stop()
         os.truncate(base, 1000)
         d.start()
-        assert d.ok("GET", "/v1/images") == [], "a truncated base was kept"
+        assert [(i["sha512"], i["state"]) for i in d.ok("GET", "/v1/images")] == [(img["sha512"], "missing")]
+        assert not base.exists(), "a truncated base was kept"
         create_on(d, "e", img)
         assert server.gets == {path: 4}, server.gets
         assert base.read_bytes() == good
@@ -301,7 +304,7 @@ def test_restart_and_corruption(server, tmp_path):
         flip_bytes(base)
         st, reply = d.call("POST", f"/v1/images/{img['sha512']}/verify")
         assert st == 404 and "corrupt" in reply["error"]["message"], reply
-        assert not base.exists() and d.ok("GET", "/v1/images") == []
+        assert not base.exists() and [i["state"] for i in d.ok("GET", "/v1/images")] == ["missing"]
     finally:
         cleanup(d)
 
@@ -429,26 +432,204 @@ def post_start(d, name):
     return resp.status, reply
 
 
-def test_start_refused_on_a_corrupt_base(stratad_pool, server):
+def start_result(d, name):
+    """A start that got past its disks' checks: here, without /dev/kvm, the
+    VMM fails (500); with it, the guest runs and is destroyed again."""
+    st, reply = post_start(d, name)
+    if st == 200:
+        d.ok("POST", f"/v1/domains/{name}/destroy")
+    else:
+        msg = reply["error"]["message"]
+        assert "base image" not in msg and "busy" not in msg, reply
+    return st, reply
+
+
+def define_on(d, name, vol):
+    d.ok("POST", "/v1/domains", {"name": name, "os": {"kernel": guest("pwrbtn")},
+                                 "disks": [{"pool": "images", "volume": vol, "target": "vda"}]})
+
+
+def test_start_fetches_a_corrupt_or_removed_base_again(stratad_pool, server):
+    """As Nova downloads a missing base on the next boot: a domain start whose
+    cached base was corrupted or removed fetches it again from its URL before
+    the VMM runs; when that fails, one error names the image and no VMM runs."""
     d, pool = stratad_pool
     img = make_raw(server, "boot.raw")
+    img["url"] += "?sig=s3cret"  # a signed URL: its query is never shown in an error
+    good = (server.root / "boot.raw").read_bytes()
     create_on(d, "root", img)
     d.ok("POST", "/v1/pools/images/volumes/root/clone", {"name": "layer2", "mode": "overlay"})
     base = d.state_dir / "images" / img["sha512"]
-    for vol in ("root", "layer2"):
-        d.ok("POST", "/v1/domains", {"name": f"g-{vol}", "os": {"kernel": guest("pwrbtn")},
-                                     "disks": [{"pool": "images", "volume": vol, "target": "vda"}]})
+    define_on(d, "g-root", "root")
+    define_on(d, "g-layer2", "layer2")
+
+    # bytes flipped: found by its hash (the chain is followed through the overlay), fetched again
+    ev = Events(d)
     flip_bytes(base)
-    # the overlay on an overlay on the base: the chain is followed to it
-    st, reply = post_start(d, "g-layer2")
-    assert st == 409 and "was corrupt" in reply["error"]["message"] and "disk vda" in reply["error"]["message"], reply
-    assert not base.exists()
+    start_result(d, "g-layer2")
+    assert server.gets == {"/boot.raw?sig=s3cret": 2}, server.gets
+    assert base.read_bytes() == good
+    e = ev.next()
+    while e["event"] != "image-corrupt":
+        e = ev.next()
+    assert "sha512" in e["reason"], e
+    ev.close()
+
+    # removed by an admin: the next start fetches it again
+    base.unlink()
+    start_result(d, "g-root")
+    assert server.gets == {"/boot.raw?sig=s3cret": 3}, server.gets
+    assert base.read_bytes() == good
+
+    # removed, and the image server no longer has it: one error naming the image, no VMM
+    base.unlink()
+    (server.root / "boot.raw").rename(server.root / "away")
     st, reply = post_start(d, "g-root")
-    assert st == 409 and "not in the image cache" in reply["error"]["message"], reply
+    msg = reply["error"]["message"]
+    assert st == 409 and img["sha512"][:16] in msg and f"{server.base}/boot.raw" in msg, reply
+    assert "missing" in msg and "disk vda" in msg and "404" in msg and "s3cret" not in msg, reply
     assert d.vmm_pids() == [] and all(x["state"] == "shutoff" for x in d.ok("GET", "/v1/domains"))
-    # fetched again by the next request that names it: the overlays have their base back
-    create_on(d, "root2", img)
-    assert base.read_bytes() == (server.root / "boot.raw").read_bytes()
+    info = d.ok("GET", f"/v1/images/{img['sha512']}")
+    assert info["state"] == "missing" and info["url"] == img["url"] and not base.exists(), info
+    # kept while volumes use it (a prune leaves it); back on the server, the next start has it again
+    assert d.ok("POST", "/v1/images/prune")["removed"] == []
+    (server.root / "away").rename(server.root / "boot.raw")
+    start_result(d, "g-layer2")
+    assert base.read_bytes() == good
+    assert d.ok("GET", f"/v1/images/{img['sha512']}")["state"] == "ready"
+
+
+def test_restart_trusts_an_unchanged_base(stratad_pool, server):
+    """The file as it was hashed (inode, size, mtime, ctime) is in the store:
+    after a restart an unchanged base is used without hashing it again; one
+    whose file changed is hashed again, once."""
+    d, pool = stratad_pool
+    img = make_raw(server, "r.raw")
+    create_on(d, "root", img)
+    define_on(d, "g", "root")
+    base = d.state_dir / "images" / img["sha512"]
+    d.stop()
+    d.start()
+    info = d.ok("GET", f"/v1/images/{img['sha512']}")
+    assert info["verified"] is True and info["hashes"] == 0, info
+    create_on(d, "more", img)
+    start_result(d, "g")
+    assert d.ok("GET", f"/v1/images/{img['sha512']}")["hashes"] == 0
+    # same bytes, but the file was touched while stratad was away: hashed once (by whoever comes first)
+    d.stop()
+    os.utime(base)
+    d.start()
+    start_result(d, "g")
+    info = wait_for(lambda: (lambda i: i if i["verified"] else None)(d.ok("GET", f"/v1/images/{img['sha512']}")),
+                    "the touched base hashed")
+    assert info["hashes"] == 1 and info["state"] == "ready", info
+    create_on(d, "third", img)
+    assert d.ok("GET", f"/v1/images/{img['sha512']}")["hashes"] == 1
+    assert server.gets == {"/r.raw": 1}, server.gets
+
+
+class OpenGate:
+    """fanotify (FAN_OPEN_PERM) on one file: the first open of it by another
+    process than this one is held until release(); every other open is let
+    through at once. How a test holds stratad inside its hash of a base, with
+    no timing."""
+    FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_OPEN_PERM, FAN_ALLOW = 0x04, 0x01, 0x01, 0x10000, 0x01
+
+    def __init__(self, path):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+        self.fd = libc.fanotify_init(self.FAN_CLASS_CONTENT | self.FAN_CLOEXEC, os.O_RDONLY)
+        if self.fd < 0:
+            skip_loudly(f"fanotify permission events: {os.strerror(ctypes.get_errno())}")
+        if libc.fanotify_mark(self.fd, self.FAN_MARK_ADD, self.FAN_OPEN_PERM, -100, str(path).encode()) < 0:
+            err = ctypes.get_errno()
+            os.close(self.fd)
+            skip_loudly(f"fanotify_mark: {os.strerror(err)}")
+        self.held, self.opened = None, threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _answer(self, efd):
+        try:
+            os.write(self.fd, struct.pack("iI", efd, self.FAN_ALLOW))
+        finally:
+            os.close(efd)
+
+    def _serve(self):
+        while True:
+            try:
+                buf = os.read(self.fd, 4096)
+            except OSError:
+                return
+            for off in range(0, len(buf), 24):
+                _, _, _, _, _, efd, pid = struct.unpack_from("IBBHQii", buf, off)
+                if pid != os.getpid() and self.held is None:
+                    self.held = efd
+                    self.opened.set()
+                else:
+                    self._answer(efd)
+
+    def release(self):
+        if self.held is not None and self.held >= 0:
+            self._answer(self.held)
+            self.held = -1
+
+    def close(self):
+        self.release()
+        os.close(self.fd)  # lets anything else waiting through
+
+
+def test_a_start_is_not_blocked_while_another_base_is_hashed(stratad_pool, server):
+    """Hashing a base lets go of stratad's lock: while base A's hash is held
+    (its open, by fanotify) the API answers, A shows "verifying", a domain on
+    base B starts, and a start of A's domain waits for the one hash instead of
+    hashing again or failing; a second start of that domain meanwhile is told
+    it is busy starting."""
+    d, pool = stratad_pool
+    a, b = make_raw(server, "a.raw"), make_raw(server, "b.raw")
+    create_on(d, "va", a)
+    create_on(d, "vb", b)
+    define_on(d, "ga", "va")
+    define_on(d, "gb", "vb")
+    base_a = d.state_dir / "images" / a["sha512"]
+    d.stop()
+    os.utime(base_a)  # A must be hashed again after the restart, B not
+    gate = OpenGate(base_a)
+    try:
+        d.start()
+        assert gate.opened.wait(120), "stratad never opened base A to hash it"
+        info = d.ok("GET", f"/v1/images/{a['sha512']}")
+        assert info["state"] == "verifying" and info["verified"] is False, info
+        start_result(d, "gb")
+        assert d.ok("GET", f"/v1/images/{b['sha512']}")["hashes"] == 0
+
+        results = {}
+
+        def start(tag):
+            results[tag] = post_start(d, "ga")
+
+        threads = [threading.Thread(target=start, args=(t,), daemon=True) for t in ("x", "y")]
+        for t in threads:
+            t.start()
+        wait_for(lambda: results, "one of two starts of ga answered")
+        (first, (st, reply)), = results.items()
+        assert st == 409 and "busy: starting" in reply["error"]["message"], reply
+        waiting = [t for t in threads if t.is_alive()]
+        assert len(waiting) == 1, "the other start of ga should wait for A's hash"
+        assert d.ok("GET", f"/v1/images/{a['sha512']}")["state"] == "verifying"
+        gate.release()
+        waiting[0].join(120)
+        assert not waiting[0].is_alive()
+        (st, reply), = [v for k, v in results.items() if k != first]
+        if st == 200:
+            d.ok("POST", "/v1/domains/ga/destroy")
+        else:
+            assert "base image" not in reply["error"]["message"], reply
+        info = d.ok("GET", f"/v1/images/{a['sha512']}")
+        assert info["state"] == "ready" and info["verified"] is True and info["hashes"] == 1, info
+    finally:
+        gate.close()
 
 
 def test_host_in_a_network_namespace(netd, tmp_path):

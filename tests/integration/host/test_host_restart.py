@@ -87,7 +87,7 @@ def test_schema_migrations_recorded():
         version = db.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         db.close()
-        assert version == 8 and {"domains", "runtime", "audit", "pools", "networks", "volumes", "images",
+        assert version == 9 and {"domains", "runtime", "audit", "pools", "networks", "volumes", "images",
                                  "web_sessions", "templates"} <= tables
         # a database from a newer stratad is refused, not rewritten
         db = sqlite3.connect(d.state_dir / "stratad.db")

@@ -5,12 +5,14 @@ path on a host without /dev/kvm: it serves the same two sockets stratad uses,
 gets the history, as strata-vm's console.c) and --control PATH (JSON lines:
 {"execute": CMD} -> {"return": {...}}). Its "guest" prints a banner and echoes
 every byte it is sent, upper-cased after the marker "ECHO:" so a test can
-tell the echo from its own input. "powerdown" or "quit" ends it (exit 0)."""
+tell the echo from its own input ("!flood LINES SIZE RATE" instead writes
+timestamped lines: flood()). "powerdown" or "quit" ends it (exit 0)."""
 import json
 import os
 import selectors
 import socket
 import sys
+import time
 
 
 def arg(name):
@@ -26,6 +28,21 @@ def listen(path):
     s.bind(path)
     s.listen(16)
     return s
+
+
+def flood(sock, lines, size, rate):
+    """For the console bench: lines of size bytes ("T" + CLOCK_MONOTONIC ns
+    when written, padding, CRLF), rate a second (0: as fast as stratad takes
+    them), then "END-FLOOD". Not kept in the history."""
+    pad = b"x" * max(0, size - 23)
+    start = time.monotonic()
+    for i in range(lines):
+        if rate:
+            ahead = start + i / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        sock.sendall(b"T%019d " % time.monotonic_ns() + pad + b"\r\n")
+    sock.sendall(b"END-FLOOD\r\n")
 
 
 def main():
@@ -52,6 +69,9 @@ def main():
                     sel.unregister(sock)
                     sock.close()
                     client = None
+                    continue
+                if data.startswith(b"!flood "):  # bench/web-console-viewers.py
+                    flood(sock, *(int(x) for x in data.split()[1:4]))
                     continue
                 out = b"ECHO:" + data.upper() + b"\r\n"
                 history += out

@@ -40,7 +40,7 @@ static void migrations_and_persistence(void **state)
 	struct store *s;
 	struct st_err err = {0};
 	assert_int_equal(store__open(path, &s, &err), 0);
-	assert_int_equal(store__schema_version(s), 8);
+	assert_int_equal(store__schema_version(s), 9);
 	json_t *def = json_pack("{s:i}", "vcpus", 3);
 	const char *uuid = "11111111-2222-4333-8444-555555555555";
 	assert_int_equal(store__domain_insert(s, uuid, "one", def, &err), 0);
