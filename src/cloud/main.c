@@ -5,8 +5,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -15,6 +17,7 @@
 #include "cloud/compute/compute.h"
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/hosts.h"
+#include "cloud/compute/scheduler_sim.h"
 #include "cloud/compute/servers_reconcile.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/fernet_keys.h"
@@ -23,6 +26,7 @@
 #include "cloud/network/network.h"
 #include "cloud/policy/policy.h"
 #include "cloud/scheduler/scheduler.h"
+#include "cloud/scheduler/sim_hosts.h"
 #include "cloud/serve.h"
 
 struct options {
@@ -30,12 +34,15 @@ struct options {
 	const char *scheduler_config, *policy_file, *fetch_url;
 	const char *image_dir;
 	const char *host_name, *host_url, *token_file; /* host-add */
+	uint64_t sim_hosts, sim_requests;                /* scheduler-sim */
+	const char *sim_filters, *sim_weighers;
 	unsigned max_active;
 	unsigned poll_interval, service_down;
 	int64_t image_quota_count, image_quota_bytes, image_size_cap;
 	const char *image_import_ports;
 	int64_t token_expiration; /* seconds; 0: identity's default */
 	int64_t password_cache;   /* seconds; -1: password.h's default */
+	bool state_optional;      /* the command runs without -d */
 };
 
 static void usage(FILE *to)
@@ -68,6 +75,14 @@ static void usage(FILE *to)
 		"  host-add -d STATEDIR [--db URL] --name NAME --url http://HOST:PORT --token-file F\n"
 		"            register a stratad (its --listen-tcp and --token-file) as a compute\n"
 		"            host; it must answer (its resources are read once)\n"
+		"  scheduler-sim [-d STATEDIR] [--db URL] [--hosts N] [--requests R]\n"
+		"        [--scheduler-config F] [--filters LIST] [--weighers LIST]\n"
+		"            the scheduler's real path (host states from the database, filters,\n"
+		"            weighers, the claim) over N simulated hosts (1000) for R requests\n"
+		"            (100); prints decisions per second and latency; the simulated\n"
+		"            rows are removed afterwards; without -d and --db a throwaway\n"
+		"            SQLite database; LIST: filter or weigher names (default: 10\n"
+		"            filters and 4 weighers, docs/cloud.md's scheduler-sim)\n"
 		"\n"
 		"  --db URL   sqlite:PATH (default STATEDIR/cloud.db) or postgresql://...\n");
 }
@@ -99,6 +114,10 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 		{"image-import-ports", required_argument, NULL, 'W'},
 		{"token-expiration", required_argument, NULL, 'e'},
 		{"password-cache-time", required_argument, NULL, 'A'},
+		{"hosts", required_argument, NULL, 'n'},
+		{"requests", required_argument, NULL, 'q'},
+		{"filters", required_argument, NULL, 'F'},
+		{"weighers", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -143,6 +162,15 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 							      " seconds");
 			o->password_cache = (int64_t)n;
 			break;
+		case 'n':
+		case 'q':
+			if (util__parse_u64(optarg, opt == 'n' ? 1000000 : 10000000, &n, err) < 0 || n == 0)
+				return err__fail(err, EINVAL, "--%s must be 1 to %s", opt == 'n' ? "hosts" : "requests",
+						 opt == 'n' ? "1000000" : "10000000");
+			*(opt == 'n' ? &o->sim_hosts : &o->sim_requests) = n;
+			break;
+		case 'F': o->sim_filters = optarg; break;
+		case 'w': o->sim_weighers = optarg; break;
 		case 'N': o->host_name = optarg; break;
 		case 'U': o->host_url = optarg; break;
 		case 'T': o->token_file = optarg; break;
@@ -171,6 +199,8 @@ static int parse(int argc, char **argv, struct options *o, struct st_err *err)
 	}
 	if (optind < argc)
 		return err__fail(err, EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!o->state_dir && o->state_optional)
+		return 0;
 	if (!o->state_dir)
 		return err__fail(err, EINVAL, "-d STATEDIR is required");
 	if (mkdir(o->state_dir, 0700) < 0 && errno != EEXIST)
@@ -333,6 +363,83 @@ static int cmd_host_add(const struct options *o, struct st_err *err)
 	return rc;
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* The database the simulation runs on: --db, -d's, or a throwaway one in
+ * throwaway (a directory it makes; the caller removes it). */
+static int open_sim_db(const struct options *o, char throwaway[64], struct db **db, char where[128],
+		       struct st_err *err)
+{
+	char url[4200];
+	if (!o->db_url && !o->state_dir) {
+		snprintf(throwaway, 64, "/tmp/strata-cloud-sim-XXXXXX");
+		if (!mkdtemp(throwaway))
+			return err__fail_errno(err, "cannot make a throwaway directory in /tmp");
+	}
+	snprintf(url, sizeof(url), "sqlite:%s/cloud.db", o->state_dir ? o->state_dir : throwaway);
+	if (db__open(o->db_url ? o->db_url : url, db, err) < 0)
+		return -1;
+	if (*throwaway)
+		snprintf(where, 128, "a throwaway sqlite database (%s)", throwaway);
+	else
+		snprintf(where, 128, "%s", db__kind(*db) == DB_POSTGRES ? "postgresql" : "sqlite");
+	if (compute__migrate(*db, err) < 0) {
+		db__close(*db);
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_throwaway(const char *dir)
+{
+	static const char *const files[] = {"cloud.db", "cloud.db-wal", "cloud.db-shm", "cloud.db-journal"};
+	char path[128];
+	for (size_t i = 0; i < ST_ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "strata-cloud: could not remove %s: %s\n", dir, strerror(errno));
+}
+
+static int cmd_scheduler_sim(const struct options *o, struct st_err *err)
+{
+	struct scheduler_config cfg;
+	scheduler__config_default(&cfg);
+	if (o->scheduler_config && scheduler__config_load(o->scheduler_config, &cfg, err) < 0)
+		return err__prefix(err, "--scheduler-config");
+	/* a list not given: the configuration file's, else the target's */
+	const char *fallback[] = {o->scheduler_config ? NULL : sim_hosts__filters,
+				  o->scheduler_config ? NULL : sim_hosts__weighers};
+	if (sim_hosts__config(o->sim_filters ? o->sim_filters : fallback[0],
+			      o->sim_weighers ? o->sim_weighers : fallback[1], &cfg, err) < 0)
+		return -1;
+	char throwaway[64] = "", where[128];
+	struct db *db;
+	struct scheduler_sim_opts so = {.hosts = o->sim_hosts ? o->sim_hosts : 1000,
+					.requests = o->sim_requests ? o->sim_requests : 100,
+					.where = where, .stop = &stop_requested};
+	if (open_sim_db(o, throwaway, &db, where, err) < 0) {
+		if (*throwaway)
+			remove_throwaway(throwaway);
+		return -1;
+	}
+	struct sigaction sa = {.sa_handler = request_stop};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	int rc = scheduler_sim__run(db, &cfg, &so, stdout, err);
+	db__close(db);
+	if (*throwaway)
+		remove_throwaway(throwaway);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("strata-cloud");
@@ -348,12 +455,14 @@ int main(int argc, char **argv)
 		{"bootstrap", cmd_bootstrap},
 		{"fernet-rotate", cmd_fernet_rotate},
 		{"host-add", cmd_host_add},
+		{"scheduler-sim", cmd_scheduler_sim},
 	};
 	struct st_err err = {0};
 	for (size_t i = 0; i < ST_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		struct options o = {.password_cache = -1};
+		struct options o = {.password_cache = -1,
+				     .state_optional = commands[i].run == cmd_scheduler_sim};
 		if (parse(argc - 1, argv + 1, &o, &err) < 0 || commands[i].run(&o, &err) < 0) {
 			err__print(&err);
 			return 1;

@@ -2,6 +2,7 @@
  * (strata-vm's disk-attach and disk-detach, ACPI PCI hotplug in the guest). */
 #include "host/domain_disks.h"
 #include "common/cleanup.h"
+#include "host/domain_vmargs.h"
 #include "host/domains.h"
 #include "host/domdef.h"
 #include "host/events.h"
@@ -50,8 +51,9 @@ static int dom__control_device(const char *ctl, const char *cmd, json_t *name, s
 	return rc;
 }
 
-/* The running guest's device for a disk target (its serial): 1 and *dev (in
- * *devs, to be freed), 0 when it has none, -1 when it cannot be asked. */
+/* The running guest's device for a disk target (its id; a VMM started
+ * before disks had ids has the target as serial): 1 and *dev (in *devs, to
+ * be freed), 0 when it has none, -1 when it cannot be asked. */
 static int running_device(const char *ctl, const char *target, json_t **devs, json_t **dev, struct st_err *err)
 {
 	if (vmproc__control(ctl, "query-devices", devs, err) < 0)
@@ -59,8 +61,10 @@ static int running_device(const char *ctl, const char *target, json_t **devs, js
 	size_t i;
 	json_array_foreach(json_object_get(*devs, "devices"), i, *dev) {
 		const char *type = json_string_value(json_object_get(*dev, "type"));
-		const char *serial = json_string_value(json_object_get(*dev, "serial"));
-		if (type && serial && !strcmp(type, "virtio-blk") && !strcmp(serial, target))
+		const char *id = json_string_value(json_object_get(*dev, "id"));
+		if (!id)
+			id = json_string_value(json_object_get(*dev, "serial"));
+		if (type && id && !strcmp(type, "virtio-blk") && !strcmp(id, target))
 			return 1;
 	}
 	*dev = NULL;
@@ -78,7 +82,7 @@ static int dom__attach_live(const char *ctl, const struct dom *d, const json_t *
 		return -1;
 	if (found) /* detached from the definition, not yet ejected by the guest */
 		return err__fail_class(err, EBUSY, "disk %s of '%s' is still being detached", target, d->name);
-	cleanup_free char *spec = domains__disk_spec(disk);
+	cleanup_free char *spec = domain_vmargs__disk_spec(disk);
 	json_t *args = spec ? json_pack("{s:s}", "disk", spec) : NULL;
 	int rc = args ? vmproc__control_args(ctl, "disk-attach", args, ret, err) : err__fail(err, ENOMEM, "attach");
 	json_decref(args);

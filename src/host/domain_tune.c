@@ -26,9 +26,20 @@ static json_int_t def_int(const struct dom *d, const char *key)
 	return json_integer_value(json_object_get(d->def, key));
 }
 
+/* setmem and dommemstat go through the balloon, which a definition may leave out. */
+static int require_balloon(const struct dom *d, const char *verb, struct st_err *err)
+{
+	if (json_is_false(json_object_get(d->def, "balloon")))
+		return err__fail_class(err, EINVAL, "domain '%s' has no memory balloon (memballoon model='none'): no %s",
+				       d->name, verb);
+	return 0;
+}
+
 int domain_tune__set_memory(struct host *h, struct dom *d, uint64_t kib, struct st_err *err)
 {
 	uint64_t max = (uint64_t)def_int(d, "memory_mib") * 1024;
+	if (require_balloon(d, "setmem", err) < 0)
+		return -1;
 	if (d->state == DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is not running: setmem changes a running guest's memory",
 				       d->name);
@@ -79,7 +90,7 @@ int domain_tune__memstats(struct host *h, struct dom *d, json_t **out, struct st
 	};
 	json_int_t mem_kib = def_int(d, "memory_mib") * 1024;
 	struct dom_op op;
-	if (domains__op_begin(h, d, NULL, &op, err) < 0)
+	if (require_balloon(d, "dommemstat", err) < 0 || domains__op_begin(h, d, NULL, &op, err) < 0)
 		return -1;
 	json_t *b = NULL;
 	int rc = vmproc__control(op.ctl, "balloon-stats", &b, err);

@@ -3,6 +3,7 @@
 #include "host/helper.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "host/domain_vmargs.h"
 #include "host/domdef.h"
 #include "host/events.h"
 #include "host/image_cache.h"
@@ -19,10 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 15000
 #define DESTROY_WAIT_MS 10000
 
-static void run_path(struct host *h, const struct dom *d, const char *suffix, char *out, size_t len)
+/* what a domain is busy with while its VMM comes up (domains__start) */
+static const char starting[] = "starting";
+
+void domains__run_path(const struct host *h, const struct dom *d, const char *suffix, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s.%s", h->run_dir, d->uuid, suffix);
 }
@@ -85,7 +88,8 @@ static int dom__save_runtime(struct host *h, struct dom *d, struct st_err *err)
 
 static int dom__watch(struct host *h, struct dom *d, struct st_err *err)
 {
-	d->gen = ++h->next_gen;
+	if (!d->gen) /* a start numbered its run before waiting for the VMM */
+		d->gen = ++h->next_gen;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = d->gen};
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, d->pidfd, &ev) < 0)
 		return err__fail_errno(err, "epoll_ctl");
@@ -107,7 +111,7 @@ static void dom__remove_run_files(struct host *h, struct dom *d)
 	static const char *const suffixes[] = {"ctl", "console", "exit"};
 	char path[512];
 	for (size_t i = 0; i < ST_ARRAY_SIZE(suffixes); i++) {
-		run_path(h, d, suffixes[i], path, sizeof(path));
+		domains__run_path(h, d, suffixes[i], path, sizeof(path));
 		unlink(path);
 	}
 }
@@ -124,7 +128,7 @@ static bool def_says_restart(const struct dom *d, const char *key)
 static void dom__ended(struct host *h, struct dom *d)
 {
 	char path[512];
-	run_path(h, d, "exit", path, sizeof(path));
+	domains__run_path(h, d, "exit", path, sizeof(path));
 	int code = -1, sig = -1;
 	bool known = vmproc__exit_status(path, &code, &sig) == 0;
 	vmproc__reap(d->proc.keeper_pid);
@@ -173,17 +177,6 @@ static void dom__ended(struct host *h, struct dom *d)
 		log__warn("domain %s: restart failed: %s", d->name, err.msg);
 }
 
-/* The target is the serial: that is how a running disk is found again. */
-char *domains__disk_spec(const json_t *disk)
-{
-	char *spec;
-	if (asprintf(&spec, "%s,format=%s,serial=%s%s", json_string_value(json_object_get(disk, "path")),
-		     json_string_value(json_object_get(disk, "format")), json_string_value(json_object_get(disk, "target")),
-		     json_is_true(json_object_get(disk, "readonly")) ? ",ro" : "") < 0)
-		return NULL;
-	return spec;
-}
-
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
 			    struct st_err *err)
 {
@@ -229,12 +222,13 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
 
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err)
 {
+	/* an operation that let go of the lock still holds d (busy first: a
+	 * starting domain is running, but says why) */
+	if (domains__check_idle(d, true, err) < 0)
+		return -1;
 	if (d->state != DOM_SHUTOFF)
 		return err__fail_class(err, EBUSY, "domain '%s' is %s: destroy or shut it down first", d->name,
 			       domains__state_name(d));
-	/* an operation that let go of the lock still holds d */
-	if (domains__check_idle(d, true, err) < 0)
-		return -1;
 	if (volumes) {
 		/* only volumes of pools: a bare file path was never ours to delete */
 		size_t i;
@@ -264,6 +258,12 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
 		const char *path = json_string_value(json_object_get(disk, "path"));
 		const char *target = json_string_value(json_object_get(disk, "target"));
+		const char *pool = json_string_value(json_object_get(disk, "pool"));
+		cleanup_free char *vpath = NULL;
+		/* a stopped pool's volumes stay on disk, but are not to be used (409) */
+		if (pool && storage__volume_path(h, pool, json_string_value(json_object_get(disk, "volume")), &vpath,
+						 err) < 0)
+			return err__prefix(err, "disk %s", target);
 		if (image_cache__check_disk(h, path, json_string_value(json_object_get(disk, "format")), true, err) < 0)
 			return err__prefix(err, "disk %s", target);
 		if (access(path, R_OK) < 0)
@@ -281,78 +281,55 @@ static int check_sources(struct host *h, const struct dom *d, struct st_err *err
 	return 0;
 }
 
-/* strata-vm's command line for a run of d. */
-struct vm_args {
-	const char *argv[64];
-	char *owned[2 * VMPROC_MAX_FDS];
-	size_t nown;
-	char cpus[16], mem[32], console[600], control[512], log[512], exit[512];
-};
-
-static void vm_args__free(struct vm_args *a)
+/* A start whose VMM never came up (or stopped meanwhile): the run is undone. */
+static void dom__start_failed(struct host *h, struct dom *d, size_t nr_nics)
 {
-	for (size_t i = 0; i < a->nown; i++)
-		free(a->owned[i]);
-	a->nown = 0;
+	vmproc__kill(&d->proc, SIGKILL, NULL);
+	if (d->pidfd < 0)
+		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
+	if (d->pidfd >= 0) {
+		struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
+		poll(&p, 1, DESTROY_WAIT_MS);
+		close(d->pidfd);
+	}
+	d->pidfd = -1;
+	d->gen = 0;
+	vmproc__reap(d->proc.keeper_pid);
+	d->proc = (struct vmproc){0};
+	d->state = DOM_SHUTOFF;
+	store__runtime_clear(h->store, d->uuid, NULL);
+	dom__remove_run_files(h, d);
+	networks__taps_delete(d->uuid, nr_nics, NULL);
 }
 
-static int vm_args__oom(struct vm_args *a, struct st_err *err)
+/* Waits for the new VMM's control socket without h->lock (up to
+ * --start-timeout, and a VMM may take that long): other domains' calls go
+ * on; d is busy "starting" meanwhile, so a second operation on it is a 409,
+ * except destroy, which ends the run (the start then fails). */
+static int dom__wait_started(struct host *h, struct dom *d, const struct vmproc_spec *spec, json_t **status,
+			     struct st_err *err)
 {
-	vm_args__free(a);
-	return err__fail(err, ENOMEM, "the VMM's arguments");
-}
-
-static int vm_args__build(struct host *h, const struct dom *d, struct vm_args *a, struct st_err *err)
-{
-	json_t *os = json_object_get(d->def, "os");
-	size_t n = 0;
-	a->nown = 0;
-	snprintf(a->cpus, sizeof(a->cpus), "%lld", (long long)json_integer_value(json_object_get(d->def, "vcpus")));
-	snprintf(a->mem, sizeof(a->mem), "%lldM", (long long)json_integer_value(json_object_get(d->def, "memory_mib")));
-	run_path(h, d, "console", a->control, sizeof(a->control));
-	snprintf(a->console, sizeof(a->console), "socket:%s", a->control);
-	run_path(h, d, "ctl", a->control, sizeof(a->control));
-	run_path(h, d, "exit", a->exit, sizeof(a->exit));
-	snprintf(a->log, sizeof(a->log), "%s/%s.log", h->log_dir, d->name);
-	const char *fixed[] = {h->vm_binary, "--cmdline", json_string_value(json_object_get(os, "cmdline")),
-			       "--cpus", a->cpus, "--memory", a->mem, "--console", a->console, "--control", a->control,
-			       "--kernel", json_string_value(json_object_get(os, "kernel")),
-			       /* libvirt's default memballoon: setmem and dommemstat go through it */
-			       "--balloon"};
-	for (size_t i = 0; i < ST_ARRAY_SIZE(fixed); i++)
-		a->argv[n++] = fixed[i];
-	if (json_object_get(os, "initrd")) {
-		a->argv[n++] = "--initrd";
-		a->argv[n++] = json_string_value(json_object_get(os, "initrd"));
+	struct vmproc proc = d->proc; /* d's may be cleared by a destroy meanwhile */
+	struct dom_op op;
+	if (domains__op_begin(h, d, starting, &op, err) < 0)
+		return -1;
+	int ready = vmproc__wait_ready(spec, &proc, (int)(h->start_timeout_s * 1000), status, err);
+	if (domains__op_end(h, &op, NULL) < 0) {
+		json_decref(*status);
+		*status = NULL;
+		err__fail_class(err, EBUSY, "domain '%s' was destroyed while it started", d->name);
+		return -2;
 	}
-	/* the format is always explicit: a raw disk is never probed, so a guest
-	 * that writes a qcow2 header cannot make its disk point elsewhere */
-	size_t i;
-	json_t *disk, *nic;
-	json_array_foreach(json_object_get(d->def, "disks"), i, disk) {
-		if (a->nown == ST_ARRAY_SIZE(a->owned) || !(a->owned[a->nown] = domains__disk_spec(disk)))
-			return vm_args__oom(a, err);
-		a->argv[n++] = "--disk";
-		a->argv[n++] = a->owned[a->nown++];
-	}
-	/* NIC i is the fd the keeper puts at 3 + i */
-	json_array_foreach(json_object_get(d->def, "interfaces"), i, nic) {
-		if (a->nown == ST_ARRAY_SIZE(a->owned) ||
-		    asprintf(&a->owned[a->nown], "fd=%zu,mac=%s", 3 + i, json_string_value(json_object_get(nic, "mac"))) < 0)
-			return vm_args__oom(a, err);
-		a->argv[n++] = "--net";
-		a->argv[n++] = a->owned[a->nown++];
-	}
-	a->argv[n] = NULL;
-	return 0;
+	return ready;
 }
 
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err)
 {
-	if (d->state != DOM_SHUTOFF)
-		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
+	/* busy first: a start under way says so rather than "already running" */
 	if (domains__check_idle(d, false, err) < 0)
 		return -1;
+	if (d->state != DOM_SHUTOFF)
+		return err__fail_class(err, EBUSY, "domain '%s' is already %s", d->name, domains__state_name(d));
 	d->busy = "starting (checking its cached base images)";
 	d->busy_since_ns = util__now_ns();
 	int checked = check_sources(h, d, err);
@@ -369,13 +346,13 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return err__fail_class(err, EINVAL, "start %s: too many interfaces", d->name);
 	if (networks__taps_create(h, d->uuid, nics, fds, err) < 0)
 		return err__prefix(err, "start %s", d->name);
-	struct vm_args a;
-	int rc = vm_args__build(h, d, &a, err);
+	struct domain_vmargs a;
+	int rc = domain_vmargs__build(h, d, &a, err);
 	struct vmproc_spec spec = {.argv = (char *const *)a.argv, .log_path = a.log, .exit_path = a.exit,
 				   .control_path = a.control, .fds = fds, .nr_fds = (unsigned)nr_nics};
 	if (rc == 0)
 		rc = vmproc__spawn(&spec, &d->proc, err);
-	vm_args__free(&a);
+	domain_vmargs__free(&a);
 	if (rc < 0) {
 		networks__taps_delete(d->uuid, nr_nics, fds);
 		return err__prefix(err, "start %s", d->name);
@@ -386,10 +363,15 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 	/* recorded before the wait: a stratad killed meanwhile finds the guest */
 	d->started_at = time(NULL);
 	d->state = DOM_RUNNING;
+	d->gen = ++h->next_gen;
+	/* a destroy while the VMM comes up waits on it */
+	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
 	json_t *status = NULL;
 	int ready = dom__save_runtime(h, d, err);
 	if (ready == 0)
-		ready = vmproc__wait_ready(&spec, &d->proc, START_TIMEOUT_MS, &status, err);
+		ready = dom__wait_started(h, d, &spec, &status, err);
+	if (ready == -2) /* destroyed meanwhile: the destroy ended the run */
+		return err__prefix(err, "start %s", d->name);
 	if (ready == 1) {
 		events__emit("started", "domain", d->name, d->uuid, reason);
 		while (vmproc__alive(d->proc.keeper_pid, d->proc.keeper_start))
@@ -398,25 +380,13 @@ int domains__start(struct host *h, struct dom *d, const char *reason, struct st_
 		return 0;
 	}
 	if (ready < 0) {
-		vmproc__kill(&d->proc, SIGKILL, NULL);
-		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, NULL);
-		if (d->pidfd >= 0) {
-			struct pollfd p = {.fd = d->pidfd, .events = POLLIN};
-			poll(&p, 1, DESTROY_WAIT_MS);
-			close(d->pidfd);
-		}
-		d->pidfd = -1;
-		vmproc__reap(d->proc.keeper_pid);
-		d->proc = (struct vmproc){0};
-		d->state = DOM_SHUTOFF;
-		store__runtime_clear(h->store, d->uuid, NULL);
-		dom__remove_run_files(h, d);
-		networks__taps_delete(d->uuid, nr_nics, NULL);
+		dom__start_failed(h, d, nr_nics);
 		err->errnum = EIO;
 		return err__prefix(err, "start %s", d->name);
 	}
 	json_decref(status);
-	d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
+	if (d->pidfd < 0)
+		d->pidfd = vmproc__pidfd(d->proc.keeper_pid, d->proc.keeper_start, err);
 	if (d->pidfd < 0 || dom__watch(h, d, err) < 0) {
 		/* cannot supervise it: do not leave an orphan behind */
 		vmproc__kill(&d->proc, SIGKILL, NULL);
@@ -484,7 +454,7 @@ int domains__destroy(struct host *h, struct dom *d, struct st_err *err)
 
 int domains__reboot(struct host *h, struct dom *d, struct st_err *err)
 {
-	if (require_active(d, err) < 0)
+	if (require_active(d, err) < 0 || domains__check_idle(d, false, err) < 0)
 		return -1;
 	/* strata-vm has no guest-visible reset request yet: a reboot is a
 	 * cold restart of the VMM with the same definition */
@@ -555,6 +525,8 @@ json_t *domains__info(struct host *h, const struct dom *d)
 	json_object_set_new(o, "transient", json_boolean(d->transient));
 	if (d->state != DOM_SHUTOFF)
 		json_object_set_new(o, "started_at", json_integer(d->started_at));
+	if (d->busy)
+		json_object_set_new(o, "busy", json_string(d->busy));
 	(void)h;
 	return o;
 }
@@ -572,10 +544,11 @@ int domains__check_idle(const struct dom *d, bool readers, struct st_err *err)
 
 int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err)
 {
-	if (require_active(d, err) < 0 || (what && domains__check_idle(d, false, err) < 0))
+	/* a VMM coming up has nothing to tell readers yet */
+	if (require_active(d, err) < 0 || ((what || d->busy == starting) && domains__check_idle(d, false, err) < 0))
 		return -1;
 	*op = (struct dom_op){.d = d, .gen = d->gen, .reader = !what};
-	run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
+	domains__run_path(h, d, "ctl", op->ctl, sizeof(op->ctl));
 	if (what) {
 		d->busy = what;
 		d->busy_since_ns = util__now_ns();
@@ -629,7 +602,7 @@ json_t *domains__info_live(struct host *h, struct dom *d)
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix)
 {
 	char path[512];
-	run_path(h, d, suffix, path, sizeof(path));
+	domains__run_path(h, d, suffix, path, sizeof(path));
 	return strdup(path);
 }
 
@@ -651,7 +624,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	 * is still on its way out */
 	char exitp[512];
 	int code, sig;
-	run_path(h, d, "exit", exitp, sizeof(exitp));
+	domains__run_path(h, d, "exit", exitp, sizeof(exitp));
 	if (vmproc__exit_status(exitp, &code, &sig) == 0) {
 		dom__ended(h, d);
 		return;
@@ -670,7 +643,7 @@ static void dom__reattach(struct host *h, struct dom *d, const struct store_runt
 	}
 	char path[512];
 	json_t *status = NULL;
-	run_path(h, d, "ctl", path, sizeof(path));
+	domains__run_path(h, d, "ctl", path, sizeof(path));
 	if (vmproc__control(path, "status", &status, NULL) == 0) {
 		const char *s = json_string_value(json_object_get(status, "status"));
 		if (s)

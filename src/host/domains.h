@@ -1,4 +1,5 @@
-/* Domain lifecycle. Every function here is called with host->lock held.
+/* Domain lifecycle. Every function here is called with host->lock held (and
+ * returns with it held; some let go of it meanwhile, as they say).
  * Failures carry an errno that the API maps to a status: EINVAL 400,
  * ENOENT 404, EEXIST/EBUSY 409, anything else 500. */
 #ifndef STRATA_HOST_DOMAINS_H
@@ -16,6 +17,9 @@ int domains__define(struct host *h, const json_t *input, struct dom **out, struc
  * failure def is freed and d keeps its old one. */
 int domains__store_def(struct host *h, struct dom *d, json_t *def, struct st_err *err);
 int domains__undefine(struct host *h, struct dom *d, bool volumes, struct st_err *err);
+/* Spawns the VMM with h->lock held, then waits for it to come up without
+ * the lock (domains__op_begin: d is busy "starting"); a destroy meanwhile
+ * ends the run and the start fails (EBUSY). */
 int domains__start(struct host *h, struct dom *d, const char *reason, struct st_err *err);
 int domains__shutdown(struct host *h, struct dom *d, unsigned timeout_s, struct st_err *err);
 int domains__destroy(struct host *h, struct dom *d, struct st_err *err);
@@ -47,8 +51,9 @@ struct dom_op {
 	bool reader;
 };
 /* Called with h->lock held, on a running domain: marks d busy with what
- * ("suspending"; NULL: a reader, who shares d with anyone), or fails with
- * EBUSY (409) naming the operation under way, then lets go of h->lock. d
+ * ("suspending"; NULL: a reader, who shares d with anyone but a start whose
+ * VMM is still coming up), or fails with EBUSY (409) naming the operation
+ * under way, then lets go of h->lock. d
  * stays allocated (undefine refuses a busy domain) but may change: read it
  * only after domains__op_end. */
 int domains__op_begin(struct host *h, struct dom *d, const char *what, struct dom_op *op, struct st_err *err);
@@ -60,13 +65,13 @@ int domains__op_end(struct host *h, struct dom_op *op, struct st_err *err);
 int domains__check_idle(const struct dom *d, bool readers, struct st_err *err);
 /* Path of the console socket of a running domain (malloc'd). */
 char *domains__console_path(struct host *h, const struct dom *d);
+/* Path of one of a run's files ("ctl": its control socket, "console", "exit") into out. */
+void domains__run_path(const struct host *h, const struct dom *d, const char *suffix, char *out, size_t len);
 /* Path of one of a run's files ("ctl": its control socket) (malloc'd). */
 char *domains__run_file(struct host *h, const struct dom *d, const char *suffix);
 
 /* A disk's {"pool", "volume"} to its path, for domdef's checks (ctx: the host). */
 int domains__resolve_volume(void *ctx, const char *pool, const char *volume, char **path, const char **format,
 			    struct st_err *err);
-/* strata-vm's --disk for a disk of a definition (malloc'd; NULL: no memory). */
-char *domains__disk_spec(const json_t *disk);
 
 #endif

@@ -90,16 +90,36 @@ static int check_os(const json_t *os, json_t *out, struct st_err *err)
 	return 0;
 }
 
+/* What the guest reads as the disk's serial (virtio-blk's GET_ID, at most 20
+ * bytes: a longer one would be cut); qemu's (and so libvirt's) characters,
+ * and never strata-vm's option separator. */
+static int check_serial(const char *where, const char *serial, struct st_err *err)
+{
+	if (!serial)
+		return 0;
+	size_t n = strlen(serial);
+	if (n == 0 || n > DOMDEF_SERIAL_MAX)
+		return err__fail(err, 0, "%s: serial \"%.40s\" is not 1..%d bytes (virtio-blk's disk id)", where, serial,
+				 DOMDEF_SERIAL_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)serial[i]) && !strchr("-_ .+", serial[i]))
+			return err__fail(err, 0, "%s: serial \"%.40s\" has a character other than A-Z a-z 0-9 - _ . + "
+					 "and space", where, serial);
+	return 0;
+}
+
 static int check_disk(const json_t *d, const char *where, const char *dflt_target, domdef_volume_fn resolve,
 		      void *ctx, json_t *list, struct st_err *err)
 {
-	static const char *const keys[] = {"path", "pool", "volume", "format", "bus", "target", "readonly", NULL};
+	static const char *const keys[] = {"path", "pool", "volume", "format", "bus", "target", "readonly", "serial",
+					   NULL};
 	if (!json_is_object(d))
 		return err__fail(err, 0, "%s must be an object", where);
 	if (json_util__check_keys(d, where, keys, err) < 0)
 		return -1;
-	const char *path, *pool, *volume, *format, *bus, *target;
-	if (json_util__string(d, where, "path", false, &path, err) < 0 ||
+	const char *path, *pool, *volume, *format, *bus, *target, *serial;
+	if (json_util__string(d, where, "serial", false, &serial, err) < 0 || check_serial(where, serial, err) < 0 ||
+	    json_util__string(d, where, "path", false, &path, err) < 0 ||
 	    json_util__string(d, where, "pool", false, &pool, err) < 0 ||
 	    json_util__string(d, where, "volume", false, &volume, err) < 0 ||
 	    json_util__string(d, where, "format", false, &format, err) < 0 ||
@@ -154,6 +174,9 @@ static int check_disk(const json_t *d, const char *where, const char *dflt_targe
 	json_object_set_new(o, "bus", json_string("virtio"));
 	json_object_set_new(o, "target", json_string(target ? target : dflt_target));
 	json_object_set_new(o, "readonly", json_boolean(ro && json_is_true(ro)));
+	/* kept only apart from the target, which is the default (and what dumpxml shows) */
+	if (serial && strcmp(serial, json_string_value(json_object_get(o, "target"))))
+		json_object_set_new(o, "serial", json_string(serial));
 	json_array_append_new(list, o);
 	return 0;
 }
@@ -275,7 +298,7 @@ static int check_targets_unique(const json_t *disks, struct st_err *err)
 int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t **out, struct st_err *err)
 {
 	static const char *const keys[] = {"name", "uuid", "memory_mib", "vcpus", "os", "disks",
-					   "interfaces", "on_reboot", "on_crash", NULL};
+					   "interfaces", "on_reboot", "on_crash", "balloon", NULL};
 	if (!json_is_object(in))
 		return err__fail(err, 0, "a domain definition is a JSON object");
 	if (json_util__check_keys(in, "domain", keys, err) < 0)
@@ -308,6 +331,14 @@ int domdef__check(const json_t *in, domdef_volume_fn resolve, void *ctx, json_t 
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "name", name, "uuid", uuid, "memory_mib", mem,
 			      "vcpus", vcpus, "on_reboot", on_reboot ? on_reboot : "restart", "on_crash",
 			      on_crash ? on_crash : "destroy");
+	/* a memory balloon (setmem, dommemstat) unless "balloon": false; kept only then */
+	json_t *balloon = json_object_get(in, "balloon");
+	if (balloon && !json_is_boolean(balloon)) {
+		json_decref(o);
+		return err__fail(err, 0, "domain: \"balloon\" must be true or false");
+	}
+	if (json_is_false(balloon))
+		json_object_set_new(o, "balloon", json_false());
 	/* uuids are stored lower-case so lookups need not fold case */
 	char lower[37];
 	for (int i = 0; i < 37; i++)

@@ -12,6 +12,7 @@
 
 #define DOMDEF_NAME_MAX 64
 #define DOMDEF_DISKS_MAX 8 /* strata-vm's limit */
+#define DOMDEF_SERIAL_MAX 20 /* a disk's serial: virtio-blk's GET_ID */
 #define DOMDEF_VCPUS_MAX 64
 
 /* Resolves a disk given as {"pool": P, "volume": V} to a file path

@@ -307,11 +307,9 @@ static int parse_disk(const xmlNode *d, json_t *disks, struct st_err *err)
 			rc = xmldoc__unsupported(c, W, NULL, err);
 		}
 	}
-	/* strata-vm's serial of a disk is its target: that is how stratad finds a running disk again */
-	const char *target = json_string_value(json_object_get(o, "target"));
-	if (rc == 0 && serial && (!target || strcmp(serial, target)))
-		rc = err__fail(err, 0, "<disk><serial>%.40s</serial> is not supported: a disk's serial is its target "
-			       "(%s)", serial, target ? target : "vdX");
+	/* what the guest reads (domdef checks it); absent, the target */
+	if (rc == 0 && serial)
+		json_object_set_new(o, "serial", json_string(serial));
 	if (rc == 0 && !json_object_get(o, "path") && !json_object_get(o, "volume"))
 		rc = err__fail(err, 0, "<disk><source> is required");
 	xmlFree(serial);
@@ -401,13 +399,36 @@ static int parse_chardev(const xmlNode *n, unsigned *seen, struct st_err *err)
 	return 0;
 }
 
+/* <memballoon model='virtio'> (libvirt's default, also when absent) or
+ * model='none': strata-vm's --balloon or not. Its PCI address is stratad's
+ * to choose; statistics periods, autodeflate and free page reporting are
+ * not to be had. */
+static int parse_memballoon(const xmlNode *c, json_t *out, struct st_err *err)
+{
+	static const char *const W = "<memballoon>";
+	if (xmldoc__check(c, "<devices>", (const char *const[]){"model", NULL}, NULL, err) < 0 ||
+	    attr_is(c, "<devices>", "model", (const char *const[]){"virtio", "none", NULL},
+		    "a virtio balloon or none", err) < 0)
+		return -1;
+	char *model = xmldoc__attr(c, "model");
+	if (!model)
+		return err__fail(err, 0, "<memballoon> needs model='virtio' or model='none'");
+	bool none = !strcmp(model, "none");
+	xmlFree(model);
+	for (const xmlNode *m = c->children; m; m = m->next)
+		if (m->type == XML_ELEMENT_NODE && !xmldoc__is(m, "alias") && !xmldoc__is(m, "address"))
+			return xmldoc__unsupported(m, W, NULL, err);
+	if (none)
+		json_object_set_new(out, "balloon", json_false());
+	return 0;
+}
+
 /* What a guest loses nothing by: the host-side emulator path, controllers
  * (the machine's are fixed), a display, input devices and video (the
- * console is the serial port), the memory balloon (driven by the host
- * only) and libvirt's "no audio". */
+ * console is the serial port) and libvirt's "no audio". */
 static int parse_dropped_device(const xmlNode *c, struct st_err *err)
 {
-	static const char *const dropped[] = {"emulator", "controller", "input", "graphics", "video", "memballoon", NULL};
+	static const char *const dropped[] = {"emulator", "controller", "input", "graphics", "video", NULL};
 	if (xmldoc__is(c, "audio")) {
 		if (xmldoc__check(c, "<devices>", (const char *const[]){"id", "type", NULL}, NULL, err) < 0)
 			return -1;
@@ -447,6 +468,8 @@ static int parse_devices(const xmlNode *devs, json_t *out, struct st_err *err)
 			rc = parse_interface(c, nics, err);
 		else if (xmldoc__is(c, "serial") || xmldoc__is(c, "console"))
 			rc = parse_chardev(c, &chardevs, err);
+		else if (xmldoc__is(c, "memballoon"))
+			rc = parse_memballoon(c, out, err);
 		else
 			rc = parse_dropped_device(c, err);
 		if (rc < 0)
@@ -567,7 +590,7 @@ static void export_disk(xmlNode *devs, const json_t *d)
 	xmldoc__add(disk, "target", NULL, "dev", str(d, "target"), "bus", "virtio", NULL);
 	if (json_is_true(json_object_get(d, "readonly")))
 		xmldoc__add(disk, "readonly", NULL, NULL);
-	xmldoc__add(disk, "serial", str(d, "target"), NULL);
+	xmldoc__add(disk, "serial", str(d, "serial") ? str(d, "serial") : str(d, "target"), NULL);
 }
 
 static void export_nic(xmlNode *devs, const json_t *d)
@@ -617,5 +640,7 @@ char *domxml__export(const json_t *def)
 	xmldoc__add(xmldoc__add(devs, "serial", NULL, "type", "pty", NULL), "target", NULL, "port", "0", NULL);
 	xmldoc__add(xmldoc__add(devs, "console", NULL, "type", "pty", NULL), "target", NULL, "type", "serial", "port",
 		    "0", NULL);
+	xmldoc__add(devs, "memballoon", NULL, "model", json_is_false(json_object_get(def, "balloon")) ? "none" : "virtio",
+		    NULL);
 	return xmldoc__dump(doc);
 }

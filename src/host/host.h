@@ -1,8 +1,8 @@
 /* The daemon's shared state. One lock (host.lock) serializes every
  * operation that reads or changes domains, pools or networks: operations are
- * short (milliseconds), and two conflicting calls (start twice, undefine
- * while starting) then simply see each other's result. What waits on a
- * guest's VMM lets go of the lock and marks the domain busy instead
+ * short (milliseconds), and two conflicting calls then simply see each
+ * other's result. What waits on a guest's VMM (a start waiting for it to
+ * come up included) lets go of the lock and marks the domain busy instead
  * (struct dom's busy, domains__op_begin). */
 #ifndef STRATA_HOST_HOST_H
 #define STRATA_HOST_HOST_H
@@ -56,6 +56,7 @@ struct host {
 	int epfd;
 	uint64_t next_gen;
 	unsigned shutdown_timeout_s;
+	unsigned start_timeout_s; /* how long a start waits for the VMM's control socket */
 	volatile int quitting;
 	pthread_t supervisor;
 	struct image_cache *images; /* image_cache.h */

@@ -50,6 +50,7 @@ static void usage(void)
 	       "                             loopback without them: a self-signed one in DIR/tls/)\n"
 	       "      --vm-binary PATH       strata-vm to run (default: next to stratad)\n"
 	       "      --shutdown-timeout S   seconds a shutdown waits before destroying (default 60)\n"
+	       "      --start-timeout S      seconds a start waits for the VMM to come up (default 15)\n"
 	       "      --lvm-config CONFIG    passed as --config to lvm2's commands (logical pools)\n"
 	       "      --audit-max-rows N     the audit log keeps the last N requests (default 100000, 0: all)\n"
 	       "      --audit-max-days D     and none older than D days (default 90, 0: no age limit)\n"
@@ -138,14 +139,21 @@ static int mkdir_p(const char *path, mode_t mode, struct st_err *err)
 	return 0;
 }
 
-/* --shutdown-timeout S, --audit-max-rows N, --audit-max-days D */
-static int parse_number_option(int opt, uint64_t *timeout, uint64_t *audit_rows, uint64_t *audit_days)
+/* --shutdown-timeout S, --start-timeout S, --audit-max-rows N, --audit-max-days D: numbers[] in this order */
+static int parse_number_option(int opt, uint64_t numbers[4])
 {
+	static const char opts[] = "oSAD";
+	static const char *const names[] = {"--shutdown-timeout", "--start-timeout", "--audit-max-rows",
+					    "--audit-max-days"};
+	static const uint64_t maxima[] = {86400, 86400, 1000000000, 36500};
+	size_t i = (size_t)(strchr(opts, opt) - opts);
 	struct st_err err = {0};
-	const char *name = opt == 'o' ? "--shutdown-timeout" : opt == 'A' ? "--audit-max-rows" : "--audit-max-days";
-	uint64_t *out = opt == 'o' ? timeout : opt == 'A' ? audit_rows : audit_days;
-	uint64_t max = opt == 'o' ? 86400 : opt == 'A' ? 1000000000 : 36500;
-	if (util__parse_u64(optarg, max, out, &err) < 0) {
+	const char *name = names[i];
+	uint64_t *out = &numbers[i];
+	int rc = util__parse_u64(optarg, maxima[i], out, &err);
+	if (rc == 0 && opt == 'S' && *out == 0)
+		rc = err__fail(&err, 0, "must be at least 1");
+	if (rc < 0) {
 		err__prefix(&err, "%s", name);
 		err__print(&err);
 		return -1;
@@ -186,6 +194,17 @@ static int parse_cache_option(int opt, struct image_cache_opts *o)
 	return rc;
 }
 
+/* With the lock held, as by every caller of domains.h: a guest that
+ * rebooted while stratad was away is started again, which lets go of it
+ * while the VMM comes up. */
+static int load_domains(struct host *h, struct st_err *err)
+{
+	pthread_mutex_lock(&h->lock);
+	int rc = domains__load(h, err);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	err__set_progname("stratad");
@@ -193,6 +212,7 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
 		{"listen-tcp", required_argument, NULL, 'T'}, {"token-file", required_argument, NULL, 't'},
 		{"vm-binary", required_argument, NULL, 'b'}, {"shutdown-timeout", required_argument, NULL, 'o'},
+		{"start-timeout", required_argument, NULL, 'S'},
 		{"lvm-config", required_argument, NULL, 'L'}, {"audit-max-rows", required_argument, NULL, 'A'},
 		{"audit-max-days", required_argument, NULL, 'D'}, {"web-dir", required_argument, NULL, 'W'},
 		{"session-idle-timeout", required_argument, NULL, 'I'}, {"image-cache", required_argument, NULL, 'C'},
@@ -206,7 +226,7 @@ int main(int argc, char **argv)
 	const char *state_dir = "/var/lib/strata", *sock = NULL, *token_file = NULL, *lvm_config = NULL;
 	struct api_opts aopts = {0};
 	cleanup_free char *vm_binary = NULL;
-	uint64_t timeout = 60, audit_rows = 100000, audit_days = 90;
+	uint64_t numbers[4] = {60, 15, 100000, 90}; /* parse_number_option's */
 	struct image_cache_opts copts = {.max_age_s = 86400, .interval_s = 600};
 	struct st_err err = {0};
 	int opt;
@@ -245,9 +265,10 @@ int main(int argc, char **argv)
 				return 1;
 			break;
 		case 'o':
+		case 'S':
 		case 'A':
 		case 'D':
-			if (parse_number_option(opt, &timeout, &audit_rows, &audit_days) < 0)
+			if (parse_number_option(opt, numbers) < 0)
 				return 1;
 			break;
 		case 'h': usage(); return 0;
@@ -285,7 +306,8 @@ int main(int argc, char **argv)
 	static struct host h = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	h.vm_binary = vm_binary;
 	h.lvm_config = lvm_config;
-	h.shutdown_timeout_s = (unsigned)timeout;
+	h.shutdown_timeout_s = (unsigned)numbers[0];
+	h.start_timeout_s = (unsigned)numbers[1];
 	cleanup_free char *db = NULL, *default_sock = NULL, *default_cache = NULL;
 	if (asprintf(&h.state_dir, "%s", state_dir) < 0 || asprintf(&h.run_dir, "%s/run", state_dir) < 0 ||
 	    asprintf(&h.log_dir, "%s/log", state_dir) < 0 || asprintf(&db, "%s/stratad.db", state_dir) < 0 ||
@@ -320,7 +342,7 @@ int main(int argc, char **argv)
 	events__init();
 	h.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (storage_fetch__init(&err) < 0 || store__open(db, &h.store, &err) < 0 ||
-	    store__audit_retention(h.store, audit_rows, audit_days * 86400, &err) < 0 || domains__load(&h, &err) < 0 ||
+	    store__audit_retention(h.store, numbers[2], numbers[3] * 86400, &err) < 0 || load_domains(&h, &err) < 0 ||
 	    image_cache__open(&h, &copts, &err) < 0) {
 		err__print(&err);
 		return 1;

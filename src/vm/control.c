@@ -135,7 +135,7 @@ static int cmd_disk_attach(struct vm *vm, json_t *args, json_t **ret, struct st_
 	const char *spec = json_string_value(json_object_get(args, "disk"));
 	if (!spec || !*spec)
 		return err__fail(err, 0, "disk-attach needs \"disk\": "
-			       "\"PATH[,ro][,serial=S][,queues=N][,format=raw|qcow2]\"");
+			       "\"PATH[,ro][,serial=S][,id=ID][,queues=N][,format=raw|qcow2]\"");
 	struct virtio_dev *d;
 	if (virtio_blk__hotplug(vm, spec, &d, err) < 0)
 		return -1;
@@ -175,7 +175,7 @@ static const struct {
 	{"query-devices", cmd_query_devices, "virtio devices: PCI slot, BAR, status, counters"},
 	{"balloon-set", cmd_balloon_set, "balloon target: {\"target_mib\": N} of guest memory"},
 	{"balloon-stats", cmd_balloon_stats, "balloon pages and the driver's statistics (then refreshes them)"},
-	{"disk-attach", cmd_disk_attach, "hot-add a virtio-blk disk: {\"disk\": \"PATH[,ro][,serial=S][,queues=N][,format=F]\"}"},
+	{"disk-attach", cmd_disk_attach, "hot-add a virtio-blk disk: {\"disk\": \"PATH[,ro][,serial=S][,id=ID][,queues=N][,format=F]\"}"},
 	{"disk-detach", cmd_disk_detach, "ask the guest to eject a disk: {\"device\": NAME}"},
 };
 

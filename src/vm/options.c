@@ -44,7 +44,7 @@ static void options__usage(void)
 "                           (default: yes under the nested profile)\n"
 "      --on-reboot ACTION   exit (default, status 3) or restart\n"
 "      --kvm-device PATH    KVM device (default /dev/kvm)\n"
-"      --disk PATH[,ro][,serial=S][,queues=N][,format=raw|qcow2]  a virtio-blk disk\n"
+"      --disk PATH[,ro][,serial=S][,id=ID][,queues=N][,format=raw|qcow2]  a virtio-blk disk\n"
 "                           (format probed when not given)\n"
 "                           (repeatable, up to 8)\n"
 "      --net tap=NAME|fd=N[,mac=MAC]  a virtio-net NIC on a tap device, opened by\n"

@@ -82,6 +82,11 @@ struct hosts_states {
 };
 int hosts__states(struct db *db, const struct hosts_config *cfg, struct hosts_states *out,
 		  struct st_err *err);
+/* The same; without instance_uuids the hosts' instance_uuids are left
+ * empty (num_instances and the used resources are there): the claims are
+ * summed by the database, a row per host instead of one per instance. */
+int hosts__states_opt(struct db *db, const struct hosts_config *cfg, bool instance_uuids,
+		      struct hosts_states *out, struct st_err *err);
 void hosts__states_free(struct hosts_states *s);
 
 /* Asks one host for its resources (GET /v1/host) and records them with the

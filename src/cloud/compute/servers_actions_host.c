@@ -168,7 +168,7 @@ static void work(struct job *j)
 	int rc = servers_db__get(s->db, j->uuid, &row, &err);
 	const char *host = row ? json_string_value(json_object_get(row, "host")) : NULL;
 	if (rc == 0 && servers_hosts__load(s->db, s->hosts, &hs, &err) == 0 &&
-	    !(h = host ? servers_hosts__find(&hs, host) : NULL))
+	    !(h = host ? servers_hosts__find(s->db, &hs, host) : NULL))
 		rc = err__fail(&err, ENOENT, "host %s is not known", host ? host : "(none)");
 	if (rc == 0 && h) {
 		const char *task = json_string_value(json_object_get(row, "task_state"));

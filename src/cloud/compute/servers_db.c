@@ -149,6 +149,8 @@ static int claim_in_tx(struct db *db, void *arg, struct st_err *err)
 	if (db__exec(db, "INSERT INTO compute_claim (instance_uuid, host, vcpus, memory_mb, disk_gb,"
 		     " created_at) VALUES (?, ?, ?, ?, ?, ?)", c, 6, err) < 0)
 		return -1;
+	if (cl->no_server)
+		return 1;
 	const char *s[] = {cl->host, cl->host, cl->instance};
 	int changed = servers_db__update(db, "host = ?, node = ?, attempts = attempts + 1", s, 3, err);
 	if (changed < 0)

@@ -3,9 +3,11 @@
 #ifndef STRATA_CLOUD_SERVERS_DB_H
 #define STRATA_CLOUD_SERVERS_DB_H
 
-#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "common/err.h"
 #include "cloud/db/db.h"
@@ -31,6 +33,7 @@ int servers_db__update(struct db *db, const char *set, const char *const *params
 struct servers_claim {
 	const char *instance, *host;
 	int64_t vcpus, memory_mb, disk_gb;
+	bool no_server; /* scheduler-sim's: no server row to record the host in */
 };
 
 /* Claims atomically: 1 when the host had room (the claim is recorded and

@@ -70,7 +70,7 @@ void servers_worker__finish_delete(struct servers *s, const char *uuid)
 		struct servers_hosts hs;
 		const struct servers_host *h = NULL;
 		if (servers_hosts__load(s->db, s->hosts, &hs, &err) == 0)
-			h = servers_hosts__find(&hs, host);
+			h = servers_hosts__find(s->db, &hs, host);
 		if (!h)
 			log__warn("server %s: host %s is not known: nothing removed there", uuid, host);
 		else if (servers_stratad__clean(h, row, &err) < 0)
@@ -214,8 +214,12 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 	unsigned tried = 0;
 	for (size_t k = 0; k < sel->n_hosts; k++) {
 		const struct scheduler_host *st = &hs->st.hosts[sel->hosts[k]];
-		const struct servers_host *h = &hs->hosts[sel->hosts[k]];
 		struct st_err err = {0};
+		const struct servers_host *h = servers_hosts__at(s->db, hs, sel->hosts[k], &err);
+		if (!h) {
+			log__warn("server %s: host %s: %s", uuid, st->name, err.msg);
+			continue;
+		}
 		cl.host = st->name;
 		int got = servers_db__claim(s->db, &cl, st, s->sched, &err);
 		if (got < 0 && err.errnum == ECANCELED) {
@@ -295,7 +299,7 @@ static void build(struct servers *s, json_t *uuids)
 	if (rc == 0)
 		rc = make_spec(s->db, first, n, &sp, &err);
 	if (rc == 0)
-		rc = servers_hosts__load(s->db, s->hosts, &hs, &err);
+		rc = servers_hosts__load_for(s->db, s->hosts, &sp.req, &hs, &err);
 	if (rc == 0)
 		rc = scheduler__select(s->sched, &sp.req, hs.st.hosts, hs.st.n, sel, &err);
 	json_t *row;

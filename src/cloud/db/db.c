@@ -168,12 +168,17 @@ struct db_rows *db_rows__new(size_t ncols)
 
 int db_rows__append(struct db_rows *rows, const char *const *cells, struct st_err *err)
 {
-	size_t n = (rows->nrows + 1) * rows->ncols;
-	char **grown = realloc(rows->cells, (n ? n : 1) * sizeof(*grown));
-	if (!grown)
-		return err__fail_class(err, ENOMEM, "database: out of memory");
-	rows->cells = grown;
-	char **row = grown + rows->nrows * rows->ncols;
+	/* room for 1, 2, 4, 8 ... rows: grown when nrows reaches a power of two
+	 * (a row at a time made reading 10,000 rows copy the array each time) */
+	size_t have = rows->nrows;
+	if (!rows->cells || (have & (have - 1)) == 0) {
+		size_t n = (have ? 2 * have : 1) * (rows->ncols ? rows->ncols : 1);
+		char **grown = realloc(rows->cells, n * sizeof(*grown));
+		if (!grown)
+			return err__fail_class(err, ENOMEM, "database: out of memory");
+		rows->cells = grown;
+	}
+	char **row = rows->cells + rows->nrows * rows->ncols;
 	for (size_t c = 0; c < rows->ncols; c++) {
 		row[c] = cells[c] ? strdup(cells[c]) : NULL;
 		if (cells[c] && !row[c]) {

@@ -43,6 +43,7 @@ struct virtio_blk {
 	struct virtio_blk_config config;
 	struct disk *disk;
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
+	char id[VBLK_ID_MAX + 1]; /* the host's name for it (stratad's target), apart from the guest-visible serial */
 	char path[256];
 	struct vblk_engine engine;
 	struct io_watch disk_done;   /* the disk's event_fd */
@@ -337,6 +338,8 @@ static void vblk__query(struct virtio_dev *d, json_t *o)
 	json_object_set_new(o, "path", json_string(b->path));
 	json_object_set_new(o, "read_only", json_boolean(b->disk->read_only));
 	json_object_set_new(o, "serial", json_string(b->serial));
+	if (b->id[0])
+		json_object_set_new(o, "id", json_string(b->id));
 	json_object_set_new(o, "queues", json_integer(b->config.num_queues));
 	static const char *const names[VBLK_NR_COUNTS] = {"reads", "writes", "flushes", "discards",
 							  "write_zeroes", "unsupported", "io_errors"};
@@ -373,17 +376,18 @@ static const struct virtio_dev_ops vblk_ops = {
 	.query = vblk__query,
 };
 
-static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool *ro,
-			   char *serial, unsigned *queues, char *format, struct st_err *err)
+/* PATH[,ro][,serial=S][,id=ID][,queues=N][,format=F] */
+static int vblk__parse_spec(const char *spec, struct virtio_blk *b, bool *ro, unsigned *queues, char *format,
+			    struct st_err *err)
 {
 	char buf[512];
 	if (strlen(spec) >= sizeof(buf))
 		return err__fail(err, 0, "disk spec too long");
 	strcpy(buf, spec);
 	char *save = NULL, *tok = strtok_r(buf, ",", &save);
-	if (!tok || strlen(tok) >= path_len)
-		return err__fail(err, 0, "'%s': no usable path (PATH[,ro][,serial=S][,queues=N])", spec);
-	strcpy(path, tok);
+	if (!tok || strlen(tok) >= sizeof(b->path))
+		return err__fail(err, 0, "'%s': no usable path (PATH[,ro][,serial=S][,id=ID][,queues=N])", spec);
+	strcpy(b->path, tok);
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		uint64_t v;
 		if (!strcmp(tok, "ro")) {
@@ -392,7 +396,11 @@ static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool 
 			if (strlen(tok + 7) > VIRTIO_BLK_ID_BYTES)
 				return err__fail(err, 0, "serial '%s' is longer than %d bytes", tok + 7,
 					       VIRTIO_BLK_ID_BYTES);
-			strcpy(serial, tok + 7);
+			strcpy(b->serial, tok + 7);
+		} else if (!strncmp(tok, "id=", 3)) {
+			if (!tok[3] || strlen(tok + 3) > VBLK_ID_MAX)
+				return err__fail(err, 0, "id '%s' is not 1..%d bytes", tok + 3, VBLK_ID_MAX);
+			strcpy(b->id, tok + 3);
 		} else if (!strncmp(tok, "format=", 7)) {
 			if (strcmp(tok + 7, "raw") && strcmp(tok + 7, "qcow2"))
 				return err__fail(err, 0, "format=%s: raw or qcow2", tok + 7);
@@ -402,7 +410,7 @@ static int vblk__parse_spec(const char *spec, char *path, size_t path_len, bool 
 				return err__fail(err, 0, "queues=%s: 1..%d", tok + 7, VIRTIO_BLK_MAX_QUEUES);
 			*queues = (unsigned)v;
 		} else {
-			return err__fail(err, 0, "unknown disk option '%s' (ro, serial=S, queues=N, format=F)",
+			return err__fail(err, 0, "unknown disk option '%s' (ro, serial=S, id=ID, queues=N, format=F)",
 				       tok);
 		}
 	}
@@ -419,7 +427,7 @@ static int virtio_blk__add(struct vm *vm, const char *spec, struct virtio_dev **
 	unsigned queues = 1;
 	snprintf(b->serial, sizeof(b->serial), "strata%u", vm->virtio_seq);
 	char format[8] = "";
-	if (vblk__parse_spec(spec, b->path, sizeof(b->path), &ro, b->serial, &queues, format, err) < 0 ||
+	if (vblk__parse_spec(spec, b, &ro, &queues, format, err) < 0 ||
 	    disk__open(b->path, format[0] ? format : NULL, ro, &b->disk, err) < 0)
 		return -1;
 	struct virtio_blk_config *c = &b->config;

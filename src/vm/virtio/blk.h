@@ -19,6 +19,7 @@ enum {
 enum { VIRTIO_BLK_S_OK = 0, VIRTIO_BLK_S_IOERR = 1, VIRTIO_BLK_S_UNSUPP = 2 };
 #define VIRTIO_BLK_ID_BYTES 20
 #define VIRTIO_BLK_MAX_QUEUES 8
+#define VBLK_ID_MAX 31 /* --disk id=ID: the host's name for a disk in query-devices */
 
 /* A parsed request: the data buffers without the header and status byte. */
 struct vblk_req {
@@ -42,7 +43,7 @@ uint8_t vblk__prepare(struct disk *dk, const char *serial, struct vblk_req *r, s
 /* Executes a parsed request on dk synchronously; returns the status to write. */
 uint8_t vblk__execute(struct disk *dk, const char *serial, struct vblk_req *r);
 
-/* "--disk" spec: PATH[,ro][,serial=S][,queues=N]. */
+/* "--disk" spec: PATH[,ro][,serial=S][,id=ID][,queues=N][,format=F]. */
 int virtio_blk__create(struct vm *vm, const char *spec, struct st_err *err);
 
 enum { VBLK_READS, VBLK_WRITES, VBLK_FLUSHES, VBLK_DISCARDS, VBLK_WRITE_ZEROES, VBLK_UNSUPPORTED,

@@ -92,7 +92,9 @@ DOMAIN = {
     "domain/pm/suspend-to-disk": ANY, "domain/pm/suspend-to-disk@enabled": {"no"},
     "domain/devices": ANY, "domain/devices/emulator": SUBTREE, "domain/devices/controller": SUBTREE,
     "domain/devices/input": SUBTREE, "domain/devices/graphics": SUBTREE, "domain/devices/video": SUBTREE,
-    "domain/devices/memballoon": SUBTREE, "domain/devices/audio": ANY, "domain/devices/audio@type": {"none"},
+    "domain/devices/memballoon": ANY, "domain/devices/memballoon@model": {"virtio", "none"},
+    "domain/devices/memballoon/alias": SUBTREE, "domain/devices/memballoon/address": SUBTREE,
+    "domain/devices/audio": ANY, "domain/devices/audio@type": {"none"},
     "domain/devices/audio@id": ANY,
     "domain/devices/disk": ANY, "domain/devices/disk@type": {"file", "block", "volume"},
     "domain/devices/disk@device": {"disk"}, "domain/devices/disk/driver": ANY,
@@ -202,8 +204,10 @@ def domain_meaning(x):
         vol = (src.get("pool"), src.get("volume")) if src is not None and src.get("pool") else None
         drv = d.find("driver")
         tgt = d.find("target")
-        disks.append((vol or path, drv.get("type", "raw") if drv is not None else "raw",
-                      tgt.get("dev") if tgt is not None else None, d.find("readonly") is not None))
+        dev = tgt.get("dev") if tgt is not None else None
+        serial = d.find("serial")
+        disks.append((vol or path, drv.get("type", "raw") if drv is not None else "raw", dev,
+                      d.find("readonly") is not None, serial.text if serial is not None else dev))
     nics = []
     for n in x.findall("devices/interface"):
         src = n.find("source")
@@ -211,11 +215,13 @@ def domain_meaning(x):
         nics.append((n.get("type"), src.get("network") or src.get("bridge") or src.get("dev"),
                      mac.get("address").lower() if mac is not None else None))
     vcpu = x.find("vcpu")
+    balloon = x.find("devices/memballoon")  # libvirt adds a virtio one when there is none
     return {"name": text("name"), "uuid": (text("uuid") or "").lower() or None, "memory": size(x.find("memory")),
             "vcpus": int(vcpu.text) if vcpu is not None else 1, "kernel": text("os/kernel"),
             "initrd": text("os/initrd"), "cmdline": text("os/cmdline", ""),
             "on_reboot": text("on_reboot", "restart"), "on_crash": text("on_crash", "destroy"),
-            "disks": disks, "nics": nics}
+            "disks": disks, "nics": nics,
+            "balloon": balloon is None or balloon.get("model") != "none"}
 
 
 def network_meaning(x):

@@ -2,7 +2,8 @@
 stratad supports and refuses, in one line naming the element, what would
 change the guest (each of these was accepted with a silent change before:
 arch, <vcpu current>, on_poweroff, clock offset, CPU topology, disk cache/io,
-disk serial, memory rounded down to MiB, a second <name>); block disks export
+memory rounded down to MiB, a second <name>); a disk's serial and the
+memballoon are kept (test_host_start_unlocked.py); block disks export
 as type='block'; <audio type='none'/> is accepted; <interface type='user'>
 says what is wrong; networks and pools are defined from libvirt XML and
 exported as it (net-dumpxml, pool-dumpxml)."""
@@ -57,7 +58,12 @@ REFUSED = [
     ("disk cache", dict(disk_driver="<driver name='qemu' type='raw' cache='none'/>"), "cache='none'"),
     ("disk io", dict(disk_driver="<driver name='qemu' type='raw' io='native'/>"), "io='native'"),
     ("disk discard", dict(disk_driver="<driver name='qemu' type='raw' discard='unmap'/>"), "discard='unmap'"),
-    ("disk serial", dict(disk_extra="<serial>WD-WMAP9A966149</serial>"), "<serial>"),
+    ("disk serial too long", dict(disk_extra="<serial>eb90327c-8302-4725-9e1b-4e85ed4dc251</serial>"),
+     "serial"),
+    ("memballoon model", dict(devices="<memballoon model='xen'/>"), "model='xen'"),
+    ("memballoon stats", dict(devices="<memballoon model='virtio'><stats period='10'/></memballoon>"),
+     "<stats>"),
+    ("memballoon autodeflate", dict(devices="<memballoon model='virtio' autodeflate='on'/>"), "autodeflate"),
     ("memory not MiB", dict(memory="<memory unit='KiB'>219100</memory>"), "<memory>"),
     ("memory bytes", dict(memory="<memory unit='b'>67109888</memory>"), "<memory>"),
     ("currentMemory", dict(memory="<memory unit='MiB'>64</memory><currentMemory unit='MiB'>32</currentMemory>"),
@@ -100,7 +106,7 @@ def test_user_interface_gets_a_clear_message(stratad, files):  # noqa: F811
 
 def test_what_stratad_supports_is_kept_exactly(stratad, files):  # noqa: F811
     """Memory in any unit that is a whole MiB, the vcpus, on_* actions, the
-    disk's serial (its target), cache='writeback' and io='threads' (what
+    disk's serial, cache='writeback' and io='threads' (what
     stratad does), and libvirt's harmless defaults (audio none, controllers,
     balloon, input, graphics, video, pm off, host-passthrough, UTC clock)."""
     text = domain_xml(

@@ -6,7 +6,14 @@ gets the history, as strata-vm's console.c) and --control PATH (JSON lines:
 {"execute": CMD} -> {"return": {...}}). Its "guest" prints a banner and echoes
 every byte it is sent, upper-cased after the marker "ECHO:" so a test can
 tell the echo from its own input ("!flood LINES SIZE RATE" instead writes
-timestamped lines: flood()). "powerdown" or "quit" ends it (exit 0)."""
+timestamped lines: flood()). "powerdown" or "quit" ends it (exit 0).
+
+For stratad's own tests it also writes its command line to
+STATE/fake-vmm-UUID.argv (JSON; STATE is stratad's state directory, UUID the
+domain's, both from --control STATE/run/UUID.ctl), and while a file
+STATE/fake-vmm-UUID.hold exists it does not come up: it writes
+STATE/fake-vmm-UUID.waiting and waits until the test removes the hold file,
+so a test can keep a start in progress for as long as it wants."""
 import json
 import os
 import selectors
@@ -30,6 +37,20 @@ def listen(path):
     return s
 
 
+def hold_while_asked():
+    """The command line for the test, then the hold (see above)."""
+    ctl = arg("--control")
+    state = os.path.dirname(os.path.dirname(ctl))
+    base = os.path.join(state, "fake-vmm-" + os.path.basename(ctl).rsplit(".", 1)[0])
+    with open(base + ".argv.tmp", "w") as f:
+        json.dump(sys.argv[1:], f)
+    os.rename(base + ".argv.tmp", base + ".argv")
+    if os.path.exists(base + ".hold"):
+        open(base + ".waiting", "w").close()
+        while os.path.exists(base + ".hold"):
+            time.sleep(0.05)
+
+
 def flood(sock, lines, size, rate):
     """For the console bench: lines of size bytes ("T" + CLOCK_MONOTONIC ns
     when written, padding, CRLF), rate a second (0: as fast as stratad takes
@@ -46,6 +67,7 @@ def flood(sock, lines, size, rate):
 
 
 def main():
+    hold_while_asked()
     console = listen(arg("--console").split(":", 1)[1])
     control = listen(arg("--control"))
     sel = selectors.DefaultSelector()

@@ -87,7 +87,7 @@ def error_of(reply):
 
 def attach_round(vm, ctl, image, head, rnd, names, slots):
     wait_new(vm, f"hotplug: round {rnd}: waiting for attach")
-    r = ctl.execute("disk-attach", disk=f"{image},serial=hot{rnd}")
+    r = ctl.execute("disk-attach", disk=f"{image},serial=hot{rnd},id=vd{rnd}")
     assert "return" in r, r
     name, slot = r["return"]["device"], r["return"]["slot"]
     assert name not in names, f"device name {name} used twice: {names}"
@@ -96,7 +96,8 @@ def attach_round(vm, ctl, image, head, rnd, names, slots):
     wait_new(vm, f"attached slot {slot} {read_line(head)}")
     dev = devices(ctl)[name]
     assert dev["hotplugged"] and not dev["unplug_pending"] and dev["slot"] == slot, dev
-    assert dev["path"] == str(image) and dev["serial"] == f"hot{rnd}", dev
+    # the host's id for the disk, apart from the serial the guest reads (stratad's target)
+    assert dev["path"] == str(image) and dev["serial"] == f"hot{rnd}" and dev["id"] == f"vd{rnd}", dev
     assert dev["driver_ok"], dev
     assert str(image) in open_files(vm.proc.pid)
     return name, slot
