@@ -103,7 +103,7 @@ static void end_build(struct servers *s, json_t *row, const char *dead)
 			log__warn("server %s: its NICs: %s", uuid, err.msg);
 		err = (struct st_err){0};
 		if (servers_hosts__load(s->db, s->hosts, &hs, &err) == 0)
-			h = servers_hosts__find(&hs, host);
+			h = servers_hosts__find(s->db, &hs, host);
 		if (h && servers_stratad__clean(h, row, &err) == 0)
 			snprintf(details, sizeof(details), "host %s: what the build made was removed", host);
 		else
@@ -212,7 +212,13 @@ static void pass(void *arg, struct periodic *p)
 		/* a down host cannot be asked; its servers say so (host_status) */
 		if (!hs.st.hosts[i].up)
 			continue;
-		servers_reconcile_host__sync(s, &hs.hosts[i]);
+		struct st_err herr = {0};
+		const struct servers_host *h = servers_hosts__at(s->db, &hs, i, &herr);
+		if (!h) {
+			log__warn("reconciliation: host %s: %s", hs.st.hosts[i].name, herr.msg);
+			continue;
+		}
+		servers_reconcile_host__sync(s, h);
 		renew(r); /* a slow host must not let the lease run out */
 	}
 	servers_hosts__free(&hs);
