@@ -151,18 +151,7 @@ bool cli__has(const struct cli *c, const char *name)
 
 char *cli__escape(const char *s)
 {
-	char *out = malloc(strlen(s) * 3 + 1), *p = out;
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (isalnum(ch) || strchr("-_.~+", ch))
-			*p++ = (char)ch;
-		else
-			p += sprintf(p, "%%%02X", ch);
-	}
-	*p = 0;
-	return out;
+	return util__url_escape(s);
 }
 
 char *cli__object_path(const char *collection, const char *name, const char *suffix)

@@ -117,6 +117,22 @@ int util__open_regular(const char *what, const char *path, uint64_t *size, struc
 	return cleanup__steal_fd(&fd);
 }
 
+char *util__url_escape(const char *s)
+{
+	char *out = malloc(strlen(s) * 3 + 1), *p = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (isalnum(ch) || strchr("-_.~+", ch))
+			*p++ = (char)ch;
+		else
+			p += sprintf(p, "%%%02X", ch);
+	}
+	*p = 0;
+	return out;
+}
+
 bool util__mac_unicast(const char *m)
 {
 	if (!m || strlen(m) != 17)

@@ -36,6 +36,9 @@ int util__open_regular(const char *what, const char *path, uint64_t *size, struc
 
 /* Read a whole regular file into a malloc'd buffer (NUL-terminated for
  * convenience; *len excludes the NUL). Refuses files above max_len. */
+/* s percent-encoded for a URL's path segment or query value (all but
+ * A-Z a-z 0-9 - _ . ~ +); malloc'd, NULL on ENOMEM. */
+char *util__url_escape(const char *s);
 /* "xx:xx:xx:xx:xx:xx" (hex digits, either case) and not a group address. */
 bool util__mac_unicast(const char *mac);
 int util__read_file(const char *path, size_t max_len, char **out, size_t *len, struct st_err *err);

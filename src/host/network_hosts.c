@@ -149,13 +149,11 @@ static int check_ip(const json_t *def, const char *ip, struct st_err *err)
 	return 0;
 }
 
-int network_hosts__add(struct host *h, const char *name, const json_t *in, json_t **out,
-		       struct st_err *err)
+/* in as a new reservation of list's network def: *rec its stored form. */
+static int check_host(const json_t *def, const json_t *list, const json_t *in, json_t **rec, struct st_err *err)
 {
 	static const char *const keys[] = {"mac", "ip", "name", NULL};
-	cleanup_json json_t *def = dhcp_network(h, name, err);
-	if (!def)
-		return -1;
+	const char *name = str(def, "name");
 	if (json_util__check_keys(in, "host", keys, err) < 0) {
 		err->errnum = EINVAL;
 		return -1;
@@ -167,7 +165,6 @@ int network_hosts__add(struct host *h, const char *name, const json_t *in, json_
 		return err__fail_class(err, EINVAL, "\"name\" must be a host name: 1-63 of A-Z a-z 0-9 -");
 	if (check_ip(def, ip, err) < 0)
 		return -1;
-	cleanup_json json_t *list = read_hosts(h, name);
 	size_t i;
 	json_t *r;
 	json_array_foreach(list, i, r) {
@@ -183,7 +180,20 @@ int network_hosts__add(struct host *h, const char *name, const json_t *in, json_
 	char lower[18];
 	for (i = 0; i < 18; i++)
 		lower[i] = (char)tolower((unsigned char)mac[i]);
-	json_t *rec = json_pack("{s:s, s:s, s:s*}", "mac", lower, "ip", ip, "name", host);
+	*rec = json_pack("{s:s, s:s, s:s*}", "mac", lower, "ip", ip, "name", host);
+	return 0;
+}
+
+int network_hosts__add(struct host *h, const char *name, const json_t *in, json_t **out,
+		       struct st_err *err)
+{
+	cleanup_json json_t *def = dhcp_network(h, name, err);
+	json_t *rec = NULL;
+	if (!def)
+		return -1;
+	cleanup_json json_t *list = read_hosts(h, name);
+	if (check_host(def, list, in, &rec, err) < 0)
+		return -1;
 	json_array_append(list, rec);
 	if (write_hosts(h, name, list, err) < 0) {
 		json_decref(rec);
@@ -193,6 +203,33 @@ int network_hosts__add(struct host *h, const char *name, const json_t *in, json_
 	events__emit("net-updated", "network", name, NULL, "dhcp-host-added");
 	*out = rec;
 	return 0;
+}
+
+int network_hosts__define(struct host *h, const json_t *def, const json_t *hosts, struct st_err *err)
+{
+	if (hosts && !json_is_array(hosts))
+		return err__fail_class(err, EINVAL, "\"hosts\" is a list of {\"mac\", \"ip\", \"name\"?}");
+	if (!json_array_size(hosts)) {
+		char path[512]; /* a file left by an earlier network of the name is not this one's */
+		network_hosts__path(h, str(def, "name"), path, sizeof(path));
+		unlink(path);
+		return 0;
+	}
+	if (!str(def, "subnet"))
+		return err__fail_class(err, EINVAL, "network '%s' uses an existing bridge: it has no DHCP server "
+				       "for \"hosts\"", str(def, "name"));
+	cleanup_json json_t *list = json_array();
+	size_t i;
+	json_t *in;
+	json_array_foreach(hosts, i, in) {
+		json_t *rec = NULL;
+		if (!json_is_object(in))
+			return err__fail_class(err, EINVAL, "\"hosts\" is a list of {\"mac\", \"ip\", \"name\"?}");
+		if (check_host(def, list, in, &rec, err) < 0) /* a duplicate inside one definition is a bad one */
+			return err__class(err, err->errnum == EEXIST ? EINVAL : err->errnum, -1);
+		json_array_append_new(list, rec);
+	}
+	return write_hosts(h, str(def, "name"), list, err);
 }
 
 int network_hosts__delete(struct host *h, const char *name, const char *mac, struct st_err *err)

@@ -23,6 +23,10 @@ int network_hosts__list(struct host *h, const char *name, json_t **out, struct s
  * (EEXIST). A running dnsmasq re-reads the file at once. */
 int network_hosts__add(struct host *h, const char *name, const json_t *in, json_t **out,
 		       struct st_err *err);
+/* A network being defined (def as checked, not stored yet) starts with
+ * hosts ([{"mac", "ip", "name"?}] or NULL), each checked as add does; its
+ * file is written (nothing when there are none). */
+int network_hosts__define(struct host *h, const json_t *def, const json_t *hosts, struct st_err *err);
 /* Removes the reservation of mac (ENOENT when there is none). */
 int network_hosts__delete(struct host *h, const char *name, const char *mac, struct st_err *err);
 

@@ -92,7 +92,7 @@ static int parse_cidr(const char *cidr, char *addr, size_t alen, char *net, size
 
 static int net__check(const json_t *in, json_t **out, struct st_err *err)
 {
-	static const char *const keys[] = {"name", "mode", "bridge", "ip", "dhcp", NULL};
+	static const char *const keys[] = {"name", "mode", "bridge", "ip", "dhcp", "hosts", NULL};
 	if (json_util__check_keys(in, "network", keys, err) < 0) {
 		err->errnum = EINVAL;
 		return -1;
@@ -175,7 +175,15 @@ int networks__define(struct host *h, const json_t *in, json_t **out, struct st_e
 		json_decref(def);
 		return -1;
 	}
+	/* the reservations (libvirt's <dhcp><host/>) live in the hostsfile */
+	if (network_hosts__define(h, def, json_object_get(in, "hosts"), err) < 0) {
+		json_decref(def);
+		return -1;
+	}
 	if (store__network_insert(h->store, s(def, "name"), def, err) < 0) {
+		char hosts[512];
+		network_hosts__path(h, s(def, "name"), hosts, sizeof(hosts));
+		unlink(hosts);
 		json_decref(def);
 		return -1;
 	}

@@ -77,12 +77,50 @@ static int prefix_of(const char *netmask, unsigned *prefix, struct st_err *err)
 	return 0;
 }
 
+/* <host mac ip [name]/>: a DHCP host reservation ("hosts" of the define,
+ * network_hosts.h checks the values). libvirt's IPv6 <host id=> has no
+ * place here: networks are IPv4. */
+static int dhcp_host(const xmlNode *n, const char *where, json_t **out, struct st_err *err)
+{
+	if (xmldoc__check(n, where, (const char *const[]){"mac", "ip", "name", NULL}, NULL, err) < 0 ||
+	    only_children(n, "<network><ip><dhcp><host>", NULL, NULL, err) < 0)
+		return -1;
+	char *mac = xmldoc__attr(n, "mac"), *ip = xmldoc__attr(n, "ip"), *name = xmldoc__attr(n, "name");
+	int rc = 0;
+	if (!mac || !ip)
+		rc = err__fail(err, 0, "%s<host> needs a mac and an ip (a reservation gives a MAC its address)", where);
+	else
+		*out = json_pack("{s:s, s:s, s:s*}", "mac", mac, "ip", ip, "name", name);
+	xmlFree(mac), xmlFree(ip), xmlFree(name);
+	return rc;
+}
+
+int netxml__dhcp_host_import(const char *xml, size_t len, json_t **out, struct st_err *err)
+{
+	xmlDoc *doc;
+	if (xmldoc__read(xml, len, "host", &doc, err) < 0)
+		return -1;
+	int rc = dhcp_host(xmlDocGetRootElement(doc), "", out, err);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 static int net_dhcp(const xmlNode *dhcp, json_t *out, struct st_err *err)
 {
 	static const char *const W = "<network><ip><dhcp>";
-	if (xmldoc__check(dhcp, "<network><ip>", NULL, NULL, err) < 0 ||
-	    only_children(dhcp, W, (const char *const[]){"range", NULL}, "only one <range>", err) < 0)
+	if (xmldoc__check(dhcp, "<network><ip>", NULL, (const char *const[]){"host", NULL}, err) < 0 ||
+	    only_children(dhcp, W, (const char *const[]){"range", "host", NULL}, "only one <range>", err) < 0)
 		return -1;
+	for (const xmlNode *c = dhcp->children; c; c = c->next) {
+		json_t *host = NULL;
+		if (!xmldoc__is(c, "host"))
+			continue;
+		if (dhcp_host(c, W, &host, err) < 0)
+			return -1;
+		if (!json_object_get(out, "hosts"))
+			json_object_set_new(out, "hosts", json_array());
+		json_array_append_new(json_object_get(out, "hosts"), host);
+	}
 	const xmlNode *r = child(dhcp, "range");
 	if (!r)
 		return 0;
@@ -194,10 +232,14 @@ char *netxml__network_export(const json_t *info)
 		snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(cidr, "/"), cidr);
 		const char *slash = strchr(cidr, '/');
 		xmlNode *ip = xmldoc__add(net, "ip", NULL, "address", addr, "prefix", slash ? slash + 1 : "24", NULL);
-		json_t *dhcp = json_object_get(info, "dhcp");
+		json_t *dhcp = json_object_get(info, "dhcp"), *hosts = json_object_get(info, "hosts"), *h;
+		xmlNode *d = dhcp || json_array_size(hosts) ? xmldoc__add(ip, "dhcp", NULL, NULL) : NULL;
 		if (dhcp)
-			xmldoc__add(xmldoc__add(ip, "dhcp", NULL, NULL), "range", NULL, "start", str(dhcp, "start"), "end",
-				    str(dhcp, "end"), NULL);
+			xmldoc__add(d, "range", NULL, "start", str(dhcp, "start"), "end", str(dhcp, "end"), NULL);
+		size_t i;
+		json_array_foreach(hosts, i, h)
+			xmldoc__add(d, "host", NULL, "mac", str(h, "mac"), "ip", str(h, "ip"), "name", str(h, "name"),
+				    NULL);
 	}
 	return xmldoc__dump(doc);
 }

@@ -1,6 +1,10 @@
 /* /v1/networks: virtual networks and their DHCP leases. */
 #include "host/routes.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
 #include "common/json_util.h"
 #include "host/network_hosts.h"
 #include "host/networks.h"
@@ -33,11 +37,14 @@ static int net_info(struct http_request *r, struct http_reply *rp, struct st_err
 	return routes__json(rp, 200, networks__info(routes__host(r), net_arg(r), &out, err), &out);
 }
 
+/* The definition with its reservations, as <dhcp><host/> entries. */
 static int net_xml(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
-	json_t *info = NULL;
-	return routes__xml(rp, networks__info(routes__host(r), net_arg(r), &info, err), &info, netxml__network_export,
-			   err);
+	json_t *info = NULL, *hosts = NULL;
+	int rc = networks__info(routes__host(r), net_arg(r), &info, err);
+	if (rc == 0 && (rc = network_hosts__list(routes__host(r), net_arg(r), &hosts, err)) == 0)
+		json_object_set_new(info, "hosts", hosts);
+	return routes__xml(rp, rc, &info, netxml__network_export, err);
 }
 
 static int net_undefine(struct http_request *r, struct http_reply *rp, struct st_err *err)
@@ -100,6 +107,42 @@ static int net_host_delete(struct http_request *r, struct http_reply *rp, struct
 	return 0;
 }
 
+/* virsh net-update's (virNetworkUpdate's) ip-dhcp-host section:
+ * {"command": "add"|"add-first"|"add-last"|"delete", "section":
+ * "ip-dhcp-host", "xml": "<host mac= ip= name=/>"}; a deletion matches the
+ * MAC. Reservations are live and persistent at once (--live --config). */
+static int net_update(struct http_request *r, struct http_reply *rp, struct st_err *err)
+{
+	static const char *const keys[] = {"command", "section", "xml", "flags", NULL};
+	cleanup_json json_t *in = NULL, *host = NULL;
+	json_t *out = NULL;
+	if (http_request__body_json(r, &in, err) < 0)
+		return -1;
+	if (json_util__check_keys(in, "update", keys, err) < 0)
+		return err__class(err, EINVAL, -1);
+	const char *cmd = json_string_value(json_object_get(in, "command"));
+	const char *section = json_string_value(json_object_get(in, "section"));
+	const char *xml = json_string_value(json_object_get(in, "xml"));
+	if (!section || strcmp(section, "ip-dhcp-host"))
+		return err__fail_class(err, EINVAL, "section '%.40s' is not supported: only ip-dhcp-host",
+				       section ? section : "");
+	bool add = cmd && (!strcmp(cmd, "add") || !strcmp(cmd, "add-first") || !strcmp(cmd, "add-last"));
+	if (!add && (!cmd || strcmp(cmd, "delete")))
+		return err__fail_class(err, EINVAL, "command '%.20s' is not supported: add, add-first, add-last or "
+				       "delete", cmd ? cmd : "");
+	if (!xml)
+		return err__fail_class(err, EINVAL, "\"xml\" (the <host mac= ip=/> element) is required");
+	if (netxml__dhcp_host_import(xml, strlen(xml), &host, err) < 0)
+		return err__class(err, EINVAL, -1);
+	if (add)
+		return routes__json(rp, 201, network_hosts__add(routes__host(r), net_arg(r), host, &out, err), &out);
+	const char *mac = json_string_value(json_object_get(host, "mac"));
+	if (network_hosts__delete(routes__host(r), net_arg(r), mac, err) < 0)
+		return -1;
+	http_reply__json(rp, 200, json_pack("{s:s}", "deleted", mac));
+	return 0;
+}
+
 const struct http_route routes__table_networks[] = {
 	{"GET", "/v1/networks", net_list, NULL, NULL},
 	{"POST", "/v1/networks", net_define, NULL, NULL},
@@ -113,5 +156,6 @@ const struct http_route routes__table_networks[] = {
 	{"GET", "/v1/networks/{name}/hosts", net_hosts, NULL, NULL},
 	{"POST", "/v1/networks/{name}/hosts", net_host_add, NULL, NULL},
 	{"DELETE", "/v1/networks/{name}/hosts/{mac}", net_host_delete, NULL, NULL},
+	{"POST", "/v1/networks/{name}/update", net_update, NULL, NULL},
 };
 const size_t routes__nr_networks = sizeof(routes__table_networks) / sizeof(routes__table_networks[0]);

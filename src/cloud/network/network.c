@@ -271,11 +271,12 @@ static int create_network(struct db *db, const struct network_caller *c, const j
 		"is_default", false, "qos_policy_id", "revision_number", 1, "tags", "created_at", now,
 		"updated_at", now, "l2_adjacency", true, "vlan_transparent", false);
 	cleanup_free char *text = json_dumps(net, JSON_COMPACT);
-	const char *p[] = {id, name, project, shared ? "1" : "0", text, at};
 	if (!text)
 		return err__fail(err, ENOMEM, "out of memory");
-	if (db__exec(db, "INSERT INTO network_network (id, name, project_id, shared, body, created_at)"
-		     " VALUES (?, ?, ?, ?, ?, ?)", p, 6, err) < 0)
+	struct insert ins = {NETWORK_NETWORKS, project, "INSERT INTO network_network (id, name, project_id, shared,"
+			     " body, created_at) VALUES (?, ?, ?, ?, ?, ?)", {id, name, project, shared ? "1" : "0",
+			     text, at}, 6, NULL, NULL};
+	if (db__tx(db, network_db__insert_tx, &ins, err) < 0)
 		return -1;
 	json_object_set_new(net, "subnets", json_array());
 	*out = json_incref(net);
@@ -293,6 +294,16 @@ int network__create(struct db *db, const struct network_caller *c, enum network_
 	case NETWORK_PORTS: return ports__create(db, c, body, out, err);
 	}
 	return -1;
+}
+
+int network__update(struct db *db, const struct network_caller *c, enum network_kind k, const char *id,
+		    const json_t *body, json_t **out, struct st_err *err)
+{
+	if (!json_is_object(body))
+		return err__fail_class(err, EINVAL, "Resource body required: {\"%s\": {...}}", members[k]);
+	if (k != NETWORK_PORTS)
+		return err__fail_class(err, ENOTSUP, "Updating %s is not supported here", collections[k]);
+	return ports__update(db, c, id, body, out, err);
 }
 
 struct del {

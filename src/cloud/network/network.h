@@ -49,8 +49,20 @@ int network__show(struct db *db, const struct network_caller *c, enum network_ki
 /* POST: body is the member object ({"name", ...}). */
 int network__create(struct db *db, const struct network_caller *c, enum network_kind k,
 		    const json_t *body, json_t **out, struct st_err *err);
+/* PUT: ports only (name, description, admin_state_up, fixed_ips). */
+int network__update(struct db *db, const struct network_caller *c, enum network_kind k, const char *id,
+		    const json_t *body, json_t **out, struct st_err *err);
 int network__delete(struct db *db, const struct network_caller *c, enum network_kind k,
 		    const char *id, struct st_err *err);
+
+/* Neutron's quotas of a project: {"network": N, ...} (-1 unlimited), or
+ * with details {"network": {"limit", "used", "reserved"}, ...}. Only an
+ * admin sees another project's and updates (body {"network": N, ...}, or
+ * NULL: back to the defaults). A create over quota fails EDQUOT. */
+int network__quota_show(struct db *db, const struct network_caller *c, const char *project, bool details,
+			json_t **out, struct st_err *err);
+int network__quota_update(struct db *db, const struct network_caller *c, const char *project, const json_t *body,
+			  json_t **out, struct st_err *err);
 
 /* --- for compute's servers --- */
 /* A NIC of a device (a server): its port, network and address. */

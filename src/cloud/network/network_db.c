@@ -56,3 +56,12 @@ bool network_db__sees(const struct network_caller *c, const json_t *net)
 	       (owner && !strcmp(owner, c->project_id));
 }
 
+
+int network_db__insert_tx(struct db *db, void *arg, struct st_err *err)
+{
+	struct insert *ins = arg;
+	if (network_db__quota_claim(db, ins->project, ins->kind, err) < 0 ||
+	    (ins->check && ins->check(db, ins->check_arg, err) < 0))
+		return -1;
+	return db__exec(db, ins->sql, ins->p, ins->np, err) < 0 ? -1 : 0;
+}

@@ -25,9 +25,27 @@ int network_db__network(struct db *db, const char *id, json_t **out, struct st_e
 bool network_db__sees(const struct network_caller *c, const json_t *net);
 
 
+/* Inside a create's transaction: the project may make one more of k
+ * (EDQUOT "Quota exceeded for resources: ['network']." when not). */
+int network_db__quota_claim(struct db *db, const char *project, enum network_kind k, struct st_err *err);
+
+/* One resource's INSERT (sql with np params p) in a transaction (db__tx's
+ * fn, arg a struct insert) after the project's quota claim and check(). */
+struct insert {
+	enum network_kind kind;
+	const char *project, *sql;
+	const char *p[8];
+	size_t np;
+	int (*check)(struct db *db, void *arg, struct st_err *err);
+	void *check_arg;
+};
+int network_db__insert_tx(struct db *db, void *arg, struct st_err *err);
+
 /* The ports' side (ports.c) of network.h's create and delete. */
 int ports__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
 		  struct st_err *err);
+int ports__update(struct db *db, const struct network_caller *c, const char *id, const json_t *body,
+		  json_t **out, struct st_err *err);
 int ports__delete(struct db *db, const struct network_caller *c, const char *id, struct st_err *err);
 /* A server's new NIC port (device_owner compute:nova, deleted with it). */
 int ports__for_device(struct db *db, const struct network_caller *c, const char *network_id,

@@ -178,6 +178,8 @@ static int alloc_tx(struct db *db, void *arg, struct st_err *err)
 	if (macs->nrows)
 		return err__fail_class(err, EEXIST, "Unable to complete operation for network %s. The mac address "
 				       "%s is in use.", a->network_id, mac);
+	if (network_db__quota_claim(db, str(a->port, "project_id"), NETWORK_PORTS, err) < 0)
+		return -1;
 	cleanup_json json_t *subnets = json_array();
 	for (size_t i = 0; i < rows->nrows; i++)
 		json_array_append_new(subnets, json_loads(db_rows__get(rows, i, 0), 0, NULL));
@@ -261,6 +263,22 @@ static int make_port(struct db *db, const struct network_caller *c, struct alloc
 	return 0;
 }
 
+static int check_fixed(const json_t *fixed, struct st_err *err)
+{
+	if (fixed && !json_is_array(fixed))
+		return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: it is not a list");
+	size_t i;
+	json_t *f;
+	json_array_foreach(fixed, i, f) {
+		const char *ip = str(f, "ip_address");
+		if (!json_is_object(f) || (!ip && !str(f, "subnet_id")) ||
+		    (ip && inet_pton(AF_INET, ip, &(struct in_addr){0}) != 1))
+			return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: each is {\"subnet_id\"} "
+					       "and/or {\"ip_address\": IPv4}");
+	}
+	return 0;
+}
+
 int ports__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
 		  struct st_err *err)
 {
@@ -282,23 +300,104 @@ int ports__create(struct db *db, const struct network_caller *c, const json_t *b
 	if (p && strcmp(p, c->project_id) && !c->admin)
 		return err__fail_class(err, EPERM, "Specifying 'project_id' or 'tenant_id' other than the "
 				       "authenticated project in request requires admin privileges");
-	if (fixed && !json_is_array(fixed))
-		return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: it is not a list");
-	size_t i;
-	json_t *f;
-	json_array_foreach(fixed, i, f) {
-		const char *ip = str(f, "ip_address");
-		if (!json_is_object(f) || (!ip && !str(f, "subnet_id")) ||
-		    (ip && inet_pton(AF_INET, ip, &(struct in_addr){0}) != 1))
-			return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: each is {\"subnet_id\"} "
-					       "and/or {\"ip_address\": IPv4}");
-	}
+	if (check_fixed(fixed, err) < 0)
+		return -1;
 	char lower[18] = "";
 	for (size_t k = 0; mac && k < 18; k++)
 		lower[k] = (char)tolower((unsigned char)mac[k]);
 	struct alloc a = {.network_id = nid, .device_id = dev ? dev : "", .want = fixed};
 	return make_port(db, c, &a, p ? p : c->project_id, mac ? lower : NULL, name ? name : "",
 			 owner ? owner : "", out, err);
+}
+
+/* An update's transaction: the port's stored view replaced by port, its
+ * addresses by those asked for (a->want) when it asks. */
+static int update_tx(struct db *db, void *arg, struct st_err *err)
+{
+	struct alloc *a = arg;
+	const char *id = str(a->port, "id");
+	if (a->want) {
+		cleanup_rows struct db_rows *rows = NULL;
+		if (db__query_for_update(db, "SELECT body FROM network_subnet WHERE network_id = ? ORDER BY"
+					 " created_at, id", &a->network_id, 1, &rows, err) < 0 ||
+		    db__exec(db, "DELETE FROM network_ip WHERE port_id = ?", &id, 1, err) < 0)
+			return -1;
+		cleanup_json json_t *subnets = json_array();
+		for (size_t i = 0; i < rows->nrows; i++)
+			json_array_append_new(subnets, json_loads(db_rows__get(rows, i, 0), 0, NULL));
+		json_t *ips = json_array();
+		json_object_set_new(a->port, "fixed_ips", ips);
+		if (choose_ips(db, a, subnets, ips, err) < 0)
+			return -1;
+		size_t i;
+		json_t *f;
+		json_array_foreach(ips, i, f) {
+			const char *q[] = {str(f, "subnet_id"), str(f, "ip_address"), id};
+			if (db__exec(db, "INSERT INTO network_ip (subnet_id, ip_address, port_id) VALUES (?, ?, ?)", q,
+				     3, err) < 0)
+				return -1;
+		}
+	}
+	cleanup_free char *text = json_dumps(a->port, JSON_COMPACT);
+	const char *p[] = {text, id};
+	if (!text)
+		return err__fail(err, ENOMEM, "out of memory");
+	return db__exec(db, "UPDATE network_port SET body = ? WHERE id = ?", p, 2, err) < 0 ? -1 : 0;
+}
+
+static int string_field(const json_t *body, const char *key, json_t *port, struct st_err *err)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > 255)
+		return err__fail_class(err, EINVAL, "Invalid input for %s. Reason: it is not a string of at most 255 "
+				       "characters.", key);
+	json_object_set(port, key, v);
+	return 0;
+}
+
+/* Neutron's port update: name, description, admin_state_up and fixed_ips
+ * (re-chosen as at create, old addresses freed); a server's port keeps
+ * its addresses (its host holds them as DHCP reservations). */
+int ports__update(struct db *db, const struct network_caller *c, const char *id, const json_t *body,
+		  json_t **out, struct st_err *err)
+{
+	static const char *const keys[] = {"name", "description", "admin_state_up", "fixed_ips", NULL};
+	static const char *const fixed[] = {"id", "network_id", "mac_address", "project_id", "tenant_id",
+		"device_id", "device_owner", "status", "created_at", "updated_at", "revision_number", NULL};
+	for (size_t i = 0; fixed[i]; i++)
+		if (json_object_get(body, fixed[i]))
+			return err__fail_class(err, EINVAL, "Cannot update read-only attribute %s", fixed[i]);
+	if (json_util__check_keys(body, "port", keys, err) < 0)
+		return err__fail_class(err, EINVAL, "Unrecognized attribute(s): %s", err->msg);
+	cleanup_json json_t *list = NULL;
+	if (network_db__bodies(db, "SELECT body FROM network_port WHERE id = ?", &id, 1, &list, err) < 0)
+		return -1;
+	json_t *port = json_array_get(list, 0), *want = json_object_get(body, "fixed_ips");
+	if (!port || (!c->admin && strcmp(str(port, "project_id"), c->project_id)))
+		return err__fail_class(err, ENOENT, "Port %.64s could not be found.", id ? id : "");
+	json_t *up = json_object_get(body, "admin_state_up");
+	if (up && !json_is_boolean(up))
+		return err__fail_class(err, EINVAL, "Invalid input for admin_state_up. Reason: it is not a boolean.");
+	if (string_field(body, "name", port, err) < 0 || string_field(body, "description", port, err) < 0 ||
+	    check_fixed(want, err) < 0)
+		return -1;
+	if (want && !strcmp(str(port, "device_owner"), "compute:nova"))
+		return err__fail_class(err, EEXIST, "Port %s is a NIC of server %s: its fixed IPs are its host's DHCP "
+				       "reservation and cannot change while it is attached.", id, str(port, "device_id"));
+	if (up)
+		json_object_set(port, "admin_state_up", up);
+	char now[32];
+	network_db__isotime((long long)time(NULL), now);
+	json_object_set_new(port, "updated_at", json_string(now));
+	json_object_set_new(port, "revision_number",
+			    json_integer(json_integer_value(json_object_get(port, "revision_number")) + 1));
+	struct alloc a = {.network_id = str(port, "network_id"), .port = port, .want = want};
+	if (db__tx(db, update_tx, &a, err) < 0)
+		return -1;
+	*out = json_incref(port);
+	return 0;
 }
 
 static int drop_port(struct db *db, const char *id, struct st_err *err)

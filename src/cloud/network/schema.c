@@ -27,6 +27,14 @@ static const char *const v1[] = {
 	NULL,
 };
 
-const struct db_migration network_db__migrations[] = {{1, v1}};
+/* per-project quota limits over Neutron's defaults (quotas.c); the row
+ * "_lock" of a project is what its creates lock to claim */
+static const char *const v2[] = {
+	"CREATE TABLE network_quota (project_id TEXT NOT NULL, resource TEXT NOT NULL,"
+	" hard_limit BIGINT NOT NULL, PRIMARY KEY (project_id, resource))",
+	NULL,
+};
+
+const struct db_migration network_db__migrations[] = {{1, v1}, {2, v2}};
 const size_t network_db__nr_migrations = sizeof(network_db__migrations) /
 					  sizeof(network_db__migrations[0]);

@@ -160,6 +160,39 @@ static int check_dns(const json_t *body, json_t **out, struct st_err *err)
 	return 0;
 }
 
+struct overlap {
+	const char *network_id, *cidr;
+};
+
+/* Two cidrs overlap when they agree on the shorter prefix. */
+static bool cidrs_overlap(const char *a, const char *b)
+{
+	uint32_t na = 0, nb = 0, ma = 0, mb = 0;
+	unsigned pa = 0, pb = 0;
+	struct st_err ignored = {0};
+	if (parse_cidr(a, &na, &ma, &pa, &ignored) < 0 || parse_cidr(b, &nb, &mb, &pb, &ignored) < 0)
+		return false;
+	uint32_t m = pa < pb ? ma : mb;
+	return (na & m) == (nb & m);
+}
+
+/* Neutron refuses a subnet overlapping another of its network (400). */
+static int no_overlap(struct db *db, void *arg, struct st_err *err)
+{
+	struct overlap *o = arg;
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, "SELECT body FROM network_subnet WHERE network_id = ?", &o->network_id, 1, &rows, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		cleanup_json json_t *other = json_loads(db_rows__get(rows, i, 0), 0, NULL);
+		const char *cidr = json_string_value(json_object_get(other, "cidr"));
+		if (cidr && cidrs_overlap(cidr, o->cidr))
+			return err__fail_class(err, EINVAL, "Invalid input for operation: Requested subnet with cidr: "
+					       "%s for network: %s overlaps with another subnet.", o->cidr, o->network_id);
+	}
+	return 0;
+}
+
 int subnets__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
 		    struct st_err *err)
 {
@@ -224,9 +257,11 @@ int subnets__create(struct db *db, const struct network_caller *c, const json_t 
 	cleanup_free char *text = json_dumps(sub, JSON_COMPACT);
 	if (!text)
 		return err__fail(err, ENOMEM, "out of memory");
-	const char *p[] = {id, nid, nm, net_owner, text, at};
-	if (db__exec(db, "INSERT INTO network_subnet (id, network_id, name, project_id, body, created_at)"
-		     " VALUES (?, ?, ?, ?, ?, ?)", p, 6, err) < 0)
+	struct overlap o = {nid, cidr};
+	struct insert ins = {NETWORK_SUBNETS, net_owner, "INSERT INTO network_subnet (id, network_id, name,"
+			     " project_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)", {id, nid, nm, net_owner,
+			     text, at}, 6, no_overlap, &o};
+	if (db__tx(db, network_db__insert_tx, &ins, err) < 0)
 		return -1;
 	*out = json_incref(sub);
 	return 0;

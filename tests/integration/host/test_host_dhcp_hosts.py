@@ -4,6 +4,7 @@ MAC gets the reserved address from the real dnsmasq. The client is busybox's
 udhcpc in a network namespace of its own, joined to the network's bridge by
 a veth pair. Reservations survive a restart of stratad (in a new namespace:
 the network is started again and serves them)."""
+import json
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from hostlib import in_ns, netd, skip_loudly  # noqa: F401  (fixture)
+from hostlib import in_ns, netd, skip_loudly, stratad  # noqa: F401  (fixtures)
 
 MAC = "52:54:00:ab:cd:01"
 OTHER = "52:54:00:ab:cd:02"
@@ -132,3 +133,62 @@ def test_reservation_bad_input(netd):
     assert d.call("GET", "/v1/networks/nope/hosts")[0] == 404
     assert d.call("POST", "/v1/networks/nope/hosts", {"mac": OTHER, "ip": "10.83.0.6"})[0] == 404
     assert d.ok("GET", "/v1/networks/res/hosts") == [{"mac": MAC, "ip": "10.83.0.5"}]
+
+
+def test_cli_reservations_and_xml_hosts_served_by_dnsmasq(netd, client_ns, tmp_path):
+    """A network defined from libvirt XML with a <dhcp><host/> serves it; the
+    CLI's net-dhcp-host-add/-list/-remove and virsh's net-update form change
+    what the running dnsmasq hands out."""
+    d = netd
+    f = tmp_path / "res.xml"
+    f.write_text(f"""<network><name>res</name><bridge name='stbr-res'/>
+      <ip address='10.85.0.1' prefix='24'><dhcp><host mac='{MAC}' ip='10.85.0.21' name='vm-a'/></dhcp></ip>
+      </network>""")
+    d.cli("net-define", f)
+    d.cli("net-start", "res")
+    plug(d, client_ns, MAC, 0)
+    assert dhcp(client_ns, 0, 15) == "10.85.0.21"
+    # virsh's form: added while dnsmasq runs, served to the second MAC
+    out = d.cli("net-update", "res", "add", "ip-dhcp-host", f"<host mac='{OTHER}' ip='10.85.0.22'/>",
+                "--live", "--config").stdout
+    assert "10.85.0.22" in out, out
+    plug(d, client_ns, OTHER, 1)
+    assert dhcp(client_ns, 1, 15) == "10.85.0.22"
+    listed = d.cli("net-dhcp-host-list", "res").stdout
+    assert MAC in listed and "vm-a" in listed and "10.85.0.22" in listed, listed
+    # removed by the CLI and added back at another address: dnsmasq follows
+    d.cli("net-dhcp-host-remove", "res", OTHER)
+    d.cli("net-dhcp-host-add", "res", OTHER, "10.85.0.23", "vm-b")
+    assert dhcp(client_ns, 1, 15) == "10.85.0.23"
+    xml_file = tmp_path / "host.xml"
+    xml_file.write_text(f"<host mac='{OTHER}' ip='10.85.0.23'/>")
+    d.cli("net-update", "res", "delete", "ip-dhcp-host", xml_file)
+    assert [h["mac"] for h in json.loads(d.cli("--json", "net-dhcp-host-list", "res").stdout)] == [MAC]
+    d.cli("net-destroy", "res")
+
+
+@pytest.mark.parametrize("args,words", [
+    (["net-dhcp-host-add", "res", "52:54:00:ab:cd", "10.86.0.5"], "mac"),
+    (["net-dhcp-host-add", "res", OTHER, "10.87.0.5"], "subnet"),
+    (["net-dhcp-host-add", "res", MAC, "10.86.0.6"], "already has a reservation"),
+    (["net-dhcp-host-add", "res", OTHER, "10.86.0.7", "bad name"], "host name"),
+    (["net-dhcp-host-add", "nope", OTHER, "10.86.0.7"], "nope"),
+    (["net-dhcp-host-add", "res", OTHER], "usage"),
+    (["net-dhcp-host-remove", "res", OTHER], "no reservation"),
+    (["net-update", "res", "modify", "ip-dhcp-host", f"<host mac='{OTHER}' ip='10.86.0.7'/>"], "add, add-first"),
+    (["net-update", "res", "add", "ip-dhcp-range", "<range start='10.86.0.2' end='10.86.0.9'/>"],
+     "ip-dhcp-host"),
+    (["net-update", "res", "add", "ip-dhcp-host", f"<host mac='{OTHER}'/>"], "needs a mac and an ip"),
+    (["net-update", "res", "add", "ip-dhcp-host", "<host mac='x' ip='10.86.0.7'"], "XML"),
+    (["net-update", "res", "add", "ip-dhcp-host", "/nonexistent/host.xml"], "/nonexistent/host.xml"),
+])
+def test_cli_reservation_errors_are_one_line(stratad, args, words):
+    """Each bad reservation command fails with one line naming the problem, and changes nothing."""
+    if not stratad.call("GET", "/v1/networks/res")[0] == 200:
+        stratad.ok("POST", "/v1/networks", {"name": "res", "mode": "isolated", "ip": "10.86.0.1/24"})
+        stratad.ok("POST", "/v1/networks/res/hosts", {"mac": MAC, "ip": "10.86.0.5"})
+    r = stratad.cli(*args, check=False)
+    assert r.returncode != 0 and r.stdout == "", (args, r)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words.lower() in lines[0].lower(), (args, r.stderr)
+    assert stratad.ok("GET", "/v1/networks/res/hosts") == [{"mac": MAC, "ip": "10.86.0.5"}]

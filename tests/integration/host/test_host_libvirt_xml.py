@@ -206,10 +206,65 @@ def test_network_xml_define_and_dumpxml(stratad, tmp_path):  # noqa: F811
     assert stratad.ok("GET", "/v1/networks/lviso")["ip"] == "10.9.0.1/16"
 
 
+NETWORK_HOSTS = """<network>
+  <name>lvres</name>
+  <forward mode='nat'/>
+  <ip address='192.168.151.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.151.100' end='192.168.151.200'/>
+      <host mac='52:54:00:0A:CD:31' ip='192.168.151.31' name='web'/>
+      <host mac='52:54:00:0a:cd:32' ip='192.168.151.32'/>
+    </dhcp>
+  </ip>
+</network>"""
+
+
+def test_network_xml_dhcp_hosts_are_reservations(stratad, tmp_path):  # noqa: F811
+    """<dhcp><host/> entries define the network's DHCP host reservations;
+    net-dumpxml shows them (and those added later) back, and defines the same again."""
+    f = tmp_path / "res.xml"
+    f.write_text(NETWORK_HOSTS)
+    stratad.cli("net-define", f)
+    want = [{"mac": "52:54:00:0a:cd:31", "ip": "192.168.151.31", "name": "web"},
+            {"mac": "52:54:00:0a:cd:32", "ip": "192.168.151.32"}]
+    assert stratad.ok("GET", "/v1/networks/lvres/hosts") == want
+    assert (stratad.state_dir / "net-lvres.hostsfile").read_text() == \
+        "52:54:00:0a:cd:31,192.168.151.31,web\n52:54:00:0a:cd:32,192.168.151.32\n"
+    stratad.cli("net-dhcp-host-add", "lvres", "52:54:00:0a:cd:33", "192.168.151.33", "db")
+    out = stratad.cli("net-dumpxml", "lvres").stdout
+    x = ET.fromstring(out)
+    assert x.find("ip/dhcp/range").get("start") == "192.168.151.100", out
+    assert [(h.get("mac"), h.get("ip"), h.get("name")) for h in x.findall("ip/dhcp/host")] == [
+        ("52:54:00:0a:cd:31", "192.168.151.31", "web"), ("52:54:00:0a:cd:32", "192.168.151.32", None),
+        ("52:54:00:0a:cd:33", "192.168.151.33", "db")], out
+    stratad.ok("DELETE", "/v1/networks/lvres")
+    assert not (stratad.state_dir / "net-lvres.hostsfile").exists()
+    f.write_text(out)
+    stratad.cli("net-define", f)
+    assert len(stratad.ok("GET", "/v1/networks/lvres/hosts")) == 3
+    stratad.ok("DELETE", "/v1/networks/lvres")
+    # a network without reservations has no <host>, and no file left from an earlier one
+    stratad.ok("POST", "/v1/networks", {"name": "lvres", "mode": "nat", "ip": "192.168.151.1/24"})
+    assert stratad.ok("GET", "/v1/networks/lvres/hosts") == []
+    assert ET.fromstring(stratad.ok("GET", "/v1/networks/lvres/xml")).find("ip/dhcp") is None
+    # JSON's "hosts" too; a bridge network has no DHCP server for them
+    st, reply = stratad.call("POST", "/v1/networks", {"name": "lvbr", "mode": "bridge", "bridge": "br7",
+                                                       "hosts": [{"mac": "52:54:00:0a:cd:34", "ip": "10.0.0.5"}]})
+    assert st == 400 and "hosts" in reply["error"]["message"], reply
+    assert [n["name"] for n in stratad.ok("GET", "/v1/networks")] == ["lvres"]
+
+
 @pytest.mark.parametrize("body,words", [
     ("<network><name>n6</name><ip family='ipv6' address='2001:db8::1' prefix='64'/></network>", "ipv6"),
     ("<network><name>nd</name><ip address='10.1.0.1' prefix='24'><dhcp><range start='10.1.0.2' end='10.1.0.9'/>"
-     "<host mac='52:54:00:00:00:01' ip='10.1.0.5'/></dhcp></ip></network>", "<host>"),
+     "<host mac='52:54:00:00:00:01'/></dhcp></ip></network>", "needs a mac and an ip"),
+    ("<network><name>nd</name><ip address='10.1.0.1' prefix='24'><dhcp>"
+     "<host mac='52:54:00:00:00:01' ip='10.2.0.5'/></dhcp></ip></network>", "not a host address"),
+    ("<network><name>nd</name><ip address='10.1.0.1' prefix='24'><dhcp>"
+     "<host mac='52:54:00:00:00:01' ip='10.1.0.5'/><host mac='52:54:00:00:00:01' ip='10.1.0.6'/></dhcp></ip>"
+     "</network>", "already has a reservation"),
+    ("<network><name>nd</name><ip address='10.1.0.1' prefix='24'><dhcp>"
+     "<host mac='52:54:00:00:00:01' ip='10.1.0.5' id='0:1'/></dhcp></ip></network>", "id"),
     ("<network><name>nn</name><dns><host ip='10.1.0.5'><hostname>a</hostname></host></dns></network>", "<dns>"),
     ("<network><name>no</name><forward mode='open'/></network>", "mode='open'"),
     ("<network><name>n2</name><ip address='10.1.0.1' prefix='24'/><ip address='10.2.0.1' prefix='24'/></network>",
