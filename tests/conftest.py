@@ -52,7 +52,8 @@ def wait_answering(proc, url, log, what, seconds, context=None):
 
 def wait_for(what, check, seconds=120):
     """check() until it returns something true (returned); fails naming what
-    and check's last value once seconds pass. Never a fixed sleep: a slow
+    (or what() when it is callable: a message made at the failure) and
+    check's last value once seconds pass. Never a fixed sleep: a slow
     machine only waits longer."""
     deadline = time.monotonic() + seconds
     while True:
@@ -60,7 +61,8 @@ def wait_for(what, check, seconds=120):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}"
+                                 f" (last: {value!r})")
         time.sleep(0.1)
 
 

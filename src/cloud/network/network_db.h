@@ -56,7 +56,10 @@ int ports__bind(struct db *db, const char *port_id, const char *device_id, int n
 /* Subnets (subnets.c). */
 int subnets__create(struct db *db, const struct network_caller *c, const json_t *body, json_t **out,
 		    struct st_err *err);
-/* Whether an IPv4 address string is inside the subnet's cidr. */
+/* Whether an address string is a host address of the subnet's cidr. */
 bool subnets__contains(const json_t *subnet, const char *ip);
+/* Whether the subnet gives ports automatic (EUI-64) addresses: IPv6 slaac
+ * or dhcpv6-stateless. */
+bool subnets__auto_address(const json_t *subnet);
 
 #endif

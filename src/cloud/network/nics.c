@@ -62,6 +62,17 @@ int network__attach(struct db *db, const struct network_caller *c, const char *d
 	return 0;
 }
 
+/* The NIC's address for the host's DHCP reservation (dnsmasq serves IPv4). */
+static json_t *first_ipv4(const json_t *fixed_ips)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(fixed_ips, i, f)
+		if (str(f, "ip_address") && strchr(str(f, "ip_address"), '.'))
+			return f;
+	return NULL;
+}
+
 int network__device_nics(struct db *db, const char *device_id, json_t **out, struct st_err *err)
 {
 	cleanup_json json_t *ports = NULL;
@@ -73,7 +84,7 @@ int network__device_nics(struct db *db, const char *device_id, json_t **out, str
 	json_t *port;
 	json_array_foreach(ports, i, port) {
 		cleanup_json json_t *net = NULL, *subs = NULL;
-		json_t *ip = json_array_get(json_object_get(port, "fixed_ips"), 0);
+		json_t *ip = first_ipv4(json_object_get(port, "fixed_ips"));
 		const char *sid = str(ip, "subnet_id");
 		if (network_db__network(db, str(port, "network_id"), &net, err) < 0 ||
 		    (sid && network_db__bodies(db, "SELECT body FROM network_subnet WHERE id = ?", &sid, 1, &subs,

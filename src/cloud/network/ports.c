@@ -19,17 +19,11 @@
 #include "common/cleanup.h"
 #include "common/json_util.h"
 #include "common/util.h"
+#include "cloud/network/ipaddr.h"
 
 static const char *str(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
-}
-
-static uint32_t ip_of(const char *s)
-{
-	struct in_addr a = {0};
-	inet_pton(AF_INET, s, &a);
-	return ntohl(a.s_addr);
 }
 
 /* What one port's transaction makes. */
@@ -41,52 +35,65 @@ struct alloc {
 	int nic_index, auto_delete;
 };
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_addr(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	unsigned __int128 x = *(const unsigned __int128 *)a, y = *(const unsigned __int128 *)b;
 	return x < y ? -1 : x > y;
 }
 
+static unsigned __int128 addr_of(const char *s)
+{
+	struct ipaddr a = {0};
+	ipaddr__parse(s, &a);
+	return a.v;
+}
+
 /* The subnet's addresses in use, sorted. */
-static int used_ips(struct db *db, const char *subnet, uint32_t **out, size_t *n, struct st_err *err)
+static int used_ips(struct db *db, const char *subnet, unsigned __int128 **out, size_t *n, struct st_err *err)
 {
 	cleanup_rows struct db_rows *rows = NULL;
 	if (db__query(db, "SELECT ip_address FROM network_ip WHERE subnet_id = ?", &subnet, 1, &rows, err) < 0)
 		return -1;
-	uint32_t *v = calloc(rows->nrows + 1, sizeof(*v));
+	unsigned __int128 *v = calloc(rows->nrows + 1, sizeof(*v));
 	if (!v)
 		return err__fail(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < rows->nrows; i++)
-		v[i] = ip_of(db_rows__get(rows, i, 0));
-	qsort(v, rows->nrows, sizeof(*v), cmp_u32);
+		v[i] = addr_of(db_rows__get(rows, i, 0));
+	qsort(v, rows->nrows, sizeof(*v), cmp_addr);
 	*out = v;
 	*n = rows->nrows;
 	return 0;
 }
 
-static bool in_set(const uint32_t *v, size_t n, uint32_t ip)
+static bool in_set(const unsigned __int128 *v, size_t n, unsigned __int128 ip)
 {
-	return bsearch(&ip, v, n, sizeof(*v), cmp_u32) != NULL;
+	return bsearch(&ip, v, n, sizeof(*v), cmp_addr) != NULL;
+}
+
+static int subnet_version(const json_t *subnet)
+{
+	return (int)json_integer_value(json_object_get(subnet, "ip_version"));
 }
 
 /* The first free address of the subnet's pools (1), or none (0). */
-static int first_free(struct db *db, const json_t *subnet, char out[INET_ADDRSTRLEN], struct st_err *err)
+static int first_free(struct db *db, const json_t *subnet, char out[INET6_ADDRSTRLEN], struct st_err *err)
 {
-	cleanup_free uint32_t *used = NULL;
+	cleanup_free unsigned __int128 *used = NULL;
 	size_t n;
 	if (used_ips(db, str(subnet, "id"), &used, &n, err) < 0)
 		return -1;
 	const char *gws = str(subnet, "gateway_ip");
-	uint32_t gw = gws ? ip_of(gws) : 0;
+	unsigned __int128 gw = gws ? addr_of(gws) : 0;
 	size_t i;
 	json_t *pool;
 	json_array_foreach(json_object_get(subnet, "allocation_pools"), i, pool) {
-		uint32_t a = ip_of(str(pool, "start")), b = ip_of(str(pool, "end"));
-		for (uint64_t ip = a; ip <= b; ip++) {
-			if (in_set(used, n, (uint32_t)ip) || (gws && ip == gw))
+		unsigned __int128 a = addr_of(str(pool, "start")), b = addr_of(str(pool, "end"));
+		/* at most n + 2 steps: every address skipped is held or the gateway */
+		for (unsigned __int128 ip = a; ip <= b && ip >= a; ip++) {
+			if (in_set(used, n, ip) || (gws && ip == gw))
 				continue;
-			struct in_addr x = {.s_addr = htonl((uint32_t)ip)};
-			inet_ntop(AF_INET, &x, out, INET_ADDRSTRLEN);
+			struct ipaddr x = {subnet_version(subnet), ip};
+			ipaddr__text(&x, out);
 			return 1;
 		}
 	}
@@ -98,15 +105,31 @@ static int take_given(struct db *db, const json_t *subnet, const char *ip, struc
 {
 	if (!subnets__contains(subnet, ip))
 		return err__fail_class(err, EINVAL, "IP address %.64s is not a valid IP for the specified subnet.", ip);
-	if (str(subnet, "gateway_ip") && !strcmp(str(subnet, "gateway_ip"), ip))
+	if (str(subnet, "gateway_ip") && addr_of(str(subnet, "gateway_ip")) == addr_of(ip))
 		return err__fail_class(err, EEXIST, "IP address %s is the gateway of subnet %s.", ip, str(subnet, "id"));
-	cleanup_free uint32_t *used = NULL;
+	cleanup_free unsigned __int128 *used = NULL;
 	size_t n;
 	if (used_ips(db, str(subnet, "id"), &used, &n, err) < 0)
 		return -1;
-	if (in_set(used, n, ip_of(ip)))
+	if (in_set(used, n, addr_of(ip)))
 		return err__fail_class(err, EEXIST, "IP address %s already allocated in subnet %s", ip,
 				       str(subnet, "id"));
+	return 0;
+}
+
+/* An automatic-address (SLAAC) subnet's address for the port: its MAC's EUI-64. */
+static int take_auto(struct db *db, const struct alloc *a, const json_t *subnet, json_t *ips, struct st_err *err)
+{
+	struct ipaddr net, ip;
+	unsigned plen;
+	char text[INET6_ADDRSTRLEN];
+	if (ipaddr__cidr(str(subnet, "cidr"), &net, &plen, err) < 0)
+		return -1;
+	ipaddr__eui64(&net, str(a->port, "mac_address"), &ip);
+	ipaddr__text(&ip, text);
+	if (take_given(db, subnet, text, err) < 0)
+		return -1;
+	json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(subnet, "id"), "ip_address", text));
 	return 0;
 }
 
@@ -120,47 +143,75 @@ static const json_t *subnet_by_id(const json_t *subnets, const char *id)
 	return NULL;
 }
 
-/* The fixed IPs: those asked for, else one from the first subnet with room. */
+/* The fixed IPs asked for: an address, or the first free (the EUI-64 on an
+ * automatic-address subnet) of a subnet. */
+static int choose_wanted(struct db *db, struct alloc *a, const json_t *subnets, json_t *ips, struct st_err *err)
+{
+	char ip[INET6_ADDRSTRLEN];
+	size_t i;
+	json_t *w;
+	json_array_foreach(a->want, i, w) {
+		const char *sid = str(w, "subnet_id"), *want = str(w, "ip_address");
+		const json_t *sub = sid ? subnet_by_id(subnets, sid) : NULL;
+		for (size_t k = 0; !sub && !sid && want && k < json_array_size(subnets); k++)
+			if (subnets__contains(json_array_get(subnets, k), want))
+				sub = json_array_get(subnets, k);
+		if (!sub)
+			return err__fail_class(err, EINVAL, "Invalid input for operation: no subnet of network %s for "
+					       "fixed IP %zu.", a->network_id, i);
+		if (subnets__auto_address(sub) && want)
+			return err__fail_class(err, EINVAL, "Invalid input for operation: IPv6 address %s can not be "
+					       "directly assigned to a port on subnet %s since the subnet is configured for "
+					       "automatic addresses", want, str(sub, "id"));
+		if (subnets__auto_address(sub)) {
+			if (take_auto(db, a, sub, ips, err) < 0)
+				return -1;
+			continue;
+		}
+		if (want && take_given(db, sub, want, err) < 0)
+			return -1;
+		int got = want ? 1 : first_free(db, sub, ip, err);
+		if (got < 0)
+			return -1;
+		if (!got)
+			return err__fail_class(err, ENOSPC, "No more IP addresses available on network %s.",
+					       a->network_id);
+		json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(sub, "id"), "ip_address",
+						     want ? want : ip));
+	}
+	return 0;
+}
+
+/* The fixed IPs: those asked for, else as Neutron: one from the first
+ * IPv4 subnet with room, one from the first stateful IPv6 subnet with
+ * room, and the EUI-64 of every automatic-address subnet. */
 static int choose_ips(struct db *db, struct alloc *a, const json_t *subnets, json_t *ips, struct st_err *err)
 {
-	char ip[INET_ADDRSTRLEN];
-	if (a->want) {
-		size_t i;
-		json_t *w;
-		json_array_foreach(a->want, i, w) {
-			const char *sid = str(w, "subnet_id"), *want = str(w, "ip_address");
-			const json_t *sub = sid ? subnet_by_id(subnets, sid) : NULL;
-			for (size_t k = 0; !sub && want && k < json_array_size(subnets); k++)
-				if (subnets__contains(json_array_get(subnets, k), want))
-					sub = json_array_get(subnets, k);
-			if (!sub)
-				return err__fail_class(err, EINVAL, "Invalid input for operation: no subnet of network "
-						       "%s for fixed IP %zu.", a->network_id, i);
-			if (want && take_given(db, sub, want, err) < 0)
-				return -1;
-			int got = want ? 1 : first_free(db, sub, ip, err);
-			if (got < 0)
-				return -1;
-			if (!got)
-				return err__fail_class(err, ENOSPC, "No more IP addresses available on network %s.",
-						       a->network_id);
-			json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(sub, "id"), "ip_address",
-							     want ? want : ip));
-		}
-		return 0;
-	}
+	char ip[INET6_ADDRSTRLEN];
+	if (a->want)
+		return choose_wanted(db, a, subnets, ips, err);
+	bool had[2] = {false, false}, got[2] = {false, false};
 	size_t i;
 	json_t *sub;
 	json_array_foreach(subnets, i, sub) {
-		int got = first_free(db, sub, ip, err);
-		if (got < 0)
+		int v6 = subnet_version(sub) == 6;
+		if (subnets__auto_address(sub)) {
+			if (take_auto(db, a, sub, ips, err) < 0)
+				return -1;
+			continue;
+		}
+		had[v6] = true;
+		if (got[v6])
+			continue;
+		int rc = first_free(db, sub, ip, err);
+		if (rc < 0)
 			return -1;
-		if (got) {
+		if (rc) {
+			got[v6] = true;
 			json_array_append_new(ips, json_pack("{s:s, s:s}", "subnet_id", str(sub, "id"), "ip_address", ip));
-			return 0;
 		}
 	}
-	if (json_array_size(subnets))
+	if ((had[0] && !got[0]) || (had[1] && !got[1]))
 		return err__fail_class(err, ENOSPC, "No more IP addresses available on network %s.", a->network_id);
 	return 0;
 }
@@ -271,10 +322,10 @@ static int check_fixed(const json_t *fixed, struct st_err *err)
 	json_t *f;
 	json_array_foreach(fixed, i, f) {
 		const char *ip = str(f, "ip_address");
-		if (!json_is_object(f) || (!ip && !str(f, "subnet_id")) ||
-		    (ip && inet_pton(AF_INET, ip, &(struct in_addr){0}) != 1))
+		struct ipaddr a;
+		if (!json_is_object(f) || (!ip && !str(f, "subnet_id")) || (ip && !ipaddr__parse(ip, &a)))
 			return err__fail_class(err, EINVAL, "Invalid input for fixed_ips: each is {\"subnet_id\"} "
-					       "and/or {\"ip_address\": IPv4}");
+					       "and/or {\"ip_address\": IP}");
 	}
 	return 0;
 }

@@ -12,18 +12,16 @@ import subprocess
 
 import pytest
 
-from cloudlib import started
+from cloudlib import serving
 from imagelib import api, create, store_files, token, upload
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite"], scope="module")
 def cloud(request):
-    """The inspection does not depend on the database: SQLite only."""
-    c = started(request)
-    try:
-        yield c
-    finally:
-        assert c.stop() == 0, f"serve did not stop cleanly on SIGTERM:\n{c.log.read_text()}"
+    """The inspection does not depend on the database: SQLite only. One
+    cloud for the module: each test compares the store and the image list
+    with what they held when it began."""
+    yield from serving(request)
 
 
 def qemu_img(*args):
@@ -52,15 +50,17 @@ def hostile_images(tmp):
     ]
 
 
-def queued_and_nothing_stored(cloud, tok, image_id):
+def queued_and_nothing_stored(cloud, tok, image_id, before):
+    """before: the store's files when the test began."""
     status, _, img = api(cloud, tok, "GET", f"/images/{image_id}")
     assert status == 200 and img["status"] == "queued", img
     assert img["size"] is None and img["virtual_size"] is None and img["checksum"] is None, img
-    assert store_files(cloud) == [], store_files(cloud)
+    assert store_files(cloud) == before, store_files(cloud)
 
 
 def test_hostile_uploads_refused_over_http(cloud, tmp_path):
     tok = token(cloud)
+    before = store_files(cloud)
     for name, fmt, path, says in hostile_images(tmp_path):
         img = create(cloud, tok, name=name, disk_format=fmt,
                      container_format="aki" if fmt == "aki" else "bare")
@@ -68,7 +68,7 @@ def test_hostile_uploads_refused_over_http(cloud, tmp_path):
         assert status == 400, (name, status, body)
         assert set(body) == {"message", "code", "title"} and body["code"].startswith("400 "), body
         assert says in body["message"] and "\n" not in body["message"], (name, body)
-        queued_and_nothing_stored(cloud, tok, img["id"])
+        queued_and_nothing_stored(cloud, tok, img["id"], before)
     clean = tmp_path / "clean.qcow2"
     qemu_img("-f", "qcow2", str(clean), "7M")
     img = create(cloud, tok, name="clean", disk_format="qcow2")
@@ -80,12 +80,13 @@ def test_hostile_uploads_refused_over_http(cloud, tmp_path):
 def test_hostile_uploads_refused_through_the_cli(cloud, tmp_path):
     """openstacksdk deletes the image it created when the upload fails (as
     with Glance): the refusal reaches the user and nothing is left."""
+    images, files = cloud.openstack("image", "list"), store_files(cloud)
     for name, fmt, path, says in hostile_images(tmp_path):
         r = cloud.openstack("image", "create", "--file", str(path), "--disk-format", fmt,
                             "--container-format", "bare", name, check=False)
         assert r.returncode != 0 and "400" in r.stderr and says in r.stderr, (name, r.returncode, r.stderr)
-        assert cloud.openstack("image", "list") == []
-        assert store_files(cloud) == [], store_files(cloud)
+        assert cloud.openstack("image", "list") == images
+        assert store_files(cloud) == files, store_files(cloud)
 
 
 @pytest.mark.parametrize("fmt,disk_format,opts", [
@@ -97,8 +98,9 @@ def test_clean_images_get_qemu_img_virtual_size(cloud, tmp_path, fmt, disk_forma
     qemu_img("-f", fmt, *opts, str(path), "10M")
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", "-f", fmt, str(path)],
                                      capture_output=True, text=True, check=True).stdout)
+    before = store_files(cloud)
     img = cloud.openstack("image", "create", "--file", str(path), "--disk-format", disk_format,
                           "--container-format", "bare", "clean-" + fmt)
     shown = cloud.openstack("image", "show", img["id"])
     assert shown["status"] == "active" and shown["virtual_size"] == info["virtual-size"], shown
-    assert store_files(cloud) == [img["id"]]
+    assert store_files(cloud) == sorted(before + [img["id"]])

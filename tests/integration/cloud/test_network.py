@@ -77,7 +77,7 @@ def test_network_bad_input(cloud):
         ("networks", {"networks": [{"name": "x"}]}, 400),
         ("subnets", {"subnet": {"network_id": net["id"], "cidr": "10.92.0.0/33"}}, 400),
         ("subnets", {"subnet": {"network_id": net["id"], "cidr": "10.92.0.1/24"}}, 400),
-        ("subnets", {"subnet": {"network_id": net["id"], "cidr": "fd00::/64", "ip_version": 6}}, 400),
+        ("subnets", {"subnet": {"network_id": net["id"], "cidr": "fd00::/64", "ip_version": 4}}, 400),
         ("subnets", {"subnet": {"network_id": net["id"], "cidr": "10.92.0.0/24",
                                 "allocation_pools": [{"start": "10.92.1.1", "end": "10.92.1.5"}]}}, 400),
         ("subnets", {"subnet": {"network_id": net["id"], "cidr": "10.92.0.0/24", "gateway_ip": "10.92.0.5",

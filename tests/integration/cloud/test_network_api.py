@@ -161,3 +161,58 @@ def test_paging_with_neutron_links(cloud):
     port_ids = order("ports")
     _, _, body = cloud.api("GET", f"{NET}/ports?limit=1&marker={port_ids[2]}&page_reverse=true", token)
     assert [p["id"] for p in body["ports"]] == port_ids[1:2] and "ports_links" in body
+
+
+def test_ipv6_subnets(cloud):
+    """IPv6 subnets through the CLI: a dhcpv6-stateful subnet's ports get an
+    address from its pools (beside their IPv4 one), a SLAAC subnet's the
+    EUI-64 address of their MAC; Neutron's refusals for wrong modes."""
+    token = cloud.admin_token()
+    net, v4 = provider(cloud)
+    v6 = cloud.openstack("subnet", "create", "--network", "prov", "--ip-version", "6", "--subnet-range",
+                         "fd00:90::/64", "--ipv6-address-mode", "dhcpv6-stateful", "--ipv6-ra-mode",
+                         "dhcpv6-stateful", "prov-v6")
+    assert (v6["ip_version"], v6["cidr"], v6["gateway_ip"]) == (6, "fd00:90::/64", "fd00:90::1"), v6
+    assert (v6["ipv6_address_mode"], v6["ipv6_ra_mode"]) == ("dhcpv6-stateful", "dhcpv6-stateful")
+    assert v6["allocation_pools"] == [{"start": "fd00:90::2", "end": "fd00:90::ffff:ffff:ffff:ffff"}]
+    shown = cloud.openstack("subnet", "show", "prov-v6")
+    assert shown["ipv6_address_mode"] == "dhcpv6-stateful" and shown["ip_version"] == 6
+    port = cloud.openstack("port", "create", "--network", "prov", "p6")
+    assert port["fixed_ips"] == [{"subnet_id": v4["id"], "ip_address": "10.90.0.10"},
+                                 {"subnet_id": v6["id"], "ip_address": "fd00:90::2"}], port
+    port2 = cloud.openstack("port", "create", "--network", "prov", "--fixed-ip",
+                            "subnet=prov-v6,ip-address=fd00:90::beef", "p6b")
+    assert port2["fixed_ips"] == [{"subnet_id": v6["id"], "ip_address": "fd00:90::beef"}]
+    status, _, body = cloud.api("POST", f"{NET}/ports", token, {"port": {
+        "network_id": net["id"], "fixed_ips": [{"ip_address": "fd00:90::beef"}]}})
+    assert status == 409 and "already allocated" in body["NeutronError"]["message"], body
+    # a SLAAC subnet: the EUI-64 of the port's MAC, not assignable by hand
+    cloud.openstack("network", "create", "--share", "slaacnet")
+    slaac = cloud.openstack("subnet", "create", "--network", "slaacnet", "--ip-version", "6", "--subnet-range",
+                            "2001:db8:5::/64", "--ipv6-address-mode", "slaac", "--ipv6-ra-mode", "slaac", "s6")
+    assert slaac["ipv6_address_mode"] == "slaac" and slaac["gateway_ip"] == "2001:db8:5::1"
+    p = cloud.openstack("port", "create", "--network", "slaacnet", "--mac-address", "52:54:00:12:34:56", "ps")
+    assert p["fixed_ips"] == [{"subnet_id": slaac["id"], "ip_address": "2001:db8:5:0:5054:ff:fe12:3456"}], p
+    status, _, body = cloud.api("POST", f"{NET}/ports", token, {"port": {
+        "network_id": slaac["network_id"], "fixed_ips": [{"ip_address": "2001:db8:5::7"}]}})
+    assert status == 400 and "automatic addresses" in body["NeutronError"]["message"], body
+    subnets = [s["ID"] for s in cloud.openstack("subnet", "list", "--ip-version", "6")]
+    assert sorted(subnets) == sorted([v6["id"], slaac["id"]])
+    bad = [
+        ({"cidr": "fd00:91::/64", "ip_version": 4}, "IPv4 subnet"),
+        ({"cidr": "10.93.0.0/24", "ip_version": 6}, "IPv6 subnet"),
+        ({"cidr": "fd00:91::/80", "ip_version": 6, "ipv6_address_mode": "slaac"}, "/64"),
+        ({"cidr": "fd00:91::/64", "ip_version": 6, "ipv6_address_mode": "slaac",
+          "ipv6_ra_mode": "dhcpv6-stateful"}, "must be the same"),
+        ({"cidr": "fd00:91::/64", "ip_version": 6, "ipv6_address_mode": "dhcpv7"}, "ipv6_address_mode"),
+        ({"cidr": "10.93.0.0/24", "ip_version": 4, "ipv6_ra_mode": "slaac"}, "ip_version is 4"),
+        ({"cidr": "fd00:90:0:0:8000::/65", "ip_version": 6}, "overlaps"),
+        ({"cidr": "fd00:91::/64", "ip_version": 6, "gateway_ip": "10.0.0.1"}, "gateway_ip"),
+        ({"cidr": "fd00:91::/64", "ip_version": 6,
+          "allocation_pools": [{"start": "fd00:92::2", "end": "fd00:92::9"}]}, "spans beyond"),
+        ({"cidr": "fd00:91::1/64", "ip_version": 6}, "host bits"),
+    ]
+    for extra, words in bad:
+        status, _, body = cloud.api("POST", f"{NET}/subnets", token, {"subnet": dict(network_id=net["id"], **extra)})
+        assert status == 400 and words in body["NeutronError"]["message"], (extra, body)
+    assert len(cloud.api("GET", f"{NET}/subnets", token)[2]["subnets"]) == 3

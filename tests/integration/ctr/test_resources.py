@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from ctrlib import ctr  # noqa: F401  (fixture)
 
 
@@ -70,11 +70,12 @@ def test_cpu_quota_throttles(ctr):
     ctr.args("/bin/sh", "-c", "while :; do :; done")
     cid = ctr.new_id()
     ctr("run", "-d", cid, check=True)
-    import time
-    time.sleep(1.0)
-    stat = cgroup_file(ctr, cid, "cpu", "cpu.stat", "cpu.stat").read_text()
-    fields = dict(line.split() for line in stat.splitlines())
-    assert int(fields.get("nr_throttled", 0)) > 0, stat
+
+    def throttled():  # once the loop got more than its 10 ms of a period (a busy machine: later)
+        stat = cgroup_file(ctr, cid, "cpu", "cpu.stat", "cpu.stat").read_text()
+        fields = dict(line.split() for line in stat.splitlines())
+        return int(fields.get("nr_throttled", 0)) > 0 and stat
+    wait_for("the quota to throttle the loop", throttled)
     ctr("delete", "--force", cid, check=True)
     ctr.assert_clean(cid)
 

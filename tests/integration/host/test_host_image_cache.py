@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import skip_loudly
+from conftest import skip_loudly, wait_for
 from hostlib import Events, Stratad, UnixHTTPConnection, cleanup, guest, in_ns, netd, short_tmpdir  # noqa: F401
 
 MIB = 1 << 20
@@ -122,16 +122,6 @@ def stratad_pool(tmp_path):
 
 def create_on(d, name, img, **extra):
     return d.ok("POST", "/v1/pools/images/volumes", {"name": name, "image": img, **extra})
-
-
-def wait_for(pred, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def test_one_fetch_shared_by_overlays(stratad_pool, server):
@@ -326,7 +316,7 @@ def test_background_verify_after_restart(server, tmp_path):
         d.stop()
         flip_bytes(d.state_dir / "images" / img["sha512"])
         d.start()
-        wait_for(lambda: d.ok("GET", "/v1/images") == [], "the corrupt base removed")
+        wait_for("the corrupt base removed", lambda: d.ok("GET", "/v1/images") == [])
         assert "image-corrupt" in d.log() or "corrupt" in d.log()
     finally:
         cleanup(d)
@@ -342,14 +332,14 @@ def test_prune_by_age_never_in_use(server, tmp_path):
         # a delete of a base in use is refused, whatever the limits
         st, reply = d.call("DELETE", f"/v1/images/{a['sha512']}")
         assert st == 409 and "images/uses-a" in reply["error"]["message"], reply
-        removed = wait_for(lambda: d.ok("POST", "/v1/images/prune")["removed"], "b removed by age")
+        removed = wait_for("b removed by age", lambda: d.ok("POST", "/v1/images/prune")["removed"])
         assert [r["sha512"] for r in removed] == [b["sha512"]] and "unused for" in removed[0]["reason"], removed
         assert [i["sha512"] for i in d.ok("GET", "/v1/images")] == [a["sha512"]]
         assert not (d.state_dir / "images" / b["sha512"]).exists()
         time.sleep(1.1)  # older than the max age: still kept, it is in use
         assert d.ok("POST", "/v1/images/prune")["removed"] == []
         d.ok("DELETE", "/v1/pools/images/volumes/uses-a")
-        wait_for(lambda: d.ok("POST", "/v1/images/prune")["removed"], "a removed once unused")
+        wait_for("a removed once unused", lambda: d.ok("POST", "/v1/images/prune")["removed"])
         assert d.ok("GET", "/v1/images") == [] and os.listdir(d.state_dir / "images") == []
     finally:
         cleanup(d)
@@ -363,7 +353,7 @@ def test_prune_by_size_and_periodic(server, tmp_path):
         create_on(d, "uses-a", imgs[0])
         # a is the least recently used one: only its use keeps it
         used_a = d.ok("GET", f"/v1/images/{imgs[0]['sha512']}")["last_used"]
-        wait_for(lambda: time.time() >= used_a + 1.05, "the clock a second past a's last use")
+        wait_for("the clock a second past a's last use", lambda: time.time() >= used_a + 1.05)
         d.ok("POST", "/v1/images", imgs[1])
         # 6 MiB over 5: b, the least recently used one not in use, goes; a is in use, c was just asked for
         d.ok("POST", "/v1/images", imgs[2])
@@ -374,7 +364,7 @@ def test_prune_by_size_and_periodic(server, tmp_path):
     d = daemon("--image-cache-max-age", "1", "--image-cache-interval", "1")
     try:
         d.ok("POST", "/v1/images", imgs[0])
-        wait_for(lambda: d.ok("GET", "/v1/images") == [], "the periodic pass removed the unused base")
+        wait_for("the periodic pass removed the unused base", lambda: d.ok("GET", "/v1/images") == [])
     finally:
         cleanup(d)
 
@@ -521,8 +511,8 @@ def test_restart_trusts_an_unchanged_base(stratad_pool, server):
     os.utime(base)
     d.start()
     start_result(d, "g")
-    info = wait_for(lambda: (lambda i: i if i["verified"] else None)(d.ok("GET", f"/v1/images/{img['sha512']}")),
-                    "the touched base hashed")
+    info = wait_for("the touched base hashed",
+                    lambda: (lambda i: i if i["verified"] else None)(d.ok("GET", f"/v1/images/{img['sha512']}")))
     assert info["hashes"] == 1 and info["state"] == "ready", info
     create_on(d, "third", img)
     assert d.ok("GET", f"/v1/images/{img['sha512']}")["hashes"] == 1
@@ -613,7 +603,7 @@ def test_a_start_is_not_blocked_while_another_base_is_hashed(stratad_pool, serve
         threads = [threading.Thread(target=start, args=(t,), daemon=True) for t in ("x", "y")]
         for t in threads:
             t.start()
-        wait_for(lambda: results, "one of two starts of ga answered")
+        wait_for("one of two starts of ga answered", lambda: results)
         (first, (st, reply)), = results.items()
         assert st == 409 and "busy: starting" in reply["error"]["message"], reply
         waiting = [t for t in threads if t.is_alive()]

@@ -145,7 +145,7 @@ class LiveVM:
         return (f"$ {' '.join(map(str, self.cmd))}\n--- console ---\n{self.console}\n"
                 f"--- stderr ---\n{self.stderr}")
 
-    def connect(self, timeout=10):
+    def connect(self, timeout=120):
         return Control(self.control_path, timeout)
 
     def close(self):
@@ -168,7 +168,7 @@ class LiveVM:
 class Control:
     """One client of the control socket: JSON requests, one reply line each."""
 
-    def __init__(self, path, timeout=10):
+    def __init__(self, path, timeout=120):
         deadline = time.monotonic() + timeout
         while True:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

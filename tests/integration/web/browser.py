@@ -68,11 +68,11 @@ def by_css(drv, css):
     return drv.find_elements(By.CSS_SELECTOR, css)
 
 
-def wait_css(drv, css, what=None, timeout=30):
-    return wait_for(lambda: by_css(drv, css), what or css, timeout)[0]
+def wait_css(drv, css, what=None, seconds=120):
+    return wait_for(what or css, lambda: by_css(drv, css), seconds)[0]
 
 
-def wait_text(drv, css, text, timeout=30):
+def wait_text(drv, css, text, seconds=120):
     from selenium.common.exceptions import StaleElementReferenceException
 
     def found():
@@ -80,7 +80,7 @@ def wait_text(drv, css, text, timeout=30):
             return any(text in e.text for e in by_css(drv, css))
         except StaleElementReferenceException:  # redrawn between finding and reading: look again
             return False
-    wait_for(found, f"{text!r} in {css}", timeout)
+    wait_for(f"{text!r} in {css}", found, seconds)
 
 
 def login(drv, d, user, password):
@@ -95,7 +95,7 @@ def screenshot(drv, name, size=DESKTOP):
     drv.set_window_size(*size)
     kind = "phone" if size == PHONE else "desktop"
     # the page must have drawn at that width: its body is the window's width
-    wait_for(lambda: abs(drv.execute_script("return window.innerWidth") - size[0]) < 40, "the resize")
+    wait_for("the resize", lambda: abs(drv.execute_script("return window.innerWidth") - size[0]) < 40)
     drv.save_screenshot(str(RESULTS / f"{name}-{kind}.png"))
 
 
@@ -126,4 +126,4 @@ def click(drv, css, what=None):
         except StaleElementReferenceException:
             pass
         return None
-    wait_for(attempt, what or f"a click on {css}")
+    wait_for(what or f"a click on {css}", attempt)

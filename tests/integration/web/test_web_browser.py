@@ -78,7 +78,7 @@ def test_read_only_user_sees_no_buttons(webd, users, chrome, tmp_path):
     drv = chrome()
     login(drv, webd, name, password)
     wait_text(drv, "#access", "(read-only)")
-    wait_for(lambda: "ro-guest" in guest_rows(drv), "the guest in the table")
+    wait_for("the guest in the table", lambda: "ro-guest" in guest_rows(drv))
     assert by_css(drv, "button[data-action]") == []
     drv.get(webd.origin + "/#/storage")
     wait_text(drv, "h1", "Storage")
@@ -133,7 +133,7 @@ fetch("{target}/v1/pools", {{method: "POST", mode: "no-cors", credentials: "incl
             rows = webd.ok("GET", "/v1/audit")[before:]
             return [r for r in rows if r["path"] == "/v1/pools"] if len(
                 [r for r in rows if r["path"] == "/v1/pools"]) >= 2 else None
-        rows = wait_for(refused, "both forged requests to reach stratad")
+        rows = wait_for("both forged requests to reach stratad", refused)
         assert all(r["status"] in (401, 403) for r in rows), rows
         assert webd.ok("GET", "/v1/pools") == []
     finally:
@@ -148,7 +148,7 @@ def test_xss_attempts_render_as_text(webd, users, chrome, tmp_path):
     name, password, _ = users.add(full_access=True)
     drv = chrome()
     login(drv, webd, name, password)
-    wait_for(lambda: "xss" in guest_rows(drv), "the guest")
+    wait_for("the guest", lambda: "xss" in guest_rows(drv))
     drv.get(webd.origin + "/#/guests/xss")
     wait_text(drv, "#definition", json.dumps(evil)[1:-1])  # as JSON text, quotes escaped
     wait_text(drv, "#xml", "<domain")  # the XML, as text
@@ -179,10 +179,10 @@ def test_volume_create_and_upload_with_progress(webd, users, chrome, tmp_path):
     form.find_element("css selector", "input[name=name]").send_keys("disk1")
     form.find_element("css selector", "input[name=capacity]").send_keys("16M")
     form.find_element("css selector", "button[type=submit]").click()
-    info = wait_for(lambda: webd.call("GET", "/v1/pools/images/volumes/disk1")[1]
-                    if webd.call("GET", "/v1/pools/images/volumes/disk1")[0] == 200 else None, "the volume")
+    info = wait_for("the volume", lambda: webd.call("GET", "/v1/pools/images/volumes/disk1")[1]
+                    if webd.call("GET", "/v1/pools/images/volumes/disk1")[0] == 200 else None)
     assert info["capacity"] == 16 << 20 and info["format"] == "qcow2"
-    wait_for(lambda: "disk1" in row_texts(drv, "section[data-pool=images] table"), "the volume in the table")
+    wait_for("the volume in the table", lambda: "disk1" in row_texts(drv, "section[data-pool=images] table"))
     # upload 48 MiB: the progress bar moves through values between 0 and 100
     src = tmp_path / "image.raw"
     with open(src, "wb") as f:
@@ -197,8 +197,8 @@ def test_volume_create_and_upload_with_progress(webd, users, chrome, tmp_path):
         const bar = document.getElementById('upload-progress');
         new MutationObserver(() => window.__progress.push(bar.value)).observe(bar, {attributes: true});""")
     form.find_element("css selector", "button[type=submit]").click()
-    wait_for(lambda: "uploaded uploaded" in by_css(drv, "#upload-status")[0].text or
-             by_css(drv, "form[aria-label='Upload to images'] .form-error")[0].text, "the upload's end", timeout=300)
+    wait_for("the upload's end", lambda: "uploaded uploaded" in by_css(drv, "#upload-status")[0].text or
+             by_css(drv, "form[aria-label='Upload to images'] .form-error")[0].text, seconds=300)
     assert by_css(drv, "form[aria-label='Upload to images'] .form-error")[0].text == ""
     seen = drv.execute_script("return window.__progress")
     assert any(0 < v < 100 for v in seen) and seen[-1] == 100, seen
@@ -244,12 +244,12 @@ def test_upload_cancel_leaves_nothing(webd, users, chrome, tmp_path):
     form.find_element("css selector", "input[name=file]").send_keys(str(src))
     form.find_element("css selector", "button[type=submit]").click()
     # the partial upload exists on the host: stratad holds its file open in the pool
-    held = wait_for(lambda: files_open_in(webd.proc.pid, pool), "the partial upload's file in stratad")
-    wait_for(lambda: float(by_css(drv, "#upload-progress")[0].get_attribute("value") or 0) > 0, "progress")
+    held = wait_for("the partial upload's file in stratad", lambda: files_open_in(webd.proc.pid, pool))
+    wait_for("progress", lambda: float(by_css(drv, "#upload-progress")[0].get_attribute("value") or 0) > 0)
     click(drv, "#upload-cancel", "Cancel")
     wait_text(drv, "form[aria-label='Upload to images'] .form-error", "upload cancelled")
     assert float(by_css(drv, "#upload-progress")[0].get_attribute("value")) < 100
-    wait_for(lambda: files_open_in(webd.proc.pid, pool) == [], f"stratad to let go of {held}")
+    wait_for(f"stratad to let go of {held}", lambda: files_open_in(webd.proc.pid, pool) == [])
     assert sorted(os.listdir(pool)) == []
     status, _ = webd.call("GET", "/v1/pools/images/volumes/cancelled")
     assert status == 404
@@ -265,7 +265,7 @@ def test_guest_appears_live_in_a_second_browser(webd, users, chrome, tmp_path):
         wait_text(drv, "#guest-count", "(0)")
     define_guest(webd, "live1", tmp_path)  # through the API, not the page
     for drv in (a, b):
-        wait_for(lambda: "live1" in guest_rows(drv), "live1 in both tables without a reload")
+        wait_for("live1 in both tables without a reload", lambda: "live1" in guest_rows(drv))
         row = guest_rows(drv)["live1"]
         assert "shutoff" in row and "32.0 MiB" in row
     screenshot(a, "guests")
@@ -277,10 +277,10 @@ def test_guest_appears_live_in_a_second_browser(webd, users, chrome, tmp_path):
     screenshot(a, "guest", PHONE)
     a.set_window_size(*DESKTOP)
     a.get(webd.origin + "/#/guests")
-    wait_for(lambda: "live1" in guest_rows(a), "the table")
+    wait_for("the table", lambda: "live1" in guest_rows(a))
     click(a, "tr[data-key=live1] button[data-action=delete]")
     a.switch_to.alert.accept()
-    wait_for(lambda: "live1" not in guest_rows(b), "live1 gone from the second browser")
+    wait_for("live1 gone from the second browser", lambda: "live1" not in guest_rows(b))
     status, _ = webd.call("GET", "/v1/domains/live1")
     assert status == 404
     b.get(webd.origin + "/#/events")
@@ -297,9 +297,9 @@ def test_guest_start_from_the_page(webd, users, chrome, tmp_path):
     name, password, _ = users.add(full_access=True)
     drv = chrome()
     login(drv, webd, name, password)
-    wait_for(lambda: "g" in guest_rows(drv), "the guest")
+    wait_for("the guest", lambda: "g" in guest_rows(drv))
     click(drv, "tr[data-key=g] button[data-action=start]")
-    wait_for(lambda: "running" in guest_rows(drv)["g"], "running in the table")
+    wait_for("running in the table", lambda: "running" in guest_rows(drv)["g"])
     assert webd.ok("GET", "/v1/domains/g")["state"] == "running"
 
 
@@ -315,7 +315,7 @@ def test_session_expiring_mid_action(users, chrome, tmp_path):
         login(drv, d, name, password)
         wait_css(drv, "table[aria-label=Guests]")
         define_guest(d, "exp", tmp_path)
-        wait_for(lambda: "exp" in guest_rows(drv), "the guest in the table")
+        wait_for("the guest in the table", lambda: "exp" in guest_rows(drv))
         time.sleep(5.5)  # idle for longer than the timeout: the idle time is what is tested
         click(drv, "tr[data-key=exp] button[data-action=delete]")
         drv.switch_to.alert.accept()
@@ -336,11 +336,11 @@ def test_stratad_restarted_under_an_open_page(webd, users, chrome, tmp_path):
     webd.stop()
     webd.start()
     define_guest(webd, "after-restart", tmp_path)
-    wait_for(lambda: "after-restart" in guest_rows(drv), "the guest defined after the restart, without a reload",
-             timeout=60)
+    wait_for("the guest defined after the restart, without a reload", lambda: "after-restart" in guest_rows(drv),
+             seconds=60)
     # the same session still acts: delete it from the page
     click(drv, "tr[data-key=after-restart] button[data-action=delete]")
     drv.switch_to.alert.accept()
-    wait_for(lambda: webd.call("GET", "/v1/domains/after-restart")[0] == 404, "the guest deleted")
-    wait_for(lambda: "after-restart" not in guest_rows(drv), "the row gone")
+    wait_for("the guest deleted", lambda: webd.call("GET", "/v1/domains/after-restart")[0] == 404)
+    wait_for("the row gone", lambda: "after-restart" not in guest_rows(drv))
     assert by_css(drv, "#top")[0].get_attribute("hidden") is None  # never sent back to the login form

@@ -194,25 +194,25 @@ def test_console_in_the_browser(fakevm, users, chrome):
         wait_text(drv, "#console-status", "the guest is shutoff: no console")
     start_fake(fakevm, "c4")
     for drv in (a, b):  # the started event connects both
-        wait_for(lambda: "guest console ready" in screen_text(drv), "the console's banner")
+        wait_for("the console's banner", lambda: "guest console ready" in screen_text(drv))
         wait_text(drv, "#console-status", "connected")
     type_into(a, "hi")
     for drv in (a, b):
-        wait_for(lambda: echoed(drv) == "HI",
-                 lambda: f"the echo of hi; the screens: {screen_text(a)!r} {screen_text(b)!r}; "
-                         f"status {a.find_element('css selector', '#console-status').text!r}; "
-                         f"stratad's log: {fakevm.log()[-2000:]}")
+        wait_for(lambda: f"the echo of hi; the screens: {screen_text(a)!r} {screen_text(b)!r}; "
+                 f"status {a.find_element('css selector', '#console-status').text!r}; "
+                 f"stratad's log: {fakevm.log()[-2000:]}",
+                 lambda: echoed(drv) == "HI")
     type_into(b, "z")  # read-only: nothing is sent
     type_into(a, "k")
-    wait_for(lambda: echoed(b) == "HIK", lambda: f"the echo of k: {echoed(b)!r}")
+    wait_for(lambda: f"the echo of k: {echoed(b)!r}", lambda: echoed(b) == "HIK")
     assert echoed(a) == "HIK"  # the read-only viewer's z never reached the guest
     screenshot(a, "console")
     assert console_errors(a) == [] and console_errors(b) == []
     # stratad restarts under the open page: the guest runs on, the page reconnects
     fakevm.stop()
     fakevm.start()
-    wait_for(lambda: "reconnecting" in a.find_element("css selector", "#console-status").text
-             or "connected" == a.find_element("css selector", "#console-status").text, "a reconnect")
-    wait_text(a, "#console-status", "connected", timeout=60)
+    wait_for("a reconnect", lambda: "reconnecting" in a.find_element("css selector", "#console-status").text
+             or a.find_element("css selector", "#console-status").text == "connected")
+    wait_text(a, "#console-status", "connected")
     type_into(a, "r")
-    wait_for(lambda: echoed(a).endswith("R"), "the echo after the reconnect", timeout=60)
+    wait_for("the echo after the reconnect", lambda: echoed(a).endswith("R"))

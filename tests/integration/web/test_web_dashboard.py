@@ -20,8 +20,8 @@ def mem_total():
 
 
 def test_host_stats_api(webd, tmp_path):
-    s = wait_for(lambda: (lambda r: r if len(r["t"]) >= 3 else None)(webd.ok("GET", "/v1/host/stats")),
-                 "three samples", timeout=60)
+    s = wait_for("three samples",
+                 lambda: (lambda r: r if len(r["t"]) >= 3 else None)(webd.ok("GET", "/v1/host/stats")), seconds=60)
     assert s["interval_ms"] == 1000
     n = len(s["t"])
     assert all(len(s[k]) == n for k in ("cpu", "mem_total", "mem_used", "disk_read", "disk_write", "net_rx",
@@ -64,8 +64,8 @@ def test_dashboard_live(webd, users, chrome, tmp_path):
     wait_text(drv, "#count-shutoff", "0 shutoff")
     first = int(by_css(drv, "#chart-cpu")[0].get_attribute("data-samples"))
     # live: new samples arrive without a reload
-    wait_for(lambda: int(by_css(drv, "#chart-cpu")[0].get_attribute("data-samples")) >= first + 2,
-             "two more samples in the chart", timeout=60)
+    wait_for("two more samples in the chart",
+             lambda: int(by_css(drv, "#chart-cpu")[0].get_attribute("data-samples")) >= first + 2, seconds=60)
     define_guest(webd, "g1", tmp_path)
     wait_text(drv, "#count-shutoff", "1 shutoff")
     assert "images" in by_css(drv, "#pool-fill")[0].text

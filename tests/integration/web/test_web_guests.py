@@ -28,7 +28,7 @@ def test_bulk_delete_of_a_selection(webd, users, chrome, tmp_path):
     name, password, _ = users.add(full_access=True)
     drv = chrome()
     login(drv, webd, name, password)
-    wait_for(lambda: len(row_texts(drv, "table[aria-label=Guests]")) == 4, "four rows")
+    wait_for("four rows", lambda: len(row_texts(drv, "table[aria-label=Guests]")) == 4)
     assert by_css(drv, "#bulk")[0].get_attribute("hidden") is not None  # nothing selected: no bar
     for n in ("b1", "b3", "b5"):
         click(drv, f"input[aria-label='Select {n}']")
@@ -37,11 +37,11 @@ def test_bulk_delete_of_a_selection(webd, users, chrome, tmp_path):
     drv.switch_to.alert.accept()
     wait_text(drv, "#bulk-status", "delete: 3 of 3 done")
     assert [d["name"] for d in webd.ok("GET", "/v1/domains")] == ["b2"]
-    wait_for(lambda: list(row_texts(drv, "table[aria-label=Guests]")) == ["b2"], "only b2 left")
-    wait_for(lambda: by_css(drv, "#bulk")[0].get_attribute("hidden") is not None, "the bar gone (selection gone)")
+    wait_for("only b2 left", lambda: list(row_texts(drv, "table[aria-label=Guests]")) == ["b2"])
+    wait_for("the bar gone (selection gone)", lambda: by_css(drv, "#bulk")[0].get_attribute("hidden") is not None)
     # a bulk action some guests refuse: each result counted, the failures named
     define(webd, "b4", tmp_path)
-    wait_for(lambda: len(row_texts(drv, "table[aria-label=Guests]")) == 2, "b4 in the table")
+    wait_for("b4 in the table", lambda: len(row_texts(drv, "table[aria-label=Guests]")) == 2)
     for n in ("b2", "b4"):
         click(drv, f"input[aria-label='Select {n}']")
     click(drv, "#bulk button[data-bulk=shutdown]")  # neither runs: both refused
@@ -64,7 +64,7 @@ def test_attach_and_detach_a_disk(webd, users, chrome, tmp_path):
     # a bad target is caught before sending
     form.find_element("css selector", "input[name=target]").send_keys("sda")
     form.find_element("css selector", "button[type=submit]").click()
-    wait_for(lambda: by_css(drv, "form[aria-label='Attach a disk to g'] .field-error")[1].text, "the field's error")
+    wait_for("the field's error", lambda: by_css(drv, "form[aria-label='Attach a disk to g'] .field-error")[1].text)
     assert "disks" not in webd.ok("GET", "/v1/domains/g")["definition"] or \
         webd.ok("GET", "/v1/domains/g")["definition"]["disks"] == []
     form = by_css(drv, "form[aria-label='Attach a disk to g']")[0]
@@ -72,10 +72,10 @@ def test_attach_and_detach_a_disk(webd, users, chrome, tmp_path):
     box.clear()
     box.send_keys("vdb")
     form.find_element("css selector", "button[type=submit]").click()
-    wait_for(lambda: "vdb" in row_texts(drv, "table[aria-label=Disks]"), "vdb in the disks table")
+    wait_for("vdb in the disks table", lambda: "vdb" in row_texts(drv, "table[aria-label=Disks]"))
     disks = webd.ok("GET", "/v1/domains/g")["definition"]["disks"]
     assert [(d["target"], d["pool"], d["volume"]) for d in disks] == [("vdb", "images", "data1")]
     click(drv, "tr[data-key=vdb] button[data-action=detach]")
     drv.switch_to.alert.accept()
-    wait_for(lambda: not webd.ok("GET", "/v1/domains/g")["definition"].get("disks"), "the disk detached")
+    wait_for("the disk detached", lambda: not webd.ok("GET", "/v1/domains/g")["definition"].get("disks"))
     wait_css(drv, "#disks p.muted", "'No disks' on the page")

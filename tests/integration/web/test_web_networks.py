@@ -88,7 +88,7 @@ def test_network_create_start_stop_delete(netweb, users):
         form.find_element("css selector", "input[name=name]").send_keys("webnet")
         form.find_element("css selector", "input[name=ip]").send_keys("not-an-address")
         form.find_element("css selector", "button[type=submit]").click()
-        wait_for(lambda: form.find_elements("css selector", ".field-error")[2].text, "the address's error")
+        wait_for("the address's error", lambda: form.find_elements("css selector", ".field-error")[2].text)
         assert d.ok("GET", "/v1/networks") == []
         ip = form.find_element("css selector", "input[name=ip]")
         ip.clear()
@@ -96,11 +96,11 @@ def test_network_create_start_stop_delete(netweb, users):
         form.find_element("css selector", "input[name=dhcp_start]").send_keys("10.77.0.100")
         form.find_element("css selector", "input[name=dhcp_end]").send_keys("10.77.0.150")
         form.find_element("css selector", "button[type=submit]").click()
-        wait_for(lambda: "webnet" in net_rows(drv), "the network in the table")
+        wait_for("the network in the table", lambda: "webnet" in net_rows(drv))
         net = d.ok("GET", "/v1/networks/webnet")
         assert net["mode"] == "nat" and net["ip"] == "10.77.0.1/24" and net["active"] is False
         click(drv, "tr[data-key=webnet] button[data-action=start]")
-        wait_for(lambda: "\tactive\t" in net_rows(drv)["webnet"], "active in the table")
+        wait_for("active in the table", lambda: "\tactive\t" in net_rows(drv)["webnet"])
         assert d.ok("GET", "/v1/networks/webnet")["active"] is True
         click(drv, "tr[data-key=webnet] button")  # its leases
         wait_text(drv, "#leases", "Leases of webnet")
@@ -108,11 +108,11 @@ def test_network_create_start_stop_delete(netweb, users):
         screenshot(drv, "networks", PHONE)
         drv.set_window_size(1280, 900)
         click(drv, "tr[data-key=webnet] button[data-action=stop]")
-        wait_for(lambda: "\tinactive\t" in net_rows(drv)["webnet"], "inactive in the table")
+        wait_for("inactive in the table", lambda: "\tinactive\t" in net_rows(drv)["webnet"])
         assert d.ok("GET", "/v1/networks/webnet")["active"] is False
         click(drv, "tr[data-key=webnet] button[data-action=delete]")
         drv.switch_to.alert.accept()
-        wait_for(lambda: "webnet" not in net_rows(drv), "the network gone from the table")
+        wait_for("the network gone from the table", lambda: "webnet" not in net_rows(drv))
         assert d.ok("GET", "/v1/networks") == []
     finally:
         quit(drv)

@@ -28,17 +28,18 @@ def test_consecutive_loads_each_complete(webd, users, tmp_path):
         for i in range(LOADS):
             # a new document each time (the query differs); a stall raises TimeoutException
             drv.get(f"{webd.origin}/?load={i}#/guests")
-            wait_text(drv, "#guest-count", "(1)", timeout=DEADLINE_S)
+            wait_text(drv, "#guest-count", "(1)", seconds=DEADLINE_S)
         # the last page still follows the host live: its stream is open
         webd.ok("DELETE", "/v1/domains/reload-g")
-        wait_text(drv, "#guest-count", "(0)", timeout=DEADLINE_S)
+        wait_text(drv, "#guest-count", "(0)", seconds=DEADLINE_S)
         # and back: the page from the cache reconnects its stream and reloads what it missed
         webd.ok("POST", "/v1/domains", {"name": "reload-h", "memory_mib": 32, "vcpus": 1,
                                         "os": {"kernel": str(kernel)}})
         drv.back()
-        wait_for(lambda: "reload-h" in " ".join(e.text for e in by_css(drv, "table[aria-label=Guests] tbody")),
-                 "the page shown again lists the guest defined while it was away", timeout=DEADLINE_S)
+        wait_for("the page shown again lists the guest defined while it was away",
+                 lambda: "reload-h" in " ".join(e.text for e in by_css(drv, "table[aria-label=Guests] tbody")),
+                 seconds=DEADLINE_S)
         webd.ok("DELETE", "/v1/domains/reload-h")
-        wait_text(drv, "#guest-count", "(0)", timeout=DEADLINE_S)
+        wait_text(drv, "#guest-count", "(0)", seconds=DEADLINE_S)
     finally:
         quit(drv)

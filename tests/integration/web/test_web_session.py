@@ -121,7 +121,8 @@ def test_sessions_survive_a_restart(users, tmp_path):
     stratad keeps them, their CSRF tokens and their idle time; a logged-out
     session stays out."""
     name, password, uid = users.add(full_access=True)
-    d = WebStratad(short_tmpdir(), ["--session-idle-timeout", "20"]).start()
+    # a timeout no loaded machine reaches by accident between the calls below
+    d = WebStratad(short_tmpdir(), ["--session-idle-timeout", "600"]).start()
     try:
         s = Session(d, name, password)
         out = Session(d, name, password)
@@ -141,9 +142,14 @@ def test_sessions_survive_a_restart(users, tmp_path):
         status, _, body = s.call("POST", "/v1/pools", {"name": "p1", "type": "dir", "path": str(tmp_path)})
         assert status == 201, body
         assert out.call("GET", "/v1/host")[0] == 401
-        # idle while stratad is down counts: past the timeout the session is gone after the restart
+        # idle while stratad is down counts: past the timeout the session is gone after the
+        # restart. The database's last use 601 s earlier stands for 601 s down (a stratad
+        # that restarted the idle clocks at its start would keep the session: 200).
         d.stop()
-        time.sleep(21.5)  # the idle time is what is tested
+        db = sqlite3.connect(d.state_dir / "stratad.db")
+        with db:
+            assert db.execute("UPDATE web_sessions SET last_used = last_used - 601").rowcount == 1
+        db.close()
         d.start()
         assert s.call("GET", "/v1/host")[0] == 401
         db = sqlite3.connect(d.state_dir / "stratad.db")

@@ -53,7 +53,7 @@ def test_templates_page(webd, users, chrome, tmp_path):
     login(drv, webd, name, password)
     wait_css(drv, "table[aria-label=Guests]")
     drv.get(webd.origin + "/#/templates")
-    wait_for(lambda: "small" in row_texts(drv, "table[aria-label=Templates]"), "the template row")
+    wait_for("the template row", lambda: "small" in row_texts(drv, "table[aria-label=Templates]"))
     assert "new qcow2 64M in p" in row_texts(drv, "table[aria-label=Templates]")["small"]
     # from a guest
     form = "form[aria-label='Template from a guest']"
@@ -61,7 +61,7 @@ def test_templates_page(webd, users, chrome, tmp_path):
     set_value(drv, f"{form} input[name=name]", "from-g1")
     set_value(drv, f"{form} input[name=description]", '<script>alert(1)</script>')
     by_css(drv, f"{form} button[type=submit]")[0].click()
-    wait_for(lambda: "from-g1" in row_texts(drv, "table[aria-label=Templates]"), "the new template's row")
+    wait_for("the new template's row", lambda: "from-g1" in row_texts(drv, "table[aria-label=Templates]"))
     t = webd.ok("GET", "/v1/templates/from-g1")
     assert t["disks"] == [{"pool": "p", "base": "g1-root.qcow2", "mode": "copy"}] and t["memory_mib"] == 48
     assert "<script>alert(1)</script>" in row_texts(drv, "table[aria-label=Templates]")["from-g1"]  # as text
@@ -75,14 +75,14 @@ def test_templates_page(webd, users, chrome, tmp_path):
     edit = "form[aria-label='Edit from-g1']"
     set_value(drv, f"{edit} input[name=memory_mib]", "80")
     by_css(drv, f"{edit} button[type=submit]")[0].click()
-    wait_for(lambda: webd.ok("GET", "/v1/templates/from-g1")["memory_mib"] == 80, "the edit in the API")
+    wait_for("the edit in the API", lambda: webd.ok("GET", "/v1/templates/from-g1")["memory_mib"] == 80)
     screenshot(drv, "templates")
     screenshot(drv, "templates", PHONE)
     drv.set_window_size(*DESKTOP)
     # delete
     click(drv, "tr[data-key=from-g1] button[data-action=delete]")
     drv.switch_to.alert.accept()
-    wait_for(lambda: "from-g1" not in row_texts(drv, "table[aria-label=Templates]"), "the row gone")
+    wait_for("the row gone", lambda: "from-g1" not in row_texts(drv, "table[aria-label=Templates]"))
     assert webd.call("GET", "/v1/templates/from-g1")[0] == 404
     assert console_errors(drv) == []
 
@@ -125,7 +125,7 @@ def test_new_guest_wizard_from_a_template(webd, users, chrome, tmp_path):
     # right: a new qcow2 volume, a NIC on the NAT network
     set_value(drv, f"{wizard} input[name=kernel]", webd.ok("GET", "/v1/templates/small")["os"]["kernel"])
     by_css(drv, f"{wizard} button[type=submit]")[0].click()
-    wait_for(lambda: drv.execute_script("return location.hash") == "#/guests/web1", "the guest's page")
+    wait_for("the guest's page", lambda: drv.execute_script("return location.hash") == "#/guests/web1")
     dom = webd.ok("GET", "/v1/domains/web1")
     definition = dom["definition"]
     assert definition["memory_mib"] == 96 and definition["vcpus"] == 2

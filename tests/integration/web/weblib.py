@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "host"))
-from conftest import ROOT, skip_loudly  # noqa: E402
+from conftest import ROOT, skip_loudly, wait_for  # noqa: E402,F401  (wait_for: for the web tests)
 from hostlib import Stratad, cleanup, free_port, short_tmpdir  # noqa: E402,F401
 
 TOKEN = "web-test-token-0123456789abcdef"
@@ -160,11 +160,3 @@ def users():
     u.remove()
 
 
-def wait_for(cond, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
