@@ -18,6 +18,7 @@
 #include "cloud/compute/compute_policy.h"
 #include "cloud/compute/hosts.h"
 #include "cloud/compute/scheduler_sim.h"
+#include "cloud/compute/servers_reconcile.h"
 #include "cloud/db/db.h"
 #include "cloud/identity/fernet_keys.h"
 #include "cloud/identity/identity.h"
@@ -310,11 +311,16 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler, &cloud.hosts,
 				   o->fetch_url ? o->fetch_url : host_url, err);
 	servers = rc == 0;
+	struct servers_reconcile *reconcile = NULL;
 	if (rc == 0)
 		rc = hosts__poller_start(cloud.db, &cloud.hosts, &poller, err);
 	if (rc == 0)
+		rc = servers_reconcile__start(&cloud.servers, o->state_dir, cloud.hosts.poll_interval_s, &reconcile,
+					      err);
+	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
 	hosts__poller_stop(poller);
+	servers_reconcile__stop(reconcile);
 	if (servers)
 		servers__fini(&cloud.servers);
 	if (images)

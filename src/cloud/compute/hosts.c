@@ -20,6 +20,27 @@ bool hosts__is_up(const struct hosts_config *cfg, long long last_seen_up, bool f
 	return !forced_down && last_seen_up > 0 && now - last_seen_up <= (long long)down;
 }
 
+int hosts__status_map(struct db *db, const struct hosts_config *cfg, json_t **out, struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query(db, "SELECT host, disabled, forced_down, last_seen_up FROM compute_host", NULL, 0, &rows,
+		      err) < 0)
+		return -1;
+	long long now = (long long)time(NULL);
+	json_t *map = json_object();
+	for (size_t i = 0; i < rows->nrows; i++) {
+		const char *seen = db_rows__get(rows, i, 3);
+		bool up = hosts__is_up(cfg, seen ? strtoll(seen, NULL, 10) : 0, false, now);
+		/* Nova's get_instance_host_status: forced down, then disabled, then the heartbeat */
+		const char *st = atoi(db_rows__get(rows, i, 2)) ? "DOWN"
+			       : atoi(db_rows__get(rows, i, 1)) ? "MAINTENANCE"
+			       : up ? "UP" : "UNKNOWN";
+		json_object_set_new(map, db_rows__get(rows, i, 0), json_string(st));
+	}
+	*out = map;
+	return 0;
+}
+
 void hosts__target(const struct hosts_endpoint *ep, struct http_client_target *out)
 {
 	*out = (struct http_client_target){.tcp = ep->tcp, .token = ep->token, .server = ep->host,

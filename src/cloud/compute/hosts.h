@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "common/http_client.h"
 #include "cloud/db/db.h"
@@ -58,6 +60,11 @@ int hosts__add(struct db *db, const char *name, const char *url, const char *tok
  * of now (epoch seconds). */
 bool hosts__is_up(const struct hosts_config *cfg, long long last_seen_up, bool forced_down,
 		  long long now);
+
+/* Nova's host_status (2.16) of every host: {"NAME": "UP"} while its
+ * heartbeat is recent, "UNKNOWN" once it is not (the compute service
+ * stopped reporting), "DOWN" when forced down, "MAINTENANCE" when disabled. */
+int hosts__status_map(struct db *db, const struct hosts_config *cfg, json_t **out, struct st_err *err);
 
 /* The host's API endpoint; ENOENT for an unknown host. */
 int hosts__endpoint(struct db *db, const char *host, struct hosts_endpoint *out, struct st_err *err);

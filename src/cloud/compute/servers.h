@@ -40,6 +40,9 @@ struct servers {
 	/* How hosts reach this cloud (the image fetch URLs): "http://HOST:PORT". */
 	char base_url[SERVERS_URL_MAX];
 	unsigned char key[32]; /* signs the image fetch URLs; shared by the cloud's nodes */
+	/* This controller's id (a UUID made at each start): the servers whose
+	 * tasks its workers drive carry it (servers_reconcile.h). */
+	char controller[37];
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned busy; /* workers running */

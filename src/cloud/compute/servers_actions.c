@@ -148,10 +148,12 @@ static int begin_task(struct servers *s, const json_t *row, const struct action 
 	char locked[8], now[24];
 	snprintf(locked, sizeof(locked), "%lld", (long long)json_integer_value(json_object_get(row, "locked")));
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	const char *p[] = {task, now, uuid, vm, old ? old : "", locked};
-	int n = db__exec(s->db, "UPDATE compute_server SET task_state = ?, updated_at = ? WHERE uuid = ?"
+	const char *p[] = {task, now, s->controller, uuid, vm, old ? old : "", locked};
+	/* this controller's worker drives the task (servers_reconcile.c) */
+	int n = db__exec(s->db, "UPDATE compute_server SET task_state = ?, updated_at = ?, controller = ?"
+			 " WHERE uuid = ?"
 			 " AND deleted = 0 AND vm_state = ? AND COALESCE(task_state, '') = ?"
-			 " AND locked = CAST(? AS INTEGER)", p, 6, err);
+			 " AND locked = CAST(? AS INTEGER)", p, 7, err);
 	if (n < 0)
 		return -1;
 	if (!n)

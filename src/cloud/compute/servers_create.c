@@ -32,6 +32,7 @@
 /* What a create asks for, checked. */
 struct new_servers {
 	const struct compute_caller *c;
+	const char *controller; /* this controller's id: its worker builds them */
 	const char *name, *description, *key_name, *user_data, *az, *ipv4, *ipv6;
 	json_t *flavor;   /* Nova 2.47's embedded flavor, with "id" */
 	json_t *image;    /* {"id", "disk_format", "os_hash_value", "size", "properties"} */
@@ -350,12 +351,13 @@ static int insert_one(struct db *db, struct new_servers *n, long long index, str
 	const char *p[] = {uuid, id, name, n->c->project_id, n->c->user_id, n->reservation, idx, flavor,
 			   vc, ram, disk, n->description, json_string_value(json_object_get(n->image, "id")),
 			   n->key_name, n->key_data, n->az, meta, n->user_data, n->ipv4, n->ipv6, spec,
-			   now, now};
+			   now, now, n->controller};
 	if (db__exec(db, "INSERT INTO compute_server (uuid, id, name, project_id, user_id, reservation_id,"
 		     " launch_index, flavor, vcpus, memory_mb, disk_gb, description, image_ref, key_name,"
 		     " key_data, availability_zone, metadata, user_data, access_ipv4, access_ipv6,"
-		     " request_spec, vm_state, task_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?,"
-		     " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'building', 'scheduling', ?, ?)",
+		     " request_spec, vm_state, task_state, created_at, updated_at, controller) VALUES (?, ?,"
+		     " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'building', 'scheduling', ?, ?,"
+		     " ?)",
 		     p, ST_ARRAY_SIZE(p), err) < 0)
 		return -1;
 	const char *group = json_string_value(json_object_get(n->spec, "group"));
@@ -413,7 +415,8 @@ static void admin_pass(char out[13])
 int servers__create(struct servers *s, const struct compute_caller *c, json_t *body,
 		    json_t **out, struct st_err *err)
 {
-	struct new_servers n = {.c = c, .spec = json_object(), .uuids = json_array()};
+	struct new_servers n = {.c = c, .controller = s->controller, .spec = json_object(),
+				.uuids = json_array()};
 	int rc = -1;
 	bool rid;
 	if (compute_policy__check(c, "os_compute_api:servers:create", NULL, err) < 0)

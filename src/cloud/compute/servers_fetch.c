@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "cloud/compute/servers_db.h"
 
 #define FETCH_VALID_SECONDS 3600
@@ -62,6 +63,8 @@ int servers__init(struct servers *s, struct db *db, struct images *im,
 	*s = (struct servers){.db = db, .images = im, .sched = sched, .hosts = hosts};
 	if (snprintf(s->base_url, sizeof(s->base_url), "%s", base_url) >= (int)sizeof(s->base_url))
 		return err__fail(err, EINVAL, "the cloud's URL is too long: %s", base_url);
+	if (util__uuid4(s->controller, err) < 0)
+		return -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	return load_key(s, err);

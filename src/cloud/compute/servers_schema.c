@@ -52,5 +52,16 @@ static const char *const v2[] = {
 	NULL,
 };
 
-const struct db_migration servers_db__migrations[] = {{1, v1}, {2, v2}};
-const size_t servers_db__nr_migrations = 2;
+/* v3: who drives a server's task (servers_reconcile.c): every controller
+ * (a strata-cloud serve) holds a lease row it renews with its heartbeat;
+ * a server's controller is the one whose worker runs its current task, and
+ * a task whose controller's lease has run out is taken over by another. */
+static const char *const v3[] = {
+	"ALTER TABLE compute_server ADD COLUMN controller TEXT",
+	"CREATE TABLE compute_controller (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)",
+	NULL,
+};
+
+const struct db_migration servers_db__migrations[] = {{1, v1}, {2, v2}, {3, v3}};
+const size_t servers_db__nr_migrations = 3;

@@ -94,8 +94,10 @@ static void admin_fields(const struct compute_caller *c, const json_t *row, char
 	json_object_set_new(v, "OS-EXT-SRV-ATTR:root_device_name", json_string("/dev/vda"));
 	json_t *ud = json_object_get(row, "user_data");
 	json_object_set(v, "OS-EXT-SRV-ATTR:user_data", ud ? ud : json_null());
-	if (c->mv >= 16)
-		json_object_set_new(v, "host_status", json_string(host ? "UNKNOWN" : ""));
+	if (c->mv >= 16) {
+		const char *st = json_string_value(json_object_get(row, "host_status"));
+		json_object_set_new(v, "host_status", json_string(host ? (st ? st : "UNKNOWN") : ""));
+	}
 }
 
 static json_t *flavor_view(const struct compute_caller *c, const json_t *row)
@@ -166,6 +168,23 @@ static json_t *view(const struct compute_caller *c, const json_t *row)
 	return v;
 }
 
+/* The row's host's host_status (Nova 2.16, admins' by Nova's default
+ * policy), from map (hosts__status_map) or read when map is NULL. */
+static int attach_host_status(struct servers *s, const struct compute_caller *c, json_t *row,
+			      json_t *map, struct st_err *err)
+{
+	const char *host = json_string_value(json_object_get(row, "host"));
+	if (!c->admin || c->mv < 16 || !host)
+		return 0;
+	cleanup_json json_t *mine = NULL;
+	if (!map && hosts__status_map(s->db, s->hosts, &mine, err) < 0)
+		return -1;
+	json_t *st = json_object_get(map ? map : mine, host);
+	if (st)
+		json_object_set(row, "host_status", st);
+	return 0;
+}
+
 int servers__find(struct servers *s, const struct compute_caller *c, const char *id, const char *rule,
 		  json_t **row, struct st_err *err)
 {
@@ -187,7 +206,8 @@ int servers__get(struct servers *s, const struct compute_caller *c, const char *
 	json_t *row;
 	if (servers__find(s, c, id, "os_compute_api:servers:show", &row, err) < 0)
 		return -1;
-	if (c->mv >= 26 && servers_meta__attach_tags(s->db, row, err) < 0) {
+	if ((c->mv >= 26 && servers_meta__attach_tags(s->db, row, err) < 0) ||
+	    attach_host_status(s, c, row, NULL, err) < 0) {
 		json_decref(row);
 		return -1;
 	}
@@ -215,9 +235,10 @@ int servers__delete(struct servers *s, const struct compute_caller *c, const cha
 		return -1;
 	if (n > 0)
 		return 0;
-	n = db__exec(s->db, "UPDATE compute_server SET task_state = 'deleting' WHERE uuid = ? AND"
-		     " deleted = 0 AND vm_state != 'building' AND (task_state IS NULL OR"
-		     " task_state != 'deleting')", &id, 1, err);
+	const char *p[] = {s->controller, id};
+	n = db__exec(s->db, "UPDATE compute_server SET task_state = 'deleting', controller = ? WHERE uuid = ?"
+		     " AND deleted = 0 AND vm_state != 'building' AND (task_state IS NULL OR"
+		     " task_state != 'deleting')", p, 2, err);
 	if (n < 0)
 		return -1;
 	if (n > 0)
@@ -294,12 +315,16 @@ int servers__list(struct servers *s, const struct compute_caller *c,
 	if (servers_db__select(s->db, project ? "project_id = ? AND deleted = 0" : "deleted = 0",
 			       &project, project ? 1 : 0, &rows, err) < 0)
 		return -1;
+	cleanup_json json_t *statuses = NULL;
+	if (detail && c->admin && c->mv >= 16 && hosts__status_map(s->db, s->hosts, &statuses, err) < 0)
+		return -1;
 	json_t *list = json_array();
 	size_t i;
 	json_t *row;
 	bool tags = c->mv >= 26 || servers_meta__tags_asked(q);
 	json_array_foreach(rows, i, row) {
-		if (tags && servers_meta__attach_tags(s->db, row, err) < 0) {
+		if ((tags && servers_meta__attach_tags(s->db, row, err) < 0) ||
+		    (statuses && attach_host_status(s, c, row, statuses, err) < 0)) {
 			json_decref(list);
 			return -1;
 		}

@@ -37,8 +37,7 @@ static void job_done(struct servers *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ERROR with Nova's fault (code 500); 0 rows: a delete came first. */
-static int set_error(struct db *db, const char *uuid, const char *message, const char *details)
+int servers_worker__error(struct db *db, const char *uuid, const char *message, const char *details)
 {
 	char now[24];
 	struct st_err err = {0};
@@ -53,8 +52,7 @@ static int set_error(struct db *db, const char *uuid, const char *message, const
 	return n;
 }
 
-/* Deletes what the server left on its host, its claim, and the row. */
-static void finish_delete(struct servers *s, const char *uuid)
+void servers_worker__finish_delete(struct servers *s, const char *uuid)
 {
 	struct st_err err = {0};
 	cleanup_json json_t *rows = NULL;
@@ -225,11 +223,11 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 		cl.host = st->name;
 		int got = servers_db__claim(s->db, &cl, st, s->sched, &err);
 		if (got < 0 && err.errnum == ECANCELED) {
-			finish_delete(s, uuid);
+			servers_worker__finish_delete(s, uuid);
 			return;
 		}
 		if (got < 0) {
-			set_error(s->db, uuid, "Claiming the host's resources failed", err.msg);
+			servers_worker__error(s->db, uuid, "Claiming the host's resources failed", err.msg);
 			return;
 		}
 		if (!got) {
@@ -246,7 +244,7 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 			const char *p[] = {now, uuid};
 			if (servers_db__update(s->db, "vm_state = 'active', task_state = NULL, power_state = 1,"
 					       " launched_at = ?", p, 2, &err) == 0)
-				finish_delete(s, uuid);
+				servers_worker__finish_delete(s, uuid);
 			else
 				log__info("server %s: ACTIVE on %s", uuid, st->name);
 			servers_actions__event_latest(s->db, uuid, "create", SERVERS_BUILD_EVENT, "Success", NULL);
@@ -260,7 +258,7 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 		if (servers_db__release(s->db, uuid, &err) < 0 ||
 		    servers_db__update(s->db, "host = NULL, node = NULL, task_state = 'scheduling'", reset, 1,
 				       &err) == 0) {
-			finish_delete(s, uuid);
+			servers_worker__finish_delete(s, uuid);
 			return;
 		}
 	}
@@ -271,8 +269,8 @@ static void place_one(struct servers *s, struct servers_hosts *hs, const json_t 
 	else
 		snprintf(msg, sizeof(msg), "Exceeded maximum number of retries. Exhausted all hosts available "
 			 "for retrying build failures for instance %s. Last failure: %s", uuid, last);
-	if (set_error(s->db, uuid, msg, last) == 0)
-		finish_delete(s, uuid);
+	if (servers_worker__error(s->db, uuid, msg, last) == 0)
+		servers_worker__finish_delete(s, uuid);
 }
 
 static void build(struct servers *s, json_t *uuids)
@@ -309,13 +307,13 @@ static void build(struct servers *s, json_t *uuids)
 		const char *uuid = json_string_value(json_object_get(row, "uuid"));
 		struct st_err nerr = {0};
 		if (servers_nics__attach(s, row, &nerr) < 0 || servers_nics__load(s, row, &nerr) < 0) {
-			if (set_error(s->db, uuid, nerr.msg, NULL) == 0)
-				finish_delete(s, uuid);
+			if (servers_worker__error(s->db, uuid, nerr.msg, NULL) == 0)
+				servers_worker__finish_delete(s, uuid);
 			continue;
 		}
 		if (rc < 0) {
-			if (set_error(s->db, uuid, err.msg, NULL) == 0)
-				finish_delete(s, uuid);
+			if (servers_worker__error(s->db, uuid, err.msg, NULL) == 0)
+				servers_worker__finish_delete(s, uuid);
 			continue;
 		}
 		place_one(s, &hs, row, &sel[i]);
@@ -331,7 +329,7 @@ static void *run(void *arg)
 {
 	struct job *j = arg;
 	if (j->delete)
-		finish_delete(j->s, json_string_value(json_array_get(j->uuids, 0)));
+		servers_worker__finish_delete(j->s, json_string_value(json_array_get(j->uuids, 0)));
 	else
 		build(j->s, j->uuids);
 	struct servers *s = j->s;

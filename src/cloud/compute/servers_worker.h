@@ -20,6 +20,11 @@ void servers_worker__delete(struct servers *s, const char *uuid);
  * counted. */
 int servers_worker__spawn(struct servers *s, void *(*fn)(void *), void *arg);
 void servers_worker__done(struct servers *s);
+/* ERROR with Nova's fault (code 500) and the create's event ended; the
+ * rows changed (0: a delete came first). */
+int servers_worker__error(struct db *db, const char *uuid, const char *message, const char *details);
+/* Deletes what the server left on its host, its claim, and the row. */
+void servers_worker__finish_delete(struct servers *s, const char *uuid);
 
 /* --- the host's side (servers_stratad.c) --- */
 /* The server's disk (and kernel, ramdisk) as volumes fetched from this

@@ -40,12 +40,13 @@ def stopped_on_host(request, cloud, d, token, disk):
         "name": "s1", "imageRef": image, "flavorRef": fl}})
     sid = made["server"]["id"]
     wait_server(cloud, token, sid, ("ERROR",))
+    # on h0 first: the reconciliation reaps a server's volume on a host it is not on
+    put_state(request, cloud, sid, vm_state="stopped", power_state=4, host="h0", node="h0")
     vol = f"{sid}-disk"
     d.ok("POST", f"/v1/pools/{POOL}/volumes", {"name": vol, "capacity": str(len(disk)), "format": "raw"})
     status, reply = d.call("PUT", f"/v1/pools/{POOL}/volumes/{vol}/data", raw=disk,
                            headers={"Content-Type": "application/octet-stream"})
     assert status in (200, 201), reply
-    put_state(request, cloud, sid, vm_state="stopped", power_state=4, host="h0", node="h0")
     return sid, image
 
 
