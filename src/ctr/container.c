@@ -345,13 +345,20 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-static int wait_child(pid_t pid)
+/* From before the container's program may run: a signal that reaches a
+ * foreground `run` once the program started is the program's, never run's
+ * own death (a TERM between the start and the wait killed run itself). */
+static void forward_signals_to(pid_t pid)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 	struct sigaction sa = {.sa_handler = forward_signal};
 	child_pid = pid;
 	for (size_t i = 0; i < ST_ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+static int wait_child(pid_t pid)
+{
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -579,6 +586,8 @@ int container__create(const struct ctr_opts *o, bool run, int *exit_code, struct
 	    run_hooks_now(&c, HOOK_PRESTART, "created", err) < 0 ||
 	    run_hooks_now(&c, HOOK_CREATE_RUNTIME, "creating", err) < 0)
 		return -1;
+	if (run && !o->detach)
+		forward_signals_to(l.pid);
 	if (send_msg(l.sv[0], SYNC_GO, l.pid, NULL) < 0)
 		return err__fail_errno(err, "start the container process");
 	if (await_init(&l, err) < 0)

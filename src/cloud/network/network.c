@@ -257,9 +257,7 @@ static int create_network(struct db *db, const struct network_caller *c, const j
 	char id[37], now[32], at[24];
 	if (util__uuid4(id, err) < 0)
 		return -1;
-	long long t = (long long)time(NULL);
-	network_db__isotime(t, now);
-	snprintf(at, sizeof(at), "%lld", t);
+	network_db__now(now, at);
 	cleanup_json json_t *net = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s, s:s, s:n, s:I, s:s, s:[], s:[s], s:s,"
 		" s:n, s:n, s:b, s:n, s:i, s:[], s:s, s:s, s:b, s:b}",

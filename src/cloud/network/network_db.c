@@ -19,6 +19,14 @@ void network_db__isotime(long long t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void network_db__now(char iso[32], char order[24])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	network_db__isotime((long long)ts.tv_sec, iso);
+	snprintf(order, 24, "%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 int network_db__bodies(struct db *db, const char *sql, const char *const *p, size_t np,
 		       json_t **out, struct st_err *err)
 {

@@ -16,6 +16,10 @@ extern const size_t network_db__nr_migrations;
 /* Neutron's time stamps: 2026-12-07T10:00:00Z */
 void network_db__isotime(long long t, char out[32]);
 
+/* Now: Neutron's time stamp, and the created_at column's key (microseconds:
+ * rows made in one second still list, and give addresses, in creation order). */
+void network_db__now(char iso[32], char order[24]);
+
 /* The bodies (parsed) of sql's rows, whose first column is the body. */
 int network_db__bodies(struct db *db, const char *sql, const char *const *p, size_t np,
 		       json_t **out, struct st_err *err);

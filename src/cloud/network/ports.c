@@ -216,14 +216,42 @@ static int choose_ips(struct db *db, struct alloc *a, const json_t *subnets, jso
 	return 0;
 }
 
+/* The network's subnets, locked: ports of one network choose addresses one at a time. */
+static int locked_subnets(struct db *db, const char *network_id, json_t **out, struct st_err *err)
+{
+	cleanup_rows struct db_rows *rows = NULL;
+	if (db__query_for_update(db, "SELECT body FROM network_subnet WHERE network_id = ? ORDER BY created_at, id",
+				 &network_id, 1, &rows, err) < 0)
+		return -1;
+	*out = json_array();
+	for (size_t i = 0; i < rows->nrows; i++)
+		json_array_append_new(*out, json_loads(db_rows__get(rows, i, 0), 0, NULL));
+	return 0;
+}
+
+static int insert_ips(struct db *db, const json_t *ips, const char *port_id, struct st_err *err)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(ips, i, f) {
+		const char *q[] = {str(f, "subnet_id"), str(f, "ip_address"), port_id};
+		if (db__exec(db, "INSERT INTO network_ip (subnet_id, ip_address, port_id) VALUES (?, ?, ?)", q, 3,
+			     err) < 0) {
+			if (err->errnum == EEXIST)
+				err__fail_class(err, EEXIST, "IP address %s already allocated in subnet %s", q[1], q[0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int alloc_tx(struct db *db, void *arg, struct st_err *err)
 {
 	struct alloc *a = arg;
-	cleanup_rows struct db_rows *rows = NULL, *macs = NULL;
+	cleanup_rows struct db_rows *macs = NULL;
 	const char *mac = str(a->port, "mac_address");
-	/* the network's subnets, locked: ports of one network choose one at a time */
-	if (db__query_for_update(db, "SELECT body FROM network_subnet WHERE network_id = ? ORDER BY created_at, id",
-				 &a->network_id, 1, &rows, err) < 0 ||
+	cleanup_json json_t *subnets = NULL;
+	if (locked_subnets(db, a->network_id, &subnets, err) < 0 ||
 	    db__query(db, "SELECT id FROM network_port WHERE mac_address = ?", &mac, 1, &macs, err) < 0)
 		return -1;
 	if (macs->nrows)
@@ -231,16 +259,13 @@ static int alloc_tx(struct db *db, void *arg, struct st_err *err)
 				       "%s is in use.", a->network_id, mac);
 	if (network_db__quota_claim(db, str(a->port, "project_id"), NETWORK_PORTS, err) < 0)
 		return -1;
-	cleanup_json json_t *subnets = json_array();
-	for (size_t i = 0; i < rows->nrows; i++)
-		json_array_append_new(subnets, json_loads(db_rows__get(rows, i, 0), 0, NULL));
 	json_t *ips = json_array();
 	json_object_set_new(a->port, "fixed_ips", ips);
 	if (choose_ips(db, a, subnets, ips, err) < 0)
 		return -1;
 	cleanup_free char *text = json_dumps(a->port, JSON_COMPACT);
-	char at[24], idx[16];
-	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	char shown[32], at[24], idx[16];
+	network_db__now(shown, at);
 	snprintf(idx, sizeof(idx), "%d", a->nic_index);
 	const char *p[] = {str(a->port, "id"), a->network_id, str(a->port, "project_id"), a->device_id, idx,
 			   a->auto_delete ? "1" : "0", mac, text, at};
@@ -249,17 +274,8 @@ static int alloc_tx(struct db *db, void *arg, struct st_err *err)
 	if (db__exec(db, "INSERT INTO network_port (id, network_id, project_id, device_id, nic_index, auto_delete,"
 		     " mac_address, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, ST_ARRAY_SIZE(p), err) < 0)
 		return -1;
-	size_t i;
-	json_t *f;
-	json_array_foreach(ips, i, f) {
-		const char *q[] = {str(f, "subnet_id"), str(f, "ip_address"), str(a->port, "id")};
-		if (db__exec(db, "INSERT INTO network_ip (subnet_id, ip_address, port_id) VALUES (?, ?, ?)", q, 3,
-			     err) < 0) {
-			if (err->errnum == EEXIST)
-				err__fail_class(err, EEXIST, "IP address %s already allocated in subnet %s", q[1], q[0]);
-			return -1;
-		}
-	}
+	if (insert_ips(db, ips, str(a->port, "id"), err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -368,26 +384,14 @@ static int update_tx(struct db *db, void *arg, struct st_err *err)
 	struct alloc *a = arg;
 	const char *id = str(a->port, "id");
 	if (a->want) {
-		cleanup_rows struct db_rows *rows = NULL;
-		if (db__query_for_update(db, "SELECT body FROM network_subnet WHERE network_id = ? ORDER BY"
-					 " created_at, id", &a->network_id, 1, &rows, err) < 0 ||
+		cleanup_json json_t *subnets = NULL;
+		if (locked_subnets(db, a->network_id, &subnets, err) < 0 ||
 		    db__exec(db, "DELETE FROM network_ip WHERE port_id = ?", &id, 1, err) < 0)
 			return -1;
-		cleanup_json json_t *subnets = json_array();
-		for (size_t i = 0; i < rows->nrows; i++)
-			json_array_append_new(subnets, json_loads(db_rows__get(rows, i, 0), 0, NULL));
 		json_t *ips = json_array();
 		json_object_set_new(a->port, "fixed_ips", ips);
-		if (choose_ips(db, a, subnets, ips, err) < 0)
+		if (choose_ips(db, a, subnets, ips, err) < 0 || insert_ips(db, ips, id, err) < 0)
 			return -1;
-		size_t i;
-		json_t *f;
-		json_array_foreach(ips, i, f) {
-			const char *q[] = {str(f, "subnet_id"), str(f, "ip_address"), id};
-			if (db__exec(db, "INSERT INTO network_ip (subnet_id, ip_address, port_id) VALUES (?, ?, ?)", q,
-				     3, err) < 0)
-				return -1;
-		}
 	}
 	cleanup_free char *text = json_dumps(a->port, JSON_COMPACT);
 	const char *p[] = {text, id};

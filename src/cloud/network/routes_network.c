@@ -275,6 +275,16 @@ static int show(struct http_request *r, struct http_reply *rp, struct st_err *er
 	return 0;
 }
 
+/* The one object a create or update names ({"port": {...}} and nothing beside it). */
+static json_t *single_member(json_t *body, enum network_kind k, struct st_err *err)
+{
+	json_t *member = json_object_get(body, network__member(k));
+	if (json_is_object(member) && json_object_size(body) == 1)
+		return member;
+	err__fail_class(err, EINVAL, "Resource body required: {\"%s\": {...}}", network__member(k));
+	return NULL;
+}
+
 static int create(struct http_request *r, struct http_reply *rp, struct st_err *err)
 {
 	struct network_caller c;
@@ -283,13 +293,11 @@ static int create(struct http_request *r, struct http_reply *rp, struct st_err *
 	json_t *out;
 	if (caller(r, &c, err) < 0 || http_request__body_json(r, &body, err) < 0)
 		return -1;
-	json_t *member = json_object_get(body, network__member(k));
 	if (json_is_array(json_object_get(body, network__collection(k))))
 		return err__fail_class(err, EINVAL, "Bulk creation of %s is not supported here",
 				       network__collection(k));
-	if (!json_is_object(member) || json_object_size(body) != 1)
-		return err__fail_class(err, EINVAL, "Resource body required: {\"%s\": {...}}", network__member(k));
-	if (network__create(cloud_of(r)->db, &c, k, member, &out, err) < 0) {
+	json_t *member = single_member(body, k, err);
+	if (!member || network__create(cloud_of(r)->db, &c, k, member, &out, err) < 0) {
 		if (err->errnum == EDQUOT)
 			return over_quota(rp, err);
 		if (err->errnum == ENOSPC) /* IpAddressGenerationFailure is Neutron's 409 */
@@ -308,10 +316,9 @@ static int update(struct http_request *r, struct http_reply *rp, struct st_err *
 	json_t *out;
 	if (caller(r, &c, err) < 0 || http_request__body_json(r, &body, err) < 0)
 		return -1;
-	json_t *member = json_object_get(body, network__member(k));
-	if (!json_is_object(member) || json_object_size(body) != 1)
-		return err__fail_class(err, EINVAL, "Resource body required: {\"%s\": {...}}", network__member(k));
-	if (network__update(cloud_of(r)->db, &c, k, http_request__capture(r, "id"), member, &out, err) < 0) {
+	json_t *member = single_member(body, k, err);
+	if (!member ||
+	    network__update(cloud_of(r)->db, &c, k, http_request__capture(r, "id"), member, &out, err) < 0) {
 		if (err->errnum == ENOSPC)
 			err->errnum = EEXIST;
 		return -1;

@@ -287,9 +287,7 @@ int subnets__create(struct db *db, const struct network_caller *c, const json_t 
 	char id[37], now[32], at[24], gws[INET6_ADDRSTRLEN];
 	if (util__uuid4(id, err) < 0)
 		return -1;
-	long long t = (long long)time(NULL);
-	network_db__isotime(t, now);
-	snprintf(at, sizeof(at), "%lld", t);
+	network_db__now(now, at);
 	text_of(&cd, gw, gws);
 	const char *nm = json_is_string(name) ? json_string_value(name) : "";
 	cleanup_json json_t *sub = json_pack(

@@ -207,23 +207,17 @@ def test_caller_fds_do_not_leak_unless_preserved(ctr, tmp_path):
 
 
 def test_foreground_run_forwards_signals(ctr):
-    ctr.args("/bin/sh", "-c", "trap 'exit 42' TERM; sleep 100 & wait")
+    # the TERM goes the moment the shell says its trap is set: strata-ctr run
+    # forwards from before the program starts (it used to install its handlers
+    # only when it began waiting, and such a TERM killed run itself: -15)
+    ctr.args("/bin/sh", "-c", "trap 'exit 42' TERM; echo trapped; sleep 100 & wait")
     cid = ctr.new_id()
     p = subprocess.Popen([ctr.exe, "--root", str(ctr.root), "run", cid], cwd=ctr.bundle,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        # Still a timing assumption: strata-ctr run installs its forwarding handlers only
-        # when it starts waiting (container.c wait_child), so a TERM that comes after the
-        # container's program started can still kill run itself (-15): shown by waiting
-        # for the shell's "trap installed" line instead of sleeping. Fix run (block the
-        # signals before the container starts) before this sleep can go.
-        for _ in range(200):
-            if (ctr.root / cid / "state.json").exists() and ctr.state(cid)["status"] == "running":
-                break
-            time.sleep(0.02)
-        time.sleep(0.2)  # let the shell install its trap
+        assert p.stdout.readline() == b"trapped\n"
         p.send_signal(15)
-        assert p.wait(timeout=20) == 42
+        assert p.wait(timeout=120) == 42, p.stderr.read()
     finally:
         if p.poll() is None:
             p.kill()

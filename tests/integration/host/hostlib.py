@@ -35,7 +35,7 @@ def needs_guest(what):
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
+    def __init__(self, path, timeout=120):
         super().__init__("stratad", timeout=timeout)
         self.unix_path = path
 
@@ -94,7 +94,7 @@ class Stratad:
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=120)
         return self.proc.returncode if self.proc else None
 
     def call(self, method, path, body=None, headers=None, raw=None):
@@ -170,7 +170,7 @@ class Events:
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        assert self.ready.wait(10), "the event stream did not open"
+        assert self.ready.wait(120), "the event stream did not open"
 
     def _run(self):
         buf = b""
@@ -191,13 +191,20 @@ class Events:
                         self.events.append(json.loads(line[6:]))
                         self.cond.notify_all()
 
-    def next(self, timeout=30):
+    def next(self, timeout=120):
         """The next event of any domain."""
         with self.cond:
             if not self.cond.wait_for(lambda: len(self.events) > self.all_cursor, timeout):
                 raise AssertionError(f"no event within {timeout} s")
             self.all_cursor += 1
             return self.events[self.all_cursor - 1]
+
+    def next_of(self, kind):
+        """The next event named `kind` of any domain, passing over others."""
+        e = self.next()
+        while e["event"] != kind:
+            e = self.next()
+        return e
 
     def _next_for(self, name, timeout):
         def find():
@@ -212,7 +219,7 @@ class Events:
             self.cursor[name] = i + 1
             return self.events[i]
 
-    def expect(self, name, *kinds, timeout=30):
+    def expect(self, name, *kinds, timeout=120):
         """The next events for domain `name` are kinds, in order; returns them."""
         got = []
         for kind in kinds:

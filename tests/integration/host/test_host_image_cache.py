@@ -268,9 +268,7 @@ def test_restart_and_corruption(server, tmp_path):
         create_on(d, "c", img)
         assert server.gets == {path: 2}, server.gets
         assert base.read_bytes() == good
-        e = ev.next()
-        while e["event"] != "image-corrupt":
-            e = ev.next()
+        e = ev.next_of("image-corrupt")
         assert "sha512" in e["reason"], e
         ev.close()
 
@@ -460,9 +458,7 @@ def test_start_fetches_a_corrupt_or_removed_base_again(stratad_pool, server):
     start_result(d, "g-layer2")
     assert server.gets == {"/boot.raw?sig=s3cret": 2}, server.gets
     assert base.read_bytes() == good
-    e = ev.next()
-    while e["event"] != "image-corrupt":
-        e = ev.next()
+    e = ev.next_of("image-corrupt")
     assert "sha512" in e["reason"], e
     ev.close()
 
