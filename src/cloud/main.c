@@ -268,6 +268,24 @@ static int cmd_bootstrap(const struct options *o, struct st_err *err)
 	return rc;
 }
 
+/* The heartbeat and the reconciliation pass, started once serve listens. */
+struct background {
+	struct cloud *cloud;
+	const char *state_dir;
+	struct hosts_poller *poller;
+	struct servers_reconcile *reconcile;
+};
+
+static int start_background(void *arg, struct st_err *err)
+{
+	struct background *bg = arg;
+	struct cloud *c = bg->cloud;
+	if (hosts__poller_start(c->db, &c->hosts, &bg->poller, err) < 0)
+		return -1;
+	return servers_reconcile__start(&c->servers, bg->state_dir, c->hosts.poll_interval_s, &bg->reconcile,
+					err);
+}
+
 static int cmd_serve(const struct options *o, struct st_err *err)
 {
 	if (!o->listen)
@@ -302,7 +320,6 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 				  o->image_dir ? o->image_dir : image_dir, err);
 	cloud.hosts = (struct hosts_config){o->poll_interval ? o->poll_interval : HOSTS_POLL_INTERVAL_DEFAULT,
 					    o->service_down ? o->service_down : HOSTS_SERVICE_DOWN_DEFAULT};
-	struct hosts_poller *poller = NULL;
 	bool images = rc == 0;
 	char host_url[SERVERS_URL_MAX];
 	snprintf(host_url, sizeof(host_url), "%s://%s", o->tls_cert ? "https" : "http", o->listen);
@@ -311,16 +328,13 @@ static int cmd_serve(const struct options *o, struct st_err *err)
 		rc = servers__init(&cloud.servers, cloud.db, &cloud.images, &cloud.scheduler, &cloud.hosts,
 				   o->fetch_url ? o->fetch_url : host_url, err);
 	servers = rc == 0;
-	struct servers_reconcile *reconcile = NULL;
-	if (rc == 0)
-		rc = hosts__poller_start(cloud.db, &cloud.hosts, &poller, err);
-	if (rc == 0)
-		rc = servers_reconcile__start(&cloud.servers, o->state_dir, cloud.hosts.poll_interval_s, &reconcile,
-					      err);
+	struct background bg = {.cloud = &cloud, .state_dir = o->state_dir};
+	so.listening = start_background;
+	so.listening_arg = &bg;
 	if (rc == 0)
 		rc = serve__run(&cloud, &so, err);
-	hosts__poller_stop(poller);
-	servers_reconcile__stop(reconcile);
+	hosts__poller_stop(bg.poller);
+	servers_reconcile__stop(bg.reconcile);
 	if (servers)
 		servers__fini(&cloud.servers);
 	if (images)

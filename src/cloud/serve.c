@@ -160,6 +160,10 @@ int serve__run(struct cloud *cloud, const struct serve_opts *so, struct st_err *
 		http_server__free(srv);
 		return err__prefix(err, "--listen");
 	}
+	if (so->listening && so->listening(so->listening_arg, err) < 0) {
+		http_server__free(srv);
+		return -1;
+	}
 	log__info("serving on %s://%s (identity at /identity/v3, compute at /compute/v2.1, images at /image)", http_server__scheme(srv),
 		  so->listen);
 	int sig;
